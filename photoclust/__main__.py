@@ -1,0 +1,5 @@
+import sys
+
+from photoclust.cli import main
+
+sys.exit(main())

@@ -1,0 +1,107 @@
+"""The ``photoclust`` command line.
+
+Each module in ``COMMAND_MODULES`` has ``register(subparsers)`` adding its subcommands, each with
+``set_defaults(func=handler)``; a handler takes the parsed args and returns an exit status.
+Command names and ``--json`` keys are a contract for scripts: extend them, never rename them.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sqlite3
+import sys
+from pathlib import Path
+
+import appdirs
+from sqlalchemy.exc import OperationalError
+
+from photoclust import __version__
+from photoclust.cli.common import CommandError
+from photoclust.core.jobs import Cancelled, JobError
+from photoclust.core.library.db import APP_NAME, LibraryError
+
+COMMAND_MODULES = [
+    "photoclust.cli.library_cmds",
+]
+
+log = logging.getLogger("photoclust")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photoclust",
+        description="Organise photo folders into clusters by content. "
+        "Without a command, opens the desktop application.",
+    )
+    parser.add_argument("--version", action="version", version=f"photoclust {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log to stderr too (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def setup_logging(verbosity: int) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        log_dir = Path(appdirs.user_log_dir(APP_NAME, appauthor=False))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_dir / "photoclust.log", encoding="utf-8")
+        fh.setLevel(logging.INFO)
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
+    except OSError:
+        pass  # a read-only home must not stop the program; stderr logging still works with -v
+    if verbosity:
+        sh = logging.StreamHandler(sys.stderr)
+        sh.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+        sh.setFormatter(fmt)
+        root.addHandler(sh)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "disk is full" in text or getattr(exc, "errno", None) == 28
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no API
+    if not any(a in commands or a in ("-h", "--help", "--version") for a in argv):
+        # No command: the desktop application, keeping global flags before it.
+        global_flags = [a for a in argv if a in ("-v", "-vv", "--verbose")]
+        argv = [*global_flags, "gui", *[a for a in argv if a not in global_flags]]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    setup_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled:
+        print("Stopped. Everything finished so far is saved; run the command again to continue.",
+              file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("Aborted. Everything finished so far is saved.", file=sys.stderr)
+        return 130
+    except (CommandError, LibraryError, JobError) as exc:
+        print(f"photoclust: {exc}", file=sys.stderr)
+        return 2 if not isinstance(exc, JobError) else 1
+    except (OperationalError, sqlite3.OperationalError, OSError) as exc:
+        if _is_disk_full(exc):
+            print("photoclust: the disk is full. Nothing was lost; free some space and run the "
+                  "command again to continue.", file=sys.stderr)
+            return 1
+        log.exception("unexpected error")
+        print(f"photoclust: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Shared command-line plumbing: library opening, --json output, progress bars, Ctrl-C."""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from photoclust.core.jobs import JobContext
+from photoclust.core.library import Library, open_library
+
+
+class CommandError(Exception):
+    """Stops a command with a one-line message for the user and exit status 2."""
+
+
+def add_library_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--library", metavar="FILE", type=Path, default=None,
+        help="library file (default: photoclust's library in your user data folder)",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def open_from_args(args: argparse.Namespace) -> Library:
+    return open_library(getattr(args, "library", None))
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def job_context(args: argparse.Namespace, description: str) -> Iterator[JobContext]:
+    """A ``JobContext`` rendered as a tqdm bar on stderr (none with --json or when not a tty
+    unless -v), whose cancel flag is set by the first Ctrl-C; a second Ctrl-C aborts at once."""
+    cancel = threading.Event()
+    show_bar = not getattr(args, "json", False) and (sys.stderr.isatty() or args.verbose)
+    bar = None
+    if show_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=0, desc=description, unit="photo", dynamic_ncols=True, leave=True)
+
+    def on_progress(done: int, total: int, message: str) -> None:
+        if bar is None:
+            return
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        if message:
+            bar.set_postfix_str(message[-60:], refresh=False)
+        bar.refresh()
+
+    previous = None
+    in_main_thread = threading.current_thread() is threading.main_thread()
+
+    def on_sigint(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\nStopping after the current batch (Ctrl-C again to abort)...", file=sys.stderr)
+
+    if in_main_thread:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield JobContext(on_progress, cancel)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,8 @@
+"""Library commands: ``index`` and ``status``."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    pass

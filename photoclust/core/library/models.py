@@ -1,0 +1,164 @@
+"""ORM tables of a photoclust library.
+
+The library is the single source of truth. Photos keep their identity (``Photo.id``) when a file
+is moved or renamed; everything the user did is attached to that id or recorded as an ``EditEvent``.
+Embeddings are keyed by *content*, not by path, so duplicates and moved files are embedded once.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SchemaInfo(Base):
+    """One row: the schema version this file was last migrated to."""
+
+    __tablename__ = "schema_info"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    app_version: Mapped[str] = mapped_column(String(32), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Photo(Base):
+    """A photo file on disk. ``status`` is ``present`` or ``missing``: a vanished file keeps its row
+    (and its labels) so that it can come back or be found again by its content hash."""
+
+    __tablename__ = "photos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    file_size: Mapped[int] = mapped_column(Integer, nullable=False)
+    mtime_ns: Mapped[int] = mapped_column(Integer, nullable=False)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    image_format: Mapped[str | None] = mapped_column(String(16))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    camera: Mapped[str | None] = mapped_column(String(128))
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="present", index=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Embedding(Base):
+    """A photo content's embedding under one model and preprocessing version.
+
+    ``vector`` is little-endian float16 (``numpy.float16.tobytes()``), ``dim`` values long.
+    ``top_classes`` is JSON: ``[[class_name, probability], ...]`` from the ImageNet head, used to
+    suggest cluster names.
+    """
+
+    __tablename__ = "embeddings"
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    preprocess_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    top_classes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class ClusteringRun(Base):
+    """One run of the clustering algorithm; its parameters and quality figures as JSON."""
+
+    __tablename__ = "clustering_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), nullable=False)
+    method: Mapped[str] = mapped_column(String(32), nullable=False)
+    k: Mapped[int] = mapped_column(Integer, nullable=False)
+    params: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Cluster(Base):
+    """A cluster with a stable identity across clustering runs.
+
+    ``name_source`` is ``auto`` (suggested from ImageNet classes) or ``user`` (renamed by the user,
+    never overwritten by a re-clustering). ``active`` is false once a cluster was merged away or
+    emptied, so that undo can bring it back with its id.
+    """
+
+    __tablename__ = "clusters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False, default="")
+    name_source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
+    created_run_id: Mapped[int | None] = mapped_column(ForeignKey("clustering_runs.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Assignment(Base):
+    """The current cluster of a photo: at most one per photo.
+
+    ``source`` is ``auto`` (the algorithm put it there) or ``user`` (the user moved or confirmed it:
+    a label that re-clustering must not override). ``confidence`` is in [0, 1].
+    """
+
+    __tablename__ = "assignments"
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"), nullable=False, index=True)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+    confidence: Mapped[float | None] = mapped_column(Float)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("clustering_runs.id"))
+
+
+class EditEvent(Base):
+    """A user correction, written in its own committed transaction the moment it happens.
+
+    ``kind`` names the operation (rename, move, merge, split, new_cluster, remove, confirm, ...);
+    ``payload`` is JSON with everything needed to replay, undo and learn from it.
+    ``undone`` marks events reverted by undo (kept: an undone correction is still a signal).
+    """
+
+    __tablename__ = "edit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    undone: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class CannotLink(Base):
+    """The user said this photo does not belong in this cluster (removed it, or moved it out)."""
+
+    __tablename__ = "cannot_links"
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"), primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("edit_events.id"))
+
+
+class Setting(Base):
+    """Per-library settings (model, k, ...) as JSON values."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+Index("ix_photos_status_id", Photo.status, Photo.id)

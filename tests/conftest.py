@@ -1,0 +1,28 @@
+"""Shared fixtures: a fresh library file, photo folders drawn with Pillow, the shared datasets."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parent.parent
+DATASETS = REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture
+def library(tmp_path):
+    from photoclust.core.library import open_library
+
+    lib = open_library(tmp_path / "lib" / "library.sqlite")
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def datasets_dir() -> Path:
+    if not DATASETS.is_dir():
+        pytest.skip("../shared/datasets is absent")
+    return DATASETS
