@@ -132,6 +132,8 @@ class EditEvent(Base):
     ``kind`` names the operation (rename, move, merge, split, new_cluster, remove, confirm, ...);
     ``payload`` is JSON with everything needed to replay, undo and learn from it.
     ``undone`` marks events reverted by undo (kept: an undone correction is still a signal).
+    ``superseded`` marks undone events that can no longer be redone (a later edit or clustering
+    run replaced the redo branch); see ``photoclust.core.edit_history``.
     """
 
     __tablename__ = "edit_events"
@@ -139,6 +141,7 @@ class EditEvent(Base):
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     undone: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    superseded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 
