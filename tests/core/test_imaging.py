@@ -1,0 +1,224 @@
+from datetime import datetime
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from helpers import (
+    make_exif,
+    two_tone_image,
+    write_image,
+    write_jpeg,
+    write_png_header_bomb,
+    write_truncated_jpeg,
+)
+from photoclust.core import imaging
+from photoclust.core.imaging import (
+    ImageError,
+    create_thumbnail,
+    load_rgb,
+    load_rgb_with_metadata,
+    read_metadata,
+    thumbnail_path,
+    thumbnail_size,
+)
+
+
+def test_load_rgb_zero_byte_file_raises_image_error(tmp_path):
+    path = tmp_path / "empty.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(ImageError, match="empty file"):
+        load_rgb(path)
+
+
+def test_load_rgb_text_named_jpg_raises_image_error(tmp_path):
+    path = tmp_path / "notes.jpg"
+    path.write_text("this is not a photo\n" * 20)
+    with pytest.raises(ImageError, match="not an image"):
+        load_rgb(path)
+
+
+def test_load_rgb_truncated_jpeg_raises_image_error(tmp_path):
+    path = write_truncated_jpeg(tmp_path / "cut.jpg")
+    with pytest.raises(ImageError, match="truncated"):
+        load_rgb(path)
+
+
+def test_load_rgb_missing_file_raises_image_error(tmp_path):
+    with pytest.raises(ImageError, match="not found"):
+        load_rgb(tmp_path / "nope.jpg")
+
+
+def test_load_rgb_permission_error_becomes_image_error(tmp_path, monkeypatch):
+    path = write_jpeg(tmp_path / "a.jpg")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(imaging.Image, "open", denied)
+    with pytest.raises(ImageError, match="permission denied"):
+        load_rgb(path)
+
+
+def test_load_rgb_header_bomb_is_refused_without_decoding(tmp_path):
+    path = write_png_header_bomb(tmp_path / "bomb.png", 100_000, 100_000)
+    with pytest.raises(ImageError, match="decompression bomb"):
+        load_rgb(path)
+
+
+def test_load_rgb_respects_lowered_pixel_limit(tmp_path, monkeypatch):
+    path = write_image(tmp_path / "big.png", size=(200, 100))
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 200 * 100 - 1)
+    with pytest.raises(ImageError, match="200x100 pixels exceeds the limit"):
+        load_rgb(path)
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 200 * 100)
+    assert load_rgb(path).size == (200, 100)
+
+
+@pytest.mark.parametrize(
+    ("mode", "suffix"),
+    [("P", ".gif"), ("RGBA", ".png"), ("L", ".png"), ("CMYK", ".jpg"), ("CMYK", ".tif"),
+     ("LA", ".png"), ("1", ".bmp"), ("RGB", ".webp"), ("RGB", ".tiff")],
+)
+def test_load_rgb_converts_every_mode_to_rgb(tmp_path, mode, suffix):
+    path = write_image(tmp_path / f"img{suffix}", size=(40, 30), color=(250, 250, 250), mode=mode)
+    image = load_rgb(path)
+    assert image.mode == "RGB"
+    assert image.size == (40, 30)
+    assert min(image.getpixel((20, 15))) > 200  # a light image stays light
+
+
+def test_load_rgb_composites_transparency_on_white(tmp_path):
+    path = tmp_path / "clear.png"
+    Image.new("RGBA", (10, 10), (255, 0, 0, 0)).save(path)
+    assert load_rgb(path).getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_load_rgb_scales_16_bit_grey_instead_of_clipping(tmp_path):
+    path = tmp_path / "deep.png"
+    array = np.full((8, 8), 32768, dtype=np.uint16)  # mid-grey in 16 bits
+    Image.fromarray(array).save(path)
+    r, g, b = load_rgb(path).getpixel((4, 4))
+    assert r == g == b
+    assert 120 <= r <= 135
+
+
+def test_load_rgb_first_frame_of_animated_gif(tmp_path):
+    path = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (20, 20), c) for c in ((255, 0, 0), (0, 0, 255))]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+    r, g, b = load_rgb(path).getpixel((10, 10))
+    assert r > 200 and b < 50
+
+
+def test_load_rgb_applies_exif_orientation(tmp_path):
+    # Stored landscape 80x40, red on top; orientation 6 means "rotate 90 degrees clockwise".
+    path = write_jpeg(tmp_path / "rot.jpg", image=two_tone_image((80, 40)),
+                      exif=make_exif(orientation=6))
+    image = load_rgb(path)
+    assert image.size == (40, 80)
+    left, right = image.getpixel((5, 40)), image.getpixel((35, 40))
+    assert right[0] > 200 and right[2] < 60  # the red top ended on the right side
+    assert left[2] > 200 and left[0] < 60
+    meta = read_metadata(path)
+    assert (meta.width, meta.height) == (40, 80)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_load_rgb_orientation_matches_pillow_exif_transpose(tmp_path, orientation):
+    path = tmp_path / f"o{orientation}.png"
+    two_tone_image((30, 20), top=(255, 0, 0), bottom=(0, 0, 255)).save(
+        path, exif=make_exif(orientation=orientation))
+    with Image.open(path) as original:
+        expected = ImageOps.exif_transpose(original).convert("RGB")
+    assert load_rgb(path).tobytes() == expected.tobytes()
+    assert load_rgb(path).size == expected.size
+
+
+def test_load_rgb_draft_decodes_big_jpeg_smaller_but_not_below_min_side(tmp_path):
+    path = write_jpeg(tmp_path / "big.jpg", size=(4000, 3000), color=(10, 120, 10))
+    assert load_rgb(path).size == (4000, 3000)
+    small = load_rgb(path, min_side=256)
+    assert small.size == (500, 375)  # 1/8 scale: the DCT decoder did the downscaling
+    assert load_rgb(path, min_side=400).size == (1000, 750)  # 1/8 would give 375 < 400
+    assert min(load_rgb(path, min_side=1000).size) >= 1000
+
+
+def test_load_rgb_draft_respects_min_side_for_rotated_photo(tmp_path):
+    path = write_jpeg(tmp_path / "tall.jpg", size=(3000, 1000), exif=make_exif(orientation=8))
+    image = load_rgb(path, min_side=256)
+    assert image.size[0] < image.size[1]
+    assert min(image.size) >= 256
+
+
+def test_read_metadata_date_camera_gps_and_format(tmp_path):
+    exif = make_exif(taken_at=datetime(2021, 7, 14, 9, 30, 5), make="Canon",
+                     model="Canon EOS 5D", gps=(48.8583701, -2.2944813))
+    path = write_jpeg(tmp_path / "meta.jpg", size=(60, 40), exif=exif)
+    meta = read_metadata(path)
+    assert (meta.width, meta.height, meta.format) == (60, 40, "JPEG")
+    assert meta.taken_at == datetime(2021, 7, 14, 9, 30, 5)
+    assert meta.camera == "Canon EOS 5D"
+    assert meta.gps_lat == pytest.approx(48.8583701, abs=1e-5)
+    assert meta.gps_lon == pytest.approx(-2.2944813, abs=1e-5)
+
+
+def test_read_metadata_joins_make_and_model(tmp_path):
+    path = write_jpeg(tmp_path / "m.jpg", exif=make_exif(make="FUJIFILM", model="X-T3"))
+    assert read_metadata(path).camera == "FUJIFILM X-T3"
+
+
+def test_read_metadata_without_exif_has_no_optional_fields(tmp_path):
+    meta = read_metadata(write_image(tmp_path / "plain.png", size=(9, 7)))
+    assert (meta.width, meta.height, meta.format) == (9, 7, "PNG")
+    assert meta.taken_at is meta.camera is meta.gps_lat is meta.gps_lon is None
+
+
+def test_read_metadata_ignores_garbage_date(tmp_path):
+    exif = make_exif()
+    exif.get_ifd(0x8769)[0x9003] = "0000:00:00 00:00:00"
+    meta = read_metadata(write_jpeg(tmp_path / "d.jpg", exif=exif))
+    assert meta.taken_at is None
+
+
+def test_thumbnail_size_short_side_256_long_side_capped_never_upscaled():
+    assert thumbnail_size(4000, 3000) == (341, 256)
+    assert thumbnail_size(3000, 4000) == (256, 341)
+    assert thumbnail_size(8000, 1000) == (1024, 128)
+    assert thumbnail_size(100, 50) == (100, 50)
+
+
+def test_thumbnail_path_is_sharded_under_library_thumbnail_dir(tmp_path):
+    lib = SimpleNamespace(thumbnail_dir=tmp_path / "lib.thumbnails")
+    assert thumbnail_path(lib, "abcdef") == tmp_path / "lib.thumbnails" / "ab" / "abcdef.jpg"
+    with pytest.raises(ValueError):
+        thumbnail_path(lib, "../etc")
+
+
+def test_create_thumbnail_writes_jpeg_and_returns_metadata(tmp_path, library):
+    path = write_jpeg(tmp_path / "p.jpg", size=(1600, 1200), color=(0, 0, 255),
+                      exif=make_exif(orientation=6, make="Nikon", model="D750"))
+    dest, meta = create_thumbnail(library, path, "ff00aa")
+    assert dest == thumbnail_path(library, "ff00aa")
+    with Image.open(dest) as thumb:
+        assert thumb.format == "JPEG"
+        assert thumb.size == (256, 341)  # oriented: portrait
+        assert thumb.convert("RGB").getpixel((128, 170))[2] > 200
+    assert (meta.width, meta.height, meta.camera) == (1200, 1600, "Nikon D750")
+    assert not [p for p in dest.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_create_thumbnail_failure_leaves_no_file(tmp_path, library):
+    path = write_truncated_jpeg(tmp_path / "cut.jpg")
+    with pytest.raises(ImageError):
+        create_thumbnail(library, path, "abab")
+    assert not thumbnail_path(library, "abab").exists()
+
+
+def test_load_rgb_with_metadata_returns_detached_image(tmp_path):
+    path = write_image(tmp_path / "x.png", size=(12, 10), color=(1, 2, 3))
+    image, meta = load_rgb_with_metadata(path)
+    path.unlink()
+    assert image.getpixel((0, 0)) == (1, 2, 3)
+    assert (meta.width, meta.height) == (12, 10)
