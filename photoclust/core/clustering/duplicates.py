@@ -1,0 +1,111 @@
+"""Near-duplicate groups and bursts.
+
+Two photos are duplicates when they have the same content hash (the same bytes, e.g. a copy in
+another folder) or when their embeddings are nearly parallel (cosine similarity at least
+``threshold``: a resized, re-compressed or lightly edited copy). A *burst* is a run of photos taken
+within ``burst_seconds`` of each other that also look alike (similarity at least
+``burst_threshold``): the several shots of one moment, of which people keep one.
+Groups are the connected components of these links, found with a union-find.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Sequence
+
+import numpy as np
+
+from photoclust.core.clustering.preprocess import l2_normalize
+
+#: Cosine similarity of a re-encoded or resized copy is typically above 0.95 with CNN features.
+DEFAULT_THRESHOLD = 0.95
+DEFAULT_BURST_SECONDS = 10.0
+DEFAULT_BURST_THRESHOLD = 0.80
+
+
+@dataclass
+class DuplicateGroup:
+    """Photos that are copies of each other. ``kind``: ``exact`` (all share one content hash),
+    ``near`` (similar embeddings) or ``burst`` (shot within seconds and alike)."""
+
+    kind: str
+    photo_ids: list[int]
+    similarity: float  # smallest similarity of a link that joined the group (1.0 for exact)
+    reasons: set[str] = field(default_factory=set)
+
+
+class _UnionFind:
+    def __init__(self, n: int):
+        self.parent = np.arange(n)
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def similar_pairs(X: np.ndarray, threshold: float, block: int = 2048):
+    """Pairs (i, j, cosine) with i < j and similarity >= threshold, computed block by block so
+    that memory stays at ``block x n`` floats."""
+    Z = l2_normalize(X)
+    out = []
+    for start in range(0, len(Z), block):
+        sims = Z[start:start + block] @ Z.T
+        rows, cols = np.nonzero(sims >= threshold)
+        rows = rows + start
+        keep = cols > rows
+        for i, j in zip(rows[keep], cols[keep]):
+            out.append((int(i), int(j), float(sims[i - start, j])))
+    return out
+
+
+def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str],
+                          X: np.ndarray | None = None,
+                          taken_at: Sequence[datetime | None] | None = None,
+                          threshold: float = DEFAULT_THRESHOLD,
+                          burst_seconds: float = DEFAULT_BURST_SECONDS,
+                          burst_threshold: float = DEFAULT_BURST_THRESHOLD) -> list[DuplicateGroup]:
+    """Groups of two or more photos, largest first. ``X`` (embeddings, one row per photo) and
+    ``taken_at`` are optional: without them only exact copies are found."""
+    n = len(photo_ids)
+    uf = _UnionFind(n)
+    reasons: list[tuple[int, int, float, str]] = []
+    first_with_hash: dict[str, int] = {}
+    for i, h in enumerate(content_hashes):
+        if h in first_with_hash:
+            reasons.append((first_with_hash[h], i, 1.0, "exact"))
+        else:
+            first_with_hash[h] = i
+    if X is not None and n > 1:
+        low = min(threshold, burst_threshold) if taken_at is not None else threshold
+        for i, j, sim in similar_pairs(X, low):
+            if sim >= threshold:
+                reasons.append((i, j, sim, "near"))
+            elif taken_at is not None and taken_at[i] and taken_at[j] and \
+                    abs((taken_at[i] - taken_at[j]).total_seconds()) <= burst_seconds:
+                reasons.append((i, j, sim, "burst"))
+    for i, j, _, _ in reasons:
+        uf.union(i, j)
+    groups: dict[int, DuplicateGroup] = {}
+    for i, j, sim, why in reasons:
+        root = uf.find(i)
+        g = groups.setdefault(root, DuplicateGroup("exact", [], 1.0))
+        g.similarity = min(g.similarity, sim)
+        g.reasons.add(why)
+    members: dict[int, list[int]] = {}
+    for i in range(n):
+        root = uf.find(i)
+        if root in groups:
+            members.setdefault(root, []).append(int(photo_ids[i]))
+    for root, g in groups.items():
+        g.photo_ids = sorted(members[root])
+        g.kind = "burst" if "burst" in g.reasons else "near" if "near" in g.reasons else "exact"
+    return sorted(groups.values(), key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))

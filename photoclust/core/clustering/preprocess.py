@@ -1,0 +1,71 @@
+"""Embedding preprocessing before clustering: L2 normalisation, PCA, L2 normalisation again.
+
+CNN features of photos live on a cone: their direction carries the content, their length mostly
+the contrast and size of the object. Normalising first makes Euclidean K-means behave like
+spherical (cosine) K-means; PCA to ~128 dimensions drops the many low-variance directions that only
+add noise to distances; normalising again puts every photo on the unit sphere, where K-means
+centroids and cosine neighbours agree. Measured in bench/cluster_quality.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import PCA
+from sklearn.utils.validation import check_is_fitted
+
+#: Fit PCA on at most this many rows: the components are stable long before 20,000 photos, and
+#: fitting on a sample keeps 100,000+ photo libraries fast.
+PCA_FIT_SAMPLE = 20_000
+
+
+def l2_normalize(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (all-zero rows stay zero)."""
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.maximum(norms, 1e-12)
+
+
+class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
+    """L2 normalise, project on the first ``n_components`` principal axes, L2 normalise.
+
+    Parameters
+    ----------
+    n_components : int or None
+        Target dimension; ``None`` skips PCA (normalisation only). Capped at ``n_samples - 1``.
+    random_state : int
+        Seed of the row sample PCA is fitted on (large collections) and of randomized PCA.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(50, 20)).astype("float32")
+    >>> Z = EmbeddingPreprocessor(n_components=8).fit_transform(X)
+    >>> Z.shape, bool(np.allclose(np.linalg.norm(Z, axis=1), 1, atol=1e-5))
+    ((50, 8), True)
+    """
+
+    def __init__(self, n_components: int | None = 128, random_state: int = 0):
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        Xn = l2_normalize(X)
+        self.n_features_in_ = Xn.shape[1]
+        n_comp = self.n_components
+        if n_comp is None or n_comp >= min(Xn.shape) - 1:
+            self.pca_ = None
+            return self
+        sample = Xn
+        if len(Xn) > PCA_FIT_SAMPLE:
+            rng = np.random.default_rng(self.random_state)
+            sample = Xn[rng.choice(len(Xn), PCA_FIT_SAMPLE, replace=False)]
+        self.pca_ = PCA(n_components=n_comp, svd_solver="randomized",
+                        random_state=self.random_state).fit(sample)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        Xn = l2_normalize(X)
+        if self.pca_ is not None:
+            Xn = self.pca_.transform(Xn).astype(np.float32)
+        return l2_normalize(Xn)
