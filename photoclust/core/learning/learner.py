@@ -1,0 +1,188 @@
+"""Reassign the photos the user has not placed, learning from the ones the user has placed.
+
+The learner is a constrained, seeded K-means on L2-normalised embeddings (cosine geometry): every
+current cluster is a centre; a photo the user placed (a label) pulls its cluster's centre with a
+large weight and never moves; the other photos go to their nearest centre, except to clusters the
+user removed them from (cannot-links); centres and assignments alternate until they settle.
+Clusters that nobody labelled stay alive as long as they keep photos, so the automatic clustering
+is refined, not replaced, and a single moved photo can found a new cluster that then attracts its
+look-alikes. Research that picked this over a logistic-regression classifier, label spreading over
+the kNN graph and a trained projection head: README, "Learning from corrections".
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+NO_CLUSTER = -1
+
+
+def l2_normalise(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.maximum(norms, 1e-12)
+
+
+class CorrectionLearner(BaseEstimator):
+    """Seeded, constrained K-means that honours the user's corrections.
+
+    Parameters
+    ----------
+    labelled_weight : float
+        How many automatically placed photos one user-placed photo counts for in its cluster's
+        centre. Large values let a few labels steer a cluster.
+    n_iter : int
+        Most assignment/centre rounds.
+    temperature : float
+        Softmax temperature over cosine similarities for the confidences.
+    random_state : int or None
+        Unused by the deterministic algorithm; kept so that the learner fits the estimator
+        contract of the other learning code.
+
+    Attributes
+    ----------
+    classes_ : ndarray of int
+        Cluster ids that have photos after fitting.
+    centers_ : ndarray (n_classes, n_features)
+        Unit-length cluster centres.
+    labels_ : ndarray of int
+        Cluster id of every training photo (user-placed photos keep theirs).
+    confidence_ : ndarray of float
+        Probability of ``labels_`` under a softmax over centre similarities; 1 for user-placed.
+    runner_up_ : ndarray of int
+        The second most likely cluster of every photo (``NO_CLUSTER`` when there is none).
+    margin_ : ndarray of float
+        Similarity to the assigned centre minus similarity to the runner-up's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]])
+    >>> learner = CorrectionLearner().fit(X, y_init=[7, 7, 7, 7], y_user=[7, -1, 8, -1])
+    >>> learner.labels_.tolist()
+    [7, 7, 8, 8]
+    """
+
+    def __init__(self, labelled_weight: float = 5.0, n_iter: int = 10,
+                 temperature: float = 0.05, random_state=None):
+        self.labelled_weight = labelled_weight
+        self.n_iter = n_iter
+        self.temperature = temperature
+        self.random_state = random_state
+
+    def fit(self, X, y_init, y_user=None, cannot_link=()):
+        """Learn centres and reassign the photos the user has not placed.
+
+        Parameters
+        ----------
+        X : array (n_photos, n_features)
+            Embeddings; rows are L2-normalised here.
+        y_init : array of int (n_photos,)
+            Current cluster of every photo (``NO_CLUSTER`` for none).
+        y_user : array of int (n_photos,), optional
+            Cluster the user placed each photo in, ``NO_CLUSTER`` where the user did not.
+        cannot_link : iterable of (photo_index, cluster_id)
+            Photos the user took out of a cluster: they are never put back there.
+        """
+        Z = l2_normalise(X)
+        n = Z.shape[0]
+        y_init = np.asarray(y_init, dtype=np.int64).reshape(n)
+        y_user = (np.full(n, NO_CLUSTER, np.int64) if y_user is None
+                  else np.asarray(y_user, dtype=np.int64).reshape(n))
+        labelled = y_user != NO_CLUSTER
+        labels = np.where(labelled, y_user, y_init)
+        classes = np.unique(labels[labels != NO_CLUSTER])
+        if classes.size == 0:
+            raise ValueError("no photo has a cluster: nothing to learn from")
+        forbidden = self._forbidden_mask(classes, cannot_link, n)
+        weights = np.where(labelled, float(self.labelled_weight), 1.0).astype(np.float32)
+
+        for _ in range(max(1, int(self.n_iter))):
+            centers, alive = self._centres(Z, labels, weights, classes)
+            scores = self._scores(Z, centers, alive, forbidden)
+            best = np.argmax(scores, axis=1)
+            placeable = np.isfinite(scores[np.arange(n), best])
+            new_labels = np.where(labelled | ~placeable, labels, classes[best])
+            if np.array_equal(new_labels, labels):
+                break
+            labels = new_labels
+
+        centers, alive = self._centres(Z, labels, weights, classes)
+        scores = self._scores(Z, centers, alive, forbidden)
+        keep = alive
+        self.classes_ = classes[keep]
+        self.centers_ = centers[keep]
+        self.labels_ = labels
+        self._set_confidences(scores[:, keep], labels, labelled)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Nearest centre's cluster id for new photos (no constraints apply to them)."""
+        check_is_fitted(self, "centers_")
+        return self.classes_[np.argmax(l2_normalise(X) @ self.centers_.T, axis=1)]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Softmax over centre similarities, columns in ``classes_`` order."""
+        check_is_fitted(self, "centers_")
+        return _softmax(l2_normalise(X) @ self.centers_.T, self.temperature)
+
+    @staticmethod
+    def _forbidden_mask(classes, cannot_link, n) -> np.ndarray:
+        forbidden = np.zeros((n, classes.size), dtype=bool)
+        column = {int(c): j for j, c in enumerate(classes)}
+        for photo, cluster in cannot_link:
+            j = column.get(int(cluster))
+            if j is not None and 0 <= int(photo) < n:
+                forbidden[int(photo), j] = True
+        return forbidden
+
+    @staticmethod
+    def _centres(Z, labels, weights, classes):
+        index = np.searchsorted(classes, labels)
+        member = labels != NO_CLUSTER
+        sums = np.zeros((classes.size, Z.shape[1]), dtype=np.float64)
+        np.add.at(sums, index[member], Z[member] * weights[member, None])
+        counts = np.bincount(index[member], minlength=classes.size)
+        alive = counts > 0
+        return l2_normalise(sums), alive
+
+    @staticmethod
+    def _scores(Z, centers, alive, forbidden):
+        scores = Z @ centers.T
+        scores[:, ~alive] = -np.inf
+        scores[forbidden] = -np.inf
+        return scores
+
+    def _set_confidences(self, scores, labels, labelled):
+        n = scores.shape[0]
+        column = np.searchsorted(self.classes_, labels)
+        column = np.clip(column, 0, max(self.classes_.size - 1, 0))
+        has_column = (self.classes_.size > 0) & (self.classes_[column] == labels)
+        proba = _softmax(scores, self.temperature)
+        own = np.where(has_column, proba[np.arange(n), column], 0.0)
+        own_score = np.where(has_column, scores[np.arange(n), column], -np.inf)
+        others = scores.copy()
+        others[np.arange(n)[has_column], column[has_column]] = -np.inf
+        if others.shape[1]:
+            second = np.argmax(others, axis=1)
+            second_score = others[np.arange(n), second]
+        else:
+            second = np.zeros(n, dtype=np.int64)
+            second_score = np.full(n, -np.inf)
+        has_second = np.isfinite(second_score)
+        self.runner_up_ = np.where(has_second, self.classes_[second] if self.classes_.size
+                                   else NO_CLUSTER, NO_CLUSTER)
+        margin = np.where(has_second, own_score - second_score, np.inf)
+        self.margin_ = np.where(np.isfinite(margin), margin, 1.0).astype(np.float32)
+        self.confidence_ = np.where(labelled, 1.0, own).astype(np.float32)
+
+
+def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    finite = np.where(np.isfinite(scores), scores, -1e9)
+    shifted = (finite - finite.max(axis=1, keepdims=True)) / max(float(temperature), 1e-6)
+    e = np.exp(shifted)
+    e[~np.isfinite(scores)] = 0.0
+    total = e.sum(axis=1, keepdims=True)
+    return e / np.where(total > 0, total, 1.0)
