@@ -1,0 +1,562 @@
+"""Exporting clusters as albums: one folder per cluster, a manifest, optional XMP sidecars.
+
+Originals are only ever read: a copy goes through a temporary file in the album folder and is
+renamed into place, a hard link or symbolic link points at the original, and nothing that already
+exists in the output folder is overwritten. An interrupted export (disk full, permission refused,
+Ctrl-C, a crash) leaves no half-written file, and running it again finishes it: files already
+exported identically are recognised and skipped, so a rerun is cheap and creates no duplicates.
+"""
+from __future__ import annotations
+
+import csv
+import errno
+import filecmp
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+from xml.sax.saxutils import escape
+
+from sqlalchemy import select
+
+from photoclust import __version__
+from photoclust.core.jobs import Job, JobContext, JobError
+from photoclust.core.library.db import Library
+from photoclust.core.library.models import Assignment, Cluster, Photo
+
+log = logging.getLogger(__name__)
+
+EXPORT_MODES = ("copy", "hardlink", "symlink")
+MANIFEST_CSV = "manifest.csv"
+MANIFEST_JSON = "manifest.json"
+MANIFEST_FIELDS = ("photo_id", "exported_path", "original_path", "cluster_id", "cluster_name",
+                   "label_source", "xmp_path")
+#: Prefix of the temporary files a copy goes through; a leftover one is never a finished photo.
+TEMP_PREFIX = ".photoclust-part-"
+
+# Windows refuses these as file names, with or without an extension, in any letter case.
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+    | {f"COM{c}" for c in "\u00b9\u00b2\u00b3"} | {f"LPT{c}" for c in "\u00b9\u00b2\u00b3"}
+)
+# Separators, characters Windows forbids, and control characters (C0, DEL, C1).
+_UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f-\x9f]')
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Longest folder or file name in UTF-8 bytes: well under the 255 of common file systems, so the
+#: " (2)" suffix and the ".xmp" sidecar name still fit, and paths stay short enough for Windows.
+MAX_NAME_BYTES = 120
+_DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+_PERMISSION_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _truncate_utf8(text: str, max_bytes: int) -> str:
+    encoded = text.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def safe_name(name: str, fallback: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """``name`` as one path component that is valid and harmless on Linux, macOS and Windows.
+
+    Separators and forbidden characters become ``_``; leading dots and spaces (hidden files,
+    ``..``) and trailing dots and spaces (which Windows drops) are stripped; Windows device names
+    (``CON``, ``com1.txt``) get a ``_`` appended to their stem; overlong names are cut at
+    ``max_bytes`` of UTF-8, keeping the extension. An empty result becomes ``fallback``.
+    """
+    text = unicodedata.normalize("NFC", name)
+    text = _UNSAFE_CHARS.sub("_", text)
+    text = text.strip(" .")
+    if not text:
+        text = fallback
+    stem, dot, ext = text.partition(".")
+    if stem.rstrip(" ").upper() in _WINDOWS_RESERVED:
+        text = f"{stem}_{dot}{ext}"
+    if len(text.encode("utf-8")) > max_bytes:
+        root, suffix = os.path.splitext(text)
+        if len(suffix.encode("utf-8")) > 16:
+            root, suffix = text, ""
+        text = _truncate_utf8(root, max_bytes - len(suffix.encode("utf-8"))).rstrip(" .") + suffix
+    return text or fallback
+
+
+def _with_counter(name: str, counter: int, keep_extension: bool) -> str:
+    """``name (counter)``, before the extension for files, within ``MAX_NAME_BYTES``."""
+    root, ext = os.path.splitext(name) if keep_extension else (name, "")
+    tail = f" ({counter}){ext}"
+    return _truncate_utf8(root, MAX_NAME_BYTES - len(tail.encode("utf-8"))).rstrip(" .") + tail
+
+
+def _fold(name: str) -> str:
+    """Key under which two names clash on a case-insensitive file system (Windows, macOS)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def album_folder_names(clusters: Iterable[tuple[int, str]]) -> dict[int, str]:
+    """Folder name per cluster id: safe, and unique even where letter case is ignored.
+
+    Clusters are taken in id order so that the same library always gives the same names (a rerun
+    finds its earlier export); a clash gets `` (2)``, `` (3)``, ... appended.
+    """
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    for cluster_id, cluster_name in sorted(clusters):
+        base = safe_name(cluster_name or "", fallback=f"cluster-{cluster_id}")
+        candidate, counter = base, 1
+        while _fold(candidate) in taken or _fold(candidate) in (_fold(MANIFEST_CSV),
+                                                                _fold(MANIFEST_JSON)):
+            counter += 1
+            candidate = _with_counter(base, counter, keep_extension=False)
+        taken.add(_fold(candidate))
+        names[cluster_id] = candidate
+    return names
+
+
+def xmp_sidecar(keyword: str) -> str:
+    """An XMP sidecar that tags a photo with ``keyword``.
+
+    ``dc:subject`` is the flat keyword list every XMP reader knows (digiKam, darktable, Lightroom,
+    exiftool); ``lr:hierarchicalSubject`` (Lightroom, darktable, digiKam) and ``digiKam:TagsList``
+    put it under a ``photoclust`` parent tag so the albums stay grouped in tag trees.
+    """
+    keyword = _CONTROL_CHARS.sub(" ", keyword).replace("|", "/").strip() or "photoclust"
+    leaf = escape(keyword)
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="photoclust {escape(__version__)}">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '  <rdf:Description rdf:about=""\n'
+        '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
+        '    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n'
+        '    xmlns:digiKam="http://www.digikam.org/ns/1.0/">\n'
+        f'   <dc:subject><rdf:Bag><rdf:li>{leaf}</rdf:li></rdf:Bag></dc:subject>\n'
+        '   <lr:hierarchicalSubject><rdf:Bag>'
+        f'<rdf:li>photoclust|{leaf}</rdf:li></rdf:Bag></lr:hierarchicalSubject>\n'
+        '   <digiKam:TagsList><rdf:Seq>'
+        f'<rdf:li>photoclust/{leaf}</rdf:li></rdf:Seq></digiKam:TagsList>\n'
+        '  </rdf:Description>\n'
+        ' </rdf:RDF>\n'
+        '</x:xmpmeta>\n'
+        '<?xpacket end="w"?>\n'
+    )
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    """One photo of one album, as read from the library."""
+
+    photo_id: int
+    original_path: str
+    cluster_id: int
+    cluster_name: str
+    label_source: str
+
+
+@dataclass
+class ExportResult:
+    """What an export did. ``exported`` counts files written now, ``unchanged`` files an
+    earlier run had already exported identically; ``failed`` lists ``(original path, reason)``
+    for photos that were skipped (missing or unreadable originals)."""
+
+    outdir: Path
+    mode: str
+    albums: dict[int, str] = field(default_factory=dict)
+    exported: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+
+    @property
+    def manifest_csv(self) -> Path:
+        return self.outdir / MANIFEST_CSV
+
+    @property
+    def manifest_json(self) -> Path:
+        return self.outdir / MANIFEST_JSON
+
+    def to_json(self) -> dict:
+        return {
+            "outdir": str(self.outdir),
+            "mode": self.mode,
+            "albums": [{"cluster_id": cid, "folder": name} for cid, name in self.albums.items()],
+            "exported": self.exported,
+            "unchanged": self.unchanged,
+            "failed": [{"path": p, "reason": r} for p, r in self.failed],
+            "notes": self.notes,
+            "manifest_csv": str(self.manifest_csv),
+            "manifest_json": str(self.manifest_json),
+        }
+
+
+class ExportInterrupted(JobError):
+    """The output folder refused a write (disk full, permission); the message says what to do."""
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _remove_quietly(path: str | os.PathLike) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _same_export(target: Path, original: Path, mode: str) -> bool:
+    """Whether ``target`` is already this photo exported in ``mode`` (so a rerun skips it)."""
+    try:
+        if mode == "symlink":
+            return target.is_symlink() and Path(os.readlink(target)) == original
+        if target.is_symlink() or not target.is_file():
+            return False
+        if os.path.samefile(target, original):
+            return mode == "hardlink"  # a copy must not share the original's data
+        # A copy (also what "hardlink" falls back to across devices): same bytes.
+        return (target.stat().st_size == original.stat().st_size
+                and filecmp.cmp(target, original, shallow=False))
+    except OSError:
+        return False
+
+
+class _AlbumNames:
+    """The names in one album folder, compared as a case-insensitive file system would (an
+    export copied to Windows or macOS must not lose a photo to a clash of letter case)."""
+
+    def __init__(self, existing: Iterable[str]):
+        self._on_disk: dict[str, set[str]] = {}
+        for name in existing:
+            self._on_disk.setdefault(_fold(name), set()).add(name)
+        self._claimed: set[str] = set()
+
+    def status(self, name: str, with_sidecar: bool) -> str:
+        """``free`` (nothing there), ``ours`` (exactly this name exists and no other photo of
+        this run took it: maybe an earlier export of this photo) or ``taken``."""
+        names = [name, name + ".xmp"] if with_sidecar else [name]
+        folded = [_fold(n) for n in names]
+        if any(f in self._claimed for f in folded):
+            return "taken"
+        if not any(f in self._on_disk for f in folded):
+            return "free"
+        if self._on_disk.get(folded[0]) == {name}:
+            return "ours"
+        return "taken"
+
+    def claim(self, name: str, with_sidecar: bool) -> None:
+        for n in [name, name + ".xmp"] if with_sidecar else [name]:
+            self._claimed.add(_fold(n))
+            self._on_disk.setdefault(_fold(n), set()).add(n)
+
+
+class ExportJob(Job[ExportResult]):
+    """Export clusters of ``library`` into ``outdir`` as one folder per cluster.
+
+    ``mode``: ``copy`` (independent copies, timestamps kept), ``hardlink`` (no extra space; falls
+    back to a copy where the output is on another device) or ``symlink`` (absolute links).
+    ``cluster_ids``: the clusters to export (default: every active cluster). ``xmp``: write a
+    ``<photo name>.xmp`` sidecar with the cluster name as keyword next to each exported photo.
+    """
+
+    title = "Exporting albums"
+
+    def __init__(self, library: Library, outdir: str | os.PathLike, mode: str = "copy",
+                 cluster_ids: Iterable[int] | None = None, xmp: bool = False):
+        self.library = library
+        self.outdir = Path(outdir).expanduser().absolute()
+        self.mode = mode
+        self.cluster_ids = None if cluster_ids is None else sorted(set(cluster_ids))
+        self.xmp = xmp
+        self._items: list[ExportItem] | None = None
+        self._albums: dict[int, str] = {}
+        self._selected: set[int] = set()
+        self._all_photo_paths: list[str] = []
+
+    # -- prepare -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Refuse before anything is written: an unknown mode or cluster, an output folder that
+        cannot be written, or one that holds or sits among the library's photos (its copies
+        would be indexed again as new photos, or mixed with the originals)."""
+        if self.mode not in EXPORT_MODES:
+            raise JobError(f"unknown export mode {self.mode!r} (choose one of "
+                           f"{', '.join(EXPORT_MODES)})")
+        self._load()
+        self._check_not_among_sources()
+        self._check_writable()
+
+    def _load(self) -> None:
+        with self.library.session() as s:
+            names = {cid: name for cid, name in
+                     s.execute(select(Cluster.id, Cluster.name).where(Cluster.active.is_(True)))}
+            if self.cluster_ids is None:
+                selected = sorted(names)
+            else:
+                requested = {cid: name for cid, name in s.execute(
+                    select(Cluster.id, Cluster.name).where(Cluster.id.in_(self.cluster_ids)))}
+                unknown = [c for c in self.cluster_ids if c not in requested]
+                if unknown:
+                    raise JobError("no such cluster: " + ", ".join(map(str, unknown)))
+                names.update(requested)
+                selected = self.cluster_ids
+            rows = s.execute(
+                select(Photo.id, Photo.path, Assignment.cluster_id, Assignment.source)
+                .join(Assignment, Assignment.photo_id == Photo.id)
+                .where(Photo.status == "present", Assignment.cluster_id.in_(selected))
+                .order_by(Assignment.cluster_id, Photo.id)
+            ).all()
+            self._all_photo_paths = [p for (p,) in s.execute(select(Photo.path))]
+        # Folder names come from all active clusters, not only the selected ones, so exporting
+        # a few clusters names their folders exactly as a full export into the same place does.
+        self._albums = album_folder_names(names.items())
+        self._selected = set(selected)
+        seen: set[tuple[int, int]] = set()
+        self._items = []
+        for photo_id, path, cluster_id, source in rows:
+            if (photo_id, cluster_id) in seen:
+                continue
+            seen.add((photo_id, cluster_id))
+            keyword = names[cluster_id] or self._albums[cluster_id]
+            self._items.append(ExportItem(photo_id, path, cluster_id, keyword, source or "auto"))
+
+    def _check_not_among_sources(self) -> None:
+        outdir = Path(os.path.realpath(self.outdir))
+        photo_folders = {Path(p).parent for p in self._all_photo_paths}
+        for folder in photo_folders:
+            if _is_within(outdir, folder) or _is_within(folder, outdir):
+                raise JobError(
+                    f"{self.outdir} is inside or contains a folder of your photos ({folder}); "
+                    "exported copies there would be indexed again as new photos. "
+                    "Choose an output folder outside your photo folders.")
+
+    def _check_writable(self) -> None:
+        if self.outdir.exists() and not self.outdir.is_dir():
+            raise JobError(f"{self.outdir} exists and is not a folder")
+        created = not self.outdir.exists()
+        try:
+            self.outdir.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(prefix=TEMP_PREFIX, dir=self.outdir):
+                pass
+        except OSError as exc:
+            if created:
+                try:
+                    self.outdir.rmdir()
+                except OSError:
+                    pass
+            raise JobError(f"cannot write to {self.outdir}: {exc.strerror or exc}") from exc
+
+    # -- run -----------------------------------------------------------------------------------
+    def run(self, ctx: JobContext) -> ExportResult:
+        if self._items is None:
+            self._load()
+        items = self._items
+        result = ExportResult(self.outdir, self.mode,
+                              albums={cid: self._albums[cid] for cid in sorted(self._selected)})
+        self._remove_leftover_temp_files()
+        albums_state: dict[Path, _AlbumNames] = {}
+        total = len(items)
+        ctx.report(0, total, "")
+        try:
+            for done, item in enumerate(items, 1):
+                ctx.raise_if_cancelled()
+                album = self.outdir / self._albums[item.cluster_id]
+                self._export_one(item, album, albums_state, result)
+                ctx.report(done, total, item.original_path)
+        except BaseException:
+            self._write_manifest(result, best_effort=True)
+            raise
+        self._write_manifest(result)
+        return result
+
+    def _remove_leftover_temp_files(self) -> None:
+        """Temporary files of an export that was killed mid-copy (a clean failure removes its
+        own); only names with our prefix, in the folders this export writes."""
+        folders = [self.outdir] + [self.outdir / self._albums[c] for c in self._selected]
+        for folder in folders:
+            try:
+                leftovers = [e.path for e in os.scandir(folder)
+                             if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False)]
+            except OSError:
+                continue
+            for path in leftovers:
+                _remove_quietly(path)
+
+    def _export_one(self, item: ExportItem, album: Path,
+                    albums_state: dict[Path, "_AlbumNames"], result: ExportResult) -> None:
+        original = Path(item.original_path).absolute()
+        try:
+            with open(original, "rb"):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if isinstance(exc, FileNotFoundError):
+                reason = "file not found (run `photoclust index` to update the library)"
+            result.failed.append((item.original_path, reason))
+            return
+        album_state = self._album_state(album, albums_state)
+        base = safe_name(original.name, fallback=f"photo-{item.photo_id}")
+        name, counter = base, 1
+        while True:
+            target = album / name
+            status = album_state.status(name, self.xmp)
+            if status == "ours" and _same_export(target, original, self.mode):
+                result.unchanged += 1
+                break
+            if status == "free":
+                self._write(original, target, result)
+                result.exported += 1
+                break
+            counter += 1
+            name = _with_counter(base, counter, keep_extension=True)
+        album_state.claim(name, self.xmp)
+        xmp_path = self._write_sidecar(target, item.cluster_name, result) if self.xmp else None
+        result.entries.append({
+            "photo_id": item.photo_id,
+            "exported_path": target.relative_to(self.outdir).as_posix(),
+            "original_path": item.original_path,
+            "cluster_id": item.cluster_id,
+            "cluster_name": item.cluster_name,
+            "label_source": item.label_source,
+            "xmp_path": xmp_path.relative_to(self.outdir).as_posix() if xmp_path else "",
+        })
+
+    def _album_state(self, album: Path, albums_state: dict[Path, "_AlbumNames"]) -> "_AlbumNames":
+        if album not in albums_state:
+            try:
+                album.mkdir(exist_ok=True)
+                albums_state[album] = _AlbumNames(os.listdir(album))
+            except OSError as exc:
+                raise self._interrupted(exc, album) from exc
+        return albums_state[album]
+
+    def _write(self, original: Path, target: Path, result: ExportResult) -> None:
+        if self.mode == "symlink":
+            try:
+                os.symlink(original, target)
+            except OSError as exc:
+                raise self._interrupted(exc, target) from exc
+            return
+        if self.mode == "hardlink":
+            try:
+                os.link(original, target)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP,
+                                     errno.EOPNOTSUPP):
+                    raise self._interrupted(exc, target) from exc
+                note = (f"hard links are not possible from {original.parent} to "
+                        f"{target.parent} ({exc.strerror}); copied instead")
+                if note not in result.notes:
+                    result.notes.append(note)
+        self._copy(original, target)
+
+    def _copy(self, original: Path, target: Path) -> None:
+        """Copy into a temporary name in the album, then rename: no half-written photo ever
+        carries the final name, and a failed copy leaves nothing behind."""
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        os.close(fd)
+        try:
+            shutil.copy2(original, tmp)
+            # A copy of a read-only original would be read-only too; the copy is the user's.
+            os.chmod(tmp, stat.S_IMODE(os.stat(tmp).st_mode) | stat.S_IWUSR)
+            os.replace(tmp, target)
+        except OSError as exc:
+            _remove_quietly(tmp)
+            raise self._interrupted(exc, target) from exc
+        except BaseException:
+            _remove_quietly(tmp)
+            raise
+
+    def _write_sidecar(self, target: Path, keyword: str, result: ExportResult) -> Path:
+        sidecar = target.with_name(target.name + ".xmp")
+        content = xmp_sidecar(keyword).encode("utf-8")
+        if os.path.lexists(sidecar):
+            try:
+                if sidecar.read_bytes() != content:
+                    result.notes.append(f"kept the existing {sidecar} (it differs from ours)")
+            except OSError as exc:
+                result.notes.append(f"cannot read the existing {sidecar}: {exc.strerror}")
+            return sidecar
+        self._write_atomically(sidecar, content)
+        return sidecar
+
+    def _write_atomically(self, dest: Path, content: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        except OSError as exc:
+            _remove_quietly(tmp)
+            raise self._interrupted(exc, dest) from exc
+        except BaseException:
+            _remove_quietly(tmp)
+            raise
+
+    def _interrupted(self, exc: OSError, path: Path) -> JobError:
+        if exc.errno in _DISK_FULL_ERRNOS:
+            what = f"the disk holding {self.outdir} is full"
+        elif exc.errno in _PERMISSION_ERRNOS:
+            what = f"permission to write {path} was refused ({exc.strerror})"
+        else:
+            what = f"cannot write {path} ({exc.strerror or exc})"
+        return ExportInterrupted(
+            f"export stopped: {what}. Your originals were not touched and no half-written file "
+            "was left; what was exported so far is listed in the manifest. Fix the problem and "
+            "run the same export again: it continues where it stopped.")
+
+    # -- manifest ------------------------------------------------------------------------------
+    def _previous_entries(self, exported_clusters: set[int]) -> list[dict]:
+        """Rows of an earlier manifest for albums this run did not touch (an export of a few
+        clusters into the same folder keeps the others listed) whose files still exist."""
+        try:
+            previous = json.loads((self.outdir / MANIFEST_JSON).read_text(encoding="utf-8"))
+            rows = previous["entries"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        kept = []
+        for row in rows:
+            if not isinstance(row, dict) or set(MANIFEST_FIELDS) - set(row):
+                continue
+            if row["cluster_id"] in exported_clusters:
+                continue
+            if os.path.lexists(self.outdir / row["exported_path"]):
+                kept.append(row)
+        return kept
+
+    def _write_manifest(self, result: ExportResult, best_effort: bool = False) -> None:
+        """Write manifest.csv and manifest.json atomically. ``best_effort`` while the export is
+        already failing: then a failure to write them is only noted (the rerun rewrites them)."""
+        rows = self._previous_entries(self._selected) + result.entries
+        rows.sort(key=lambda r: (r["cluster_id"], r["exported_path"]))
+        document = {
+            "photoclust_version": __version__,
+            "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "library": str(self.library.path),
+            "mode": self.mode,
+            "entries": rows,
+        }
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        try:
+            self._write_atomically(self.outdir / MANIFEST_CSV, text.getvalue().encode("utf-8"))
+            self._write_atomically(
+                self.outdir / MANIFEST_JSON,
+                json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8"))
+        except JobError as exc:
+            if not best_effort:
+                raise
+            log.warning("manifest not written: %s", exc)
