@@ -1,0 +1,199 @@
+"""Cluster identity across clustering runs: new labels are mapped onto the clusters people know.
+
+An algorithm returns anonymous labels 0..k-1; the user sees clusters with ids and names, and has
+moved, confirmed and removed photos. ``apply_clustering`` stores a run and matches each new label
+group to an existing active cluster by overlap (Hungarian assignment on the overlap matrix, with a
+minimum overlap), so that the cluster keeps its id and its user-given name, and photos added since
+the last run join the cluster their group maps to. Overlap counts every photo currently assigned,
+placed by the algorithm or by the user: a cluster the user built by hand is recognised by the
+photos the user put in it.
+
+What the user said always wins: photos with ``source='user'`` stay where the user put them, a
+photo never lands in a cluster it has a cannot-link to (it takes its next best label when the
+caller gives ``label_scores``, else stays unassigned), and names with ``name_source='user'`` are
+never replaced. Clusters left empty become inactive (kept, not deleted). One run is one
+transaction; it supersedes the redo branch of the edit history (the state undo would restore is
+gone).
+"""
+from __future__ import annotations
+
+import json
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sqlalchemy import and_, delete, insert, select, update
+
+from photoclust.core.edit_history import chunks, supersede_redo_branch
+from photoclust.core.library import Library
+from photoclust.core.library.models import Assignment, CannotLink, Cluster, ClusteringRun
+
+#: A new group keeps an old cluster's identity only if they share at least this fraction of the
+#: smaller of the two (and at least one photo): a few stray photos do not carry a name over.
+MIN_OVERLAP_FRACTION = 0.2
+
+
+def apply_clustering(library: Library, model: str, method: str, photo_ids: Sequence[int],
+                     labels: Sequence[int], confidences: Sequence[float] | None = None,
+                     suggested_names: Mapping[int, str] | Sequence[str] | None = None,
+                     params: dict | None = None, label_scores: np.ndarray | None = None,
+                     min_overlap_fraction: float = MIN_OVERLAP_FRACTION) -> int:
+    """Store a clustering of ``photo_ids`` and return the new ``ClusteringRun`` id.
+
+    Parameters
+    ----------
+    labels : int per photo, 0..k-1; -1 (noise) leaves the photo unassigned.
+    confidences : per photo in [0, 1], stored with the assignment.
+    suggested_names : name per label (mapping or sequence), used for new clusters and to refresh
+        clusters whose name is still automatic; an empty name becomes "Cluster <id>".
+    label_scores : ``(n, k)`` array, higher is better (probabilities, or negative distances):
+        where a photo's label maps to a cluster it has a cannot-link to, it takes its best other
+        label. Without it, such a photo stays unassigned.
+    """
+    photo_ids = np.asarray(photo_ids, dtype=np.int64).ravel()
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    n = len(photo_ids)
+    if len(labels) != n:
+        raise ValueError(f"{n} photo ids but {len(labels)} labels")
+    if len(np.unique(photo_ids)) != n:
+        raise ValueError("photo_ids contains duplicates")
+    conf = None if confidences is None else np.asarray(confidences, dtype=np.float64).ravel()
+    if conf is not None and len(conf) != n:
+        raise ValueError(f"{n} photo ids but {len(conf)} confidences")
+    groups = np.unique(labels[labels >= 0])
+    if label_scores is not None:
+        label_scores = np.asarray(label_scores, dtype=np.float64)
+        if label_scores.shape[0] != n or (len(groups) and label_scores.shape[1] <= groups.max()):
+            raise ValueError("label_scores must be (n_photos, n_labels) with a column per label")
+
+    with library.session() as s:
+        run = ClusteringRun(model=model, method=method, k=len(groups),
+                            params=json.dumps(params or {}, default=str, sort_keys=True))
+        s.add(run)
+        s.flush()
+
+        current = {pid: (cid, source) for pid, cid, source in s.execute(
+            select(Assignment.photo_id, Assignment.cluster_id, Assignment.source)
+            .join(Cluster, Cluster.id == Assignment.cluster_id).where(Cluster.active.is_(True)))}
+        group_cluster = _match_groups(photo_ids, labels, groups, current, min_overlap_fraction)
+
+        label_cluster = {int(g): group_cluster.get(int(g)) for g in groups}
+        final_labels = _resolve_cannot_links(s, photo_ids, labels, label_cluster, current,
+                                             label_scores)
+        clusters = _clusters_for_labels(s, run.id, final_labels, current, photo_ids,
+                                        label_cluster, suggested_names)
+
+        user_placed = {pid for pid, (_cid, source) in current.items() if source == "user"}
+        auto_ids = [int(pid) for pid in photo_ids if int(pid) not in user_placed]
+        for part in chunks(auto_ids):
+            s.execute(delete(Assignment).where(Assignment.photo_id.in_(part),
+                                               Assignment.source != "user"))
+        rows = []
+        for i, pid in enumerate(photo_ids.tolist()):
+            label = int(final_labels[i])
+            if pid in user_placed or label < 0:
+                continue
+            rows.append({"photo_id": pid, "cluster_id": clusters[label], "source": "auto",
+                         "confidence": None if conf is None else float(conf[i]),
+                         "run_id": run.id})
+        if rows:
+            s.execute(insert(Assignment), rows)
+
+        nonempty = select(Assignment.cluster_id).distinct()
+        s.execute(update(Cluster).where(and_(Cluster.active.is_(True),
+                                             Cluster.id.not_in(nonempty)))
+                  .values(active=False))
+        supersede_redo_branch(s)
+        return run.id
+
+
+def _match_groups(photo_ids: np.ndarray, labels: np.ndarray, groups: np.ndarray,
+                  current: dict[int, tuple[int, str]], min_overlap_fraction: float
+                  ) -> dict[int, int]:
+    """``{label: existing cluster id}`` maximising the total overlap (Hungarian)."""
+    old_ids = sorted({cid for cid, _source in current.values()})
+    if not len(groups) or not old_ids:
+        return {}
+    old_index = {cid: j for j, cid in enumerate(old_ids)}
+    old_of_photo = np.array([old_index[current[pid][0]] if pid in current else -1
+                             for pid in photo_ids.tolist()], dtype=np.int64)
+    labelled = labels >= 0
+    group_of_photo = np.full(len(labels), -1, dtype=np.int64)
+    group_of_photo[labelled] = np.searchsorted(groups, labels[labelled])
+    both = labelled & (old_of_photo >= 0)
+    overlap = np.zeros((len(groups), len(old_ids)), dtype=np.int64)
+    np.add.at(overlap, (group_of_photo[both], old_of_photo[both]), 1)
+    group_sizes = np.bincount(group_of_photo[labelled], minlength=len(groups))
+    old_sizes = np.bincount([old_index[cid] for cid, _source in current.values()],
+                            minlength=len(old_ids))
+    rows, cols = linear_sum_assignment(overlap, maximize=True)
+    matches = {}
+    for i, j in zip(rows, cols):
+        needed = max(1.0, min_overlap_fraction * min(group_sizes[i], old_sizes[j]))
+        if overlap[i, j] >= needed:
+            matches[int(groups[i])] = old_ids[j]
+    return matches
+
+
+def _resolve_cannot_links(s, photo_ids: np.ndarray, labels: np.ndarray,
+                          label_cluster: dict[int, int | None],
+                          current: dict[int, tuple[int, str]],
+                          label_scores: np.ndarray | None) -> np.ndarray:
+    """Labels with every cannot-link honoured: the next best allowed label, or -1."""
+    final = labels.copy()
+    links: dict[int, set[int]] = {}
+    for pid, cid in s.execute(select(CannotLink.photo_id, CannotLink.cluster_id)):
+        links.setdefault(pid, set()).add(cid)
+    if not links:
+        return final
+    for i, pid in enumerate(photo_ids.tolist()):
+        forbidden = links.get(pid)
+        label = int(labels[i])
+        if not forbidden or label < 0 or label_cluster.get(label) not in forbidden:
+            continue
+        if current.get(pid, (None, ""))[1] == "user":
+            continue
+        final[i] = -1
+        if label_scores is None:
+            continue
+        for candidate in np.argsort(-label_scores[i], kind="stable").tolist():
+            if candidate in label_cluster and candidate != label \
+                    and label_cluster[candidate] not in forbidden:
+                final[i] = candidate
+                break
+    return final
+
+
+def _name_for(suggested_names, label: int) -> str:
+    if suggested_names is None:
+        return ""
+    if isinstance(suggested_names, Mapping):
+        return str(suggested_names.get(label) or "").strip()
+    return str(suggested_names[label]).strip() if label < len(suggested_names) else ""
+
+
+def _clusters_for_labels(s, run_id: int, final_labels: np.ndarray,
+                         current: dict[int, tuple[int, str]], photo_ids: np.ndarray,
+                         label_cluster: dict[int, int | None], suggested_names) -> dict[int, int]:
+    """``{label: cluster id}`` for every label that still has photos, creating clusters for the
+    unmatched ones and refreshing automatic names of the matched ones."""
+    user_placed = {pid for pid, (_cid, source) in current.items() if source == "user"}
+    used = {int(label) for pid, label in zip(photo_ids.tolist(), final_labels.tolist())
+            if label >= 0 and pid not in user_placed}
+    clusters: dict[int, int] = {}
+    for label in sorted(used):
+        name = _name_for(suggested_names, label)
+        cid = label_cluster.get(label)
+        if cid is not None:
+            cluster = s.get(Cluster, cid)
+            if cluster.name_source != "user" and name:
+                cluster.name = name
+        else:
+            cluster = Cluster(name=name, name_source="auto", active=True, created_run_id=run_id)
+            s.add(cluster)
+            s.flush()
+            if not name:
+                cluster.name = f"Cluster {cluster.id}"
+        clusters[label] = cluster.id
+    s.flush()
+    return clusters

@@ -1,0 +1,270 @@
+"""The undo history of cluster edits: recording an edit as an event, undo and redo.
+
+An edit is a ``ChangeSet``: for every photo, cluster and cannot-link it touches, the state before
+and after. Recording applies the change set forward and stores it in the ``EditEvent`` payload in
+the same transaction, so every committed event can be reversed (undo applies it backward) and
+replayed (redo applies it forward) without knowing which operation made it.
+
+The history is linear: undo takes the newest event that is not undone; redo takes the oldest undone
+event that is not ``superseded``. A new edit, or a clustering run, supersedes the undone events
+(they stay in the table, undone, as a record of what the user tried and took back).
+
+A change is applied only where the library still holds the state the event expects (for undo, the
+``after`` state; for redo, the ``before`` state). Where a later clustering run changed a photo,
+undoing an older edit leaves that photo alone instead of overwriting the newer result.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from photoclust.core.library import Library
+from photoclust.core.library.models import Assignment, CannotLink, Cluster, EditEvent, Photo
+
+#: Format version of ``EditEvent.payload``.
+PAYLOAD_VERSION = 1
+
+#: SQLite bound-parameter budget per ``IN (...)`` list.
+CHUNK = 900
+
+#: An assignment state: ``(cluster_id, source, confidence)``, or ``None`` for unassigned.
+AssignmentState = tuple[int, str, float | None] | None
+#: A cluster state: ``{"name", "name_source", "active"}``, or ``None`` for "did not exist yet".
+ClusterState = dict | None
+
+
+def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass
+class ChangeSet:
+    """What one edit changes, each entry as ``(before, after)``."""
+
+    assignments: dict[int, tuple[AssignmentState, AssignmentState]] = field(default_factory=dict)
+    clusters: dict[int, tuple[ClusterState, ClusterState]] = field(default_factory=dict)
+    cannot_links_added: set[tuple[int, int]] = field(default_factory=set)
+    cannot_links_removed: set[tuple[int, int]] = field(default_factory=set)
+
+    def is_empty(self) -> bool:
+        return not (self.assignments or self.clusters or self.cannot_links_added
+                    or self.cannot_links_removed)
+
+    def to_json(self) -> dict:
+        return {
+            "assignments": [[pid, _state_list(b), _state_list(a)]
+                            for pid, (b, a) in sorted(self.assignments.items())],
+            "clusters": [[cid, b, a] for cid, (b, a) in sorted(self.clusters.items())],
+            "cannot_links_added": sorted([p, c] for p, c in self.cannot_links_added),
+            "cannot_links_removed": sorted([p, c] for p, c in self.cannot_links_removed),
+        }
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "ChangeSet":
+        return cls(
+            assignments={int(pid): (_state_tuple(b), _state_tuple(a))
+                         for pid, b, a in payload.get("assignments", [])},
+            clusters={int(cid): (b, a) for cid, b, a in payload.get("clusters", [])},
+            cannot_links_added={(int(p), int(c)) for p, c in payload.get("cannot_links_added", [])},
+            cannot_links_removed={(int(p), int(c))
+                                  for p, c in payload.get("cannot_links_removed", [])},
+        )
+
+
+def _state_list(state: AssignmentState) -> list | None:
+    return None if state is None else list(state)
+
+
+def _state_tuple(state: list | None) -> AssignmentState:
+    return None if state is None else (int(state[0]), str(state[1]), state[2])
+
+
+@dataclass
+class EditResult:
+    """What an edit, undo or redo changed, so a view can refresh just that."""
+
+    event_id: int | None
+    kind: str
+    description: str
+    photo_ids: list[int] = field(default_factory=list)
+    cluster_ids: list[int] = field(default_factory=list)
+    created_cluster_ids: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"event_id": self.event_id, "kind": self.kind, "description": self.description,
+                "photo_ids": self.photo_ids, "cluster_ids": self.cluster_ids,
+                "created_cluster_ids": self.created_cluster_ids}
+
+
+def current_assignments(s: Session, photo_ids: Iterable[int]) -> dict[int, AssignmentState]:
+    """``{photo_id: (cluster_id, source, confidence)}`` for the assigned ones among ``photo_ids``."""
+    out: dict[int, AssignmentState] = {}
+    for part in chunks(sorted(set(photo_ids))):
+        rows = s.execute(select(Assignment.photo_id, Assignment.cluster_id, Assignment.source,
+                                Assignment.confidence).where(Assignment.photo_id.in_(part)))
+        for pid, cid, source, conf in rows:
+            out[pid] = (cid, source, conf)
+    return out
+
+
+def cluster_state(cluster: Cluster) -> dict:
+    return {"name": cluster.name, "name_source": cluster.name_source, "active": bool(cluster.active)}
+
+
+def _same_assignment(current: AssignmentState, expected: AssignmentState) -> bool:
+    if current is None or expected is None:
+        return current is None and expected is None
+    return current[0] == expected[0] and current[1] == expected[1]
+
+
+def apply_changes(s: Session, changes: ChangeSet, forward: bool,
+                  event_id: int | None = None) -> tuple[list[int], list[int]]:
+    """Move the library from one side of ``changes`` to the other where it still holds the
+    expected side. Returns the photo ids and cluster ids that changed (a cluster changes when its
+    name, flags or members change)."""
+    changed_photos: list[int] = []
+    changed_clusters: set[int] = set()
+
+    current = current_assignments(s, changes.assignments)
+    to_delete: list[int] = []
+    to_insert: list[dict] = []
+    to_update: list[dict] = []
+    for pid, (before, after) in changes.assignments.items():
+        expected, target = (before, after) if forward else (after, before)
+        now = current.get(pid)
+        if not _same_assignment(now, expected):
+            continue
+        changed_photos.append(pid)
+        for state in (now, target):
+            if state is not None:
+                changed_clusters.add(state[0])
+        if target is None:
+            to_delete.append(pid)
+        elif now is None:
+            to_insert.append({"photo_id": pid, "cluster_id": target[0], "source": target[1],
+                              "confidence": target[2]})
+        else:
+            to_update.append({"photo_id": pid, "cluster_id": target[0], "source": target[1],
+                              "confidence": target[2]})
+    if to_insert:  # photos deleted since the event cannot be re-assigned
+        existing = _existing_photo_ids(s, [row["photo_id"] for row in to_insert])
+        to_insert = [row for row in to_insert if row["photo_id"] in existing]
+
+    # Clusters first: a re-activated cluster must be active before photos move into it.
+    for cid, (before, after) in changes.clusters.items():
+        expected, target = (before, after) if forward else (after, before)
+        cluster = s.get(Cluster, cid)
+        if cluster is None:
+            continue
+        now = cluster_state(cluster)
+        expected = expected if expected is not None else {"active": False}
+        target = target if target is not None else {"active": False}
+        for key, value in target.items():
+            if now.get(key) == expected.get(key, now.get(key)) and now.get(key) != value:
+                setattr(cluster, key, value)
+                changed_clusters.add(cid)
+    s.flush()
+
+    for part in chunks(to_delete):
+        s.execute(delete(Assignment).where(Assignment.photo_id.in_(part)))
+    if to_update:
+        s.execute(update(Assignment), to_update)
+    if to_insert:
+        s.execute(insert(Assignment), to_insert)
+
+    links_add, links_remove = ((changes.cannot_links_added, changes.cannot_links_removed)
+                               if forward else
+                               (changes.cannot_links_removed, changes.cannot_links_added))
+    for pid, cid in links_remove:
+        s.execute(delete(CannotLink).where(CannotLink.photo_id == pid,
+                                           CannotLink.cluster_id == cid))
+    if links_add:
+        existing = _existing_photo_ids(s, [pid for pid, _ in links_add])
+        present = _existing_links(s, links_add)
+        rows = [{"photo_id": pid, "cluster_id": cid, "event_id": event_id}
+                for pid, cid in sorted(links_add) if pid in existing and (pid, cid) not in present]
+        if rows:
+            s.execute(insert(CannotLink), rows)
+    return sorted(changed_photos), sorted(changed_clusters)
+
+
+def _existing_photo_ids(s: Session, photo_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for part in chunks(sorted(set(photo_ids))):
+        found.update(s.scalars(select(Photo.id).where(Photo.id.in_(part))))
+    return found
+
+
+def _existing_links(s: Session, links: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    found: set[tuple[int, int]] = set()
+    for part in chunks(sorted({pid for pid, _ in links})):
+        rows = s.execute(select(CannotLink.photo_id, CannotLink.cluster_id)
+                         .where(CannotLink.photo_id.in_(part)))
+        found.update((pid, cid) for pid, cid in rows)
+    return found
+
+
+def supersede_redo_branch(s: Session) -> None:
+    """Make the undone events impossible to redo: the library has moved on without them."""
+    s.execute(update(EditEvent).where(EditEvent.undone.is_(True), EditEvent.superseded.is_(False))
+              .values(superseded=True))
+
+
+def record_edit(s: Session, kind: str, description: str, params: dict, changes: ChangeSet,
+                created_cluster_ids: Iterable[int] = ()) -> EditResult:
+    """Apply ``changes`` and store them as one ``EditEvent`` in the caller's transaction."""
+    supersede_redo_branch(s)
+    event = EditEvent(kind=kind, payload="{}")
+    s.add(event)
+    s.flush()
+    photos, clusters = apply_changes(s, changes, forward=True, event_id=event.id)
+    payload = {"version": PAYLOAD_VERSION, "description": description, "params": params,
+               **changes.to_json()}
+    event.payload = json.dumps(payload, separators=(",", ":"))
+    return EditResult(event.id, kind, description, photos, clusters, sorted(created_cluster_ids))
+
+
+def _replay(library: Library, undo: bool) -> EditResult | None:
+    with library.session() as s:
+        query = select(EditEvent).where(EditEvent.undone.is_(not undo))
+        if undo:
+            query = query.order_by(EditEvent.id.desc())
+        else:
+            query = query.where(EditEvent.superseded.is_(False)).order_by(EditEvent.id)
+        event = s.scalars(query.limit(1)).first()
+        if event is None:
+            return None
+        payload = json.loads(event.payload)
+        changes = ChangeSet.from_json(payload)
+        photos, clusters = apply_changes(s, changes, forward=not undo, event_id=event.id)
+        event.undone = undo
+        created = [cid for cid, (before, _after) in changes.clusters.items() if before is None]
+        return EditResult(event.id, event.kind, payload.get("description", event.kind),
+                          photos, clusters, sorted(created))
+
+
+def undo(library: Library) -> EditResult | None:
+    """Reverse the newest edit that is not undone; ``None`` when there is nothing to undo."""
+    return _replay(library, undo=True)
+
+
+def redo(library: Library) -> EditResult | None:
+    """Re-apply the oldest undone edit still on the redo branch; ``None`` when there is none."""
+    return _replay(library, undo=False)
+
+
+def can_undo(library: Library) -> bool:
+    with library.session() as s:
+        return s.scalar(select(EditEvent.id).where(EditEvent.undone.is_(False)).limit(1)) is not None
+
+
+def can_redo(library: Library) -> bool:
+    with library.session() as s:
+        return s.scalar(select(EditEvent.id).where(EditEvent.undone.is_(True),
+                                                   EditEvent.superseded.is_(False))
+                        .limit(1)) is not None

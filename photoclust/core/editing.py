@@ -1,0 +1,354 @@
+"""Cluster edits made by the user: each one an ``EditEvent`` committed at once, undoable and
+redoable.
+
+Every operation runs in its own transaction: it reads the current state, builds a ``ChangeSet``
+(before and after of each photo, cluster and cannot-link it touches), applies it and stores it in
+the event, so that a crash never loses a committed correction and undo never guesses.
+``undo(library)`` and ``redo(library)`` walk a linear history (see ``photoclust.core.edit_history``).
+Every operation returns an ``EditResult`` (changed photo and cluster ids) for views to refresh.
+
+Event payload (JSON in ``EditEvent.payload``), the same shape for every kind::
+
+    {"version": 1,
+     "description": "Moved 3 photos to Beach",
+     "params": {...kind-specific, below...},
+     "assignments": [[photo_id, before, after], ...],   # before/after: [cluster_id, source,
+                                                       # confidence] or null (unassigned)
+     "clusters": [[cluster_id, before, after], ...],    # {"name", "name_source", "active"};
+                                                       # before null: created by this event
+     "cannot_links_added": [[photo_id, cluster_id], ...],
+     "cannot_links_removed": [[photo_id, cluster_id], ...]}
+
+``params`` per ``kind`` (what the user asked; the lists above say what it did):
+
+- ``rename``: ``{"cluster_id", "name"}``.
+- ``move``: ``{"photo_ids", "to_cluster_id"}``. Moved photos get ``source='user'`` (labels); each
+  gets a cannot-link to the cluster it left; a cannot-link to the target is removed.
+- ``merge``: ``{"target_id", "source_ids"}``. All photos of the sources go to the target with
+  their source kept; the sources become inactive (ids kept): these photos belong together.
+- ``split``: ``{"cluster_id", "k", "model", "parts": [[cluster_id, [photo_ids]], ...]}``. The
+  largest part keeps the cluster; photos keep their source: the parts do not belong together.
+- ``new_cluster``: ``{"cluster_id", "photo_ids", "name"}``. Like ``move`` into a new cluster.
+- ``remove``: ``{"photo_ids"}``. Photos become unassigned with a cannot-link to their cluster.
+- ``confirm``: ``{"photo_ids"}``. Photos stay, with ``source='user'`` (labels).
+
+``undone`` events were taken back by the user; ``superseded`` ones can no longer be redone.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from photoclust.core.edit_history import (
+    ChangeSet,
+    EditResult,
+    can_redo,
+    can_undo,
+    chunks,
+    cluster_state,
+    current_assignments,
+    record_edit,
+    redo,
+    undo,
+)
+from photoclust.core.library import Library
+from photoclust.core.library.models import Assignment, CannotLink, Cluster, ClusteringRun, Photo
+
+__all__ = [
+    "EditError", "EditResult", "rename_cluster", "move_photos", "merge_clusters", "split_cluster",
+    "new_cluster_from_photos", "remove_photos_from_cluster", "confirm_photos", "undo", "redo",
+    "can_undo", "can_redo",
+]
+
+#: Model whose embeddings a split uses when the library has no clustering run yet.
+DEFAULT_MODEL = "efficientnet_lite0"
+#: Automatic split: the number of parts tried is 2..MAX_AUTO_SPLIT.
+MAX_AUTO_SPLIT = 8
+#: Confidence given to a photo the user placed or confirmed.
+USER_CONFIDENCE = 1.0
+
+
+class EditError(ValueError):
+    """An edit cannot be made (unknown cluster or photo, empty name, ...); the message is for the
+    user. Nothing was changed."""
+
+
+# -- reading and checking -----------------------------------------------------------------------
+
+def _active_cluster(s: Session, cluster_id: int) -> Cluster:
+    cluster = s.get(Cluster, int(cluster_id))
+    if cluster is None or not cluster.active:
+        raise EditError(f"no cluster with id {cluster_id}")
+    return cluster
+
+
+def _checked_photo_ids(s: Session, photo_ids: Iterable[int]) -> list[int]:
+    ids = sorted({int(pid) for pid in photo_ids})
+    if not ids:
+        raise EditError("no photos given")
+    found: set[int] = set()
+    for part in chunks(ids):
+        found.update(s.scalars(select(Photo.id).where(Photo.id.in_(part))))
+    unknown = [pid for pid in ids if pid not in found]
+    if unknown:
+        shown = ", ".join(map(str, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
+        raise EditError(f"no photo with id {shown}")
+    return ids
+
+
+def _members(s: Session, cluster_id: int) -> dict[int, tuple[int, str, float | None]]:
+    rows = s.execute(select(Assignment.photo_id, Assignment.source, Assignment.confidence)
+                     .where(Assignment.cluster_id == cluster_id))
+    return {pid: (cluster_id, source, conf) for pid, source, conf in rows}
+
+
+def _links_of(s: Session, photo_ids: list[int]) -> set[tuple[int, int]]:
+    links: set[tuple[int, int]] = set()
+    for part in chunks(photo_ids):
+        links.update(tuple(row) for row in s.execute(select(CannotLink.photo_id, CannotLink.cluster_id)
+                               .where(CannotLink.photo_id.in_(part))))
+    return links
+
+
+def _new_cluster(s: Session, name: str, name_source: str, changes: ChangeSet) -> Cluster:
+    """A cluster row created inactive; the change set activates it (so undo can deactivate it)."""
+    cluster = Cluster(name=name, name_source=name_source, active=False)
+    s.add(cluster)
+    s.flush()
+    if not name:
+        cluster.name = f"Cluster {cluster.id}"
+    changes.clusters[cluster.id] = (None, {**cluster_state(cluster), "active": True})
+    return cluster
+
+
+def _place_by_user(s: Session, photo_ids: list[int], cluster_id: int, changes: ChangeSet) -> None:
+    """The user put these photos in ``cluster_id``: labels, and a cannot-link to where they were."""
+    links = _links_of(s, photo_ids)
+    current = current_assignments(s, photo_ids)
+    for pid in photo_ids:
+        before = current.get(pid)
+        after = (cluster_id, "user", USER_CONFIDENCE)
+        if before != after:
+            changes.assignments[pid] = (before, after)
+        if before is not None and before[0] != cluster_id and (pid, before[0]) not in links:
+            changes.cannot_links_added.add((pid, before[0]))
+        if (pid, cluster_id) in links:
+            changes.cannot_links_removed.add((pid, cluster_id))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _record(s: Session, kind: str, description: str, params: dict,
+            changes: ChangeSet, created: Sequence[int] = ()) -> EditResult:
+    if changes.is_empty():
+        return EditResult(None, kind, description)
+    return record_edit(s, kind, description, params, changes, created)
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+def rename_cluster(library: Library, cluster_id: int, name: str) -> EditResult:
+    """Give a cluster the user's name; re-clustering never overwrites it."""
+    name = " ".join(str(name).split())
+    if not name:
+        raise EditError("a cluster name cannot be empty")
+    if len(name) > 256:
+        raise EditError("a cluster name can have at most 256 characters")
+    with library.session() as s:
+        cluster = _active_cluster(s, cluster_id)
+        before = cluster_state(cluster)
+        after = {**before, "name": name, "name_source": "user"}
+        changes = ChangeSet()
+        if after != before:
+            changes.clusters[cluster.id] = (before, after)
+        return _record(s, "rename", f"Renamed {before['name']!r} to {name!r}",
+                       {"cluster_id": cluster.id, "name": name}, changes)
+
+
+def move_photos(library: Library, photo_ids: Iterable[int], to_cluster_id: int) -> EditResult:
+    """Move photos to a cluster: they become labelled (``source='user'``) and can no longer be put
+    back automatically into the cluster they left."""
+    with library.session() as s:
+        ids = _checked_photo_ids(s, photo_ids)
+        target = _active_cluster(s, to_cluster_id)
+        changes = ChangeSet()
+        _place_by_user(s, ids, target.id, changes)
+        return _record(s, "move", f"Moved {_plural(len(ids), 'photo')} to {target.name}",
+                       {"photo_ids": ids, "to_cluster_id": target.id}, changes)
+
+
+def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) -> EditResult:
+    """Put all photos of ``source_ids`` into ``target_id``; the sources become inactive (their
+    ids stay, so undo brings them back as they were)."""
+    source_ids = list(dict.fromkeys(int(cid) for cid in source_ids))
+    if not source_ids:
+        raise EditError("name at least one cluster to merge into the target")
+    if int(target_id) in source_ids:
+        raise EditError(f"cannot merge cluster {target_id} into itself")
+    with library.session() as s:
+        target = _active_cluster(s, target_id)
+        sources = [_active_cluster(s, cid) for cid in source_ids]
+        changes = ChangeSet()
+        moved: list[int] = []
+        for source in sources:
+            for pid, before in _members(s, source.id).items():
+                changes.assignments[pid] = (before, (target.id, before[1], before[2]))
+                moved.append(pid)
+            state = cluster_state(source)
+            changes.clusters[source.id] = (state, {**state, "active": False})
+        # The user put these photos together on purpose: lift their cannot-links to the target.
+        changes.cannot_links_removed = {(pid, cid) for pid, cid in _links_of(s, sorted(moved))
+                                        if cid == target.id}
+        names = ", ".join(source.name for source in sources)
+        return _record(s, "merge", f"Merged {names} into {target.name}",
+                       {"target_id": target.id, "source_ids": [c.id for c in sources]}, changes)
+
+
+def split_cluster(library: Library, cluster_id: int, k: int | None = None,
+                  model: str | None = None) -> EditResult:
+    """Split a cluster by K-means on its photos' embeddings into ``k`` parts (``None``: chosen
+    automatically). The largest part keeps the cluster; the others become new clusters named from
+    their photos' top classes. Photos without an embedding stay in the cluster."""
+    from photoclust.core.embedding.store import load_embeddings
+
+    with library.session() as s:
+        cluster = _active_cluster(s, cluster_id)
+        members = _members(s, cluster.id)
+        model = model or _latest_model(s)
+    all_ids, X = load_embeddings(library, model)
+    in_cluster = np.isin(all_ids, np.fromiter(members, dtype=np.int64, count=len(members)))
+    ids, X = all_ids[in_cluster], X[in_cluster]
+    if len(ids) < 2:
+        raise EditError(f"cluster {cluster_id} has fewer than 2 photos with {model} embeddings: "
+                        "nothing to split")
+    if k is not None and not 2 <= int(k) <= len(ids):
+        raise EditError(f"k must be between 2 and {len(ids)} for cluster {cluster_id}")
+    labels = _split_labels(X, None if k is None else int(k))
+    part_names = _part_names(library, model, ids, labels)
+
+    with library.session() as s:
+        cluster = _active_cluster(s, cluster_id)
+        current = current_assignments(s, ids.tolist())
+        order = sorted(set(labels.tolist()), key=lambda lab: (-int(np.sum(labels == lab)), lab))
+        changes = ChangeSet()
+        parts: list[list] = []
+        created: list[int] = []
+        taken = {cluster.name}
+        for rank, label in enumerate(order):
+            part_ids = ids[labels == label].tolist()
+            if rank == 0:
+                parts.append([cluster.id, part_ids])
+                continue
+            name = part_names.get(label) or ""
+            name = name if name and name not in taken else f"{cluster.name} ({rank + 1})"
+            taken.add(name)
+            part = _new_cluster(s, name, "auto", changes)
+            created.append(part.id)
+            parts.append([part.id, part_ids])
+            for pid in part_ids:
+                before = current.get(pid)
+                if before is not None and before[0] == cluster.id:
+                    changes.assignments[pid] = (before, (part.id, before[1], before[2]))
+        return _record(s, "split",
+                       f"Split {cluster.name} into {len(order)} clusters",
+                       {"cluster_id": cluster.id, "k": len(order), "model": model,
+                        "parts": parts}, changes, created)
+
+
+def new_cluster_from_photos(library: Library, photo_ids: Iterable[int],
+                            name: str | None = None) -> EditResult:
+    """A new cluster holding these photos, placed there by the user (like ``move_photos``)."""
+    clean = " ".join(str(name).split()) if name is not None else ""
+    with library.session() as s:
+        ids = _checked_photo_ids(s, photo_ids)
+        changes = ChangeSet()
+        cluster = _new_cluster(s, clean, "user" if clean else "auto", changes)
+        _place_by_user(s, ids, cluster.id, changes)
+        return _record(s, "new_cluster",
+                       f"New cluster {cluster.name} from {_plural(len(ids), 'photo')}",
+                       {"cluster_id": cluster.id, "photo_ids": ids, "name": cluster.name},
+                       changes, [cluster.id])
+
+
+def remove_photos_from_cluster(library: Library, photo_ids: Iterable[int]) -> EditResult:
+    """Take photos out of their cluster: unassigned, and never put back there automatically."""
+    with library.session() as s:
+        ids = _checked_photo_ids(s, photo_ids)
+        current = current_assignments(s, ids)
+        links = _links_of(s, ids)
+        changes = ChangeSet()
+        for pid, before in current.items():
+            changes.assignments[pid] = (before, None)
+            if (pid, before[0]) not in links:
+                changes.cannot_links_added.add((pid, before[0]))
+        return _record(s, "remove",
+                       f"Removed {_plural(len(current), 'photo')} from their cluster",
+                       {"photo_ids": ids}, changes)
+
+
+def confirm_photos(library: Library, photo_ids: Iterable[int]) -> EditResult:
+    """The user agrees with where these photos are: they become labels (``source='user'``)."""
+    with library.session() as s:
+        ids = _checked_photo_ids(s, photo_ids)
+        changes = ChangeSet()
+        for pid, before in current_assignments(s, ids).items():
+            after = (before[0], "user", USER_CONFIDENCE)
+            if after != before:
+                changes.assignments[pid] = (before, after)
+        return _record(s, "confirm",
+                       f"Confirmed {_plural(len(changes.assignments), 'photo')}",
+                       {"photo_ids": ids}, changes)
+
+
+# -- splitting ------------------------------------------------------------------------------------
+
+def _latest_model(s: Session) -> str:
+    model = s.scalar(select(ClusteringRun.model).order_by(ClusteringRun.id.desc()).limit(1))
+    return model or DEFAULT_MODEL
+
+
+def _split_labels(X: np.ndarray, k: int | None) -> np.ndarray:
+    """K-means labels on L2-normalised embeddings; ``k=None`` picks the number of parts."""
+    from sklearn.cluster import KMeans
+
+    from photoclust.core.clustering.preprocess import l2_normalize
+
+    Z = l2_normalize(X)
+    if k is None:
+        k = _choose_split_k(Z)
+    return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(Z)
+
+
+def _choose_split_k(Z: np.ndarray) -> int:
+    """Best silhouette over 2..min(MAX_AUTO_SPLIT, n-1) parts: a split asks for a few parts of
+    one cluster, where silhouette is reliable (it fails on choosing k for a whole library)."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    n = len(Z)
+    if n < 4:
+        return 2
+    best_k, best_score = 2, -np.inf
+    sample = min(n, 2000)
+    for k in range(2, min(MAX_AUTO_SPLIT, n - 1) + 1):
+        labels = KMeans(n_clusters=k, n_init=2, random_state=0).fit_predict(Z)
+        if len(set(labels.tolist())) < 2:
+            continue
+        score = silhouette_score(Z, labels, sample_size=sample, random_state=0)
+        if score > best_score:
+            best_k, best_score = k, score
+    return best_k
+
+
+def _part_names(library: Library, model: str, ids: np.ndarray, labels: np.ndarray) -> dict:
+    """Suggested names of the parts from their photos' top ImageNet classes ({} if none)."""
+    from photoclust.core.clustering.naming import suggest_names
+    from photoclust.core.embedding.store import load_top_classes
+
+    top = load_top_classes(library, model, ids.tolist())
+    return suggest_names(labels.tolist(), ids.tolist(), top)
