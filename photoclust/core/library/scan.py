@@ -1,0 +1,426 @@
+"""Scanning folders into the library: new, changed, moved and vanished photos.
+
+The scan is incremental. A file with the same size and mtime as its row is not read again. Any
+other file is hashed (BLAKE2b of its bytes); a new path whose content matches a photo that has
+vanished from its old path is a *move*: the row gets the new path and keeps its id, cluster,
+labels and edit history. Files that vanished are marked ``missing``, never deleted. Identical
+files are duplicates: one row each, one content hash, one thumbnail, one embedding.
+
+Each new or changed file is decoded once (JPEG draft to 256 px) in a small thread pool (Pillow and
+hashlib release the GIL) to validate it and write its thumbnail. Rows are written batch by batch,
+each batch in its own committed transaction, so a cancelled or killed scan leaves a consistent
+library and the next run picks up where it stopped. Bad files are skipped with a reason.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import stat as stat_module
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+from sqlalchemy import select, update
+
+from photoclust.core.imaging import (
+    IMAGE_EXTENSIONS,
+    ImageError,
+    ImageMetadata,
+    create_thumbnail,
+    read_metadata,
+    thumbnail_path,
+)
+from photoclust.core.jobs import Job, JobContext, JobError
+from photoclust.core.library.db import Library
+from photoclust.core.library.models import Photo, utcnow
+
+log = logging.getLogger(__name__)
+
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass
+class ScanResult:
+    """Counts of one scan. ``missing`` is the number of photos under the scanned folders that are
+    missing after the scan (vanished now or earlier and not found again)."""
+
+    added: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    moved: int = 0
+    missing: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "added": self.added,
+            "unchanged": self.unchanged,
+            "updated": self.updated,
+            "moved": self.moved,
+            "missing": self.missing,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+        }
+
+
+@dataclass(frozen=True)
+class _FoundFile:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class _ExistingRow:
+    id: int
+    size: int
+    mtime_ns: int
+    content_hash: str
+    status: str
+
+
+@dataclass
+class _Examined:
+    """A new or changed file after hashing and (if its content is new) decoding."""
+
+    path: str
+    size: int = 0
+    mtime_ns: int = 0
+    content_hash: str = ""
+    metadata: ImageMetadata | None = None
+    error: str | None = None
+
+
+def printable_path(path: str) -> str:
+    """``path`` as valid text: undecodable bytes shown as ``\\xff`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate escapes stand for bytes that are not UTF-8
+        return False
+    return True
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "vanished or broken symbolic link"
+    return exc.strerror or str(exc)
+
+
+def _has_image_extension(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def hash_file(path: str) -> tuple[str, os.stat_result]:
+    """BLAKE2b-160 of the file's bytes, with the ``fstat`` of the file that was read (so the size
+    and mtime stored belong to the bytes hashed)."""
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+        st = os.fstat(fh.fileno())
+    return digest.hexdigest(), st
+
+
+class _Walker:
+    """Recursive folder walk that follows folder symlinks once, skipping loops, hidden entries
+    and the library's own folders, and collecting a reason for everything it cannot read."""
+
+    def __init__(self, excluded_dirs: Iterable[str]):
+        self.skipped: list[tuple[str, str]] = []
+        self.unreadable_dirs: list[str] = []
+        self._visited: set[tuple[int, int]] = set()
+        for path in excluded_dirs:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            self._visited.add((st.st_dev, st.st_ino))
+
+    def _skip(self, path: str, reason: str) -> None:
+        log.info("skipping %s: %s", printable_path(path), reason)
+        self.skipped.append((printable_path(path), reason))
+
+    def walk(self, root: str, ctx: JobContext) -> Iterator[_FoundFile]:
+        root_st = os.stat(root)
+        root_key = (root_st.st_dev, root_st.st_ino)
+        if root_key in self._visited:
+            return
+        self._visited.add(root_key)
+        # (folder, identities of the folders above it) so that a link back up is called a loop.
+        stack: list[tuple[str, frozenset[tuple[int, int]]]] = [(root, frozenset({root_key}))]
+        while stack:
+            ctx.raise_if_cancelled()
+            folder, ancestors = stack.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    entries = sorted(entries, key=lambda e: e.name)
+            except OSError as exc:
+                self.unreadable_dirs.append(folder)
+                self._skip(folder, f"cannot read folder: {_os_reason(exc)}")
+                continue
+            subfolders = []
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue  # hidden files and folders (.git, .Trash, ._IMG.JPG resource forks)
+                try:
+                    is_dir = entry.is_dir()
+                    is_file = not is_dir and entry.is_file()
+                    is_link = entry.is_symlink()
+                except OSError as exc:
+                    self._skip(entry.path, _os_reason(exc))
+                    continue
+                if is_dir:
+                    if not _is_utf8(entry.path):
+                        self._skip(entry.path, "folder name is not valid UTF-8")
+                        continue
+                    try:
+                        st = entry.stat()
+                    except OSError as exc:
+                        self._skip(entry.path, _os_reason(exc))
+                        continue
+                    key = (st.st_dev, st.st_ino)
+                    if key in ancestors:
+                        self._skip(entry.path, "symbolic link loop (links to a folder above it)")
+                    elif key not in self._visited:  # else: already indexed by another path
+                        self._visited.add(key)
+                        subfolders.append((entry.path, ancestors | {key}))
+                    continue
+                if not _has_image_extension(entry.name):
+                    continue
+                if not _is_utf8(entry.path):
+                    self._skip(entry.path, "file name is not valid UTF-8")
+                    continue
+                if not is_file:
+                    if is_link:
+                        try:
+                            os.stat(entry.path)
+                            reason = "not a regular file"
+                        except OSError as exc:
+                            reason = _os_reason(exc)
+                        self._skip(entry.path, reason)
+                    continue
+                try:
+                    st = entry.stat()
+                except OSError as exc:
+                    self._skip(entry.path, _os_reason(exc))
+                    continue
+                if not stat_module.S_ISREG(st.st_mode):
+                    continue
+                yield _FoundFile(entry.path, st.st_size, st.st_mtime_ns)
+            stack.extend(reversed(subfolders))
+
+
+def _folder_range(folder: str) -> tuple[str, str]:
+    """Bounds of the paths strictly inside ``folder`` for an index range query."""
+    prefix = folder if folder.endswith(os.sep) else folder + os.sep
+    return prefix, prefix[:-1] + chr(ord(os.sep) + 1)
+
+
+class ScanJob(Job[ScanResult]):
+    """Index ``folders`` (recursively) into ``library``; see the module docstring."""
+
+    title = "Indexing photos"
+
+    def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
+                 workers: int | None = None, batch_size: int = 32):
+        self.library = library
+        self.folders = [os.path.abspath(os.fspath(f)) for f in folders]
+        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self.batch_size = batch_size
+
+    def prepare(self) -> None:
+        if not self.folders:
+            raise JobError("no folder to index")
+        for folder in self.folders:
+            shown = printable_path(folder)
+            if not os.path.exists(folder):
+                raise JobError(f"{shown}: no such folder")
+            if not os.path.isdir(folder):
+                raise JobError(f"{shown}: not a folder")
+            if not _is_utf8(folder):
+                raise JobError(f"{shown}: folder name is not valid UTF-8")
+            try:
+                with os.scandir(folder):
+                    pass
+            except OSError as exc:
+                raise JobError(f"{shown}: cannot read folder ({_os_reason(exc)})") from None
+
+    # -- run ---------------------------------------------------------------------------------
+
+    def run(self, ctx: JobContext) -> ScanResult:
+        result = ScanResult()
+        walker = _Walker([str(self.library.thumbnail_dir), str(self.library.data_dir)])
+        found: list[_FoundFile] = []
+        for folder in self.folders:
+            for item in walker.walk(folder, ctx):
+                found.append(item)
+                if len(found) % 500 == 0:
+                    ctx.report(0, 0, f"found {len(found)} photos")
+        result.skipped.extend(walker.skipped)
+
+        existing = self._existing_rows()
+        total = len(found)
+        to_examine: list[_FoundFile] = []
+        reappeared: list[int] = []
+        for item in found:
+            row = existing.get(item.path)
+            if row is not None and row.size == item.size and row.mtime_ns == item.mtime_ns:
+                result.unchanged += 1
+                if row.status != "present":
+                    reappeared.append(row.id)
+            else:
+                to_examine.append(item)
+        if reappeared:
+            self._mark(reappeared, "present")
+        done = total - len(to_examine)
+        ctx.report(done, total, "checking for new and changed photos")
+
+        claimed: set[int] = set()
+        seen_paths = {item.path for item in found}
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="photoclust-scan") as pool:
+            for start in range(0, len(to_examine), self.batch_size):
+                ctx.raise_if_cancelled()
+                batch = to_examine[start:start + self.batch_size]
+                examined = list(pool.map(self._examine, batch))
+                self._write_batch(examined, existing, seen_paths, claimed, result)
+                done += len(batch)
+                ctx.report(done, total, printable_path(batch[-1].path))
+
+        ctx.raise_if_cancelled()
+        result.missing = self._mark_vanished(seen_paths, walker.unreadable_dirs)
+        ctx.report(total, total, "done")
+        log.info("scan of %s: %s", self.folders, {k: v for k, v in result.to_json().items()
+                                                  if k != "skipped"})
+        return result
+
+    def _existing_rows(self) -> dict[str, _ExistingRow]:
+        rows: dict[str, _ExistingRow] = {}
+        with self.library.session() as s:
+            for folder in self.folders:
+                low, high = _folder_range(folder)
+                query = select(Photo.path, Photo.id, Photo.file_size, Photo.mtime_ns,
+                               Photo.content_hash, Photo.status).where(
+                    Photo.path >= low, Photo.path < high)
+                for path, *values in s.execute(query):
+                    rows[path] = _ExistingRow(*values)
+        return rows
+
+    def _examine(self, item: _FoundFile) -> _Examined:
+        """Hash the file and, unless its content is already known, decode it once to validate it
+        and write its thumbnail. Runs in the worker threads: no database access here."""
+        try:
+            content_hash, st = hash_file(item.path)
+        except OSError as exc:
+            return _Examined(item.path, error=f"cannot read file: {_os_reason(exc)}")
+        examined = _Examined(item.path, st.st_size, st.st_mtime_ns, content_hash)
+        try:
+            if thumbnail_path(self.library, content_hash).exists():
+                # Same bytes as a photo already validated and thumbnailed (duplicate or move).
+                examined.metadata = read_metadata(item.path)
+            else:
+                examined.metadata = create_thumbnail(self.library, item.path, content_hash)[1]
+        except ImageError as exc:
+            examined.error = str(exc)
+        except OSError as exc:  # e.g. the thumbnail folder is not writable, or the disk is full
+            if exc.errno == errno.ENOSPC:
+                raise
+            examined.error = f"cannot make thumbnail: {_os_reason(exc)}"
+        return examined
+
+    def _write_batch(self, batch: list[_Examined], existing: dict[str, _ExistingRow],
+                     seen_paths: set[str], claimed: set[int], result: ScanResult) -> None:
+        """Write one batch of examined files in one transaction."""
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "moved": 0}
+        skipped: list[tuple[str, str]] = []
+        with self.library.session() as s:
+            for item in batch:
+                if item.error is not None:
+                    skipped.append((printable_path(item.path), item.error))
+                    log.info("skipping %s: %s", printable_path(item.path), item.error)
+                    continue
+                now = utcnow()
+                old = existing.get(item.path)
+                photo = s.get(Photo, old.id) if old is not None else None
+                if photo is not None:
+                    counts["unchanged" if photo.content_hash == item.content_hash
+                           else "updated"] += 1
+                else:
+                    photo = self._moved_photo(s, item.content_hash, seen_paths, claimed)
+                    if photo is not None:
+                        counts["moved"] += 1
+                        claimed.add(photo.id)
+                        log.info("moved: %s -> %s", photo.path, item.path)
+                        photo.path = item.path
+                    else:
+                        counts["added"] += 1
+                        photo = Photo(path=item.path, added_at=now)
+                        s.add(photo)
+                meta = item.metadata
+                photo.content_hash = item.content_hash
+                photo.file_size = item.size
+                photo.mtime_ns = item.mtime_ns
+                photo.width, photo.height = meta.width, meta.height
+                photo.image_format = meta.format
+                photo.taken_at, photo.camera = meta.taken_at, meta.camera
+                photo.gps_lat, photo.gps_lon = meta.gps_lat, meta.gps_lon
+                photo.status = "present"
+                photo.updated_at = now
+        # Counted only once the transaction committed.
+        for key, value in counts.items():
+            setattr(result, key, getattr(result, key) + value)
+        result.skipped.extend(skipped)
+
+    @staticmethod
+    def _moved_photo(s, content_hash: str, seen_paths: set[str],
+                     claimed: set[int]) -> Photo | None:
+        """A photo with this content whose file is gone (marked missing, or its path no longer
+        exists): the file at the new path is that photo, moved or renamed."""
+        candidates = s.scalars(
+            select(Photo).where(Photo.content_hash == content_hash)
+            .order_by((Photo.status == "missing").desc(), Photo.id)
+        )
+        for photo in candidates:
+            if photo.id in claimed or photo.path in seen_paths:
+                continue
+            if photo.status == "missing" or not os.path.lexists(photo.path):
+                return photo
+        return None
+
+    def _mark(self, photo_ids: list[int], status: str) -> None:
+        with self.library.session() as s:
+            for start in range(0, len(photo_ids), 500):
+                s.execute(update(Photo).where(Photo.id.in_(photo_ids[start:start + 500]))
+                          .values(status=status, updated_at=utcnow()))
+
+    def _mark_vanished(self, seen_paths: set[str], unreadable_dirs: list[str]) -> int:
+        """Mark photos under the scanned folders whose file is gone as missing; returns how many
+        photos under those folders are missing now. Files we merely could not read (inside an
+        unreadable folder) are left as they are."""
+        vanished: list[int] = []
+        missing_total = 0
+        unreadable = tuple(d + os.sep for d in unreadable_dirs)
+        for path, row in self._existing_rows().items():
+            if row.status == "missing":
+                missing_total += 1
+                continue
+            if path in seen_paths or (unreadable and path.startswith(unreadable)):
+                continue
+            try:
+                os.lstat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                vanished.append(row.id)
+            except OSError:
+                continue
+        if vanished:
+            self._mark(vanished, "missing")
+            log.info("%d photos vanished and are marked missing", len(vanished))
+        return missing_total + len(vanished)
