@@ -1,0 +1,1 @@
+"""Semantic embeddings of photos: model registry, devices, the pipelined engine, the store."""
