@@ -1,8 +1,107 @@
-"""Library commands: ``index`` and ``status``."""
+"""Library commands: ``index`` (scan folders into the library) and ``status`` (what it holds)."""
 from __future__ import annotations
 
 import argparse
 
+from sqlalchemy import distinct, func, select
+
+from photoclust.cli.common import (
+    add_json_option,
+    add_library_option,
+    job_context,
+    open_from_args,
+    print_json,
+)
+from photoclust.core.jobs import run_job
+from photoclust.core.library import Library
+from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
+from photoclust.core.library.scan import ScanJob
+
+SKIPPED_SHOWN = 20
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    pass
+    index = sub.add_parser(
+        "index", help="scan photo folders into the library (incremental)",
+        description="Scan FOLDERs recursively for JPEG, PNG, WebP, TIFF, BMP and GIF photos (HEIC "
+        "with pillow-heif) and add them to the library. Unchanged files are not read again; "
+        "moved files keep their clusters and labels; vanished files are marked missing.")
+    index.add_argument("folders", nargs="+", metavar="FOLDER", help="folder to scan")
+    add_library_option(index)
+    add_json_option(index)
+    index.set_defaults(func=cmd_index)
+
+    status = sub.add_parser("status", help="show what the library holds")
+    add_library_option(status)
+    add_json_option(status)
+    status.set_defaults(func=cmd_status)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        job = ScanJob(library, args.folders)
+        with job_context(args, "Indexing") as ctx:
+            result = run_job(job, ctx)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print(f"{result.added} added, {result.unchanged} unchanged, {result.updated} updated, "
+          f"{result.moved} moved, {result.missing} missing.")
+    if result.skipped:
+        print(f"Skipped {len(result.skipped)} file(s):")
+        for path, reason in result.skipped[:SKIPPED_SHOWN]:
+            print(f"  {path}: {reason}")
+        if len(result.skipped) > SKIPPED_SHOWN:
+            print(f"  ... and {len(result.skipped) - SKIPPED_SHOWN} more (--json lists all)")
+    return 0
+
+
+def library_status(library: Library) -> dict:
+    """The counts shown by ``photoclust status`` (the keys are a contract for scripts)."""
+    present = Photo.status == "present"
+    with library.session() as s:
+        photos = s.scalar(select(func.count()).select_from(Photo).where(present))
+        missing = s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "missing"))
+        distinct_contents = s.scalar(select(func.count(distinct(Photo.content_hash))).where(present))
+        embedded = dict(s.execute(
+            select(Embedding.model, func.count(distinct(Photo.id)))
+            .join(Photo, Photo.content_hash == Embedding.content_hash)
+            .where(present).group_by(Embedding.model).order_by(Embedding.model)
+        ).all())
+        clusters = s.scalar(
+            select(func.count(distinct(Cluster.id)))
+            .join(Assignment, Assignment.cluster_id == Cluster.id)
+            .join(Photo, Photo.id == Assignment.photo_id)
+            .where(Cluster.active.is_(True), present)
+        )
+        labels = s.scalar(select(func.count()).select_from(Assignment)
+                          .where(Assignment.source == "user"))
+    return {
+        "library": str(library.path),
+        "thumbnails": str(library.thumbnail_dir),
+        "photos": photos,
+        "missing": missing,
+        "duplicates": photos - distinct_contents,
+        "embedded": embedded,
+        "clusters": clusters,
+        "labels": labels,
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        info = library_status(library)
+    if args.json:
+        print_json(info)
+        return 0
+    print(f"Library:   {info['library']}")
+    print(f"Photos:    {info['photos']} ({info['missing']} missing, "
+          f"{info['duplicates']} duplicate copies)")
+    if info["embedded"]:
+        for model, count in info["embedded"].items():
+            print(f"Embedded:  {count} with {model}")
+    else:
+        print("Embedded:  none yet")
+    print(f"Clusters:  {info['clusters']}")
+    print(f"Labels:    {info['labels']} photos placed by you")
+    return 0

@@ -241,6 +241,9 @@ def _decode(image: Image.Image, min_side: int | None) -> Image.Image:
         raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
     except _DECODE_ERRORS as exc:
         reason = str(exc) or type(exc).__name__
+        if reason.startswith("image file is truncated"):
+            detail = reason.removeprefix("image file is truncated").strip()
+            raise ImageError(f"truncated file {detail}".strip()) from None
         if "truncated" in reason:
             raise ImageError(f"truncated file ({reason})") from None
         raise ImageError(f"corrupt image data ({reason})") from None

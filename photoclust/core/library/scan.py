@@ -111,7 +111,7 @@ def _os_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, FileNotFoundError):
-        return "vanished or broken symbolic link"
+        return "vanished during the scan"
     return exc.strerror or str(exc)
 
 
@@ -204,6 +204,8 @@ class _Walker:
                         try:
                             os.stat(entry.path)
                             reason = "not a regular file"
+                        except FileNotFoundError:
+                            reason = "broken symbolic link"
                         except OSError as exc:
                             reason = _os_reason(exc)
                         self._skip(entry.path, reason)
