@@ -1,0 +1,246 @@
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from _edit_fixtures import add_photos, check_invariants, cluster_of, members, snapshot
+from photoclust.core import editing
+from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.editing import EditError
+from photoclust.core.library import open_library
+from photoclust.core.library.models import Assignment, CannotLink, Cluster, EditEvent
+
+
+@pytest.fixture
+def clustered(library):
+    """12 photos in three clusters of 4: returns (library, photo ids, [cluster ids])."""
+    ids = add_photos(library, 12)
+    apply_clustering(library, "m", "kmeans", ids, np.repeat([0, 1, 2], 4),
+                     suggested_names=["cats", "dogs", "birds"])
+    clusters = [cluster_of(library)[ids[i]] for i in (0, 4, 8)]
+    return library, ids, clusters
+
+
+def _events(library):
+    with library.session() as s:
+        return [(e.kind, e.undone, e.superseded, json.loads(e.payload))
+                for e in s.scalars(select(EditEvent).order_by(EditEvent.id))]
+
+
+def _cluster(library, cid):
+    with library.session() as s:
+        return s.get(Cluster, cid)
+
+
+def _assert_undo_redo_exact(library, before, after):
+    editing.undo(library)
+    assert snapshot(library) == before
+    check_invariants(library)
+    editing.redo(library)
+    assert snapshot(library) == after
+    check_invariants(library)
+
+
+def test_rename_cluster_sets_user_name_and_undoes(clustered):
+    library, _, (cats, _, _) = clustered
+    before = snapshot(library)
+    result = editing.rename_cluster(library, cats, "  My   cat ")
+    assert _cluster(library, cats).name == "My cat"
+    assert _cluster(library, cats).name_source == "user"
+    assert result.cluster_ids == [cats] and result.event_id is not None
+    kind, _, _, payload = _events(library)[-1]
+    assert kind == "rename" and payload["params"] == {"cluster_id": cats, "name": "My cat"}
+    _assert_undo_redo_exact(library, before, snapshot(library))
+
+
+def test_rename_cluster_rejects_empty_name_and_unknown_cluster(clustered):
+    library, _, (cats, _, _) = clustered
+    with pytest.raises(EditError, match="empty"):
+        editing.rename_cluster(library, cats, "   ")
+    with pytest.raises(EditError, match="no cluster with id 999"):
+        editing.rename_cluster(library, 999, "x")
+    assert _events(library) == []
+
+
+def test_move_photos_labels_them_and_adds_cannot_link(clustered):
+    library, ids, (cats, dogs, _) = clustered
+    before = snapshot(library)
+    editing.move_photos(library, [ids[0], ids[1]], dogs)
+    with library.session() as s:
+        assert [(a.cluster_id, a.source) for a in
+                s.scalars(select(Assignment).where(Assignment.photo_id.in_(ids[:2])))] == [
+            (dogs, "user"), (dogs, "user")]
+        links = {(c.photo_id, c.cluster_id) for c in s.scalars(select(CannotLink))}
+    assert links == {(ids[0], cats), (ids[1], cats)}
+    assert len(members(library, cats)) == 2 and len(members(library, dogs)) == 6
+    _assert_undo_redo_exact(library, before, snapshot(library))
+    payload = _events(library)[-1][3]
+    assert payload["assignments"][0] == [ids[0], [cats, "auto", None], [dogs, "user", 1.0]]
+
+
+def test_move_back_lifts_the_cannot_link_and_undo_restores_it(clustered):
+    library, ids, (cats, dogs, _) = clustered
+    editing.move_photos(library, [ids[0]], dogs)
+    middle = snapshot(library)
+    editing.move_photos(library, [ids[0]], cats)
+    state = snapshot(library)
+    assert (ids[0], cats) not in state["cannot_links"]
+    assert (ids[0], dogs) in state["cannot_links"]
+    _assert_undo_redo_exact(library, middle, state)
+
+
+def test_move_photos_reports_unknown_photo_and_cluster(clustered):
+    library, ids, (cats, _, _) = clustered
+    with pytest.raises(EditError, match="no photo with id 4242"):
+        editing.move_photos(library, [ids[0], 4242], cats)
+    with pytest.raises(EditError, match="no cluster"):
+        editing.move_photos(library, [ids[0]], 4242)
+    with pytest.raises(EditError, match="no photos"):
+        editing.move_photos(library, [], cats)
+
+
+def test_merge_clusters_deactivates_sources_and_undo_revives_them(clustered):
+    library, ids, (cats, dogs, birds) = clustered
+    before = snapshot(library)
+    result = editing.merge_clusters(library, cats, [dogs, birds])
+    assert members(library, cats) == set(ids)
+    assert not _cluster(library, dogs).active and not _cluster(library, birds).active
+    assert set(result.cluster_ids) == {cats, dogs, birds}
+    check_invariants(library)
+    with library.session() as s:  # merged photos keep their automatic source
+        assert set(s.scalars(select(Assignment.source))) == {"auto"}
+    _assert_undo_redo_exact(library, before, snapshot(library))
+    editing.undo(library)
+    assert _cluster(library, dogs).active and members(library, dogs) == set(ids[4:8])
+
+
+def test_merge_clusters_rejects_self_and_inactive(clustered):
+    library, _, (cats, dogs, _) = clustered
+    with pytest.raises(EditError, match="itself"):
+        editing.merge_clusters(library, cats, [cats])
+    editing.merge_clusters(library, cats, [dogs])
+    with pytest.raises(EditError, match=f"no cluster with id {dogs}"):
+        editing.merge_clusters(library, cats, [dogs])
+
+
+def test_merge_lifts_cannot_links_to_the_target(clustered):
+    library, ids, (cats, dogs, _) = clustered
+    editing.move_photos(library, [ids[0]], dogs)
+    editing.merge_clusters(library, cats, [dogs])
+    assert (ids[0], cats) not in snapshot(library)["cannot_links"]
+    check_invariants(library)
+
+
+def test_new_cluster_from_photos_and_undo_hides_it(clustered):
+    library, ids, (cats, dogs, _) = clustered
+    before = snapshot(library)
+    result = editing.new_cluster_from_photos(library, [ids[0], ids[5]], name="Best")
+    (new,) = result.created_cluster_ids
+    assert members(library, new) == {ids[0], ids[5]}
+    assert (_cluster(library, new).name, _cluster(library, new).name_source) == ("Best", "user")
+    assert {(ids[0], cats), (ids[5], dogs)} <= snapshot(library)["cannot_links"]
+    after = snapshot(library)
+    _assert_undo_redo_exact(library, before, after)
+    assert _cluster(library, new).active  # redo brought back the same id
+
+
+def test_new_cluster_without_name_gets_automatic_name(clustered):
+    library, ids, _ = clustered
+    (new,) = editing.new_cluster_from_photos(library, [ids[0]]).created_cluster_ids
+    assert _cluster(library, new).name == f"Cluster {new}"
+    assert _cluster(library, new).name_source == "auto"
+
+
+def test_remove_photos_unassigns_with_cannot_link(clustered):
+    library, ids, (cats, _, _) = clustered
+    before = snapshot(library)
+    editing.remove_photos_from_cluster(library, [ids[2]])
+    state = snapshot(library)
+    assert ids[2] not in state["assignments"]
+    assert state["cannot_links"] == {(ids[2], cats)}
+    _assert_undo_redo_exact(library, before, state)
+
+
+def test_confirm_photos_marks_them_user_in_place(clustered):
+    library, ids, (cats, _, _) = clustered
+    before = snapshot(library)
+    editing.confirm_photos(library, [ids[0], ids[1]])
+    state = snapshot(library)
+    assert state["assignments"][ids[0]] == (cats, "user")
+    assert state["assignments"][ids[2]] == (cats, "auto")
+    _assert_undo_redo_exact(library, before, state)
+
+
+def test_no_op_edit_records_no_event(clustered):
+    library, ids, (cats, _, _) = clustered
+    editing.confirm_photos(library, [ids[0]])
+    result = editing.confirm_photos(library, [ids[0]])
+    assert result.event_id is None
+    assert len(_events(library)) == 1
+
+
+def test_undo_and_redo_with_empty_history_return_none(library):
+    assert editing.undo(library) is None
+    assert editing.redo(library) is None
+    assert not editing.can_undo(library) and not editing.can_redo(library)
+
+
+def test_history_is_linear_new_edit_drops_redo_branch(clustered):
+    library, ids, (cats, dogs, birds) = clustered
+    editing.rename_cluster(library, cats, "A")
+    editing.rename_cluster(library, dogs, "B")
+    editing.undo(library)
+    editing.undo(library)
+    editing.redo(library)  # redoes "A", the oldest undone
+    assert _cluster(library, cats).name == "A" and _cluster(library, dogs).name == "dogs"
+    editing.rename_cluster(library, birds, "C")
+    assert editing.redo(library) is None
+    kinds = [(params["params"].get("name"), undone, superseded)
+             for _, undone, superseded, params in _events(library)]
+    assert kinds == [("A", False, False), ("B", True, True), ("C", False, False)]
+    assert editing.undo(library).description == "Renamed 'birds' to 'C'"
+    assert editing.undo(library).description == "Renamed 'cats' to 'A'"
+    assert editing.undo(library) is None  # "B" was already undone
+
+
+def test_events_are_committed_at_once(clustered):
+    library, ids, (cats, dogs, _) = clustered
+    editing.move_photos(library, [ids[0]], dogs)
+    other = open_library(library.path)
+    try:
+        with other.session() as s:
+            event = s.scalars(select(EditEvent)).one()
+            assert event.kind == "move" and not event.undone
+            assert s.get(Assignment, ids[0]).cluster_id == dogs
+        editing.undo(library)
+        with other.session() as s:
+            assert s.scalars(select(EditEvent)).one().undone
+    finally:
+        other.close()
+
+
+def test_undo_after_reclustering_leaves_newer_placements_alone(clustered):
+    library, ids, (cats, dogs, birds) = clustered
+    editing.merge_clusters(library, cats, [dogs])
+    # A new run moves photo 4 (a former dog, now in cats) to birds.
+    labels = np.repeat([0, 0, 1], 4)
+    labels[4] = 1
+    apply_clustering(library, "m", "kmeans", ids, labels)
+    assert cluster_of(library)[ids[4]] == birds
+    editing.undo(library)
+    state = cluster_of(library)
+    assert state[ids[4]] == birds
+    assert {state[pid] for pid in ids[5:8]} == {dogs}
+    check_invariants(library)
+
+
+def test_event_payload_documents_the_merge(clustered):
+    library, ids, (cats, dogs, _) = clustered
+    editing.merge_clusters(library, cats, [dogs])
+    kind, _, _, payload = _events(library)[-1]
+    assert kind == "merge"
+    assert payload["params"] == {"target_id": cats, "source_ids": [dogs]}
+    assert [row[0] for row in payload["assignments"]] == ids[4:8]
+    assert payload["clusters"] == [[dogs, {"name": "dogs", "name_source": "auto", "active": True},
+                                    {"name": "dogs", "name_source": "auto", "active": False}]]

@@ -1,0 +1,122 @@
+"""Random sequences of edits, undos and redos against a simple in-memory model of the library."""
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from _edit_fixtures import add_photos, check_invariants, snapshot
+from photoclust.core import editing
+from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.library import open_library
+
+N_PHOTOS = 8
+
+photo_sets = st.sets(st.integers(0, N_PHOTOS - 1), min_size=1, max_size=4)
+cluster_picks = st.integers(0, 10)
+operations = st.one_of(
+    st.tuples(st.just("rename"), cluster_picks, st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.just("move"), photo_sets, cluster_picks),
+    st.tuples(st.just("merge"), cluster_picks, cluster_picks),
+    st.tuples(st.just("new"), photo_sets, st.sampled_from([None, "n"])),
+    st.tuples(st.just("remove"), photo_sets),
+    st.tuples(st.just("confirm"), photo_sets),
+    st.tuples(st.just("undo")),
+    st.tuples(st.just("redo")),
+)
+
+
+def _expected_after(state: dict, op: tuple, ids: list[int], active: list[int], created) -> dict:
+    """What the edit should do, computed on the snapshot alone."""
+    clusters = dict(state["clusters"])
+    assignments = dict(state["assignments"])
+    links = set(state["cannot_links"])
+    kind = op[0]
+
+    def place(pids, target):
+        for pid in pids:
+            old = assignments.get(pid)
+            if old is not None and old[0] != target:
+                links.add((pid, old[0]))
+            links.discard((pid, target))
+            assignments[pid] = (target, "user")
+
+    if kind == "rename":
+        clusters[active[op[1] % len(active)]] = (op[2], "user")
+    elif kind == "move":
+        place([ids[i] for i in op[1]], active[op[2] % len(active)])
+    elif kind == "merge":
+        target, source = active[op[1] % len(active)], active[op[2] % len(active)]
+        for pid, (cid, source_kind) in list(assignments.items()):
+            if cid == source:
+                assignments[pid] = (target, source_kind)
+                links.discard((pid, target))
+        del clusters[source]
+    elif kind == "new":
+        (new,) = created
+        clusters[new] = (op[2], "user") if op[2] else (f"Cluster {new}", "auto")
+        place([ids[i] for i in op[1]], new)
+    elif kind == "remove":
+        for pid in (ids[i] for i in op[1]):
+            old = assignments.pop(pid, None)
+            if old is not None:
+                links.add((pid, old[0]))
+    elif kind == "confirm":
+        for pid in (ids[i] for i in op[1]):
+            if pid in assignments:
+                assignments[pid] = (assignments[pid][0], "user")
+    return {"clusters": clusters, "assignments": assignments, "cannot_links": links}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(operations, min_size=1, max_size=14))
+def test_random_edits_match_model_and_undo_redo_restore_exact_states(ops):
+    with tempfile.TemporaryDirectory() as tmp:
+        library = open_library(Path(tmp) / "library.sqlite")
+        try:
+            ids = add_photos(library, N_PHOTOS)
+            apply_clustering(library, "m", "kmeans", ids, np.arange(N_PHOTOS) % 3)
+            history = [snapshot(library)]  # states reachable by undo/redo
+            position = 0
+            for op in ops:
+                state = history[position]
+                active = sorted(state["clusters"])
+                if op[0] == "undo":
+                    result = editing.undo(library)
+                    assert (result is None) == (position == 0)
+                    position = max(0, position - 1)
+                elif op[0] == "redo":
+                    result = editing.redo(library)
+                    assert (result is None) == (position == len(history) - 1)
+                    position = min(len(history) - 1, position + 1)
+                else:
+                    if op[0] == "merge" and active[op[1] % len(active)] == \
+                            active[op[2] % len(active)]:
+                        continue
+                    result = _run(library, op, ids, active)
+                    expected = _expected_after(state, op, ids, active, result.created_cluster_ids)
+                    assert snapshot(library) == expected
+                    if result.event_id is not None:
+                        history = history[:position + 1] + [expected]
+                        position += 1
+                assert snapshot(library) == history[position]
+                check_invariants(library)
+        finally:
+            library.close()
+
+
+def _run(library, op, ids, active):
+    kind = op[0]
+    if kind == "rename":
+        return editing.rename_cluster(library, active[op[1] % len(active)], op[2])
+    if kind == "move":
+        return editing.move_photos(library, [ids[i] for i in op[1]], active[op[2] % len(active)])
+    if kind == "merge":
+        return editing.merge_clusters(library, active[op[1] % len(active)],
+                                      [active[op[2] % len(active)]])
+    if kind == "new":
+        return editing.new_cluster_from_photos(library, [ids[i] for i in op[1]], name=op[2])
+    if kind == "remove":
+        return editing.remove_photos_from_cluster(library, [ids[i] for i in op[1]])
+    return editing.confirm_photos(library, [ids[i] for i in op[1]])
