@@ -1,0 +1,218 @@
+"""Checking a library and repairing what is safe to repair.
+
+A check reports: SQLite's own ``PRAGMA integrity_check``, photos marked present whose file has
+vanished, and orphan rows (assignments to inactive or unknown clusters, embeddings and thumbnails
+of contents no photo has, malformed embedding vectors, foreign keys pointing nowhere).
+
+A repair only does what loses nothing the user made: vanished photos are marked ``missing`` (they
+keep their labels and come back when found again), derived data that can be recomputed
+(embeddings, thumbnails) is deleted, an algorithm's assignment to a dead cluster is dropped (the
+next clustering places the photo again), and a cluster still holding photos the user placed is
+made active again instead of losing them. Edit events are never touched. A file that fails the
+integrity check is not written at all: repairs on a damaged file could make it worse.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from photoclust.core.imaging import thumbnail_path
+from photoclust.core.jobs import Job, JobContext
+from photoclust.core.library.db import Library
+from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, utcnow
+
+#: A thumbnail temporary file younger than this may belong to an index running right now.
+STALE_TEMP_SECONDS = 3600
+_STAT_BATCH = 500
+
+
+@dataclass
+class CheckReport:
+    """What ``CheckJob`` found and repaired.
+
+    ``integrity`` holds the lines of ``PRAGMA integrity_check`` (``["ok"]`` when sound);
+    ``missing`` the present-marked photos whose file is gone; ``orphans`` one list per kind of
+    orphan; ``repaired`` how many of each kind were repaired (empty without ``repair``).
+    """
+
+    integrity: list[str] = field(default_factory=list)
+    missing: list[dict] = field(default_factory=list)
+    orphans: dict[str, list] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def integrity_ok(self) -> bool:
+        return self.integrity == ["ok"]
+
+    @property
+    def problems(self) -> int:
+        found = len(self.missing) + sum(len(rows) for rows in self.orphans.values())
+        return found - sum(self.repaired.values())
+
+    @property
+    def ok(self) -> bool:
+        """The library is sound now: intact, and every problem found was repaired."""
+        return self.integrity_ok and self.problems == 0
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "integrity": self.integrity, "missing": self.missing,
+                "orphans": self.orphans, "repaired": self.repaired}
+
+
+def integrity_check(library: Library) -> list[str]:
+    """The result lines of ``PRAGMA integrity_check`` (``["ok"]`` for a sound file); a file too
+    damaged for the check itself to finish gives SQLite's error instead."""
+    try:
+        with library.engine.connect() as con:
+            return [str(row[0]) for row in con.exec_driver_sql("PRAGMA integrity_check")]
+    except DBAPIError as exc:
+        return [f"the check could not finish: {exc.orig}"]
+
+
+class CheckJob(Job[CheckReport]):
+    """Check ``library``; with ``repair`` also apply the safe repairs (see the module docs)."""
+
+    title = "Checking the library"
+
+    def __init__(self, library: Library, repair: bool = False):
+        self.library = library
+        self.repair = repair
+
+    def run(self, ctx: JobContext) -> CheckReport:
+        report = CheckReport(integrity=integrity_check(self.library))
+        if not report.integrity_ok:
+            return report  # nothing else can be trusted, and nothing is written
+        report.missing = self._missing_photos(ctx)
+        with self.library.session() as s:
+            report.orphans = {
+                "assignments": self._orphan_assignments(s),
+                "embeddings": self._orphan_embeddings(s),
+                "malformed_embeddings": self._malformed_embeddings(s),
+                "thumbnails": self._orphan_thumbnails(s),
+                "foreign_keys": self._broken_foreign_keys(s),
+            }
+        if self.repair:
+            report.repaired = self._repair(report)
+        return report
+
+    # -- findings ------------------------------------------------------------------------------
+    def _missing_photos(self, ctx: JobContext) -> list[dict]:
+        with self.library.session() as s:
+            rows = s.execute(select(Photo.id, Photo.path).where(Photo.status == "present")
+                             .order_by(Photo.id)).all()
+        missing = []
+        for i, (photo_id, path) in enumerate(rows, 1):
+            if not os.path.lexists(path):
+                missing.append({"photo_id": photo_id, "path": path})
+            if i % _STAT_BATCH == 0 or i == len(rows):
+                ctx.raise_if_cancelled()
+                ctx.report(i, len(rows), "looking for vanished files")
+        return missing
+
+    @staticmethod
+    def _orphan_assignments(s) -> list[dict]:
+        rows = s.execute(
+            select(Assignment.photo_id, Assignment.cluster_id, Assignment.source, Cluster.id)
+            .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
+            .where((Cluster.id.is_(None)) | (Cluster.active.is_(False)))
+            .order_by(Assignment.photo_id)
+        ).all()
+        return [{"photo_id": photo_id, "cluster_id": cluster_id, "source": source,
+                 "reason": "no such cluster" if found is None else "inactive cluster"}
+                for photo_id, cluster_id, source, found in rows]
+
+    @staticmethod
+    def _orphan_embeddings(s) -> list[dict]:
+        rows = s.execute(
+            select(Embedding.content_hash, Embedding.model, Embedding.preprocess_version)
+            .where(Embedding.content_hash.not_in(select(Photo.content_hash)))
+            .order_by(Embedding.content_hash)
+        ).all()
+        return [{"content_hash": h, "model": m, "preprocess_version": v} for h, m, v in rows]
+
+    @staticmethod
+    def _malformed_embeddings(s) -> list[dict]:
+        """Vectors whose length is not ``dim`` float16 values (they would crash a clustering)."""
+        rows = s.execute(
+            select(Embedding.content_hash, Embedding.model, Embedding.preprocess_version)
+            .where(func.length(Embedding.vector) != Embedding.dim * 2)
+        ).all()
+        return [{"content_hash": h, "model": m, "preprocess_version": v} for h, m, v in rows]
+
+    def _orphan_thumbnails(self, s) -> list[str]:
+        root = Path(self.library.thumbnail_dir)
+        if not root.is_dir():
+            return []
+        hashes = s.scalars(select(Photo.content_hash).distinct()).all()
+        expected = set()
+        for content_hash in hashes:
+            try:
+                expected.add(thumbnail_path(self.library, content_hash))
+            except ValueError:
+                continue  # a malformed hash has no thumbnail
+        orphans = []
+        stale_before = time.time() - STALE_TEMP_SECONDS
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                path = Path(folder) / name
+                if name.startswith("."):  # a temporary file of a killed thumbnail write
+                    try:
+                        if path.stat().st_mtime < stale_before:
+                            orphans.append(str(path))
+                    except OSError:
+                        pass
+                elif name.endswith(".jpg") and path not in expected:
+                    orphans.append(str(path))
+        return sorted(orphans)
+
+    @staticmethod
+    def _broken_foreign_keys(s) -> list[dict]:
+        """Rows whose foreign key points nowhere (possible only in a file written with foreign
+        keys off). Assignments are covered above; the rest is reported, not repaired."""
+        rows = s.execute(text("PRAGMA foreign_key_check")).all()
+        return [{"table": table, "rowid": rowid, "parent": parent}
+                for table, rowid, parent, _fkid in rows if table != "assignments"]
+
+    # -- repairs -------------------------------------------------------------------------------
+    def _repair(self, report: CheckReport) -> dict[str, int]:
+        repaired: dict[str, int] = {}
+        with self.library.session() as s:
+            ids = [m["photo_id"] for m in report.missing]
+            for start in range(0, len(ids), _STAT_BATCH):
+                s.execute(update(Photo).where(Photo.id.in_(ids[start:start + _STAT_BATCH]))
+                          .values(status="missing", updated_at=utcnow()))
+            repaired["missing"] = len(ids)
+
+            fixed = 0
+            for row in report.orphans["assignments"]:
+                if row["source"] == "user" and row["reason"] == "inactive cluster":
+                    s.execute(update(Cluster).where(Cluster.id == row["cluster_id"])
+                              .values(active=True))
+                else:
+                    s.execute(delete(Assignment).where(Assignment.photo_id == row["photo_id"]))
+                fixed += 1
+            repaired["assignments"] = fixed
+
+            for kind in ("embeddings", "malformed_embeddings"):
+                for row in report.orphans[kind]:
+                    s.execute(delete(Embedding).where(
+                        Embedding.content_hash == row["content_hash"],
+                        Embedding.model == row["model"],
+                        Embedding.preprocess_version == row["preprocess_version"]))
+                repaired[kind] = len(report.orphans[kind])
+        removed = 0
+        for path in report.orphans["thumbnails"]:
+            try:
+                os.unlink(path)
+                removed += 1
+            except FileNotFoundError:
+                removed += 1
+            except OSError:
+                pass
+        repaired["thumbnails"] = removed
+        return {kind: n for kind, n in repaired.items() if n}

@@ -1,0 +1,55 @@
+"""Library rows and real photos for the export, check and crash tests."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from PIL import Image
+
+from photoclust.core.library.models import Assignment, Cluster, Photo
+
+_COLORS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40), (40, 220, 220)]
+
+
+def draw_photo(path: Path, seed: int) -> Path:
+    """A small real JPEG whose pixels depend on ``seed``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", (48, 32), _COLORS[seed % len(_COLORS)])
+    image.putpixel((seed % 48, seed % 32), (seed % 256, 255 - seed % 256, 7))
+    image.save(path, "JPEG", quality=90)
+    return path
+
+
+def add_photo(library, path: Path, status: str = "present") -> int:
+    data = path.read_bytes() if path.exists() else path.name.encode()
+    with library.session() as s:
+        photo = Photo(path=str(path), content_hash=hashlib.sha256(data).hexdigest(),
+                      file_size=len(data), mtime_ns=0, status=status)
+        s.add(photo)
+        s.flush()
+        return photo.id
+
+
+def add_cluster(library, name: str, name_source: str = "auto", active: bool = True) -> int:
+    with library.session() as s:
+        cluster = Cluster(name=name, name_source=name_source, active=active)
+        s.add(cluster)
+        s.flush()
+        return cluster.id
+
+
+def assign(library, photo_id: int, cluster_id: int, source: str = "auto") -> None:
+    with library.session() as s:
+        s.merge(Assignment(photo_id=photo_id, cluster_id=cluster_id, source=source))
+
+
+def fingerprint(folder: Path) -> dict[str, tuple[str, int, int]]:
+    """sha256, mtime_ns and mode of every file under ``folder``: proof nothing was written."""
+    return {str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns,
+                     p.stat().st_mode)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() or p.is_symlink())
