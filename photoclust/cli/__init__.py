@@ -23,6 +23,8 @@ from photoclust.core.library.db import APP_NAME, LibraryError
 
 COMMAND_MODULES = [
     "photoclust.cli.library_cmds",
+    "photoclust.cli.gui_cmds",
+    "photoclust.cli.export_cmds",
 ]
 
 log = logging.getLogger("photoclust")
