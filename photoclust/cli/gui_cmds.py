@@ -1,0 +1,38 @@
+"""The ``gui`` command: the desktop application (also what ``photoclust`` alone runs)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from photoclust.cli.common import CommandError, add_library_option
+from photoclust.core.library import open_library
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="open the desktop application",
+                       description="Open the desktop application on a library.")
+    add_library_option(p)
+    p.add_argument("--screenshot", metavar="FILE.png", type=Path, default=None,
+                   help="open the window offscreen, wait until clusters and thumbnails are "
+                        "drawn, save a PNG screenshot and exit")
+    p.set_defaults(func=cmd_gui)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
+        raise CommandError(f"{args.screenshot}: the screenshot must be a .png file")
+    try:
+        from photoclust.gui import app
+        from photoclust.gui.settings import remembered_library_path
+    except ImportError as exc:
+        raise CommandError(f"the desktop application needs PySide6 ({exc})") from exc
+    path = args.library
+    if path is None and args.screenshot is None:
+        path = remembered_library_path()
+    with open_library(path) as library:
+        if args.screenshot is not None:
+            status = app.take_screenshot(library, args.screenshot)
+            if status == 0:
+                print(args.screenshot)
+            return status
+        return app.run_gui(library)

@@ -1,0 +1,423 @@
+"""The main window: cluster sidebar | photo grid or map | preview, a toolbar of edits, and the
+status bar that shows background jobs.
+
+Every edit goes through ``EditStack`` (core edit + undo command) and is committed by the core at
+once; the window then re-reads what the edit says changed. Long work (organize, map layout) runs as
+core jobs on ``JobWorker``s; the GUI thread only does paged, indexed reads.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+)
+from sqlalchemy import func, select
+
+from photoclust.core import editing
+from photoclust.core.edit_history import EditResult
+from photoclust.core.jobs import Job
+from photoclust.core.library import Library
+from photoclust.core.library.models import Assignment, Photo
+from photoclust.gui.dialogs.settings_dialog import SettingsDialog
+from photoclust.gui.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
+from photoclust.gui.models.cluster_model import ClusterListModel
+from photoclust.gui.models.photo_model import PhotoListModel
+from photoclust.gui.models.thumbnails import ThumbnailLoader
+from photoclust.gui.resources import app_icon, icon
+from photoclust.gui.settings import LibrarySettings, remember_library_path
+from photoclust.gui.undo_commands import EditStack
+from photoclust.gui.views.job_status import JobStatusWidget
+from photoclust.gui.views.map_view import MapView
+from photoclust.gui.views.photo_grid import PhotoGrid
+from photoclust.gui.views.preview import PreviewPane
+from photoclust.gui.views.sidebar import ClusterSidebar
+from photoclust.gui.views.welcome import WelcomePage, default_photo_folder
+from photoclust.gui.workers import JobWorker
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    libraryChanged = Signal()  # an edit, undo, redo or job changed what the library holds
+    jobStarted = Signal(object)  # JobWorker
+    mapReady = Signal()
+
+    def __init__(self, library: Library, job_pool: QThreadPool | None = None, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.settings = LibrarySettings.load(library)
+        self.job_pool = job_pool or QThreadPool(self)
+        self.job_pool.setMaxThreadCount(max(1, self.job_pool.maxThreadCount()))
+        self.worker: JobWorker | None = None
+        self.map_layout: MapLayout | None = None
+
+        self.setWindowTitle(f"photoclust — {library.path.name}")
+        self.setWindowIcon(app_icon())
+        self.thumbnails = ThumbnailLoader(library, icon_size=self.settings.thumbnail_size,
+                                          parent=self)
+        self.cluster_model = ClusterListModel(library, self.thumbnails, self)
+        self.photo_model = PhotoListModel(library, self.thumbnails, self)
+        self.edits = EditStack(library, self._on_edit, self)
+
+        self.sidebar = ClusterSidebar(self.cluster_model)
+        self.grid = PhotoGrid(self.photo_model)
+        self.map_view = MapView()
+        self.preview = PreviewPane(library)
+        self.welcome = WelcomePage()
+
+        self.center = QStackedWidget()
+        self.center.addWidget(self.grid)
+        self.center.addWidget(self.map_view)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.center)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([250, 760, 300])
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.splitter)
+        self.setCentralWidget(self.pages)
+
+        self.job_status = JobStatusWidget()
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.summary_label = QLabel()
+        self.statusBar().addWidget(self.summary_label)
+
+        self._build_actions()
+        self._connect()
+        self.resize(1320, 820)
+        self.reload()
+
+    # --- construction -------------------------------------------------------------------------
+    def _action(self, name: str, text: str, icon_name: str, shortcuts, slot: Callable,
+                tip: str) -> QAction:
+        action = QAction(icon(icon_name), text, self)
+        action.setObjectName(name)
+        keys = [QKeySequence(s) for s in (shortcuts if isinstance(shortcuts, list) else
+                                          [shortcuts] if shortcuts else [])]
+        action.setShortcuts(keys)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        hint = f" ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})" if keys else ""
+        action.setToolTip(tip + hint)
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.organize_action = a("organize", "Organize", "organize", "Ctrl+R", self.organize,
+                                 "Index the library's folders, embed new photos and cluster")
+        self.add_folder_action = a("addFolder", "Add folder…", "add-folder", "Ctrl+O",
+                                   self.add_folder, "Add a folder of photos and organize it")
+        self.undo_action = self.edits.createUndoAction(self, "Undo")
+        self.undo_action.setIcon(icon("undo"))
+        self.undo_action.setShortcuts([QKeySequence.StandardKey.Undo])
+        self.redo_action = self.edits.createRedoAction(self, "Redo")
+        self.redo_action.setIcon(icon("redo"))
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addActions([self.undo_action, self.redo_action])
+        self.rename_action = a("rename", "Rename", "rename", "F2", self.rename_current_cluster,
+                               "Rename the cluster")
+        self.merge_action = a("merge", "Merge", "merge", "Ctrl+M", self.merge_selected_clusters,
+                              "Merge the selected clusters into the current one")
+        self.split_action = a("split", "Split", "split", "Ctrl+Shift+M", self.split_current_cluster,
+                              "Split the cluster into parts by content")
+        self.new_cluster_action = a("newCluster", "New cluster", "new-cluster", "Ctrl+N",
+                                    self.new_cluster_from_selection,
+                                    "Make a new cluster of the selected photos")
+        self.remove_action = a("remove", "Remove", "remove",
+                               [QKeySequence(Qt.Key.Key_Delete).toString(), "Backspace"],
+                               self.remove_selected_photos,
+                               "Remove the selected photos from their cluster")
+        self.grid_action = a("showGrid", "Photos", "grid", "Ctrl+1", self.show_grid,
+                             "Show the photos of the cluster")
+        self.map_action = a("showMap", "Map", "map", "Ctrl+2", self.show_map,
+                            "Show all photos on a map of similarity, coloured by cluster")
+        self.settings_action = a("settings", "Settings", "settings", "Ctrl+,", self.open_settings,
+                                 "Model, device, number of clusters, thumbnails")
+        for action in (self.grid_action, self.map_action):
+            action.setCheckable(True)
+        self.grid_action.setChecked(True)
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        for action in (self.add_folder_action, self.organize_action, None, self.undo_action,
+                       self.redo_action, None, self.rename_action, self.merge_action,
+                       self.split_action, self.new_cluster_action, self.remove_action, None,
+                       self.grid_action, self.map_action, None, self.settings_action):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+        self.addToolBar(toolbar)
+
+    def _connect(self) -> None:
+        self.sidebar.currentClusterChanged.connect(self._show_cluster)
+        self.sidebar.selectionChanged.connect(self._update_actions)
+        self.grid.currentPhotoChanged.connect(self.preview.show_photo)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.cluster_model.renameRequested.connect(
+            lambda cid, name: self.run_edit(lambda: editing.rename_cluster(self.library, cid, name)))
+        self.cluster_model.photosDropped.connect(self.move_photos)
+        self.map_view.photoClicked.connect(self.open_photo)
+        self.welcome.organizeRequested.connect(self.organize_folder)
+
+    # --- reading ------------------------------------------------------------------------------
+    def photo_count(self) -> int:
+        with self.library.session() as s:
+            return s.scalar(select(func.count(Photo.id)).where(Photo.status == "present")) or 0
+
+    def reload(self, select_cluster: int | None = None) -> None:
+        """Re-read clusters; keep (or move to) the given/current cluster."""
+        keep = select_cluster if select_cluster is not None else self.sidebar.current_cluster_id()
+        self.cluster_model.reload()
+        has_clusters = self.cluster_model.rowCount() > 0
+        has_photos = has_clusters or self.photo_count() > 0
+        self.pages.setCurrentWidget(self.splitter if has_photos else self.welcome)
+        if not self.sidebar.select_cluster(keep):
+            self.photo_model.set_cluster(None, 0)
+        self._update_summary()
+        self._update_actions()
+
+    def _show_cluster(self, cluster_id: int | None) -> None:
+        row = self.cluster_model.row_of(cluster_id) if cluster_id is not None else -1
+        size = self.cluster_model.cluster(row).size if row >= 0 else 0
+        self.photo_model.set_cluster(cluster_id if row >= 0 else None, size)
+        if self.photo_model.canFetchMore():
+            self.photo_model.fetchMore()
+        self.preview.show_photo(None)
+        self._update_actions()
+
+    def _update_summary(self) -> None:
+        n_clusters = self.cluster_model.rowCount()
+        self.summary_label.setText(f"{self.cluster_model.total_photos():,} photos in "
+                                   f"{n_clusters:,} cluster{'s' if n_clusters != 1 else ''}")
+
+    def _update_actions(self) -> None:
+        clusters = self.sidebar.selected_cluster_ids()
+        photos = bool(self.grid.selectionModel().selectedIndexes())
+        busy = self.worker is not None and self.worker.running
+        self.rename_action.setEnabled(self.sidebar.current_cluster_id() is not None)
+        self.merge_action.setEnabled(len(clusters) >= 2)
+        self.split_action.setEnabled(self.sidebar.current_cluster_id() is not None and not busy)
+        self.new_cluster_action.setEnabled(photos)
+        self.remove_action.setEnabled(photos)
+        self.organize_action.setEnabled(not busy)
+        self.add_folder_action.setEnabled(not busy)
+
+    # --- editing ------------------------------------------------------------------------------
+    def run_edit(self, edit: Callable[[], EditResult]) -> EditResult | None:
+        try:
+            return self.edits.run(edit)
+        except editing.EditError as exc:
+            QMessageBox.warning(self, "photoclust", str(exc))
+            return None
+
+    def _on_edit(self, result: EditResult) -> None:
+        self.statusBar().showMessage(result.description, 5000)
+        target = result.created_cluster_ids[0] if result.kind == "new_cluster" and \
+            result.created_cluster_ids else None
+        self.reload(select_cluster=target)
+        if self.center.currentWidget() is self.map_view:
+            self._recolor_map()
+        self.libraryChanged.emit()
+
+    def move_photos(self, photo_ids: list, cluster_id: int) -> None:
+        self.run_edit(lambda: editing.move_photos(self.library, photo_ids, cluster_id))
+
+    def merge_selected_clusters(self) -> None:
+        ids = self.sidebar.selected_cluster_ids()
+        if len(ids) >= 2:
+            self.run_edit(lambda: editing.merge_clusters(self.library, ids[0], ids[1:]))
+
+    def split_current_cluster(self) -> None:
+        cluster_id = self.sidebar.current_cluster_id()
+        if cluster_id is not None:
+            self.run_edit(lambda: editing.split_cluster(self.library, cluster_id,
+                                                        model=self.settings.model))
+
+    def new_cluster_from_selection(self, name: str | None = None) -> None:
+        photo_ids = self.grid.selected_photo_ids()
+        if photo_ids:
+            self.run_edit(lambda: editing.new_cluster_from_photos(self.library, photo_ids, name))
+
+    def remove_selected_photos(self) -> None:
+        photo_ids = self.grid.selected_photo_ids()
+        if photo_ids:
+            self.run_edit(lambda: editing.remove_photos_from_cluster(self.library, photo_ids))
+
+    def rename_current_cluster(self) -> None:
+        self.sidebar.view.setFocus()
+        self.sidebar.rename_current()
+
+    def rename_cluster_to(self, cluster_id: int, name: str) -> None:
+        self.run_edit(lambda: editing.rename_cluster(self.library, cluster_id, name))
+
+    # --- background jobs ----------------------------------------------------------------------
+    def start_job(self, job: Job, on_finished: Callable[[object], None] | None = None) -> JobWorker:
+        """Run ``job`` in the background with progress and Cancel in the status bar."""
+        if self.worker is not None and self.worker.running:
+            raise RuntimeError("a job is already running")
+        worker = JobWorker(job, self.job_pool, self)
+        self.worker = worker
+        self.job_status.attach(worker)
+        if on_finished is not None:
+            worker.finished.connect(on_finished)
+        worker.failed.connect(self._on_job_failed)
+        worker.cancelled.connect(lambda: self._on_job_end(f"{worker.title}: stopped. "
+                                                          "Everything finished so far is saved."))
+        worker.finished.connect(lambda _r: self._on_job_end(f"{worker.title}: done."))
+        worker.start()
+        self._update_actions()
+        self.jobStarted.emit(worker)
+        return worker
+
+    def _on_job_end(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+        self.welcome.set_busy(False)
+        self._update_actions()
+
+    def _on_job_failed(self, error: object) -> None:
+        self._on_job_end("")
+        QMessageBox.warning(self, "photoclust", str(error) or type(error).__name__)
+
+    def add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
+                                                  str(default_photo_folder()))
+        if folder:
+            self.organize_folder(folder)
+
+    def organize_folder(self, folder: str) -> None:
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            QMessageBox.warning(self, "photoclust", f"{path} is not a folder.")
+            return
+        if str(path) not in self.settings.folders:
+            self.settings.folders = (*self.settings.folders, str(path))
+            self.settings.save(self.library)
+        self.organize()
+
+    def organize(self) -> None:
+        """Index the library's folders, embed new photos and cluster, in the background."""
+        if not self.settings.folders:
+            self.add_folder()
+            return
+        from photoclust.core.pipeline import OrganizeJob
+
+        job = OrganizeJob(self.library, [Path(f) for f in self.settings.folders],
+                          model=self.settings.model, device=self.settings.device,
+                          k=self.settings.k)
+        self.welcome.set_busy(True, "Organizing… progress is shown in the status bar.")
+        self.start_job(job, lambda _result: self.reload())
+
+    # --- map ----------------------------------------------------------------------------------
+    def show_grid(self) -> None:
+        self.center.setCurrentWidget(self.grid)
+        self.grid_action.setChecked(True)
+        self.map_action.setChecked(False)
+
+    def show_map(self) -> None:
+        self.center.setCurrentWidget(self.map_view)
+        self.grid_action.setChecked(False)
+        self.map_action.setChecked(True)
+        if self.map_layout is not None:
+            self._recolor_map()
+            return
+        if self.worker is not None and self.worker.running:
+            self.statusBar().showMessage("The map is computed when the current job ends.", 5000)
+            return
+        self.start_job(MapLayoutJob(self.library, self.settings.model), self._on_map_layout)
+
+    def _on_map_layout(self, layout: MapLayout) -> None:
+        self.map_layout = layout
+        self.map_view.set_layout(layout.photo_ids, layout.xy, layout.cluster_ids)
+        self.mapReady.emit()
+
+    def _recolor_map(self) -> None:
+        if self.map_layout is None:
+            return
+        self.map_layout.cluster_ids = cluster_of_photos(self.library, self.map_layout.photo_ids)
+        self.map_view.set_layout(self.map_layout.photo_ids, self.map_layout.xy,
+                                 self.map_layout.cluster_ids)
+
+    def open_photo(self, photo_id: int) -> None:
+        """Show a photo (from the map): its cluster in the grid, the photo selected and previewed."""
+        with self.library.session() as s:
+            cluster_id = s.scalar(select(Assignment.cluster_id)
+                                  .where(Assignment.photo_id == photo_id))
+        if cluster_id is not None and self.sidebar.current_cluster_id() != cluster_id:
+            self.sidebar.select_cluster(cluster_id)
+        self.preview.show_photo(photo_id)
+
+    # --- settings -----------------------------------------------------------------------------
+    def available_models(self) -> list[str]:
+        try:
+            from photoclust.core.embedding.backbones import available_models
+        except ImportError:
+            return [self.settings.model]
+        return available_models()
+
+    def settings_dialog(self) -> SettingsDialog:
+        return SettingsDialog(self.settings, self.library.path, self.available_models(), self)
+
+    def open_settings(self) -> None:
+        dialog = self.settings_dialog()
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self.apply_settings(dialog)
+
+    def apply_settings(self, dialog: SettingsDialog) -> None:
+        new = dialog.settings()
+        if new.model != self.settings.model:
+            self.map_layout = None
+        self.settings = new
+        self.settings.save(self.library)
+        if new.thumbnail_size != self.thumbnails.icon_size.width():
+            self.thumbnails.set_icon_size(new.thumbnail_size)
+            self.grid.set_icon_size(new.thumbnail_size)
+        library_path = dialog.library_path()
+        if library_path != self.library.path:
+            remember_library_path(library_path)
+            QMessageBox.information(self, "photoclust",
+                                    f"photoclust will open {library_path} the next time it starts.")
+
+    # --- window state -------------------------------------------------------------------------
+    def restore_state(self) -> None:
+        state = QSettings("photoclust", "photoclust").value("window/geometry")
+        if isinstance(state, QByteArray):
+            self.restoreGeometry(state)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self.worker is not None and self.worker.running:
+            self.worker.cancel()
+        QSettings("photoclust", "photoclust").setValue("window/geometry", self.saveGeometry())
+        self.job_pool.waitForDone(10000)
+        self.thumbnails.wait_for_done(5000)
+        super().closeEvent(event)
+
+    def when_drawn(self, callback: Callable[[], None], settle_ms: int = 300) -> None:
+        """Call ``callback`` once the clusters and visible thumbnails are painted."""
+        def check() -> None:
+            if self.thumbnails.is_idle():
+                callback()
+            else:
+                self.thumbnails.idle.connect(lambda: QTimer.singleShot(settle_ms, callback),
+                                             Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(settle_ms, check)
+

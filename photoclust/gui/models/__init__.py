@@ -1,0 +1,1 @@
+"""Qt item models over the library (lazy, paged; thumbnails loaded off the GUI thread)."""

@@ -1,0 +1,178 @@
+"""The clusters of a library as a list model: cover thumbnail, name, photo count; a drop target.
+
+Renaming (``setData``) and dropping photos (``dropMimeData``) do not edit the library themselves:
+they emit ``renameRequested`` / ``photosDropped`` so that the main window can run the edit as an
+undoable command. The model only reads.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QImage
+from photoclust.core.library import Library
+from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_from_mime
+from photoclust.gui.models.reads import ClusterSummary, cluster_summaries
+from photoclust.gui.models.thumbnails import ThumbnailLoader
+
+COVER_SIZE = 56
+
+
+class ClusterRole(IntEnum):
+    ClusterId = Qt.ItemDataRole.UserRole + 1
+    Name = Qt.ItemDataRole.UserRole + 2
+    Size = Qt.ItemDataRole.UserRole + 3
+    NameSource = Qt.ItemDataRole.UserRole + 4
+    CoverHash = Qt.ItemDataRole.UserRole + 5
+
+
+class ClusterListModel(QAbstractListModel):
+    renameRequested = Signal(int, str)  # cluster id, new name
+    photosDropped = Signal(list, int)  # photo ids, target cluster id
+
+    def __init__(self, library: Library, thumbnails: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.thumbnails = thumbnails
+        self._rows: list[ClusterSummary] = []
+        self._row_by_hash: dict[str, list[int]] = {}
+        self._covers: dict[str, QImage] = {}
+        self.cover_size = QSize(COVER_SIZE, COVER_SIZE)
+        thumbnails.loaded.connect(self._on_thumbnails_loaded)
+
+    def reload(self) -> None:
+        """Re-read the clusters (after an edit, a clustering run or opening a library)."""
+        rows = cluster_summaries(self.library)
+        self.beginResetModel()
+        self._rows = rows
+        self._covers.clear()
+        self._row_by_hash = {}
+        for n, row in enumerate(self._rows):
+            if row.cover_hash:
+                self._row_by_hash.setdefault(row.cover_hash, []).append(n)
+        self.endResetModel()
+
+    def cluster_ids(self) -> list[int]:
+        return [r.id for r in self._rows]
+
+    def row_of(self, cluster_id: int) -> int:
+        for n, row in enumerate(self._rows):
+            if row.id == cluster_id:
+                return n
+        return -1
+
+    def cluster(self, row: int) -> ClusterSummary:
+        return self._rows[row]
+
+    def total_photos(self) -> int:
+        return sum(r.size for r in self._rows)
+
+    # --- Qt model interface -------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{row.name or 'Unnamed'}\n{row.size:,} photo{'s' if row.size != 1 else ''}"
+        if role == Qt.ItemDataRole.EditRole or role == ClusterRole.Name:
+            return row.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._cover(row)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            source = "named by you" if row.name_source == "user" else "suggested name"
+            return f"{row.name} ({source}), {row.size:,} photos. F2 renames."
+        if role == ClusterRole.ClusterId:
+            return row.id
+        if role == ClusterRole.Size:
+            return row.size
+        if role == ClusterRole.NameSource:
+            return row.name_source
+        if role == ClusterRole.CoverHash:
+            return row.cover_hash
+        return None
+
+    def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        name = str(value).strip()
+        row = self._rows[index.row()]
+        if not name or name == row.name:
+            return False
+        self.renameRequested.emit(row.id, name)
+        return True
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if not index.isValid():
+            return base
+        return base | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDropEnabled
+
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [PHOTO_IDS_MIME]
+
+    def canDropMimeData(self, data, action, row, column, parent: QModelIndex) -> bool:  # noqa: N802
+        return parent.isValid() and bool(photo_ids_from_mime(data))
+
+    def dropMimeData(self, data, action, row, column, parent: QModelIndex) -> bool:  # noqa: N802
+        """Dropping photos *on* a cluster moves them there (dropping between rows does nothing)."""
+        if action == Qt.DropAction.IgnoreAction:
+            return True
+        photo_ids = photo_ids_from_mime(data)
+        if not parent.isValid() or not photo_ids:
+            return False
+        self.photosDropped.emit(photo_ids, self._rows[parent.row()].id)
+        return True  # the photo model has no removeRows: the edit refreshes both views
+
+    def _cover(self, row: ClusterSummary) -> QImage:
+        """The cover at sidebar size (a decoration image is drawn at its own size)."""
+        cached = self._covers.get(row.cover_hash) if row.cover_hash else None
+        if cached is not None:
+            return cached
+        image = self.thumbnails.image(row.cover_hash, row.cover_path) if row.cover_hash else None
+        if image is None:
+            image = self.thumbnails.broken_placeholder if (
+                row.cover_hash and self.thumbnails.is_broken(row.cover_hash)) \
+                else self.thumbnails.placeholder
+            return image.scaled(self.cover_size, Qt.AspectRatioMode.KeepAspectRatio)
+        cover = image.scaled(self.cover_size, Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+        self._covers[row.cover_hash] = cover
+        return cover
+
+    def _on_thumbnails_loaded(self, hashes: list) -> None:
+        rows = [n for h in hashes for n in self._row_by_hash.get(h, ())]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)),
+                                  [Qt.ItemDataRole.DecorationRole])
+
+
+class ClusterSortProxy(QSortFilterProxyModel):
+    """Sorts the sidebar by size (largest first) or by name."""
+
+    BY_SIZE, BY_NAME = "size", "name"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.sort_by(self.BY_SIZE)
+
+    def sort_by(self, key: str) -> None:
+        if key == self.BY_NAME:
+            self.setSortRole(ClusterRole.Name)
+            self.sort(0, Qt.SortOrder.AscendingOrder)
+        else:
+            self.setSortRole(ClusterRole.Size)
+            self.sort(0, Qt.SortOrder.DescendingOrder)

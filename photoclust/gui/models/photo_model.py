@@ -1,0 +1,116 @@
+"""The photos of one cluster as a paged list model with lazy thumbnails; a drag source.
+
+Rows arrive a page at a time through ``canFetchMore``/``fetchMore`` (the view asks for more as the
+user scrolls), so a 50,000-photo cluster never loads at once. Each page is one indexed query.
+Thumbnails come from the shared ``ThumbnailLoader``: a placeholder until the file is decoded off
+the GUI thread, then one ``dataChanged`` per loaded batch.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+
+from photoclust.core.library import Library
+from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
+from photoclust.gui.models.reads import PhotoSummary, photo_page
+from photoclust.gui.models.thumbnails import ThumbnailLoader
+
+PAGE_SIZE = 300
+
+
+class PhotoRole(IntEnum):
+    PhotoId = Qt.ItemDataRole.UserRole + 1
+    ContentHash = Qt.ItemDataRole.UserRole + 2
+    Path = Qt.ItemDataRole.UserRole + 3
+
+
+class PhotoListModel(QAbstractListModel):
+    def __init__(self, library: Library, thumbnails: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.thumbnails = thumbnails
+        self.cluster_id: int | None = None
+        self.total = 0
+        self._rows: list[PhotoSummary] = []
+        self._rows_by_hash: dict[str, list[int]] = {}
+        thumbnails.loaded.connect(self._on_thumbnails_loaded)
+
+    def set_cluster(self, cluster_id: int | None, total: int) -> None:
+        """Show ``cluster_id`` (``total`` photos, from the cluster list); rows load on demand."""
+        self.beginResetModel()
+        self.cluster_id = cluster_id
+        self.total = total if cluster_id is not None else 0
+        self._rows = []
+        self._rows_by_hash = {}
+        self.endResetModel()
+
+    def photo_ids(self, rows: list[int]) -> list[int]:
+        return [self._rows[r].id for r in rows if 0 <= r < len(self._rows)]
+
+    def row_of(self, photo_id: int) -> int:
+        for n, row in enumerate(self._rows):
+            if row.id == photo_id:
+                return n
+        return -1
+
+    # --- paging -------------------------------------------------------------------------------
+    def canFetchMore(self, parent=QModelIndex()) -> bool:  # noqa: N802,B008 - Qt override
+        return not parent.isValid() and self.cluster_id is not None and len(self._rows) < self.total
+
+    def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: N802,B008 - Qt override
+        if not self.canFetchMore(parent):
+            return
+        page = photo_page(self.library, self.cluster_id, len(self._rows), PAGE_SIZE)
+        if not page:
+            self.total = len(self._rows)  # the cluster shrank since its count was read
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        for n, photo in enumerate(page, start=first):
+            self._rows.append(photo)
+            self._rows_by_hash.setdefault(photo.content_hash, []).append(n)
+        self.endInsertRows()
+
+    # --- Qt model interface -------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbnails.image_or_placeholder(row.content_hash, row.path)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return Path(row.path).name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.path
+        if role == PhotoRole.PhotoId:
+            return row.id
+        if role == PhotoRole.ContentHash:
+            return row.content_hash
+        if role == PhotoRole.Path:
+            return row.path
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [PHOTO_IDS_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]):  # noqa: N802
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        return photo_ids_to_mime(self.photo_ids(rows))
+
+    def _on_thumbnails_loaded(self, hashes: list) -> None:
+        rows = [n for h in hashes for n in self._rows_by_hash.get(h, ())]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)),
+                                  [Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,1 @@
+"""Widgets of the main window: cluster sidebar, photo grid, preview pane, map, welcome page."""

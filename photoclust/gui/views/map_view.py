@@ -1,0 +1,139 @@
+"""The map: every photo as a dot at its 2-D t-SNE position, coloured by its cluster.
+
+All points are one ``QGraphicsItem`` that paints them in a single pass (50,000 separate items
+would make the scene slow); clicks are resolved with a vectorised nearest-point search.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
+
+SCENE_EXTENT = 1000.0
+POINT_RADIUS = 3.0
+CLICK_RADIUS_PX = 8.0
+
+_PALETTE = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
+    "#008080", "#9a6324", "#800000", "#808000", "#000075", "#e6beff", "#ffe119", "#aaffc3",
+    "#fabebe", "#808080", "#ffd8b1", "#000000",
+]
+
+
+def cluster_color(cluster_id: int) -> QColor:
+    """A stable colour per cluster id (the same in the sidebar and on the map)."""
+    if cluster_id < 0:
+        return QColor("#b0bec5")
+    return QColor(_PALETTE[cluster_id % len(_PALETTE)])
+
+
+class _PointCloudItem(QGraphicsItem):
+    def __init__(self, xy: np.ndarray, cluster_ids: np.ndarray):
+        super().__init__()
+        self.xy = xy
+        self.cluster_ids = cluster_ids
+        self.highlight: int | None = None  # row index
+        self._groups = [
+            (cluster_color(int(cid)), [QPointF(float(x), float(y))
+                                       for x, y in xy[cluster_ids == cid]])
+            for cid in np.unique(cluster_ids)
+        ]
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+        r = POINT_RADIUS + 2
+        return QRectF(-r, -r, SCENE_EXTENT + 2 * r, SCENE_EXTENT + 2 * r)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        scale = painter.worldTransform().m11() or 1.0
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen()
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setWidthF(2 * POINT_RADIUS / scale ** 0.5)
+        for color, points in self._groups:
+            pen.setColor(color)
+            painter.setPen(pen)
+            painter.drawPoints(points)
+        if self.highlight is not None:
+            x, y = self.xy[self.highlight]
+            painter.setPen(QPen(QColor("#102a43"), 2.0 / scale))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(QPointF(float(x), float(y)), 7 / scale, 7 / scale)
+
+
+class MapView(QGraphicsView):
+    """Scatter of the photos; ``photoClicked(photo_id)`` when the user clicks a dot."""
+
+    photoClicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("mapView")
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setBackgroundBrush(QBrush(QColor("#ffffff")))
+        self.photo_ids = np.empty(0, dtype=np.int64)
+        self._item: _PointCloudItem | None = None
+
+    def set_layout(self, photo_ids: np.ndarray, xy: np.ndarray, cluster_ids: np.ndarray) -> None:
+        """Show ``photo_ids`` at ``xy`` (any scale; normalised here), coloured by ``cluster_ids``
+        (-1 for unassigned)."""
+        self.scene().clear()
+        self.photo_ids = np.asarray(photo_ids, dtype=np.int64)
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        if len(xy):
+            lo, hi = xy.min(axis=0), xy.max(axis=0)
+            xy = (xy - lo) / np.maximum(hi - lo, 1e-9) * SCENE_EXTENT
+        self._item = _PointCloudItem(xy, np.asarray(cluster_ids, dtype=np.int64))
+        self.scene().addItem(self._item)
+        self.scene().setSceneRect(self._item.boundingRect())
+        self.fit()
+
+    def fit(self) -> None:
+        if self._item is not None:
+            self.fitInView(self._item.boundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def point_position(self, photo_id: int) -> QPointF | None:
+        """Scene position of a photo's dot (tests and keyboard navigation)."""
+        if self._item is None:
+            return None
+        rows = np.nonzero(self.photo_ids == photo_id)[0]
+        if not len(rows):
+            return None
+        x, y = self._item.xy[rows[0]]
+        return QPointF(float(x), float(y))
+
+    def photo_at(self, scene_pos: QPointF, radius: float) -> int | None:
+        if self._item is None or not len(self.photo_ids):
+            return None
+        d2 = ((self._item.xy - (scene_pos.x(), scene_pos.y())) ** 2).sum(axis=1)
+        row = int(np.argmin(d2))
+        if d2[row] > radius ** 2:
+            return None
+        return row
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().mouseReleaseEvent(event)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        moved = (event.position() - self._press_pos).manhattanLength() if self._press_pos else 0
+        if moved > 4:
+            return  # that was a pan, not a click
+        scale = self.transform().m11() or 1.0
+        row = self.photo_at(self.mapToScene(event.position().toPoint()), CLICK_RADIUS_PX / scale)
+        if row is not None and self._item is not None:
+            self._item.highlight = row
+            self._item.update()
+            self.photoClicked.emit(int(self.photo_ids[row]))
+
+    _press_pos = None
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._press_pos = event.position()
+        super().mousePressEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        factor = 1.25 if event.angleDelta().y() > 0 else 0.8
+        self.scale(factor, factor)

@@ -1,0 +1,41 @@
+"""The thumbnail grid of one cluster: a virtualised icon-mode ``QListView`` (only visible rows
+are painted and asked for thumbnails), multi-select, and a drag source of photo ids."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QListView
+
+from photoclust.gui.models.photo_model import PhotoListModel, PhotoRole
+
+
+class PhotoGrid(QListView):
+    currentPhotoChanged = Signal(object)  # photo id or None
+
+    def __init__(self, model: PhotoListModel, parent=None):
+        super().__init__(parent)
+        self.setObjectName("photoGrid")
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(True)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setModel(model)
+        self.set_icon_size(model.thumbnails.icon_size.width())
+        self.selectionModel().currentChanged.connect(
+            lambda current, _prev: self.currentPhotoChanged.emit(
+                current.data(PhotoRole.PhotoId) if current.isValid() else None))
+
+    def set_icon_size(self, size: int) -> None:
+        self.setIconSize(QSize(size, size))
+        self.setGridSize(QSize(size + 16, size + 30))
+        self.verticalScrollBar().setSingleStep(max(20, size // 4))
+
+    def selected_photo_ids(self) -> list[int]:
+        rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())
+        return self.model().photo_ids(rows)

@@ -1,0 +1,150 @@
+"""The preview pane: the selected photo decoded off the GUI thread, scaled to the pane, and its
+metadata (file, size, date, camera, cluster, how sure the program is)."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from sqlalchemy import select
+
+from photoclust.core.imaging import ImageError, load_rgb
+from photoclust.core.library import Library
+from photoclust.core.library.models import Assignment, Cluster, Photo
+
+PREVIEW_MIN_SIDE = 720
+
+
+class _DecodeSignals(QObject):
+    decoded = Signal(int, object)  # photo id, QImage or error text
+
+
+class _DecodePhoto(QRunnable):
+    def __init__(self, photo_id: int, path: str, signals: _DecodeSignals):
+        super().__init__()
+        self._photo_id, self._path, self._signals = photo_id, path, signals
+
+    def run(self) -> None:
+        try:
+            image = load_rgb(self._path, min_side=PREVIEW_MIN_SIDE)
+            image.thumbnail((PREVIEW_MIN_SIDE * 2, PREVIEW_MIN_SIDE * 2))
+            data = image.tobytes()
+            qimage = QImage(data, image.width, image.height, 3 * image.width,
+                            QImage.Format.Format_RGB888).copy()
+            self._signals.decoded.emit(self._photo_id, qimage)
+        except (ImageError, OSError) as exc:
+            self._signals.decoded.emit(self._photo_id, str(exc))
+
+
+def photo_details(library: Library, photo_id: int) -> dict | None:
+    """The preview's metadata for one photo (one primary-key lookup)."""
+    with library.session() as s:
+        row = s.execute(
+            select(Photo, Assignment, Cluster)
+            .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+            .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
+            .where(Photo.id == photo_id)).first()
+    if row is None:
+        return None
+    photo, assignment, cluster = row
+    return {
+        "id": photo.id, "path": photo.path, "width": photo.width, "height": photo.height,
+        "file_size": photo.file_size, "taken_at": photo.taken_at, "camera": photo.camera,
+        "status": photo.status,
+        "cluster": cluster.name if cluster is not None else None,
+        "source": assignment.source if assignment is not None else None,
+        "confidence": assignment.confidence if assignment is not None else None,
+    }
+
+
+class PreviewPane(QWidget):
+    photoShown = Signal(int)  # the decoded photo is on screen
+
+    def __init__(self, library: Library, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.photo_id: int | None = None
+        self._image: QImage | None = None
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._signals = _DecodeSignals(self)
+        self._signals.decoded.connect(self._on_decoded)
+
+        self.image_label = QLabel("Select a photo to see it here.")
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setMinimumSize(QSize(200, 160))
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.metadata_label = QLabel()
+        self.metadata_label.setObjectName("metadata")
+        self.metadata_label.setWordWrap(True)
+        self.metadata_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.metadata_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.image_label, 3)
+        layout.addWidget(self.metadata_label, 1)
+        self.setMinimumWidth(240)
+
+    def show_photo(self, photo_id: int | None) -> None:
+        self.photo_id = photo_id
+        self._image = None
+        self.image_label.setPixmap(QPixmap())
+        if photo_id is None:
+            self.image_label.setText("Select a photo to see it here.")
+            self.metadata_label.clear()
+            return
+        details = photo_details(self.library, photo_id)
+        if details is None:
+            self.image_label.setText("This photo is no longer in the library.")
+            self.metadata_label.clear()
+            return
+        self.image_label.setText("Loading…")
+        self.metadata_label.setText(_format_details(details))
+        self._pool.start(_DecodePhoto(photo_id, details["path"], self._signals))
+
+    def _on_decoded(self, photo_id: int, result) -> None:
+        if photo_id != self.photo_id:
+            return  # the user moved on
+        if isinstance(result, str):
+            self.image_label.setText(f"Cannot show this photo:\n{result}")
+            return
+        self._image = result
+        self._rescale()
+        self.photoShown.emit(photo_id)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._image is None:
+            return
+        scaled = self._image.scaled(self.image_label.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                    Qt.TransformationMode.SmoothTransformation)
+        self.image_label.setPixmap(QPixmap.fromImage(scaled))
+
+
+def _file_size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{max(1, round(n / 1e3))} KB"
+
+
+def _format_details(d: dict) -> str:
+    rows = [("File", Path(d["path"]).name), ("Folder", str(Path(d["path"]).parent))]
+    if d["width"] and d["height"]:
+        rows.append(("Size", f"{d['width']} × {d['height']} px, {_file_size(d['file_size'])}"))
+    if d["taken_at"]:
+        rows.append(("Taken", d["taken_at"].strftime("%Y-%m-%d %H:%M")))
+    if d["camera"]:
+        rows.append(("Camera", d["camera"]))
+    if d["cluster"] is not None:
+        how = "placed by you" if d["source"] == "user" else (
+            f"{d['confidence']:.0%} sure" if d["confidence"] is not None else "automatic")
+        rows.append(("Cluster", f"{d['cluster']} ({how})"))
+    else:
+        rows.append(("Cluster", "none"))
+    if d["status"] != "present":
+        rows.append(("Status", "file missing"))
+    return "<table>" + "".join(
+        f"<tr><td style='color:#78909c;padding-right:8px'>{html.escape(k)}</td>"
+        f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>"
