@@ -227,6 +227,11 @@ def _folder_range(folder: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(os.sep) + 1)
 
 
+def default_workers() -> int:
+    """Decoding threads: up to 4, fewer on small machines (decoding is CPU-bound)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 class ScanJob(Job[ScanResult]):
     """Index ``folders`` (recursively) into ``library``; see the module docstring."""
 
@@ -236,7 +241,7 @@ class ScanJob(Job[ScanResult]):
                  workers: int | None = None, batch_size: int = 32):
         self.library = library
         self.folders = [os.path.abspath(os.fspath(f)) for f in folders]
-        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self.workers = workers or default_workers()
         self.batch_size = batch_size
 
     def prepare(self) -> None:
