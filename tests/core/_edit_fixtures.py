@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import insert, select
 
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.library.models import (
     Assignment,
     CannotLink,
@@ -26,7 +27,7 @@ def add_photos(library, n: int, prefix: str = "/photos/p") -> list[int]:
 
 
 def add_embeddings(library, photo_ids, X, model: str = "efficientnet_lite0",
-                   preprocess_version: int = 1, top_classes=None) -> None:
+                   preprocess_version: int = PREPROCESS_VERSION, top_classes=None) -> None:
     """float16 embedding rows for the photos' contents (as the embedding engine stores them)."""
     X = np.asarray(X, dtype=np.float16)
     with library.session() as s:

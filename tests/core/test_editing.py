@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from _edit_fixtures import add_photos, check_invariants, cluster_of, members, snapshot
+from _edit_fixtures import add_embeddings, add_photos, check_invariants, cluster_of, members, snapshot
 from photoclust.core import editing
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.editing import EditError
@@ -244,3 +244,66 @@ def test_event_payload_documents_the_merge(clustered):
     assert [row[0] for row in payload["assignments"]] == ids[4:8]
     assert payload["clusters"] == [[dogs, {"name": "dogs", "name_source": "auto", "active": True},
                                     {"name": "dogs", "name_source": "auto", "active": False}]]
+
+
+def _blobs(rng, centers, per_blob, dim=16, spread=0.05):
+    X = np.concatenate([center + spread * rng.standard_normal((per_blob, dim))
+                        for center in centers])
+    return X.astype(np.float32)
+
+
+@pytest.fixture
+def one_cluster_of_blobs(library):
+    """One cluster of 18 photos whose embeddings form 3 tight blobs of 6, with top classes."""
+    rng = np.random.default_rng(0)
+    centers = np.eye(16)[:3] * 3
+    ids = add_photos(library, 18)
+    names = ["tabby", "beagle", "robin"]
+    top = [json.dumps([[names[i // 6], 0.9]]) for i in range(18)]
+    add_embeddings(library, ids, _blobs(rng, centers, 6), top_classes=top)
+    apply_clustering(library, "efficientnet_lite0", "kmeans", ids, np.zeros(18, dtype=int),
+                     suggested_names=["animals"])
+    return library, ids, cluster_of(library)[ids[0]]
+
+
+def test_split_cluster_into_k_parts_names_them_and_undoes(one_cluster_of_blobs):
+    library, ids, animals = one_cluster_of_blobs
+    before = snapshot(library)
+    result = editing.split_cluster(library, animals, k=3)
+    assert len(result.created_cluster_ids) == 2
+    parts = [members(library, cid) for cid in [animals, *result.created_cluster_ids]]
+    assert sorted(sorted(ids.index(pid) // 6 for pid in part) for part in parts) == [
+        [0] * 6, [1] * 6, [2] * 6]
+    names = {_cluster(library, cid).name for cid in result.created_cluster_ids}
+    assert names <= {"tabby", "beagle", "robin"} and len(names) == 2
+    assert _cluster(library, animals).name == "animals"
+    payload = _events(library)[-1][3]
+    assert payload["params"]["k"] == 3
+    assert sorted(len(p) for _, p in payload["params"]["parts"]) == [6, 6, 6]
+    check_invariants(library)
+    _assert_undo_redo_exact(library, before, snapshot(library))
+
+
+def test_split_cluster_chooses_k_automatically(one_cluster_of_blobs):
+    library, _, animals = one_cluster_of_blobs
+    result = editing.split_cluster(library, animals)
+    assert len(result.created_cluster_ids) == 2
+
+
+def test_split_cluster_keeps_photos_without_embeddings(one_cluster_of_blobs):
+    library, ids, animals = one_cluster_of_blobs
+    (extra,) = add_photos(library, 1, prefix="/photos/extra")
+    editing.move_photos(library, [extra], animals)
+    editing.split_cluster(library, animals, k=2)
+    assert extra in members(library, animals)
+    with library.session() as s:  # moved photos keep their source
+        assert s.get(Assignment, extra).source == "user"
+
+
+def test_split_cluster_refuses_too_few_photos_or_bad_k(one_cluster_of_blobs):
+    library, ids, animals = one_cluster_of_blobs
+    with pytest.raises(EditError, match="k must be between 2 and 18"):
+        editing.split_cluster(library, animals, k=19)
+    (lonely,) = editing.new_cluster_from_photos(library, [ids[0]]).created_cluster_ids
+    with pytest.raises(EditError, match="fewer than 2 photos"):
+        editing.split_cluster(library, lonely)
