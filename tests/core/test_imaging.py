@@ -19,6 +19,7 @@ from photoclust.core.imaging import (
     create_thumbnail,
     load_rgb,
     load_rgb_with_metadata,
+    load_thumbnail,
     read_metadata,
     thumbnail_path,
     thumbnail_size,
@@ -222,3 +223,29 @@ def test_load_rgb_with_metadata_returns_detached_image(tmp_path):
     path.unlink()
     assert image.getpixel((0, 0)) == (1, 2, 3)
     assert (meta.width, meta.height) == (12, 10)
+
+
+def test_load_thumbnail_reads_back_created_thumbnail(tmp_path, library):
+    path = write_jpeg(tmp_path / "p.jpg", size=(600, 400), color=(0, 200, 0))
+    create_thumbnail(library, path, "c0ffee")
+    thumb = load_thumbnail(library, "c0ffee")
+    assert thumb.size == (384, 256)
+    assert thumb.getpixel((10, 10))[1] > 180
+    with pytest.raises(ImageError, match="not found"):
+        load_thumbnail(library, "beef")
+
+
+def test_heic_is_read_with_orientation_and_metadata_when_pillow_heif_is_installed(tmp_path):
+    pytest.importorskip("pillow_heif")
+    assert imaging.HEIF_SUPPORTED and ".heic" in imaging.IMAGE_EXTENSIONS
+    path = tmp_path / "IMG_0001.HEIC"
+    exif = make_exif(orientation=6, make="Apple", model="iPhone 13",
+                     taken_at=datetime(2022, 1, 2, 3, 4, 5))
+    two_tone_image((64, 48)).save(path, "HEIF", exif=exif.tobytes())
+    meta = read_metadata(path)
+    assert (meta.width, meta.height, meta.format) == (48, 64, "HEIF")
+    assert meta.camera == "Apple iPhone 13"
+    assert meta.taken_at == datetime(2022, 1, 2, 3, 4, 5)
+    image = load_rgb(path, min_side=16)
+    assert image.size == (48, 64)
+    assert image.getpixel((40, 32))[0] > 200  # red top rotated to the right, exactly once
