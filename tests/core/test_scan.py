@@ -388,3 +388,13 @@ def test_scan_crash_between_thumbnail_and_commit_recovers(tmp_path, library, mon
     assert result.added == 1
     row = photos(library)[str(path)]
     assert (row.width, row.height, row.camera) == (300, 200, "Sony")
+
+
+def test_scan_recreates_deleted_thumbnails_of_unchanged_photos(tmp_path, library):
+    path = write_jpeg(tmp_path / "p" / "a.jpg", size=(512, 512))
+    scan(library, tmp_path / "p")
+    thumb = thumbnail_path(library, photos(library)[str(path)].content_hash)
+    shutil.rmtree(library.thumbnail_dir)
+    result = scan(library, tmp_path / "p")
+    assert (result.unchanged, result.updated, result.added) == (1, 0, 0)
+    assert thumb.is_file()

@@ -1,9 +1,9 @@
 """Scanning folders into the library: new, changed, moved and vanished photos.
 
-The scan is incremental. A file with the same size and mtime as its row is not read again. Any
-other file is hashed (BLAKE2b of its bytes); a new path whose content matches a photo that has
-vanished from its old path is a *move*: the row gets the new path and keeps its id, cluster,
-labels and edit history. Files that vanished are marked ``missing``, never deleted. Identical
+The scan is incremental. A file with the same size and mtime as its row (and its thumbnail in
+the cache) is not read again. Any other file is hashed (BLAKE2b of its bytes); a new path whose
+content matches a photo that has vanished from its old path is a *move*: the row gets the new
+path and keeps its id, cluster, labels and edit history. Files that vanished are marked ``missing``, never deleted. Identical
 files are duplicates: one row each, one content hash, one thumbnail, one embedding.
 
 Each new or changed file is decoded once (JPEG draft to 256 px) in a small thread pool (Pillow and
@@ -280,7 +280,8 @@ class ScanJob(Job[ScanResult]):
         reappeared: list[int] = []
         for item in found:
             row = existing.get(item.path)
-            if row is not None and row.size == item.size and row.mtime_ns == item.mtime_ns:
+            if (row is not None and row.size == item.size and row.mtime_ns == item.mtime_ns
+                    and thumbnail_path(self.library, row.content_hash).exists()):
                 result.unchanged += 1
                 if row.status != "present":
                     reappeared.append(row.id)
