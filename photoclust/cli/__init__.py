@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "photoclust.cli.library_cmds",
     "photoclust.cli.gui_cmds",
     "photoclust.cli.export_cmds",
+    "photoclust.cli.edit_cmds",
 ]
 
 log = logging.getLogger("photoclust")

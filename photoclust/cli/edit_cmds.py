@@ -1,0 +1,159 @@
+"""Cluster browsing and editing commands: ``clusters``, ``rename``, ``move``, ``merge``,
+``split``, ``undo``, ``redo``. Every edit is recorded in the library at once and can be undone."""
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+from photoclust.cli.common import (
+    CommandError,
+    add_json_option,
+    add_library_option,
+    open_from_args,
+    print_json,
+)
+from photoclust.core import editing, queries
+from photoclust.core.editing import EditError, EditResult
+from photoclust.core.library import Library
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    def command(name: str, handler: Callable, **kwargs) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, **kwargs)
+        add_library_option(parser)
+        add_json_option(parser)
+        parser.set_defaults(func=handler)
+        return parser
+
+    command("clusters", cmd_clusters, help="list the clusters, largest first")
+
+    rename = command("rename", cmd_rename, help="rename a cluster",
+                     description="Give cluster ID your NAME; re-clustering keeps it.")
+    rename.add_argument("cluster_id", type=int, metavar="ID")
+    rename.add_argument("name", nargs="+", metavar="NAME")
+
+    move = command("move", cmd_move, help="move photos to a cluster",
+                   description="Move photos (by path) to cluster ID. They count as labelled: "
+                   "re-clustering leaves them there and never puts them back where they were.")
+    move.add_argument("paths", nargs="+", metavar="PHOTO_PATH")
+    move.add_argument("--to", dest="to_cluster", type=int, required=True, metavar="ID")
+
+    merge = command("merge", cmd_merge, help="merge clusters into the first one",
+                    description="Move all photos of the other clusters into the first ID.")
+    merge.add_argument("cluster_ids", nargs="+", type=int, metavar="ID")
+
+    split = command("split", cmd_split, help="split a cluster in parts by content",
+                    description="Split cluster ID with K-means on its photos' embeddings into "
+                    "N parts (automatic without --k). The largest part keeps the cluster.")
+    split.add_argument("cluster_id", type=int, metavar="ID")
+    split.add_argument("--k", type=int, default=None, metavar="N")
+    split.add_argument("--model", default=None,
+                       help="embedding model (default: the model of the last clustering)")
+
+    command("undo", cmd_undo, help="undo the last cluster edit")
+    command("redo", cmd_redo, help="redo the last undone cluster edit")
+
+
+def cmd_clusters(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        infos = queries.list_clusters(library)
+        unassigned = queries.count_unassigned_photos(library)
+    if args.json:
+        print_json([{"id": c.id, "name": c.name, "size": c.size, "name_source": c.name_source,
+                     "cover_photo_id": c.cover_photo_id} for c in infos])
+        return 0
+    if not infos:
+        print("No clusters yet: run `photoclust organize FOLDER` (or index, embed, cluster).")
+    else:
+        width = max(len(str(c.id)) for c in infos)
+        print(f"{'ID':>{width}}  {'PHOTOS':>6}  NAME")
+        for c in infos:
+            print(f"{c.id:>{width}}  {c.size:>6}  {c.name}")
+    if unassigned:
+        print(f"{unassigned} photo(s) in no cluster.")
+    return 0
+
+
+def _report(args: argparse.Namespace, library: Library, result: EditResult) -> int:
+    if args.json:
+        print_json({**result.to_json(),
+                    "clusters": [_cluster_json(library, cid) for cid in result.cluster_ids]})
+    elif result.event_id is None:
+        print("Nothing changed.")
+    else:
+        print(f"{result.description}. (`photoclust undo` takes it back.)")
+    return 0
+
+
+def _cluster_json(library: Library, cluster_id: int) -> dict:
+    info = queries.cluster_info(library, cluster_id)
+    if info is None:
+        return {"id": cluster_id, "active": False}
+    return {"id": info.id, "name": info.name, "size": info.size, "active": True}
+
+
+def _edit(args: argparse.Namespace, operation: Callable[[Library], EditResult]) -> int:
+    with open_from_args(args) as library:
+        try:
+            result = operation(library)
+        except EditError as exc:
+            raise CommandError(str(exc)) from exc
+        return _report(args, library, result)
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    name = " ".join(args.name)
+    return _edit(args, lambda lib: editing.rename_cluster(lib, args.cluster_id, name))
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    def move(library: Library) -> EditResult:
+        found = queries.photos_by_paths(library, args.paths)
+        unknown = [p for p in args.paths if p not in found]
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            raise CommandError(f"not in the library: {shown} (run `photoclust index` first); "
+                               "nothing was moved")
+        return editing.move_photos(library, [found[p].id for p in args.paths], args.to_cluster)
+
+    return _edit(args, move)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    if len(args.cluster_ids) < 2:
+        raise CommandError("merge needs at least two cluster ids: the target first")
+    target, *sources = args.cluster_ids
+    return _edit(args, lambda lib: editing.merge_clusters(lib, target, sources))
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    if args.k is not None and args.k < 2:
+        raise CommandError("--k must be at least 2")
+    return _edit(args, lambda lib: editing.split_cluster(lib, args.cluster_id, k=args.k,
+                                                         model=args.model))
+
+
+def _replay(args: argparse.Namespace, step: Callable[[Library], EditResult | None],
+            verb: str) -> int:
+    with open_from_args(args) as library:
+        result = step(library)
+        if result is None:
+            if args.json:
+                print_json({"event_id": None, "kind": None, "description": f"nothing to {verb}",
+                            "photo_ids": [], "cluster_ids": [], "created_cluster_ids": [],
+                            "clusters": []})
+            else:
+                print(f"Nothing to {verb}.")
+            return 0
+        if args.json:
+            return _report(args, library, result)
+        print(f"{verb.capitalize()}: {result.description}.")
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    return _replay(args, editing.undo, "undo")
+
+
+def cmd_redo(args: argparse.Namespace) -> int:
+    return _replay(args, editing.redo, "redo")
