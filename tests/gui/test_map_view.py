@@ -1,0 +1,47 @@
+"""The map: every photo as a dot coloured by cluster; a click opens the photo."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from photoclust.gui.map_layout import MapLayout, cluster_of_photos
+
+
+def _layout_by_cluster(gui_library) -> MapLayout:
+    """A hand-made layout: each cluster's photos on their own row of dots."""
+    ids, xy = [], []
+    for row, cid in enumerate(gui_library.cluster_ids):
+        for col, pid in enumerate(gui_library.photo_ids[cid]):
+            ids.append(pid)
+            xy.append((col * 10.0, row * 10.0))
+    ids = np.array(ids, dtype=np.int64)
+    return MapLayout(ids, np.array(xy, dtype=np.float32),
+                     cluster_of_photos(gui_library.library, ids))
+
+
+def test_map_click_opens_the_photo_in_its_cluster(window, qtbot, gui_library):
+    layout = _layout_by_cluster(gui_library)
+    window.center.setCurrentWidget(window.map_view)
+    with qtbot.waitSignal(window.mapReady):
+        window._on_map_layout(layout)  # noqa: SLF001 - what the layout job delivers
+    c = gui_library.cluster_ids[2]
+    target = gui_library.photo_ids[c][1]
+    point = window.map_view.mapFromScene(window.map_view.point_position(target))
+    with qtbot.waitSignal(window.map_view.photoClicked) as clicked:
+        qtbot.mouseClick(window.map_view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert clicked.args == [target]
+    assert window.sidebar.current_cluster_id() == c
+    assert window.preview.photo_id == target
+
+
+def test_map_colours_follow_edits(window, qtbot, gui_library):
+    from photoclust.core import editing
+
+    layout = _layout_by_cluster(gui_library)
+    window.center.setCurrentWidget(window.map_view)
+    window._on_map_layout(layout)  # noqa: SLF001
+    a, b = gui_library.cluster_ids[:2]
+    with qtbot.waitSignal(window.libraryChanged):
+        window.run_edit(lambda: editing.merge_clusters(gui_library.library, a, [b]))
+    colours = dict(zip(window.map_layout.photo_ids.tolist(), window.map_layout.cluster_ids))
+    assert {colours[p] for p in gui_library.photo_ids[b]} == {a}
