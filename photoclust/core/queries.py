@@ -50,8 +50,9 @@ class PhotoInfo:
 def _cluster_query() -> Select:
     size = func.count(Assignment.photo_id).label("size")
     # SQLite returns the bare column ``photo_id`` from the row holding the max(): the most
-    # confident photo (user-placed ones have confidence 1) becomes the cover.
-    best = func.max(func.coalesce(Assignment.confidence, 0.0))
+    # confident photo (user-placed ones have confidence 1) becomes the cover, the lowest id
+    # among equals, so the cover does not flicker between refreshes.
+    best = func.max(func.coalesce(Assignment.confidence, 0.0) - Assignment.photo_id * 1e-12)
     return (select(Cluster.id, Cluster.name, size, Assignment.photo_id, Cluster.name_source, best)
             .join(Assignment, Assignment.cluster_id == Cluster.id)
             .join(Photo, Photo.id == Assignment.photo_id)

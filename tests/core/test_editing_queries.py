@@ -84,3 +84,11 @@ def test_unassigned_photos_lists_removed_and_new_ones(clustered):
     assert [p.id for p in queries.unassigned_photos(library)] == [ids[3], new]
     assert queries.count_unassigned_photos(library) == 2
     assert queries.unassigned_photos(library, offset=1, limit=5)[0].source is None
+
+
+def test_list_clusters_cover_without_confidences_is_lowest_id(library):
+    ids = add_photos(library, 4)
+    apply_clustering(library, "m", "kmeans", ids[::-1], [0, 0, 0, 0])
+    assert queries.list_clusters(library)[0].cover_photo_id == ids[0]
+    editing.confirm_photos(library, [ids[2]])  # a confirmed photo (confidence 1) wins
+    assert queries.list_clusters(library)[0].cover_photo_id == ids[2]
