@@ -1,0 +1,265 @@
+"""Embedding the library's photos: decoding in worker threads overlapped with batched inference.
+
+Three lanes (as in the design notes): decoding workers turn photos into 224 x 224 crops, the
+calling thread runs the model batch after batch, and writes each batch's vectors in one committed
+transaction. Decoding runs at most ``PREFETCH_BATCHES`` batches ahead, so memory stays bounded
+whatever the library size.
+
+Work is chosen by content: a present photo needs embedding only when no vector exists for its
+``(content_hash, model, preprocess_version)``. Duplicates and moved photos therefore never cost a
+second inference, and a cancelled or killed run resumes by itself: what was committed is not
+selected again, and a batch is either stored whole or not at all.
+
+The model input is the cached thumbnail (shorter side 256, written by indexing) when present,
+else the original decoded with JPEG draft scaling: one full-size decode serves both.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from photoclust.core.embedding.backbones import (
+    DEFAULT_MODEL,
+    REGISTRY,
+    Backbone,
+    EmbeddingError,
+    load_backbone,
+)
+from photoclust.core.embedding.devices import DevicePlan, plan_for
+from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
+from photoclust.core.jobs import Job, JobContext
+from photoclust.core.library.db import Library
+from photoclust.core.library.models import Embedding, Photo
+
+log = logging.getLogger(__name__)
+
+PREFETCH_BATCHES = 2
+TOP_CLASSES = 5
+
+
+@dataclass
+class EmbedItem:
+    """One content to embed: its hash and every present path holding it (tried in order)."""
+
+    content_hash: str
+    paths: list[str]
+
+
+@dataclass
+class EmbeddedBatch:
+    """Inference output for the items of one batch that decoded; ``failed`` holds the others."""
+
+    items: list[EmbedItem]
+    features: np.ndarray  # float32, len(items) x dim
+    top_indices: np.ndarray  # int64, len(items) x TOP_CLASSES
+    top_probs: np.ndarray  # float32, len(items) x TOP_CLASSES
+    failed: list[tuple[EmbedItem, str]]
+
+
+@dataclass
+class EmbedResult:
+    """``embedded``: photos that got a vector in this run; ``already``: photos that had one."""
+
+    model: str
+    device: str
+    embedded: int = 0
+    already: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def photos_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "embedded": self.embedded,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "already": self.already,
+            "model": self.model,
+            "device": self.device,
+            "seconds": round(self.seconds, 3),
+            "photos_per_second": round(self.photos_per_second, 2),
+        }
+
+
+def embed_batches(backbone: Backbone, plan: DevicePlan, items: Sequence[EmbedItem],
+                  decode: Callable[[EmbedItem], np.ndarray], workers: int,
+                  should_stop: Callable[[], bool] = lambda: False) -> Iterator[EmbeddedBatch]:
+    """Yield the embeddings of ``items`` batch by batch, decoding ahead in ``workers`` threads.
+
+    ``decode`` returns an item's uint8 crop or raises ``ImageError``. Independent of the library,
+    so the same loop can embed a shard of files elsewhere. Stops early when ``should_stop()``.
+    """
+    plan.apply_threads()
+    batches = [list(items[i:i + plan.batch_size]) for i in range(0, len(items), plan.batch_size)]
+    queued: deque[tuple[list[EmbedItem], list[Future]]] = deque()
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="photoclust-decode") as pool:
+        try:
+            upcoming = iter(batches)
+            for _ in batches:
+                while len(queued) <= PREFETCH_BATCHES:
+                    batch = next(upcoming, None)
+                    if batch is None:
+                        break
+                    queued.append((batch, [pool.submit(decode, item) for item in batch]))
+                batch_items, futures = queued.popleft()
+                yield _infer(backbone, plan, batch_items, futures)
+                if should_stop():
+                    return
+        finally:
+            for _, futures in queued:
+                for future in futures:
+                    future.cancel()
+
+
+def _infer(backbone: Backbone, plan: DevicePlan, items: list[EmbedItem],
+           futures: list[Future]) -> EmbeddedBatch:
+    crops, decoded, failed = [], [], []
+    for item, future in zip(items, futures):
+        try:
+            crops.append(future.result())
+            decoded.append(item)
+        except ImageError as exc:
+            failed.append((item, str(exc)))
+    if not crops:
+        empty = np.zeros((0, TOP_CLASSES))
+        return EmbeddedBatch([], np.zeros((0, backbone.dim), np.float32), empty.astype(np.int64),
+                             empty.astype(np.float32), failed)
+    batch = backbone.to_batch(crops)
+    if plan.pin_memory:
+        batch = batch.pin_memory()
+    batch = batch.to(plan.device, non_blocking=plan.pin_memory)
+    with torch.inference_mode(), plan.autocast():
+        features, logits = backbone.module(batch)
+        probs, indices = logits.float().softmax(dim=1).topk(TOP_CLASSES, dim=1)
+    return EmbeddedBatch(decoded, features.float().cpu().numpy(), indices.cpu().numpy(),
+                         probs.cpu().numpy(), failed)
+
+
+class EmbedJob(Job[EmbedResult]):
+    """Embed every present photo of ``library`` that has no vector under ``model`` yet."""
+
+    title = "Embedding photos"
+
+    def __init__(self, library: Library, model: str = DEFAULT_MODEL, device: str = "auto",
+                 batch_size: int | None = None, weights: str | Path | None = None,
+                 workers: int | None = None):
+        self.library = library
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.weights = weights
+        self.workers = workers or max(2, os.cpu_count() or 1)
+        self.backbone: Backbone | None = None
+        self.plan: DevicePlan | None = None
+
+    def prepare(self) -> None:
+        """Choose the device and load the model now, so missing weights fail before any work."""
+        if self.model not in REGISTRY:
+            raise EmbeddingError(
+                f"Unknown model {self.model!r}; choose one of: {', '.join(REGISTRY)}.")
+        self.plan = plan_for(self.device, self.batch_size)
+        if self.backbone is None:
+            self.backbone = load_backbone(self.model, self.weights, self.plan.device)
+
+    def run(self, ctx: JobContext) -> EmbedResult:
+        if self.backbone is None or self.plan is None:
+            self.prepare()
+        backbone, plan = self.backbone, self.plan
+        started = time.monotonic()
+        result = EmbedResult(model=self.model, device=plan.describe())
+        items, result.already = self._select_work(backbone)
+        total = sum(len(item.paths) for item in items)
+        ctx.report(0, total, f"{self.model} on {plan.device}")
+        done = 0
+        for batch in embed_batches(backbone, plan, items, self._decoder(backbone), self.workers,
+                                   should_stop=lambda: ctx.cancelled):
+            self._store(backbone, batch)
+            result.embedded += sum(len(item.paths) for item in batch.items)
+            for item, reason in batch.failed:
+                result.skipped.extend((path, reason) for path in item.paths)
+            batch_items = batch.items + [item for item, _ in batch.failed]
+            done += sum(len(item.paths) for item in batch_items)
+            ctx.report(done, total, Path(batch_items[-1].paths[0]).name)
+        result.seconds = time.monotonic() - started
+        ctx.raise_if_cancelled()
+        log.info("embedded %d photos with %s on %s in %.1f s (%d already, %d skipped)",
+                 result.embedded, self.model, plan.describe(), result.seconds, result.already,
+                 len(result.skipped))
+        return result
+
+    def _select_work(self, backbone: Backbone) -> tuple[list[EmbedItem], int]:
+        """Present photos grouped by content: those without a vector, and the count of the rest."""
+        has_vector = (
+            select(Embedding.content_hash)
+            .where(Embedding.model == backbone.name,
+                   Embedding.preprocess_version == backbone.preprocess_version)
+        )
+        with self.library.session() as s:
+            rows = s.execute(
+                select(Photo.content_hash, Photo.path, Photo.content_hash.in_(has_vector))
+                .where(Photo.status == "present")
+                .order_by(Photo.id)
+            ).all()
+        by_content: dict[str, EmbedItem] = {}
+        already = 0
+        for content_hash, path, embedded in rows:
+            if embedded:
+                already += 1
+            else:
+                by_content.setdefault(content_hash, EmbedItem(content_hash, [])).paths.append(path)
+        return list(by_content.values()), already
+
+    def _decoder(self, backbone: Backbone) -> Callable[[EmbedItem], np.ndarray]:
+        def decode(item: EmbedItem) -> np.ndarray:
+            thumbnail = thumbnail_path(self.library, item.content_hash)
+            sources: Iterable[tuple[Path | str, int | None]] = [
+                *([(thumbnail, None)] if thumbnail.exists() else []),
+                *((path, backbone.resize_size) for path in item.paths),
+            ]
+            reason = "no readable file"
+            for source, min_side in sources:
+                try:
+                    return backbone.crop(load_rgb(source, min_side=min_side))
+                except ImageError as exc:
+                    reason = str(exc)
+                except OSError as exc:  # e.g. a thumbnail removed between the check and the read
+                    reason = f"cannot read file: {exc.strerror or exc}"
+            raise ImageError(reason)
+
+        return decode
+
+    def _store(self, backbone: Backbone, batch: EmbeddedBatch) -> None:
+        """Write one batch in one transaction: all of it or, if interrupted, none of it."""
+        if not batch.items:
+            return
+        vectors = batch.features.astype("<f2")
+        rows = [
+            {
+                "content_hash": item.content_hash,
+                "model": backbone.name,
+                "preprocess_version": backbone.preprocess_version,
+                "dim": backbone.dim,
+                "vector": vectors[i].tobytes(),
+                "top_classes": json.dumps([
+                    [backbone.class_names[c], round(float(p), 4)]
+                    for c, p in zip(batch.top_indices[i], batch.top_probs[i])
+                ]),
+            }
+            for i, item in enumerate(batch.items)
+        ]
+        with self.library.session() as s:
+            s.execute(sqlite_insert(Embedding).values(rows).on_conflict_do_nothing())

@@ -1,0 +1,65 @@
+"""Reading stored embeddings back: all vectors of a model in one query, top classes by photo.
+
+Vectors are stored once per content (``content_hash``); every present photo row with that content
+gets the same vector, so duplicates cluster together without being embedded twice.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import numpy as np
+from sqlalchemy import select
+
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
+from photoclust.core.library.db import Library
+from photoclust.core.library.models import Embedding, Photo
+
+_SQLITE_MAX_VARIABLES = 900
+
+
+def _embedding_of_photo(model: str, preprocess_version: int):
+    return (Embedding.content_hash == Photo.content_hash) & (Embedding.model == model) & (
+        Embedding.preprocess_version == preprocess_version)
+
+
+def load_embeddings(library: Library, model: str,
+                    preprocess_version: int = PREPROCESS_VERSION) -> tuple[np.ndarray, np.ndarray]:
+    """``(photo_ids, X)``: int64 ids of the present photos that have an embedding under ``model``,
+    in id order, and their vectors as a float32 ``len(ids) x dim`` array (0 x 0 when none)."""
+    query = (
+        select(Photo.id, Embedding.dim, Embedding.vector)
+        .join(Embedding, _embedding_of_photo(model, preprocess_version))
+        .where(Photo.status == "present")
+        .order_by(Photo.id)
+    )
+    with library.session() as s:
+        rows = s.execute(query).all()
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    dim = rows[0][1]
+    photo_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f2").reshape(len(rows), dim)
+    return photo_ids, vectors.astype(np.float32)
+
+
+def load_top_classes(library: Library, model: str, photo_ids: Iterable[int],
+                     preprocess_version: int = PREPROCESS_VERSION
+                     ) -> dict[int, list[tuple[str, float]]]:
+    """The ImageNet classes the model saw in each photo, most probable first:
+    ``{photo_id: [(class_name, probability), ...]}``; photos without an embedding are left out."""
+    ids = [int(i) for i in photo_ids]
+    result: dict[int, list[tuple[str, float]]] = {}
+    with library.session() as s:
+        for start in range(0, len(ids), _SQLITE_MAX_VARIABLES):
+            chunk = ids[start:start + _SQLITE_MAX_VARIABLES]
+            query = (
+                select(Photo.id, Embedding.top_classes)
+                .join(Embedding, _embedding_of_photo(model, preprocess_version))
+                .where(Photo.id.in_(chunk))
+            )
+            for photo_id, top_classes in s.execute(query):
+                if top_classes:
+                    result[photo_id] = [(str(name), float(p)) for name, p in json.loads(top_classes)]
+    return result
+
