@@ -6,6 +6,7 @@ undoable command. The model only reads.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 from PySide6.QtCore import (
@@ -17,9 +18,12 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QImage
+from sqlalchemy import select
+
 from photoclust.core.library import Library
+from photoclust.core.library.models import Photo
+from photoclust.core.queries import list_clusters
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_from_mime
-from photoclust.gui.models.reads import ClusterSummary, cluster_summaries
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 
 COVER_SIZE = 56
@@ -33,6 +37,26 @@ class ClusterRole(IntEnum):
     CoverHash = Qt.ItemDataRole.UserRole + 5
 
 
+@dataclass(frozen=True)
+class ClusterRow:
+    id: int
+    name: str
+    name_source: str
+    size: int
+    cover_hash: str | None
+    cover_path: str | None
+
+
+def _cover_files(library: Library, photo_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Thumbnail key and path of each cover photo, in one query."""
+    if not photo_ids:
+        return {}
+    with library.session() as s:
+        rows = s.execute(select(Photo.id, Photo.content_hash, Photo.path)
+                         .where(Photo.id.in_(photo_ids)))
+        return {pid: (content_hash, path) for pid, content_hash, path in rows}
+
+
 class ClusterListModel(QAbstractListModel):
     renameRequested = Signal(int, str)  # cluster id, new name
     photosDropped = Signal(list, int)  # photo ids, target cluster id
@@ -41,7 +65,7 @@ class ClusterListModel(QAbstractListModel):
         super().__init__(parent)
         self.library = library
         self.thumbnails = thumbnails
-        self._rows: list[ClusterSummary] = []
+        self._rows: list[ClusterRow] = []
         self._row_by_hash: dict[str, list[int]] = {}
         self._covers: dict[str, QImage] = {}
         self.cover_size = QSize(COVER_SIZE, COVER_SIZE)
@@ -49,7 +73,14 @@ class ClusterListModel(QAbstractListModel):
 
     def reload(self) -> None:
         """Re-read the clusters (after an edit, a clustering run or opening a library)."""
-        rows = cluster_summaries(self.library)
+        infos = list_clusters(self.library)
+        covers = _cover_files(self.library, [c.cover_photo_id for c in infos
+                                             if c.cover_photo_id is not None])
+        rows = []
+        for info in infos:
+            cover_hash, cover_path = covers.get(info.cover_photo_id, (None, None))
+            rows.append(ClusterRow(info.id, info.name, info.name_source, info.size, cover_hash,
+                                   cover_path))
         self.beginResetModel()
         self._rows = rows
         self._covers.clear()
@@ -68,7 +99,7 @@ class ClusterListModel(QAbstractListModel):
                 return n
         return -1
 
-    def cluster(self, row: int) -> ClusterSummary:
+    def cluster(self, row: int) -> ClusterRow:
         return self._rows[row]
 
     def total_photos(self) -> int:
@@ -136,7 +167,7 @@ class ClusterListModel(QAbstractListModel):
         self.photosDropped.emit(photo_ids, self._rows[parent.row()].id)
         return True  # the photo model has no removeRows: the edit refreshes both views
 
-    def _cover(self, row: ClusterSummary) -> QImage:
+    def _cover(self, row: ClusterRow) -> QImage:
         """The cover at sidebar size (a decoration image is drawn at its own size)."""
         cached = self._covers.get(row.cover_hash) if row.cover_hash else None
         if cached is not None:

@@ -13,8 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 
 from photoclust.core.library import Library
+from photoclust.core.queries import PhotoInfo, photos_in_cluster
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
-from photoclust.gui.models.reads import PhotoSummary, photo_page
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 
 PAGE_SIZE = 300
@@ -32,10 +32,16 @@ class PhotoListModel(QAbstractListModel):
         self.library = library
         self.thumbnails = thumbnails
         self.cluster_id: int | None = None
+        self.order = "path"  # see queries.PHOTO_ORDERS
         self.total = 0
-        self._rows: list[PhotoSummary] = []
+        self._rows: list[PhotoInfo] = []
         self._rows_by_hash: dict[str, list[int]] = {}
         thumbnails.loaded.connect(self._on_thumbnails_loaded)
+
+    def set_order(self, order: str) -> None:
+        """Re-list the cluster by ``path``, ``taken_at`` or ``confidence`` (least sure first)."""
+        self.order = order
+        self.set_cluster(self.cluster_id, self.total)
 
     def set_cluster(self, cluster_id: int | None, total: int) -> None:
         """Show ``cluster_id`` (``total`` photos, from the cluster list); rows load on demand."""
@@ -62,7 +68,8 @@ class PhotoListModel(QAbstractListModel):
     def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: N802,B008 - Qt override
         if not self.canFetchMore(parent):
             return
-        page = photo_page(self.library, self.cluster_id, len(self._rows), PAGE_SIZE)
+        page = photos_in_cluster(self.library, self.cluster_id, len(self._rows), PAGE_SIZE,
+                                 order=self.order)
         if not page:
             self.total = len(self._rows)  # the cluster shrank since its count was read
             return
