@@ -176,6 +176,7 @@ def apply_changes(s: Session, changes: ChangeSet, forward: bool,
         s.execute(update(Assignment), to_update)
     if to_insert:
         s.execute(insert(Assignment), to_insert)
+    _keep_nonempty_clusters_active(s, sorted(changed_clusters))
 
     links_add, links_remove = ((changes.cannot_links_added, changes.cannot_links_removed)
                                if forward else
@@ -191,6 +192,16 @@ def apply_changes(s: Session, changes: ChangeSet, forward: bool,
         if rows:
             s.execute(insert(CannotLink), rows)
     return sorted(changed_photos), sorted(changed_clusters)
+
+
+def _keep_nonempty_clusters_active(s: Session, cluster_ids: list[int]) -> None:
+    """Every cluster holding photos is active. Undoing an edit made before a clustering run may
+    hide a cluster the run filled, or return photos to a cluster the run emptied and retired."""
+    for part in chunks(cluster_ids):
+        still_used = set(s.scalars(select(Assignment.cluster_id).distinct()
+                                   .where(Assignment.cluster_id.in_(part))))
+        if still_used:
+            s.execute(update(Cluster).where(Cluster.id.in_(still_used)).values(active=True))
 
 
 def _existing_photo_ids(s: Session, photo_ids: list[int]) -> set[int]:

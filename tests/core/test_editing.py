@@ -307,3 +307,17 @@ def test_split_cluster_refuses_too_few_photos_or_bad_k(one_cluster_of_blobs):
     (lonely,) = editing.new_cluster_from_photos(library, [ids[0]]).created_cluster_ids
     with pytest.raises(EditError, match="fewer than 2 photos"):
         editing.split_cluster(library, lonely)
+
+
+def test_undo_new_cluster_after_reclustering_keeps_newer_members_visible(clustered):
+    library, ids, (cats, _, _) = clustered
+    (made,) = editing.new_cluster_from_photos(library, ids[8:12], name="Grandma") \
+        .created_cluster_ids
+    newcomer = add_photos(library, 1, prefix="/photos/new")
+    apply_clustering(library, "m", "kmeans", ids + newcomer, [0] * 4 + [1] * 4 + [2] * 4 + [2])
+    assert cluster_of(library)[newcomer[0]] == made
+    editing.undo(library)
+    assert cluster_of(library)[newcomer[0]] == made
+    assert _cluster(library, made).active
+    assert members(library, made) == set(newcomer)
+    check_invariants(library)

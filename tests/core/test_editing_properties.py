@@ -120,3 +120,39 @@ def _run(library, op, ids, active):
     if kind == "remove":
         return editing.remove_photos_from_cluster(library, [ids[i] for i in op[1]])
     return editing.confirm_photos(library, [ids[i] for i in op[1]])
+
+
+recluster = st.tuples(st.just("recluster"),
+                      st.lists(st.integers(-1, 3), min_size=N_PHOTOS, max_size=N_PHOTOS))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(operations, recluster), min_size=1, max_size=14))
+def test_edits_mixed_with_reclustering_keep_invariants_and_user_labels(ops):
+    with tempfile.TemporaryDirectory() as tmp:
+        library = open_library(Path(tmp) / "library.sqlite")
+        try:
+            ids = add_photos(library, N_PHOTOS)
+            apply_clustering(library, "m", "kmeans", ids, np.arange(N_PHOTOS) % 3)
+            for op in ops:
+                state = snapshot(library)
+                active = sorted(state["clusters"])
+                if op[0] == "recluster":
+                    apply_clustering(library, "m", "kmeans", ids, op[1])
+                    after = snapshot(library)
+                    user = {pid: a for pid, a in state["assignments"].items() if a[1] == "user"}
+                    assert {pid: after["assignments"].get(pid) for pid in user} == user
+                    assert {c: after["clusters"][c] for c in state["clusters"]
+                            if c in after["clusters"]} == {
+                        c: name for c, name in state["clusters"].items()
+                        if c in after["clusters"]}
+                elif op[0] == "undo":
+                    editing.undo(library)
+                elif op[0] == "redo":
+                    editing.redo(library)
+                elif active and not (op[0] == "merge" and active[op[1] % len(active)]
+                                     == active[op[2] % len(active)]):
+                    _run(library, op, ids, active)
+                check_invariants(library)
+        finally:
+            library.close()
