@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "photoclust.cli.gui_cmds",
     "photoclust.cli.export_cmds",
     "photoclust.cli.edit_cmds",
+    "photoclust.cli.embed_cmds",
 ]
 
 log = logging.getLogger("photoclust")

@@ -1,0 +1,121 @@
+"""Embedding commands: ``embed`` (compute what is missing) and ``organize`` (index, embed, cluster)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from photoclust.cli.common import (
+    CommandError,
+    add_json_option,
+    add_library_option,
+    job_context,
+    open_from_args,
+    print_json,
+)
+from photoclust.core.embedding.backbones import DEFAULT_MODEL, REGISTRY
+from photoclust.core.embedding.devices import DEVICE_CHOICES
+from photoclust.core.embedding.engine import EmbedJob, EmbedResult
+from photoclust.core.jobs import run_job
+from photoclust.core.pipeline import OrganizeJob
+
+SKIPPED_SHOWN = 20
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    models = ", ".join(f"{name} ({spec.dim}-d)" for name, spec in REGISTRY.items())
+    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
+                        help=f"image model (default {DEFAULT_MODEL}; available: {models})")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="where the model runs (default auto: CUDA, then Apple MPS, then CPU)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+                        help="photos per model batch (default 32 on CPU, 256 on CUDA, 64 on MPS)")
+    parser.add_argument("--weights", type=Path, default=None, metavar="FILE",
+                        help="model weights file (a PyTorch state dict) instead of the bundled or "
+                        "cached ones")
+
+
+def _k_value(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of clusters or 'auto'") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError("the number of clusters must be at least 1")
+    return k
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    embed = sub.add_parser(
+        "embed", help="compute image embeddings for photos that have none yet",
+        description="Run the image model over every indexed photo that has no embedding under "
+        "--model yet. Duplicates and moved photos are never embedded twice; an interrupted run "
+        "continues where it stopped. Ctrl-C stops after the current batch.")
+    _add_model_options(embed)
+    add_library_option(embed)
+    add_json_option(embed)
+    embed.set_defaults(func=cmd_embed)
+
+    organize = sub.add_parser(
+        "organize", help="index folders, embed new photos and cluster them, in one go",
+        description="The whole headless job: index FOLDERs, embed new photos, then cluster the "
+        "library. Safe to interrupt and run again.")
+    organize.add_argument("folders", nargs="+", metavar="FOLDER", help="folder to organize")
+    organize.add_argument("--k", type=_k_value, default="auto", metavar="N|auto",
+                          help="number of clusters (default auto)")
+    _add_model_options(organize)
+    add_library_option(organize)
+    add_json_option(organize)
+    organize.set_defaults(func=cmd_organize)
+
+
+def _check_batch_size(args: argparse.Namespace) -> None:
+    if args.batch_size is not None and args.batch_size < 1:
+        raise CommandError("--batch-size must be at least 1")
+
+
+def _print_embed_summary(result: EmbedResult) -> None:
+    print(f"{result.embedded} embedded with {result.model} on {result.device} in "
+          f"{result.seconds:.1f} s ({result.photos_per_second:.1f} photos/s); "
+          f"{result.already} already embedded.")
+    if result.skipped:
+        print(f"Skipped {len(result.skipped)} photo(s):")
+        for path, reason in result.skipped[:SKIPPED_SHOWN]:
+            print(f"  {path}: {reason}")
+        if len(result.skipped) > SKIPPED_SHOWN:
+            print(f"  ... and {len(result.skipped) - SKIPPED_SHOWN} more (--json lists all)")
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    _check_batch_size(args)
+    with open_from_args(args) as library:
+        job = EmbedJob(library, model=args.model, device=args.device,
+                       batch_size=args.batch_size, weights=args.weights)
+        with job_context(args, "Embedding") as ctx:
+            result = run_job(job, ctx)
+    if args.json:
+        print_json(result.to_json())
+    else:
+        _print_embed_summary(result)
+    return 0
+
+
+def cmd_organize(args: argparse.Namespace) -> int:
+    _check_batch_size(args)
+    with open_from_args(args) as library:
+        job = OrganizeJob(library, args.folders, model=args.model, k=args.k, device=args.device,
+                          batch_size=args.batch_size, weights=args.weights)
+        with job_context(args, "Organizing") as ctx:
+            result = run_job(job, ctx)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    scanned = result.index
+    print(f"Indexed: {scanned.added} added, {scanned.unchanged} unchanged, {scanned.updated} "
+          f"updated, {scanned.moved} moved, {scanned.missing} missing, "
+          f"{len(scanned.skipped)} skipped.")
+    _print_embed_summary(result.embed)
+    cluster = result.to_json()["cluster"]
+    print(f"Clustered: {cluster}")
+    return 0

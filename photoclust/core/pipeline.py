@@ -1,0 +1,80 @@
+"""The headless main job: index folders, embed what is new, cluster the library.
+
+Each stage is an ordinary job that commits its own work as it goes, so an interrupted ``organize``
+resumes where it stopped: indexing skips unchanged files, embedding skips embedded contents, and
+clustering reruns over whatever is embedded.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from photoclust.core.embedding.backbones import DEFAULT_MODEL
+from photoclust.core.embedding.engine import EmbedJob, EmbedResult
+from photoclust.core.jobs import Cancelled, Job, JobContext
+from photoclust.core.library.db import Library
+from photoclust.core.library.scan import ScanJob, ScanResult
+
+
+class StageContext(JobContext):
+    """A stage's view of the parent context: progress prefixed with the stage, shared cancel."""
+
+    def __init__(self, parent: JobContext, stage: str):
+        super().__init__(lambda done, total, message: parent.report(
+            done, total, f"{stage}: {message}" if message else stage))
+        self._parent = parent
+
+    def cancel(self) -> None:
+        self._parent.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._parent.cancelled
+
+    def raise_if_cancelled(self) -> None:
+        if self._parent.cancelled:
+            raise Cancelled()
+
+
+@dataclass
+class OrganizeResult:
+    index: ScanResult
+    embed: EmbedResult
+    cluster: Any
+
+    def to_json(self) -> dict:
+        cluster = self.cluster.to_json() if hasattr(self.cluster, "to_json") else self.cluster
+        return {"index": self.index.to_json(), "embed": self.embed.to_json(), "cluster": cluster}
+
+
+class OrganizeJob(Job[OrganizeResult]):
+    """Index ``folders``, embed new photos with ``model``, then cluster with ``k``."""
+
+    title = "Organizing photos"
+
+    def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
+                 model: str = DEFAULT_MODEL, k: int | str = "auto", device: str = "auto",
+                 batch_size: int | None = None, weights: str | Path | None = None):
+        self.library = library
+        self.model = model
+        self.k = k
+        self.scan_job = ScanJob(library, folders)
+        self.embed_job = EmbedJob(library, model=model, device=device, batch_size=batch_size,
+                                  weights=weights)
+
+    def prepare(self) -> None:
+        """Unreadable folders and unusable model weights fail here, before anything is done."""
+        self.scan_job.prepare()
+        self.embed_job.prepare()
+
+    def run(self, ctx: JobContext) -> OrganizeResult:
+        from photoclust.core.clustering.job import ClusterJob
+
+        scanned = self.scan_job.run(StageContext(ctx, "index"))
+        embedded = self.embed_job.run(StageContext(ctx, "embed"))
+        cluster_job = ClusterJob(self.library, model=self.model, k=self.k)
+        cluster_job.prepare()
+        clustered = cluster_job.run(StageContext(ctx, "cluster"))
+        return OrganizeResult(scanned, embedded, clustered)

@@ -1,0 +1,78 @@
+"""`photoclust embed` and `photoclust organize` through the real command line."""
+from __future__ import annotations
+
+import json
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from photoclust.cli import main
+
+
+def write_photos(folder: Path, n: int) -> Path:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        pixels = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"photo{i}.jpg", quality=85)
+    return folder
+
+
+def run_json(capsys, *argv) -> dict:
+    code = main([*argv, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+def test_embed_json_reports_embedded_then_already(tmp_path, capsys):
+    library = str(tmp_path / "lib.sqlite")
+    photos = write_photos(tmp_path / "photos", 3)
+    run_json(capsys, "index", str(photos), "--library", library)
+
+    first = run_json(capsys, "embed", "--library", library, "--device", "cpu", "--batch-size", "2")
+    second = run_json(capsys, "embed", "--library", library, "--device", "cpu")
+
+    assert set(first) >= {"embedded", "skipped", "already", "model", "device", "seconds",
+                          "photos_per_second"}
+    assert (first["embedded"], first["already"], first["skipped"]) == (3, 0, [])
+    assert first["model"] == "efficientnet_lite0" and first["device"].startswith("cpu")
+    assert (second["embedded"], second["already"]) == (0, 3)
+
+
+def test_embed_resnet50_offline_is_one_sentence_not_a_traceback(tmp_path, capsys, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    library = str(tmp_path / "lib.sqlite")
+
+    code = main(["embed", "--model", "resnet50", "--library", library])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("photoclust: ") and err.count("\n") == 1
+    assert "efficientnet_lite0" in err and "Traceback" not in err
+
+
+def test_embed_unknown_model_lists_the_choices(tmp_path, capsys):
+    code = main(["embed", "--model", "nope", "--library", str(tmp_path / "lib.sqlite")])
+    assert code == 1
+    assert "choose one of: efficientnet_lite0" in capsys.readouterr().err
+
+
+def test_organize_indexes_embeds_and_clusters(tmp_path, capsys):
+    pytest.importorskip("photoclust.core.clustering.job")
+    photos = write_photos(tmp_path / "photos", 6)
+
+    result = run_json(capsys, "organize", str(photos), "--library", str(tmp_path / "lib.sqlite"),
+                      "--k", "2")
+
+    assert result["index"]["added"] == 6
+    assert result["embed"]["embedded"] == 6
+    assert result["cluster"]
