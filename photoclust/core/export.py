@@ -431,6 +431,10 @@ class ExportJob(Job[ExportResult]):
 
     def _album_state(self, album: Path, albums_state: dict[Path, "_AlbumNames"]) -> "_AlbumNames":
         if album not in albums_state:
+            if album.is_symlink() or (album.exists() and not album.is_dir()):
+                # A link would send the album somewhere outside OUTDIR.
+                raise JobError(f"{album} is in the way (a file or a link, not a folder); "
+                               "move it away and export again")
             try:
                 album.mkdir(exist_ok=True)
                 albums_state[album] = _AlbumNames(os.listdir(album))

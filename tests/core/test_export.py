@@ -324,3 +324,14 @@ def test_export_reports_progress_and_stops_on_cancel(library, photos, two_albums
     with pytest.raises(Cancelled):
         run_job(ExportJob(library, tmp_path / "out2"), ctx)
     assert files_under(tmp_path / "out2") == ["Beach/a.jpg", "manifest.csv", "manifest.json"]
+
+
+def test_export_album_path_taken_by_a_link_is_refused(library, photos, two_albums, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "Dogs").symlink_to(elsewhere)
+    with pytest.raises(JobError, match="Dogs is in the way"):
+        run_job(ExportJob(library, out))
+    assert list(elsewhere.iterdir()) == []
