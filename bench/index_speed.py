@@ -7,7 +7,9 @@ in a temporary folder between runs, then measures in the same run:
   with its default thread pool and with one worker;
 * ``index (unchanged)``: the second run over the same folder (nothing is read again);
 * ``naive``: ``Image.open(p).convert("RGB")`` then ``.thumbnail()`` and a JPEG save, one thread:
-  the full-resolution decode that JPEG draft mode avoids.
+  the full-resolution decode that JPEG draft mode avoids;
+* ``decode only``: the full decode against the draft decode alone, without hashing, thumbnail
+  writing or SQLite, to show what DCT-domain scaling itself saves.
 
 Usage: ``python bench/index_speed.py [--n 200] [--cache DIR]``.
 """
@@ -28,7 +30,7 @@ from PIL import ExifTags, Image, ImageDraw, features
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoclust.core.imaging import thumbnail_size  # noqa: E402
+from photoclust.core.imaging import THUMBNAIL_SHORT_SIDE, load_rgb, thumbnail_size  # noqa: E402
 from photoclust.core.jobs import run_job  # noqa: E402
 from photoclust.core.library import open_library  # noqa: E402
 from photoclust.core.library.scan import ScanJob, default_workers  # noqa: E402
@@ -132,6 +134,18 @@ def time_naive(paths: list[Path], workdir: Path) -> float:
     return time.perf_counter() - t0
 
 
+def time_decode_only(paths: list[Path]) -> tuple[float, float]:
+    """Seconds to decode every photo fully, and with draft to the thumbnail size (one thread)."""
+    t0 = time.perf_counter()
+    for path in paths:
+        with Image.open(path) as image:
+            image.convert("RGB")
+    t1 = time.perf_counter()
+    for path in paths:
+        load_rgb(path, min_side=THUMBNAIL_SHORT_SIDE)
+    return t1 - t0, time.perf_counter() - t1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200, help="number of photos (default 200)")
@@ -157,10 +171,14 @@ def main() -> None:
           f"({megabytes / len(paths):.1f} MB each)")
     with tempfile.TemporaryDirectory(prefix="photoclust-bench-") as tmp:
         workdir = Path(tmp)
+        full_decode, draft_decode = time_decode_only(paths)
         naive = time_naive(paths, workdir)
         index_1, unchanged_1 = time_index(folder, workdir, workers=1)
         index_n, unchanged_n = time_index(folder, workdir, workers=None)
     n = len(paths)
+    print(f"decode only, full 12 MP (1 thread):          {n / full_decode:7.1f} photos/s")
+    print(f"decode only, JPEG draft to >= 256 px:        {n / draft_decode:7.1f} photos/s "
+          f"({full_decode / draft_decode:.1f}x)")
     print(f"naive full decode + thumbnail (1 thread):    {n / naive:7.1f} photos/s")
     print(f"photoclust index, 1 worker:                  {n / index_1:7.1f} photos/s "
           f"({naive / index_1:.1f}x naive)")

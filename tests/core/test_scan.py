@@ -398,3 +398,12 @@ def test_scan_recreates_deleted_thumbnails_of_unchanged_photos(tmp_path, library
     result = scan(library, tmp_path / "p")
     assert (result.unchanged, result.updated, result.added) == (1, 0, 0)
     assert thumb.is_file()
+
+
+def test_hash_file_is_sha256_of_the_bytes(tmp_path):
+    import hashlib
+
+    path = write_jpeg(tmp_path / "a.jpg")
+    digest, st = hash_file(str(path))
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert st.st_size == path.stat().st_size

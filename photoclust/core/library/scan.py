@@ -1,7 +1,7 @@
 """Scanning folders into the library: new, changed, moved and vanished photos.
 
 The scan is incremental. A file with the same size and mtime as its row (and its thumbnail in
-the cache) is not read again. Any other file is hashed (BLAKE2b of its bytes); a new path whose
+the cache) is not read again. Any other file is hashed (SHA-256 of its bytes); a new path whose
 content matches a photo that has vanished from its old path is a *move*: the row gets the new
 path and keeps its id, cluster, labels and edit history. Files that vanished are marked ``missing``, never deleted. Identical
 files are duplicates: one row each, one content hash, one thumbnail, one embedding.
@@ -120,9 +120,10 @@ def _has_image_extension(name: str) -> bool:
 
 
 def hash_file(path: str) -> tuple[str, os.stat_result]:
-    """BLAKE2b-160 of the file's bytes, with the ``fstat`` of the file that was read (so the size
-    and mtime stored belong to the bytes hashed)."""
-    digest = hashlib.blake2b(digest_size=20)
+    """SHA-256 (hex) of the file's bytes, with the ``fstat`` of the file that was read (so the
+    size and mtime stored belong to the bytes hashed). SHA-256 rather than BLAKE2b: with the SHA
+    CPU instructions that OpenSSL uses it is twice as fast, and ``sha256sum`` can check it."""
+    digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_HASH_CHUNK):
             digest.update(chunk)
