@@ -16,10 +16,11 @@ undoing an older edit leaves that photo alone instead of overwriting the newer r
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from photoclust.core.library import Library
@@ -35,6 +36,19 @@ CHUNK = 900
 AssignmentState = tuple[int, str, float | None] | None
 #: A cluster state: ``{"name", "name_source", "active"}``, or ``None`` for "did not exist yet".
 ClusterState = dict | None
+
+
+@contextmanager
+def write_session(library: Library) -> Iterator[Session]:
+    """A session that holds SQLite's write lock from its first statement.
+
+    An edit reads the state and then writes; in WAL mode, a transaction that read before another
+    connection committed cannot write any more ("database is locked", at once). Taking the lock
+    first (a write that changes nothing) makes the edit wait for a running clustering job's
+    commit (up to the busy timeout) and then read the state that job left."""
+    with library.session() as s:
+        s.execute(text("UPDATE edit_events SET undone = undone WHERE 0"))
+        yield s
 
 
 def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
@@ -241,7 +255,7 @@ def record_edit(s: Session, kind: str, description: str, params: dict, changes: 
 
 
 def _replay(library: Library, undo: bool) -> EditResult | None:
-    with library.session() as s:
+    with write_session(library) as s:
         query = select(EditEvent).where(EditEvent.undone.is_(not undo))
         if undo:
             query = query.order_by(EditEvent.id.desc())

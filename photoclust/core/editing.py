@@ -51,6 +51,7 @@ from photoclust.core.edit_history import (
     cluster_state,
     current_assignments,
     record_edit,
+    write_session,
     redo,
     undo,
 )
@@ -159,7 +160,7 @@ def rename_cluster(library: Library, cluster_id: int, name: str) -> EditResult:
         raise EditError("a cluster name cannot be empty")
     if len(name) > 256:
         raise EditError("a cluster name can have at most 256 characters")
-    with library.session() as s:
+    with write_session(library) as s:
         cluster = _active_cluster(s, cluster_id)
         before = cluster_state(cluster)
         after = {**before, "name": name, "name_source": "user"}
@@ -173,7 +174,7 @@ def rename_cluster(library: Library, cluster_id: int, name: str) -> EditResult:
 def move_photos(library: Library, photo_ids: Iterable[int], to_cluster_id: int) -> EditResult:
     """Move photos to a cluster: they become labelled (``source='user'``) and can no longer be put
     back automatically into the cluster they left."""
-    with library.session() as s:
+    with write_session(library) as s:
         ids = _checked_photo_ids(s, photo_ids)
         target = _active_cluster(s, to_cluster_id)
         changes = ChangeSet()
@@ -190,7 +191,7 @@ def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) 
         raise EditError("name at least one cluster to merge into the target")
     if int(target_id) in source_ids:
         raise EditError(f"cannot merge cluster {target_id} into itself")
-    with library.session() as s:
+    with write_session(library) as s:
         target = _active_cluster(s, target_id)
         sources = [_active_cluster(s, cid) for cid in source_ids]
         changes = ChangeSet()
@@ -231,7 +232,7 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
     labels = _split_labels(X, None if k is None else int(k))
     part_names = _part_names(library, model, ids, labels)
 
-    with library.session() as s:
+    with write_session(library) as s:
         cluster = _active_cluster(s, cluster_id)
         current = current_assignments(s, ids.tolist())
         order = sorted(set(labels.tolist()), key=lambda lab: (-int(np.sum(labels == lab)), lab))
@@ -264,7 +265,7 @@ def new_cluster_from_photos(library: Library, photo_ids: Iterable[int],
                             name: str | None = None) -> EditResult:
     """A new cluster holding these photos, placed there by the user (like ``move_photos``)."""
     clean = " ".join(str(name).split()) if name is not None else ""
-    with library.session() as s:
+    with write_session(library) as s:
         ids = _checked_photo_ids(s, photo_ids)
         changes = ChangeSet()
         cluster = _new_cluster(s, clean, "user" if clean else "auto", changes)
@@ -277,7 +278,7 @@ def new_cluster_from_photos(library: Library, photo_ids: Iterable[int],
 
 def remove_photos_from_cluster(library: Library, photo_ids: Iterable[int]) -> EditResult:
     """Take photos out of their cluster: unassigned, and never put back there automatically."""
-    with library.session() as s:
+    with write_session(library) as s:
         ids = _checked_photo_ids(s, photo_ids)
         current = current_assignments(s, ids)
         links = _links_of(s, ids)
@@ -293,7 +294,7 @@ def remove_photos_from_cluster(library: Library, photo_ids: Iterable[int]) -> Ed
 
 def confirm_photos(library: Library, photo_ids: Iterable[int]) -> EditResult:
     """The user agrees with where these photos are: they become labels (``source='user'``)."""
-    with library.session() as s:
+    with write_session(library) as s:
         ids = _checked_photo_ids(s, photo_ids)
         changes = ChangeSet()
         for pid, before in current_assignments(s, ids).items():

@@ -321,3 +321,32 @@ def test_undo_new_cluster_after_reclustering_keeps_newer_members_visible(cluster
     assert _cluster(library, made).active
     assert members(library, made) == set(newcomer)
     check_invariants(library)
+
+
+def test_edit_waits_for_a_concurrent_writer_and_sees_its_commit(clustered):
+    """A clustering job writing on another connection makes an edit wait, not fail."""
+    import threading
+
+    library, ids, (cats, dogs, _) = clustered
+    other = open_library(library.path)
+    locked, release = threading.Event(), threading.Event()
+
+    def long_job():
+        with other.session() as s:
+            s.get(Cluster, dogs).name = "hounds"
+            s.flush()  # holds the write lock from here to commit
+            locked.set()
+            release.wait(5)
+
+    job = threading.Thread(target=long_job)
+    job.start()
+    try:
+        locked.wait(5)
+        threading.Timer(0.3, release.set).start()
+        editing.move_photos(library, [ids[0]], dogs)
+    finally:
+        job.join()
+        other.close()
+    assert _cluster(library, dogs).name == "hounds"
+    assert cluster_of(library)[ids[0]] == dogs
+    assert "hounds" in _events(library)[-1][3]["description"]

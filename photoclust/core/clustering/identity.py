@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sqlalchemy import and_, delete, insert, select, update
 
-from photoclust.core.edit_history import chunks, supersede_redo_branch
+from photoclust.core.edit_history import chunks, supersede_redo_branch, write_session
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, CannotLink, Cluster, ClusteringRun
 
@@ -66,7 +66,7 @@ def apply_clustering(library: Library, model: str, method: str, photo_ids: Seque
         if label_scores.shape[0] != n or (len(groups) and label_scores.shape[1] <= groups.max()):
             raise ValueError("label_scores must be (n_photos, n_labels) with a column per label")
 
-    with library.session() as s:
+    with write_session(library) as s:
         run = ClusteringRun(model=model, method=method, k=len(groups),
                             params=json.dumps(params or {}, default=str, sort_keys=True))
         s.add(run)
