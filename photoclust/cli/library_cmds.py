@@ -62,7 +62,8 @@ def library_status(library: Library) -> dict:
     with library.session() as s:
         photos = s.scalar(select(func.count()).select_from(Photo).where(present))
         missing = s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "missing"))
-        distinct_contents = s.scalar(select(func.count(distinct(Photo.content_hash))).where(present))
+        distinct_contents = s.scalar(
+            select(func.count(distinct(Photo.content_hash))).where(present))
         embedded = dict(s.execute(
             select(Embedding.model, func.count(distinct(Photo.id)))
             .join(Photo, Photo.content_hash == Embedding.content_hash)

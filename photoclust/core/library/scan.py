@@ -3,8 +3,9 @@
 The scan is incremental. A file with the same size and mtime as its row (and its thumbnail in
 the cache) is not read again. Any other file is hashed (SHA-256 of its bytes); a new path whose
 content matches a photo that has vanished from its old path is a *move*: the row gets the new
-path and keeps its id, cluster, labels and edit history. Files that vanished are marked ``missing``, never deleted. Identical
-files are duplicates: one row each, one content hash, one thumbnail, one embedding.
+path and keeps its id, cluster, labels and edit history. Files that vanished are marked
+``missing``, never deleted. Identical files are duplicates: one row each, one content hash, one
+thumbnail, one embedding.
 
 Each new or changed file is decoded once (JPEG draft to 256 px) in a small thread pool (Pillow and
 hashlib release the GIL) to validate it and write its thumbnail. Rows are written batch by batch,
