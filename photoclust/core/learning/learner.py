@@ -15,14 +15,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from photoclust.core.clustering.preprocess import l2_normalize
+
 NO_CLUSTER = -1
-
-
-def l2_normalise(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), as float32."""
-    X = np.asarray(X, dtype=np.float32)
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.maximum(norms, 1e-12)
 
 
 class CorrectionLearner(BaseEstimator):
@@ -65,7 +60,7 @@ class CorrectionLearner(BaseEstimator):
     [7, 7, 8, 8]
     """
 
-    def __init__(self, labelled_weight: float = 5.0, n_iter: int = 10,
+    def __init__(self, labelled_weight: float = 20.0, n_iter: int = 10,
                  temperature: float = 0.05, random_state=None):
         self.labelled_weight = labelled_weight
         self.n_iter = n_iter
@@ -86,7 +81,7 @@ class CorrectionLearner(BaseEstimator):
         cannot_link : iterable of (photo_index, cluster_id)
             Photos the user took out of a cluster: they are never put back there.
         """
-        Z = l2_normalise(X)
+        Z = l2_normalize(X)
         n = Z.shape[0]
         y_init = np.asarray(y_init, dtype=np.int64).reshape(n)
         y_user = (np.full(n, NO_CLUSTER, np.int64) if y_user is None
@@ -121,12 +116,12 @@ class CorrectionLearner(BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Nearest centre's cluster id for new photos (no constraints apply to them)."""
         check_is_fitted(self, "centers_")
-        return self.classes_[np.argmax(l2_normalise(X) @ self.centers_.T, axis=1)]
+        return self.classes_[np.argmax(l2_normalize(X) @ self.centers_.T, axis=1)]
 
     def predict_proba(self, X) -> np.ndarray:
         """Softmax over centre similarities, columns in ``classes_`` order."""
         check_is_fitted(self, "centers_")
-        return _softmax(l2_normalise(X) @ self.centers_.T, self.temperature)
+        return _softmax(l2_normalize(X) @ self.centers_.T, self.temperature)
 
     @staticmethod
     def _forbidden_mask(classes, cannot_link, n) -> np.ndarray:
@@ -146,7 +141,7 @@ class CorrectionLearner(BaseEstimator):
         np.add.at(sums, index[member], Z[member] * weights[member, None])
         counts = np.bincount(index[member], minlength=classes.size)
         alive = counts > 0
-        return l2_normalise(sums), alive
+        return l2_normalize(sums), alive
 
     @staticmethod
     def _scores(Z, centers, alive, forbidden):

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner, l2_normalise
+from photoclust.core.clustering.preprocess import l2_normalize
+from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
 
 PHOTO, MERGE, SPLIT = "photo", "merge", "split"
 
@@ -61,7 +62,7 @@ def build_review_queue(X, learner: CorrectionLearner, y_user, limit: int,
     user (``NO_CLUSTER`` if none); ``cannot_link`` holds (photo, cluster) pairs the user removed;
     ``refused`` holds ``(kind, cluster, other)`` keys of merge/split questions already answered no.
     """
-    Z = l2_normalise(X)
+    Z = l2_normalize(X)
     labels = learner.labels_
     y_user = np.asarray(y_user, dtype=np.int64)
     labelled = y_user != NO_CLUSTER
@@ -146,7 +147,7 @@ def _splits(Z, labels, labelled, refused, policy):
 def _two_means(Z, n_iter: int = 10):
     """Split unit vectors in two (spherical 2-means from the two most distant members): cheap
     and deterministic, it runs for every cluster after every batch of answers."""
-    first = int(np.argmin(Z @ l2_normalise(Z.mean(axis=0, keepdims=True))[0]))
+    first = int(np.argmin(Z @ l2_normalize(Z.mean(axis=0, keepdims=True))[0]))
     second = int(np.argmin(Z @ Z[first]))
     centres = Z[[first, second]]
     halves = np.zeros(Z.shape[0], dtype=np.int64)
@@ -154,7 +155,7 @@ def _two_means(Z, n_iter: int = 10):
         halves = np.argmax(Z @ centres.T, axis=1)
         if np.all(halves == 0) or np.all(halves == 1):
             break
-        new = l2_normalise(np.stack([Z[halves == h].sum(axis=0) for h in (0, 1)]))
+        new = l2_normalize(np.stack([Z[halves == h].sum(axis=0) for h in (0, 1)]))
         if np.allclose(new, centres):
             break
         centres = new

@@ -1,0 +1,127 @@
+"""Learning on a library: load what the learner needs, retrain as a job, store the result.
+
+``LearnJob`` refits ``CorrectionLearner`` on the library's embeddings and the user's corrections and
+stores the new automatic assignments and confidences through ``apply_clustering`` (a run with
+method ``learn``), which never touches photos the user placed. For a few thousand photos on a
+CPU it takes about a second.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+from photoclust.core.embedding.store import load_embeddings
+from photoclust.core.jobs import Job, JobContext, JobError
+from photoclust.core.learning.constraints import Constraints, derive_constraints
+from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
+from photoclust.core.library import Library
+from photoclust.core.library.models import Assignment, Cluster, ClusteringRun, Photo
+
+#: PCA dimension of the space the learner works in (the clustering's preprocessing).
+LEARNING_COMPONENTS = 128
+
+
+@dataclass
+class LearningData:
+    """The library as arrays: row ``i`` is photo ``photo_ids[i]``."""
+
+    model: str
+    photo_ids: np.ndarray
+    X: np.ndarray
+    current: np.ndarray
+    user: np.ndarray
+    cannot_link: list[tuple[int, int]]
+    constraints: Constraints
+
+    @property
+    def n_labelled(self) -> int:
+        return int(np.sum(self.user != NO_CLUSTER))
+
+
+def latest_model(library: Library) -> str | None:
+    """The model of the newest clustering run, the one the current clusters were made with."""
+    with library.session() as s:
+        return s.scalars(select(ClusteringRun.model).order_by(ClusteringRun.id.desc())
+                         .limit(1)).first()
+
+
+def load_learning_data(library: Library, model: str | None = None) -> LearningData:
+    """Embeddings (preprocessed), current clusters, labels and cannot-links as aligned arrays.
+
+    Raises ``JobError`` when there is nothing to learn from: no clustering yet, or no embeddings.
+    """
+    model = model or latest_model(library)
+    if model is None:
+        raise JobError("the library has no clusters yet: run `photoclust cluster` first")
+    photo_ids, X = load_embeddings(library, model)
+    if len(photo_ids) == 0:
+        raise JobError(f"no photo has a {model} embedding: run `photoclust embed` first")
+    row = {int(pid): i for i, pid in enumerate(photo_ids.tolist())}
+    current = np.full(len(photo_ids), NO_CLUSTER, dtype=np.int64)
+    with library.session() as s:
+        for pid, cid in s.execute(select(Assignment.photo_id, Assignment.cluster_id)
+                                  .join(Cluster, Cluster.id == Assignment.cluster_id)
+                                  .where(Cluster.active.is_(True))):
+            if int(pid) in row:
+                current[row[int(pid)]] = int(cid)
+    if not np.any(current != NO_CLUSTER):
+        raise JobError("the library has no clusters yet: run `photoclust cluster` first")
+    constraints = derive_constraints(library)
+    user = np.full(len(photo_ids), NO_CLUSTER, dtype=np.int64)
+    for pid, cid in constraints.labels.items():
+        if pid in row:
+            user[row[pid]] = cid
+    cannot_link = [(row[p], c) for p, c in constraints.cannot_link if p in row]
+    n_components = LEARNING_COMPONENTS if X.shape[0] > LEARNING_COMPONENTS + 1 else None
+    Z = EmbeddingPreprocessor(n_components=n_components, random_state=0).fit_transform(X)
+    return LearningData(model, photo_ids, Z, current, user, cannot_link, constraints)
+
+
+def fit_learner(data: LearningData, random_state: int = 0) -> CorrectionLearner:
+    return CorrectionLearner(random_state=random_state).fit(
+        data.X, data.current, data.user, data.cannot_link)
+
+
+@dataclass
+class LearnResult:
+    run_id: int
+    n_photos: int
+    n_labelled: int
+    n_reassigned: int
+
+
+class LearnJob(Job[LearnResult]):
+    """Retrain on the user's corrections and reassign the photos the user did not place."""
+
+    title = "Learning from your corrections"
+
+    def __init__(self, library: Library, model: str | None = None, random_state: int = 0):
+        self.library = library
+        self.model = model
+        self.random_state = random_state
+
+    def prepare(self) -> None:
+        self.model = self.model or latest_model(self.library)
+        if self.model is None:
+            raise JobError("the library has no clusters yet: run `photoclust cluster` first")
+
+    def run(self, ctx: JobContext) -> LearnResult:
+        ctx.report(0, 3, "loading embeddings and corrections")
+        data = load_learning_data(self.library, self.model)
+        ctx.raise_if_cancelled()
+        ctx.report(1, 3, "learning")
+        learner = fit_learner(data, self.random_state)
+        ctx.raise_if_cancelled()
+        ctx.report(2, 3, "saving clusters")
+        labels = np.searchsorted(learner.classes_, learner.labels_)
+        run_id = apply_clustering(
+            self.library, data.model, "learn", data.photo_ids, labels,
+            confidences=learner.confidence_,
+            params={"learner": learner.get_params(), "labelled": data.n_labelled})
+        moved = int(np.sum((learner.labels_ != data.current) & (data.user == NO_CLUSTER)))
+        ctx.report(3, 3, "done")
+        return LearnResult(run_id, len(data.photo_ids), data.n_labelled, moved)

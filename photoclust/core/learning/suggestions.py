@@ -1,0 +1,95 @@
+"""The review queue of a library, for ``photoclust review`` and the GUI's "Review suggestions".
+
+``review_suggestions(library)`` refits the learner on the library (about a second for a few
+thousand photos; run it off the GUI thread) and returns the questions in the order to ask them:
+photo items (confirm the suggested cluster or move the photo) and cluster suggestions (merge two
+clusters, split a group out of one). Answering: ``editing.confirm_photos`` / ``move_photos`` /
+``merge_clusters`` / ``new_cluster_from_photos`` for yes, ``refuse_suggestion`` for a no to a merge
+or split.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import select
+
+from photoclust.core.learning.job import fit_learner, load_learning_data
+from photoclust.core.learning.review import MERGE, PHOTO, build_review_queue
+from photoclust.core.library import Library
+from photoclust.core.library.models import Cluster, Photo
+
+REASON_TEXT = {
+    "representative": "the most typical photo of a cluster nobody has checked yet",
+    "uncertain": "on the boundary between two clusters",
+    "merge": "you moved photos from this cluster into the other one",
+    "split": "this cluster looks like two groups",
+}
+
+
+@dataclass(frozen=True)
+class PhotoSuggestion:
+    """Is this photo in the suggested cluster? Confirm, or move it."""
+
+    rank: int
+    photo_id: int
+    path: str
+    suggested_cluster_id: int
+    suggested_cluster_name: str
+    confidence: float
+    reason: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ClusterSuggestion:
+    """``merge``: does ``other_cluster_id`` belong in ``cluster_id``? ``split``: are ``photo_ids``
+    a group of their own, out of ``cluster_id``?"""
+
+    rank: int
+    kind: str
+    cluster_id: int
+    cluster_name: str
+    reason: str
+    explanation: str
+    other_cluster_id: int | None = None
+    other_cluster_name: str | None = None
+    photo_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ReviewSuggestions:
+    items: list[PhotoSuggestion]
+    suggestions: list[ClusterSuggestion]
+
+    def as_json(self) -> dict:
+        return {"items": [asdict(i) for i in self.items],
+                "suggestions": [asdict(s) for s in self.suggestions]}
+
+
+def review_suggestions(library: Library, limit: int = 50,
+                       model: str | None = None) -> ReviewSuggestions:
+    """The ``limit`` questions that would clean the library fastest, most useful first."""
+    data = load_learning_data(library, model)
+    learner = fit_learner(data)
+    queue = build_review_queue(data.X, learner, data.user, max(0, int(limit)), data.cannot_link,
+                               data.constraints.refused)
+    photo_ids = [int(data.photo_ids[i.photo]) for i in queue if i.kind == PHOTO]
+    with library.session() as s:
+        names = dict(s.execute(select(Cluster.id, Cluster.name)).tuples())
+        paths = dict(s.execute(select(Photo.id, Photo.path).where(Photo.id.in_(photo_ids)))
+                     .tuples()) if photo_ids else {}
+    items, suggestions = [], []
+    for rank, item in enumerate(queue, 1):
+        explanation = REASON_TEXT.get(item.reason, item.reason)
+        if item.kind == PHOTO:
+            pid = int(data.photo_ids[item.photo])
+            items.append(PhotoSuggestion(
+                rank, pid, paths.get(pid, ""), item.cluster, names.get(item.cluster, ""),
+                round(float(item.confidence), 4), item.reason, explanation))
+        else:
+            other = item.other_cluster if item.kind == MERGE else None
+            suggestions.append(ClusterSuggestion(
+                rank, item.kind, item.cluster, names.get(item.cluster, ""), item.reason,
+                explanation, other, names.get(other) if other is not None else None,
+                [int(data.photo_ids[i]) for i in item.photos]))
+    return ReviewSuggestions(items, suggestions)
