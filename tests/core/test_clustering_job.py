@@ -1,0 +1,110 @@
+"""ClusterJob end to end on a real library file with embeddings inserted directly."""
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+from sqlalchemy import select
+
+from photoclust.core.clustering.job import ClusterJob
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
+from photoclust.core.jobs import Cancelled, JobContext, JobError, run_job
+from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
+
+MODEL = "efficientnet_lite0"
+CLASS_NAMES = [("espresso", "cup"), ("golden_retriever", "Labrador_retriever"),
+               ("sports_car", "convertible"), ("daisy", "pot")]
+
+
+def add_embedded_photos(library, X, labels, model=MODEL, start=0):
+    """Photo rows (one content each) with their vectors and top classes, as EmbedJob stores them."""
+    ids = []
+    with library.session() as s:
+        for i, (vector, label) in enumerate(zip(X, labels), start):
+            content = f"{i:064x}"
+            photo = Photo(path=f"/photos/p{i}.jpg", content_hash=content, file_size=1, mtime_ns=0)
+            s.add(photo)
+            first, second = CLASS_NAMES[label % len(CLASS_NAMES)]
+            s.add(Embedding(content_hash=content, model=model,
+                            preprocess_version=PREPROCESS_VERSION, dim=X.shape[1],
+                            vector=np.asarray(vector, "<f2").tobytes(),
+                            top_classes=json.dumps([[first, 0.6], [second, 0.35]])))
+            s.flush()
+            ids.append(photo.id)
+    return np.array(ids)
+
+
+@pytest.fixture
+def four_groups(library):
+    X, y = make_blobs([60, 45, 30, 25], n_features=48, cluster_std=2.0, random_state=3)
+    ids = add_embedded_photos(library, X.astype(np.float32), y)
+    return ids, y
+
+
+def assignments(library):
+    with library.session() as s:
+        return dict(s.execute(select(Assignment.photo_id, Assignment.cluster_id)).all())
+
+
+@pytest.mark.parametrize("method", ["kmeans", "agglomerative", "hdbscan", "scan"])
+def test_cluster_job_auto_k_stores_named_clusters(library, four_groups, method):
+    ids, y = four_groups
+    result = run_job(ClusterJob(library, method=method))
+    assert result.k == 4 and result.k_auto and result.n == len(ids)
+    stored = assignments(library)
+    assert adjusted_rand_score(y, [stored[i] for i in ids]) == 1.0
+    assert sorted(c["size"] for c in result.clusters) == [25, 30, 45, 60]
+    names = {c["name"] for c in result.clusters}
+    assert names == {"espresso / cup", "golden retriever / Labrador retriever",
+                     "sports car / convertible", "daisy / pot"}
+    with library.session() as s:
+        confidences = s.scalars(select(Assignment.confidence)).all()
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert result.to_json()["run_id"] == result.run_id
+
+
+def test_cluster_job_with_given_k_and_stable_ids(library, four_groups):
+    ids, _ = four_groups
+    first = run_job(ClusterJob(library, k=4))
+    before = assignments(library)
+    second = run_job(ClusterJob(library, k=4, random_state=5))
+    assert second.run_id != first.run_id
+    assert assignments(library) == before  # same groups keep their cluster ids
+    run_job(ClusterJob(library, k=2))
+    with library.session() as s:
+        assert s.scalar(select(Cluster).where(Cluster.active.is_(True)).limit(1)) is not None
+    assert len(set(assignments(library).values())) == 2
+
+
+def test_new_photos_join_existing_clusters(library, four_groups):
+    ids, y = four_groups
+    run_job(ClusterJob(library, k=4))
+    before = assignments(library)
+    X_new, y_new = make_blobs([60, 45, 30, 25], n_features=48, cluster_std=2.0, random_state=3)
+    new_ids = add_embedded_photos(library, X_new[:8].astype(np.float32) + 0.01, y_new[:8],
+                                  start=1000)
+    run_job(ClusterJob(library, k=4))
+    after = assignments(library)
+    assert all(after[i] == before[i] for i in ids)
+    for new_id, old_id in zip(new_ids, ids[:8]):
+        assert after[new_id] == before[old_id]
+
+
+def test_cluster_job_refuses_bad_requests(library, four_groups):
+    with pytest.raises(JobError, match="unknown method"):
+        run_job(ClusterJob(library, method="magic"))
+    with pytest.raises(JobError, match="hdbscan finds"):
+        run_job(ClusterJob(library, method="hdbscan", k=3))
+    with pytest.raises(JobError, match="positive number"):
+        run_job(ClusterJob(library, k="many"))
+    with pytest.raises(JobError, match="run `photoclust embed` first"):
+        run_job(ClusterJob(library, model="other_model"))
+
+
+def test_cluster_job_cancel_stores_nothing(library, four_groups):
+    ctx = JobContext()
+    ctx.cancel()
+    with pytest.raises(Cancelled):
+        run_job(ClusterJob(library), ctx)
+    assert assignments(library) == {}
