@@ -1,0 +1,156 @@
+"""The learner, the review queue and the simulated user on generated embeddings with known labels."""
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
+from photoclust.core.learning.review import (
+    MERGE,
+    PHOTO,
+    ReviewPolicy,
+    build_review_queue,
+)
+from photoclust.core.learning.simulate import (
+    CorrectionState,
+    FolderOracle,
+    simulate_corrections,
+)
+
+
+def blobs(n_classes=4, per_class=60, dim=16, spread=0.35, seed=0):
+    """Unit-ish clusters around random directions: labels known, classes clearly apart."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_classes, dim))
+    X = np.concatenate([c + spread * rng.normal(size=(per_class, dim)) for c in centres])
+    return X.astype(np.float32), np.repeat(np.arange(n_classes), per_class)
+
+
+def wrong_start(y):
+    """The automatic clustering got classes 0 and 1 merged into cluster 10 and class 3 split in
+    two (clusters 13 and 14): the two commonest mistakes."""
+    clusters = np.where(y <= 1, 10, y + 10)
+    threes = np.flatnonzero(y == 3)
+    clusters[threes[: len(threes) // 2]] = 14
+    return clusters
+
+
+def test_learner_keeps_labelled_photos_where_the_user_put_them():
+    X, y = blobs()
+    user = np.full(len(y), NO_CLUSTER)
+    # The user put a class-0 photo and a class-2 photo in cluster 12, against the embeddings.
+    user[[0, 1]] = 12
+    learner = CorrectionLearner().fit(X, y + 10, user)
+    assert learner.labels_[0] == 12 and learner.labels_[1] == 12
+    assert learner.confidence_[0] == 1.0
+    # The other class-0 photos stay with their class.
+    assert np.all(learner.labels_[2:60] == 10)
+
+
+def test_learner_never_puts_a_photo_back_where_the_user_removed_it():
+    X, y = blobs()
+    learner = CorrectionLearner().fit(X, y + 10, cannot_link=[(5, 10), (70, 11)])
+    assert learner.labels_[5] != 10 and learner.labels_[70] != 11
+    assert learner.labels_[6] == 10
+
+
+def test_learner_grows_a_new_cluster_from_one_moved_photo():
+    X, y = blobs()
+    start = wrong_start(y)
+    user = np.full(len(y), NO_CLUSTER)
+    user[60] = 99  # one class-1 photo moved out of the merged cluster into a new one
+    learner = CorrectionLearner().fit(X, start, user, cannot_link=[(60, 10)])
+    assert np.mean(learner.labels_[y == 1] == 99) > 0.9
+    assert np.mean(learner.labels_[y == 0] == 10) > 0.9
+    assert adjusted_rand_score(y, learner.labels_) > adjusted_rand_score(y, start)
+
+
+def test_learner_confidence_is_lower_on_the_boundary():
+    X, y = blobs(n_classes=2, per_class=40)
+    between = (X[y == 0].mean(axis=0) + X[y == 1].mean(axis=0)) / 2
+    X = np.vstack([X, between[None]])
+    learner = CorrectionLearner().fit(X, np.append(y, 0))
+    assert learner.confidence_[-1] < np.median(learner.confidence_[:-1])
+    assert learner.margin_[-1] < np.median(learner.margin_[:-1])
+
+
+def test_learner_without_any_cluster_says_so():
+    with pytest.raises(ValueError, match="nothing to learn"):
+        CorrectionLearner().fit(np.eye(3), [NO_CLUSTER] * 3)
+
+
+def test_review_queue_order_merge_then_representatives_by_size_then_uncertain():
+    X, y = blobs()
+    start = wrong_start(y)
+    user = np.full(len(y), NO_CLUSTER)
+    user[[181, 182]] = 13  # the user moved two photos of cluster 14 into 13 ...
+    cannot_link = [(181, 14), (182, 14)]
+    start[[181, 182]] = 13
+    learner = CorrectionLearner().fit(X, start, user, cannot_link)
+    queue = build_review_queue(X, learner, user, 10, cannot_link,
+                               policy=ReviewPolicy(suggest_splits=False))
+    # ... and confirmed nothing in 14: merging 14 into 13 comes first.
+    assert (queue[0].kind, queue[0].cluster, queue[0].other_cluster) == (MERGE, 13, 14)
+    reps = [item for item in queue if item.reason == "representative"]
+    sizes = [np.sum(learner.labels_ == item.cluster) for item in reps]
+    assert sizes == sorted(sizes, reverse=True) and {i.cluster for i in reps} == {10, 12}
+    uncertain = [item for item in queue if item.reason == "uncertain"]
+    margins = [learner.margin_[item.photo] for item in uncertain]
+    assert margins == sorted(margins) and len(queue) == 10
+    assert not any(item.kind == PHOTO and user[item.photo] != NO_CLUSTER for item in queue)
+
+
+def test_review_queue_suggests_splitting_a_cluster_holding_two_classes():
+    X, y = blobs()
+    start = np.where(y <= 1, 10, y + 10)  # classes 0 and 1 in one cluster
+    user = np.full(len(y), NO_CLUSTER)
+    user[[0, 120, 180]] = [10, 12, 13]  # clusters confirmed, class 1 unconfirmed
+    learner = CorrectionLearner().fit(X, start, user)
+    queue = build_review_queue(X, learner, user, 5)
+    split = next(item for item in queue if item.kind == "split")
+    assert split.cluster == 10 and set(split.photos) == set(range(60, 120))
+
+
+def test_oracle_moves_to_the_cluster_holding_its_label_or_founds_one():
+    y = np.array([0, 0, 0, 1, 1, 2])
+    state = CorrectionState.start([5, 5, 6, 6, 6, 6])
+    oracle = FolderOracle(y)
+    oracle.answer_photo(state, 0)            # label 0 is the majority of cluster 5: confirm
+    assert state.counts["confirm"] == 1 and state.user[0] == 5
+    oracle.answer_photo(state, 2)            # label 0's cluster is 5: move there
+    assert state.clusters[2] == 5 and (2, 6) in state.cannot_link
+    oracle.answer_photo(state, 5)            # label 2 holds no cluster: a new one
+    assert state.clusters[5] == 7 and state.counts["move"] == 2
+    assert state.actions == 3
+
+
+def test_oracle_accepts_a_merge_only_within_one_label():
+    y = np.array([0, 0, 0, 0, 1, 1])
+    state = CorrectionState.start([5, 5, 6, 6, 7, 7])
+    oracle = FolderOracle(y)
+    oracle.answer_merge(state, 5, 7)
+    assert state.counts["merge_refused"] == 1 and (MERGE, 5, 7) in state.refused
+    oracle.answer_merge(state, 5, 6)
+    assert state.counts["merge_accepted"] == 1 and set(state.clusters[:4]) == {5}
+    assert state.actions == 2
+
+
+def test_simulation_counts_every_action_and_learning_improves_ari():
+    X, y = blobs(n_classes=5, per_class=60, spread=0.45)
+    start = np.where(y <= 1, 10, y + 10)
+    n = len(y)
+    result = simulate_corrections(X, y, start, (0.02, 0.05), batch_size=5, max_fraction=0.1)
+    fractions = [point["fraction"] for point in result.curve]
+    assert fractions == [0.0, 0.02, 0.05]
+    assert [p["actions"] for p in result.curve] == [0, round(0.02 * n), round(0.05 * n)]
+    assert sum(result.counts.values()) == round(0.1 * n)
+    assert result.curve[0]["ari"] == pytest.approx(adjusted_rand_score(y, start))
+    assert result.curve[2]["ari"] > result.curve[0]["ari"] + 0.2
+    assert result.actions_to_target is not None and result.actions_to_target <= 0.1 * n
+
+
+def test_simulation_is_reproducible():
+    X, y = blobs(n_classes=3, per_class=40, spread=0.6, seed=3)
+    start = wrong_start(np.minimum(y, 3))
+    first = simulate_corrections(X, y, start, (0.05,), batch_size=4)
+    second = simulate_corrections(X, y, start, (0.05,), batch_size=4)
+    assert first.curve == second.curve and first.counts == second.counts
