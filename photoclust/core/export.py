@@ -223,9 +223,15 @@ def _same_export(target: Path, original: Path, mode: str) -> bool:
             return False
         if os.path.samefile(target, original):
             return mode == "hardlink"  # a copy must not share the original's data
-        # A copy (also what "hardlink" falls back to across devices): same bytes.
-        return (target.stat().st_size == original.stat().st_size
-                and filecmp.cmp(target, original, shallow=False))
+        # A copy (also what "hardlink" falls back to across devices): same bytes. Our copies
+        # keep the original's modification time, so equal size and time need no reading (a
+        # rerun over a large export is quick); a coarser clock (FAT) falls back to the bytes.
+        target_stat, original_stat = target.stat(), original.stat()
+        if target_stat.st_size != original_stat.st_size:
+            return False
+        if target_stat.st_mtime_ns == original_stat.st_mtime_ns:
+            return True
+        return filecmp.cmp(target, original, shallow=False)
     except OSError:
         return False
 
@@ -281,6 +287,7 @@ class ExportJob(Job[ExportResult]):
         self._albums: dict[int, str] = {}
         self._selected: set[int] = set()
         self._all_photo_paths: list[str] = []
+        self._copied_instead_of_linking = False
 
     # -- prepare -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -457,10 +464,11 @@ class ExportJob(Job[ExportResult]):
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP,
                                      errno.EOPNOTSUPP):
                     raise self._interrupted(exc, target) from exc
-                note = (f"hard links are not possible from {original.parent} to "
-                        f"{target.parent} ({exc.strerror}); copied instead")
-                if note not in result.notes:
-                    result.notes.append(note)
+                if not self._copied_instead_of_linking:
+                    result.notes.append(
+                        f"hard links are not possible from {original.parent} into "
+                        f"{self.outdir} ({exc.strerror}): such photos were copied instead")
+                self._copied_instead_of_linking = True
         self._copy(original, target)
 
     def _copy(self, original: Path, target: Path) -> None:

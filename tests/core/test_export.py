@@ -335,3 +335,16 @@ def test_export_album_path_taken_by_a_link_is_refused(library, photos, two_album
     with pytest.raises(JobError, match="Dogs is in the way"):
         run_job(ExportJob(library, out))
     assert list(elsewhere.iterdir()) == []
+
+
+def test_export_same_size_different_bytes_is_not_taken_for_the_photo(library, photos,
+                                                                      two_albums, tmp_path):
+    original = photos / "2021" / "c.jpg"
+    out = tmp_path / "out"
+    (out / "Dogs").mkdir(parents=True)
+    impostor = out / "Dogs" / "c.jpg"
+    impostor.write_bytes(bytes(len(original.read_bytes())))
+    result = run_job(ExportJob(library, out, cluster_ids=[two_albums["dogs"]]))
+    assert result.exported == 1 and result.unchanged == 0
+    assert impostor.read_bytes() == bytes(len(original.read_bytes()))
+    assert (out / "Dogs" / "c (2).jpg").read_bytes() == original.read_bytes()
