@@ -14,9 +14,9 @@ from photoclust.cli.common import (
 )
 from photoclust.core.embedding.backbones import DEFAULT_MODEL, REGISTRY
 from photoclust.core.embedding.devices import DEVICE_CHOICES
-from photoclust.core.embedding.engine import EmbedJob, EmbedResult
 from photoclust.core.jobs import run_job
-from photoclust.core.pipeline import OrganizeJob
+
+# The engine (and torch) is imported by the handlers only: other commands start without it.
 
 SKIPPED_SHOWN = 20
 
@@ -75,7 +75,7 @@ def _check_batch_size(args: argparse.Namespace) -> None:
         raise CommandError("--batch-size must be at least 1")
 
 
-def _print_embed_summary(result: EmbedResult) -> None:
+def _print_embed_summary(result) -> None:
     print(f"{result.embedded} embedded with {result.model} on {result.device} in "
           f"{result.seconds:.1f} s ({result.photos_per_second:.1f} photos/s); "
           f"{result.already} already embedded.")
@@ -88,6 +88,8 @@ def _print_embed_summary(result: EmbedResult) -> None:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    from photoclust.core.embedding.engine import EmbedJob
+
     _check_batch_size(args)
     with open_from_args(args) as library:
         job = EmbedJob(library, model=args.model, device=args.device,
@@ -102,6 +104,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_organize(args: argparse.Namespace) -> int:
+    from photoclust.core.pipeline import OrganizeJob
+
     _check_batch_size(args)
     with open_from_args(args) as library:
         job = OrganizeJob(library, args.folders, model=args.model, k=args.k, device=args.device,

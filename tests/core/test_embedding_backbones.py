@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from photoclust.core.embedding import backbones
+from photoclust.core.embedding import backbones, networks
 from photoclust.core.embedding.backbones import EmbeddingError, load_backbone
 
 # imagenette folder name -> ImageNet-1k class index
@@ -26,7 +26,7 @@ def lite0():
 
 
 def lite0_source_state() -> dict[str, torch.Tensor]:
-    return torch.load(backbones._packaged_lite_weights("lite0"), map_location="cpu",
+    return torch.load(networks.packaged_lite_weights("lite0"), map_location="cpu",
                       weights_only=True)
 
 

@@ -9,27 +9,34 @@ from __future__ import annotations
 import os
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import ContextManager
-
-import torch
+from typing import TYPE_CHECKING, ContextManager
 
 from photoclust.core.embedding.backbones import EmbeddingError
+
+if TYPE_CHECKING:  # torch is imported on first use, so the CLI starts fast
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_BATCH_SIZE = {"cuda": 256, "mps": 64, "cpu": 32}
 
 
 def cuda_available() -> bool:
+    import torch
+
     return torch.cuda.is_available()
 
 
 def mps_available() -> bool:
+    import torch
+
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
 
 
-def choose_device(requested: str = "auto") -> torch.device:
+def choose_device(requested: str = "auto") -> "torch.device":
     """``auto`` picks CUDA, then MPS, then CPU; an explicit device must be present."""
+    import torch
+
     requested = (requested or "auto").lower()
     if requested not in DEVICE_CHOICES and not requested.startswith("cuda:"):
         raise EmbeddingError(
@@ -51,7 +58,7 @@ def choose_device(requested: str = "auto") -> torch.device:
 class DevicePlan:
     """How inference runs on the chosen device."""
 
-    device: torch.device
+    device: "torch.device"
     batch_size: int
     half_precision: bool
     pin_memory: bool
@@ -61,11 +68,15 @@ class DevicePlan:
     def autocast(self) -> ContextManager:
         """float16 autocast on GPUs; nothing on the CPU (fp32 is faster there)."""
         if self.half_precision:
+            import torch
+
             return torch.autocast(device_type=self.device.type, dtype=torch.float16)
         return nullcontext()
 
     def apply_threads(self) -> None:
         """Let torch use every core for CPU inference."""
+        import torch
+
         if self.device.type == "cpu" and torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
 
