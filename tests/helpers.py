@@ -174,5 +174,3 @@ def write_png_header_bomb(path: str | Path, width: int = 100_000, height: int = 
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", payload)
                      + chunk(b"IEND", b""))
     return path
-
-
