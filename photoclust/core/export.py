@@ -384,6 +384,13 @@ class ExportJob(Job[ExportResult]):
         self._write_manifest(result)
         return result
 
+    @staticmethod
+    def _flush_to_disk() -> None:
+        """One flush for the whole export instead of one per file (an fsync per photo makes a
+        USB drive crawl): what the manifest lists has reached the disk, even after a power cut."""
+        if hasattr(os, "sync"):
+            os.sync()
+
     def _remove_leftover_temp_files(self) -> None:
         """Temporary files of an export that was killed mid-copy (a clean failure removes its
         own); only names with our prefix, in the folders this export writes."""
@@ -506,8 +513,6 @@ class ExportJob(Job[ExportResult]):
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content)
-                fh.flush()
-                os.fsync(fh.fileno())
             os.replace(tmp, dest)
         except OSError as exc:
             _remove_quietly(tmp)
@@ -550,6 +555,7 @@ class ExportJob(Job[ExportResult]):
     def _write_manifest(self, result: ExportResult, best_effort: bool = False) -> None:
         """Write manifest.csv and manifest.json atomically. ``best_effort`` while the export is
         already failing: then a failure to write them is only noted (the rerun rewrites them)."""
+        self._flush_to_disk()
         rows = self._previous_entries(self._selected) + result.entries
         rows.sort(key=lambda r: (r["cluster_id"], r["exported_path"]))
         document = {
@@ -568,6 +574,7 @@ class ExportJob(Job[ExportResult]):
             self._write_atomically(
                 self.outdir / MANIFEST_JSON,
                 json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8"))
+            self._flush_to_disk()
         except JobError as exc:
             if not best_effort:
                 raise
