@@ -2,6 +2,7 @@
 or one offscreen screenshot for docs and checks."""
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -38,7 +39,15 @@ def run_gui(library: Library) -> int:
     window = MainWindow(library)
     window.restore_state()
     window.show()
+    freeze_startup_objects()
     return app.exec()
+
+
+def freeze_startup_objects() -> None:
+    """Move everything allocated so far (Qt wrappers, SQLAlchemy, numpy) out of the garbage
+    collector's scans: full collections then stay short enough not to stall the GUI."""
+    gc.collect()
+    gc.freeze()
 
 
 def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (1320, 820)) -> int:

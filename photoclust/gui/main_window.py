@@ -409,6 +409,7 @@ class MainWindow(QMainWindow):
         QSettings("photoclust", "photoclust").setValue("window/geometry", self.saveGeometry())
         self.job_pool.waitForDone(10000)
         self.thumbnails.wait_for_done(5000)
+        self.photo_model.wait_for_pages(5000)
         super().closeEvent(event)
 
     def when_drawn(self, callback: Callable[[], None], settle_ms: int = 300) -> None:

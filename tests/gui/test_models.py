@@ -50,9 +50,10 @@ def test_photo_model_pages_rows_on_fetch_more(gui_library, qtbot, monkeypatch):
     first = gui_library.cluster_ids[0]
     photos.set_cluster(first, total=6)
     assert photos.rowCount() == 0 and photos.canFetchMore()
-    photos.fetchMore()
+    photos.fetchMore()  # the first page at once
     assert photos.rowCount() == 4 and photos.canFetchMore()
-    photos.fetchMore()
+    with qtbot.waitSignal(photos.pageLoaded):
+        photos.fetchMore()  # the next ones from a worker thread
     assert photos.rowCount() == 6 and not photos.canFetchMore()
     ids = [photos.index(r).data(PhotoRole.PhotoId) for r in range(6)]
     assert ids == gui_library.photo_ids[first]

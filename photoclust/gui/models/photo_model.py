@@ -1,7 +1,9 @@
 """The photos of one cluster as a paged list model with lazy thumbnails; a drag source.
 
 Rows arrive a page at a time through ``canFetchMore``/``fetchMore`` (the view asks for more as the
-user scrolls), so a 50,000-photo cluster never loads at once. Each page is one indexed query.
+user scrolls), so a 50,000-photo cluster never loads at once. The first page is read at once (the
+user just picked the cluster); later pages are read on a worker thread, because sorting a big
+cluster costs tens of milliseconds per page and the GUI thread must not stall while scrolling.
 Thumbnails come from the shared ``ThumbnailLoader``: a placeholder until the file is decoded off
 the GUI thread, then one ``dataChanged`` per loaded batch.
 """
@@ -9,15 +11,16 @@ from __future__ import annotations
 
 from enum import IntEnum
 from pathlib import Path
+from typing import NamedTuple
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRunnable, Qt, QThreadPool, Signal
 
 from photoclust.core.library import Library
 from photoclust.core.queries import PhotoInfo, photos_in_cluster
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 
-PAGE_SIZE = 300
+PAGE_SIZE = 600
 
 
 class PhotoRole(IntEnum):
@@ -26,15 +29,49 @@ class PhotoRole(IntEnum):
     Path = Qt.ItemDataRole.UserRole + 3
 
 
+class PhotoRow(NamedTuple):
+    """What the grid keeps per photo. A tuple of plain values, which Python's garbage collector
+    stops tracking: 50,000 of them add nothing to a full collection (dataclass rows made the
+    collector pause the GUI for 100 ms and more on big clusters)."""
+
+    id: int
+    content_hash: str
+    path: str
+
+
+class _PageSignals(QObject):
+    loaded = Signal(int, int, list)  # generation, offset, photos
+
+
+class _ReadPage(QRunnable):
+    def __init__(self, library: Library, cluster_id: int, offset: int, order: str,
+                 generation: int, signals: _PageSignals):
+        super().__init__()
+        self._args = (library, cluster_id, offset, PAGE_SIZE)
+        self._order, self._generation, self._signals = order, generation, signals
+
+    def run(self) -> None:
+        page = photos_in_cluster(*self._args, order=self._order)
+        self._signals.loaded.emit(self._generation, self._args[2], page)
+
+
 class PhotoListModel(QAbstractListModel):
+    pageLoaded = Signal()
+
     def __init__(self, library: Library, thumbnails: ThumbnailLoader, parent=None):
         super().__init__(parent)
+        self._generation = 0  # bumped when the listing changes: late pages are dropped
+        self._page_in_flight = False
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._page_signals = _PageSignals(self)
+        self._page_signals.loaded.connect(self._on_page_loaded)
         self.library = library
         self.thumbnails = thumbnails
         self.cluster_id: int | None = None
         self.order = "path"  # see queries.PHOTO_ORDERS
         self.total = 0
-        self._rows: list[PhotoInfo] = []
+        self._rows: list[PhotoRow] = []
         self._rows_by_hash: dict[str, list[int]] = {}
         thumbnails.loaded.connect(self._on_thumbnails_loaded)
 
@@ -46,6 +83,8 @@ class PhotoListModel(QAbstractListModel):
     def set_cluster(self, cluster_id: int | None, total: int) -> None:
         """Show ``cluster_id`` (``total`` photos, from the cluster list); rows load on demand."""
         self.beginResetModel()
+        self._generation += 1
+        self._page_in_flight = False
         self.cluster_id = cluster_id
         self.total = total if cluster_id is not None else 0
         self._rows = []
@@ -66,19 +105,38 @@ class PhotoListModel(QAbstractListModel):
         return not parent.isValid() and self.cluster_id is not None and len(self._rows) < self.total
 
     def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: N802,B008 - Qt override
-        if not self.canFetchMore(parent):
+        if not self.canFetchMore(parent) or self._page_in_flight:
             return
-        page = photos_in_cluster(self.library, self.cluster_id, len(self._rows), PAGE_SIZE,
-                                 order=self.order)
+        if not self._rows:
+            page = photos_in_cluster(self.library, self.cluster_id, 0, PAGE_SIZE, order=self.order)
+            self._append(page)
+            return
+        self._page_in_flight = True
+        self._pool.start(_ReadPage(self.library, self.cluster_id, len(self._rows), self.order,
+                                   self._generation, self._page_signals))
+
+    def _on_page_loaded(self, generation: int, offset: int, page: list) -> None:
+        if generation != self._generation or offset != len(self._rows):
+            return  # the cluster or the order changed meanwhile
+        self._page_in_flight = False
+        self._append(page)
+
+    def wait_for_pages(self, msecs: int = -1) -> bool:
+        """Block until no page is being read (shutdown only)."""
+        return self._pool.waitForDone(msecs)
+
+    def _append(self, page: list[PhotoInfo]) -> None:
         if not page:
             self.total = len(self._rows)  # the cluster shrank since its count was read
+            self.pageLoaded.emit()
             return
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
         for n, photo in enumerate(page, start=first):
-            self._rows.append(photo)
+            self._rows.append(PhotoRow(photo.id, photo.content_hash, photo.path))
             self._rows_by_hash.setdefault(photo.content_hash, []).append(n)
         self.endInsertRows()
+        self.pageLoaded.emit()
 
     # --- Qt model interface -------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
