@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "photoclust.cli.export_cmds",
     "photoclust.cli.edit_cmds",
     "photoclust.cli.embed_cmds",
+    "photoclust.cli.cluster_cmds",
 ]
 
 log = logging.getLogger("photoclust")
@@ -44,11 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for command_parser in sub.choices.values():  # -v works after the command too
+        command_parser.add_argument("-v", "--verbose", action="count", default=0,
+                                    dest="command_verbose", help="log to stderr too")
     return parser
 
 
+_installed_handlers: list[logging.Handler] = []
+
+
 def setup_logging(verbosity: int) -> None:
+    """Log to the user log file, and to stderr with -v; idempotent across main() calls."""
     root = logging.getLogger()
+    for handler in _installed_handlers:
+        root.removeHandler(handler)
+        handler.close()
+    _installed_handlers.clear()
     root.setLevel(logging.DEBUG)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -58,6 +70,7 @@ def setup_logging(verbosity: int) -> None:
         fh.setLevel(logging.INFO)
         fh.setFormatter(fmt)
         root.addHandler(fh)
+        _installed_handlers.append(fh)
     except OSError:
         pass  # a read-only home must not stop the program; stderr logging still works with -v
     if verbosity:
@@ -65,6 +78,7 @@ def setup_logging(verbosity: int) -> None:
         sh.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
         sh.setFormatter(fmt)
         root.addHandler(sh)
+        _installed_handlers.append(sh)
 
 
 def _is_disk_full(exc: BaseException) -> bool:
@@ -84,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    args.verbose += args.command_verbose
     setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
