@@ -45,3 +45,33 @@ def test_map_colours_follow_edits(window, qtbot, gui_library):
         window.run_edit(lambda: editing.merge_clusters(gui_library.library, a, [b]))
     colours = dict(zip(window.map_layout.photo_ids.tolist(), window.map_layout.cluster_ids))
     assert {colours[p] for p in gui_library.photo_ids[b]} == {a}
+
+
+def test_map_action_computes_the_layout_in_the_background_and_caches_it(window, qtbot,
+                                                                         gui_library):
+    library = gui_library.library
+    with qtbot.waitSignal(window.mapReady, timeout=60000):
+        window.map_action.trigger()
+    assert window.center.currentWidget() is window.map_view
+    all_ids = sorted(i for ids in gui_library.photo_ids.values() for i in ids)
+    assert sorted(window.map_view.photo_ids.tolist()) == all_ids
+    cache = library.data_dir / "map-efficientnet_lite0.npz"
+    with np.load(cache) as data:
+        assert sorted(data["photo_ids"].tolist()) == all_ids and data["xy"].shape == (13, 2)
+    colours = dict(zip(window.map_layout.photo_ids.tolist(), window.map_layout.cluster_ids))
+    assert all(colours[p] == c for c, ids in gui_library.photo_ids.items() for p in ids)
+
+
+def test_layout_places_photos_beyond_the_fitted_sample_near_their_neighbours():
+    from photoclust.gui.map_layout import tsne_layout
+
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(3, 32)) * 10
+    labels = np.repeat(np.arange(3), 40)
+    X = (centers[labels] + rng.normal(size=(120, 32))).astype(np.float32)
+    Y = tsne_layout(X, max_fit=60)
+    assert Y.shape == (120, 2) and np.isfinite(Y).all()
+    # every photo lies closer to its own group's centre on the map than to any other group's
+    means = np.array([Y[labels == g].mean(0) for g in range(3)])
+    nearest = np.argmin(((Y[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
+    assert (nearest == labels).all()
