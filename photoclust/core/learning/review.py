@@ -6,9 +6,9 @@ One answer from the user is one action, so the queue asks first what fixes the m
 2. each cluster's representative (the photo nearest its centre), largest clusters first: one answer
    names a whole cluster, or moves its representative and so reveals a split or merge
    ("representative");
-3. clusters that look like two groups, where one group has no confirmed photo ("split");
-4. the photos nearest a boundary between two clusters (smallest margin), spread over many
-   boundaries ("uncertain").
+3. clusters that look like two groups, one with confirmed photos and one without ("split");
+4. the photos nearest a boundary between two clusters (smallest margin), at most
+   ``uncertain_per_boundary`` per pair of clusters before the others ("uncertain").
 Each item carries its suggested cluster; confirming or moving the photo is one action.
 """
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _splits(Z, labels, labelled, refused, policy):
         parts = [members[halves == h] for h in (0, 1)]
         unconfirmed = [p for p in parts if not labelled[p].any()]
         if len(unconfirmed) != 1 or unconfirmed[0].size < policy.split_min_size:
-            continue
+            continue  # unchecked cluster (its representative comes first), or nothing to split
         gap = 1.0 - float(centres[0] @ centres[1])
         if gap >= policy.split_min_gap:
             candidates.append((gap, ReviewItem(SPLIT, "split", cluster=cluster,
@@ -177,5 +177,9 @@ def _uncertain(learner, labels, labelled, limit, per_boundary, skip):
         items.append(ReviewItem(PHOTO, "uncertain", cluster=int(labels[photo]), photo=photo,
                                 confidence=float(learner.confidence_[photo])))
         if len(items) >= limit:
-            break
-    return items
+            return items
+    chosen = skip | {item.photo for item in items}
+    rest = [int(p) for p in order if not labelled[p] and int(p) not in chosen]
+    return items + [ReviewItem(PHOTO, "uncertain", cluster=int(labels[p]), photo=p,
+                               confidence=float(learner.confidence_[p]))
+                    for p in rest[:limit - len(items)]]

@@ -75,9 +75,9 @@ def review_suggestions(library: Library, limit: int = 50,
                                data.constraints.refused)
     photo_ids = [int(data.photo_ids[i.photo]) for i in queue if i.kind == PHOTO]
     with library.session() as s:
-        names = dict(s.execute(select(Cluster.id, Cluster.name)).tuples())
-        paths = dict(s.execute(select(Photo.id, Photo.path).where(Photo.id.in_(photo_ids)))
-                     .tuples()) if photo_ids else {}
+        names = {cid: name for cid, name in s.execute(select(Cluster.id, Cluster.name))}
+        paths = {pid: path for pid, path in
+                 s.execute(select(Photo.id, Photo.path).where(Photo.id.in_(photo_ids)))}
     items, suggestions = [], []
     for rank, item in enumerate(queue, 1):
         explanation = REASON_TEXT.get(item.reason, item.reason)

@@ -1,0 +1,121 @@
+"""Learning on a real library file: constraints read back from real edit events, the learn job,
+the review suggestions."""
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from _edit_fixtures import add_embeddings, add_photos, cluster_of
+from photoclust.core import editing
+from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.jobs import JobError, run_job
+from photoclust.core.learning.constraints import derive_constraints, refuse_suggestion
+from photoclust.core.learning.job import LearnJob
+from photoclust.core.learning.suggestions import review_suggestions
+from photoclust.core.library.models import Assignment
+
+MODEL = "efficientnet_lite0"
+
+
+def labelled_library(library, n_classes=3, per_class=30, seed=0):
+    """Photos with embeddings in ``n_classes`` clear groups, clustered with classes 0 and 1
+    merged into one cluster. Returns (photo ids, true labels, {label group -> cluster id})."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_classes, 24))
+    X = np.concatenate([c + 0.3 * rng.normal(size=(per_class, 24)) for c in centres])
+    y = np.repeat(np.arange(n_classes), per_class)
+    ids = add_photos(library, len(y))
+    add_embeddings(library, ids, X)
+    apply_clustering(library, MODEL, "kmeans", ids, np.where(y <= 1, 0, y - 1))
+    clusters = cluster_of(library)
+    return np.array(ids), y, {0: clusters[ids[0]], 1: clusters[ids[-1]]}
+
+
+def sources(library) -> dict[int, tuple[int, str]]:
+    with library.session() as s:
+        return {pid: (cid, src) for pid, cid, src in
+                s.execute(select(Assignment.photo_id, Assignment.cluster_id, Assignment.source))}
+
+
+def test_constraints_come_from_moves_confirms_removals_and_refusals(library):
+    ids, y, clusters = labelled_library(library)
+    merged, other = clusters[0], clusters[1]
+    editing.confirm_photos(library, [ids[0]])
+    editing.move_photos(library, [ids[1]], other)
+    editing.remove_photos_from_cluster(library, [ids[2]])
+    refuse_suggestion(library, "merge", merged, other)
+    refuse_suggestion(library, "merge", merged, other)
+
+    constraints = derive_constraints(library)
+    assert constraints.labels == {ids[0]: merged, ids[1]: other}
+    assert constraints.cannot_link == {(ids[1], merged), (ids[2], merged)}
+    assert constraints.refused == {("merge", merged, other)}
+
+
+def test_constraints_from_merge_split_and_undone_merge(library):
+    ids, y, clusters = labelled_library(library, n_classes=4, per_class=20)
+    merged = clusters[0]
+    split = editing.split_cluster(library, merged, k=2)
+    parts = derive_constraints(library).apart
+    assert len(parts) == 1 and sum(len(p) for p in parts[0]) == 40
+    new_cluster = cluster_of(library)[ids[-1]]
+    third = cluster_of(library)[ids[45]]
+    editing.merge_clusters(library, third, [new_cluster])
+    constraints = derive_constraints(library)
+    assert constraints.together == [frozenset(ids[60:].tolist())]
+    cluster_ids = {cluster_of(library)[ids[0]], cluster_of(library)[ids[25]]}
+    a, b = sorted(cluster_ids)
+    assert {("merge", a, b), ("merge", b, a)} <= constraints.refused
+    editing.undo(library)
+    assert ("merge", third, new_cluster) in derive_constraints(library).refused
+    assert split.kind == "split"
+
+
+def test_learn_job_never_moves_labelled_photos_and_fixes_the_rest(library):
+    ids, y, clusters = labelled_library(library)
+    merged = clusters[0]
+    # The user puts one class-1 photo into a new cluster and pins a class-0 photo elsewhere.
+    created = editing.new_cluster_from_photos(library, [ids[30]], name="Class one")
+    new_id = cluster_of(library)[ids[30]]
+    editing.move_photos(library, [ids[5]], clusters[1])
+    before = sources(library)
+
+    result = run_job(LearnJob(library))
+
+    after = sources(library)
+    assert after[ids[30]] == before[ids[30]] == (new_id, "user")
+    assert after[ids[5]] == (clusters[1], "user")
+    assert np.mean([after[int(p)][0] == new_id for p in ids[31:60]]) > 0.9
+    assert all(after[int(p)][0] == merged for p in ids[6:30])
+    assert result.n_labelled == 2 and result.n_reassigned >= 27
+    with library.session() as s:
+        confidences = s.scalars(select(Assignment.confidence)).all()
+    assert all(c is not None and 0.0 <= c <= 1.0 for c in confidences)
+    assert created.kind == "new_cluster"
+
+
+def test_learn_job_without_clusters_says_what_to_do(library):
+    ids = add_photos(library, 3)
+    add_embeddings(library, ids, np.eye(3, 8))
+    with pytest.raises(JobError, match="photoclust cluster"):
+        run_job(LearnJob(library))
+
+
+def test_review_suggestions_name_clusters_and_skip_labelled_photos(library):
+    ids, y, clusters = labelled_library(library)
+    editing.confirm_photos(library, [ids[70], ids[0]])
+    review = review_suggestions(library, limit=6)
+    assert len(review.items) + len(review.suggestions) == 6
+    first = review.items[0]
+    assert first.reason == "uncertain" and first.path.endswith(".jpg")
+    assert first.suggested_cluster_name.startswith("Cluster")
+    assert not {ids[70], ids[0]} & {item.photo_id for item in review.items}
+    # Class 1 has no cluster of its own and shares one with a confirmed class: split it out,
+    # before anything else.
+    split = review.suggestions[0]
+    assert split.rank == 1 and split.kind == "split" and split.cluster_id in clusters.values()
+    assert sorted(split.photo_ids) == ids[30:60].tolist()
+    ranks = sorted([i.rank for i in review.items] + [s.rank for s in review.suggestions])
+    assert ranks == list(range(1, 7))
+    as_json = review.as_json()
+    assert set(as_json["items"][0]) >= {"photo_id", "path", "suggested_cluster_id",
+                                        "suggested_cluster_name", "confidence", "reason"}
