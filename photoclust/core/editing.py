@@ -68,6 +68,10 @@ __all__ = [
 DEFAULT_MODEL = "efficientnet_lite0"
 #: Automatic split: the number of parts tried is 2..MAX_AUTO_SPLIT.
 MAX_AUTO_SPLIT = 8
+#: Dimensions the embeddings are reduced to (PCA) before a split: fast, and what clustering does.
+SPLIT_DIMS = 64
+#: Photos (a random sample of larger clusters) the number of parts is chosen on.
+SILHOUETTE_SAMPLE = 1000
 #: Confidence given to a photo the user placed or confirmed.
 USER_CONFIDENCE = 1.0
 
@@ -314,33 +318,40 @@ def _latest_model(s: Session) -> str:
 
 
 def _split_labels(X: np.ndarray, k: int | None) -> np.ndarray:
-    """K-means labels on L2-normalised embeddings; ``k=None`` picks the number of parts."""
+    """K-means labels on the embeddings preprocessed as for clustering (L2, PCA to
+    ``SPLIT_DIMS``, L2); ``k=None`` picks the number of parts."""
     from sklearn.cluster import KMeans
 
-    from photoclust.core.clustering.preprocess import l2_normalize
+    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 
-    Z = l2_normalize(X)
+    Z = EmbeddingPreprocessor(n_components=SPLIT_DIMS, random_state=0).fit_transform(X)
     if k is None:
         k = _choose_split_k(Z)
     return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(Z)
 
 
 def _choose_split_k(Z: np.ndarray) -> int:
-    """Best silhouette over 2..min(MAX_AUTO_SPLIT, n-1) parts: a split asks for a few parts of
-    one cluster, where silhouette is reliable (it fails on choosing k for a whole library)."""
+    """Best silhouette over 2..min(MAX_AUTO_SPLIT, n-1) parts.
+
+    Inside one cluster the question is "a few parts or not", where silhouette holds (it fails on
+    k for a whole library). Measured on clusters made of 2, 3 or 4 dataset classes
+    (imagenette224, clothing14 cached features): silhouette found the true number in 6 of 8
+    cases and was one off in 2; the kNN-graph chooser of ``choose_k`` (made for whole libraries)
+    in 2 of 8, over-splitting the rest into 4-7 parts."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
+    if len(Z) > SILHOUETTE_SAMPLE:
+        Z = Z[np.random.default_rng(0).choice(len(Z), SILHOUETTE_SAMPLE, replace=False)]
     n = len(Z)
     if n < 4:
         return 2
     best_k, best_score = 2, -np.inf
-    sample = min(n, 2000)
     for k in range(2, min(MAX_AUTO_SPLIT, n - 1) + 1):
         labels = KMeans(n_clusters=k, n_init=2, random_state=0).fit_predict(Z)
         if len(set(labels.tolist())) < 2:
             continue
-        score = silhouette_score(Z, labels, sample_size=sample, random_state=0)
+        score = silhouette_score(Z, labels)
         if score > best_score:
             best_k, best_score = k, score
     return best_k
