@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "photoclust.cli.edit_cmds",
     "photoclust.cli.embed_cmds",
     "photoclust.cli.cluster_cmds",
+    "photoclust.cli.learn_cmds",
 ]
 
 log = logging.getLogger("photoclust")

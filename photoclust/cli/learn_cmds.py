@@ -1,0 +1,104 @@
+"""Learning from corrections: ``review`` (what to look at next), ``learn`` (retrain now),
+``dismiss`` (answer no to a merge or split suggestion)."""
+from __future__ import annotations
+
+import argparse
+
+from photoclust.cli.common import (
+    CommandError,
+    add_json_option,
+    add_library_option,
+    job_context,
+    open_from_args,
+    print_json,
+)
+from photoclust.core.jobs import run_job
+from photoclust.core.learning.constraints import refuse_suggestion
+from photoclust.core.learning.job import LearnJob
+from photoclust.core.learning.suggestions import ClusterSuggestion, review_suggestions
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    review = sub.add_parser(
+        "review", help="the photos and clusters most worth a look, with suggestions",
+        description="List what would clean the library fastest: photos to confirm or move "
+        "(each with its suggested cluster and why) and clusters to merge or split. Confirm "
+        "with `photoclust move PATH --to ID` (same cluster) and merge/split with the editing "
+        "commands; `photoclust dismiss` answers no to a merge or split.")
+    review.add_argument("--limit", type=int, default=20, metavar="N",
+                        help="how many questions (default 20)")
+    review.add_argument("--model", default=None,
+                        help="embedding model (default: the model of the last clustering)")
+    add_library_option(review)
+    add_json_option(review)
+    review.set_defaults(func=cmd_review)
+
+    learn = sub.add_parser(
+        "learn", help="retrain on your corrections and reassign the other photos",
+        description="Photos you moved or confirmed stay put; every other photo goes to the "
+        "cluster the corrections point to, with a new confidence.")
+    learn.add_argument("--model", default=None,
+                       help="embedding model (default: the model of the last clustering)")
+    add_library_option(learn)
+    add_json_option(learn)
+    learn.set_defaults(func=cmd_learn)
+
+    dismiss = sub.add_parser(
+        "dismiss", help="answer no to a merge or split suggestion",
+        description="`dismiss merge ID OTHER`: OTHER does not belong in ID. "
+        "`dismiss split ID`: cluster ID is one group. Dismissed suggestions are not made again.")
+    dismiss.add_argument("kind", choices=["merge", "split"])
+    dismiss.add_argument("cluster_id", type=int, metavar="ID")
+    dismiss.add_argument("other_cluster_id", type=int, nargs="?", default=None, metavar="OTHER")
+    add_library_option(dismiss)
+    add_json_option(dismiss)
+    dismiss.set_defaults(func=cmd_dismiss)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise CommandError("--limit must be at least 1")
+    with open_from_args(args) as library:
+        review = review_suggestions(library, limit=args.limit, model=args.model)
+    if args.json:
+        print_json(review.as_json())
+        return 0
+    questions = sorted([*review.items, *review.suggestions], key=lambda q: q.rank)
+    if not questions:
+        print("Nothing to review.")
+    for q in questions:
+        if isinstance(q, ClusterSuggestion):
+            if q.kind == "merge":
+                print(f"{q.rank:3d}. merge cluster {q.other_cluster_id} ({q.other_cluster_name}) "
+                      f"into {q.cluster_id} ({q.cluster_name})? {q.explanation}")
+            else:
+                print(f"{q.rank:3d}. split {len(q.photo_ids)} photos out of cluster "
+                      f"{q.cluster_id} ({q.cluster_name})? {q.explanation}")
+        else:
+            print(f"{q.rank:3d}. {q.path}\n     in {q.suggested_cluster_id} "
+                  f"({q.suggested_cluster_name})? confidence {q.confidence:.2f}, {q.explanation}")
+    return 0
+
+
+def cmd_learn(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library, job_context(args, "learning") as ctx:
+        result = run_job(LearnJob(library, model=args.model), ctx)
+    if args.json:
+        print_json({"run_id": result.run_id, "photos": result.n_photos,
+                    "labelled": result.n_labelled, "reassigned": result.n_reassigned})
+    else:
+        print(f"Learned from {result.n_labelled} labelled photos; "
+              f"{result.n_reassigned} of {result.n_photos} photos changed cluster.")
+    return 0
+
+
+def cmd_dismiss(args: argparse.Namespace) -> int:
+    if args.kind == "merge" and args.other_cluster_id is None:
+        raise CommandError("dismiss merge needs two cluster ids: ID OTHER")
+    with open_from_args(args) as library:
+        refuse_suggestion(library, args.kind, args.cluster_id,
+                          -1 if args.other_cluster_id is None else args.other_cluster_id)
+    if args.json:
+        print_json({"dismissed": args.kind, "cluster_id": args.cluster_id,
+                    "other_cluster_id": args.other_cluster_id})
+    return 0

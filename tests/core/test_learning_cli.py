@@ -1,0 +1,47 @@
+"""``photoclust review``, ``learn`` and ``dismiss`` on a real library file."""
+import json
+
+import numpy as np
+
+from _edit_fixtures import cluster_of
+from photoclust.cli import main
+from photoclust.core import editing
+from test_learning_library import labelled_library
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    return code, capsys.readouterr()
+
+
+def test_review_json_lists_photos_with_suggested_clusters(library, capsys):
+    ids, y, clusters = labelled_library(library)
+    editing.confirm_photos(library, [int(ids[0])])
+    code, out = run(capsys, "review", "--limit", "5", "--json", "--library", str(library.path))
+    assert code == 0
+    review = json.loads(out.out)
+    assert len(review["items"]) + len(review["suggestions"]) == 5
+    item = review["items"][0]
+    assert set(item) >= {"photo_id", "path", "suggested_cluster_id", "suggested_cluster_name",
+                         "confidence", "reason"}
+    assert item["suggested_cluster_id"] in clusters.values()
+    assert int(ids[0]) not in {i["photo_id"] for i in review["items"]}
+
+
+def test_learn_then_dismiss(library, capsys):
+    ids, y, clusters = labelled_library(library)
+    editing.new_cluster_from_photos(library, [int(ids[40])])
+    code, out = run(capsys, "learn", "--json", "--library", str(library.path))
+    assert code == 0 and json.loads(out.out)["labelled"] == 1
+    new_id = cluster_of(library)[int(ids[40])]
+    assert np.mean([cluster_of(library)[int(p)] == new_id for p in ids[30:60]]) > 0.9
+    code, out = run(capsys, "dismiss", "merge", str(clusters[0]), str(new_id),
+                    "--library", str(library.path))
+    assert code == 0
+    code, out = run(capsys, "dismiss", "merge", str(clusters[0]), "--library", str(library.path))
+    assert code == 2 and "two cluster ids" in out.err
+
+
+def test_review_on_an_empty_library_explains(library, capsys):
+    code, out = run(capsys, "review", "--library", str(library.path))
+    assert code == 1 and "photoclust cluster" in out.err
