@@ -53,7 +53,7 @@ class KChooser(BaseEstimator):
         ``silhouette``: the k in ``[k_min, k_max]`` with the best K-means silhouette (kept as the
         baseline it is compared with; it under-splits photo collections).
     n_neighbors : int
-        Neighbours per photo in the graph.
+        Neighbours per photo in the graph (fewer below 400 photos).
     min_cluster_share : float
         Communities smaller than this share of the photos do not count as clusters.
     k_min, k_max : int
@@ -159,7 +159,10 @@ class KChooser(BaseEstimator):
         return k_graph
 
     def _graph_k(self, Z: np.ndarray, repeat: int) -> int:
-        graph = knn_graph(Z, self.n_neighbors)
+        # A small collection has small clusters: ten neighbours would reach across clusters of
+        # eight photos, so the neighbourhood shrinks to sqrt(n)/2 (unchanged from 400 photos up).
+        n_neighbors = min(self.n_neighbors, max(3, int(np.sqrt(len(Z)) / 2)))
+        graph = knn_graph(Z, n_neighbors)
         communities = nx.community.louvain_communities(graph, seed=self.random_state + repeat)
         min_size = max(2, self.min_cluster_share * len(Z))
         return max(1, sum(len(c) >= min_size for c in communities))

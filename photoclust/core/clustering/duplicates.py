@@ -14,8 +14,13 @@ from datetime import datetime
 from typing import Sequence
 
 import numpy as np
+from sqlalchemy import select
 
 from photoclust.core.clustering.preprocess import l2_normalize
+from photoclust.core.embedding.backbones import DEFAULT_MODEL
+from photoclust.core.embedding.store import load_embeddings
+from photoclust.core.library.db import Library
+from photoclust.core.library.models import Photo
 
 #: Cosine similarity of a re-encoded or resized copy is typically above 0.95 with CNN features.
 DEFAULT_THRESHOLD = 0.95
@@ -109,3 +114,30 @@ def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str
         g.photo_ids = sorted(members[root])
         g.kind = "burst" if "burst" in g.reasons else "near" if "near" in g.reasons else "exact"
     return sorted(groups.values(), key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
+
+
+def library_duplicate_groups(library: Library, model: str = DEFAULT_MODEL,
+                             threshold: float = DEFAULT_THRESHOLD,
+                             burst_seconds: float = DEFAULT_BURST_SECONDS,
+                             burst_threshold: float = DEFAULT_BURST_THRESHOLD
+                             ) -> tuple[list[DuplicateGroup], dict[int, str]]:
+    """Duplicate groups among a library's present photos, and the path of each grouped photo.
+    Photos without an embedding under ``model`` are compared by content hash only."""
+    with library.session() as s:
+        rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at)
+                         .where(Photo.status == "present").order_by(Photo.id)).all()
+    embedded_ids, X = load_embeddings(library, model)
+    row_of = {int(pid): i for i, pid in enumerate(embedded_ids)}
+    if not len(embedded_ids):
+        groups = find_duplicate_groups([r[0] for r in rows], [r[2] for r in rows])
+    else:
+        embedded = [r for r in rows if r[0] in row_of]
+        unembedded = [r for r in rows if r[0] not in row_of]
+        groups = find_duplicate_groups(
+            [r[0] for r in embedded], [r[2] for r in embedded],
+            X[[row_of[r[0]] for r in embedded]], [r[3] for r in embedded],
+            threshold, burst_seconds, burst_threshold)
+        groups += find_duplicate_groups([r[0] for r in unembedded], [r[2] for r in unembedded])
+        groups.sort(key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
+    paths = {r[0]: r[1] for r in rows}
+    return groups, {pid: paths[pid] for g in groups for pid in g.photo_ids}

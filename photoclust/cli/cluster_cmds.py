@@ -1,0 +1,142 @@
+"""Clustering commands: ``cluster``, ``duplicates`` and ``evaluate``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from photoclust.cli.common import (
+    CommandError,
+    add_json_option,
+    add_library_option,
+    job_context,
+    open_from_args,
+    print_json,
+)
+from photoclust.core.clustering.job import METHODS
+from photoclust.core.embedding.backbones import DEFAULT_MODEL
+
+CLUSTERS_SHOWN = 50
+
+
+def _k_value(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of clusters or 'auto'") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError("the number of clusters must be at least 1")
+    return k
+
+
+def _add_clustering_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--k", type=_k_value, default="auto", metavar="N|auto",
+                        help="number of clusters (default auto: chosen from the photos)")
+    parser.add_argument("--method", choices=METHODS, default="kmeans",
+                        help="clustering method (default kmeans)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
+                        help=f"embeddings of which image model (default {DEFAULT_MODEL})")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cluster = sub.add_parser(
+        "cluster", help="group the library's embedded photos into clusters",
+        description="Cluster every embedded photo. Cluster ids, names you gave and photos you "
+        "placed survive re-clustering; new photos join the clusters they resemble.")
+    _add_clustering_options(cluster)
+    add_library_option(cluster)
+    add_json_option(cluster)
+    cluster.set_defaults(func=cmd_cluster)
+
+    duplicates = sub.add_parser(
+        "duplicates", help="list groups of identical or near-identical photos and bursts",
+        description="Groups of photos with the same content, nearly the same embedding "
+        "(resized or re-compressed copies), or shot seconds apart and alike (bursts).")
+    duplicates.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
+                            help=f"embeddings to compare (default {DEFAULT_MODEL})")
+    add_library_option(duplicates)
+    add_json_option(duplicates)
+    duplicates.set_defaults(func=cmd_duplicates)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="measure clustering quality on a folder of labelled photos",
+        description="DATASET is a folder of label subfolders. Index, embed and cluster it, then "
+        "compare clusters with the labels: accuracy (Hungarian matching), NMI and ARI.")
+    evaluate.add_argument("dataset", type=Path, metavar="DATASET")
+    _add_clustering_options(evaluate)
+    evaluate.add_argument("--report", type=Path, default=None, metavar="DIR",
+                          help="write clusters.csv/.md, a t-SNE picture and sample photos here")
+    evaluate.add_argument("--library", metavar="FILE", type=Path, default=None,
+                          help="library to index the dataset into (default: a temporary one)")
+    add_json_option(evaluate)
+    evaluate.set_defaults(func=cmd_evaluate)
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from photoclust.core.clustering.job import ClusterJob
+    from photoclust.core.jobs import run_job
+
+    with open_from_args(args) as library:
+        job = ClusterJob(library, model=args.model, k=args.k, method=args.method)
+        with job_context(args, "Clustering") as ctx:
+            result = run_job(job, ctx)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    how = "chosen automatically" if result.k_auto else "as asked"
+    print(f"{result.n} photos in {result.k} clusters (k {how}, {result.method}, "
+          f"{result.seconds:.1f} s); run {result.run_id}.")
+    for c in result.clusters[:CLUSTERS_SHOWN]:
+        print(f"  {c['id']:>5}  {c['size']:>6}  {c['name']}")
+    if len(result.clusters) > CLUSTERS_SHOWN:
+        print(f"  ... and {len(result.clusters) - CLUSTERS_SHOWN} more (`photoclust clusters`)")
+    return 0
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    from photoclust.core.clustering.duplicates import library_duplicate_groups
+
+    with open_from_args(args) as library:
+        groups, paths = library_duplicate_groups(library, model=args.model)
+    if args.json:
+        print_json({"n_groups": len(groups),
+                    "n_photos": sum(len(g.photo_ids) for g in groups),
+                    "groups": [{"kind": g.kind, "similarity": round(g.similarity, 4),
+                                "photos": [{"id": pid, "path": paths[pid]}
+                                           for pid in g.photo_ids]} for g in groups]})
+        return 0
+    if not groups:
+        print("No duplicates found.")
+    for g in groups:
+        print(f"{g.kind} ({len(g.photo_ids)} photos, similarity >= {g.similarity:.3f}):")
+        for pid in g.photo_ids:
+            print(f"  {paths[pid]}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from photoclust.core.evaluation import EvaluateJob
+    from photoclust.core.jobs import run_job
+    from photoclust.core.library import open_library
+
+    if not args.dataset.is_dir():
+        raise CommandError(f"{args.dataset}: no such folder")
+    library = open_library(args.library) if args.library is not None else None
+    try:
+        job = EvaluateJob(args.dataset, library=library, k=args.k, method=args.method,
+                          model=args.model, report_dir=args.report)
+        with job_context(args, "Evaluating") as ctx:
+            result = run_job(job, ctx)
+    finally:
+        if library is not None:
+            library.close()
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print(f"{result.dataset}: {result.n} photos, {result.k_true} labels, {result.k} clusters "
+          f"({result.method}, k {'auto' if result.k_auto else 'given'})")
+    print(f"ACC {result.acc:.3f}   NMI {result.nmi:.3f}   ARI {result.ari:.3f}")
+    for path in result.report_files:
+        print(f"  wrote {path}")
+    return 0
