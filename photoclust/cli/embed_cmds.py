@@ -12,6 +12,7 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
 )
+from photoclust.core.clustering.job import METHODS as CLUSTER_METHODS
 from photoclust.core.embedding.backbones import DEFAULT_MODEL, REGISTRY
 from photoclust.core.embedding.devices import DEVICE_CHOICES
 from photoclust.core.jobs import run_job
@@ -19,6 +20,7 @@ from photoclust.core.jobs import run_job
 # The engine (and torch) is imported by the handlers only: other commands start without it.
 
 SKIPPED_SHOWN = 20
+CLUSTERS_SHOWN = 30
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     organize.add_argument("folders", nargs="+", metavar="FOLDER", help="folder to organize")
     organize.add_argument("--k", type=_k_value, default="auto", metavar="N|auto",
                           help="number of clusters (default auto)")
+    organize.add_argument("--method", default="kmeans", choices=CLUSTER_METHODS,
+                          help="clustering method (default kmeans; see `photoclust cluster`)")
     _add_model_options(organize)
     add_library_option(organize)
     add_json_option(organize)
@@ -108,8 +112,8 @@ def cmd_organize(args: argparse.Namespace) -> int:
 
     _check_batch_size(args)
     with open_from_args(args) as library:
-        job = OrganizeJob(library, args.folders, model=args.model, k=args.k, device=args.device,
-                          batch_size=args.batch_size, weights=args.weights)
+        job = OrganizeJob(library, args.folders, model=args.model, k=args.k, method=args.method,
+                          device=args.device, batch_size=args.batch_size, weights=args.weights)
         with job_context(args, "Organizing") as ctx:
             result = run_job(job, ctx)
     if args.json:
@@ -120,6 +124,11 @@ def cmd_organize(args: argparse.Namespace) -> int:
           f"updated, {scanned.moved} moved, {scanned.missing} missing, "
           f"{len(scanned.skipped)} skipped.")
     _print_embed_summary(result.embed)
-    cluster = result.to_json()["cluster"]
-    print(f"Clustered: {cluster}")
+    clustered = result.cluster
+    print(f"Clustered {clustered.n} photos into {clustered.k} clusters "
+          f"({'k chosen automatically' if clustered.k_auto else 'k given'}, {clustered.method}):")
+    for cluster in clustered.clusters[:CLUSTERS_SHOWN]:
+        print(f"  {cluster['id']:>5}  {cluster['size']:>6}  {cluster['name']}")
+    if len(clustered.clusters) > CLUSTERS_SHOWN:
+        print(f"  ... and {len(clustered.clusters) - CLUSTERS_SHOWN} more (photoclust clusters)")
     return 0

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
+from photoclust.core.clustering.job import ClusterJob, ClusterResult
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.embedding.engine import EmbedJob, EmbedResult
 from photoclust.core.jobs import Cancelled, Job, JobContext
@@ -42,27 +43,27 @@ class StageContext(JobContext):
 class OrganizeResult:
     index: ScanResult
     embed: EmbedResult
-    cluster: Any
+    cluster: ClusterResult
 
     def to_json(self) -> dict:
-        cluster = self.cluster.to_json() if hasattr(self.cluster, "to_json") else self.cluster
-        return {"index": self.index.to_json(), "embed": self.embed.to_json(), "cluster": cluster}
+        return {"index": self.index.to_json(), "embed": self.embed.to_json(),
+                "cluster": self.cluster.to_json()}
 
 
 class OrganizeJob(Job[OrganizeResult]):
-    """Index ``folders``, embed new photos with ``model``, then cluster with ``k``."""
+    """Index ``folders``, embed new photos with ``model``, then cluster with ``k`` and ``method``."""
 
     title = "Organizing photos"
 
     def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
-                 model: str = DEFAULT_MODEL, k: int | str = "auto", device: str = "auto",
-                 batch_size: int | None = None, weights: str | Path | None = None):
+                 model: str = DEFAULT_MODEL, k: int | str = "auto", method: str = "kmeans",
+                 device: str = "auto", batch_size: int | None = None,
+                 weights: str | Path | None = None):
         self.library = library
-        self.model = model
-        self.k = k
         self.scan_job = ScanJob(library, folders)
         self.embed_job = EmbedJob(library, model=model, device=device, batch_size=batch_size,
                                   weights=weights)
+        self.cluster_job = ClusterJob(library, model=model, k=k, method=method)
 
     def prepare(self) -> None:
         """Unreadable folders and unusable model weights fail here, before anything is done."""
@@ -70,11 +71,8 @@ class OrganizeJob(Job[OrganizeResult]):
         self.embed_job.prepare()
 
     def run(self, ctx: JobContext) -> OrganizeResult:
-        from photoclust.core.clustering.job import ClusterJob
-
         scanned = self.scan_job.run(StageContext(ctx, "index"))
         embedded = self.embed_job.run(StageContext(ctx, "embed"))
-        cluster_job = ClusterJob(self.library, model=self.model, k=self.k)
-        cluster_job.prepare()
-        clustered = cluster_job.run(StageContext(ctx, "cluster"))
+        self.cluster_job.prepare()  # needs the embeddings, so only now
+        clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
         return OrganizeResult(scanned, embedded, clustered)

@@ -6,7 +6,6 @@ import urllib.error
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
@@ -67,12 +66,25 @@ def test_embed_unknown_model_lists_the_choices(tmp_path, capsys):
 
 
 def test_organize_indexes_embeds_and_clusters(tmp_path, capsys):
-    pytest.importorskip("photoclust.core.clustering.job")
     photos = write_photos(tmp_path / "photos", 6)
+    library = str(tmp_path / "lib.sqlite")
 
-    result = run_json(capsys, "organize", str(photos), "--library", str(tmp_path / "lib.sqlite"),
-                      "--k", "2")
+    result = run_json(capsys, "organize", str(photos), "--library", library, "--k", "2",
+                      "--device", "cpu")
 
     assert result["index"]["added"] == 6
     assert result["embed"]["embedded"] == 6
-    assert result["cluster"]
+    assert result["cluster"]["k"] == 2 and result["cluster"]["n"] == 6
+    assert sum(c["size"] for c in result["cluster"]["clusters"]) == 6
+
+    (photos / "photo0.jpg").rename(photos / "renamed.jpg")
+    again = run_json(capsys, "organize", str(photos), "--library", library, "--k", "2")
+    assert again["index"]["moved"] == 1 and again["embed"]["embedded"] == 0
+    assert again["embed"]["already"] == 6
+
+
+def test_organize_unreadable_folder_fails_before_any_work(tmp_path, capsys):
+    library = tmp_path / "lib.sqlite"
+    code = main(["organize", str(tmp_path / "nowhere"), "--library", str(library)])
+    assert code == 1
+    assert "no such folder" in capsys.readouterr().err

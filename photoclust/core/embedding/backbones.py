@@ -77,21 +77,30 @@ class Backbone:
         image = image.crop((left, top, left + self.input_size, top + self.input_size))
         return np.asarray(image, dtype=np.uint8)
 
-    def to_batch(self, crops: list[np.ndarray] | np.ndarray) -> "torch.Tensor":
-        """Stack uint8 HWC crops into a normalised float NCHW tensor (channels-last in memory)."""
+    def to_batch(self, crops: list[np.ndarray] | np.ndarray,
+                 pin_memory: bool = False) -> "torch.Tensor":
+        """Stack uint8 HWC crops into a normalised float NCHW tensor on the model's device.
+
+        The uint8 pixels travel to the device (4x less than float32, from pinned memory on
+        CUDA) and are normalised there; the result is channels-last in memory.
+        """
         import torch
 
         array = np.stack(crops) if isinstance(crops, list) else crops
-        batch = torch.from_numpy(array).permute(0, 3, 1, 2).float().div_(255.0)
-        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        pixels = torch.from_numpy(array)
+        if pin_memory:
+            pixels = pixels.pin_memory()
+        pixels = pixels.to(self.device, non_blocking=pin_memory)
+        batch = pixels.permute(0, 3, 1, 2).float().div_(255.0)
+        mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
         return batch.sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
 
     def embed_images(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """Features (float32, n x dim) and softmax probabilities (n x 1000) of a few images."""
         import torch
 
-        batch = self.to_batch([self.crop(im) for im in images]).to(self.device)
+        batch = self.to_batch([self.crop(im) for im in images])
         with torch.inference_mode():
             features, logits = self.module(batch)
         return features.float().cpu().numpy(), logits.float().softmax(1).cpu().numpy()

@@ -138,10 +138,7 @@ def _infer(backbone: Backbone, plan: DevicePlan, items: list[EmbedItem],
         empty = np.zeros((0, TOP_CLASSES))
         return EmbeddedBatch([], np.zeros((0, backbone.dim), np.float32), empty.astype(np.int64),
                              empty.astype(np.float32), failed)
-    batch = backbone.to_batch(crops)
-    if plan.pin_memory:
-        batch = batch.pin_memory()
-    batch = batch.to(plan.device, non_blocking=plan.pin_memory)
+    batch = backbone.to_batch(crops, pin_memory=plan.pin_memory)
     with torch.inference_mode(), plan.autocast():
         features, logits = backbone.module(batch)
         probs, indices = logits.float().softmax(dim=1).topk(TOP_CLASSES, dim=1)
