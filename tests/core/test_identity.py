@@ -166,3 +166,33 @@ def test_apply_clustering_supersedes_the_redo_branch(library):
     with library.session() as s:
         event = s.scalars(select(EditEvent)).one()
         assert event.undone and event.superseded
+
+
+def test_apply_clustering_label_clusters_fix_labels_to_known_clusters(library):
+    ids, labels, _, by_label = _three_groups(library)
+    new = add_photos(library, 2, prefix="/photos/new")
+    # A classifier puts every cat with the dogs and the two new photos in class 0 ("cats"):
+    # by overlap, label 0 shares no photo with "cats" and would become a new cluster.
+    predicted = np.concatenate([np.where(labels == 0, 1, labels), [0, 0]])
+    apply_clustering(library, "m", "learn", ids + new, predicted,
+                     label_clusters={0: by_label[0], 1: by_label[1], 2: by_label[2]})
+    assert members(library, by_label[0]) == set(new)
+    assert members(library, by_label[1]) == set(ids[0:8])
+    with pytest.raises(ValueError, match="not an active cluster"):
+        apply_clustering(library, "m", "learn", ids, labels, label_clusters={0: 999})
+    with pytest.raises(ValueError, match="same cluster"):
+        apply_clustering(library, "m", "learn", ids, labels,
+                         label_clusters={0: by_label[0], 1: by_label[0]})
+
+
+def test_apply_clustering_label_clusters_mix_with_overlap_matching(library):
+    ids, labels, _, by_label = _three_groups(library)
+    new = add_photos(library, 3, prefix="/photos/new")
+    # Label 5 is fixed to "birds"; labels 0 and 1 (swapped) are matched by overlap; label 3 is new.
+    predicted = np.concatenate([np.where(labels == 0, 1, np.where(labels == 1, 0, 5)), [3] * 3])
+    apply_clustering(library, "m", "kmeans", ids + new, predicted,
+                     label_clusters={5: by_label[2]})
+    assert members(library, by_label[0]) == set(ids[0:4])
+    assert members(library, by_label[1]) == set(ids[4:8])
+    assert members(library, by_label[2]) == set(ids[8:12])
+    assert cluster_of(library)[new[0]] not in by_label.values()

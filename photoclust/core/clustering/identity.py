@@ -37,6 +37,7 @@ def apply_clustering(library: Library, model: str, method: str, photo_ids: Seque
                      labels: Sequence[int], confidences: Sequence[float] | None = None,
                      suggested_names: Mapping[int, str] | Sequence[str] | None = None,
                      params: dict | None = None, label_scores: np.ndarray | None = None,
+                     label_clusters: Mapping[int, int] | None = None,
                      min_overlap_fraction: float = MIN_OVERLAP_FRACTION) -> int:
     """Store a clustering of ``photo_ids`` and return the new ``ClusteringRun`` id.
 
@@ -49,6 +50,9 @@ def apply_clustering(library: Library, model: str, method: str, photo_ids: Seque
     label_scores : ``(n, k)`` array, higher is better (probabilities, or negative distances):
         where a photo's label maps to a cluster it has a cannot-link to, it takes its best other
         label. Without it, such a photo stays unassigned.
+    label_clusters : ``{label: cluster id}`` for labels that already stand for an active cluster
+        (a classifier trained on the current clusters, assigning new photos): those labels keep
+        that cluster as they are; the other labels are matched by overlap.
     """
     photo_ids = np.asarray(photo_ids, dtype=np.int64).ravel()
     labels = np.asarray(labels, dtype=np.int64).ravel()
@@ -75,7 +79,13 @@ def apply_clustering(library: Library, model: str, method: str, photo_ids: Seque
         current = {pid: (cid, source) for pid, cid, source in s.execute(
             select(Assignment.photo_id, Assignment.cluster_id, Assignment.source)
             .join(Cluster, Cluster.id == Assignment.cluster_id).where(Cluster.active.is_(True)))}
-        group_cluster = _match_groups(photo_ids, labels, groups, current, min_overlap_fraction)
+        fixed = _checked_label_clusters(s, label_clusters)
+        free = np.array([g for g in groups if int(g) not in fixed], dtype=np.int64)
+        taken = set(fixed.values())
+        group_cluster = _match_groups(
+            photo_ids, labels, free,
+            {pid: a for pid, a in current.items() if a[0] not in taken}, min_overlap_fraction)
+        group_cluster.update(fixed)
 
         label_cluster = {int(g): group_cluster.get(int(g)) for g in groups}
         final_labels = _resolve_cannot_links(s, photo_ids, labels, label_cluster, current,
@@ -105,6 +115,17 @@ def apply_clustering(library: Library, model: str, method: str, photo_ids: Seque
                   .values(active=False))
         supersede_redo_branch(s)
         return run.id
+
+
+def _checked_label_clusters(s, label_clusters: Mapping[int, int] | None) -> dict[int, int]:
+    fixed = {int(label): int(cid) for label, cid in (label_clusters or {}).items()}
+    if len(set(fixed.values())) != len(fixed):
+        raise ValueError("label_clusters maps two labels to the same cluster")
+    for cid in fixed.values():
+        cluster = s.get(Cluster, cid)
+        if cluster is None or not cluster.active:
+            raise ValueError(f"label_clusters names cluster {cid}, which is not an active cluster")
+    return fixed
 
 
 def _match_groups(photo_ids: np.ndarray, labels: np.ndarray, groups: np.ndarray,
