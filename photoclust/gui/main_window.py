@@ -14,13 +14,17 @@ from typing import Callable
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 from sqlalchemy import func, select
 
@@ -76,8 +80,26 @@ class MainWindow(QMainWindow):
         self.preview = PreviewPane(library)
         self.welcome = WelcomePage()
 
+        self.grid_title = QLabel()
+        self.grid_title.setObjectName("paneTitle")
+        self.order_combo = QComboBox()
+        for text, order in (("By file name", "path"), ("By date taken", "taken_at"),
+                            ("Least sure first", "confidence")):
+            self.order_combo.addItem(text, order)
+        self.order_combo.setToolTip("Least sure first: the photos most worth checking")
+        header = QHBoxLayout()
+        header.setContentsMargins(8, 6, 8, 2)
+        header.addWidget(self.grid_title, 1)
+        header.addWidget(self.order_combo)
+        self.grid_page = QWidget()
+        grid_layout = QVBoxLayout(self.grid_page)
+        grid_layout.setContentsMargins(0, 0, 0, 0)
+        grid_layout.setSpacing(0)
+        grid_layout.addLayout(header)
+        grid_layout.addWidget(self.grid, 1)
+
         self.center = QStackedWidget()
-        self.center.addWidget(self.grid)
+        self.center.addWidget(self.grid_page)
         self.center.addWidget(self.map_view)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
@@ -178,6 +200,7 @@ class MainWindow(QMainWindow):
         self.cluster_model.photosDropped.connect(self.move_photos)
         self.map_view.photoClicked.connect(self.open_photo)
         self.welcome.organizeRequested.connect(self.organize_folder)
+        self.order_combo.currentIndexChanged.connect(self._on_order_changed)
 
     # --- reading ------------------------------------------------------------------------------
     def photo_count(self) -> int:
@@ -200,10 +223,21 @@ class MainWindow(QMainWindow):
         row = self.cluster_model.row_of(cluster_id) if cluster_id is not None else -1
         size = self.cluster_model.cluster(row).size if row >= 0 else 0
         self.photo_model.set_cluster(cluster_id if row >= 0 else None, size)
+        if row >= 0:
+            cluster = self.cluster_model.cluster(row)
+            self.grid_title.setText(f"{cluster.name or 'Unnamed'}  ·  {size:,} "
+                                    f"photo{'s' if size != 1 else ''}")
+        else:
+            self.grid_title.clear()
         if self.photo_model.canFetchMore():
             self.photo_model.fetchMore()
         self.preview.show_photo(None)
         self._update_actions()
+
+    def _on_order_changed(self, _index: int) -> None:
+        self.photo_model.set_order(self.order_combo.currentData())
+        if self.photo_model.canFetchMore():
+            self.photo_model.fetchMore()
 
     def _update_summary(self) -> None:
         n_clusters = self.cluster_model.rowCount()
@@ -329,7 +363,7 @@ class MainWindow(QMainWindow):
 
     # --- map ----------------------------------------------------------------------------------
     def show_grid(self) -> None:
-        self.center.setCurrentWidget(self.grid)
+        self.center.setCurrentWidget(self.grid_page)
         self.grid_action.setChecked(True)
         self.map_action.setChecked(False)
 
@@ -347,15 +381,20 @@ class MainWindow(QMainWindow):
 
     def _on_map_layout(self, layout: MapLayout) -> None:
         self.map_layout = layout
-        self.map_view.set_layout(layout.photo_ids, layout.xy, layout.cluster_ids)
+        self.map_view.set_layout(layout.photo_ids, layout.xy, layout.cluster_ids,
+                                 self._cluster_names())
         self.mapReady.emit()
+
+    def _cluster_names(self) -> dict[int, str]:
+        return {self.cluster_model.cluster(r).id: self.cluster_model.cluster(r).name
+                for r in range(self.cluster_model.rowCount())}
 
     def _recolor_map(self) -> None:
         if self.map_layout is None:
             return
         self.map_layout.cluster_ids = cluster_of_photos(self.library, self.map_layout.photo_ids)
         self.map_view.set_layout(self.map_layout.photo_ids, self.map_layout.xy,
-                                 self.map_layout.cluster_ids)
+                                 self.map_layout.cluster_ids, self._cluster_names())
 
     def open_photo(self, photo_id: int) -> None:
         """Show a photo (from the map): its cluster in the grid, the photo selected and previewed."""

@@ -7,6 +7,14 @@ from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobWorker, ProgressRate, format_duration
 
 
+MESSAGE_CHARS = 48
+
+
+def _shorten(message: str) -> str:
+    """Keep the end of long messages (file paths): the file name is the informative part."""
+    return message if len(message) <= MESSAGE_CHARS else "…" + message[-(MESSAGE_CHARS - 1):]
+
+
 class JobStatusWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -47,7 +55,7 @@ class JobStatusWidget(QWidget):
             self.bar.setRange(0, total)
             self.bar.setValue(min(done, total))
         self._rate.add(done)
-        parts = [message or (self._worker.title if self._worker else "")]
+        parts = [_shorten(message) or (self._worker.title if self._worker else "")]
         rate = self._rate.rate()
         if rate:
             parts.append(f"{rate:.1f}/s" if rate < 10 else f"{rate:.0f}/s")

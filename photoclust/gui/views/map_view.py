@@ -11,8 +11,13 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 
 SCENE_EXTENT = 1000.0
-POINT_RADIUS = 3.0
 CLICK_RADIUS_PX = 8.0
+LEGEND_MAX = 20
+
+
+def point_radius(n_points: int) -> float:
+    """Dots in pixels at 1:1 zoom: big when there are few photos, small for tens of thousands."""
+    return 6.0 if n_points < 500 else 4.0 if n_points < 5000 else 2.5
 
 _PALETTE = [
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
@@ -34,6 +39,7 @@ class _PointCloudItem(QGraphicsItem):
         self.xy = xy
         self.cluster_ids = cluster_ids
         self.highlight: int | None = None  # row index
+        self.radius = point_radius(len(xy))
         self._groups = [
             (cluster_color(int(cid)), [QPointF(float(x), float(y))
                                        for x, y in xy[cluster_ids == cid]])
@@ -41,15 +47,15 @@ class _PointCloudItem(QGraphicsItem):
         ]
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
-        r = POINT_RADIUS + 2
-        return QRectF(-r, -r, SCENE_EXTENT + 2 * r, SCENE_EXTENT + 2 * r)
+        margin = SCENE_EXTENT * 0.04
+        return QRectF(-margin, -margin, SCENE_EXTENT + 2 * margin, SCENE_EXTENT + 2 * margin)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         scale = painter.worldTransform().m11() or 1.0
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pen = QPen()
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setWidthF(2 * POINT_RADIUS / scale ** 0.5)
+        pen.setWidthF(2 * self.radius / scale ** 0.5)
         for color, points in self._groups:
             pen.setColor(color)
             painter.setPen(pen)
@@ -76,10 +82,13 @@ class MapView(QGraphicsView):
         self.setBackgroundBrush(QBrush(QColor("#ffffff")))
         self.photo_ids = np.empty(0, dtype=np.int64)
         self._item: _PointCloudItem | None = None
+        self._legend: list[tuple[QColor, str]] = []
 
-    def set_layout(self, photo_ids: np.ndarray, xy: np.ndarray, cluster_ids: np.ndarray) -> None:
+    def set_layout(self, photo_ids: np.ndarray, xy: np.ndarray, cluster_ids: np.ndarray,
+                   names: dict[int, str] | None = None) -> None:
         """Show ``photo_ids`` at ``xy`` (any scale; normalised here), coloured by ``cluster_ids``
-        (-1 for unassigned)."""
+        (-1 for unassigned); ``names`` (cluster id -> name, largest first) make the legend."""
+        self._legend = [(cluster_color(cid), name) for cid, name in (names or {}).items()]
         self.scene().clear()
         self.photo_ids = np.asarray(photo_ids, dtype=np.int64)
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
@@ -90,6 +99,33 @@ class MapView(QGraphicsView):
         self.scene().addItem(self._item)
         self.scene().setSceneRect(self._item.boundingRect())
         self.fit()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt override
+        """The legend, fixed in the top-left corner of the view."""
+        if not self._legend:
+            return
+        painter.save()
+        painter.resetTransform()
+        metrics = painter.fontMetrics()
+        line = metrics.height() + 4
+        shown = self._legend[:LEGEND_MAX]
+        width = max(metrics.horizontalAdvance(name) for _c, name in shown) + 34
+        height = line * len(shown) + 10 + (line if len(self._legend) > LEGEND_MAX else 0)
+        painter.setPen(QPen(QColor("#dde1e6")))
+        painter.setBrush(QColor(255, 255, 255, 225))
+        painter.drawRoundedRect(QRectF(8, 8, width, height), 6, 6)
+        for n, (color, name) in enumerate(shown):
+            y = 13 + n * line
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(color)
+            painter.drawEllipse(QRectF(16, y + line / 2 - 6, 10, 10))
+            painter.setPen(QColor("#263238"))
+            painter.drawText(QPointF(34, y + metrics.ascent()), name)
+        if len(self._legend) > LEGEND_MAX:
+            painter.setPen(QColor("#78909c"))
+            painter.drawText(QPointF(34, 13 + len(shown) * line + metrics.ascent()),
+                             f"and {len(self._legend) - LEGEND_MAX} more")
+        painter.restore()
 
     def fit(self) -> None:
         if self._item is not None:

@@ -52,6 +52,8 @@ class ClusterSidebar(QWidget):
         self.view.setDropIndicatorShown(True)
         self.view.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.setWordWrap(False)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.selectionModel().currentChanged.connect(self._on_current_changed)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self.selectionChanged.emit())
 

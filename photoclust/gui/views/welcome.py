@@ -40,7 +40,8 @@ class WelcomePage(QWidget):
         text.setObjectName("welcomeText")
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(560)
+        text.setFixedWidth(560)
+        text.setMinimumHeight(text.heightForWidth(560))
 
         self.folder_edit = QLineEdit(str(default_photo_folder()))
         self.folder_edit.setMinimumWidth(360)
