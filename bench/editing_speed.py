@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from photoclust.core import editing, queries  # noqa: E402
 from photoclust.core.clustering.identity import apply_clustering  # noqa: E402
 from photoclust.core.library import open_library  # noqa: E402
-from photoclust.core.library.models import Photo  # noqa: E402
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION  # noqa: E402
+from photoclust.core.library.models import Embedding, Photo  # noqa: E402
 
 
 def cpu_model() -> str:
@@ -96,6 +97,24 @@ def main() -> None:
             library, big, sources), results)
         timed("undo (merge)", lambda: editing.undo(library), results)
         timed("redo (merge)", lambda: editing.redo(library), results)
+
+        dim = 1280
+        print(f"\nadding {args.photos} float16 embeddings of {dim} dims ...", flush=True)
+        centers = rng.standard_normal((args.k, dim)).astype(np.float32)
+        with library.session() as s:
+            for start in range(0, args.photos, 5000):
+                part = range(start, min(start + 5000, args.photos))
+                vectors = centers[labels[part.start:part.stop]] + 0.5 * rng.standard_normal(
+                    (len(part), dim)).astype(np.float32)
+                s.execute(insert(Embedding), [
+                    {"content_hash": f"{i:064x}", "model": "m",
+                     "preprocess_version": PREPROCESS_VERSION, "dim": dim,
+                     "vector": vectors[j].astype("<f2").tobytes()}
+                    for j, i in enumerate(part)])
+        target = queries.list_clusters(library)[0]
+        timed(f"split_cluster, auto k ({target.size} photos)", lambda: editing.split_cluster(
+            library, target.id, model="m"), results)
+        timed("undo (split)", lambda: editing.undo(library), results)
         library.close()
 
 

@@ -321,13 +321,17 @@ def _split_labels(X: np.ndarray, k: int | None) -> np.ndarray:
     """K-means labels on the embeddings preprocessed as for clustering (L2, PCA to
     ``SPLIT_DIMS``, L2); ``k=None`` picks the number of parts."""
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 
-    Z = EmbeddingPreprocessor(n_components=SPLIT_DIMS, random_state=0).fit_transform(X)
-    if k is None:
-        k = _choose_split_k(Z)
-    return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(Z)
+    # One thread: a split is small work the user waits for, and OpenMP/BLAS threads competing
+    # with a running background job (embedding, clustering) made it up to 40x slower here.
+    with threadpool_limits(1):
+        Z = EmbeddingPreprocessor(n_components=SPLIT_DIMS, random_state=0).fit_transform(X)
+        if k is None:
+            k = _choose_split_k(Z)
+        return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(Z)
 
 
 def _choose_split_k(Z: np.ndarray) -> int:
