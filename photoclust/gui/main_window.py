@@ -35,7 +35,7 @@ from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Photo
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
 from photoclust.gui.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
-from photoclust.gui.models.cluster_model import ClusterListModel
+from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PhotoListModel
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.resources import app_icon, icon
@@ -240,19 +240,21 @@ class MainWindow(QMainWindow):
             self.photo_model.fetchMore()
 
     def _update_summary(self) -> None:
-        n_clusters = self.cluster_model.rowCount()
+        n_clusters = self.cluster_model.cluster_count()
         self.summary_label.setText(f"{self.cluster_model.total_photos():,} photos in "
                                    f"{n_clusters:,} cluster{'s' if n_clusters != 1 else ''}")
 
     def _update_actions(self) -> None:
-        clusters = self.sidebar.selected_cluster_ids()
+        clusters = [c for c in self.sidebar.selected_cluster_ids() if c != UNASSIGNED_ID]
+        current = self.sidebar.current_cluster_id()
+        real_cluster = current is not None and current != UNASSIGNED_ID
         photos = bool(self.grid.selectionModel().selectedIndexes())
         busy = self.worker is not None and self.worker.running
-        self.rename_action.setEnabled(self.sidebar.current_cluster_id() is not None)
+        self.rename_action.setEnabled(real_cluster)
         self.merge_action.setEnabled(len(clusters) >= 2)
-        self.split_action.setEnabled(self.sidebar.current_cluster_id() is not None and not busy)
+        self.split_action.setEnabled(real_cluster and not busy)
         self.new_cluster_action.setEnabled(photos)
-        self.remove_action.setEnabled(photos)
+        self.remove_action.setEnabled(photos and real_cluster)
         self.organize_action.setEnabled(not busy)
         self.add_folder_action.setEnabled(not busy)
 
@@ -274,16 +276,20 @@ class MainWindow(QMainWindow):
         self.libraryChanged.emit()
 
     def move_photos(self, photo_ids: list, cluster_id: int) -> None:
-        self.run_edit(lambda: editing.move_photos(self.library, photo_ids, cluster_id))
+        """Move photos to a cluster; dropped on "Not in a cluster", take them out of theirs."""
+        if cluster_id == UNASSIGNED_ID:
+            self.run_edit(lambda: editing.remove_photos_from_cluster(self.library, photo_ids))
+        else:
+            self.run_edit(lambda: editing.move_photos(self.library, photo_ids, cluster_id))
 
     def merge_selected_clusters(self) -> None:
-        ids = self.sidebar.selected_cluster_ids()
+        ids = [c for c in self.sidebar.selected_cluster_ids() if c != UNASSIGNED_ID]
         if len(ids) >= 2:
             self.run_edit(lambda: editing.merge_clusters(self.library, ids[0], ids[1:]))
 
     def split_current_cluster(self) -> None:
         cluster_id = self.sidebar.current_cluster_id()
-        if cluster_id is not None:
+        if cluster_id is not None and cluster_id != UNASSIGNED_ID:
             self.run_edit(lambda: editing.split_cluster(self.library, cluster_id,
                                                         model=self.settings.model))
 
@@ -294,7 +300,7 @@ class MainWindow(QMainWindow):
 
     def remove_selected_photos(self) -> None:
         photo_ids = self.grid.selected_photo_ids()
-        if photo_ids:
+        if photo_ids and self.sidebar.current_cluster_id() != UNASSIGNED_ID:
             self.run_edit(lambda: editing.remove_photos_from_cluster(self.library, photo_ids))
 
     def rename_current_cluster(self) -> None:

@@ -257,3 +257,33 @@ def test_screenshot_command_saves_a_png_of_the_drawn_window(gui_library, tmp_pat
         sidebar = np.asarray(image.convert("RGB").crop((0, 60, 250, 400))).reshape(-1, 3)
     r, g, b = sidebar[:, 0], sidebar[:, 1], sidebar[:, 2]
     assert np.count_nonzero((g > 120) & (r < 90) & (b < 110)) > 500
+
+
+def test_removed_photos_are_listed_under_not_in_a_cluster_and_can_be_dropped_back(
+        window, qtbot, gui_library):
+    from photoclust.gui.models.cluster_model import UNASSIGNED_ID
+
+    library = gui_library.library
+    a, b = gui_library.cluster_ids[:2]
+    assert window.cluster_model.row_of(UNASSIGNED_ID) == -1  # every photo is in a cluster
+    _select_photos(window, [0, 1])
+    with qtbot.waitSignal(window.libraryChanged):
+        window.remove_action.trigger()
+    removed = gui_library.photo_ids[a][:2]
+    unassigned_row = window.cluster_model.row_of(UNASSIGNED_ID)
+    assert window.cluster_model.cluster(unassigned_row).size == 2
+    assert window.sidebar.proxy.mapFromSource(
+        window.cluster_model.index(unassigned_row)).row() == 3  # listed last
+    _select_clusters(window, [UNASSIGNED_ID])
+    shown = [window.photo_model.index(r).data(PhotoRole.PhotoId)
+             for r in range(window.photo_model.rowCount())]
+    assert shown == removed
+    assert not window.split_action.isEnabled() and not window.rename_action.isEnabled()
+    mime = window.photo_model.mimeData([window.photo_model.index(0)])
+    target = window.sidebar.proxy.mapFromSource(window.cluster_model.index(
+        window.cluster_model.row_of(b)))
+    with qtbot.waitSignal(window.libraryChanged):
+        window.sidebar.proxy.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1, target)
+    assert removed[0] in _members(library, b)
+    with library.session() as s:
+        assert s.get(Assignment, removed[1]) is None

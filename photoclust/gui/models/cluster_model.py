@@ -22,11 +22,14 @@ from sqlalchemy import select
 
 from photoclust.core.library import Library
 from photoclust.core.library.models import Photo
-from photoclust.core.queries import list_clusters
+from photoclust.core.queries import count_unassigned_photos, list_clusters, unassigned_photos
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_from_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 
 COVER_SIZE = 56
+#: The sidebar row of photos in no cluster (never clustered, removed by the user, or noise).
+UNASSIGNED_ID = -1
+UNASSIGNED_NAME = "Not in a cluster"
 
 
 class ClusterRole(IntEnum):
@@ -81,6 +84,11 @@ class ClusterListModel(QAbstractListModel):
             cover_hash, cover_path = covers.get(info.cover_photo_id, (None, None))
             rows.append(ClusterRow(info.id, info.name, info.name_source, info.size, cover_hash,
                                    cover_path))
+        unassigned = count_unassigned_photos(self.library)
+        if unassigned:
+            first = unassigned_photos(self.library, 0, 1)
+            cover = (first[0].content_hash, first[0].path) if first else (None, None)
+            rows.append(ClusterRow(UNASSIGNED_ID, UNASSIGNED_NAME, "system", unassigned, *cover))
         self.beginResetModel()
         self._rows = rows
         self._covers.clear()
@@ -105,6 +113,9 @@ class ClusterListModel(QAbstractListModel):
     def total_photos(self) -> int:
         return sum(r.size for r in self._rows)
 
+    def cluster_count(self) -> int:
+        return sum(r.id != UNASSIGNED_ID for r in self._rows)
+
     # --- Qt model interface -------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
         return 0 if parent.isValid() else len(self._rows)
@@ -119,6 +130,8 @@ class ClusterListModel(QAbstractListModel):
             return row.name
         if role == Qt.ItemDataRole.DecorationRole:
             return self._cover(row)
+        if role == Qt.ItemDataRole.ToolTipRole and row.id == UNASSIGNED_ID:
+            return "Photos in no cluster. Drop photos here to take them out of their cluster."
         if role == Qt.ItemDataRole.ToolTipRole:
             source = "named by you" if row.name_source == "user" else "suggested name"
             return f"{row.name} ({source}), {row.size:,} photos. F2 renames."
@@ -137,7 +150,7 @@ class ClusterListModel(QAbstractListModel):
             return False
         name = str(value).strip()
         row = self._rows[index.row()]
-        if not name or name == row.name:
+        if not name or name == row.name or row.id == UNASSIGNED_ID:
             return False
         self.renameRequested.emit(row.id, name)
         return True
@@ -146,6 +159,8 @@ class ClusterListModel(QAbstractListModel):
         base = super().flags(index)
         if not index.isValid():
             return base
+        if self._rows[index.row()].id == UNASSIGNED_ID:
+            return base | Qt.ItemFlag.ItemIsDropEnabled
         return base | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDropEnabled
 
     def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
@@ -191,7 +206,7 @@ class ClusterListModel(QAbstractListModel):
 
 
 class ClusterSortProxy(QSortFilterProxyModel):
-    """Sorts the sidebar by size (largest first) or by name."""
+    """Sorts the sidebar by size (largest first) or by name; "Not in a cluster" stays last."""
 
     BY_SIZE, BY_NAME = "size", "name"
 
@@ -199,6 +214,14 @@ class ClusterSortProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.sort_by(self.BY_SIZE)
+
+    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802
+        descending = self.sortOrder() == Qt.SortOrder.DescendingOrder
+        if left.data(ClusterRole.ClusterId) == UNASSIGNED_ID:
+            return descending
+        if right.data(ClusterRole.ClusterId) == UNASSIGNED_ID:
+            return not descending
+        return super().lessThan(left, right)
 
     def sort_by(self, key: str) -> None:
         if key == self.BY_NAME:

@@ -16,7 +16,8 @@ from typing import NamedTuple
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRunnable, Qt, QThreadPool, Signal
 
 from photoclust.core.library import Library
-from photoclust.core.queries import PhotoInfo, photos_in_cluster
+from photoclust.core.queries import PhotoInfo, photos_in_cluster, unassigned_photos
+from photoclust.gui.models.cluster_model import UNASSIGNED_ID
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 
@@ -51,8 +52,15 @@ class _ReadPage(QRunnable):
         self._order, self._generation, self._signals = order, generation, signals
 
     def run(self) -> None:
-        page = photos_in_cluster(*self._args, order=self._order)
+        page = read_page(*self._args, order=self._order)
         self._signals.loaded.emit(self._generation, self._args[2], page)
+
+
+def read_page(library: Library, cluster_id: int, offset: int, limit: int,
+              order: str) -> list[PhotoInfo]:
+    if cluster_id == UNASSIGNED_ID:
+        return unassigned_photos(library, offset, limit)
+    return photos_in_cluster(library, cluster_id, offset, limit, order=order)
 
 
 class PhotoListModel(QAbstractListModel):
@@ -108,7 +116,7 @@ class PhotoListModel(QAbstractListModel):
         if not self.canFetchMore(parent) or self._page_in_flight:
             return
         if not self._rows:
-            page = photos_in_cluster(self.library, self.cluster_id, 0, PAGE_SIZE, order=self.order)
+            page = read_page(self.library, self.cluster_id, 0, PAGE_SIZE, self.order)
             self._append(page)
             return
         self._page_in_flight = True
