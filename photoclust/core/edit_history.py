@@ -116,7 +116,7 @@ class EditResult:
 
 
 def current_assignments(s: Session, photo_ids: Iterable[int]) -> dict[int, AssignmentState]:
-    """``{photo_id: (cluster_id, source, confidence)}`` for the assigned ones among ``photo_ids``."""
+    """``{photo_id: (cluster_id, source, confidence)}`` for the assigned among ``photo_ids``."""
     out: dict[int, AssignmentState] = {}
     for part in chunks(sorted(set(photo_ids))):
         rows = s.execute(select(Assignment.photo_id, Assignment.cluster_id, Assignment.source,
@@ -127,7 +127,8 @@ def current_assignments(s: Session, photo_ids: Iterable[int]) -> dict[int, Assig
 
 
 def cluster_state(cluster: Cluster) -> dict:
-    return {"name": cluster.name, "name_source": cluster.name_source, "active": bool(cluster.active)}
+    return {"name": cluster.name, "name_source": cluster.name_source,
+            "active": bool(cluster.active)}
 
 
 def _same_assignment(current: AssignmentState, expected: AssignmentState) -> bool:
@@ -285,7 +286,8 @@ def redo(library: Library) -> EditResult | None:
 
 def can_undo(library: Library) -> bool:
     with library.session() as s:
-        return s.scalar(select(EditEvent.id).where(EditEvent.undone.is_(False)).limit(1)) is not None
+        return s.scalar(select(EditEvent.id).where(EditEvent.undone.is_(False))
+                        .limit(1)) is not None
 
 
 def can_redo(library: Library) -> bool:

@@ -4,7 +4,7 @@ redoable.
 Every operation runs in its own transaction: it reads the current state, builds a ``ChangeSet``
 (before and after of each photo, cluster and cannot-link it touches), applies it and stores it in
 the event, so that a crash never loses a committed correction and undo never guesses.
-``undo(library)`` and ``redo(library)`` walk a linear history (see ``photoclust.core.edit_history``).
+``undo(library)`` and ``redo(library)`` walk a linear history (``photoclust.core.edit_history``).
 Every operation returns an ``EditResult`` (changed photo and cluster ids) for views to refresh.
 
 Event payload (JSON in ``EditEvent.payload``), the same shape for every kind::
@@ -51,9 +51,9 @@ from photoclust.core.edit_history import (
     cluster_state,
     current_assignments,
     record_edit,
-    write_session,
     redo,
     undo,
+    write_session,
 )
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, CannotLink, Cluster, ClusteringRun, Photo
@@ -113,8 +113,9 @@ def _members(s: Session, cluster_id: int) -> dict[int, tuple[int, str, float | N
 def _links_of(s: Session, photo_ids: list[int]) -> set[tuple[int, int]]:
     links: set[tuple[int, int]] = set()
     for part in chunks(photo_ids):
-        links.update(tuple(row) for row in s.execute(select(CannotLink.photo_id, CannotLink.cluster_id)
-                               .where(CannotLink.photo_id.in_(part))))
+        rows = s.execute(select(CannotLink.photo_id, CannotLink.cluster_id)
+                         .where(CannotLink.photo_id.in_(part)))
+        links.update((pid, cid) for pid, cid in rows)
     return links
 
 

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from _edit_fixtures import add_embeddings, add_photos, check_invariants, cluster_of, members, snapshot
+from _edit_fixtures import (
+    add_embeddings,
+    add_photos,
+    check_invariants,
+    cluster_of,
+    members,
+    snapshot,
+)
 from photoclust.core import editing
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.editing import EditError
