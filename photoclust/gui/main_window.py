@@ -40,7 +40,7 @@ from photoclust.gui.models.photo_model import PhotoListModel
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.resources import app_icon, icon
 from photoclust.gui.settings import LibrarySettings, remember_library_path
-from photoclust.gui.undo_commands import EditStack
+from photoclust.gui.undo_commands import EditJob, EditStack
 from photoclust.gui.views.job_status import JobStatusWidget
 from photoclust.gui.views.map_view import MapView
 from photoclust.gui.views.photo_grid import PhotoGrid
@@ -290,8 +290,12 @@ class MainWindow(QMainWindow):
     def split_current_cluster(self) -> None:
         cluster_id = self.sidebar.current_cluster_id()
         if cluster_id is not None and cluster_id != UNASSIGNED_ID:
-            self.run_edit(lambda: editing.split_cluster(self.library, cluster_id,
+            if self.worker is not None and self.worker.running:
+                return
+            job = EditJob("Splitting the cluster",
+                          lambda: editing.split_cluster(self.library, cluster_id,
                                                         model=self.settings.model))
+            self.start_job(job, self.edits.record)
 
     def new_cluster_from_selection(self, name: str | None = None) -> None:
         photo_ids = self.grid.selected_photo_ids()

@@ -14,6 +14,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from photoclust.core import editing
 from photoclust.core.edit_history import EditResult
+from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
 
 ChangeListener = Callable[[EditResult], None]
@@ -51,9 +52,27 @@ class EditStack(QUndoStack):
 
     def run(self, edit: Callable[[], EditResult]) -> EditResult | None:
         """Apply ``edit`` now; raises ``editing.EditError`` (nothing changed) when refused."""
-        result = edit()
+        return self.record(edit())
+
+    def record(self, result: EditResult | None) -> EditResult | None:
+        """Put an edit that was already applied (e.g. by an ``EditJob``) on the stack."""
         if result is None or result.event_id is None:
             return result  # nothing changed: nothing to undo
         self.push(AppliedEditCommand(self.library, result, self._on_change))
         self._on_change(result)
+        return result
+
+
+class EditJob(Job[EditResult]):
+    """An edit that reads embeddings (split) run as a background job; its result goes to
+    ``EditStack.record`` on the GUI thread."""
+
+    def __init__(self, title: str, edit: Callable[[], EditResult]):
+        self.title = title
+        self._edit = edit
+
+    def run(self, ctx: JobContext) -> EditResult:
+        ctx.report(0, 1, self.title)
+        result = self._edit()
+        ctx.report(1, 1, "")
         return result
