@@ -76,28 +76,28 @@ def apply_clustering(library: Library, model: str, method: str, photo_ids: Seque
         s.add(run)
         s.flush()
 
-        current = {pid: (cid, source) for pid, cid, source in s.execute(
-            select(Assignment.photo_id, Assignment.cluster_id, Assignment.source)
+        current = {pid: cid for pid, cid in s.execute(
+            select(Assignment.photo_id, Assignment.cluster_id)
             .join(Cluster, Cluster.id == Assignment.cluster_id).where(Cluster.active.is_(True)))}
+        user_placed = set(s.scalars(select(Assignment.photo_id)
+                                    .where(Assignment.source == "user")))
         fixed = _checked_label_clusters(s, label_clusters)
         free = np.array([g for g in groups if int(g) not in fixed], dtype=np.int64)
         taken = set(fixed.values())
         group_cluster = _match_groups(
             photo_ids, labels, free,
-            {pid: a for pid, a in current.items() if a[0] not in taken}, min_overlap_fraction)
+            {pid: cid for pid, cid in current.items() if cid not in taken}, min_overlap_fraction)
         group_cluster.update(fixed)
 
         label_cluster = {int(g): group_cluster.get(int(g)) for g in groups}
-        final_labels = _resolve_cannot_links(s, photo_ids, labels, label_cluster, current,
+        final_labels = _resolve_cannot_links(s, photo_ids, labels, label_cluster, user_placed,
                                              label_scores)
-        clusters = _clusters_for_labels(s, run.id, final_labels, current, photo_ids,
+        clusters = _clusters_for_labels(s, run.id, final_labels, user_placed, photo_ids,
                                         label_cluster, suggested_names)
 
-        user_placed = {pid for pid, (_cid, source) in current.items() if source == "user"}
-        auto_ids = [int(pid) for pid in photo_ids if int(pid) not in user_placed]
+        auto_ids = [pid for pid in photo_ids.tolist() if pid not in user_placed]
         for part in chunks(auto_ids):
-            s.execute(delete(Assignment).where(Assignment.photo_id.in_(part),
-                                               Assignment.source != "user"))
+            s.execute(delete(Assignment).where(Assignment.photo_id.in_(part)))
         rows = []
         for i, pid in enumerate(photo_ids.tolist()):
             label = int(final_labels[i])
@@ -129,14 +129,14 @@ def _checked_label_clusters(s, label_clusters: Mapping[int, int] | None) -> dict
 
 
 def _match_groups(photo_ids: np.ndarray, labels: np.ndarray, groups: np.ndarray,
-                  current: dict[int, tuple[int, str]], min_overlap_fraction: float
+                  current: dict[int, int], min_overlap_fraction: float
                   ) -> dict[int, int]:
     """``{label: existing cluster id}`` maximising the total overlap (Hungarian)."""
-    old_ids = sorted({cid for cid, _source in current.values()})
+    old_ids = sorted(set(current.values()))
     if not len(groups) or not old_ids:
         return {}
     old_index = {cid: j for j, cid in enumerate(old_ids)}
-    old_of_photo = np.array([old_index[current[pid][0]] if pid in current else -1
+    old_of_photo = np.array([old_index[current[pid]] if pid in current else -1
                              for pid in photo_ids.tolist()], dtype=np.int64)
     labelled = labels >= 0
     group_of_photo = np.full(len(labels), -1, dtype=np.int64)
@@ -145,7 +145,7 @@ def _match_groups(photo_ids: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     overlap = np.zeros((len(groups), len(old_ids)), dtype=np.int64)
     np.add.at(overlap, (group_of_photo[both], old_of_photo[both]), 1)
     group_sizes = np.bincount(group_of_photo[labelled], minlength=len(groups))
-    old_sizes = np.bincount([old_index[cid] for cid, _source in current.values()],
+    old_sizes = np.bincount([old_index[cid] for cid in current.values()],
                             minlength=len(old_ids))
     rows, cols = linear_sum_assignment(overlap, maximize=True)
     matches = {}
@@ -157,8 +157,7 @@ def _match_groups(photo_ids: np.ndarray, labels: np.ndarray, groups: np.ndarray,
 
 
 def _resolve_cannot_links(s, photo_ids: np.ndarray, labels: np.ndarray,
-                          label_cluster: dict[int, int | None],
-                          current: dict[int, tuple[int, str]],
+                          label_cluster: dict[int, int | None], user_placed: set[int],
                           label_scores: np.ndarray | None) -> np.ndarray:
     """Labels with every cannot-link honoured: the next best allowed label, or -1."""
     final = labels.copy()
@@ -172,7 +171,7 @@ def _resolve_cannot_links(s, photo_ids: np.ndarray, labels: np.ndarray,
         label = int(labels[i])
         if not forbidden or label < 0 or label_cluster.get(label) not in forbidden:
             continue
-        if current.get(pid, (None, ""))[1] == "user":
+        if pid in user_placed:
             continue
         final[i] = -1
         if label_scores is None:
@@ -193,12 +192,11 @@ def _name_for(suggested_names, label: int) -> str:
     return str(suggested_names[label]).strip() if label < len(suggested_names) else ""
 
 
-def _clusters_for_labels(s, run_id: int, final_labels: np.ndarray,
-                         current: dict[int, tuple[int, str]], photo_ids: np.ndarray,
+def _clusters_for_labels(s, run_id: int, final_labels: np.ndarray, user_placed: set[int],
+                         photo_ids: np.ndarray,
                          label_cluster: dict[int, int | None], suggested_names) -> dict[int, int]:
     """``{label: cluster id}`` for every label that still has photos, creating clusters for the
     unmatched ones and refreshing automatic names of the matched ones."""
-    user_placed = {pid for pid, (_cid, source) in current.items() if source == "user"}
     used = {int(label) for pid, label in zip(photo_ids.tolist(), final_labels.tolist())
             if label >= 0 and pid not in user_placed}
     clusters: dict[int, int] = {}
