@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QPoint, QTimer
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from photoclust import __version__
@@ -58,6 +59,7 @@ def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (132
     app = create_application()
     window = MainWindow(library)
     window.resize(*size)
+    QCursor.setPos(window.mapToGlobal(QPoint(size[0] // 2, size[1] - 5)))  # hover nothing
     window.show()
     if window.photo_model.rowCount():
         # Show the first photo in the preview pane too: the screenshot shows every pane at work.
@@ -66,6 +68,7 @@ def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (132
 
     def save() -> None:
         if not outcome["saved"]:
+            window.statusBar().clearMessage()  # no hover tip from wherever the pointer is
             outcome["saved"] = window.grab().save(str(output))
             app.quit()
 

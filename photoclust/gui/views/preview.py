@@ -15,6 +15,7 @@ from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Photo
 
 PREVIEW_MIN_SIDE = 720
+TEXT_HEIGHT = 160  # the image area while it shows a message instead of a photo
 
 
 class _DecodeSignals(QObject):
@@ -74,22 +75,25 @@ class PreviewPane(QWidget):
 
         self.image_label = QLabel("Select a photo to see it here.")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image_label.setMinimumSize(QSize(200, 160))
-        self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image_label.setMinimumWidth(200)
+        self.image_label.setFixedHeight(TEXT_HEIGHT)
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.metadata_label = QLabel()
         self.metadata_label.setObjectName("metadata")
         self.metadata_label.setWordWrap(True)
         self.metadata_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.metadata_label.setAlignment(Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.image_label, 3)
-        layout.addWidget(self.metadata_label, 1)
+        layout.addWidget(self.image_label)
+        layout.addWidget(self.metadata_label)
+        layout.addStretch(1)
         self.setMinimumWidth(240)
 
     def show_photo(self, photo_id: int | None) -> None:
         self.photo_id = photo_id
         self._image = None
         self.image_label.setPixmap(QPixmap())
+        self.image_label.setFixedHeight(TEXT_HEIGHT)
         if photo_id is None:
             self.image_label.setText("Select a photo to see it here.")
             self.metadata_label.clear()
@@ -118,10 +122,13 @@ class PreviewPane(QWidget):
         self._rescale()
 
     def _rescale(self) -> None:
+        """Fit the photo to the pane's width and at most 60% of its height, at the top."""
         if self._image is None:
             return
-        scaled = self._image.scaled(self.image_label.size(), Qt.AspectRatioMode.KeepAspectRatio,
+        box = QSize(self.image_label.width(), int(self.height() * 0.6))
+        scaled = self._image.scaled(box, Qt.AspectRatioMode.KeepAspectRatio,
                                     Qt.TransformationMode.SmoothTransformation)
+        self.image_label.setFixedHeight(scaled.height())
         self.image_label.setPixmap(QPixmap.fromImage(scaled))
 
 
