@@ -53,7 +53,8 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=50_000)
     parser.add_argument("--k", type=int, default=100)
     args = parser.parse_args()
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
     print(f"library: {args.photos} photos, k={args.k}\n")
     rng = np.random.default_rng(0)
     results: list = []
