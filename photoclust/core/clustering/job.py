@@ -64,6 +64,37 @@ def parse_k(value: int | str) -> int | str:
     return k
 
 
+def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: int = 0,
+                       ctx: JobContext | None = None):
+    """Cluster preprocessed embeddings ``Z``: ``(labels, confidences, scores)``, where ``scores``
+    is ``(n, k)``, higher meaning closer (None when too large to hand around).
+
+    ``k="auto"`` chooses k with ``KChooser`` (HDBSCAN always finds its own). ``scan`` starts from
+    the same k and trains a SCAN head on the neighbour graph."""
+    ctx = ctx or JobContext()
+    if method != "hdbscan":
+        k = KChooser(random_state=random_state).fit(Z, ctx=ctx).n_clusters_ if k == "auto" \
+            else min(int(k), len(Z))
+    if method == "scan":
+        refiner = SCANRefiner(k, hidden=512, epochs=50, random_state=random_state)
+        refiner.fit(Z, ctx=ctx)
+        return refiner.labels_, refiner.confidence_, refiner.probabilities_
+    if method == "kmeans":
+        est = PhotoKMeans(k, random_state=random_state)
+    elif method == "agglomerative":
+        est = PhotoAgglomerative(k, random_state=random_state)
+    elif method == "hdbscan":
+        est = PhotoHDBSCAN(random_state=random_state)
+    else:
+        raise ValueError(f"unknown method {method!r}")
+    est.fit(Z, ctx=ctx)
+    scores = None
+    if len(Z) * est.n_clusters_ <= MAX_LABEL_SCORES:
+        centers = est.cluster_centers_
+        scores = -(((Z ** 2).sum(1)[:, None]) - 2 * Z @ centers.T + (centers ** 2).sum(1))
+    return est.labels_, est.confidence_, scores
+
+
 class ClusterJob(Job[ClusterResult]):
     """Cluster every embedded present photo of ``library``.
 
@@ -110,45 +141,23 @@ class ClusterJob(Job[ClusterResult]):
         Z = EmbeddingPreprocessor(self.n_components, random_state=self.random_state).fit_transform(X)
         ctx.raise_if_cancelled()
         k_auto = self.k == "auto"
-        k = None
-        if self.method != "hdbscan":
-            k = KChooser(random_state=self.random_state).fit(Z, ctx=ctx).n_clusters_ \
-                if k_auto else min(int(self.k), len(Z))
-        labels, confidence, scores = self._cluster(Z, k, ctx)
+        labels, confidence, scores = cluster_embeddings(Z, self.k, self.method,
+                                                        self.random_state, ctx)
+        k = int(labels.max()) + 1
         ctx.raise_if_cancelled()
         ctx.report(0, 0, "naming clusters")
         names = suggest_names(labels, photo_ids,
                               load_top_classes(self.library, self.model, photo_ids))
-        params = {"k": "auto" if k_auto else k, "n_components": self.n_components,
+        params = {"k": "auto" if k_auto else self.k, "n_components": self.n_components,
                   "random_state": self.random_state, "n": len(photo_ids)}
         run_id = apply_clustering(self.library, self.model, self.method, photo_ids, labels,
                                   confidences=confidence, suggested_names=names, params=params,
                                   label_scores=scores)
         result = ClusterResult(run_id=run_id, model=self.model, method=self.method,
-                               k=int(labels.max()) + 1, k_auto=k_auto, n=len(photo_ids),
+                               k=k, k_auto=k_auto, n=len(photo_ids),
                                seconds=time.monotonic() - started, photo_ids=photo_ids,
                                labels=labels)
         result.clusters = [{"id": c.id, "name": c.name, "size": c.size}
                            for c in list_clusters(self.library)]
         ctx.report(1, 1, f"{result.k} clusters")
         return result
-
-    def _cluster(self, Z: np.ndarray, k: int | None, ctx: JobContext):
-        """Labels, confidences and (n x k) scores (higher = closer) for the chosen method."""
-        if self.method == "scan":
-            refiner = SCANRefiner(k, hidden=512, epochs=50, random_state=self.random_state)
-            refiner.fit(Z, ctx=ctx)
-            return refiner.labels_, refiner.confidence_, refiner.probabilities_
-        if self.method == "kmeans":
-            est = PhotoKMeans(k, random_state=self.random_state)
-        elif self.method == "agglomerative":
-            est = PhotoAgglomerative(k, random_state=self.random_state)
-        else:
-            est = PhotoHDBSCAN(random_state=self.random_state)
-        est.fit(Z, ctx=ctx)
-        scores = None
-        if len(Z) * est.n_clusters_ <= MAX_LABEL_SCORES:
-            centers = est.cluster_centers_
-            scores = -(((Z ** 2).sum(1)[:, None]) - 2 * Z @ centers.T + (centers ** 2).sum(1))
-        return est.labels_, est.confidence_, scores
-
