@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 class MainWindow(QMainWindow):
     libraryChanged = Signal()  # an edit, undo, redo or job changed what the library holds
     jobStarted = Signal(object)  # JobWorker
+    jobEnded = Signal(str)  # what the status bar says: done, stopped or failed
     mapReady = Signal()
 
     def __init__(self, library: Library, job_pool: QThreadPool | None = None, parent=None):
@@ -337,10 +338,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
         self.welcome.set_busy(False)
         self._update_actions()
+        self.jobEnded.emit(message)
 
     def _on_job_failed(self, error: object) -> None:
-        self._on_job_end("")
-        QMessageBox.warning(self, "photoclust", str(error) or type(error).__name__)
+        text = str(error) or type(error).__name__
+        QMessageBox.warning(self, "photoclust", text)
+        self._on_job_end(f"Failed: {text}")
 
     def add_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",

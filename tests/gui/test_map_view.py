@@ -50,8 +50,9 @@ def test_map_colours_follow_edits(window, qtbot, gui_library):
 def test_map_action_computes_the_layout_in_the_background_and_caches_it(window, qtbot,
                                                                          gui_library):
     library = gui_library.library
-    with qtbot.waitSignal(window.mapReady, timeout=60000):
+    with qtbot.waitSignal(window.jobEnded, timeout=120000) as ended:
         window.map_action.trigger()
+    assert ended.args == ["Computing the map: done."] and window.messages == []
     assert window.center.currentWidget() is window.map_view
     all_ids = sorted(i for ids in gui_library.photo_ids.values() for i in ids)
     assert sorted(window.map_view.photo_ids.tolist()) == all_ids
