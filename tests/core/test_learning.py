@@ -138,14 +138,19 @@ def test_simulation_counts_every_action_and_learning_improves_ari():
     X, y = blobs(n_classes=5, per_class=60, spread=0.45)
     start = np.where(y <= 1, 10, y + 10)
     n = len(y)
+    # An unreachable target: the simulation runs to max_fraction, every action counted once.
+    full = simulate_corrections(X, y, start, (0.02, 0.05), batch_size=5, max_fraction=0.1,
+                                target_ari=1.01)
+    assert full.actions_to_target is None and sum(full.counts.values()) == round(0.1 * n)
     result = simulate_corrections(X, y, start, (0.02, 0.05), batch_size=5, max_fraction=0.1)
     fractions = [point["fraction"] for point in result.curve]
     assert fractions == [0.0, 0.02, 0.05]
     assert [p["actions"] for p in result.curve] == [0, round(0.02 * n), round(0.05 * n)]
-    assert sum(result.counts.values()) == round(0.1 * n)
     assert result.curve[0]["ari"] == pytest.approx(adjusted_rand_score(y, start))
     assert result.curve[2]["ari"] > result.curve[0]["ari"] + 0.2
-    assert result.actions_to_target is not None and result.actions_to_target <= 0.1 * n
+    # It stops once the target is reached and every fraction is measured.
+    assert result.actions_to_target is not None
+    assert sum(result.counts.values()) == max(result.actions_to_target, round(0.05 * n))
 
 
 def test_simulation_is_reproducible():

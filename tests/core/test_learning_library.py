@@ -10,6 +10,7 @@ from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.jobs import JobError, run_job
 from photoclust.core.learning.constraints import derive_constraints, refuse_suggestion
 from photoclust.core.learning.job import LearnJob
+from photoclust.core.learning.simulate import simulate_library_corrections
 from photoclust.core.learning.suggestions import review_suggestions
 from photoclust.core.library.models import Assignment
 
@@ -119,3 +120,25 @@ def test_review_suggestions_name_clusters_and_skip_labelled_photos(library):
     as_json = review.as_json()
     assert set(as_json["items"][0]) >= {"photo_id", "path", "suggested_cluster_id",
                                         "suggested_cluster_name", "confidence", "reason"}
+
+
+def test_simulation_on_a_library_reads_labels_from_folders(library, tmp_path):
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(3, 24))
+    ids, y = [], []
+    for label, centre in zip("abc", centres):
+        new = add_photos(library, 30, prefix=f"{tmp_path}/data/{label}/p")
+        add_embeddings(library, new, centre + 0.3 * rng.normal(size=(30, 24)))
+        ids += new
+        y += [label] * 30
+    outside = add_photos(library, 5, prefix=f"{tmp_path}/elsewhere/p")
+    add_embeddings(library, outside, rng.normal(size=(5, 24)))
+    y = np.array(y)
+    apply_clustering(library, MODEL, "kmeans", ids + outside,
+                     np.r_[np.where(y == "c", 1, 0), np.zeros(5, int)])
+    result = simulate_library_corrections(library, MODEL, tmp_path / "data", (0.05,),
+                                          max_fraction=0.3, batch_size=3)
+    assert result.n == 90
+    assert [p["fraction"] for p in result.curve] == [0.0, 0.05]
+    assert result.curve[1]["ari"] > result.curve[0]["ari"]
+    assert result.actions_to_target is not None

@@ -156,13 +156,15 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
                          max_fraction: float | None = None,
                          learner: CorrectionLearner | None = None,
                          policy: ReviewPolicy = ReviewPolicy(),
-                         on_batch=None) -> SimulationResult:
+                         review=build_review_queue, on_batch=None) -> SimulationResult:
     """Run the simulated user on ``X`` and return the ARI curve.
 
     The curve has a point at fraction 0 (the automatic clustering) and at each of ``fractions``;
-    the simulation runs on to ``max_fraction`` (default: the largest fraction) to find how many
-    actions reach ``target_ari``; learning happens after every ``batch_size`` actions and at
-    each fraction. ``on_batch(actions, total_actions)`` is called after each refit (progress).
+    the simulation runs on to ``max_fraction`` (default: the largest fraction), or until
+    ``target_ari`` is reached once every fraction is measured, to find how many actions reach it; learning happens after every ``batch_size`` actions and at
+    each fraction. ``review`` builds the queue (``build_review_queue``'s signature; the
+    benchmark swaps in the naive strategy). ``on_batch(actions, total_actions)`` is called after
+    each refit (progress).
     """
     X = np.asarray(X, dtype=np.float32)
     true_labels = np.asarray(true_labels)
@@ -184,8 +186,8 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
     ari = curve[0]["ari"]
     while state.actions < total_actions:
         stop = min(state.actions + batch_size, next(a for a in pending if a > state.actions))
-        queue = build_review_queue(X, learner, state.user, stop - state.actions,
-                                   state.cannot_link, state.refused, policy)
+        queue = review(X, learner, state.user, stop - state.actions, state.cannot_link,
+                       state.refused, policy)
         if not queue:
             break
         for item in queue:
@@ -205,8 +207,47 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
                 curve.append({"fraction": fraction, "actions": at, "ari": ari})
         if on_batch is not None:
             on_batch(state.actions, total_actions)
+        if reached is not None and state.actions >= max(checkpoints.values(), default=0):
+            break  # every fraction measured and the target reached: nothing more to learn
     for fraction, at in checkpoints.items():
         if at > state.actions:  # the queue ran dry: nothing left to ask
             curve.append({"fraction": fraction, "actions": state.actions, "ari": ari})
     return SimulationResult(n=n, curve=curve, actions_to_target=reached, target_ari=target_ari,
                             counts=dict(state.counts))
+
+
+def simulate_library_corrections(library, model: str, dataset_root, fractions=(0.02, 0.05), *,
+                                 max_fraction: float = 0.2, batch_size: int = 10,
+                                 on_batch=None) -> SimulationResult:
+    """The simulated user on a library holding a labelled dataset (``DATASET/<label>/<photo>``),
+    starting from its current clusters: what ``photoclust evaluate --simulate-corrections`` runs
+    after clustering. Only photos in label folders with an embedding and a cluster take part."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+    from photoclust.core.embedding.store import load_embeddings
+    from photoclust.core.evaluation import label_of
+    from photoclust.core.library.models import Assignment, Cluster, Photo
+
+    root = Path(dataset_root).expanduser().absolute()
+    photo_ids, X = load_embeddings(library, model)
+    with library.session() as s:
+        paths = {pid: path for pid, path in s.execute(select(Photo.id, Photo.path))}
+        clusters = {pid: cid for pid, cid in s.execute(
+            select(Assignment.photo_id, Assignment.cluster_id)
+            .join(Cluster, Cluster.id == Assignment.cluster_id).where(Cluster.active.is_(True)))}
+    rows, labels, start = [], [], []
+    for i, pid in enumerate(photo_ids.tolist()):
+        label = label_of(paths.get(pid, ""), root)
+        if label is not None and pid in clusters:
+            rows.append(i)
+            labels.append(label)
+            start.append(clusters[pid])
+    if not rows:
+        raise ValueError(f"{root}: no clustered photo with an embedding lies in a label folder")
+    Z = EmbeddingPreprocessor(random_state=0).fit_transform(X[rows])
+    return simulate_corrections(Z, np.array(labels), np.array(start), fractions,
+                                batch_size=batch_size, max_fraction=max_fraction,
+                                on_batch=on_batch)
