@@ -31,12 +31,16 @@ from sqlalchemy import func, select
 from photoclust.core import editing
 from photoclust.core.edit_history import EditResult
 from photoclust.core.jobs import Job
+from photoclust.core.learning.constraints import refuse_suggestion
+from photoclust.core.learning.job import LearnJob
+from photoclust.core.learning.suggestions import PhotoSuggestion
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Photo
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
 from photoclust.gui.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PhotoListModel
+from photoclust.gui.models.review_model import ReviewJob, ReviewListModel, ReviewQueue
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.resources import app_icon, icon
 from photoclust.gui.settings import LibrarySettings, remember_library_path
@@ -45,6 +49,7 @@ from photoclust.gui.views.job_status import JobStatusWidget
 from photoclust.gui.views.map_view import MapView
 from photoclust.gui.views.photo_grid import PhotoGrid
 from photoclust.gui.views.preview import PreviewPane
+from photoclust.gui.views.review_panel import ReviewPanel
 from photoclust.gui.views.sidebar import ClusterSidebar
 from photoclust.gui.views.welcome import WelcomePage, default_photo_folder
 from photoclust.gui.workers import JobWorker
@@ -57,6 +62,7 @@ class MainWindow(QMainWindow):
     jobStarted = Signal(object)  # JobWorker
     jobEnded = Signal(str)  # what the status bar says: done, stopped or failed
     mapReady = Signal()
+    reviewReady = Signal()
 
     def __init__(self, library: Library, job_pool: QThreadPool | None = None, parent=None):
         super().__init__(parent)
@@ -78,6 +84,8 @@ class MainWindow(QMainWindow):
         self.sidebar = ClusterSidebar(self.cluster_model)
         self.grid = PhotoGrid(self.photo_model)
         self.map_view = MapView()
+        self.review_model = ReviewListModel(self.thumbnails, self)
+        self.review_panel = ReviewPanel(self.review_model)
         self.preview = PreviewPane(library)
         self.welcome = WelcomePage()
 
@@ -102,6 +110,7 @@ class MainWindow(QMainWindow):
         self.center = QStackedWidget()
         self.center.addWidget(self.grid_page)
         self.center.addWidget(self.map_view)
+        self.center.addWidget(self.review_panel)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.center)
@@ -171,9 +180,14 @@ class MainWindow(QMainWindow):
                              "Show the photos of the cluster")
         self.map_action = a("showMap", "Map", "map", "Ctrl+2", self.show_map,
                             "Show all photos on a map of similarity, coloured by cluster")
+        self.review_action = a("review", "Review", "review", "Ctrl+E", self.show_review,
+                               "Answer the questions that teach photoclust the most")
+        self.learn_action = a("learn", "Learn", "learn", "Ctrl+L", self.learn,
+                              "Re-sort the photos you did not place, learning from your "
+                              "corrections")
         self.settings_action = a("settings", "Settings", "settings", "Ctrl+,", self.open_settings,
                                  "Model, device, number of clusters, thumbnails")
-        for action in (self.grid_action, self.map_action):
+        for action in (self.grid_action, self.map_action, self.review_action):
             action.setCheckable(True)
         self.grid_action.setChecked(True)
 
@@ -184,7 +198,8 @@ class MainWindow(QMainWindow):
         for action in (self.add_folder_action, self.organize_action, None, self.undo_action,
                        self.redo_action, None, self.rename_action, self.merge_action,
                        self.split_action, self.new_cluster_action, self.remove_action, None,
-                       self.grid_action, self.map_action, None, self.settings_action):
+                       self.grid_action, self.map_action, None, self.review_action,
+                       self.learn_action, None, self.settings_action):
             if action is None:
                 toolbar.addSeparator()
             else:
@@ -202,6 +217,8 @@ class MainWindow(QMainWindow):
         self.map_view.photoClicked.connect(self.open_photo)
         self.welcome.organizeRequested.connect(self.organize_folder)
         self.order_combo.currentIndexChanged.connect(self._on_order_changed)
+        self.review_panel.acceptRequested.connect(self.accept_suggestion)
+        self.review_panel.refuseRequested.connect(self.refuse_suggestion)
 
     # --- reading ------------------------------------------------------------------------------
     def photo_count(self) -> int:
@@ -257,6 +274,7 @@ class MainWindow(QMainWindow):
         self.new_cluster_action.setEnabled(photos)
         self.remove_action.setEnabled(photos and real_cluster)
         self.organize_action.setEnabled(not busy)
+        self.learn_action.setEnabled(not busy and self.cluster_model.cluster_count() > 0)
         self.add_folder_action.setEnabled(not busy)
 
     # --- editing ------------------------------------------------------------------------------
@@ -272,6 +290,7 @@ class MainWindow(QMainWindow):
         target = result.created_cluster_ids[0] if result.kind == "new_cluster" and \
             result.created_cluster_ids else None
         self.reload(select_cluster=target)
+        self.review_model.remove_answered_photos(result.photo_ids)
         if self.center.currentWidget() is self.map_view:
             self._recolor_map()
         self.libraryChanged.emit()
@@ -375,15 +394,17 @@ class MainWindow(QMainWindow):
         self.start_job(job, lambda _result: self.reload())
 
     # --- map ----------------------------------------------------------------------------------
+    def _show_page(self, page: QWidget) -> None:
+        self.center.setCurrentWidget(page)
+        self.grid_action.setChecked(page is self.grid_page)
+        self.map_action.setChecked(page is self.map_view)
+        self.review_action.setChecked(page is self.review_panel)
+
     def show_grid(self) -> None:
-        self.center.setCurrentWidget(self.grid_page)
-        self.grid_action.setChecked(True)
-        self.map_action.setChecked(False)
+        self._show_page(self.grid_page)
 
     def show_map(self) -> None:
-        self.center.setCurrentWidget(self.map_view)
-        self.grid_action.setChecked(False)
-        self.map_action.setChecked(True)
+        self._show_page(self.map_view)
         if self.map_layout is not None:
             self._recolor_map()
             return
@@ -408,6 +429,63 @@ class MainWindow(QMainWindow):
         self.map_layout.cluster_ids = cluster_of_photos(self.library, self.map_layout.photo_ids)
         self.map_view.set_layout(self.map_layout.photo_ids, self.map_layout.xy,
                                  self.map_layout.cluster_ids, self._cluster_names())
+
+    # --- review and learning ------------------------------------------------------------------
+    def show_review(self) -> None:
+        """Show the review questions, computed afresh in the background."""
+        self._show_page(self.review_panel)
+        if self.worker is not None and self.worker.running:
+            self.statusBar().showMessage("Suggestions are computed when the current job ends.",
+                                         5000)
+            return
+        self.start_job(ReviewJob(self.library, model=None), self._on_review_queue)
+
+    def _on_review_queue(self, queue: ReviewQueue) -> None:
+        self.review_model.set_queue(queue)
+        self.reviewReady.emit()
+
+    def accept_suggestion(self, row: int) -> None:
+        question = self.review_model.question(row)
+        if isinstance(question, PhotoSuggestion):
+            with self.library.session() as s:
+                current = s.scalar(select(Assignment.cluster_id)
+                                   .where(Assignment.photo_id == question.photo_id))
+            if current == question.suggested_cluster_id:
+                self.run_edit(lambda: editing.confirm_photos(self.library, [question.photo_id]))
+            else:
+                self.run_edit(lambda: editing.move_photos(self.library, [question.photo_id],
+                                                          question.suggested_cluster_id))
+        elif question.kind == "merge":
+            self.run_edit(lambda: editing.merge_clusters(self.library, question.cluster_id,
+                                                         [question.other_cluster_id]))
+        else:
+            self.run_edit(lambda: editing.new_cluster_from_photos(self.library,
+                                                                  question.photo_ids))
+        self.review_model.remove(question)
+
+    def refuse_suggestion(self, row: int) -> None:
+        """No to a merge or split: remembered, so it is not suggested again."""
+        question = self.review_model.question(row)
+        if isinstance(question, PhotoSuggestion):
+            return  # a photo is answered by moving it where it belongs
+        refuse_suggestion(self.library, question.kind, question.cluster_id,
+                          question.other_cluster_id if question.other_cluster_id is not None
+                          else -1)
+        self.review_model.remove(question)
+        self.statusBar().showMessage("Noted: that suggestion will not come back.", 5000)
+
+    def learn(self) -> None:
+        """Reassign the photos the user did not place, from a model of the user's corrections."""
+        self.start_job(LearnJob(self.library), self._on_learned)
+
+    def _on_learned(self, result) -> None:
+        self.reload()
+        if self.center.currentWidget() is self.map_view:
+            self._recolor_map()
+        self.statusBar().showMessage(
+            f"Learned from {result.n_labelled:,} photos you placed: {result.n_reassigned:,} "
+            "photos changed cluster.", 8000)
+        self.libraryChanged.emit()
 
     def open_photo(self, photo_id: int) -> None:
         """Show a photo (from the map): its cluster in the grid, the photo selected and previewed."""

@@ -1,0 +1,148 @@
+"""The review queue as a list model: the questions the learner most needs answered, best first.
+
+Photo questions ("is this photo in Beach?") show the photo's thumbnail and can be dragged onto a
+cluster (the answer "no, it belongs there"); cluster questions ask to merge two clusters or to split
+a group out of one. ``ReviewJob`` computes the queue off the GUI thread with the core's
+``review_suggestions``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+from sqlalchemy import select
+
+from photoclust.core.jobs import Job, JobContext
+from photoclust.core.learning.suggestions import (
+    ClusterSuggestion,
+    PhotoSuggestion,
+    review_suggestions,
+)
+from photoclust.core.library import Library
+from photoclust.core.library.models import Photo
+from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
+from photoclust.gui.models.thumbnails import ThumbnailLoader
+from photoclust.gui.resources import icon
+
+Question = PhotoSuggestion | ClusterSuggestion
+
+
+@dataclass
+class ReviewQueue:
+    questions: list[Question]
+    content_hashes: dict[int, str]  # photo id -> thumbnail key, for the photo questions
+
+
+class ReviewJob(Job[ReviewQueue]):
+    title = "Finding what to review"
+
+    def __init__(self, library: Library, model: str | None = None, limit: int = 50):
+        self.library, self.model, self.limit = library, model, limit
+
+    def run(self, ctx: JobContext) -> ReviewQueue:
+        ctx.report(0, 1, "learning from your corrections")
+        review = review_suggestions(self.library, limit=self.limit, model=self.model)
+        photo_ids = [item.photo_id for item in review.items]
+        with self.library.session() as s:
+            hashes = dict(s.execute(select(Photo.id, Photo.content_hash)
+                                    .where(Photo.id.in_(photo_ids))).all())
+        ctx.report(1, 1, "")
+        questions = sorted([*review.items, *review.suggestions], key=lambda q: q.rank)
+        return ReviewQueue(questions, hashes)
+
+
+class ReviewRole(IntEnum):
+    Question = Qt.ItemDataRole.UserRole + 1
+
+
+class ReviewListModel(QAbstractListModel):
+    def __init__(self, thumbnails: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self._questions: list[Question] = []
+        self._hashes: dict[int, str] = {}
+        thumbnails.loaded.connect(lambda _hashes: self._repaint_photos())
+
+    def set_queue(self, queue: ReviewQueue) -> None:
+        self.beginResetModel()
+        self._questions = list(queue.questions)
+        self._hashes = dict(queue.content_hashes)
+        self.endResetModel()
+
+    def question(self, row: int) -> Question:
+        return self._questions[row]
+
+    def remove_question(self, row: int) -> None:
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._questions[row]
+        self.endRemoveRows()
+
+    def remove(self, question: Question) -> None:
+        """Drop an answered question (found by identity: rows shift as edits answer others)."""
+        for row, q in enumerate(self._questions):
+            if q is question:
+                self.remove_question(row)
+                return
+
+    def remove_answered_photos(self, photo_ids: list[int]) -> None:
+        """Photo questions about photos the user just edited are answered."""
+        edited = set(photo_ids)
+        for row in reversed(range(len(self._questions))):
+            q = self._questions[row]
+            if isinstance(q, PhotoSuggestion) and q.photo_id in edited:
+                self.remove_question(row)
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
+        return 0 if parent.isValid() else len(self._questions)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._questions):
+            return None
+        q = self._questions[index.row()]
+        if role == ReviewRole.Question:
+            return q
+        if role == Qt.ItemDataRole.DisplayRole:
+            return question_text(q)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if isinstance(q, PhotoSuggestion):
+                content_hash = self._hashes.get(q.photo_id)
+                if content_hash:
+                    return self.thumbnails.image_or_placeholder(content_hash, q.path)
+                return self.thumbnails.placeholder
+            return icon("merge" if q.kind == "merge" else "split")
+        if role == Qt.ItemDataRole.ToolTipRole and isinstance(q, PhotoSuggestion):
+            return q.path
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if index.isValid() and isinstance(self._questions[index.row()], PhotoSuggestion):
+            return base | Qt.ItemFlag.ItemIsDragEnabled
+        return base
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [PHOTO_IDS_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]):  # noqa: N802
+        ids = [self._questions[i.row()].photo_id for i in indexes
+               if i.isValid() and isinstance(self._questions[i.row()], PhotoSuggestion)]
+        return photo_ids_to_mime(ids)
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.MoveAction
+
+    def _repaint_photos(self) -> None:
+        if self._questions:
+            self.dataChanged.emit(self.index(0), self.index(len(self._questions) - 1),
+                                  [Qt.ItemDataRole.DecorationRole])
+
+
+def question_text(q: Question) -> str:
+    if isinstance(q, PhotoSuggestion):
+        return (f"Is {Path(q.path).name} in “{q.suggested_cluster_name}”?\n"
+                f"{q.explanation} ({q.confidence:.0%} sure)")
+    if q.kind == "merge":
+        return (f"Merge “{q.other_cluster_name}” into “{q.cluster_name}”?\n{q.explanation}")
+    return (f"Split {len(q.photo_ids)} photos out of “{q.cluster_name}”?\n{q.explanation}")
