@@ -12,6 +12,12 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
 )
+from photoclust.cli.learn_cmds import (
+    add_simulate_corrections_option,
+    evaluation_library,
+    print_simulated_corrections,
+    simulated_corrections,
+)
 from photoclust.core.clustering.job import METHODS
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
 
@@ -69,6 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                           help="write clusters.csv/.md, a t-SNE picture and sample photos here")
     evaluate.add_argument("--library", metavar="FILE", type=Path, default=None,
                           help="library to index the dataset into (default: a temporary one)")
+    add_simulate_corrections_option(evaluate)
     add_json_option(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -118,25 +125,22 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from photoclust.core.evaluation import EvaluateJob
     from photoclust.core.jobs import run_job
-    from photoclust.core.library import open_library
 
     if not args.dataset.is_dir():
         raise CommandError(f"{args.dataset}: no such folder")
-    library = open_library(args.library) if args.library is not None else None
-    try:
+    with evaluation_library(args) as library:
         job = EvaluateJob(args.dataset, library=library, k=args.k, method=args.method,
                           model=args.model, report_dir=args.report)
         with job_context(args, "Evaluating") as ctx:
             result = run_job(job, ctx)
-    finally:
-        if library is not None:
-            library.close()
+            corrections = simulated_corrections(args, library, args.model, ctx)
     if args.json:
-        print_json(result.to_json())
+        print_json({**result.to_json(), **corrections})
         return 0
     print(f"{result.dataset}: {result.n} photos, {result.k_true} labels, {result.k} clusters "
           f"({result.method}, k {'auto' if result.k_auto else 'given'})")
     print(f"ACC {result.acc:.3f}   NMI {result.nmi:.3f}   ARI {result.ari:.3f}")
     for path in result.report_files:
         print(f"  wrote {path}")
+    print_simulated_corrections(corrections)
     return 0
