@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         self.order_combo.currentIndexChanged.connect(self._on_order_changed)
         self.review_panel.acceptRequested.connect(self.accept_suggestion)
         self.review_panel.refuseRequested.connect(self.refuse_suggestion)
+        self.review_panel.currentPhotoChanged.connect(self.preview.show_photo)
 
     # --- reading ------------------------------------------------------------------------------
     def photo_count(self) -> int:

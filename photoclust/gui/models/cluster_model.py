@@ -70,7 +70,6 @@ class ClusterListModel(QAbstractListModel):
         self.thumbnails = thumbnails
         self._rows: list[ClusterRow] = []
         self._row_by_hash: dict[str, list[int]] = {}
-        self._covers: dict[str, QImage] = {}
         self.cover_size = QSize(COVER_SIZE, COVER_SIZE)
         thumbnails.loaded.connect(self._on_thumbnails_loaded)
 
@@ -91,7 +90,6 @@ class ClusterListModel(QAbstractListModel):
             rows.append(ClusterRow(UNASSIGNED_ID, UNASSIGNED_NAME, "system", unassigned, *cover))
         self.beginResetModel()
         self._rows = rows
-        self._covers.clear()
         self._row_by_hash = {}
         for n, row in enumerate(self._rows):
             if row.cover_hash:
@@ -183,20 +181,7 @@ class ClusterListModel(QAbstractListModel):
         return True  # the photo model has no removeRows: the edit refreshes both views
 
     def _cover(self, row: ClusterRow) -> QImage:
-        """The cover at sidebar size (a decoration image is drawn at its own size)."""
-        cached = self._covers.get(row.cover_hash) if row.cover_hash else None
-        if cached is not None:
-            return cached
-        image = self.thumbnails.image(row.cover_hash, row.cover_path) if row.cover_hash else None
-        if image is None:
-            image = self.thumbnails.broken_placeholder if (
-                row.cover_hash and self.thumbnails.is_broken(row.cover_hash)) \
-                else self.thumbnails.placeholder
-            return image.scaled(self.cover_size, Qt.AspectRatioMode.KeepAspectRatio)
-        cover = image.scaled(self.cover_size, Qt.AspectRatioMode.KeepAspectRatio,
-                             Qt.TransformationMode.SmoothTransformation)
-        self._covers[row.cover_hash] = cover
-        return cover
+        return self.thumbnails.image_at(row.cover_hash, row.cover_path, self.cover_size)
 
     def _on_thumbnails_loaded(self, hashes: list) -> None:
         rows = [n for h in hashes for n in self._row_by_hash.get(h, ())]

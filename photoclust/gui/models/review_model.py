@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
 from sqlalchemy import select
 
 from photoclust.core.jobs import Job, JobContext
@@ -63,6 +63,7 @@ class ReviewListModel(QAbstractListModel):
         self.thumbnails = thumbnails
         self._questions: list[Question] = []
         self._hashes: dict[int, str] = {}
+        self.icon_size = QSize(72, 72)
         thumbnails.loaded.connect(lambda _hashes: self._repaint_photos())
 
     def set_queue(self, queue: ReviewQueue) -> None:
@@ -107,10 +108,8 @@ class ReviewListModel(QAbstractListModel):
             return question_text(q)
         if role == Qt.ItemDataRole.DecorationRole:
             if isinstance(q, PhotoSuggestion):
-                content_hash = self._hashes.get(q.photo_id)
-                if content_hash:
-                    return self.thumbnails.image_or_placeholder(content_hash, q.path)
-                return self.thumbnails.placeholder
+                return self.thumbnails.image_at(self._hashes.get(q.photo_id), q.path,
+                                                self.icon_size)
             return icon("merge" if q.kind == "merge" else "split")
         if role == Qt.ItemDataRole.ToolTipRole and isinstance(q, PhotoSuggestion):
             return q.path

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 24
 MAX_QUEUED = 600
 CACHE_ENTRIES = 1500
+SCALED_CACHE_ENTRIES = 500
 
 
 class _BatchSignals(QObject):
@@ -83,6 +84,7 @@ class ThumbnailLoader(QObject):
         self._pool.setMaxThreadCount(threads)
         self._cache: OrderedDict[str, QImage] = OrderedDict()
         self._broken: set[str] = set()
+        self._scaled: OrderedDict[tuple, QImage] = OrderedDict()
         self._queued: OrderedDict[str, str | None] = OrderedDict()
         self._in_flight: set[str] = set()
         self._batches_in_flight = 0
@@ -103,6 +105,7 @@ class ThumbnailLoader(QObject):
         """Decode at a new size from now on; views repaint with placeholders, then the new images."""
         self._size = QSize(icon_size, icon_size)
         self._cache.clear()
+        self._scaled.clear()
         self._queued.clear()
         self.placeholder = self._make_placeholder(self._size, broken=False)
         self.broken_placeholder = self._make_placeholder(self._size, broken=True)
@@ -122,6 +125,25 @@ class ThumbnailLoader(QObject):
         if not self._dispatch_timer.isActive():
             self._dispatch_timer.start()
         return None
+
+    def image_at(self, content_hash: str | None, original_path: str | None, size: QSize) -> QImage:
+        """The thumbnail scaled down to ``size`` (a decoration image is drawn at its own size),
+        or a placeholder of that size while it loads. Scaled copies are cached too."""
+        key = (content_hash, size.width(), size.height())
+        cached = self._scaled.get(key)
+        if cached is not None:
+            return cached
+        image = self.image(content_hash, original_path) if content_hash else None
+        if image is None:
+            broken = content_hash is not None and content_hash in self._broken
+            return (self.broken_placeholder if broken else self.placeholder).scaled(
+                size, Qt.AspectRatioMode.KeepAspectRatio)
+        scaled = image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                              Qt.TransformationMode.SmoothTransformation)
+        self._scaled[key] = scaled
+        while len(self._scaled) > SCALED_CACHE_ENTRIES:
+            self._scaled.popitem(last=False)
+        return scaled
 
     def image_or_placeholder(self, content_hash: str, original_path: str | None = None) -> QImage:
         image = self.image(content_hash, original_path)

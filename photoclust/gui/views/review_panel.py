@@ -2,7 +2,7 @@
 the cluster it belongs to."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -19,6 +19,7 @@ from photoclust.gui.models.review_model import ReviewListModel, ReviewRole
 class ReviewPanel(QWidget):
     acceptRequested = Signal(int)  # row
     refuseRequested = Signal(int)  # row
+    currentPhotoChanged = Signal(object)  # photo id of the current question, or None
 
     def __init__(self, model: ReviewListModel, parent=None):
         super().__init__(parent)
@@ -32,7 +33,7 @@ class ReviewPanel(QWidget):
         self.view = QListView()
         self.view.setObjectName("reviewList")
         self.view.setModel(model)
-        self.view.setIconSize(QSize(72, 72))
+        self.view.setIconSize(model.icon_size)
         self.view.setSpacing(2)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setDragEnabled(True)
@@ -57,7 +58,7 @@ class ReviewPanel(QWidget):
         layout.addLayout(buttons)
         model.modelReset.connect(self._on_count_changed)
         model.rowsRemoved.connect(self._on_count_changed)
-        self.view.selectionModel().currentChanged.connect(lambda *_: self._update_buttons())
+        self.view.selectionModel().currentChanged.connect(self._on_current_changed)
         self._on_count_changed()
 
     def current_row(self) -> int:
@@ -74,6 +75,11 @@ class ReviewPanel(QWidget):
         if self.model.rowCount() and not self.view.currentIndex().isValid():
             self.view.setCurrentIndex(self.model.index(0))
         self._update_buttons()
+
+    def _on_current_changed(self, current, _previous) -> None:
+        self._update_buttons()
+        question = current.data(ReviewRole.Question) if current.isValid() else None
+        self.currentPhotoChanged.emit(getattr(question, "photo_id", None))
 
     def _update_buttons(self) -> None:
         row = self.current_row()
