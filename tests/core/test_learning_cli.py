@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from _edit_fixtures import cluster_of
 from photoclust.cli import main
@@ -45,3 +46,26 @@ def test_learn_then_dismiss(library, capsys):
 def test_review_on_an_empty_library_explains(library, capsys):
     code, out = run(capsys, "review", "--library", str(library.path))
     assert code == 1 and "photoclust cluster" in out.err
+
+
+def test_evaluate_simulate_corrections_adds_the_curve(tmp_path, capsys):
+    from helpers import make_labeled_folder
+
+    root = tmp_path / "dataset"
+    make_labeled_folder(root, per_class=6, size=(96, 72))
+    # k 3 for 4 drawn classes: two classes share a cluster, which corrections must fix.
+    code, out = run(capsys, "evaluate", str(root), "--k", "3",
+                    "--simulate-corrections", "0.25,0.1", "--json")
+    assert code == 0
+    result = json.loads(out.out)
+    assert [p["fraction"] for p in result["curve"]] == [0.0, 0.1, 0.25]
+    assert [p["actions"] for p in result["curve"]] == [0, 2, 6]
+    assert result["curve"][0]["ari"] == pytest.approx(result["ari"], abs=1e-3)
+    assert result["curve"][-1]["ari"] > result["curve"][0]["ari"]
+    assert result["ari_target"] == 0.9 and "actions_to_ari_target" in result
+
+
+def test_evaluate_rejects_bad_fractions(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(tmp_path), "--simulate-corrections", "5%"])
+    assert "fractions" in capsys.readouterr().err
