@@ -6,6 +6,7 @@ from pathlib import Path
 
 from photoclust.cli.common import CommandError, add_library_option
 from photoclust.core.library import open_library
+from photoclust.core.library.db import LibraryError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +30,13 @@ def cmd_gui(args: argparse.Namespace) -> int:
     path = args.library
     if path is None and args.screenshot is None:
         path = remembered_library_path()
-    with open_library(path) as library:
+    try:
+        library = open_library(path)
+    except LibraryError as exc:
+        if args.screenshot is None:
+            app.show_startup_error(str(exc))  # started from a desktop entry: no terminal
+        raise
+    with library:
         if args.screenshot is not None:
             status = app.take_screenshot(library, args.screenshot)
             if status == 0:

@@ -33,6 +33,14 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def show_startup_error(message: str) -> None:
+    """Tell the user why the window cannot open (the library is damaged or newer)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    create_application()
+    QMessageBox.critical(None, "photoclust", message)
+
+
 def run_gui(library: Library) -> int:
     from photoclust.gui.main_window import MainWindow
 

@@ -287,3 +287,46 @@ def test_removed_photos_are_listed_under_not_in_a_cluster_and_can_be_dropped_bac
     assert removed[0] in _members(library, b)
     with library.session() as s:
         assert s.get(Assignment, removed[1]) is None
+
+
+def test_least_sure_first_lists_the_photos_most_worth_checking_first(window, qtbot, gui_library):
+    library = gui_library.library
+    a = gui_library.cluster_ids[0]
+    ids = gui_library.photo_ids[a]
+    with library.session() as s:
+        for confidence, pid in zip((0.8, 0.2, 0.5), ids[:3]):
+            s.get(Assignment, pid).confidence = confidence
+    window.reload()
+    window.order_combo.setCurrentIndex(window.order_combo.findData("confidence"))
+    shown = [window.photo_model.index(r).data(PhotoRole.PhotoId)
+             for r in range(window.photo_model.rowCount())]
+    assert shown[:3] == [ids[1], ids[2], ids[0]]
+
+
+def test_organize_runs_index_embed_and_cluster_on_the_added_folders(window, tmp_path, monkeypatch):
+    from photoclust.core.pipeline import OrganizeJob
+    from photoclust.gui.settings import LibrarySettings
+
+    started = []
+    monkeypatch.setattr(window, "start_job", lambda job, on_finished=None: started.append(job))
+    folder = tmp_path / "holiday"
+    folder.mkdir()
+    window.organize_folder(str(folder))
+    (job,) = started
+    assert isinstance(job, OrganizeJob)
+    assert [str(f) for f in job.scan_job.folders] == [str(folder)]
+    assert LibrarySettings.load(window.library).folders == (str(folder),)
+    window.organize_folder(str(tmp_path / "no such folder"))
+    assert len(started) == 1 and "is not a folder" in window.messages[-1]
+
+
+def test_screenshot_of_a_file_that_is_not_a_library_fails_cleanly(tmp_path):
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("not a database")
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "photoclust", "gui", "--library", str(bad), "--screenshot",
+         str(out)], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 2 and "not a photoclust library" in proc.stderr
+    assert not out.exists() and bad.read_text() == "not a database"
