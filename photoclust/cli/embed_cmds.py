@@ -12,7 +12,6 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
 )
-from photoclust.core.clustering.job import METHODS as CLUSTER_METHODS
 from photoclust.core.embedding.backbones import DEFAULT_MODEL, REGISTRY
 from photoclust.core.embedding.devices import DEVICE_CHOICES
 from photoclust.core.jobs import run_job
@@ -66,8 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     organize.add_argument("folders", nargs="+", metavar="FOLDER", help="folder to organize")
     organize.add_argument("--k", type=_k_value, default="auto", metavar="N|auto",
                           help="number of clusters (default auto)")
-    organize.add_argument("--method", default="kmeans", choices=CLUSTER_METHODS,
-                          help="clustering method (default kmeans; see `photoclust cluster`)")
+    organize.add_argument("--method", default="kmeans",
+                          help="clustering method: kmeans (default), agglomerative, hdbscan or "
+                          "scan (see `photoclust cluster`)")
     _add_model_options(organize)
     add_library_option(organize)
     add_json_option(organize)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from photoclust.core.clustering.job import ClusterJob, ClusterResult
+from photoclust.core.clustering.job import METHODS, ClusterJob, ClusterResult, parse_k
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.embedding.engine import EmbedJob, EmbedResult
-from photoclust.core.jobs import Cancelled, Job, JobContext
+from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
 from photoclust.core.library.db import Library
 from photoclust.core.library.scan import ScanJob, ScanResult
 
@@ -66,7 +66,12 @@ class OrganizeJob(Job[OrganizeResult]):
         self.cluster_job = ClusterJob(library, model=model, k=k, method=method)
 
     def prepare(self) -> None:
-        """Unreadable folders and unusable model weights fail here, before anything is done."""
+        """Unreadable folders, unusable model weights and a bad k or method fail here, before
+        anything is done."""
+        if self.cluster_job.method not in METHODS:
+            raise JobError(f"unknown method {self.cluster_job.method!r}; choose one of "
+                           f"{', '.join(METHODS)}")
+        parse_k(self.cluster_job.k)
         self.scan_job.prepare()
         self.embed_job.prepare()
 

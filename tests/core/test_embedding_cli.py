@@ -88,3 +88,13 @@ def test_organize_unreadable_folder_fails_before_any_work(tmp_path, capsys):
     code = main(["organize", str(tmp_path / "nowhere"), "--library", str(library)])
     assert code == 1
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_organize_unknown_method_fails_before_indexing(tmp_path, capsys):
+    photos = write_photos(tmp_path / "photos", 1)
+    library = tmp_path / "lib.sqlite"
+    code = main(["organize", str(photos), "--library", str(library), "--method", "magic"])
+    assert code == 1
+    assert "unknown method 'magic'" in capsys.readouterr().err
+    assert main(["status", "--library", str(library), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["photos"] == 0
