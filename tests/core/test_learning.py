@@ -159,3 +159,13 @@ def test_simulation_is_reproducible():
     first = simulate_corrections(X, y, start, (0.05,), batch_size=4)
     second = simulate_corrections(X, y, start, (0.05,), batch_size=4)
     assert first.curve == second.curve and first.counts == second.counts
+
+
+def test_learner_predicts_new_photos_by_nearest_centre():
+    X, y = blobs()
+    learner = CorrectionLearner().fit(X, y + 10)
+    new = X[[0, 70, 130]] + 0.01
+    assert learner.predict(new).tolist() == [10, 11, 12]
+    proba = learner.predict_proba(new)
+    assert proba.shape == (3, 4) and np.allclose(proba.sum(axis=1), 1)
+    assert proba.argmax(axis=1).tolist() == [0, 1, 2]
