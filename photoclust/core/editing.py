@@ -184,7 +184,12 @@ def move_photos(library: Library, photo_ids: Iterable[int], to_cluster_id: int) 
         target = _active_cluster(s, to_cluster_id)
         changes = ChangeSet()
         _place_by_user(s, ids, target.id, changes)
-        return _record(s, "move", f"Moved {_plural(len(ids), 'photo')} to {target.name}",
+        moved = sum(1 for before, _after in changes.assignments.values()
+                    if before is None or before[0] != target.id)
+        description = f"Moved {_plural(moved, 'photo')} to {target.name}"
+        if moved < len(ids):
+            description += f" ({len(ids) - moved} already there)"
+        return _record(s, "move", description,
                        {"photo_ids": ids, "to_cluster_id": target.id}, changes)
 
 

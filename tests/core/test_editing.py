@@ -357,3 +357,10 @@ def test_edit_waits_for_a_concurrent_writer_and_sees_its_commit(clustered):
     assert _cluster(library, dogs).name == "hounds"
     assert cluster_of(library)[ids[0]] == dogs
     assert "hounds" in _events(library)[-1][3]["description"]
+
+
+def test_move_description_counts_photos_already_there(clustered):
+    library, ids, (cats, dogs, _) = clustered
+    result = editing.move_photos(library, [ids[0], ids[4]], dogs)
+    assert result.description == "Moved 1 photo to dogs (1 already there)"
+    assert snapshot(library)["assignments"][ids[4]] == (dogs, "user")
