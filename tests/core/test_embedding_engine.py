@@ -166,3 +166,27 @@ def test_missing_photos_are_not_embedded_or_loaded(library, photo_folder):
     photo_ids, _ = load_embeddings(library, MODEL)
     assert len(photo_ids) == 4
     assert load_embeddings(library, "resnet50")[1].shape == (0, 0)
+
+
+def test_failure_mid_run_keeps_whole_batches_only(library, tmp_path):
+    root = tmp_path / "photos"
+    for i in range(5):
+        draw_photo(root / f"p{i}.jpg", seed=30 + i, size=(300, 260))
+    scan(library, root)
+    job = EmbedJob(library, model=MODEL, device="cpu", batch_size=2)
+    job.prepare()
+    model_forward, calls = job.backbone.module.forward, []
+
+    def forward_that_dies_on_the_second_batch(x):
+        calls.append(len(x))
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+        return model_forward(x)
+
+    job.backbone.module.forward = forward_that_dies_on_the_second_batch
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        job.run(JobContext())
+
+    assert stored_contents(library) == 2
+    resumed = embed(library, batch_size=2)
+    assert (resumed.embedded, resumed.already) == (3, 2)
