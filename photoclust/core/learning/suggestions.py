@@ -20,7 +20,7 @@ from photoclust.core.library.models import Cluster, Photo
 
 REASON_TEXT = {
     "representative": "the most typical photo of a cluster nobody has checked yet",
-    "uncertain": "on the boundary between two clusters",
+    "uncertain": "among the photos nearest to another cluster",
     "merge": "you moved photos from this cluster into the other one",
     "split": "this cluster looks like two groups",
 }
