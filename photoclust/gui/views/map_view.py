@@ -5,14 +5,17 @@ would make the scene slow); clicks are resolved with a vectorised nearest-point 
 """
 from __future__ import annotations
 
+import struct
+
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QWheelEvent
+from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF, QWheelEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 
 SCENE_EXTENT = 1000.0
 CLICK_RADIUS_PX = 8.0
 LEGEND_MAX = 20
+SMOOTH_POINTS_MAX = 5000
 
 
 def point_radius(n_points: int) -> float:
@@ -33,6 +36,17 @@ def cluster_color(cluster_id: int) -> QColor:
     return QColor(_PALETTE[cluster_id % len(_PALETTE)])
 
 
+def _polygon(xy: np.ndarray) -> QPolygonF:
+    """A QPolygonF of the points, built from its QDataStream form (count, then big-endian
+    doubles): 50,000 points in milliseconds, where creating QPointFs one by one takes 250 ms."""
+    data = struct.pack(">I", len(xy)) + np.ascontiguousarray(xy, dtype=">f8").tobytes()
+    buffer = QByteArray(data)  # must outlive the stream that reads it
+    stream = QDataStream(buffer, QIODevice.OpenModeFlag.ReadOnly)
+    polygon = QPolygonF()
+    stream >> polygon
+    return polygon
+
+
 class _PointCloudItem(QGraphicsItem):
     def __init__(self, xy: np.ndarray, cluster_ids: np.ndarray):
         super().__init__()
@@ -40,11 +54,10 @@ class _PointCloudItem(QGraphicsItem):
         self.cluster_ids = cluster_ids
         self.highlight: int | None = None  # row index
         self.radius = point_radius(len(xy))
-        self._groups = [
-            (cluster_color(int(cid)), [QPointF(float(x), float(y))
-                                       for x, y in xy[cluster_ids == cid]])
-            for cid in np.unique(cluster_ids)
-        ]
+        # Panning blits the cached rendering instead of drawing every dot again.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._groups = [(cluster_color(int(cid)), _polygon(xy[cluster_ids == cid]))
+                        for cid in np.unique(cluster_ids)]
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         margin = SCENE_EXTENT * 0.04
@@ -52,9 +65,12 @@ class _PointCloudItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         scale = painter.worldTransform().m11() or 1.0
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        # Round antialiased dots cost ~6 µs each: fine for a few thousand photos; beyond that
+        # plain squares keep a repaint of 50,000 photos fast.
+        smooth = len(self.xy) <= SMOOTH_POINTS_MAX
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, smooth)
         pen = QPen()
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap if smooth else Qt.PenCapStyle.SquareCap)
         pen.setWidthF(2 * self.radius / scale ** 0.5)
         for color, points in self._groups:
             pen.setColor(color)
