@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from photoclust.cli.common import CommandError, add_library_option
@@ -22,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_gui(args: argparse.Namespace) -> int:
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
         raise CommandError(f"{args.screenshot}: the screenshot must be a .png file")
+    if args.screenshot is None and not _has_display():
+        raise CommandError("there is no display to open the window on (DISPLAY is not set); "
+                           "use `photoclust gui --screenshot FILE.png` for an offscreen picture, "
+                           "or the commands listed by `photoclust --help`")
     try:
         from photoclust.gui import app
         from photoclust.gui.settings import remembered_library_path
@@ -43,3 +49,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
                 print(args.screenshot)
             return status
         return app.run_gui(library)
+
+
+def _has_display() -> bool:
+    """Qt aborts the process when it finds no display: check first (Linux and BSDs only)."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd")):
+        return True
+    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))

@@ -330,3 +330,13 @@ def test_screenshot_of_a_file_that_is_not_a_library_fails_cleanly(tmp_path):
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert proc.returncode == 2 and "not a photoclust library" in proc.stderr
     assert not out.exists() and bad.read_text() == "not a database"
+
+
+def test_gui_without_a_display_explains_instead_of_aborting(library, monkeypatch, capsys):
+    from photoclust.cli import main
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["--library", str(library.path)]) == 2  # no command: the desktop application
+    assert "no display" in capsys.readouterr().err
