@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.job_pool = job_pool or QThreadPool(self)
         self.job_pool.setMaxThreadCount(max(1, self.job_pool.maxThreadCount()))
         self.worker: JobWorker | None = None
+        self._edited_photo_ids: list[int] | None = None  # set while re-reading after an edit
         self.map_layout: MapLayout | None = None
 
         self.setWindowTitle(f"photoclust — {library.path.name}")
@@ -241,17 +242,28 @@ class MainWindow(QMainWindow):
     def _show_cluster(self, cluster_id: int | None) -> None:
         row = self.cluster_model.row_of(cluster_id) if cluster_id is not None else -1
         size = self.cluster_model.cluster(row).size if row >= 0 else 0
+        edited, self._edited_photo_ids = self._edited_photo_ids, None
+        if row >= 0 and edited is not None and cluster_id == self.photo_model.cluster_id and \
+                self.photo_model.apply_edit(edited, size):
+            self._show_title(row)
+            if self.preview.photo_id in edited:
+                self.preview.show_photo(self.preview.photo_id)  # its cluster changed
+            self._update_actions()
+            return  # same cluster after an edit: rows dropped in place, scroll position kept
         self.photo_model.set_cluster(cluster_id if row >= 0 else None, size)
-        if row >= 0:
-            cluster = self.cluster_model.cluster(row)
-            self.grid_title.setText(f"{cluster.name or 'Unnamed'}  ·  {size:,} "
-                                    f"photo{'s' if size != 1 else ''}")
-        else:
-            self.grid_title.clear()
+        self._show_title(row)
         if self.photo_model.canFetchMore():
             self.photo_model.fetchMore()
         self.preview.show_photo(None)
         self._update_actions()
+
+    def _show_title(self, row: int) -> None:
+        if row < 0:
+            self.grid_title.clear()
+            return
+        cluster = self.cluster_model.cluster(row)
+        self.grid_title.setText(f"{cluster.name or 'Unnamed'}  ·  {cluster.size:,} "
+                                f"photo{'s' if cluster.size != 1 else ''}")
 
     def _on_order_changed(self, _index: int) -> None:
         self.photo_model.set_order(self.order_combo.currentData())
@@ -290,7 +302,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(result.description, 5000)
         target = result.created_cluster_ids[0] if result.kind == "new_cluster" and \
             result.created_cluster_ids else None
+        self._edited_photo_ids = list(result.photo_ids)
         self.reload(select_cluster=target)
+        self._edited_photo_ids = None
         self.review_model.remove_answered_photos(result.photo_ids)
         if self.center.currentWidget() is self.map_view:
             self._recolor_map()

@@ -340,3 +340,19 @@ def test_gui_without_a_display_explains_instead_of_aborting(library, monkeypatch
     monkeypatch.setattr(sys, "platform", "linux")
     assert main(["--library", str(library.path)]) == 2  # no command: the desktop application
     assert "no display" in capsys.readouterr().err
+
+
+def test_an_edit_drops_rows_in_place_keeping_the_other_photos_selected(window, qtbot, gui_library):
+    a, b = gui_library.cluster_ids[:2]
+    ids = gui_library.photo_ids[a]
+    _select_photos(window, [3, 4])
+    mime = window.photo_model.mimeData([window.photo_model.index(0)])
+    target = window.sidebar.proxy.mapFromSource(window.cluster_model.index(
+        window.cluster_model.row_of(b)))
+    with qtbot.waitSignal(window.photo_model.rowsRemoved):
+        window.sidebar.proxy.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1, target)
+    assert [window.photo_model.index(r).data(PhotoRole.PhotoId)
+            for r in range(window.photo_model.rowCount())] == ids[1:]
+    assert sorted(window.grid.selected_photo_ids()) == ids[3:5]  # selection survived
+    assert window.grid_title.text() == "Group A  ·  5 photos"
+    assert _members(gui_library.library, a) == ids[1:]

@@ -15,7 +15,10 @@ from typing import NamedTuple
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRunnable, Qt, QThreadPool, Signal
 
+from sqlalchemy import select
+
 from photoclust.core.library import Library
+from photoclust.core.library.models import Assignment
 from photoclust.core.queries import PhotoInfo, photos_in_cluster, unassigned_photos
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
@@ -54,6 +57,18 @@ class _ReadPage(QRunnable):
     def run(self) -> None:
         page = read_page(*self._args, order=self._order)
         self._signals.loaded.emit(self._generation, self._args[2], page)
+
+
+def cluster_members(library: Library, cluster_id: int, photo_ids: list[int]) -> list[int]:
+    """Which of ``photo_ids`` are in ``cluster_id`` now (``UNASSIGNED_ID``: in no cluster)."""
+    found: list[int] = []
+    with library.session() as s:
+        for start in range(0, len(photo_ids), 900):
+            chunk = photo_ids[start:start + 900]
+            assigned = dict(s.execute(select(Assignment.photo_id, Assignment.cluster_id)
+                                      .where(Assignment.photo_id.in_(chunk))).all())
+            found += [pid for pid in chunk if assigned.get(pid, UNASSIGNED_ID) == cluster_id]
+    return found
 
 
 def read_page(library: Library, cluster_id: int, offset: int, limit: int,
@@ -98,6 +113,30 @@ class PhotoListModel(QAbstractListModel):
         self._rows = []
         self._rows_by_hash = {}
         self.endResetModel()
+
+    def apply_edit(self, edited_photo_ids: list[int], total: int) -> bool:
+        """Drop the rows of photos an edit took out of this cluster, keeping the other rows (and
+        with them the user's scroll position and selection). False when photos joined the
+        cluster: the caller re-lists it, since their place in the order is unknown here."""
+        if self.cluster_id is None or not edited_photo_ids:
+            return not edited_photo_ids
+        now_in = set(cluster_members(self.library, self.cluster_id, edited_photo_ids))
+        loaded = {row.id: n for n, row in enumerate(self._rows)}
+        if any(pid not in loaded for pid in now_in):
+            return False
+        gone = sorted((loaded[pid] for pid in edited_photo_ids
+                       if pid in loaded and pid not in now_in), reverse=True)
+        for row in gone:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+        self._generation += 1  # a page in flight was read before the edit
+        self._page_in_flight = False
+        self._rows_by_hash = {}
+        for n, row in enumerate(self._rows):
+            self._rows_by_hash.setdefault(row.content_hash, []).append(n)
+        self.total = total
+        return True
 
     def photo_ids(self, rows: list[int]) -> list[int]:
         return [self._rows[r].id for r in rows if 0 <= r < len(self._rows)]
