@@ -127,7 +127,8 @@ def photoclust(*args: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=300, help="number of 12 MP photos (default 300)")
-    parser.add_argument("--photos", type=Path, default=Path(tempfile.gettempdir()) / "pc_bench_12mp")
+    parser.add_argument("--photos", type=Path,
+                        default=Path(tempfile.gettempdir()) / "pc_bench_12mp")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--naive", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""Embedding commands: ``embed`` (compute what is missing) and ``organize`` (index, embed, cluster)."""
+"""Embedding commands: ``embed`` (compute what is missing), ``organize`` (index, embed, cluster)."""
 from __future__ import annotations
 
 import argparse

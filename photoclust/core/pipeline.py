@@ -51,7 +51,7 @@ class OrganizeResult:
 
 
 class OrganizeJob(Job[OrganizeResult]):
-    """Index ``folders``, embed new photos with ``model``, then cluster with ``k`` and ``method``."""
+    """Index ``folders``, embed new photos with ``model``, then cluster (``k``, ``method``)."""
 
     title = "Organizing photos"
 

@@ -27,7 +27,8 @@ def draw_photo(path: Path, seed: int, size=(400, 300)) -> Path:
     draw = ImageDraw.Draw(image)
     for _ in range(4):
         x0, y0 = int(rng.integers(0, size[0] - 60)), int(rng.integers(0, size[1] - 60))
-        draw.ellipse((x0, y0, x0 + 60, y0 + 50), fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        draw.ellipse((x0, y0, x0 + 60, y0 + 50), fill=colour)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, "JPEG", quality=90)
     return path

@@ -70,7 +70,8 @@ class Backbone:
         image = image.convert("RGB") if image.mode != "RGB" else image
         w, h = image.size
         scale = self.resize_size / min(w, h)
-        new_w, new_h = max(self.input_size, round(w * scale)), max(self.input_size, round(h * scale))
+        new_w = max(self.input_size, round(w * scale))
+        new_h = max(self.input_size, round(h * scale))
         if (new_w, new_h) != (w, h):
             image = image.resize((new_w, new_h), Image.BILINEAR, reducing_gap=None)
         left, top = (new_w - self.input_size) // 2, (new_h - self.input_size) // 2
@@ -165,7 +166,7 @@ def available_models() -> list[str]:
 
 def load_backbone(name: str = DEFAULT_MODEL, weights: str | Path | None = None,
                   device: Any = "cpu") -> Backbone:
-    """Build model ``name`` with its pretrained weights (or ``weights``), in eval mode on ``device``.
+    """Build model ``name`` with its pretrained weights (or ``weights``), eval mode, on ``device``.
 
     Raises ``EmbeddingError`` with a one-sentence message for an unknown model or unusable weights.
     """

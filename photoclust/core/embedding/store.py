@@ -60,6 +60,7 @@ def load_top_classes(library: Library, model: str, photo_ids: Iterable[int],
             )
             for photo_id, top_classes in s.execute(query):
                 if top_classes:
-                    result[photo_id] = [(str(name), float(p)) for name, p in json.loads(top_classes)]
+                    result[photo_id] = [(str(name), float(p))
+                                        for name, p in json.loads(top_classes)]
     return result
 
