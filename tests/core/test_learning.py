@@ -169,3 +169,10 @@ def test_learner_predicts_new_photos_by_nearest_centre():
     proba = learner.predict_proba(new)
     assert proba.shape == (3, 4) and np.allclose(proba.sum(axis=1), 1)
     assert proba.argmax(axis=1).tolist() == [0, 1, 2]
+
+
+def test_simulation_reports_a_fraction_too_small_for_one_action():
+    X, y = blobs(n_classes=2, per_class=10)
+    result = simulate_corrections(X, y, np.zeros(20, dtype=int), (0.01, 0.5), batch_size=5)
+    assert [(p["fraction"], p["actions"]) for p in result.curve] == [(0.0, 0), (0.01, 0),
+                                                                     (0.5, 10)]

@@ -179,6 +179,8 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
     oracle = FolderOracle(true_labels)
     curve = [{"fraction": 0.0, "actions": 0,
               "ari": float(adjusted_rand_score(true_labels, state.clusters))}]
+    curve += [{"fraction": f, "actions": 0, "ari": curve[0]["ari"]}
+              for f, at in checkpoints.items() if at == 0]  # too few photos for one action
     reached = 0 if curve[0]["ari"] >= target_ari else None
     pending = sorted(set(checkpoints.values()) | {total_actions})
 
