@@ -406,7 +406,7 @@ class MainWindow(QMainWindow):
                           model=self.settings.model, device=self.settings.device,
                           k=self.settings.k)
         self.welcome.set_busy(True, "Organizing… progress is shown in the status bar.")
-        self.start_job(job, lambda _result: self.reload())
+        self.start_job(job, lambda _result: self._after_clustering_run())
 
     # --- map ----------------------------------------------------------------------------------
     def _show_page(self, page: QWidget) -> None:
@@ -493,10 +493,17 @@ class MainWindow(QMainWindow):
         """Reassign the photos the user did not place, from a model of the user's corrections."""
         self.start_job(LearnJob(self.library), self._on_learned)
 
-    def _on_learned(self, result) -> None:
+    def _after_clustering_run(self) -> None:
+        """A clustering run ends the core's redo branch: drop ours too, so Redo cannot get out
+        of step with the library (undo of earlier edits stays possible in the core's history)."""
+        if self.edits.canRedo():
+            self.edits.clear()
         self.reload()
         if self.center.currentWidget() is self.map_view:
             self._recolor_map()
+
+    def _on_learned(self, result) -> None:
+        self._after_clustering_run()
         self.statusBar().showMessage(
             f"Learned from {result.n_labelled:,} photos you placed: {result.n_reassigned:,} "
             "photos changed cluster.", 8000)

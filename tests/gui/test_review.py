@@ -63,3 +63,16 @@ def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, g
     with library.session() as s:
         assert s.scalar(select(ClusteringRun.method).order_by(ClusteringRun.id.desc())) == "learn"
         assert s.get(Assignment, moved).cluster_id == c
+
+
+def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, qtbot, gui_library):
+    a, c = gui_library.cluster_ids[0], gui_library.cluster_ids[2]
+    window.move_photos([gui_library.photo_ids[a][0]], c)
+    window.move_photos([gui_library.photo_ids[a][1]], c)
+    with qtbot.waitSignal(window.libraryChanged):
+        window.undo_action.trigger()
+    assert window.edits.canRedo() and editing.can_redo(gui_library.library)
+    with qtbot.waitSignal(window.jobEnded, timeout=60000):
+        window.learn_action.trigger()
+    assert not editing.can_redo(gui_library.library)
+    assert not window.redo_action.isEnabled()
