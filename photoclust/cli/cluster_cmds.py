@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Cluster every embedded photo. Cluster ids, names you gave and photos you "
         "placed survive re-clustering; new photos join the clusters they resemble.")
     _add_clustering_options(cluster)
+    cluster.add_argument("--adapt", action="store_true",
+                         help="adapt the embeddings to this library first (contrastive training "
+                         "on augmented views; two extra model passes per photo)")
     add_library_option(cluster)
     add_json_option(cluster)
     cluster.set_defaults(func=cmd_cluster)
@@ -85,7 +88,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from photoclust.core.jobs import run_job
 
     with open_from_args(args) as library:
-        job = ClusterJob(library, model=args.model, k=args.k, method=args.method)
+        job = ClusterJob(library, model=args.model, k=args.k, method=args.method,
+                         adapt=args.adapt)
         with job_context(args, "Clustering") as ctx:
             result = run_job(job, ctx)
     if args.json:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from photoclust.core.clustering.algorithms import PhotoAgglomerative, PhotoHDBSCAN, PhotoKMeans
 from photoclust.core.clustering.choose_k import KChooser
+from photoclust.core.clustering.contrastive import adapt_embeddings
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.clustering.naming import suggest_names
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
@@ -100,18 +101,22 @@ class ClusterJob(Job[ClusterResult]):
 
     ``method``: ``kmeans`` (default; measured best or equal on every labelled set),
     ``agglomerative`` (Ward), ``hdbscan`` (finds k itself, ``k`` must be ``"auto"``) or ``scan``
-    (K-means k, then a SCAN head trained on the neighbour graph).
+    (K-means k, then a SCAN head trained on the neighbour graph). ``adapt``: first adapt the
+    embeddings to the library by contrastive training on augmented views (slow: two extra model
+    passes per photo; see ``contrastive``).
     """
 
     title = "Clustering photos"
 
     def __init__(self, library: Library, model: str = DEFAULT_MODEL, k: int | str = "auto",
-                 method: str = "kmeans", n_components: int = 128, random_state: int = 0):
+                 method: str = "kmeans", n_components: int = 128, adapt: bool = False,
+                 random_state: int = 0):
         self.library = library
         self.model = model
         self.k = k
         self.method = method
         self.n_components = n_components
+        self.adapt = adapt
         self.random_state = random_state
 
     def prepare(self) -> None:
@@ -137,6 +142,9 @@ class ClusterJob(Job[ClusterResult]):
         if len(photo_ids) == 0:
             raise JobError(f"no photo has an embedding under model {self.model!r}")
         ctx.raise_if_cancelled()
+        if self.adapt:
+            X = adapt_embeddings(self.library, self.model, photo_ids, X,
+                                 random_state=self.random_state, ctx=ctx)
         ctx.report(0, 0, "preprocessing")
         Z = EmbeddingPreprocessor(self.n_components, random_state=self.random_state).fit_transform(X)
         ctx.raise_if_cancelled()
@@ -149,6 +157,7 @@ class ClusterJob(Job[ClusterResult]):
         names = suggest_names(labels, photo_ids,
                               load_top_classes(self.library, self.model, photo_ids))
         params = {"k": "auto" if k_auto else self.k, "n_components": self.n_components,
+                  "adapt": self.adapt,
                   "random_state": self.random_state, "n": len(photo_ids)}
         run_id = apply_clustering(self.library, self.model, self.method, photo_ids, labels,
                                   confidences=confidence, suggested_names=names, params=params,

@@ -10,6 +10,8 @@ and the one with the lowest loss is kept, as in the paper.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin
@@ -17,6 +19,19 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
 from photoclust.core.jobs import JobContext
+
+
+@contextmanager
+def single_thread_torch():
+    """Run small-MLP training on one thread, restoring the setting after. Heads this small gain
+    nothing from intra-op threads, and on a busy CPU their spin-waiting makes training many
+    times slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def mine_neighbors(Z: np.ndarray, n_neighbors: int) -> np.ndarray:
@@ -83,6 +98,10 @@ class SCANRefiner(ClusterMixin, BaseEstimator):
         return consistency - self.entropy_weight * entropy
 
     def fit(self, X, y=None, ctx: JobContext | None = None):
+        with single_thread_torch():
+            return self._fit(X, ctx)
+
+    def _fit(self, X, ctx: JobContext | None):
         X = np.ascontiguousarray(X, dtype=np.float32)
         n = len(X)
         self.neighbors_ = mine_neighbors(X, self.n_neighbors)
