@@ -175,7 +175,8 @@ def main() -> int:
           f"p99 {statistics.quantiles(stalls, n=100)[-1]:.1f} ms; "
           f"median {statistics.median(stalls):.1f} ms; "
           f"stalls over 50 ms: {sum(s > 50 for s in stalls)}")
-    print(f"baseline, window idle for {IDLE_BASELINE_MS / 1000:.0f} s: worst {max(idle_stalls):.1f} ms, "
+    print(f"baseline, window idle for {IDLE_BASELINE_MS / 1000:.0f} s: "
+          f"worst {max(idle_stalls):.1f} ms, "
           f"p99 {statistics.quantiles(idle_stalls, n=100)[-1]:.1f} ms, "
           f"load average {os.getloadavg()[0]:.1f}")
     return 0

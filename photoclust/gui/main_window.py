@@ -2,12 +2,12 @@
 status bar that shows background jobs.
 
 Every edit goes through ``EditStack`` (core edit + undo command) and is committed by the core at
-once; the window then re-reads what the edit says changed. Long work (organize, map layout) runs as
-core jobs on ``JobWorker``s; the GUI thread only does paged, indexed reads.
+once; the window then re-reads what the edit says changed. Long work (organize, split, map layout,
+review suggestions, learn) runs as core jobs on ``JobWorker``s; the GUI thread only does paged,
+indexed reads.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Callable
 
@@ -54,8 +54,6 @@ from photoclust.gui.views.sidebar import ClusterSidebar
 from photoclust.gui.views.welcome import WelcomePage, default_photo_folder
 from photoclust.gui.workers import JobWorker
 
-log = logging.getLogger(__name__)
-
 
 class MainWindow(QMainWindow):
     libraryChanged = Signal()  # an edit, undo, redo or job changed what the library holds
@@ -69,7 +67,6 @@ class MainWindow(QMainWindow):
         self.library = library
         self.settings = LibrarySettings.load(library)
         self.job_pool = job_pool or QThreadPool(self)
-        self.job_pool.setMaxThreadCount(max(1, self.job_pool.maxThreadCount()))
         self.worker: JobWorker | None = None
         self._edited_photo_ids: list[int] | None = None  # set while re-reading after an edit
         self.map_layout: MapLayout | None = None
@@ -212,8 +209,7 @@ class MainWindow(QMainWindow):
         self.sidebar.selectionChanged.connect(self._update_actions)
         self.grid.currentPhotoChanged.connect(self.preview.show_photo)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
-        self.cluster_model.renameRequested.connect(
-            lambda cid, name: self.run_edit(lambda: editing.rename_cluster(self.library, cid, name)))
+        self.cluster_model.renameRequested.connect(self.rename_cluster_to)
         self.cluster_model.photosDropped.connect(self.move_photos)
         self.map_view.photoClicked.connect(self.open_photo)
         self.welcome.organizeRequested.connect(self.organize_folder)
@@ -501,16 +497,16 @@ class MainWindow(QMainWindow):
         self.reload()
         if self.center.currentWidget() is self.map_view:
             self._recolor_map()
+        self.libraryChanged.emit()
 
     def _on_learned(self, result) -> None:
         self._after_clustering_run()
         self.statusBar().showMessage(
             f"Learned from {result.n_labelled:,} photos you placed: {result.n_reassigned:,} "
             "photos changed cluster.", 8000)
-        self.libraryChanged.emit()
 
     def open_photo(self, photo_id: int) -> None:
-        """Show a photo (from the map): its cluster in the grid, the photo selected and previewed."""
+        """Show a photo (clicked on the map): its cluster in the grid, the photo in the preview."""
         with self.library.session() as s:
             cluster_id = s.scalar(select(Assignment.cluster_id)
                                   .where(Assignment.photo_id == photo_id))

@@ -1,8 +1,8 @@
 """The map's 2-D layout as a background job, cached beside the library.
 
 The layout is t-SNE on the clustering's own preprocessing of the embeddings (L2, PCA to 50, L2).
-t-SNE is fitted on at most ``MAX_TSNE_FIT`` photos (about 10 s on one CPU core); every other photo is
-placed at the distance-weighted mean of its nearest fitted neighbours, so a 50,000-photo library
+t-SNE is fitted on at most ``MAX_TSNE_FIT`` photos (about 10 s on one CPU core); every other photo
+is placed at the distance-weighted mean of its nearest fitted neighbours, so a 50,000-photo library
 gets a map in about the same time. It runs as a ``Job`` (through ``workers.JobWorker``) and the
 result is kept in ``<library>.data/map-<model>.npz`` with the photo ids it was computed for; the
 cache is used while that set of photos has not changed. Cluster colours are read fresh every
@@ -19,7 +19,6 @@ from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment
-
 
 MAX_TSNE_FIT = 2000
 PLACEMENT_NEIGHBOURS = 5

@@ -76,6 +76,7 @@ def test_photo_model_shows_placeholder_then_the_thumbnail_loaded_off_thread(gui_
 
 def test_thumbnail_missing_file_is_made_from_the_original(library, tmp_path, qtbot):
     from conftest import build_library
+
     from photoclust.core.imaging import thumbnail_path
 
     built = build_library(library, tmp_path / "photos", sizes=(2,), with_thumbnails=False)

@@ -102,7 +102,7 @@ class ThumbnailLoader(QObject):
         return QSize(self._size)
 
     def set_icon_size(self, icon_size: int) -> None:
-        """Decode at a new size from now on; views repaint with placeholders, then the new images."""
+        """Decode at a new size from now on; views show placeholders, then the new images."""
         self._size = QSize(icon_size, icon_size)
         self._cache.clear()
         self._scaled.clear()

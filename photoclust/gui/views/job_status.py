@@ -6,7 +6,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobWorker, ProgressRate, format_duration
 
-
 MESSAGE_CHARS = 48
 
 
