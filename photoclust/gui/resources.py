@@ -11,6 +11,7 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
+from PySide6 import QtSvg  # noqa: F401 - the icons are SVG: makes bundlers ship Qt's SVG plugins
 from PySide6.QtGui import QIcon
 
 APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
