@@ -31,16 +31,18 @@ from sqlalchemy import func, select
 from photoclust.core import editing
 from photoclust.core.edit_history import EditResult
 from photoclust.core.jobs import Job
-from photoclust.core.learning.constraints import refuse_suggestion
-from photoclust.core.learning.job import LearnJob
-from photoclust.core.learning.suggestions import PhotoSuggestion
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Photo
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
 from photoclust.gui.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PhotoListModel
-from photoclust.gui.models.review_model import ReviewJob, ReviewListModel, ReviewQueue
+from photoclust.gui.models.review_model import (
+    ReviewJob,
+    ReviewListModel,
+    ReviewQueue,
+    is_photo_question,
+)
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.resources import app_icon, icon
 from photoclust.gui.settings import LibrarySettings, remember_library_path
@@ -457,7 +459,7 @@ class MainWindow(QMainWindow):
 
     def accept_suggestion(self, row: int) -> None:
         question = self.review_model.question(row)
-        if isinstance(question, PhotoSuggestion):
+        if is_photo_question(question):
             with self.library.session() as s:
                 current = s.scalar(select(Assignment.cluster_id)
                                    .where(Assignment.photo_id == question.photo_id))
@@ -476,8 +478,10 @@ class MainWindow(QMainWindow):
 
     def refuse_suggestion(self, row: int) -> None:
         """No to a merge or split: remembered, so it is not suggested again."""
+        from photoclust.core.learning.constraints import refuse_suggestion
+
         question = self.review_model.question(row)
-        if isinstance(question, PhotoSuggestion):
+        if is_photo_question(question):
             return  # a photo is answered by moving it where it belongs
         refuse_suggestion(self.library, question.kind, question.cluster_id,
                           question.other_cluster_id if question.other_cluster_id is not None
@@ -487,6 +491,8 @@ class MainWindow(QMainWindow):
 
     def learn(self) -> None:
         """Reassign the photos the user did not place, from a model of the user's corrections."""
+        from photoclust.core.learning.job import LearnJob
+
         self.start_job(LearnJob(self.library), self._on_learned)
 
     def _after_clustering_run(self) -> None:
@@ -515,15 +521,13 @@ class MainWindow(QMainWindow):
         self.preview.show_photo(photo_id)
 
     # --- settings -----------------------------------------------------------------------------
-    def available_models(self) -> list[str]:
-        try:
-            from photoclust.core.embedding.backbones import available_models
-        except ImportError:
-            return [self.settings.model]
-        return available_models()
-
     def settings_dialog(self) -> SettingsDialog:
-        return SettingsDialog(self.settings, self.library.path, self.available_models(), self)
+        # Imported here: the embedding modules load torch, which the window does not need.
+        from photoclust.core.embedding.backbones import available_models
+        from photoclust.core.embedding.devices import DEVICE_CHOICES
+
+        return SettingsDialog(self.settings, self.library.path, available_models(),
+                              list(DEVICE_CHOICES), self)
 
     def open_settings(self) -> None:
         dialog = self.settings_dialog()

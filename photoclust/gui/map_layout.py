@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import select
 
-from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment
@@ -38,8 +37,11 @@ def tsne_layout(X: np.ndarray, random_state: int = 0,
 
 
 def _tsne_layout(X: np.ndarray, random_state: int, max_fit: int) -> np.ndarray:
+    # Imported here, like every scikit-learn user in the GUI: it adds seconds to start-up.
     from sklearn.manifold import TSNE
     from sklearn.neighbors import NearestNeighbors
+
+    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 
     n = len(X)
     Z = EmbeddingPreprocessor(min(50, X.shape[1]), random_state=random_state).fit_transform(X)

@@ -19,14 +19,11 @@ from PySide6.QtWidgets import (
 
 from photoclust.gui.settings import THUMBNAIL_SIZES, LibrarySettings
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
 class SettingsDialog(QDialog):
     """Edits a ``LibrarySettings`` and the library location; the caller saves on ``accept``."""
 
     def __init__(self, settings: LibrarySettings, library_path: Path, models: list[str],
-                 parent: QWidget | None = None):
+                 devices: list[str], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(460)
@@ -38,8 +35,8 @@ class SettingsDialog(QDialog):
         form.addRow("Embedding model:", self.model_combo)
 
         self.device_combo = QComboBox()
-        self.device_combo.addItems(DEVICES)
-        self.device_combo.setCurrentText(settings.device if settings.device in DEVICES else "auto")
+        self.device_combo.addItems(devices)
+        self.device_combo.setCurrentText(settings.device if settings.device in devices else "auto")
         self.device_combo.setToolTip("auto uses a GPU when one is present, the CPU otherwise")
         form.addRow("Device:", self.device_combo)
 

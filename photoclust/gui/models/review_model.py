@@ -10,23 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
 from sqlalchemy import select
 
 from photoclust.core.jobs import Job, JobContext
-from photoclust.core.learning.suggestions import (
-    ClusterSuggestion,
-    PhotoSuggestion,
-    review_suggestions,
-)
 from photoclust.core.library import Library
 from photoclust.core.library.models import Photo
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.resources import icon
 
-Question = PhotoSuggestion | ClusterSuggestion
+if TYPE_CHECKING:  # the learning core loads scikit-learn: imported when a review is asked for
+    from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
+
+Question = Union["PhotoSuggestion", "ClusterSuggestion"]
+
+
+def is_photo_question(question: Question) -> bool:
+    """A question about one photo (the others are about merging or splitting clusters)."""
+    return hasattr(question, "photo_id")
 
 
 @dataclass
@@ -42,6 +46,8 @@ class ReviewJob(Job[ReviewQueue]):
         self.library, self.model, self.limit = library, model, limit
 
     def run(self, ctx: JobContext) -> ReviewQueue:
+        from photoclust.core.learning.suggestions import review_suggestions
+
         ctx.report(0, 1, "learning from your corrections")
         review = review_suggestions(self.library, limit=self.limit, model=self.model)
         photo_ids = [item.photo_id for item in review.items]
@@ -92,7 +98,7 @@ class ReviewListModel(QAbstractListModel):
         edited = set(photo_ids)
         for row in reversed(range(len(self._questions))):
             q = self._questions[row]
-            if isinstance(q, PhotoSuggestion) and q.photo_id in edited:
+            if is_photo_question(q) and q.photo_id in edited:
                 self.remove_question(row)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
@@ -107,17 +113,17 @@ class ReviewListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return question_text(q)
         if role == Qt.ItemDataRole.DecorationRole:
-            if isinstance(q, PhotoSuggestion):
+            if is_photo_question(q):
                 return self.thumbnails.image_at(self._hashes.get(q.photo_id), q.path,
                                                 self.icon_size)
             return icon("merge" if q.kind == "merge" else "split")
-        if role == Qt.ItemDataRole.ToolTipRole and isinstance(q, PhotoSuggestion):
+        if role == Qt.ItemDataRole.ToolTipRole and is_photo_question(q):
             return q.path
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
-        if index.isValid() and isinstance(self._questions[index.row()], PhotoSuggestion):
+        if index.isValid() and is_photo_question(self._questions[index.row()]):
             return base | Qt.ItemFlag.ItemIsDragEnabled
         return base
 
@@ -126,7 +132,7 @@ class ReviewListModel(QAbstractListModel):
 
     def mimeData(self, indexes: list[QModelIndex]):  # noqa: N802
         ids = [self._questions[i.row()].photo_id for i in indexes
-               if i.isValid() and isinstance(self._questions[i.row()], PhotoSuggestion)]
+               if i.isValid() and is_photo_question(self._questions[i.row()])]
         return photo_ids_to_mime(ids)
 
     def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
@@ -139,7 +145,7 @@ class ReviewListModel(QAbstractListModel):
 
 
 def question_text(q: Question) -> str:
-    if isinstance(q, PhotoSuggestion):
+    if is_photo_question(q):
         return (f"Is {Path(q.path).name} in “{q.suggested_cluster_name}”?\n"
                 f"{q.explanation} ({q.confidence:.0%} sure)")
     if q.kind == "merge":
