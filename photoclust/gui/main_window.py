@@ -33,6 +33,7 @@ from photoclust.core.edit_history import EditResult
 from photoclust.core.jobs import Job
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Photo
+from photoclust.gui.dialogs.export_dialog import ExportDialog
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
 from photoclust.gui.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.worker: JobWorker | None = None
         self._edited_photo_ids: list[int] | None = None  # set while re-reading after an edit
         self.map_layout: MapLayout | None = None
+        self.export_dialog: ExportDialog | None = None
 
         self.setWindowTitle(f"photoclust — {library.path.name}")
         self.setWindowIcon(app_icon())
@@ -180,11 +182,14 @@ class MainWindow(QMainWindow):
                              "Show the photos of the cluster")
         self.map_action = a("showMap", "Map", "map", "Ctrl+2", self.show_map,
                             "Show all photos on a map of similarity, coloured by cluster")
-        self.review_action = a("review", "Review", "review", "Ctrl+E", self.show_review,
+        self.review_action = a("review", "Review", "review", "Ctrl+3", self.show_review,
                                "Answer the questions that teach photoclust the most")
         self.learn_action = a("learn", "Learn", "learn", "Ctrl+L", self.learn,
                               "Re-sort the photos you did not place, learning from your "
                               "corrections")
+        self.export_action = a("export", "Export albums…", "export", "Ctrl+E",
+                               self.open_export_dialog,
+                               "Export clusters as album folders with a manifest")
         self.settings_action = a("settings", "Settings", "settings", "Ctrl+,", self.open_settings,
                                  "Model, device, number of clusters, thumbnails")
         for action in (self.grid_action, self.map_action, self.review_action):
@@ -199,7 +204,7 @@ class MainWindow(QMainWindow):
                        self.redo_action, None, self.rename_action, self.merge_action,
                        self.split_action, self.new_cluster_action, self.remove_action, None,
                        self.grid_action, self.map_action, None, self.review_action,
-                       self.learn_action, None, self.settings_action):
+                       self.learn_action, None, self.export_action, self.settings_action):
             if action is None:
                 toolbar.addSeparator()
             else:
@@ -287,6 +292,7 @@ class MainWindow(QMainWindow):
         self.organize_action.setEnabled(not busy)
         self.learn_action.setEnabled(not busy and self.cluster_model.cluster_count() > 0)
         self.add_folder_action.setEnabled(not busy)
+        self.export_action.setEnabled(self.cluster_model.cluster_count() > 0)
 
     # --- editing ------------------------------------------------------------------------------
     def run_edit(self, edit: Callable[[], EditResult]) -> EditResult | None:
@@ -520,6 +526,20 @@ class MainWindow(QMainWindow):
             self.sidebar.select_cluster(cluster_id)
         self.preview.show_photo(photo_id)
 
+    # --- export -------------------------------------------------------------------------------
+    def open_export_dialog(self) -> ExportDialog:
+        """Open the export dialog (window-modal, not blocking: the export runs in the background)
+        on the clusters, with those selected in the sidebar pre-chosen."""
+        if self.export_dialog is not None:
+            self.export_dialog.deleteLater()
+        clusters = [(row.id, row.name, row.size) for row in
+                    (self.cluster_model.cluster(r) for r in range(self.cluster_model.rowCount()))
+                    if row.id != UNASSIGNED_ID]
+        selected = [c for c in self.sidebar.selected_cluster_ids() if c != UNASSIGNED_ID]
+        self.export_dialog = ExportDialog(self.library, clusters, selected, self.job_pool, self)
+        self.export_dialog.open()
+        return self.export_dialog
+
     # --- settings -----------------------------------------------------------------------------
     def settings_dialog(self) -> SettingsDialog:
         # Imported here: the embedding modules load torch, which the window does not need.
@@ -558,6 +578,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if self.worker is not None and self.worker.running:
             self.worker.cancel()
+        if self.export_dialog is not None:
+            self.export_dialog.cancel_export()
         QSettings("photoclust", "photoclust").setValue("window/geometry", self.saveGeometry())
         self.job_pool.waitForDone(10000)
         self.thumbnails.wait_for_done(5000)

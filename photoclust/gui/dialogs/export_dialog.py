@@ -1,0 +1,316 @@
+"""Export albums: choose a folder, a mode, the clusters and XMP sidecars, then run the core's
+``ExportJob`` in the background with a progress bar and Cancel inside the dialog.
+
+The dialog only gathers choices and shows what the job reports: the export itself (and its
+``prepare()`` checks, which touch the disk) runs on a ``JobWorker``, so the window stays live.
+While the export runs the dialog cannot be closed, only cancelled: the worker must outlive its job.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QIcon
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclust.core.export import ExportJob, ExportResult
+from photoclust.core.jobs import JobError
+from photoclust.gui.resources import icon
+from photoclust.gui.workers import JobWorker, ProgressRate, format_duration
+
+MODES = (
+    ("copy", "Copies", "Independent copies: edit them freely, the originals stay as they are"),
+    ("hardlink", "Hard links",
+     "No extra disk space (copies across drives); editing an exported file edits the original"),
+    ("symlink", "Symbolic links", "Links to the originals: tiny, but they break if the originals "
+                                  "move"),
+)
+_OUTDIR_KEY = "export/outdir"
+_MESSAGE_CHARS = 60
+
+
+def _shorten(message: str) -> str:
+    """Keep the end of a long path: the file name is the informative part."""
+    return message if len(message) <= _MESSAGE_CHARS else "…" + message[-(_MESSAGE_CHARS - 1):]
+
+
+def summary_text(result: ExportResult) -> str:
+    """What an export did, in words: counts, failures with reasons, notes, the manifest."""
+    n_albums = len(result.albums)
+    lines = [f"Exported {result.exported:,} photo{'s' if result.exported != 1 else ''} into "
+             f"{n_albums} album{'s' if n_albums != 1 else ''} in {result.outdir} "
+             f"({result.mode})."]
+    if result.unchanged:
+        lines.append(f"{result.unchanged:,} were already exported identically and were kept.")
+    if result.failed:
+        lines.append(f"{len(result.failed):,} could not be exported:")
+        lines += [f"  {path}: {reason}" for path, reason in result.failed]
+    lines += [f"Note: {note}" for note in result.notes]
+    lines.append(f"Manifest: {result.manifest_csv} and {result.manifest_json.name}")
+    return "\n".join(lines)
+
+
+class ExportDialog(QDialog):
+    """Export dialog over ``clusters`` (``(id, name, size)``); ``selected_ids`` are pre-chosen."""
+
+    exportEnded = Signal(str)  # "done", "cancelled" or "failed", after the dialog shows it
+
+    def __init__(self, library, clusters: list[tuple[int, str, int]], selected_ids: list[int],
+                 pool: QThreadPool | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.library = library
+        self.pool = pool
+        self.worker: JobWorker | None = None
+        self.result: ExportResult | None = None
+        self._rate = ProgressRate()
+        self.setWindowTitle("Export albums")
+        self.setMinimumWidth(560)
+
+        self.outdir_edit = QLineEdit(str(QSettings("photoclust", "photoclust")
+                                         .value(_OUTDIR_KEY, "") or ""))
+        self.outdir_edit.setPlaceholderText("A folder outside your photo folders")
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._browse)
+        outdir_row = QHBoxLayout()
+        outdir_row.addWidget(self.outdir_edit, 1)
+        outdir_row.addWidget(self.browse_button)
+
+        self.mode_combo = QComboBox()
+        for index, (mode, text, tip) in enumerate(MODES):
+            self.mode_combo.addItem(text, mode)
+            self.mode_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+
+        self.all_radio = QRadioButton("All clusters")
+        self.chosen_radio = QRadioButton("Only these:")
+        scope = QButtonGroup(self)
+        scope.addButton(self.all_radio)
+        scope.addButton(self.chosen_radio)
+        self.cluster_list = QListWidget()
+        self.cluster_list.setMaximumHeight(160)
+        chosen = set(selected_ids)
+        for cluster_id, name, size in clusters:
+            item = QListWidgetItem(f"{name} ({size:,})")
+            item.setData(Qt.ItemDataRole.UserRole, cluster_id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if cluster_id in chosen
+                               else Qt.CheckState.Unchecked)
+            self.cluster_list.addItem(item)
+        # One selected cluster is just where the user was looking; several are a choice.
+        (self.chosen_radio if len(chosen) > 1 else self.all_radio).setChecked(True)
+        self.cluster_list.setEnabled(self.chosen_radio.isChecked())
+        self.chosen_radio.toggled.connect(self.cluster_list.setEnabled)
+        scope_box = QVBoxLayout()
+        scope_box.addWidget(self.all_radio)
+        scope_box.addWidget(self.chosen_radio)
+        scope_box.addWidget(self.cluster_list)
+
+        self.xmp_check = QCheckBox("Write XMP sidecars with the cluster name as keyword")
+        self.xmp_check.setToolTip("For digiKam, darktable and Lightroom: <photo>.xmp next to "
+                                  "each exported photo")
+
+        form = QFormLayout()
+        form.addRow("Output folder:", outdir_row)
+        form.addRow("Export as:", self.mode_combo)
+        form.addRow("Clusters:", scope_box)
+        form.addRow("", self.xmp_check)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.hide()
+        self.progress_label = QLabel()
+        self.error_label = QLabel()
+        self.error_label.setObjectName("errorText")
+        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        self.summary_view = QPlainTextEdit()
+        self.summary_view.setReadOnly(True)
+        self.summary_view.setMaximumHeight(150)
+        self.summary_view.hide()
+
+        self.open_button = QPushButton("Open folder")
+        self.open_button.clicked.connect(self._open_outdir)
+        self.open_button.hide()
+        self.export_button = QPushButton(icon("export"), "Export")
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button = QPushButton("Close")
+        self.cancel_button.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.summary_view)
+        layout.addLayout(buttons)
+
+        self.outdir_edit.textChanged.connect(self._update_buttons)
+        self.cluster_list.itemChanged.connect(self._update_buttons)
+        self.chosen_radio.toggled.connect(self._update_buttons)
+        self._update_buttons()
+
+    # --- choices ------------------------------------------------------------------------------
+    def outdir(self) -> Path | None:
+        text = self.outdir_edit.text().strip()
+        return Path(text).expanduser() if text else None
+
+    def mode(self) -> str:
+        return self.mode_combo.currentData()
+
+    def chosen_cluster_ids(self) -> list[int] | None:
+        """The checked clusters, or None for all of them."""
+        if self.all_radio.isChecked():
+            return None
+        return [self.cluster_list.item(r).data(Qt.ItemDataRole.UserRole)
+                for r in range(self.cluster_list.count())
+                if self.cluster_list.item(r).checkState() == Qt.CheckState.Checked]
+
+    def is_running(self) -> bool:
+        return self.worker is not None and self.worker.running
+
+    def _update_buttons(self) -> None:
+        chosen = self.chosen_cluster_ids()
+        self.export_button.setEnabled(not self.is_running() and self.outdir() is not None
+                                      and (chosen is None or bool(chosen)))
+
+    def _set_choices_enabled(self, enabled: bool) -> None:
+        for widget in (self.outdir_edit, self.browse_button, self.mode_combo, self.all_radio,
+                       self.chosen_radio, self.xmp_check):
+            widget.setEnabled(enabled)
+        self.cluster_list.setEnabled(enabled and self.chosen_radio.isChecked())
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export albums into",
+                                                  self.outdir_edit.text() or str(Path.home()))
+        if folder:
+            self.outdir_edit.setText(folder)
+
+    def _open_outdir(self) -> None:
+        if self.result is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result.outdir)))
+
+    # --- running ------------------------------------------------------------------------------
+    def start_export(self) -> JobWorker | None:
+        """Start the export in the background; its checks and errors show in the dialog."""
+        outdir = self.outdir()
+        if self.is_running() or outdir is None:
+            return None
+        job = ExportJob(self.library, outdir, mode=self.mode(),
+                        cluster_ids=self.chosen_cluster_ids(), xmp=self.xmp_check.isChecked())
+        worker = JobWorker(job, self.pool, self)
+        worker.progressed.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        self.worker = worker
+        self.result = None
+        self._rate.reset()
+        self.error_label.hide()
+        self.summary_view.hide()
+        self.open_button.hide()
+        self.progress_bar.setRange(0, 0)  # busy until the first report
+        self.progress_bar.show()
+        self.progress_label.setText("Checking the output folder…")
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setIcon(icon("cancel"))
+        self.cancel_button.setEnabled(True)
+        self._set_choices_enabled(False)
+        worker.start()
+        self._update_buttons()
+        return worker
+
+    def cancel_export(self) -> None:
+        if self.is_running():
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.progress_label.setText("Stopping after the current photo…")
+
+    def reject(self) -> None:
+        """Cancel, Escape and the close button stop a running export instead of closing."""
+        if self.is_running():
+            self.cancel_export()
+        else:
+            super().reject()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self.is_running():
+            self.cancel_export()
+            event.ignore()
+        else:
+            super().closeEvent(event)
+
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        if total > 0:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(min(done, total))
+        self._rate.add(done)
+        parts = [f"{done:,} of {total:,} photos"]
+        rate = self._rate.rate()
+        if rate:
+            parts.append(f"{rate:.1f}/s" if rate < 10 else f"{rate:.0f}/s")
+        eta = self._rate.eta_seconds(total) if total else None
+        if eta is not None:
+            parts.append(f"{format_duration(eta)} left")
+        if message:
+            parts.append(_shorten(message))
+        if self.cancel_button.isEnabled():
+            self.progress_label.setText(" · ".join(parts))
+
+    def _on_finished(self, result: ExportResult) -> None:
+        self.result = result
+        QSettings("photoclust", "photoclust").setValue(_OUTDIR_KEY, str(result.outdir))
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1)
+        self.progress_label.setText("Export finished.")
+        self.summary_view.setPlainText(summary_text(result))
+        self.summary_view.show()
+        self.open_button.show()
+        self._end("done")
+
+    def _on_failed(self, error: object) -> None:
+        # JobError messages are written for the user; anything else is at least named, never
+        # shown as a traceback (the worker logs that).
+        text = str(error) if isinstance(error, JobError) else \
+            f"The export failed: {error or type(error).__name__}"
+        self.error_label.setText(text)
+        self.error_label.show()
+        self.progress_bar.hide()
+        self.progress_label.setText("")
+        self._end("failed")
+
+    def _on_cancelled(self) -> None:
+        self.progress_label.setText("Export stopped. What was exported so far is listed in the "
+                                    "manifest; export again to finish it.")
+        self._end("cancelled")
+
+    def _end(self, outcome: str) -> None:
+        self.cancel_button.setText("Close")
+        self.cancel_button.setIcon(QIcon())
+        self.cancel_button.setEnabled(True)
+        self._set_choices_enabled(True)
+        self._update_buttons()
+        self.exportEnded.emit(outcome)
