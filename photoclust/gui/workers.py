@@ -13,7 +13,7 @@ import time
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from photoclust.core.jobs import Cancelled, Job, JobContext
+from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,10 @@ class JobWorker(QObject):
         except Cancelled:
             self.running = False
             self.cancelled.emit()
+        except JobError as exc:  # a message for the user (bad folder, nothing to do): no traceback
+            log.warning("%s: %s", self.title, exc)
+            self.running = False
+            self.failed.emit(exc)
         except Exception as exc:  # noqa: BLE001 - reported to the user, never lost
             log.exception("%s failed", self.title)
             self.running = False
