@@ -76,7 +76,10 @@ def test_export_through_the_dialog_writes_albums_and_a_manifest(window, qtbot, g
 
 def test_the_clusters_selected_in_the_sidebar_are_exported_as_hard_links(window, qtbot,
                                                                          gui_library, tmp_path):
+    """Also: a photo whose file has gone is skipped, and the summary says which and why."""
     a, b, c = gui_library.cluster_ids
+    gone = tmp_path / "photos" / "cluster1" / "photo003.jpg"
+    gone.unlink()
     view, proxy, model = window.sidebar.view, window.sidebar.proxy, window.cluster_model
     selection = view.selectionModel()
     selection.clearSelection()
@@ -94,7 +97,11 @@ def test_the_clusters_selected_in_the_sidebar_are_exported_as_hard_links(window,
     assert os.path.samefile(outdir / "Group C" / "photo002.jpg",
                             tmp_path / "photos" / "cluster2" / "photo002.jpg")
     entries = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))["entries"]
-    assert sorted(e["cluster_id"] for e in entries) == [b] * 4 + [c] * 3
+    assert sorted(e["cluster_id"] for e in entries) == [b] * 3 + [c] * 3
+    assert "photo003.jpg" not in _album_files(outdir)["Group B"]
+    summary = dialog.summary_view.toPlainText()
+    assert "Exported 6 photos into 2 albums" in summary and "(hardlink)" in summary
+    assert f"1 could not be exported:\n  {gone}: file not found" in summary
 
 
 def test_no_chosen_cluster_or_no_folder_leaves_export_disabled(window, qtbot, tmp_path):
