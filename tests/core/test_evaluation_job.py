@@ -107,3 +107,20 @@ def test_duplicates_cli(library, capsys):
     assert out["groups"][0]["kind"] == "near"
     assert main(["duplicates", "--library", path]) == 0
     assert "/photos/p0.jpg" in capsys.readouterr().out
+
+
+@pytest.mark.datasets
+def test_evaluate_on_a_slice_of_imagenette(datasets_dir, tmp_path):
+    """60 real photos (6 classes x 10) from the shared set: true k and auto k both work."""
+    source = datasets_dir / "imagenette224"
+    if not source.is_dir():
+        pytest.skip("imagenette224 is absent")
+    for label in sorted(p.name for p in source.iterdir() if p.is_dir())[:6]:
+        (tmp_path / "slice" / label).mkdir(parents=True)
+        for photo in sorted((source / label).iterdir())[:10]:
+            (tmp_path / "slice" / label / photo.name).symlink_to(photo)
+    with open_library(tmp_path / "lib.sqlite") as library:
+        given = run_job(EvaluateJob(tmp_path / "slice", library=library, k=6))
+        auto = run_job(EvaluateJob(tmp_path / "slice", library=library))
+    assert given.n == 60 and given.ari > 0.7
+    assert 4 <= auto.k <= 9 and auto.ari >= 0.9 * given.ari - 0.05
