@@ -83,3 +83,18 @@ def test_cluster_job_cancel_stores_nothing(library, four_groups):
     with pytest.raises(Cancelled):
         run_job(ClusterJob(library), ctx)
     assert assignments(library) == {}
+
+
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.parametrize("method", ["kmeans", "agglomerative", "hdbscan", "scan"])
+def test_tiny_libraries_make_one_cluster(library, n, method):
+    X = np.random.default_rng(0).normal(size=(n, 16)).astype(np.float32)
+    add_embedded_photos(library, X, [0] * n)
+    result = run_job(ClusterJob(library, method=method))
+    assert result.k == 1 and [c["size"] for c in result.clusters] == [n]
+
+
+def test_scan_reports_only_clusters_it_used(library):
+    add_embedded_photos(library, np.ones((10, 16), np.float32), [0] * 10)
+    result = run_job(ClusterJob(library, method="scan", k=3))
+    assert result.k == len(result.clusters) == 1

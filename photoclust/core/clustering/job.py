@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.clustering.algorithms import PhotoAgglomerative, PhotoHDBSCAN, PhotoKMeans
+from photoclust.core.clustering.algorithms import (
+    PhotoAgglomerative,
+    PhotoHDBSCAN,
+    PhotoKMeans,
+    relabel_by_size,
+)
 from photoclust.core.clustering.choose_k import KChooser
 from photoclust.core.clustering.contrastive import adapt_embeddings
 from photoclust.core.clustering.identity import apply_clustering
@@ -27,6 +32,9 @@ from photoclust.core.library.models import Embedding, Photo
 from photoclust.core.queries import list_clusters
 
 METHODS = ("kmeans", "agglomerative", "hdbscan", "scan")
+
+#: Below this many photos, hdbscan and scan fall back to K-means (one cluster with auto k).
+TINY_COLLECTION = 5
 
 #: Per-photo scores for every cluster are handed to identity (for cannot-links) up to this size.
 MAX_LABEL_SCORES = 20_000_000
@@ -73,21 +81,27 @@ def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: i
     ``k="auto"`` chooses k with ``KChooser`` (HDBSCAN always finds its own). ``scan`` starts from
     the same k and trains a SCAN head on the neighbour graph."""
     ctx = ctx or JobContext()
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    if len(Z) < TINY_COLLECTION and method in ("hdbscan", "scan"):
+        # Density estimates and a trained head need more photos than this; K-means does not.
+        method, k = "kmeans", (1 if k == "auto" else k)
     if method != "hdbscan":
         k = KChooser(random_state=random_state).fit(Z, ctx=ctx).n_clusters_ if k == "auto" \
             else min(int(k), len(Z))
     if method == "scan":
         refiner = SCANRefiner(k, hidden=512, epochs=50, random_state=random_state)
         refiner.fit(Z, ctx=ctx)
-        return refiner.labels_, refiner.confidence_, refiner.probabilities_
+        # A head may leave some of its k outputs unused: number the used ones 0..k'-1.
+        labels = relabel_by_size(refiner.labels_)
+        used = [int(refiner.labels_[labels == new][0]) for new in range(int(labels.max()) + 1)]
+        return labels, refiner.confidence_, refiner.probabilities_[:, used]
     if method == "kmeans":
         est = PhotoKMeans(k, random_state=random_state)
     elif method == "agglomerative":
         est = PhotoAgglomerative(k, random_state=random_state)
-    elif method == "hdbscan":
-        est = PhotoHDBSCAN(random_state=random_state)
     else:
-        raise ValueError(f"unknown method {method!r}")
+        est = PhotoHDBSCAN(random_state=random_state)
     est.fit(Z, ctx=ctx)
     scores = None
     if len(Z) * est.n_clusters_ <= MAX_LABEL_SCORES:
@@ -151,7 +165,7 @@ class ClusterJob(Job[ClusterResult]):
         k_auto = self.k == "auto"
         labels, confidence, scores = cluster_embeddings(Z, self.k, self.method,
                                                         self.random_state, ctx)
-        k = int(labels.max()) + 1
+        k = len(np.unique(labels))
         ctx.raise_if_cancelled()
         ctx.report(0, 0, "naming clusters")
         names = suggest_names(labels, photo_ids,
