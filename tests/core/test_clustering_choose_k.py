@@ -57,3 +57,10 @@ def test_cancel():
     ctx.cancel()
     with pytest.raises(Cancelled):
         KChooser().fit(collection(3, seed=3), ctx=ctx)
+
+
+def test_copies_of_one_or_two_photos():
+    one = np.ones((10, 8), dtype=np.float32)
+    assert choose_k(one) == 1
+    two = np.vstack([one, -one])
+    assert choose_k(two) == 2

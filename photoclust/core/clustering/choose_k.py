@@ -118,8 +118,9 @@ class KChooser(BaseEstimator):
         n = len(Z)
         k_min, k_max = self._bounds(n)
         self.scores_ = {}
-        if n < 3:
-            self.candidates_, self.n_clusters_ = [1], 1
+        distinct = len(np.unique(self._sample(Z, 0).round(5), axis=0))
+        if n < 3 or distinct < 3:  # a graph of copies of one or two photos has no communities
+            self.candidates_, self.n_clusters_ = [distinct], max(1, min(distinct, k_max))
             return self
         if self.method == "graph":
             self.candidates_ = []
