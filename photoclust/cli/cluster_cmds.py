@@ -18,7 +18,7 @@ from photoclust.cli.learn_cmds import (
     print_simulated_corrections,
     simulated_corrections,
 )
-from photoclust.core.clustering.job import METHODS
+from photoclust.core.clustering import METHODS
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
 
 CLUSTERS_SHOWN = 50

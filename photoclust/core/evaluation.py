@@ -22,7 +22,8 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sqlalchemy import select
 
-from photoclust.core.clustering.job import METHODS, ClusterJob, parse_k
+from photoclust.core.clustering import METHODS
+from photoclust.core.clustering.job import ClusterJob, parse_k
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.embedding.engine import EmbedJob

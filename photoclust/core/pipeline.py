@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from photoclust.core.clustering.job import METHODS, ClusterJob, ClusterResult, parse_k
+from photoclust.core.clustering import METHODS
+from photoclust.core.clustering.job import ClusterJob, ClusterResult, parse_k
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.embedding.engine import EmbedJob, EmbedResult
 from photoclust.core.jobs import Cancelled, Job, JobContext, JobError

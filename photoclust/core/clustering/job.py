@@ -18,6 +18,7 @@ from photoclust.core.clustering.algorithms import (
     PhotoKMeans,
     relabel_by_size,
 )
+from photoclust.core.clustering import METHODS
 from photoclust.core.clustering.choose_k import KChooser
 from photoclust.core.clustering.contrastive import adapt_embeddings
 from photoclust.core.clustering.identity import apply_clustering
@@ -31,7 +32,6 @@ from photoclust.core.library.db import Library
 from photoclust.core.library.models import Embedding, Photo
 from photoclust.core.queries import list_clusters
 
-METHODS = ("kmeans", "agglomerative", "hdbscan", "scan")
 
 #: Below this many photos, hdbscan and scan fall back to K-means (one cluster with auto k).
 TINY_COLLECTION = 5
