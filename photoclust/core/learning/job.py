@@ -117,11 +117,25 @@ class LearnJob(Job[LearnResult]):
         learner = fit_learner(data, self.random_state)
         ctx.raise_if_cancelled()
         ctx.report(2, 3, "saving clusters")
-        labels = np.searchsorted(learner.classes_, learner.labels_)
+        labels, label_clusters = self._labels_for_storage(learner)
         run_id = apply_clustering(
             self.library, data.model, "learn", data.photo_ids, labels,
-            confidences=learner.confidence_,
+            confidences=learner.confidence_, label_clusters=label_clusters,
             params={"learner": learner.get_params(), "labelled": data.n_labelled})
         moved = int(np.sum((learner.labels_ != data.current) & (data.user == NO_CLUSTER)))
         ctx.report(3, 3, "done")
         return LearnResult(run_id, len(data.photo_ids), data.n_labelled, moved)
+
+    def _labels_for_storage(self, learner: CorrectionLearner) -> tuple[np.ndarray, dict[int, int]]:
+        """Label indices into ``classes_`` (-1 for a photo the learner could not place), and the
+        clusters those indices stand for, so that ``apply_clustering`` keeps every learned class
+        in its own cluster instead of matching it by overlap (a class made only of moved photos
+        would otherwise become a new cluster)."""
+        classes = learner.classes_
+        column = np.clip(np.searchsorted(classes, learner.labels_), 0, max(classes.size - 1, 0))
+        known = (classes.size > 0) & (classes[column] == learner.labels_)
+        labels = np.where(known, column, -1)
+        with self.library.session() as s:
+            active = set(s.scalars(select(Cluster.id).where(Cluster.active)))
+        label_clusters = {j: int(c) for j, c in enumerate(classes) if int(c) in active}
+        return labels, label_clusters
