@@ -40,3 +40,16 @@ def test_core_imports_with_qt_blocked():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_building_the_command_line_loads_no_heavy_library():
+    """`photoclust --help` and `status` must start fast: torch, scikit-learn and Qt load only
+    in the commands that use them."""
+    code = (
+        "import sys, photoclust.cli\n"
+        "photoclust.cli.build_parser()\n"
+        "heavy = [m for m in ('torch', 'sklearn', 'PySide6', 'scipy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

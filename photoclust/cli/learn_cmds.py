@@ -18,10 +18,6 @@ from photoclust.cli.common import (
     print_json,
 )
 from photoclust.core.jobs import JobContext, run_job
-from photoclust.core.learning.constraints import refuse_suggestion
-from photoclust.core.learning.job import LearnJob
-from photoclust.core.learning.simulate import simulate_library_corrections
-from photoclust.core.learning.suggestions import ClusterSuggestion, review_suggestions
 from photoclust.core.library import Library, open_library
 
 
@@ -63,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    # Learning modules load scikit-learn: imported when a command runs, not when the CLI starts.
+    from photoclust.core.learning.suggestions import ClusterSuggestion, review_suggestions
+
     if args.limit < 1:
         raise CommandError("--limit must be at least 1")
     with open_from_args(args) as library:
@@ -88,6 +87,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_learn(args: argparse.Namespace) -> int:
+    from photoclust.core.learning.job import LearnJob
+
     with open_from_args(args) as library, job_context(args, "learning") as ctx:
         result = run_job(LearnJob(library, model=args.model), ctx)
     if args.json:
@@ -100,6 +101,8 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
 
 def cmd_dismiss(args: argparse.Namespace) -> int:
+    from photoclust.core.learning.constraints import refuse_suggestion
+
     if args.kind == "merge" and args.other_cluster_id is None:
         raise CommandError("dismiss merge needs two cluster ids: ID OTHER")
     with open_from_args(args) as library:
@@ -151,6 +154,8 @@ def simulated_corrections(args: argparse.Namespace, library: Library | None, mod
     fractions = getattr(args, "simulate_corrections", None)
     if not fractions or library is None:
         return {}
+    from photoclust.core.learning.simulate import simulate_library_corrections
+
     result = simulate_library_corrections(
         library, model, args.dataset, fractions, max_fraction=max(0.2, max(fractions)),
         on_batch=lambda done, total: ctx.report(done, total, "simulated corrections"))
