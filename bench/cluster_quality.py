@@ -12,26 +12,12 @@ measures the same thing end to end from the photos. Every row runs the code Clus
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from machine_info import describe_machine
 
-
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, CPU"
 
 
 def main() -> None:
@@ -50,7 +36,7 @@ def main() -> None:
                         default=["kmeans", "agglomerative", "hdbscan", "scan"])
     parser.add_argument("--seeds", type=int, default=3, help="seeds averaged per row")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_machine()}")
     print("| set | method | k | k_true | ACC | NMI | ARI | auto/true ARI | s |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.sets:

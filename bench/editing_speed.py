@@ -10,8 +10,6 @@ and the machine.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -27,16 +25,8 @@ from photoclust.core.clustering.identity import apply_clustering  # noqa: E402
 from photoclust.core.library import open_library  # noqa: E402
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION  # noqa: E402
 from photoclust.core.library.models import Embedding, Photo  # noqa: E402
+from machine_info import describe_machine
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def timed(label: str, fn, results: list):
@@ -53,8 +43,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=50_000)
     parser.add_argument("--k", type=int, default=100)
     args = parser.parse_args()
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f} at start")
+    print(f"machine: {describe_machine()}")
     print(f"library: {args.photos} photos, k={args.k}\n")
     rng = np.random.default_rng(0)
     results: list = []

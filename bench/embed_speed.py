@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -25,26 +24,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine_info import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent
 DATASET = REPO.parent / "shared" / "datasets" / "imagenette224"
 PHOTO_SIZE = (4000, 3000)
 
-
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, GPU {gpu}, "
-            f"Python {platform.python_version()}")
 
 
 def make_photos(folder: Path, n: int) -> list[Path]:
@@ -137,7 +122,7 @@ def main() -> None:
     if args.naive:
         return naive(args.naive)
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_machine()}")
     all_photos = make_photos(args.photos, args.n)
     folder = Path(tempfile.mkdtemp(prefix="pc_bench_run_"))
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import platform
 import sys
 import tempfile
@@ -26,16 +25,8 @@ from photoclust.core.export import ExportJob  # noqa: E402
 from photoclust.core.jobs import run_job  # noqa: E402
 from photoclust.core.library import open_library  # noqa: E402
 from photoclust.core.library.models import Assignment, Cluster, Photo  # noqa: E402
+from machine_info import describe_machine
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def make_library(root: Path, n_photos: int, n_clusters: int):
@@ -70,8 +61,7 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=300)
     parser.add_argument("--clusters", type=int, default=6)
     args = parser.parse_args()
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()}")
+    print(f"machine: {describe_machine()}, {platform.system()}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         library = make_library(root, args.photos, args.clusters)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -36,19 +35,11 @@ from sqlalchemy import insert  # noqa: E402
 from photoclust.core.imaging import thumbnail_path  # noqa: E402
 from photoclust.core.library import open_library  # noqa: E402
 from photoclust.core.library.models import Assignment, Cluster, Photo  # noqa: E402
+from machine_info import describe_machine
 
 HEARTBEAT_MS = 5
 IDLE_BASELINE_MS = 5000
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def generate_library(folder: Path, n_photos: int, n_clusters: int = 40, largest: int = 20_000,
@@ -164,8 +155,8 @@ def main() -> int:
         library.close()
 
     stalls = [max(0.0, g - HEARTBEAT_MS) for g in gaps[1:]]
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"PySide6 {pyside_version}, QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}")
+    print(f"machine: {describe_machine()}, PySide6 {pyside_version}, "
+          f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}")
     print(f"window constructed (clusters listed, first page read): {construct_ms:.0f} ms")
     print(f"time to first paint of the grid: {watcher.ms:.0f} ms (goal < 1000 ms)")
     print(f"visible thumbnails drawn: {thumbs.get('ms', float('nan')):.0f} ms")

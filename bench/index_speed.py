@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, ImageDraw, features
+from PIL import ExifTags, Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,34 +33,11 @@ from photoclust.core.imaging import THUMBNAIL_SHORT_SIDE, load_rgb, thumbnail_si
 from photoclust.core.jobs import run_job  # noqa: E402
 from photoclust.core.library import open_library  # noqa: E402
 from photoclust.core.library.scan import ScanJob, default_workers  # noqa: E402
+from machine_info import describe_machine
 
 SIZE = (4000, 3000)
 BASES = 6
 
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import torch
-
-        torch_version = torch.__version__
-    except ImportError:
-        torch_version = "not installed"
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    turbo = features.check_feature("libjpeg_turbo")
-    return (f"{cpu}; {os.cpu_count()} cores ({usable} usable); Python {platform.python_version()}; "
-            f"torch {torch_version}; Pillow {Image.__version__} "
-            f"(libjpeg-turbo {'yes' if turbo else 'no'}); device: CPU only (indexing uses no GPU)")
 
 
 def base_image(rng: random.Random) -> Image.Image:
@@ -166,7 +142,7 @@ def main() -> None:
         paths = sorted(folder.glob("*.jpg"))
     megabytes = sum(p.stat().st_size for p in paths) / 1e6
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_machine()}")
     print(f"photos: {len(paths)} x {SIZE[0]}x{SIZE[1]} JPEG q90 with EXIF "
           f"({megabytes / len(paths):.1f} MB each)")
     with tempfile.TemporaryDirectory(prefix="photoclust-bench-") as tmp:

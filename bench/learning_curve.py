@@ -15,13 +15,10 @@ the seconds, and the machine. Usage: ``python bench/learning_curve.py [--feature
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import sklearn
 from sklearn.linear_model import LogisticRegression
 
 from photoclust.core.clustering.algorithms import PhotoKMeans
@@ -30,6 +27,7 @@ from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_norm
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
 from photoclust.core.learning.review import PHOTO, ReviewItem
 from photoclust.core.learning.simulate import simulate_corrections
+from machine_info import describe_machine
 
 FRACTIONS = (0.02, 0.05, 0.1)
 HORIZON = 0.3
@@ -82,27 +80,13 @@ def naive_queue(X, learner, y_user, limit, cannot_link=(), refused=(), policy=No
     return items[:limit]
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"scikit-learn {sklearn.__version__}, torch {torch.__version__}, device cpu")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sets", nargs="*", default=["imagenette224", "clothing14", "cifar10_test"])
     parser.add_argument("--features", type=Path, default=Path("/tmp/pc_features"))
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_machine()}")
     print("| set | n | k auto | strategy | ARI 0 | 2 % | 5 % | 10 % | actions to ARI 0.9 | s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.sets:

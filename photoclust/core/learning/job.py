@@ -19,7 +19,7 @@ from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.constraints import Constraints, derive_constraints
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, ClusteringRun, Photo
+from photoclust.core.library.models import Assignment, Cluster, ClusteringRun
 
 #: PCA dimension of the space the learner works in (the clustering's preprocessing).
 LEARNING_COMPONENTS = 128

@@ -7,7 +7,6 @@ across threads.
 from __future__ import annotations
 
 import logging
-import shutil
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
