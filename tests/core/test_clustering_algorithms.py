@@ -105,3 +105,13 @@ def test_duplicates_exact_near_and_burst():
     groups = find_duplicate_groups([10, 11, 12, 13, 14, 15], ["a", "b", "a", "c", "d", "e"], X,
                                    taken_at=far_apart, burst_threshold=0.6)
     assert {g.kind for g in groups} == {"exact", "near"}
+
+
+def test_duplicates_exact_copies_stay_exact_though_their_embeddings_are_identical():
+    """In a library, identical files share one embedding: similarity 1.0 must not make them
+    'near' copies."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3, 16)).astype(np.float32)
+    X[1] = X[0]
+    groups = find_duplicate_groups([1, 2, 3], ["h", "h", "other"], X)
+    assert [(g.kind, g.photo_ids) for g in groups] == [("exact", [1, 2])]

@@ -96,6 +96,8 @@ def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str
     if X is not None and n > 1:
         low = min(threshold, burst_threshold) if taken_at is not None else threshold
         for i, j, sim in similar_pairs(X, low):
+            if content_hashes[i] == content_hashes[j]:
+                continue  # already an exact copy: same bytes, same embedding
             if sim >= threshold:
                 reasons.append((i, j, sim, "near"))
             elif taken_at is not None and taken_at[i] and taken_at[j] and \
