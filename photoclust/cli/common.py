@@ -14,6 +14,20 @@ from photoclust.core.jobs import JobContext
 from photoclust.core.library import Library, open_library
 
 
+SKIPPED_SHOWN = 20
+
+
+def print_skipped(skipped: list[tuple[str, str]], noun: str = "file") -> None:
+    """The files a job skipped, each with its reason (the first ``SKIPPED_SHOWN``)."""
+    if not skipped:
+        return
+    print(f"Skipped {len(skipped)} {noun}(s):")
+    for path, reason in skipped[:SKIPPED_SHOWN]:
+        print(f"  {path}: {reason}")
+    if len(skipped) > SKIPPED_SHOWN:
+        print(f"  ... and {len(skipped) - SKIPPED_SHOWN} more (--json lists all)")
+
+
 class CommandError(Exception):
     """Stops a command with a one-line message for the user and exit status 2."""
 

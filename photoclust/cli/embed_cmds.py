@@ -11,6 +11,7 @@ from photoclust.cli.common import (
     job_context,
     open_from_args,
     print_json,
+    print_skipped,
 )
 from photoclust.core.embedding.backbones import DEFAULT_MODEL, REGISTRY
 from photoclust.core.embedding.devices import DEVICE_CHOICES
@@ -18,7 +19,6 @@ from photoclust.core.jobs import run_job
 
 # The engine (and torch) is imported by the handlers only: other commands start without it.
 
-SKIPPED_SHOWN = 20
 CLUSTERS_SHOWN = 30
 
 
@@ -83,12 +83,7 @@ def _print_embed_summary(result) -> None:
     print(f"{result.embedded} embedded with {result.model} on {result.device} in "
           f"{result.seconds:.1f} s ({result.photos_per_second:.1f} photos/s); "
           f"{result.already} already embedded.")
-    if result.skipped:
-        print(f"Skipped {len(result.skipped)} photo(s):")
-        for path, reason in result.skipped[:SKIPPED_SHOWN]:
-            print(f"  {path}: {reason}")
-        if len(result.skipped) > SKIPPED_SHOWN:
-            print(f"  ... and {len(result.skipped) - SKIPPED_SHOWN} more (--json lists all)")
+    print_skipped(result.skipped, "photo")
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
@@ -123,6 +118,7 @@ def cmd_organize(args: argparse.Namespace) -> int:
     print(f"Indexed: {scanned.added} added, {scanned.unchanged} unchanged, {scanned.updated} "
           f"updated, {scanned.moved} moved, {scanned.missing} missing, "
           f"{len(scanned.skipped)} skipped.")
+    print_skipped(scanned.skipped)
     _print_embed_summary(result.embed)
     clustered = result.cluster
     print(f"Clustered {clustered.n} photos into {clustered.k} clusters "

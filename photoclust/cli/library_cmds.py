@@ -11,13 +11,12 @@ from photoclust.cli.common import (
     job_context,
     open_from_args,
     print_json,
+    print_skipped,
 )
 from photoclust.core.jobs import run_job
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
 from photoclust.core.library.scan import ScanJob
-
-SKIPPED_SHOWN = 20
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,12 +46,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     print(f"{result.added} added, {result.unchanged} unchanged, {result.updated} updated, "
           f"{result.moved} moved, {result.missing} missing.")
-    if result.skipped:
-        print(f"Skipped {len(result.skipped)} file(s):")
-        for path, reason in result.skipped[:SKIPPED_SHOWN]:
-            print(f"  {path}: {reason}")
-        if len(result.skipped) > SKIPPED_SHOWN:
-            print(f"  ... and {len(result.skipped) - SKIPPED_SHOWN} more (--json lists all)")
+    print_skipped(result.skipped)
     return 0
 
 

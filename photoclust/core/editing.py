@@ -25,7 +25,8 @@ Event payload (JSON in ``EditEvent.payload``), the same shape for every kind::
 - ``move``: ``{"photo_ids", "to_cluster_id"}``. Moved photos get ``source='user'`` (labels); each
   gets a cannot-link to the cluster it left; a cannot-link to the target is removed.
 - ``merge``: ``{"target_id", "source_ids"}``. All photos of the sources go to the target with
-  their source kept; the sources become inactive (ids kept): these photos belong together.
+  ``source='user'`` (so re-clustering keeps the merge); the sources become inactive (ids kept):
+  these photos belong together.
 - ``split``: ``{"cluster_id", "k", "model", "parts": [[cluster_id, [photo_ids]], ...]}``. The
   largest part keeps the cluster; photos keep their source: the parts do not belong together.
 - ``new_cluster``: ``{"cluster_id", "photo_ids", "name"}``. Like ``move`` into a new cluster.
@@ -195,7 +196,8 @@ def move_photos(library: Library, photo_ids: Iterable[int], to_cluster_id: int) 
 
 def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) -> EditResult:
     """Put all photos of ``source_ids`` into ``target_id``; the sources become inactive (their
-    ids stay, so undo brings them back as they were)."""
+    ids stay, so undo brings them back as they were). The merged-in photos count as placed by the
+    user, so that a later re-clustering does not split the merge apart again."""
     source_ids = list(dict.fromkeys(int(cid) for cid in source_ids))
     if not source_ids:
         raise EditError("name at least one cluster to merge into the target")
@@ -208,7 +210,7 @@ def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) 
         moved: list[int] = []
         for source in sources:
             for pid, before in _members(s, source.id).items():
-                changes.assignments[pid] = (before, (target.id, before[1], before[2]))
+                changes.assignments[pid] = (before, (target.id, "user", before[2]))
                 moved.append(pid)
             state = cluster_state(source)
             changes.clusters[source.id] = (state, {**state, "active": False})

@@ -115,8 +115,9 @@ def test_merge_clusters_deactivates_sources_and_undo_revives_them(clustered):
     assert not _cluster(library, dogs).active and not _cluster(library, birds).active
     assert set(result.cluster_ids) == {cats, dogs, birds}
     check_invariants(library)
-    with library.session() as s:  # merged photos keep their automatic source
-        assert set(s.scalars(select(Assignment.source))) == {"auto"}
+    with library.session() as s:  # merged-in photos count as placed by the user
+        user = set(s.scalars(select(Assignment.photo_id).where(Assignment.source == "user")))
+    assert user == members(library, cats) - set(ids[:4])
     _assert_undo_redo_exact(library, before, snapshot(library))
     editing.undo(library)
     assert _cluster(library, dogs).active and members(library, dogs) == set(ids[4:8])
@@ -229,16 +230,16 @@ def test_events_are_committed_at_once(clustered):
 
 def test_undo_after_reclustering_leaves_newer_placements_alone(clustered):
     library, ids, (cats, dogs, birds) = clustered
-    editing.merge_clusters(library, cats, [dogs])
-    # A new run moves photo 4 (a former dog, now in cats) to birds.
-    labels = np.repeat([0, 0, 1], 4)
-    labels[4] = 1
+    editing.remove_photos_from_cluster(library, [ids[1]])
+    # A new run moves photo 0 (a cat) to birds, after the remove.
+    labels = np.repeat([0, 1, 2], 4)
+    labels[0] = 2
     apply_clustering(library, "m", "kmeans", ids, labels)
-    assert cluster_of(library)[ids[4]] == birds
+    assert cluster_of(library)[ids[0]] == birds
     editing.undo(library)
     state = cluster_of(library)
-    assert state[ids[4]] == birds
-    assert {state[pid] for pid in ids[5:8]} == {dogs}
+    assert state[ids[0]] == birds      # the newer run's placement stays
+    assert state[ids[1]] == cats       # the removed photo is back where it was
     check_invariants(library)
 
 

@@ -48,9 +48,9 @@ def _expected_after(state: dict, op: tuple, ids: list[int], active: list[int], c
         place([ids[i] for i in op[1]], active[op[2] % len(active)])
     elif kind == "merge":
         target, source = active[op[1] % len(active)], active[op[2] % len(active)]
-        for pid, (cid, source_kind) in list(assignments.items()):
+        for pid, (cid, _) in list(assignments.items()):
             if cid == source:
-                assignments[pid] = (target, source_kind)
+                assignments[pid] = (target, "user")
                 links.discard((pid, target))
         del clusters[source]
     elif kind == "new":

@@ -196,3 +196,17 @@ def test_apply_clustering_label_clusters_mix_with_overlap_matching(library):
     assert members(library, by_label[1]) == set(ids[4:8])
     assert members(library, by_label[2]) == set(ids[8:12])
     assert cluster_of(library)[new[0]] not in by_label.values()
+
+
+
+def test_reclustering_does_not_split_a_merge_apart(library):
+    """After the user merged two clusters, a clustering that finds the two groups again keeps
+    the merged photos together in the target."""
+    ids = add_photos(library, 8)
+    labels = [0, 0, 0, 0, 1, 1, 1, 1]
+    apply_clustering(library, "m", "kmeans", ids, labels)
+    first, second = cluster_of(library)[ids[0]], cluster_of(library)[ids[4]]
+    editing.merge_clusters(library, first, [second])
+    apply_clustering(library, "m", "kmeans", ids, labels)
+    assert members(library, first) == set(ids)
+    check_invariants(library)
