@@ -96,8 +96,9 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return 0
     how = "chosen automatically" if result.k_auto else "as asked"
-    print(f"{result.n} photos in {result.k} clusters (k {how}, {result.method}, "
-          f"{result.seconds:.1f} s); run {result.run_id}.")
+    print(f"{result.n} photos clustered with k={result.k} ({how}, {result.method}, "
+          f"{result.seconds:.1f} s); run {result.run_id}; the library has "
+          f"{len(result.clusters)} clusters:")
     for c in result.clusters[:CLUSTERS_SHOWN]:
         print(f"  {c['id']:>5}  {c['size']:>6}  {c['name']}")
     if len(result.clusters) > CLUSTERS_SHOWN:

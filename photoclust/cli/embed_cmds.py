@@ -121,8 +121,10 @@ def cmd_organize(args: argparse.Namespace) -> int:
     print_skipped(scanned.skipped)
     _print_embed_summary(result.embed)
     clustered = result.cluster
-    print(f"Clustered {clustered.n} photos into {clustered.k} clusters "
-          f"({'k chosen automatically' if clustered.k_auto else 'k given'}, {clustered.method}):")
+    # The library's cluster count can differ from k: user-placed photos and merges stay put.
+    print(f"Clustered {clustered.n} photos with k={clustered.k} "
+          f"({'chosen automatically' if clustered.k_auto else 'given'}, {clustered.method}); "
+          f"the library has {len(clustered.clusters)} clusters:")
     for cluster in clustered.clusters[:CLUSTERS_SHOWN]:
         print(f"  {cluster['id']:>5}  {cluster['size']:>6}  {cluster['name']}")
     if len(clustered.clusters) > CLUSTERS_SHOWN:
