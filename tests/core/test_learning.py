@@ -73,6 +73,29 @@ def test_learner_confidence_is_lower_on_the_boundary():
     assert learner.margin_[-1] < np.median(learner.margin_[:-1])
 
 
+def test_learner_classifier_follows_a_two_mode_class_and_keeps_labels_and_cannot_links():
+    # Class 0 has two modes on either side of class 1, so class 0's single centre points at
+    # class 1: the centres alone cannot tell them apart, the labels' classifier can.
+    rng = np.random.default_rng(1)
+    axis, other = np.eye(8)[0], np.eye(8)[1]
+    modes = (axis + 0.7 * other, -axis + 0.7 * other, other)
+    X = np.concatenate([m + 0.2 * rng.normal(size=(size, 8))
+                        for m, size in zip(modes, (40, 40, 80))])
+    y = np.repeat([0, 0, 1], [40, 40, 80])
+    user = np.full(len(y), NO_CLUSTER)
+    user[[0, 1, 2, 40, 41, 42]] = 10
+    user[[80, 81, 82, 83, 84, 85]] = 11
+    user[90] = 10  # against the embeddings: the user's word still wins
+    start = np.where(y == 0, 10, 11)
+    centres_only = CorrectionLearner(classifier_weight=0).fit(X, start, user, [(100, 11)])
+    classifier = CorrectionLearner(classifier_weight=1.0, classifier_C=10, random_state=0)
+    classifier.fit(X, start, user, [(100, 11)])
+    assert classifier.labels_[90] == 10 and classifier.labels_[100] != 11
+    assert np.all(classifier.confidence_[user != NO_CLUSTER] == 1.0)
+    assert np.all((classifier.confidence_ >= 0) & (classifier.confidence_ <= 1))
+    assert adjusted_rand_score(y, classifier.labels_) > adjusted_rand_score(y, centres_only.labels_) + 0.1
+
+
 def test_learner_without_any_cluster_says_so():
     with pytest.raises(ValueError, match="nothing to learn"):
         CorrectionLearner().fit(np.eye(3), [NO_CLUSTER] * 3)

@@ -6,13 +6,17 @@ large weight and never moves; the other photos go to their nearest centre, excep
 user removed them from (cannot-links); centres and assignments alternate until they settle.
 Clusters that nobody labelled stay alive as long as they keep photos, so the automatic clustering
 is refined, not replaced, and a single moved photo can found a new cluster that then attracts its
-look-alikes. Research that picked this over a logistic-regression classifier, label spreading over
-the kNN graph and a trained projection head: README, "Learning from corrections".
+look-alikes. Once every labelled cluster has a few labels, a logistic regression trained on the
+labelled photos is blended with the centres' probabilities: one centre per cluster cannot follow
+a multi-modal class (clothing), a discriminative model can. Research that picked this over
+label spreading over the kNN graph, pseudo-labels and a trained projection head: README,
+"Learning from corrections".
 """
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from photoclust.core.clustering.preprocess import l2_normalize
@@ -32,9 +36,16 @@ class CorrectionLearner(BaseEstimator):
         Most assignment/centre rounds.
     temperature : float
         Softmax temperature over cosine similarities for the confidences.
+    classifier_weight : float
+        Share of the logistic regression in the probability of each labelled cluster (0 turns the
+        classifier off); the centres keep the rest.
+    classifier_C : float
+        Inverse regularisation of the logistic regression (few labels: keep it strong).
+    min_labels_per_cluster : float
+        The classifier joins once the labelled photos number at least this many per labelled
+        cluster (with fewer it is worse than the centres).
     random_state : int or None
-        Unused by the deterministic algorithm; kept so that the learner fits the estimator
-        contract of the other learning code.
+        Seed of the logistic regression's solver (the rest is deterministic).
 
     Attributes
     ----------
@@ -45,11 +56,13 @@ class CorrectionLearner(BaseEstimator):
     labels_ : ndarray of int
         Cluster id of every training photo (user-placed photos keep theirs).
     confidence_ : ndarray of float
-        Probability of ``labels_`` under a softmax over centre similarities; 1 for user-placed.
+        Probability of ``labels_`` (the softmax over centre similarities, blended with the
+        classifier's once it joins); 1 for user-placed.
     runner_up_ : ndarray of int
         The second most likely cluster of every photo (``NO_CLUSTER`` when there is none).
     margin_ : ndarray of float
-        Similarity to the assigned centre minus similarity to the runner-up's.
+        Similarity to the nearest allowed centre's minus the runner-up's (centres only: the
+        review queue asks about the boundaries between centres).
 
     Examples
     --------
@@ -61,10 +74,15 @@ class CorrectionLearner(BaseEstimator):
     """
 
     def __init__(self, labelled_weight: float = 20.0, n_iter: int = 10,
-                 temperature: float = 0.05, random_state=None):
+                 temperature: float = 0.05, classifier_weight: float = 0.5,
+                 classifier_C: float = 0.3, min_labels_per_cluster: float = 3.0,
+                 random_state=None):
         self.labelled_weight = labelled_weight
         self.n_iter = n_iter
         self.temperature = temperature
+        self.classifier_weight = classifier_weight
+        self.classifier_C = classifier_C
+        self.min_labels_per_cluster = min_labels_per_cluster
         self.random_state = random_state
 
     def fit(self, X, y_init, y_user=None, cannot_link=()):
@@ -109,9 +127,42 @@ class CorrectionLearner(BaseEstimator):
         keep = alive
         self.classes_ = classes[keep]
         self.centers_ = centers[keep]
-        self.labels_ = labels
         self._set_confidences(scores[:, keep], labels, labelled)
+        self.labels_, proba = self._classifier_labels(Z, labels, y_user, labelled, scores[:, keep])
+        if proba is not None:
+            column = np.clip(np.searchsorted(self.classes_, self.labels_), 0, self.classes_.size - 1)
+            own = np.where(self.classes_[column] == self.labels_, proba[np.arange(n), column], 0.0)
+            self.confidence_ = np.where(labelled, 1.0, own).astype(np.float32)
         return self
+
+    def _classifier_labels(self, Z, labels, y_user, labelled, scores):
+        """Blend a logistic regression on the labelled photos into the labelled clusters'
+        probabilities and reassign the photos the user has not placed; cannot-links still hold
+        (``scores`` is -inf there). Returns the labels and the blended probabilities (None while
+        the classifier is off); ``margin_`` and ``runner_up_`` stay the centres' (the queue asks
+        about the boundaries between centres)."""
+        user_classes = np.unique(y_user[labelled])
+        if (self.classifier_weight <= 0 or user_classes.size < 2
+                or labelled.sum() < self.min_labels_per_cluster * user_classes.size):
+            return labels, None
+        model = LogisticRegression(C=self.classifier_C, max_iter=200,
+                                   random_state=self.random_state)
+        model.fit(Z[labelled], y_user[labelled])
+        column = {int(c): j for j, c in enumerate(self.classes_)}
+        shared = [(column[int(c)], j) for j, c in enumerate(model.classes_) if int(c) in column]
+        if not shared:
+            return labels, None
+        ours, theirs = (np.array(t) for t in zip(*shared))
+        proba = _softmax(scores, self.temperature)
+        mass = proba[:, ours].sum(axis=1, keepdims=True)
+        blended = proba.copy()
+        blended[:, ours] = ((1.0 - self.classifier_weight) * proba[:, ours]
+                            + self.classifier_weight * model.predict_proba(Z)[:, theirs] * mass)
+        blended[~np.isfinite(scores)] = 0.0
+        blended /= np.maximum(blended.sum(axis=1, keepdims=True), 1e-12)
+        placeable = np.isfinite(scores).any(axis=1)
+        predicted = self.classes_[np.argmax(blended, axis=1)]
+        return np.where(labelled | ~placeable, labels, predicted), blended
 
     def predict(self, X) -> np.ndarray:
         """Nearest centre's cluster id for new photos (no constraints apply to them)."""
