@@ -8,6 +8,7 @@ from photoclust.cli.common import (
     CommandError,
     add_json_option,
     add_library_option,
+    cluster_count,
     job_context,
     open_from_args,
     print_json,
@@ -24,20 +25,8 @@ from photoclust.core.embedding.backbones import DEFAULT_MODEL
 CLUSTERS_SHOWN = 50
 
 
-def _k_value(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        k = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number of clusters or 'auto'") from None
-    if k < 1:
-        raise argparse.ArgumentTypeError("the number of clusters must be at least 1")
-    return k
-
-
 def _add_clustering_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--k", type=_k_value, default="auto", metavar="N|auto",
+    parser.add_argument("--k", type=cluster_count, default="auto", metavar="N|auto",
                         help="number of clusters (default auto: chosen from the photos)")
     parser.add_argument("--method", choices=METHODS, default="kmeans",
                         help="clustering method (default kmeans)")

@@ -43,6 +43,19 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def cluster_count(text: str) -> int | str:
+    """argparse type of ``--k``: ``auto`` or a number of clusters of at least 1."""
+    if text == "auto":
+        return text
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of clusters or 'auto'") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError("the number of clusters must be at least 1")
+    return k
+
+
 def open_from_args(args: argparse.Namespace) -> Library:
     return open_library(getattr(args, "library", None))
 

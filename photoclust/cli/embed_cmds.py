@@ -8,6 +8,7 @@ from photoclust.cli.common import (
     CommandError,
     add_json_option,
     add_library_option,
+    cluster_count,
     job_context,
     open_from_args,
     print_json,
@@ -35,18 +36,6 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         "cached ones")
 
 
-def _k_value(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        k = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number of clusters or 'auto'") from None
-    if k < 1:
-        raise argparse.ArgumentTypeError("the number of clusters must be at least 1")
-    return k
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     embed = sub.add_parser(
         "embed", help="compute image embeddings for photos that have none yet",
@@ -63,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="The whole headless job: index FOLDERs, embed new photos, then cluster the "
         "library. Safe to interrupt and run again.")
     organize.add_argument("folders", nargs="+", metavar="FOLDER", help="folder to organize")
-    organize.add_argument("--k", type=_k_value, default="auto", metavar="N|auto",
+    organize.add_argument("--k", type=cluster_count, default="auto", metavar="N|auto",
                           help="number of clusters (default auto)")
     organize.add_argument("--method", default="kmeans",
                           help="clustering method: kmeans (default), agglomerative, hdbscan or "
