@@ -19,7 +19,6 @@ import numpy as np
 from machine_info import describe_machine
 
 
-
 def main() -> None:
     from sklearn.cluster import KMeans
 

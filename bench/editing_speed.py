@@ -28,7 +28,6 @@ from photoclust.core.library.models import Embedding, Photo  # noqa: E402
 from machine_info import describe_machine
 
 
-
 def timed(label: str, fn, results: list):
     start = time.perf_counter()
     value = fn()

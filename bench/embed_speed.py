@@ -31,7 +31,6 @@ DATASET = REPO.parent / "shared" / "datasets" / "imagenette224"
 PHOTO_SIZE = (4000, 3000)
 
 
-
 def make_photos(folder: Path, n: int) -> list[Path]:
     """``n`` 12 MP JPEGs from the dataset images: upscaled, with sensor-like noise and EXIF."""
     from PIL import Image

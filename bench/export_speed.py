@@ -28,7 +28,6 @@ from photoclust.core.library.models import Assignment, Cluster, Photo  # noqa: E
 from machine_info import describe_machine
 
 
-
 def make_library(root: Path, n_photos: int, n_clusters: int):
     rng = np.random.default_rng(0)
     library = open_library(root / "library.sqlite")

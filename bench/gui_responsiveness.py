@@ -41,7 +41,6 @@ HEARTBEAT_MS = 5
 IDLE_BASELINE_MS = 5000
 
 
-
 def generate_library(folder: Path, n_photos: int, n_clusters: int = 40, largest: int = 20_000,
                      n_thumbnails: int = 300):
     library = open_library(folder / "library.sqlite")

@@ -39,7 +39,6 @@ SIZE = (4000, 3000)
 BASES = 6
 
 
-
 def base_image(rng: random.Random) -> Image.Image:
     """A photo-like 12 MP picture: many shapes upscaled, plus sensor-like noise, so that the JPEG
     weighs what a real 12 MP photo at quality 90 does (about 4 MB): entropy decoding, which

@@ -80,7 +80,6 @@ def naive_queue(X, learner, y_user, limit, cannot_link=(), refused=(), policy=No
     return items[:limit]
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sets", nargs="*", default=["imagenette224", "clothing14", "cifar10_test"])
