@@ -17,7 +17,7 @@ from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.embedding.store import load_embeddings
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.constraints import Constraints, derive_constraints
-from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
+from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner, class_columns
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, ClusteringRun
 
@@ -132,9 +132,7 @@ class LearnJob(Job[LearnResult]):
         in its own cluster instead of matching it by overlap (a class made only of moved photos
         would otherwise become a new cluster)."""
         classes = learner.classes_
-        column = np.clip(np.searchsorted(classes, learner.labels_), 0, max(classes.size - 1, 0))
-        known = (classes.size > 0) & (classes[column] == learner.labels_)
-        labels = np.where(known, column, -1)
+        labels = class_columns(classes, learner.labels_)
         with self.library.session() as s:
             active = set(s.scalars(select(Cluster.id).where(Cluster.active)))
         label_clusters = {j: int(c) for j, c in enumerate(classes) if int(c) in active}

@@ -130,8 +130,8 @@ class CorrectionLearner(BaseEstimator):
         self._set_confidences(scores[:, keep], labels, labelled)
         self.labels_, proba = self._classifier_labels(Z, labels, y_user, labelled, scores[:, keep])
         if proba is not None:
-            column = np.clip(np.searchsorted(self.classes_, self.labels_), 0, self.classes_.size - 1)
-            own = np.where(self.classes_[column] == self.labels_, proba[np.arange(n), column], 0.0)
+            column = class_columns(self.classes_, self.labels_)
+            own = np.where(column >= 0, proba[np.arange(n), np.maximum(column, 0)], 0.0)
             self.confidence_ = np.where(labelled, 1.0, own).astype(np.float32)
         return self
 
@@ -203,9 +203,9 @@ class CorrectionLearner(BaseEstimator):
 
     def _set_confidences(self, scores, labels, labelled):
         n = scores.shape[0]
-        column = np.searchsorted(self.classes_, labels)
-        column = np.clip(column, 0, max(self.classes_.size - 1, 0))
-        has_column = (self.classes_.size > 0) & (self.classes_[column] == labels)
+        column = class_columns(self.classes_, labels)
+        has_column = column >= 0
+        column = np.maximum(column, 0)
         proba = _softmax(scores, self.temperature)
         own = np.where(has_column, proba[np.arange(n), column], 0.0)
         own_score = np.where(has_column, scores[np.arange(n), column], -np.inf)
@@ -223,6 +223,15 @@ class CorrectionLearner(BaseEstimator):
         margin = np.where(has_second, own_score - second_score, np.inf)
         self.margin_ = np.where(np.isfinite(margin), margin, 1.0).astype(np.float32)
         self.confidence_ = np.where(labelled, 1.0, own).astype(np.float32)
+
+
+def class_columns(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The column of each label in the sorted ``classes`` (-1 where the label is not a class)."""
+    labels = np.asarray(labels)
+    if classes.size == 0:
+        return np.full(labels.shape, -1, dtype=np.int64)
+    column = np.clip(np.searchsorted(classes, labels), 0, classes.size - 1)
+    return np.where(classes[column] == labels, column, -1)
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
