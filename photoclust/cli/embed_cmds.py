@@ -8,13 +8,13 @@ from photoclust.cli.common import (
     CommandError,
     add_json_option,
     add_library_option,
+    add_model_option,
     cluster_count,
     job_context,
     open_from_args,
     print_json,
     print_skipped,
 )
-from photoclust.core.embedding.backbones import DEFAULT_MODEL, REGISTRY
 from photoclust.core.embedding.devices import DEVICE_CHOICES
 from photoclust.core.jobs import run_job
 
@@ -24,9 +24,7 @@ CLUSTERS_SHOWN = 30
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    models = ", ".join(f"{name} ({spec.dim}-d)" for name, spec in REGISTRY.items())
-    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
-                        help=f"image model (default {DEFAULT_MODEL}; available: {models})")
+    add_model_option(parser)
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                         help="where the model runs (default auto: CUDA, then Apple MPS, then CPU)")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N",
@@ -96,7 +94,8 @@ def cmd_organize(args: argparse.Namespace) -> int:
 
     _check_batch_size(args)
     with open_from_args(args) as library:
-        job = OrganizeJob(library, args.folders, model=args.model, k=args.k, method=args.method,
+        job = OrganizeJob(library, args.folders, model=args.model, k=args.k,
+                          method=args.method,
                           device=args.device, batch_size=args.batch_size, weights=args.weights)
         with job_context(args, "Organizing") as ctx:
             result = run_job(job, ctx)

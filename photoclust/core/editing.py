@@ -57,7 +57,7 @@ from photoclust.core.edit_history import (
     write_session,
 )
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, CannotLink, Cluster, ClusteringRun, Photo
+from photoclust.core.library.models import Assignment, CannotLink, Cluster, Photo
 
 __all__ = [
     "EditError", "EditResult", "rename_cluster", "move_photos", "merge_clusters", "split_cluster",
@@ -65,8 +65,6 @@ __all__ = [
     "can_undo", "can_redo",
 ]
 
-#: Model whose embeddings a split uses when the library has no clustering run yet.
-DEFAULT_MODEL = "efficientnet_lite0"
 #: Automatic split: the number of parts tried is 2..MAX_AUTO_SPLIT.
 MAX_AUTO_SPLIT = 8
 #: Dimensions the embeddings are reduced to (PCA) before a split: fast, and what clustering does.
@@ -227,12 +225,12 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
     """Split a cluster by K-means on its photos' embeddings into ``k`` parts (``None``: chosen
     automatically). The largest part keeps the cluster; the others become new clusters named from
     their photos' top classes. Photos without an embedding stay in the cluster."""
-    from photoclust.core.embedding.store import load_embeddings
+    from photoclust.core.embedding.store import library_model, load_embeddings
 
     with library.session() as s:
         cluster = _active_cluster(s, cluster_id)
         members = _members(s, cluster.id)
-        model = model or _latest_model(s)
+    model = model or library_model(library)
     all_ids, X = load_embeddings(library, model)
     in_cluster = np.isin(all_ids, np.fromiter(members, dtype=np.int64, count=len(members)))
     ids, X = all_ids[in_cluster], X[in_cluster]
@@ -319,11 +317,6 @@ def confirm_photos(library: Library, photo_ids: Iterable[int]) -> EditResult:
 
 
 # -- splitting ------------------------------------------------------------------------------------
-
-def _latest_model(s: Session) -> str:
-    model = s.scalar(select(ClusteringRun.model).order_by(ClusteringRun.id.desc()).limit(1))
-    return model or DEFAULT_MODEL
-
 
 def _split_labels(X: np.ndarray, k: int | None) -> np.ndarray:
     """K-means labels on the embeddings preprocessed as for clustering (L2, PCA to

@@ -13,8 +13,8 @@ from typing import Sequence
 
 from photoclust.core.clustering import METHODS
 from photoclust.core.clustering.job import ClusterJob, ClusterResult, parse_k
-from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.embedding.engine import EmbedJob, EmbedResult
+from photoclust.core.embedding.store import library_model
 from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
 from photoclust.core.library.db import Library
 from photoclust.core.library.scan import ScanJob, ScanResult
@@ -57,10 +57,11 @@ class OrganizeJob(Job[OrganizeResult]):
     title = "Organizing photos"
 
     def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
-                 model: str = DEFAULT_MODEL, k: int | str = "auto", method: str = "kmeans",
+                 model: str | None = None, k: int | str = "auto", method: str = "kmeans",
                  device: str = "auto", batch_size: int | None = None,
                  weights: str | Path | None = None):
         self.library = library
+        model = model or library_model(library)
         self.scan_job = ScanJob(library, folders)
         self.embed_job = EmbedJob(library, model=model, device=device, batch_size=batch_size,
                                   weights=weights)

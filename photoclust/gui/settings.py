@@ -13,6 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from sqlalchemy import select
 
+from photoclust.core.embedding.backbones import DEFAULT_MODEL
+from photoclust.core.embedding.store import library_model
 from photoclust.core.library import Library
 from photoclust.core.library.models import Setting
 
@@ -21,7 +23,7 @@ THUMBNAIL_SIZES = (96, 128, 160, 200)
 
 @dataclass
 class LibrarySettings:
-    model: str = "efficientnet_lite0"
+    model: str = DEFAULT_MODEL
     device: str = "auto"
     k: str | int = "auto"  # "auto" or a fixed number of clusters
     thumbnail_size: int = 160
@@ -36,7 +38,7 @@ class LibrarySettings:
                     values[row.key] = json.loads(row.value)
                 except ValueError:
                     continue  # a damaged value falls back to its default
-        settings = cls()
+        settings = cls(model=library_model(library))
         for key, value in values.items():
             setattr(settings, key, tuple(value) if key == "folders" else value)
         if settings.thumbnail_size not in THUMBNAIL_SIZES:

@@ -12,8 +12,8 @@ from PIL import Image
 from photoclust.cli import main
 
 
-def write_photos(folder: Path, n: int) -> Path:
-    rng = np.random.default_rng(0)
+def write_photos(folder: Path, n: int, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         pixels = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
@@ -39,8 +39,26 @@ def test_embed_json_reports_embedded_then_already(tmp_path, capsys):
     assert set(first) >= {"embedded", "skipped", "already", "model", "device", "seconds",
                           "photos_per_second"}
     assert (first["embedded"], first["already"], first["skipped"]) == (3, 0, [])
-    assert first["model"] == "efficientnet_lite0" and first["device"].startswith("cpu")
+    assert first["model"] == "efficientnet_lite2" and first["device"].startswith("cpu")
     assert (second["embedded"], second["already"]) == (0, 3)
+
+
+def test_a_library_keeps_the_model_it_was_embedded_with(tmp_path, capsys):
+    """A library organised with another model than today's default keeps using it, so its
+    clusters, corrections and new photos stay in one embedding space."""
+    library = str(tmp_path / "lib.sqlite")
+    photos = write_photos(tmp_path / "photos", 4)
+    run_json(capsys, "index", str(photos), "--library", library)
+    first = run_json(capsys, "embed", "--model", "efficientnet_lite0", "--library", library)
+    write_photos(tmp_path / "more", 2, seed=1)
+    run_json(capsys, "index", str(photos), str(tmp_path / "more"), "--library", library)
+
+    again = run_json(capsys, "embed", "--library", library)
+    clustered = run_json(capsys, "cluster", "--k", "2", "--library", library)
+
+    assert (first["model"], first["embedded"]) == ("efficientnet_lite0", 4)
+    assert (again["model"], again["embedded"], again["already"]) == ("efficientnet_lite0", 2, 4)
+    assert clustered["n"] == 6
 
 
 def test_embed_resnet50_offline_is_one_sentence_not_a_traceback(tmp_path, capsys, monkeypatch):
@@ -56,7 +74,7 @@ def test_embed_resnet50_offline_is_one_sentence_not_a_traceback(tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("photoclust: ") and err.count("\n") == 1
-    assert "efficientnet_lite0" in err and "Traceback" not in err
+    assert "efficientnet_lite2" in err and "Traceback" not in err
 
 
 def test_embed_unknown_model_lists_the_choices(tmp_path, capsys):

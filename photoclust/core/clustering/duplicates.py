@@ -17,8 +17,7 @@ import numpy as np
 from sqlalchemy import select
 
 from photoclust.core.clustering.preprocess import l2_normalize
-from photoclust.core.embedding.backbones import DEFAULT_MODEL
-from photoclust.core.embedding.store import load_embeddings
+from photoclust.core.embedding.store import library_model, load_embeddings
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Photo
 
@@ -122,7 +121,7 @@ def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str
     return sorted(groups.values(), key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
 
 
-def library_duplicate_groups(library: Library, model: str = DEFAULT_MODEL,
+def library_duplicate_groups(library: Library, model: str | None = None,
                              threshold: float = DEFAULT_THRESHOLD,
                              burst_seconds: float = DEFAULT_BURST_SECONDS,
                              burst_threshold: float = DEFAULT_BURST_THRESHOLD
@@ -132,7 +131,7 @@ def library_duplicate_groups(library: Library, model: str = DEFAULT_MODEL,
     with library.session() as s:
         rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at)
                          .where(Photo.status == "present").order_by(Photo.id)).all()
-    embedded_ids, X = load_embeddings(library, model)
+    embedded_ids, X = load_embeddings(library, model or library_model(library))
     row_of = {int(pid): i for i, pid in enumerate(embedded_ids)}
     if not len(embedded_ids):
         groups = find_duplicate_groups([r[0] for r in rows], [r[2] for r in rows])

@@ -25,8 +25,8 @@ from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.clustering.naming import suggest_names
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.clustering.scan_refine import SCANRefiner
-from photoclust.core.embedding.backbones import DEFAULT_MODEL, PREPROCESS_VERSION
-from photoclust.core.embedding.store import load_embeddings, load_top_classes
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
+from photoclust.core.embedding.store import library_model, load_embeddings, load_top_classes
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Embedding, Photo
@@ -122,11 +122,11 @@ class ClusterJob(Job[ClusterResult]):
 
     title = "Clustering photos"
 
-    def __init__(self, library: Library, model: str = DEFAULT_MODEL, k: int | str = "auto",
+    def __init__(self, library: Library, model: str | None = None, k: int | str = "auto",
                  method: str = "kmeans", n_components: int = 128, adapt: bool = False,
                  random_state: int = 0):
         self.library = library
-        self.model = model
+        self.model = model or library_model(library)
         self.k = k
         self.method = method
         self.n_components = n_components

@@ -31,13 +31,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from photoclust.core.embedding.backbones import (
-    DEFAULT_MODEL,
     REGISTRY,
     Backbone,
     EmbeddingError,
     load_backbone,
 )
 from photoclust.core.embedding.devices import DevicePlan, plan_for
+from photoclust.core.embedding.store import library_model
 from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library.db import Library
@@ -151,11 +151,11 @@ class EmbedJob(Job[EmbedResult]):
 
     title = "Embedding photos"
 
-    def __init__(self, library: Library, model: str = DEFAULT_MODEL, device: str = "auto",
+    def __init__(self, library: Library, model: str | None = None, device: str = "auto",
                  batch_size: int | None = None, weights: str | Path | None = None,
                  workers: int | None = None):
         self.library = library
-        self.model = model
+        self.model = model or library_model(library)
         self.device = device
         self.batch_size = batch_size
         self.weights = weights

