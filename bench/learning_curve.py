@@ -1,7 +1,7 @@
 """Learning-curve benchmark: ARI after simulated corrections, ours vs the naive baseline.
 
 For each dataset features file (``bench/cache_features.py`` writes ``/tmp/pc_features/<set>.npz``:
-EfficientNet-Lite0 features and folder labels), start from the automatic clustering (PCA 128 + L2,
+default model's features and folder labels), start from the automatic clustering (PCA 128 + L2,
 k from ``choose_k``, K-means) and let the simulated user of ``photoclust.core.learning.simulate``
 answer two review queues:
 
@@ -10,7 +10,8 @@ answer two review queues:
   with a logistic regression trained on the labelled photos.
 
 Prints ARI at 0, 2, 5 and 10 % of photos as actions, the actions needed for ARI 0.9 (up to 30 %),
-the seconds, and the machine. Usage: ``python bench/learning_curve.py [--features DIR] [SET ...]``.
+the seconds, and the machine. Usage: ``python bench/learning_curve.py [--features DIR] [--starts N]
+[--max-fraction F] [SET ...]``.
 """
 from __future__ import annotations
 
@@ -84,10 +85,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sets", nargs="*", default=["imagenette224", "clothing14", "cifar10_test"])
     parser.add_argument("--features", type=Path, default=Path("/tmp/pc_features"))
+    parser.add_argument("--max-fraction", type=float, default=HORIZON,
+                        help=f"simulate up to this fraction of photos as actions, looking for ARI "
+                        f"0.9 (default {HORIZON})")
+    parser.add_argument("--starts", type=int, default=1,
+                        help="automatic clusterings to start from (K-means seeds 0..N-1); with "
+                        "more than one, a mean row follows each strategy (default 1)")
     args = parser.parse_args()
     print(f"machine: {describe_machine()}")
-    print("| set | n | k auto | strategy | ARI 0 | 2 % | 5 % | 10 % | actions to ARI 0.9 | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| set | n | k auto | strategy | start | ARI 0 | 2 % | 5 % | 10 % | actions to ARI 0.9 "
+          "| s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.sets:
         path = args.features / f"{name}.npz"
         if not path.exists():
@@ -97,20 +105,27 @@ def main() -> None:
         y = data["labels"]
         Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(data["X"])
         k = choose_k(Z, random_state=0)
-        start = PhotoKMeans(n_clusters=k, random_state=0).fit(Z).labels_
-        for strategy, kwargs in (("ours", {"learner": CorrectionLearner()}),
-                                 ("naive", {"learner": NaiveLogisticLearner(),
-                                            "review": naive_queue})):
-            began = time.perf_counter()
-            result = simulate_corrections(Z, y, start, FRACTIONS, max_fraction=HORIZON, **kwargs)
-            seconds = time.perf_counter() - began
-            aris = " | ".join(f"{p['ari']:.3f}" for p in result.curve)
-            reached = result.actions_to_target
-            to_target = (f"{reached} ({reached / len(y):.1%})" if reached is not None
-                         else f"> {int(HORIZON * len(y))}")
-            print(f"| {name} | {len(y)} | {k} | {strategy} | {aris} | {to_target} | "
-                  f"{seconds:.0f} |", flush=True)
-
+        starts = [PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_
+                  for seed in range(args.starts)]
+        for strategy in ("ours", "naive"):
+            curves = []
+            for seed, start in enumerate(starts):
+                kwargs = ({"learner": CorrectionLearner()} if strategy == "ours" else
+                          {"learner": NaiveLogisticLearner(), "review": naive_queue})
+                began = time.perf_counter()
+                result = simulate_corrections(Z, y, start, FRACTIONS,
+                                              max_fraction=args.max_fraction, **kwargs)
+                seconds = time.perf_counter() - began
+                curves.append([p["ari"] for p in result.curve])
+                aris = " | ".join(f"{a:.3f}" for a in curves[-1])
+                reached = result.actions_to_target
+                to_target = (f"{reached} ({reached / len(y):.1%})" if reached is not None
+                             else f"> {int(args.max_fraction * len(y))}")
+                print(f"| {name} | {len(y)} | {k} | {strategy} | {seed} | {aris} | {to_target} | "
+                      f"{seconds:.0f} |", flush=True)
+            if len(curves) > 1:
+                aris = " | ".join(f"{a:.3f}" for a in np.mean(curves, axis=0))
+                print(f"| {name} | {len(y)} | {k} | {strategy} | mean | {aris} | | |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -49,7 +49,7 @@ class ReviewPolicy:
     suggest_merges: bool = True
     suggest_splits: bool = True
     split_min_size: int = 20
-    split_min_gap: float = 0.35
+    split_min_gap: float = 0.55
     uncertain_per_boundary: int = 2
 
 
