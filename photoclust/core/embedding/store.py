@@ -24,11 +24,14 @@ def _embedding_of_photo(model: str, preprocess_version: int):
 
 
 def library_model(library: Library) -> str:
-    """The model this library works with when none is named: the one chosen in its settings,
-    else the one its newest clustering used, else the one most of its embeddings have, else
-    ``DEFAULT_MODEL``. A library organised before the default changed keeps its model, so its
-    clusters, corrections and new photos stay in one embedding space."""
+    """The model this library works with when none is named: the one its newest clustering used
+    (the current clusters live in its space), else the one chosen in its settings, else the one
+    most of its embeddings have, else ``DEFAULT_MODEL``. A library organised before the default
+    changed keeps its model, so its clusters, corrections and new photos stay in one space."""
     with library.session() as s:
+        clustered = s.scalar(select(ClusteringRun.model).order_by(ClusteringRun.id.desc()).limit(1))
+        if clustered:
+            return clustered
         chosen = s.scalar(select(Setting.value).where(Setting.key == "model"))
         try:
             chosen = json.loads(chosen) if chosen else None
@@ -36,9 +39,6 @@ def library_model(library: Library) -> str:
             chosen = None
         if isinstance(chosen, str) and chosen:
             return chosen
-        clustered = s.scalar(select(ClusteringRun.model).order_by(ClusteringRun.id.desc()).limit(1))
-        if clustered:
-            return clustered
         embedded = s.scalar(select(Embedding.model).group_by(Embedding.model)
                             .order_by(func.count().desc()).limit(1))
     return embedded or DEFAULT_MODEL
