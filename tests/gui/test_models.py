@@ -12,6 +12,7 @@ from photoclust.gui.models.cluster_model import ClusterListModel, ClusterRole, C
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_from_mime
 from photoclust.gui.models.photo_model import PhotoListModel, PhotoRole
 from photoclust.gui.models.thumbnails import ThumbnailLoader
+from photoclust.gui.views.photo_grid import PhotoGrid
 from photoclust.gui.workers import ProgressRate, format_duration
 
 
@@ -57,6 +58,28 @@ def test_photo_model_pages_rows_on_fetch_more(gui_library, qtbot, monkeypatch):
     assert photos.rowCount() == 6 and not photos.canFetchMore()
     ids = [photos.index(r).data(PhotoRole.PhotoId) for r in range(6)]
     assert ids == gui_library.photo_ids[first]
+
+
+def test_select_all_takes_every_photo_of_the_cluster_not_only_the_loaded_pages(
+        gui_library, qtbot, monkeypatch):
+    monkeypatch.setattr(photo_model_module, "PAGE_SIZE", 2)
+    _loader, _clusters, photos = _models(gui_library.library, qtbot)
+    grid = PhotoGrid(photos)
+    qtbot.addWidget(grid)
+    first = gui_library.cluster_ids[0]
+    photos.set_cluster(first, total=6)
+    photos.fetchMore()
+    photos.fetchMore()  # a page is being read on the worker thread
+    assert photos.rowCount() == 2
+
+    grid.selectAll()
+
+    assert sorted(grid.selected_photo_ids()) == sorted(gui_library.photo_ids[first])
+    photos.wait_for_pages()
+    qtbot.wait(50)  # the page read before select-all arrives late and is dropped
+    assert photos.rowCount() == 6 and not photos.canFetchMore()
+    assert [photos.index(r).data(PhotoRole.PhotoId) for r in range(6)] == \
+        gui_library.photo_ids[first]
 
 
 def test_photo_model_shows_placeholder_then_the_thumbnail_loaded_off_thread(gui_library, qtbot):

@@ -169,6 +169,16 @@ class PhotoListModel(QAbstractListModel):
         self._pool.start(_ReadPage(self.library, self.cluster_id, len(self._rows), self.order,
                                    self._generation, self._page_signals))
 
+    def fetch_all(self) -> None:
+        """Read every row not loaded yet, now: "select all" must take the whole cluster, not the
+        pages scrolled through. Ids and paths only (thumbnails stay lazy), one query."""
+        if not self.canFetchMore():
+            return
+        self._generation += 1  # a page still being read is dropped when it arrives
+        self._page_in_flight = False
+        self._append(read_page(self.library, self.cluster_id, len(self._rows),
+                               self.total - len(self._rows), self.order))
+
     def _on_page_loaded(self, generation: int, offset: int, page: list) -> None:
         if generation != self._generation or offset != len(self._rows):
             return  # the cluster or the order changed meanwhile

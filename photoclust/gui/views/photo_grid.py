@@ -40,6 +40,11 @@ class PhotoGrid(QListView):
         self.setGridSize(QSize(size + 16, size + 30))
         self.verticalScrollBar().setSingleStep(max(20, size // 4))
 
+    def selectAll(self) -> None:  # noqa: N802 - Qt override (Ctrl+A)
+        """Select every photo of the cluster, loading the rows not paged in yet first."""
+        self.model().fetch_all()
+        super().selectAll()
+
     def selected_photo_ids(self) -> list[int]:
         rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())
         return self.model().photo_ids(rows)
