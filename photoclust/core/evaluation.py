@@ -142,7 +142,9 @@ class EvaluateJob(Job[EvaluationResult]):
                  k: int | str = "auto", method: str = "kmeans", model: str = DEFAULT_MODEL,
                  device: str = "auto", report_dir: str | os.PathLike | None = None,
                  random_state: int = 0):
-        self.dataset = Path(dataset).expanduser().absolute()
+        # Normalised like the scanner's roots (os.path.abspath drops '..'), or no photo path
+        # would lie under it.
+        self.dataset = Path(os.path.abspath(Path(dataset).expanduser()))
         self.library = library
         self.k = k
         self.method = method

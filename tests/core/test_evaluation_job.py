@@ -2,7 +2,9 @@
 
 The evaluate tests run the real default model on ~24 tiny images drawn by the test."""
 import json
+import os
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,6 +62,19 @@ def test_evaluate_ignores_library_photos_outside_the_dataset(labelled_folder, tm
         run_job(ScanJob(library, [other]))
         result = run_job(EvaluateJob(labelled_folder, library=library, k=4))
     assert result.n == 24 and result.k_true == 4
+
+
+def test_evaluate_accepts_a_relative_dataset_path_with_dot_dot(labelled_folder, tmp_path,
+                                                                monkeypatch, capsys):
+    """``photoclust evaluate ../datasets/X`` (as the README says) scores the photos: the dataset
+    root is normalised the way the scanner stores photo paths."""
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    relative = Path("..") / Path(os.path.relpath(labelled_folder, tmp_path))
+    status = main(["evaluate", str(relative), "--k", "4", "--library",
+                   str(tmp_path / "eval.sqlite"), "--json"])
+    assert status == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["n"] == 24
 
 
 def test_evaluate_refuses_folders_without_labels(tmp_path, capsys):

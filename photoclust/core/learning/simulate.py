@@ -18,6 +18,7 @@ part P out of C" is accepted when P's majority label differs from the label of t
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -233,7 +234,7 @@ def simulate_library_corrections(library, model: str, dataset_root, fractions=(0
     from photoclust.core.evaluation import label_of
     from photoclust.core.library.models import Assignment, Cluster, Photo
 
-    root = Path(dataset_root).expanduser().absolute()
+    root = Path(os.path.abspath(Path(dataset_root).expanduser()))  # as the scanner stores paths
     photo_ids, X = load_embeddings(library, model)
     with library.session() as s:
         paths = {pid: path for pid, path in s.execute(select(Photo.id, Photo.path))}
