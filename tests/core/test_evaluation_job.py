@@ -124,6 +124,24 @@ def test_duplicates_cli(library, capsys):
     assert "/photos/p0.jpg" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("model, grouped", [("efficientnet_lite0", True),
+                                           ("efficientnet_lite2", False)])
+def test_near_duplicate_threshold_is_the_models(library, model, grouped):
+    """Two photos at cosine 0.93 are copies for Lite0 (threshold 0.92) but not for the more
+    semantic Lite2 (0.945), whose different photos of one class come that close."""
+    from photoclust.core.clustering.duplicates import library_duplicate_groups
+
+    angle = np.arccos(0.93)
+    X = np.zeros((3, 8), dtype=np.float32)
+    X[0, 0] = 1.0
+    X[1, 0], X[1, 1] = np.cos(angle), np.sin(angle)
+    X[2, 2] = 1.0
+    ids = add_embedded_photos(library, X, [0, 0, 1], model=model)
+    groups, _ = library_duplicate_groups(library)
+    near = [g.photo_ids for g in groups if g.kind == "near"]
+    assert near == ([[int(ids[0]), int(ids[1])]] if grouped else [])
+
+
 @pytest.mark.datasets
 def test_evaluate_on_a_slice_of_imagenette(datasets_dir, tmp_path):
     """60 real photos (6 classes x 10) from the shared set: true k and auto k both work."""

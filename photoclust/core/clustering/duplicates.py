@@ -21,10 +21,14 @@ from photoclust.core.embedding.store import library_model, load_embeddings
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Photo
 
-#: Measured with EfficientNet-Lite0 on imagenette224: a 5% border crop of a photo keeps a cosine
-#: similarity of 0.905-0.93 and more, while the most similar *other* photo of 99.9% of the photos is
-#: below 0.906 (the highest 0.916). A copy resized to 60% and saved at JPEG quality 70 can fall to
-#: 0.85: heavy re-compression of small images is not caught, to keep different photos apart.
+#: Near-duplicate similarity per model, each set just above the most similar *different* photos
+#: of imagenette224 (README, "Duplicates"). Lite0: a 5% border crop keeps 0.905-0.93 and more, the
+#: most similar other photo of 99.9% of the photos is below 0.906 (the highest 0.916). Lite2 is
+#: more semantic: other photos reach 0.941, so its threshold is 0.945 and it catches 70% of 5%
+#: crops (Lite0 at 0.92: nearly all). A copy resized to 60% at JPEG quality 70 can fall to 0.85
+#: (Lite0) or 0.78 (Lite2): heavy re-compression of small images is not caught, to keep
+#: different photos apart. Models not measured get the Lite0 figure.
+NEAR_THRESHOLDS = {"efficientnet_lite0": 0.92, "efficientnet_lite2": 0.945}
 DEFAULT_THRESHOLD = 0.92
 DEFAULT_BURST_SECONDS = 10.0
 DEFAULT_BURST_THRESHOLD = 0.80
@@ -122,16 +126,20 @@ def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str
 
 
 def library_duplicate_groups(library: Library, model: str | None = None,
-                             threshold: float = DEFAULT_THRESHOLD,
+                             threshold: float | None = None,
                              burst_seconds: float = DEFAULT_BURST_SECONDS,
                              burst_threshold: float = DEFAULT_BURST_THRESHOLD
                              ) -> tuple[list[DuplicateGroup], dict[int, str]]:
     """Duplicate groups among a library's present photos, and the path of each grouped photo.
-    Photos without an embedding under ``model`` are compared by content hash only."""
+    Photos without an embedding under ``model`` are compared by content hash only; ``threshold``
+    defaults to the model's (``NEAR_THRESHOLDS``)."""
     with library.session() as s:
         rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at)
                          .where(Photo.status == "present").order_by(Photo.id)).all()
-    embedded_ids, X = load_embeddings(library, model or library_model(library))
+    model = model or library_model(library)
+    if threshold is None:
+        threshold = NEAR_THRESHOLDS.get(model, DEFAULT_THRESHOLD)
+    embedded_ids, X = load_embeddings(library, model)
     row_of = {int(pid): i for i, pid in enumerate(embedded_ids)}
     if not len(embedded_ids):
         groups = find_duplicate_groups([r[0] for r in rows], [r[2] for r in rows])
