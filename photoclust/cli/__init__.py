@@ -35,6 +35,11 @@ log = logging.getLogger("photoclust")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    return _parser_and_commands()[0]
+
+
+def _parser_and_commands() -> tuple[argparse.ArgumentParser, frozenset[str]]:
+    """The parser and the names of its commands (argparse has no public way to list them)."""
     parser = argparse.ArgumentParser(
         prog="photoclust",
         description="Organise photo folders into clusters by content. "
@@ -49,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command_parser in sub.choices.values():  # -v works after the command too
         command_parser.add_argument("-v", "--verbose", action="count", default=0,
                                     dest="command_verbose", help="log to stderr too")
-    return parser
+    return parser, frozenset(sub.choices)
 
 
 _installed_handlers: list[logging.Handler] = []
@@ -89,8 +94,7 @@ def _is_disk_full(exc: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no API
+    parser, commands = _parser_and_commands()
     if not any(a in commands or a in ("-h", "--help", "--version") for a in argv):
         # No command: the desktop application, keeping global flags before it.
         global_flags = [a for a in argv if a in ("-v", "-vv", "--verbose")]
