@@ -119,3 +119,16 @@ def test_cli_index_runs_as_a_program(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["added"] == 4
+
+
+def test_no_command_opens_the_desktop_app_keeping_global_flags(monkeypatch, tmp_path):
+    """A bare `photoclust` (or one with only options) is `photoclust gui`."""
+    import photoclust.cli.gui_cmds as gui_cmds
+
+    seen = []
+    monkeypatch.setattr(gui_cmds, "cmd_gui", lambda args: seen.append(args) or 0)
+    library = str(tmp_path / "lib.sqlite")
+    assert main(["-v", "--library", library]) == 0
+    assert main([]) == 0
+    assert [(a.command, a.verbose) for a in seen] == [("gui", 1), ("gui", 0)]
+    assert seen[0].library == Path(library)
