@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cached_features import load_cached_sets
 from machine_info import describe_machine
 
 
@@ -38,13 +39,7 @@ def main() -> None:
     print(f"machine: {describe_machine()}")
     print("| set | method | k | k_true | ACC | NMI | ARI | auto/true ARI | s |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in args.sets:
-        path = args.features / f"{name}.npz"
-        if not path.exists():
-            print(f"| {name} | (no features at {path}) |")
-            continue
-        data = np.load(path, allow_pickle=True)
-        X, y = data["X"].astype(np.float32), data["labels"]
+    for name, X, y in load_cached_sets(args.features, args.sets):
         k_true = len(np.unique(y))
 
         def row(method, k_text, k_value, fn):

@@ -28,6 +28,7 @@ from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_norm
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
 from photoclust.core.learning.review import PHOTO, ReviewItem
 from photoclust.core.learning.simulate import simulate_corrections
+from cached_features import load_cached_sets
 from machine_info import describe_machine
 
 FRACTIONS = (0.02, 0.05, 0.1)
@@ -96,14 +97,8 @@ def main() -> None:
     print("| set | n | k auto | strategy | start | ARI 0 | 2 % | 5 % | 10 % | actions to ARI 0.9 "
           "| s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name in args.sets:
-        path = args.features / f"{name}.npz"
-        if not path.exists():
-            print(f"| {name} | (no features at {path}) |")
-            continue
-        data = np.load(path)
-        y = data["labels"]
-        Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(data["X"])
+    for name, X, y in load_cached_sets(args.features, args.sets):
+        Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(X)
         k = choose_k(Z, random_state=0)
         starts = [PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_
                   for seed in range(args.starts)]
