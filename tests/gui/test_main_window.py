@@ -228,6 +228,8 @@ def test_settings_dialog_stores_choices_in_the_library(window, qtbot, gui_librar
 
     dialog = window.settings_dialog()
     qtbot.addWidget(dialog)
+    # The fixture library was organised with Lite0: it keeps its model, not today's default.
+    assert dialog.model_combo.currentText() == "efficientnet_lite0"
     dialog.device_combo.setCurrentText("cpu")
     dialog.k_fixed.setChecked(True)
     dialog.k_spin.setValue(12)
@@ -235,7 +237,8 @@ def test_settings_dialog_stores_choices_in_the_library(window, qtbot, gui_librar
     dialog.accept()
     window.apply_settings(dialog)
     saved = LibrarySettings.load(gui_library.library)
-    assert (saved.device, saved.k, saved.thumbnail_size) == ("cpu", 12, 128)
+    assert (saved.model, saved.device, saved.k, saved.thumbnail_size) == (
+        "efficientnet_lite0", "cpu", 12, 128)
     assert window.grid.iconSize().width() == 128
 
 
@@ -315,6 +318,7 @@ def test_organize_runs_index_embed_and_cluster_on_the_added_folders(window, tmp_
     (job,) = started
     assert isinstance(job, OrganizeJob)
     assert [str(f) for f in job.scan_job.folders] == [str(folder)]
+    assert job.embed_job.model == job.cluster_job.model == "efficientnet_lite0"  # the library's
     assert LibrarySettings.load(window.library).folders == (str(folder),)
     window.organize_folder(str(tmp_path / "no such folder"))
     assert len(started) == 1 and "is not a folder" in window.messages[-1]
