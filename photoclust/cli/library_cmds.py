@@ -13,6 +13,7 @@ from photoclust.cli.common import (
     print_json,
     print_skipped,
 )
+from photoclust.core.embedding.store import library_model
 from photoclust.core.jobs import run_job
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
@@ -78,6 +79,7 @@ def library_status(library: Library) -> dict:
         "missing": missing,
         "duplicates": photos - distinct_contents,
         "embedded": embedded,
+        "model": library_model(library),
         "clusters": clusters,
         "labels": labels,
     }
@@ -97,6 +99,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"Embedded:  {count} with {model}")
     else:
         print("Embedded:  none yet")
+    print(f"Model:     {info['model']} (what commands use without --model)")
     print(f"Clusters:  {info['clusters']}")
     print(f"Labels:    {info['labels']} photos placed by you")
     return 0

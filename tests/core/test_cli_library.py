@@ -7,6 +7,7 @@ from pathlib import Path
 
 from helpers import make_labeled_folder, write_jpeg, write_truncated_jpeg
 from photoclust.cli import main
+from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.library import open_library
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
 
@@ -92,6 +93,7 @@ def test_cli_status_json_counts(tmp_path, capsys):
     assert status["duplicates"] == 1
     # a.jpg and its identical copy share the content embedding; the missing photo is not counted
     assert status["embedded"] == {"m1": 3}
+    assert status["model"] == "m1"  # the library's own: its embeddings' (no clustering yet)
     assert status["clusters"] == 1
     assert status["labels"] == 1
     assert status["library"] == str(lib_path)
@@ -100,12 +102,14 @@ def test_cli_status_json_counts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "3 (1 missing, 1 duplicate copies)" in out
     assert "3 with m1" in out
+    assert "Model:     m1" in out
 
 
 def test_cli_status_of_empty_library(tmp_path, capsys):
     status = run_json(capsys, "status", "--library", str(tmp_path / "new.sqlite"))
     assert {k: status[k] for k in ("photos", "missing", "embedded", "clusters", "labels")} == {
         "photos": 0, "missing": 0, "embedded": {}, "clusters": 0, "labels": 0}
+    assert status["model"] == DEFAULT_MODEL
 
 
 def test_cli_index_runs_as_a_program(tmp_path):
