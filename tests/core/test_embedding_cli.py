@@ -10,6 +10,8 @@ import torch
 from PIL import Image
 
 from photoclust.cli import main
+from photoclust.core.library import open_library
+from photoclust.core.queries import photo_by_path
 
 
 def write_photos(folder: Path, n: int, seed: int = 0) -> Path:
@@ -116,3 +118,30 @@ def test_organize_unknown_method_fails_before_indexing(tmp_path, capsys):
     assert "unknown method 'magic'" in capsys.readouterr().err
     assert main(["status", "--library", str(library), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["photos"] == 0
+
+
+def test_moving_a_library_to_another_model_keeps_names_and_corrections(tmp_path, capsys):
+    """README: `organize --model efficientnet_lite2` moves a Lite0 library to Lite2; cluster ids,
+    the names you gave and the photos you placed carry over, and the library's model follows."""
+    library = str(tmp_path / "lib.sqlite")
+    photos = write_photos(tmp_path / "photos", 6)
+    run_json(capsys, "organize", str(photos), "--model", "efficientnet_lite0", "--k", "2",
+             "--library", library)
+    clusters = run_json(capsys, "clusters", "--library", library)
+    first, second = clusters[0]["id"], clusters[1]["id"]
+    run_json(capsys, "rename", str(first), "Mine", "--library", library)
+    placed = str(photos / "photo0.jpg")
+    run_json(capsys, "move", placed, "--to", str(second), "--library", library)
+
+    moved = run_json(capsys, "organize", str(photos), "--model", "efficientnet_lite2", "--k", "2",
+                     "--library", library)
+
+    assert moved["embed"]["model"] == "efficientnet_lite2" and moved["embed"]["embedded"] == 6
+    status = run_json(capsys, "status", "--library", library)
+    assert status["model"] == "efficientnet_lite2"
+    assert status["embedded"] == {"efficientnet_lite0": 6, "efficientnet_lite2": 6}
+    after = {c["id"]: c for c in run_json(capsys, "clusters", "--library", library)}
+    assert after[first]["name"] == "Mine"
+    with open_library(library) as lib:
+        photo = photo_by_path(lib, placed)
+    assert (photo.cluster_id, photo.source) == (second, "user")
