@@ -94,8 +94,7 @@ def cmd_organize(args: argparse.Namespace) -> int:
 
     _check_batch_size(args)
     with open_from_args(args) as library:
-        job = OrganizeJob(library, args.folders, model=args.model, k=args.k,
-                          method=args.method,
+        job = OrganizeJob(library, args.folders, model=args.model, k=args.k, method=args.method,
                           device=args.device, batch_size=args.batch_size, weights=args.weights)
         with job_context(args, "Organizing") as ctx:
             result = run_job(job, ctx)
