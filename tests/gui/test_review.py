@@ -76,3 +76,16 @@ def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, q
         window.learn_action.trigger()
     assert not editing.can_redo(gui_library.library)
     assert not window.redo_action.isEnabled()
+
+
+def test_question_text_says_how_sure_only_for_doubtful_photos():
+    from photoclust.gui.models.review_model import question_text
+
+    def ask(reason, confidence):
+        return question_text(PhotoSuggestion(
+            rank=0, photo_id=1, path="/photos/cat.jpg", suggested_cluster_id=2,
+            suggested_cluster_name="Cats", confidence=confidence, reason=reason,
+            explanation="why"))
+
+    assert ask("uncertain", 0.55) == "Is cat.jpg in “Cats”?\nwhy (55% sure)"
+    assert ask("representative", 1.0) == "Is cat.jpg in “Cats”?\nwhy"

@@ -146,8 +146,11 @@ class ReviewListModel(QAbstractListModel):
 
 def question_text(q: Question) -> str:
     if is_photo_question(q):
+        # How sure the program is matters for a doubtful photo; a cluster's most typical photo is
+        # asked to check the cluster, and "100 % sure" there would only puzzle.
+        sure = f" ({q.confidence:.0%} sure)" if q.reason != "representative" else ""
         return (f"Is {Path(q.path).name} in “{q.suggested_cluster_name}”?\n"
-                f"{q.explanation} ({q.confidence:.0%} sure)")
+                f"{q.explanation}{sure}")
     if q.kind == "merge":
         return (f"Merge “{q.other_cluster_name}” into “{q.cluster_name}”?\n{q.explanation}")
     return (f"Split {len(q.photo_ids)} photos out of “{q.cluster_name}”?\n{q.explanation}")
