@@ -184,5 +184,6 @@ def _download(url: str, model_name: str) -> None:
         raise EmbeddingError(
             f"The {model_name} weights are not on this computer and cannot be downloaded "
             f"({getattr(exc, 'reason', exc)}); use a bundled model (efficientnet_lite2, the "
-            "default, or efficientnet_lite0), which works offline, or give the weights file with --weights FILE."
+            "default, or efficientnet_lite0), which works offline, or give the weights file "
+            "with --weights FILE."
         ) from exc
