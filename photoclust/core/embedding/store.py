@@ -23,15 +23,21 @@ def _embedding_of_photo(model: str, preprocess_version: int):
         Embedding.preprocess_version == preprocess_version)
 
 
+def newest_clustering_model(library: Library) -> str | None:
+    """The model of the newest clustering run, the one the current clusters were made with."""
+    with library.session() as s:
+        return s.scalar(select(ClusteringRun.model).order_by(ClusteringRun.id.desc()).limit(1))
+
+
 def library_model(library: Library) -> str:
     """The model this library works with when none is named: the one its newest clustering used
     (the current clusters live in its space), else the one chosen in its settings, else the one
     most of its embeddings have, else ``DEFAULT_MODEL``. A library organised before the default
     changed keeps its model, so its clusters, corrections and new photos stay in one space."""
+    clustered = newest_clustering_model(library)
+    if clustered:
+        return clustered
     with library.session() as s:
-        clustered = s.scalar(select(ClusteringRun.model).order_by(ClusteringRun.id.desc()).limit(1))
-        if clustered:
-            return clustered
         chosen = s.scalar(select(Setting.value).where(Setting.key == "model"))
         try:
             chosen = json.loads(chosen) if chosen else None

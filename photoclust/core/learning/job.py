@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.core.embedding.store import load_embeddings
+from photoclust.core.embedding.store import load_embeddings, newest_clustering_model
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.constraints import Constraints, derive_constraints
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner, class_columns
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, ClusteringRun
+from photoclust.core.library.models import Assignment, Cluster
 
 #: PCA dimension of the space the learner works in (the clustering's preprocessing).
 LEARNING_COMPONENTS = 128
@@ -42,19 +42,12 @@ class LearningData:
         return int(np.sum(self.user != NO_CLUSTER))
 
 
-def latest_model(library: Library) -> str | None:
-    """The model of the newest clustering run, the one the current clusters were made with."""
-    with library.session() as s:
-        return s.scalars(select(ClusteringRun.model).order_by(ClusteringRun.id.desc())
-                         .limit(1)).first()
-
-
 def load_learning_data(library: Library, model: str | None = None) -> LearningData:
     """Embeddings (preprocessed), current clusters, labels and cannot-links as aligned arrays.
 
     Raises ``JobError`` when there is nothing to learn from: no clustering yet, or no embeddings.
     """
-    model = model or latest_model(library)
+    model = model or newest_clustering_model(library)
     if model is None:
         raise JobError("the library has no clusters yet: run `photoclust cluster` first")
     photo_ids, X = load_embeddings(library, model)
@@ -105,7 +98,7 @@ class LearnJob(Job[LearnResult]):
         self.random_state = random_state
 
     def prepare(self) -> None:
-        self.model = self.model or latest_model(self.library)
+        self.model = self.model or newest_clustering_model(self.library)
         if self.model is None:
             raise JobError("the library has no clusters yet: run `photoclust cluster` first")
 
