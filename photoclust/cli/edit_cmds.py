@@ -9,6 +9,7 @@ from photoclust.cli.common import (
     CommandError,
     add_json_option,
     add_library_option,
+    add_model_option,
     open_from_args,
     print_json,
 )
@@ -47,8 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "N parts (automatic without --k). The largest part keeps the cluster.")
     split.add_argument("cluster_id", type=int, metavar="ID")
     split.add_argument("--k", type=int, default=None, metavar="N")
-    split.add_argument("--model", default=None,
-                       help="embedding model (default: the model of the last clustering)")
+    add_model_option(split, "embedding model")
 
     command("undo", cmd_undo, help="undo the last cluster edit")
     command("redo", cmd_redo, help="redo the last undone cluster edit")

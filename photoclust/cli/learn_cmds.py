@@ -13,6 +13,7 @@ from photoclust.cli.common import (
     CommandError,
     add_json_option,
     add_library_option,
+    add_model_option,
     job_context,
     open_from_args,
     print_json,
@@ -30,8 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "commands; `photoclust dismiss` answers no to a merge or split.")
     review.add_argument("--limit", type=int, default=20, metavar="N",
                         help="how many questions (default 20)")
-    review.add_argument("--model", default=None,
-                        help="embedding model (default: the model of the last clustering)")
+    add_model_option(review, "embedding model")
     add_library_option(review)
     add_json_option(review)
     review.set_defaults(func=cmd_review)
@@ -40,8 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "learn", help="retrain on your corrections and reassign the other photos",
         description="Photos you moved or confirmed stay put; every other photo goes to the "
         "cluster the corrections point to, with a new confidence.")
-    learn.add_argument("--model", default=None,
-                       help="embedding model (default: the model of the last clustering)")
+    add_model_option(learn, "embedding model")
     add_library_option(learn)
     add_json_option(learn)
     learn.set_defaults(func=cmd_learn)
