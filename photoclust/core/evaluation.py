@@ -32,7 +32,7 @@ from photoclust.core.imaging import thumbnail_path
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library, open_library
 from photoclust.core.library.models import Assignment, Photo
-from photoclust.core.library.scan import ScanJob
+from photoclust.core.library.scan import ScanJob, scan_root
 from photoclust.core.pipeline import StageContext
 
 
@@ -118,6 +118,12 @@ def dataset_labels(root: Path) -> list[str]:
     return labels
 
 
+def dataset_root(dataset: str | os.PathLike) -> Path:
+    """A dataset folder the way its photos' paths are stored (``scan_root``), or no photo path
+    would lie under it (``../datasets/X``)."""
+    return Path(scan_root(Path(dataset).expanduser()))
+
+
 def label_of(path: str, root: Path) -> str | None:
     """The label folder ``path`` lies in under ``root`` (None for photos outside a label folder)."""
     try:
@@ -142,9 +148,7 @@ class EvaluateJob(Job[EvaluationResult]):
                  k: int | str = "auto", method: str = "kmeans", model: str = DEFAULT_MODEL,
                  device: str = "auto", report_dir: str | os.PathLike | None = None,
                  random_state: int = 0):
-        # Normalised like the scanner's roots (os.path.abspath drops '..'), or no photo path
-        # would lie under it.
-        self.dataset = Path(os.path.abspath(Path(dataset).expanduser()))
+        self.dataset = dataset_root(dataset)
         self.library = library
         self.k = k
         self.method = method

@@ -18,7 +18,6 @@ part P out of C" is accepted when P's majority label differs from the label of t
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -225,16 +224,14 @@ def simulate_library_corrections(library, model: str, dataset_root, fractions=(0
     """The simulated user on a library holding a labelled dataset (``DATASET/<label>/<photo>``),
     starting from its current clusters: what ``photoclust evaluate --simulate-corrections`` runs
     after clustering. Only photos in label folders with an embedding and a cluster take part."""
-    from pathlib import Path
-
     from sqlalchemy import select
 
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
     from photoclust.core.embedding.store import load_embeddings
-    from photoclust.core.evaluation import label_of
+    from photoclust.core.evaluation import dataset_root as normalized_root, label_of
     from photoclust.core.library.models import Assignment, Cluster, Photo
 
-    root = Path(os.path.abspath(Path(dataset_root).expanduser()))  # as the scanner stores paths
+    root = normalized_root(dataset_root)
     photo_ids, X = load_embeddings(library, model)
     with library.session() as s:
         paths = {pid: path for pid, path in s.execute(select(Photo.id, Photo.path))}

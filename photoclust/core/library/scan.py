@@ -229,6 +229,12 @@ def _folder_range(folder: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(os.sep) + 1)
 
 
+def scan_root(folder: str | os.PathLike) -> str:
+    """A folder as the scanner stores the paths under it: absolute, '.' and '..' resolved
+    (symbolic links are not: a linked folder keeps its own name)."""
+    return os.path.abspath(os.fspath(folder))
+
+
 def default_workers() -> int:
     """Decoding threads: up to 4, fewer on small machines (decoding is CPU-bound)."""
     return max(1, min(4, os.cpu_count() or 1))
@@ -242,7 +248,7 @@ class ScanJob(Job[ScanResult]):
     def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
                  workers: int | None = None, batch_size: int = 32):
         self.library = library
-        self.folders = [os.path.abspath(os.fspath(f)) for f in folders]
+        self.folders = [scan_root(f) for f in folders]
         self.workers = workers or default_workers()
         self.batch_size = batch_size
 
