@@ -29,6 +29,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select
 
 from photoclust import __version__
+from photoclust.core.files import remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Assignment, Cluster, Photo
@@ -205,13 +206,6 @@ class ExportInterrupted(JobError):
 
 def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
-
-
-def _remove_quietly(path: str | os.PathLike) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _same_export(target: Path, original: Path, mode: str) -> bool:
@@ -402,7 +396,7 @@ class ExportJob(Job[ExportResult]):
             except OSError:
                 continue
             for path in leftovers:
-                _remove_quietly(path)
+                remove_quietly(path)
 
     def _export_one(self, item: ExportItem, album: Path,
                     albums_state: dict[Path, "_AlbumNames"], result: ExportResult) -> None:
@@ -481,19 +475,13 @@ class ExportJob(Job[ExportResult]):
     def _copy(self, original: Path, target: Path) -> None:
         """Copy into a temporary name in the album, then rename: no half-written photo ever
         carries the final name, and a failed copy leaves nothing behind."""
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
-        os.close(fd)
         try:
-            shutil.copy2(original, tmp)
-            # A copy of a read-only original would be read-only too; the copy is the user's.
-            os.chmod(tmp, stat.S_IMODE(os.stat(tmp).st_mode) | stat.S_IWUSR)
-            os.replace(tmp, target)
+            with replaced_atomically(target, TEMP_PREFIX) as tmp:
+                shutil.copy2(original, tmp)
+                # A copy of a read-only original would be read-only too; the copy is the user's.
+                os.chmod(tmp, stat.S_IMODE(os.stat(tmp).st_mode) | stat.S_IWUSR)
         except OSError as exc:
-            _remove_quietly(tmp)
             raise self._interrupted(exc, target) from exc
-        except BaseException:
-            _remove_quietly(tmp)
-            raise
 
     def _write_sidecar(self, target: Path, keyword: str, result: ExportResult) -> Path:
         sidecar = target.with_name(target.name + ".xmp")
@@ -509,17 +497,11 @@ class ExportJob(Job[ExportResult]):
         return sidecar
 
     def _write_atomically(self, dest: Path, content: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-            os.replace(tmp, dest)
+            with replaced_atomically(dest, TEMP_PREFIX) as tmp:
+                Path(tmp).write_bytes(content)
         except OSError as exc:
-            _remove_quietly(tmp)
             raise self._interrupted(exc, dest) from exc
-        except BaseException:
-            _remove_quietly(tmp)
-            raise
 
     def _interrupted(self, exc: OSError, path: Path) -> JobError:
         if exc.errno in _DISK_FULL_ERRNOS:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import struct
-import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,8 @@ from typing import Any
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
+
+from photoclust.core.files import replaced_atomically
 
 log = logging.getLogger(__name__)
 
@@ -314,17 +315,8 @@ def write_thumbnail(image: Image.Image, dest: Path) -> Path:
     crash never leaves a half-written thumbnail behind."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     thumb = to_rgb(make_thumbnail(image))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jpg", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            thumb.save(fh, "JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with replaced_atomically(dest, suffix=".jpg") as tmp:
+        thumb.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
     return dest
 
 
