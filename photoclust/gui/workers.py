@@ -119,6 +119,18 @@ class ProgressRate:
             return None
         return max(0.0, (total - self._samples[-1][1]) / rate)
 
+    def describe(self, total: int) -> list[str]:
+        """The speed and the time left as shown to the user ("4.2/s", "3 min 05 s left"), each
+        only once it is known."""
+        parts = []
+        rate = self.rate()
+        if rate:
+            parts.append(f"{rate:.1f}/s" if rate < 10 else f"{rate:.0f}/s")
+        eta = self.eta_seconds(total) if total else None
+        if eta is not None:
+            parts.append(f"{format_duration(eta)} left")
+        return parts
+
 
 def format_duration(seconds: float) -> str:
     seconds = int(round(seconds))

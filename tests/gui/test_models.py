@@ -152,6 +152,8 @@ def test_progress_rate_and_time_left():
     rate.add(50, now=10.0)
     assert rate.rate() == 5.0
     assert rate.eta_seconds(150) == 20.0
+    assert rate.describe(150) == ["5.0/s", "20 s left"]
     rate.add(3, now=11.0)  # the next phase restarts its count
     assert rate.rate() is None
+    assert rate.describe(150) == []
     assert format_duration(75) == "1 min 15 s" and format_duration(7300) == "2 h 01 min"

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from photoclust.core.export import ExportJob, ExportResult
 from photoclust.core.jobs import JobError
 from photoclust.gui.resources import icon
-from photoclust.gui.workers import JobWorker, ProgressRate, format_duration
+from photoclust.gui.workers import JobWorker, ProgressRate
 
 MODES = (
     ("copy", "Copies", "Independent copies: edit them freely, the originals stay as they are"),
@@ -268,13 +268,7 @@ class ExportDialog(QDialog):
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(min(done, total))
         self._rate.add(done)
-        parts = [f"{done:,} of {total:,} photos"]
-        rate = self._rate.rate()
-        if rate:
-            parts.append(f"{rate:.1f}/s" if rate < 10 else f"{rate:.0f}/s")
-        eta = self._rate.eta_seconds(total) if total else None
-        if eta is not None:
-            parts.append(f"{format_duration(eta)} left")
+        parts = [f"{done:,} of {total:,} photos", *self._rate.describe(total)]
         if message:
             parts.append(_shorten(message))
         if self.cancel_button.isEnabled():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from photoclust.gui.resources import icon
-from photoclust.gui.workers import JobWorker, ProgressRate, format_duration
+from photoclust.gui.workers import JobWorker, ProgressRate
 
 MESSAGE_CHARS = 48
 
@@ -55,12 +55,7 @@ class JobStatusWidget(QWidget):
             self.bar.setValue(min(done, total))
         self._rate.add(done)
         parts = [_shorten(message) or (self._worker.title if self._worker else "")]
-        rate = self._rate.rate()
-        if rate:
-            parts.append(f"{rate:.1f}/s" if rate < 10 else f"{rate:.0f}/s")
-        eta = self._rate.eta_seconds(total) if total else None
-        if eta is not None:
-            parts.append(f"{format_duration(eta)} left")
+        parts += self._rate.describe(total)
         if self.cancel_button.isEnabled():
             self.label.setText(" · ".join(p for p in parts if p))
 
