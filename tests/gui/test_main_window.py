@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
 from sqlalchemy import select
 
 from photoclust.core.jobs import Job
@@ -213,6 +213,8 @@ def test_first_run_invites_to_add_a_folder(qtbot, library, tmp_path, monkeypatch
     window.show()
     assert window.pages.currentWidget() is window.welcome
     assert window.welcome.organize_button.isEnabled()
+    (text,) = [w for w in window.welcome.findChildren(QLabel) if "library is empty" in w.text()]
+    assert text.height() >= text.heightForWidth(text.width())  # no line of it is cut off
     started = []
     monkeypatch.setattr(window, "organize", lambda: started.append(True))
     folder = tmp_path / "my photos"

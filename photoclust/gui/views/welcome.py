@@ -41,6 +41,7 @@ class WelcomePage(QWidget):
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setFixedWidth(560)
+        text.ensurePolished()  # the style sheet's font, or the height is measured too small
         text.setMinimumHeight(text.heightForWidth(560))
 
         self.folder_edit = QLineEdit(str(default_photo_folder()))
