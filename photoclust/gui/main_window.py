@@ -318,6 +318,7 @@ class MainWindow(QMainWindow):
         self.state.editFailed.connect(self._on_edit_failed)
         self.state.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.state.editsInFlightChanged.connect(lambda _n: self._update_summary())
+        self.state.editsInFlightChanged.connect(lambda _n: self._update_undo_actions())
         self.state.organizeRequested.connect(self.organize_folder)
         self.history.changed.connect(self._update_undo_actions)
         self.queue.jobStarted.connect(self._on_job_started)
@@ -354,12 +355,15 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(has_photos)
 
     def _update_undo_actions(self) -> None:
+        """Undo names the edit it undoes; while an edit is being saved it waits (the edit to
+        undo is the one being saved)."""
+        saving = self.state.edits_in_flight > 0
         for toolbar_action, menu_action, entry, verb in (
                 (self.undo_action, self.undo_menu_action, self.history.next_undo, "Undo"),
                 (self.redo_action, self.redo_menu_action, self.history.next_redo, "Redo")):
             label = self.history.label(entry) if entry is not None else ""
-            toolbar_action.setEnabled(entry is not None)
-            menu_action.setEnabled(entry is not None)
+            toolbar_action.setEnabled(entry is not None and not saving)
+            menu_action.setEnabled(entry is not None and not saving)
             menu_action.setText(f"{verb}: {label}" if entry is not None else verb)
             key = menu_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             tip = f"{verb}: {label}" if entry is not None else f"Nothing to {verb.lower()}"

@@ -19,47 +19,54 @@ def _layout_by_cluster(gui_library) -> MapLayout:
                      cluster_of_photos(gui_library.library, ids))
 
 
+def _map_page(window, layout):
+    page = window.page("map")
+    page._job = object()  # noqa: SLF001 - as if its layout job were running
+    window.show_page("map")
+    page._on_layout(layout)  # noqa: SLF001 - what the layout job delivers
+    return page
+
+
 def test_map_click_opens_the_photo_in_its_cluster(window, qtbot, gui_library):
-    layout = _layout_by_cluster(gui_library)
-    window.center.setCurrentWidget(window.map_view)
-    with qtbot.waitSignal(window.mapReady):
-        window._on_map_layout(layout)  # noqa: SLF001 - what the layout job delivers
+    page = _map_page(window, _layout_by_cluster(gui_library))
     c = gui_library.cluster_ids[2]
     target = gui_library.photo_ids[c][1]
-    point = window.map_view.mapFromScene(window.map_view.point_position(target))
-    with qtbot.waitSignal(window.map_view.photoClicked) as clicked:
-        qtbot.mouseClick(window.map_view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    point = page.view.mapFromScene(page.view.point_position(target))
+    with qtbot.waitSignal(page.view.photoClicked) as clicked:
+        qtbot.mouseClick(page.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert clicked.args == [target]
-    assert window.sidebar.current_cluster_id() == c
-    assert window.preview.photo_id == target
+    photos = window.page("photos")
+    assert window.current_page is photos
+    assert photos.sidebar.current_cluster_id() == c
+    assert photos.preview.photo_id == target
 
 
 def test_map_colours_follow_edits(window, qtbot, gui_library):
     from photoclust.core import editing
 
-    layout = _layout_by_cluster(gui_library)
-    window.center.setCurrentWidget(window.map_view)
-    window._on_map_layout(layout)  # noqa: SLF001
+    page = _map_page(window, _layout_by_cluster(gui_library))
     a, b = gui_library.cluster_ids[:2]
-    with qtbot.waitSignal(window.libraryChanged):
-        window.run_edit(lambda: editing.merge_clusters(gui_library.library, a, [b]))
-    colours = dict(zip(window.map_layout.photo_ids.tolist(), window.map_layout.cluster_ids))
+    with qtbot.waitSignal(window.state.photosChanged):
+        window.state.run_edit(lambda: editing.merge_clusters(gui_library.library, a, [b]))
+    result = page.layout_result
+    colours = dict(zip(result.photo_ids.tolist(), result.cluster_ids))
     assert {colours[p] for p in gui_library.photo_ids[b]} == {a}
 
 
 def test_map_action_computes_the_layout_in_the_background_and_caches_it(window, qtbot,
                                                                          gui_library):
     library = gui_library.library
-    with qtbot.waitSignal(window.jobEnded, timeout=120000) as ended:
-        window.map_action.trigger()
-    assert ended.args == ["Computing the map: done."] and window.messages == []
-    assert window.center.currentWidget() is window.map_view
+    page = window.page("map")
+    with qtbot.waitSignal(window.queue.jobEnded, timeout=120000) as ended:
+        window.nav_actions["map"].trigger()
+    assert ended.args[0].outcome == "done" and window.messages == []
+    assert window.current_page is page
     all_ids = sorted(i for ids in gui_library.photo_ids.values() for i in ids)
-    assert sorted(window.map_view.photo_ids.tolist()) == all_ids
+    assert sorted(page.view.photo_ids.tolist()) == all_ids
     cache = library.data_dir / "map-efficientnet_lite0.npz"
     with np.load(cache) as data:
         assert sorted(data["photo_ids"].tolist()) == all_ids and data["xy"].shape == (13, 2)
-    colours = dict(zip(window.map_layout.photo_ids.tolist(), window.map_layout.cluster_ids))
+    colours = dict(zip(page.layout_result.photo_ids.tolist(), page.layout_result.cluster_ids))
     assert all(colours[p] == c for c, ids in gui_library.photo_ids.items() for p in ids)
 
 
