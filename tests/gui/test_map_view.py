@@ -1,6 +1,8 @@
 """The map: every photo as a dot coloured by cluster; a click opens the photo."""
 from __future__ import annotations
 
+from qt_helpers import settled
+
 import numpy as np
 from PySide6.QtCore import Qt
 
@@ -46,7 +48,7 @@ def test_map_colours_follow_edits(window, qtbot, gui_library):
 
     page = _map_page(window, _layout_by_cluster(gui_library))
     a, b = gui_library.cluster_ids[:2]
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.state.run_edit(lambda: editing.merge_clusters(gui_library.library, a, [b]))
     result = page.layout_result
     colours = dict(zip(result.photo_ids.tolist(), result.cluster_ids))

@@ -1,6 +1,8 @@
 """Review suggestions and Learn in the window: answers are edits the library keeps."""
 from __future__ import annotations
 
+from qt_helpers import settled
+
 from sqlalchemy import select
 
 from photoclust.core import editing
@@ -26,7 +28,7 @@ def test_yes_to_a_photo_question_places_the_photo_as_the_user(window, qtbot, gui
     question = page.model.question(rows[0])
     before = page.model.rowCount()
     page.panel.view.setCurrentIndex(page.model.index(rows[0]))
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         page.panel.yes_button.click()
     with library.session() as s:
         placed = s.get(Assignment, question.photo_id)
@@ -57,7 +59,7 @@ def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, g
     library = gui_library.library
     a, c = gui_library.cluster_ids[0], gui_library.cluster_ids[2]
     moved = gui_library.photo_ids[a][0]
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.page("photos").move_photos([moved], c)
     with qtbot.waitSignal(window.jobEnded, timeout=60000) as ended:
         window.learn_action.trigger()
@@ -74,8 +76,9 @@ def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, q
     photos.move_photos([gui_library.photo_ids[a][1]], c)
     assert not window.undo_action.isEnabled()  # waits while the edits are saved
     qtbot.waitUntil(lambda: window.undo_action.isEnabled())
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.undo_action.trigger()
+    assert window.messages == []
     assert window.redo_action.isEnabled() and editing.can_redo(gui_library.library)
     with qtbot.waitSignal(window.jobEnded, timeout=60000):
         window.learn_action.trigger()
