@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image  # noqa: E402
 from PySide6 import __version__ as pyside_version  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, Qt, QTimer  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from photoclust.core.imaging import thumbnail_path  # noqa: E402
@@ -110,7 +111,7 @@ class Heartbeat:
         return [max(0.0, g - HEARTBEAT_MS) for g in self.gaps[1:]] or [0.0]
 
 
-def run_phase(app, heart: Heartbeat, start, done, timeout_s: float = 120.0) -> tuple[list, float]:
+def run_phase(loop, heart: Heartbeat, start, done, timeout_s: float = 120.0) -> tuple[list, float]:
     """Start the heartbeat, call ``start()``, run the event loop until ``done()`` is true (polled
     every 10 ms) plus 200 ms for the repaint; return the stalls and the seconds it took."""
     clock = QElapsedTimer()
@@ -122,12 +123,12 @@ def run_phase(app, heart: Heartbeat, start, done, timeout_s: float = 120.0) -> t
     def poll():
         if "t" not in result and (done() or clock.elapsed() > timeout_s * 1000):
             result["t"] = clock.elapsed() / 1000
-            QTimer.singleShot(200, app.quit)
+            QTimer.singleShot(200, loop.quit)
 
     poller = QTimer()
     poller.timeout.connect(poll)
     poller.start(10)
-    app.exec()
+    loop.exec()
     poller.stop()
     return heart.stop(), result.get("t", float("nan"))
 
@@ -146,7 +147,9 @@ def main() -> int:
     from photoclust.gui.app import create_application, freeze_startup_objects
     from photoclust.gui.main_window import MainWindow
 
-    app = create_application()
+    create_application()
+    # Each phase runs its own event loop: QApplication.quit() would close the window (Qt 6).
+    loop = QEventLoop()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         library = generate_library(Path(tmp), args.photos)
@@ -162,11 +165,11 @@ def main() -> int:
         construct_ms = clock.nsecsElapsed() / 1e6
         freeze_startup_objects()  # as run_gui does
         while watcher.ms is None and clock.elapsed() < 10_000:
-            app.processEvents()  # the benchmark's own loop; the application never does this
+            QApplication.processEvents()  # the benchmark's own loop; the app never does this
         thumbs = {}
         window.when_drawn(lambda: (thumbs.setdefault("ms", clock.nsecsElapsed() / 1e6),
-                                   app.quit()), settle_ms=0)
-        app.exec()
+                                   loop.quit()), settle_ms=0)
+        loop.exec()
 
         gaps: list[float] = []
         beat = QElapsedTimer()
@@ -182,8 +185,8 @@ def main() -> int:
         heart.start(HEARTBEAT_MS)
         # Baseline: the same heartbeat with the window idle. On a shared machine the OS alone
         # delays timers; stalls above this baseline are the application's.
-        QTimer.singleShot(IDLE_BASELINE_MS, app.quit)
-        app.exec()
+        QTimer.singleShot(IDLE_BASELINE_MS, loop.quit)
+        loop.exec()
         idle_stalls = [max(0.0, g - HEARTBEAT_MS) for g in gaps[1:]]
         gaps.clear()
         beat.restart()
@@ -194,14 +197,14 @@ def main() -> int:
         def scroll():
             if (bar.value() >= bar.maximum() and not photos.photo_model.canFetchMore()) or \
                     scroll_clock.elapsed() > args.max_scroll_seconds * 1000:
-                app.quit()
+                loop.quit()
                 return
             bar.setValue(bar.value() + bar.pageStep())
 
         driver = QTimer()
         driver.timeout.connect(scroll)
         driver.start(16)
-        app.exec()
+        loop.exec()
         heart.stop()
         driver.stop()
         rows = photos.photo_model.rowCount()
@@ -215,13 +218,14 @@ def main() -> int:
         heart = Heartbeat()
         page_stalls = {}
         for name in [n for n in window.pages if n != "photos"] + ["photos"]:
-            stalls, _ = run_phase(app, heart, lambda n=name: window.show_page(n), lambda: True)
+            stalls, _ = run_phase(loop, heart, lambda n=name: window.show_page(n), lambda: True)
             page_stalls[name] = max(stalls)
-        window.queue.cancel_all()
+        for worker in [window.queue.current(), *window.queue.waiting()]:
+            if worker is not None:
+                window.queue.cancel(worker)  # the page's background work is not measured here
         window.queue.wait_for_done(30_000)
-        window.queue._closed = False  # noqa: SLF001 - reopen the queue for the next phases
         second = photos.cluster_model.cluster(1).id
-        stalls, _ = run_phase(app, heart, lambda: photos.sidebar.select_cluster(second),
+        stalls, _ = run_phase(loop, heart, lambda: photos.sidebar.select_cluster(second),
                               lambda: photos.photo_model.rowCount() > 0)
         page_stalls["photos: another cluster"] = max(stalls)
 
@@ -241,7 +245,7 @@ def main() -> int:
         done = {}
         window.state.photosChanged.connect(lambda: done.setdefault("at", True))
         merge_stalls, merge_s = run_phase(
-            app, heart, lambda: window.state.run_edit(
+            loop, heart, lambda: window.state.run_edit(
                 lambda: editing.merge_clusters(library, target, sources)),
             lambda: "at" in done and window.state.edits_in_flight == 0)
 
@@ -256,12 +260,16 @@ def main() -> int:
                     ctx.raise_if_cancelled()
                     time.sleep(0.05)
 
-        window.run_job(Busy())
-        app.processEvents()
+        busy = window.run_job(Busy())
+        QApplication.processEvents()
+        assert window.isVisible() and busy.running
         t = time.perf_counter()
         window.close()
         close_s = time.perf_counter() - t
-        window.queue.wait_for_done(10_000)
+        stopped = window.queue.wait_for_done(10_000)
+        print(f"(the running job: cancel asked {busy.cancel_requested}, stopped {stopped})",
+              flush=True)
+        photos.wait_for_reads(10_000)
         library.close()
 
     stalls = [max(0.0, g - HEARTBEAT_MS) for g in gaps[1:]]
