@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from photoclust.gui.map_layout import MapLayout, cluster_of_photos
+from photoclust.core.map_layout import MapLayout, cluster_of_photos
 
 
 def _layout_by_cluster(gui_library) -> MapLayout:
@@ -64,7 +64,7 @@ def test_map_action_computes_the_layout_in_the_background_and_caches_it(window, 
 
 
 def test_layout_places_photos_beyond_the_fitted_sample_near_their_neighbours():
-    from photoclust.gui.map_layout import tsne_layout
+    from photoclust.core.map_layout import tsne_layout
 
     rng = np.random.default_rng(0)
     centers = rng.normal(size=(3, 32)) * 10
