@@ -2,6 +2,8 @@
 (``from _pages import open_page``)."""
 from __future__ import annotations
 
+from PySide6.QtWidgets import QApplication
+
 from photoclust.gui.state import AppState
 
 
@@ -17,6 +19,9 @@ def open_page(qtbot, page_cls, library, size=(1024, 700), state: AppState | None
     page.resize(*size)
     page.show()
     qtbot.waitExposed(page)
+    page.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is page, timeout=5000)
+    page.setFocus()
     return state, page
 
 
