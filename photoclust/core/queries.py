@@ -155,3 +155,83 @@ def unassigned_photos(library: Library, offset: int = 0,
 def count_unassigned_photos(library: Library) -> int:
     with library.session() as s:
         return s.scalar(_unassigned_query([func.count(Photo.id)]))
+
+
+def count_present_photos(library: Library) -> int:
+    """Photos whose file is there (in a cluster or not)."""
+    with library.session() as s:
+        return s.scalar(select(func.count(Photo.id)).where(Photo.status == _PRESENT)) or 0
+
+
+def cluster_of_photo(library: Library, photo_id: int) -> int | None:
+    """The cluster a photo is in, or ``None``."""
+    with library.session() as s:
+        return s.scalar(select(Assignment.cluster_id).where(Assignment.photo_id == photo_id))
+
+
+def photo_files(library: Library, photo_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """``{photo_id: (content_hash, path)}`` (thumbnail key and file) for the given photos."""
+    ids = sorted(set(photo_ids))
+    out: dict[int, tuple[str, str]] = {}
+    with library.session() as s:
+        for start in range(0, len(ids), _CHUNK):
+            rows = s.execute(select(Photo.id, Photo.content_hash, Photo.path)
+                             .where(Photo.id.in_(ids[start:start + _CHUNK])))
+            out.update({pid: (content_hash, path) for pid, content_hash, path in rows})
+    return out
+
+
+def photos_now_in(library: Library, cluster_id: int | None, photo_ids: list[int]) -> list[int]:
+    """Which of ``photo_ids`` are in ``cluster_id`` now (``None``: in no cluster), in the
+    order given."""
+    found: list[int] = []
+    with library.session() as s:
+        for start in range(0, len(photo_ids), _CHUNK):
+            chunk = photo_ids[start:start + _CHUNK]
+            assigned = dict(s.execute(select(Assignment.photo_id, Assignment.cluster_id)
+                                      .where(Assignment.photo_id.in_(chunk))).all())
+            found += [pid for pid in chunk if assigned.get(pid) == cluster_id]
+    return found
+
+
+@dataclass(frozen=True)
+class PhotoDetails:
+    """What the app shows beside a photo."""
+
+    id: int
+    path: str
+    width: int | None
+    height: int | None
+    file_size: int
+    taken_at: datetime | None
+    camera: str | None
+    status: str
+    cluster_id: int | None
+    cluster_name: str | None
+    source: str | None
+    confidence: float | None
+
+
+def photo_details(library: Library, photo_id: int) -> PhotoDetails | None:
+    """One photo's metadata and placement (one primary-key lookup); ``None`` when unknown."""
+    with library.session() as s:
+        row = s.execute(
+            select(Photo.id, Photo.path, Photo.width, Photo.height, Photo.file_size,
+                   Photo.taken_at, Photo.camera, Photo.status, Cluster.id, Cluster.name,
+                   Assignment.source, Assignment.confidence)
+            .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+            .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
+            .where(Photo.id == photo_id)).first()
+    return PhotoDetails(*row) if row is not None else None
+
+
+def library_version(library: Library) -> tuple:
+    """A cheap fingerprint of what edits and clustering runs the library holds: it changes when
+    anyone (this app, the CLI, another window) edits, undoes, redoes or clusters."""
+    from photoclust.core.library.models import ClusteringRun, EditEvent
+
+    with library.session() as s:
+        edits = s.execute(select(func.max(EditEvent.id), func.count(EditEvent.id),
+                                 func.sum(EditEvent.undone))).one()
+        runs = s.scalar(select(func.max(ClusteringRun.id)))
+    return (*edits, runs)

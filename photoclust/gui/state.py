@@ -13,6 +13,8 @@ from PySide6.QtCore import QObject, Signal
 
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
+from photoclust.core.settings import LibrarySettings, load_settings, save_settings
+from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.workers import JobQueue, JobWorker
 
 
@@ -41,6 +43,8 @@ class AppState(QObject):
     editFailed = Signal(str)  # an edit was refused: the sentence for the user
     editsInFlightChanged = Signal(int)  # how many edits are queued or running
     message = Signal(str)  # a short status message for the user
+    settingsChanged = Signal(object)  # the library's LibrarySettings after a change
+    organizeRequested = Signal(str)  # a folder to add and organize ("" = the library's folders)
 
     def __init__(self, library: Library, queue: JobQueue | None = None,
                  parent: QObject | None = None):
@@ -49,7 +53,18 @@ class AppState(QObject):
         self.queue = queue or JobQueue(parent=self)
         self.current_cluster_id: int | None = None
         self.selection: list[int] = []
+        self.selected_cluster_ids: list[int] = []  # the clusters selected in the Photos page
         self._edits_in_flight = 0
+        self.settings: LibrarySettings = load_settings(library)
+        #: One thumbnail cache for every page of this library.
+        self.thumbnails = ThumbnailLoader(library, icon_size=self.settings.thumbnail_size,
+                                          parent=self)
+
+    def update_settings(self, **values) -> LibrarySettings:
+        """Save library settings (``core.settings.save_settings``) and tell the pages."""
+        self.settings = save_settings(self.library, **values)
+        self.settingsChanged.emit(self.settings)
+        return self.settings
 
     # --- shared selection ---------------------------------------------------------------------
     def set_current_cluster(self, cluster_id: int | None) -> None:

@@ -121,9 +121,10 @@ class JobQueue(QObject):
         self._closed = False
 
     def submit(self, job: Job, on_finished=None, lane: str = "jobs", on_failed=None,
-               on_cancelled=None) -> JobWorker:
+               on_cancelled=None, setup=None) -> JobWorker:
         """Queue ``job``; it starts at once when its lane is free. The callbacks run on the GUI
-        thread with the result (``on_finished``), the exception (``on_failed``) or nothing."""
+        thread with the result (``on_finished``), the exception (``on_failed``) or nothing;
+        ``setup(worker)`` runs before the job can start (connect to its progress there)."""
         if lane not in self._waiting:
             raise ValueError(f"unknown lane {lane!r}")
         was_busy = self.is_busy()
@@ -136,6 +137,8 @@ class JobQueue(QObject):
             worker.cancelled.connect(on_cancelled)
         for signal in (worker.finished, worker.failed, worker.cancelled):
             signal.connect(lambda *_a, w=worker, lane=lane: self._on_ended(lane, w))
+        if setup is not None:
+            setup(worker)
         self._waiting[lane].append(worker)
         self.jobQueued.emit(worker)
         if self._closed:
@@ -257,3 +260,20 @@ def format_duration(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+class DeferredJob(Job):
+    """A job built on the worker thread: ``factory()`` imports and constructs the real job there,
+    so the heavy core modules (torch, scikit-learn) never load on the GUI thread."""
+
+    def __init__(self, title: str, factory):
+        self.title = title
+        self._factory = factory
+        self.job: Job | None = None
+
+    def prepare(self) -> None:
+        self.job = self._factory()
+        self.job.prepare()
+
+    def run(self, ctx: JobContext):
+        return self.job.run(ctx)

@@ -1,8 +1,8 @@
 """The clusters of a library as a list model: cover thumbnail, name, photo count; a drop target.
 
 Renaming (``setData``) and dropping photos (``dropMimeData``) do not edit the library themselves:
-they emit ``renameRequested`` / ``photosDropped`` so that the main window can run the edit as an
-undoable command. The model only reads.
+they emit ``renameRequested`` / ``photosDropped`` so that the Photos page can run the edit
+(``AppState.run_edit``). The model only reads.
 """
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QImage
-from sqlalchemy import select
 
 from photoclust.core.library import Library
-from photoclust.core.library.models import Photo
-from photoclust.core.queries import count_unassigned_photos, list_clusters, unassigned_photos
+from photoclust.core.queries import (
+    count_unassigned_photos,
+    list_clusters,
+    photo_files,
+    unassigned_photos,
+)
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_from_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 
@@ -50,16 +53,6 @@ class ClusterRow:
     cover_path: str | None
 
 
-def _cover_files(library: Library, photo_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """Thumbnail key and path of each cover photo, in one query."""
-    if not photo_ids:
-        return {}
-    with library.session() as s:
-        rows = s.execute(select(Photo.id, Photo.content_hash, Photo.path)
-                         .where(Photo.id.in_(photo_ids)))
-        return {pid: (content_hash, path) for pid, content_hash, path in rows}
-
-
 class ClusterListModel(QAbstractListModel):
     renameRequested = Signal(int, str)  # cluster id, new name
     photosDropped = Signal(list, int)  # photo ids, target cluster id
@@ -76,7 +69,7 @@ class ClusterListModel(QAbstractListModel):
     def reload(self) -> None:
         """Re-read the clusters (after an edit, a clustering run or opening a library)."""
         infos = list_clusters(self.library)
-        covers = _cover_files(self.library, [c.cover_photo_id for c in infos
+        covers = photo_files(self.library, [c.cover_photo_id for c in infos
                                              if c.cover_photo_id is not None])
         rows = []
         for info in infos:

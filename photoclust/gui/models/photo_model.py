@@ -22,11 +22,8 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from sqlalchemy import select
-
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment
-from photoclust.core.queries import PhotoInfo, photos_in_cluster, unassigned_photos
+from photoclust.core.queries import PhotoInfo, photos_in_cluster, photos_now_in, unassigned_photos
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
@@ -68,14 +65,7 @@ class _ReadPage(QRunnable):
 
 def cluster_members(library: Library, cluster_id: int, photo_ids: list[int]) -> list[int]:
     """Which of ``photo_ids`` are in ``cluster_id`` now (``UNASSIGNED_ID``: in no cluster)."""
-    found: list[int] = []
-    with library.session() as s:
-        for start in range(0, len(photo_ids), 900):
-            chunk = photo_ids[start:start + 900]
-            assigned = dict(s.execute(select(Assignment.photo_id, Assignment.cluster_id)
-                                      .where(Assignment.photo_id.in_(chunk))).all())
-            found += [pid for pid in chunk if assigned.get(pid, UNASSIGNED_ID) == cluster_id]
-    return found
+    return photos_now_in(library, None if cluster_id == UNASSIGNED_ID else cluster_id, photo_ids)
 
 
 def read_page(library: Library, cluster_id: int, offset: int, limit: int,
