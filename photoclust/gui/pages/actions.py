@@ -20,3 +20,24 @@ def page_action(page: QWidget, text: str, keys: list, slot, tip: str) -> QAction
     action.triggered.connect(lambda _checked=False: slot())
     page.addAction(action)
     return action
+
+
+class LiveWhileShown:
+    """Mixed into a ``Page``: its actions work only while the page is on screen.
+
+    The shell adds every page's actions to the window (so their keys work and menus can list
+    them); plain keys (Y, Left, F5, Esc) of pages that are not shown must neither answer nor
+    clash with the shown page's, and a hidden action has no live shortcut."""
+
+    def set_actions_live(self, live: bool) -> None:
+        for action in self.actions():
+            action.setVisible(live)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.set_actions_live(True)
+        super().showEvent(event)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        if not self.isVisible():
+            self.set_actions_live(False)

@@ -41,7 +41,7 @@ from photoclust.core.duplicates_choice import (
 from photoclust.core.viewing import file_size_text
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
-from photoclust.gui.pages.actions import page_action
+from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 
 COPY_THUMB = 200
@@ -105,7 +105,7 @@ class _GroupModel(QAbstractListModel):
         return None
 
 
-class DuplicatesPage(Page):
+class DuplicatesPage(LiveWhileShown, Page):
     name = "duplicates"
     title = "Duplicates"
 
@@ -216,6 +216,7 @@ class DuplicatesPage(Page):
         state.photosChanged.connect(self._on_photos_changed)
         self._own_edits = 0
         self._show()
+        self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         return [self.keep_action, self.suggest_action, self.all_action, self.refresh_action]

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStackedWidget,
 from photoclust.core.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
 from photoclust.core.queries import list_clusters
 from photoclust.core.viewing import photo_details
-from photoclust.gui.pages.actions import page_action
+from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.views.map_view import MapView
 
 
-class MapPage(Page):
+class MapPage(LiveWhileShown, Page):
     name = "map"
     title = "Map"
 
@@ -75,6 +75,7 @@ class MapPage(Page):
         self.view.photoActivated.connect(self.open_photo)
         state.photosChanged.connect(self._on_photos_changed)
         self._show("Open this page to lay out the map.")
+        self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         return [self.fit_action, self.relayout_action]

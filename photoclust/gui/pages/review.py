@@ -42,7 +42,7 @@ from photoclust.core.review_queue import (
 )
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
-from photoclust.gui.pages.actions import page_action
+from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.cluster_picker import ClusterPicker
 
@@ -66,7 +66,7 @@ class _Side(QWidget):
         layout.addWidget(self.strip, 1)
 
 
-class ReviewPage(Page):
+class ReviewPage(LiveWhileShown, Page):
     name = "review"
     title = "Review"
 
@@ -181,6 +181,7 @@ class ReviewPage(Page):
                                                          back="review"))
         state.photosChanged.connect(self._on_photos_changed)
         self._show()
+        self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         return [self.yes_action, self.no_action, self.elsewhere_action, self.skip_action,

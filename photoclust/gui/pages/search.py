@@ -1,7 +1,7 @@
 """The search page: find photos by what they show, their names, dates and cameras, or by likeness
 to a photo, and act on the results as on a cluster.
 
-``SearchPage.find_action`` (Ctrl+F, window-wide) shows the page with its search field focused;
+Shown without arguments (the shell's Ctrl+F) the page focuses its search field, text selected;
 ``SearchBox(state)`` is a field the shell may also put in its toolbar (Enter shows the page with
 the results). ``state.show_page("search", text="dog")`` searches, ``state.show_page("search",
 similar_to=photo_id)`` shows the photos most like that one ("Show similar", also from the viewer).
@@ -14,15 +14,14 @@ export dialog on it), Show similar (Ctrl+Shift+F); Enter, Space or a double-clic
 the viewer (``back="search"``), and results can be dragged onto a cluster of the sidebar.
 
 The shell registers it like every page: ``SearchPage(state)`` in its page stack under
-``SearchPage.name``; ``find_action`` goes in the Edit menu (and the toolbar), ``actions()`` in
-a menu of its own.
+``SearchPage.name``; ``actions()`` go in its menu.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -35,7 +34,7 @@ from photoclust.core import editing
 from photoclust.core.queries import list_clusters
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
-from photoclust.gui.pages.actions import page_action
+from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.cluster_picker import ClusterPicker
 
@@ -105,7 +104,7 @@ class SearchBox(QLineEdit):
         self.returnPressed.connect(lambda: state.show_page("search", text=self.text()))
 
 
-class SearchPage(Page):
+class SearchPage(LiveWhileShown, Page):
     name = "search"
     title = "Search"
 
@@ -149,13 +148,6 @@ class SearchPage(Page):
         self.results = PhotoStrip(self.model, RESULT_THUMB, multi_select=True)
         self.results.setObjectName("searchResults")
 
-        # Ctrl+F works from every page: it brings this page up with the field ready.
-        self.find_action = QAction("Find photos…", self)
-        self.find_action.setShortcuts([QKeySequence.StandardKey.Find])
-        self.find_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.find_action.setToolTip("Find photos by what they show, names, dates, cameras "
-                                    "(Ctrl+F)")
-        self.find_action.triggered.connect(lambda: self.state.show_page("search", focus=True))
         a = page_action
         self.move_action = a(self, "Move to cluster…", ["M"], self.move_selection,
                              "Move the selected photos to a cluster")
@@ -192,6 +184,7 @@ class SearchPage(Page):
         self.field.installEventFilter(self)
         state.photosChanged.connect(self._on_photos_changed)
         self._show_hint_only()
+        self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         return [self.similar_action, self.move_action, self.new_cluster_action,
@@ -215,8 +208,8 @@ class SearchPage(Page):
         elif text is not None:
             self.field.setText(text)
             self.search(text)
-        if focus or (text is None and similar_to is None and not self.model.rowCount()):
-            self.field.setFocus()
+        if focus or (text is None and similar_to is None and photo_id is None):
+            self.field.setFocus()  # Ctrl+F or the page's tab: ready to type
             self.field.selectAll()
         else:
             self.results.setFocus()

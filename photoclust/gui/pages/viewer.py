@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.core.imaging import ImageError
 from photoclust.core.viewing import decode_to_fit, details_rows, photo_details
-from photoclust.gui.pages.actions import page_action
+from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 
 #: Decoded photos kept (the current one and its neighbours).
@@ -57,7 +57,7 @@ class _Decode(QRunnable):
             self.signals.decoded.emit(self.photo_id, self.full, str(exc) or type(exc).__name__)
 
 
-class ViewerPage(Page):
+class ViewerPage(LiveWhileShown, Page):
     name = "viewer"
     title = "Viewer"
 
@@ -150,6 +150,7 @@ class ViewerPage(Page):
         layout.addLayout(body, 1)
         state.photosChanged.connect(self._refresh_details)
         self._update_actions()
+        self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
         return [self.back_action, self.prev_action, self.next_action, self.fit_action,
