@@ -277,7 +277,7 @@ class ReviewPage(LiveWhileShown, Page):
             side.setVisible(bool(ids) or bool(caption))
         # a single photo needs one column; the rest of the width goes to its cluster
         photo = is_photo_question(q)
-        self.sides.setStretch(0, 1 if photo else 1)
+        self.sides.setStretch(0, 1)
         self.sides.setStretch(1, 3 if photo else 1)
         self.left.setMinimumWidth(QUESTION_THUMB + 40 if photo else 0)
         self.left.setMaximumWidth(QUESTION_THUMB + 60 if photo else 16777215)
