@@ -25,12 +25,19 @@ def page_action(page: QWidget, text: str, keys: list, slot, tip: str) -> QAction
 class LiveWhileShown:
     """Mixed into a ``Page``: its actions work only while the page is on screen.
 
+    ``actions()`` are the few the shell shows in its toolbar and Edit menu; ``view_actions()``
+    (zoom, refresh, previous/next question) go in its View menu.
+
     The shell adds every page's actions to the window (so their keys work and menus can list
     them); plain keys (Y, Left, F5, Esc) of pages that are not shown must neither answer nor
     clash with the shown page's, and a hidden action has no live shortcut."""
 
+    def view_actions(self) -> list:
+        """Actions for the View menu only (the toolbar gets ``actions()``)."""
+        return []
+
     def set_actions_live(self, live: bool) -> None:
-        for action in self.actions():
+        for action in [*self.actions(), *self.view_actions()]:
             action.setVisible(live)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

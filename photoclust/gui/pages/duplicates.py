@@ -10,7 +10,8 @@ copies out. photoclust never deletes a file: the copies stay in their folders an
 Groups are found off the GUI thread (``core.duplicates_choice.DuplicatesJob``).
 
 The shell registers it like every page: ``DuplicatesPage(state)`` in its page stack under
-``DuplicatesPage.name``; ``actions()`` go in its menu. Enter or a double-click on a copy opens it
+``DuplicatesPage.name``; ``actions()`` go in its toolbar, ``view_actions()`` (look again) in its
+View menu. Enter or a double-click on a copy opens it
 in the viewer (``back="duplicates"``).
 """
 from __future__ import annotations
@@ -147,11 +148,11 @@ class DuplicatesPage(LiveWhileShown, Page):
         self.group_title.setWordWrap(True)
 
         a = page_action
-        self.keep_action = a(self, "Keep this one in albums", ["K"], self.keep_current,
+        self.keep_action = a(self, "Keep in albums", ["K"], self.keep_current,
                              "The selected copy stands for the group in albums and exports")
-        self.suggest_action = a(self, "Use the suggestion", ["U"], self.keep_suggested,
+        self.suggest_action = a(self, "Use suggestion", ["U"], self.keep_suggested,
                                 "Keep the largest, sharpest copy in albums")
-        self.all_action = a(self, "Keep all copies", ["A"], self.keep_all,
+        self.all_action = a(self, "Keep all", ["A"], self.keep_all,
                             "Every copy goes to the albums (forget the choice)")
         self.refresh_action = a(self, "Look again", ["F5"], self.refresh,
                                 "Find the duplicate groups afresh")
@@ -219,7 +220,10 @@ class DuplicatesPage(LiveWhileShown, Page):
         self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
-        return [self.keep_action, self.suggest_action, self.all_action, self.refresh_action]
+        return [self.keep_action, self.suggest_action, self.all_action]
+
+    def view_actions(self) -> list[QAction]:
+        return [self.refresh_action]
 
     # --- page interface -----------------------------------------------------------------------
     def activate(self, **_kwargs) -> None:

@@ -7,7 +7,7 @@ and its cluster becomes the current one; a double-click or Enter opens it in the
 photos of its cluster (``back="map"``). + and - zoom, 0 fits, F5 lays the map out again.
 
 The shell registers it like every page: ``MapPage(state)`` in its page stack under
-``MapPage.name``; ``actions()`` go in the View menu.
+``MapPage.name``; ``view_actions()`` (fit, lay out again) go in its View menu.
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ class MapPage(LiveWhileShown, Page):
         self._show("Open this page to lay out the map.")
         self.set_actions_live(self.isVisible())
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def view_actions(self) -> list[QAction]:
         return [self.fit_action, self.relayout_action]
 
     # --- page interface -----------------------------------------------------------------------

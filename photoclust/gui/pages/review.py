@@ -12,7 +12,8 @@ The queue is computed off the GUI thread by ``core.review_queue.ReviewJob``; whi
 says so ("Looking for…"), which is not the same as "Nothing to review".
 
 The shell registers it like every page: ``ReviewPage(state)`` in its page stack under
-``ReviewPage.name``; ``actions()`` (answer keys, refresh) go in a Review menu. Double-clicking a
+``ReviewPage.name``; ``actions()`` (the answers) go in its toolbar, ``view_actions()``
+(previous/next question, ask again) in its View menu. Double-clicking a
 photo opens it in the viewer (``state.show_page("viewer", ..., back="review")``).
 """
 from __future__ import annotations
@@ -184,8 +185,10 @@ class ReviewPage(LiveWhileShown, Page):
         self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
-        return [self.yes_action, self.no_action, self.elsewhere_action, self.skip_action,
-                self.prev_action, self.next_action, self.refresh_action]
+        return [self.yes_action, self.no_action, self.elsewhere_action, self.skip_action]
+
+    def view_actions(self) -> list[QAction]:
+        return [self.prev_action, self.next_action, self.refresh_action]
 
     # --- page interface -----------------------------------------------------------------------
     def activate(self, **_kwargs) -> None:

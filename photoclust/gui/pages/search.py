@@ -8,13 +8,13 @@ similar_to=photo_id)`` shows the photos most like that one ("Show similar", also
 Queries run on a worker thread through ``photoclust.core.search`` (``search_photos``,
 ``similar_photos``, ``search_hint``); a new query drops the answer of an older one.
 
-The results are a grid with the same actions as a cluster: Move to cluster… (M), New cluster
-from selection (Ctrl+Shift+N), Export as album… (makes a cluster of the selection, then opens the
+The results are a grid with the same actions as a cluster: Move to… a cluster (M), New cluster
+from the selection (Ctrl+Shift+N), Export… (makes a cluster of the selection, then opens the
 export dialog on it), Show similar (Ctrl+Shift+F); Enter, Space or a double-click open a photo in
 the viewer (``back="search"``), and results can be dragged onto a cluster of the sidebar.
 
 The shell registers it like every page: ``SearchPage(state)`` in its page stack under
-``SearchPage.name``; ``actions()`` go in its menu.
+``SearchPage.name``; ``actions()`` go in its toolbar.
 """
 from __future__ import annotations
 
@@ -149,12 +149,12 @@ class SearchPage(LiveWhileShown, Page):
         self.results.setObjectName("searchResults")
 
         a = page_action
-        self.move_action = a(self, "Move to cluster…", ["M"], self.move_selection,
+        self.move_action = a(self, "Move to…", ["M"], self.move_selection,
                              "Move the selected photos to a cluster")
-        self.new_cluster_action = a(self, "New cluster from selection", ["Ctrl+Shift+N"],
+        self.new_cluster_action = a(self, "New cluster", ["Ctrl+Shift+N"],
                                     self.new_cluster_from_selection,
                                     "Make a new cluster of the selected photos")
-        self.export_action = a(self, "Export as album…", ["Ctrl+Shift+E"], self.export_selection,
+        self.export_action = a(self, "Export…", ["Ctrl+Shift+E"], self.export_selection,
                                "Make a cluster of the selected photos and export it")
         self.similar_action = a(self, "Show similar", ["Ctrl+Shift+F"], self.show_similar,
                                 "The photos that look most like the current one")

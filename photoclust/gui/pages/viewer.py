@@ -8,7 +8,8 @@ of ``photo_ids``, Esc goes back to the page named by ``back``, F fits the photo 
 stepping through a cluster does not wait.
 
 The shell registers it like every page: ``ViewerPage(state)`` added to its page stack under
-``ViewerPage.name``; its ``actions()`` go in the View menu (they are page-local shortcuts).
+``ViewerPage.name``; ``actions()`` go in its toolbar, ``view_actions()`` (fit, 100 %) in its View
+menu.
 """
 from __future__ import annotations
 
@@ -153,8 +154,10 @@ class ViewerPage(LiveWhileShown, Page):
         self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
-        return [self.back_action, self.prev_action, self.next_action, self.fit_action,
-                self.actual_action, self.similar_action]
+        return [self.back_action, self.prev_action, self.next_action, self.similar_action]
+
+    def view_actions(self) -> list[QAction]:
+        return [self.fit_action, self.actual_action]
 
     # --- page interface -----------------------------------------------------------------------
     def activate(self, photo_id: int | None = None, photo_ids: list[int] | None = None,
