@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from photoclust.core.imaging import load_rgb, read_metadata
 from photoclust.core.library import Library
@@ -55,6 +55,25 @@ def photo_details(library: Library, photo_id: int) -> PhotoDetails | None:
                             c.name if c is not None else None,
                             a.source if a is not None else None,
                             a.confidence if a is not None else None)
+
+
+def cluster_photo_ids(library: Library, cluster_id: int | None,
+                      order: str = "path") -> list[int]:
+    """The ids of a cluster's present photos (``None`` or a negative id: the photos in no
+    cluster) in the grid's ``order`` (``queries.PHOTO_ORDERS``): what the viewer steps through.
+    One query of ids only: a 50,000-photo cluster in tens of milliseconds."""
+    sort = {"path": (Photo.path,),
+            "taken_at": (Photo.taken_at.is_(None), Photo.taken_at, Photo.path),
+            "confidence": (func.coalesce(Assignment.confidence, 0.0), Photo.path)}
+    query = select(Photo.id).where(Photo.status == "present")
+    if cluster_id is None or cluster_id < 0:
+        query = query.outerjoin(Assignment, Assignment.photo_id == Photo.id) \
+            .where(Assignment.photo_id.is_(None))
+    else:
+        query = query.join(Assignment, Assignment.photo_id == Photo.id) \
+            .where(Assignment.cluster_id == cluster_id)
+    with library.session() as s:
+        return list(s.scalars(query.order_by(*sort.get(order, sort["path"]))))
 
 
 def file_size_text(n: int) -> str:

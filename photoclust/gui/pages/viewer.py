@@ -1,7 +1,8 @@
 """The viewer page: one photo large, its details and cluster beside it.
 
 Opened by ``state.show_page("viewer", photo_id=..., photo_ids=[...], back="photos")`` (double-click,
-Enter or Space on a photo anywhere). Left/Right (or Page Up/Down) go to the previous/next photo
+Enter or Space on a photo anywhere; ``cluster_id=`` and ``order=`` instead of ``photo_ids``
+step through that cluster as the grid sorts it). Left/Right (or Page Up/Down) go to the previous/next photo
 of ``photo_ids``, Esc goes back to the page named by ``back``, F fits the photo to the window and
 1 shows it at 100 %. Photos are decoded off the GUI thread at the screen's size
 (``core.viewing.decode_to_fit``; 100 % decodes in full) and the neighbours are decoded ahead, so
@@ -29,7 +30,12 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core.imaging import ImageError
-from photoclust.core.viewing import decode_to_fit, details_rows, photo_details
+from photoclust.core.viewing import (
+    cluster_photo_ids,
+    decode_to_fit,
+    details_rows,
+    photo_details,
+)
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 
@@ -161,9 +167,14 @@ class ViewerPage(LiveWhileShown, Page):
 
     # --- page interface -----------------------------------------------------------------------
     def activate(self, photo_id: int | None = None, photo_ids: list[int] | None = None,
-                 back: str | None = None, **_kwargs) -> None:
+                 back: str | None = None, cluster_id: int | None = None,
+                 order: str = "path", **_kwargs) -> None:
+        """Show ``photo_id``, stepping through ``photo_ids`` (or, without them, the photos of
+        ``cluster_id`` in the grid's ``order``); Esc goes back to the page ``back``."""
         if back:
             self.back_page = back
+        if not photo_ids and cluster_id is not None:
+            photo_ids = cluster_photo_ids(self.state.library, cluster_id, order)
         if photo_ids:
             self.photo_ids = [int(p) for p in photo_ids]
         if photo_id is not None:
