@@ -64,7 +64,7 @@ def copy_caption(g: GroupForReview, copy) -> str:
     elif g.chosen is None and g.suggested == copy.id:
         marks.append("suggested")
     size = f"{copy.width}×{copy.height}" if copy.width and copy.height else "size unknown"
-    return " · ".join([*marks, size, file_size_text(copy.file_size)])
+    return "\n".join([*marks, f"{size} · {file_size_text(copy.file_size)}"])
 
 
 def copy_tooltip(copy) -> str:
@@ -142,7 +142,8 @@ class DuplicatesPage(LiveWhileShown, Page):
         self.copy_model = PhotoRefModel(self.thumbnails, self)
         self.copies = PhotoStrip(self.copy_model, COPY_THUMB)
         self.copies.setObjectName("duplicateCopies")
-        self.copies.setGridSize(QSize(COPY_THUMB + 40, COPY_THUMB + 34))
+        self.copies.setWordWrap(True)  # the mark over the size: never cut off
+        self.copies.setGridSize(QSize(COPY_THUMB + 40, COPY_THUMB + 52))
         self.group_title = QLabel()
         self.group_title.setObjectName("paneTitle")
         self.group_title.setWordWrap(True)

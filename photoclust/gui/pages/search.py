@@ -9,7 +9,7 @@ Queries run on a worker thread through ``photoclust.core.search`` (``search_phot
 ``similar_photos``, ``search_hint``); a new query drops the answer of an older one.
 
 The results are a grid with the same actions as a cluster: Move to… a cluster (M), New cluster
-from the selection (Ctrl+Shift+N), Export… (makes a cluster of the selection, then opens the
+from the selection (Ctrl+Shift+N), Export album… (makes a cluster of the selection, then opens the
 export dialog on it), Show similar (Ctrl+Shift+F); Enter, Space or a double-click open a photo in
 the viewer (``back="search"``), and results can be dragged onto a cluster of the sidebar.
 
@@ -154,7 +154,7 @@ class SearchPage(LiveWhileShown, Page):
         self.new_cluster_action = a(self, "New cluster", ["Ctrl+Shift+N"],
                                     self.new_cluster_from_selection,
                                     "Make a new cluster of the selected photos")
-        self.export_action = a(self, "Export…", ["Ctrl+Shift+E"], self.export_selection,
+        self.export_action = a(self, "Export album…", ["Ctrl+Shift+E"], self.export_selection,
                                "Make a cluster of the selected photos and export it")
         self.similar_action = a(self, "Show similar", ["Ctrl+Shift+F"], self.show_similar,
                                 "The photos that look most like the current one")
@@ -229,6 +229,7 @@ class SearchPage(LiveWhileShown, Page):
 
     def show_similar_to(self, photo_id: int) -> None:
         self.similar_to, self.query_text = photo_id, ""
+        self.field.clear()  # the results are no longer those of the words typed
         self._start(_Query(self.state.library, self._next_generation(), self._signals,
                            similar_to=photo_id), "Looking for similar photos…")
 
