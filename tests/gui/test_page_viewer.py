@@ -168,7 +168,7 @@ def test_opened_from_a_cluster_it_steps_through_that_cluster(qtbot, gui_library)
     b = gui_library.cluster_ids[1]
     members = gui_library.photo_ids[b]
     state, page = open_page(qtbot, ViewerPage, gui_library.library)
-    with qtbot.waitSignal(page.photoShown, timeout=10000):
+    with qtbot.waitSignals([page.photoShown, page.listReady], timeout=10000):
         page.activate(photo_id=members[1], cluster_id=b)  # what the Photos page sends
     assert page.photo_ids == members  # by path, as the grid lists them
     assert page.position_label.text() == f"Photo 2 of {len(members)}"
@@ -176,6 +176,6 @@ def test_opened_from_a_cluster_it_steps_through_that_cluster(qtbot, gui_library)
     from photoclust.core import editing
 
     editing.remove_photos_from_cluster(gui_library.library, editing_ids)
-    with qtbot.waitSignal(page.photoShown, timeout=10000):
+    with qtbot.waitSignals([page.photoShown, page.listReady], timeout=10000):
         page.activate(photo_id=editing_ids[0], cluster_id=-1)  # "Not in a cluster"
     assert page.photo_ids == editing_ids

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -33,6 +33,25 @@ from photoclust.gui.pages.base import Page
 from photoclust.gui.views.map_view import MapView
 
 
+class _Signals(QObject):
+    coloured = Signal(int, object, object)  # request number, cluster ids, {cluster id: name}
+
+
+class _Colour(QRunnable):
+    """Each photo's cluster now, and the clusters' names (one read each; for 50,000 photos
+    tens of milliseconds, kept off the GUI thread)."""
+
+    def __init__(self, library, photo_ids, request: int, signals: _Signals):
+        super().__init__()
+        self.library, self.photo_ids, self.request, self.signals = \
+            library, photo_ids, request, signals
+
+    def run(self) -> None:
+        cluster_ids = cluster_of_photos(self.library, self.photo_ids)
+        names = {c.id: c.name for c in list_clusters(self.library)}
+        self.signals.coloured.emit(self.request, cluster_ids, names)
+
+
 class MapPage(LiveWhileShown, Page):
     name = "map"
     title = "Map"
@@ -44,6 +63,11 @@ class MapPage(LiveWhileShown, Page):
         self.layout_data: MapLayout | None = None
         self._worker = None
         self._recolor_needed = False
+        self._colour_request = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._signals = _Signals(self)
+        self._signals.coloured.connect(self._on_coloured)
         self.view = MapView()
         self.info = QLabel("Click a dot to see its photo; double-click or Enter opens it.")
         self.info.setObjectName("hint")
@@ -115,7 +139,8 @@ class MapPage(LiveWhileShown, Page):
 
     def _on_layout(self, layout: MapLayout) -> None:
         self._worker = None
-        self.set_layout(layout)
+        self.layout_data = layout
+        self.recolor()  # the names are read off the GUI thread too
 
     def _on_failed(self, error) -> None:
         self._worker = None
@@ -129,24 +154,34 @@ class MapPage(LiveWhileShown, Page):
         self.message.setText(message)
         self.stack.setCurrentWidget(self.message)
 
-    def set_layout(self, layout: MapLayout) -> None:
-        """Draw ``layout`` (what the job delivers), coloured with the clusters as they are now."""
+    def set_layout(self, layout: MapLayout, names: dict[int, str] | None = None) -> None:
+        """Draw ``layout`` coloured by its ``cluster_ids``; ``names`` (cluster id -> name)
+        make the legend (read from the library when not given)."""
         self.layout_data = layout
         self._recolor_needed = False
-        names = {c.id: c.name for c in list_clusters(self.state.library)}
+        if names is None:
+            names = {c.id: c.name for c in list_clusters(self.state.library)}
+        highlighted = self.view.highlighted_photo()
         self.view.set_layout(layout.photo_ids, layout.xy, layout.cluster_ids, names)
+        if highlighted is not None:
+            self.view.highlight_photo(highlighted)
         self.stack.setCurrentWidget(self.view)
         self.mapReady.emit()
 
     def recolor(self) -> None:
+        """Colour the map with the clusters as they are now (read on a worker thread)."""
         if self.layout_data is None:
             return
-        self.layout_data.cluster_ids = cluster_of_photos(self.state.library,
-                                                         self.layout_data.photo_ids)
-        highlighted = self.view.highlighted_photo()
-        self.set_layout(self.layout_data)
-        if highlighted is not None:
-            self.view.highlight_photo(highlighted)
+        self._colour_request += 1
+        self._recolor_needed = False
+        self._pool.start(_Colour(self.state.library, self.layout_data.photo_ids.copy(),
+                                 self._colour_request, self._signals))
+
+    def _on_coloured(self, request: int, cluster_ids, names: dict) -> None:
+        if request != self._colour_request or self.layout_data is None:
+            return  # an older read: a newer edit's colours are on their way
+        self.layout_data.cluster_ids = cluster_ids
+        self.set_layout(self.layout_data, names)
 
     def _on_photos_changed(self) -> None:
         if self.isVisible():

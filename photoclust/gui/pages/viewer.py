@@ -46,6 +46,18 @@ SIDE_PANEL_WIDTH = 260
 
 class _Signals(QObject):
     decoded = Signal(int, bool, object)  # photo id, full size?, QImage or error text
+    listed = Signal(int, list)  # request number, the ids of the photos to step through
+
+
+class _ListCluster(QRunnable):
+    """The ids of a cluster's photos: 0.1 s for 50,000 photos, too long for the GUI thread."""
+
+    def __init__(self, library, cluster_id: int, order: str, request: int, signals: _Signals):
+        super().__init__()
+        self.args, self.request, self.signals = (library, cluster_id, order), request, signals
+
+    def run(self) -> None:
+        self.signals.listed.emit(self.request, cluster_photo_ids(*self.args))
 
 
 class _Decode(QRunnable):
@@ -70,6 +82,7 @@ class ViewerPage(LiveWhileShown, Page):
 
     photoShown = Signal(int)  # the photo is decoded and on screen
     photoFailed = Signal(int, str)  # it could not be shown: the reason
+    listReady = Signal()  # the photos of the cluster it was opened from are known
 
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
@@ -85,6 +98,10 @@ class ViewerPage(LiveWhileShown, Page):
         self._pool.setMaxThreadCount(1)
         self._signals = _Signals(self)
         self._signals.decoded.connect(self._on_decoded)
+        self._signals.listed.connect(self._on_listed)
+        self._list_pool = QThreadPool(self)
+        self._list_pool.setMaxThreadCount(1)
+        self._list_request = 0
 
         self.image_label = QLabel()
         self.image_label.setObjectName("viewerImage")
@@ -173,8 +190,11 @@ class ViewerPage(LiveWhileShown, Page):
         ``cluster_id`` in the grid's ``order``); Esc goes back to the page ``back``."""
         if back:
             self.back_page = back
-        if not photo_ids and cluster_id is not None:
-            photo_ids = cluster_photo_ids(self.state.library, cluster_id, order)
+        self._list_request += 1  # a listing still on its way is for an older opening
+        if not photo_ids and cluster_id is not None and photo_id is not None:
+            photo_ids = [int(photo_id)]  # until the cluster's listing arrives
+            self._list_pool.start(_ListCluster(self.state.library, cluster_id, order,
+                                               self._list_request, self._signals))
         if photo_ids:
             self.photo_ids = [int(p) for p in photo_ids]
         if photo_id is not None:
@@ -182,6 +202,13 @@ class ViewerPage(LiveWhileShown, Page):
                 self.photo_ids = [int(photo_id)]
             self.show_photo(int(photo_id))
         self.scroll.setFocus()
+
+    def _on_listed(self, request: int, photo_ids: list) -> None:
+        if request == self._list_request and self.photo_id in photo_ids:
+            self.photo_ids = photo_ids
+            self._update_actions()
+            self._prefetch()
+            self.listReady.emit()
 
     def deactivate(self) -> None:
         self._cache.clear()  # decoded photos are large: keep none while another page shows
