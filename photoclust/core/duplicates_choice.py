@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from photoclust.core.edit_history import chunks
 from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
@@ -188,6 +188,15 @@ def left_out_of_albums(library: Library) -> set[int]:
         if c.keep in present:
             out.update(p for p in c.copies if p != c.keep)
     return out - present  # a copy chosen for one group stays in the albums
+
+
+def photos_key(library: Library) -> tuple[int, int]:
+    """Changes when photos are added, removed or go missing (not when they change cluster):
+    whether duplicate groups found earlier still hold. One indexed query."""
+    with library.session() as s:
+        n, last = s.execute(select(func.count(Photo.id), func.max(Photo.id))
+                            .where(Photo.status == "present")).one()
+    return int(n or 0), int(last or 0)
 
 
 class DuplicatesJob(Job[list[GroupForReview]]):

@@ -177,3 +177,22 @@ def test_page_fits_1024_by_700(qtbot, library, dup_library):
     _state, page = _open(qtbot, library)
     assert page.minimumSizeHint().width() <= 1024
     assert page.minimumSizeHint().height() <= 600
+
+
+def test_groups_are_found_again_only_when_the_photos_change(qtbot, library, dup_library,
+                                                             tmp_path):
+    from photoclust.core import editing
+
+    state, page = _open(qtbot, library)
+    first = page.all_groups
+    with qtbot.waitSignal(state.photosChanged, timeout=10000):
+        state.run_edit(lambda: editing.new_cluster_from_photos(library, dup_library["near"]))
+    page.activate()  # an edit moved photos between clusters: the groups still hold
+    assert page.all_groups is first and page.stack.currentWidget() is page.splitter
+    extra = tmp_path / "photos" / "a" / "exact-again.jpg"
+    shutil.copy(dup_library["root"] / "a" / "exact.jpg", extra)
+    _add(library, extra, None, 128, 96)
+    with qtbot.waitSignal(page.groupsReady, timeout=60000):
+        page.activate()
+    exact = next(g for g in page.all_groups if g.kind == "exact")
+    assert len(exact.copies) == 3

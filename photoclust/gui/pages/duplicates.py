@@ -38,6 +38,7 @@ from photoclust.core.duplicates_choice import (
     GroupForReview,
     choose,
     forget,
+    photos_key,
 )
 from photoclust.core.viewing import file_size_text
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
@@ -117,7 +118,7 @@ class DuplicatesPage(LiveWhileShown, Page):
         super().__init__(state, parent)
         self.all_groups: list[GroupForReview] | None = None
         self._worker = None
-        self.stale = True
+        self._computed_for: tuple[int, int] | None = None  # photos_key the groups were found for
         self.thumbnails = ThumbnailLoader(state.library, icon_size=COPY_THUMB, parent=self)
 
         title = QLabel("Duplicates")
@@ -215,8 +216,6 @@ class DuplicatesPage(LiveWhileShown, Page):
             lambda pid: self.state.show_page("viewer", photo_id=pid,
                                              photo_ids=self.copy_model.photo_ids(),
                                              back="duplicates"))
-        state.photosChanged.connect(self._on_photos_changed)
-        self._own_edits = 0
         self._show()
         self.set_actions_live(self.isVisible())
 
@@ -228,14 +227,17 @@ class DuplicatesPage(LiveWhileShown, Page):
 
     # --- page interface -----------------------------------------------------------------------
     def activate(self, **_kwargs) -> None:
-        if self.stale and self._worker is None:
+        # Groups depend on which photos there are, not on clusters: edits keep them valid, new
+        # or vanished photos do not.
+        if self._worker is None and (self.all_groups is None or
+                                     self._computed_for != photos_key(self.state.library)):
             self.refresh()
         self.group_list.setFocus()
 
     def refresh(self) -> None:
         if self._worker is not None:
             return
-        self.stale = False
+        self._computed_for = photos_key(self.state.library)
         self._worker = self.state.run_job(DuplicatesJob(self.state.library), self._on_groups,
                                           on_failed=self._on_failed,
                                           on_cancelled=self._on_cancelled)
@@ -253,16 +255,13 @@ class DuplicatesPage(LiveWhileShown, Page):
 
     def _on_failed(self, error) -> None:
         self._worker = None
+        self._computed_for = None
         self._show(f"Duplicates could not be looked for: {error}")
 
     def _on_cancelled(self) -> None:
         self._worker = None
-        self.stale = True
+        self._computed_for = None
         self._show("Stopped. Press F5 to look for duplicates again.")
-
-    def _on_photos_changed(self) -> None:
-        if self._own_edits == 0:
-            self.stale = True
 
     # --- showing ------------------------------------------------------------------------------
     def _apply_filter(self) -> None:
@@ -346,10 +345,8 @@ class DuplicatesPage(LiveWhileShown, Page):
         row = self.group_list.currentIndex().row()
         ids = [c.id for c in g.copies]
         library = self.state.library
-        self._own_edits += 1
 
         def done(_result) -> None:
-            self._own_edits = max(0, self._own_edits - 1)
             g.chosen = photo_id
             self.group_model.changed(row)
             if self.current_group() is g:
@@ -361,10 +358,8 @@ class DuplicatesPage(LiveWhileShown, Page):
             self.choiceSaved.emit(photo_id if photo_id is not None else -1)
 
         if photo_id is None:
-            worker = self.state.run_edit(lambda: forget(library, ids), done,
-                                         title="Keeping every copy in albums")
+            self.state.run_edit(lambda: forget(library, ids), done,
+                                title="Keeping every copy in albums")
         else:
-            worker = self.state.run_edit(lambda: choose(library, ids, photo_id), done,
-                                         title="Choosing the copy for albums")
-        worker.failed.connect(lambda *_: setattr(self, "_own_edits",
-                                                 max(0, self._own_edits - 1)))
+            self.state.run_edit(lambda: choose(library, ids, photo_id), done,
+                                title="Choosing the copy for albums")
