@@ -14,10 +14,10 @@ from sqlalchemy import select
 from photoclust.core.library import (
     LibraryUnavailableError,
     NewerLibraryError,
+    db,
     migrations,
     open_library,
 )
-from photoclust.core.library import db
 from photoclust.core.library.models import Photo
 
 
