@@ -132,7 +132,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**result.to_json(), **corrections})
         return 0
-    print(f"{printable(result.dataset)}: {result.n} photos, {result.k_true} labels, {result.k} clusters "
+    print(f"{printable(result.dataset)}: {result.n} photos, {result.k_true} labels, "
+          f"{result.k} clusters "
           f"({result.method}, k {'auto' if result.k_auto else 'given'})")
     print(f"ACC {result.acc:.3f}   NMI {result.nmi:.3f}   ARI {result.ari:.3f}")
     for path in result.report_files:

@@ -75,9 +75,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     for q in questions:
         if isinstance(q, ClusterSuggestion):
             if q.kind == "merge":
-                print(f"{q.rank:3d}. merge cluster {q.other_cluster_id} ({printable(q.other_cluster_name)}) "
-                      f"into {q.cluster_id} ({printable(q.cluster_name)})? "
-                      f"{printable(q.explanation)}")
+                print(f"{q.rank:3d}. merge cluster {q.other_cluster_id} "
+                      f"({printable(q.other_cluster_name)}) into {q.cluster_id} "
+                      f"({printable(q.cluster_name)})? {printable(q.explanation)}")
             else:
                 print(f"{q.rank:3d}. split {len(q.photo_ids)} photos out of cluster "
                       f"{q.cluster_id} ({printable(q.cluster_name)})? {printable(q.explanation)}")

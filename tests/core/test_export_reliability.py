@@ -183,8 +183,8 @@ def test_manifest_written_on_cancel_and_on_an_error(library, pictures, tmp_path)
     (out / "B").write_text("in the way")  # album B cannot be made: the export stops there
     with pytest.raises(JobError, match="in the way"):
         run_job(ExportJob(library, out))
-    assert [e["exported_path"] for e in json.loads((out / "manifest.json").read_text())["entries"]] \
-        == ["A/p0.jpg", "A/p2.jpg"]
+    entries = json.loads((out / "manifest.json").read_text())["entries"]
+    assert [e["exported_path"] for e in entries] == ["A/p0.jpg", "A/p2.jpg"]
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027])
