@@ -121,12 +121,13 @@ def test_a_full_disk_is_named_as_such_and_reading_still_works(tmp_path):
         path = mnt / "library.sqlite"
         _make_library(path)
         fill_disk(mnt)
-        with pytest.raises(LibraryUnavailableError, match=r"the disk holding .* is full\. "
-                           "Nothing is damaged"):
-            open_library(path)
         with open_library(path, read_only_ok=True) as lib:
             assert len(_paths(lib)) == 3
             assert lib.read_only == db.DISK_FULL
+        assert sorted(os.listdir(mnt)) == ["filler.bin", "library.sqlite"]  # nothing beside it
+        with pytest.raises(LibraryUnavailableError, match=r"the disk holding .* is full\. "
+                           "Nothing is damaged"):
+            open_library(path)
 
 
 def test_a_full_disk_simulated(tmp_path, monkeypatch):

@@ -258,6 +258,8 @@ def open_library(path: str | Path | None = None, *, create: bool = True,
     if version is None and not create and not path.exists():
         raise LibraryError(f"{path}: no such library")
     problem = write_problem(path)
+    if problem is None and read_only_ok and version is not None and disk_is_full(path.parent):
+        problem = DISK_FULL  # a reader need not try (and leave a -wal/-shm file on a full disk)
     if problem is not None:
         return _without_writing(path, version, problem, read_only_ok)
     try:
