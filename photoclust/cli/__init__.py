@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -119,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Aborted. Everything finished so far is saved.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`photoclust clusters | head`): not an error worth a message.
+        # Python would complain once more while flushing stdout at exit; point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CommandError, LibraryError, JobError) as exc:
         print(f"photoclust: {printable(exc)}", file=sys.stderr)
         return 2 if not isinstance(exc, JobError) else 1

@@ -116,3 +116,18 @@ def test_check_on_a_full_disk_says_full_not_damaged(tmp_path, capsys):
         assert "damaged" not in captured.out + captured.err.replace("Nothing is damaged", "")
         assert ".recover" not in captured.out + captured.err
         assert main(["status", "--library", str(library)]) == 0
+
+
+def test_a_reader_that_goes_away_is_not_an_error_message(tmp_path):
+    """`photoclust clusters | head -1`: the pipe closes before the output is written."""
+    import subprocess
+    import sys
+
+    library = _hostile_library(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "photoclust", "clusters", "--library",
+                             str(library)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""
