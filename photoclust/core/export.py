@@ -5,6 +5,7 @@ renamed into place, a hard link or symbolic link points at the original, and not
 exists in the output folder is overwritten. An interrupted export (disk full, permission refused,
 Ctrl-C, a crash) leaves no half-written file, and running it again finishes it: files already
 exported identically are recognised and skipped, so a rerun is cheap and creates no duplicates.
+Copies are checked against the indexed hash; see docs/reliability.md, "Export".
 """
 from __future__ import annotations
 

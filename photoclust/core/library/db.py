@@ -2,7 +2,8 @@
 
 No module-level engine: every caller (CLI, GUI, tests) opens its own ``Library`` on a path, and
 uses one short session per unit of work (``with lib.session() as s: ...``), never sharing a session
-across threads.
+across threads. A full disk, a read-only library and a newer one are told apart from damage and
+nothing is written then (docs/reliability.md, "The library file").
 """
 from __future__ import annotations
 
