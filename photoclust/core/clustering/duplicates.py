@@ -22,7 +22,7 @@ from photoclust.core.library.db import Library
 from photoclust.core.library.models import Photo
 
 #: Near-duplicate similarity per model, each set just above the most similar *different* photos
-#: of imagenette224 (README, "Duplicates"). Lite0: a 5% border crop keeps 0.905-0.93 and more, the
+#: of imagenette224 (docs/research.md, "Duplicates"). Lite0: a 5% border crop keeps 0.905-0.93 and more, the
 #: most similar other photo of 99.9% of the photos is below 0.906 (the highest 0.916). Lite2 is
 #: more semantic: other photos reach 0.941, so its threshold is 0.945 and it catches 70% of 5%
 #: crops (Lite0 at 0.92: nearly all). A copy resized to 60% at JPEG quality 70 can fall to 0.85

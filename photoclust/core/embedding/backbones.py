@@ -146,7 +146,7 @@ def register(spec: BackboneSpec) -> None:
 
 
 #: Lite2 over Lite0: about half the speed, but better features where it matters most, on the
-#: photos and the corrections (README, "Choosing the default model"). Lite0 stays as the fast
+#: photos and the corrections (docs/research.md, "Choosing the default model"). Lite0 stays as the fast
 #: option; a library keeps the model it was organised with (``store.library_model``).
 DEFAULT_MODEL = "efficientnet_lite2"
 

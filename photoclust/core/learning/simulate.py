@@ -1,6 +1,6 @@
 """Simulated user: how many corrections does it take to clean a library?
 
-Protocol (README, "Learning from corrections"): start from the automatic clustering; an oracle that
+Protocol (docs/research.md, "Simulation protocol"): start from the automatic clustering; an oracle that
 knows the folder labels answers the program's own review queue; one action is one photo confirmed
 or moved, or one merge or split accepted or refused; after every batch of ``batch_size`` actions
 the learner refits; ARI against the folder labels is recorded at fractions = actions / photos.
