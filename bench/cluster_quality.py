@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from cached_features import load_cached_sets
 from machine_info import describe_machine
 
