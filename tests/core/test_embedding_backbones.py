@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 import urllib.error
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,10 +118,8 @@ def test_resnet50_offline_without_cache_suggests_the_default(tmp_path, monkeypat
 
 @pytest.mark.datasets
 @pytest.mark.parametrize("name", ["efficientnet_lite2", "efficientnet_lite0"])
-def test_bundled_models_recognise_imagenette_photos(name, datasets_dir: Path):
-    root = datasets_dir / "imagenette224"
-    if not root.is_dir():
-        pytest.skip("imagenette224 is absent")
+def test_bundled_models_recognise_imagenette_photos(name, dataset):
+    root = dataset("imagenette224")
     images, targets = [], []
     for folder, class_index in IMAGENETTE_CLASSES.items():
         for path in sorted((root / folder).iterdir())[:3]:
