@@ -16,6 +16,7 @@ from photoclust.cli import main
 from photoclust.core.library.models import Photo
 
 
+@pytest.mark.slow
 def test_evaluate_cli_json_and_report(labelled_folder, tmp_path, capsys):
     report = tmp_path / "report"
     library_file = tmp_path / "eval.sqlite"
@@ -40,6 +41,7 @@ def test_evaluate_cli_json_and_report(labelled_folder, tmp_path, capsys):
     assert 2 <= again["k"] <= 8
 
 
+@pytest.mark.slow
 def test_evaluate_accepts_a_relative_dataset_path_with_dot_dot(labelled_folder, tmp_path,
                                                                 monkeypatch, capsys):
     """``photoclust evaluate ../datasets/X`` (a relative path with ``..``) scores the photos: the

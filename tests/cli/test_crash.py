@@ -26,6 +26,9 @@ from photoclust.core.jobs import run_job
 from photoclust.core.library import open_library
 from photoclust.core.queries import list_clusters, photos_in_cluster
 
+#: Every test here loads real model weights.
+pytestmark = pytest.mark.slow
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,6 +22,7 @@ def run_json(capsys, *argv) -> dict:
     return json.loads(captured.out)
 
 
+@pytest.mark.slow
 def test_embed_json_reports_embedded_then_already(tmp_path, capsys):
     library = str(tmp_path / "lib.sqlite")
     photos = write_photos(tmp_path / "photos", 3, **PHOTOS)
@@ -37,6 +38,7 @@ def test_embed_json_reports_embedded_then_already(tmp_path, capsys):
     assert (second["embedded"], second["already"]) == (0, 3)
 
 
+@pytest.mark.slow
 def test_a_library_keeps_the_model_it_was_embedded_with(tmp_path, capsys):
     """A library organised with another model than today's default keeps using it, so its
     clusters, corrections and new photos stay in one embedding space."""
@@ -77,6 +79,7 @@ def test_embed_unknown_model_lists_the_choices(tmp_path, capsys):
     assert "choose one of: efficientnet_lite0" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_organize_indexes_embeds_and_clusters(tmp_path, capsys):
     photos = write_photos(tmp_path / "photos", 6, **PHOTOS)
     library = str(tmp_path / "lib.sqlite")
@@ -112,6 +115,7 @@ def test_organize_unknown_method_fails_before_indexing(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["photos"] == 0
 
 
+@pytest.mark.slow
 def test_moving_a_library_to_another_model_keeps_names_and_corrections(tmp_path, capsys):
     """`organize --model efficientnet_lite2` moves a Lite0 library to Lite2; cluster ids, the
     names you gave and the photos you placed carry over, and the library's model follows."""

@@ -17,6 +17,9 @@ from photoclust.core.jobs import Cancelled, JobContext, run_job
 from photoclust.core.library.models import Embedding, Photo
 from photoclust.core.library.scan import ScanJob
 
+#: Every test here loads real model weights.
+pytestmark = pytest.mark.slow
+
 MODEL = "efficientnet_lite0"
 
 

@@ -13,6 +13,7 @@ from photoclust.core.jobs import JobError, run_job
 from photoclust.core.library import open_library
 
 
+@pytest.mark.slow
 def test_evaluate_ignores_library_photos_outside_the_dataset(labelled_folder, tmp_path):
     other = tmp_path / "other"
     make_labeled_folder(other, per_class=2, size=(96, 72), seed=3)
@@ -52,6 +53,7 @@ def test_near_duplicate_threshold_is_the_models(library, model, grouped):
     assert near == ([[int(ids[0]), int(ids[1])]] if grouped else [])
 
 
+@pytest.mark.slow
 @pytest.mark.datasets
 def test_evaluate_on_a_slice_of_imagenette(dataset, tmp_path):
     """60 real photos (6 classes x 10) from the shared set: true k and auto k both work."""
