@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import urllib.error
 
+import pytest
 import torch
 
 from helpers import write_photos
