@@ -22,8 +22,8 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sqlalchemy import select
 
-from photoclust.core.clustering import METHODS
-from photoclust.core.clustering.job import ClusterJob, parse_k
+from photoclust.core.clustering import NO_CLUSTER, check_k, check_method
+from photoclust.core.clustering.job import ClusterJob
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.embedding.engine import EmbedJob
@@ -31,7 +31,7 @@ from photoclust.core.embedding.store import load_embeddings
 from photoclust.core.imaging import thumbnail_path
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library, open_library
-from photoclust.core.library.models import Assignment, Photo
+from photoclust.core.library.models import Assignment, Photo, PhotoStatus
 from photoclust.core.library.scan import ScanJob, scan_root
 from photoclust.core.pipeline import StageContext
 
@@ -160,9 +160,8 @@ class EvaluateJob(Job[EvaluationResult]):
 
     def prepare(self) -> None:
         self.label_names = dataset_labels(self.dataset)
-        parse_k(self.k)
-        if self.method not in METHODS:
-            raise JobError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        check_k(self.k)
+        check_method(self.method)
 
     def run(self, ctx: JobContext) -> EvaluationResult:
         if self.library is not None:
@@ -204,17 +203,19 @@ class EvaluateJob(Job[EvaluationResult]):
         return result
 
     def _labelled_photos(self, library: Library) -> list[tuple[int, str, int, str]]:
-        """(photo_id, content_hash, cluster_id or -1, label) of present photos in label folders."""
+        """(photo_id, content_hash, cluster_id or NO_CLUSTER, label) of present photos in label
+        folders."""
         with library.session() as s:
             rows = s.execute(
                 select(Photo.id, Photo.path, Photo.content_hash, Assignment.cluster_id)
                 .outerjoin(Assignment, Assignment.photo_id == Photo.id)
-                .where(Photo.status == "present").order_by(Photo.id)).all()
+                .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id)).all()
         photos = []
         for pid, path, content_hash, cluster in rows:
             label = label_of(path, self.dataset)
             if label is not None:
-                photos.append((pid, content_hash, -1 if cluster is None else cluster, label))
+                photos.append((pid, content_hash, NO_CLUSTER if cluster is None else cluster,
+                               label))
         return photos
 
 
