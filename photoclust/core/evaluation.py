@@ -187,7 +187,8 @@ class EvaluateJob(Job[EvaluationResult]):
         result = EvaluationResult(
             dataset=str(self.dataset), n=len(photos), k_true=len(names), k=clustered.k,
             k_auto=clustered.k_auto, method=self.method, model=self.model, run_id=clustered.run_id,
-            seconds=0.0, clusters=cluster_table(truth, pred, names), **scores)
+            seconds=0.0, clusters=cluster_table(truth, pred, names), acc=scores["acc"],
+            nmi=scores["nmi"], ari=scores["ari"])
         if self.report_dir is not None:
             ctx.report(0, 0, "writing report")
             from photoclust.research.report import write_report  # only when asked for
