@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from photoclust.core.jobs import JobContext
+from photoclust.core.jobs import JobContext, JobError
 from photoclust.core.library import Library, open_library
 
 SKIPPED_SHOWN = 20
@@ -90,16 +90,13 @@ def model_of(args: argparse.Namespace, library: Library | None) -> str:
 
 
 def cluster_count(text: str) -> int | str:
-    """argparse type of ``--k``: ``auto`` or a number of clusters of at least 1."""
-    if text == "auto":
-        return text
+    """argparse type of ``--k``: the core's one check (``clustering.check_k``)."""
+    from photoclust.core.clustering import check_k
+
     try:
-        k = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number of clusters or 'auto'") from None
-    if k < 1:
-        raise argparse.ArgumentTypeError("the number of clusters must be at least 1")
-    return k
+        return check_k(text)
+    except JobError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 #: Commands that only read the library: they work on a read-only library (or one on a full
