@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.edit_history import chunks
+from photoclust.core.library.chunks import chunks
 from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Union
 from sqlalchemy import select
 
 from photoclust.core import editing
-from photoclust.core.edit_history import EditResult, chunks
+from photoclust.core.edit_history import EditResult
+from photoclust.core.library.chunks import chunks
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Photo

@@ -80,7 +80,7 @@ class _Query(QRunnable):
 def _content_hashes(library, photo_ids: list[int]) -> dict[int, str]:
     from sqlalchemy import select
 
-    from photoclust.core.edit_history import chunks
+    from photoclust.core.library.chunks import chunks
     from photoclust.core.library.models import Photo
 
     found: dict[int, str] = {}
