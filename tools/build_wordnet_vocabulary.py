@@ -9,8 +9,12 @@ above them (their hypernym chains):
   The first 1,000 concepts are the classes in model output order; ``class_names`` holds the names
   the embedding engine stores for them (torchvision's ImageNet category names).
 - ``plurals``: WordNet's irregular noun forms (``noun.exc``) whose base form is a word of the file.
-- ``words``: the other one-word WordNet nouns mapped to the nearest concepts of the file above their first sense, when one
-  is at most two hypernym steps up and specific enough, so that "sneaker" finds shoes.
+- ``words``: one-word WordNet nouns whose usual sense is not in the file (none of their senses
+  is, or the one that is was tagged less than half as often in SemCor: "jacket" the garment, not
+  the book jacket), mapped with a weight to the concepts of the file near that usual sense: the
+  nearest ancestors at most two hypernym steps up that are specific enough ("sneaker" -> shoe),
+  and classes named as a kind of one of its synonyms ("shorts", also "trunks" -> swimming
+  trunks).
 - ``modern``: a few everyday words that WordNet 3.0 (2006) lacks or files elsewhere ("hoodie",
   "puppy"), with the synset a person means by them.
 
@@ -51,6 +55,10 @@ EVERYDAY_WORDS = {
     "ebike": "n02834778",       # bicycle
 }
 
+#: How much a word's match counts: a class named as a kind of it ("swimming trunks" for
+#: "shorts", a synonym of trunks), an ancestor near its meaning ("shoe" for "sneaker").
+WEIGHT_SAME_NAME = 0.9
+WEIGHT_HYPERNYM = 0.45
 #: A word outside the file maps to an ancestor at most this many hypernym steps up...
 MAX_STEPS_UP = 2
 #: ...that covers at most this many of the 1,000 classes (higher ones say too little).
@@ -69,6 +77,9 @@ def read_synsets(wordnet: Path) -> dict[str, dict]:
             offset, n_words = fields[0], int(fields[3], 16)
             lemmas = [fields[4 + 2 * i].replace("_", " ") for i in range(n_words)]
             lemmas = [w.split("(")[0] for w in lemmas]  # "beagle(a)" style markers
+            lex_ids = [int(fields[5 + 2 * i], 16) for i in range(n_words)]
+            sense_keys = [f"{w.lower().replace(' ', '_')}%1:{fields[1]}:{lex_id:02d}::"
+                          for w, lex_id in zip(lemmas, lex_ids)]
             at = 4 + 2 * n_words
             n_pointers = int(fields[at])
             parents = []
@@ -77,7 +88,8 @@ def read_synsets(wordnet: Path) -> dict[str, dict]:
                 if symbol in ("@", "@i") and pos == "n":
                     parents.append("n" + target)
             gloss = gloss.strip().split("; \"")[0].split(";\"")[0].strip()
-            synsets["n" + offset] = {"lemmas": lemmas, "parents": parents, "gloss": gloss}
+            synsets["n" + offset] = {"lemmas": lemmas, "parents": parents, "gloss": gloss,
+                                     "sense_keys": sense_keys}
     return synsets
 
 
@@ -92,6 +104,15 @@ def read_index(wordnet: Path) -> dict[str, list[str]]:
             lemma, synset_cnt = fields[0], int(fields[2])
             words[lemma.replace("_", " ")] = ["n" + o for o in fields[-synset_cnt:]]
     return words
+
+
+def read_counts(wordnet: Path) -> dict[str, int]:
+    """How often each word sense was tagged in the SemCor corpus (``cntlist.rev``)."""
+    counts = {}
+    for line in (wordnet / "cntlist.rev").read_text(encoding="latin-1").splitlines():
+        key, _, count = line.split()
+        counts[key] = int(count)
+    return counts
 
 
 def imagenet_wnids() -> list[str]:
@@ -139,19 +160,44 @@ def build(wordnet: Path) -> dict:
                 break
         return [c for c in found if len(classes_under[c]) <= MAX_CLASSES_UNDER]
 
+    counts = read_counts(wordnet)
+
+    def count(wnid: str, word: str) -> int:
+        keys = synsets[wnid]["sense_keys"]
+        lemmas = [w.lower() for w in synsets[wnid]["lemmas"]]
+        return counts.get(keys[lemmas.index(word)], 0) if word in lemmas else 0
+
+    class_heads: dict[str, list[int]] = {}  # "trunks" -> swimming trunks
+    for c in range(len(classes)):
+        for lemma in concepts["lemmas"][c]:
+            parts = lemma.lower().split()
+            for start in range(1, len(parts)):
+                class_heads.setdefault(" ".join(parts[start:]), []).append(c)
+
     words = {}
     for word, senses in read_index(wordnet).items():
-        if word.lower() in known or " " in word:
+        word = word.lower()
+        primary = senses[0]
+        if primary in index or " " in word:
             continue
-        targets = nearest_in_file(senses[0])
+        in_file = [w for w in senses if w in index]
+        if in_file and 2 * sum(count(w, word) for w in in_file) >= count(primary, word):
+            continue  # the sense the file has is common enough: the word names it
+        targets = {c: WEIGHT_HYPERNYM for c in nearest_in_file(primary)}
+        rare = set().union(*(classes_under[index[w]] for w in in_file))  # the book jacket
+        for lemma in synsets[primary]["lemmas"]:
+            for c in class_heads.get(lemma.lower(), ()):
+                if c not in rare:
+                    targets[c] = WEIGHT_SAME_NAME
         if targets:
-            words[word.lower()] = targets
+            words[word] = sorted([c, w] for c, w in targets.items())
     modern = {}
     for word, wnid in EVERYDAY_WORDS.items():
         if wnid in index:
             modern[word] = [index[wnid]]
         elif nearest_in_file(wnid):
             modern[word] = nearest_in_file(wnid)
+    # sorted keys and lists: the file is the same bytes on every run
     vocabulary = known | set(words) | set(modern)
     plurals = {}
     for line in (wordnet / "noun.exc").read_text(encoding="latin-1").splitlines():

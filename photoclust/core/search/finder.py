@@ -18,7 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from photoclust.core.library import Library
-from photoclust.core.search.index import SearchIndex, search_index
+from photoclust.core.search.index import (
+    SearchIndex,
+    WordColumn,
+    search_index,
+    similarity_space,
+)
 from photoclust.core.search.vocabulary import Match, Vocabulary, vocabulary, words
 
 #: Photos scoring less than this are not results (a 3 % chance of a dog is not a dog photo).
@@ -97,12 +102,11 @@ def parse_query(text: str, vocab: Vocabulary | None = None) -> list[_Term]:
     return terms
 
 
-def _rows_with(table: dict[str, np.ndarray], text: str, vocab: Vocabulary) -> np.ndarray:
+def _rows_with(column: WordColumn, text: str, vocab: Vocabulary) -> np.ndarray:
     """Rows whose words include every word of ``text`` (any singular form)."""
     result = None
     for word in words(text):
-        rows = [table[f] for f in vocab.singular_forms(word) if f in table]
-        found = np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
+        found = column.rows_with(vocab.singular_forms(word))
         result = found if result is None else np.intersect1d(result, found)
     return result if result is not None else np.zeros(0, np.int64)
 
@@ -209,7 +213,7 @@ def similar_photos(library: Library, photo: int | str | Path, limit: int = 20,
     v = index.row_of_vector[row] if row is not None else -1
     if row is None or v < 0:
         raise SearchError(_why_not_searchable(library, photo_id, index.vectors.model))
-    space = index.vectors.space
+    space = similarity_space(library, index)
     similarity = space @ space[v]
     similarity[v] = -np.inf
     k = min(limit, len(similarity) - 1)

@@ -1,15 +1,16 @@
 """The in-memory search index of a library, built on first use and kept while the library is
 unchanged.
 
-Two parts with their own freshness checks: the *vectors* (each embedded photo's ImageNet class
-probabilities as a sparse matrix, and its embedding reduced and normalised for "similar") are
-rebuilt only when photos or embeddings come or go; the *facts* (paths, clusters and their names,
-dates, cameras, and word lists over them) are re-read whenever the library file changed (an edit,
-a rename, a scan). Building over 100,000 photos takes seconds; a query then takes milliseconds
-(docs/search.md).
+Three parts with their own freshness checks: the *classes* (each embedded photo's stored
+ImageNet class probabilities, a sparse matrix) and the *space* "similar" compares photos in (the
+embeddings reduced as clustering reduces them, built on the first "similar" only) are rebuilt when
+photos or embeddings come or go; the *facts* (paths, clusters and their names, dates, cameras) are
+re-read whenever the library file changed (an edit, a rename, a scan). Over 100,000 photos a
+query then takes milliseconds (docs/search.md).
 """
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -18,14 +19,14 @@ import numpy as np
 from scipy import sparse
 from sqlalchemy import func, select
 
-from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.core.embedding.store import library_model, load_embeddings, load_top_classes
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
+from photoclust.core.embedding.store import library_model, load_embeddings
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
 from photoclust.core.search.vocabulary import Vocabulary, vocabulary, words
 
 #: Dimensions of the space "similar" compares photos in (PCA of the normalised embeddings, as
-#: clustering does): measured in bench/search_quality.py.
+#: clustering does): a little better than all 1,280 and 5x smaller (docs/search.md).
 SIMILAR_DIMENSIONS = 128
 #: Folders above a photo whose names count as its words (with its file name).
 PATH_FOLDERS = 2
@@ -39,7 +40,38 @@ class Vectors:
     model: str
     photo_ids: np.ndarray             # int64, sorted
     probs: sparse.csr_matrix          # n x 1000: stored top-class probabilities
-    space: np.ndarray                 # n x d float32, unit rows: the space "similar" uses
+    space: np.ndarray | None = None   # n x d float32, unit rows; built by ``similarity_space``
+
+
+class WordColumn:
+    """One text per photo row, searchable by whole words (and their singular forms)."""
+
+    def __init__(self, texts: list[str]):
+        lowered = [t.lower().replace("\n", " ") for t in texts]
+        self.text = "\n".join(lowered)
+        lengths = np.fromiter((len(t) + 1 for t in lowered), dtype=np.int64, count=len(lowered))
+        self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lowered) else \
+            np.zeros(0, np.int64)
+
+    def rows_with(self, forms: list[str]) -> np.ndarray:
+        """Rows whose text has one of ``forms`` as a whole word, or its plural."""
+        text, positions = self.text, []
+        for form in forms:
+            i = text.find(form)
+            while i >= 0:
+                end = i + len(form)
+                for suffix in ("", "s", "es"):
+                    if text.startswith(suffix, end):
+                        after = end + len(suffix)
+                        if (i == 0 or not text[i - 1].isalnum()) and (
+                                after == len(text) or not text[after].isalnum()):
+                            positions.append(i)
+                            break
+                i = text.find(form, i + 1)
+        if not positions:
+            return np.zeros(0, np.int64)
+        rows = np.searchsorted(self.starts, np.asarray(positions, np.int64), side="right") - 1
+        return np.unique(rows)
 
 
 @dataclass
@@ -53,11 +85,11 @@ class SearchIndex:
     years: np.ndarray                 # int16, 0 when unknown
     months: np.ndarray                # int8, 0 when unknown
     cameras: list[str]
-    path_words: dict[str, np.ndarray]
-    camera_words: dict[str, np.ndarray]
+    path_words: WordColumn
+    camera_words: WordColumn
     cluster_names: dict[int, tuple[str, str, frozenset[str]]]  # id -> (name, source, words)
     vectors: Vectors
-    vector_rows: np.ndarray           # for each row of ``vectors``, its row in ``ids``
+    vector_rows: np.ndarray           # for each row of ``vectors``, its row in ``ids`` (or -1)
     row_of_vector: np.ndarray = field(default=None)  # for each row of ``ids``, -1 or vectors row
 
     def row_of_id(self, photo_id: int) -> int | None:
@@ -71,13 +103,13 @@ _cache: dict[str, SearchIndex] = {}
 
 def search_index(library: Library, model: str | None = None) -> SearchIndex:
     """The index of ``library`` under ``model`` (default: the library's own), fresh."""
-    model = model or library_model(library)
     with _lock:
-        cache_id = f"{Path(library.path).resolve()}|{model}"
+        cache_id = f"{Path(library.path).resolve()}|{model or ''}"
         cached = _cache.get(cache_id)
         file_key = _file_key(library)
         if cached is not None and cached.key == file_key:
             return cached
+        model = model or library_model(library)
         vectors_key = _vectors_key(library, model)
         vectors = cached.vectors if cached is not None and cached.vectors.key == vectors_key \
             else _build_vectors(library, model, vectors_key)
@@ -86,6 +118,31 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
             _cache.clear()
         _cache[cache_id] = index
         return index
+
+
+def similarity_space(library: Library, index: SearchIndex) -> np.ndarray:
+    """The embeddings of ``index.vectors``' photos, L2-normalised, reduced by PCA and normalised
+    again (as for clustering); built on first use and kept with the vectors."""
+    vectors = index.vectors
+    with _lock:
+        if vectors.space is None:
+            from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_normalize
+
+            ids, X = load_embeddings(library, vectors.model)
+            if not np.array_equal(ids, vectors.photo_ids):  # changed since: align on the index
+                keep = np.isin(ids, vectors.photo_ids)
+                ids, X = ids[keep], X[keep]
+                full = np.zeros((len(vectors.photo_ids), X.shape[1] if X.size else 1),
+                                np.float32)
+                full[np.searchsorted(vectors.photo_ids, ids)] = X
+                X = full
+            if len(X) > 2:
+                dims = min(SIMILAR_DIMENSIONS, X.shape[1], len(X) - 1)
+                space = EmbeddingPreprocessor(dims).fit_transform(X)
+            else:
+                space = l2_normalize(X)
+            vectors.space = np.ascontiguousarray(space, dtype=np.float32)
+        return vectors.space
 
 
 def forget(library: Library) -> None:
@@ -118,41 +175,29 @@ def _vectors_key(library: Library, model: str) -> tuple:
 
 
 def _build_vectors(library: Library, model: str, key: tuple) -> Vectors:
+    """The stored top classes of every present embedded photo, in one query (the vectors
+    themselves are read only when "similar" first needs them)."""
     vocab = vocabulary()
-    photo_ids, X = load_embeddings(library, model)
-    top = load_top_classes(library, model, photo_ids.tolist()) if len(photo_ids) else {}
+    query = (select(Photo.id, Embedding.top_classes)
+             .join(Embedding, (Embedding.content_hash == Photo.content_hash)
+                   & (Embedding.model == model)
+                   & (Embedding.preprocess_version == PREPROCESS_VERSION))
+             .where(Photo.status == "present").order_by(Photo.id))
+    with library.session() as s:
+        rows_read = s.execute(query).all()
+    photo_ids = np.fromiter((r[0] for r in rows_read), dtype=np.int64, count=len(rows_read))
     rows, cols, vals = [], [], []
-    for row, pid in enumerate(photo_ids.tolist()):
-        for name, prob in top.get(pid, ()):
-            k = vocab.class_index.get(name)
+    class_index = vocab.class_index
+    for row, (_, top) in enumerate(rows_read):
+        for name, prob in json.loads(top) if top else ():
+            k = class_index.get(name)
             if k is not None:
                 rows.append(row)
                 cols.append(k)
                 vals.append(prob)
     probs = sparse.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
                               shape=(len(photo_ids), vocab.n_classes))
-    if len(photo_ids) > 2:
-        dims = min(SIMILAR_DIMENSIONS, X.shape[1], len(photo_ids) - 1)
-        space = EmbeddingPreprocessor(dims).fit_transform(X).astype(np.float32)
-    else:
-        from photoclust.core.clustering.preprocess import l2_normalize
-
-        space = l2_normalize(X) if len(photo_ids) else np.zeros((0, 0), np.float32)
-    return Vectors(key, model, photo_ids, probs, np.ascontiguousarray(space))
-
-
-def _word_table(texts: list[str], vocab: Vocabulary) -> dict[str, np.ndarray]:
-    """Each word (and the singular forms it may be a plural of) -> the rows whose text has it."""
-    table: dict[str, list[int]] = {}
-    forms_of: dict[str, list[str]] = {}
-    for row, text in enumerate(texts):
-        for word in set(words(text)):
-            forms = forms_of.get(word)
-            if forms is None:
-                forms = forms_of[word] = vocab.singular_forms(word)
-            for form in forms:
-                table.setdefault(form, []).append(row)
-    return {w: np.asarray(rows, dtype=np.int64) for w, rows in table.items()}
+    return Vectors(key, model, photo_ids, probs)
 
 
 def path_text(path: str) -> str:
@@ -182,15 +227,16 @@ def _build_facts(library: Library, key: tuple, vectors: Vectors, vocab: Vocabula
         if name:
             forms = {f for w in words(name) for f in vocab.singular_forms(w)}
             names[cid] = (name, source, frozenset(forms))
-    vector_rows = np.searchsorted(ids, vectors.photo_ids)
-    vector_rows = np.minimum(vector_rows, max(n - 1, 0))
-    keep = (n > 0) & (ids[vector_rows] == vectors.photo_ids) if n else np.zeros(0, bool)
+    vector_rows = np.full(len(vectors.photo_ids), -1, dtype=np.int64)
     row_of_vector = np.full(n, -1, dtype=np.int64)
-    row_of_vector[vector_rows[keep]] = np.flatnonzero(keep)
-    vector_rows = np.where(keep, vector_rows, -1)
+    if n and len(vectors.photo_ids):
+        found = np.minimum(np.searchsorted(ids, vectors.photo_ids), n - 1)
+        keep = ids[found] == vectors.photo_ids
+        vector_rows[keep] = found[keep]
+        row_of_vector[found[keep]] = np.flatnonzero(keep)
     return SearchIndex(
         key=key, ids=ids, paths=paths, cluster_ids=cluster_ids, years=years, months=months,
-        cameras=cameras, path_words=_word_table([path_text(p) for p in paths], vocab),
-        camera_words=_word_table(cameras, vocab), cluster_names=names, vectors=vectors,
+        cameras=cameras, path_words=WordColumn([path_text(p) for p in paths]),
+        camera_words=WordColumn(cameras), cluster_names=names, vectors=vectors,
         vector_rows=vector_rows, row_of_vector=row_of_vector,
     )

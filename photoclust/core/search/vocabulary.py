@@ -7,11 +7,12 @@ synsets; ``classes_under(c)`` are the ImageNet classes it covers (a beagle is un
 canine, carnivore, mammal, animal...), so a photo's probability of "dog" is the sum of its
 probabilities of the classes under dog.
 
-``lookup`` turns a word or phrase into concepts, most trusted first: a synset's own word
-("dog", "golf ball", plurals folded: "dogs", "mice") or a few everyday words WordNet lacks
-("hoodie"); else, for one word, the leading word of a multi-word name ("kitchen" -> kitchen
-appliance) and a word of a class's definition; else another WordNet noun through its nearest
-covered hypernym ("sneaker" -> shoe).
+``lookup`` turns a word or phrase into concepts: a few everyday words WordNet lacks ("hoodie");
+a synset's own word ("dog", "golf ball", plurals folded: "dogs", "mice"); else, for one word,
+together and weighted: WordNet nouns whose usual sense the file lacks, through classes named as a
+kind of them ("shorts" -> swimming trunks) and near ancestors ("sneaker" -> shoe, "jacket" the
+garment -> coat), the leading word of a multi-word name ("kitchen" -> kitchen appliance) and a
+word of a class's definition.
 """
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ import numpy as np
 DATA_FILE = (Path(__file__).resolve().parent.parent.parent / "resources" / "wordnet"
              / "imagenet_wordnet.json.gz")
 
-#: How much a match of each kind counts, relative to a synset's own word.
+#: How much a match of each kind counts, relative to a synset's own word (the data file's
+#: ``words`` carry their own weights: 0.9 for a class named as a kind of the word, 0.45 for an
+#: ancestor near its meaning).
 WEIGHT_LEMMA = 1.0
-WEIGHT_RELATED_WORD = 0.6
 WEIGHT_NAME_PART = 0.5
 WEIGHT_DEFINITION = 0.4
 
@@ -82,7 +84,7 @@ class Vocabulary:
             if c not in self._phrases.setdefault(key, []):
                 self._phrases[key].append(c)
         self._modern: dict[str, list[int]] = data.get("modern", {})
-        self._related: dict[str, list[int]] = data.get("words", {})
+        self._related: dict[str, list[list]] = data.get("words", {})
         self._plurals: dict[str, str] = {k.lower(): v.lower()
                                          for k, v in data.get("plurals", {}).items()}
         self._name_parts: dict[str, list[int]] | None = None
@@ -149,34 +151,40 @@ class Vocabulary:
     def lookup(self, phrase: str, exact_only: bool = False) -> Match | None:
         """The concepts ``phrase`` names (see the module docstring for the order), or ``None``.
 
-        A phrase that is a synset's word (or an everyday word) names those synsets only, the ones
-        where it is the first word when there are such ("dress" the garment, not "attire");
+        A phrase that is a synset's word (or an everyday word) names those synsets only;
         otherwise a single word gathers the weaker matches together. ``exact_only`` stops after
         the first kind (multi-word phrases must be a name as a whole)."""
         forms = self._phrase_forms(phrase)
         if not forms:
             return None
         for form in forms:
-            for table in (self._phrases, self._modern):
-                if form in table:
-                    found = table[form]
-                    first = [c for c in found if " ".join(words(self.lemmas[c][0])) == form]
-                    return Match(tuple((c, WEIGHT_LEMMA) for c in first or found), form)
+            if form in self._modern:
+                return Match(tuple((c, WEIGHT_LEMMA) for c in self._modern[form]), form)
+        word = forms[0]
+        overridden = word in self._related  # its usual sense is not the one the file has
+        named = [f for f in forms if f in self._phrases and not (f == word and overridden)]
+        if named and not overridden:
+            return Match(self._named(named[0]), named[0])
+        weights = dict(self._named(named[0])) if named else {}  # "pants": also "pant"
         if exact_only or " " in forms[0]:
             return None
-        weights: dict[int, float] = {}
+        for c, weight in self._related.get(word, ()):
+            weights[c] = max(weights.get(c, 0.0), weight)
         for table, weight in ((self._name_part_index(), WEIGHT_NAME_PART),
                               (self._definition_index(), WEIGHT_DEFINITION)):
             for form in forms:
                 for c in table.get(form, ()):
                     weights[c] = max(weights.get(c, 0.0), weight)
-        if not weights:  # a WordNet noun's nearest covered hypernym: a last resort
-            for form in forms:
-                for c in self._related.get(form, ()):
-                    weights[c] = WEIGHT_RELATED_WORD
         if not weights:
             return None
         return Match(tuple(sorted(weights.items())), forms[0])
+
+    def _named(self, form: str) -> tuple[tuple[int, float], ...]:
+        """The synsets with word ``form``: those where it is the first word when there are
+        such ("dress" the garment, not "attire")."""
+        found = self._phrases[form]
+        first = [c for c in found if " ".join(words(self.lemmas[c][0])) == form]
+        return tuple((c, WEIGHT_LEMMA) for c in sorted(first or found))
 
     def class_weights(self, match: Match) -> np.ndarray:
         """Per ImageNet class, how much a photo's probability of it counts for ``match``."""
@@ -197,7 +205,7 @@ class Vocabulary:
             index: dict[str, list[int]] = {}
             for c, lemmas in enumerate(self.lemmas):
                 for lemma in lemmas:
-                    parts = words(lemma)
+                    parts = lemma.lower().split()  # "short-haired" is not "short"
                     if len(parts) > 1:
                         for part in parts[:-1]:
                             if c not in index.setdefault(part, []):
