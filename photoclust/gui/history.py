@@ -65,8 +65,8 @@ class UndoHistory(QObject):
         self._replay(self.next_redo, edit_history.redo, "Redoing")
 
     def _replay(self, entry: HistoryEntry | None, fn, title: str) -> None:
-        if entry is None:
-            return
+        if entry is None or self.state.edits_in_flight:
+            return  # while an edit is saved, the next undo is that edit: wait for it
         library, event_id = self.state.library, entry.event_id
         self._own.add(event_id)
         self.state.run_edit(lambda: fn(library, event_id=event_id), title=title)

@@ -163,15 +163,16 @@ class MainWindow(QMainWindow):
         return True
 
     # --- construction -------------------------------------------------------------------------
-    def _action(self, name, text, icon_name, shortcuts, tip, slot) -> QAction:
-        action = make_action(self, name, text, icon_name, shortcuts, tip, slot)
+    def _action(self, name, text, icon_name, shortcuts, tip, slot, short=None) -> QAction:
+        action = make_action(self, name, text, icon_name, shortcuts, tip, slot, short)
         self.addAction(action)
         return action
 
     def _build_actions(self) -> None:
         a = self._action
-        self.add_folder_action = a("addFolder", "Add folder", "add-folder", "Ctrl+O",
-                                   "Add a folder of photos and organize it", self.add_folder)
+        self.add_folder_action = a("addFolder", "Add folder…", "add-folder", "Ctrl+O",
+                                   "Add a folder of photos and organize it", self.add_folder,
+                                   short="Add folder")
         self.organize_action = a("organize", "Organize", "organize", "Ctrl+R",
                                  "Find new photos in the library's folders and put them in "
                                  "clusters", self.organize)
@@ -187,11 +188,12 @@ class MainWindow(QMainWindow):
         self.learn_action = a("learn", "Learn", "learn", "Ctrl+L",
                               "Re-sort the photos you did not place, learning from your "
                               "corrections", self.learn)
-        self.export_action = a("export", "Export", "export", "Ctrl+E",
+        self.export_action = a("export", "Export albums…", "export", "Ctrl+E",
                                "Export clusters as album folders with a manifest",
-                               self.open_export_dialog)
-        self.settings_action = a("settings", "Settings", "settings", "Ctrl+,",
-                                 "Folders, model, device, number of clusters", self.open_settings)
+                               self.open_export_dialog, short="Export")
+        self.settings_action = a("settings", "Settings…", "settings", "Ctrl+,",
+                                 "Folders, model, device, number of clusters", self.open_settings,
+                                 short="Settings")
         self.quit_action = a("quit", "Quit", None, QKeySequence.StandardKey.Quit,
                              "Close photoclust", self.close)
         self.about_action = a("about", "About photoclust", None, [], "Version and licence",
@@ -318,6 +320,7 @@ class MainWindow(QMainWindow):
         self.state.editFailed.connect(self._on_edit_failed)
         self.state.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.state.editsInFlightChanged.connect(lambda _n: self._update_summary())
+        self.state.editsInFlightChanged.connect(lambda _n: self._update_undo_actions())
         self.state.organizeRequested.connect(self.organize_folder)
         self.history.changed.connect(self._update_undo_actions)
         self.queue.jobStarted.connect(self._on_job_started)
@@ -354,12 +357,15 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(has_photos)
 
     def _update_undo_actions(self) -> None:
+        """Undo names the edit it undoes; while an edit is being saved it waits (the edit to
+        undo is the one being saved)."""
+        saving = self.state.edits_in_flight > 0
         for toolbar_action, menu_action, entry, verb in (
                 (self.undo_action, self.undo_menu_action, self.history.next_undo, "Undo"),
                 (self.redo_action, self.redo_menu_action, self.history.next_redo, "Redo")):
             label = self.history.label(entry) if entry is not None else ""
-            toolbar_action.setEnabled(entry is not None)
-            menu_action.setEnabled(entry is not None)
+            toolbar_action.setEnabled(entry is not None and not saving)
+            menu_action.setEnabled(entry is not None and not saving)
             menu_action.setText(f"{verb}: {label}" if entry is not None else verb)
             key = menu_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             tip = f"{verb}: {label}" if entry is not None else f"Nothing to {verb.lower()}"
@@ -382,9 +388,23 @@ class MainWindow(QMainWindow):
                 on_finished(result)
             self._say_job_ended(worker, outcome)
 
+        stage = {"name": None}
+
+        def progressed(_done: int, _total: int, message: str) -> None:
+            # A new stage (indexing done, say): show what the library holds so far, so the
+            # photos found appear while they are looked at.
+            name = message.partition(": ")[0]
+            if stage["name"] is not None and name != stage["name"]:
+                self.state.photosChanged.emit()
+            stage["name"] = name
+
+        def setup(w: JobWorker) -> None:
+            if reread:
+                w.progressed.connect(progressed)
+
         worker = self.state.run_job(job, lambda result: ended("done", result),
                                     on_failed=lambda error: ended("failed"),
-                                    on_cancelled=lambda: ended("cancelled"))
+                                    on_cancelled=lambda: ended("cancelled"), setup=setup)
         return worker
 
     def _on_job_started(self, worker: JobWorker) -> None:

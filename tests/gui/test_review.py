@@ -12,10 +12,11 @@ def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, g
     library = gui_library.library
     a, c = gui_library.cluster_ids[0], gui_library.cluster_ids[2]
     moved = gui_library.photo_ids[a][0]
-    window.move_photos([moved], c)
+    with qtbot.waitSignal(window.state.photosChanged):
+        window.page("photos").move_photos([moved], c)
     with qtbot.waitSignal(window.jobEnded, timeout=60000) as ended:
         window.learn_action.trigger()
-    assert ended.args[0] == "Learning from your corrections: done."
+    assert ended.args[0].startswith("Learned from 1 photos you placed")
     with library.session() as s:
         assert s.scalar(select(ClusteringRun.method).order_by(ClusteringRun.id.desc())) == "learn"
         assert s.get(Assignment, moved).cluster_id == c
@@ -23,11 +24,14 @@ def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, g
 
 def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, qtbot, gui_library):
     a, c = gui_library.cluster_ids[0], gui_library.cluster_ids[2]
-    window.move_photos([gui_library.photo_ids[a][0]], c)
-    window.move_photos([gui_library.photo_ids[a][1]], c)
-    with qtbot.waitSignal(window.libraryChanged):
+    photos = window.page("photos")
+    photos.move_photos([gui_library.photo_ids[a][0]], c)
+    photos.move_photos([gui_library.photo_ids[a][1]], c)
+    assert not window.undo_action.isEnabled()  # waits while the edits are saved
+    qtbot.waitUntil(lambda: window.undo_action.isEnabled())
+    with qtbot.waitSignal(window.state.photosChanged):
         window.undo_action.trigger()
-    assert window.edits.canRedo() and editing.can_redo(gui_library.library)
+    assert window.redo_action.isEnabled() and editing.can_redo(gui_library.library)
     with qtbot.waitSignal(window.jobEnded, timeout=60000):
         window.learn_action.trigger()
     assert not editing.can_redo(gui_library.library)

@@ -43,10 +43,13 @@ RESIZE_SETTLE_MS = 250
 
 
 def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
-                tip: str, slot) -> QAction:
-    """An action with its object name, shortcuts (window-wide) and a tooltip naming the key."""
+                tip: str, slot, short: str | None = None) -> QAction:
+    """An action with its object name, shortcuts (window-wide) and a tooltip naming the key;
+    ``short`` is the toolbar's label (``iconText``) when the menu's ``text`` is longer."""
     action = QAction(icon(icon_name) if icon_name else icon(""), text, parent)
     action.setObjectName(name)
+    if short:
+        action.setIconText(short)
     keys = [QKeySequence(s) for s in (shortcuts if isinstance(shortcuts, (list, tuple))
                                       else [shortcuts] if shortcuts else [])]
     action.setShortcuts(keys)
@@ -138,21 +141,21 @@ class PhotosPage(Page):
     # --- construction -------------------------------------------------------------------------
     def _build_actions(self) -> None:
         a = make_action
-        self.rename_action = a(self, "rename", "Rename", "rename", "F2", "Rename the cluster",
-                               self.rename_current_cluster)
-        self.merge_action = a(self, "merge", "Merge", "merge", "Ctrl+M",
+        self.rename_action = a(self, "rename", "Rename cluster", "rename", "F2",
+                               "Rename the cluster", self.rename_current_cluster, short="Rename")
+        self.merge_action = a(self, "merge", "Merge clusters", "merge", "Ctrl+M",
                               "Merge the selected clusters into the current one",
-                              self.merge_selected_clusters)
-        self.split_action = a(self, "split", "Split", "split", "Ctrl+Shift+M",
+                              self.merge_selected_clusters, short="Merge")
+        self.split_action = a(self, "split", "Split cluster", "split", "Ctrl+Shift+M",
                               "Split the cluster into parts by content",
-                              self.split_current_cluster)
-        self.new_cluster_action = a(self, "newCluster", "New", "new-cluster", "Ctrl+N",
+                              self.split_current_cluster, short="Split")
+        self.new_cluster_action = a(self, "newCluster", "New cluster…", "new-cluster", "Ctrl+N",
                                     "Make a new cluster of the selected photos (asks its name)",
-                                    self.new_cluster_from_selection)
-        self.remove_action = a(self, "remove", "Remove", "remove",
+                                    self.new_cluster_from_selection, short="New")
+        self.remove_action = a(self, "remove", "Remove from cluster", "remove",
                                [QKeySequence(Qt.Key.Key_Delete).toString(), "Backspace"],
                                "Take the selected photos out of their cluster",
-                               self.remove_selected_photos)
+                               self.remove_selected_photos, short="Remove")
         self.open_action = a(self, "openPhoto", "Open photo", None, [],
                              "Open the photo large (Enter, Space or double click)",
                              self.open_current_photo)
@@ -187,6 +190,12 @@ class PhotosPage(Page):
         self.state.clusterChanged.connect(self._on_state_cluster)
         self.state.editsInFlightChanged.connect(lambda _n: self._update_actions())
         self.state.queue.busyChanged.connect(lambda _b: self._update_actions())
+        self.state.queue.busyChanged.connect(self._on_busy)
+
+    def _on_busy(self, _busy: bool) -> None:
+        busy = self.state.queue.is_busy("jobs")
+        self.welcome.set_busy(busy, "Organizing… the photos appear here as they are found; "
+                                    "progress is shown at the bottom." if busy else "")
 
     # --- reading ------------------------------------------------------------------------------
     def has_photos(self) -> bool:

@@ -97,7 +97,7 @@ class JobStatusWidget(QWidget):
         self._worker = worker
         self._rate.reset()
         self.bar.setRange(0, 0)  # busy until the first report
-        self._set_text(f"{worker.title}…")
+        self._set_text(f"{worker.title}: getting ready…")
         worker.progressed.connect(self._on_progress)
         for signal in (worker.finished, worker.failed, worker.cancelled):
             signal.connect(lambda *_a, w=worker: self._on_end(w))
