@@ -127,6 +127,18 @@ def test_merge_and_split_answers(two_clusters):
         assert new.active and {_where(library, p)[0] for p in part} == {new.id}
 
 
+def test_question_text_says_how_sure_only_when_there_is_an_honest_number():
+    from photoclust.core.review_queue import question_text
+
+    def ask(reason, confidence):
+        return question_text(PhotoSuggestion(1, 1, "/p/cat.jpg", 2, "Cats", confidence, reason,
+                                             "among the photos nearest to another cluster"))
+
+    assert ask("uncertain", 0.55).endswith("(55% sure).")
+    assert ask("uncertain", None).endswith("another cluster.")  # no number rather than a wrong one
+    assert "sure" not in ask("representative", 0.9)
+
+
 def test_elsewhere_without_a_cluster_is_refused(two_clusters):
     library, beach, _forest, ids = two_clusters
     with pytest.raises(editing.EditError, match="choose the cluster"):
