@@ -22,11 +22,10 @@ from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from machine_info import describe_machine  # noqa: E402
-
-from photoclust.core.library import open_library  # noqa: E402
-from photoclust.core.library.models import Assignment, Cluster, Photo  # noqa: E402
-from photoclust.core.viewing import cluster_photo_ids, decode_to_fit, photo_details  # noqa: E402
+from machine_info import describe_machine
+from photoclust.core.library import open_library
+from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.viewing import cluster_photo_ids, decode_to_fit, photo_details
 
 
 def median_ms(fn, repeat: int) -> float:

@@ -19,10 +19,10 @@ from typing import Iterable, Sequence
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.library.chunks import chunks
 from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.models import Photo, Setting
 
 SETTING = "duplicates.representatives"
@@ -100,7 +100,7 @@ def suggest(copies: Sequence[Copy]) -> int:
 def read_copies(library: Library, photo_ids: Iterable[int]) -> list[Copy]:
     """The copies' facts, sharpness included (decodes each thumbnail: run off the GUI thread)."""
     ids = sorted({int(p) for p in photo_ids})
-    rows = []
+    rows: list = []
     with library.session() as s:
         for part in chunks(ids):
             rows += s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.width,

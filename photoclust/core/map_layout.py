@@ -4,9 +4,9 @@ The layout is t-SNE on the clustering's own preprocessing of the embeddings (L2,
 t-SNE is fitted on at most ``MAX_TSNE_FIT`` photos (about 10 s on one CPU core); every other photo
 is placed at the distance-weighted mean of its nearest fitted neighbours, so a 50,000-photo library
 gets a map in about the same time. It runs as a ``Job`` (the app's map page runs it off the GUI
-thread) and the result is kept in ``<library>.data/map-<model>.npz`` with the photo ids it was computed for; the
-cache is used while that set of photos has not changed. Cluster colours are read fresh every
-time (they change with every edit; the layout does not).
+thread) and the result is kept in ``<library>.data/map-<model>.npz`` with the photo ids it was
+computed for; the cache is used while that set of photos has not changed. Cluster colours are
+read fresh every time (they change with every edit; the layout does not).
 """
 from __future__ import annotations
 

@@ -23,12 +23,14 @@ from sqlalchemy import select
 
 from photoclust.core import editing
 from photoclust.core.edit_history import EditResult
-from photoclust.core.library.chunks import chunks
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.models import Assignment, Cluster, Photo
 
 if TYPE_CHECKING:  # the learning core loads scikit-learn: imported when a review is asked for
+    from typing_extensions import TypeIs
+
     from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
 
 Question = Union["PhotoSuggestion", "ClusterSuggestion"]
@@ -39,7 +41,7 @@ SAMPLES_PER_SIDE = 6
 YES, NO, ELSEWHERE, SKIP = "yes", "no", "elsewhere", "skip"
 
 
-def is_photo_question(question: Question) -> bool:
+def is_photo_question(question: Question) -> TypeIs[PhotoSuggestion]:
     """A question about one photo (the others are about merging or splitting clusters)."""
     return hasattr(question, "photo_id")
 
@@ -80,6 +82,12 @@ class ReviewQueue:
                 return
 
 
+def _merged(q: ClusterSuggestion) -> int:
+    """The cluster a merge question folds in (a merge always names one)."""
+    assert q.other_cluster_id is not None, "a merge question without its other cluster"
+    return q.other_cluster_id
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -109,11 +117,11 @@ def question_views(library: Library, questions: list[Question],
                                           f"Typical photos of “{name}”", tuple(typical), 1, total))
             elif q.kind == "merge":
                 left, n_left = _typical(s, q.cluster_id, set(), per_side)
-                right, n_right = _typical(s, q.other_cluster_id, set(), per_side)
+                right, n_right = _typical(s, _merged(q), set(), per_side)
                 views.append(QuestionView(
                     f"“{names.get(q.cluster_id) or q.cluster_name}” · {_plural(n_left, 'photo')}",
                     tuple(left),
-                    f"“{names.get(q.other_cluster_id) or q.other_cluster_name}” · "
+                    f"“{names.get(_merged(q)) or q.other_cluster_name}” · "
                     f"{_plural(n_right, 'photo')}", tuple(right), n_left, n_right))
             else:
                 part = list(q.photo_ids)
@@ -147,7 +155,8 @@ class ReviewJob(Job[ReviewQueue]):
         review = review_suggestions(self.library, limit=self.limit, model=self.model)
         ctx.raise_if_cancelled()
         ctx.report(1, 2, "Choosing photos to show")
-        questions = sorted([*review.items, *review.suggestions], key=lambda q: q.rank)
+        questions: list[Question] = sorted([*review.items, *review.suggestions],
+                                           key=lambda q: q.rank)
         views, photos = question_views(self.library, questions)
         ctx.report(2, 2, "")
         return ReviewQueue(questions, views, photos)
@@ -187,7 +196,7 @@ def answer_question(library: Library, q: Question, answer: str,
         if is_photo_question(q):
             return editing.move_photos(library, [q.photo_id], cluster_id)
         if q.kind == "merge":
-            return editing.merge_clusters(library, cluster_id, [q.other_cluster_id])
+            return editing.merge_clusters(library, cluster_id, [_merged(q)])
         return editing.move_photos(library, list(q.photo_ids), cluster_id)
     if is_photo_question(q):
         with library.session() as s:
@@ -203,7 +212,7 @@ def answer_question(library: Library, q: Question, answer: str,
             return None
     elif answer == YES:
         if q.kind == "merge":
-            return editing.merge_clusters(library, q.cluster_id, [q.other_cluster_id])
+            return editing.merge_clusters(library, q.cluster_id, [_merged(q)])
         return editing.new_cluster_from_photos(library, list(q.photo_ids))
     elif answer == NO:
         from photoclust.core.learning.constraints import refuse_suggestion

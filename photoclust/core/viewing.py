@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from photoclust.core.imaging import load_rgb, read_metadata
 from photoclust.core.library import Library
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.models import Assignment, Cluster, Photo
 
 
@@ -74,6 +75,17 @@ def cluster_photo_ids(library: Library, cluster_id: int | None,
             .where(Assignment.cluster_id == cluster_id)
     with library.session() as s:
         return list(s.scalars(query.order_by(*sort.get(order, sort["path"]))))
+
+
+def content_hashes(library: Library, photo_ids: list[int]) -> dict[int, str]:
+    """``{photo id: content hash}`` (the thumbnail key) of the photos a view is about to draw."""
+    found: dict[int, str] = {}
+    with library.session() as s:
+        for part in chunks(photo_ids):
+            for pid, content_hash in s.execute(select(Photo.id, Photo.content_hash)
+                                               .where(Photo.id.in_(part))):
+                found[pid] = content_hash
+    return found
 
 
 def file_size_text(n: int) -> str:

@@ -5,11 +5,11 @@ import hashlib
 import shutil
 
 import pytest
-from _export_fixtures import add_cluster, assign, fingerprint
-from helpers import draw_shape, write_jpeg
 from PIL import ImageFilter
 from sqlalchemy import update
 
+from _export_fixtures import add_cluster, assign, fingerprint
+from helpers import draw_shape, write_jpeg
 from photoclust.core import duplicates_choice as dc
 from photoclust.core.export import ExportJob
 from photoclust.core.jobs import run_job

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from _export_fixtures import add_cluster, add_photo, assign, draw_photo
 from sqlalchemy import update
 
+from _export_fixtures import add_cluster, add_photo, assign, draw_photo
 from photoclust.core import editing
 from photoclust.core.learning.constraints import REFUSED_SETTING
 from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion

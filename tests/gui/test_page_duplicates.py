@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 from _pages import open_page, page_requests
-from helpers import draw_shape, write_jpeg
 from PIL import ImageFilter
 from PySide6.QtCore import Qt
 from sqlalchemy import insert
 
+from helpers import draw_shape, write_jpeg
 from photoclust.core import duplicates_choice as dc
 from photoclust.core.export import ExportJob
 from photoclust.core.jobs import run_job

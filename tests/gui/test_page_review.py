@@ -26,7 +26,7 @@ def _open_review(qtbot, gui_library, size=(1024, 700)):
 
 def _show_queue(page, library, questions):
     views, photos = question_views(library, questions)
-    page._on_queue(ReviewQueue(list(questions), views, photos))  # noqa: SLF001 - what the job gives
+    page._on_queue(ReviewQueue(list(questions), views, photos))
 
 
 def _first(page, predicate) -> int:
@@ -42,7 +42,7 @@ def test_a_photo_question_shows_the_photo_beside_its_clusters_typical_photos(qtb
     _state, page = _open_review(qtbot, gui_library)
     assert page.stack.currentWidget() is page.question
     page.current = _first(page, lambda q: isinstance(q, PhotoSuggestion))
-    page._show()  # noqa: SLF001
+    page._show()
     q = page.current_question()
     assert page.left.model.photo_ids() == [q.photo_id]
     typical = page.right.model.photo_ids()
@@ -57,7 +57,7 @@ def test_yes_key_places_the_photo_as_the_user_and_moves_on(qtbot, gui_library):
     library = gui_library.library
     state, page = _open_review(qtbot, gui_library)
     page.current = _first(page, lambda q: isinstance(q, PhotoSuggestion))
-    page._show()  # noqa: SLF001
+    page._show()
     q, before = page.current_question(), len(page.queue.questions)
     with qtbot.waitSignal(state.photosChanged, timeout=10000):
         _key(qtbot, page, Qt.Key.Key_Y)
@@ -73,7 +73,7 @@ def test_no_key_takes_a_photo_out_of_the_suggested_cluster(qtbot, gui_library):
     library = gui_library.library
     state, page = _open_review(qtbot, gui_library)
     page.current = _first(page, lambda q: isinstance(q, PhotoSuggestion))
-    page._show()  # noqa: SLF001
+    page._show()
     q = page.current_question()
     with qtbot.waitSignal(state.photosChanged, timeout=10000):
         _key(qtbot, page, Qt.Key.Key_N)
@@ -87,7 +87,7 @@ def test_a_merge_shows_both_clusters_and_no_is_remembered(qtbot, gui_library):
     editing.move_photos(library, gui_library.photo_ids[b][:3], a)  # evidence for "merge b into a"
     state, page = _open_review(qtbot, gui_library)
     page.current = _first(page, lambda q: getattr(q, "kind", None) == "merge")
-    page._show()  # noqa: SLF001
+    page._show()
     q = page.current_question()
     assert set(page.left.model.photo_ids()) <= set(gui_library.photo_ids[a]) | \
         set(gui_library.photo_ids[b])
@@ -128,7 +128,7 @@ def test_belongs_in_picks_a_cluster_by_typing_its_name(qtbot, gui_library):
     library = gui_library.library
     state, page = _open_review(qtbot, gui_library)
     page.current = _first(page, lambda q: isinstance(q, PhotoSuggestion))
-    page._show()  # noqa: SLF001
+    page._show()
     q = page.current_question()
     target_name = next(n for n, cid in zip(("Group A", "Group B", "Group C"),
                                            gui_library.cluster_ids)
@@ -186,7 +186,7 @@ def test_nothing_is_cut_off_at_1024_pixels(qtbot, gui_library):
     _state, page = _open_review(qtbot, gui_library, size=(1024, 620))
     for i in range(len(page.queue.questions)):
         page.current = i
-        page._show()  # noqa: SLF001
+        page._show()
         qtbot.wait(1)
         label = page.question_label
         assert label.heightForWidth(label.width()) <= label.height()

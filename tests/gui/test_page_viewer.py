@@ -5,10 +5,10 @@ import threading
 
 import pytest
 from _pages import open_page, page_requests
-from helpers import make_exif, two_tone_image, write_jpeg
 from PySide6.QtCore import Qt
 from sqlalchemy import update
 
+from helpers import make_exif, two_tone_image, write_jpeg
 from photoclust.core import viewing
 from photoclust.core.library.models import Photo
 from photoclust.gui.pages.viewer import ViewerPage
@@ -108,7 +108,7 @@ def test_the_photo_is_decoded_off_the_gui_thread_at_screen_size(qtbot, gui_libra
 def test_neighbours_are_decoded_ahead(qtbot, gui_library):
     ids = _all_ids(gui_library)
     _state, page = _open(qtbot, gui_library, ids[0], ids)
-    qtbot.waitUntil(lambda: (ids[1], False) in page._cache, timeout=10000)  # noqa: SLF001
+    qtbot.waitUntil(lambda: (ids[1], False) in page._cache, timeout=10000)
     with qtbot.waitSignal(page.photoShown, timeout=1000):
         page.next()  # served from the cache: shown within the call
     assert page.photo_id == ids[1]

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.core import editing
 from photoclust.core.queries import list_clusters
+from photoclust.core.viewing import content_hashes, photo_details
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
@@ -62,11 +63,9 @@ class _Query(QRunnable):
                 hits = similar_photos(self.library, self.similar_to, limit=SIMILAR_LIMIT)
             else:
                 hits = search_photos(self.library, self.text or "", limit=SEARCH_LIMIT)
-            hashes = _content_hashes(self.library, [h.id for h in hits])
+            hashes = content_hashes(self.library, [h.id for h in hits])
             start = None
             if self.similar_to is not None:
-                from photoclust.core.viewing import photo_details
-
                 details = photo_details(self.library, self.similar_to)
                 start = Path(details.path).name if details is not None else None
             self.signals.answered.emit(self.generation, (hits, hashes, start))
@@ -75,20 +74,6 @@ class _Query(QRunnable):
         except Exception as exc:  # noqa: BLE001 - a sentence for the user, never a crash
             self.signals.answered.emit(self.generation,
                                        f"The search could not run: {exc or type(exc).__name__}")
-
-
-def _content_hashes(library, photo_ids: list[int]) -> dict[int, str]:
-    from sqlalchemy import select
-
-    from photoclust.core.library.chunks import chunks
-    from photoclust.core.library.models import Photo
-
-    found: dict[int, str] = {}
-    with library.session() as s:
-        for part in chunks(photo_ids):
-            found.update(s.execute(select(Photo.id, Photo.content_hash)
-                                   .where(Photo.id.in_(part))).all())
-    return found
 
 
 class SearchBox(QLineEdit):

@@ -1,12 +1,12 @@
 """The viewer page: one photo large, its details and cluster beside it.
 
-Opened by ``state.show_page("viewer", photo_id=..., photo_ids=[...], back="photos")`` (double-click,
-Enter or Space on a photo anywhere; ``cluster_id=`` and ``order=`` instead of ``photo_ids``
-step through that cluster as the grid sorts it). Left/Right (or Page Up/Down) go to the previous/next photo
-of ``photo_ids``, Esc goes back to the page named by ``back``, F fits the photo to the window and
-1 shows it at 100 %. Photos are decoded off the GUI thread at the screen's size
-(``core.viewing.decode_to_fit``; 100 % decodes in full) and the neighbours are decoded ahead, so
-stepping through a cluster does not wait.
+Opened by ``state.show_page("viewer", photo_id=..., photo_ids=[...], back="photos")``
+(double-click, Enter or Space on a photo anywhere; ``cluster_id=`` and ``order=`` instead of
+``photo_ids`` step through that cluster as the grid sorts it). Left/Right (or Page Up/Down) go to
+the previous/next photo of ``photo_ids``, Esc goes back to the page named by ``back``, F fits the
+photo to the window and 1 shows it at 100 %. Photos are decoded off the GUI thread at the
+screen's size (``core.viewing.decode_to_fit``; 100 % decodes in full) and the neighbours are
+decoded ahead, so stepping through a cluster does not wait.
 
 The shell registers it like every page: ``ViewerPage(state)`` added to its page stack under
 ``ViewerPage.name``; ``actions()`` go in its toolbar, ``view_actions()`` (fit, 100 %) in its View
