@@ -109,7 +109,9 @@ def test_the_copies_show_side_by_side_with_the_suggestion_marked(qtbot, library,
     assert g.suggested == big  # the largest
     assert page.copy_model.photo_ids() == [big, small]
     captions = [page.copy_model.row(n).caption for n in range(2)]
-    assert captions[0].startswith("suggested\n400×300") and captions[1].startswith("200×150")
+    assert captions == ["suggested · 400×300", "200×150"]
+    assert "KB; sharpness" in page.copy_model.data(page.copy_model.index(0),
+                                                  Qt.ItemDataRole.ToolTipRole)
     assert page.copies.iconSize().width() >= 160
     g = _select_group(page, "burst")
     assert g.suggested != dup_library["burst"][1]  # the blurred shot is never suggested

@@ -2,11 +2,11 @@
 stands for it in albums.
 
 On the left, the groups (filter: all, exact, near, bursts), each with the photo that stands for it;
-on the right, the copies of the current group side by side with their size, file size and
-sharpness, the suggested copy (largest, then sharpest) and the chosen one marked. K keeps the
-current copy in albums, U uses the suggestion, A keeps all copies (forgets the choice). The
-choice is stored in the library (``core.duplicates_choice``) and an export leaves the other
-copies out. photoclust never deletes a file: the copies stay in their folders and clusters.
+on the right, the copies of the current group side by side with their pixel size (file size and
+sharpness in the tooltip), the suggested copy (largest, then sharpest) and the chosen one marked.
+K keeps the current copy in albums, U uses the suggestion, A keeps all copies (forgets the
+choice). The choice is stored in the library (``core.duplicates_choice``) and an export leaves the
+other copies out. photoclust never deletes a file: the copies stay in their folders and clusters.
 Groups are found off the GUI thread (``core.duplicates_choice.DuplicatesJob``).
 
 The shell registers it like every page: ``DuplicatesPage(state)`` in its page stack under
@@ -65,12 +65,13 @@ def copy_caption(g: GroupForReview, copy) -> str:
     elif g.chosen is None and g.suggested == copy.id:
         marks.append("suggested")
     size = f"{copy.width}×{copy.height}" if copy.width and copy.height else "size unknown"
-    return "\n".join([*marks, f"{size} · {file_size_text(copy.file_size)}"])
+    return " · ".join([*marks, size])
 
 
 def copy_tooltip(copy) -> str:
     sharp = f"{copy.sharpness:,.0f}" if copy.sharpness is not None else "unreadable"
-    return f"{copy.path}\nSharpness {sharp} (higher is sharper)"
+    return (f"{copy.path}\n{file_size_text(copy.file_size)}; sharpness {sharp} "
+            "(higher is sharper)")
 
 
 class _GroupModel(QAbstractListModel):
@@ -143,8 +144,7 @@ class DuplicatesPage(LiveWhileShown, Page):
         self.copy_model = PhotoRefModel(self.thumbnails, self)
         self.copies = PhotoStrip(self.copy_model, COPY_THUMB)
         self.copies.setObjectName("duplicateCopies")
-        self.copies.setWordWrap(True)  # the mark over the size: never cut off
-        self.copies.setGridSize(QSize(COPY_THUMB + 40, COPY_THUMB + 52))
+        self.copies.setGridSize(QSize(COPY_THUMB + 56, COPY_THUMB + 34))
         self.group_title = QLabel()
         self.group_title.setObjectName("paneTitle")
         self.group_title.setWordWrap(True)
