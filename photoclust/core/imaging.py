@@ -10,14 +10,19 @@ thumbnail and, through the thumbnail (shorter side 256), the model input.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
+import stat
 import struct
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -80,37 +85,129 @@ class ImageMetadata:
     gps_lon: float | None = None
 
 
-def _open(path: str | os.PathLike) -> Image.Image:
-    """Open ``path`` lazily (header only), turning every failure into ``ImageError``."""
+#: Whether image files must be opened without ever blocking: a named pipe called ``photo.jpg``
+#: would otherwise wait for a writer forever. (Only for tests to check the guard is there.)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+    | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+_FILE_KINDS = ((stat.S_ISDIR, "is a folder, not a file"), (stat.S_ISFIFO, "named pipe (FIFO)"),
+               (stat.S_ISCHR, "device file"), (stat.S_ISBLK, "device file"),
+               (stat.S_ISSOCK, "socket"))
+
+
+def special_file_reason(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` is not read at all (``None`` for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, reason in _FILE_KINDS:
+        if test(mode):
+            return reason if test is stat.S_ISDIR else f"not a regular file ({reason}); not read"
+    return "not a regular file; not read"
+
+
+def image_signature(head: bytes) -> str | None:
+    """The image format a file's first 16 bytes announce (``"JPEG"``, ``"PNG"``...), or ``None``.
+
+    Cheap and checked before a file is hashed or decoded, so a 2 GB file of zeros named
+    ``.jpg`` is refused after reading 16 bytes instead of all of them."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head[:2] == b"BM":
+        return "BMP"
+    if HEIF_SUPPORTED and head[4:8] == b"ftyp":
+        return "HEIF"
+    return None
+
+
+def _os_error_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENXIO:
+        return "not a regular file (no device behind it); not read"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
+def open_image_file(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading if it can be an image: a regular, non-empty file that starts
+    with a known image header. Anything else raises ``ImageError`` without being read: folders,
+    named pipes and device files are refused from their ``stat`` (and the open never blocks, in
+    case one replaced the file meanwhile), other files after their first 16 bytes."""
     try:
-        if os.stat(path).st_size == 0:
+        reason = special_file_reason(os.stat(path).st_mode)
+        if reason is not None:
+            raise ImageError(reason)
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise ImageError(_os_error_reason(exc)) from None
+    try:
+        st = os.fstat(fd)
+        reason = special_file_reason(st.st_mode)
+        if reason is not None:
+            raise ImageError(reason)
+        if st.st_size == 0:
             raise ImageError("empty file (0 bytes)")
-        image = Image.open(path)
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
     except ImageError:
+        os.close(fd)
         raise
-    except FileNotFoundError:
-        raise ImageError("file not found") from None
-    except PermissionError:
-        raise ImageError("permission denied") from None
-    except IsADirectoryError:
-        raise ImageError("is a folder, not a file") from None
-    except UnidentifiedImageError:
-        raise ImageError("not an image (unrecognised or corrupt header)") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
-    except _DECODE_ERRORS as exc:
-        raise ImageError(f"cannot read image: {exc}") from None
-    width, height = image.size
-    if width <= 0 or height <= 0:
-        image.close()
-        raise ImageError(f"invalid image size {width}x{height}")
-    if width * height > MAX_PIXELS:
-        image.close()
-        raise ImageError(
-            f"refused as a possible decompression bomb: {width}x{height} pixels "
-            f"exceeds the limit of {MAX_PIXELS} pixels"
-        )
-    return image
+    except OSError as exc:
+        os.close(fd)
+        raise ImageError(_os_error_reason(exc)) from None
+    try:
+        head = fh.read(16)
+        fh.seek(0)
+    except OSError as exc:
+        fh.close()
+        raise ImageError(_os_error_reason(exc)) from None
+    if image_signature(head) is None:
+        fh.close()
+        raise ImageError("not an image (unrecognised or corrupt header)")
+    return fh
+
+
+@contextmanager
+def _opened(source: str | os.PathLike | BinaryIO) -> Iterator[Image.Image]:
+    """``source`` (a path, or a file from ``open_image_file``) opened lazily (header only), every
+    failure turned into ``ImageError``. A path is opened through ``open_image_file`` and closed
+    at the end; a file object is left open (rewound, for the caller's next use)."""
+    fh = open_image_file(source) if isinstance(source, (str, os.PathLike)) else source
+    try:
+        fh.seek(0)
+        try:
+            image = Image.open(fh)
+        except UnidentifiedImageError:
+            raise ImageError("not an image (unrecognised or corrupt header)") from None
+        except Image.DecompressionBombError as exc:
+            raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
+        except _DECODE_ERRORS as exc:
+            raise ImageError(f"corrupt image header ({exc})") from None
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise ImageError(f"invalid image size {width}x{height}")
+        if width * height > MAX_PIXELS:
+            raise ImageError(
+                f"refused as a possible decompression bomb: {width}x{height} pixels "
+                f"exceeds the limit of {MAX_PIXELS} pixels"
+            )
+        yield image
+    finally:
+        if fh is source:
+            fh.seek(0)
+        else:
+            fh.close()
 
 
 def _exif(image: Image.Image) -> Image.Exif | None:
@@ -163,8 +260,10 @@ def _gps_degrees(dms: Any, ref: Any, limit: float) -> float | None:
     return round(value, 7)
 
 
-def _metadata(image: Image.Image, exif: Image.Exif | None) -> ImageMetadata:
-    width, height = image.size
+def _metadata(image: Image.Image, exif: Image.Exif | None,
+              size: tuple[int, int] | None = None) -> ImageMetadata:
+    """``size`` is the size in the file's header when ``image`` was decoded smaller."""
+    width, height = size or image.size
     if _orientation(exif) in _SWAPPING_ORIENTATIONS:
         width, height = height, width
     taken_at = camera = lat = lon = None
@@ -188,24 +287,66 @@ def _metadata(image: Image.Image, exif: Image.Exif | None) -> ImageMetadata:
                 if lat is None or lon is None:
                     lat = lon = None
         except Exception as exc:  # noqa: BLE001 - odd EXIF only costs the metadata
-            log.debug("unusable EXIF in %s: %s", getattr(image, "filename", "?"), exc)
+            log.debug("unusable EXIF: %s", exc)
     return ImageMetadata(width, height, image.format, taken_at, camera, lat, lon)
 
 
-def read_metadata(path: str | os.PathLike) -> ImageMetadata:
+def read_metadata(path: str | os.PathLike | BinaryIO) -> ImageMetadata:
     """Pixel size (after EXIF orientation), format, date taken, camera and GPS, read from the
-    header without decoding the pixels."""
-    with _open(path) as image:
-        return _metadata(image, _exif(image))
+    header without decoding the pixels (a PNG whose EXIF follows its pixels is decoded)."""
+    with _opened(path) as image:
+        with _decoding_memory(image):
+            exif = _exif(image)
+        return _metadata(image, exif)
+
+
+class _MemoryBudget:
+    """Bytes of decoded pixels that the decoding threads may hold at once. A decode larger than
+    the whole budget waits until it is alone, so two huge photos are never decoded together
+    while small ones still decode side by side."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        nbytes = max(0, min(nbytes, self.limit))
+        with self._changed:
+            self._changed.wait_for(lambda: self._used + nbytes <= self.limit)
+            self._used += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._used -= nbytes
+                self._changed.notify_all()
+
+
+#: See ``_MemoryBudget``; with it, indexing stays under ~800 MB whatever the photos (the largest
+#: photo under MAX_PIXELS takes about 700 MB decoded, at 4 bytes per pixel).
+DECODE_MEMORY = _MemoryBudget(512 * 2**20)
+
+
+def _decoding_memory(image: Image.Image) -> contextlib.AbstractContextManager[None]:
+    # Pillow holds 1 to 4 bytes per pixel (RGB is stored as 4); count 4.
+    return DECODE_MEMORY.reserve(image.size[0] * image.size[1] * 4)
 
 
 def _scale_16_bit(image: Image.Image) -> Image.Image:
-    """16/32-bit grey (``I;16``, ``I``, ``F``) to 8-bit ``L`` by scaling, not clipping."""
-    array = np.asarray(image, dtype=np.float64)
+    """16/32-bit grey (``I;16``, ``I``, ``F``) to 8-bit ``L`` by scaling, not clipping. Works in
+    place on one copy of the pixels (4 bytes each at most), never in float64."""
+    array = np.array(image, dtype=np.float32 if image.mode == "F" else None)
     peak = float(array.max()) if array.size else 0.0
     if peak > 255.0:
-        array = array * (255.0 / (65535.0 if peak <= 65535.0 else peak))
-    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), mode="L")
+        scale = 255.0 / (65535.0 if peak <= 65535.0 else peak)
+        if array.dtype.kind == "f":
+            array *= np.float32(scale)
+        else:  # integer pixels: divide in place (uint16 stays uint16, int32 stays int32)
+            np.floor_divide(array, max(1, round(1 / scale)), out=array)
+    np.clip(array, 0, 255, out=array)
+    return Image.fromarray(array.astype(np.uint8), mode="L")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -221,33 +362,59 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
         return _scale_16_bit(image).convert("RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        rgba = image if mode == "RGBA" else image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
     return image.convert("RGB")
 
 
-def _decode(image: Image.Image, min_side: int | None) -> Image.Image:
-    """Decode an opened image to RGB with EXIF orientation, JPEG-downscaled to ``min_side``."""
-    exif = _exif(image)
+#: Modes ``Image.reduce`` takes; the others are widened strip by strip (see ``_reduce``).
+_REDUCIBLE = frozenset({"L", "LA", "La", "I", "F", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
+                        "YCbCr", "PA", "LAB", "HSV"})
+_STRIP_PIXELS = 1 << 22
+
+
+def _reduce(image: Image.Image, min_side: int) -> Image.Image:
+    """``image`` shrunk by the largest whole factor that keeps its shorter side >= ``min_side``
+    (box filter, like JPEG draft decoding), without any other full-size copy: modes ``reduce``
+    does not take (palette, 1-bit, 16-bit grey) are widened one strip of rows at a time."""
+    factor = min(image.size) // min_side
+    if factor < 2:
+        return image
+    if image.mode in _REDUCIBLE:
+        return image.reduce(factor)
+    wide = ("RGBA" if "transparency" in image.info else "RGB") if image.mode == "P" \
+        else "I" if image.mode.startswith("I;16") else "L"
+    width, height = image.size
+    out = Image.new(wide, ((width + factor - 1) // factor, (height + factor - 1) // factor))
+    step = factor * max(1, _STRIP_PIXELS // (width * factor))
+    for top in range(0, height, step):
+        strip = image.crop((0, top, width, min(height, top + step))).convert(wide)
+        out.paste(strip.reduce(factor), (0, top // factor))
+    return out
+
+
+def _decode(image: Image.Image, min_side: int | None) -> tuple[Image.Image, Image.Exif | None]:
+    """Decode an opened image once, check that it decodes completely, shrink it in place to
+    ``min_side`` (JPEG in the DCT domain, other formats right after decoding) and return it as
+    RGB with EXIF orientation applied, together with its EXIF."""
     if min_side and image.format in ("JPEG", "MPO"):
         # DCT scaling keeps both sides >= min_side, hence the shorter one too, whatever the
         # orientation turns out to be.
         image.draft(image.mode, (min_side, min_side))
     try:
-        image.load()
-        # Only the first frame of an animated GIF/WebP is the photo.
-        decoded = to_rgb(image)
+        with _decoding_memory(image):
+            # Decode first, then read EXIF: for PNG, getexif() may decode, and its errors must
+            # not be lost (a damaged PNG was once accepted that way, with black rows).
+            image.load()
+            exif = _exif(image)
+            # Only the first frame of an animated GIF/WebP is the photo.
+            decoded = to_rgb(_reduce(image, min_side) if min_side else image)
     except Image.DecompressionBombError as exc:
         raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
     except _DECODE_ERRORS as exc:
-        reason = str(exc) or type(exc).__name__
-        if reason.startswith("image file is truncated"):
-            detail = reason.removeprefix("image file is truncated").strip()
-            raise ImageError(f"truncated file {detail}".strip()) from None
-        if "truncated" in reason:
-            raise ImageError(f"truncated file ({reason})") from None
-        raise ImageError(f"corrupt image data ({reason})") from None
+        raise ImageError(_decode_error_reason(exc)) from None
     orientation = _orientation(exif)
     if orientation != 1:
         method = {
@@ -260,27 +427,57 @@ def _decode(image: Image.Image, min_side: int | None) -> Image.Image:
             8: Image.Transpose.ROTATE_90,
         }[orientation]
         decoded = decoded.transpose(method)
-    return decoded
+    return decoded, exif
 
 
-def load_rgb(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
+def _decode_error_reason(exc: BaseException) -> str:
+    reason = str(exc) or type(exc).__name__
+    if reason.startswith("image file is truncated"):
+        detail = reason.removeprefix("image file is truncated").strip()
+        return f"truncated file {detail}".strip()
+    if "truncated" in reason:
+        return f"truncated file ({reason})"
+    return f"corrupt image data ({reason})"
+
+
+def _check_png_checksums(fh: BinaryIO) -> None:
+    """Every PNG chunk carries a CRC; a damaged one is refused even where the pixels would
+    still decode (Pillow does not check the image data's checksums while decoding)."""
+    fh.seek(0)
+    try:
+        with Image.open(fh, formats=["PNG"]) as probe:
+            probe.verify()
+    except _DECODE_ERRORS as exc:
+        raise ImageError(_decode_error_reason(exc)) from None
+    finally:
+        fh.seek(0)
+
+
+def load_rgb(path: str | os.PathLike | BinaryIO, min_side: int | None = None) -> Image.Image:
     """Decode ``path`` to an RGB image as it should be shown (EXIF orientation applied).
 
-    With ``min_side``, JPEGs are decoded in the DCT domain at the smallest scale (1/2, 1/4, 1/8)
-    whose shorter side is still >= ``min_side``; other formats and ``None`` give full resolution.
+    With ``min_side``, the image is shrunk to the smallest size whose shorter side is still
+    >= ``min_side``: JPEGs in the DCT domain (1/2, 1/4, 1/8), other formats by a whole factor
+    right after decoding; ``None`` gives full resolution.
     Raises ``ImageError`` for anything that is not a usable image.
     """
     return load_rgb_with_metadata(path, min_side)[0]
 
 
-def load_rgb_with_metadata(path: str | os.PathLike,
+def load_rgb_with_metadata(path: str | os.PathLike | BinaryIO,
                            min_side: int | None = None) -> tuple[Image.Image, ImageMetadata]:
-    """``load_rgb`` and ``read_metadata`` from one open of the file (what indexing needs)."""
-    with _open(path) as image:
-        metadata = _metadata(image, _exif(image))
-        decoded = _decode(image, min_side)
-    if decoded is image:  # to_rgb returned the file-backed image itself; detach it from the file
-        decoded = decoded.copy()
+    """``load_rgb`` and ``read_metadata`` from one open of the file (what indexing needs).
+    ``path`` may be a file from ``open_image_file`` (indexing hashes and decodes one open file).
+    The whole image is decoded and checked (PNG checksums too): damaged data raises
+    ``ImageError``, never a photo with grey or black rows."""
+    with _opened(path) as image:
+        if image.format == "PNG":
+            _check_png_checksums(image.fp)
+        header_size = image.size
+        decoded, exif = _decode(image, min_side)
+        metadata = _metadata(image, exif, header_size)
+    # Even when no conversion made a new image, ``decoded`` holds its pixels itself: Pillow
+    # memory-maps only files it opened by name, and ``_opened`` gives it a file object.
     return decoded, metadata
 
 
@@ -320,7 +517,7 @@ def write_thumbnail(image: Image.Image, dest: Path) -> Path:
     return dest
 
 
-def create_thumbnail(library: Any, path: str | os.PathLike,
+def create_thumbnail(library: Any, path: str | os.PathLike | BinaryIO,
                      content_hash: str) -> tuple[Path, ImageMetadata]:
     """Decode ``path`` once (draft to the thumbnail size), write its thumbnail and return its
     location with the photo's metadata. Raises ``ImageError`` for unusable files."""
