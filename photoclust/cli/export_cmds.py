@@ -12,7 +12,7 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
 )
-from photoclust.core.check import CheckJob, CheckReport
+from photoclust.core.check import LEFTOVER_KINDS, CheckJob, CheckReport
 from photoclust.core.export import EXPORT_MODES, ExportJob
 from photoclust.core.jobs import run_job
 from photoclust.core.library.db import LibraryError, NewerLibraryError
@@ -105,15 +105,26 @@ def _print_report(report: CheckReport, repair: bool) -> None:
     print(f"Photos whose file vanished: {len(report.missing)}")
     for row in report.missing[:SHOWN]:
         print(f"  {row['path']}")
+    if report.changed:
+        print(f"Photos whose file changed since it was indexed: {len(report.changed)}")
+        for row in report.changed[:SHOWN]:
+            print(f"  {row['path']}: {row['reason']}")
+        print("  `photoclust index` on their folders reads them again.")
     for kind, rows in report.orphans.items():
-        if rows:
+        if rows and kind not in LEFTOVER_KINDS:
             print(f"Orphan {kind.replace('_', ' ')}: {len(rows)}")
+    leftovers = len(report.orphans.get("thumbnails", []))
+    if leftovers and not report.repaired.get("thumbnails"):
+        print(f"Note: {leftovers} thumbnail file(s) no photo uses (left by an interrupted index "
+              "or by photos removed since; the next index reuses them, --repair deletes them). "
+              "This is not damage.")
     if report.repaired:
         print("Repaired: " + ", ".join(f"{n} {kind.replace('_', ' ')}"
                                        for kind, n in report.repaired.items()))
+    repairable = report.problems - len(report.changed)
     if report.ok:
         print("The library is sound.")
-    elif not repair:
+    elif repairable and not repair:
         print("Run `photoclust check --repair` to fix what is safe to fix.")
-    else:
+    elif repairable:
         print("Some problems need a decision by hand (see above).")

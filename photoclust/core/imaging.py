@@ -18,11 +18,12 @@ import stat
 import struct
 import threading
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -131,7 +132,7 @@ def _os_error_reason(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "file not found"
     if isinstance(exc, PermissionError):
-        return "permission denied"
+        return "cannot read file: permission denied"
     if exc.errno == errno.ELOOP:
         return "symbolic link loop"
     if exc.errno == errno.ENXIO:
@@ -193,7 +194,7 @@ def _opened(source: str | os.PathLike | BinaryIO) -> Iterator[Image.Image]:
         except Image.DecompressionBombError as exc:
             raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
         except _DECODE_ERRORS as exc:
-            raise ImageError(f"corrupt image header ({exc})") from None
+            raise ImageError(_decode_error_reason(exc, "header")) from None
         width, height = image.size
         if width <= 0 or height <= 0:
             raise ImageError(f"invalid image size {width}x{height}")
@@ -340,7 +341,7 @@ def _scale_16_bit(image: Image.Image) -> Image.Image:
     array = np.array(image, dtype=np.float32 if image.mode == "F" else None)
     peak = float(array.max()) if array.size else 0.0
     if peak > 255.0:
-        scale = 255.0 / (65535.0 if peak <= 65535.0 else peak)
+        scale = 255.0 / max(65535.0, peak)
         if array.dtype.kind == "f":
             array *= np.float32(scale)
         else:  # integer pixels: divide in place (uint16 stays uint16, int32 stays int32)
@@ -430,14 +431,17 @@ def _decode(image: Image.Image, min_side: int | None) -> tuple[Image.Image, Imag
     return decoded, exif
 
 
-def _decode_error_reason(exc: BaseException) -> str:
+def _decode_error_reason(exc: BaseException, part: str = "data") -> str:
+    """One reason for the user from Pillow's many ways of saying a file is cut or damaged."""
     reason = str(exc) or type(exc).__name__
     if reason.startswith("image file is truncated"):
         detail = reason.removeprefix("image file is truncated").strip()
         return f"truncated file {detail}".strip()
-    if "truncated" in reason:
+    if reason.lower() == "truncated file read":
+        return "truncated file"
+    if "truncated" in reason.lower():
         return f"truncated file ({reason})"
-    return f"corrupt image data ({reason})"
+    return f"corrupt image {part} ({reason})"
 
 
 def _check_png_checksums(fh: BinaryIO) -> None:

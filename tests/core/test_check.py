@@ -28,8 +28,10 @@ def add_photo(library, path, draw=True) -> tuple[int, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (16, 16), (len(path.name) * 9 % 256, 90, 40)).save(path, "JPEG")
     content_hash = hashlib.sha256(str(path).encode()).hexdigest()
+    st = path.stat() if draw else None
     with library.session() as s:
-        photo = Photo(path=str(path), content_hash=content_hash, file_size=1, mtime_ns=0)
+        photo = Photo(path=str(path), content_hash=content_hash,
+                      file_size=st.st_size if st else 1, mtime_ns=st.st_mtime_ns if st else 0)
         s.add(photo)
         s.flush()
         return photo.id, content_hash
@@ -62,7 +64,8 @@ def test_check_healthy_library_is_ok(library, tmp_path):
     report = run_job(CheckJob(library))
     assert report.ok and report.integrity == ["ok"] and report.missing == []
     assert all(rows == [] for rows in report.orphans.values())
-    assert set(report.to_json()) == {"ok", "integrity", "missing", "orphans", "repaired"}
+    assert set(report.to_json()) == {"ok", "integrity", "missing", "changed", "orphans",
+                                     "repaired"}
 
 
 def test_check_reports_vanished_file_and_repair_marks_it_missing(library, tmp_path):
@@ -165,3 +168,68 @@ def test_check_damaged_file_is_reported_and_not_written(tmp_path):
     assert "malformed" in " ".join(report.integrity)
     assert report.repaired == {}
     assert path.read_bytes() == before
+
+
+def test_check_reports_files_changed_since_indexing_until_index_reads_them(library, tmp_path):
+    from helpers import write_jpeg
+
+    from photoclust.core.library.scan import ScanJob
+
+    root = tmp_path / "p"
+    for name in ("same", "text", "touched", "folder", "link"):
+        write_jpeg(root / f"{name}.jpg", color=(len(name) * 40, 90, 40))
+    run_job(ScanJob(library, [root]))
+    (root / "text.jpg").write_text("overwritten with text")
+    os.utime(root / "touched.jpg", ns=(1_000_000_000, 1_000_000_000))
+    (root / "folder.jpg").unlink()
+    (root / "folder.jpg").mkdir()
+    (root / "link.jpg").unlink()
+    (root / "link.jpg").symlink_to(root / "nowhere.jpg")
+
+    report = run_job(CheckJob(library, repair=True))
+    assert not report.ok and report.missing == []
+    reasons = {os.path.basename(row["path"]): row["reason"] for row in report.changed}
+    assert set(reasons) == {"text.jpg", "touched.jpg", "folder.jpg", "link.jpg"}
+    assert reasons["text.jpg"].startswith("size changed")
+    assert reasons["touched.jpg"] == "modified since it was indexed"
+    assert reasons["folder.jpg"] == "now a folder"
+    assert reasons["link.jpg"] == "broken symbolic link"
+    assert report.repaired == {}  # nothing to repair here: index reads them again
+
+    result = run_job(ScanJob(library, [root]))
+    assert (result.unchanged, result.unreadable) == (2, 3)  # the touched one is the same photo
+    assert run_job(CheckJob(library)).ok
+
+
+def test_check_after_a_kill_inside_an_index_batch_calls_leftover_thumbnails_no_damage(
+        library, tmp_path, monkeypatch):
+    from helpers import write_jpeg
+
+    from photoclust.core.library import scan as scan_module
+    from photoclust.core.library.scan import ScanJob
+
+    root = tmp_path / "p"
+    for i in range(3):
+        write_jpeg(root / f"{i}.jpg", color=(i * 80, 30, 30))
+
+    def killed(*args, **kwargs):  # the process dies after the thumbnails, before the commit
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ScanJob, "_write_batch", killed)
+    try:
+        run_job(ScanJob(library, [root]))
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+
+    report = run_job(CheckJob(library))
+    assert report.ok and report.problems == 0
+    assert len(report.orphans["thumbnails"]) == 3  # reported, as information
+
+    made = []
+    real = scan_module.create_thumbnail
+    monkeypatch.setattr(scan_module, "create_thumbnail",
+                        lambda *a, **k: made.append(a) or real(*a, **k))
+    assert run_job(ScanJob(library, [root])).added == 3
+    assert made == []  # the next index reused them
+    assert run_job(CheckJob(library)).orphans["thumbnails"] == []

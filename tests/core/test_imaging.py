@@ -4,8 +4,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
-
 from helpers import (
     make_exif,
     two_tone_image,
@@ -14,6 +12,8 @@ from helpers import (
     write_png_header_bomb,
     write_truncated_jpeg,
 )
+from PIL import Image, ImageOps
+
 from photoclust.core import imaging
 from photoclust.core.imaging import (
     ImageError,
@@ -286,7 +286,7 @@ def _damaged_png(path, fix_checksum: bool):
 
     _noise_image().save(path)
     data = bytearray(path.read_bytes())
-    offset, kind, payload = next(c for c in _png_chunks(bytes(data)) if c[1] == b"IDAT")
+    offset, _kind, payload = next(c for c in _png_chunks(bytes(data)) if c[1] == b"IDAT")
     start = offset + 8 + len(payload) // 3
     data[start:start + 64] = bytes(64)
     if fix_checksum:

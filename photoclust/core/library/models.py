@@ -41,8 +41,9 @@ class SchemaInfo(Base):
 
 
 class Photo(Base):
-    """A photo file on disk. ``status`` is ``present`` or ``missing``: a vanished file keeps its row
-    (and its labels) so that it can come back or be found again by its content hash."""
+    """A photo file on disk. ``status`` is ``present``, ``missing`` or ``unreadable`` (the file is
+    there but no longer reads as a photo): a vanished or damaged file keeps its row (and its
+    labels) so that it can come back or be found again by its content hash."""
 
     __tablename__ = "photos"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
