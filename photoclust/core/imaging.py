@@ -370,29 +370,33 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-#: Modes ``Image.reduce`` takes; the others are widened strip by strip (see ``_reduce``).
-_REDUCIBLE = frozenset({"L", "LA", "La", "I", "F", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
-                        "YCbCr", "PA", "LAB", "HSV"})
-_STRIP_PIXELS = 1 << 22
+#: Modes that ``Image.reduce`` shrinks without a full-size copy (it refuses palette, 1-bit and
+#: 16-bit grey, and copies images with alpha to premultiply them).
+_REDUCE_IN_PLACE = frozenset({"L", "RGB", "RGBX", "I", "F", "CMYK", "YCbCr", "LAB", "HSV"})
+_STRIP_PIXELS = 1 << 20
 
 
 def _reduce(image: Image.Image, min_side: int) -> Image.Image:
     """``image`` shrunk by the largest whole factor that keeps its shorter side >= ``min_side``
-    (box filter, like JPEG draft decoding), without any other full-size copy: modes ``reduce``
-    does not take (palette, 1-bit, 16-bit grey) are widened one strip of rows at a time."""
+    (box filter, like JPEG draft decoding), without another full-size copy: other modes are
+    converted (``to_rgb``; 16-bit grey to 32-bit, scaled later as a whole) and shrunk one strip
+    of rows at a time."""
     factor = min(image.size) // min_side
     if factor < 2:
         return image
-    if image.mode in _REDUCIBLE:
+    if image.mode in _REDUCE_IN_PLACE:
         return image.reduce(factor)
-    wide = ("RGBA" if "transparency" in image.info else "RGB") if image.mode == "P" \
-        else "I" if image.mode.startswith("I;16") else "L"
+    widen = (lambda part: part.convert("I")) if image.mode.startswith("I;16") else to_rgb
     width, height = image.size
-    out = Image.new(wide, ((width + factor - 1) // factor, (height + factor - 1) // factor))
     step = factor * max(1, _STRIP_PIXELS // (width * factor))
+    out: Image.Image | None = None
     for top in range(0, height, step):
-        strip = image.crop((0, top, width, min(height, top + step))).convert(wide)
-        out.paste(strip.reduce(factor), (0, top // factor))
+        part = widen(image.crop((0, top, width, min(height, top + step)))).reduce(factor)
+        if out is None:
+            out = Image.new(part.mode, ((width + factor - 1) // factor,
+                                        (height + factor - 1) // factor))
+        out.paste(part, (0, top // factor))
+    assert out is not None
     return out
 
 

@@ -601,3 +601,42 @@ def test_scan_keeps_a_folder_with_an_unrelated_manifest(tmp_path, library):
     write_jpeg(root / "web" / "icon.jpg")
     (root / "web" / "manifest.json").write_text('{"name": "my web app", "icons": []}')
     assert scan(library, root).added == 1
+
+
+_PEAK_SCRIPT = """
+import resource, sys
+from photoclust.core.jobs import run_job
+from photoclust.core.library import open_library
+from photoclust.core.library.scan import ScanJob
+with open_library(sys.argv[2]) as library:
+    result = run_job(ScanJob(library, [sys.argv[1]], workers=2))
+print(result.added, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_indexing_two_144_megapixel_pngs_peaks_under_800_mb(tmp_path):
+    """The bug report's case: one 144 MP PNG peaked at 1.16 GB (16-bit: 2.8 GB), two at once
+    at 5.4 GB. Measured in a fresh process with two decoding workers."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    from PIL import Image
+
+    side = 12_000
+    root = tmp_path / "huge"
+    root.mkdir()
+    Image.new("RGB", (side, side), (10, 200, 30)).save(root / "rgb8.png", compress_level=1)
+    grey = np.zeros((side, side), dtype=np.uint16)
+    grey[:, : side // 2] = 40_000
+    Image.fromarray(grey).save(root / "grey16.png", compress_level=1)
+    del grey
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        imaging.__file__))))
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(root), str(tmp_path / "lib.sqlite")],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": repo})
+    added, peak_mib = (int(v) for v in out.stdout.split()[-2:])
+    assert added == 2
+    assert peak_mib * 1.048576 < 800, f"peak {peak_mib} MiB"
