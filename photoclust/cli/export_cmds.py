@@ -113,6 +113,12 @@ def _print_report(report: CheckReport, repair: bool) -> None:
     for kind, rows in report.orphans.items():
         if rows and kind not in LEFTOVER_KINDS:
             print(f"Orphan {kind.replace('_', ' ')}: {len(rows)}")
+    if report.unreadable:
+        print(f"Note: {len(report.unreadable)} photo(s) marked unreadable by `photoclust index` "
+              "(damaged, or no longer a photo file); they keep their clusters and labels until "
+              "their file reads again:")
+        for row in report.unreadable[:SHOWN]:
+            print(f"  {row['path']}")
     leftovers = len(report.orphans.get("thumbnails", []))
     if leftovers and not report.repaired.get("thumbnails"):
         print(f"Note: {leftovers} thumbnail file(s) no photo uses (left by an interrupted index "

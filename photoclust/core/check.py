@@ -29,6 +29,7 @@ from photoclust.core.imaging import thumbnail_path
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, utcnow
+from photoclust.core.library.scan import UNREADABLE
 
 #: A thumbnail temporary file younger than this may belong to an index running right now.
 STALE_TEMP_SECONDS = 3600
@@ -46,12 +47,15 @@ class CheckReport:
     ``missing`` the present-marked photos whose file is gone; ``changed`` those whose file no
     longer matches what was indexed (``{"photo_id", "path", "reason"}``); ``orphans`` one list
     per kind of orphan (``thumbnails`` are leftovers, not problems: ``LEFTOVER_KINDS``);
-    ``repaired`` how many of each kind were repaired (empty without ``repair``).
+    ``repaired`` how many of each kind were repaired (empty without ``repair``). ``unreadable``
+    (information, not a problem of the library) lists the photos ``index`` found damaged or no
+    longer a photo file: they keep their clusters and labels until their file reads again.
     """
 
     integrity: list[str] = field(default_factory=list)
     missing: list[dict] = field(default_factory=list)
     changed: list[dict] = field(default_factory=list)
+    unreadable: list[dict] = field(default_factory=list)
     orphans: dict[str, list] = field(default_factory=dict)
     repaired: dict[str, int] = field(default_factory=dict)
 
@@ -72,7 +76,8 @@ class CheckReport:
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "integrity": self.integrity, "missing": self.missing,
-                "changed": self.changed, "orphans": self.orphans, "repaired": self.repaired}
+                "changed": self.changed, "unreadable": self.unreadable,
+                "orphans": self.orphans, "repaired": self.repaired}
 
 
 def integrity_check(library: Library) -> list[str]:
@@ -118,6 +123,10 @@ class CheckJob(Job[CheckReport]):
         if not report.integrity_ok:
             return report  # nothing else can be trusted, and nothing is written
         report.missing, report.changed = self._vanished_and_changed(ctx)
+        with self.library.session() as s:
+            report.unreadable = [{"photo_id": i, "path": p} for i, p in s.execute(
+                select(Photo.id, Photo.path).where(Photo.status == UNREADABLE)
+                .order_by(Photo.path))]
         with self.library.session() as s:
             report.orphans = {
                 "assignments": self._orphan_assignments(s),

@@ -14,6 +14,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import stat
 import struct
 import threading
@@ -91,19 +92,18 @@ class ImageMetadata:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
-_FILE_KINDS = ((stat.S_ISDIR, "is a folder, not a file"), (stat.S_ISFIFO, "named pipe (FIFO)"),
-               (stat.S_ISCHR, "device file"), (stat.S_ISBLK, "device file"),
-               (stat.S_ISSOCK, "socket"))
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device file"),
+               (stat.S_ISBLK, "a device file"), (stat.S_ISSOCK, "a socket"))
 
 
 def special_file_reason(mode: int) -> str | None:
     """Why a file of this ``st_mode`` is not read at all (``None`` for a regular file)."""
     if stat.S_ISREG(mode):
         return None
-    for test, reason in _FILE_KINDS:
-        if test(mode):
-            return reason if test is stat.S_ISDIR else f"not a regular file ({reason}); not read"
-    return "not a regular file; not read"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    kind = next((kind for test, kind in _FILE_KINDS if test(mode)), "a special file")
+    return f"{kind}, not a photo file: left unread"
 
 
 def image_signature(head: bytes) -> str | None:
@@ -136,7 +136,7 @@ def _os_error_reason(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symbolic link loop"
     if exc.errno == errno.ENXIO:
-        return "not a regular file (no device behind it); not read"
+        return "a special file with nothing behind it: left unread"
     return f"cannot read file: {exc.strerror or exc}"
 
 
@@ -192,7 +192,7 @@ def _opened(source: str | os.PathLike | BinaryIO) -> Iterator[Image.Image]:
         except UnidentifiedImageError:
             raise ImageError("not an image (unrecognised or corrupt header)") from None
         except Image.DecompressionBombError as exc:
-            raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
+            raise ImageError(_bomb_reason(exc)) from None
         except _DECODE_ERRORS as exc:
             raise ImageError(_decode_error_reason(exc, "header")) from None
         width, height = image.size
@@ -417,7 +417,7 @@ def _decode(image: Image.Image, min_side: int | None) -> tuple[Image.Image, Imag
             # Only the first frame of an animated GIF/WebP is the photo.
             decoded = to_rgb(_reduce(image, min_side) if min_side else image)
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
+        raise ImageError(_bomb_reason(exc)) from None
     except _DECODE_ERRORS as exc:
         raise ImageError(_decode_error_reason(exc)) from None
     orientation = _orientation(exif)
@@ -433,6 +433,15 @@ def _decode(image: Image.Image, min_side: int | None) -> tuple[Image.Image, Imag
         }[orientation]
         decoded = decoded.transpose(method)
     return decoded, exif
+
+
+def _bomb_reason(exc: BaseException) -> str:
+    """Pillow's decompression-bomb error in the words of our own check."""
+    found = re.search(r"\((\d+) pixels\) exceeds limit of (\d+)", str(exc))
+    if not found:
+        return f"refused as a possible decompression bomb: {exc}"
+    return (f"refused as a possible decompression bomb: {found[1]} pixels exceeds the limit of "
+            f"{found[2]} pixels")
 
 
 def _decode_error_reason(exc: BaseException, part: str = "data") -> str:

@@ -64,8 +64,8 @@ def test_check_healthy_library_is_ok(library, tmp_path):
     report = run_job(CheckJob(library))
     assert report.ok and report.integrity == ["ok"] and report.missing == []
     assert all(rows == [] for rows in report.orphans.values())
-    assert set(report.to_json()) == {"ok", "integrity", "missing", "changed", "orphans",
-                                     "repaired"}
+    assert set(report.to_json()) == {"ok", "integrity", "missing", "changed", "unreadable",
+                                     "orphans", "repaired"}
 
 
 def test_check_reports_vanished_file_and_repair_marks_it_missing(library, tmp_path):
@@ -198,7 +198,10 @@ def test_check_reports_files_changed_since_indexing_until_index_reads_them(libra
 
     result = run_job(ScanJob(library, [root]))
     assert (result.unchanged, result.unreadable) == (2, 3)  # the touched one is the same photo
-    assert run_job(CheckJob(library)).ok
+    report = run_job(CheckJob(library))
+    assert report.ok and report.changed == []
+    assert [os.path.basename(row["path"]) for row in report.unreadable] == [
+        "folder.jpg", "link.jpg", "text.jpg"]  # as information
 
 
 def test_check_after_a_kill_inside_an_index_batch_calls_leftover_thumbnails_no_damage(
@@ -233,3 +236,30 @@ def test_check_after_a_kill_inside_an_index_batch_calls_leftover_thumbnails_no_d
     assert run_job(ScanJob(library, [root])).added == 3
     assert made == []  # the next index reused them
     assert run_job(CheckJob(library)).orphans["thumbnails"] == []
+
+
+def test_cli_check_words_changed_unreadable_and_leftovers(library, tmp_path, capsys):
+    from helpers import write_jpeg
+
+    from photoclust.cli import main
+    from photoclust.core.library.scan import ScanJob
+
+    root = tmp_path / "p"
+    for name in ("a", "b", "c"):
+        write_jpeg(root / f"{name}.jpg", color=(len(name) * 70, 20, 90))
+    run_job(ScanJob(library, [root]))
+    (root / "a.jpg").write_text("overwritten")
+    run_job(ScanJob(library, [root]))  # a.jpg is unreadable now
+    (root / "b.jpg").write_bytes((root / "b.jpg").read_bytes()[:100])  # changed since
+    leftover = thumbnail_path(library, "d" * 64)
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8)).save(leftover, "JPEG")
+
+    assert main(["check", "--library", str(library.path)]) == 1
+    out = capsys.readouterr().out
+    assert "Photos whose file changed since it was indexed: 1" in out
+    assert f"{root / 'b.jpg'}: size changed" in out
+    assert "`photoclust index` on their folders reads them again." in out
+    assert "1 photo(s) marked unreadable" in out and str(root / "a.jpg") in out
+    assert "1 thumbnail file(s) no photo uses" in out and "not damage" in out
+    assert "--repair" not in out.split("not damage.")[-1]  # a repair would not help here

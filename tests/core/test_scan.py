@@ -542,7 +542,7 @@ def test_scan_reports_special_files_as_skipped_without_opening_them(tmp_path, li
     result = scan(library, root)
     assert result.added == 1
     reasons = skipped_reasons(result)
-    assert "named pipe" in reasons["pipe.jpg"] and "not read" in reasons["pipe.jpg"]
+    assert "named pipe" in reasons["pipe.jpg"] and "left unread" in reasons["pipe.jpg"]
     assert "device file" in reasons["device.jpg"]
     assert not [p for p in opened if p.endswith(("pipe.jpg", "device.jpg"))]
 
