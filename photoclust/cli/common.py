@@ -13,7 +13,6 @@ from typing import Any, Iterator
 from photoclust.core.jobs import JobContext
 from photoclust.core.library import Library, open_library
 
-
 SKIPPED_SHOWN = 20
 
 

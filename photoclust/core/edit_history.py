@@ -79,7 +79,7 @@ class ChangeSet:
         }
 
     @classmethod
-    def from_json(cls, payload: dict) -> "ChangeSet":
+    def from_json(cls, payload: dict) -> ChangeSet:
         return cls(
             assignments={int(pid): (_state_tuple(b), _state_tuple(a))
                          for pid, b, a in payload.get("assignments", [])},

@@ -46,7 +46,8 @@ def contingency(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def cluster_accuracy(labels_true, labels_pred) -> float:
-    """Fraction of photos whose cluster is matched to their label by the best one-to-one matching."""
+    """Fraction of photos whose cluster is matched to their label by the best one-to-one
+    matching."""
     if len(labels_true) == 0:
         return 0.0
     table, _, _ = contingency(labels_true, labels_pred)

@@ -399,7 +399,7 @@ class ExportJob(Job[ExportResult]):
                 remove_quietly(path)
 
     def _export_one(self, item: ExportItem, album: Path,
-                    albums_state: dict[Path, "_AlbumNames"], result: ExportResult) -> None:
+                    albums_state: dict[Path, _AlbumNames], result: ExportResult) -> None:
         original = Path(item.original_path).absolute()
         try:
             with open(original, "rb"):
@@ -437,7 +437,7 @@ class ExportJob(Job[ExportResult]):
             "xmp_path": xmp_path.relative_to(self.outdir).as_posix() if xmp_path else "",
         })
 
-    def _album_state(self, album: Path, albums_state: dict[Path, "_AlbumNames"]) -> "_AlbumNames":
+    def _album_state(self, album: Path, albums_state: dict[Path, _AlbumNames]) -> _AlbumNames:
         if album not in albums_state:
             if album.is_symlink() or (album.exists() and not album.is_dir()):
                 # A link would send the album somewhere outside OUTDIR.

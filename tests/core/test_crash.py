@@ -40,7 +40,8 @@ def draw_photos(folder: Path, count: int, offset: int = 0) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(offset, offset + count):
         kind = i % 3
-        image = Image.new("RGB", (96, 72), [(250, 240, 230), (230, 235, 250), (235, 250, 235)][kind])
+        background = [(250, 240, 230), (230, 235, 250), (235, 250, 235)][kind]
+        image = Image.new("RGB", (96, 72), background)
         draw = ImageDraw.Draw(image)
         shade = 40 + (i * 17) % 120
         if kind == 0:

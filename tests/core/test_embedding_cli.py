@@ -121,8 +121,8 @@ def test_organize_unknown_method_fails_before_indexing(tmp_path, capsys):
 
 
 def test_moving_a_library_to_another_model_keeps_names_and_corrections(tmp_path, capsys):
-    """README: `organize --model efficientnet_lite2` moves a Lite0 library to Lite2; cluster ids,
-    the names you gave and the photos you placed carry over, and the library's model follows."""
+    """`organize --model efficientnet_lite2` moves a Lite0 library to Lite2; cluster ids, the
+    names you gave and the photos you placed carry over, and the library's model follows."""
     library = str(tmp_path / "lib.sqlite")
     photos = write_photos(tmp_path / "photos", 6)
     run_json(capsys, "organize", str(photos), "--model", "efficientnet_lite0", "--k", "2",

@@ -66,8 +66,8 @@ def test_evaluate_ignores_library_photos_outside_the_dataset(labelled_folder, tm
 
 def test_evaluate_accepts_a_relative_dataset_path_with_dot_dot(labelled_folder, tmp_path,
                                                                 monkeypatch, capsys):
-    """``photoclust evaluate ../datasets/X`` (as the README says) scores the photos: the dataset
-    root is normalised the way the scanner stores photo paths."""
+    """``photoclust evaluate ../datasets/X`` (a relative path with ``..``) scores the photos: the
+    dataset root is normalised the way the scanner stores photo paths."""
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
     relative = Path("..") / Path(os.path.relpath(labelled_folder, tmp_path))

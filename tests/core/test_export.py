@@ -10,8 +10,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from _export_fixtures import add_cluster, add_photo, assign, draw_photo, files_under, fingerprint
 
+from _export_fixtures import add_cluster, add_photo, assign, draw_photo, files_under, fingerprint
 from photoclust.core.export import (
     MANIFEST_FIELDS,
     TEMP_PREFIX,
@@ -156,7 +156,8 @@ def test_export_read_only_sources_are_never_written(library, photos, two_albums,
             out = tmp_path / f"out-{mode}"
             result = run_job(ExportJob(library, out, mode=mode, xmp=True))
             assert result.exported == 3 and not result.failed
-            assert (out / "Beach" / "a.jpg").read_bytes() == (photos / "2020" / "a.jpg").read_bytes()
+            original = (photos / "2020" / "a.jpg").read_bytes()
+            assert (out / "Beach" / "a.jpg").read_bytes() == original
         copy = tmp_path / "out-copy" / "Beach" / "a.jpg"
         assert copy.stat().st_mode & stat.S_IWUSR  # the copy is the user's to edit
         assert fingerprint(photos) == before
@@ -270,8 +271,8 @@ def test_export_disk_full_leaves_no_partial_file_and_rerun_completes(library, ph
     with pytest.raises(JobError, match="disk holding .* is full.*run the same export again"):
         run_job(ExportJob(library, out))
     assert files_under(out) == ["Beach/a.jpg", "manifest.csv", "manifest.json"]
-    assert [e["exported_path"] for e in json.loads((out / "manifest.json").read_text())["entries"]] \
-        == ["Beach/a.jpg"]
+    entries = json.loads((out / "manifest.json").read_text())["entries"]
+    assert [e["exported_path"] for e in entries] == ["Beach/a.jpg"]
 
     monkeypatch.setattr(shutil, "copy2", real_copy2)
     result = run_job(ExportJob(library, out))

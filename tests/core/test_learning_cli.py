@@ -3,11 +3,11 @@ import json
 
 import numpy as np
 import pytest
+from test_learning_library import labelled_library
 
 from _edit_fixtures import cluster_of
 from photoclust.cli import main
 from photoclust.core import editing
-from test_learning_library import labelled_library
 
 
 def run(capsys, *argv):

@@ -9,7 +9,7 @@ is refined, not replaced, and a single moved photo can found a new cluster that 
 look-alikes. Once every labelled cluster has a few labels, a logistic regression trained on the
 labelled photos is blended with the centres' probabilities: one centre per cluster cannot follow
 a multi-modal class (clothing), a discriminative model can. Research that picked this over
-label spreading over the kNN graph, pseudo-labels and a trained projection head: README,
+label spreading over the kNN graph, pseudo-labels and a trained projection head: docs/research.md,
 "Learning from corrections".
 """
 from __future__ import annotations

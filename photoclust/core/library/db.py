@@ -110,7 +110,7 @@ class Library:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Library":
+    def __enter__(self) -> Library:
         return self
 
     def __exit__(self, *exc) -> None:
