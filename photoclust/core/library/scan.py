@@ -30,7 +30,7 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from sqlalchemy import select, update
 
-from photoclust.core.export import MANIFEST_CSV, MANIFEST_JSON
+from photoclust.core.files import EXPORT_MANIFEST_CSV, EXPORT_MANIFEST_JSON
 from photoclust.core.imaging import (
     IMAGE_EXTENSIONS,
     ImageError,
@@ -153,7 +153,8 @@ def hash_file(source: str | BinaryIO) -> tuple[str, os.stat_result]:
 
 def _is_export_folder(folder: str, names: set[str]) -> bool:
     """Whether ``folder`` holds the manifest of a photoclust export (its albums are copies)."""
-    for name, mark in ((MANIFEST_JSON, b'"photoclust_version"'), (MANIFEST_CSV, b"photo_id,")):
+    for name, mark in ((EXPORT_MANIFEST_JSON, b'"photoclust_version"'),
+                       (EXPORT_MANIFEST_CSV, b"photo_id,")):
         if name in names:
             try:
                 with open(os.path.join(folder, name), "rb") as fh:
@@ -206,7 +207,7 @@ class _Walker:
                 self._skip(folder, f"cannot read folder: {_os_reason(exc)}")
                 continue
             names = {entry.name for entry in entries}
-            if (MANIFEST_JSON in names or MANIFEST_CSV in names) \
+            if (EXPORT_MANIFEST_JSON in names or EXPORT_MANIFEST_CSV in names) \
                     and _is_export_folder(folder, names):
                 self.export_dirs.append(folder)
                 self._skip(folder, "a photoclust export (it holds its manifest): not indexed, its "
