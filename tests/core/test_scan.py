@@ -509,7 +509,9 @@ def test_scan_files_that_turn_bad_become_unreadable_and_come_back(tmp_path, libr
     assert len(photos_in_cluster(library, cluster_id)) == len(names)
 
 
-def test_scan_good_copy_found_elsewhere_takes_over_a_damaged_photo(tmp_path, library):
+@pytest.mark.parametrize("copy_name", ["restored.jpg", "0-restored.jpg"])  # after, before
+def test_scan_good_copy_found_elsewhere_takes_over_a_damaged_photo(tmp_path, library,
+                                                                   copy_name):
     root = tmp_path / "p"
     path = write_jpeg(root / "a.jpg", size=(120, 90), color=(1, 2, 3))
     backup = tmp_path / "backup.jpg"
@@ -518,12 +520,12 @@ def test_scan_good_copy_found_elsewhere_takes_over_a_damaged_photo(tmp_path, lib
     photo_id = photos(library)[str(path)].id
     path.write_text("overwritten")
     assert scan(library, root).unreadable == 1
-    shutil.copy2(backup, root / "restored.jpg")
+    shutil.copy2(backup, root / copy_name)
     result = scan(library, root)
-    assert (result.moved, result.added) == (1, 0)
+    assert (result.moved, result.added, result.unreadable) == (1, 0, 0)
     rows = photos(library)
-    assert rows[str(root / "restored.jpg")].id == photo_id
-    assert rows[str(root / "restored.jpg")].status == "present"
+    assert rows[str(root / copy_name)].id == photo_id
+    assert rows[str(root / copy_name)].status == "present"
     assert str(path) not in rows  # the damaged file is no photo: skipped, with its reason
     assert "not an image" in skipped_reasons(result)["a.jpg"]
 

@@ -413,13 +413,17 @@ class ScanJob(Job[ScanResult]):
                     if item.file_error and old is not None:
                         # A photo whose file turned bad: no longer present, but its row, clusters
                         # and labels stay for when the file reads again (like a missing photo).
-                        s.execute(update(Photo).where(Photo.id == old.id).values(
+                        # (Unless a good copy took the row over earlier in this run.)
+                        s.execute(update(Photo).where(Photo.id == old.id,
+                                                      Photo.path == item.path).values(
                             status=UNREADABLE if os.path.lexists(item.path) else "missing",
                             updated_at=utcnow()))
                     continue
                 now = utcnow()
                 old = existing.get(item.path)
                 photo = s.get(Photo, old.id) if old is not None else None
+                if photo is not None and photo.path != item.path:
+                    photo = None  # a copy found earlier in this run took the row over (a move)
                 if photo is not None:
                     counts["unchanged" if photo.content_hash == item.content_hash
                            else "updated"] += 1
@@ -462,8 +466,10 @@ class ScanJob(Job[ScanResult]):
         for photo in candidates:
             if photo.id in claimed:
                 continue
-            if photo.status in ("missing", UNREADABLE) or (
-                    photo.path not in seen_paths and not os.path.lexists(photo.path)):
+            if photo.status == UNREADABLE:  # its damaged file may still be there
+                return photo
+            if photo.path not in seen_paths and (
+                    photo.status == "missing" or not os.path.lexists(photo.path)):
                 return photo
         return None
 
