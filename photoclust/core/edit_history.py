@@ -24,13 +24,11 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from photoclust.core.library import Library
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.models import Assignment, CannotLink, Cluster, EditEvent, Photo
 
 #: Format version of ``EditEvent.payload``.
 PAYLOAD_VERSION = 1
-
-#: SQLite bound-parameter budget per ``IN (...)`` list.
-CHUNK = 900
 
 #: An assignment state: ``(cluster_id, source, confidence)``, or ``None`` for unassigned.
 AssignmentState = tuple[int, str, float | None] | None
@@ -49,11 +47,6 @@ def write_session(library: Library) -> Iterator[Session]:
     with library.session() as s:
         s.execute(text("UPDATE edit_events SET undone = undone WHERE 0"))
         yield s
-
-
-def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 @dataclass

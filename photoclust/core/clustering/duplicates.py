@@ -19,7 +19,7 @@ from sqlalchemy import select
 from photoclust.core.clustering.preprocess import l2_normalize
 from photoclust.core.embedding.store import library_model, load_embeddings
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Photo
+from photoclust.core.library.models import Photo, PhotoStatus
 
 #: Near-duplicate similarity per model, each set just above the most similar *different* photos of
 #: imagenette224 (docs/research.md, "Duplicates"). Lite0: a 5% border crop keeps 0.905-0.93 and
@@ -135,7 +135,7 @@ def library_duplicate_groups(library: Library, model: str | None = None,
     defaults to the model's (``NEAR_THRESHOLDS``)."""
     with library.session() as s:
         rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at)
-                         .where(Photo.status == "present").order_by(Photo.id)).all()
+                         .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id)).all()
     model = model or library_model(library)
     if threshold is None:
         threshold = NEAR_THRESHOLDS.get(model, DEFAULT_THRESHOLD)

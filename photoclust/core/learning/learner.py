@@ -19,9 +19,10 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.clustering.preprocess import l2_normalize
 
-NO_CLUSTER = -1
+__all__ = ["NO_CLUSTER", "CorrectionLearner", "class_columns"]
 
 
 class CorrectionLearner(BaseEstimator):

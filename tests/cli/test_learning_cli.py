@@ -48,6 +48,7 @@ def test_review_on_an_empty_library_explains(library, capsys):
     assert code == 1 and "photoclust cluster" in out.err
 
 
+@pytest.mark.slow
 def test_evaluate_simulate_corrections_adds_the_curve(tmp_path, capsys):
     from helpers import make_labeled_folder
 
