@@ -454,6 +454,9 @@ def _decode_error_reason(exc: BaseException, part: str = "data") -> str:
         return "truncated file"
     if "truncated" in reason.lower():
         return f"truncated file ({reason})"
+    checksum = re.search(r"checksum in b'(\w+)'", reason)
+    if checksum:  # Pillow: "broken PNG file (bad header checksum in b'IDAT')"
+        return f"corrupt image {part} (checksum error in its {checksum[1]} chunk)"
     return f"corrupt image {part} ({reason})"
 
 
