@@ -1,12 +1,15 @@
 """Safe, fast image decoding, photo metadata and the thumbnail cache.
 
 Every photo passes through here, so this module is where bad input stops: empty files, text
-named ``.jpg``, truncated JPEGs, decompression bombs and unreadable files all raise ``ImageError``
-with a reason meant for the user, never a crash further down.
+named ``.jpg``, truncated or damaged data, decompression bombs, pipes and devices, and unreadable
+files all raise ``ImageError`` with a reason meant for the user, never a crash or a hang further
+down. A file is opened only if it is a regular file (``open_image_file``), read only if it starts
+with an image header, and accepted only if it decodes completely (PNG checksums included).
 
 Speed comes from JPEG DCT-domain downscaling (``Image.draft``): a 12 MP photo needed at 256 px is
-decoded at 1/8 scale, several times faster than a full decode. One decode serves both the
-thumbnail and, through the thumbnail (shorter side 256), the model input.
+decoded at 1/8 scale, several times faster than a full decode; other formats are shrunk in place
+right after decoding, so memory stays near one decoded copy (see docs/reliability.md). One decode
+serves both the thumbnail and, through the thumbnail (shorter side 256), the model input.
 """
 from __future__ import annotations
 
@@ -87,8 +90,8 @@ class ImageMetadata:
     gps_lon: float | None = None
 
 
-#: Whether image files must be opened without ever blocking: a named pipe called ``photo.jpg``
-#: would otherwise wait for a writer forever. (Only for tests to check the guard is there.)
+#: Image files are opened without ever blocking: a named pipe that replaced ``photo.jpg`` after
+#: its ``stat`` would otherwise wait for a writer forever.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
@@ -205,10 +208,10 @@ def _opened(source: str | os.PathLike | BinaryIO) -> Iterator[Image.Image]:
             )
         yield image
     finally:
-        if fh is source:
-            fh.seek(0)
-        else:
+        if fh is not source:
             fh.close()
+        elif not fh.closed:
+            fh.seek(0)
 
 
 def _exif(image: Image.Image) -> Image.Exif | None:
