@@ -47,11 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     check = sub.add_parser(
         "check", help="verify the library; --repair fixes what is safe to fix",
-        description="Run SQLite's integrity check, look for photos whose file vanished and for "
-        "orphan rows and thumbnails. Exit status 0 when the library is sound (after repairs).")
+        description="Run SQLite's integrity check, look for photos whose file vanished or "
+        "changed since it was indexed, and for orphan rows and thumbnails. Exit status 0 when "
+        "the library is sound (after repairs).")
     check.add_argument("--repair", action="store_true",
                        help="mark vanished photos missing, drop orphan derived data; never "
                        "touches your corrections")
+    check.add_argument("--read-files", action="store_true",
+                       help="also read every photo and compare its bytes with what was indexed "
+                       "(slow: reads the whole collection; without it, size and time are "
+                       "compared)")
     add_library_option(check)
     add_json_option(check)
     check.set_defaults(func=cmd_check)
@@ -86,7 +91,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         with library:
             with job_context(args, "Checking") as ctx:
-                report = run_job(CheckJob(library, repair=args.repair), ctx)
+                report = run_job(CheckJob(library, repair=args.repair,
+                                          read_files=args.read_files), ctx)
     if args.json:
         print_json(report.to_json())
     else:

@@ -260,3 +260,24 @@ def test_cli_check_words_changed_unreadable_and_leftovers(library, tmp_path, cap
     assert "1 photo(s) marked unreadable" in out and str(root / "a.jpg") in out
     assert "1 thumbnail file(s) no photo uses" in out and "not damage" in out
     assert "--repair" not in out.split("not damage.")[-1]  # a repair would not help here
+
+
+def test_check_read_files_finds_bytes_changed_with_size_and_time_kept(library, tmp_path):
+    from helpers import write_jpeg
+    from photoclust.core.library.scan import ScanJob
+
+    root = tmp_path / "p"
+    path = write_jpeg(root / "a.jpg", size=(64, 48), color=(200, 30, 30))
+    write_jpeg(root / "b.jpg", color=(20, 30, 200))
+    run_job(ScanJob(library, [root]))
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte, as bit rot would do
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    assert run_job(CheckJob(library)).ok  # size and time match: only reading can tell
+    report = run_job(CheckJob(library, read_files=True))
+    assert not report.ok
+    assert report.changed == [{"photo_id": report.changed[0]["photo_id"], "path": str(path),
+                               "reason": "content changed (same size and time)"}]
