@@ -143,11 +143,11 @@ def _os_error_reason(exc: OSError) -> str:
     return f"cannot read file: {exc.strerror or exc}"
 
 
-def open_image_file(path: str | os.PathLike) -> BinaryIO:
-    """Open ``path`` for reading if it can be an image: a regular, non-empty file that starts
-    with a known image header. Anything else raises ``ImageError`` without being read: folders,
-    named pipes and device files are refused from their ``stat`` (and the open never blocks, in
-    case one replaced the file meanwhile), other files after their first 16 bytes."""
+def open_regular_file(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file; raises ``ImageError`` with the
+    reason otherwise. Folders, named pipes and device files are refused from their ``stat``,
+    and the open never blocks, in case one replaced the file meanwhile (checked again with
+    ``fstat``)."""
     try:
         reason = special_file_reason(os.stat(path).st_mode)
         if reason is not None:
@@ -156,29 +156,37 @@ def open_image_file(path: str | os.PathLike) -> BinaryIO:
     except OSError as exc:
         raise ImageError(_os_error_reason(exc)) from None
     try:
-        st = os.fstat(fd)
-        reason = special_file_reason(st.st_mode)
+        reason = special_file_reason(os.fstat(fd).st_mode)
         if reason is not None:
             raise ImageError(reason)
-        if st.st_size == 0:
-            raise ImageError("empty file (0 bytes)")
         os.set_blocking(fd, True)
-        fh = os.fdopen(fd, "rb")
+        return os.fdopen(fd, "rb")
     except ImageError:
         os.close(fd)
         raise
     except OSError as exc:
         os.close(fd)
         raise ImageError(_os_error_reason(exc)) from None
+
+
+def open_image_file(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading if it can be an image: a regular (``open_regular_file``),
+    non-empty file that starts with a known image header; anything else raises ``ImageError``
+    after at most its first 16 bytes were read."""
+    fh = open_regular_file(path)
     try:
+        if os.fstat(fh.fileno()).st_size == 0:
+            raise ImageError("empty file (0 bytes)")
         head = fh.read(16)
         fh.seek(0)
+        if image_signature(head) is None:
+            raise ImageError("not an image (unrecognised or corrupt header)")
     except OSError as exc:
         fh.close()
         raise ImageError(_os_error_reason(exc)) from None
-    if image_signature(head) is None:
+    except ImageError:
         fh.close()
-        raise ImageError("not an image (unrecognised or corrupt header)")
+        raise
     return fh
 
 

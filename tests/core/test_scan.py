@@ -613,6 +613,14 @@ def test_scan_keeps_a_folder_with_an_unrelated_manifest(tmp_path, library):
     assert scan(library, root).added == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_scan_a_pipe_called_manifest_json_does_not_block(tmp_path, library):
+    root = tmp_path / "p"
+    write_jpeg(root / "a.jpg")
+    os.mkfifo(root / "manifest.json")
+    assert scan(library, root).added == 1
+
+
 _PEAK_SCRIPT = """
 import resource, sys
 from photoclust.core.jobs import run_job

@@ -37,6 +37,7 @@ from photoclust.core.imaging import (
     ImageMetadata,
     create_thumbnail,
     open_image_file,
+    open_regular_file,
     read_metadata,
     special_file_reason,
     thumbnail_path,
@@ -142,7 +143,11 @@ def hash_file(source: str | BinaryIO) -> tuple[str, os.stat_result]:
     (read from its start and rewound). SHA-256 rather than BLAKE2b: with the SHA CPU
     instructions that OpenSSL uses it is twice as fast, and ``sha256sum`` can check it."""
     if isinstance(source, str):
-        with open(source, "rb") as fh:
+        try:
+            fh = open_regular_file(source)  # never a pipe that would block
+        except ImageError as exc:
+            raise OSError(errno.EINVAL, str(exc), source) from None
+        with fh:
             return hash_file(fh)
     digest = hashlib.sha256()
     source.seek(0)
@@ -158,10 +163,10 @@ def _is_export_folder(folder: str, names: set[str]) -> bool:
                        (EXPORT_MANIFEST_CSV, b"photo_id,")):
         if name in names:
             try:
-                with open(os.path.join(folder, name), "rb") as fh:
+                with open_regular_file(os.path.join(folder, name)) as fh:
                     if mark in fh.read(4096):
                         return True
-            except OSError:
+            except (ImageError, OSError):
                 continue
     return False
 
