@@ -42,7 +42,7 @@ def make_library(root: Path, n_photos: int, n_clusters: int):
             Image.fromarray(pixels).save(path, "JPEG", quality=85)
             data = path.read_bytes()
             photo = Photo(path=str(path), content_hash=hashlib.sha256(data).hexdigest(),
-                          file_size=len(data), mtime_ns=0)
+                          file_size=len(data), mtime_ns=path.stat().st_mtime_ns)
             s.add(photo)
             s.flush()
             s.add(Assignment(photo_id=photo.id, cluster_id=clusters[i % n_clusters].id))

@@ -11,11 +11,17 @@ from photoclust.cli.common import (
     job_context,
     open_from_args,
     print_json,
+    print_skipped,
+    printable,
 )
 from photoclust.core.check import CheckJob, CheckReport
 from photoclust.core.export import EXPORT_MODES, ExportJob
 from photoclust.core.jobs import run_job
-from photoclust.core.library.db import LibraryError, NewerLibraryError
+from photoclust.core.library.db import (
+    LibraryError,
+    LibraryUnavailableError,
+    NewerLibraryError,
+)
 
 SHOWN = 20
 
@@ -61,24 +67,19 @@ def cmd_export(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return 0
     print(f"{result.exported} photo(s) exported, {result.unchanged} already there, into "
-          f"{len(result.albums)} album(s) in {result.outdir}.")
+          f"{len(result.albums)} album(s) in {printable(result.outdir)}.")
     for note in result.notes:
-        print(f"Note: {note}")
-    if result.failed:
-        print(f"Skipped {len(result.failed)} photo(s):")
-        for path, reason in result.failed[:SHOWN]:
-            print(f"  {path}: {reason}")
-        if len(result.failed) > SHOWN:
-            print(f"  ... and {len(result.failed) - SHOWN} more (--json lists all)")
-    print(f"Manifest: {result.manifest_csv}")
+        print(f"Note: {printable(note)}")
+    print_skipped(result.failed, "photo")
+    print(f"Manifest: {printable(result.manifest_csv)}")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     try:
         library = open_from_args(args)
-    except NewerLibraryError:
-        raise
+    except (NewerLibraryError, LibraryUnavailableError):
+        raise  # not damage: the message says what it is (a newer version, a full disk, ...)
     except (LibraryError, DBAPIError) as exc:
         # Too damaged to open: that is the finding.
         report = CheckReport(integrity=[str(exc)])
@@ -97,14 +98,14 @@ def _print_report(report: CheckReport, repair: bool) -> None:
     if not report.integrity_ok:
         print("The library file is damaged (SQLite integrity check):")
         for line in report.integrity[:SHOWN]:
-            print(f"  {line}")
+            print(f"  {printable(line)}")
         print("Nothing was changed. Restore a backup of the library file, or rebuild it with "
               "`sqlite3 FILE .recover`.")
         return
     print("Integrity: ok")
     print(f"Photos whose file vanished: {len(report.missing)}")
     for row in report.missing[:SHOWN]:
-        print(f"  {row['path']}")
+        print(f"  {printable(row['path'])}")
     for kind, rows in report.orphans.items():
         if rows:
             print(f"Orphan {kind.replace('_', ' ')}: {len(rows)}")
