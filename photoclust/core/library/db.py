@@ -179,8 +179,15 @@ def _set_read_only_pragmas(dbapi_con, _record) -> None:
     dbapi_con.execute("PRAGMA busy_timeout=15000")
 
 
+#: Execution options of a connection that takes SQLite's write lock when its transaction begins
+#: (``BEGIN IMMEDIATE``): ``session.connection(execution_options=WRITE_LOCK)``.
+WRITE_LOCK = {"photoclust_begin": "IMMEDIATE"}
+
+
 def _begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    """``BEGIN``, or ``BEGIN IMMEDIATE`` for a connection with the ``WRITE_LOCK`` option."""
+    immediate = conn.get_execution_options().get("photoclust_begin") == "IMMEDIATE"
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Library:
