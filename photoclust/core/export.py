@@ -468,6 +468,7 @@ class ExportJob(Job[ExportResult]):
         if self._items is None:
             self._load()
         items = self._items
+        assert items is not None  # _load sets them
         result = ExportResult(self.outdir, self.mode,
                               albums={cid: self._albums[cid] for cid in sorted(self._selected)})
         self._remove_leftover_temp_files()
