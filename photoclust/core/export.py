@@ -440,8 +440,8 @@ class ExportJob(Job[ExportResult]):
                 continue
             seen.add((photo_id, cluster_id))
             keyword = names[cluster_id] or self._albums[cluster_id]
-            self._items.append(ExportItem(photo_id, path, cluster_id, keyword, source or Source.AUTO,
-                                          content_hash, size, mtime_ns))
+            self._items.append(ExportItem(photo_id, path, cluster_id, keyword,
+                                          source or Source.AUTO, content_hash, size, mtime_ns))
 
     def _check_not_among_sources(self) -> None:
         problem = output_folder_problem(self.library, self.outdir)
