@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "photoclust.cli.library_cmds",
     "photoclust.cli.gui_cmds",
     "photoclust.cli.export_cmds",
+    "photoclust.cli.check_cmds",
     "photoclust.cli.edit_cmds",
     "photoclust.cli.embed_cmds",
     "photoclust.cli.cluster_cmds",

@@ -3,9 +3,8 @@ import json
 
 import numpy as np
 import pytest
-from test_learning_library import labelled_library
 
-from _edit_fixtures import cluster_of
+from _edit_fixtures import cluster_of, labelled_library
 from photoclust.cli import main
 from photoclust.core import editing
 

@@ -12,10 +12,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from _mounts import NO_MOUNT, small_tmpfs
 from sqlalchemy import select
 
 from _export_fixtures import add_cluster, assign, draw_photo, files_under
+from _mounts import NO_MOUNT, small_tmpfs
 from photoclust.core.export import (
     MANIFEST_RESERVE,
     SOURCE_CHANGED,

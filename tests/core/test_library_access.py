@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from _mounts import NO_MOUNT, fill_disk, remount_read_only, small_tmpfs
 from sqlalchemy import select
 
+from _mounts import NO_MOUNT, fill_disk, remount_read_only, small_tmpfs
 from photoclust.core.library import (
     LibraryUnavailableError,
     NewerLibraryError,

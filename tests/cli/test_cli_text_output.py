@@ -7,9 +7,9 @@ import json
 import os
 
 import pytest
-from _mounts import NO_MOUNT, fill_disk, remount_read_only, small_tmpfs
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
+from _mounts import NO_MOUNT, fill_disk, remount_read_only, small_tmpfs
 from photoclust.cli import main
 from photoclust.cli.common import printable
 from photoclust.core.library import db, open_library
