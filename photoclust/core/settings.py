@@ -30,10 +30,10 @@ PHOTO_ORDERS = ("path", "taken_at", "confidence")
 
 #: Image models in words, fastest first: (label, what it means for the user).
 MODEL_LABELS: dict[str, tuple[str, str]] = {
-    "efficientnet_lite0": ("Fast", "about twice as fast as Balanced, groups a little less well"),
-    "efficientnet_lite1": ("Fast+", "between Fast and Balanced; needs an extra package"),
-    "efficientnet_lite2": ("Balanced", "the default: good groups at a moderate speed"),
-    "resnet50": ("ResNet-50", "a larger classic model; downloads its weights once"),
+    "efficientnet_lite0": ("Fast", "About twice as fast as Balanced; groups a little less well"),
+    "efficientnet_lite1": ("Fast+", "Between Fast and Balanced; needs an extra package"),
+    "efficientnet_lite2": ("Balanced", "The default: good groups at a moderate speed"),
+    "resnet50": ("ResNet-50", "A larger classic model; downloads its weights once"),
 }
 DEVICE_LABELS = {"auto": "Automatic (a GPU when there is one)", "cpu": "Processor (CPU)",
                  "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)"}

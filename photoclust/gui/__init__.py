@@ -5,3 +5,4 @@ Only this package imports Qt. The main window is a shell of pages (``pages/``) t
 edits go through the core's editing functions off the GUI thread, and Undo/Redo replay the
 library's own history by event id (``history``).
 """
+from photoclust.gui import _refcount_guard  # noqa: E402,F401 - before any signal is emitted

@@ -77,6 +77,12 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     if "Fusion" in QStyleFactory.keys():
         app.setStyle("Fusion")
     app.setStyleSheet(stylesheet())
+    if not hasattr(app, "_refcount_timer"):
+        from photoclust.gui._refcount_guard import top_up
+
+        app._refcount_timer = QTimer(app)  # see gui/_refcount_guard.py
+        app._refcount_timer.timeout.connect(top_up)
+        app._refcount_timer.start(1000)
     return app
 
 

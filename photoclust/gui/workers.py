@@ -34,6 +34,10 @@ class JobWorker(QObject):
     finished = Signal(object)
     failed = Signal(object)
     cancelled = Signal()
+    # From the pool thread with no Python object attached (a queued signal carrying one, with
+    # several receivers, corrupted reference counts in PySide6 6.x); ``_deliver`` then emits the
+    # public signals on the GUI thread with the result or error kept on the worker.
+    _ended = Signal()
 
     def __init__(self, job: Job, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -45,6 +49,7 @@ class JobWorker(QObject):
         self.outcome: str | None = None  # "done", "cancelled" or "failed" once it ended
         self.result: object = None
         self.error: BaseException | None = None
+        self._ended.connect(self._deliver)
 
     @property
     def title(self) -> str:
@@ -76,20 +81,29 @@ class JobWorker(QObject):
             ctx.raise_if_cancelled()
             result = self.job.run(ctx)
         except Cancelled:
-            self.running, self.outcome = False, "cancelled"
-            self.cancelled.emit()
+            self._outcome = "cancelled"
         except JobError as exc:  # a message for the user (bad folder, nothing to do): no traceback
             log.warning("%s: %s", self.title, exc)
-            self.running, self.outcome, self.error = False, "failed", exc
-            self.failed.emit(exc)
+            self._outcome, self.error = "failed", exc
         except Exception as exc:  # noqa: BLE001 - reported to the user, never lost
             if not _is_user_error(exc):
                 log.exception("%s failed", self.title)
-            self.running, self.outcome, self.error = False, "failed", exc
-            self.failed.emit(exc)
+            self._outcome, self.error = "failed", exc
         else:
-            self.running, self.outcome, self.result = False, "done", result
-            self.finished.emit(result)
+            self._outcome, self.result = "done", result
+        self._ended.emit()
+
+    def _deliver(self) -> None:
+        """On the GUI thread: the job ended; say how."""
+        if self.outcome is not None:
+            return  # already ended (dropped from the queue before it ran)
+        self.running, self.outcome = False, self._outcome
+        if self.outcome == "cancelled":
+            self.cancelled.emit()
+        elif self.outcome == "failed":
+            self.failed.emit(self.error)
+        else:
+            self.finished.emit(self.result)
 
 
 def _is_user_error(exc: BaseException) -> bool:

@@ -118,3 +118,33 @@ def test_a_page_has_a_name_title_and_no_actions_by_default(qtbot, library):
     assert page.actions() == [] and page.state.library is library
     page.activate(photo_id=1)
     page.deactivate()
+
+
+def test_qt_calls_cannot_use_up_the_references_to_none_and_true(qtbot, monkeypatch):
+    """PySide6 6.12 on Python 3.11 drops a reference to True per emit and to None per void call
+    (gui/_refcount_guard.py); the guard keeps enough spare ones that a session never runs out."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    from photoclust.gui import _refcount_guard as guard
+
+    class Emitter(QObject):
+        pinged = Signal()
+
+    emitter = Emitter()
+    emitter.pinged.connect(lambda: None)
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    qtbot.addWidget(label)
+    for _ in range(1000):
+        emitter.pinged.emit()
+        label.clear()
+    for value in (None, True):
+        now = sys.getrefcount(value)
+        monkeypatch.setattr(guard, "_LOW", now + 1000)  # as if the count had run low
+        guard.top_up()
+        expected = guard._BATCH if guard._ACTIVE else 0  # noqa: SLF001
+        assert sys.getrefcount(value) >= now + expected - 10
+        assert sys.getrefcount(value) > 100_000 or not guard._ACTIVE
