@@ -19,8 +19,9 @@ import numpy as np
 
 #: A second class joins the name when it has at least this share of the first class's votes.
 SECOND_CLASS_SHARE = 0.5
-#: A concept names a cluster when it is the most likely class's concept in this share of photos.
-COVERS_MOST = 0.6
+#: A concept names a cluster when it is above the most likely class of more than this share of
+#: its photos (a majority).
+COVERS_MOST = 0.5
 #: In a two-concept name, each concept covers at least this share of the photos, the two
 #: together this share...
 COVERS_PART = 0.25
@@ -79,7 +80,7 @@ def name_from_votes(votes: list[tuple[str, float]], taken: set[str] = frozenset(
 
 def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> list[str]:
     """Names from WordNet concepts for a cluster whose photos have these top classes, best
-    first: the most specific concept that covers ``COVERS_MOST`` of the photos (a photo is
+    first: the most specific concept that covers most of the photos (a photo is
     covered by the concepts above its most likely class), two when the cluster really holds two,
     then the next options; ``[]`` when no concept covers enough or the classes are unknown."""
     from photoclust.core.search.vocabulary import vocabulary
@@ -101,7 +102,7 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
     nameable = [c for c in cover if vocab.wnids[c] not in NOT_A_NAME
                 and len(vocab.classes_under(c)) < TOO_GENERAL * vocab.n_classes]
     # most specific first; of concepts over the same classes, the lowest (jean, not apparel)
-    singles = sorted((c for c in nameable if cover[c] >= COVERS_MOST),
+    singles = sorted((c for c in nameable if cover[c] > COVERS_MOST),
                      key=lambda c: (-vocab.information(c), -cover[c], -len(vocab.ancestors(c)),
                                     vocab.name(c)))
     parts = sorted((c for c in nameable if cover[c] >= COVERS_PART),
