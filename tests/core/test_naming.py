@@ -32,6 +32,8 @@ def test_two_concepts_only_when_the_cluster_holds_two():
     assert set(name_of("beagle", "basset", "tabby", "Persian cat").split(" / ")) == {
         "hound", "domestic cat"}
     assert name_of("beagle", "basset", "beagle", "tabby", "Persian cat").startswith("hound / ")
+    # a cluster that is mostly one thing is named after it
+    assert name_of("sorrel", "sorrel", "sorrel", "collie", "hartebeest") == "sorrel"
     # three breeds are not two things
     assert name_of("beagle", "Chihuahua", "golden retriever", "collie") == "dog"
 

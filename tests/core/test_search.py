@@ -107,6 +107,7 @@ def test_search_folders_files_dates_cameras_and_several_words(filled):
     assert set(found(search_photos(library, "2023"))) == {"p1.jpg", "p2.jpg", "p4.jpg"}
     assert set(found(search_photos(library, "july 2023"))) == {"p1.jpg", "p2.jpg"}
     assert set(found(search_photos(library, "July"))) == {"p1.jpg", "p2.jpg", "p3.jpg"}
+    assert set(found(search_photos(library, "2023-07-14"))) == {"p1.jpg", "p2.jpg"}  # the month
     assert set(found(search_photos(library, "canon"))) == {"p1.jpg", "p2.jpg"}
     hits = search_photos(library, "photos of dogs in july 2023 with canon")
     assert found(hits) == ["p1.jpg", "p2.jpg"]

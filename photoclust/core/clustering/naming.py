@@ -120,9 +120,10 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
         share = min(share, COVERS_PAIR) - 0.05
         return max((vocab.information(c) for c in nameable if cover[c] >= share), default=0.0)
 
+    best_single = vocab.information(singles[0]) if singles else 0.0
     two = [f"{vocab.name(a)} / {vocab.name(b)}" for a, b in pairs[:3]
            if (vocab.information(a) + vocab.information(b)) / 2
-           >= covering_information(cover[a] + cover[b]) + PAIR_MORE_SPECIFIC]
+           >= max(best_single, covering_information(cover[a] + cover[b]) + PAIR_MORE_SPECIFIC)]
     names = two[:1] + [vocab.name(c) for c in singles] + two[1:]
     return list(dict.fromkeys(names))
 
