@@ -12,6 +12,7 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
     print_skipped,
+    printable,
 )
 from photoclust.core.embedding.store import library_model
 from photoclust.core.jobs import run_job
@@ -91,15 +92,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
         return 0
-    print(f"Library:   {info['library']}")
+    print(f"Library:   {printable(info['library'])}")
     print(f"Photos:    {info['photos']} ({info['missing']} missing, "
           f"{info['duplicates']} duplicate copies)")
     if info["embedded"]:
         for model, count in info["embedded"].items():
-            print(f"Embedded:  {count} with {model}")
+            print(f"Embedded:  {count} with {printable(model)}")
     else:
         print("Embedded:  none yet")
-    print(f"Model:     {info['model']} (what commands use without --model)")
+    print(f"Model:     {printable(info['model'])} (what commands use without --model)")
     print(f"Clusters:  {info['clusters']}")
     print(f"Labels:    {info['labels']} photos placed by you")
     return 0

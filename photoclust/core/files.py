@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -16,13 +16,24 @@ def remove_quietly(path: str | os.PathLike) -> None:
         pass
 
 
+def _new_file(folder: Path, prefix: str, suffix: str) -> str:
+    """Create an empty file with a random name in ``folder``, with the permissions the user's
+    umask gives new files (``mkstemp`` would make it 600, unreadable to a share or a group)."""
+    while True:
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(8)}{suffix}")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+
+
 @contextmanager
 def replaced_atomically(dest: Path, prefix: str = ".tmp-", suffix: str = "") -> Iterator[str]:
     """A temporary file beside ``dest`` to write; when the block ends it is renamed to ``dest``
     in one step. On any error, or if the process dies first, ``dest`` is untouched and the
     temporary file is removed (or, after a kill, left with ``prefix`` for a later sweep)."""
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dest.parent)
-    os.close(fd)
+    tmp = _new_file(dest.parent, prefix, suffix)
     try:
         yield tmp
         os.replace(tmp, dest)

@@ -35,6 +35,7 @@ from photoclust.core.imaging import (
 )
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
+from photoclust.core.library.folders import remember_indexed_folders
 from photoclust.core.library.models import Photo, utcnow
 
 log = logging.getLogger(__name__)
@@ -273,6 +274,7 @@ class ScanJob(Job[ScanResult]):
 
     def run(self, ctx: JobContext) -> ScanResult:
         result = ScanResult()
+        remember_indexed_folders(self.library, self.folders)  # export stays out of them
         walker = _Walker([str(self.library.thumbnail_dir), str(self.library.data_dir)])
         found: list[_FoundFile] = []
         for folder in self.folders:

@@ -1,10 +1,9 @@
-"""`photoclust export` and `photoclust check` on the command line (the --json keys are a contract)."""
+"""`photoclust export` and `photoclust check` on the command line (--json keys are a contract)."""
 from __future__ import annotations
 
 import json
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
-
 from photoclust.cli import main
 
 
