@@ -30,11 +30,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine_info import describe_machine  # noqa: E402
-from photoclust.core.clustering import naming  # noqa: E402
-from photoclust.core.embedding.backbones import DEFAULT_MODEL, PREPROCESS_VERSION  # noqa: E402
-from photoclust.core.library import open_library  # noqa: E402
-from photoclust.core.library.models import Embedding, Photo  # noqa: E402
+from machine_info import describe_machine
+from photoclust.core.clustering import naming
+from photoclust.core.embedding.backbones import DEFAULT_MODEL, PREPROCESS_VERSION
+from photoclust.core.library import open_library
+from photoclust.core.library.models import Embedding, Photo
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 WORK = Path("/tmp/pc_search")

@@ -86,7 +86,7 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
     from photoclust.core.search.vocabulary import vocabulary
 
     vocab = vocabulary()
-    firsts = Counter()
+    firsts: Counter[int] = Counter()
     for classes in photo_classes:
         known = [(p, vocab.class_index[readable_class(n)]) for n, p in classes or ()
                  if readable_class(n) in vocab.class_index]
@@ -95,7 +95,7 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
     n = sum(firsts.values())
     if n == 0:
         return []
-    cover: Counter = Counter()
+    cover: Counter[int] = Counter()
     for k, count in firsts.items():
         for c in vocab.ancestors(k):
             cover[c] += count / n

@@ -159,16 +159,17 @@ def _explain(index: SearchIndex, row: int, term: _Term, sources, vocab: Vocabula
         return f"{label}: {term.text}"
     if label == "camera":
         return f"camera: {index.cameras[row]}"
-    if label != "shows":
+    match = term.match
+    if label != "shows" or match is None:
         return label
     v = index.row_of_vector[row]
-    weights = vocab.class_weights(term.match)
+    weights = vocab.class_weights(match)
     probs = index.vectors.probs[v]
     classes = [(p * weights[k], k) for k, p in zip(probs.indices, probs.data) if weights[k] > 0]
     if not classes:
-        return term.match.label
+        return match.label
     top_class = vocab.class_names[max(classes)[1]]
-    label = term.match.label
+    label = match.label
     return label if top_class.lower() == label else f"{label} ({top_class})"
 
 

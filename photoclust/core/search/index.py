@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +93,7 @@ class SearchIndex:
     cluster_names: dict[int, tuple[str, str, frozenset[str]]]  # id -> (name, source, words)
     vectors: Vectors
     vector_rows: np.ndarray           # for each row of ``vectors``, its row in ``ids`` (or -1)
-    row_of_vector: np.ndarray = field(default=None)  # for each row of ``ids``, -1 or vectors row
+    row_of_vector: np.ndarray  # for each row of ``ids``, -1 or its row in ``vectors``
 
     def row_of_id(self, photo_id: int) -> int | None:
         i = int(np.searchsorted(self.ids, photo_id))
@@ -177,7 +177,7 @@ def forget(library: Library) -> None:
 
 def _file_key(library: Library) -> tuple:
     """Changes whenever anything is written to the library (its file or its write-ahead log)."""
-    parts = []
+    parts: list[tuple[int, int] | None] = []
     for suffix in ("", "-wal"):
         try:
             st = Path(str(library.path) + suffix).stat()
