@@ -80,7 +80,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from photoclust.core.search import SearchError, similar_photos
 
     photo: int | Path = Path(args.photo)
-    if args.photo.isdigit() and not photo.exists():
+    if args.photo.isdigit() and not Path(args.photo).exists():
         photo = int(args.photo)
     with open_from_args(args) as library:
         try:

@@ -32,6 +32,8 @@ def test_two_concepts_only_when_the_cluster_holds_two():
     assert set(name_of("beagle", "basset", "tabby", "Persian cat").split(" / ")) == {
         "hound", "domestic cat"}
     assert name_of("beagle", "basset", "beagle", "tabby", "Persian cat").startswith("hound / ")
+    # a cluster that is mostly one thing is named after it
+    assert name_of("sorrel", "sorrel", "sorrel", "collie", "hartebeest") == "sorrel"
     # three breeds are not two things
     assert name_of("beagle", "Chihuahua", "golden retriever", "collie") == "dog"
 
@@ -71,3 +73,23 @@ def test_vocabulary_words_reach_their_classes(word, expected):
     match = vocab.lookup(word)
     assert match is not None
     assert vocab.class_weights(match)[vocab.class_index[expected]] > 0
+
+
+def test_the_shipped_vocabulary_is_what_the_tool_derives_from_wordnet(tmp_path):
+    import gzip
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from photoclust.core.search.vocabulary import DATA_FILE
+
+    wordnet = Path("/usr/share/wordnet")
+    if not (wordnet / "data.noun").exists():
+        pytest.skip("WordNet 3.0 database files absent (apt-get install wordnet-base)")
+    tool = Path(__file__).resolve().parents[2] / "tools" / "build_wordnet_vocabulary.py"
+    spec = importlib.util.spec_from_file_location("build_wordnet_vocabulary", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--wordnet", str(wordnet), "--out", str(tmp_path / "v.json.gz")]) == 0
+    with gzip.open(tmp_path / "v.json.gz", "rt") as new, gzip.open(DATA_FILE, "rt") as shipped:
+        assert json.load(new) == json.load(shipped)

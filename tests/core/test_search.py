@@ -25,10 +25,14 @@ MODEL = "efficientnet_lite2"
 
 # path, top classes as EmbedJob stores them, taken_at, camera, group (for the vectors)
 PHOTOS = [
-    ("/pics/walks/p1.jpg", [["beagle", 0.8], ["basset", 0.1]], datetime(2023, 7, 14), "Canon EOS 5D", 0),
-    ("/pics/walks/p2.jpg", [["golden retriever", 0.7], ["Labrador retriever", 0.2]], datetime(2023, 7, 20), "Canon EOS 5D", 0),
-    ("/pics/walks/p3.jpg", [["Chihuahua", 0.5], ["toy terrier", 0.3]], datetime(2022, 7, 1), None, 0),
-    ("/pics/misc/p4.jpg", [["cowboy hat", 0.6], ["sombrero", 0.3]], datetime(2023, 1, 5), "Pixel 7", 1),
+    ("/pics/walks/p1.jpg", [["beagle", 0.8], ["basset", 0.1]], datetime(2023, 7, 14),
+     "Canon EOS 5D", 0),
+    ("/pics/walks/p2.jpg", [["golden retriever", 0.7], ["Labrador retriever", 0.2]],
+     datetime(2023, 7, 20), "Canon EOS 5D", 0),
+    ("/pics/walks/p3.jpg", [["Chihuahua", 0.5], ["toy terrier", 0.3]], datetime(2022, 7, 1),
+     None, 0),
+    ("/pics/misc/p4.jpg", [["cowboy hat", 0.6], ["sombrero", 0.3]], datetime(2023, 1, 5),
+     "Pixel 7", 1),
     ("/pics/misc/p5.jpg", [["sombrero", 0.9]], None, "Pixel 7", 1),
     ("/pics/misc/p6.jpg", [["running shoe", 0.5], ["Loafer", 0.3], ["sandal", 0.1]], None, None, 2),
     ("/pics/misc/p7.jpg", [["golf ball", 0.95]], None, None, 3),
@@ -107,6 +111,7 @@ def test_search_folders_files_dates_cameras_and_several_words(filled):
     assert set(found(search_photos(library, "2023"))) == {"p1.jpg", "p2.jpg", "p4.jpg"}
     assert set(found(search_photos(library, "july 2023"))) == {"p1.jpg", "p2.jpg"}
     assert set(found(search_photos(library, "July"))) == {"p1.jpg", "p2.jpg", "p3.jpg"}
+    assert set(found(search_photos(library, "2023-07-14"))) == {"p1.jpg", "p2.jpg"}  # the month
     assert set(found(search_photos(library, "canon"))) == {"p1.jpg", "p2.jpg"}
     hits = search_photos(library, "photos of dogs in july 2023 with canon")
     assert found(hits) == ["p1.jpg", "p2.jpg"]

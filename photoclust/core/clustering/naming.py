@@ -19,8 +19,9 @@ import numpy as np
 
 #: A second class joins the name when it has at least this share of the first class's votes.
 SECOND_CLASS_SHARE = 0.5
-#: A concept names a cluster when it is the most likely class's concept in this share of photos.
-COVERS_MOST = 0.6
+#: A concept names a cluster when it is above the most likely class of more than this share of
+#: its photos (a majority).
+COVERS_MOST = 0.5
 #: In a two-concept name, each concept covers at least this share of the photos, the two
 #: together this share...
 COVERS_PART = 0.25
@@ -79,13 +80,13 @@ def name_from_votes(votes: list[tuple[str, float]], taken: set[str] = frozenset(
 
 def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> list[str]:
     """Names from WordNet concepts for a cluster whose photos have these top classes, best
-    first: the most specific concept that covers ``COVERS_MOST`` of the photos (a photo is
+    first: the most specific concept that covers most of the photos (a photo is
     covered by the concepts above its most likely class), two when the cluster really holds two,
     then the next options; ``[]`` when no concept covers enough or the classes are unknown."""
     from photoclust.core.search.vocabulary import vocabulary
 
     vocab = vocabulary()
-    firsts = Counter()
+    firsts: Counter[int] = Counter()
     for classes in photo_classes:
         known = [(p, vocab.class_index[readable_class(n)]) for n, p in classes or ()
                  if readable_class(n) in vocab.class_index]
@@ -94,14 +95,14 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
     n = sum(firsts.values())
     if n == 0:
         return []
-    cover: Counter = Counter()
+    cover: Counter[int] = Counter()
     for k, count in firsts.items():
         for c in vocab.ancestors(k):
             cover[c] += count / n
     nameable = [c for c in cover if vocab.wnids[c] not in NOT_A_NAME
                 and len(vocab.classes_under(c)) < TOO_GENERAL * vocab.n_classes]
     # most specific first; of concepts over the same classes, the lowest (jean, not apparel)
-    singles = sorted((c for c in nameable if cover[c] >= COVERS_MOST),
+    singles = sorted((c for c in nameable if cover[c] > COVERS_MOST),
                      key=lambda c: (-vocab.information(c), -cover[c], -len(vocab.ancestors(c)),
                                     vocab.name(c)))
     parts = sorted((c for c in nameable if cover[c] >= COVERS_PART),
@@ -119,9 +120,10 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
         share = min(share, COVERS_PAIR) - 0.05
         return max((vocab.information(c) for c in nameable if cover[c] >= share), default=0.0)
 
+    best_single = vocab.information(singles[0]) if singles else 0.0
     two = [f"{vocab.name(a)} / {vocab.name(b)}" for a, b in pairs[:3]
            if (vocab.information(a) + vocab.information(b)) / 2
-           >= covering_information(cover[a] + cover[b]) + PAIR_MORE_SPECIFIC]
+           >= max(best_single, covering_information(cover[a] + cover[b]) + PAIR_MORE_SPECIFIC)]
     names = two[:1] + [vocab.name(c) for c in singles] + two[1:]
     return list(dict.fromkeys(names))
 

@@ -12,6 +12,7 @@ bench/search_quality.py; design in docs/search.md.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,6 +40,8 @@ MONTHS = {name: i + 1 for i, names in enumerate([
     ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
     ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
     ("october", "oct"), ("november", "nov"), ("december", "dec")]) for name in names}
+#: "2023-07" or "2023-07-14": that year and month (a day is not searched).
+_ISO_MONTH = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})(?:-\d{1,2})?(?!\d)")
 #: Words that only frame a query ("photos of my dogs").
 STOP_WORDS = frozenset("a an the of and with in on at my our me show find all some photo photos "
                        "picture pictures pic pics image images".split())
@@ -75,9 +78,13 @@ def _is_year(word: str) -> bool:
 def parse_query(text: str, vocab: Vocabulary | None = None) -> list[_Term]:
     """The terms of a query (see the module docstring)."""
     vocab = vocab or vocabulary()
+    dates = [_Term(m.group(0), year=int(m.group(1))) for m in _ISO_MONTH.finditer(text)]
+    dates += [_Term(m.group(0), month=int(m.group(2))) for m in _ISO_MONTH.finditer(text)
+              if 1 <= int(m.group(2)) <= 12]
+    text = _ISO_MONTH.sub(" ", text)
     tokens = words(text)
     content = [t for t in tokens if t not in STOP_WORDS]
-    terms: list[_Term] = []
+    terms: list[_Term] = dates
     i = 0
     while i < len(content):
         word = content[i]
@@ -152,16 +159,17 @@ def _explain(index: SearchIndex, row: int, term: _Term, sources, vocab: Vocabula
         return f"{label}: {term.text}"
     if label == "camera":
         return f"camera: {index.cameras[row]}"
-    if label != "shows":
+    match = term.match
+    if label != "shows" or match is None:
         return label
     v = index.row_of_vector[row]
-    weights = vocab.class_weights(term.match)
+    weights = vocab.class_weights(match)
     probs = index.vectors.probs[v]
     classes = [(p * weights[k], k) for k, p in zip(probs.indices, probs.data) if weights[k] > 0]
     if not classes:
-        return term.match.label
+        return match.label
     top_class = vocab.class_names[max(classes)[1]]
-    label = term.match.label
+    label = match.label
     return label if top_class.lower() == label else f"{label} ({top_class})"
 
 
@@ -190,8 +198,8 @@ def search_photos(library: Library, text: str, limit: int = 50,
     order = candidates[np.lexsort((index.ids[candidates], -total[candidates]))][:limit]
     hits = []
     for row in order.tolist():
-        why = ", ".join(_explain(index, row, term, sources, vocab)
-                        for term, scores, sources in scored if scores[row] > 0)
+        why = ", ".join(dict.fromkeys(_explain(index, row, term, sources, vocab)
+                                      for term, scores, sources in scored if scores[row] > 0))
         hits.append(_hit(index, row, float(total[row]), why))
     return hits
 
