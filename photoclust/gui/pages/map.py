@@ -26,8 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
-from photoclust.core.queries import list_clusters
-from photoclust.core.viewing import photo_details
+from photoclust.core.queries import list_clusters, photo_details
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.views.map_view import MapView

@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core import editing
-from photoclust.core.queries import list_clusters
-from photoclust.core.viewing import content_hashes, photo_details
+from photoclust.core.queries import list_clusters, photo_details, photo_files
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
@@ -63,7 +62,8 @@ class _Query(QRunnable):
                 hits = similar_photos(self.library, self.similar_to, limit=SIMILAR_LIMIT)
             else:
                 hits = search_photos(self.library, self.text or "", limit=SEARCH_LIMIT)
-            hashes = content_hashes(self.library, [h.id for h in hits])
+            files = photo_files(self.library, [h.id for h in hits])
+            hashes = {pid: content_hash for pid, (content_hash, _path) in files.items()}
             start = None
             if self.similar_to is not None:
                 details = photo_details(self.library, self.similar_to)

@@ -14,7 +14,6 @@ menu.
 """
 from __future__ import annotations
 
-import html
 from collections import OrderedDict
 
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
@@ -30,14 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core.imaging import ImageError
-from photoclust.core.viewing import (
-    cluster_photo_ids,
-    decode_to_fit,
-    details_rows,
-    photo_details,
-)
+from photoclust.core.queries import photo_details
+from photoclust.core.viewing import cluster_photo_ids, decode_to_fit
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
+from photoclust.gui.views.preview import details_html
 
 #: Decoded photos kept (the current one and its neighbours).
 CACHE_SIZE = 5
@@ -255,7 +251,7 @@ class ViewerPage(LiveWhileShown, Page):
             self._show_text("This photo is no longer in the library.")
             return
         self._paths[photo_id] = details.path
-        self.details_label.setText(_details_html(details))
+        self.details_label.setText(details_html(details))
         cached = self._cache.get((photo_id, self.zoom == "100"))
         if cached is not None:
             self._cache.move_to_end((photo_id, self.zoom == "100"))
@@ -349,7 +345,7 @@ class ViewerPage(LiveWhileShown, Page):
         if self.photo_id is not None and self.isVisible():
             details = photo_details(self.state.library, self.photo_id)
             if details is not None:
-                self.details_label.setText(_details_html(details))
+                self.details_label.setText(details_html(details))
 
     def _update_actions(self) -> None:
         i = self.index()
@@ -360,9 +356,3 @@ class ViewerPage(LiveWhileShown, Page):
             self.position_label.setText(f"Photo {i + 1:,} of {len(self.photo_ids):,}")
         else:
             self.position_label.clear()
-
-
-def _details_html(details) -> str:
-    return "<table>" + "".join(
-        f"<tr><td style='color:#78909c;padding-right:8px'>{html.escape(k)}</td>"
-        f"<td>{html.escape(v)}</td></tr>" for k, v in details_rows(details)) + "</table>"
