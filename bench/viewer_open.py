@@ -1,9 +1,9 @@
 """What opening a photo in the viewer costs, on the GUI thread and on the decode worker.
 
-GUI thread: the details lookup (``core.viewing.photo_details``) and the ids of the photo's
-cluster (``core.viewing.cluster_photo_ids``) for a cluster of N photos in a generated library.
-Worker: decoding a 12 MP JPEG written here to fit a 1600 x 1000 screen (``decode_to_fit``)
-against a full decode (the 100 % view). Medians of repeated runs; prints the machine.
+GUI thread: the details lookup (``core.queries.photo_details``). Workers: the ids of the photo's
+cluster (``core.viewing.cluster_photo_ids``) for a cluster of N photos in a generated library,
+and decoding a 12 MP JPEG written here to fit a 1600 x 1000 screen (``decode_to_fit``) against a
+full decode (the 100 % view). Medians of repeated runs; prints the machine.
 
     python bench/viewer_open.py [--photos 50000]
 """
@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from machine_info import describe_machine
 from photoclust.core.library import open_library
 from photoclust.core.library.models import Assignment, Cluster, Photo
-from photoclust.core.viewing import cluster_photo_ids, decode_to_fit, photo_details
+from photoclust.core.queries import photo_details
+from photoclust.core.viewing import cluster_photo_ids, decode_to_fit
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -65,9 +66,9 @@ def main() -> None:
         full = median_ms(lambda: decode_to_fit(big, 1600, 1000, full=True), 5)
         library.close()
     print(describe_machine())
-    print(f"GUI thread: photo details {details:.1f} ms; ids of a {args.photos:,}-photo cluster "
-          f"{listing:.1f} ms")
-    print(f"worker: 12 MP JPEG to fit 1600x1000 {fit:.0f} ms; full decode (100 %) {full:.0f} ms")
+    print(f"GUI thread: photo details {details:.1f} ms")
+    print(f"workers: ids of a {args.photos:,}-photo cluster {listing:.0f} ms; 12 MP JPEG to fit "
+          f"1600x1000 {fit:.0f} ms; full decode (100 %) {full:.0f} ms")
 
 
 if __name__ == "__main__":
