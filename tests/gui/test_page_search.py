@@ -193,3 +193,13 @@ def test_an_older_answer_never_replaces_a_newer_query(qtbot, searchable):
         page.search("dog")
     qtbot.wait(200)
     assert sorted(page.model.photo_ids()) == sorted(_dogs(searchable))
+
+
+def test_typing_a_query_never_triggers_the_pages_letter_keys(qtbot, searchable):
+    _state, page = _open(qtbot, searchable)
+    _search(qtbot, page, "dog")
+    page.results.selectAll()
+    page.field.setFocus()
+    page.field.clear()
+    qtbot.keyClicks(page.field, "mouse")  # M is "Move to…" on the results
+    assert page.picker is None and page.field.text() == "mouse"
