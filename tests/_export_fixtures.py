@@ -9,10 +9,12 @@ from photoclust.core.library.models import Assignment, Cluster, Photo
 
 
 def add_photo(library, path: Path, status: str = "present") -> int:
+    """A row as ``index`` writes it (size and time of the file, so ``check`` finds it unchanged)."""
     data = path.read_bytes() if path.exists() else path.name.encode()
+    mtime_ns = path.stat().st_mtime_ns if path.exists() else 0
     with library.session() as s:
         photo = Photo(path=str(path), content_hash=hashlib.sha256(data).hexdigest(),
-                      file_size=len(data), mtime_ns=0, status=status)
+                      file_size=len(data), mtime_ns=mtime_ns, status=status)
         s.add(photo)
         s.flush()
         return photo.id

@@ -18,7 +18,7 @@ from photoclust.core.embedding.store import library_model
 from photoclust.core.jobs import run_job
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
-from photoclust.core.library.scan import ScanJob
+from photoclust.core.library.scan import UNREADABLE, ScanJob
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,8 +46,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
         return 0
+    unreadable = f", {result.unreadable} unreadable" if result.unreadable else ""
     print(f"{result.added} added, {result.unchanged} unchanged, {result.updated} updated, "
-          f"{result.moved} moved, {result.missing} missing.")
+          f"{result.moved} moved, {result.missing} missing{unreadable}.")
     print_skipped(result.skipped)
     return 0
 
@@ -58,6 +59,8 @@ def library_status(library: Library) -> dict:
     with library.session() as s:
         photos = s.scalar(select(func.count()).select_from(Photo).where(present))
         missing = s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "missing"))
+        unreadable = s.scalar(select(func.count()).select_from(Photo)
+                              .where(Photo.status == UNREADABLE))
         distinct_contents = s.scalar(
             select(func.count(distinct(Photo.content_hash))).where(present))
         embedded = dict(s.execute(
@@ -78,6 +81,7 @@ def library_status(library: Library) -> dict:
         "thumbnails": str(library.thumbnail_dir),
         "photos": photos,
         "missing": missing,
+        "unreadable": unreadable,
         "duplicates": photos - distinct_contents,
         "embedded": embedded,
         "model": library_model(library),
@@ -93,7 +97,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(info)
         return 0
     print(f"Library:   {printable(info['library'])}")
-    print(f"Photos:    {info['photos']} ({info['missing']} missing, "
+    unreadable = f"{info['unreadable']} unreadable, " if info["unreadable"] else ""
+    print(f"Photos:    {info['photos']} ({info['missing']} missing, {unreadable}"
           f"{info['duplicates']} duplicate copies)")
     if info["embedded"]:
         for model, count in info["embedded"].items():

@@ -33,7 +33,7 @@ from photoclust.core.files import remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
 from photoclust.core.library.folders import indexed_folders
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.models import Assignment, Cluster, Photo, PhotoStatus, Source
 
 log = logging.getLogger(__name__)
 
@@ -425,7 +425,8 @@ class ExportJob(Job[ExportResult]):
                 select(Photo.id, Photo.path, Assignment.cluster_id, Assignment.source,
                        Photo.content_hash, Photo.file_size, Photo.mtime_ns)
                 .join(Assignment, Assignment.photo_id == Photo.id)
-                .where(Photo.status == "present", Assignment.cluster_id.in_(selected))
+                .where(Photo.status == PhotoStatus.PRESENT,
+                       Assignment.cluster_id.in_(selected))
                 .order_by(Assignment.cluster_id, Photo.id)
             ).all()
         # Folder names come from all active clusters, not only the selected ones, so exporting
@@ -439,8 +440,8 @@ class ExportJob(Job[ExportResult]):
                 continue
             seen.add((photo_id, cluster_id))
             keyword = names[cluster_id] or self._albums[cluster_id]
-            self._items.append(ExportItem(photo_id, path, cluster_id, keyword, source or "auto",
-                                          content_hash, size, mtime_ns))
+            self._items.append(ExportItem(photo_id, path, cluster_id, keyword,
+                                          source or Source.AUTO, content_hash, size, mtime_ns))
 
     def _check_not_among_sources(self) -> None:
         problem = output_folder_problem(self.library, self.outdir)
@@ -468,6 +469,7 @@ class ExportJob(Job[ExportResult]):
         if self._items is None:
             self._load()
         items = self._items
+        assert items is not None  # _load sets them
         result = ExportResult(self.outdir, self.mode,
                               albums={cid: self._albums[cid] for cid in sorted(self._selected)})
         self._remove_leftover_temp_files()

@@ -7,6 +7,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+#: File names of the manifest an export writes into its output folder. ``core/export.py`` writes
+#: them and indexing leaves out a folder that holds one; they live here, below both.
+EXPORT_MANIFEST_JSON = "manifest.json"
+EXPORT_MANIFEST_CSV = "manifest.csv"
+
 
 def remove_quietly(path: str | os.PathLike) -> None:
     """Delete ``path`` if it can be deleted; cleaning up must not hide the error being handled."""

@@ -41,7 +41,8 @@ def test_cli_check_reports_and_repairs(library, tmp_path, capsys):
 
     assert main(argv) == 1
     report = json.loads(capsys.readouterr().out)
-    assert set(report) == {"ok", "integrity", "missing", "orphans", "repaired"}
+    assert set(report) == {"ok", "integrity", "missing", "changed", "unreadable", "orphans",
+                           "repaired"}
     assert report["ok"] is False and report["integrity"] == ["ok"]
     assert [m["path"] for m in report["missing"]] == [str(photo)]
 

@@ -17,7 +17,7 @@ from typing import Iterator
 from urllib.parse import quote
 
 import appdirs
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -315,7 +315,7 @@ def _open_writable(path: Path, version: int | None) -> Library:
             if version is None:
                 Base.metadata.create_all(con)
                 con.execute(
-                    SchemaInfo.__table__.insert().values(
+                    insert(SchemaInfo).values(
                         id=1, version=migrations.SCHEMA_VERSION, app_version=__version__
                     )
                 )
@@ -324,7 +324,7 @@ def _open_writable(path: Path, version: int | None) -> Library:
                     log.info("migrating %s from schema %d to %d", path, v, v + 1)
                     migrations.MIGRATIONS[v](con)
                     con.execute(
-                        SchemaInfo.__table__.update().values(version=v + 1, app_version=__version__)
+                        update(SchemaInfo).values(version=v + 1, app_version=__version__)
                     )
         lib = Library(path, engine)
         with lib.session() as s:

@@ -46,6 +46,9 @@ class PhotoStatus:
     PRESENT = "present"
     #: The file vanished: the row keeps its id, clusters and labels until the file is found again.
     MISSING = "missing"
+    #: The file is there but no longer reads as a photo (damaged, overwritten, now a folder, a
+    #: broken link or a pipe): kept like a missing photo until the file reads again.
+    UNREADABLE = "unreadable"
 
 
 class Source:
