@@ -12,7 +12,7 @@ import pytest
 from photoclust.cli import main
 from photoclust.core import editing
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
-from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
+from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, PhotoStatus
 from photoclust.core.search import (
     SearchError,
     SearchHit,
@@ -173,9 +173,13 @@ def test_similar_photos_bad_input_is_one_sentence(filled):
     with pytest.raises(SearchError, match="no embedding"):
         similar_photos(library, "/pics/misc/new.jpg")
     with library.session() as s:
-        s.get(Photo, ids[1]).status = "missing"
+        s.get(Photo, ids[1]).status = PhotoStatus.MISSING
+        s.get(Photo, ids[2]).status = PhotoStatus.UNREADABLE
     with pytest.raises(SearchError, match="missing"):
         similar_photos(library, ids[1])
+    with pytest.raises(SearchError, match="no longer reads as a photo"):
+        similar_photos(library, ids[2])
+    assert ids[1] not in [h.id for h in similar_photos(library, ids[0])]
 
 
 def run_cli(capsys, *argv):

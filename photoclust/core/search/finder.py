@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.library import Library
+from photoclust.core.library.models import Photo, PhotoStatus, Source
 from photoclust.core.search.index import (
     SearchIndex,
     WordColumn,
@@ -136,7 +138,7 @@ def _term_scores(index: SearchIndex, term: _Term, vocab: Vocabulary
         wanted = set(words(term.text))
         for cid, (name, source, name_words) in index.cluster_names.items():
             if all(any(f in name_words for f in vocab.singular_forms(w)) for w in wanted):
-                weight = WEIGHT_USER_NAME if source == "user" else WEIGHT_SUGGESTED_NAME
+                weight = WEIGHT_USER_NAME if source == Source.USER else WEIGHT_SUGGESTED_NAME
                 sources.append(((index.cluster_ids == cid) * np.float32(weight),
                                 f"cluster: {name}"))
         for table, weight, label in ((index.path_words, WEIGHT_PATH, "folder or file name"),
@@ -207,7 +209,7 @@ def search_photos(library: Library, text: str, limit: int = 50,
 def _hit(index: SearchIndex, row: int, score: float, why: str) -> SearchHit:
     cid = int(index.cluster_ids[row])
     return SearchHit(int(index.ids[row]), index.paths[row], round(score, 4),
-                     None if cid < 0 else cid, why)
+                     None if cid == NO_CLUSTER else cid, why)
 
 
 def similar_photos(library: Library, photo: int | str | Path, limit: int = 20,
@@ -246,14 +248,14 @@ def _photo_id(library: Library, photo: int | str | Path) -> int:
 
 
 def _why_not_searchable(library: Library, photo_id: int, model: str) -> str:
-    from photoclust.core.library.models import Photo
-
     with library.session() as s:
         photo = s.get(Photo, photo_id)
         if photo is None:
             return f"There is no photo {photo_id} in this library."
-        if photo.status != "present":
+        if photo.status == PhotoStatus.MISSING:
             return f"Photo {photo_id} ({photo.path}) is missing from disk; index its folder again."
+        if photo.status != PhotoStatus.PRESENT:
+            return f"Photo {photo_id} ({photo.path}) no longer reads as a photo."
     return (f"Photo {photo_id} has no embedding under {model} yet; run `photoclust embed` "
             "first.")
 

@@ -19,10 +19,11 @@ import numpy as np
 from scipy import sparse
 from sqlalchemy import func, select
 
+from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
+from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, PhotoStatus
 from photoclust.core.search.vocabulary import Vocabulary, vocabulary, words
 
 #: Dimensions of the space "similar" compares photos in (PCA of the normalised embeddings, as
@@ -84,7 +85,7 @@ class SearchIndex:
     key: tuple
     ids: np.ndarray                   # int64, sorted
     paths: list[str]
-    cluster_ids: np.ndarray           # int64, -1 when in no cluster
+    cluster_ids: np.ndarray           # int64, NO_CLUSTER when in no cluster
     years: np.ndarray                 # int16, 0 when unknown
     months: np.ndarray                # int8, 0 when unknown
     cameras: list[str]
@@ -141,7 +142,7 @@ def _reduced_embeddings(library: Library, vectors: Vectors) -> np.ndarray:
              .join(Embedding, (Embedding.content_hash == Photo.content_hash)
                    & (Embedding.model == vectors.model)
                    & (Embedding.preprocess_version == PREPROCESS_VERSION))
-             .where(Photo.id.in_(select(Photo.id).where(Photo.status == "present")))
+             .where(Photo.id.in_(select(Photo.id).where(Photo.status == PhotoStatus.PRESENT)))
              .order_by(Photo.id))
     with library.session() as s:
         rows = s.connection().execute(query).all()
@@ -190,7 +191,7 @@ def _file_key(library: Library) -> tuple:
 def _vectors_key(library: Library, model: str) -> tuple:
     with library.session() as s:
         photos = s.execute(select(func.count(), func.max(Photo.id), func.sum(Photo.id))
-                           .where(Photo.status == "present")).one()
+                           .where(Photo.status == PhotoStatus.PRESENT)).one()
         embeddings = s.scalar(select(func.count()).select_from(Embedding)
                               .where(Embedding.model == model))
     return model, tuple(photos), embeddings
@@ -204,7 +205,7 @@ def _build_vectors(library: Library, model: str, key: tuple) -> Vectors:
              .join(Embedding, (Embedding.content_hash == Photo.content_hash)
                    & (Embedding.model == model)
                    & (Embedding.preprocess_version == PREPROCESS_VERSION))
-             .where(Photo.status == "present").order_by(Photo.id))
+             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:
         rows_read = s.connection().execute(query).all()
     photo_ids = np.fromiter((r[0] for r in rows_read), dtype=np.int64, count=len(rows_read))
@@ -234,7 +235,7 @@ def path_text(path: str) -> str:
 def _build_facts(library: Library, key: tuple, vectors: Vectors, vocab: Vocabulary) -> SearchIndex:
     query = (select(Photo.id, Photo.path, Photo.taken_at, Photo.camera, Assignment.cluster_id)
              .outerjoin(Assignment, Assignment.photo_id == Photo.id)
-             .where(Photo.status == "present").order_by(Photo.id))
+             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:  # Core rows (no ORM row processing: 100,000 rows)
         rows = s.connection().execute(query).all()
         clusters = s.execute(select(Cluster.id, Cluster.name, Cluster.name_source)
@@ -243,7 +244,8 @@ def _build_facts(library: Library, key: tuple, vectors: Vectors, vocab: Vocabula
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
     paths = [r[1] for r in rows]
     cameras = [r[3] or "" for r in rows]
-    cluster_ids = np.fromiter((-1 if r[4] is None else r[4] for r in rows), np.int64, count=n)
+    cluster_ids = np.fromiter((NO_CLUSTER if r[4] is None else r[4] for r in rows), np.int64,
+                              count=n)
     years = np.fromiter((r[2].year if r[2] else 0 for r in rows), dtype=np.int16, count=n)
     months = np.fromiter((r[2].month if r[2] else 0 for r in rows), dtype=np.int8, count=n)
     names = {}
