@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core.library import Library
-from photoclust.core.queries import count_present_photos, list_clusters
+from photoclust.core.queries import list_clusters
 from photoclust.core.settings import add_folder, effective_model, remove_folder
 from photoclust.gui.dialogs.export_dialog import ExportDialog
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.state.pageRequested.connect(lambda name, kwargs: self.show_page(name, **kwargs))
-        self.state.photosChanged.connect(self._update_library_state)
+        self.state.countsChanged.connect(lambda *_counts: self._update_library_state())
         self.state.edited.connect(lambda r: self.statusBar().showMessage(r.description, 5000))
         self.state.editFailed.connect(self._on_edit_failed)
         self.state.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -329,22 +329,30 @@ class MainWindow(QMainWindow):
 
     # --- library state ------------------------------------------------------------------------
     def _update_library_state(self) -> None:
-        self._photo_count = count_present_photos(self.library)
         self._update_summary()
         self._update_actions()
 
+    def _counts(self) -> tuple[int, int]:
+        """(photos present, clusters) as the Photos page read them last; read here when there
+        is no Photos page."""
+        if self.state.counts is None:
+            from photoclust.core.queries import count_present_photos
+
+            self.state.set_counts(count_present_photos(self.library),
+                                  len(list_clusters(self.library)))
+        return self.state.counts
+
     def _update_summary(self) -> None:
-        clusters = list_clusters(self.library)
-        n_photos = self._photo_count
-        text = (f"{n_photos:,} photo{'s' if n_photos != 1 else ''} in {len(clusters):,} "
-                f"cluster{'s' if len(clusters) != 1 else ''}")
+        n_photos, n_clusters = self._counts()
+        text = (f"{n_photos:,} photo{'s' if n_photos != 1 else ''} in {n_clusters:,} "
+                f"cluster{'s' if n_clusters != 1 else ''}")
         if self.state.edits_in_flight:
             n = self.state.edits_in_flight
             text += f"  ·  saving {n} edit{'s' if n != 1 else ''}…"
         self.summary_label.setText(text)
 
     def _update_actions(self) -> None:
-        has_photos = getattr(self, "_photo_count", 0) > 0
+        has_photos = self._counts()[0] > 0
         for name, action in self.nav_actions.items():
             action.setEnabled(name == "photos" or has_photos)
         for index in range(self.nav_bar.count()):
@@ -421,15 +429,18 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "photoclust", text)
             text = f"{worker.title}: failed. {text}"
         else:
-            text = getattr(worker, "summary", None) or f"{worker.title}: done."
+            text = (getattr(worker, "summary", None) or getattr(worker.job, "summary", None)
+                    or f"{worker.title}: done.")
         self.statusBar().showMessage(text, 10000)
         self.jobEnded.emit(text)
 
-    def _library_summary(self) -> str:
-        clusters = list_clusters(self.library)
+    @staticmethod
+    def library_summary(library: Library) -> str:
+        """"300 photos in 6 groups" (read on the job's thread when a job ends)."""
+        clusters = list_clusters(library)
         photos = sum(c.size for c in clusters)
-        return (f"{photos:,} photo{'s' if photos != 1 else ''} in {len(clusters):,} "
-                f"group{'s' if len(clusters) != 1 else ''}")
+        return (f"Done: {photos:,} photo{'s' if photos != 1 else ''} in {len(clusters):,} "
+                f"group{'s' if len(clusters) != 1 else ''}.")
 
     def add_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
@@ -462,12 +473,8 @@ class MainWindow(QMainWindow):
                                model=effective_model(library, settings), device=settings.device,
                                k=settings.k)
 
-        worker = self.run_job(DeferredJob("Organizing photos", build),
-                              lambda _r: self._set_summary(worker), reread=True)
-        return worker
-
-    def _set_summary(self, worker: JobWorker) -> None:
-        worker.summary = f"Done: {self._library_summary()}."
+        return self.run_job(DeferredJob("Organizing photos", build,
+                                        lambda: self.library_summary(library)), reread=True)
 
     def recluster(self, confirm: bool = True) -> JobWorker | None:
         """Cluster every photo again from scratch (user placements and names stay)."""
@@ -486,9 +493,8 @@ class MainWindow(QMainWindow):
             return ClusterJob(library, model=effective_model(library, settings), k=settings.k,
                               **kwargs)
 
-        worker = self.run_job(DeferredJob("Re-clustering everything", build),
-                              lambda _r: self._set_summary(worker), reread=True)
-        return worker
+        return self.run_job(DeferredJob("Re-clustering everything", build,
+                                        lambda: self.library_summary(library)), reread=True)
 
     def learn(self) -> JobWorker:
         """Reassign the photos the user did not place, from a model of the user's corrections."""

@@ -45,6 +45,7 @@ class AppState(QObject):
     message = Signal(str)  # a short status message for the user
     settingsChanged = Signal(object)  # the library's LibrarySettings after a change
     organizeRequested = Signal(str)  # a folder to add and organize ("" = the library's folders)
+    countsChanged = Signal(int, int)  # photos present, clusters: after the library was re-read
 
     def __init__(self, library: Library, queue: JobQueue | None = None,
                  parent: QObject | None = None):
@@ -55,10 +56,18 @@ class AppState(QObject):
         self.selection: list[int] = []
         self.selected_cluster_ids: list[int] = []  # the clusters selected in the Photos page
         self._edits_in_flight = 0
+        self.counts: tuple[int, int] | None = None  # (photos present, clusters), once read
         self.settings: LibrarySettings = load_settings(library)
         #: One thumbnail cache for every page of this library.
         self.thumbnails = ThumbnailLoader(library, icon_size=self.settings.thumbnail_size,
                                           parent=self)
+
+    def set_counts(self, photos: int, clusters: int) -> None:
+        """What the library holds, as the page that read it last saw it (the status area and
+        the enabled pages follow)."""
+        if (photos, clusters) != self.counts:
+            self.counts = (photos, clusters)
+            self.countsChanged.emit(photos, clusters)
 
     def update_settings(self, **values) -> LibrarySettings:
         """Save library settings (``core.settings.save_settings``) and tell the pages."""

@@ -278,16 +278,22 @@ def format_duration(seconds: float) -> str:
 
 class DeferredJob(Job):
     """A job built on the worker thread: ``factory()`` imports and constructs the real job there,
-    so the heavy core modules (torch, scikit-learn) never load on the GUI thread."""
+    so the heavy core modules (torch, scikit-learn) never load on the GUI thread. ``summarize()``,
+    when given, runs there too after the job and sets ``summary`` (what the status area says)."""
 
-    def __init__(self, title: str, factory):
+    def __init__(self, title: str, factory, summarize=None):
         self.title = title
         self._factory = factory
+        self._summarize = summarize
         self.job: Job | None = None
+        self.summary: str | None = None
 
     def prepare(self) -> None:
         self.job = self._factory()
         self.job.prepare()
 
     def run(self, ctx: JobContext):
-        return self.job.run(ctx)
+        result = self.job.run(ctx)
+        if self._summarize is not None:
+            self.summary = self._summarize()
+        return result

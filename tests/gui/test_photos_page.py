@@ -1,6 +1,8 @@
 """The Photos page driven offscreen like a user would: each test checks what the library holds."""
 from __future__ import annotations
 
+from qt_helpers import settled
+
 from PySide6.QtCore import QItemSelectionModel, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
@@ -70,15 +72,15 @@ def test_drop_on_sidebar_moves_photos_and_undo_brings_them_back(window, photos, 
     mime = photos.photo_model.mimeData([photos.photo_model.index(0), photos.photo_model.index(1)])
     target = photos.sidebar.proxy.mapFromSource(photos.cluster_model.index(
         photos.cluster_model.row_of(b)))
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         photos.sidebar.proxy.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1, target)
     moved = gui_library.photo_ids[a][:2]
     assert set(moved) <= set(_members(library, b))
     assert photos.photo_model.rowCount() == 4  # the grid of cluster A lost them
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.undo_action.trigger()
     assert set(moved) <= set(_members(library, a))
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.redo_action.trigger()
     assert set(moved) <= set(_members(library, b))
 
@@ -88,7 +90,7 @@ def test_merge_selected_clusters_with_ctrl_m(window, photos, qtbot, gui_library)
     a, b, c = gui_library.cluster_ids
     _select_clusters(photos, [b, c])
     assert photos.merge_action.isEnabled()
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     assert _members(library, b) == sorted(gui_library.photo_ids[b] + gui_library.photo_ids[c])
     assert _clusters(library)[c][2] is False  # merged away, id kept for undo
@@ -100,7 +102,7 @@ def test_split_cluster_makes_a_new_cluster_from_part_of_it(window, photos, qtbot
     library = gui_library.library
     a = gui_library.cluster_ids[0]
     before = set(_clusters(library))
-    with qtbot.waitSignal(window.state.photosChanged, timeout=20000):
+    with settled(window, qtbot, 20000):
         photos.split_action.trigger()
     new = set(_clusters(library)) - before
     assert len(new) == 1
@@ -120,15 +122,15 @@ def test_rename_inline_with_f2(window, photos, qtbot, gui_library):
     assert isinstance(editor, QLineEdit) and editor.text() == "Group A"
     editor.selectAll()
     qtbot.keyClicks(editor, "Beach days")
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         qtbot.keyClick(editor, Qt.Key.Key_Return)
     assert _clusters(library)[a][:2] == ("Beach days", "user")
     assert photos.cluster_model.index(photos.cluster_model.row_of(a)).data(
         ClusterRole.Name) == "Beach days"
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _clusters(library)[a][:2] == ("Group A", "auto")
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         qtbot.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
     assert _clusters(library)[a][:2] == ("Beach days", "user")
 
@@ -149,7 +151,7 @@ def test_new_cluster_asks_for_a_name(window, photos, qtbot, gui_library, monkeyp
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(
         lambda _parent, _title, label, *_a, **_k: (asked.append(label), ("Sunsets", True))[1]))
     _select_photos(photos, [0, 2, 4])
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         photos.new_cluster_action.trigger()
     assert asked == ["Name of the new cluster of 3 photos:"]
     new_id = photos.sidebar.current_cluster_id()
@@ -166,7 +168,7 @@ def test_delete_key_removes_photos_from_their_cluster(window, photos, qtbot, gui
     _select_clusters(photos, [c])
     _select_photos(photos, [0])
     photos.grid.setFocus()
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         qtbot.keyClick(photos.grid, Qt.Key.Key_Delete)
     assert _members(library, c) == gui_library.photo_ids[c][1:]
     with library.session() as s:
@@ -192,7 +194,7 @@ def test_removed_photos_are_listed_under_not_in_a_cluster_and_can_be_dropped_bac
     a, b = gui_library.cluster_ids[:2]
     assert photos.cluster_model.row_of(UNASSIGNED_ID) == -1  # every photo is in a cluster
     _select_photos(photos, [0, 1])
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         photos.remove_action.trigger()
     removed = gui_library.photo_ids[a][:2]
     unassigned_row = photos.cluster_model.row_of(UNASSIGNED_ID)
@@ -205,7 +207,7 @@ def test_removed_photos_are_listed_under_not_in_a_cluster_and_can_be_dropped_bac
     mime = photos.photo_model.mimeData([photos.photo_model.index(0)])
     target = photos.sidebar.proxy.mapFromSource(photos.cluster_model.index(
         photos.cluster_model.row_of(b)))
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         photos.sidebar.proxy.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1, target)
     assert removed[0] in _members(library, b)
     with library.session() as s:

@@ -1,6 +1,8 @@
 """Learn in the window (the review page's answers: test_page_review.py)."""
 from __future__ import annotations
 
+from qt_helpers import settled
+
 from sqlalchemy import select
 
 from photoclust.core import editing
@@ -12,7 +14,7 @@ def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, g
     library = gui_library.library
     a, c = gui_library.cluster_ids[0], gui_library.cluster_ids[2]
     moved = gui_library.photo_ids[a][0]
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.page("photos").move_photos([moved], c)
     with qtbot.waitSignal(window.jobEnded, timeout=60000) as ended:
         window.learn_action.trigger()
@@ -29,8 +31,9 @@ def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, q
     photos.move_photos([gui_library.photo_ids[a][1]], c)
     assert not window.undo_action.isEnabled()  # waits while the edits are saved
     qtbot.waitUntil(lambda: window.undo_action.isEnabled())
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.undo_action.trigger()
+    assert window.messages == []
     assert window.redo_action.isEnabled() and editing.can_redo(gui_library.library)
     with qtbot.waitSignal(window.jobEnded, timeout=60000):
         window.learn_action.trigger()

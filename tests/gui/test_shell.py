@@ -2,6 +2,8 @@
 the job queue and the status area, Organize/Learn/Re-cluster, settings, start-up and close."""
 from __future__ import annotations
 
+from qt_helpers import settled
+
 import os
 import subprocess
 import sys
@@ -168,11 +170,11 @@ def test_ctrl_z_undoes_the_edit_it_names_and_ctrl_y_redoes_it(window, photos, qt
     with qtbot.waitSignal(window.history.changed):
         photos.rename_cluster_to(a, "Beach")
     assert "Beach" in window.undo_action.toolTip()
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _names(library)[a] == "Group A"
     assert "Beach" in window.redo_action.toolTip()
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         qtbot.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
     assert _names(library)[a] == "Beach"
 
@@ -204,7 +206,7 @@ def test_a_change_from_elsewhere_is_noticed_and_shown(window, photos, qtbot, gui
     other = open_library(library.path)
     editing.merge_clusters(other, a, [b])
     other.close()
-    with qtbot.waitSignal(window.state.photosChanged, timeout=5000):
+    with settled(window, qtbot, 5000):
         assert window.history.check_outside_changes()
     assert photos.cluster_model.rowCount() == 2
     assert "changed outside this window" in window.statusBar().currentMessage()
@@ -225,7 +227,7 @@ def test_the_history_is_there_after_a_restart(qtbot, gui_library):
     texts = [x.text() for x in window.history_menu.actions()]
     assert len(texts) == 2 and texts[0].startswith("Undo ▸ Merged") and "Hats" in texts[1]
     assert "made elsewhere" not in " ".join(texts)  # the library's past, not someone else's
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.undo_menu_action.trigger()
     with library.session() as s:
         assert s.get(Cluster, b).active
@@ -308,6 +310,7 @@ def test_cancelled_organize_shows_the_photos_it_found_not_an_empty_library(
     qtbot.waitUntil(job.started.is_set, timeout=10000)
     with qtbot.waitSignal(window.jobEnded, timeout=10000):
         window.queue.cancel(worker)
+    qtbot.waitUntil(photos.is_up_to_date)  # the library is re-read off the GUI thread
     assert photos.stack.currentWidget() is photos.splitter
     assert photos.cluster_model.rowCount() == 1  # "Not in a cluster": the photo found so far
     assert window.nav_actions["review"].isEnabled()
@@ -380,7 +383,7 @@ def test_many_photo_edits_run_off_the_gui_thread_and_show_they_are_in_flight(
 
     window.state.run_edit(slow_merge)
     qtbot.waitUntil(lambda: "saving 1 edit" in window.summary_label.text())
-    with qtbot.waitSignal(window.state.photosChanged, timeout=10000):
+    with settled(window, qtbot, 10000):
         gate.set()
     assert "saving" not in window.summary_label.text()
     assert window.summary_label.text() == "13 photos in 2 clusters"
@@ -439,7 +442,7 @@ def test_settings_lists_the_folders_and_removing_one_takes_its_photos_out(
     qtbot.mouseClick(dialog.remove_folder_button, Qt.MouseButton.LeftButton)
     assert dialog.folders() == [cluster1] and dialog.removed_folders() == [cluster0]
     dialog.accept()
-    with qtbot.waitSignal(window.state.photosChanged):
+    with settled(window, qtbot):
         window.apply_settings(dialog)
     assert load_settings(library).folders == (cluster1,)
     a = gui_library.cluster_ids[0]

@@ -66,23 +66,32 @@ class ClusterListModel(QAbstractListModel):
         self.cover_size = QSize(COVER_SIZE, COVER_SIZE)
         thumbnails.loaded.connect(self._on_thumbnails_loaded)
 
-    def reload(self) -> None:
-        """Re-read the clusters (after an edit, a clustering run or opening a library)."""
-        infos = list_clusters(self.library)
-        covers = photo_files(self.library, [c.cover_photo_id for c in infos
-                                             if c.cover_photo_id is not None])
+    @staticmethod
+    def read(library: Library) -> list[ClusterRow]:
+        """The rows as the library holds them now: plain data, safe to read on a worker thread."""
+        infos = list_clusters(library)
+        covers = photo_files(library, [c.cover_photo_id for c in infos
+                                       if c.cover_photo_id is not None])
         rows = []
         for info in infos:
             cover_hash, cover_path = covers.get(info.cover_photo_id, (None, None))
             rows.append(ClusterRow(info.id, info.name, info.name_source, info.size, cover_hash,
                                    cover_path))
-        unassigned = count_unassigned_photos(self.library)
+        unassigned = count_unassigned_photos(library)
         if unassigned:
-            first = unassigned_photos(self.library, 0, 1)
+            first = unassigned_photos(library, 0, 1)
             cover = (first[0].content_hash, first[0].path) if first else (None, None)
             rows.append(ClusterRow(UNASSIGNED_ID, UNASSIGNED_NAME, "system", unassigned, *cover))
+        return rows
+
+    def reload(self) -> None:
+        """Re-read the clusters now (opening a library; later re-reads use ``read`` on a worker
+        thread and ``apply``)."""
+        self.apply(self.read(self.library))
+
+    def apply(self, rows: list[ClusterRow]) -> None:
         self.beginResetModel()
-        self._rows = rows
+        self._rows = list(rows)
         self._row_by_hash = {}
         for n, row in enumerate(self._rows):
             if row.cover_hash:

@@ -111,13 +111,16 @@ class PhotoListModel(QAbstractListModel):
         self._rows_by_hash = {}
         self.endResetModel()
 
-    def apply_edit(self, edited_photo_ids: list[int], total: int) -> bool:
+    def apply_edit(self, edited_photo_ids: list[int], total: int,
+                   now_in: set[int] | None = None) -> bool:
         """Drop the rows of photos an edit took out of this cluster, keeping the other rows (and
         with them the user's scroll position and selection). False when photos joined the
-        cluster: the caller re-lists it, since their place in the order is unknown here."""
+        cluster: the caller re-lists it, since their place in the order is unknown here.
+        ``now_in``: which edited photos are in the cluster now, when already read."""
         if self.cluster_id is None or not edited_photo_ids:
             return not edited_photo_ids
-        now_in = set(cluster_members(self.library, self.cluster_id, edited_photo_ids))
+        if now_in is None:
+            now_in = set(cluster_members(self.library, self.cluster_id, edited_photo_ids))
         loaded = {row.id: n for n, row in enumerate(self._rows)}
         if any(pid not in loaded for pid in now_in):
             return False

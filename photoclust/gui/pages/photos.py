@@ -7,7 +7,9 @@ photos changed. Enter, Space or a double click opens the photo in the viewer pag
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from typing import NamedTuple
+
+from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core import editing
-from photoclust.core.queries import count_present_photos
+from photoclust.core.library import Library
+from photoclust.core.queries import count_present_photos, photos_now_in
 from photoclust.core.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PhotoListModel
@@ -40,6 +43,40 @@ ORDERS = (("By file name", "path"), ("By date taken", "taken_at"),
 THUMBNAIL_STEP = 16
 #: How long the thumbnail size must rest before thumbnails are decoded again at the new size.
 RESIZE_SETTLE_MS = 250
+
+
+class Snapshot(NamedTuple):
+    """What the page shows of the library, read in one go (on a worker thread after edits)."""
+
+    rows: list  # ClusterRow
+    present: int  # photos whose file is there
+    now_in: set | None  # which edited photos are in the shown cluster now
+
+
+def read_snapshot(library: Library, cluster_id: int | None,
+                  edited: list[int] | None) -> Snapshot:
+    rows = ClusterListModel.read(library)
+    now_in = None
+    if cluster_id is not None and edited:
+        now_in = set(photos_now_in(library, None if cluster_id == UNASSIGNED_ID else cluster_id,
+                                   edited))
+    return Snapshot(rows, count_present_photos(library), now_in)
+
+
+class _SnapshotSignals(QObject):
+    read = Signal(int)  # generation; the snapshot waits in the page's ``_pending``
+
+
+class _ReadSnapshot(QRunnable):
+    def __init__(self, page: "PhotosPage", generation: int, cluster_id, edited):
+        super().__init__()
+        self._page, self._args = page, (page.state.library, cluster_id, edited)
+        self._generation = generation
+
+    def run(self) -> None:
+        snapshot = read_snapshot(*self._args)
+        self._page._pending[self._generation] = snapshot  # noqa: SLF001 - the page's reader
+        self._page._snapshot_signals.read.emit(self._generation)  # noqa: SLF001
 
 
 def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
@@ -64,6 +101,7 @@ def make_action(parent: QObject, name: str, text: str, icon_name: str | None, sh
 class PhotosPage(Page):
     name = "photos"
     title = "Photos"
+    reloaded = Signal()  # the clusters were re-read and are shown
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(state, parent)
@@ -73,7 +111,17 @@ class PhotosPage(Page):
         self.photo_model = PhotoListModel(library, self.thumbnails, self)
         self.photo_model.order = state.settings.photo_order
         self._edited_photo_ids: list[int] | None = None
+        self._now_in: set | None = None
         self._select_after_reload: int | None = None
+        # After edits the library is re-read on this thread, so the GUI thread never waits for
+        # the 50,000-row counts; the newest read wins.
+        self._reader = QThreadPool(self)
+        self._reader.setMaxThreadCount(1)
+        self._snapshot_signals = _SnapshotSignals(self)
+        self._snapshot_signals.read.connect(self._on_snapshot_read)
+        self._pending: dict[int, Snapshot] = {}
+        self._generation = 0
+        self._shown_generation = 0
 
         self.sidebar = ClusterSidebar(self.cluster_model)
         self.grid = PhotoGrid(self.photo_model)
@@ -186,7 +234,7 @@ class PhotosPage(Page):
         self.order_combo.currentIndexChanged.connect(self._on_order_changed)
         self.size_slider.valueChanged.connect(self._on_size_changed)
         self.state.edited.connect(self._on_edited)
-        self.state.photosChanged.connect(self.reload)
+        self.state.photosChanged.connect(self.reload_in_background)
         self.state.clusterChanged.connect(self._on_state_cluster)
         self.state.editsInFlightChanged.connect(lambda _n: self._update_actions())
         self.state.queue.busyChanged.connect(lambda _b: self._update_actions())
@@ -202,19 +250,48 @@ class PhotosPage(Page):
         return self.cluster_model.rowCount() > 0
 
     def reload(self, select_cluster: int | None = None) -> None:
-        """Re-read clusters; keep (or move to) the given/current cluster."""
+        """Re-read clusters now; keep (or move to) the given/current cluster."""
+        self._generation += 1
+        self._shown_generation = self._generation
+        self._apply(read_snapshot(self.state.library, self.sidebar.current_cluster_id(),
+                                  self._edited_photo_ids), select_cluster)
+
+    def reload_in_background(self) -> None:
+        """Re-read the library on the reader thread, then show it (``reloaded``)."""
+        self._generation += 1
+        self._reader.start(_ReadSnapshot(self, self._generation, self.sidebar.current_cluster_id(),
+                                         self._edited_photo_ids))
+
+    def _on_snapshot_read(self, generation: int) -> None:
+        snapshot = self._pending.pop(generation, None)
+        if snapshot is not None and generation == self._generation:
+            self._shown_generation = generation
+            self._apply(snapshot)
+
+    def is_up_to_date(self) -> bool:
+        """True when the newest re-read is shown (none is running)."""
+        return self._shown_generation == self._generation
+
+    def wait_for_reads(self, msecs: int = -1) -> bool:
+        """Block until no re-read is running (shutdown and tests)."""
+        return self._reader.waitForDone(msecs)
+
+    def _apply(self, snapshot: Snapshot, select_cluster: int | None = None) -> None:
         if select_cluster is None:
             select_cluster, self._select_after_reload = self._select_after_reload, None
         keep = select_cluster if select_cluster is not None else self.sidebar.current_cluster_id()
-        self.cluster_model.reload()
-        has_photos = self.cluster_model.rowCount() > 0 or count_present_photos(
-            self.state.library) > 0
+        self._now_in = snapshot.now_in
+        self.cluster_model.apply(snapshot.rows)
+        has_photos = bool(snapshot.rows) or snapshot.present > 0
         self.stack.setCurrentWidget(self.splitter if has_photos else self.welcome)
         if not self.sidebar.select_cluster(keep):
             self.photo_model.set_cluster(None, 0)
             self._show_title(-1)
         self._edited_photo_ids = None
+        self._now_in = None
         self._update_actions()
+        self.state.set_counts(snapshot.present, self.cluster_model.cluster_count())
+        self.reloaded.emit()
 
     def _on_edited(self, result) -> None:
         self._edited_photo_ids = list(result.photo_ids)
@@ -227,7 +304,7 @@ class PhotosPage(Page):
         edited, self._edited_photo_ids = self._edited_photo_ids, None
         self.state.set_current_cluster(cluster_id if row >= 0 else None)
         if row >= 0 and edited is not None and cluster_id == self.photo_model.cluster_id and \
-                self.photo_model.apply_edit(edited, size):
+                self.photo_model.apply_edit(edited, size, self._now_in):
             self._show_title(row)
             if self.preview.photo_id in edited:
                 self.preview.show_photo(self.preview.photo_id)  # its cluster changed
