@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from qt_helpers import settled
-
 from sqlalchemy import select
 
 from photoclust.core import editing
