@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from photoclust.core import editing
 from photoclust.core.edit_history import EditResult
@@ -93,13 +93,27 @@ def _plural(n: int, word: str) -> str:
 
 
 def _typical(s, cluster_id: int, exclude: set[int], n: int) -> tuple[list[int], int]:
-    """The ``n`` most confident present photos of a cluster (not in ``exclude``), and its size."""
-    rows = s.execute(select(Assignment.photo_id)
-                     .join(Photo, Photo.id == Assignment.photo_id)
-                     .where(Assignment.cluster_id == cluster_id, Photo.status == "present")
-                     .order_by(Assignment.confidence.desc(), Assignment.photo_id)).all()
-    ids = [pid for (pid,) in rows if pid not in exclude]
-    return ids[:n], len(ids)
+    """The ``n`` most confident present photos of a cluster (none in ``exclude``, one per
+    content: exact copies are shown once), and how many photos the cluster has besides
+    ``exclude``. Two short queries however large the cluster."""
+    in_cluster = (Assignment.cluster_id == cluster_id, Photo.status == "present")
+    total = s.scalar(select(func.count()).select_from(Assignment)
+                     .join(Photo, Photo.id == Assignment.photo_id).where(*in_cluster)) or 0
+    for part in chunks(sorted(exclude)):
+        total -= s.scalar(select(func.count()).select_from(Assignment)
+                          .join(Photo, Photo.id == Assignment.photo_id)
+                          .where(*in_cluster, Assignment.photo_id.in_(part))) or 0
+    rows = s.execute(select(Assignment.photo_id, Photo.content_hash)
+                     .join(Photo, Photo.id == Assignment.photo_id).where(*in_cluster)
+                     .order_by(Assignment.confidence.desc(), Assignment.photo_id)
+                     .limit(len(exclude) + 4 * n)).all()
+    ids: list[int] = []
+    seen: set[str] = set()
+    for pid, content_hash in rows:
+        if pid not in exclude and content_hash not in seen and len(ids) < n:
+            ids.append(pid)
+            seen.add(content_hash)
+    return ids, total
 
 
 def question_views(library: Library, questions: list[Question],

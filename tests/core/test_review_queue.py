@@ -143,3 +143,22 @@ def test_elsewhere_without_a_cluster_is_refused(two_clusters):
     library, beach, _forest, ids = two_clusters
     with pytest.raises(editing.EditError, match="choose the cluster"):
         answer_question(library, _photo_q(ids[beach][0], beach), ELSEWHERE)
+
+
+def test_exact_copies_are_shown_once_among_the_typical_photos(two_clusters, tmp_path):
+    import shutil
+
+    library, beach, _forest, ids = two_clusters
+    with library.session() as s:
+        first = s.get(Photo, ids[beach][4])  # the most confident photo of Beach
+        copy_path = tmp_path / "copy.jpg"
+        shutil.copy(first.path, copy_path)
+        copy = Photo(path=str(copy_path), content_hash=first.content_hash,
+                     file_size=first.file_size, mtime_ns=0)
+        s.add(copy)
+        s.flush()
+        s.add(Assignment(photo_id=copy.id, cluster_id=beach, source="auto", confidence=0.95))
+    views, photos = question_views(library, [_photo_q(ids[beach][0], beach)])
+    shown = views[0].right
+    assert len({photos[p].content_hash for p in shown}) == len(shown) == 4
+    assert views[0].right_total == 5  # every photo but the one asked about, copies counted
