@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from photoclust.cli.common import CommandError, add_library_option
+from photoclust.cli.common import CommandError, add_library_option, printable
 from photoclust.core.library import open_library
 from photoclust.core.library.db import LibraryError
 
@@ -68,7 +68,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         if args.screenshot is not None:
             status = app.take_screenshot(library, args.screenshot, size=args.size, page=args.page)
             if status == 0:
-                print(args.screenshot)
+                print(printable(args.screenshot))
             return status
         return app.run_gui(library)
 

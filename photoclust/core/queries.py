@@ -13,15 +13,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, distinct, func, select
 
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.models import (
+    Assignment,
+    Cluster,
+    Embedding,
+    Photo,
+    PhotoStatus,
+    Source,
+)
 
 #: Sort orders for ``photos_in_cluster``: "confidence" puts the least confident photos first.
 PHOTO_ORDERS = ("path", "taken_at", "confidence")
 
-_PRESENT = "present"
+_PRESENT = PhotoStatus.PRESENT
 _CHUNK = 900
 
 
@@ -110,7 +117,49 @@ def count_photos_in_cluster(library: Library, cluster_id: int) -> int:
     with library.session() as s:
         return s.scalar(select(func.count()).select_from(Assignment)
                         .join(Photo, Photo.id == Assignment.photo_id)
-                        .where(Assignment.cluster_id == cluster_id, Photo.status == _PRESENT))
+                        .where(Assignment.cluster_id == cluster_id,
+                               Photo.status == _PRESENT)) or 0
+
+
+@dataclass(frozen=True)
+class LibraryCounts:
+    """What a library holds: ``photos`` present, ``missing`` and ``unreadable`` ones,
+    ``duplicates`` (present photos whose content another present photo has), ``embedded``
+    present photos per model, active ``clusters`` holding a present photo, and ``labels``
+    (photos the user placed or confirmed)."""
+
+    photos: int
+    missing: int
+    unreadable: int
+    duplicates: int
+    embedded: dict[str, int]
+    clusters: int
+    labels: int
+
+
+def library_counts(library: Library) -> LibraryCounts:
+    present = Photo.status == PhotoStatus.PRESENT
+    with library.session() as s:
+        by_status = {status: count for status, count in s.execute(
+            select(Photo.status, func.count()).group_by(Photo.status))}
+        distinct_contents = s.scalar(
+            select(func.count(distinct(Photo.content_hash))).where(present)) or 0
+        embedded = {model: count for model, count in s.execute(
+            select(Embedding.model, func.count(distinct(Photo.id)))
+            .join(Photo, Photo.content_hash == Embedding.content_hash)
+            .where(present).group_by(Embedding.model).order_by(Embedding.model))}
+        clusters = s.scalar(
+            select(func.count(distinct(Cluster.id)))
+            .join(Assignment, Assignment.cluster_id == Cluster.id)
+            .join(Photo, Photo.id == Assignment.photo_id)
+            .where(Cluster.active.is_(True), present)) or 0
+        labels = s.scalar(select(func.count()).select_from(Assignment)
+                          .where(Assignment.source == Source.USER)) or 0
+    photos = by_status.get(PhotoStatus.PRESENT, 0)
+    return LibraryCounts(photos=photos, missing=by_status.get(PhotoStatus.MISSING, 0),
+                         unreadable=by_status.get(PhotoStatus.UNREADABLE, 0),
+                         duplicates=photos - distinct_contents, embedded=embedded,
+                         clusters=clusters, labels=labels)
 
 
 def photo_by_path(library: Library, path: str | Path) -> PhotoInfo | None:

@@ -1,58 +1,12 @@
-"""Review suggestions and Learn in the window: answers are edits the library keeps."""
+"""Learn in the window (the review page's answers: test_page_review.py)."""
 from __future__ import annotations
 
 from qt_helpers import settled
-
 from sqlalchemy import select
 
 from photoclust.core import editing
-from photoclust.core.learning.constraints import REFUSED_SETTING
 from photoclust.core.learning.suggestions import PhotoSuggestion
-from photoclust.core.library.models import Assignment, ClusteringRun, Setting
-
-
-def _open_review(window, qtbot):
-    page = window.page("review")
-    with qtbot.waitSignal(page.model.modelReset, timeout=60000):
-        window.nav_actions["review"].trigger()
-    assert window.current_page is page
-    assert page.model.rowCount() > 0
-    return page
-
-
-def test_yes_to_a_photo_question_places_the_photo_as_the_user(window, qtbot, gui_library):
-    library = gui_library.library
-    page = _open_review(window, qtbot)
-    rows = [r for r in range(page.model.rowCount())
-            if isinstance(page.model.question(r), PhotoSuggestion)]
-    question = page.model.question(rows[0])
-    before = page.model.rowCount()
-    page.panel.view.setCurrentIndex(page.model.index(rows[0]))
-    with settled(window, qtbot):
-        page.panel.yes_button.click()
-    with library.session() as s:
-        placed = s.get(Assignment, question.photo_id)
-        assert (placed.cluster_id, placed.source) == (question.suggested_cluster_id, "user")
-    assert page.model.rowCount() == before - 1
-    assert window.undo_action.isEnabled()
-
-
-def test_no_to_a_merge_is_remembered(window, qtbot, gui_library):
-    library = gui_library.library
-    a, b = gui_library.cluster_ids[:2]
-    # Moving photos from b to a is the evidence that makes the learner ask "merge b into a?".
-    editing.move_photos(library, gui_library.photo_ids[b][:3], a)
-    page = _open_review(window, qtbot)
-    merges = [r for r in range(page.model.rowCount())
-              if getattr(page.model.question(r), "kind", None) == "merge"]
-    assert merges, "no merge suggested"
-    question = page.model.question(merges[0])
-    page.panel.view.setCurrentIndex(page.model.index(merges[0]))
-    page.panel.no_button.click()
-    with library.session() as s:
-        refused = s.get(Setting, REFUSED_SETTING).value
-    assert f'["merge", {question.cluster_id}, {question.other_cluster_id}]' in refused
-    assert question not in [page.model.question(r) for r in range(page.model.rowCount())]
+from photoclust.core.library.models import Assignment, ClusteringRun
 
 
 def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, gui_library):

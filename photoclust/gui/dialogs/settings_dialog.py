@@ -51,6 +51,7 @@ def model_detail(name: str) -> str:
     return f"{what} (technical name: {name})" if what else f"technical name: {name}"
 
 
+
 class SettingsDialog(QDialog):
     """Edits the library's settings; the caller saves ``values()`` on ``accept``."""
 
