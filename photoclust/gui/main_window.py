@@ -55,8 +55,6 @@ PAGE_MODULES = {
     "duplicates": "photoclust.gui.pages.duplicates",
     "search": "photoclust.gui.pages.search",
 }
-#: Used while a page's own module is missing, so no view is lost.
-FALLBACK_MODULE = "photoclust.gui.pages.legacy"
 #: Pages reached from the toolbar and the View menu (the viewer opens from a photo), with keys.
 NAVIGATION = (("photos", "Ctrl+1", "grid"), ("map", "Ctrl+2", "map"),
               ("review", "Ctrl+3", "review"), ("duplicates", "Ctrl+4", "duplicates"),
@@ -69,19 +67,20 @@ RECLUSTER_SENTENCE = (
 
 
 def page_class(name: str) -> type[Page] | None:
-    """The ``Page`` subclass called ``name`` from its module, or from the fallback module."""
-    for module_name in (PAGE_MODULES.get(name), FALLBACK_MODULE):
-        if module_name is None:
-            continue
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise  # the module is there but something it imports is not: a real error
-            continue
-        for value in vars(module).values():
-            if inspect.isclass(value) and issubclass(value, Page) and value.name == name:
-                return value
+    """The ``Page`` subclass called ``name`` from its module; None when the module is not there
+    (the window then goes without that page)."""
+    module_name = PAGE_MODULES.get(name)
+    if module_name is None:
+        return None
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise  # the module is there but something it imports is not: a real error
+        return None
+    for value in vars(module).values():
+        if inspect.isclass(value) and issubclass(value, Page) and value.name == name:
+            return value
     return None
 
 

@@ -114,12 +114,14 @@ def test_pages_are_registered_by_name_and_shown_with_tabs_and_keys(window, qtbot
     window.queue.cancel_all()
 
 
-def test_a_missing_page_module_falls_back_to_the_built_in_view(monkeypatch):
+def test_pages_are_found_by_name_and_a_missing_module_is_left_out(monkeypatch):
     from photoclust.gui import main_window
 
+    for name in main_window.PAGE_MODULES:
+        cls = main_window.page_class(name)
+        assert cls is not None and cls.name == name
     monkeypatch.setitem(main_window.PAGE_MODULES, "map", "photoclust.gui.pages.no_such_module")
-    cls = main_window.page_class("map")
-    assert cls is not None and cls.name == "map" and cls.__module__.endswith("legacy")
+    assert main_window.page_class("map") is None
     assert main_window.page_class("no-such-page") is None
 
 
