@@ -135,7 +135,8 @@ def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (132
         photos.grid.setCurrentIndex(photos.photo_model.index(0))
         first_photo = photos.photo_model.index(0).data(PhotoRole.PhotoId)
     if page != "photos":
-        kwargs = {"photo_id": first_photo} if page == "viewer" and first_photo else {}
+        kwargs = ({"photo_id": first_photo, "cluster_id": photos.photo_model.cluster_id}
+                  if page == "viewer" and first_photo else {})
         if not window.show_page(page, **kwargs):
             print(f"there is no {page} page in this version", file=sys.stderr)
             window.close()

@@ -575,15 +575,25 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def when_drawn(self, callback: Callable[[], None], settle_ms: int = 300) -> None:
-        """Call ``callback`` once no job is queued and the visible thumbnails are painted."""
-        thumbnails = self.state.thumbnails
+        """Call ``callback`` once no job is queued, the pages have their data and every
+        thumbnail loader of the window (the shared one and the pages' own) is idle, twice in a
+        row ``settle_ms`` apart (a paint in between may ask for more thumbnails)."""
+        from photoclust.gui.models.thumbnails import ThumbnailLoader
+
+        photos = self.pages.get("photos")
+        calm = {"rounds": 0}
+
+        def idle() -> bool:
+            self.grab()  # paint what is shown: the views ask for the thumbnails they need
+            loaders = self.findChildren(ThumbnailLoader)
+            return (not self.queue.is_busy() and all(t.is_idle() for t in loaders)
+                    and (photos is None or photos.is_up_to_date()))
 
         def check() -> None:
-            if self.queue.is_busy():
-                QTimer.singleShot(100, check)
-            elif thumbnails.is_idle():
+            calm["rounds"] = calm["rounds"] + 1 if idle() else 0
+            if calm["rounds"] >= 2:
                 callback()
             else:
-                thumbnails.idle.connect(lambda: QTimer.singleShot(settle_ms, callback),
-                                        Qt.ConnectionType.SingleShotConnection)
+                QTimer.singleShot(settle_ms if calm["rounds"] else 100, check)
+
         QTimer.singleShot(settle_ms, check)
