@@ -311,3 +311,14 @@ def test_selection_and_current_cluster_are_shared_through_the_state(photos, gui_
     assert photos.state.selection == gui_library.photo_ids[b][:2]
     photos.state.set_current_cluster(a)  # another page asks for cluster A
     assert photos.sidebar.current_cluster_id() == a
+
+
+def test_enter_goes_from_the_clusters_to_their_photos_and_escape_back(photos, qtbot, gui_library):
+    b = gui_library.cluster_ids[1]
+    _select_clusters(photos, [b])
+    photos.sidebar.view.setFocus()
+    qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_Return)
+    assert photos.grid.hasFocus() or QApplication.focusWidget() is photos.grid
+    assert photos.grid.currentIndex().data(PhotoRole.PhotoId) == gui_library.photo_ids[b][0]
+    qtbot.keyClick(photos.grid, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is photos.sidebar.view

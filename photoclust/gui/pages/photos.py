@@ -128,6 +128,7 @@ class PhotosPage(Page):
         self.grid.set_icon_size(state.settings.thumbnail_size)
         self.grid.installEventFilter(self)
         self.grid.viewport().installEventFilter(self)
+        self.sidebar.view.installEventFilter(self)
         self.preview = PreviewPane(library)
         self.welcome = WelcomePage()
 
@@ -371,12 +372,26 @@ class PhotosPage(Page):
             if delta:
                 self.step_thumbnail_size(1 if delta > 0 else -1)
             return True
+        if watched is self.sidebar.view and event.type() == QEvent.Type.KeyPress and \
+                event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Right) and \
+                self.sidebar.view.state() != self.sidebar.view.State.EditingState:
+            self.focus_grid()  # from the clusters into their photos
+            return True
+        if watched is self.grid and event.type() == QEvent.Type.KeyPress and \
+                event.key() == Qt.Key.Key_Escape:
+            self.sidebar.view.setFocus()  # back to the clusters
+            return True
         if watched is self.grid and event.type() == QEvent.Type.KeyPress and \
                 event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and \
                 not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.open_current_photo()
             return True
         return super().eventFilter(watched, event)
+
+    def focus_grid(self) -> None:
+        self.grid.setFocus()
+        if not self.grid.currentIndex().isValid() and self.photo_model.rowCount():
+            self.grid.setCurrentIndex(self.photo_model.index(0))
 
     # --- actions ------------------------------------------------------------------------------
     def _update_actions(self) -> None:
