@@ -217,7 +217,7 @@ def main() -> int:
         QMessageBox.warning = staticmethod(lambda *a, **k: None)  # a job failing says so: no box
         heart = Heartbeat()
         page_stalls = {}
-        for name in [n for n in window.pages if n != "photos"] + ["photos"]:
+        for name in [n for n in window.page_classes if n != "photos"] + ["photos"]:
             stalls, _ = run_phase(loop, heart, lambda n=name: window.show_page(n), lambda: True)
             page_stalls[name] = max(stalls)
         for worker in [window.queue.current(), *window.queue.waiting()]:

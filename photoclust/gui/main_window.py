@@ -98,6 +98,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"photoclust — {library.path.name}")
         self.setWindowIcon(app_icon())
 
+        #: The pages this version has, by name; each is built the first time it is shown (or
+        #: asked for with ``page()``), so opening the window builds only the Photos page.
+        self.page_classes: dict[str, type[Page]] = {}
         self.pages: dict[str, Page] = {}
         self.stack = QStackedWidget()
         # The pages as tabs above the stack: one row that never overflows the toolbar.
@@ -115,7 +118,7 @@ class MainWindow(QMainWindow):
         for name in PAGE_MODULES:
             cls = page_class(name)
             if cls is not None:
-                self.register_page(cls(self.state))
+                self.page_classes[name] = cls
         self.current_page: Page | None = None
 
         self.summary_label = QLabel()
@@ -139,10 +142,13 @@ class MainWindow(QMainWindow):
             self.addAction(action)  # its shortcuts work whichever page is shown
 
     def page(self, name: str) -> Page | None:
+        """The page called ``name``, built now if it was not yet; None when there is none."""
+        if name not in self.pages and name in self.page_classes:
+            self.register_page(self.page_classes[name](self.state))
         return self.pages.get(name)
 
     def show_page(self, name: str, **kwargs) -> bool:
-        page = self.pages.get(name)
+        page = self.page(name)
         if page is None:
             return False
         if page is not self.current_page:
@@ -200,7 +206,7 @@ class MainWindow(QMainWindow):
         self.nav_group = QActionGroup(self)
         self.nav_actions: dict[str, QAction] = {}
         for name, key, icon_name in NAVIGATION:
-            page = self.pages.get(name)
+            page = self.page_classes.get(name)
             if page is None:
                 continue
             action = a(f"show_{name}", page.title, icon_name, key, f"Show the {page.title} page",

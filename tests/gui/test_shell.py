@@ -102,7 +102,8 @@ def test_the_menu_bar_reaches_every_action_with_its_shortcut(window):
 
 
 def test_pages_are_registered_by_name_and_shown_with_tabs_and_keys(window, qtbot):
-    assert {"photos", "map", "review"} <= set(window.pages)
+    assert {"photos", "viewer", "map", "review", "duplicates", "search"} <= set(window.page_classes)
+    assert set(window.pages) == {"photos"}  # the others are built when first shown
     assert window.current_page.name == "photos"
     jobs = []
     window.queue.jobQueued.connect(jobs.append)  # the map page computes its layout
