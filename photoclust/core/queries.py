@@ -47,6 +47,26 @@ class PhotoInfo:
     cluster_id: int | None = None
 
 
+@dataclass(frozen=True)
+class PlacedPhoto:
+    """Where a present photo is: ``source`` is ``user`` (a person placed or confirmed it) or
+    ``auto``; ``cluster_id``/``cluster_name``/``confidence`` are ``None`` when it is in no
+    cluster. ``confidence``: the probability that the photo is in the right cluster (see
+    docs/learning.md, "Confidence"), ``None`` where no honest number exists."""
+
+    id: int
+    path: str
+    cluster_id: int | None
+    cluster_name: str | None
+    source: str
+    confidence: float | None
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "path": self.path, "cluster_id": self.cluster_id,
+                "cluster_name": self.cluster_name, "source": self.source,
+                "confidence": None if self.confidence is None else round(self.confidence, 4)}
+
+
 def _cluster_query() -> Select:
     size = func.count(Assignment.photo_id).label("size")
     # SQLite returns the bare column ``photo_id`` from the row holding the max(): the most
@@ -136,6 +156,29 @@ def photos_by_paths(library: Library, paths: Iterable[str | Path]) -> dict[str, 
             for info in _photo_infos(s, query):
                 found.setdefault(candidates[info.path], info)
     return found
+
+
+def placed_photos(library: Library, cluster_id: int | None = None, unassigned: bool = False,
+                  offset: int = 0, limit: int | None = None) -> list[PlacedPhoto]:
+    """Every present photo with its cluster, by id; only those of ``cluster_id``, or only those
+    in no cluster (``unassigned``), when asked."""
+    if cluster_id is not None and unassigned:
+        raise ValueError("ask for the photos of one cluster or the unassigned ones, not both")
+    query = (select(Photo.id, Photo.path, Assignment.cluster_id, Cluster.name, Assignment.source,
+                    Assignment.confidence)
+             .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+             .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
+             .where(Photo.status == _PRESENT))
+    if cluster_id is not None:
+        query = query.where(Assignment.cluster_id == int(cluster_id))
+    if unassigned:
+        query = query.where(Assignment.photo_id.is_(None))
+    query = query.order_by(Photo.id).offset(offset).limit(limit)
+    with library.session() as s:
+        return [PlacedPhoto(pid, path, cid, name if cid is not None else None,
+                            "user" if source == "user" else "auto",
+                            None if cid is None or conf is None else float(conf))
+                for pid, path, cid, name, source, conf in s.execute(query)]
 
 
 def _unassigned_query(columns) -> Select:
