@@ -145,6 +145,9 @@ class SimulationResult:
     actions_to_target: int | None
     target_ari: float
     counts: dict
+    #: The simulated user's final state and the oracle (for benchmarks; not in ``as_dict``).
+    state: CorrectionState | None = None
+    oracle: FolderOracle | None = None
 
     def as_dict(self) -> dict:
         return {"curve": self.curve, "actions_to_ari_target": self.actions_to_target,
@@ -215,7 +218,7 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
         if at > state.actions:  # the queue ran dry: nothing left to ask
             curve.append({"fraction": fraction, "actions": state.actions, "ari": ari})
     return SimulationResult(n=n, curve=curve, actions_to_target=reached, target_ari=target_ari,
-                            counts=dict(state.counts))
+                            counts=dict(state.counts), state=state, oracle=oracle)
 
 
 def simulate_library_corrections(library, model: str, dataset_root, fractions=(0.02, 0.05), *,

@@ -1,0 +1,188 @@
+"""One confidence for every photo: the probability that it is in the right cluster.
+
+Every place that shows or sorts by "how sure" (the stored ``Assignment.confidence``, the review
+list, the preview, "least sure first", ``photos --json``) uses the number made here, so one photo
+reads the same everywhere.
+
+The raw score is the photo's *centre margin*: its cosine similarity to the centre of its own
+cluster (left out of that centre, so a photo does not vouch for itself) minus its similarity to
+the nearest other centre, in the clustering's preprocessed space. A logistic (Platt) map turns it
+into a probability:
+
+- before the user has answered anything, the map shipped for the model (``SHIPPED_MAPS``, measured
+  by ``bench/calibration.py`` on the labelled sets, all sets weighted alike; docs/learning.md);
+- once the user has placed or confirmed photos, the map is refitted on those answers: for each, the
+  cluster the program would put it in (the nearest centre, the photo left out) and whether that is
+  where the user put it. The shipped map enters as ``PRIOR_WEIGHT`` pseudo-answers, so a handful of
+  answers nudges it and a few dozen take over. The review queue picks photos by their margin, not by
+  whether they are right, so the answers estimate P(right | margin) without bias.
+
+There is no honest number (``NaN`` here, ``None`` in the library) for a photo in no cluster, in a
+cluster of its own, or when the library has a single cluster (no other cluster to be confused with).
+Photos the user placed are right by definition: 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from photoclust.core.clustering.preprocess import l2_normalize
+
+#: Platt map ``p = 1 / (1 + exp(-(a * margin + b)))`` per model, from the centre margin to the
+#: probability of being in the right cluster, before any answer. Measured by bench/calibration.py
+#: (automatic k, K-means, every labelled set weighted alike); see docs/learning.md.
+SHIPPED_MAPS: dict[str, tuple[float, float]] = {
+    "efficientnet_lite2": (6.82, -0.69),
+}
+#: Used for a model without a measured map (the default model's).
+FALLBACK_MODEL = "efficientnet_lite2"
+#: How many answers the shipped map counts for once the user's answers are fitted.
+PRIOR_WEIGHT = 20.0
+#: Margins at which the shipped map is laid down as pseudo-answers.
+PRIOR_GRID = np.linspace(-0.3, 0.5, 17)
+
+
+def shipped_map(model: str | None) -> tuple[float, float]:
+    return SHIPPED_MAPS.get(model or FALLBACK_MODEL, SHIPPED_MAPS[FALLBACK_MODEL])
+
+
+def _columns(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    classes = np.unique(labels[labels >= 0])
+    column = np.full(labels.shape, -1, dtype=np.int64)
+    placed = labels >= 0
+    column[placed] = np.searchsorted(classes, labels[placed])
+    return classes, column
+
+
+def _similarities(Z: np.ndarray, labels: np.ndarray):
+    """Cosine similarity of every photo to every cluster centre, its own cluster's centre taken
+    without it (``NaN`` there for a photo alone in its cluster). Returns ``(classes, column, sims)``.
+    """
+    Z = l2_normalize(Z)
+    labels = np.asarray(labels, dtype=np.int64)
+    classes, column = _columns(labels)
+    n = len(Z)
+    sums = np.zeros((classes.size, Z.shape[1]), dtype=np.float64)
+    member = column >= 0
+    np.add.at(sums, column[member], Z[member])
+    counts = np.bincount(column[member], minlength=classes.size)
+    norms2 = (sums ** 2).sum(axis=1)
+    raw = Z.astype(np.float64) @ sums.T
+    sims = raw / np.sqrt(np.maximum(norms2, 1e-24))[None, :]
+    rows = np.flatnonzero(member)
+    own = column[rows]
+    loo_dot = raw[rows, own] - 1.0
+    loo_norm2 = norms2[own] - 2.0 * raw[rows, own] + 1.0
+    alone = counts[own] <= 1
+    sims[rows, own] = np.where(alone, np.nan, loo_dot / np.sqrt(np.maximum(loo_norm2, 1e-24)))
+    return classes, column, sims
+
+
+def centre_margins(Z: np.ndarray, labels, targets=None) -> np.ndarray:
+    """Margin of each photo for cluster ``targets[i]`` (default: its own label): similarity to
+    that centre minus the best other one. ``NaN`` where there is no honest margin (see the module
+    docstring)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    targets = labels if targets is None else np.asarray(targets, dtype=np.int64)
+    classes, _column, sims = _similarities(Z, labels)
+    margins = np.full(len(labels), np.nan)
+    if classes.size < 2:
+        return margins
+    t_col = np.searchsorted(classes, targets)
+    known = (targets >= 0) & (t_col < classes.size)
+    known[known] &= classes[t_col[known]] == targets[known]
+    rows = np.flatnonzero(known)
+    target_sim = sims[rows, t_col[rows]]
+    others = sims[rows].copy()
+    others[np.arange(rows.size), t_col[rows]] = -np.inf
+    best_other = np.nanmax(np.where(np.isnan(others), -np.inf, others), axis=1)
+    margins[rows] = target_sim - best_other
+    margins[~np.isfinite(margins)] = np.nan
+    return margins
+
+
+def answer_margins(Z: np.ndarray, labels, user) -> tuple[np.ndarray, np.ndarray]:
+    """The user's answers as calibration data: for each photo the user placed, the margin of the
+    cluster the program would give it (nearest centre, itself left out) and whether that is the
+    user's cluster. ``labels`` are the current clusters (user-placed photos in theirs)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    user = np.asarray(user, dtype=np.int64)
+    classes, _column, sims = _similarities(Z, labels)
+    rows = np.flatnonzero(user >= 0)
+    if classes.size < 2 or rows.size == 0:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    s = np.where(np.isnan(sims[rows]), -np.inf, sims[rows])
+    order = np.argsort(-s, axis=1)[:, :2]
+    first = s[np.arange(rows.size), order[:, 0]]
+    second = s[np.arange(rows.size), order[:, 1]]
+    ok = np.isfinite(first) & np.isfinite(second)
+    correct = classes[order[:, 0]] == user[rows]
+    return (first - second)[ok], correct[ok]
+
+
+class ConfidenceCalibrator:
+    """Margin -> probability of being in the right cluster (a Platt map).
+
+    ``fit(margins, correct)`` refits the map on answers with the ``prior`` map as ``prior_weight``
+    pseudo-answers; without answers (or unfitted) the prior map is used as it is.
+
+    Examples
+    --------
+    >>> cal = ConfidenceCalibrator(prior=(10.0, 0.0))
+    >>> [round(float(p), 2) for p in cal.predict([0.0, 0.3])]
+    [0.5, 0.95]
+    """
+
+    def __init__(self, prior: tuple[float, float] = SHIPPED_MAPS[FALLBACK_MODEL],
+                 prior_weight: float = PRIOR_WEIGHT):
+        self.prior = prior
+        self.prior_weight = prior_weight
+
+    def fit(self, margins, correct) -> "ConfidenceCalibrator":
+        margins = np.asarray(margins, dtype=np.float64).ravel()
+        correct = np.asarray(correct, dtype=bool).ravel()
+        self.coef_ = tuple(float(v) for v in self.prior)
+        self.n_answers_ = int(margins.size)
+        if margins.size == 0:
+            return self
+        grid = PRIOR_GRID
+        p = _sigmoid(self.prior[0] * grid + self.prior[1])
+        w = self.prior_weight / grid.size
+        x = np.concatenate([margins, grid, grid])
+        y = np.concatenate([correct.astype(int), np.ones(grid.size, int), np.zeros(grid.size, int)])
+        weights = np.concatenate([np.ones(margins.size), w * p, w * (1 - p)])
+        model = LogisticRegression(C=1e4, max_iter=1000)
+        model.fit(x[:, None], y, sample_weight=weights)
+        self.coef_ = (float(model.coef_[0, 0]), float(model.intercept_[0]))
+        return self
+
+    def predict(self, margins) -> np.ndarray:
+        """Probabilities, ``NaN`` where the margin is ``NaN``."""
+        a, b = getattr(self, "coef_", self.prior)
+        margins = np.asarray(margins, dtype=np.float64)
+        return np.where(np.isnan(margins), np.nan, _sigmoid(a * np.nan_to_num(margins) + b))
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+def calibrated_confidences(Z: np.ndarray, labels, user=None, model: str | None = None,
+                           targets=None) -> np.ndarray:
+    """The confidence of every photo in cluster ``targets[i]`` (default: its own label): the
+    shipped map of ``model`` refitted on the user's answers (``user[i]``: the cluster the user put
+    photo ``i`` in, -1 where the user did not). Photos the user placed get 1; ``NaN`` where there
+    is no honest number."""
+    labels = np.asarray(labels, dtype=np.int64)
+    user = np.full(len(labels), -1, np.int64) if user is None else np.asarray(user, np.int64)
+    calibrator = ConfidenceCalibrator(prior=shipped_map(model)).fit(
+        *answer_margins(Z, labels, user))
+    targets = labels if targets is None else np.asarray(targets, dtype=np.int64)
+    conf = calibrator.predict(centre_margins(Z, labels, targets))
+    placed_by_user = (user >= 0) & (user == targets)
+    return np.where(placed_by_user, 1.0, conf)
+
+
+def stored(confidence: float) -> float | None:
+    """A confidence as the library stores it: ``None`` for ``NaN``."""
+    return None if confidence is None or not np.isfinite(confidence) else float(confidence)
