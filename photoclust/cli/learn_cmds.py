@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     learn = sub.add_parser(
         "learn", help="retrain on your corrections and reassign the other photos",
         description="Photos you moved or confirmed stay put; every other photo goes to the "
-        "cluster the corrections point to, with a new confidence.")
+        "cluster the corrections point to, with a new confidence. One edit: `photoclust undo` "
+        "takes it back.")
     add_model_option(learn, "embedding model")
     add_library_option(learn)
     add_json_option(learn)
@@ -91,11 +92,11 @@ def cmd_learn(args: argparse.Namespace) -> int:
     with open_from_args(args) as library, job_context(args, "learning") as ctx:
         result = run_job(LearnJob(library, model=args.model), ctx)
     if args.json:
-        print_json({"run_id": result.run_id, "photos": result.n_photos,
-                    "labelled": result.n_labelled, "reassigned": result.n_reassigned})
+        print_json(result.to_json())
+    elif result.event_id is None:
+        print(f"Learned from {result.n_labelled} labelled photos; nothing changed.")
     else:
-        print(f"Learned from {result.n_labelled} labelled photos; "
-              f"{result.n_reassigned} of {result.n_photos} photos changed cluster.")
+        print(f"{result.description}. (`photoclust undo` takes it back.)")
     return 0
 
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from photoclust.core.edit_history import (
     ChangeSet,
+    EditError,
     EditResult,
     can_redo,
     can_undo,
@@ -73,11 +74,6 @@ SPLIT_DIMS = 64
 SILHOUETTE_SAMPLE = 1000
 #: Confidence given to a photo the user placed or confirmed.
 USER_CONFIDENCE = 1.0
-
-
-class EditError(ValueError):
-    """An edit cannot be made (unknown cluster or photo, empty name, ...); the message is for the
-    user. Nothing was changed."""
 
 
 # -- reading and checking -----------------------------------------------------------------------

@@ -182,7 +182,3 @@ def calibrated_confidences(Z: np.ndarray, labels, user=None, model: str | None =
     placed_by_user = (user >= 0) & (user == targets)
     return np.where(placed_by_user, 1.0, conf)
 
-
-def stored(confidence: float) -> float | None:
-    """A confidence as the library stores it: ``None`` for ``NaN``."""
-    return None if confidence is None or not np.isfinite(confidence) else float(confidence)

@@ -1,0 +1,117 @@
+"""Placing new photos in a library that already has clusters, without moving anyone else.
+
+Each new photo goes to the cluster the library's centres (or the learner's, once the user has
+corrected) point to, unless it lies farther from that centre than the cluster's own members do
+(beyond the ``RADIUS_QUANTILE`` of their distances): then it is an outlier. Outliers are clustered
+among themselves (K-means, k chosen automatically); a group founds a new cluster when it is big
+enough (``MIN_NEW_CLUSTER``) and as tight as a typical existing cluster, so a new kind of photo
+gets its own cluster instead of being spread over old ones. Outliers in no such group join their
+nearest cluster after all. Measured in docs/learning.md ("Organize adds photos").
+
+Everything here works on preprocessed, unit-length embeddings; the job stores the result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from photoclust.core.clustering.preprocess import l2_normalize
+
+#: A new photo is an outlier when its distance to the chosen centre exceeds this quantile of the
+#: distances of the cluster's own members to it.
+RADIUS_QUANTILE = 0.95
+#: A cluster needs this many members for its own radius; smaller ones use the library's.
+MIN_MEMBERS_FOR_RADIUS = 10
+#: A new cluster is founded by at least this many outliers that belong together.
+MIN_NEW_CLUSTER = 5
+#: A group of outliers founds a cluster when its median member distance to its centre is at most
+#: this many times the typical (median) spread of the existing clusters.
+TIGHTNESS = 1.0
+
+
+@dataclass
+class Placement:
+    """Per new photo: ``cluster`` (an existing cluster id, or -1 when it founds one) and
+    ``group`` (the new cluster it founds, 0..n_groups-1, or -1)."""
+
+    cluster: np.ndarray
+    group: np.ndarray
+    outliers: int
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.group.max()) + 1 if self.group.size and self.group.max() >= 0 else 0
+
+
+def cluster_centres(Z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, centres)``: unit-length mean direction of each cluster's members."""
+    labels = np.asarray(labels, dtype=np.int64)
+    classes = np.unique(labels[labels >= 0])
+    member = labels >= 0
+    column = np.searchsorted(classes, labels[member])
+    sums = np.zeros((classes.size, Z.shape[1]), dtype=np.float64)
+    np.add.at(sums, column, Z[member])
+    return classes, l2_normalize(sums)
+
+
+def cluster_radii(Z: np.ndarray, labels: np.ndarray, classes: np.ndarray,
+                  centres: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each cluster's ``RADIUS_QUANTILE`` member distance (cosine) to its centre, and the typical
+    spread (median of the clusters' median member distances)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    member = np.flatnonzero(np.isin(labels, classes))
+    column = np.searchsorted(classes, labels[member])
+    distance = 1.0 - np.einsum("ij,ij->i", Z[member], centres[column])
+    pooled = float(np.quantile(distance, RADIUS_QUANTILE)) if distance.size else 1.0
+    radii = np.full(classes.size, pooled)
+    medians = []
+    for j in range(classes.size):
+        own = distance[column == j]
+        if own.size >= MIN_MEMBERS_FOR_RADIUS:
+            radii[j] = float(np.quantile(own, RADIUS_QUANTILE))
+            medians.append(float(np.median(own)))
+    spread = float(np.median(medians)) if medians else float(np.median(distance)) \
+        if distance.size else 1.0
+    return radii, spread
+
+
+def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
+          centres: tuple[np.ndarray, np.ndarray] | None = None,
+          random_state: int = 0, ctx=None) -> Placement:
+    """Where the new photos go (see the module docstring).
+
+    ``labels_old``: the cluster id of each old photo (-1: none). ``centres``: ``(classes,
+    centres)`` to place by (the learner's); by default the old clusters' mean directions.
+    """
+    from photoclust.core.clustering.job import cluster_embeddings
+
+    Z_old, Z_new = l2_normalize(Z_old), l2_normalize(Z_new)
+    labels_old = np.asarray(labels_old, dtype=np.int64)
+    classes, C = centres if centres is not None else cluster_centres(Z_old, labels_old)
+    n = len(Z_new)
+    if n == 0 or classes.size == 0:
+        return Placement(np.full(n, -1, np.int64), np.full(n, -1, np.int64), 0)
+    radii, spread = cluster_radii(Z_old, labels_old, classes, C)
+    sims = Z_new @ C.T
+    nearest = np.argmax(sims, axis=1)
+    distance = 1.0 - sims[np.arange(n), nearest]
+    outlier = distance > radii[nearest]
+    cluster = classes[nearest].astype(np.int64)
+    group = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(outlier)
+    if rows.size >= MIN_NEW_CLUSTER:
+        found, _conf, _scores = cluster_embeddings(Z_new[rows], "auto", "kmeans", random_state,
+                                                   ctx)
+        n_groups = 0
+        for g in np.unique(found):
+            members = rows[found == g]
+            if members.size < MIN_NEW_CLUSTER:
+                continue
+            centre = l2_normalize(Z_new[members].sum(axis=0, keepdims=True))[0]
+            own = 1.0 - Z_new[members] @ centre
+            if np.median(own) <= TIGHTNESS * spread:
+                group[members] = n_groups
+                cluster[members] = -1
+                n_groups += 1
+    return Placement(cluster, group, int(rows.size))
