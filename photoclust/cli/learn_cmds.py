@@ -81,8 +81,9 @@ def cmd_review(args: argparse.Namespace) -> int:
                 print(f"{q.rank:3d}. split {len(q.photo_ids)} photos out of cluster "
                       f"{q.cluster_id} ({q.cluster_name})? {q.explanation}")
         else:
+            sure = f"{q.confidence:.0%} sure, " if q.confidence is not None else ""
             print(f"{q.rank:3d}. {q.path}\n     in {q.suggested_cluster_id} "
-                  f"({q.suggested_cluster_name})? confidence {q.confidence:.2f}, {q.explanation}")
+                  f"({q.suggested_cluster_name})? {sure}{q.explanation}")
     return 0
 
 

@@ -148,7 +148,8 @@ def question_text(q: Question) -> str:
     if is_photo_question(q):
         # How sure the program is matters for a doubtful photo; a cluster's most typical photo is
         # asked to check the cluster, and "100 % sure" there would only puzzle.
-        sure = f" ({q.confidence:.0%} sure)" if q.reason != "representative" else ""
+        sure = (f" ({q.confidence:.0%} sure)"
+                if q.reason != "representative" and q.confidence is not None else "")
         return (f"Is {Path(q.path).name} in “{q.suggested_cluster_name}”?\n"
                 f"{q.explanation}{sure}")
     if q.kind == "merge":
