@@ -131,6 +131,10 @@ def add_simulate_corrections_option(parser: argparse.ArgumentParser) -> None:
         help="after clustering, let a simulated user who knows the labels answer the review "
         "queue and report ARI after F x photos actions (e.g. 0.02,0.05), and the actions to "
         "reach ARI 0.9")
+    parser.add_argument(
+        "--with-arrivals", action="store_true",
+        help="with --simulate-corrections: also let 10%% new photos arrive halfway (half of "
+        "them of a label held out until then) and report what Organize did with them")
 
 
 @contextmanager
@@ -159,7 +163,8 @@ def simulated_corrections(args: argparse.Namespace, library: Library | None, mod
 
     result = simulate_library_corrections(
         library, model, args.dataset, fractions, max_fraction=max(0.2, max(fractions)),
-        on_batch=lambda done, total: ctx.report(done, total, "simulated corrections"))
+        on_batch=lambda done, total: ctx.report(done, total, "simulated corrections"),
+        arrivals=getattr(args, "with_arrivals", False))
     return result.as_dict()
 
 
@@ -175,3 +180,14 @@ def print_simulated_corrections(corrections: dict) -> None:
         print(f"ARI {target} not reached within {spent} simulated actions")
     else:
         print(f"ARI {target} reached after {reached} simulated actions")
+    arrivals = corrections.get("arrivals")
+    if arrivals:
+        curve = "   ".join(f"{p['fraction']:.0%}: ARI {p['ari']:.3f}"
+                           for p in arrivals["curve_before"] + arrivals["curve_after"])
+        print(f"new photos halfway: {arrivals['n_new']} ({arrivals['n_new_kind']} of a new kind); "
+              f"old photos kept: {arrivals['old_kept_user']:.0%} of yours, "
+              f"{arrivals['old_kept_auto']:.0%} of the rest; new photos in their kind's "
+              f"cluster: {arrivals['new_joined']:.0%} (old photos: "
+              f"{arrivals['old_in_kind_cluster']:.0%}); new kind in its own cluster: "
+              f"{arrivals['new_kind_in_own_cluster']:.0%}")
+        print(f"curve: {curve}")

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from photoclust.core.clustering.naming import class_votes, name_from_votes
-from photoclust.core.clustering.placement import place
+from photoclust.core.clustering.placement import place_new_photos
 
 from photoclust.core.clustering.algorithms import (
     PhotoAgglomerative,
@@ -275,15 +275,7 @@ class ClusterJob(Job[ClusterResult]):
         names: dict[int, str] = {}
         outliers = 0
         if new.any():
-            centres = None
-            if np.any(user >= 0):  # the user corrected: place by what the learner learned
-                from photoclust.core.learning.learner import CorrectionLearner
-
-                learner = CorrectionLearner(random_state=self.random_state).fit(
-                    Z[old], current[old], user[old])
-                centres = (learner.classes_, learner.centers_)
-            ctx.raise_if_cancelled()
-            placement = place(Z[old], current[old], Z[new], centres, self.random_state, ctx)
+            placement = place_new_photos(Z, current, user, new, self.random_state, ctx)
             clusters, groups, outliers = placement.cluster, placement.group, placement.outliers
             labels = current.copy()
             labels[new] = np.where(clusters >= 0, clusters,

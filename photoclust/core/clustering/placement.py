@@ -25,9 +25,6 @@ RADIUS_QUANTILE = 0.95
 MIN_MEMBERS_FOR_RADIUS = 10
 #: A new cluster is founded by at least this many outliers that belong together.
 MIN_NEW_CLUSTER = 5
-#: A group of outliers founds a cluster when its median member distance to its centre is at most
-#: this many times the typical (median) spread of the existing clusters.
-TIGHTNESS = 1.0
 
 
 @dataclass
@@ -56,24 +53,20 @@ def cluster_centres(Z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def cluster_radii(Z: np.ndarray, labels: np.ndarray, classes: np.ndarray,
-                  centres: np.ndarray) -> tuple[np.ndarray, float]:
-    """Each cluster's ``RADIUS_QUANTILE`` member distance (cosine) to its centre, and the typical
-    spread (median of the clusters' median member distances)."""
+                  centres: np.ndarray) -> np.ndarray:
+    """Each cluster's ``RADIUS_QUANTILE`` member distance (cosine) to its centre (the library's
+    pooled one for clusters with fewer than ``MIN_MEMBERS_FOR_RADIUS`` members)."""
     labels = np.asarray(labels, dtype=np.int64)
     member = np.flatnonzero(np.isin(labels, classes))
     column = np.searchsorted(classes, labels[member])
     distance = 1.0 - np.einsum("ij,ij->i", Z[member], centres[column])
     pooled = float(np.quantile(distance, RADIUS_QUANTILE)) if distance.size else 1.0
     radii = np.full(classes.size, pooled)
-    medians = []
     for j in range(classes.size):
         own = distance[column == j]
         if own.size >= MIN_MEMBERS_FOR_RADIUS:
             radii[j] = float(np.quantile(own, RADIUS_QUANTILE))
-            medians.append(float(np.median(own)))
-    spread = float(np.median(medians)) if medians else float(np.median(distance)) \
-        if distance.size else 1.0
-    return radii, spread
+    return radii
 
 
 def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
@@ -92,7 +85,7 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     n = len(Z_new)
     if n == 0 or classes.size == 0:
         return Placement(np.full(n, -1, np.int64), np.full(n, -1, np.int64), 0)
-    radii, spread = cluster_radii(Z_old, labels_old, classes, C)
+    radii = cluster_radii(Z_old, labels_old, classes, C)
     sims = Z_new @ C.T
     nearest = np.argmax(sims, axis=1)
     distance = 1.0 - sims[np.arange(n), nearest]
@@ -103,6 +96,8 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     if rows.size >= MIN_NEW_CLUSTER:
         found, _conf, _scores = cluster_embeddings(Z_new[rows], "auto", "kmeans", random_state,
                                                    ctx)
+        typical_radius = float(np.median(radii))
+        found = _merge_close_groups(Z_new[rows], found, typical_radius)
         n_groups = 0
         for g in np.unique(found):
             members = rows[found == g]
@@ -110,8 +105,47 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
                 continue
             centre = l2_normalize(Z_new[members].sum(axis=0, keepdims=True))[0]
             own = 1.0 - Z_new[members] @ centre
-            if np.median(own) <= TIGHTNESS * spread:
+            if np.median(own) <= typical_radius:
                 group[members] = n_groups
                 cluster[members] = -1
                 n_groups += 1
     return Placement(cluster, group, int(rows.size))
+
+
+def _merge_close_groups(Z: np.ndarray, group: np.ndarray, radius: float) -> np.ndarray:
+    """Merge founded groups whose centres are closer than a typical cluster's radius: automatic
+    k over-splits a small set of outliers, and one new kind should found one cluster."""
+    group = group.copy()
+    while True:
+        ids = np.unique(group[group >= 0])
+        if ids.size < 2:
+            break
+        centres = l2_normalize(np.stack([Z[group == g].sum(axis=0) for g in ids]))
+        distance = 1.0 - centres @ centres.T
+        np.fill_diagonal(distance, np.inf)
+        a, b = np.unravel_index(np.argmin(distance), distance.shape)
+        if distance[a, b] > radius:
+            break
+        group[group == ids[b]] = ids[a]
+    _, group[group >= 0] = np.unique(group[group >= 0], return_inverse=True)
+    return group
+
+
+def place_new_photos(Z: np.ndarray, current: np.ndarray, user: np.ndarray, new: np.ndarray,
+                     random_state: int = 0, ctx=None) -> Placement:
+    """Place the photos ``new`` marks among the others (``current``: their cluster id, -1 for
+    none), by the learner's centres when the user placed photos (``user``: the cluster the user
+    put each photo in, -1 where not), else by the clusters' own: what Organize does."""
+    current = np.asarray(current, dtype=np.int64)
+    user = np.asarray(user, dtype=np.int64)
+    old = current >= 0
+    centres = None
+    if np.any(user[old] >= 0):
+        from photoclust.core.learning.learner import CorrectionLearner
+
+        learner = CorrectionLearner(random_state=random_state).fit(Z[old], current[old],
+                                                                   user[old])
+        centres = (learner.classes_, learner.centers_)
+    if ctx is not None:
+        ctx.raise_if_cancelled()
+    return place(Z[old], current[old], Z[new], centres, random_state, ctx)
