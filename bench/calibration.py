@@ -97,7 +97,10 @@ def main() -> None:
     parser.add_argument("--features", type=Path, default=Path("/tmp/pc_features"))
     parser.add_argument("--starts", type=int, default=2)
     parser.add_argument("--answers", type=float, default=0.05,
-                        help="share of photos the simulated user answers (default 0.05)")
+                        help="share of photos the simulated user answers (default 0.05; 0: "
+                        "only the map before answers)")
+    parser.add_argument("--answers-on", dest="answers_sets", nargs="*", default=None,
+                        metavar="SET", help="simulate answers on these sets only (default all)")
     parser.add_argument("--model", default="efficientnet_lite2",
                         help="the model the cached features come from (its shipped map)")
     args = parser.parse_args()
@@ -115,6 +118,8 @@ def main() -> None:
             labels = PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_
             margins[name].append(centre_margins(Z, labels))
             rights[name].append(majority_right(labels, y))
+            if args.answers <= 0 or (args.answers_sets and name not in args.answers_sets):
+                continue
             result = simulate_corrections(Z, y, labels, (args.answers,),
                                           max_fraction=args.answers)
             state, oracle = result.state, result.oracle
@@ -140,7 +145,8 @@ def main() -> None:
         others = [n for n in names if n != name]
         loo = (f"{ece(ConfidenceCalibrator(prior=platt(margins, rights, others)).predict(m), r):.3f}"
                if others else "-")
-        print(f"| {name} | {ece(shipped, r):.3f} | {loo} | {np.mean(after[name]):.3f} |")
+        answered = f"{np.mean(after[name]):.3f}" if after[name] else "-"
+        print(f"| {name} | {ece(shipped, r):.3f} | {loo} | {answered} |")
         print(f"  reliability before (shipped): {reliability(shipped, r)}")
 
 
