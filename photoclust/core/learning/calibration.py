@@ -11,11 +11,15 @@ into a probability:
 
 - before the user has answered anything, the map shipped for the model (``SHIPPED_MAPS``, measured
   by ``bench/calibration.py`` on the labelled sets, all sets weighted alike; docs/learning.md);
-- once the user has placed or confirmed photos, the map is refitted on those answers: for each, the
-  cluster the program would put it in (the nearest centre, the photo left out) and whether that is
-  where the user put it. The shipped map enters as ``PRIOR_WEIGHT`` pseudo-answers, so a handful of
-  answers nudges it and a few dozen take over. The review queue picks photos by their margin, not by
-  whether they are right, so the answers estimate P(right | margin) without bias.
+- once the user has placed or confirmed photos, the map's intercept is refitted on those answers:
+  for each, the cluster the program would put it in (the nearest centre, the photo left out) and
+  whether that is where the user put it. The review queue picks photos by their margin, not by
+  whether they are right, so the answers estimate P(right | margin) without bias; but it picks
+  mostly small margins, which pin down how right this collection's clusters are (the intercept)
+  and not how fast sureness grows with the margin (the slope, which a two-parameter fit
+  extrapolated badly: docs/learning.md). The slope stays the model's; the intercept has a
+  Gaussian prior (``PRIOR_STRENGTH``) at the shipped one, so a handful of answers nudges it and a
+  few dozen take over.
 
 There is no honest number (``NaN`` here, ``None`` in the library) for a photo in no cluster, in a
 cluster of its own, or when the library has a single cluster (no other cluster to be confused with).
@@ -24,8 +28,6 @@ Photos the user placed are right by definition: 1.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-
 from photoclust.core.clustering.preprocess import l2_normalize
 
 #: Platt map ``p = 1 / (1 + exp(-(a * margin + b)))`` per model, from the centre margin to the
@@ -36,10 +38,8 @@ SHIPPED_MAPS: dict[str, tuple[float, float]] = {
 }
 #: Used for a model without a measured map (the default model's).
 FALLBACK_MODEL = "efficientnet_lite2"
-#: How many answers the shipped map counts for once the user's answers are fitted.
-PRIOR_WEIGHT = 20.0
-#: Margins at which the shipped map is laid down as pseudo-answers.
-PRIOR_GRID = np.linspace(-0.3, 0.5, 17)
+#: Precision (1 / variance) of the Gaussian prior on the intercept at the shipped one.
+PRIOR_STRENGTH = 1.0
 
 
 def shipped_map(model: str | None) -> tuple[float, float]:
@@ -121,10 +121,11 @@ def answer_margins(Z: np.ndarray, labels, user) -> tuple[np.ndarray, np.ndarray]
 
 
 class ConfidenceCalibrator:
-    """Margin -> probability of being in the right cluster (a Platt map).
+    """Margin -> probability of being in the right cluster (a Platt map ``a * margin + b``).
 
-    ``fit(margins, correct)`` refits the map on answers with the ``prior`` map as ``prior_weight``
-    pseudo-answers; without answers (or unfitted) the prior map is used as it is.
+    ``fit(margins, correct)`` refits the intercept ``b`` on answers (maximum a posteriori, with a
+    Gaussian prior of precision ``prior_strength`` at the ``prior`` map's); the slope stays the
+    prior's. Without answers (or unfitted) the prior map is used as it is.
 
     Examples
     --------
@@ -134,26 +135,29 @@ class ConfidenceCalibrator:
     """
 
     def __init__(self, prior: tuple[float, float] = SHIPPED_MAPS[FALLBACK_MODEL],
-                 prior_weight: float = PRIOR_WEIGHT):
+                 prior_strength: float = PRIOR_STRENGTH):
         self.prior = prior
-        self.prior_weight = prior_weight
+        self.prior_strength = prior_strength
 
     def fit(self, margins, correct) -> "ConfidenceCalibrator":
+        from scipy.optimize import minimize_scalar
+
         margins = np.asarray(margins, dtype=np.float64).ravel()
         correct = np.asarray(correct, dtype=bool).ravel()
-        self.coef_ = tuple(float(v) for v in self.prior)
+        a, b0 = (float(v) for v in self.prior)
+        self.coef_ = (a, b0)
         self.n_answers_ = int(margins.size)
         if margins.size == 0:
             return self
-        grid = PRIOR_GRID
-        p = _sigmoid(self.prior[0] * grid + self.prior[1])
-        w = self.prior_weight / grid.size
-        x = np.concatenate([margins, grid, grid])
-        y = np.concatenate([correct.astype(int), np.ones(grid.size, int), np.zeros(grid.size, int)])
-        weights = np.concatenate([np.ones(margins.size), w * p, w * (1 - p)])
-        model = LogisticRegression(C=1e4, max_iter=1000)
-        model.fit(x[:, None], y, sample_weight=weights)
-        self.coef_ = (float(model.coef_[0, 0]), float(model.intercept_[0]))
+
+        def loss(b: float) -> float:
+            z = a * margins + b
+            # -log sigmoid(z) for right answers, -log(1 - sigmoid(z)) for wrong ones.
+            nll = np.logaddexp(0.0, np.where(correct, -z, z)).sum()
+            return float(nll + 0.5 * self.prior_strength * (b - b0) ** 2)
+
+        b = minimize_scalar(loss, bounds=(b0 - 20.0, b0 + 20.0), method="bounded").x
+        self.coef_ = (a, float(b))
         return self
 
     def predict(self, margins) -> np.ndarray:
