@@ -23,7 +23,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoclust.core.embedding.backbones import DEFAULT_MODEL, load_backbone  # noqa: E402
+from photoclust.core.embedding.backbones import DEFAULT_MODEL, load_backbone
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}

@@ -3,7 +3,7 @@
 For each cached dataset (``bench/cache_features.py``), start from the automatic clustering
 (PCA 128 + L2, k from ``choose_k``, K-means seeds 0..N-1) and measure the expected calibration
 error (ECE, 10 equal-width bins) of the confidence photoclust shows
-(``photoclust.core.learning.calibration``):
+(``photoclust.core.clustering.calibration``):
 
 - before any answer: the shipped per-model map (``SHIPPED_MAPS``); also the map fitted on the
   other sets only (leave one set out: how a collection we never saw fares), and the map fitted here
@@ -25,18 +25,18 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from cached_features import load_cached_sets
+from machine_info import describe_machine
 from photoclust.core.clustering.algorithms import PhotoKMeans
-from photoclust.core.clustering.choose_k import choose_k
-from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.core.learning.calibration import (
+from photoclust.core.clustering.calibration import (
     ConfidenceCalibrator,
     calibrated_confidences,
     centre_margins,
     shipped_map,
 )
+from photoclust.core.clustering.choose_k import choose_k
+from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.learning.simulate import simulate_corrections
-from cached_features import load_cached_sets
-from machine_info import describe_machine
 
 BINS = 10
 
@@ -143,8 +143,10 @@ def main() -> None:
         m, r = np.concatenate(margins[name]), np.concatenate(rights[name])
         shipped = ConfidenceCalibrator(prior=prior).predict(m)
         others = [n for n in names if n != name]
-        loo = (f"{ece(ConfidenceCalibrator(prior=platt(margins, rights, others)).predict(m), r):.3f}"
-               if others else "-")
+        loo = "-"
+        if others:
+            held_out = ConfidenceCalibrator(prior=platt(margins, rights, others))
+            loo = f"{ece(held_out.predict(m), r):.3f}"
         answered = f"{np.mean(after[name]):.3f}" if after[name] else "-"
         print(f"| {name} | {ece(shipped, r):.3f} | {loo} | {answered} |")
         print(f"  reliability before (shipped): {reliability(shipped, r)}")

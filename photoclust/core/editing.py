@@ -257,9 +257,9 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
             if rank == 0:
                 # The part that keeps the cluster keeps a name the user gave; an automatic name
                 # is refreshed from the part's own photos.
-                before = cluster_state(cluster)
-                if not user_named and name and name != before["name"]:
-                    changes.clusters[cluster.id] = (before, {**before, "name": name})
+                state = cluster_state(cluster)
+                if not user_named and name and name != state["name"]:
+                    changes.clusters[cluster.id] = (state, {**state, "name": name})
                 taken.add(name if not user_named and name else cluster.name)
                 parts.append([cluster.id, part_ids])
                 continue

@@ -3,18 +3,18 @@ import json
 
 import numpy as np
 
+from _edit_fixtures import labelled_library
 from photoclust.cli import main
 from photoclust.core import editing
-from photoclust.core.clustering.preprocess import l2_normalize
-from photoclust.core.jobs import run_job
-from photoclust.core.learning.calibration import (
+from photoclust.core.clustering.calibration import (
     ConfidenceCalibrator,
     answer_margins,
     calibrated_confidences,
     centre_margins,
 )
+from photoclust.core.clustering.preprocess import l2_normalize
+from photoclust.core.jobs import run_job
 from photoclust.core.learning.job import LearnJob
-from test_learning_library import labelled_library
 
 
 def brute_force_margin(Z, labels, i, target):
@@ -45,7 +45,8 @@ def test_no_honest_number_for_one_cluster_a_lone_photo_or_no_cluster():
     margins = centre_margins(Z, np.array([0, 0, 0, 1, 1, -1]))
     assert np.isfinite(margins[:5]).all() and np.isnan(margins[5])
     assert np.isnan(centre_margins(Z, np.array([0, 0, 0, 0, 0, 1]))[5])  # alone in its cluster
-    conf = calibrated_confidences(Z, np.array([0, 0, 0, 1, 1, -1]), np.array([-1, 0, -1] + [-1] * 3))
+    conf = calibrated_confidences(Z, np.array([0, 0, 0, 1, 1, -1]),
+                                  np.array([-1, 0, -1, -1, -1, -1]))
     assert conf[1] == 1.0 and np.isnan(conf[5]) and 0 < conf[0] < 1
 
 

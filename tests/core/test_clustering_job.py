@@ -10,6 +10,7 @@ from photoclust.core.clustering.job import ClusterJob
 from photoclust.core.jobs import Cancelled, JobContext, JobError, run_job
 from photoclust.core.library.models import Assignment, Cluster
 
+
 @pytest.fixture
 def four_groups(library):
     X, y = make_blobs([60, 45, 30, 25], n_features=48, cluster_std=2.0, random_state=3)

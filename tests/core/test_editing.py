@@ -387,3 +387,30 @@ def test_split_keeps_a_users_name_with_the_part_most_like_what_was_named(one_clu
     assert _cluster(library, animals).name == "Robins"
     assert {_cluster(library, cid).name for cid in result.created_cluster_ids} == {"tabby",
                                                                                    "beagle"}
+
+
+def test_write_session_holds_the_write_lock_from_its_start(library):
+    """``write_session`` begins with BEGIN IMMEDIATE: before it has run a statement, no other
+    connection can start writing; a plain session leaves the lock free until it writes."""
+    import sqlite3
+
+    from photoclust.core.edit_history import write_session
+
+    def another_writer_gets_in() -> bool:
+        con = sqlite3.connect(library.path, timeout=0, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError as exc:
+            assert "locked" in str(exc)
+            return False
+        finally:
+            con.close()
+
+    with write_session(library):
+        assert not another_writer_gets_in()
+    with library.session() as s:
+        s.connection()
+        assert another_writer_gets_in()
+    assert another_writer_gets_in()

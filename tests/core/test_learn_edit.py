@@ -5,15 +5,21 @@ import json
 import numpy as np
 import pytest
 
-from _edit_fixtures import add_embeddings, add_photos, check_invariants, cluster_of, snapshot
+from _edit_fixtures import (
+    add_embeddings,
+    add_photos,
+    check_invariants,
+    cluster_of,
+    labelled_library,
+    snapshot,
+)
 from photoclust.cli import main
-from photoclust.core import editing, edit_history
+from photoclust.core import edit_history, editing
 from photoclust.core.clustering.job import ClusterJob
 from photoclust.core.editing import EditError
 from photoclust.core.jobs import run_job
 from photoclust.core.learning.job import LearnJob
 from photoclust.core.library import open_library
-from test_learning_library import labelled_library
 
 
 def corrected_library(library):

@@ -23,7 +23,6 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sqlalchemy import and_, delete, insert, select, update
-
 from sqlalchemy.orm import Session
 
 from photoclust.core.edit_history import (
@@ -43,12 +42,13 @@ from photoclust.core.library.models import Assignment, CannotLink, Cluster, Clus
 MIN_OVERLAP_FRACTION = 0.2
 
 
-def apply_clustering(library: Library, model: str, method: str, photo_ids: Sequence[int],
-                     labels: Sequence[int], confidences: Sequence[float] | None = None,
+def apply_clustering(library: Library, model: str, method: str,
+                     photo_ids: Sequence[int] | np.ndarray, labels: Sequence[int] | np.ndarray,
+                     confidences: Sequence[float] | np.ndarray | None = None,
                      suggested_names: Mapping[int, str] | Sequence[str] | None = None,
                      params: dict | None = None, label_scores: np.ndarray | None = None,
                      label_clusters: Mapping[int, int] | None = None,
-                     min_overlap_fraction: float = MIN_OVERLAP_FRACTION,
+                     min_overlap_fraction: float = MIN_OVERLAP_FRACTION, *,
                      session: Session | None = None) -> int:
     """Store a clustering of ``photo_ids`` and return the new ``ClusteringRun`` id.
 
@@ -279,21 +279,21 @@ def place_photos(library: Library, model: str, photo_ids: Sequence[int], cluster
     stays unassigned (the next run places it). Their assignments carry the run's id, which tells
     these placements apart. Returns the run id, the new clusters' ids and the placed photo ids.
     """
-    photo_ids = np.asarray(photo_ids, dtype=np.int64).ravel()
-    clusters = np.asarray(clusters, dtype=np.int64).ravel()
-    groups = np.asarray(groups, dtype=np.int64).ravel()
+    ids = np.asarray(photo_ids, dtype=np.int64).ravel()
+    joins = np.asarray(clusters, dtype=np.int64).ravel()
+    founds = np.asarray(groups, dtype=np.int64).ravel()
     conf = None if confidences is None else np.asarray(confidences, dtype=np.float64).ravel()
     with write_session(library) as s:
-        assigned = set()
+        assigned: set[int] = set()
         links: dict[int, set[int]] = {}
-        for part in chunks(photo_ids.tolist()):
+        for part in chunks(ids.tolist()):
             assigned.update(s.scalars(select(Assignment.photo_id)
                                       .where(Assignment.photo_id.in_(part))))
             for pid, cid in s.execute(select(CannotLink.photo_id, CannotLink.cluster_id)
                                       .where(CannotLink.photo_id.in_(part))):
                 links.setdefault(pid, set()).add(cid)
         active = set(s.scalars(select(Cluster.id).where(Cluster.active.is_(True))))
-        founded = np.unique(groups[(clusters < 0) & (groups >= 0)])
+        founded = np.unique(founds[(joins < 0) & (founds >= 0)])
         run = ClusteringRun(model=model, method="place", k=len(active) + len(founded),
                             params=json.dumps(params or {}, default=str, sort_keys=True))
         s.add(run)
@@ -308,20 +308,20 @@ def place_photos(library: Library, model: str, photo_ids: Sequence[int], cluster
                 cluster.name = f"Cluster {cluster.id}"
             new_cluster[g] = cluster.id
         rows = []
-        for i, pid in enumerate(photo_ids.tolist()):
-            cid = int(clusters[i]) if clusters[i] >= 0 else new_cluster.get(int(groups[i]))
-            if pid in assigned or cid is None or cid in links.get(pid, ()):
+        for i, pid in enumerate(ids.tolist()):
+            target = int(joins[i]) if joins[i] >= 0 else new_cluster.get(int(founds[i]))
+            if pid in assigned or target is None or target in links.get(pid, ()):
                 continue
-            if cid not in active and cid not in new_cluster.values():
+            if target not in active and target not in new_cluster.values():
                 continue
-            rows.append({"photo_id": pid, "cluster_id": cid, "source": "auto",
+            rows.append({"photo_id": pid, "cluster_id": target, "source": "auto",
                          "confidence": _stored(None if conf is None else conf[i]),
                          "run_id": run.id})
         if rows:
             s.execute(insert(Assignment), rows)
         used = {row["cluster_id"] for row in rows}
         for cid in new_cluster.values():
-            if cid not in used:
-                s.get(Cluster, cid).active = False
+            if cid not in used:  # all its photos were placed meanwhile: no empty cluster
+                s.execute(update(Cluster).where(Cluster.id == cid).values(active=False))
         return run.id, sorted(c for c in new_cluster.values() if c in used), \
             [row["photo_id"] for row in rows]

@@ -11,7 +11,7 @@ Stages, each a cancel point: load vectors (one query), preprocess (L2, PCA 128, 
 - ``fresh=True`` re-clusters everything like the first time, keeping cluster ids, user names and
   user-placed photos (``apply_clustering``), as one undoable edit (kind ``recluster``).
 
-Confidences are ``learning.calibration``'s: the probability of being in the right cluster.
+Confidences are ``clustering.calibration``'s: the probability of being in the right cluster.
 """
 from __future__ import annotations
 
@@ -21,16 +21,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.clustering.naming import class_votes, name_from_votes
-from photoclust.core.clustering.placement import place_new_photos
-
+from photoclust.core.clustering import METHODS
 from photoclust.core.clustering.algorithms import (
     PhotoAgglomerative,
     PhotoHDBSCAN,
     PhotoKMeans,
     relabel_by_size,
 )
-from photoclust.core.clustering import METHODS
+from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.clustering.choose_k import KChooser
 from photoclust.core.clustering.contrastive import adapt_embeddings
 from photoclust.core.clustering.identity import (
@@ -38,18 +36,17 @@ from photoclust.core.clustering.identity import (
     apply_clustering_as_edit,
     place_photos,
 )
-from photoclust.core.edit_history import cluster_moves
-from photoclust.core.clustering.naming import suggest_names
+from photoclust.core.clustering.naming import class_votes, name_from_votes, suggest_names
+from photoclust.core.clustering.placement import place_new_photos
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.clustering.scan_refine import SCANRefiner
+from photoclust.core.edit_history import cluster_moves
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model, load_embeddings, load_top_classes
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
-from photoclust.core.learning.calibration import calibrated_confidences
 from photoclust.core.library.models import Assignment, CannotLink, Cluster, Embedding, Photo
 from photoclust.core.queries import list_clusters
-
 
 #: Below this many photos, hdbscan and scan fall back to K-means (one cluster with auto k).
 TINY_COLLECTION = 5
@@ -192,7 +189,8 @@ class ClusterJob(Job[ClusterResult]):
             X = adapt_embeddings(self.library, self.model, photo_ids, X,
                                  random_state=self.random_state, ctx=ctx)
         ctx.report(0, 0, "preprocessing")
-        Z = EmbeddingPreprocessor(self.n_components, random_state=self.random_state).fit_transform(X)
+        preprocessor = EmbeddingPreprocessor(self.n_components, random_state=self.random_state)
+        Z = preprocessor.fit_transform(X)
         ctx.raise_if_cancelled()
         if incremental:
             result = self._place_new(ctx, photo_ids, Z, current, user, removed)

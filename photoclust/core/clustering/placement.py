@@ -1,12 +1,15 @@
 """Placing new photos in a library that already has clusters, without moving anyone else.
 
-Each new photo goes to the cluster the library's centres (or the learner's, once the user has
-corrected) point to, unless it lies farther from that centre than the cluster's own members do
-(beyond the ``RADIUS_QUANTILE`` of their distances): then it is an outlier. Outliers are clustered
-among themselves (K-means, k chosen automatically); a group founds a new cluster when it is big
-enough (``MIN_NEW_CLUSTER``) and as tight as a typical existing cluster, so a new kind of photo
-gets its own cluster instead of being spread over old ones. Outliers in no such group join their
-nearest cluster after all. Measured in docs/learning.md ("Organize adds photos").
+Each new photo goes to the cluster whose centre is nearest (the centres weighted as the learner
+weighs them once the user has corrected: a placed photo counts ``LABELLED_WEIGHT`` times), unless
+it lies farther from that centre than the cluster's own members do (beyond the
+``RADIUS_QUANTILE`` of their distances): then it is an outlier. Outliers are clustered among
+themselves (K-means, k chosen automatically); groups whose centres lie within a typical cluster's
+radius of each other are one group (automatic k over-splits a small set); a group founds a new
+cluster when it is big enough (``MIN_NEW_CLUSTER``) and its typical (median) member lies within
+that radius of its centre, so a new kind of photo gets its own cluster instead of being spread
+over old ones. Outliers in no such group join their nearest cluster after all. Measured in
+docs/learning.md ("Organize adds photos").
 
 Everything here works on preprocessed, unit-length embeddings; the job stores the result.
 """
@@ -25,6 +28,9 @@ RADIUS_QUANTILE = 0.95
 MIN_MEMBERS_FOR_RADIUS = 10
 #: A new cluster is founded by at least this many outliers that belong together.
 MIN_NEW_CLUSTER = 5
+#: How many automatically placed photos one user-placed photo counts for in its cluster's centre
+#: (the learner's default too: ``learning.learner.CorrectionLearner.labelled_weight``).
+LABELLED_WEIGHT = 20.0
 
 
 @dataclass
@@ -131,21 +137,32 @@ def _merge_close_groups(Z: np.ndarray, group: np.ndarray, radius: float) -> np.n
     return group
 
 
+def correction_centres(Z: np.ndarray, labels: np.ndarray,
+                       user: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, centres)`` as the learner weighs them: a photo the user placed counts
+    ``LABELLED_WEIGHT`` times in its cluster's direction (``learning.learner``, whose centres these
+    are after its fit on the current clusters)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    classes = np.unique(labels[labels >= 0])
+    member = labels >= 0
+    column = np.searchsorted(classes, labels[member])
+    weights = np.where(np.asarray(user)[member] >= 0, LABELLED_WEIGHT, 1.0)
+    sums = np.zeros((classes.size, Z.shape[1]), dtype=np.float64)
+    np.add.at(sums, column, Z[member] * weights[:, None])
+    return classes, l2_normalize(sums)
+
+
 def place_new_photos(Z: np.ndarray, current: np.ndarray, user: np.ndarray, new: np.ndarray,
                      random_state: int = 0, ctx=None) -> Placement:
     """Place the photos ``new`` marks among the others (``current``: their cluster id, -1 for
-    none), by the learner's centres when the user placed photos (``user``: the cluster the user
-    put each photo in, -1 where not), else by the clusters' own: what Organize does."""
+    none), by the centres the user's corrections steer (``user``: the cluster the user put each
+    photo in, -1 where not; ``correction_centres``), else the clusters' own: what Organize does."""
+    Z = l2_normalize(Z)
     current = np.asarray(current, dtype=np.int64)
     user = np.asarray(user, dtype=np.int64)
     old = current >= 0
-    centres = None
-    if np.any(user[old] >= 0):
-        from photoclust.core.learning.learner import CorrectionLearner
-
-        learner = CorrectionLearner(random_state=random_state).fit(Z[old], current[old],
-                                                                   user[old])
-        centres = (learner.classes_, learner.centers_)
+    centres = correction_centres(Z[old], current[old], user[old]) if np.any(user[old] >= 0) \
+        else None
     if ctx is not None:
         ctx.raise_if_cancelled()
     return place(Z[old], current[old], Z[new], centres, random_state, ctx)

@@ -52,14 +52,14 @@ class Backbone:
     """A loaded model ready for inference, with the preprocessing its weights expect."""
 
     name: str
-    module: "FeaturesAndLogits"
+    module: FeaturesAndLogits
     dim: int
     class_names: list[str]
     input_size: int
     resize_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
-    device: "torch.device"
+    device: torch.device
     preprocess_version: int = PREPROCESS_VERSION
 
     def crop(self, image: Image.Image) -> np.ndarray:
@@ -79,7 +79,7 @@ class Backbone:
         return np.asarray(image, dtype=np.uint8)
 
     def to_batch(self, crops: list[np.ndarray] | np.ndarray,
-                 pin_memory: bool = False) -> "torch.Tensor":
+                 pin_memory: bool = False) -> torch.Tensor:
         """Stack uint8 HWC crops into a normalised float NCHW tensor on the model's device.
 
         The uint8 pixels travel to the device (4x less than float32, from pinned memory on
@@ -114,15 +114,15 @@ class BackboneSpec:
     name: str
     dim: int
     description: str
-    build: Callable[[Path | None], "FeaturesAndLogits"]
+    build: Callable[[Path | None], FeaturesAndLogits]
     resize_size: int = 256
     input_size: int = 224
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
 
-def _efficientnet_lite(variant: str) -> Callable[[Path | None], "FeaturesAndLogits"]:
-    def build(weights: Path | None) -> "FeaturesAndLogits":
+def _efficientnet_lite(variant: str) -> Callable[[Path | None], FeaturesAndLogits]:
+    def build(weights: Path | None) -> FeaturesAndLogits:
         from photoclust.core.embedding.networks import build_efficientnet_lite
 
         return build_efficientnet_lite(variant, weights)
@@ -130,7 +130,7 @@ def _efficientnet_lite(variant: str) -> Callable[[Path | None], "FeaturesAndLogi
     return build
 
 
-def _resnet50(weights: Path | None) -> "FeaturesAndLogits":
+def _resnet50(weights: Path | None) -> FeaturesAndLogits:
     from photoclust.core.embedding.networks import build_resnet50
 
     return build_resnet50(weights)
@@ -146,8 +146,8 @@ def register(spec: BackboneSpec) -> None:
 
 
 #: Lite2 over Lite0: about half the speed, but better features where it matters most, on the
-#: photos and the corrections (README, "Choosing the default model"). Lite0 stays as the fast
-#: option; a library keeps the model it was organised with (``store.library_model``).
+#: photos and the corrections (docs/research.md, "Choosing the default model"). Lite0 stays as
+#: the fast option; a library keeps the model it was organised with (``store.library_model``).
 DEFAULT_MODEL = "efficientnet_lite2"
 
 _LITE_NORM = {"mean": TF_LITE_MEAN, "std": TF_LITE_STD}

@@ -33,7 +33,7 @@ def mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
-def choose_device(requested: str = "auto") -> "torch.device":
+def choose_device(requested: str = "auto") -> torch.device:
     """``auto`` picks CUDA, then MPS, then CPU; an explicit device must be present."""
     import torch
 
@@ -58,7 +58,7 @@ def choose_device(requested: str = "auto") -> "torch.device":
 class DevicePlan:
     """How inference runs on the chosen device."""
 
-    device: "torch.device"
+    device: torch.device
     batch_size: int
     half_precision: bool
     pin_memory: bool

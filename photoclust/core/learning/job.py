@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import select
 
+from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.clustering.identity import apply_clustering_as_edit
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.core.embedding.store import load_embeddings, newest_clustering_model
 from photoclust.core.edit_history import ChangeSet, cluster_moves
+from photoclust.core.embedding.store import load_embeddings, newest_clustering_model
 from photoclust.core.jobs import Job, JobContext, JobError
-from photoclust.core.learning.calibration import calibrated_confidences
 from photoclust.core.learning.constraints import Constraints, derive_constraints
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner, class_columns
 from photoclust.core.library import Library

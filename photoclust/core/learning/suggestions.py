@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from sqlalchemy import select
 
-from photoclust.core.learning.calibration import calibrated_confidences
+from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.learning.job import fit_learner, load_learning_data
 from photoclust.core.learning.review import MERGE, PHOTO, build_review_queue
 from photoclust.core.library import Library
@@ -32,7 +32,7 @@ REASON_TEXT = {
 class PhotoSuggestion:
     """Is this photo in the suggested cluster? Confirm, or move it. ``confidence``: the
     probability that the suggested cluster is right, on the scale the library stores
-    (``learning.calibration``; the stored number itself when the photo is already there), ``None``
+    (``clustering.calibration``; the stored number itself when the photo is already there), ``None``
     where no honest number exists."""
 
     rank: int

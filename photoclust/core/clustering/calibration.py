@@ -28,6 +28,7 @@ Photos the user placed are right by definition: 1.
 from __future__ import annotations
 
 import numpy as np
+
 from photoclust.core.clustering.preprocess import l2_normalize
 
 #: Platt map ``p = 1 / (1 + exp(-(a * margin + b)))`` per model, from the centre margin to the
@@ -56,12 +57,11 @@ def _columns(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _similarities(Z: np.ndarray, labels: np.ndarray):
     """Cosine similarity of every photo to every cluster centre, its own cluster's centre taken
-    without it (``NaN`` there for a photo alone in its cluster). Returns ``(classes, column, sims)``.
-    """
+    without it (``NaN`` there for a photo alone in its cluster).
+    Returns ``(classes, column, sims)``."""
     Z = l2_normalize(Z)
     labels = np.asarray(labels, dtype=np.int64)
     classes, column = _columns(labels)
-    n = len(Z)
     sums = np.zeros((classes.size, Z.shape[1]), dtype=np.float64)
     member = column >= 0
     np.add.at(sums, column[member], Z[member])
@@ -139,7 +139,7 @@ class ConfidenceCalibrator:
         self.prior = prior
         self.prior_strength = prior_strength
 
-    def fit(self, margins, correct) -> "ConfidenceCalibrator":
+    def fit(self, margins, correct) -> ConfidenceCalibrator:
         from scipy.optimize import minimize_scalar
 
         margins = np.asarray(margins, dtype=np.float64).ravel()
