@@ -96,11 +96,11 @@ def cmd_photos(args: argparse.Namespace) -> int:
     if not rows:
         print("No photos.")
     for row in rows:
-        where = (f"{row.cluster_id} ({row.cluster_name})" if row.cluster_id is not None
-                 else "no cluster")
+        where = (f"{row.cluster_id} ({printable(row.cluster_name)})"
+                 if row.cluster_id is not None else "no cluster")
         sure = f"{row.confidence:.0%} sure" if row.confidence is not None else ""
         how = "placed by you" if row.source == "user" else sure
-        print(f"{row.id}  {row.path}  {where}  {how}".rstrip())
+        print(f"{row.id}  {printable(row.path)}  {where}  {how}".rstrip())
     return 0
 
 

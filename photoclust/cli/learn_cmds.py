@@ -99,7 +99,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
     elif result.event_id is None:
         print(f"Learned from {result.n_labelled} labelled photos; nothing changed.")
     else:
-        print(f"{result.description}. (`photoclust undo` takes it back.)")
+        print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
     return 0
 
 

@@ -40,7 +40,7 @@ def test_learn_is_one_edit_with_its_moves(library):
     assert result.moves[0] == {"from_cluster_id": clusters[0], "to_cluster_id": new_cluster,
                                "photos": result.moves[0]["photos"]}
     assert sum(m["photos"] for m in result.moves) == len(moved)
-    assert result.description.startswith("Learned from 1 answers: moved ")
+    assert result.description.startswith("Learned from 1 answer: moved ")
     assert "to Class one" in result.description
     entry = edit_history.history(library)[0]
     assert (entry.event_id, entry.kind, entry.description) == (result.event_id, "learn",
@@ -135,4 +135,4 @@ def test_learn_and_undo_from_the_cli(library, capsys):
     assert main(["learn", "--library", path]) == 0
     assert "nothing changed" in capsys.readouterr().out
     assert main(["undo", "--library", path]) == 0
-    assert "Learned from 1 answers" in capsys.readouterr().out
+    assert "Learned from 1 answer" in capsys.readouterr().out

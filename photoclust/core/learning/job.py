@@ -151,8 +151,8 @@ class LearnJob(Job[LearnResult]):
             moves = cluster_moves(changes)
             names = {cid: name for cid, name in s.execute(select(Cluster.id, Cluster.name))}
             moved = sum(m["photos"] for m in moves)
-            text = (f"Learned from {data.n_labelled} answers: moved {moved} photo"
-                    f"{'' if moved == 1 else 's'}")
+            text = (f"Learned from {data.n_labelled} answer{'' if data.n_labelled == 1 else 's'}: "
+                    f"moved {moved} photo{'' if moved == 1 else 's'}")
             if moves:
                 text += f" ({describe_moves(names, moves)})"
             summary.update(moves=moves, moved=moved, description=text)
