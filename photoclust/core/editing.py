@@ -43,6 +43,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from photoclust.core.clustering import unique_name
 from photoclust.core.edit_history import (
     ChangeSet,
     EditError,
@@ -58,7 +59,7 @@ from photoclust.core.edit_history import (
     write_session,
 )
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, CannotLink, Cluster, Photo
+from photoclust.core.library.models import Assignment, CannotLink, Cluster, Photo, Source
 
 __all__ = [
     "EditError", "EditResult", "rename_cluster", "move_photos", "merge_clusters", "split_cluster",
@@ -244,7 +245,7 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
     with write_session(library) as s:
         cluster = _active_cluster(s, cluster_id)
         current = current_assignments(s, ids.tolist())
-        user_named = cluster.name_source == "user"
+        user_named = cluster.name_source == Source.USER
         order = _split_order(X, labels, ids, current, user_named)
         taken = set(s.scalars(select(Cluster.name).where(Cluster.active.is_(True),
                                                           Cluster.id != cluster.id)))
@@ -253,7 +254,7 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
         created: list[int] = []
         for rank, label in enumerate(order):
             part_ids = ids[labels == label].tolist()
-            name = _unique_name(part_names.get(label) or "", taken)
+            name = unique_name(part_names.get(label) or "", taken)
             if rank == 0:
                 # The part that keeps the cluster keeps a name the user gave; an automatic name
                 # is refreshed from the part's own photos.
@@ -263,7 +264,7 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
                 taken.add(name if not user_named and name else cluster.name)
                 parts.append([cluster.id, part_ids])
                 continue
-            name = name or _unique_name(f"{cluster.name} ({rank + 1})", taken)
+            name = name or unique_name(f"{cluster.name} ({rank + 1})", taken)
             taken.add(name)
             part = _new_cluster(s, name, "auto", changes)
             created.append(part.id)
@@ -291,7 +292,7 @@ def _split_order(X: np.ndarray, labels: np.ndarray, ids: np.ndarray, current: di
         return values
     Z = l2_normalize(X)
     whole = l2_normalize(Z.sum(axis=0, keepdims=True))[0]
-    user = np.array([current.get(int(pid), (0, "auto"))[1] == "user" for pid in ids])
+    user = np.array([current.get(int(pid), (0, Source.AUTO))[1] == Source.USER for pid in ids])
 
     def likeness(label):
         part = labels == label
@@ -300,15 +301,6 @@ def _split_order(X: np.ndarray, labels: np.ndarray, ids: np.ndarray, current: di
 
     keeper = max(values, key=likeness)
     return [keeper] + [v for v in values if v != keeper]
-
-
-def _unique_name(name: str, taken: set[str]) -> str:
-    if not name or name not in taken:
-        return name
-    n = 2
-    while f"{name} ({n})" in taken:
-        n += 1
-    return f"{name} ({n})"
 
 
 def new_cluster_from_photos(library: Library, photo_ids: Iterable[int],

@@ -16,7 +16,7 @@ from typing import Iterable
 from sqlalchemy import Select, func, select
 
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.models import Assignment, Cluster, Photo, Source
 
 #: Sort orders for ``photos_in_cluster``: "confidence" puts the least confident photos first.
 PHOTO_ORDERS = ("path", "taken_at", "confidence")
@@ -177,7 +177,7 @@ def placed_photos(library: Library, cluster_id: int | None = None, unassigned: b
     query = query.order_by(Photo.id).offset(offset).limit(limit)
     with library.session() as s:
         return [PlacedPhoto(pid, path, cid, name if cid is not None else None,
-                            "user" if source == "user" else "auto",
+                            Source.USER if source == Source.USER else Source.AUTO,
                             None if cid is None or conf is None else float(conf))
                 for pid, path, cid, name, source, conf in s.execute(query)]
 

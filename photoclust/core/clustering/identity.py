@@ -35,7 +35,13 @@ from photoclust.core.edit_history import (
     write_session,
 )
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, CannotLink, Cluster, ClusteringRun
+from photoclust.core.library.models import (
+    Assignment,
+    CannotLink,
+    Cluster,
+    ClusteringRun,
+    Source,
+)
 
 #: A new group keeps an old cluster's identity only if they share at least this fraction of the
 #: smaller of the two (and at least one photo): a few stray photos do not carry a name over.
@@ -301,7 +307,8 @@ def place_photos(library: Library, model: str, photo_ids: Sequence[int], cluster
         new_cluster: dict[int, int] = {}
         for g in founded.tolist():
             name = str((group_names or {}).get(g) or "").strip()
-            cluster = Cluster(name=name, name_source="auto", active=True, created_run_id=run.id)
+            cluster = Cluster(name=name, name_source=Source.AUTO, active=True,
+                              created_run_id=run.id)
             s.add(cluster)
             s.flush()
             if not name:
@@ -314,7 +321,7 @@ def place_photos(library: Library, model: str, photo_ids: Sequence[int], cluster
                 continue
             if target not in active and target not in new_cluster.values():
                 continue
-            rows.append({"photo_id": pid, "cluster_id": target, "source": "auto",
+            rows.append({"photo_id": pid, "cluster_id": target, "source": Source.AUTO,
                          "confidence": _stored(None if conf is None else conf[i]),
                          "run_id": run.id})
         if rows:

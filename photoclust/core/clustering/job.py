@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.clustering import METHODS
+from photoclust.core.clustering import METHODS, unique_name
 from photoclust.core.clustering.algorithms import (
     PhotoAgglomerative,
     PhotoHDBSCAN,
@@ -36,7 +36,7 @@ from photoclust.core.clustering.identity import (
     apply_clustering_as_edit,
     place_photos,
 )
-from photoclust.core.clustering.naming import class_votes, name_from_votes, suggest_names
+from photoclust.core.clustering.naming import suggest_names
 from photoclust.core.clustering.placement import place_new_photos
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.clustering.scan_refine import SCANRefiner
@@ -45,7 +45,14 @@ from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model, load_embeddings, load_top_classes
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Assignment, CannotLink, Cluster, Embedding, Photo
+from photoclust.core.library.models import (
+    Assignment,
+    CannotLink,
+    Cluster,
+    Embedding,
+    Photo,
+    Source,
+)
 from photoclust.core.queries import list_clusters
 
 #: Below this many photos, hdbscan and scan fall back to K-means (one cluster with auto k).
@@ -217,7 +224,7 @@ class ClusterJob(Job[ClusterResult]):
                 i = row.get(int(pid))
                 if i is not None:
                     current[i] = cid
-                    if source == "user":
+                    if source == Source.USER:
                         user[i] = cid
             for pid in s.scalars(select(CannotLink.photo_id).distinct()):
                 i = row.get(int(pid))
@@ -294,16 +301,17 @@ class ClusterJob(Job[ClusterResult]):
                              founded_cluster_ids=founded)
 
     def _group_names(self, new_ids: np.ndarray, groups: np.ndarray, n_groups: int) -> dict:
-        """Names for the new clusters from their photos' top classes, none repeating a name in
+        """Names for the new clusters from their photos (``naming``), none repeating a name in
         use."""
         if n_groups == 0:
             return {}
         with self.library.session() as s:
             taken = set(s.scalars(select(Cluster.name).where(Cluster.active.is_(True))))
-        top = load_top_classes(self.library, self.model, new_ids[groups >= 0].tolist())
+        founding = groups >= 0
+        top = load_top_classes(self.library, self.model, new_ids[founding].tolist())
         names = {}
-        for g in range(n_groups):
-            votes = class_votes(top.get(int(pid), ()) for pid in new_ids[groups == g])
-            names[g] = name_from_votes(votes, taken)
+        for g, name in suggest_names(groups[founding], new_ids[founding], top).items():
+            names[g] = unique_name(name, taken)
             taken.add(names[g])
         return names
+
