@@ -92,3 +92,17 @@ def test_review_list_and_photos_show_the_same_number(library, capsys):
     for item in same:
         assert item["confidence"] == photos[item["photo_id"]]["confidence"]
     assert all(0 <= p["confidence"] <= 1 for p in photos.values() if p["confidence"] is not None)
+
+
+def test_margins_are_the_same_computed_in_chunks(monkeypatch):
+    from photoclust.core.clustering import calibration
+
+    rng = np.random.default_rng(3)
+    Z = l2_normalize(rng.normal(size=(50, 8)))
+    labels = rng.integers(0, 4, 50)
+    user = np.where(rng.uniform(size=50) < 0.3, labels, -1)
+    whole = centre_margins(Z, labels), answer_margins(Z, labels, user)
+    monkeypatch.setattr(calibration, "CHUNK", 7)
+    chunked = centre_margins(Z, labels), answer_margins(Z, labels, user)
+    assert np.allclose(whole[0], chunked[0], equal_nan=True)
+    assert np.allclose(whole[1][0], chunked[1][0]) and (whole[1][1] == chunked[1][1]).all()

@@ -47,56 +47,66 @@ def shipped_map(model: str | None) -> tuple[float, float]:
     return SHIPPED_MAPS.get(model or FALLBACK_MODEL, SHIPPED_MAPS[FALLBACK_MODEL])
 
 
-def _columns(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    classes = np.unique(labels[labels >= 0])
-    column = np.full(labels.shape, -1, dtype=np.int64)
-    placed = labels >= 0
-    column[placed] = np.searchsorted(classes, labels[placed])
-    return classes, column
+#: Photos whose similarities to every centre are computed at once (bounds memory on big
+#: libraries: 16,384 photos x 1,000 clusters is 128 MB).
+CHUNK = 16_384
 
 
-def _similarities(Z: np.ndarray, labels: np.ndarray):
-    """Cosine similarity of every photo to every cluster centre, its own cluster's centre taken
-    without it (``NaN`` there for a photo alone in its cluster).
-    Returns ``(classes, column, sims)``."""
-    Z = l2_normalize(Z)
-    labels = np.asarray(labels, dtype=np.int64)
-    classes, column = _columns(labels)
-    sums = np.zeros((classes.size, Z.shape[1]), dtype=np.float64)
-    member = column >= 0
-    np.add.at(sums, column[member], Z[member])
-    counts = np.bincount(column[member], minlength=classes.size)
-    norms2 = (sums ** 2).sum(axis=1)
-    raw = Z.astype(np.float64) @ sums.T
-    sims = raw / np.sqrt(np.maximum(norms2, 1e-24))[None, :]
-    rows = np.flatnonzero(member)
-    own = column[rows]
-    loo_dot = raw[rows, own] - 1.0
-    loo_norm2 = norms2[own] - 2.0 * raw[rows, own] + 1.0
-    alone = counts[own] <= 1
-    sims[rows, own] = np.where(alone, np.nan, loo_dot / np.sqrt(np.maximum(loo_norm2, 1e-24)))
-    return classes, column, sims
+class _Centres:
+    """Every cluster's sum of unit vectors, so that a photo's own centre can be taken without
+    it."""
+
+    def __init__(self, Z: np.ndarray, labels: np.ndarray):
+        self.classes = np.unique(labels[labels >= 0])
+        self.column = np.full(labels.shape, -1, dtype=np.int64)
+        member = labels >= 0
+        self.column[member] = np.searchsorted(self.classes, labels[member])
+        self.sums = np.zeros((self.classes.size, Z.shape[1]), dtype=np.float64)
+        np.add.at(self.sums, self.column[member], Z[member])
+        self.counts = np.bincount(self.column[member], minlength=self.classes.size)
+        self.norms2 = (self.sums ** 2).sum(axis=1)
+
+    def similarities(self, Z: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Cosine similarity of photos ``rows`` to every centre, their own cluster's centre taken
+        without them (``NaN`` there for a photo alone in its cluster)."""
+        raw = Z[rows].astype(np.float64) @ self.sums.T
+        sims = raw / np.sqrt(np.maximum(self.norms2, 1e-24))[None, :]
+        own = self.column[rows]
+        member = np.flatnonzero(own >= 0)
+        j = own[member]
+        loo_dot = raw[member, j] - 1.0
+        loo_norm2 = self.norms2[j] - 2.0 * raw[member, j] + 1.0
+        sims[member, j] = np.where(self.counts[j] <= 1, np.nan,
+                                   loo_dot / np.sqrt(np.maximum(loo_norm2, 1e-24)))
+        return sims
+
+
+def _chunks(rows: np.ndarray):
+    for start in range(0, rows.size, CHUNK):
+        yield rows[start:start + CHUNK]
 
 
 def centre_margins(Z: np.ndarray, labels, targets=None) -> np.ndarray:
     """Margin of each photo for cluster ``targets[i]`` (default: its own label): similarity to
     that centre minus the best other one. ``NaN`` where there is no honest margin (see the module
     docstring)."""
+    Z = l2_normalize(Z)
     labels = np.asarray(labels, dtype=np.int64)
     targets = labels if targets is None else np.asarray(targets, dtype=np.int64)
-    classes, _column, sims = _similarities(Z, labels)
+    centres = _Centres(Z, labels)
+    classes = centres.classes
     margins = np.full(len(labels), np.nan)
     if classes.size < 2:
         return margins
     t_col = np.searchsorted(classes, targets)
     known = (targets >= 0) & (t_col < classes.size)
     known[known] &= classes[t_col[known]] == targets[known]
-    rows = np.flatnonzero(known)
-    target_sim = sims[rows, t_col[rows]]
-    others = sims[rows].copy()
-    others[np.arange(rows.size), t_col[rows]] = -np.inf
-    best_other = np.nanmax(np.where(np.isnan(others), -np.inf, others), axis=1)
-    margins[rows] = target_sim - best_other
+    for rows in _chunks(np.flatnonzero(known)):
+        sims = centres.similarities(Z, rows)
+        pick = np.arange(rows.size), t_col[rows]
+        target_sim = sims[pick]
+        sims[pick] = -np.inf
+        margins[rows] = target_sim - np.max(np.where(np.isnan(sims), -np.inf, sims), axis=1)
     margins[~np.isfinite(margins)] = np.nan
     return margins
 
@@ -105,19 +115,24 @@ def answer_margins(Z: np.ndarray, labels, user) -> tuple[np.ndarray, np.ndarray]
     """The user's answers as calibration data: for each photo the user placed, the margin of the
     cluster the program would give it (nearest centre, itself left out) and whether that is the
     user's cluster. ``labels`` are the current clusters (user-placed photos in theirs)."""
+    Z = l2_normalize(Z)
     labels = np.asarray(labels, dtype=np.int64)
     user = np.asarray(user, dtype=np.int64)
-    classes, _column, sims = _similarities(Z, labels)
-    rows = np.flatnonzero(user >= 0)
-    if classes.size < 2 or rows.size == 0:
+    centres = _Centres(Z, labels)
+    answered = np.flatnonzero(user >= 0)
+    if centres.classes.size < 2 or answered.size == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    s = np.where(np.isnan(sims[rows]), -np.inf, sims[rows])
-    order = np.argsort(-s, axis=1)[:, :2]
-    first = s[np.arange(rows.size), order[:, 0]]
-    second = s[np.arange(rows.size), order[:, 1]]
-    ok = np.isfinite(first) & np.isfinite(second)
-    correct = classes[order[:, 0]] == user[rows]
-    return (first - second)[ok], correct[ok]
+    margins, correct = [], []
+    for rows in _chunks(answered):
+        s = centres.similarities(Z, rows)
+        s = np.where(np.isnan(s), -np.inf, s)
+        order = np.argsort(-s, axis=1)[:, :2]
+        first = s[np.arange(rows.size), order[:, 0]]
+        second = s[np.arange(rows.size), order[:, 1]]
+        ok = np.isfinite(first) & np.isfinite(second)
+        margins.append((first - second)[ok])
+        correct.append((centres.classes[order[:, 0]] == user[rows])[ok])
+    return np.concatenate(margins), np.concatenate(correct)
 
 
 class ConfidenceCalibrator:
