@@ -26,6 +26,8 @@ from photoclust.core.clustering.preprocess import l2_normalize
 RADIUS_QUANTILE = 0.95
 #: A cluster needs this many members for its own radius; smaller ones use the library's.
 MIN_MEMBERS_FOR_RADIUS = 10
+#: New photos compared with every centre at once.
+CHUNK = 16_384
 #: A new cluster is founded by at least this many outliers that belong together.
 MIN_NEW_CLUSTER = 5
 #: How many automatically placed photos one user-placed photo counts for in its cluster's centre
@@ -92,9 +94,12 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     if n == 0 or classes.size == 0:
         return Placement(np.full(n, -1, np.int64), np.full(n, -1, np.int64), 0)
     radii = cluster_radii(Z_old, labels_old, classes, C)
-    sims = Z_new @ C.T
-    nearest = np.argmax(sims, axis=1)
-    distance = 1.0 - sims[np.arange(n), nearest]
+    nearest = np.empty(n, dtype=np.int64)
+    distance = np.empty(n, dtype=np.float64)
+    for start in range(0, n, CHUNK):  # bounded memory for many new photos and clusters
+        sims = Z_new[start:start + CHUNK] @ C.T
+        nearest[start:start + CHUNK] = np.argmax(sims, axis=1)
+        distance[start:start + CHUNK] = 1.0 - sims.max(axis=1)
     outlier = distance > radii[nearest]
     cluster = classes[nearest].astype(np.int64)
     group = np.full(n, -1, dtype=np.int64)
