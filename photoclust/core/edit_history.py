@@ -331,42 +331,57 @@ def cluster_moves(changes: ChangeSet) -> list[dict]:
                                         key=lambda kv: (-kv[1], kv[0][0] or 0, kv[0][1] or 0))]
 
 
+class EditConflict(EditError):
+    """The edit asked for is not the next one to undo (or redo): the library's history moved on,
+    e.g. an edit was made from the command line. The message says which edit is next now."""
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One edit in the library's history, newest first in ``history``."""
+    """One recorded edit, for a history list: ``undone`` edits can be redone unless
+    ``superseded``. ``params`` holds what the edit's kind records (``moves`` for ``learn`` and
+    ``recluster``; docs/learning.md)."""
 
     event_id: int
     kind: str
     description: str
     undone: bool
     superseded: bool
-    created: datetime
+    created_at: datetime
     params: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"event_id": self.event_id, "kind": self.kind, "description": self.description,
                 "undone": self.undone, "superseded": self.superseded,
-                "created": self.created.isoformat(), "params": self.params}
+                "created_at": self.created_at.isoformat(), "params": self.params}
 
 
-def history(library: Library, limit: int | None = 100) -> list[HistoryEntry]:
-    """The library's edits, newest first: what the app lists as its undo history (it survives a
-    restart: the events are the library's). ``params`` holds what the edit's kind records, e.g.
-    ``moves`` for ``learn``."""
+def history(library: Library, limit: int | None = 30) -> list[HistoryEntry]:
+    """The newest ``limit`` edits (all with ``None``), newest first. The events are the
+    library's: the history is there after a restart and holds edits made from the command
+    line."""
     with library.session() as s:
-        rows = s.execute(select(EditEvent.id, EditEvent.kind, EditEvent.payload,
-                                EditEvent.undone, EditEvent.superseded, EditEvent.created_at)
-                         .order_by(EditEvent.id.desc()).limit(limit)).all()
-    entries = []
-    for event_id, kind, payload_text, undone, superseded, created in rows:
-        try:
-            payload = json.loads(payload_text)
-        except ValueError:
-            payload = {}
-        params = payload.get("params") if isinstance(payload.get("params"), dict) else {}
-        entries.append(HistoryEntry(event_id, kind, str(payload.get("description", kind)),
-                                    bool(undone), bool(superseded), created, params))
-    return entries
+        events = s.scalars(select(EditEvent).order_by(EditEvent.id.desc()).limit(limit)).all()
+        return [_entry(e) for e in events]
+
+
+def _entry(event: EditEvent) -> HistoryEntry:
+    params = _payload(event).get("params")
+    return HistoryEntry(event.id, event.kind, _description(event), bool(event.undone),
+                        bool(event.superseded), event.created_at,
+                        params if isinstance(params, dict) else {})
+
+
+def _payload(event: EditEvent) -> dict:
+    try:
+        payload = json.loads(event.payload)
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _description(event: EditEvent) -> str:
+    return str(_payload(event).get("description") or event.kind)
 
 
 def next_undo(library: Library) -> HistoryEntry | None:
@@ -389,10 +404,7 @@ def _next_query(undo: bool):
 def _next_entry(library: Library, undo: bool) -> HistoryEntry | None:
     with library.session() as s:
         event = s.scalars(_next_query(undo)).first()
-        if event is None:
-            return None
-        event_id = event.id
-    return next(e for e in history(library, None) if e.event_id == event_id)
+        return None if event is None else _entry(event)
 
 
 def _replay(library: Library, undo: bool, event_id: int | None = None) -> EditResult | None:
@@ -400,11 +412,9 @@ def _replay(library: Library, undo: bool, event_id: int | None = None) -> EditRe
         event = s.scalars(_next_query(undo)).first()
         if event_id is not None and (event is None or event.id != int(event_id)):
             verb = "undo" if undo else "redo"
-            if event is None:
-                raise EditError(f"edit {event_id} cannot be {verb}ne: there is nothing to {verb}")
-            described = json.loads(event.payload).get("description", event.kind)
-            raise EditError(f"edit {event_id} is not the next one to {verb}: "
-                            f"{described!r} (edit {event.id}) comes first")
+            now = (f"the next edit to {verb} is now “{_description(event)}”"
+                   if event is not None else f"there is nothing to {verb} now")
+            raise EditConflict(f"That edit can no longer be {verb}ne from here: {now}.")
         if event is None:
             return None
         payload = json.loads(event.payload)
@@ -418,10 +428,9 @@ def _replay(library: Library, undo: bool, event_id: int | None = None) -> EditRe
 
 def undo(library: Library, event_id: int | None = None) -> EditResult | None:
     """Reverse the newest edit that is not undone; ``None`` when there is nothing to undo.
-
-    With ``event_id`` (the edit the caller says it undoes, e.g. the app's Ctrl+Z), raise
-    ``EditError`` and change nothing unless that edit is the newest one: an edit made elsewhere
-    in between (the command line, another window) is never undone by surprise."""
+    With ``event_id``, only that edit, and only if it is still the newest: else ``EditConflict``
+    (an ``EditError``; the app shows "Undo <this edit>" and must never undo another one by
+    surprise, e.g. an edit made from the command line in between)."""
     return _replay(library, undo=True, event_id=event_id)
 
 

@@ -85,13 +85,14 @@ def test_undo_by_event_id_refuses_another_newest_edit(library):
     # An edit made elsewhere (the command line) after the app showed "Undo Learn".
     rename = editing.rename_cluster(library, clusters[0], "Elsewhere")
     before = snapshot(library)
-    with pytest.raises(EditError, match=f"edit {learned.event_id} is not the next one to undo"):
+    with pytest.raises(EditError, match="can no longer be undone from here: the next edit to "
+                       "undo is now “Renamed"):
         editing.undo(library, event_id=learned.event_id)
     assert snapshot(library) == before
     assert edit_history.next_undo(library).event_id == rename.event_id
     assert editing.undo(library, event_id=rename.event_id).event_id == rename.event_id
     assert editing.undo(library, event_id=learned.event_id).kind == "learn"
-    with pytest.raises(EditError, match="is not the next one to redo"):
+    with pytest.raises(EditError, match="can no longer be redone"):
         editing.redo(library, event_id=rename.event_id)
     assert editing.redo(library, event_id=learned.event_id).kind == "learn"
 
