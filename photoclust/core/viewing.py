@@ -16,6 +16,7 @@ from PIL import Image
 
 from photoclust.core.imaging import load_rgb, read_metadata
 from photoclust.core.library import Library
+from photoclust.core.library.models import PhotoStatus
 from photoclust.core.queries import PhotoDetails, photos_in_cluster, unassigned_photos
 
 
@@ -49,7 +50,7 @@ def details_rows(d: PhotoDetails) -> list[tuple[str, str]]:
         rows.append(("Cluster", f"{d.cluster_name} ({how})"))
     else:
         rows.append(("Cluster", "none"))
-    if d.status != "present":
+    if d.status != PhotoStatus.PRESENT:
         rows.append(("Status", "file missing"))
     return rows
 
