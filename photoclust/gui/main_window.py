@@ -63,7 +63,8 @@ NAVIGATION = (("photos", "Ctrl+1", "grid"), ("map", "Ctrl+2", "map"),
 RECLUSTER_SENTENCE = (
     "Re-cluster everything groups all photos again from scratch, as the first Organize did. "
     "Photos you placed yourself and the names you gave stay; other photos may move to "
-    "different clusters. Organize, by contrast, only adds new photos to the clusters you have.")
+    "different clusters. It is one edit: Undo takes it back. Organize, by contrast, only adds "
+    "new photos to the clusters you have.")
 
 
 def page_class(name: str) -> type[Page] | None:
@@ -492,11 +493,8 @@ class MainWindow(QMainWindow):
         def build():
             from photoclust.core.clustering.job import ClusterJob
 
-            kwargs = {}
-            if "fresh" in inspect.signature(ClusterJob.__init__).parameters:
-                kwargs["fresh"] = True
             return ClusterJob(library, model=effective_model(library, settings), k=settings.k,
-                              **kwargs)
+                              fresh=True)
 
         return self.run_job(DeferredJob("Re-clustering everything", build,
                                         lambda: self.library_summary(library)), reread=True)
@@ -512,9 +510,10 @@ class MainWindow(QMainWindow):
 
         def learned(result) -> None:
             moved = getattr(result, "n_reassigned", None)
-            worker.summary = (f"Learned from {result.n_labelled:,} photos you placed: "
-                              f"{moved:,} photos changed cluster." if moved is not None
-                              else "Learned from your corrections.")
+            text = (f"Learned from {result.n_labelled:,} photos you placed: {moved:,} photos "
+                    "changed cluster" if moved is not None else "Learned from your corrections")
+            moves = getattr(result, "description", "")
+            worker.summary = f"{text} ({moves})." if moved and moves else f"{text}."
 
         worker = self.run_job(DeferredJob("Learning from your corrections", build), learned,
                               reread=True)

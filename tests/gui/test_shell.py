@@ -370,7 +370,7 @@ def test_recluster_everything_says_what_it_does_and_runs_the_cluster_job(
     assert "stay" in window.recluster_action.statusTip()
     with qtbot.waitSignal(window.jobEnded, timeout=10000):
         window.recluster(confirm=False)
-    assert built == [("efficientnet_lite0", "auto", {})]
+    assert built == [("efficientnet_lite0", "auto", {"fresh": True})]
 
 
 def test_many_photo_edits_run_off_the_gui_thread_and_show_they_are_in_flight(
