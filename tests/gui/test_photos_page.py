@@ -95,6 +95,8 @@ def test_merge_selected_clusters_with_ctrl_m(window, photos, qtbot, gui_library)
     assert _clusters(library)[c][2] is False  # merged away, id kept for undo
     assert photos.cluster_model.rowCount() == 2
     assert photos.sidebar.current_cluster_id() == b
+    # The grid lists the merged cluster (its first page was read off the GUI thread).
+    assert sorted(_shown(photos)) == sorted(gui_library.photo_ids[b] + gui_library.photo_ids[c])
 
 
 def test_split_cluster_makes_a_new_cluster_from_part_of_it(window, photos, qtbot, gui_library):

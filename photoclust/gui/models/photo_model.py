@@ -163,6 +163,11 @@ class PhotoListModel(QAbstractListModel):
         self._pool.start(_ReadPage(self.library, self.cluster_id, len(self._rows), self.order,
                                    self._generation, self._page_signals))
 
+    def show_first_page(self, page: list[PhotoInfo]) -> None:
+        """Show a first page read elsewhere (on a worker thread) for the cluster just set."""
+        if not self._rows:
+            self._append(page)
+
     def fetch_all(self) -> None:
         """Read every row not loaded yet, now: "select all" must take the whole cluster, not the
         pages scrolled through. Ids and paths only (thumbnails stay lazy), one query."""

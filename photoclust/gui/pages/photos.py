@@ -29,7 +29,7 @@ from photoclust.core.library import Library
 from photoclust.core.queries import count_present_photos, photos_now_in
 from photoclust.core.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
-from photoclust.gui.models.photo_model import PhotoListModel
+from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, read_page
 from photoclust.gui.pages.base import Page
 from photoclust.gui.resources import icon
 from photoclust.gui.state import AppState
@@ -51,16 +51,21 @@ class Snapshot(NamedTuple):
     rows: list  # ClusterRow
     present: int  # photos whose file is there
     now_in: set | None  # which edited photos are in the shown cluster now
+    first_page: tuple | None = None  # (cluster id, order, its first page of photos)
 
 
-def read_snapshot(library: Library, cluster_id: int | None,
-                  edited: list[int] | None) -> Snapshot:
+def read_snapshot(library: Library, cluster_id: int | None, edited: list[int] | None,
+                  order: str | None = None) -> Snapshot:
+    """The clusters and counts; with ``order``, also the first page of ``cluster_id`` (so the
+    GUI thread does not read it when the edit changed that cluster's photos)."""
     rows = ClusterListModel.read(library)
-    now_in = None
+    now_in = first_page = None
     if cluster_id is not None and edited:
         now_in = set(photos_now_in(library, None if cluster_id == UNASSIGNED_ID else cluster_id,
                                    edited))
-    return Snapshot(rows, count_present_photos(library), now_in)
+        if order is not None:
+            first_page = (cluster_id, order, read_page(library, cluster_id, 0, PAGE_SIZE, order))
+    return Snapshot(rows, count_present_photos(library), now_in, first_page)
 
 
 class _SnapshotSignals(QObject):
@@ -70,7 +75,8 @@ class _SnapshotSignals(QObject):
 class _ReadSnapshot(QRunnable):
     def __init__(self, page: PhotosPage, generation: int, cluster_id, edited):
         super().__init__()
-        self._page, self._args = page, (page.state.library, cluster_id, edited)
+        self._page = page
+        self._args = (page.state.library, cluster_id, edited, page.photo_model.order)
         self._generation = generation
 
     def run(self) -> None:
@@ -112,6 +118,7 @@ class PhotosPage(Page):
         self.photo_model.order = state.settings.photo_order
         self._edited_photo_ids: list[int] | None = None
         self._now_in: set | None = None
+        self._first_page: tuple | None = None
         self._select_after_reload: int | None = None
         # After edits the library is re-read on this thread, so the GUI thread never waits for
         # the 50,000-row counts; the newest read wins.
@@ -282,6 +289,7 @@ class PhotosPage(Page):
             select_cluster, self._select_after_reload = self._select_after_reload, None
         keep = select_cluster if select_cluster is not None else self.sidebar.current_cluster_id()
         self._now_in = snapshot.now_in
+        self._first_page = snapshot.first_page
         self.cluster_model.apply(snapshot.rows)
         has_photos = bool(snapshot.rows) or snapshot.present > 0
         self.stack.setCurrentWidget(self.splitter if has_photos else self.welcome)
@@ -289,7 +297,7 @@ class PhotosPage(Page):
             self.photo_model.set_cluster(None, 0)
             self._show_title(-1)
         self._edited_photo_ids = None
-        self._now_in = None
+        self._now_in = self._first_page = None
         self._update_actions()
         self.state.set_counts(snapshot.present, self.cluster_model.cluster_count())
         self.reloaded.emit()
@@ -313,7 +321,10 @@ class PhotosPage(Page):
             return  # same cluster after an edit: rows dropped in place, scroll position kept
         self.photo_model.set_cluster(cluster_id if row >= 0 else None, size)
         self._show_title(row)
-        if self.photo_model.canFetchMore():
+        first = self._first_page
+        if first is not None and first[:2] == (cluster_id, self.photo_model.order):
+            self.photo_model.show_first_page(first[2])  # read with the snapshot, off this thread
+        elif self.photo_model.canFetchMore():
             self.photo_model.fetchMore()
         self.preview.show_photo(None)
         self._update_actions()
