@@ -11,7 +11,9 @@ tells the pages to re-read.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from datetime import datetime
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from photoclust.core import edit_history
 from photoclust.core.edit_history import HistoryEntry
@@ -20,6 +22,29 @@ from photoclust.gui.state import AppState
 
 POLL_MS = 2000
 HISTORY_SHOWN = 15
+
+
+def read_history(library) -> tuple:
+    """(newest entries for the menu, next undo, next redo, library version): a few events'
+    payloads decoded (a Learn over 50,000 photos has a payload of megabytes), so it runs on a
+    worker thread after edits."""
+    return (edit_history.history(library, limit=HISTORY_SHOWN), edit_history.next_undo(library),
+            edit_history.next_redo(library), library_version(library))
+
+
+class _ReadSignals(QObject):
+    read = Signal(int)  # generation; the result waits in ``UndoHistory._pending``
+
+
+class _Read(QRunnable):
+    def __init__(self, history: "UndoHistory", generation: int):
+        super().__init__()
+        self._history, self._generation = history, generation
+        self._library = history.state.library
+
+    def run(self) -> None:
+        self._history._pending[self._generation] = read_history(self._library)  # noqa: SLF001
+        self._history._signals.read.emit(self._generation)  # noqa: SLF001
 
 
 class UndoHistory(QObject):
@@ -33,8 +58,14 @@ class UndoHistory(QObject):
         self.next_redo: HistoryEntry | None = None
         self._own: set[int] = set()  # events made, undone or redone in this window
         self._version = None
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._signals = _ReadSignals(self)
+        self._signals.read.connect(self._on_read)
+        self._pending: dict[int, tuple] = {}
+        self._generation = self._shown = 0
         state.edited.connect(self._on_edited)
-        state.photosChanged.connect(self.refresh)
+        state.photosChanged.connect(self.refresh_in_background)
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.check_outside_changes)
@@ -44,12 +75,26 @@ class UndoHistory(QObject):
         self._start_id = self.entries[0].event_id if self.entries else 0
 
     def refresh(self) -> None:
-        library = self.state.library
-        self.entries = edit_history.history(library, limit=200)
-        self.next_undo = next((e for e in self.entries if not e.undone), None)
-        redoable = [e for e in self.entries if e.undone and not e.superseded]
-        self.next_redo = redoable[-1] if redoable else None
-        self._version = library_version(library)
+        """Re-read now (opening the window, after a refused edit)."""
+        self._generation += 1
+        self._shown = self._generation
+        self._apply(read_history(self.state.library))
+
+    def refresh_in_background(self) -> None:
+        self._generation += 1
+        self._pool.start(_Read(self, self._generation))
+
+    def is_up_to_date(self) -> bool:
+        return self._shown == self._generation
+
+    def _on_read(self, generation: int) -> None:
+        result = self._pending.pop(generation, None)
+        if result is not None and generation == self._generation:
+            self._shown = generation
+            self._apply(result)
+
+    def _apply(self, result: tuple) -> None:
+        self.entries, self.next_undo, self.next_redo, self._version = result
         self.changed.emit()
 
     def made_elsewhere(self, entry: HistoryEntry) -> bool:
@@ -72,12 +117,22 @@ class UndoHistory(QObject):
         self.state.run_edit(lambda: fn(library, event_id=event_id), title=title)
 
     def _on_edited(self, result) -> None:
-        if getattr(result, "event_id", None) is not None:
-            self._own.add(result.event_id)
+        event_id = getattr(result, "event_id", None)
+        if event_id is None or event_id in self._own:
+            return  # nothing recorded, or an undo/redo of ours: the re-read says what is next
+        self._own.add(event_id)
+        # A new edit is the next undo and ends the redo branch: shown at once, confirmed by the
+        # re-read that follows.
+        entry = HistoryEntry(event_id, result.kind, result.description, False, False,
+                             datetime.now())
+        self.entries = [entry, *(e for e in self.entries if e.event_id != event_id)]
+        self.next_undo, self.next_redo = entry, None
+        self.changed.emit()
 
     def check_outside_changes(self) -> bool:
         """Re-read when someone else changed the library; True when that happened."""
-        if self.state.edits_in_flight or self.state.queue.is_busy("jobs"):
+        if self.state.edits_in_flight or self.state.queue.is_busy("jobs") or \
+                not self.is_up_to_date():
             return False  # our own work changes the version; re-read when it ends
         if library_version(self.state.library) == self._version:
             return False

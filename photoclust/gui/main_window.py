@@ -286,9 +286,9 @@ class MainWindow(QMainWindow):
             menu.addAction("No edits yet").setEnabled(False)
             return
         for entry in entries:
-            if entry is self.history.next_undo:
+            if entry == self.history.next_undo:
                 prefix = "Undo ▸ "
-            elif entry is self.history.next_redo:
+            elif entry == self.history.next_redo:
                 prefix = "Redo ▸ "
             elif entry.undone:
                 prefix = "(undone) "
@@ -296,10 +296,10 @@ class MainWindow(QMainWindow):
                 prefix = ""
             when = entry.created_at.strftime("%d %b %H:%M") if entry.created_at else ""
             action = menu.addAction(f"{prefix}{self.history.label(entry)}   {when}")
-            action.setEnabled(entry is self.history.next_undo or entry is self.history.next_redo)
-            if entry is self.history.next_undo:
+            action.setEnabled(entry in (self.history.next_undo, self.history.next_redo))
+            if entry == self.history.next_undo:
                 action.triggered.connect(self.history.undo)
-            elif entry is self.history.next_redo:
+            elif entry == self.history.next_redo:
                 action.triggered.connect(self.history.redo)
 
     def _build_toolbar(self) -> None:

@@ -11,5 +11,5 @@ def settled(window, qtbot, timeout: int = 20000):
     yield
     qtbot.wait(20)  # an item editor commits its text on a queued call
     photos = window.page("photos")
-    qtbot.waitUntil(lambda: not window.queue.is_busy("edits") and photos.is_up_to_date(),
-                    timeout=timeout)
+    qtbot.waitUntil(lambda: not window.queue.is_busy("edits") and photos.is_up_to_date()
+                    and window.history.is_up_to_date(), timeout=timeout)

@@ -37,6 +37,7 @@ def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, q
     with qtbot.waitSignal(window.jobEnded, timeout=60000):
         window.learn_action.trigger()
     assert not editing.can_redo(gui_library.library)
+    qtbot.waitUntil(window.history.is_up_to_date)  # the history is re-read off the GUI thread
     assert not window.redo_action.isEnabled()
 
 
