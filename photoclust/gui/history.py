@@ -37,14 +37,14 @@ class _ReadSignals(QObject):
 
 
 class _Read(QRunnable):
-    def __init__(self, history: "UndoHistory", generation: int):
+    def __init__(self, history: UndoHistory, generation: int):
         super().__init__()
         self._history, self._generation = history, generation
         self._library = history.state.library
 
     def run(self) -> None:
-        self._history._pending[self._generation] = read_history(self._library)  # noqa: SLF001
-        self._history._signals.read.emit(self._generation)  # noqa: SLF001
+        self._history._pending[self._generation] = read_history(self._library)
+        self._history._signals.read.emit(self._generation)
 
 
 class UndoHistory(QObject):
