@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from photoclust.core.imaging import ImageError, load_rgb
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.models import Assignment, Cluster, Photo, PhotoStatus
 
 PREVIEW_MIN_SIDE = 720
 TEXT_HEIGHT = 160  # the image area while it shows a message instead of a photo
@@ -150,7 +150,9 @@ def _format_details(d: dict) -> str:
         rows.append(("Cluster", f"{d['cluster']} ({how})"))
     else:
         rows.append(("Cluster", "none"))
-    if d["status"] != "present":
+    if d["status"] == PhotoStatus.UNREADABLE:
+        rows.append(("Status", "can't be read (damaged, or no longer a photo file)"))
+    elif d["status"] != PhotoStatus.PRESENT:
         rows.append(("Status", "file missing"))
     return "<table>" + "".join(
         f"<tr><td style='color:#78909c;padding-right:8px'>{html.escape(k)}</td>"
