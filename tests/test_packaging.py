@@ -120,8 +120,8 @@ def test_install_script_installs_into_prefix(tmp_path):
 
 def _declared_distributions() -> set[str]:
     import re
-    import tomllib
 
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     requirements = list(project["dependencies"])
     for extra in project.get("optional-dependencies", {}).values():

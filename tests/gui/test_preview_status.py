@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import html
 
+from conftest import build_library
 from sqlalchemy import update
 
-from conftest import build_library
 from photoclust.core.library.models import Photo, PhotoStatus
 from photoclust.gui.views.preview import PreviewPane
 
