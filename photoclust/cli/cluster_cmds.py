@@ -28,8 +28,9 @@ CLUSTERS_SHOWN = 50
 
 
 def _add_clustering_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--k", type=cluster_count, default="auto", metavar="N|auto",
-                        help="number of clusters (default auto: chosen from the photos)")
+    parser.add_argument("--k", type=cluster_count, default=None, metavar="N|auto",
+                        help="number of clusters (default: the library's setting, else auto: "
+                        "chosen from the photos)")
     parser.add_argument("--method", choices=METHODS, default="kmeans",
                         help="clustering method (default kmeans)")
     add_model_option(parser, "embeddings of which image model")
@@ -77,7 +78,10 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from photoclust.core.jobs import run_job
 
     with open_from_args(args) as library:
-        job = ClusterJob(library, model=args.model, k=args.k, method=args.method,
+        from photoclust.core.settings import load_settings
+
+        k = args.k if args.k is not None else load_settings(library).k
+        job = ClusterJob(library, model=args.model, k=k, method=args.method,
                          adapt=args.adapt)
         with job_context(args, "Clustering") as ctx:
             result = run_job(job, ctx)
@@ -124,7 +128,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.dataset}: no such folder")
     with evaluation_library(args) as library:
         model = model_of(args, library)
-        job = EvaluateJob(args.dataset, library=library, k=args.k, method=args.method,
+        job = EvaluateJob(args.dataset, library=library, k=args.k or "auto", method=args.method,
                           model=model, report_dir=args.report)
         with job_context(args, "Evaluating") as ctx:
             result = run_job(job, ctx)

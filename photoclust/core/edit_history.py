@@ -249,7 +249,12 @@ def record_edit(s: Session, kind: str, description: str, params: dict, changes: 
     return EditResult(event.id, kind, description, photos, clusters, sorted(created_cluster_ids))
 
 
-def _replay(library: Library, undo: bool) -> EditResult | None:
+class EditConflict(ValueError):
+    """The edit asked for is not the next one to undo (or redo): the library's history moved on,
+    e.g. an edit was made from the command line. The message says which edit is next now."""
+
+
+def _replay(library: Library, undo: bool, event_id: int | None = None) -> EditResult | None:
     with write_session(library) as s:
         query = select(EditEvent).where(EditEvent.undone.is_(not undo))
         if undo:
@@ -257,6 +262,11 @@ def _replay(library: Library, undo: bool) -> EditResult | None:
         else:
             query = query.where(EditEvent.superseded.is_(False)).order_by(EditEvent.id)
         event = s.scalars(query.limit(1)).first()
+        if event_id is not None and (event is None or event.id != event_id):
+            verb = "undo" if undo else "redo"
+            now = (f"the next edit to {verb} is now “{_description(event)}”"
+                   if event is not None else f"there is nothing to {verb} now")
+            raise EditConflict(f"That edit can no longer be {verb}ne from here: {now}.")
         if event is None:
             return None
         payload = json.loads(event.payload)
@@ -268,14 +278,45 @@ def _replay(library: Library, undo: bool) -> EditResult | None:
                           photos, clusters, sorted(created))
 
 
-def undo(library: Library) -> EditResult | None:
-    """Reverse the newest edit that is not undone; ``None`` when there is nothing to undo."""
-    return _replay(library, undo=True)
+def _description(event: EditEvent) -> str:
+    try:
+        return str(json.loads(event.payload).get("description") or event.kind)
+    except ValueError:
+        return event.kind
 
 
-def redo(library: Library) -> EditResult | None:
-    """Re-apply the oldest undone edit still on the redo branch; ``None`` when there is none."""
-    return _replay(library, undo=False)
+def undo(library: Library, event_id: int | None = None) -> EditResult | None:
+    """Reverse the newest edit that is not undone; ``None`` when there is nothing to undo.
+    With ``event_id``, only that edit, and only if it is still the newest: else ``EditConflict``
+    (the app shows "Undo <this edit>" and must never undo another one by surprise)."""
+    return _replay(library, undo=True, event_id=event_id)
+
+
+def redo(library: Library, event_id: int | None = None) -> EditResult | None:
+    """Re-apply the oldest undone edit still on the redo branch; ``None`` when there is none.
+    ``event_id`` as for ``undo``."""
+    return _replay(library, undo=False, event_id=event_id)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded edit, for a history list: ``undone`` edits can be redone unless
+    ``superseded``."""
+
+    event_id: int
+    kind: str
+    description: str
+    undone: bool
+    superseded: bool
+    created_at: object  # datetime
+
+
+def history(library: Library, limit: int = 30) -> list[HistoryEntry]:
+    """The newest ``limit`` edits, newest first."""
+    with library.session() as s:
+        events = s.scalars(select(EditEvent).order_by(EditEvent.id.desc()).limit(limit)).all()
+        return [HistoryEntry(e.id, e.kind, _description(e), bool(e.undone), bool(e.superseded),
+                             e.created_at) for e in events]
 
 
 def can_undo(library: Library) -> bool:
