@@ -219,7 +219,7 @@ def main() -> int:
             page_stalls[name] = max(stalls)
         window.queue.cancel_all()
         window.queue.wait_for_done(30_000)
-        window.queue._closed = False  # noqa: SLF001 - reopen the queue for the next phases
+        window.queue._closed = False  # reopen the queue for the next phases
         second = photos.cluster_model.cluster(1).id
         stalls, _ = run_phase(app, heart, lambda: photos.sidebar.select_cluster(second),
                               lambda: photos.photo_model.rowCount() > 0)

@@ -14,7 +14,6 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
     print_skipped,
-    printable,
 )
 from photoclust.core.embedding.devices import DEVICE_CHOICES
 from photoclust.core.jobs import run_job
@@ -22,7 +21,6 @@ from photoclust.core.settings import add_folder, effective_model, load_settings
 
 # The engine (and torch) is imported by the handlers only: other commands start without it.
 
-CLUSTERS_SHOWN = 30
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -128,13 +126,7 @@ def cmd_organize(args: argparse.Namespace) -> int:
               "photos (kept, marked unreadable; reasons below).")
     print_skipped(scanned.skipped)
     _print_embed_summary(result.embed)
-    clustered = result.cluster
-    # The library's cluster count can differ from k: user-placed photos and merges stay put.
-    print(f"Clustered {clustered.n} photos with k={clustered.k} "
-          f"({'chosen automatically' if clustered.k_auto else 'given'}, {clustered.method}); "
-          f"the library has {len(clustered.clusters)} clusters:")
-    for cluster in clustered.clusters[:CLUSTERS_SHOWN]:
-        print(f"  {cluster['id']:>5}  {cluster['size']:>6}  {printable(cluster['name'])}")
-    if len(clustered.clusters) > CLUSTERS_SHOWN:
-        print(f"  ... and {len(clustered.clusters) - CLUSTERS_SHOWN} more (photoclust clusters)")
+    from photoclust.cli.cluster_cmds import print_cluster_result
+
+    print_cluster_result(result.cluster)
     return 0

@@ -23,7 +23,7 @@ from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
 from photoclust.core.library.chunks import chunks
-from photoclust.core.library.models import Photo, Setting
+from photoclust.core.library.models import Photo, PhotoStatus, Setting
 
 SETTING = "duplicates.representatives"
 #: Side of the square the sharpness of every copy is measured in (so sizes compare fairly).
@@ -182,7 +182,7 @@ def left_out_of_albums(library: Library) -> set[int]:
         stored = _load(s)
         keeps = {c.keep for c in stored}
         present = set(s.scalars(select(Photo.id).where(Photo.id.in_(keeps),
-                                                       Photo.status == "present")))
+                                                       Photo.status == PhotoStatus.PRESENT)))
     out: set[int] = set()
     for c in stored:
         if c.keep in present:
@@ -195,7 +195,7 @@ def photos_key(library: Library) -> tuple[int, int]:
     whether duplicate groups found earlier still hold. One indexed query."""
     with library.session() as s:
         n, last = s.execute(select(func.count(Photo.id), func.max(Photo.id))
-                            .where(Photo.status == "present")).one()
+                            .where(Photo.status == PhotoStatus.PRESENT)).one()
     return int(n or 0), int(last or 0)
 
 

@@ -1,10 +1,11 @@
 """The read side of the library for the CLI and the GUI: clusters with sizes, the photos of a
 cluster page by page, photos by path, unassigned photos.
 
-Each function is one query (or one per 900 paths), so a 50,000-photo library answers in
-milliseconds: sizes are one ``GROUP BY`` over the assignments, pages use the ``cluster_id`` index.
-Only present photos count and are listed; a missing photo keeps its assignment for when it comes
-back. Results are plain frozen dataclasses, safe to hand to another thread.
+Each function is one query (or one per ``chunks`` of ids or paths), so a 50,000-photo library
+answers in milliseconds: sizes are one ``GROUP BY`` over the assignments, pages use the
+``cluster_id`` index. Only present photos count and are listed; a missing photo keeps its
+assignment for when it comes back. Results are plain frozen dataclasses, safe to hand to
+another thread.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Iterable
 from sqlalchemy import Select, distinct, func, select
 
 from photoclust.core.library import Library
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.models import (
     Assignment,
     Cluster,
@@ -29,7 +31,6 @@ from photoclust.core.library.models import (
 PHOTO_ORDERS = ("path", "taken_at", "confidence")
 
 _PRESENT = PhotoStatus.PRESENT
-_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,26 @@ class PhotoInfo:
     confidence: float | None
     source: str | None
     cluster_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PlacedPhoto:
+    """Where a present photo is: ``source`` is ``user`` (a person placed or confirmed it) or
+    ``auto``; ``cluster_id``/``cluster_name``/``confidence`` are ``None`` when it is in no
+    cluster. ``confidence``: the probability that the photo is in the right cluster (see
+    docs/learning.md, "Confidence"), ``None`` where no honest number exists."""
+
+    id: int
+    path: str
+    cluster_id: int | None
+    cluster_name: str | None
+    source: str
+    confidence: float | None
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "path": self.path, "cluster_id": self.cluster_id,
+                "cluster_name": self.cluster_name, "source": self.source,
+                "confidence": None if self.confidence is None else round(self.confidence, 4)}
 
 
 def _cluster_query() -> Select:
@@ -178,13 +199,36 @@ def photos_by_paths(library: Library, paths: Iterable[str | Path]) -> dict[str, 
     found: dict[str, PhotoInfo] = {}
     forms = list(candidates)
     with library.session() as s:
-        for start in range(0, len(forms), _CHUNK):
+        for part in chunks(forms):
             query = (select(*_photo_columns())
                      .outerjoin(Assignment, Assignment.photo_id == Photo.id)
-                     .where(Photo.path.in_(forms[start:start + _CHUNK])))
+                     .where(Photo.path.in_(part)))
             for info in _photo_infos(s, query):
                 found.setdefault(candidates[info.path], info)
     return found
+
+
+def placed_photos(library: Library, cluster_id: int | None = None, unassigned: bool = False,
+                  offset: int = 0, limit: int | None = None) -> list[PlacedPhoto]:
+    """Every present photo with its cluster, by id; only those of ``cluster_id``, or only those
+    in no cluster (``unassigned``), when asked."""
+    if cluster_id is not None and unassigned:
+        raise ValueError("ask for the photos of one cluster or the unassigned ones, not both")
+    query = (select(Photo.id, Photo.path, Assignment.cluster_id, Cluster.name, Assignment.source,
+                    Assignment.confidence)
+             .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+             .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
+             .where(Photo.status == _PRESENT))
+    if cluster_id is not None:
+        query = query.where(Assignment.cluster_id == int(cluster_id))
+    if unassigned:
+        query = query.where(Assignment.photo_id.is_(None))
+    query = query.order_by(Photo.id).offset(offset).limit(limit)
+    with library.session() as s:
+        return [PlacedPhoto(pid, path, cid, name if cid is not None else None,
+                            Source.USER if source == Source.USER else Source.AUTO,
+                            None if cid is None or conf is None else float(conf))
+                for pid, path, cid, name, source, conf in s.execute(query)]
 
 
 def _unassigned_query(columns) -> Select:
@@ -223,9 +267,9 @@ def photo_files(library: Library, photo_ids: Iterable[int]) -> dict[int, tuple[s
     ids = sorted(set(photo_ids))
     out: dict[int, tuple[str, str]] = {}
     with library.session() as s:
-        for start in range(0, len(ids), _CHUNK):
+        for part in chunks(ids):
             rows = s.execute(select(Photo.id, Photo.content_hash, Photo.path)
-                             .where(Photo.id.in_(ids[start:start + _CHUNK])))
+                             .where(Photo.id.in_(part)))
             out.update({pid: (content_hash, path) for pid, content_hash, path in rows})
     return out
 
@@ -235,8 +279,7 @@ def photos_now_in(library: Library, cluster_id: int | None, photo_ids: list[int]
     order given."""
     found: list[int] = []
     with library.session() as s:
-        for start in range(0, len(photo_ids), _CHUNK):
-            chunk = photo_ids[start:start + _CHUNK]
+        for chunk in chunks(photo_ids):
             assigned = dict(s.execute(select(Assignment.photo_id, Assignment.cluster_id)
                                       .where(Assignment.photo_id.in_(chunk))).all())
             found += [pid for pid in chunk if assigned.get(pid) == cluster_id]
@@ -271,7 +314,7 @@ def photo_details(library: Library, photo_id: int) -> PhotoDetails | None:
             .outerjoin(Assignment, Assignment.photo_id == Photo.id)
             .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
             .where(Photo.id == photo_id)).first()
-    return PhotoDetails(*row) if row is not None else None
+    return PhotoDetails(*tuple(row)) if row is not None else None
 
 
 def library_version(library: Library) -> tuple:

@@ -26,7 +26,7 @@ from photoclust.core.edit_history import EditResult
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
 from photoclust.core.library.chunks import chunks
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.models import Assignment, Cluster, Photo, PhotoStatus
 
 if TYPE_CHECKING:  # the learning core loads scikit-learn: imported when a review is asked for
     from typing_extensions import TypeIs
@@ -96,7 +96,7 @@ def _typical(s, cluster_id: int, exclude: set[int], n: int) -> tuple[list[int], 
     """The ``n`` most confident present photos of a cluster (none in ``exclude``, one per
     content: exact copies are shown once), and how many photos the cluster has besides
     ``exclude``. Two short queries however large the cluster."""
-    in_cluster = (Assignment.cluster_id == cluster_id, Photo.status == "present")
+    in_cluster = (Assignment.cluster_id == cluster_id, Photo.status == PhotoStatus.PRESENT)
     total = s.scalar(select(func.count()).select_from(Assignment)
                      .join(Photo, Photo.id == Assignment.photo_id).where(*in_cluster)) or 0
     for part in chunks(sorted(exclude)):

@@ -17,11 +17,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, fields
+from typing import Any
 
 from sqlalchemy import select, update
 
+from photoclust.core.clustering import MIN_K
 from photoclust.core.library import Library
-from photoclust.core.library.models import Photo, Setting
+from photoclust.core.library.chunks import chunks
+from photoclust.core.library.models import Photo, PhotoStatus, Setting
 
 #: The grid's thumbnail sizes in pixels (the slider's range).
 THUMBNAIL_MIN, THUMBNAIL_MAX, THUMBNAIL_DEFAULT = 64, 320, 160
@@ -68,9 +71,9 @@ def _valid(key: str, value) -> bool:
         return value is None or (isinstance(value, str) and bool(value))
     if key == "device":
         return isinstance(value, str) and bool(value)
-    if key == "k":
+    if key == "k":  # the one rule of photoclust.core.clustering.check_k
         return value == "auto" or (isinstance(value, int) and not isinstance(value, bool)
-                                   and value >= 2)
+                                   and value >= MIN_K)
     if key == "thumbnail_size":
         return isinstance(value, int) and THUMBNAIL_MIN <= value <= THUMBNAIL_MAX
     if key == "photo_order":
@@ -80,7 +83,7 @@ def _valid(key: str, value) -> bool:
 
 def load_settings(library: Library) -> LibrarySettings:
     """The library's settings; keys never written (or damaged) have their defaults."""
-    values = {}
+    values: dict[str, Any] = {}
     with library.session() as s:
         for key, raw in s.execute(select(Setting.key, Setting.value)
                                   .where(Setting.key.in_(_KEYS))):
@@ -141,12 +144,12 @@ def remove_folder(library: Library, folder: str | os.PathLike) -> int:
     remaining = [f for f in settings.folders if f != path]
     save_settings(library, folders=remaining)
     with library.session() as s:
-        rows = s.execute(select(Photo.id, Photo.path).where(Photo.status == "present")).all()
+        rows = s.execute(select(Photo.id, Photo.path)
+                         .where(Photo.status == PhotoStatus.PRESENT)).all()
         hidden = [pid for pid, p in rows
                   if _under(p, path) and not any(_under(p, f) for f in remaining)]
-        for start in range(0, len(hidden), 900):
-            s.execute(update(Photo).where(Photo.id.in_(hidden[start:start + 900]))
-                      .values(status="missing"))
+        for part in chunks(hidden):
+            s.execute(update(Photo).where(Photo.id.in_(part)).values(status=PhotoStatus.MISSING))
     return len(hidden)
 
 
@@ -154,7 +157,7 @@ def folder_photo_count(library: Library, folder: str | os.PathLike) -> int:
     """How many present photos the library holds under ``folder`` (for the settings list)."""
     path = _folder(folder)
     with library.session() as s:
-        paths = s.scalars(select(Photo.path).where(Photo.status == "present",
+        paths = s.scalars(select(Photo.path).where(Photo.status == PhotoStatus.PRESENT,
                                                    Photo.path.like(path.rstrip(os.sep) + "%")))
         return sum(_under(p, path) for p in paths)
 

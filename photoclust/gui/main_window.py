@@ -571,7 +571,7 @@ class MainWindow(QMainWindow):
         """Close at once: jobs are cancelled, not waited for (each commits batch by batch, so
         nothing finished is lost)."""
         self.queue.cancel_all()
-        self.history._timer.stop()  # noqa: SLF001
+        self.history._timer.stop()
         save_window_state("geometry", self.saveGeometry())
         super().closeEvent(event)
 

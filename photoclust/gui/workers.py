@@ -85,7 +85,7 @@ class JobWorker(QObject):
         except JobError as exc:  # a message for the user (bad folder, nothing to do): no traceback
             log.warning("%s: %s", self.title, exc)
             self._outcome, self.error = "failed", exc
-        except Exception as exc:  # noqa: BLE001 - reported to the user, never lost
+        except Exception as exc:  # reported to the user, never lost
             if not _is_user_error(exc):
                 log.exception("%s failed", self.title)
             self._outcome, self.error = "failed", exc
@@ -174,7 +174,7 @@ class JobQueue(QObject):
 
     def cancel(self, worker: JobWorker) -> None:
         """Stop a running job (cooperatively) or drop a waiting one."""
-        for lane, waiting in self._waiting.items():
+        for waiting in self._waiting.values():
             if worker in waiting:
                 waiting.remove(worker)
                 worker.outcome = "cancelled"
@@ -218,7 +218,7 @@ class _JobRunnable(QRunnable):
         self._worker = worker
 
     def run(self) -> None:
-        self._worker._run()  # noqa: SLF001 - the runnable is the worker's private half
+        self._worker._run()  # the runnable is the worker's private half
 
 
 class ProgressRate:

@@ -1,11 +1,10 @@
 """The Photos page driven offscreen like a user would: each test checks what the library holds."""
 from __future__ import annotations
 
-from qt_helpers import settled
-
 from PySide6.QtCore import QItemSelectionModel, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+from qt_helpers import settled
 from sqlalchemy import select
 
 from photoclust.core.library.models import Assignment, Cluster

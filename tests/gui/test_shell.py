@@ -2,8 +2,6 @@
 the job queue and the status area, Organize/Learn/Re-cluster, settings, start-up and close."""
 from __future__ import annotations
 
-from qt_helpers import settled
-
 import os
 import subprocess
 import sys
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QToolBar, QToolButton
+from qt_helpers import settled
 from sqlalchemy import select
 
 from photoclust.core import editing
@@ -91,8 +90,8 @@ def test_the_menu_bar_reaches_every_action_with_its_shortcut(window):
     menus = {m.title().replace("&", ""): m for m in
              (a.menu() for a in window.menuBar().actions()) if m is not None}
     assert {"File", "Edit", "View", "Tools", "Help"} <= set(menus)
-    window._fill_edit_menu()  # noqa: SLF001 - what opening the menu does
-    window._fill_view_menu()  # noqa: SLF001
+    window._fill_edit_menu()  # what opening the menu does
+    window._fill_view_menu()
     in_menus = {a.objectName() for m in menus.values() for a in m.actions()}
     assert {"addFolder", "organize", "recluster", "export", "settings", "quit", "undoMenu",
             "redoMenu", "rename", "merge", "split", "newCluster", "remove", "learn",
@@ -223,7 +222,7 @@ def test_the_history_is_there_after_a_restart(qtbot, gui_library):
     qtbot.addWidget(window)
     assert window.undo_action.isEnabled()
     assert window.undo_menu_action.text().startswith("Undo: Merged")
-    window._fill_history_menu()  # noqa: SLF001 - what opening the menu does
+    window._fill_history_menu()  # what opening the menu does
     texts = [x.text() for x in window.history_menu.actions()]
     assert len(texts) == 2 and texts[0].startswith("Undo ▸ Merged") and "Hats" in texts[1]
     assert "made elsewhere" not in " ".join(texts)  # the library's past, not someone else's
@@ -261,7 +260,7 @@ def test_cancel_stays_put_while_the_progress_text_changes(window, qtbot, gui_lib
         pass
     positions = set()
     for message in ("index: found 3 photos", "embed: x.jpg", "cluster: naming clusters"):
-        status._on_progress(5, 300, message)  # noqa: SLF001 - what a report does
+        status._on_progress(5, 300, message)  # what a report does
         positions.add(status.cancel_button.mapTo(window, status.cancel_button.rect().topLeft())
                       .toTuple())
         assert status.label.text().split(":")[0] in ("Finding photos", "Looking at photos",

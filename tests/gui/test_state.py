@@ -145,6 +145,6 @@ def test_qt_calls_cannot_use_up_the_references_to_none_and_true(qtbot, monkeypat
         now = sys.getrefcount(value)
         monkeypatch.setattr(guard, "_LOW", now + 1000)  # as if the count had run low
         guard.top_up()
-        expected = guard._BATCH if guard._ACTIVE else 0  # noqa: SLF001
+        expected = guard._BATCH if guard._ACTIVE else 0
         assert sys.getrefcount(value) >= now + expected - 10
         assert sys.getrefcount(value) > 100_000 or not guard._ACTIVE

@@ -207,8 +207,8 @@ class _Walker:
             ctx.raise_if_cancelled()
             folder, ancestors = stack.pop()
             try:
-                with os.scandir(folder) as entries:
-                    entries = sorted(entries, key=lambda e: e.name)
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
             except OSError as exc:
                 self.unreadable_dirs.append(folder)
                 self._skip(folder, f"cannot read folder: {_os_reason(exc)}")
@@ -373,7 +373,7 @@ class ScanJob(Job[ScanResult]):
                                Photo.content_hash, Photo.status).where(
                     Photo.path >= low, Photo.path < high)
                 for path, *values in s.execute(query):
-                    rows[path] = _ExistingRow(*values)
+                    rows[path] = _ExistingRow(*values)  # type: ignore[arg-type]
         return rows
 
     def _examine(self, item: _FoundFile) -> _Examined:
@@ -448,6 +448,7 @@ class ScanJob(Job[ScanResult]):
                         photo = Photo(path=item.path, added_at=now)
                         s.add(photo)
                 meta = item.metadata
+                assert meta is not None  # a decoded photo has its metadata
                 photo.content_hash = item.content_hash
                 photo.file_size = item.size
                 photo.mtime_ns = item.mtime_ns

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.core.clustering import MIN_K
 from photoclust.core.library import Library
 from photoclust.core.settings import (
     DEVICE_LABELS,
@@ -123,7 +124,7 @@ class SettingsDialog(QDialog):
         self.k_auto = QRadioButton("Automatic")
         self.k_fixed = QRadioButton("Fixed:")
         self.k_spin = QSpinBox()
-        self.k_spin.setRange(2, 1000)
+        self.k_spin.setRange(MIN_K, 1000)
         self.k_spin.setValue(settings.k if isinstance(settings.k, int) else 10)
         (self.k_fixed if isinstance(settings.k, int) else self.k_auto).setChecked(True)
         self.k_spin.setEnabled(self.k_fixed.isChecked())

@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
+
 from photoclust.core.library import Library
 from photoclust.core.queries import PhotoInfo, photos_in_cluster, photos_now_in, unassigned_photos
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID

@@ -68,15 +68,15 @@ class _SnapshotSignals(QObject):
 
 
 class _ReadSnapshot(QRunnable):
-    def __init__(self, page: "PhotosPage", generation: int, cluster_id, edited):
+    def __init__(self, page: PhotosPage, generation: int, cluster_id, edited):
         super().__init__()
         self._page, self._args = page, (page.state.library, cluster_id, edited)
         self._generation = generation
 
     def run(self) -> None:
         snapshot = read_snapshot(*self._args)
-        self._page._pending[self._generation] = snapshot  # noqa: SLF001 - the page's reader
-        self._page._snapshot_signals.read.emit(self._generation)  # noqa: SLF001
+        self._page._pending[self._generation] = snapshot  # the page's reader
+        self._page._snapshot_signals.read.emit(self._generation)
 
 
 def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
