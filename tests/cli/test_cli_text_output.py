@@ -55,7 +55,7 @@ def _hostile_library(tmp_path):
 @pytest.mark.parametrize("command", [["clusters"], ["status"], ["export", "OUT"], ["check"],
                                      ["rename", "1", "x\x1b]0;pwned\x07"], ["search", "ok"],
                                      ["search", "dog"], ["search", "xyzzy\x1b[2J"],
-                                     ["similar", "2"], ["similar", "3"]])
+                                     ["similar", "2"], ["similar", "3"], ["photos"]])
 def test_text_output_never_sends_control_characters(tmp_path, capsys, command):
     library = _hostile_library(tmp_path)
     argv = [a.replace("OUT", str(tmp_path / "out")) for a in command]
@@ -64,7 +64,8 @@ def test_text_output_never_sends_control_characters(tmp_path, capsys, command):
     text = captured.out + captured.err
     assert text.strip()
     assert not any(c in text for c in RAW), text
-    if command[0] in ("clusters", "export", "search", "similar") and command[1:] != ["3"]:
+    if command[0] in ("clusters", "export", "search", "similar", "photos") and \
+            command[1:] != ["3"]:
         assert "\\x1b[31mEvil" in text  # shown, escaped
 
 
@@ -83,7 +84,7 @@ def _no_wal_left(path):
 
 def _check_reading_commands_work(library, tmp_path, capsys):
     for argv in (["status"], ["clusters"], ["export", str(tmp_path / "albums")],
-                 ["search", "dog"], ["similar", "1"]):
+                 ["search", "dog"], ["similar", "1"], ["photos"]):
         assert main([*argv, "--library", str(library)]) == 0, capsys.readouterr()
     capsys.readouterr()
     assert main(["search", "dog", "--json", "--library", str(library)]) == 0
