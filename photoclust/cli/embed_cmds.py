@@ -15,7 +15,7 @@ from photoclust.cli.common import (
     print_json,
     print_skipped,
 )
-from photoclust.core.embedding.devices import DEVICE_CHOICES
+from photoclust.core.embedding.devices import DEVICE_CHOICES, RUNTIME_CHOICES
 from photoclust.core.jobs import run_job
 
 # The engine (and torch) is imported by the handlers only: other commands start without it.
@@ -27,6 +27,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     add_model_option(parser)
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                         help="where the model runs (default auto: CUDA, then Apple MPS, then CPU)")
+    parser.add_argument("--runtime", default=None, choices=RUNTIME_CHOICES,
+                        help="what runs the model (default auto: ONNX Runtime where it can, else "
+                        "torch; or $PHOTOCLUST_RUNTIME)")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N",
                         help="photos per model batch (default 32 on CPU, 256 on CUDA, 64 on MPS)")
     parser.add_argument("--weights", type=Path, default=None, metavar="FILE",
@@ -79,7 +82,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     _check_batch_size(args)
     with open_from_args(args) as library:
         job = EmbedJob(library, model=args.model, device=args.device,
-                       batch_size=args.batch_size, weights=args.weights)
+                       batch_size=args.batch_size, weights=args.weights, runtime=args.runtime)
         with job_context(args, "Embedding") as ctx:
             result = run_job(job, ctx)
     if args.json:
@@ -95,7 +98,8 @@ def cmd_organize(args: argparse.Namespace) -> int:
     _check_batch_size(args)
     with open_from_args(args) as library:
         job = OrganizeJob(library, args.folders, model=args.model, k=args.k, method=args.method,
-                          device=args.device, batch_size=args.batch_size, weights=args.weights)
+                          device=args.device, batch_size=args.batch_size, weights=args.weights,
+                          runtime=args.runtime)
         with job_context(args, "Organizing") as ctx:
             result = run_job(job, ctx)
     if args.json:

@@ -59,12 +59,12 @@ class OrganizeJob(Job[OrganizeResult]):
     def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
                  model: str | None = None, k: int | str = "auto", method: str = "kmeans",
                  device: str = "auto", batch_size: int | None = None,
-                 weights: str | Path | None = None):
+                 weights: str | Path | None = None, runtime: str | None = None):
         self.library = library
         model = model or library_model(library)
         self.scan_job = ScanJob(library, folders)
         self.embed_job = EmbedJob(library, model=model, device=device, batch_size=batch_size,
-                                  weights=weights)
+                                  weights=weights, runtime=runtime)
         self.cluster_job = ClusterJob(library, model=model, k=k, method=method)
 
     def prepare(self) -> None:
