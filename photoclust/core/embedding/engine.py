@@ -132,7 +132,8 @@ def embed_batches(backbone: ModelRunner, batches: Iterable[list[EmbedItem]],
     """Yield the embeddings of ``batches`` one by one, decoding up to ``PREFETCH_BATCHES`` ahead
     in ``workers`` threads.
 
-    ``batches`` may wait for its next batch (organize feeds photos as indexing commits them).
+    ``batches`` may wait for its next batch (organize feeds photos as indexing commits them); it
+    yields an empty batch before waiting, and the batches decoded so far are embedded meanwhile.
     ``decode`` returns an item's uint8 crop or raises ``ImageError``. Independent of the library,
     so the same loop can embed a shard of files elsewhere. Stops early when ``should_stop()``.
     """
@@ -140,8 +141,10 @@ def embed_batches(backbone: ModelRunner, batches: Iterable[list[EmbedItem]],
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="photoclust-decode") as pool:
         try:
             for batch in batches:
-                queued.append((batch, [pool.submit(decode, item) for item in batch]))
-                if len(queued) > PREFETCH_BATCHES:
+                if batch:
+                    queued.append((batch, [pool.submit(decode, item) for item in batch]))
+                # An empty batch says that no more work is there for now: catch up meanwhile.
+                while len(queued) > (PREFETCH_BATCHES if batch else 0):
                     yield _infer(backbone, *queued.popleft())
                     if should_stop():
                         return
@@ -194,7 +197,7 @@ class EmbedJob(Job[EmbedResult]):
         self.plan: DevicePlan | None = None
 
     def check(self) -> None:
-        """Cheap checks: a known model, an available device and runtime, an existing weights file."""
+        """Cheap checks: a known model, an available device and runtime, a weights file there."""
         model_spec(self.model)
         if self.weights is not None and not Path(self.weights).expanduser().exists():
             raise EmbeddingError(f"The weights file {self.weights} does not exist.")
@@ -213,9 +216,9 @@ class EmbedJob(Job[EmbedResult]):
         self.load()
 
     def run(self, ctx: JobContext) -> EmbedResult:
-        backbone = self.load()
+        self.load()
         started = time.monotonic()
-        items, already = self.select_work()
+        items, already, _ = self.select_work()
         total = sum(len(item.paths) for item in items)
         ctx.report(0, total, f"{self.model} on {self.plan.device}")
         result = self.embed(ctx, in_batches(items, self.plan.batch_size), lambda: total)
@@ -247,9 +250,9 @@ class EmbedJob(Job[EmbedResult]):
             ctx.report(done, total(), Path(batch_items[-1].paths[0]).name)
         return result
 
-    def select_work(self, after_id: int = 0) -> tuple[list[EmbedItem], int]:
-        """Present photos grouped by content: those without a vector, and the count of the rest;
-        only photos with an id above ``after_id`` (new rows) when it is given."""
+    def select_work(self, after_id: int = 0) -> tuple[list[EmbedItem], int, int]:
+        """Present photos grouped by content: those without a vector, the count of the rest and
+        the highest photo id seen; only photos with an id above ``after_id`` (new rows)."""
         has_vector = (
             select(Embedding.content_hash)
             .where(Embedding.model == self.model,
@@ -257,18 +260,19 @@ class EmbedJob(Job[EmbedResult]):
         )
         with self.library.session() as s:
             rows = s.execute(
-                select(Photo.content_hash, Photo.path, Photo.content_hash.in_(has_vector))
+                select(Photo.id, Photo.content_hash, Photo.path,
+                       Photo.content_hash.in_(has_vector))
                 .where(Photo.status == "present", Photo.id > after_id)
                 .order_by(Photo.id)
             ).all()
         by_content: dict[str, EmbedItem] = {}
         already = 0
-        for content_hash, path, embedded in rows:
+        for _, content_hash, path, embedded in rows:
             if embedded:
                 already += 1
             else:
                 by_content.setdefault(content_hash, EmbedItem(content_hash, [])).paths.append(path)
-        return list(by_content.values()), already
+        return list(by_content.values()), already, (rows[-1][0] if rows else after_id)
 
     def _decoder(self, backbone: ModelRunner) -> Callable[[EmbedItem], np.ndarray]:
         def decode(item: EmbedItem) -> np.ndarray:
