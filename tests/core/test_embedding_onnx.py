@@ -154,3 +154,31 @@ def test_quantized_model_without_the_runtime_is_one_sentence(library, monkeypatc
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(EmbeddingError, match="ONNX Runtime only"):
         EmbedJob(library, model="efficientnet_lite2_int8", device="cpu").prepare()
+
+
+def test_calibration_pictures_are_fixed_by_their_seed():
+    from photoclust.core.embedding.quantize import CALIBRATION_SIZE, calibration_picture
+
+    first, again, other = calibration_picture(3), calibration_picture(3), calibration_picture(4)
+    assert first.size == CALIBRATION_SIZE and first.mode == "RGB"
+    assert first.tobytes() == again.tobytes() != other.tobytes()
+    assert np.asarray(first).std() > 10  # not a flat picture
+
+
+@pytest.mark.slow
+def test_int8_model_has_its_own_key_and_is_never_mixed_with_fp32(library, tmp_path):
+    from photoclust.core.embedding.store import newest_clustering_model
+    from photoclust.core.pipeline import OrganizeJob
+
+    photos = write_photos(tmp_path / "photos", 8)
+    fp32, int8 = "efficientnet_lite2", "efficientnet_lite2_int8"
+    run_job(OrganizeJob(library, [photos], model=fp32, k=2, device="cpu"))
+    moved = run_job(OrganizeJob(library, [photos], model=int8, k=2, device="cpu"))
+
+    assert (moved.embed.embedded, moved.embed.already) == (8, 0)  # no fp32 vector reused
+    assert moved.embed.runtime == "onnx" and newest_clustering_model(library) == int8
+    ids_f, x_f = load_embeddings(library, fp32)
+    ids_q, x_q = load_embeddings(library, int8)
+    assert list(ids_f) == list(ids_q) and len(ids_q) == 8
+    cosine = (x_f * x_q).sum(1) / np.linalg.norm(x_f, axis=1) / np.linalg.norm(x_q, axis=1)
+    assert 0.95 <= cosine.mean() < 0.99999  # close to float32, yet its own vectors
