@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from embed_speed import PHOTO_SIZE, make_photos, run_process  # noqa: E402
+from embed_speed import PHOTO_SIZE, make_photos  # noqa: E402
 from machine_info import describe_machine  # noqa: E402
 
 FEW = 4
@@ -52,12 +53,26 @@ def load_line() -> str:
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1/5/15 min)"
 
 
+def run_measured(argv: list[str]) -> tuple[float, float, float, str]:
+    """(wall s, peak MB, CPU s, stdout) of ``argv`` run as a fresh process, through
+    ``embed_speed.py --measure`` (which reads the child's own rusage)."""
+    wrapper = [sys.executable, str(Path(__file__).with_name("embed_speed.py")), "--measure",
+               json.dumps(argv)]
+    started = time.monotonic()
+    done = subprocess.run(wrapper, capture_output=True, text=True, cwd=REPO)
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return seconds, report["peak_mb"], report["cpu_s"], report["stdout"]
+
+
 def stage_costs(photos: list[Path], models: list[str]) -> dict[str, float]:
     """CPU seconds per photo of each stage, measured single-threaded (model: all threads, CPU
     time summed over them)."""
     from photoclust.core.embedding.devices import plan_for
     from photoclust.core.embedding.engine import load_model
-    from photoclust.core.imaging import create_thumbnail, load_rgb
+    from photoclust.core.imaging import create_thumbnail, load_rgb, thumbnail_path
     from photoclust.core.library import open_library
     from photoclust.core.library.scan import hash_file
 
@@ -76,9 +91,8 @@ def stage_costs(photos: list[Path], models: list[str]) -> dict[str, float]:
             (time.process_time() - started) / len(sample))
         for model in models:
             runner, _ = load_model(model, plan_for("cpu"))
-            started = time.process_time()
-            thumbs = [load_rgb(p, min_side=runner.resize_size) for p in sample]
-            crops = [runner.crop(t) for t in thumbs]
+            started = time.process_time()  # organize's model input: the thumbnail
+            crops = [runner.crop(load_rgb(thumbnail_path(library, h))) for h in hashes]
             costs[f"model input crop ({model})"] = (time.process_time() - started) / len(sample)
             runner.infer(crops[:4])
             batch = (crops * 2)[:32]
@@ -98,7 +112,8 @@ def main() -> None:
     parser.add_argument("--photos", type=Path,
                         default=Path(tempfile.gettempdir()) / "pc_bench_12mp")
     args = parser.parse_args()
-    default_model, fast_model = "efficientnet_lite2", "efficientnet_lite2_int8"
+    models = {"default": "efficientnet_lite2", "int8": "efficientnet_lite2_int8",
+              "lite0": "efficientnet_lite0"}
     cores = os.cpu_count() or 1
 
     work = Path(tempfile.mkdtemp(prefix="pc_bench_organize_"))
@@ -119,44 +134,47 @@ def main() -> None:
         from photoclust.core.embedding.backbones import model_spec
         from photoclust.core.embedding.onnx_runtime import load_onnx_model
 
-        for model in (default_model, fast_model):
+        for model in models.values():
             started = time.monotonic()
             load_onnx_model(model_spec(model))
             print(f"first use of {model}: exported to ONNX in {time.monotonic() - started:.0f} s "
                   "(once per model, runtime and weights)")
 
-        def organize(folder: Path, model: str, tag: str) -> tuple[float, float, dict]:
+        def organize(folder: Path, model: str, tag: str) -> tuple[float, float, float, dict]:
             library = work / f"lib-{tag}.sqlite"
-            seconds, peak, out = run_process([
+            seconds, peak, cpu, out = run_measured([
                 sys.executable, "-m", "photoclust", "organize", str(folder), "--library",
                 str(library), "--model", model, "--json"])
             library.unlink()
-            return seconds, peak, json.loads(out)
+            return seconds, peak, cpu, json.loads(out)
 
         naive_cmd = [sys.executable, str(Path(__file__).with_name("embed_speed.py")),
                      "--naive", str(photos)]
         rows: list[dict] = []
+        start_up: dict[str, float] = {}
         for pair in range(args.pairs):
             row = {}
-            row["naive"] = run_process(naive_cmd)[:2]
-            for name, model in (("default", default_model), ("fast", fast_model)):
-                seconds, peak, report = organize(photos, model, f"{name}{pair}")
-                few_seconds = organize(few, model, f"{name}-few{pair}")[0]
+            row["naive"] = run_measured(naive_cmd)[:2]
+            for name, model in models.items():
+                seconds, peak, cpu, report = organize(photos, model, f"{name}{pair}")
+                if name not in start_up:  # a few photos: start-up, model loading, clustering
+                    start_up[name] = organize(few, model, f"{name}-few")[0]
                 row[name] = (seconds, peak)
-                row[f"{name}_steady"] = (args.n - FEW) / max(1e-6, seconds - few_seconds)
+                row[f"{name}_cpu"] = cpu
+                row[f"{name}_steady"] = (args.n - FEW) / max(1e-6, seconds - start_up[name])
                 row[f"{name}_device"] = report["embed"]["device"]
             rows.append(row)
-            print(f"pair {pair + 1}: naive {row['naive'][0]:.1f} s, organize "
-                  f"{row['default'][0]:.1f} s ({default_model}), {row['fast'][0]:.1f} s "
-                  f"({fast_model}); {load_line()}", flush=True)
+            print(f"pair {pair + 1}: naive {row['naive'][0]:.1f} s; organize " + ", ".join(
+                f"{row[name][0]:.1f} s ({model})" for name, model in models.items()) +
+                f"; {load_line()}", flush=True)
 
-        costs = stage_costs(all_photos, [default_model, fast_model])
+        costs = stage_costs(all_photos, list(models.values()))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     n = args.n
     print(f"\nphotos: {n} JPEGs of {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} (quality 90, EXIF)")
-    for name, model in (("default", default_model), ("fast", fast_model)):
+    for name, model in models.items():
         ratios = [r["naive"][0] / r[name][0] for r in rows]
         rate = statistics.median(n / r[name][0] for r in rows)
         steady = statistics.median(r[f"{name}_steady"] for r in rows)
@@ -165,6 +183,8 @@ def main() -> None:
             costs[f"forward pass ({model}, batch 32)"]
         limit = cores / per_photo
         peak = max(r[name][1] for r in rows)
+        got = statistics.median(r[f"{name}_cpu"] / r[name][0] for r in rows)
+        cpu_per_photo = statistics.median(r[f"{name}_cpu"] for r in rows) / n
         print(f"organize, {model} ({rows[0][f'{name}_device']}): {rate:.1f} photos/s whole "
               f"process, {steady:.1f} photos/s steady state, peak {peak:.0f} MB")
         print(f"  speed-up vs naive: median {statistics.median(ratios):.1f}x "
@@ -172,6 +192,11 @@ def main() -> None:
         print(f"  machine limit: {per_photo * 1000:.0f} ms CPU per photo over {cores} cores = "
               f"{limit:.1f} photos/s; organize reaches {100 * rate / limit:.0f} % whole process, "
               f"{100 * steady / limit:.0f} % in steady state")
+        print(f"  the shared machine gave organize {got:.2f} of its {cores} cores; on those, "
+              f"the limit is {got / per_photo:.1f} photos/s and organize reaches "
+              f"{100 * rate * per_photo / got:.0f} % (whole process); organize used "
+              f"{cpu_per_photo * 1000:.0f} ms CPU per photo in all (stages: "
+              f"{per_photo * 1000:.0f} ms)")
     naive_rate = statistics.median(n / r["naive"][0] for r in rows)
     print(f"naive (full decode, ResNet-50, one at a time): {naive_rate:.2f} photos/s, peak "
           f"{max(r['naive'][1] for r in rows):.0f} MB")

@@ -31,7 +31,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="what runs the model (default auto: ONNX Runtime where it can, else "
                         "torch; or $PHOTOCLUST_RUNTIME)")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N",
-                        help="photos per model batch (default 32 on CPU, 256 on CUDA, 64 on MPS)")
+                        help="photos per model batch (default 8 with ONNX Runtime on the CPU, 32 "
+                        "with torch, 256 on CUDA, 64 on MPS)")
     parser.add_argument("--weights", type=Path, default=None, metavar="FILE",
                         help="model weights file (a PyTorch state dict) instead of the bundled or "
                         "cached ones")

@@ -103,6 +103,12 @@ def test_cpu_plan_is_fp32_with_all_cores_and_given_batch():
     assert "ONNX Runtime" in plan.describe()
 
 
+def test_onnx_runtime_on_the_cpu_takes_small_batches():
+    assert devices.plan_for("cpu", machine=machine()).batch_size == devices.ONNX_CPU_BATCH_SIZE
+    torch_plan = devices.plan_for("cpu", machine=machine(onnx=None))
+    assert torch_plan.batch_size == devices.DEFAULT_BATCH_SIZE["cpu"]
+
+
 def test_runtime_from_the_environment(monkeypatch):
     monkeypatch.setenv(devices.RUNTIME_ENV, "torch")
     assert devices.plan_for("cpu", machine=machine()).runtime == "torch"
