@@ -22,9 +22,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoclust.core.embedding.backbones import DEFAULT_MODEL, softmax  # noqa: E402
-from photoclust.core.embedding.devices import plan_for  # noqa: E402
-from photoclust.core.embedding.engine import load_model  # noqa: E402
+from photoclust.core.embedding.backbones import DEFAULT_MODEL, softmax
+from photoclust.core.embedding.devices import plan_for
+from photoclust.core.embedding.engine import load_model
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}

@@ -4,7 +4,7 @@ Reads the default model's cached features (``bench/cache_features.py`` writes
 ``/tmp/pc_features/<set>.npz``), so no image is decoded here; ``photoclust evaluate DATASET``
 measures the same thing end to end from the photos. Every row runs the code ClusterJob runs
 (preprocess, choose k, cluster). The reference row is K-means with the true k on the raw features
-(how the datasets README measured 0.710 / 0.357 with Lite0).
+(as first measured with Lite0: 0.710 / 0.357; docs/benchmarks.md).
 
     python bench/cluster_quality.py [--features /tmp/pc_features] [--sets imagenette224 ...]
                                     [--methods kmeans agglomerative hdbscan scan] [--seeds 3]
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from cached_features import load_cached_sets
 from machine_info import describe_machine
 

@@ -35,7 +35,8 @@ def main() -> None:
     truth = rng.integers(args.scenes, size=args.n)
     X = np.maximum(centres[truth] + rng.normal(0, 0.9, size=(args.n, args.dim)).astype(
         np.float32), 0)
-    print(f"machine: {describe_machine()}; threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+    threads = os.environ.get("OMP_NUM_THREADS")
+    print(f"machine: {describe_machine()}; threads: OMP_NUM_THREADS={threads}")
     print(f"{args.n} x {args.dim} float32 embeddings, {args.scenes} scenes")
     t0 = time.perf_counter()
     Z = EmbeddingPreprocessor(128).fit_transform(X)

@@ -20,12 +20,12 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoclust.core import editing, queries  # noqa: E402
-from photoclust.core.clustering.identity import apply_clustering  # noqa: E402
-from photoclust.core.library import open_library  # noqa: E402
-from photoclust.core.embedding.backbones import PREPROCESS_VERSION  # noqa: E402
-from photoclust.core.library.models import Embedding, Photo  # noqa: E402
 from machine_info import describe_machine
+from photoclust.core import editing, queries
+from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
+from photoclust.core.library import open_library
+from photoclust.core.library.models import Embedding, Photo
 
 
 def timed(label: str, fn, results: list):

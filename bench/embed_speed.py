@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from machine_info import describe_machine
 
 REPO = Path(__file__).resolve().parent.parent

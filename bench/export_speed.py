@@ -21,11 +21,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoclust.core.export import ExportJob  # noqa: E402
-from photoclust.core.jobs import run_job  # noqa: E402
-from photoclust.core.library import open_library  # noqa: E402
-from photoclust.core.library.models import Assignment, Cluster, Photo  # noqa: E402
 from machine_info import describe_machine
+from photoclust.core.export import ExportJob
+from photoclust.core.jobs import run_job
+from photoclust.core.library import open_library
+from photoclust.core.library.models import Assignment, Cluster, Photo
 
 
 def make_library(root: Path, n_photos: int, n_clusters: int):
@@ -42,7 +42,7 @@ def make_library(root: Path, n_photos: int, n_clusters: int):
             Image.fromarray(pixels).save(path, "JPEG", quality=85)
             data = path.read_bytes()
             photo = Photo(path=str(path), content_hash=hashlib.sha256(data).hexdigest(),
-                          file_size=len(data), mtime_ns=0)
+                          file_size=len(data), mtime_ns=path.stat().st_mtime_ns)
             s.add(photo)
             s.flush()
             s.add(Assignment(photo_id=photo.id, cluster_id=clusters[i % n_clusters].id))
@@ -69,10 +69,12 @@ def main() -> int:
         for mode in ("copy", "hardlink", "symlink"):
             seconds, result = timed(ExportJob(library, root / f"out-{mode}", mode=mode))
             assert result.exported == args.photos
-            print(f"{mode:8s} first export: {seconds:6.2f} s  ({args.photos / seconds:7.0f} photos/s)")
+            rate = args.photos / seconds
+            print(f"{mode:8s} first export: {seconds:6.2f} s  ({rate:7.0f} photos/s)")
             seconds, result = timed(ExportJob(library, root / f"out-{mode}", mode=mode))
             assert result.unchanged == args.photos
-            print(f"{mode:8s} rerun:        {seconds:6.2f} s  ({args.photos / seconds:7.0f} photos/s)")
+            rate = args.photos / seconds
+            print(f"{mode:8s} rerun:        {seconds:6.2f} s  ({rate:7.0f} photos/s)")
         seconds, result = timed(ExportJob(library, root / "out-xmp", xmp=True))
         print(f"copy+xmp first export: {seconds:6.2f} s  ({args.photos / seconds:7.0f} photos/s)")
         library.close()

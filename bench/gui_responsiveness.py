@@ -27,15 +27,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import Image  # noqa: E402
-from PySide6 import __version__ as pyside_version  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from PIL import Image
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer
+from sqlalchemy import insert
 
-from photoclust.core.imaging import thumbnail_path  # noqa: E402
-from photoclust.core.library import open_library  # noqa: E402
-from photoclust.core.library.models import Assignment, Cluster, Photo  # noqa: E402
 from machine_info import describe_machine
+from photoclust.core.imaging import thumbnail_path
+from photoclust.core.library import open_library
+from photoclust.core.library.models import Assignment, Cluster, Photo
 
 HEARTBEAT_MS = 5
 IDLE_BASELINE_MS = 5000

@@ -29,11 +29,11 @@ from PIL import ExifTags, Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoclust.core.imaging import THUMBNAIL_SHORT_SIDE, load_rgb, thumbnail_size  # noqa: E402
-from photoclust.core.jobs import run_job  # noqa: E402
-from photoclust.core.library import open_library  # noqa: E402
-from photoclust.core.library.scan import ScanJob, default_workers  # noqa: E402
 from machine_info import describe_machine
+from photoclust.core.imaging import THUMBNAIL_SHORT_SIDE, load_rgb, thumbnail_size
+from photoclust.core.jobs import run_job
+from photoclust.core.library import open_library
+from photoclust.core.library.scan import ScanJob, default_workers
 
 SIZE = (4000, 3000)
 BASES = 6

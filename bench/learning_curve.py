@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from cached_features import load_cached_sets
+from machine_info import describe_machine
 from photoclust.core.clustering.algorithms import PhotoKMeans
 from photoclust.core.clustering.choose_k import choose_k
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_normalize
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
 from photoclust.core.learning.review import PHOTO, ReviewItem
 from photoclust.core.learning.simulate import simulate_corrections
-from cached_features import load_cached_sets
-from machine_info import describe_machine
 
 FRACTIONS = (0.02, 0.05, 0.1)
 HORIZON = 0.3

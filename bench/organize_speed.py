@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from embed_speed import PHOTO_SIZE, make_photos  # noqa: E402
+
 from machine_info import describe_machine  # noqa: E402
 
 FEW = 4

@@ -9,7 +9,20 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parent.parent
-DATASETS = REPO.parent / "shared" / "datasets"
+#: The labelled photo sets (imagenette224, clothing14, ...): beside the checkout, or where
+#: PHOTOCLUST_DATASETS says.
+DATASETS = Path(os.environ.get("PHOTOCLUST_DATASETS") or REPO.parent / "shared" / "datasets")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing_data(message: str) -> None:
+    """Skip on a developer machine without the data; fail in CI, where the data must be."""
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: tests that need the labelled photo sets must run)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,8 +48,33 @@ def library(tmp_path):
     lib.close()
 
 
+@pytest.fixture(scope="module")
+def labelled_folder(tmp_path_factory) -> Path:
+    """``<label>/<photo>.jpg``: 4 classes of 6 drawn shapes, and a stray text file."""
+    from helpers import make_labeled_folder
+
+    root = tmp_path_factory.mktemp("dataset")
+    make_labeled_folder(root, per_class=6, size=(96, 72))
+    (root / "notes.txt").write_text("not a photo")
+    return root
+
+
 @pytest.fixture
 def datasets_dir() -> Path:
+    """The folder of labelled photo sets (tests using it are marked ``datasets``)."""
     if not DATASETS.is_dir():
-        pytest.skip("../shared/datasets is absent")
+        missing_data(f"the labelled photo sets are not at {DATASETS} (set PHOTOCLUST_DATASETS)")
     return DATASETS
+
+
+@pytest.fixture
+def dataset(datasets_dir):
+    """``dataset("imagenette224")``: one labelled set's folder, with the same skip/fail rule."""
+
+    def find(name: str) -> Path:
+        root = datasets_dir / name
+        if not root.is_dir():
+            missing_data(f"{name} is not in {datasets_dir}")
+        return root
+
+    return find

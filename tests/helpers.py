@@ -144,6 +144,26 @@ def make_labeled_folder(root: str | Path, per_class: int = 5,
     return written
 
 
+def write_photo(path: str | Path, seed: int, size: tuple[int, int] = (96, 72),
+                quality: int = 90) -> Path:
+    """A distinct JPEG per ``seed``: the shape of class ``seed % 4`` of ``DEFAULT_CLASSES``,
+    jittered by the seed, so photos of one class look alike and different seeds never share
+    bytes."""
+    shape, color = list(DEFAULT_CLASSES.values())[seed % len(DEFAULT_CLASSES)]
+    return write_jpeg(path, image=draw_shape(shape, color, size, random.Random(seed)),
+                      quality=quality)
+
+
+def write_photos(folder: str | Path, count: int, first: int = 0,
+                 size: tuple[int, int] = (96, 72), name: str = "img_{:03d}.jpg") -> Path:
+    """``count`` photos ``folder/<name.format(i)>`` for i from ``first``, photo i drawn by
+    ``write_photo(seed=i)``; returns the folder."""
+    folder = Path(folder)
+    for i in range(first, first + count):
+        write_photo(folder / name.format(i), i, size)
+    return folder
+
+
 def write_truncated_jpeg(path: str | Path, size: tuple[int, int] = (256, 192),
                          keep: float = 0.5) -> Path:
     """A real JPEG cut to ``keep`` of its bytes (as after an interrupted copy)."""

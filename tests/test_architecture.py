@@ -37,6 +37,8 @@ def test_core_imports_with_qt_blocked():
         f"for m in {modules!r}:\n"
         "    importlib.import_module(m)\n"
         "assert 'PySide6' not in sys.modules\n"
+        "research = [m for m in sys.modules if m.startswith('photoclust.research')]\n"
+        "assert not research, f'the core imported research code: {research}'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -48,7 +50,8 @@ def test_building_the_command_line_loads_no_heavy_library():
     code = (
         "import sys, photoclust.cli\n"
         "photoclust.cli.build_parser()\n"
-        "heavy = [m for m in ('torch', 'sklearn', 'PySide6', 'scipy') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'sklearn', 'PySide6', 'scipy', 'photoclust.research')\n"
+        "         if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -1,4 +1,4 @@
-"""Packaging files are well-formed: the desktop entry, the AppStream metainfo, the icons, the spec."""
+"""Packaging files are well-formed: the desktop entry, AppStream metainfo, the icons, the spec."""
 from __future__ import annotations
 
 import ast

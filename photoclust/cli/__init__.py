@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ import appdirs
 from sqlalchemy.exc import OperationalError
 
 from photoclust import __version__
-from photoclust.cli.common import CommandError
+from photoclust.cli.common import CommandError, printable
 from photoclust.core.jobs import Cancelled, JobError
 from photoclust.core.library.db import APP_NAME, LibraryError
 
@@ -25,10 +26,12 @@ COMMAND_MODULES = [
     "photoclust.cli.library_cmds",
     "photoclust.cli.gui_cmds",
     "photoclust.cli.export_cmds",
+    "photoclust.cli.check_cmds",
     "photoclust.cli.edit_cmds",
     "photoclust.cli.embed_cmds",
     "photoclust.cli.cluster_cmds",
     "photoclust.cli.learn_cmds",
+    "photoclust.cli.search_cmds",
 ]
 
 log = logging.getLogger("photoclust")
@@ -92,6 +95,11 @@ def _is_disk_full(exc: BaseException) -> bool:
     return "disk is full" in text or getattr(exc, "errno", None) == 28
 
 
+def _is_read_only(exc: BaseException) -> bool:
+    """SQLite refused a write to a library opened read-only (or made read-only meanwhile)."""
+    return "readonly database" in str(exc).lower() or getattr(exc, "errno", None) == 30
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser, commands = _parser_and_commands()
@@ -114,16 +122,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Aborted. Everything finished so far is saved.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`photoclust clusters | head`): not an error worth a message.
+        # Python would complain once more while flushing stdout at exit; point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CommandError, LibraryError, JobError) as exc:
-        print(f"photoclust: {exc}", file=sys.stderr)
+        print(f"photoclust: {printable(exc)}", file=sys.stderr)
         return 2 if not isinstance(exc, JobError) else 1
     except (OperationalError, sqlite3.OperationalError, OSError) as exc:
         if _is_disk_full(exc):
             print("photoclust: the disk is full. Nothing was lost; free some space and run the "
                   "command again to continue.", file=sys.stderr)
             return 1
+        if _is_read_only(exc):
+            print(f"photoclust: cannot write: the library or a folder it writes to is read-only "
+                  f"({printable(exc)}). Everything finished so far is saved; reading commands "
+                  "(status, clusters, photos, export, search) work on a read-only library.",
+                  file=sys.stderr)
+            return 1
         log.exception("unexpected error")
-        print(f"photoclust: {exc}", file=sys.stderr)
+        print(f"photoclust: {printable(exc)}", file=sys.stderr)
         return 1
 
 

@@ -14,6 +14,7 @@ from photoclust.cli.common import (
     model_of,
     open_from_args,
     print_json,
+    printable,
 )
 from photoclust.cli.learn_cmds import (
     add_simulate_corrections_option,
@@ -88,7 +89,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
           f"{result.seconds:.1f} s); run {result.run_id}; the library has "
           f"{len(result.clusters)} clusters:")
     for c in result.clusters[:CLUSTERS_SHOWN]:
-        print(f"  {c['id']:>5}  {c['size']:>6}  {c['name']}")
+        print(f"  {c['id']:>5}  {c['size']:>6}  {printable(c['name'])}")
     if len(result.clusters) > CLUSTERS_SHOWN:
         print(f"  ... and {len(result.clusters) - CLUSTERS_SHOWN} more (`photoclust clusters`)")
     return 0
@@ -111,7 +112,7 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     for g in groups:
         print(f"{g.kind} ({len(g.photo_ids)} photos, similarity >= {g.similarity:.3f}):")
         for pid in g.photo_ids:
-            print(f"  {paths[pid]}")
+            print(f"  {printable(paths[pid])}")
     return 0
 
 
@@ -131,10 +132,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**result.to_json(), **corrections})
         return 0
-    print(f"{result.dataset}: {result.n} photos, {result.k_true} labels, {result.k} clusters "
+    print(f"{printable(result.dataset)}: {result.n} photos, {result.k_true} labels, "
+          f"{result.k} clusters "
           f"({result.method}, k {'auto' if result.k_auto else 'given'})")
     print(f"ACC {result.acc:.3f}   NMI {result.nmi:.3f}   ARI {result.ari:.3f}")
     for path in result.report_files:
-        print(f"  wrote {path}")
+        print(f"  wrote {printable(path)}")
     print_simulated_corrections(corrections)
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import threading
@@ -10,11 +11,36 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from photoclust.core.jobs import JobContext
+from photoclust.core.jobs import JobContext, JobError
 from photoclust.core.library import Library, open_library
 
-
 SKIPPED_SHOWN = 20
+
+#: Characters that must not reach a terminal raw: C0 and C1 controls (ESC starts the terminal's
+#: escape sequences, 0x9b is CSI on its own), DEL, and the bidirectional overrides and isolates
+#: that make text display in another order than it is stored.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return _NAMED_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(value: object) -> str:
+    """``value`` as text that is safe to print: control characters shown as escapes (``\\x1b``,
+    ``\\n``), bytes of a file name that are not UTF-8 as ``\\xff``. Every piece of data the
+    CLI prints as text (names, paths, reasons, messages) goes through it; ``print_json`` escapes
+    the same characters the JSON way."""
+    text = str(value)
+    if _SURROGATES.search(text):
+        try:  # surrogates that stand for the undecodable bytes of a file name
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), text)
 
 
 def print_skipped(skipped: list[tuple[str, str]], noun: str = "file") -> None:
@@ -23,7 +49,7 @@ def print_skipped(skipped: list[tuple[str, str]], noun: str = "file") -> None:
         return
     print(f"Skipped {len(skipped)} {noun}(s):")
     for path, reason in skipped[:SKIPPED_SHOWN]:
-        print(f"  {path}: {reason}")
+        print(f"  {printable(path)}: {printable(reason)}")
     if len(skipped) > SKIPPED_SHOWN:
         print(f"  ... and {len(skipped) - SKIPPED_SHOWN} more (--json lists all)")
 
@@ -64,24 +90,36 @@ def model_of(args: argparse.Namespace, library: Library | None) -> str:
 
 
 def cluster_count(text: str) -> int | str:
-    """argparse type of ``--k``: ``auto`` or a number of clusters of at least 1."""
-    if text == "auto":
-        return text
+    """argparse type of ``--k``: the core's one check (``clustering.check_k``)."""
+    from photoclust.core.clustering import check_k
+
     try:
-        k = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number of clusters or 'auto'") from None
-    if k < 1:
-        raise argparse.ArgumentTypeError("the number of clusters must be at least 1")
-    return k
+        return check_k(text)
+    except JobError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+#: Commands that only read the library: they work on a read-only library (or one on a full
+#: disk), which is then opened read-only. ``check`` reads too, unless it is asked to repair.
+READING_COMMANDS = frozenset({"status", "clusters", "photos", "export", "search", "similar",
+                              "check"})
 
 
 def open_from_args(args: argparse.Namespace) -> Library:
-    return open_library(getattr(args, "library", None))
+    reading = getattr(args, "command", None) in READING_COMMANDS and not getattr(
+        args, "repair", False)
+    return open_library(getattr(args, "library", None), read_only_ok=reading)
+
+
+# What JSON leaves raw but a terminal must not get: DEL, C1 controls, bidi overrides, surrogates.
+_JSON_UNPRINTABLE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    """``obj`` as JSON on stdout; every control character is a JSON escape (``\\u001b``), so
+    the text is exact JSON and safe on a terminal."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(_JSON_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
     sys.stdout.write("\n")
     sys.stdout.flush()
 

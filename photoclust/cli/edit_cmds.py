@@ -12,6 +12,7 @@ from photoclust.cli.common import (
     add_model_option,
     open_from_args,
     print_json,
+    printable,
 )
 from photoclust.core import editing, queries
 from photoclust.core.editing import EditError, EditResult
@@ -68,7 +69,7 @@ def cmd_clusters(args: argparse.Namespace) -> int:
         width = max(len(str(c.id)) for c in infos)
         print(f"{'ID':>{width}}  {'PHOTOS':>6}  NAME")
         for c in infos:
-            print(f"{c.id:>{width}}  {c.size:>6}  {c.name}")
+            print(f"{c.id:>{width}}  {c.size:>6}  {printable(c.name)}")
     if unassigned:
         print(f"{unassigned} photo(s) in no cluster.")
     return 0
@@ -81,7 +82,7 @@ def _report(args: argparse.Namespace, library: Library, result: EditResult) -> i
     elif result.event_id is None:
         print("Nothing changed.")
     else:
-        print(f"{result.description}. (`photoclust undo` takes it back.)")
+        print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
     return 0
 
 
@@ -147,7 +148,7 @@ def _replay(args: argparse.Namespace, step: Callable[[Library], EditResult | Non
             return 0
         if args.json:
             return _report(args, library, result)
-        print(f"{verb.capitalize()}: {result.description}.")
+        print(f"{verb.capitalize()}: {printable(result.description)}.")
     return 0
 
 

@@ -14,6 +14,7 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
     print_skipped,
+    printable,
 )
 from photoclust.core.embedding.devices import DEVICE_CHOICES, RUNTIME_CHOICES
 from photoclust.core.jobs import run_job
@@ -118,7 +119,7 @@ def cmd_organize(args: argparse.Namespace) -> int:
           f"({'chosen automatically' if clustered.k_auto else 'given'}, {clustered.method}); "
           f"the library has {len(clustered.clusters)} clusters:")
     for cluster in clustered.clusters[:CLUSTERS_SHOWN]:
-        print(f"  {cluster['id']:>5}  {cluster['size']:>6}  {cluster['name']}")
+        print(f"  {cluster['id']:>5}  {cluster['size']:>6}  {printable(cluster['name'])}")
     if len(clustered.clusters) > CLUSTERS_SHOWN:
         print(f"  ... and {len(clustered.clusters) - CLUSTERS_SHOWN} more (photoclust clusters)")
     return 0

@@ -1,9 +1,7 @@
-"""Export and maintenance commands: ``export`` (clusters as album folders) and ``check``."""
+"""``export``: clusters as album folders."""
 from __future__ import annotations
 
 import argparse
-
-from sqlalchemy.exc import DBAPIError
 
 from photoclust.cli.common import (
     add_json_option,
@@ -11,13 +9,11 @@ from photoclust.cli.common import (
     job_context,
     open_from_args,
     print_json,
+    print_skipped,
+    printable,
 )
-from photoclust.core.check import CheckJob, CheckReport
 from photoclust.core.export import EXPORT_MODES, ExportJob
 from photoclust.core.jobs import run_job
-from photoclust.core.library.db import LibraryError, NewerLibraryError
-
-SHOWN = 20
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,17 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json_option(export)
     export.set_defaults(func=cmd_export)
 
-    check = sub.add_parser(
-        "check", help="verify the library; --repair fixes what is safe to fix",
-        description="Run SQLite's integrity check, look for photos whose file vanished and for "
-        "orphan rows and thumbnails. Exit status 0 when the library is sound (after repairs).")
-    check.add_argument("--repair", action="store_true",
-                       help="mark vanished photos missing, drop orphan derived data; never "
-                       "touches your corrections")
-    add_library_option(check)
-    add_json_option(check)
-    check.set_defaults(func=cmd_check)
-
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
@@ -61,59 +46,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return 0
     print(f"{result.exported} photo(s) exported, {result.unchanged} already there, into "
-          f"{len(result.albums)} album(s) in {result.outdir}.")
+          f"{len(result.albums)} album(s) in {printable(result.outdir)}.")
     for note in result.notes:
-        print(f"Note: {note}")
-    if result.failed:
-        print(f"Skipped {len(result.failed)} photo(s):")
-        for path, reason in result.failed[:SHOWN]:
-            print(f"  {path}: {reason}")
-        if len(result.failed) > SHOWN:
-            print(f"  ... and {len(result.failed) - SHOWN} more (--json lists all)")
-    print(f"Manifest: {result.manifest_csv}")
+        print(f"Note: {printable(note)}")
+    print_skipped(result.failed, "photo")
+    print(f"Manifest: {printable(result.manifest_csv)}")
     return 0
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    try:
-        library = open_from_args(args)
-    except NewerLibraryError:
-        raise
-    except (LibraryError, DBAPIError) as exc:
-        # Too damaged to open: that is the finding.
-        report = CheckReport(integrity=[str(exc)])
-    else:
-        with library:
-            with job_context(args, "Checking") as ctx:
-                report = run_job(CheckJob(library, repair=args.repair), ctx)
-    if args.json:
-        print_json(report.to_json())
-    else:
-        _print_report(report, args.repair)
-    return 0 if report.ok else 1
-
-
-def _print_report(report: CheckReport, repair: bool) -> None:
-    if not report.integrity_ok:
-        print("The library file is damaged (SQLite integrity check):")
-        for line in report.integrity[:SHOWN]:
-            print(f"  {line}")
-        print("Nothing was changed. Restore a backup of the library file, or rebuild it with "
-              "`sqlite3 FILE .recover`.")
-        return
-    print("Integrity: ok")
-    print(f"Photos whose file vanished: {len(report.missing)}")
-    for row in report.missing[:SHOWN]:
-        print(f"  {row['path']}")
-    for kind, rows in report.orphans.items():
-        if rows:
-            print(f"Orphan {kind.replace('_', ' ')}: {len(rows)}")
-    if report.repaired:
-        print("Repaired: " + ", ".join(f"{n} {kind.replace('_', ' ')}"
-                                       for kind, n in report.repaired.items()))
-    if report.ok:
-        print("The library is sound.")
-    elif not repair:
-        print("Run `photoclust check --repair` to fix what is safe to fix.")
-    else:
-        print("Some problems need a decision by hand (see above).")

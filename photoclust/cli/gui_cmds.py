@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from photoclust.cli.common import CommandError, add_library_option
+from photoclust.cli.common import CommandError, add_library_option, printable
 from photoclust.core.library import open_library
 from photoclust.core.library.db import LibraryError
 
@@ -46,7 +46,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         if args.screenshot is not None:
             status = app.take_screenshot(library, args.screenshot)
             if status == 0:
-                print(args.screenshot)
+                print(printable(args.screenshot))
             return status
         return app.run_gui(library)
 

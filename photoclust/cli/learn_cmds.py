@@ -17,6 +17,7 @@ from photoclust.cli.common import (
     job_context,
     open_from_args,
     print_json,
+    printable,
 )
 from photoclust.core.jobs import JobContext, run_job
 from photoclust.core.library import Library, open_library
@@ -74,14 +75,16 @@ def cmd_review(args: argparse.Namespace) -> int:
     for q in questions:
         if isinstance(q, ClusterSuggestion):
             if q.kind == "merge":
-                print(f"{q.rank:3d}. merge cluster {q.other_cluster_id} ({q.other_cluster_name}) "
-                      f"into {q.cluster_id} ({q.cluster_name})? {q.explanation}")
+                print(f"{q.rank:3d}. merge cluster {q.other_cluster_id} "
+                      f"({printable(q.other_cluster_name)}) into {q.cluster_id} "
+                      f"({printable(q.cluster_name)})? {printable(q.explanation)}")
             else:
                 print(f"{q.rank:3d}. split {len(q.photo_ids)} photos out of cluster "
-                      f"{q.cluster_id} ({q.cluster_name})? {q.explanation}")
+                      f"{q.cluster_id} ({printable(q.cluster_name)})? {printable(q.explanation)}")
         else:
-            print(f"{q.rank:3d}. {q.path}\n     in {q.suggested_cluster_id} "
-                  f"({q.suggested_cluster_name})? confidence {q.confidence:.2f}, {q.explanation}")
+            print(f"{q.rank:3d}. {printable(q.path)}\n     in {q.suggested_cluster_id} "
+                  f"({printable(q.suggested_cluster_name)})? confidence {q.confidence:.2f}, "
+                  f"{printable(q.explanation)}")
     return 0
 
 

@@ -12,12 +12,13 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
     print_skipped,
+    printable,
 )
 from photoclust.core.embedding.store import library_model
 from photoclust.core.jobs import run_job
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
-from photoclust.core.library.scan import ScanJob
+from photoclust.core.library.scan import UNREADABLE, ScanJob
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,8 +46,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
         return 0
+    unreadable = f", {result.unreadable} unreadable" if result.unreadable else ""
     print(f"{result.added} added, {result.unchanged} unchanged, {result.updated} updated, "
-          f"{result.moved} moved, {result.missing} missing.")
+          f"{result.moved} moved, {result.missing} missing{unreadable}.")
     print_skipped(result.skipped)
     return 0
 
@@ -57,6 +59,8 @@ def library_status(library: Library) -> dict:
     with library.session() as s:
         photos = s.scalar(select(func.count()).select_from(Photo).where(present))
         missing = s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "missing"))
+        unreadable = s.scalar(select(func.count()).select_from(Photo)
+                              .where(Photo.status == UNREADABLE))
         distinct_contents = s.scalar(
             select(func.count(distinct(Photo.content_hash))).where(present))
         embedded = dict(s.execute(
@@ -77,6 +81,7 @@ def library_status(library: Library) -> dict:
         "thumbnails": str(library.thumbnail_dir),
         "photos": photos,
         "missing": missing,
+        "unreadable": unreadable,
         "duplicates": photos - distinct_contents,
         "embedded": embedded,
         "model": library_model(library),
@@ -91,15 +96,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
         return 0
-    print(f"Library:   {info['library']}")
-    print(f"Photos:    {info['photos']} ({info['missing']} missing, "
+    print(f"Library:   {printable(info['library'])}")
+    unreadable = f"{info['unreadable']} unreadable, " if info["unreadable"] else ""
+    print(f"Photos:    {info['photos']} ({info['missing']} missing, {unreadable}"
           f"{info['duplicates']} duplicate copies)")
     if info["embedded"]:
         for model, count in info["embedded"].items():
-            print(f"Embedded:  {count} with {model}")
+            print(f"Embedded:  {count} with {printable(model)}")
     else:
         print("Embedded:  none yet")
-    print(f"Model:     {info['model']} (what commands use without --model)")
+    print(f"Model:     {printable(info['model'])} (what commands use without --model)")
     print(f"Clusters:  {info['clusters']}")
     print(f"Labels:    {info['labels']} photos placed by you")
     return 0

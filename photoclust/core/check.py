@@ -1,8 +1,11 @@
 """Checking a library and repairing what is safe to repair.
 
 A check reports: SQLite's own ``PRAGMA integrity_check``, photos marked present whose file has
-vanished, and orphan rows (assignments to inactive or unknown clusters, embeddings and thumbnails
-of contents no photo has, malformed embedding vectors, foreign keys pointing nowhere).
+vanished, photos whose file changed since it was indexed (other size or time, or no longer a file:
+``index`` re-reads them), and orphan rows (assignments to inactive or unknown clusters, embeddings
+of contents no photo has, malformed embedding vectors, foreign keys pointing nowhere). Thumbnails
+no photo uses are reported as information, not as damage: an index interrupted inside a batch
+leaves the thumbnails of the photos it had not committed yet, and the next index reuses them.
 
 A repair only does what loses nothing the user made: vanished photos are marked ``missing`` (they
 keep their labels and come back when found again), derived data that can be recomputed
@@ -14,6 +17,7 @@ integrity check is not written at all: repairs on a damaged file could make it w
 from __future__ import annotations
 
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +29,14 @@ from photoclust.core.imaging import thumbnail_path
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, utcnow
+from photoclust.core.library.scan import UNREADABLE, hash_file
 
 #: A thumbnail temporary file younger than this may belong to an index running right now.
 STALE_TEMP_SECONDS = 3600
 _STAT_BATCH = 500
+#: Kinds of orphans that are leftovers rather than damage (see the module docs): reported, and
+#: removed by a repair, but the library is sound with them.
+LEFTOVER_KINDS = frozenset({"thumbnails"})
 
 
 @dataclass
@@ -36,12 +44,18 @@ class CheckReport:
     """What ``CheckJob`` found and repaired.
 
     ``integrity`` holds the lines of ``PRAGMA integrity_check`` (``["ok"]`` when sound);
-    ``missing`` the present-marked photos whose file is gone; ``orphans`` one list per kind of
-    orphan; ``repaired`` how many of each kind were repaired (empty without ``repair``).
+    ``missing`` the present-marked photos whose file is gone; ``changed`` those whose file no
+    longer matches what was indexed (``{"photo_id", "path", "reason"}``); ``orphans`` one list
+    per kind of orphan (``thumbnails`` are leftovers, not problems: ``LEFTOVER_KINDS``);
+    ``repaired`` how many of each kind were repaired (empty without ``repair``). ``unreadable``
+    (information, not a problem of the library) lists the photos ``index`` found damaged or no
+    longer a photo file: they keep their clusters and labels until their file reads again.
     """
 
     integrity: list[str] = field(default_factory=list)
     missing: list[dict] = field(default_factory=list)
+    changed: list[dict] = field(default_factory=list)
+    unreadable: list[dict] = field(default_factory=list)
     orphans: dict[str, list] = field(default_factory=dict)
     repaired: dict[str, int] = field(default_factory=dict)
 
@@ -51,8 +65,9 @@ class CheckReport:
 
     @property
     def problems(self) -> int:
-        found = len(self.missing) + sum(len(rows) for rows in self.orphans.values())
-        return found - sum(self.repaired.values())
+        found = len(self.missing) + len(self.changed) + sum(
+            len(rows) for kind, rows in self.orphans.items() if kind not in LEFTOVER_KINDS)
+        return found - sum(n for kind, n in self.repaired.items() if kind not in LEFTOVER_KINDS)
 
     @property
     def ok(self) -> bool:
@@ -61,6 +76,7 @@ class CheckReport:
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "integrity": self.integrity, "missing": self.missing,
+                "changed": self.changed, "unreadable": self.unreadable,
                 "orphans": self.orphans, "repaired": self.repaired}
 
 
@@ -74,20 +90,55 @@ def integrity_check(library: Library) -> list[str]:
         return [f"the check could not finish: {exc.orig}"]
 
 
+def _file_change(path: str, size: int, mtime_ns: int) -> str | None:
+    """How the file at ``path`` differs from the indexed one, or ``None`` when it matches."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "broken symbolic link"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(st.st_mode):
+        return "now a folder"
+    if not stat.S_ISREG(st.st_mode):
+        return "no longer a regular file"
+    if st.st_size != size:
+        return f"size changed ({size} -> {st.st_size} bytes)"
+    if st.st_mtime_ns != mtime_ns:
+        return "modified since it was indexed"
+    return None
+
+
+def _content_change(path: str, content_hash: str) -> str | None:
+    """Whether the bytes at ``path`` still have the indexed hash (``None`` when they do)."""
+    try:
+        found, _st = hash_file(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None if found == content_hash else "content changed (same size and time)"
+
+
 class CheckJob(Job[CheckReport]):
-    """Check ``library``; with ``repair`` also apply the safe repairs (see the module docs)."""
+    """Check ``library``; with ``repair`` also apply the safe repairs (see the module docs).
+    With ``read_files`` every present photo whose size and time match is also read and its
+    bytes compared with the indexed hash (slow: it reads the whole collection)."""
 
     title = "Checking the library"
 
-    def __init__(self, library: Library, repair: bool = False):
+    def __init__(self, library: Library, repair: bool = False, read_files: bool = False):
         self.library = library
         self.repair = repair
+        self.read_files = read_files
 
     def run(self, ctx: JobContext) -> CheckReport:
         report = CheckReport(integrity=integrity_check(self.library))
         if not report.integrity_ok:
             return report  # nothing else can be trusted, and nothing is written
-        report.missing = self._missing_photos(ctx)
+        report.missing, report.changed = self._vanished_and_changed(ctx)
+        with self.library.session() as s:
+            report.unreadable = [{"photo_id": i, "path": p} for i, p in s.execute(
+                select(Photo.id, Photo.path).where(Photo.status == UNREADABLE)
+                .order_by(Photo.path))]
         with self.library.session() as s:
             report.orphans = {
                 "assignments": self._orphan_assignments(s),
@@ -101,18 +152,28 @@ class CheckJob(Job[CheckReport]):
         return report
 
     # -- findings ------------------------------------------------------------------------------
-    def _missing_photos(self, ctx: JobContext) -> list[dict]:
+    def _vanished_and_changed(self, ctx: JobContext) -> tuple[list[dict], list[dict]]:
+        """Present photos whose file is gone, and those whose file is not what was indexed
+        (one ``stat`` each; the bytes are read only with ``read_files``)."""
         with self.library.session() as s:
-            rows = s.execute(select(Photo.id, Photo.path).where(Photo.status == "present")
-                             .order_by(Photo.id)).all()
-        missing = []
-        for i, (photo_id, path) in enumerate(rows, 1):
+            rows = s.execute(select(Photo.id, Photo.path, Photo.file_size, Photo.mtime_ns,
+                                    Photo.content_hash)
+                             .where(Photo.status == "present").order_by(Photo.id)).all()
+        missing, changed = [], []
+        every = 1 if self.read_files else _STAT_BATCH
+        for i, (photo_id, path, size, mtime_ns, content_hash) in enumerate(rows, 1):
             if not os.path.lexists(path):
                 missing.append({"photo_id": photo_id, "path": path})
-            if i % _STAT_BATCH == 0 or i == len(rows):
+            else:
+                reason = _file_change(path, size, mtime_ns)
+                if reason is None and self.read_files:
+                    reason = _content_change(path, content_hash)
+                if reason:
+                    changed.append({"photo_id": photo_id, "path": path, "reason": reason})
+            if i % every == 0 or i == len(rows):
                 ctx.raise_if_cancelled()
-                ctx.report(i, len(rows), "looking for vanished files")
-        return missing
+                ctx.report(i, len(rows), "looking for vanished and changed files")
+        return missing, changed
 
     @staticmethod
     def _orphan_assignments(s) -> list[dict]:

@@ -20,17 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from photoclust.core.library import Library
+from photoclust.core.library.chunks import chunks
+from photoclust.core.library.db import WRITE_LOCK
 from photoclust.core.library.models import Assignment, CannotLink, Cluster, EditEvent, Photo
 
 #: Format version of ``EditEvent.payload``.
 PAYLOAD_VERSION = 1
-
-#: SQLite bound-parameter budget per ``IN (...)`` list.
-CHUNK = 900
 
 #: An assignment state: ``(cluster_id, source, confidence)``, or ``None`` for unassigned.
 AssignmentState = tuple[int, str, float | None] | None
@@ -43,17 +42,12 @@ def write_session(library: Library) -> Iterator[Session]:
     """A session that holds SQLite's write lock from its first statement.
 
     An edit reads the state and then writes; in WAL mode, a transaction that read before another
-    connection committed cannot write any more ("database is locked", at once). Taking the lock
-    first (a write that changes nothing) makes the edit wait for a running clustering job's
-    commit (up to the busy timeout) and then read the state that job left."""
+    connection committed cannot write any more ("database is locked", at once). Beginning with
+    ``BEGIN IMMEDIATE`` takes the lock first, so the edit waits for a running clustering job's
+    commit (up to the busy timeout) and then reads the state that job left."""
     with library.session() as s:
-        s.execute(text("UPDATE edit_events SET undone = undone WHERE 0"))
+        s.connection(execution_options=WRITE_LOCK)
         yield s
-
-
-def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 @dataclass
@@ -79,7 +73,7 @@ class ChangeSet:
         }
 
     @classmethod
-    def from_json(cls, payload: dict) -> "ChangeSet":
+    def from_json(cls, payload: dict) -> ChangeSet:
         return cls(
             assignments={int(pid): (_state_tuple(b), _state_tuple(a))
                          for pid, b, a in payload.get("assignments", [])},

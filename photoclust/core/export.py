@@ -5,25 +5,25 @@ renamed into place, a hard link or symbolic link points at the original, and not
 exists in the output folder is overwritten. An interrupted export (disk full, permission refused,
 Ctrl-C, a crash) leaves no half-written file, and running it again finishes it: files already
 exported identically are recognised and skipped, so a rerun is cheap and creates no duplicates.
+Copies are checked against the indexed hash; see docs/reliability.md, "Export".
 """
 from __future__ import annotations
 
 import csv
 import errno
 import filecmp
+import hashlib
 import io
 import json
 import logging
 import os
 import re
-import shutil
-import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 from xml.sax.saxutils import escape
 
 from sqlalchemy import select
@@ -32,7 +32,8 @@ from photoclust import __version__
 from photoclust.core.files import remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.folders import indexed_folders
+from photoclust.core.library.models import Assignment, Cluster, Photo, PhotoStatus, Source
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ MANIFEST_FIELDS = ("photo_id", "exported_path", "original_path", "cluster_id", "
                    "label_source", "xmp_path")
 #: Prefix of the temporary files a copy goes through; a leftover one is never a finished photo.
 TEMP_PREFIX = ".photoclust-part-"
+#: Space held in OUTDIR while the photos are written, freed to write the manifest even when the
+#: disk fills up (a leftover one, after a kill, is swept with the other temporary files).
+MANIFEST_RESERVE = TEMP_PREFIX + "manifest-reserve"
+_COPY_CHUNK = 1 << 20
 
 # Windows refuses these as file names, with or without an extension, in any letter case.
 _WINDOWS_RESERVED = frozenset(
@@ -123,15 +128,27 @@ def album_folder_names(clusters: Iterable[tuple[int, str]]) -> dict[int, str]:
     return names
 
 
+#: Tag trees separate levels with ``|`` (``lr:hierarchicalSubject``: Lightroom, darktable) or
+#: ``/`` (``digiKam:TagsList``; some readers split hierarchicalSubject on it too) and have no
+#: escape for them: inside a name they become look-alikes, so each name stays one tag.
+_TREE_SEPARATORS = str.maketrans({"|": "\u2223", "/": "\u2215"})
+
+
 def xmp_sidecar(keyword: str) -> str:
     """An XMP sidecar that tags a photo with ``keyword``.
 
     ``dc:subject`` is the flat keyword list every XMP reader knows (digiKam, darktable, Lightroom,
-    exiftool); ``lr:hierarchicalSubject`` (Lightroom, darktable, digiKam) and ``digiKam:TagsList``
-    put it under a ``photoclust`` parent tag so the albums stay grouped in tag trees.
+    exiftool) and holds the name exactly (control characters, which XML cannot hold, become
+    spaces). ``lr:hierarchicalSubject`` (``photoclust|<name>``) and ``digiKam:TagsList``
+    (``photoclust/<name>``) put it under a ``photoclust`` parent tag so the albums stay grouped
+    in tag trees; there ``|`` and ``/`` inside the name show as the look-alikes ``\u2223`` and
+    ``\u2215`` (no reader has an escape for its separator), so a name is never split into levels.
     """
-    keyword = _CONTROL_CHARS.sub(" ", keyword).replace("|", "/").strip() or "photoclust"
-    leaf = escape(keyword)
+    keyword = _CONTROL_CHARS.sub(" ", keyword)
+    if not keyword.strip():
+        keyword = "photoclust"
+    subject = escape(keyword)
+    leaf = escape(keyword.translate(_TREE_SEPARATORS))
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         f'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="photoclust {escape(__version__)}">\n'
@@ -140,7 +157,7 @@ def xmp_sidecar(keyword: str) -> str:
         '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         '    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n'
         '    xmlns:digiKam="http://www.digikam.org/ns/1.0/">\n'
-        f'   <dc:subject><rdf:Bag><rdf:li>{leaf}</rdf:li></rdf:Bag></dc:subject>\n'
+        f'   <dc:subject><rdf:Bag><rdf:li>{subject}</rdf:li></rdf:Bag></dc:subject>\n'
         '   <lr:hierarchicalSubject><rdf:Bag>'
         f'<rdf:li>photoclust|{leaf}</rdf:li></rdf:Bag></lr:hierarchicalSubject>\n'
         '   <digiKam:TagsList><rdf:Seq>'
@@ -161,6 +178,9 @@ class ExportItem:
     cluster_id: int
     cluster_name: str
     label_source: str
+    content_hash: str = ""
+    file_size: int = -1
+    mtime_ns: int = -1
 
 
 @dataclass
@@ -204,8 +224,101 @@ class ExportInterrupted(JobError):
     """The output folder refused a write (disk full, permission); the message says what to do."""
 
 
+class _Stop(Exception):
+    """A write into OUTDIR failed: ``what`` went wrong (the export stops there)."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+class _Skip(Exception):
+    """This photo is skipped, for the reason given (its original changed, or cannot be read);
+    the export goes on."""
+
+
+SOURCE_CHANGED = ("changed since it was indexed, not exported (run `photoclust index` to "
+                  "update the library)")
+
+
 def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def output_folder_problem(library: Library, outdir: str | os.PathLike) -> str | None:
+    """Why ``outdir`` must not receive an export of ``library``, or ``None``: it is inside or
+    contains a folder the library indexes (the next index would take the copies in as new
+    photos, every photo twice). Compared through resolved paths, so a link or ``..`` is no way
+    round it. Used by ``ExportJob.prepare`` and the export dialog."""
+    outdir = Path(outdir).expanduser().absolute()
+    resolved = Path(os.path.realpath(outdir))
+    folders = indexed_folders(library)
+    if not folders:  # indexed before the folders were kept: the photos' own folders
+        with library.session() as s:
+            folders = sorted({os.path.dirname(p) for (p,) in s.execute(select(Photo.path))})
+    for folder in folders:
+        real = Path(os.path.realpath(folder))
+        if _is_within(resolved, real) or _is_within(real, resolved):
+            return (f"{outdir} is inside or contains a folder of your photos ({folder}); "
+                    "exported copies there would be indexed again as new photos. "
+                    "Choose an output folder outside your photo folders.")
+    return None
+
+
+def _read_chunks(fh) -> Iterator[bytes]:
+    """The chunks of an original open for reading; a read error skips the photo."""
+    while True:
+        try:
+            chunk = fh.read(_COPY_CHUNK)
+        except OSError as exc:
+            raise _Skip(f"cannot read it ({exc.strerror or exc})") from exc
+        if not chunk:
+            return
+        yield chunk
+
+
+def _open_original(path: Path):
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise _Skip(f"cannot read it ({exc.strerror or exc})") from exc
+
+
+def _copy_verified(original: Path, dest: str, expected_hash: str) -> None:
+    """Copy ``original``'s bytes and modification time into ``dest`` (which keeps its own,
+    umask-given permissions), hashing what is copied: ``_Skip`` when the bytes are not the ones
+    indexed (a file overwritten, truncated or replaced since). Errors writing ``dest`` are
+    ``OSError``."""
+    digest = hashlib.sha256()
+    with _open_original(original) as src, open(dest, "wb") as out:
+        for chunk in _read_chunks(src):
+            digest.update(chunk)
+            out.write(chunk)
+        st = os.fstat(src.fileno())
+    if expected_hash and digest.hexdigest() != expected_hash:
+        raise _Skip(SOURCE_CHANGED)
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _matches_index(original: Path, item: ExportItem) -> None:
+    """``_Skip`` unless ``original`` still holds the bytes indexed: the size and time recorded
+    at indexing vouch for it; otherwise its bytes are hashed."""
+    if not item.content_hash:
+        return
+    try:
+        st = original.stat()
+    except OSError as exc:
+        raise _Skip(f"cannot read it ({exc.strerror or exc})") from exc
+    if st.st_size != item.file_size:
+        raise _Skip(SOURCE_CHANGED)
+    if st.st_mtime_ns == item.mtime_ns:
+        return
+    digest = hashlib.sha256()
+    with _open_original(original) as fh:
+        for chunk in _read_chunks(fh):
+            digest.update(chunk)
+    if digest.hexdigest() != item.content_hash:
+        raise _Skip(SOURCE_CHANGED)
 
 
 def _same_export(target: Path, original: Path, mode: str) -> bool:
@@ -280,14 +393,13 @@ class ExportJob(Job[ExportResult]):
         self._items: list[ExportItem] | None = None
         self._albums: dict[int, str] = {}
         self._selected: set[int] = set()
-        self._all_photo_paths: list[str] = []
         self._copied_instead_of_linking = False
 
     # -- prepare -------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Refuse before anything is written: an unknown mode or cluster, an output folder that
-        cannot be written, or one that holds or sits among the library's photos (its copies
-        would be indexed again as new photos, or mixed with the originals)."""
+        cannot be written, or one inside or containing an indexed folder (its copies would be
+        indexed again as new photos, or mixed with the originals)."""
         if self.mode not in EXPORT_MODES:
             raise JobError(f"unknown export mode {self.mode!r} (choose one of "
                            f"{', '.join(EXPORT_MODES)})")
@@ -310,34 +422,31 @@ class ExportJob(Job[ExportResult]):
                 names.update(requested)
                 selected = self.cluster_ids
             rows = s.execute(
-                select(Photo.id, Photo.path, Assignment.cluster_id, Assignment.source)
+                select(Photo.id, Photo.path, Assignment.cluster_id, Assignment.source,
+                       Photo.content_hash, Photo.file_size, Photo.mtime_ns)
                 .join(Assignment, Assignment.photo_id == Photo.id)
-                .where(Photo.status == "present", Assignment.cluster_id.in_(selected))
+                .where(Photo.status == PhotoStatus.PRESENT,
+                       Assignment.cluster_id.in_(selected))
                 .order_by(Assignment.cluster_id, Photo.id)
             ).all()
-            self._all_photo_paths = [p for (p,) in s.execute(select(Photo.path))]
         # Folder names come from all active clusters, not only the selected ones, so exporting
         # a few clusters names their folders exactly as a full export into the same place does.
         self._albums = album_folder_names(names.items())
         self._selected = set(selected)
         seen: set[tuple[int, int]] = set()
         self._items = []
-        for photo_id, path, cluster_id, source in rows:
+        for photo_id, path, cluster_id, source, content_hash, size, mtime_ns in rows:
             if (photo_id, cluster_id) in seen:
                 continue
             seen.add((photo_id, cluster_id))
             keyword = names[cluster_id] or self._albums[cluster_id]
-            self._items.append(ExportItem(photo_id, path, cluster_id, keyword, source or "auto"))
+            self._items.append(ExportItem(photo_id, path, cluster_id, keyword,
+                                          source or Source.AUTO, content_hash, size, mtime_ns))
 
     def _check_not_among_sources(self) -> None:
-        outdir = Path(os.path.realpath(self.outdir))
-        photo_folders = {Path(p).parent for p in self._all_photo_paths}
-        for folder in photo_folders:
-            if _is_within(outdir, folder) or _is_within(folder, outdir):
-                raise JobError(
-                    f"{self.outdir} is inside or contains a folder of your photos ({folder}); "
-                    "exported copies there would be indexed again as new photos. "
-                    "Choose an output folder outside your photo folders.")
+        problem = output_folder_problem(self.library, self.outdir)
+        if problem is not None:
+            raise JobError(problem)
 
     def _check_writable(self) -> None:
         if self.outdir.exists() and not self.outdir.is_dir():
@@ -360,6 +469,7 @@ class ExportJob(Job[ExportResult]):
         if self._items is None:
             self._load()
         items = self._items
+        assert items is not None  # _load sets them
         result = ExportResult(self.outdir, self.mode,
                               albums={cid: self._albums[cid] for cid in sorted(self._selected)})
         self._remove_leftover_temp_files()
@@ -367,16 +477,30 @@ class ExportJob(Job[ExportResult]):
         total = len(items)
         ctx.report(0, total, "")
         try:
+            self._reserve_manifest_space(items)
             for done, item in enumerate(items, 1):
                 ctx.raise_if_cancelled()
                 album = self.outdir / self._albums[item.cluster_id]
                 self._export_one(item, album, albums_state, result)
                 ctx.report(done, total, item.original_path)
+        except _Stop as stop:
+            manifest_error = self._write_manifest(result, best_effort=True)
+            raise ExportInterrupted(self._stopped_message(stop.what, manifest_error)) from stop
         except BaseException:
+            # Cancelled, or an error: the manifest still lists what was done.
             self._write_manifest(result, best_effort=True)
             raise
         self._write_manifest(result)
         return result
+
+    def _stopped_message(self, what: str, manifest_error: str | None) -> str:
+        if manifest_error is None:
+            listed = "what was exported so far is listed in the manifest"
+        else:
+            listed = f"the manifest could not be written ({manifest_error}); the rerun writes it"
+        return (f"export stopped: {what}. Your originals were not touched and no half-written "
+                f"file was left; {listed}. Fix the problem and run the same export again: it "
+                "continues where it stopped.")
 
     @staticmethod
     def _flush_to_disk() -> None:
@@ -398,8 +522,28 @@ class ExportJob(Job[ExportResult]):
             for path in leftovers:
                 remove_quietly(path)
 
+    def _reserve_manifest_space(self, items: list[ExportItem]) -> None:
+        """Hold as much space in OUTDIR as the final manifest needs (the manifest of every item
+        exported, with room for renamed files), so that a disk filled by the photos still takes
+        the manifest: ``_write_manifest`` frees it first."""
+        planned = [self._entry(item, self.outdir / self._albums[item.cluster_id]
+                               / _with_counter(Path(item.original_path).name, 99, True), None)
+                   for item in items]
+        csv_text, json_text = self._manifest_texts(self._previous_entries(self._selected)
+                                                   + planned)
+        size = len(csv_text.encode("utf-8")) + len(json_text.encode("utf-8")) + 2 * 65536
+        reserve = self.outdir / MANIFEST_RESERVE
+        try:
+            with open(reserve, "wb") as fh:
+                zeros = bytes(min(size, _COPY_CHUNK))
+                while size > 0:
+                    size -= fh.write(zeros[:size])
+        except OSError as exc:
+            remove_quietly(reserve)
+            raise self._interrupted(exc, reserve) from exc
+
     def _export_one(self, item: ExportItem, album: Path,
-                    albums_state: dict[Path, "_AlbumNames"], result: ExportResult) -> None:
+                    albums_state: dict[Path, _AlbumNames], result: ExportResult) -> None:
         original = Path(item.original_path).absolute()
         try:
             with open(original, "rb"):
@@ -413,21 +557,29 @@ class ExportJob(Job[ExportResult]):
         album_state = self._album_state(album, albums_state)
         base = safe_name(original.name, fallback=f"photo-{item.photo_id}")
         name, counter = base, 1
-        while True:
-            target = album / name
-            status = album_state.status(name, self.xmp)
-            if status == "ours" and _same_export(target, original, self.mode):
-                result.unchanged += 1
-                break
-            if status == "free":
-                self._write(original, target, result)
-                result.exported += 1
-                break
-            counter += 1
-            name = _with_counter(base, counter, keep_extension=True)
+        try:
+            while True:
+                target = album / name
+                status = album_state.status(name, self.xmp)
+                if status == "ours" and _same_export(target, original, self.mode):
+                    _matches_index(original, item)
+                    result.unchanged += 1
+                    break
+                if status == "free":
+                    self._write(original, target, item, result)
+                    result.exported += 1
+                    break
+                counter += 1
+                name = _with_counter(base, counter, keep_extension=True)
+        except _Skip as skip:
+            result.failed.append((item.original_path, str(skip)))
+            return
         album_state.claim(name, self.xmp)
         xmp_path = self._write_sidecar(target, item.cluster_name, result) if self.xmp else None
-        result.entries.append({
+        result.entries.append(self._entry(item, target, xmp_path))
+
+    def _entry(self, item: ExportItem, target: Path, xmp_path: Path | None) -> dict:
+        return {
             "photo_id": item.photo_id,
             "exported_path": target.relative_to(self.outdir).as_posix(),
             "original_path": item.original_path,
@@ -435,9 +587,9 @@ class ExportJob(Job[ExportResult]):
             "cluster_name": item.cluster_name,
             "label_source": item.label_source,
             "xmp_path": xmp_path.relative_to(self.outdir).as_posix() if xmp_path else "",
-        })
+        }
 
-    def _album_state(self, album: Path, albums_state: dict[Path, "_AlbumNames"]) -> "_AlbumNames":
+    def _album_state(self, album: Path, albums_state: dict[Path, _AlbumNames]) -> _AlbumNames:
         if album not in albums_state:
             if album.is_symlink() or (album.exists() and not album.is_dir()):
                 # A link would send the album somewhere outside OUTDIR.
@@ -450,7 +602,12 @@ class ExportJob(Job[ExportResult]):
                 raise self._interrupted(exc, album) from exc
         return albums_state[album]
 
-    def _write(self, original: Path, target: Path, result: ExportResult) -> None:
+    def _write(self, original: Path, target: Path, item: ExportItem,
+               result: ExportResult) -> None:
+        """Link or copy ``original`` to ``target``; a link is made only to an original that
+        still holds the indexed bytes, and a copy checks the bytes it copies."""
+        if self.mode in ("symlink", "hardlink"):
+            _matches_index(original, item)
         if self.mode == "symlink":
             try:
                 os.symlink(original, target)
@@ -470,16 +627,14 @@ class ExportJob(Job[ExportResult]):
                         f"hard links are not possible from {original.parent} into "
                         f"{self.outdir} ({exc.strerror}): such photos were copied instead")
                 self._copied_instead_of_linking = True
-        self._copy(original, target)
+        self._copy(original, target, item.content_hash)
 
-    def _copy(self, original: Path, target: Path) -> None:
+    def _copy(self, original: Path, target: Path, content_hash: str) -> None:
         """Copy into a temporary name in the album, then rename: no half-written photo ever
-        carries the final name, and a failed copy leaves nothing behind."""
+        carries the final name, and a failed copy (or a changed original) leaves nothing."""
         try:
             with replaced_atomically(target, TEMP_PREFIX) as tmp:
-                shutil.copy2(original, tmp)
-                # A copy of a read-only original would be read-only too; the copy is the user's.
-                os.chmod(tmp, stat.S_IMODE(os.stat(tmp).st_mode) | stat.S_IWUSR)
+                _copy_verified(original, tmp, content_hash)
         except OSError as exc:
             raise self._interrupted(exc, target) from exc
 
@@ -503,17 +658,14 @@ class ExportJob(Job[ExportResult]):
         except OSError as exc:
             raise self._interrupted(exc, dest) from exc
 
-    def _interrupted(self, exc: OSError, path: Path) -> JobError:
+    def _interrupted(self, exc: OSError, path: Path) -> _Stop:
         if exc.errno in _DISK_FULL_ERRNOS:
             what = f"the disk holding {self.outdir} is full"
         elif exc.errno in _PERMISSION_ERRNOS:
             what = f"permission to write {path} was refused ({exc.strerror})"
         else:
             what = f"cannot write {path} ({exc.strerror or exc})"
-        return ExportInterrupted(
-            f"export stopped: {what}. Your originals were not touched and no half-written file "
-            "was left; what was exported so far is listed in the manifest. Fix the problem and "
-            "run the same export again: it continues where it stopped.")
+        return _Stop(what)
 
     # -- manifest ------------------------------------------------------------------------------
     def _previous_entries(self, exported_clusters: set[int]) -> list[dict]:
@@ -534,12 +686,8 @@ class ExportJob(Job[ExportResult]):
                 kept.append(row)
         return kept
 
-    def _write_manifest(self, result: ExportResult, best_effort: bool = False) -> None:
-        """Write manifest.csv and manifest.json atomically. ``best_effort`` while the export is
-        already failing: then a failure to write them is only noted (the rerun rewrites them)."""
-        self._flush_to_disk()
-        rows = self._previous_entries(self._selected) + result.entries
-        rows.sort(key=lambda r: (r["cluster_id"], r["exported_path"]))
+    def _manifest_texts(self, rows: list[dict]) -> tuple[str, str]:
+        rows = sorted(rows, key=lambda r: (r["cluster_id"], r["exported_path"]))
         document = {
             "photoclust_version": __version__,
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -551,13 +699,23 @@ class ExportJob(Job[ExportResult]):
         writer = csv.DictWriter(text, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+        return text.getvalue(), json.dumps(document, indent=2, ensure_ascii=False)
+
+    def _write_manifest(self, result: ExportResult, best_effort: bool = False) -> str | None:
+        """Write manifest.csv and manifest.json atomically, in the space reserved for them.
+        ``best_effort`` while the export is already failing: then a failure to write them is
+        returned (and logged) instead of raised (the rerun rewrites them)."""
+        remove_quietly(self.outdir / MANIFEST_RESERVE)
+        self._flush_to_disk()
+        csv_text, json_text = self._manifest_texts(self._previous_entries(self._selected)
+                                                   + result.entries)
         try:
-            self._write_atomically(self.outdir / MANIFEST_CSV, text.getvalue().encode("utf-8"))
-            self._write_atomically(
-                self.outdir / MANIFEST_JSON,
-                json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8"))
+            self._write_atomically(self.outdir / MANIFEST_CSV, csv_text.encode("utf-8"))
+            self._write_atomically(self.outdir / MANIFEST_JSON, json_text.encode("utf-8"))
             self._flush_to_disk()
-        except JobError as exc:
+        except _Stop as stop:
             if not best_effort:
-                raise
-            log.warning("manifest not written: %s", exc)
+                raise ExportInterrupted(self._stopped_message(stop.what, stop.what)) from stop
+            log.warning("manifest not written: %s", stop.what)
+            return stop.what
+        return None

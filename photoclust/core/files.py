@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+#: File names of the manifest an export writes into its output folder. ``core/export.py`` writes
+#: them and indexing leaves out a folder that holds one; they live here, below both.
+EXPORT_MANIFEST_JSON = "manifest.json"
+EXPORT_MANIFEST_CSV = "manifest.csv"
 
 
 def remove_quietly(path: str | os.PathLike) -> None:
@@ -16,13 +21,24 @@ def remove_quietly(path: str | os.PathLike) -> None:
         pass
 
 
+def _new_file(folder: Path, prefix: str, suffix: str) -> str:
+    """Create an empty file with a random name in ``folder``, with the permissions the user's
+    umask gives new files (``mkstemp`` would make it 600, unreadable to a share or a group)."""
+    while True:
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(8)}{suffix}")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+
+
 @contextmanager
 def replaced_atomically(dest: Path, prefix: str = ".tmp-", suffix: str = "") -> Iterator[str]:
     """A temporary file beside ``dest`` to write; when the block ends it is renamed to ``dest``
     in one step. On any error, or if the process dies first, ``dest`` is untouched and the
     temporary file is removed (or, after a kill, left with ``prefix`` for a later sweep)."""
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dest.parent)
-    os.close(fd)
+    tmp = _new_file(dest.parent, prefix, suffix)
     try:
         yield tmp
         os.replace(tmp, dest)

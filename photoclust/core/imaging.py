@@ -1,23 +1,33 @@
 """Safe, fast image decoding, photo metadata and the thumbnail cache.
 
 Every photo passes through here, so this module is where bad input stops: empty files, text
-named ``.jpg``, truncated JPEGs, decompression bombs and unreadable files all raise ``ImageError``
-with a reason meant for the user, never a crash further down.
+named ``.jpg``, truncated or damaged data, decompression bombs, pipes and devices, and unreadable
+files all raise ``ImageError`` with a reason meant for the user, never a crash or a hang further
+down. A file is opened only if it is a regular file (``open_image_file``), read only if it starts
+with an image header, and accepted only if it decodes completely (PNG checksums included).
 
 Speed comes from JPEG DCT-domain downscaling (``Image.draft``): a 12 MP photo needed at 256 px is
-decoded at 1/8 scale, several times faster than a full decode. One decode serves both the
-thumbnail and, through the thumbnail (shorter side 256), the model input.
+decoded at 1/8 scale, several times faster than a full decode; other formats are shrunk in place
+right after decoding, so memory stays near one decoded copy (see docs/reliability.md). One decode
+serves both the thumbnail and, through the thumbnail (shorter side 256), the model input.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
+import re
+import stat
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -80,37 +90,136 @@ class ImageMetadata:
     gps_lon: float | None = None
 
 
-def _open(path: str | os.PathLike) -> Image.Image:
-    """Open ``path`` lazily (header only), turning every failure into ``ImageError``."""
+#: Image files are opened without ever blocking: a named pipe that replaced ``photo.jpg`` after
+#: its ``stat`` would otherwise wait for a writer forever.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+    | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a device file"),
+               (stat.S_ISBLK, "a device file"), (stat.S_ISSOCK, "a socket"))
+
+
+def special_file_reason(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` is not read at all (``None`` for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    kind = next((kind for test, kind in _FILE_KINDS if test(mode)), "a special file")
+    return f"{kind}, not a photo file: left unread"
+
+
+def image_signature(head: bytes) -> str | None:
+    """The image format a file's first 16 bytes announce (``"JPEG"``, ``"PNG"``...), or ``None``.
+
+    Cheap and checked before a file is hashed or decoded, so a 2 GB file of zeros named
+    ``.jpg`` is refused after reading 16 bytes instead of all of them."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head[:2] == b"BM":
+        return "BMP"
+    if HEIF_SUPPORTED and head[4:8] == b"ftyp":
+        return "HEIF"
+    return None
+
+
+def _os_error_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, PermissionError):
+        return "cannot read file: permission denied"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENXIO:
+        return "a special file with nothing behind it: left unread"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
+def open_regular_file(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file; raises ``ImageError`` with the
+    reason otherwise. Folders, named pipes and device files are refused from their ``stat``,
+    and the open never blocks, in case one replaced the file meanwhile (checked again with
+    ``fstat``)."""
     try:
-        if os.stat(path).st_size == 0:
-            raise ImageError("empty file (0 bytes)")
-        image = Image.open(path)
+        reason = special_file_reason(os.stat(path).st_mode)
+        if reason is not None:
+            raise ImageError(reason)
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise ImageError(_os_error_reason(exc)) from None
+    try:
+        reason = special_file_reason(os.fstat(fd).st_mode)
+        if reason is not None:
+            raise ImageError(reason)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
     except ImageError:
+        os.close(fd)
         raise
-    except FileNotFoundError:
-        raise ImageError("file not found") from None
-    except PermissionError:
-        raise ImageError("permission denied") from None
-    except IsADirectoryError:
-        raise ImageError("is a folder, not a file") from None
-    except UnidentifiedImageError:
-        raise ImageError("not an image (unrecognised or corrupt header)") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
-    except _DECODE_ERRORS as exc:
-        raise ImageError(f"cannot read image: {exc}") from None
-    width, height = image.size
-    if width <= 0 or height <= 0:
-        image.close()
-        raise ImageError(f"invalid image size {width}x{height}")
-    if width * height > MAX_PIXELS:
-        image.close()
-        raise ImageError(
-            f"refused as a possible decompression bomb: {width}x{height} pixels "
-            f"exceeds the limit of {MAX_PIXELS} pixels"
-        )
-    return image
+    except OSError as exc:
+        os.close(fd)
+        raise ImageError(_os_error_reason(exc)) from None
+
+
+def open_image_file(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading if it can be an image: a regular (``open_regular_file``),
+    non-empty file that starts with a known image header; anything else raises ``ImageError``
+    after at most its first 16 bytes were read."""
+    fh = open_regular_file(path)
+    try:
+        if os.fstat(fh.fileno()).st_size == 0:
+            raise ImageError("empty file (0 bytes)")
+        head = fh.read(16)
+        fh.seek(0)
+        if image_signature(head) is None:
+            raise ImageError("not an image (unrecognised or corrupt header)")
+    except OSError as exc:
+        fh.close()
+        raise ImageError(_os_error_reason(exc)) from None
+    except ImageError:
+        fh.close()
+        raise
+    return fh
+
+
+@contextmanager
+def _opened(source: str | os.PathLike | BinaryIO) -> Iterator[Image.Image]:
+    """``source`` (a path, or a file from ``open_image_file``) opened lazily (header only), every
+    failure turned into ``ImageError``. A path is opened through ``open_image_file`` and closed
+    at the end; a file object is left open (rewound, for the caller's next use)."""
+    fh = open_image_file(source) if isinstance(source, (str, os.PathLike)) else source
+    try:
+        fh.seek(0)
+        try:
+            image = Image.open(fh)
+        except UnidentifiedImageError:
+            raise ImageError("not an image (unrecognised or corrupt header)") from None
+        except Image.DecompressionBombError as exc:
+            raise ImageError(_bomb_reason(exc)) from None
+        except _DECODE_ERRORS as exc:
+            raise ImageError(_decode_error_reason(exc, "header")) from None
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise ImageError(f"invalid image size {width}x{height}")
+        if width * height > MAX_PIXELS:
+            raise ImageError(
+                f"refused as a possible decompression bomb: {width}x{height} pixels "
+                f"exceeds the limit of {MAX_PIXELS} pixels"
+            )
+        yield image
+    finally:
+        if fh is not source:
+            fh.close()
+        elif not fh.closed:
+            fh.seek(0)
 
 
 def _exif(image: Image.Image) -> Image.Exif | None:
@@ -163,8 +272,10 @@ def _gps_degrees(dms: Any, ref: Any, limit: float) -> float | None:
     return round(value, 7)
 
 
-def _metadata(image: Image.Image, exif: Image.Exif | None) -> ImageMetadata:
-    width, height = image.size
+def _metadata(image: Image.Image, exif: Image.Exif | None,
+              size: tuple[int, int] | None = None) -> ImageMetadata:
+    """``size`` is the size in the file's header when ``image`` was decoded smaller."""
+    width, height = size or image.size
     if _orientation(exif) in _SWAPPING_ORIENTATIONS:
         width, height = height, width
     taken_at = camera = lat = lon = None
@@ -188,24 +299,66 @@ def _metadata(image: Image.Image, exif: Image.Exif | None) -> ImageMetadata:
                 if lat is None or lon is None:
                     lat = lon = None
         except Exception as exc:  # noqa: BLE001 - odd EXIF only costs the metadata
-            log.debug("unusable EXIF in %s: %s", getattr(image, "filename", "?"), exc)
+            log.debug("unusable EXIF: %s", exc)
     return ImageMetadata(width, height, image.format, taken_at, camera, lat, lon)
 
 
-def read_metadata(path: str | os.PathLike) -> ImageMetadata:
+def read_metadata(path: str | os.PathLike | BinaryIO) -> ImageMetadata:
     """Pixel size (after EXIF orientation), format, date taken, camera and GPS, read from the
-    header without decoding the pixels."""
-    with _open(path) as image:
-        return _metadata(image, _exif(image))
+    header without decoding the pixels (a PNG whose EXIF follows its pixels is decoded)."""
+    with _opened(path) as image:
+        with _decoding_memory(image):
+            exif = _exif(image)
+        return _metadata(image, exif)
+
+
+class _MemoryBudget:
+    """Bytes of decoded pixels that the decoding threads may hold at once. A decode larger than
+    the whole budget waits until it is alone, so two huge photos are never decoded together
+    while small ones still decode side by side."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        nbytes = max(0, min(nbytes, self.limit))
+        with self._changed:
+            self._changed.wait_for(lambda: self._used + nbytes <= self.limit)
+            self._used += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._used -= nbytes
+                self._changed.notify_all()
+
+
+#: See ``_MemoryBudget``; with it, indexing stays under ~800 MB whatever the photos (the largest
+#: photo under MAX_PIXELS takes about 700 MB decoded, at 4 bytes per pixel).
+DECODE_MEMORY = _MemoryBudget(512 * 2**20)
+
+
+def _decoding_memory(image: Image.Image) -> contextlib.AbstractContextManager[None]:
+    # Pillow holds 1 to 4 bytes per pixel (RGB is stored as 4); count 4.
+    return DECODE_MEMORY.reserve(image.size[0] * image.size[1] * 4)
 
 
 def _scale_16_bit(image: Image.Image) -> Image.Image:
-    """16/32-bit grey (``I;16``, ``I``, ``F``) to 8-bit ``L`` by scaling, not clipping."""
-    array = np.asarray(image, dtype=np.float64)
+    """16/32-bit grey (``I;16``, ``I``, ``F``) to 8-bit ``L`` by scaling, not clipping. Works in
+    place on one copy of the pixels (4 bytes each at most), never in float64."""
+    array = np.array(image, dtype=np.float32 if image.mode == "F" else None)
     peak = float(array.max()) if array.size else 0.0
     if peak > 255.0:
-        array = array * (255.0 / (65535.0 if peak <= 65535.0 else peak))
-    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), mode="L")
+        scale = 255.0 / max(65535.0, peak)
+        if array.dtype.kind == "f":
+            array *= np.float32(scale)
+        else:  # integer pixels: divide in place (uint16 stays uint16, int32 stays int32)
+            np.floor_divide(array, max(1, round(1 / scale)), out=array)
+    np.clip(array, 0, 255, out=array)
+    return Image.fromarray(array.astype(np.uint8), mode="L")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -221,33 +374,63 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
         return _scale_16_bit(image).convert("RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        rgba = image if mode == "RGBA" else image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
     return image.convert("RGB")
 
 
-def _decode(image: Image.Image, min_side: int | None) -> Image.Image:
-    """Decode an opened image to RGB with EXIF orientation, JPEG-downscaled to ``min_side``."""
-    exif = _exif(image)
+#: Modes that ``Image.reduce`` shrinks without a full-size copy (it refuses palette, 1-bit and
+#: 16-bit grey, and copies images with alpha to premultiply them).
+_REDUCE_IN_PLACE = frozenset({"L", "RGB", "RGBX", "I", "F", "CMYK", "YCbCr", "LAB", "HSV"})
+_STRIP_PIXELS = 1 << 20
+
+
+def _reduce(image: Image.Image, min_side: int) -> Image.Image:
+    """``image`` shrunk by the largest whole factor that keeps its shorter side >= ``min_side``
+    (box filter, like JPEG draft decoding), without another full-size copy: other modes are
+    converted (``to_rgb``; 16-bit grey to 32-bit, scaled later as a whole) and shrunk one strip
+    of rows at a time."""
+    factor = min(image.size) // min_side
+    if factor < 2:
+        return image
+    if image.mode in _REDUCE_IN_PLACE:
+        return image.reduce(factor)
+    widen = (lambda part: part.convert("I")) if image.mode.startswith("I;16") else to_rgb
+    width, height = image.size
+    step = factor * max(1, _STRIP_PIXELS // (width * factor))
+    out: Image.Image | None = None
+    for top in range(0, height, step):
+        part = widen(image.crop((0, top, width, min(height, top + step)))).reduce(factor)
+        if out is None:
+            out = Image.new(part.mode, ((width + factor - 1) // factor,
+                                        (height + factor - 1) // factor))
+        out.paste(part, (0, top // factor))
+    assert out is not None
+    return out
+
+
+def _decode(image: Image.Image, min_side: int | None) -> tuple[Image.Image, Image.Exif | None]:
+    """Decode an opened image once, check that it decodes completely, shrink it in place to
+    ``min_side`` (JPEG in the DCT domain, other formats right after decoding) and return it as
+    RGB with EXIF orientation applied, together with its EXIF."""
     if min_side and image.format in ("JPEG", "MPO"):
         # DCT scaling keeps both sides >= min_side, hence the shorter one too, whatever the
         # orientation turns out to be.
         image.draft(image.mode, (min_side, min_side))
     try:
-        image.load()
-        # Only the first frame of an animated GIF/WebP is the photo.
-        decoded = to_rgb(image)
+        with _decoding_memory(image):
+            # Decode first, then read EXIF: for PNG, getexif() may decode, and its errors must
+            # not be lost (a damaged PNG was once accepted that way, with black rows).
+            image.load()
+            exif = _exif(image)
+            # Only the first frame of an animated GIF/WebP is the photo.
+            decoded = to_rgb(_reduce(image, min_side) if min_side else image)
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
+        raise ImageError(_bomb_reason(exc)) from None
     except _DECODE_ERRORS as exc:
-        reason = str(exc) or type(exc).__name__
-        if reason.startswith("image file is truncated"):
-            detail = reason.removeprefix("image file is truncated").strip()
-            raise ImageError(f"truncated file {detail}".strip()) from None
-        if "truncated" in reason:
-            raise ImageError(f"truncated file ({reason})") from None
-        raise ImageError(f"corrupt image data ({reason})") from None
+        raise ImageError(_decode_error_reason(exc)) from None
     orientation = _orientation(exif)
     if orientation != 1:
         method = {
@@ -260,27 +443,72 @@ def _decode(image: Image.Image, min_side: int | None) -> Image.Image:
             8: Image.Transpose.ROTATE_90,
         }[orientation]
         decoded = decoded.transpose(method)
-    return decoded
+    return decoded, exif
 
 
-def load_rgb(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
+def _bomb_reason(exc: BaseException) -> str:
+    """Pillow's decompression-bomb error in the words of our own check."""
+    found = re.search(r"\((\d+) pixels\) exceeds limit of (\d+)", str(exc))
+    if not found:
+        return f"refused as a possible decompression bomb: {exc}"
+    return (f"refused as a possible decompression bomb: {found[1]} pixels exceeds the limit of "
+            f"{found[2]} pixels")
+
+
+def _decode_error_reason(exc: BaseException, part: str = "data") -> str:
+    """One reason for the user from Pillow's many ways of saying a file is cut or damaged."""
+    reason = str(exc) or type(exc).__name__
+    if reason.startswith("image file is truncated"):
+        detail = reason.removeprefix("image file is truncated").strip()
+        return f"truncated file {detail}".strip()
+    if reason.lower() == "truncated file read":
+        return "truncated file"
+    if "truncated" in reason.lower():
+        return f"truncated file ({reason})"
+    checksum = re.search(r"checksum in b'(\w+)'", reason)
+    if checksum:  # Pillow: "broken PNG file (bad header checksum in b'IDAT')"
+        return f"corrupt image {part} (checksum error in its {checksum[1]} chunk)"
+    return f"corrupt image {part} ({reason})"
+
+
+def _check_png_checksums(fh: BinaryIO) -> None:
+    """Every PNG chunk carries a CRC; a damaged one is refused even where the pixels would
+    still decode (Pillow does not check the image data's checksums while decoding)."""
+    fh.seek(0)
+    try:
+        with Image.open(fh, formats=["PNG"]) as probe:
+            probe.verify()
+    except _DECODE_ERRORS as exc:
+        raise ImageError(_decode_error_reason(exc)) from None
+    finally:
+        fh.seek(0)
+
+
+def load_rgb(path: str | os.PathLike | BinaryIO, min_side: int | None = None) -> Image.Image:
     """Decode ``path`` to an RGB image as it should be shown (EXIF orientation applied).
 
-    With ``min_side``, JPEGs are decoded in the DCT domain at the smallest scale (1/2, 1/4, 1/8)
-    whose shorter side is still >= ``min_side``; other formats and ``None`` give full resolution.
+    With ``min_side``, the image is shrunk to the smallest size whose shorter side is still
+    >= ``min_side``: JPEGs in the DCT domain (1/2, 1/4, 1/8), other formats by a whole factor
+    right after decoding; ``None`` gives full resolution.
     Raises ``ImageError`` for anything that is not a usable image.
     """
     return load_rgb_with_metadata(path, min_side)[0]
 
 
-def load_rgb_with_metadata(path: str | os.PathLike,
+def load_rgb_with_metadata(path: str | os.PathLike | BinaryIO,
                            min_side: int | None = None) -> tuple[Image.Image, ImageMetadata]:
-    """``load_rgb`` and ``read_metadata`` from one open of the file (what indexing needs)."""
-    with _open(path) as image:
-        metadata = _metadata(image, _exif(image))
-        decoded = _decode(image, min_side)
-    if decoded is image:  # to_rgb returned the file-backed image itself; detach it from the file
-        decoded = decoded.copy()
+    """``load_rgb`` and ``read_metadata`` from one open of the file (what indexing needs).
+    ``path`` may be a file from ``open_image_file`` (indexing hashes and decodes one open file).
+    The whole image is decoded and checked (PNG checksums too): damaged data raises
+    ``ImageError``, never a photo with grey or black rows."""
+    with _opened(path) as image:
+        if image.format == "PNG":
+            _check_png_checksums(getattr(image, "fp"))  # noqa: B009 - only ImageFile has fp
+        header_size = image.size
+        decoded, exif = _decode(image, min_side)
+        metadata = _metadata(image, exif, header_size)
+    # Even when no conversion made a new image, ``decoded`` holds its pixels itself: Pillow
+    # memory-maps only files it opened by name, and ``_opened`` gives it a file object.
     return decoded, metadata
 
 
@@ -320,7 +548,7 @@ def write_thumbnail(image: Image.Image, dest: Path) -> Path:
     return dest
 
 
-def create_thumbnail(library: Any, path: str | os.PathLike,
+def create_thumbnail(library: Any, path: str | os.PathLike | BinaryIO,
                      content_hash: str) -> tuple[Path, ImageMetadata]:
     """Decode ``path`` once (draft to the thumbnail size), write its thumbnail and return its
     location with the photo's metadata. Raises ``ImageError`` for unusable files."""

@@ -183,6 +183,7 @@ class OrganizeJob(Job[OrganizeResult]):
         """Batches of photos to embed as indexing commits them, then whatever else lacks a
         vector (photos present before, moved or changed ones). Raises what indexing raised."""
         job = self.embed_job
+        assert job.plan is not None  # chosen by check(), before run
         size = job.plan.batch_size
         seen: set[str] = set()
         pending: list[EmbedItem] = []

@@ -110,7 +110,8 @@ def count_photos_in_cluster(library: Library, cluster_id: int) -> int:
     with library.session() as s:
         return s.scalar(select(func.count()).select_from(Assignment)
                         .join(Photo, Photo.id == Assignment.photo_id)
-                        .where(Assignment.cluster_id == cluster_id, Photo.status == _PRESENT))
+                        .where(Assignment.cluster_id == cluster_id,
+                               Photo.status == _PRESENT)) or 0
 
 
 def photo_by_path(library: Library, path: str | Path) -> PhotoInfo | None:

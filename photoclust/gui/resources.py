@@ -7,7 +7,7 @@ sizes of the application icon from its SVG.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -21,14 +21,14 @@ def resource_dir() -> Path:
     return Path(str(files("photoclust").joinpath("resources")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def icon(name: str) -> QIcon:
     """A toolbar icon by name (``icons/<name>.svg``); an empty icon when the file is missing."""
     path = resource_dir() / "icons" / f"{name}.svg"
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
-@lru_cache(maxsize=None)
+@cache
 def app_icon() -> QIcon:
     """The application icon: the rendered PNG sizes (crisp in docks and task bars) plus the SVG."""
     base = resource_dir()

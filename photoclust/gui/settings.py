@@ -30,7 +30,7 @@ class LibrarySettings:
     folders: tuple[str, ...] = ()
 
     @classmethod
-    def load(cls, library: Library) -> "LibrarySettings":
+    def load(cls, library: Library) -> LibrarySettings:
         values = {}
         with library.session() as s:
             for row in s.scalars(select(Setting).where(Setting.key.in_(cls.__dataclass_fields__))):

@@ -70,7 +70,7 @@ class JobWorker(QObject):
             log.warning("%s: %s", self.title, exc)
             self.running = False
             self.failed.emit(exc)
-        except Exception as exc:  # noqa: BLE001 - reported to the user, never lost
+        except Exception as exc:  # reported to the user, never lost
             log.exception("%s failed", self.title)
             self.running = False
             self.failed.emit(exc)
@@ -85,7 +85,7 @@ class _JobRunnable(QRunnable):
         self._worker = worker
 
     def run(self) -> None:
-        self._worker._run()  # noqa: SLF001 - the runnable is the worker's private half
+        self._worker._run()  # the runnable is the worker's private half
 
 
 class ProgressRate:

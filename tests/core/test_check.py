@@ -28,8 +28,10 @@ def add_photo(library, path, draw=True) -> tuple[int, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (16, 16), (len(path.name) * 9 % 256, 90, 40)).save(path, "JPEG")
     content_hash = hashlib.sha256(str(path).encode()).hexdigest()
+    st = path.stat() if draw else None
     with library.session() as s:
-        photo = Photo(path=str(path), content_hash=content_hash, file_size=1, mtime_ns=0)
+        photo = Photo(path=str(path), content_hash=content_hash,
+                      file_size=st.st_size if st else 1, mtime_ns=st.st_mtime_ns if st else 0)
         s.add(photo)
         s.flush()
         return photo.id, content_hash
@@ -62,7 +64,8 @@ def test_check_healthy_library_is_ok(library, tmp_path):
     report = run_job(CheckJob(library))
     assert report.ok and report.integrity == ["ok"] and report.missing == []
     assert all(rows == [] for rows in report.orphans.values())
-    assert set(report.to_json()) == {"ok", "integrity", "missing", "orphans", "repaired"}
+    assert set(report.to_json()) == {"ok", "integrity", "missing", "changed", "unreadable",
+                                     "orphans", "repaired"}
 
 
 def test_check_reports_vanished_file_and_repair_marks_it_missing(library, tmp_path):
@@ -165,3 +168,116 @@ def test_check_damaged_file_is_reported_and_not_written(tmp_path):
     assert "malformed" in " ".join(report.integrity)
     assert report.repaired == {}
     assert path.read_bytes() == before
+
+
+def test_check_reports_files_changed_since_indexing_until_index_reads_them(library, tmp_path):
+    from helpers import write_jpeg
+    from photoclust.core.library.scan import ScanJob
+
+    root = tmp_path / "p"
+    for name in ("same", "text", "touched", "folder", "link"):
+        write_jpeg(root / f"{name}.jpg", color=(len(name) * 40, 90, 40))
+    run_job(ScanJob(library, [root]))
+    (root / "text.jpg").write_text("overwritten with text")
+    os.utime(root / "touched.jpg", ns=(1_000_000_000, 1_000_000_000))
+    (root / "folder.jpg").unlink()
+    (root / "folder.jpg").mkdir()
+    (root / "link.jpg").unlink()
+    (root / "link.jpg").symlink_to(root / "nowhere.jpg")
+
+    report = run_job(CheckJob(library, repair=True))
+    assert not report.ok and report.missing == []
+    reasons = {os.path.basename(row["path"]): row["reason"] for row in report.changed}
+    assert set(reasons) == {"text.jpg", "touched.jpg", "folder.jpg", "link.jpg"}
+    assert reasons["text.jpg"].startswith("size changed")
+    assert reasons["touched.jpg"] == "modified since it was indexed"
+    assert reasons["folder.jpg"] == "now a folder"
+    assert reasons["link.jpg"] == "broken symbolic link"
+    assert report.repaired == {}  # nothing to repair here: index reads them again
+
+    result = run_job(ScanJob(library, [root]))
+    assert (result.unchanged, result.unreadable) == (2, 3)  # the touched one is the same photo
+    report = run_job(CheckJob(library))
+    assert report.ok and report.changed == []
+    assert [os.path.basename(row["path"]) for row in report.unreadable] == [
+        "folder.jpg", "link.jpg", "text.jpg"]  # as information
+
+
+def test_check_after_a_kill_inside_an_index_batch_calls_leftover_thumbnails_no_damage(
+        library, tmp_path, monkeypatch):
+    from helpers import write_jpeg
+    from photoclust.core.library import scan as scan_module
+    from photoclust.core.library.scan import ScanJob
+
+    root = tmp_path / "p"
+    for i in range(3):
+        write_jpeg(root / f"{i}.jpg", color=(i * 80, 30, 30))
+
+    def killed(*args, **kwargs):  # the process dies after the thumbnails, before the commit
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ScanJob, "_write_batch", killed)
+    try:
+        run_job(ScanJob(library, [root]))
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+
+    report = run_job(CheckJob(library))
+    assert report.ok and report.problems == 0
+    assert len(report.orphans["thumbnails"]) == 3  # reported, as information
+
+    made = []
+    real = scan_module.create_thumbnail
+    monkeypatch.setattr(scan_module, "create_thumbnail",
+                        lambda *a, **k: made.append(a) or real(*a, **k))
+    assert run_job(ScanJob(library, [root])).added == 3
+    assert made == []  # the next index reused them
+    assert run_job(CheckJob(library)).orphans["thumbnails"] == []
+
+
+def test_cli_check_words_changed_unreadable_and_leftovers(library, tmp_path, capsys):
+    from helpers import write_jpeg
+    from photoclust.cli import main
+    from photoclust.core.library.scan import ScanJob
+
+    root = tmp_path / "p"
+    for name in ("a", "b", "c"):
+        write_jpeg(root / f"{name}.jpg", color=(len(name) * 70, 20, 90))
+    run_job(ScanJob(library, [root]))
+    (root / "a.jpg").write_text("overwritten")
+    run_job(ScanJob(library, [root]))  # a.jpg is unreadable now
+    (root / "b.jpg").write_bytes((root / "b.jpg").read_bytes()[:100])  # changed since
+    leftover = thumbnail_path(library, "d" * 64)
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8)).save(leftover, "JPEG")
+
+    assert main(["check", "--library", str(library.path)]) == 1
+    out = capsys.readouterr().out
+    assert "Photos whose file changed since it was indexed: 1" in out
+    assert f"{root / 'b.jpg'}: size changed" in out
+    assert "`photoclust index` on their folders reads them again." in out
+    assert "1 photo(s) marked unreadable" in out and str(root / "a.jpg") in out
+    assert "1 thumbnail file(s) no photo uses" in out and "not damage" in out
+    assert "--repair" not in out.split("not damage.")[-1]  # a repair would not help here
+
+
+def test_check_read_files_finds_bytes_changed_with_size_and_time_kept(library, tmp_path):
+    from helpers import write_jpeg
+    from photoclust.core.library.scan import ScanJob
+
+    root = tmp_path / "p"
+    path = write_jpeg(root / "a.jpg", size=(64, 48), color=(200, 30, 30))
+    write_jpeg(root / "b.jpg", color=(20, 30, 200))
+    run_job(ScanJob(library, [root]))
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte, as bit rot would do
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    assert run_job(CheckJob(library)).ok  # size and time match: only reading can tell
+    report = run_job(CheckJob(library, read_files=True))
+    assert not report.ok
+    assert report.changed == [{"photo_id": report.changed[0]["photo_id"], "path": str(path),
+                               "reason": "content changed (same size and time)"}]

@@ -365,3 +365,30 @@ def test_move_description_counts_photos_already_there(clustered):
     result = editing.move_photos(library, [ids[0], ids[4]], dogs)
     assert result.description == "Moved 1 photo to dogs (1 already there)"
     assert snapshot(library)["assignments"][ids[4]] == (dogs, "user")
+
+
+def test_write_session_holds_the_write_lock_from_its_start(library):
+    """``write_session`` begins with BEGIN IMMEDIATE: before it has run a statement, no other
+    connection can start writing; a plain session leaves the lock free until it writes."""
+    import sqlite3
+
+    from photoclust.core.edit_history import write_session
+
+    def another_writer_gets_in() -> bool:
+        con = sqlite3.connect(library.path, timeout=0, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError as exc:
+            assert "locked" in str(exc)
+            return False
+        finally:
+            con.close()
+
+    with write_session(library):
+        assert not another_writer_gets_in()
+    with library.session() as s:
+        s.connection()
+        assert another_writer_gets_in()
+    assert another_writer_gets_in()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 import urllib.error
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,6 +50,7 @@ def test_imagenet_class_names_are_the_1000_in_order():
     assert names[0] == "tench" and names[574] == "golf ball"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, input_size", [("efficientnet_lite2", 260),
                                               ("efficientnet_lite0", 224)])
 def test_bundled_models_output_features_and_logits(name, input_size):
@@ -66,6 +66,7 @@ def test_bundled_models_output_features_and_logits(name, input_size):
     assert backbone.preprocess_version == backbones.PREPROCESS_VERSION
 
 
+@pytest.mark.slow
 def test_crop_gives_centre_square_of_input_size(lite0):
     image = Image.new("RGB", (600, 300), (0, 0, 0))
     ImageDraw.Draw(image).rectangle((0, 0, 149, 299), fill=(255, 0, 0))  # left quarter: cut off
@@ -74,6 +75,7 @@ def test_crop_gives_centre_square_of_input_size(lite0):
     assert crop[:, :, 0].max() == 0
 
 
+@pytest.mark.slow
 def test_missing_key_in_weights_fails_loudly(tmp_path):
     state = lite0_source_state()
     del state["_blocks.3._bn1.running_var"]
@@ -82,6 +84,7 @@ def test_missing_key_in_weights_fails_loudly(tmp_path):
         load_backbone("efficientnet_lite0", weights=tmp_path / "broken.pth")
 
 
+@pytest.mark.slow
 def test_extra_key_in_weights_fails_loudly(tmp_path):
     state = lite0_source_state()
     state["_blocks.3._se_reduce.weight"] = torch.zeros(1)
@@ -90,6 +93,7 @@ def test_extra_key_in_weights_fails_loudly(tmp_path):
         load_backbone("efficientnet_lite0", weights=tmp_path / "extra.pth")
 
 
+@pytest.mark.slow
 def test_wrong_shape_in_weights_fails_loudly(tmp_path):
     state = lite0_source_state()
     state["_fc.bias"] = torch.zeros(10)
@@ -98,6 +102,7 @@ def test_wrong_shape_in_weights_fails_loudly(tmp_path):
         load_backbone("efficientnet_lite0", weights=tmp_path / "shape.pth")
 
 
+@pytest.mark.slow
 def test_unreadable_weights_file_is_one_sentence(tmp_path):
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(EmbeddingError, match="cannot be read"):
@@ -117,12 +122,11 @@ def test_resnet50_offline_without_cache_suggests_the_default(tmp_path, monkeypat
     assert "\n" not in message
 
 
+@pytest.mark.slow
 @pytest.mark.datasets
 @pytest.mark.parametrize("name", ["efficientnet_lite2", "efficientnet_lite0"])
-def test_bundled_models_recognise_imagenette_photos(name, datasets_dir: Path):
-    root = datasets_dir / "imagenette224"
-    if not root.is_dir():
-        pytest.skip("imagenette224 is absent")
+def test_bundled_models_recognise_imagenette_photos(name, dataset):
+    root = dataset("imagenette224")
     images, targets = [], []
     for folder, class_index in IMAGENETTE_CLASSES.items():
         for path in sorted((root / folder).iterdir())[:3]:

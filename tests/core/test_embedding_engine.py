@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
+from helpers import write_photo
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.engine import EmbedJob
 from photoclust.core.embedding.store import load_embeddings, load_top_classes
@@ -17,21 +17,10 @@ from photoclust.core.jobs import Cancelled, JobContext, run_job
 from photoclust.core.library.models import Embedding, Photo
 from photoclust.core.library.scan import ScanJob
 
+#: Every test here loads real model weights.
+pytestmark = pytest.mark.slow
+
 MODEL = "efficientnet_lite0"
-
-
-def draw_photo(path: Path, seed: int, size=(400, 300)) -> Path:
-    """A distinct JPEG per seed: coloured background with a few shapes."""
-    rng = np.random.default_rng(seed)
-    image = Image.new("RGB", size, tuple(int(v) for v in rng.integers(0, 255, 3)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(4):
-        x0, y0 = int(rng.integers(0, size[0] - 60)), int(rng.integers(0, size[1] - 60))
-        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
-        draw.ellipse((x0, y0, x0 + 60, y0 + 50), fill=colour)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, "JPEG", quality=90)
-    return path
 
 
 def scan(library, folder: Path):
@@ -51,7 +40,7 @@ def stored_contents(library) -> int:
 def photo_folder(tmp_path) -> Path:
     root = tmp_path / "photos"
     for i in range(5):
-        draw_photo(root / f"p{i}.jpg", seed=i)
+        write_photo(root / f"p{i}.jpg", seed=i, size=(400, 300))
     return root
 
 
@@ -108,7 +97,7 @@ def test_moved_and_new_photos_only_new_content_is_embedded(library, photo_folder
     embed(library)
     (photo_folder / "moved").mkdir()
     shutil.move(photo_folder / "p1.jpg", photo_folder / "moved" / "p1_renamed.jpg")
-    draw_photo(photo_folder / "new.jpg", seed=99)
+    write_photo(photo_folder / "new.jpg", seed=99, size=(400, 300))
     scan_result = scan(library, photo_folder)
     assert scan_result.moved == 1
 
@@ -122,7 +111,7 @@ def test_moved_and_new_photos_only_new_content_is_embedded(library, photo_folder
 def test_cancelled_run_resumes_without_embedding_anything_twice(library, tmp_path):
     root = tmp_path / "photos"
     for i in range(7):
-        draw_photo(root / f"p{i}.jpg", seed=10 + i, size=(300, 260))
+        write_photo(root / f"p{i}.jpg", seed=10 + i, size=(300, 260))
     scan(library, root)
     ctx = JobContext(on_progress=lambda done, total, msg: done >= 2 and ctx.cancel())
 
@@ -172,7 +161,7 @@ def test_missing_photos_are_not_embedded_or_loaded(library, photo_folder):
 def test_failure_mid_run_keeps_whole_batches_only(library, tmp_path):
     root = tmp_path / "photos"
     for i in range(5):
-        draw_photo(root / f"p{i}.jpg", seed=30 + i, size=(300, 260))
+        write_photo(root / f"p{i}.jpg", seed=30 + i, size=(300, 260))
     scan(library, root)
     job = EmbedJob(library, model=MODEL, device="cpu", batch_size=2)
     job.prepare()

@@ -10,8 +10,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from _export_fixtures import add_cluster, add_photo, assign, draw_photo, files_under, fingerprint
 
+from _export_fixtures import add_cluster, add_photo, assign, draw_photo, files_under, fingerprint
+from photoclust.core import export as export_module
 from photoclust.core.export import (
     MANIFEST_FIELDS,
     TEMP_PREFIX,
@@ -156,7 +157,8 @@ def test_export_read_only_sources_are_never_written(library, photos, two_albums,
             out = tmp_path / f"out-{mode}"
             result = run_job(ExportJob(library, out, mode=mode, xmp=True))
             assert result.exported == 3 and not result.failed
-            assert (out / "Beach" / "a.jpg").read_bytes() == (photos / "2020" / "a.jpg").read_bytes()
+            original = (photos / "2020" / "a.jpg").read_bytes()
+            assert (out / "Beach" / "a.jpg").read_bytes() == original
         copy = tmp_path / "out-copy" / "Beach" / "a.jpg"
         assert copy.stat().st_mode & stat.S_IWUSR  # the copy is the user's to edit
         assert fingerprint(photos) == before
@@ -254,26 +256,26 @@ def test_export_missing_and_vanished_photos_skipped_with_reason(library, photos,
 
 def test_export_disk_full_leaves_no_partial_file_and_rerun_completes(library, photos, two_albums,
                                                                      tmp_path, monkeypatch):
-    real_copy2 = shutil.copy2
+    real_copy = export_module._copy_verified
     calls = []
 
-    def copy2_then_disk_full(src, dst, **kwargs):
+    def copy_then_disk_full(src, dst, expected_hash):
         calls.append(src)
         if len(calls) == 2:
             with open(dst, "wb") as fh:
                 fh.write(b"half")  # what a real ENOSPC leaves: a partial temp file
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_copy2(src, dst, **kwargs)
+        return real_copy(src, dst, expected_hash)
 
-    monkeypatch.setattr(shutil, "copy2", copy2_then_disk_full)
+    monkeypatch.setattr(export_module, "_copy_verified", copy_then_disk_full)
     out = tmp_path / "out"
     with pytest.raises(JobError, match="disk holding .* is full.*run the same export again"):
         run_job(ExportJob(library, out))
     assert files_under(out) == ["Beach/a.jpg", "manifest.csv", "manifest.json"]
-    assert [e["exported_path"] for e in json.loads((out / "manifest.json").read_text())["entries"]] \
-        == ["Beach/a.jpg"]
+    entries = json.loads((out / "manifest.json").read_text())["entries"]
+    assert [e["exported_path"] for e in entries] == ["Beach/a.jpg"]
 
-    monkeypatch.setattr(shutil, "copy2", real_copy2)
+    monkeypatch.setattr(export_module, "_copy_verified", real_copy)
     result = run_job(ExportJob(library, out))
     assert result.exported == 2 and result.unchanged == 1
     assert files_under(out) == ["Beach/a.jpg", "Beach/b.jpg", "Dogs/c.jpg", "manifest.csv",
@@ -282,10 +284,10 @@ def test_export_disk_full_leaves_no_partial_file_and_rerun_completes(library, ph
 
 def test_export_permission_refused_is_a_clear_error(library, photos, two_albums, tmp_path,
                                                     monkeypatch):
-    def refuse(src, dst, **kwargs):
+    def refuse(src, dst, expected_hash):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(shutil, "copy2", refuse)
+    monkeypatch.setattr(export_module, "_copy_verified", refuse)
     with pytest.raises(JobError, match="permission to write .*a.jpg was refused"):
         run_job(ExportJob(library, tmp_path / "out"))
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(TEMP_PREFIX)]

@@ -1,3 +1,4 @@
+import os
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -54,10 +55,14 @@ def test_load_rgb_missing_file_raises_image_error(tmp_path):
 def test_load_rgb_permission_error_becomes_image_error(tmp_path, monkeypatch):
     path = write_jpeg(tmp_path / "a.jpg")
 
-    def denied(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(imaging.Image, "open", denied)
+    def denied(file, *args, **kwargs):
+        if os.fspath(file) == str(path):
+            raise PermissionError(13, "Permission denied")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(imaging.os, "open", denied)
     with pytest.raises(ImageError, match="permission denied"):
         load_rgb(path)
 
@@ -246,6 +251,194 @@ def test_heic_is_read_with_orientation_and_metadata_when_pillow_heif_is_installe
     assert (meta.width, meta.height, meta.format) == (48, 64, "HEIF")
     assert meta.camera == "Apple iPhone 13"
     assert meta.taken_at == datetime(2022, 1, 2, 3, 4, 5)
-    image = load_rgb(path, min_side=16)
+    image = load_rgb(path)
     assert image.size == (48, 64)
     assert image.getpixel((40, 32))[0] > 200  # red top rotated to the right, exactly once
+    small = load_rgb(path, min_side=16)
+    assert small.size == (16, 22)  # shrunk by 3 right after decoding, shorter side kept >= 16
+    assert small.getpixel((13, 11))[0] > 200
+
+
+# -- damaged data, special files, memory --------------------------------------------------------
+
+def _noise_image(size=(96, 64), seed=3):
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def _png_chunks(data: bytes):
+    """(offset, kind, payload) of each chunk of a PNG file."""
+    import struct
+
+    pos, chunks = 8, []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        chunks.append((pos, data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def _damaged_png(path, fix_checksum: bool):
+    """A real PNG with 64 bytes of its image data zeroed (as in the bug report), its chunk
+    checksum left wrong or recomputed to match the damaged bytes."""
+    import struct
+    import zlib
+
+    _noise_image().save(path)
+    data = bytearray(path.read_bytes())
+    offset, _kind, payload = next(c for c in _png_chunks(bytes(data)) if c[1] == b"IDAT")
+    start = offset + 8 + len(payload) // 3
+    data[start:start + 64] = bytes(64)
+    if fix_checksum:
+        end = offset + 8 + len(payload)
+        data[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(data[offset + 4:end])))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("fix_checksum", [False, True])
+def test_load_rgb_refuses_png_with_damaged_image_data(tmp_path, fix_checksum):
+    # With the checksum recomputed only decoding can tell: PNG's getexif() decodes, and its
+    # error used to be swallowed, leaving a photo with black rows.
+    path = _damaged_png(tmp_path / "damaged.png", fix_checksum)
+    with pytest.raises(ImageError, match="corrupt image data"):
+        load_rgb(path, min_side=32)
+    with pytest.raises(ImageError, match="corrupt image data"):
+        create_thumbnail(SimpleNamespace(thumbnail_dir=tmp_path / "t"), path, "abcd")
+    assert not thumbnail_path(SimpleNamespace(thumbnail_dir=tmp_path / "t"), "abcd").exists()
+
+
+def _zero_after(data: bytes, marker: bytes, skip: int, count: int = 16) -> bytes:
+    start = data.index(marker) + len(marker) + skip
+    return data[:start] + bytes(count) + data[start + count:]
+
+
+@pytest.mark.parametrize(("name", "save", "damage"), [
+    # WebP: the lossless bitstream's header (transforms, Huffman codes) after the VP8L tag.
+    ("damaged.webp", {"format": "WEBP", "lossless": True},
+     lambda d: _zero_after(d, b"VP8L", 9, 8)),
+    # TIFF: deflate-compressed strips, 64 bytes zeroed in the middle of the file.
+    ("damaged.tif", {"format": "TIFF", "compression": "tiff_deflate"},
+     lambda d: d[:len(d) // 2] + bytes(64) + d[len(d) // 2 + 64:]),
+    # GIF: LZW codes beyond the code table in the middle of the image data.
+    ("damaged.gif", {"format": "GIF"},
+     lambda d: d[:len(d) // 2] + b"\xff" * 64 + d[len(d) // 2 + 64:]),
+    # JPEG: a Huffman table zeroed.
+    ("damaged.jpg", {"format": "JPEG", "quality": 90},
+     lambda d: _zero_after(d, b"\xff\xc4", 4, 16)),
+])
+def test_load_rgb_refuses_damaged_data_in_every_format(tmp_path, name, save, damage):
+    path = tmp_path / name
+    _noise_image().save(path, **save)
+    assert load_rgb(path).size == (96, 64)  # the undamaged file is fine
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ImageError, match="corrupt|truncated"):
+        load_rgb(path, min_side=16)
+
+
+@pytest.mark.parametrize(("suffix", "head"), [
+    (".jpg", b"\x00" * 16), (".png", b"GIF89a"), (".jpg", b"<html><body>"), (".tif", b"%PDF-1.7")])
+def test_open_image_file_refuses_what_has_no_image_header(tmp_path, suffix, head):
+    path = tmp_path / f"x{suffix}"
+    path.write_bytes(head + b"\x00" * 100)
+    if head == b"GIF89a":  # a known header in the wrong file is still opened: Pillow decides
+        imaging.open_image_file(path).close()
+        return
+    with pytest.raises(ImageError, match="not an image"):
+        imaging.open_image_file(path)
+
+
+def test_open_image_file_reads_only_the_header_of_a_huge_sparse_file(tmp_path, monkeypatch):
+    path = tmp_path / "huge.jpg"
+    with open(path, "wb") as fh:
+        fh.truncate(2 * 1024**3)  # 2 GB of zeros without using the disk
+    reads = []
+    real_fdopen = os.fdopen
+
+    def counting_fdopen(*args, **kwargs):
+        fh = real_fdopen(*args, **kwargs)
+        real_read = fh.read
+        fh.read = lambda n=-1: reads.append(n) or real_read(n)
+        return fh
+
+    monkeypatch.setattr(imaging.os, "fdopen", counting_fdopen)
+    with pytest.raises(ImageError, match="not an image"):
+        load_rgb(path)
+    assert reads == [16]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_named_pipe_called_jpg_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="named pipe"):
+        load_rgb(fifo)  # opening it for reading would wait for a writer forever
+
+
+def test_open_image_file_never_blocks_on_a_pipe_that_replaced_the_file(tmp_path, monkeypatch):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    # The stat said "regular file" (the photo was still there); the open finds the pipe.
+    monkeypatch.setattr(imaging, "special_file_reason",
+                        _after_first_call(imaging.special_file_reason))
+    with pytest.raises(ImageError, match="named pipe"):
+        imaging.open_image_file(fifo)
+
+
+def _after_first_call(real):
+    calls = []
+
+    def wrapped(mode):
+        calls.append(mode)
+        return None if len(calls) == 1 else real(mode)
+
+    return wrapped
+
+
+def test_device_file_and_folder_are_refused_without_reading(tmp_path):
+    with pytest.raises(ImageError, match="device file"):
+        load_rgb("/dev/zero")
+    folder = tmp_path / "a.jpg"
+    folder.mkdir()
+    with pytest.raises(ImageError, match="is a folder"):
+        load_rgb(folder)
+
+
+@pytest.mark.parametrize("mode", ["P", "1", "I;16", "RGBA", "LA", "CMYK", "F"])
+def test_load_rgb_min_side_shrinks_every_mode_like_a_full_decode(tmp_path, mode):
+    image = two_tone_image((300, 200), top=(250, 250, 250), bottom=(10, 10, 10)).convert(
+        "L" if mode in ("I;16", "F") else "RGB").convert(mode, dither=Image.Dither.NONE)
+    path = tmp_path / ("x.tif" if mode in ("CMYK", "F") else "x.png")
+    image.save(path)
+    full = load_rgb(path)
+    small = load_rgb(path, min_side=64)
+    assert small.mode == "RGB" and small.size == (100, 67)  # factor 3: 200 // 64
+    for y, expected in ((20, full.getpixel((60, 60))), (60, full.getpixel((60, 180)))):
+        assert abs(small.getpixel((20, y))[0] - expected[0]) <= 8
+
+
+def test_memory_budget_lets_small_decodes_share_and_a_huge_one_run_alone():
+    import threading
+    import time
+
+    budget = imaging._MemoryBudget(100)
+    active, peaks, lock = [], [], threading.Lock()
+
+    def decode(name, size):
+        with budget.reserve(size):
+            with lock:
+                active.append(name)
+                peaks.append(sorted(active))
+            time.sleep(0.05)
+            with lock:
+                active.remove(name)
+
+    threads = [threading.Thread(target=decode, args=args)
+               for args in (("small1", 30), ("small2", 30), ("huge", 500), ("small3", 30))]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.005)
+    for thread in threads:
+        thread.join()
+    assert ["small1", "small2"] in peaks  # small decodes ran side by side
+    assert all(names == ["huge"] for names in peaks if "huge" in names)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from _edit_fixtures import add_embeddings, add_photos, cluster_of
+from _edit_fixtures import add_embeddings, add_photos, cluster_of, labelled_library
 from photoclust.core import editing
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.jobs import JobError, run_job
@@ -15,20 +15,6 @@ from photoclust.core.learning.suggestions import review_suggestions
 from photoclust.core.library.models import Assignment
 
 MODEL = "efficientnet_lite0"
-
-
-def labelled_library(library, n_classes=3, per_class=30, seed=0):
-    """Photos with embeddings in ``n_classes`` clear groups, clustered with classes 0 and 1
-    merged into one cluster. Returns (photo ids, true labels, {label group -> cluster id})."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(n_classes, 24))
-    X = np.concatenate([c + 0.3 * rng.normal(size=(per_class, 24)) for c in centres])
-    y = np.repeat(np.arange(n_classes), per_class)
-    ids = add_photos(library, len(y))
-    add_embeddings(library, ids, X)
-    apply_clustering(library, MODEL, "kmeans", ids, np.where(y <= 1, 0, y - 1))
-    clusters = cluster_of(library)
-    return np.array(ids), y, {0: clusters[ids[0]], 1: clusters[ids[-1]]}
 
 
 def sources(library) -> dict[int, tuple[int, str]]:

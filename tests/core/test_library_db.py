@@ -3,8 +3,7 @@ import sqlite3
 import pytest
 from sqlalchemy import select, text
 
-from photoclust.core.library import NewerLibraryError, open_library
-from photoclust.core.library import migrations
+from photoclust.core.library import NewerLibraryError, migrations, open_library
 from photoclust.core.library.db import LibraryError
 from photoclust.core.library.models import Photo, SchemaInfo
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from _edit_fixtures import add_embeddings, add_photos
 
+from _edit_fixtures import add_embeddings, add_photos
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.embedding.store import library_model

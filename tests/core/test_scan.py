@@ -242,14 +242,14 @@ def test_scan_unreadable_file_is_skipped(tmp_path, library, monkeypatch):
     root = tmp_path / "p"
     write_jpeg(root / "good.jpg", color=(1, 1, 1))
     locked = write_jpeg(root / "locked.jpg", color=(2, 2, 2))
-    real_open = open
+    real_open = os.open
 
     def guarded_open(path, *args, **kwargs):
-        if str(path) == str(locked):
+        if os.fspath(path) == str(locked):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("photoclust.core.library.scan.open", guarded_open, raising=False)
+    monkeypatch.setattr(os, "open", guarded_open)
     result = scan(library, root)
     assert result.added == 1
     assert skipped_reasons(result) == {"locked.jpg": "cannot read file: permission denied"}
@@ -407,3 +407,254 @@ def test_hash_file_is_sha256_of_the_bytes(tmp_path):
     digest, st = hash_file(str(path))
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
     assert st.st_size == path.stat().st_size
+
+
+# -- files that change, special files, exports ------------------------------------------------
+
+def _damage_png_data(path):
+    """Zero 64 bytes of a PNG's image data and fix the chunk checksum: only decoding tells."""
+    import struct
+    import zlib
+
+    data = bytearray(path.read_bytes())
+    pos = data.index(b"IDAT") - 4
+    (length,) = struct.unpack(">I", data[pos:pos + 4])
+    data[pos + 8 + length // 3:pos + 8 + length // 3 + 64] = bytes(64)
+    end = pos + 8 + length
+    data[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(data[pos + 4:end])))
+    path.write_bytes(bytes(data))
+
+
+def _noise_png(path, seed):
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_scan_damaged_png_is_refused(tmp_path, library):
+    path = _noise_png(tmp_path / "p" / "a.png", 1)
+    _damage_png_data(path)
+    result = scan(library, tmp_path / "p")
+    assert result.added == 0
+    assert "corrupt image data" in skipped_reasons(result)["a.png"]
+    assert photos(library) == {}
+    assert not any(library.thumbnail_dir.rglob("*.jpg")) if library.thumbnail_dir.exists() \
+        else True
+
+
+def test_scan_files_that_turn_bad_become_unreadable_and_come_back(tmp_path, library):
+    from photoclust.core.queries import photos_in_cluster
+
+    root = tmp_path / "p"
+    names = ["text.jpg", "cut.jpg", "link.jpg", "folder.jpg", "damaged.png", "fine.jpg"]
+    for i, name in enumerate(names):
+        if name.endswith(".png"):
+            _noise_png(root / name, i)
+        else:
+            write_jpeg(root / name, size=(120, 90), color=(40 * i, 90, 200 - 30 * i))
+    stash = tmp_path / "stash"
+    shutil.copytree(root, stash)
+    scan(library, root)
+    ids = {os.path.basename(p): row.id for p, row in photos(library).items()}
+    with library.session() as s:
+        cluster = Cluster(name="holiday", name_source="user")
+        s.add(cluster)
+        s.flush()
+        cluster_id = cluster.id
+        for photo_id in ids.values():
+            s.add(Assignment(photo_id=photo_id, cluster_id=cluster_id, source="user"))
+
+    (root / "text.jpg").write_text("I am not a photo any more\n")
+    data = (root / "cut.jpg").read_bytes()
+    (root / "cut.jpg").write_bytes(data[: len(data) // 2])
+    (root / "link.jpg").unlink()
+    (root / "link.jpg").symlink_to(root / "nowhere.jpg")
+    (root / "folder.jpg").unlink()
+    (root / "folder.jpg").mkdir()
+    _damage_png_data(root / "damaged.png")
+    result = scan(library, root)
+
+    reasons = skipped_reasons(result)
+    assert "not an image" in reasons["text.jpg"]
+    assert "truncated" in reasons["cut.jpg"]
+    assert "broken symbolic link" in reasons["link.jpg"]
+    assert "folder" in reasons["folder.jpg"]
+    assert "corrupt image data" in reasons["damaged.png"]
+    assert (result.unreadable, result.missing, result.unchanged) == (5, 0, 1)
+    rows = photos(library)
+    assert {os.path.basename(p): r.status for p, r in rows.items()} == {
+        **{n: "unreadable" for n in names[:-1]}, "fine.jpg": "present"}
+    assert [p.id for p in photos_in_cluster(library, cluster_id)] == [ids["fine.jpg"]]
+    with library.session() as s:  # clusters and labels are kept for when the files come back
+        assert s.scalar(select(func.count()).select_from(Assignment)) == len(names)
+
+    again = scan(library, root)  # still bad: reported again, nothing else changes
+    assert set(skipped_reasons(again)) == set(names[:-1]) and again.unreadable == 5
+
+    for name in names[:-1]:
+        target = root / name
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            target.rmdir()
+        shutil.copy2(stash / name, target)
+    result = scan(library, root)
+    assert (result.unreadable, result.missing, result.added, result.skipped) == (0, 0, 0, [])
+    assert {os.path.basename(p): (r.id, r.status) for p, r in photos(library).items()} == {
+        n: (ids[n], "present") for n in names}
+    assert len(photos_in_cluster(library, cluster_id)) == len(names)
+
+
+@pytest.mark.parametrize("copy_name", ["restored.jpg", "0-restored.jpg"])  # after, before
+def test_scan_good_copy_found_elsewhere_takes_over_a_damaged_photo(tmp_path, library,
+                                                                   copy_name):
+    root = tmp_path / "p"
+    path = write_jpeg(root / "a.jpg", size=(120, 90), color=(1, 2, 3))
+    backup = tmp_path / "backup.jpg"
+    shutil.copy2(path, backup)
+    scan(library, root)
+    photo_id = photos(library)[str(path)].id
+    path.write_text("overwritten")
+    assert scan(library, root).unreadable == 1
+    shutil.copy2(backup, root / copy_name)
+    result = scan(library, root)
+    assert (result.moved, result.added, result.unreadable) == (1, 0, 0)
+    rows = photos(library)
+    assert rows[str(root / copy_name)].id == photo_id
+    assert rows[str(root / copy_name)].status == "present"
+    assert str(path) not in rows  # the damaged file is no photo: skipped, with its reason
+    assert "not an image" in skipped_reasons(result)["a.jpg"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_scan_reports_special_files_as_skipped_without_opening_them(tmp_path, library,
+                                                                     monkeypatch):
+    root = tmp_path / "p"
+    write_jpeg(root / "good.jpg")
+    os.mkfifo(root / "pipe.jpg")
+    (root / "device.jpg").symlink_to("/dev/zero")
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda p, *a, **k: opened.append(os.fspath(p))
+                        or real_open(p, *a, **k))
+    result = scan(library, root)
+    assert result.added == 1
+    reasons = skipped_reasons(result)
+    assert "named pipe" in reasons["pipe.jpg"] and "left unread" in reasons["pipe.jpg"]
+    assert "device file" in reasons["device.jpg"]
+    assert not [p for p in opened if p.endswith(("pipe.jpg", "device.jpg"))]
+
+
+def test_scan_photo_replaced_by_a_pipe_becomes_unreadable(tmp_path, library):
+    path = write_jpeg(tmp_path / "p" / "a.jpg")
+    scan(library, tmp_path / "p")
+    path.unlink()
+    os.mkfifo(path)
+    result = scan(library, tmp_path / "p")
+    assert "named pipe" in skipped_reasons(result)["a.jpg"]
+    assert photos(library)[str(path)].status == "unreadable"
+
+
+def test_scan_huge_sparse_file_is_refused_without_being_hashed(tmp_path, library, monkeypatch):
+    root = tmp_path / "p"
+    write_jpeg(root / "good.jpg")
+    with open(root / "huge.jpg", "wb") as fh:
+        fh.truncate(2 * 1024**3)
+    hashed = []
+    real_hash = hash_file
+    monkeypatch.setattr("photoclust.core.library.scan.hash_file",
+                        lambda f: hashed.append(f.name) or real_hash(f))
+    result = scan(library, root)
+    assert result.added == 1
+    assert "not an image" in skipped_reasons(result)["huge.jpg"]
+    assert not [n for n in hashed if str(n).endswith("huge.jpg")]
+
+
+def test_scan_leaves_out_a_folder_holding_a_photoclust_export(tmp_path, library):
+    from photoclust.core.export import ExportJob
+
+    root = tmp_path / "Pictures"
+    written = make_labeled_folder(root, per_class=2)
+    scan(library, root)
+    with library.session() as s:
+        cluster = Cluster(name="circles", name_source="user")
+        s.add(cluster)
+        s.flush()
+        for path in written["red_circles"]:
+            photo_id = s.scalar(select(Photo.id).where(Photo.path == str(path)))
+            s.add(Assignment(photo_id=photo_id, cluster_id=cluster.id, source="user"))
+    run_job(ExportJob(library, tmp_path / "out", xmp=True))
+    # The export is moved into the photo folders (or was written there by an older version).
+    shutil.move(str(tmp_path / "out"), str(root / "Albums"))
+    assert list((root / "Albums").rglob("*.jpg"))
+
+    result = scan(library, root)
+    assert (result.added, result.unchanged, result.moved) == (0, 8, 0)
+    assert "photoclust export" in skipped_reasons(result)["Albums"]
+    assert not [p for p in photos(library) if "Albums" in p]
+
+
+def test_scan_knows_the_export_manifest_names():
+    from photoclust.core import export, files
+
+    assert (files.EXPORT_MANIFEST_JSON, files.EXPORT_MANIFEST_CSV) == (
+        export.MANIFEST_JSON, export.MANIFEST_CSV)
+    assert export.MANIFEST_FIELDS[0] == "photo_id"  # the CSV header the scan recognises
+
+
+def test_scan_keeps_a_folder_with_an_unrelated_manifest(tmp_path, library):
+    root = tmp_path / "p"
+    write_jpeg(root / "web" / "icon.jpg")
+    (root / "web" / "manifest.json").write_text('{"name": "my web app", "icons": []}')
+    assert scan(library, root).added == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_scan_a_pipe_called_manifest_json_does_not_block(tmp_path, library):
+    root = tmp_path / "p"
+    write_jpeg(root / "a.jpg")
+    os.mkfifo(root / "manifest.json")
+    assert scan(library, root).added == 1
+
+
+_PEAK_SCRIPT = """
+import resource, sys
+from photoclust.core.jobs import run_job
+from photoclust.core.library import open_library
+from photoclust.core.library.scan import ScanJob
+with open_library(sys.argv[2]) as library:
+    result = run_job(ScanJob(library, [sys.argv[1]], workers=2))
+print(result.added, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_indexing_two_144_megapixel_pngs_peaks_under_800_mb(tmp_path):
+    """The bug report's case: one 144 MP PNG peaked at 1.16 GB (16-bit: 2.8 GB), two at once
+    at 5.4 GB. Measured in a fresh process with two decoding workers."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    from PIL import Image
+
+    side = 12_000
+    root = tmp_path / "huge"
+    root.mkdir()
+    Image.new("RGB", (side, side), (10, 200, 30)).save(root / "rgb8.png", compress_level=1)
+    grey = np.zeros((side, side), dtype=np.uint16)
+    grey[:, : side // 2] = 40_000
+    Image.fromarray(grey).save(root / "grey16.png", compress_level=1)
+    del grey
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        imaging.__file__))))
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(root), str(tmp_path / "lib.sqlite")],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": repo})
+    added, peak_mib = (int(v) for v in out.stdout.split()[-2:])
+    assert added == 2
+    assert peak_mib * 1.048576 < 800, f"peak {peak_mib} MiB"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import QSettings
 from sqlalchemy import insert, select
 
+from helpers import write_jpeg
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.imaging import thumbnail_path
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
@@ -28,9 +28,7 @@ class GuiLibrary:
 
 
 def _write_photo(path: Path, color, size=(96, 72)) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, color).save(path, "JPEG", quality=85)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(write_jpeg(path, size, color, quality=85).read_bytes()).hexdigest()
 
 
 def build_library(library, root: Path, sizes=(6, 4, 3), with_thumbnails: bool = True,
@@ -48,9 +46,7 @@ def build_library(library, root: Path, sizes=(6, 4, 3), with_thumbnails: bool = 
             path = root / f"cluster{c}" / f"photo{i:03d}.jpg"
             content_hash = _write_photo(path, color)
             if with_thumbnails:
-                thumb = thumbnail_path(library, content_hash)
-                thumb.parent.mkdir(parents=True, exist_ok=True)
-                Image.new("RGB", (256, 192), color).save(thumb, "JPEG")
+                write_jpeg(thumbnail_path(library, content_hash), (256, 192), color)
             rows.append({"path": str(path), "content_hash": content_hash,
                          "file_size": path.stat().st_size, "mtime_ns": 1, "width": 96,
                          "height": 72, "status": "present"})

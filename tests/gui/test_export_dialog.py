@@ -196,3 +196,18 @@ def test_export_action_is_disabled_without_clusters(qtbot, library):
     window = MainWindow(library)
     qtbot.addWidget(window)
     assert not window.export_action.isEnabled()
+
+
+def test_an_output_folder_inside_an_indexed_folder_is_refused_in_the_dialog(window, qtbot,
+                                                                            gui_library,
+                                                                            tmp_path):
+    """photos/Albums holds no photo, but photos was indexed: the next index would take the
+    copies in. The dialog refuses it through the same core check as `photoclust export`."""
+    from photoclust.core.library.folders import remember_indexed_folders
+
+    remember_indexed_folders(gui_library.library, [tmp_path / "photos"])
+    dialog = _open_dialog(window, qtbot)
+    dialog.outdir_edit.setText(str(tmp_path / "photos" / "Albums"))
+    _export(dialog, qtbot, expected="failed")
+    assert "inside or contains a folder of your photos" in dialog.error_label.text()
+    assert not (tmp_path / "photos" / "Albums").exists()

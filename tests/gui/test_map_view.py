@@ -23,7 +23,7 @@ def test_map_click_opens_the_photo_in_its_cluster(window, qtbot, gui_library):
     layout = _layout_by_cluster(gui_library)
     window.center.setCurrentWidget(window.map_view)
     with qtbot.waitSignal(window.mapReady):
-        window._on_map_layout(layout)  # noqa: SLF001 - what the layout job delivers
+        window._on_map_layout(layout)  # what the layout job delivers
     c = gui_library.cluster_ids[2]
     target = gui_library.photo_ids[c][1]
     point = window.map_view.mapFromScene(window.map_view.point_position(target))
@@ -39,7 +39,7 @@ def test_map_colours_follow_edits(window, qtbot, gui_library):
 
     layout = _layout_by_cluster(gui_library)
     window.center.setCurrentWidget(window.map_view)
-    window._on_map_layout(layout)  # noqa: SLF001
+    window._on_map_layout(layout)
     a, b = gui_library.cluster_ids[:2]
     with qtbot.waitSignal(window.libraryChanged):
         window.run_edit(lambda: editing.merge_clusters(gui_library.library, a, [b]))

@@ -22,8 +22,8 @@ choice fast (a second on 100,000 photos) and independent of the library size.
 """
 from __future__ import annotations
 
-import numpy as np
 import networkx as nx
+import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
@@ -117,7 +117,7 @@ class KChooser(BaseEstimator):
         Z = np.ascontiguousarray(X, dtype=np.float32)
         n = len(Z)
         k_min, k_max = self._bounds(n)
-        self.scores_ = {}
+        self.scores_: dict[int, float] = {}
         distinct = len(np.unique(self._sample(Z, 0).round(5), axis=0))
         if n < 3 or distinct < 3:  # a graph of copies of one or two photos has no communities
             self.candidates_, self.n_clusters_ = [distinct], max(1, min(distinct, k_max))
@@ -139,7 +139,7 @@ class KChooser(BaseEstimator):
             sample = self._sample(Z, 0)
             self._silhouettes(sample, range(max(2, k_min), min(k_max, len(sample) - 1) + 1), ctx)
             self.candidates_ = list(self.scores_)
-            k = max(self.scores_, key=self.scores_.get) if self.scores_ else 1
+            k = max(self.scores_, key=self.scores_.__getitem__) if self.scores_ else 1
         else:
             raise ValueError(f"unknown method {self.method!r}: use 'graph' or 'silhouette'")
         self.n_clusters_ = int(np.clip(k, k_min, k_max))
@@ -161,7 +161,8 @@ class KChooser(BaseEstimator):
         low = max(2, k_min)
         if k_graph <= low or len(sample) <= k_graph:
             return k_graph
-        smaller = np.unique(np.linspace(low, k_graph - 1, self.max_coarser_tries).round().astype(int))
+        tries = np.linspace(low, k_graph - 1, self.max_coarser_tries)
+        smaller = np.unique(tries.round().astype(int))
         self._silhouettes(sample, [*smaller, k_graph], ctx)
         best = max(smaller, key=lambda k: self.scores_[k])
         if self.scores_[best] > self.scores_[k_graph] + self.coarser_margin:

@@ -45,15 +45,15 @@ def augment(image: Image.Image, rng: np.random.Generator, size: int = 224) -> Im
         cw, ch = int(round(np.sqrt(area * aspect))), int(round(np.sqrt(area / aspect)))
         if 0 < cw <= w and 0 < ch <= h:
             left, top = rng.integers(0, w - cw + 1), rng.integers(0, h - ch + 1)
-            image = image.crop((left, top, left + cw, top + ch))
+            image = image.crop((int(left), int(top), int(left) + cw, int(top) + ch))
             break
-    image = image.resize((size, size), Image.BILINEAR)
+    image = image.resize((size, size), Image.Resampling.BILINEAR)
     if rng.random() < 0.5:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     for enhancer in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
         image = enhancer(image).enhance(rng.uniform(0.6, 1.4))
     angle = rng.uniform(-15, 15)
-    return image.rotate(angle, resample=Image.BILINEAR, fillcolor=(124, 116, 104))
+    return image.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=(124, 116, 104))
 
 
 def augmented_features(backbone, images: Iterable[Image.Image], n_views: int = 2,
@@ -62,7 +62,8 @@ def augmented_features(backbone, images: Iterable[Image.Image], n_views: int = 2
     """``(n, n_views, dim)`` backbone features of random views of each image.
     ``backbone`` is a ``photoclust.core.embedding.backbones.Backbone``."""
     rng = np.random.default_rng(random_state)
-    out, pending = [], []
+    out: list[np.ndarray] = []
+    pending: list[Image.Image] = []
 
     def flush():
         feats, _ = backbone.embed_images(pending)

@@ -19,15 +19,15 @@ from sqlalchemy import select
 from photoclust.core.clustering.preprocess import l2_normalize
 from photoclust.core.embedding.store import library_model, load_embeddings
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Photo
+from photoclust.core.library.models import Photo, PhotoStatus
 
-#: Near-duplicate similarity per model, each set just above the most similar *different* photos
-#: of imagenette224 (README, "Duplicates"). Lite0: a 5% border crop keeps 0.905-0.93 and more, the
-#: most similar other photo of 99.9% of the photos is below 0.906 (the highest 0.916). Lite2 is
-#: more semantic: other photos reach 0.941, so its threshold is 0.945 and it catches 70% of 5%
-#: crops (Lite0 at 0.92: nearly all). A copy resized to 60% at JPEG quality 70 can fall to 0.85
-#: (Lite0) or 0.78 (Lite2): heavy re-compression of small images is not caught, to keep
-#: different photos apart. Models not measured get the Lite0 figure.
+#: Near-duplicate similarity per model, each set just above the most similar *different* photos of
+#: imagenette224 (docs/research.md, "Duplicates"). Lite0: a 5% border crop keeps 0.905-0.93 and
+#: more, the most similar other photo of 99.9% of the photos is below 0.906 (the highest 0.916).
+#: Lite2 is more semantic: other photos reach 0.941, so its threshold is 0.945 and it catches 70% of
+#: 5% crops (Lite0 at 0.92: nearly all). A copy resized to 60% at JPEG quality 70 can fall to 0.85
+#: (Lite0) or 0.78 (Lite2): heavy re-compression of small images is not caught, to keep different
+#: photos apart. Models not measured get the Lite0 figure.
 NEAR_THRESHOLDS = {"efficientnet_lite0": 0.92, "efficientnet_lite2": 0.945}
 DEFAULT_THRESHOLD = 0.92
 DEFAULT_BURST_SECONDS = 10.0
@@ -109,7 +109,7 @@ def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str
     for i, j, _, _ in reasons:
         uf.union(i, j)
     groups: dict[int, DuplicateGroup] = {}
-    for i, j, sim, why in reasons:
+    for i, _j, sim, why in reasons:
         root = uf.find(i)
         g = groups.setdefault(root, DuplicateGroup("exact", [], 1.0))
         g.similarity = min(g.similarity, sim)
@@ -135,7 +135,7 @@ def library_duplicate_groups(library: Library, model: str | None = None,
     defaults to the model's (``NEAR_THRESHOLDS``)."""
     with library.session() as s:
         rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at)
-                         .where(Photo.status == "present").order_by(Photo.id)).all()
+                         .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id)).all()
     model = model or library_model(library)
     if threshold is None:
         threshold = NEAR_THRESHOLDS.get(model, DEFAULT_THRESHOLD)

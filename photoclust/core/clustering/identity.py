@@ -33,8 +33,9 @@ from photoclust.core.library.models import Assignment, CannotLink, Cluster, Clus
 MIN_OVERLAP_FRACTION = 0.2
 
 
-def apply_clustering(library: Library, model: str, method: str, photo_ids: Sequence[int],
-                     labels: Sequence[int], confidences: Sequence[float] | None = None,
+def apply_clustering(library: Library, model: str, method: str,
+                     photo_ids: Sequence[int] | np.ndarray, labels: Sequence[int] | np.ndarray,
+                     confidences: Sequence[float] | np.ndarray | None = None,
                      suggested_names: Mapping[int, str] | Sequence[str] | None = None,
                      params: dict | None = None, label_scores: np.ndarray | None = None,
                      label_clusters: Mapping[int, int] | None = None,

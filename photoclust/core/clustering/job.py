@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import func, select
 
+from photoclust.core.clustering import METHODS
 from photoclust.core.clustering.algorithms import (
     PhotoAgglomerative,
     PhotoHDBSCAN,
     PhotoKMeans,
     relabel_by_size,
 )
-from photoclust.core.clustering import METHODS
 from photoclust.core.clustering.choose_k import KChooser
 from photoclust.core.clustering.contrastive import adapt_embeddings
 from photoclust.core.clustering.identity import apply_clustering
@@ -31,7 +31,6 @@ from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Embedding, Photo
 from photoclust.core.queries import list_clusters
-
 
 #: Below this many photos, hdbscan and scan fall back to K-means (one cluster with auto k).
 TINY_COLLECTION = 5
@@ -160,7 +159,8 @@ class ClusterJob(Job[ClusterResult]):
             X = adapt_embeddings(self.library, self.model, photo_ids, X,
                                  random_state=self.random_state, ctx=ctx)
         ctx.report(0, 0, "preprocessing")
-        Z = EmbeddingPreprocessor(self.n_components, random_state=self.random_state).fit_transform(X)
+        preprocessor = EmbeddingPreprocessor(self.n_components, random_state=self.random_state)
+        Z = preprocessor.fit_transform(X)
         ctx.raise_if_cancelled()
         k_auto = self.k == "auto"
         labels, confidence, scores = cluster_embeddings(Z, self.k, self.method,

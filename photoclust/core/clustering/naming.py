@@ -1,19 +1,45 @@
-"""Suggested cluster names from the photos' top ImageNet classes ("espresso / cup").
+"""Suggested cluster names: the most specific concept that covers most of a cluster's photos.
 
 A suggestion is shown until the user renames the cluster (``name_source`` becomes ``user``).
-Each photo votes for its top classes with their probabilities; the cluster is named after the one
-or two classes with the most votes, the second only when it is close enough to the first to be
-informative. Suggestions that would repeat another cluster's name get that cluster's next class
-instead, so no two clusters look the same in the list.
+The photos' stored top ImageNet classes are lifted through WordNet's hierarchy
+(``photoclust.core.search.vocabulary``): a cluster of beagles is "beagle", one of many breeds
+"dog", one of cowboy hats, sombreros and bonnets "hat". A cluster is named after two concepts
+("dog / tabby") only when it really holds two: each covers a good share of its photos and the
+pair says much more than the one concept above both. When no concept is worth a name, the one
+or two most voted classes are used, as before. Suggestions that would repeat another cluster's
+name get that cluster's next option, so no two clusters look the same in the list.
+Measured in bench/search_quality.py (the names table); design in docs/search.md.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Iterable, Mapping, Sequence
+
+import numpy as np
 
 #: A second class joins the name when it has at least this share of the first class's votes.
 SECOND_CLASS_SHARE = 0.5
-
+#: A concept names a cluster when it is above the most likely class of more than this share of
+#: its photos (a majority).
+COVERS_MOST = 0.5
+#: In a two-concept name, each concept covers at least this share of the photos, the two
+#: together this share...
+COVERS_PART = 0.25
+COVERS_PAIR = 0.8
+#: ...and the pair is this much more specific (``Vocabulary.information``) than the one concept
+#: that covers as many photos: two classes do not beat a concept over four classes ("hat",
+#: information 0.8), "beagle / tabby" beats "domestic animal" (0.3).
+PAIR_MORE_SPECIFIC = 0.21
+#: Concepts that cover this share of all classes or more say nothing ("whole", "artifact").
+TOO_GENERAL = 0.35
+#: WordNet's abstract or technical upper categories, which nobody names an album after
+#: ("consumer goods", "placental"): the names go to the concepts below or above them.
+NOT_A_NAME = frozenset({
+    "n00001740", "n00001930", "n00002684", "n00003553", "n00021939", "n00004475", "n00004258",
+    "n03575240", "n01466257", "n01886756", "n03076708", "n03093574", "n00020827", "n00020090",
+    "n15046900", "n00019128", "n11675842", "n13087625", "n13086908", "n01661818", "n01473806",
+    "n03122748", "n03100490", "n04170037", "n01471682",
+})
 
 def readable_class(name: str) -> str:
     """ImageNet synset names as people write them ("golden_retriever" -> "golden retriever")."""
@@ -52,6 +78,56 @@ def name_from_votes(votes: list[tuple[str, float]], taken: set[str] = frozenset(
     return f"{base} ({n})"
 
 
+def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> list[str]:
+    """Names from WordNet concepts for a cluster whose photos have these top classes, best
+    first: the most specific concept that covers most of the photos (a photo is
+    covered by the concepts above its most likely class), two when the cluster really holds two,
+    then the next options; ``[]`` when no concept covers enough or the classes are unknown."""
+    from photoclust.core.search.vocabulary import vocabulary
+
+    vocab = vocabulary()
+    firsts: Counter[int] = Counter()
+    for classes in photo_classes:
+        known = [(p, vocab.class_index[readable_class(n)]) for n, p in classes or ()
+                 if readable_class(n) in vocab.class_index]
+        if known:
+            firsts[max(known)[1]] += 1
+    n = sum(firsts.values())
+    if n == 0:
+        return []
+    cover: Counter[int] = Counter()
+    for k, count in firsts.items():
+        for c in vocab.ancestors(k):
+            cover[c] += count / n
+    nameable = [c for c in cover if vocab.wnids[c] not in NOT_A_NAME
+                and len(vocab.classes_under(c)) < TOO_GENERAL * vocab.n_classes]
+    # most specific first; of concepts over the same classes, the lowest (jean, not apparel)
+    singles = sorted((c for c in nameable if cover[c] > COVERS_MOST),
+                     key=lambda c: (-vocab.information(c), -cover[c], -len(vocab.ancestors(c)),
+                                    vocab.name(c)))
+    parts = sorted((c for c in nameable if cover[c] >= COVERS_PART),
+                   key=lambda c: (-cover[c], vocab.name(c)))
+    pairs = [(a, b) for i, a in enumerate(parts) for b in parts[i + 1:]
+             if cover[a] + cover[b] >= COVERS_PAIR
+             and not np.intersect1d(vocab.classes_under(a), vocab.classes_under(b)).size]
+    # the pair that covers most (to a tenth), then the most specific
+    pairs.sort(key=lambda ab: (-round(cover[ab[0]] + cover[ab[1]], 1),
+                               -(vocab.information(ab[0]) + vocab.information(ab[1])),
+                               -len(vocab.ancestors(ab[0])) - len(vocab.ancestors(ab[1]))))
+
+    def covering_information(share: float) -> float:
+        """How specific the most specific concept covering ``share`` of the photos is."""
+        share = min(share, COVERS_PAIR) - 0.05
+        return max((vocab.information(c) for c in nameable if cover[c] >= share), default=0.0)
+
+    best_single = vocab.information(singles[0]) if singles else 0.0
+    two = [f"{vocab.name(a)} / {vocab.name(b)}" for a, b in pairs[:3]
+           if (vocab.information(a) + vocab.information(b)) / 2
+           >= max(best_single, covering_information(cover[a] + cover[b]) + PAIR_MORE_SPECIFIC)]
+    names = two[:1] + [vocab.name(c) for c in singles] + two[1:]
+    return list(dict.fromkeys(names))
+
+
 def suggest_names(labels: Sequence[int], photo_ids: Sequence[int],
                   top_classes: Mapping[int, Sequence[tuple[str, float]]]) -> dict[int, str]:
     """Suggested name per cluster label; larger clusters choose first. Photos without top
@@ -62,8 +138,9 @@ def suggest_names(labels: Sequence[int], photo_ids: Sequence[int],
     names: dict[int, str] = {}
     taken: set[str] = set()
     for label in sorted(members, key=lambda lab: (-len(members[lab]), lab)):
-        votes = class_votes(top_classes.get(pid, ()) for pid in members[label])
-        name = name_from_votes(votes, taken)
+        photo_classes = [top_classes.get(pid, ()) for pid in members[label]]
+        options = [n for n in hierarchy_names(photo_classes) if n not in taken]
+        name = options[0] if options else name_from_votes(class_votes(photo_classes), taken)
         if name:
             taken.add(name)
         names[label] = name

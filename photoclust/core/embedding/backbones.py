@@ -101,13 +101,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class Backbone(ModelRunner):
     """A model run by PyTorch (eager): the training paths, GPUs without ONNX Runtime, fallback."""
 
-    module: "FeaturesAndLogits"
-    device: "torch.device"
+    module: FeaturesAndLogits
+    device: torch.device
     half_precision: bool = False
     pin_memory: bool = False
 
     def to_batch(self, crops: list[np.ndarray] | np.ndarray,
-                 pin_memory: bool = False) -> "torch.Tensor":
+                 pin_memory: bool = False) -> torch.Tensor:
         """Stack uint8 HWC crops into a normalised float NCHW tensor on the model's device.
 
         The uint8 pixels travel to the device (4x less than float32, from pinned memory on
@@ -151,7 +151,7 @@ class BackboneSpec:
     name: str
     dim: int
     description: str
-    build: Callable[[Path | None], "FeaturesAndLogits"]
+    build: Callable[[Path | None], FeaturesAndLogits]
     resize_size: int = 256
     input_size: int = 224
     mean: tuple[float, float, float] = IMAGENET_MEAN
@@ -160,8 +160,8 @@ class BackboneSpec:
     quantized: bool = False
 
 
-def _efficientnet_lite(variant: str) -> Callable[[Path | None], "FeaturesAndLogits"]:
-    def build(weights: Path | None) -> "FeaturesAndLogits":
+def _efficientnet_lite(variant: str) -> Callable[[Path | None], FeaturesAndLogits]:
+    def build(weights: Path | None) -> FeaturesAndLogits:
         from photoclust.core.embedding.networks import build_efficientnet_lite
 
         return build_efficientnet_lite(variant, weights)
@@ -169,7 +169,7 @@ def _efficientnet_lite(variant: str) -> Callable[[Path | None], "FeaturesAndLogi
     return build
 
 
-def _resnet50(weights: Path | None) -> "FeaturesAndLogits":
+def _resnet50(weights: Path | None) -> FeaturesAndLogits:
     from photoclust.core.embedding.networks import build_resnet50
 
     return build_resnet50(weights)

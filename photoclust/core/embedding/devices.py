@@ -97,12 +97,12 @@ class DevicePlan:
     def device_id(self) -> int:
         return int(self.device.split(":")[1]) if ":" in self.device else 0
 
-    def torch_device(self) -> "torch.device":
+    def torch_device(self) -> torch.device:
         import torch
 
         return torch.device(self.device)
 
-    def with_torch(self) -> "DevicePlan":
+    def with_torch(self) -> DevicePlan:
         """The same device run by torch (fp16 on GPUs): the fallback when ONNX Runtime fails."""
         return replace(self, runtime="torch", providers=(),
                        half_precision=self.device_type in ("cuda", "mps"))

@@ -107,7 +107,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
         raise EmbeddingError(f"The weights file {path} does not exist.") from exc
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same sentence
+    except Exception as exc:  # any unreadable file gets the same sentence
         raise EmbeddingError(f"The weights file {path} cannot be read ({exc}).") from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]

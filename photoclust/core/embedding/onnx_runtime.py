@@ -52,7 +52,7 @@ class RuntimeUnavailable(EmbeddingError):
 def import_onnxruntime() -> Any:
     try:
         import onnxruntime
-    except Exception as exc:  # noqa: BLE001 - ImportError, or a native library that fails to load
+    except Exception as exc:
         raise RuntimeUnavailable(f"ONNX Runtime cannot be imported ({exc})") from exc
     return onnxruntime
 
@@ -160,7 +160,7 @@ def _build(spec: BackboneSpec, weights: Path | None, onnx_path: Path) -> dict:
                 _export(backbone, Path(tmp))
     except EmbeddingError:
         raise
-    except Exception as exc:  # noqa: BLE001 - an exporter or quantiser failure: use torch
+    except Exception as exc:
         raise RuntimeUnavailable(f"{spec.name} cannot be exported to ONNX ({exc})") from exc
     return {"model": spec.name, "dim": spec.dim, "classes": len(backbone.class_names),
             "class_names": backbone.class_names, "size": onnx_path.stat().st_size,
@@ -171,16 +171,16 @@ def _export(backbone: Any, path: Path) -> None:
     """uint8 NHWC pixels in, ``features`` and ``logits`` out, batch size free."""
     import torch
 
+    mean = torch.tensor(backbone.mean).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(backbone.std).view(1, 3, 1, 1) * 255.0
+
     class PixelsToOutputs(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.network = backbone.module
-            self.register_buffer("mean", torch.tensor(backbone.mean).view(1, 3, 1, 1) * 255.0)
-            self.register_buffer("std", torch.tensor(backbone.std).view(1, 3, 1, 1) * 255.0)
 
         def forward(self, pixels: torch.Tensor):
-            x = (pixels.permute(0, 3, 1, 2).float() - self.mean) / self.std
-            return self.network(x)
+            return self.network((pixels.permute(0, 3, 1, 2).float() - mean) / std)
 
     size = backbone.input_size
     example = torch.zeros(2, size, size, 3, dtype=torch.uint8)
@@ -239,7 +239,7 @@ def load_onnx_model(spec: BackboneSpec, weights: str | Path | None = None,
               for name in providers]
     try:
         session = ort.InferenceSession(str(path), options, providers=wanted)
-    except Exception as exc:  # noqa: BLE001 - whatever the runtime raises, torch takes over
+    except Exception as exc:
         raise RuntimeUnavailable(f"ONNX Runtime cannot load {spec.name} ({exc})") from exc
     if providers[0] not in session.get_providers():
         raise RuntimeUnavailable(f"ONNX Runtime's {providers[0]} did not start")

@@ -30,7 +30,7 @@ def calibration_picture(seed: int, size: tuple[int, int] = CALIBRATION_SIZE) -> 
     rng = np.random.default_rng(seed)
     width, height = size
     coarse = rng.integers(0, 256, (3 + seed % 4, 4 + seed % 5, 3), dtype=np.uint8)
-    image = Image.fromarray(coarse).resize(size, Image.BICUBIC)
+    image = Image.fromarray(coarse).resize(size, Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(3, 9))):
         x0, y0 = int(rng.integers(-40, width - 40)), int(rng.integers(-40, height - 40))
@@ -52,8 +52,8 @@ def calibration_picture(seed: int, size: tuple[int, int] = CALIBRATION_SIZE) -> 
                 draw.rectangle((x, y0, x + step - 1, y0 + h), fill=colour)
     pixels = np.asarray(image, dtype=np.float32)
     light = np.linspace(rng.uniform(0.5, 1.0), rng.uniform(0.8, 1.3), height)[:, None, None]
-    pixels = pixels * light + rng.normal(0, rng.uniform(2, 14), pixels.shape)
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    shot = pixels * light + rng.normal(0, rng.uniform(2, 14), pixels.shape)
+    image = Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8))
     return image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.5))))
 
 

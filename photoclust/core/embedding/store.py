@@ -12,10 +12,15 @@ import numpy as np
 from sqlalchemy import func, select
 
 from photoclust.core.embedding.backbones import DEFAULT_MODEL, PREPROCESS_VERSION
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import ClusteringRun, Embedding, Photo, Setting
-
-_SQLITE_MAX_VARIABLES = 900
+from photoclust.core.library.models import (
+    ClusteringRun,
+    Embedding,
+    Photo,
+    PhotoStatus,
+    Setting,
+)
 
 
 def _embedding_of_photo(model: str, preprocess_version: int):
@@ -57,7 +62,7 @@ def load_embeddings(library: Library, model: str,
     query = (
         select(Photo.id, Embedding.dim, Embedding.vector)
         .join(Embedding, _embedding_of_photo(model, preprocess_version))
-        .where(Photo.status == "present")
+        .where(Photo.status == PhotoStatus.PRESENT)
         .order_by(Photo.id)
     )
     with library.session() as s:
@@ -78,8 +83,7 @@ def load_top_classes(library: Library, model: str, photo_ids: Iterable[int],
     ids = [int(i) for i in photo_ids]
     result: dict[int, list[tuple[str, float]]] = {}
     with library.session() as s:
-        for start in range(0, len(ids), _SQLITE_MAX_VARIABLES):
-            chunk = ids[start:start + _SQLITE_MAX_VARIABLES]
+        for chunk in chunks(ids):
             query = (
                 select(Photo.id, Embedding.top_classes)
                 .join(Embedding, _embedding_of_photo(model, preprocess_version))

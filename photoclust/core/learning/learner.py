@@ -9,7 +9,7 @@ is refined, not replaced, and a single moved photo can found a new cluster that 
 look-alikes. Once every labelled cluster has a few labels, a logistic regression trained on the
 labelled photos is blended with the centres' probabilities: one centre per cluster cannot follow
 a multi-modal class (clothing), a discriminative model can. Research that picked this over
-label spreading over the kNN graph, pseudo-labels and a trained projection head: README,
+label spreading over the kNN graph, pseudo-labels and a trained projection head: docs/research.md,
 "Learning from corrections".
 """
 from __future__ import annotations
@@ -19,9 +19,10 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.clustering.preprocess import l2_normalize
 
-NO_CLUSTER = -1
+__all__ = ["NO_CLUSTER", "CorrectionLearner", "class_columns"]
 
 
 class CorrectionLearner(BaseEstimator):

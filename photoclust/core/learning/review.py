@@ -44,7 +44,7 @@ class ReviewItem:
 
 @dataclass(frozen=True)
 class ReviewPolicy:
-    """Knobs of the queue, measured in README "Learning from corrections"."""
+    """Knobs of the queue, measured in docs/research.md, "Learning from corrections"."""
 
     suggest_merges: bool = True
     suggest_splits: bool = True

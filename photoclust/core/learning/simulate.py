@@ -1,9 +1,10 @@
 """Simulated user: how many corrections does it take to clean a library?
 
-Protocol (README, "Learning from corrections"): start from the automatic clustering; an oracle that
-knows the folder labels answers the program's own review queue; one action is one photo confirmed
-or moved, or one merge or split accepted or refused; after every batch of ``batch_size`` actions
-the learner refits; ARI against the folder labels is recorded at fractions = actions / photos.
+Protocol (docs/research.md, "Simulation protocol"): start from the automatic clustering; an
+oracle that knows the folder labels answers the program's own review queue; one action is one
+photo confirmed or moved, or one merge or split accepted or refused; after every batch of
+``batch_size`` actions the learner refits; ARI against the folder labels is recorded at
+fractions = actions / photos.
 
 The oracle's intent for a folder label L is one cluster, ``target(L)``:
 - once the oracle has confirmed or placed a photo of L in a cluster, that cluster (following it
@@ -49,7 +50,7 @@ class CorrectionState:
                                                   "split_refused": 0})
 
     @classmethod
-    def start(cls, initial_clusters) -> "CorrectionState":
+    def start(cls, initial_clusters) -> CorrectionState:
         clusters = np.asarray(initial_clusters, dtype=np.int64).copy()
         return cls(clusters=clusters, user=np.full(clusters.size, NO_CLUSTER, np.int64))
 
@@ -161,10 +162,10 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
 
     The curve has a point at fraction 0 (the automatic clustering) and at each of ``fractions``;
     the simulation runs on to ``max_fraction`` (default: the largest fraction), or until
-    ``target_ari`` is reached once every fraction is measured, to find how many actions reach it; learning happens after every ``batch_size`` actions and at
-    each fraction. ``review`` builds the queue (``build_review_queue``'s signature; the
-    benchmark swaps in the naive strategy). ``on_batch(actions, total_actions)`` is called after
-    each refit (progress).
+    ``target_ari`` is reached once every fraction is measured, to find how many actions reach
+    it; learning happens after every ``batch_size`` actions and at each fraction. ``review``
+    builds the queue (``build_review_queue``'s signature; the benchmark swaps in the naive
+    strategy). ``on_batch(actions, total_actions)`` is called after each refit (progress).
     """
     X = np.asarray(X, dtype=np.float32)
     true_labels = np.asarray(true_labels)
@@ -228,7 +229,8 @@ def simulate_library_corrections(library, model: str, dataset_root, fractions=(0
 
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
     from photoclust.core.embedding.store import load_embeddings
-    from photoclust.core.evaluation import dataset_root as normalized_root, label_of
+    from photoclust.core.evaluation import dataset_root as normalized_root
+    from photoclust.core.evaluation import label_of
     from photoclust.core.library.models import Assignment, Cluster, Photo
 
     root = normalized_root(dataset_root)

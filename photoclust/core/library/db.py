@@ -2,19 +2,24 @@
 
 No module-level engine: every caller (CLI, GUI, tests) opens its own ``Library`` on a path, and
 uses one short session per unit of work (``with lib.session() as s: ...``), never sharing a session
-across threads.
+across threads. A full disk, a read-only library and a newer one are told apart from damage and
+nothing is written then (docs/reliability.md, "The library file").
 """
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 import appdirs
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from photoclust import __version__
@@ -34,18 +39,113 @@ class NewerLibraryError(LibraryError):
     """The library was written by a newer photoclust; it is left untouched."""
 
 
+class LibraryUnavailableError(LibraryError):
+    """The library file is sound but cannot be used now: its disk is full, or it is read-only and
+    the command must write. Nothing is damaged (``check`` must not call it damaged)."""
+
+
+#: Below this much free space a failure to open or write the library is put down to a full disk.
+DISK_FULL_BELOW = 1 << 20
+
+
 def default_library_path() -> Path:
     return Path(appdirs.user_data_dir(APP_NAME, appauthor=False)) / "library.sqlite"
 
 
+def _sidecar(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def write_problem(path: Path) -> str | None:
+    """Why the library file at ``path`` cannot be written (read-only file system, file or
+    folder), as words that follow "the library is read-only: ", or ``None``."""
+    folder = path.parent
+    if not folder.is_dir():
+        return None  # to be created; a failure to create it says why
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    except (OSError, AttributeError):
+        pass
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file {path} is read-only"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"its folder {folder} is read-only"
+    for suffix in ("-wal", "-shm"):
+        if _sidecar(path, suffix).exists() and not os.access(_sidecar(path, suffix), os.W_OK):
+            return f"the file {_sidecar(path, suffix)} is read-only"
+    return None
+
+
+def disk_is_full(folder: Path) -> bool:
+    """Whether the file system holding ``folder`` has (almost) no space left for this user."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < DISK_FULL_BELOW
+    except OSError:
+        return False
+
+
+DISK_FULL = "its disk is full"
+
+
+def unavailable_message(path: Path, reason: str) -> str:
+    """What to tell the user when the library at ``path`` cannot be written for ``reason``
+    (``DISK_FULL`` or a ``write_problem``)."""
+    if reason == DISK_FULL:
+        return (f"the disk holding {path} is full. Nothing is damaged; free some space and run "
+                "the command again.")
+    return (f"the library {path} is read-only ({reason}). This command changes the library; "
+            "reading commands (status, clusters, photos, export, search) work on it as it is.")
+
+
+def _why_unwritable(path: Path) -> str | None:
+    """After an SQLite failure on ``path``: the reason that is not damage (a full disk, a
+    read-only library), or ``None`` when neither explains it."""
+    if disk_is_full(path.parent):
+        return DISK_FULL
+    return write_problem(path)
+
+
+def _read_only_uris(path: Path) -> list[str]:
+    """SQLite URIs that read ``path`` without writing anything beside it. ``immutable`` creates
+    no -wal/-shm file, and is exact when there is no -wal file (every commit is then in the main
+    file); with a -wal file, ``mode=ro`` reads its commits too (it needs the -shm file)."""
+    base = "file:" + quote(str(path))
+    wal = _sidecar(path, "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return [base + "?mode=ro", base + "?immutable=1"]
+    return [base + "?immutable=1"]
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    error: sqlite3.Error | None = None
+    for uri in _read_only_uris(path):
+        con = None
+        try:
+            con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return con
+        except sqlite3.Error as exc:
+            if con is not None:
+                con.close()
+            error = exc
+    assert error is not None
+    raise error
+
+
 def _read_schema_version(path: Path) -> int | None:
-    """Read the schema version without writing anything (read-only URI, no WAL switch)."""
+    """Read the schema version without writing anything (no -wal/-shm file, no WAL switch)."""
     if not path.exists() or path.stat().st_size == 0:
         return None
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise LibraryError(f"{path}: cannot open library ({exc})") from exc
+        con = _connect_read_only(path)
+    except sqlite3.DatabaseError as exc:
+        reason = _why_unwritable(path) if isinstance(exc, sqlite3.OperationalError) else None
+        if reason is not None:
+            raise LibraryUnavailableError(unavailable_message(path, reason)) from exc
+        raise LibraryError(f"{path}: not a photoclust library ({exc})") from exc
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "schema_info" not in tables:
@@ -73,16 +173,31 @@ def _set_pragmas(dbapi_con, _record) -> None:
     cur.close()
 
 
+def _set_read_only_pragmas(dbapi_con, _record) -> None:
+    dbapi_con.isolation_level = None
+    dbapi_con.execute("PRAGMA foreign_keys=ON")
+    dbapi_con.execute("PRAGMA busy_timeout=15000")
+
+
+#: Execution options of a connection that takes SQLite's write lock when its transaction begins
+#: (``BEGIN IMMEDIATE``): ``session.connection(execution_options=WRITE_LOCK)``.
+WRITE_LOCK = {"photoclust_begin": "IMMEDIATE"}
+
+
 def _begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    """``BEGIN``, or ``BEGIN IMMEDIATE`` for a connection with the ``WRITE_LOCK`` option."""
+    immediate = conn.get_execution_options().get("photoclust_begin") == "IMMEDIATE"
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Library:
     """An open photo library: the SQLite file plus the thumbnail cache beside it."""
 
-    def __init__(self, path: Path, engine: Engine):
+    def __init__(self, path: Path, engine: Engine, read_only: str | None = None):
         self.path = path
         self.engine = engine
+        #: Why this library was opened read-only (``open_library(read_only_ok=True)``), or None.
+        self.read_only = read_only
         self._sessionmaker = sessionmaker(engine, expire_on_commit=False)
 
     @property
@@ -110,7 +225,7 @@ class Library:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Library":
+    def __enter__(self) -> Library:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -130,11 +245,14 @@ def _backup(path: Path, version: int) -> Path:
     return backup
 
 
-def open_library(path: str | Path | None = None, *, create: bool = True) -> Library:
+def open_library(path: str | Path | None = None, *, create: bool = True,
+                 read_only_ok: bool = False) -> Library:
     """Open (or create) the library at ``path``, migrating it to the current schema.
 
-    Raises ``NewerLibraryError`` for a library from a newer photoclust without touching the file,
-    and ``LibraryError`` for a file that is not a photoclust library.
+    Raises ``NewerLibraryError`` for a library from a newer photoclust without writing anything,
+    ``LibraryUnavailableError`` when its disk is full or it is read-only (with ``read_only_ok``,
+    for commands that only read, such a library is opened read-only instead: ``Library.read_only``
+    says why), and ``LibraryError`` for a file that is not a photoclust library.
     """
     path = Path(path) if path is not None else default_library_path()
     path = path.expanduser().absolute()
@@ -147,11 +265,44 @@ def open_library(path: str | Path | None = None, *, create: bool = True) -> Libr
         )
     if version is None and not create and not path.exists():
         raise LibraryError(f"{path}: no such library")
+    problem = write_problem(path)
+    if problem is None and read_only_ok and version is not None and disk_is_full(path.parent):
+        problem = DISK_FULL  # a reader need not try (and leave a -wal/-shm file on a full disk)
+    if problem is not None:
+        return _without_writing(path, version, problem, read_only_ok)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise LibraryError(f"cannot create the folder for {path}: {exc.strerror}") from exc
 
+    try:
+        return _open_writable(path, version)
+    except (DBAPIError, sqlite3.OperationalError) as exc:
+        reason = _why_unwritable(path)
+        if reason is None:
+            raise
+        try:
+            return _without_writing(path, version, reason, read_only_ok)
+        except LibraryError as refusal:
+            raise refusal from exc
+
+
+def _without_writing(path: Path, version: int | None, reason: str,
+                     read_only_ok: bool) -> Library:
+    """The library opened read-only when the command allows it, else the refusal that says why
+    it cannot be written."""
+    if version is None:
+        raise LibraryUnavailableError(f"cannot create the library {path}: {reason}")
+    if version < migrations.SCHEMA_VERSION:
+        raise LibraryUnavailableError(
+            f"{path} was written by an older photoclust and must be upgraded once, which writes "
+            f"to it, but {reason}. Nothing was changed.")
+    if read_only_ok:
+        return _open_read_only(path, reason)
+    raise LibraryUnavailableError(unavailable_message(path, reason))
+
+
+def _open_writable(path: Path, version: int | None) -> Library:
     if version is not None and version < migrations.SCHEMA_VERSION:
         backup = _backup(path, version)
         log.info("backed up %s to %s before migrating", path, backup)
@@ -164,7 +315,7 @@ def open_library(path: str | Path | None = None, *, create: bool = True) -> Libr
             if version is None:
                 Base.metadata.create_all(con)
                 con.execute(
-                    SchemaInfo.__table__.insert().values(
+                    insert(SchemaInfo).values(
                         id=1, version=migrations.SCHEMA_VERSION, app_version=__version__
                     )
                 )
@@ -173,12 +324,29 @@ def open_library(path: str | Path | None = None, *, create: bool = True) -> Libr
                     log.info("migrating %s from schema %d to %d", path, v, v + 1)
                     migrations.MIGRATIONS[v](con)
                     con.execute(
-                        SchemaInfo.__table__.update().values(version=v + 1, app_version=__version__)
+                        update(SchemaInfo).values(version=v + 1, app_version=__version__)
                     )
+        lib = Library(path, engine)
+        with lib.session() as s:
+            s.scalar(select(SchemaInfo.version))  # fail early on a broken file
     except Exception:
         engine.dispose()
         raise
-    lib = Library(path, engine)
-    with lib.session() as s:
-        s.scalar(select(SchemaInfo.version))  # fail early on a broken file
+    return lib
+
+
+def _open_read_only(path: Path, reason: str) -> Library:
+    """The library opened for reading only: nothing is written, not even a -wal/-shm file."""
+    engine = create_engine(f"sqlite:///{path}", future=True,
+                           creator=lambda: _connect_read_only(path))
+    event.listen(engine, "connect", _set_read_only_pragmas)
+    event.listen(engine, "begin", _begin)
+    lib = Library(path, engine, read_only=reason)
+    try:
+        with lib.session() as s:
+            s.scalar(select(SchemaInfo.version))
+    except Exception:
+        engine.dispose()
+        raise
+    log.info("opened %s read-only (%s)", path, reason)
     return lib

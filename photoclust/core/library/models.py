@@ -40,9 +40,29 @@ class SchemaInfo(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class PhotoStatus:
+    """Values of ``Photo.status``."""
+
+    PRESENT = "present"
+    #: The file vanished: the row keeps its id, clusters and labels until the file is found again.
+    MISSING = "missing"
+    #: The file is there but no longer reads as a photo (damaged, overwritten, now a folder, a
+    #: broken link or a pipe): kept like a missing photo until the file reads again.
+    UNREADABLE = "unreadable"
+
+
+class Source:
+    """Who decided: values of ``Assignment.source`` and ``Cluster.name_source``."""
+
+    #: The algorithm (a clustering run, learning); a later run may change it.
+    AUTO = "auto"
+    #: The user (moved, confirmed, renamed); no algorithm overrides it.
+    USER = "user"
+
+
 class Photo(Base):
-    """A photo file on disk. ``status`` is ``present`` or ``missing``: a vanished file keeps its row
-    (and its labels) so that it can come back or be found again by its content hash."""
+    """A photo file on disk. ``status`` is a ``PhotoStatus``: a vanished file keeps its row (and
+    its labels) so that it can come back or be found again by its content hash."""
 
     __tablename__ = "photos"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,7 +77,8 @@ class Photo(Base):
     camera: Mapped[str | None] = mapped_column(String(128))
     gps_lat: Mapped[float | None] = mapped_column(Float)
     gps_lon: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="present", index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=PhotoStatus.PRESENT,
+                                        index=True)
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 

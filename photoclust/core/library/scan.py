@@ -7,10 +7,16 @@ path and keeps its id, cluster, labels and edit history. Files that vanished are
 ``missing``, never deleted. Identical files are duplicates: one row each, one content hash, one
 thumbnail, one embedding.
 
-Each new or changed file is decoded once (JPEG draft to 256 px) in a small thread pool (Pillow and
-hashlib release the GIL) to validate it and write its thumbnail. Rows are written batch by batch,
-each batch in its own committed transaction, so a cancelled or killed scan leaves a consistent
-library and the next run picks up where it stopped. Bad files are skipped with a reason.
+Each new or changed file is opened once in a small thread pool (Pillow and hashlib release the
+GIL): its first bytes must be an image header, then it is hashed and decoded completely (JPEG draft
+to 256 px) to validate it and write its thumbnail. Rows are written batch by batch, each batch in
+its own committed transaction, so a cancelled or killed scan leaves a consistent library and the
+next run picks up where it stopped. Bad files are skipped with a reason; a photo whose file
+turned bad (overwritten, truncated, replaced by a folder or a broken link) becomes ``unreadable``:
+it no longer counts as present, keeps its row, clusters and labels, and is present again once its
+file reads. Special files (pipes, devices) are never opened, and folders holding a photoclust
+export (its manifest) are not indexed: their photos are copies of indexed ones. See
+docs/reliability.md.
 """
 from __future__ import annotations
 
@@ -18,40 +24,48 @@ import errno
 import hashlib
 import logging
 import os
-import stat as stat_module
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from sqlalchemy import select, update
 
+from photoclust.core.files import EXPORT_MANIFEST_CSV, EXPORT_MANIFEST_JSON
 from photoclust.core.imaging import (
     IMAGE_EXTENSIONS,
     ImageError,
     ImageMetadata,
     create_thumbnail,
+    open_image_file,
+    open_regular_file,
     read_metadata,
+    special_file_reason,
     thumbnail_path,
 )
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Photo, utcnow
+from photoclust.core.library.folders import remember_indexed_folders
+from photoclust.core.library.models import Photo, PhotoStatus, utcnow
 
 log = logging.getLogger(__name__)
 
 _HASH_CHUNK = 1 << 20
+#: Status of a photo whose file is there but no longer reads as an image (see the module docs).
+UNREADABLE = PhotoStatus.UNREADABLE
 
 
 @dataclass
 class ScanResult:
     """Counts of one scan. ``missing`` is the number of photos under the scanned folders that are
-    missing after the scan (vanished now or earlier and not found again)."""
+    missing after the scan (vanished now or earlier and not found again); ``unreadable`` those
+    whose file is there but does not read as a photo any more (each is in ``skipped``)."""
 
     added: int = 0
     unchanged: int = 0
     updated: int = 0
     moved: int = 0
     missing: int = 0
+    unreadable: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -61,6 +75,7 @@ class ScanResult:
             "updated": self.updated,
             "moved": self.moved,
             "missing": self.missing,
+            "unreadable": self.unreadable,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
         }
 
@@ -91,6 +106,8 @@ class _Examined:
     content_hash: str = ""
     metadata: ImageMetadata | None = None
     error: str | None = None
+    #: The error is the file's (it does not read as an image), not ours (thumbnail not written).
+    file_error: bool = False
 
 
 def printable_path(path: str) -> str:
@@ -120,16 +137,38 @@ def _has_image_extension(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def hash_file(path: str) -> tuple[str, os.stat_result]:
+def hash_file(source: str | BinaryIO) -> tuple[str, os.stat_result]:
     """SHA-256 (hex) of the file's bytes, with the ``fstat`` of the file that was read (so the
-    size and mtime stored belong to the bytes hashed). SHA-256 rather than BLAKE2b: with the SHA
-    CPU instructions that OpenSSL uses it is twice as fast, and ``sha256sum`` can check it."""
+    size and mtime stored belong to the bytes hashed). ``source`` is a path or an open file
+    (read from its start and rewound). SHA-256 rather than BLAKE2b: with the SHA CPU
+    instructions that OpenSSL uses it is twice as fast, and ``sha256sum`` can check it."""
+    if isinstance(source, str):
+        try:
+            fh = open_regular_file(source)  # never a pipe that would block
+        except ImageError as exc:
+            raise OSError(errno.EINVAL, str(exc), source) from None
+        with fh:
+            return hash_file(fh)
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
-        st = os.fstat(fh.fileno())
-    return digest.hexdigest(), st
+    source.seek(0)
+    while chunk := source.read(_HASH_CHUNK):
+        digest.update(chunk)
+    source.seek(0)
+    return digest.hexdigest(), os.fstat(source.fileno())
+
+
+def _is_export_folder(folder: str, names: set[str]) -> bool:
+    """Whether ``folder`` holds the manifest of a photoclust export (its albums are copies)."""
+    for name, mark in ((EXPORT_MANIFEST_JSON, b'"photoclust_version"'),
+                       (EXPORT_MANIFEST_CSV, b"photo_id,")):
+        if name in names:
+            try:
+                with open_regular_file(os.path.join(folder, name)) as fh:
+                    if mark in fh.read(4096):
+                        return True
+            except (ImageError, OSError):
+                continue
+    return False
 
 
 class _Walker:
@@ -138,7 +177,10 @@ class _Walker:
 
     def __init__(self, excluded_dirs: Iterable[str]):
         self.skipped: list[tuple[str, str]] = []
+        #: The same reasons by path as found (``skipped`` holds printable paths).
+        self.reasons: dict[str, str] = {}
         self.unreadable_dirs: list[str] = []
+        self.export_dirs: list[str] = []
         self._visited: set[tuple[int, int]] = set()
         for path in excluded_dirs:
             try:
@@ -150,6 +192,7 @@ class _Walker:
     def _skip(self, path: str, reason: str) -> None:
         log.info("skipping %s: %s", printable_path(path), reason)
         self.skipped.append((printable_path(path), reason))
+        self.reasons[path] = reason
 
     def walk(self, root: str, ctx: JobContext) -> Iterator[_FoundFile]:
         root_st = os.stat(root)
@@ -169,13 +212,19 @@ class _Walker:
                 self.unreadable_dirs.append(folder)
                 self._skip(folder, f"cannot read folder: {_os_reason(exc)}")
                 continue
+            names = {entry.name for entry in entries}
+            if (EXPORT_MANIFEST_JSON in names or EXPORT_MANIFEST_CSV in names) \
+                    and _is_export_folder(folder, names):
+                self.export_dirs.append(folder)
+                self._skip(folder, "a photoclust export (it holds its manifest): not indexed, its "
+                           "photos are copies of photos in the library")
+                continue
             subfolders = []
             for entry in entries:
                 if entry.name.startswith("."):
                     continue  # hidden files and folders (.git, .Trash, ._IMG.JPG resource forks)
                 try:
                     is_dir = entry.is_dir()
-                    is_file = not is_dir and entry.is_file()
                     is_link = entry.is_symlink()
                 except OSError as exc:
                     self._skip(entry.path, _os_reason(exc))
@@ -201,23 +250,18 @@ class _Walker:
                 if not _is_utf8(entry.path):
                     self._skip(entry.path, "file name is not valid UTF-8")
                     continue
-                if not is_file:
-                    if is_link:
-                        try:
-                            os.stat(entry.path)
-                            reason = "not a regular file"
-                        except FileNotFoundError:
-                            reason = "broken symbolic link"
-                        except OSError as exc:
-                            reason = _os_reason(exc)
-                        self._skip(entry.path, reason)
-                    continue
                 try:
                     st = entry.stat()
+                except FileNotFoundError:
+                    self._skip(entry.path, "broken symbolic link" if is_link
+                               else "vanished during the scan")
+                    continue
                 except OSError as exc:
                     self._skip(entry.path, _os_reason(exc))
                     continue
-                if not stat_module.S_ISREG(st.st_mode):
+                reason = special_file_reason(st.st_mode)
+                if reason is not None:  # a named pipe or a device: never opened
+                    self._skip(entry.path, reason)
                     continue
                 yield _FoundFile(entry.path, st.st_size, st.st_mtime_ns)
             stack.extend(reversed(subfolders))
@@ -273,6 +317,7 @@ class ScanJob(Job[ScanResult]):
 
     def run(self, ctx: JobContext) -> ScanResult:
         result = ScanResult()
+        remember_indexed_folders(self.library, self.folders)  # export stays out of them
         walker = _Walker([str(self.library.thumbnail_dir), str(self.library.data_dir)])
         found: list[_FoundFile] = []
         for folder in self.folders:
@@ -312,7 +357,7 @@ class ScanJob(Job[ScanResult]):
                 ctx.report(done, total, printable_path(batch[-1].path))
 
         ctx.raise_if_cancelled()
-        result.missing = self._mark_vanished(seen_paths, walker.unreadable_dirs)
+        result.missing, result.unreadable = self._mark_gone(seen_paths, walker, result)
         ctx.report(total, total, "done")
         log.info("scan of %s: %s", self.folders, {k: v for k, v in result.to_json().items()
                                                   if k != "skipped"})
@@ -331,25 +376,34 @@ class ScanJob(Job[ScanResult]):
         return rows
 
     def _examine(self, item: _FoundFile) -> _Examined:
-        """Hash the file and, unless its content is already known, decode it once to validate it
-        and write its thumbnail. Runs in the worker threads: no database access here."""
+        """Open the file once: check its header, hash it and, unless its content is already
+        known, decode it completely to validate it and write its thumbnail (hash and pixels come
+        from the same open file). Runs in the worker threads: no database access here."""
         try:
-            content_hash, st = hash_file(item.path)
-        except OSError as exc:
-            return _Examined(item.path, error=f"cannot read file: {_os_reason(exc)}")
-        examined = _Examined(item.path, st.st_size, st.st_mtime_ns, content_hash)
-        try:
-            if thumbnail_path(self.library, content_hash).exists():
-                # Same bytes as a photo already validated and thumbnailed (duplicate or move).
-                examined.metadata = read_metadata(item.path)
-            else:
-                examined.metadata = create_thumbnail(self.library, item.path, content_hash)[1]
+            fh = open_image_file(item.path)
         except ImageError as exc:
-            examined.error = str(exc)
-        except OSError as exc:  # e.g. the thumbnail folder is not writable, or the disk is full
-            if exc.errno == errno.ENOSPC:
-                raise
-            examined.error = f"cannot make thumbnail: {_os_reason(exc)}"
+            return _Examined(item.path, error=str(exc), file_error=True)
+        with fh:
+            try:
+                content_hash, st = hash_file(fh)
+            except OSError as exc:
+                return _Examined(item.path, error=f"cannot read file: {_os_reason(exc)}",
+                                 file_error=True)
+            examined = _Examined(item.path, st.st_size, st.st_mtime_ns, content_hash)
+            try:
+                if thumbnail_path(self.library, content_hash).exists():
+                    # Same bytes as a photo already validated and thumbnailed (duplicate, move,
+                    # or a thumbnail left by an interrupted run).
+                    examined.metadata = read_metadata(fh)
+                else:
+                    examined.metadata = create_thumbnail(self.library, fh, content_hash)[1]
+            except ImageError as exc:
+                examined.error = str(exc)
+                examined.file_error = True
+            except OSError as exc:  # e.g. the thumbnail folder is not writable, or disk full
+                if exc.errno == errno.ENOSPC:
+                    raise
+                examined.error = f"cannot make thumbnail: {_os_reason(exc)}"
         return examined
 
     def _write_batch(self, batch: list[_Examined], existing: dict[str, _ExistingRow],
@@ -362,10 +416,21 @@ class ScanJob(Job[ScanResult]):
                 if item.error is not None:
                     skipped.append((printable_path(item.path), item.error))
                     log.info("skipping %s: %s", printable_path(item.path), item.error)
+                    old = existing.get(item.path)
+                    if item.file_error and old is not None:
+                        # A photo whose file turned bad: no longer present, but its row, clusters
+                        # and labels stay for when the file reads again (like a missing photo).
+                        # (Unless a good copy took the row over earlier in this run.)
+                        s.execute(update(Photo).where(Photo.id == old.id,
+                                                      Photo.path == item.path).values(
+                            status=UNREADABLE if os.path.lexists(item.path) else "missing",
+                            updated_at=utcnow()))
                     continue
                 now = utcnow()
                 old = existing.get(item.path)
                 photo = s.get(Photo, old.id) if old is not None else None
+                if photo is not None and photo.path != item.path:
+                    photo = None  # a copy found earlier in this run took the row over (a move)
                 if photo is not None:
                     counts["unchanged" if photo.content_hash == item.content_hash
                            else "updated"] += 1
@@ -398,16 +463,20 @@ class ScanJob(Job[ScanResult]):
     @staticmethod
     def _moved_photo(s, content_hash: str, seen_paths: set[str],
                      claimed: set[int]) -> Photo | None:
-        """A photo with this content whose file is gone (marked missing, or its path no longer
-        exists): the file at the new path is that photo, moved or renamed."""
+        """A photo with this content whose file is gone (marked missing or unreadable, or its
+        path no longer exists): the file at the new path is that photo, moved or renamed (or
+        restored from a backup beside its damaged file)."""
         candidates = s.scalars(
             select(Photo).where(Photo.content_hash == content_hash)
-            .order_by((Photo.status == "missing").desc(), Photo.id)
+            .order_by((Photo.status == "present").asc(), Photo.id)
         )
         for photo in candidates:
-            if photo.id in claimed or photo.path in seen_paths:
+            if photo.id in claimed:
                 continue
-            if photo.status == "missing" or not os.path.lexists(photo.path):
+            if photo.status == UNREADABLE:  # its damaged file may still be there
+                return photo
+            if photo.path not in seen_paths and (
+                    photo.status == "missing" or not os.path.lexists(photo.path)):
                 return photo
         return None
 
@@ -417,26 +486,51 @@ class ScanJob(Job[ScanResult]):
                 s.execute(update(Photo).where(Photo.id.in_(photo_ids[start:start + 500]))
                           .values(status=status, updated_at=utcnow()))
 
-    def _mark_vanished(self, seen_paths: set[str], unreadable_dirs: list[str]) -> int:
-        """Mark photos under the scanned folders whose file is gone as missing; returns how many
-        photos under those folders are missing now. Files we merely could not read (inside an
-        unreadable folder) are left as they are."""
+    def _mark_gone(self, seen_paths: set[str], walker: _Walker,
+                   result: ScanResult) -> tuple[int, int]:
+        """Mark photos under the scanned folders whose file is gone as missing, and those whose
+        path now holds no photo (a folder, a broken link, a pipe) as unreadable, each with its
+        reason in ``result.skipped``. Files we merely could not read (inside an unreadable
+        folder) are left as they are. Returns how many photos under those folders are missing
+        and unreadable now."""
         vanished: list[int] = []
-        missing_total = 0
-        unreadable = tuple(d + os.sep for d in unreadable_dirs)
+        turned_bad: list[int] = []
+        missing = unreadable = 0
+        unreadable_dirs = tuple(d + os.sep for d in walker.unreadable_dirs)
         for path, row in self._existing_rows().items():
-            if row.status == "missing":
-                missing_total += 1
-                continue
-            if path in seen_paths or (unreadable and path.startswith(unreadable)):
-                continue
-            try:
-                os.lstat(path)
-            except (FileNotFoundError, NotADirectoryError):
-                vanished.append(row.id)
-            except OSError:
-                continue
+            status = row.status
+            if status != "missing" and path not in seen_paths and not (
+                    unreadable_dirs and path.startswith(unreadable_dirs)):
+                status = self._status_of_unseen(path, status, walker, result)
+                if status != row.status:
+                    (vanished if status == "missing" else turned_bad).append(row.id)
+            missing += status == "missing"
+            unreadable += status == UNREADABLE
         if vanished:
             self._mark(vanished, "missing")
             log.info("%d photos vanished and are marked missing", len(vanished))
-        return missing_total + len(vanished)
+        if turned_bad:
+            self._mark(turned_bad, UNREADABLE)
+            log.info("%d photos no longer read and are marked unreadable", len(turned_bad))
+        return missing, unreadable
+
+    @staticmethod
+    def _status_of_unseen(path: str, status: str, walker: _Walker, result: ScanResult) -> str:
+        """The status of a photo whose path the walk did not yield as a file to read."""
+        try:
+            os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return "missing"
+        except OSError:
+            return status
+        reason = walker.reasons.get(path)  # a broken link, a pipe...: already in ``skipped``
+        if reason is None:
+            try:
+                reason = special_file_reason(os.stat(path).st_mode)
+            except OSError as exc:
+                reason = "broken symbolic link" if isinstance(exc, FileNotFoundError) \
+                    else _os_reason(exc)
+            if reason is None:
+                return status  # a file the walk reached by another path, or left out on purpose
+            result.skipped.append((printable_path(path), reason))
+        return UNREADABLE

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.gui.settings import THUMBNAIL_SIZES, LibrarySettings
 
+
 class SettingsDialog(QDialog):
     """Edits a ``LibrarySettings`` and the library location; the caller saves on ``accept``."""
 

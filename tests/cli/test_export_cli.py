@@ -1,10 +1,9 @@
-"""`photoclust export` and `photoclust check` on the command line (the --json keys are a contract)."""
+"""`photoclust export` and `photoclust check` on the command line (--json keys are a contract)."""
 from __future__ import annotations
 
 import json
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
-
 from photoclust.cli import main
 
 
@@ -42,7 +41,8 @@ def test_cli_check_reports_and_repairs(library, tmp_path, capsys):
 
     assert main(argv) == 1
     report = json.loads(capsys.readouterr().out)
-    assert set(report) == {"ok", "integrity", "missing", "orphans", "repaired"}
+    assert set(report) == {"ok", "integrity", "missing", "changed", "unreadable", "orphans",
+                           "repaired"}
     assert report["ok"] is False and report["integrity"] == ["ok"]
     assert [m["path"] for m in report["missing"]] == [str(photo)]
 

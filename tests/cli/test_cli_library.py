@@ -29,7 +29,7 @@ def test_cli_index_json_counts_and_skipped(tmp_path, capsys):
 
     first = run_json(capsys, "index", str(photos), "--library", str(lib))
     assert first == {
-        "added": 8, "unchanged": 0, "updated": 0, "moved": 0, "missing": 0,
+        "added": 8, "unchanged": 0, "updated": 0, "moved": 0, "missing": 0, "unreadable": 0,
         "skipped": [{"path": str(photos / "broken.jpg"), "reason": first["skipped"][0]["reason"]}],
     }
     assert "truncated" in first["skipped"][0]["reason"]

@@ -2,7 +2,6 @@
 import sqlite3
 
 from helpers import make_labeled_folder
-
 from photoclust.cli import main
 from photoclust.core.library import db
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import insert, select
 
+from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.library.models import (
     Assignment,
@@ -79,3 +80,17 @@ def check_invariants(library) -> None:
             & (CannotLink.cluster_id == Assignment.cluster_id))
             .where(Assignment.source == "auto")).all()
         assert clash == [], f"auto assignments against cannot-links: {clash}"
+
+
+def labelled_library(library, n_classes=3, per_class=30, seed=0):
+    """Photos with embeddings in ``n_classes`` clear groups, clustered with classes 0 and 1
+    merged into one cluster. Returns (photo ids, true labels, {label group -> cluster id})."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_classes, 24))
+    X = np.concatenate([c + 0.3 * rng.normal(size=(per_class, 24)) for c in centres])
+    y = np.repeat(np.arange(n_classes), per_class)
+    ids = add_photos(library, len(y))
+    add_embeddings(library, ids, X)
+    apply_clustering(library, "efficientnet_lite0", "kmeans", ids, np.where(y <= 1, 0, y - 1))
+    clusters = cluster_of(library)
+    return np.array(ids), y, {0: clusters[ids[0]], 1: clusters[ids[-1]]}

@@ -4,10 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from _edit_fixtures import cluster_of
+from _edit_fixtures import cluster_of, labelled_library
 from photoclust.cli import main
 from photoclust.core import editing
-from test_learning_library import labelled_library
 
 
 def run(capsys, *argv):
@@ -48,6 +47,7 @@ def test_review_on_an_empty_library_explains(library, capsys):
     assert code == 1 and "photoclust cluster" in out.err
 
 
+@pytest.mark.slow
 def test_evaluate_simulate_corrections_adds_the_curve(tmp_path, capsys):
     from helpers import make_labeled_folder
 

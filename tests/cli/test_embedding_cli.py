@@ -3,24 +3,17 @@ from __future__ import annotations
 
 import json
 import urllib.error
-from pathlib import Path
 
-import numpy as np
+import pytest
 import torch
-from PIL import Image
 
+from helpers import write_photos
 from photoclust.cli import main
 from photoclust.core.library import open_library
 from photoclust.core.queries import photo_by_path
 
-
-def write_photos(folder: Path, n: int, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        pixels = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(folder / f"photo{i}.jpg", quality=85)
-    return folder
+#: Photos big enough to be embedded from their thumbnail, named photo0.jpg, photo1.jpg, ...
+PHOTOS = {"size": (320, 240), "name": "photo{}.jpg"}
 
 
 def run_json(capsys, *argv) -> dict:
@@ -30,9 +23,10 @@ def run_json(capsys, *argv) -> dict:
     return json.loads(captured.out)
 
 
+@pytest.mark.slow
 def test_embed_json_reports_embedded_then_already(tmp_path, capsys):
     library = str(tmp_path / "lib.sqlite")
-    photos = write_photos(tmp_path / "photos", 3)
+    photos = write_photos(tmp_path / "photos", 3, **PHOTOS)
     run_json(capsys, "index", str(photos), "--library", library)
 
     first = run_json(capsys, "embed", "--library", library, "--device", "cpu", "--batch-size", "2")
@@ -45,14 +39,15 @@ def test_embed_json_reports_embedded_then_already(tmp_path, capsys):
     assert (second["embedded"], second["already"]) == (0, 3)
 
 
+@pytest.mark.slow
 def test_a_library_keeps_the_model_it_was_embedded_with(tmp_path, capsys):
     """A library organised with another model than today's default keeps using it, so its
     clusters, corrections and new photos stay in one embedding space."""
     library = str(tmp_path / "lib.sqlite")
-    photos = write_photos(tmp_path / "photos", 4)
+    photos = write_photos(tmp_path / "photos", 4, **PHOTOS)
     run_json(capsys, "index", str(photos), "--library", library)
     first = run_json(capsys, "embed", "--model", "efficientnet_lite0", "--library", library)
-    write_photos(tmp_path / "more", 2, seed=1)
+    write_photos(tmp_path / "more", 2, first=100, **PHOTOS)
     run_json(capsys, "index", str(photos), str(tmp_path / "more"), "--library", library)
 
     again = run_json(capsys, "embed", "--library", library)
@@ -85,8 +80,9 @@ def test_embed_unknown_model_lists_the_choices(tmp_path, capsys):
     assert "choose one of: efficientnet_lite0" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_organize_indexes_embeds_and_clusters(tmp_path, capsys):
-    photos = write_photos(tmp_path / "photos", 6)
+    photos = write_photos(tmp_path / "photos", 6, **PHOTOS)
     library = str(tmp_path / "lib.sqlite")
 
     result = run_json(capsys, "organize", str(photos), "--library", library, "--k", "2",
@@ -111,7 +107,7 @@ def test_organize_unreadable_folder_fails_before_any_work(tmp_path, capsys):
 
 
 def test_organize_unknown_method_fails_before_indexing(tmp_path, capsys):
-    photos = write_photos(tmp_path / "photos", 1)
+    photos = write_photos(tmp_path / "photos", 1, **PHOTOS)
     library = tmp_path / "lib.sqlite"
     code = main(["organize", str(photos), "--library", str(library), "--method", "magic"])
     assert code == 1
@@ -120,11 +116,12 @@ def test_organize_unknown_method_fails_before_indexing(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["photos"] == 0
 
 
+@pytest.mark.slow
 def test_moving_a_library_to_another_model_keeps_names_and_corrections(tmp_path, capsys):
-    """README: `organize --model efficientnet_lite2` moves a Lite0 library to Lite2; cluster ids,
-    the names you gave and the photos you placed carry over, and the library's model follows."""
+    """`organize --model efficientnet_lite2` moves a Lite0 library to Lite2; cluster ids, the
+    names you gave and the photos you placed carry over, and the library's model follows."""
     library = str(tmp_path / "lib.sqlite")
-    photos = write_photos(tmp_path / "photos", 6)
+    photos = write_photos(tmp_path / "photos", 6, **PHOTOS)
     run_json(capsys, "organize", str(photos), "--model", "efficientnet_lite0", "--k", "2",
              "--library", library)
     clusters = run_json(capsys, "clusters", "--library", library)

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
+from helpers import write_photos
 from photoclust.cli import main as cli_main
 from photoclust.core.check import CheckJob
 from photoclust.core.editing import move_photos, rename_cluster
@@ -26,33 +26,15 @@ from photoclust.core.jobs import run_job
 from photoclust.core.library import open_library
 from photoclust.core.queries import list_clusters, photos_in_cluster
 
+#: Every test here loads real model weights.
+pytestmark = pytest.mark.slow
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261125
 EMBED = ["embed", "--device", "cpu", "--batch-size", "2"]
 CLUSTER = ["cluster", "--k", "3"]
-
-
-def draw_photos(folder: Path, count: int, offset: int = 0) -> None:
-    """Three kinds of small pictures (red discs, blue stripes, green checks), so the clusters
-    have something to find."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(offset, offset + count):
-        kind = i % 3
-        image = Image.new("RGB", (96, 72), [(250, 240, 230), (230, 235, 250), (235, 250, 235)][kind])
-        draw = ImageDraw.Draw(image)
-        shade = 40 + (i * 17) % 120
-        if kind == 0:
-            draw.ellipse((10 + i % 20, 8, 70 + i % 20, 64), fill=(200 + shade % 55, 30, shade // 2))
-        elif kind == 1:
-            for x in range(0, 96, 12):
-                draw.rectangle((x, 0, x + 5, 72), fill=(20, shade // 2, 180 + shade % 70))
-        else:
-            for x in range(0, 96, 16):
-                for y in range((x // 16) % 2 * 12, 72, 24):
-                    draw.rectangle((x, y, x + 11, y + 11), fill=(30, 150 + shade % 100, 40))
-        image.save(folder / f"img_{i:03d}.jpg", "JPEG", quality=85)
 
 
 def photoclust(library: Path, *args: str) -> subprocess.Popen:
@@ -125,7 +107,7 @@ def corrections(library_path: Path) -> dict:
 def test_sigkill_during_embed_and_cluster_loses_nothing(tmp_path):
     rng = random.Random(SEED)
     photos, library_path = tmp_path / "photos", tmp_path / "library.sqlite"
-    draw_photos(photos, 24)
+    write_photos(photos, 24)
     assert cli_main(["index", str(photos), "--library", str(library_path)]) == 0
     embedded = "SELECT count(DISTINCT content_hash) FROM embeddings"
 
@@ -156,7 +138,7 @@ def test_sigkill_during_embed_and_cluster_loses_nothing(tmp_path):
     assert len(before["events"]) == 2 and before["placed"] == [(photo_id, second)]
 
     # New photos arrive; embedding and clustering are killed again, then complete.
-    draw_photos(photos, 9, offset=24)
+    write_photos(photos, 9, first=24)
     assert cli_main(["index", str(photos), "--library", str(library_path)]) == 0
     target = rng.randint(25, 31)
     kill_when(photoclust(library_path, *EMBED),

@@ -1,0 +1,214 @@
+"""Search and similar photos over a real library file whose embeddings and top classes the test
+writes (no model weights): what photos show through WordNet's hierarchy, names, folders, dates,
+cameras, likeness, bad input, and the CLI's JSON."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from photoclust.cli import main
+from photoclust.core import editing
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
+from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, PhotoStatus
+from photoclust.core.search import (
+    SearchError,
+    SearchHit,
+    search_hint,
+    search_photos,
+    similar_photos,
+)
+
+MODEL = "efficientnet_lite2"
+
+# path, top classes as EmbedJob stores them, taken_at, camera, group (for the vectors)
+PHOTOS = [
+    ("/pics/walks/p1.jpg", [["beagle", 0.8], ["basset", 0.1]], datetime(2023, 7, 14),
+     "Canon EOS 5D", 0),
+    ("/pics/walks/p2.jpg", [["golden retriever", 0.7], ["Labrador retriever", 0.2]],
+     datetime(2023, 7, 20), "Canon EOS 5D", 0),
+    ("/pics/walks/p3.jpg", [["Chihuahua", 0.5], ["toy terrier", 0.3]], datetime(2022, 7, 1),
+     None, 0),
+    ("/pics/misc/p4.jpg", [["cowboy hat", 0.6], ["sombrero", 0.3]], datetime(2023, 1, 5),
+     "Pixel 7", 1),
+    ("/pics/misc/p5.jpg", [["sombrero", 0.9]], None, "Pixel 7", 1),
+    ("/pics/misc/p6.jpg", [["running shoe", 0.5], ["Loafer", 0.3], ["sandal", 0.1]], None, None, 2),
+    ("/pics/misc/p7.jpg", [["golf ball", 0.95]], None, None, 3),
+    ("/pics/misc/beach_day.jpg", [["seashore", 0.7], ["sandbar", 0.2]], None, None, 4),
+    ("/pics/misc/p9.jpg", [["tabby", 0.6], ["Egyptian cat", 0.3]], None, None, 5),
+    ("/pics/misc/p10.jpg", [["mouse", 0.4], ["tabby", 0.02]], None, None, 6),
+]
+
+
+@pytest.fixture
+def filled(library):
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(8, 32))
+    ids = []
+    with library.session() as s:
+        for i, (path, top, taken, camera, group) in enumerate(PHOTOS):
+            content = f"{i:064x}"
+            photo = Photo(path=path, content_hash=content, file_size=1, mtime_ns=0,
+                          taken_at=taken, camera=camera)
+            s.add(photo)
+            vector = centres[group] + 0.05 * rng.normal(size=32)
+            s.add(Embedding(content_hash=content, model=MODEL,
+                            preprocess_version=PREPROCESS_VERSION, dim=32,
+                            vector=vector.astype("<f2").tobytes(), top_classes=json.dumps(top)))
+            s.flush()
+            ids.append(photo.id)
+        # one photo not embedded yet
+        s.add(Photo(path="/pics/misc/new.jpg", content_hash="f" * 64, file_size=1, mtime_ns=0))
+        dogs = Cluster(name="beagle", name_source="auto")
+        hats = Cluster(name="hat", name_source="auto")
+        s.add_all([dogs, hats])
+        s.flush()
+        for pid in ids[:3]:
+            s.add(Assignment(photo_id=pid, cluster_id=dogs.id, source="auto", confidence=0.9))
+        for pid in ids[3:5]:
+            s.add(Assignment(photo_id=pid, cluster_id=hats.id, source="auto", confidence=0.9))
+    return library, ids, dogs.id, hats.id
+
+
+def found(hits):
+    return [h.path.rsplit("/", 1)[1] for h in hits]
+
+
+def test_search_lifts_classes_through_the_hierarchy(filled):
+    library, ids, dogs, _ = filled
+    hits = search_photos(library, "dog")
+    assert found(hits) == ["p1.jpg", "p2.jpg", "p3.jpg"]  # every breed counts; ties by id
+    assert all(isinstance(h, SearchHit) for h in hits)
+    assert [h.score for h in hits] == pytest.approx([0.9, 0.9, 0.8])
+    assert hits[0].cluster_id == dogs
+    assert hits[1].why == "dog (golden retriever)"
+    assert found(search_photos(library, "hats")) == ["p4.jpg", "p5.jpg"]
+    assert set(found(search_photos(library, "footwear"))) == {"p6.jpg"}
+    assert found(search_photos(library, "Golf-Balls!")) == ["p7.jpg"]
+    assert found(search_photos(library, "puppies")) == found(search_photos(library, "dogs"))
+    assert set(found(search_photos(library, "cat"))) == {"p9.jpg"}  # 0.02 tabby is below the floor
+
+
+def test_search_by_cluster_name_user_names_first(filled):
+    library, ids, dogs, hats = filled
+    editing.rename_cluster(library, hats, "Grandpa's hats")
+    hits = search_photos(library, "grandpa")
+    assert found(hits) == ["p4.jpg", "p5.jpg"]
+    assert hits[0].why == "cluster: Grandpa's hats" and hits[0].score == 1.0
+    # a user name beats what the model saw; the suggested name only counts half
+    hits = search_photos(library, "beagle")
+    assert found(hits)[0] == "p1.jpg"
+    assert {h.why for h in hits[1:]} == {"cluster: beagle"}
+    assert all(h.score == 0.5 for h in hits[1:])
+
+
+def test_search_folders_files_dates_cameras_and_several_words(filled):
+    library, *_ = filled
+    assert set(found(search_photos(library, "walks"))) == {"p1.jpg", "p2.jpg", "p3.jpg"}
+    assert found(search_photos(library, "beach")) == ["beach_day.jpg"]
+    assert set(found(search_photos(library, "2023"))) == {"p1.jpg", "p2.jpg", "p4.jpg"}
+    assert set(found(search_photos(library, "july 2023"))) == {"p1.jpg", "p2.jpg"}
+    assert set(found(search_photos(library, "July"))) == {"p1.jpg", "p2.jpg", "p3.jpg"}
+    assert set(found(search_photos(library, "2023-07-14"))) == {"p1.jpg", "p2.jpg"}  # the month
+    assert set(found(search_photos(library, "canon"))) == {"p1.jpg", "p2.jpg"}
+    hits = search_photos(library, "photos of dogs in july 2023 with canon")
+    assert found(hits) == ["p1.jpg", "p2.jpg"]
+    assert "date: 2023" in hits[0].why and "camera: Canon EOS 5D" in hits[0].why
+    assert found(search_photos(library, "hat pixel")) == ["p4.jpg", "p5.jpg"]
+    assert search_photos(library, "hat canon") == []
+    assert len(search_photos(library, "dog", limit=2)) == 2
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!...", "xyzzyq", "the of"])
+def test_search_bad_input_gives_nothing_and_a_hint(filled, text):
+    library, *_ = filled
+    assert search_photos(library, text) == []
+    hint = search_hint(text)
+    assert hint and "Type what the photos show" in hint
+    if text == "xyzzyq":
+        assert '"xyzzyq"' in hint
+
+
+def test_search_hint_for_known_words_that_match_nothing(filled):
+    library, *_ = filled
+    assert search_photos(library, "parachute") == []
+    assert "broader word" in search_hint("parachute")
+
+
+def test_search_index_follows_edits_and_new_photos(filled):
+    library, ids, dogs, hats = filled
+    assert search_photos(library, "sunday") == []
+    editing.rename_cluster(library, dogs, "Sunday walks")
+    assert len(search_photos(library, "sunday")) == 3
+    with library.session() as s:
+        s.add(Photo(path="/pics/misc/ball2.jpg", content_hash="e" * 64, file_size=1, mtime_ns=0))
+        s.add(Embedding(content_hash="e" * 64, model=MODEL, preprocess_version=PREPROCESS_VERSION,
+                        dim=32, vector=np.ones(32, "<f2").tobytes(),
+                        top_classes=json.dumps([["golf ball", 0.6]])))
+    assert found(search_photos(library, "golf ball"))[0] == "p7.jpg"
+    assert len(search_photos(library, "golf ball")) == 2
+
+
+def test_similar_photos_nearest_first_without_the_photo_itself(filled):
+    library, ids, dogs, _ = filled
+    hits = similar_photos(library, ids[0], limit=3)
+    assert len(hits) == 3
+    assert ids[0] not in [h.id for h in hits]
+    assert {h.id for h in hits[:2]} == {ids[1], ids[2]}  # the same group
+    assert hits[0].score >= hits[1].score >= hits[2].score
+    assert hits[0].cluster_id == dogs and "p1.jpg" in hits[0].why
+    by_path = similar_photos(library, "/pics/walks/p1.jpg", limit=3)
+    assert [h.id for h in by_path] == [h.id for h in hits]
+    assert len(similar_photos(library, ids[0], limit=100)) == len(ids) - 1
+
+
+def test_similar_photos_bad_input_is_one_sentence(filled):
+    library, ids, *_ = filled
+    with pytest.raises(SearchError, match="no photo 999"):
+        similar_photos(library, 999)
+    with pytest.raises(SearchError, match="not a photo in this library"):
+        similar_photos(library, "/nowhere/x.jpg")
+    with pytest.raises(SearchError, match="no embedding"):
+        similar_photos(library, "/pics/misc/new.jpg")
+    with library.session() as s:
+        s.get(Photo, ids[1]).status = PhotoStatus.MISSING
+        s.get(Photo, ids[2]).status = PhotoStatus.UNREADABLE
+    with pytest.raises(SearchError, match="missing"):
+        similar_photos(library, ids[1])
+    with pytest.raises(SearchError, match="no longer reads as a photo"):
+        similar_photos(library, ids[2])
+    assert ids[1] not in [h.id for h in similar_photos(library, ids[0])]
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_search_and_similar_json(filled, capsys):
+    library, ids, dogs, _ = filled
+    lib = str(library.path)
+    code, out, _ = run_cli(capsys, "search", "dogs", "--library", lib, "--json", "--limit", "2")
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) == 2
+    assert set(rows[0]) == {"id", "path", "score", "cluster_id", "why"}
+    assert rows[0]["cluster_id"] == dogs and rows[0]["path"].startswith("/pics/walks/")
+    code, out, _ = run_cli(capsys, "similar", str(ids[0]), "--library", lib, "--json")
+    assert code == 0 and ids[0] not in [r["id"] for r in json.loads(out)]
+    code, out, _ = run_cli(capsys, "similar", "/pics/walks/p1.jpg", "--library", lib)
+    assert code == 0 and "/pics/walks/p2.jpg" in out
+
+
+def test_cli_bad_input(filled, capsys):
+    library, *_ = filled
+    lib = str(library.path)
+    code, out, err = run_cli(capsys, "search", "?!", "--library", lib, "--json")
+    assert code == 0 and json.loads(out) == [] and "Type what the photos show" in err
+    code, out, _ = run_cli(capsys, "search", "xyzzyq", "--library", lib)
+    assert code == 0 and '"xyzzyq"' in out
+    code, out, err = run_cli(capsys, "similar", "4242", "--library", lib)
+    assert code == 2 and "no photo 4242" in err and "Traceback" not in err
