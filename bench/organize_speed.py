@@ -91,15 +91,16 @@ def stage_costs(photos: list[Path], models: list[str]) -> dict[str, float]:
         costs["decode (DCT-scaled) + thumbnail + metadata"] = (
             (time.process_time() - started) / len(sample))
         for model in models:
-            runner, _ = load_model(model, plan_for("cpu"))
+            runner, plan = load_model(model, plan_for("cpu"))
+            size = plan.batch_size  # as organize runs it
             started = time.process_time()  # organize's model input: the thumbnail
             crops = [runner.crop(load_rgb(thumbnail_path(library, h))) for h in hashes]
             costs[f"model input crop ({model})"] = (time.process_time() - started) / len(sample)
-            runner.infer(crops[:4])
-            batch = (crops * 2)[:32]
+            runner.infer(crops[:size])
             started = time.process_time()
-            runner.infer(batch)
-            costs[f"forward pass ({model}, batch 32)"] = (time.process_time() - started) / 32
+            for start in range(0, len(crops), size):
+                runner.infer(crops[start:start + size])
+            costs[f"forward pass ({model})"] = (time.process_time() - started) / len(crops)
         library.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -181,7 +182,7 @@ def main() -> None:
         steady = statistics.median(r[f"{name}_steady"] for r in rows)
         indexing = sum(v for k, v in costs.items() if "forward" not in k and "crop" not in k)
         per_photo = indexing + costs[f"model input crop ({model})"] + \
-            costs[f"forward pass ({model}, batch 32)"]
+            costs[f"forward pass ({model})"]
         limit = cores / per_photo
         peak = max(r[name][1] for r in rows)
         got = statistics.median(r[f"{name}_cpu"] / r[name][0] for r in rows)
