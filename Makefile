@@ -31,7 +31,7 @@ test-quick: $(INSTALLED)
 	$(RUN) $(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check photoclust tests bench resources
+	$(BIN)/ruff check photoclust tests bench resources tools
 	$(RUN) $(BIN)/mypy
 	$(RUN) $(BIN)/lint-imports
 

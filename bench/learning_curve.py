@@ -10,8 +10,10 @@ answer two review queues:
   with a logistic regression trained on the labelled photos.
 
 Prints ARI at 0, 2, 5 and 10 % of photos as actions, the actions needed for ARI 0.9 (up to 30 %),
-the seconds, and the machine. Usage: ``python bench/learning_curve.py [--features DIR] [--starts N]
-[--max-fraction F] [SET ...]``.
+the seconds, and the machine. With ``--arrivals``, instead: the simulated user with 10 % new
+photos arriving after 5 % answers, half of them of a label held out until then
+(``simulate_arrivals``), and what Organize did with them. Usage: ``python bench/learning_curve.py
+[--features DIR] [--starts N] [--max-fraction F] [--arrivals] [SET ...]``.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from photoclust.core.clustering.choose_k import choose_k
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_normalize
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
 from photoclust.core.learning.review import PHOTO, ReviewItem
-from photoclust.core.learning.simulate import simulate_corrections
+from photoclust.core.learning.simulate import simulate_arrivals, simulate_corrections
 
 FRACTIONS = (0.02, 0.05, 0.1)
 HORIZON = 0.3
@@ -92,8 +94,13 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=1,
                         help="automatic clusterings to start from (K-means seeds 0..N-1); with "
                         "more than one, a mean row follows each strategy (default 1)")
+    parser.add_argument("--arrivals", action="store_true",
+                        help="new photos arrive halfway (see the module docstring)")
     args = parser.parse_args()
     print(f"machine: {describe_machine()}")
+    if args.arrivals:
+        arrivals(args)
+        return
     print("| set | n | k auto | strategy | start | ARI 0 | 2 % | 5 % | 10 % | actions to ARI 0.9 "
           "| s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -121,6 +128,33 @@ def main() -> None:
             if len(curves) > 1:
                 aris = " | ".join(f"{a:.3f}" for a in np.mean(curves, axis=0))
                 print(f"| {name} | {len(y)} | {k} | {strategy} | mean | {aris} | | |", flush=True)
+
+def arrivals(args: argparse.Namespace) -> None:
+    print("| set | start | held out | new (new kind) | old kept: yours / rest | new joined kind "
+          "(old photos) | new kind in own cluster | founded | ARI 0 / 2 % / 5 % | ARI at arrival "
+          "/ 10 % | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, X, y in load_cached_sets(args.features, args.sets):
+        rows = []
+        for seed in range(args.starts):
+            began = time.perf_counter()
+            r = simulate_arrivals(X, y, FRACTIONS, random_state=seed)
+            seconds = time.perf_counter() - began
+            before = [p["ari"] for p in r.curve_before]
+            after = [p["ari"] for p in r.curve_after]
+            rows.append([r.old_kept_user, r.old_kept_auto, r.new_joined, r.old_in_kind_cluster,
+                         r.new_kind_in_own_cluster, *before, after[0], after[-1]])
+            print(f"| {name} | {seed} | {r.new_kind_label} | {r.n_new} ({r.n_new_kind}) | "
+                  f"{r.old_kept_user:.0%} / {r.old_kept_auto:.0%} | {r.new_joined:.0%} "
+                  f"({r.old_in_kind_cluster:.0%}) | {r.new_kind_in_own_cluster:.0%} | "
+                  f"{r.founded_clusters} | {' / '.join(f'{a:.3f}' for a in before)} | "
+                  f"{after[0]:.3f} / {after[-1]:.3f} | {seconds:.0f} |", flush=True)
+        if len(rows) > 1:
+            m = np.mean([row for row in rows if len(row) == len(rows[0])], axis=0)
+            print(f"| {name} | mean | | | {m[0]:.0%} / {m[1]:.0%} | {m[2]:.0%} ({m[3]:.0%}) | "
+                  f"{m[4]:.0%} | | {' / '.join(f'{a:.3f}' for a in m[5:-2])} | "
+                  f"{m[-2]:.3f} / {m[-1]:.3f} | |", flush=True)
+
 
 if __name__ == "__main__":
     main()

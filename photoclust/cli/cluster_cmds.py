@@ -28,8 +28,9 @@ CLUSTERS_SHOWN = 50
 
 
 def _add_clustering_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--k", type=cluster_count, default="auto", metavar="N|auto",
-                        help="number of clusters (default auto: chosen from the photos)")
+    parser.add_argument("--k", type=cluster_count, default=None, metavar="N|auto",
+                        help="number of clusters (default: the library's setting, else auto: "
+                        "chosen from the photos)")
     parser.add_argument("--method", choices=METHODS, default="kmeans",
                         help="clustering method (default kmeans)")
     add_model_option(parser, "embeddings of which image model")
@@ -38,9 +39,15 @@ def _add_clustering_options(parser: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     cluster = sub.add_parser(
         "cluster", help="group the library's embedded photos into clusters",
-        description="Cluster every embedded photo. Cluster ids, names you gave and photos you "
-        "placed survive re-clustering; new photos join the clusters they resemble.")
+        description="The first time, cluster every embedded photo. After that, only new photos "
+        "are placed: each joins the cluster it resembles, groups of a new kind found new "
+        "clusters, and no photo that has a cluster moves. --fresh re-clusters everything "
+        "(cluster ids, names you gave and photos you placed survive) as one edit that "
+        "`photoclust undo` takes back.")
     _add_clustering_options(cluster)
+    cluster.add_argument("--fresh", action="store_true",
+                         help="re-cluster every photo from scratch (--k and --method apply), "
+                         "keeping your names and the photos you placed; undoable")
     cluster.add_argument("--adapt", action="store_true",
                          help="adapt the embeddings to this library first (contrastive training "
                          "on augmented views; two extra model passes per photo)")
@@ -77,22 +84,46 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from photoclust.core.jobs import run_job
 
     with open_from_args(args) as library:
-        job = ClusterJob(library, model=args.model, k=args.k, method=args.method,
-                         adapt=args.adapt)
+        from photoclust.core.settings import load_settings
+
+        k = args.k if args.k is not None else load_settings(library).k
+        job = ClusterJob(library, model=args.model, k=k, method=args.method,
+                         adapt=args.adapt, fresh=args.fresh)
         with job_context(args, "Clustering") as ctx:
             result = run_job(job, ctx)
     if args.json:
         print_json(result.to_json())
         return 0
-    how = "chosen automatically" if result.k_auto else "as asked"
-    print(f"{result.n} photos clustered with k={result.k} ({how}, {result.method}, "
-          f"{result.seconds:.1f} s); run {result.run_id}; the library has "
-          f"{len(result.clusters)} clusters:")
+    print_cluster_result(result, asked_k_or_method=args.k is not None or args.method != "kmeans")
+    return 0
+
+
+def print_cluster_result(result, asked_k_or_method: bool = False) -> None:
+    """What a cluster stage did, for ``cluster`` and ``organize``."""
+    if result.mode == "place":
+        founded = len(result.founded_cluster_ids)
+        print(f"{result.new_photos} new photo(s): {result.placed - _founded_members(result)} "
+              f"joined existing clusters, {founded} new cluster(s) founded; no other photo "
+              f"moved ({result.seconds:.1f} s). The library has {len(result.clusters)} clusters:")
+        if asked_k_or_method:
+            print("The library already has clusters, so --k and --method were not used: "
+                  "`photoclust cluster --fresh` re-clusters everything.")
+    else:
+        how = "chosen automatically" if result.k_auto else "as asked"
+        print(f"{result.n} photos clustered with k={result.k} ({how}, {result.method}, "
+              f"{result.seconds:.1f} s); run {result.run_id}; the library has "
+              f"{len(result.clusters)} clusters:")
+        if result.event_id is not None:
+            print("(`photoclust undo` takes this re-clustering back.)")
     for c in result.clusters[:CLUSTERS_SHOWN]:
         print(f"  {c['id']:>5}  {c['size']:>6}  {printable(c['name'])}")
     if len(result.clusters) > CLUSTERS_SHOWN:
         print(f"  ... and {len(result.clusters) - CLUSTERS_SHOWN} more (`photoclust clusters`)")
-    return 0
+
+
+def _founded_members(result) -> int:
+    founded = set(result.founded_cluster_ids)
+    return sum(c["size"] for c in result.clusters if c["id"] in founded)
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
@@ -124,7 +155,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.dataset}: no such folder")
     with evaluation_library(args) as library:
         model = model_of(args, library)
-        job = EvaluateJob(args.dataset, library=library, k=args.k, method=args.method,
+        job = EvaluateJob(args.dataset, library=library, k=args.k or "auto", method=args.method,
                           model=model, report_dir=args.report)
         with job_context(args, "Evaluating") as ctx:
             result = run_job(job, ctx)

@@ -1,4 +1,4 @@
-"""Cluster browsing and editing commands: ``clusters``, ``rename``, ``move``, ``merge``,
+"""Cluster browsing and editing commands: ``clusters``, ``photos``, ``rename``, ``move``, ``merge``,
 ``split``, ``undo``, ``redo``. Every edit is recorded in the library at once and can be undone."""
 from __future__ import annotations
 
@@ -28,6 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         return parser
 
     command("clusters", cmd_clusters, help="list the clusters, largest first")
+
+    photos = command("photos", cmd_photos, help="list the photos with their cluster",
+                     description="One row per present photo: its cluster, whether you placed "
+                     "it (user) or the program did (auto), and how sure the program is that it "
+                     "is in the right cluster.")
+    which = photos.add_mutually_exclusive_group()
+    which.add_argument("--cluster", type=int, default=None, metavar="ID",
+                       help="only the photos of cluster ID")
+    which.add_argument("--unassigned", action="store_true", help="only photos in no cluster")
 
     rename = command("rename", cmd_rename, help="rename a cluster",
                      description="Give cluster ID your NAME; re-clustering keeps it.")
@@ -72,6 +81,26 @@ def cmd_clusters(args: argparse.Namespace) -> int:
             print(f"{c.id:>{width}}  {c.size:>6}  {printable(c.name)}")
     if unassigned:
         print(f"{unassigned} photo(s) in no cluster.")
+    return 0
+
+
+def cmd_photos(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        if args.cluster is not None and queries.cluster_info(library, args.cluster) is None:
+            raise CommandError(f"no cluster with id {args.cluster}")
+        rows = queries.placed_photos(library, cluster_id=args.cluster,
+                                     unassigned=args.unassigned)
+    if args.json:
+        print_json([row.to_json() for row in rows])
+        return 0
+    if not rows:
+        print("No photos.")
+    for row in rows:
+        where = (f"{row.cluster_id} ({printable(row.cluster_name)})"
+                 if row.cluster_id is not None else "no cluster")
+        sure = f"{row.confidence:.0%} sure" if row.confidence is not None else ""
+        how = "placed by you" if row.source == "user" else sure
+        print(f"{row.id}  {printable(row.path)}  {where}  {how}".rstrip())
     return 0
 
 

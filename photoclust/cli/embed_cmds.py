@@ -14,20 +14,20 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
     print_skipped,
-    printable,
 )
 from photoclust.core.embedding.devices import DEVICE_CHOICES, RUNTIME_CHOICES
 from photoclust.core.jobs import run_job
+from photoclust.core.settings import add_folder, effective_model, load_settings
 
 # The engine (and torch) is imported by the handlers only: other commands start without it.
 
-CLUSTERS_SHOWN = 30
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     add_model_option(parser)
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
-                        help="where the model runs (default auto: CUDA, then Apple MPS, then CPU)")
+    parser.add_argument("--device", default=None, choices=DEVICE_CHOICES,
+                        help="where the model runs (default: the library's setting, else auto: "
+                        "CUDA, then Apple MPS, then CPU)")
     parser.add_argument("--runtime", default=None, choices=RUNTIME_CHOICES,
                         help="what runs the model (default auto: ONNX Runtime where it can, else "
                         "torch; or $PHOTOCLUST_RUNTIME)")
@@ -53,10 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     organize = sub.add_parser(
         "organize", help="index folders, embed new photos and cluster them, in one go",
         description="The whole headless job: index FOLDERs, embed new photos, then cluster the "
-        "library. Safe to interrupt and run again.")
-    organize.add_argument("folders", nargs="+", metavar="FOLDER", help="folder to organize")
-    organize.add_argument("--k", type=cluster_count, default="auto", metavar="N|auto",
-                          help="number of clusters (default auto)")
+        "library. Safe to interrupt and run again. The folders are added to the library's "
+        "folders (the ones the app organizes); with none given, the library's folders are "
+        "organized. Options not given come from the library's settings (the app's Settings).")
+    organize.add_argument("folders", nargs="*", metavar="FOLDER",
+                          help="folder to organize (default: the library's folders)")
+    organize.add_argument("--k", type=cluster_count, default=None, metavar="N|auto",
+                          help="number of clusters (default: the library's setting, else auto)")
     organize.add_argument("--method", default="kmeans",
                           help="clustering method: kmeans (default), agglomerative, hdbscan or "
                           "scan (see `photoclust cluster`)")
@@ -83,7 +86,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     _check_batch_size(args)
     with open_from_args(args) as library:
-        job = EmbedJob(library, model=args.model, device=args.device,
+        device = args.device or load_settings(library).device
+        job = EmbedJob(library, model=args.model, device=device,
                        batch_size=args.batch_size, weights=args.weights, runtime=args.runtime)
         with job_context(args, "Embedding") as ctx:
             result = run_job(job, ctx)
@@ -99,9 +103,17 @@ def cmd_organize(args: argparse.Namespace) -> int:
 
     _check_batch_size(args)
     with open_from_args(args) as library:
-        job = OrganizeJob(library, args.folders, model=args.model, k=args.k, method=args.method,
-                          device=args.device, batch_size=args.batch_size, weights=args.weights,
-                          runtime=args.runtime)
+        settings = load_settings(library)
+        for folder in args.folders:
+            if Path(folder).is_dir():  # a bad one is refused by the job's checks, unsaved
+                settings = add_folder(library, folder)
+        folders = args.folders or list(settings.folders)
+        if not folders:
+            raise CommandError("name a FOLDER to organize: this library has no folders yet")
+        job = OrganizeJob(library, folders, model=args.model or effective_model(library, settings),
+                          k=args.k if args.k is not None else settings.k, method=args.method,
+                          device=args.device or settings.device, batch_size=args.batch_size,
+                          weights=args.weights, runtime=args.runtime)
         with job_context(args, "Organizing") as ctx:
             result = run_job(job, ctx)
     if args.json:
@@ -113,13 +125,7 @@ def cmd_organize(args: argparse.Namespace) -> int:
           f"{len(scanned.skipped)} skipped.")
     print_skipped(scanned.skipped)
     _print_embed_summary(result.embed)
-    clustered = result.cluster
-    # The library's cluster count can differ from k: user-placed photos and merges stay put.
-    print(f"Clustered {clustered.n} photos with k={clustered.k} "
-          f"({'chosen automatically' if clustered.k_auto else 'given'}, {clustered.method}); "
-          f"the library has {len(clustered.clusters)} clusters:")
-    for cluster in clustered.clusters[:CLUSTERS_SHOWN]:
-        print(f"  {cluster['id']:>5}  {cluster['size']:>6}  {printable(cluster['name'])}")
-    if len(clustered.clusters) > CLUSTERS_SHOWN:
-        print(f"  ... and {len(clustered.clusters) - CLUSTERS_SHOWN} more (photoclust clusters)")
+    from photoclust.cli.cluster_cmds import print_cluster_result
+
+    print_cluster_result(result.cluster)
     return 0

@@ -1,8 +1,10 @@
-"""The ``gui`` command: the desktop application (also what ``photoclust`` alone runs)."""
+"""The ``gui`` command: the desktop application (also what ``photoclust`` alone runs), or one
+screenshot of a page of it."""
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -10,14 +12,28 @@ from photoclust.cli.common import CommandError, add_library_option, printable
 from photoclust.core.library import open_library
 from photoclust.core.library.db import LibraryError
 
+PAGES = ("photos", "viewer", "map", "review", "duplicates", "search")
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """argparse type of ``--size``: ``WIDTHxHEIGHT`` in pixels."""
+    match = re.fullmatch(r"\s*(\d{3,5})\s*[xX×]\s*(\d{3,5})\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a window size such as 1024x700")
+    return int(match.group(1)), int(match.group(2))
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the desktop application",
                        description="Open the desktop application on a library.")
     add_library_option(p)
     p.add_argument("--screenshot", metavar="FILE.png", type=Path, default=None,
-                   help="open the window offscreen, wait until clusters and thumbnails are "
-                        "drawn, save a PNG screenshot and exit")
+                   help="draw the window offscreen, wait until the page's work is done and its "
+                        "thumbnails are drawn, save a PNG screenshot and exit")
+    p.add_argument("--size", metavar="WxH", type=window_size, default=(1320, 820),
+                   help="window size for --screenshot (default 1320x820)")
+    p.add_argument("--page", choices=PAGES, default="photos",
+                   help="page to draw for --screenshot (default photos)")
     p.set_defaults(func=cmd_gui)
 
 
@@ -33,6 +49,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
         from photoclust.gui.settings import remembered_library_path
     except ImportError as exc:
         raise CommandError(f"the desktop application needs PySide6 ({exc})") from exc
+    if args.screenshot is None:
+        # Before anything is created (the library file included): Qt aborts the process when
+        # its display plugin cannot load.
+        problem = app.qt_startup_problem()
+        if problem:
+            raise CommandError(problem)
     path = args.library
     if path is None and args.screenshot is None:
         path = remembered_library_path()
@@ -44,7 +66,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         raise
     with library:
         if args.screenshot is not None:
-            status = app.take_screenshot(library, args.screenshot)
+            status = app.take_screenshot(library, args.screenshot, size=args.size, page=args.page)
             if status == 0:
                 print(printable(args.screenshot))
             return status

@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     learn = sub.add_parser(
         "learn", help="retrain on your corrections and reassign the other photos",
         description="Photos you moved or confirmed stay put; every other photo goes to the "
-        "cluster the corrections point to, with a new confidence.")
+        "cluster the corrections point to, with a new confidence. One edit: `photoclust undo` "
+        "takes it back.")
     add_model_option(learn, "embedding model")
     add_library_option(learn)
     add_json_option(learn)
@@ -82,9 +83,9 @@ def cmd_review(args: argparse.Namespace) -> int:
                 print(f"{q.rank:3d}. split {len(q.photo_ids)} photos out of cluster "
                       f"{q.cluster_id} ({printable(q.cluster_name)})? {printable(q.explanation)}")
         else:
+            sure = f"{q.confidence:.0%} sure, " if q.confidence is not None else ""
             print(f"{q.rank:3d}. {printable(q.path)}\n     in {q.suggested_cluster_id} "
-                  f"({printable(q.suggested_cluster_name)})? confidence {q.confidence:.2f}, "
-                  f"{printable(q.explanation)}")
+                  f"({printable(q.suggested_cluster_name)})? {sure}{printable(q.explanation)}")
     return 0
 
 
@@ -94,11 +95,11 @@ def cmd_learn(args: argparse.Namespace) -> int:
     with open_from_args(args) as library, job_context(args, "learning") as ctx:
         result = run_job(LearnJob(library, model=args.model), ctx)
     if args.json:
-        print_json({"run_id": result.run_id, "photos": result.n_photos,
-                    "labelled": result.n_labelled, "reassigned": result.n_reassigned})
+        print_json(result.to_json())
+    elif result.event_id is None:
+        print(f"Learned from {result.n_labelled} labelled photos; nothing changed.")
     else:
-        print(f"Learned from {result.n_labelled} labelled photos; "
-              f"{result.n_reassigned} of {result.n_photos} photos changed cluster.")
+        print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
     return 0
 
 
@@ -132,6 +133,10 @@ def add_simulate_corrections_option(parser: argparse.ArgumentParser) -> None:
         help="after clustering, let a simulated user who knows the labels answer the review "
         "queue and report ARI after F x photos actions (e.g. 0.02,0.05), and the actions to "
         "reach ARI 0.9")
+    parser.add_argument(
+        "--with-arrivals", action="store_true",
+        help="with --simulate-corrections: also let 10%% new photos arrive halfway (half of "
+        "them of a label held out until then) and report what Organize did with them")
 
 
 @contextmanager
@@ -160,7 +165,8 @@ def simulated_corrections(args: argparse.Namespace, library: Library | None, mod
 
     result = simulate_library_corrections(
         library, model, args.dataset, fractions, max_fraction=max(0.2, max(fractions)),
-        on_batch=lambda done, total: ctx.report(done, total, "simulated corrections"))
+        on_batch=lambda done, total: ctx.report(done, total, "simulated corrections"),
+        arrivals=getattr(args, "with_arrivals", False))
     return result.as_dict()
 
 
@@ -176,3 +182,14 @@ def print_simulated_corrections(corrections: dict) -> None:
         print(f"ARI {target} not reached within {spent} simulated actions")
     else:
         print(f"ARI {target} reached after {reached} simulated actions")
+    arrivals = corrections.get("arrivals")
+    if arrivals:
+        curve = "   ".join(f"{p['fraction']:.0%}: ARI {p['ari']:.3f}"
+                           for p in arrivals["curve_before"] + arrivals["curve_after"])
+        print(f"new photos halfway: {arrivals['n_new']} ({arrivals['n_new_kind']} of a new kind); "
+              f"old photos kept: {arrivals['old_kept_user']:.0%} of yours, "
+              f"{arrivals['old_kept_auto']:.0%} of the rest; new photos in their kind's "
+              f"cluster: {arrivals['new_joined']:.0%} (old photos: "
+              f"{arrivals['old_in_kind_cluster']:.0%}); new kind in its own cluster: "
+              f"{arrivals['new_kind_in_own_cluster']:.0%}")
+        print(f"curve: {curve}")

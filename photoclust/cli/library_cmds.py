@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import distinct, func, select
-
 from photoclust.cli.common import (
     add_json_option,
     add_library_option,
@@ -14,11 +12,11 @@ from photoclust.cli.common import (
     print_skipped,
     printable,
 )
+from photoclust.core import queries
 from photoclust.core.embedding.store import library_model
 from photoclust.core.jobs import run_job
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
-from photoclust.core.library.scan import UNREADABLE, ScanJob
+from photoclust.core.library.scan import ScanJob
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,40 +52,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def library_status(library: Library) -> dict:
-    """The counts shown by ``photoclust status`` (the keys are a contract for scripts)."""
-    present = Photo.status == "present"
-    with library.session() as s:
-        photos = s.scalar(select(func.count()).select_from(Photo).where(present))
-        missing = s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "missing"))
-        unreadable = s.scalar(select(func.count()).select_from(Photo)
-                              .where(Photo.status == UNREADABLE))
-        distinct_contents = s.scalar(
-            select(func.count(distinct(Photo.content_hash))).where(present))
-        embedded = dict(s.execute(
-            select(Embedding.model, func.count(distinct(Photo.id)))
-            .join(Photo, Photo.content_hash == Embedding.content_hash)
-            .where(present).group_by(Embedding.model).order_by(Embedding.model)
-        ).all())
-        clusters = s.scalar(
-            select(func.count(distinct(Cluster.id)))
-            .join(Assignment, Assignment.cluster_id == Cluster.id)
-            .join(Photo, Photo.id == Assignment.photo_id)
-            .where(Cluster.active.is_(True), present)
-        )
-        labels = s.scalar(select(func.count()).select_from(Assignment)
-                          .where(Assignment.source == "user"))
-    return {
-        "library": str(library.path),
-        "thumbnails": str(library.thumbnail_dir),
-        "photos": photos,
-        "missing": missing,
-        "unreadable": unreadable,
-        "duplicates": photos - distinct_contents,
-        "embedded": embedded,
-        "model": library_model(library),
-        "clusters": clusters,
-        "labels": labels,
-    }
+    """What ``photoclust status`` prints (the keys are a contract for scripts)."""
+    counts = queries.library_counts(library)
+    return {"library": str(library.path), "thumbnails": str(library.thumbnail_dir),
+            "photos": counts.photos, "missing": counts.missing, "unreadable": counts.unreadable,
+            "duplicates": counts.duplicates, "embedded": counts.embedded,
+            "model": library_model(library), "clusters": counts.clusters,
+            "labels": counts.labels}
 
 
 def cmd_status(args: argparse.Namespace) -> int:

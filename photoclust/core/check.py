@@ -27,8 +27,17 @@ from sqlalchemy.exc import DBAPIError
 
 from photoclust.core.imaging import thumbnail_path
 from photoclust.core.jobs import Job, JobContext
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, utcnow
+from photoclust.core.library.models import (
+    Assignment,
+    Cluster,
+    Embedding,
+    Photo,
+    PhotoStatus,
+    Source,
+    utcnow,
+)
 from photoclust.core.library.scan import UNREADABLE, hash_file
 
 #: A thumbnail temporary file younger than this may belong to an index running right now.
@@ -158,7 +167,7 @@ class CheckJob(Job[CheckReport]):
         with self.library.session() as s:
             rows = s.execute(select(Photo.id, Photo.path, Photo.file_size, Photo.mtime_ns,
                                     Photo.content_hash)
-                             .where(Photo.status == "present").order_by(Photo.id)).all()
+                             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id)).all()
         missing, changed = [], []
         every = 1 if self.read_files else _STAT_BATCH
         for i, (photo_id, path, size, mtime_ns, content_hash) in enumerate(rows, 1):
@@ -244,14 +253,14 @@ class CheckJob(Job[CheckReport]):
         repaired: dict[str, int] = {}
         with self.library.session() as s:
             ids = [m["photo_id"] for m in report.missing]
-            for start in range(0, len(ids), _STAT_BATCH):
-                s.execute(update(Photo).where(Photo.id.in_(ids[start:start + _STAT_BATCH]))
-                          .values(status="missing", updated_at=utcnow()))
+            for part in chunks(ids):
+                s.execute(update(Photo).where(Photo.id.in_(part))
+                          .values(status=PhotoStatus.MISSING, updated_at=utcnow()))
             repaired["missing"] = len(ids)
 
             fixed = 0
             for row in report.orphans["assignments"]:
-                if row["source"] == "user" and row["reason"] == "inactive cluster":
+                if row["source"] == Source.USER and row["reason"] == "inactive cluster":
                     s.execute(update(Cluster).where(Cluster.id == row["cluster_id"])
                               .values(active=True))
                 else:

@@ -16,8 +16,10 @@ undoing an older edit leaves that photo alone instead of overwriting the newer r
 from __future__ import annotations
 
 import json
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Iterable, Iterator
 
 from sqlalchemy import delete, insert, select, update
@@ -35,6 +37,11 @@ PAYLOAD_VERSION = 1
 AssignmentState = tuple[int, str, float | None] | None
 #: A cluster state: ``{"name", "name_source", "active"}``, or ``None`` for "did not exist yet".
 ClusterState = dict | None
+
+
+class EditError(ValueError):
+    """An edit cannot be made (unknown cluster or photo, empty name, an undo of an event that is
+    not the newest, ...); the message is for the user. Nothing was changed."""
 
 
 @contextmanager
@@ -249,14 +256,165 @@ def record_edit(s: Session, kind: str, description: str, params: dict, changes: 
     return EditResult(event.id, kind, description, photos, clusters, sorted(created_cluster_ids))
 
 
-def _replay(library: Library, undo: bool) -> EditResult | None:
+def record_applied(s: Session, kind: str, description: str, params: dict, changes: ChangeSet,
+                   created_cluster_ids: Iterable[int] = ()) -> EditResult:
+    """Store ``changes`` that the caller already made in this transaction (a clustering run or
+    Learn, diffed with ``library_state``) as one ``EditEvent``."""
+    supersede_redo_branch(s)
+    payload = {"version": PAYLOAD_VERSION, "description": description, "params": params,
+               **changes.to_json()}
+    event = EditEvent(kind=kind, payload=json.dumps(payload, separators=(",", ":")))
+    s.add(event)
+    s.flush()
+    clusters = {cid for cid in changes.clusters}
+    for before, after in changes.assignments.values():
+        clusters.update(state[0] for state in (before, after) if state is not None)
+    return EditResult(event.id, kind, description, sorted(changes.assignments), sorted(clusters),
+                      sorted(created_cluster_ids))
+
+
+@dataclass
+class LibraryState:
+    """Every assignment and every cluster's state, to diff before and after a bulk change."""
+
+    assignments: dict[int, AssignmentState]
+    clusters: dict[int, dict]
+
+
+def library_state(s: Session) -> LibraryState:
+    assignments: dict[int, AssignmentState] = {
+        pid: (cid, source, conf) for pid, cid, source, conf in s.execute(
+        select(Assignment.photo_id, Assignment.cluster_id, Assignment.source,
+               Assignment.confidence))}
+    clusters = {cid: {"name": name, "name_source": source, "active": bool(active)}
+                for cid, name, source, active in s.execute(
+                    select(Cluster.id, Cluster.name, Cluster.name_source, Cluster.active))}
+    return LibraryState(assignments, clusters)
+
+
+def state_changes(before: LibraryState, after: LibraryState) -> ChangeSet:
+    """The change set that takes the library from ``before`` to ``after`` (a confidence change
+    counts: undo restores the numbers shown before)."""
+    changes = ChangeSet()
+    for pid in before.assignments.keys() | after.assignments.keys():
+        old, new = before.assignments.get(pid), after.assignments.get(pid)
+        if old == new:
+            continue
+        if (old is not None and new is not None and old[:2] == new[:2]
+                and _close(old[2], new[2])):
+            continue
+        changes.assignments[pid] = (old, new)
+    for cid, new in after.clusters.items():
+        old = before.clusters.get(cid)
+        if old != new:
+            changes.clusters[cid] = (old, new)
+    return changes
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) < 1e-6
+
+
+def cluster_moves(changes: ChangeSet) -> list[dict]:
+    """How many photos went from which cluster to which: ``[{"from_cluster_id",
+    "to_cluster_id", "photos"}]``, most photos first (``None`` for no cluster)."""
+    counts: Counter = Counter()
+    for before, after in changes.assignments.values():
+        old = None if before is None else before[0]
+        new = None if after is None else after[0]
+        if old != new:
+            counts[(old, new)] += 1
+    return [{"from_cluster_id": old, "to_cluster_id": new, "photos": n}
+            for (old, new), n in sorted(counts.items(),
+                                        key=lambda kv: (-kv[1], kv[0][0] or 0, kv[0][1] or 0))]
+
+
+class EditConflict(EditError):
+    """The edit asked for is not the next one to undo (or redo): the library's history moved on,
+    e.g. an edit was made from the command line. The message says which edit is next now."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded edit, for a history list: ``undone`` edits can be redone unless
+    ``superseded``. ``params`` holds what the edit's kind records (``moves`` for ``learn`` and
+    ``recluster``; docs/learning.md)."""
+
+    event_id: int
+    kind: str
+    description: str
+    undone: bool
+    superseded: bool
+    created_at: datetime
+    params: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"event_id": self.event_id, "kind": self.kind, "description": self.description,
+                "undone": self.undone, "superseded": self.superseded,
+                "created_at": self.created_at.isoformat(), "params": self.params}
+
+
+def history(library: Library, limit: int | None = 30) -> list[HistoryEntry]:
+    """The newest ``limit`` edits (all with ``None``), newest first. The events are the
+    library's: the history is there after a restart and holds edits made from the command
+    line."""
+    with library.session() as s:
+        events = s.scalars(select(EditEvent).order_by(EditEvent.id.desc()).limit(limit)).all()
+        return [_entry(e) for e in events]
+
+
+def _entry(event: EditEvent) -> HistoryEntry:
+    params = _payload(event).get("params")
+    return HistoryEntry(event.id, event.kind, _description(event), bool(event.undone),
+                        bool(event.superseded), event.created_at,
+                        params if isinstance(params, dict) else {})
+
+
+def _payload(event: EditEvent) -> dict:
+    try:
+        payload = json.loads(event.payload)
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _description(event: EditEvent) -> str:
+    return str(_payload(event).get("description") or event.kind)
+
+
+def next_undo(library: Library) -> HistoryEntry | None:
+    """The edit ``undo`` would take back now (``None``: nothing to undo)."""
+    return _next_entry(library, undo=True)
+
+
+def next_redo(library: Library) -> HistoryEntry | None:
+    """The edit ``redo`` would re-apply now (``None``: nothing to redo)."""
+    return _next_entry(library, undo=False)
+
+
+def _next_query(undo: bool):
+    query = select(EditEvent).where(EditEvent.undone.is_(not undo))
+    if undo:
+        return query.order_by(EditEvent.id.desc()).limit(1)
+    return query.where(EditEvent.superseded.is_(False)).order_by(EditEvent.id).limit(1)
+
+
+def _next_entry(library: Library, undo: bool) -> HistoryEntry | None:
+    with library.session() as s:
+        event = s.scalars(_next_query(undo)).first()
+        return None if event is None else _entry(event)
+
+
+def _replay(library: Library, undo: bool, event_id: int | None = None) -> EditResult | None:
     with write_session(library) as s:
-        query = select(EditEvent).where(EditEvent.undone.is_(not undo))
-        if undo:
-            query = query.order_by(EditEvent.id.desc())
-        else:
-            query = query.where(EditEvent.superseded.is_(False)).order_by(EditEvent.id)
-        event = s.scalars(query.limit(1)).first()
+        event = s.scalars(_next_query(undo)).first()
+        if event_id is not None and (event is None or event.id != int(event_id)):
+            verb = "undo" if undo else "redo"
+            now = (f"the next edit to {verb} is now “{_description(event)}”"
+                   if event is not None else f"there is nothing to {verb} now")
+            raise EditConflict(f"That edit can no longer be {verb}ne from here: {now}.")
         if event is None:
             return None
         payload = json.loads(event.payload)
@@ -268,14 +426,18 @@ def _replay(library: Library, undo: bool) -> EditResult | None:
                           photos, clusters, sorted(created))
 
 
-def undo(library: Library) -> EditResult | None:
-    """Reverse the newest edit that is not undone; ``None`` when there is nothing to undo."""
-    return _replay(library, undo=True)
+def undo(library: Library, event_id: int | None = None) -> EditResult | None:
+    """Reverse the newest edit that is not undone; ``None`` when there is nothing to undo.
+    With ``event_id``, only that edit, and only if it is still the newest: else ``EditConflict``
+    (an ``EditError``; the app shows "Undo <this edit>" and must never undo another one by
+    surprise, e.g. an edit made from the command line in between)."""
+    return _replay(library, undo=True, event_id=event_id)
 
 
-def redo(library: Library) -> EditResult | None:
-    """Re-apply the oldest undone edit still on the redo branch; ``None`` when there is none."""
-    return _replay(library, undo=False)
+def redo(library: Library, event_id: int | None = None) -> EditResult | None:
+    """Re-apply the oldest undone edit still on the redo branch; ``None`` when there is none.
+    ``event_id`` as for ``undo``."""
+    return _replay(library, undo=False, event_id=event_id)
 
 
 def can_undo(library: Library) -> bool:

@@ -43,8 +43,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from photoclust.core.clustering import unique_name
 from photoclust.core.edit_history import (
     ChangeSet,
+    EditError,
     EditResult,
     can_redo,
     can_undo,
@@ -57,7 +59,7 @@ from photoclust.core.edit_history import (
     write_session,
 )
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, CannotLink, Cluster, Photo
+from photoclust.core.library.models import Assignment, CannotLink, Cluster, Photo, Source
 
 __all__ = [
     "EditError", "EditResult", "rename_cluster", "move_photos", "merge_clusters", "split_cluster",
@@ -73,11 +75,6 @@ SPLIT_DIMS = 64
 SILHOUETTE_SAMPLE = 1000
 #: Confidence given to a photo the user placed or confirmed.
 USER_CONFIDENCE = 1.0
-
-
-class EditError(ValueError):
-    """An edit cannot be made (unknown cluster or photo, empty name, ...); the message is for the
-    user. Nothing was changed."""
 
 
 # -- reading and checking -----------------------------------------------------------------------
@@ -223,8 +220,11 @@ def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) 
 def split_cluster(library: Library, cluster_id: int, k: int | None = None,
                   model: str | None = None) -> EditResult:
     """Split a cluster by K-means on its photos' embeddings into ``k`` parts (``None``: chosen
-    automatically). The largest part keeps the cluster; the others become new clusters named from
-    their photos' top classes. Photos without an embedding stay in the cluster."""
+    automatically). Each part is named from its own photos' top classes (``naming``), except
+    that a name the user gave stays with the part most like what was named (the one holding most
+    photos the user placed there, then the one nearest the whole cluster); that part keeps the
+    cluster (the largest one does when the name was automatic), the others become new clusters.
+    Photos without an embedding stay in the cluster."""
     from photoclust.core.embedding.store import library_model, load_embeddings
 
     with library.session() as s:
@@ -245,18 +245,26 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
     with write_session(library) as s:
         cluster = _active_cluster(s, cluster_id)
         current = current_assignments(s, ids.tolist())
-        order = sorted(set(labels.tolist()), key=lambda lab: (-int(np.sum(labels == lab)), lab))
+        user_named = cluster.name_source == Source.USER
+        order = _split_order(X, labels, ids, current, user_named)
+        taken = set(s.scalars(select(Cluster.name).where(Cluster.active.is_(True),
+                                                          Cluster.id != cluster.id)))
         changes = ChangeSet()
         parts: list[list] = []
         created: list[int] = []
-        taken = {cluster.name}
         for rank, label in enumerate(order):
             part_ids = ids[labels == label].tolist()
+            name = unique_name(part_names.get(label) or "", taken)
             if rank == 0:
+                # The part that keeps the cluster keeps a name the user gave; an automatic name
+                # is refreshed from the part's own photos.
+                state = cluster_state(cluster)
+                if not user_named and name and name != state["name"]:
+                    changes.clusters[cluster.id] = (state, {**state, "name": name})
+                taken.add(name if not user_named and name else cluster.name)
                 parts.append([cluster.id, part_ids])
                 continue
-            name = part_names.get(label) or ""
-            name = name if name and name not in taken else f"{cluster.name} ({rank + 1})"
+            name = name or unique_name(f"{cluster.name} ({rank + 1})", taken)
             taken.add(name)
             part = _new_cluster(s, name, "auto", changes)
             created.append(part.id)
@@ -269,6 +277,30 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
                        f"Split {cluster.name} into {len(order)} clusters",
                        {"cluster_id": cluster.id, "k": len(order), "model": model,
                         "parts": parts}, changes, created)
+
+
+def _split_order(X: np.ndarray, labels: np.ndarray, ids: np.ndarray, current: dict,
+                 user_named: bool) -> list[int]:
+    """The parts' labels, the one that keeps the cluster (its id, and a name the user gave)
+    first: for a cluster the user named, the part most like what was named (most photos the user
+    placed there, then the centre nearest the whole cluster's); else the largest. The others
+    follow, largest first."""
+    from photoclust.core.clustering.preprocess import l2_normalize
+
+    values = sorted(set(labels.tolist()), key=lambda lab: (-int(np.sum(labels == lab)), lab))
+    if not user_named:
+        return values
+    Z = l2_normalize(X)
+    whole = l2_normalize(Z.sum(axis=0, keepdims=True))[0]
+    user = np.array([current.get(int(pid), (0, Source.AUTO))[1] == Source.USER for pid in ids])
+
+    def likeness(label):
+        part = labels == label
+        centre = l2_normalize(Z[part].sum(axis=0, keepdims=True))[0]
+        return (int(user[part].sum()), float(centre @ whole))
+
+    keeper = max(values, key=likeness)
+    return [keeper] + [v for v in values if v != keeper]
 
 
 def new_cluster_from_photos(library: Library, photo_ids: Iterable[int],

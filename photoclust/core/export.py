@@ -29,6 +29,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select
 
 from photoclust import __version__
+from photoclust.core.duplicates_choice import left_out_of_albums
 from photoclust.core.files import remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
@@ -372,6 +373,13 @@ class _AlbumNames:
             self._on_disk.setdefault(_fold(n), set()).add(n)
 
 
+# -- duplicates: the copy the user chose stands for its group (core/duplicates_choice.py) ------
+
+def _duplicates_note(n: int) -> str:
+    return (f"left out {n} duplicate cop{'y' if n == 1 else 'ies'}: the copy you chose on the "
+            f"Duplicates page stands for {'it' if n == 1 else 'them'} (no file was deleted)")
+
+
 class ExportJob(Job[ExportResult]):
     """Export clusters of ``library`` into ``outdir`` as one folder per cluster.
 
@@ -394,6 +402,7 @@ class ExportJob(Job[ExportResult]):
         self._albums: dict[int, str] = {}
         self._selected: set[int] = set()
         self._copied_instead_of_linking = False
+        self._duplicates_left_out = 0
 
     # -- prepare -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -435,8 +444,13 @@ class ExportJob(Job[ExportResult]):
         self._selected = set(selected)
         seen: set[tuple[int, int]] = set()
         self._items = []
+        left_out = left_out_of_albums(self.library)
+        self._duplicates_left_out = 0
         for photo_id, path, cluster_id, source, content_hash, size, mtime_ns in rows:
             if (photo_id, cluster_id) in seen:
+                continue
+            if photo_id in left_out:
+                self._duplicates_left_out += 1
                 continue
             seen.add((photo_id, cluster_id))
             keyword = names[cluster_id] or self._albums[cluster_id]
@@ -472,6 +486,8 @@ class ExportJob(Job[ExportResult]):
         assert items is not None  # _load sets them
         result = ExportResult(self.outdir, self.mode,
                               albums={cid: self._albums[cid] for cid in sorted(self._selected)})
+        if self._duplicates_left_out:
+            result.notes.append(_duplicates_note(self._duplicates_left_out))
         self._remove_leftover_temp_files()
         albums_state: dict[Path, _AlbumNames] = {}
         total = len(items)

@@ -1,10 +1,11 @@
 """The read side of the library for the CLI and the GUI: clusters with sizes, the photos of a
 cluster page by page, photos by path, unassigned photos.
 
-Each function is one query (or one per 900 paths), so a 50,000-photo library answers in
-milliseconds: sizes are one ``GROUP BY`` over the assignments, pages use the ``cluster_id`` index.
-Only present photos count and are listed; a missing photo keeps its assignment for when it comes
-back. Results are plain frozen dataclasses, safe to hand to another thread.
+Each function is one query (or one per ``chunks`` of ids or paths), so a 50,000-photo library
+answers in milliseconds: sizes are one ``GROUP BY`` over the assignments, pages use the
+``cluster_id`` index. Only present photos count and are listed; a missing photo keeps its
+assignment for when it comes back. Results are plain frozen dataclasses, safe to hand to
+another thread.
 """
 from __future__ import annotations
 
@@ -13,16 +14,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, distinct, func, select
 
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.chunks import chunks
+from photoclust.core.library.models import (
+    Assignment,
+    Cluster,
+    Embedding,
+    Photo,
+    PhotoStatus,
+    Source,
+)
 
 #: Sort orders for ``photos_in_cluster``: "confidence" puts the least confident photos first.
 PHOTO_ORDERS = ("path", "taken_at", "confidence")
 
-_PRESENT = "present"
-_CHUNK = 900
+_PRESENT = PhotoStatus.PRESENT
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,26 @@ class PhotoInfo:
     confidence: float | None
     source: str | None
     cluster_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PlacedPhoto:
+    """Where a present photo is: ``source`` is ``user`` (a person placed or confirmed it) or
+    ``auto``; ``cluster_id``/``cluster_name``/``confidence`` are ``None`` when it is in no
+    cluster. ``confidence``: the probability that the photo is in the right cluster (see
+    docs/learning.md, "Confidence"), ``None`` where no honest number exists."""
+
+    id: int
+    path: str
+    cluster_id: int | None
+    cluster_name: str | None
+    source: str
+    confidence: float | None
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "path": self.path, "cluster_id": self.cluster_id,
+                "cluster_name": self.cluster_name, "source": self.source,
+                "confidence": None if self.confidence is None else round(self.confidence, 4)}
 
 
 def _cluster_query() -> Select:
@@ -114,6 +142,47 @@ def count_photos_in_cluster(library: Library, cluster_id: int) -> int:
                                Photo.status == _PRESENT)) or 0
 
 
+@dataclass(frozen=True)
+class LibraryCounts:
+    """What a library holds: ``photos`` present, ``missing`` and ``unreadable`` ones,
+    ``duplicates`` (present photos whose content another present photo has), ``embedded``
+    present photos per model, active ``clusters`` holding a present photo, and ``labels``
+    (photos the user placed or confirmed)."""
+
+    photos: int
+    missing: int
+    unreadable: int
+    duplicates: int
+    embedded: dict[str, int]
+    clusters: int
+    labels: int
+
+
+def library_counts(library: Library) -> LibraryCounts:
+    present = Photo.status == PhotoStatus.PRESENT
+    with library.session() as s:
+        by_status = {status: count for status, count in s.execute(
+            select(Photo.status, func.count()).group_by(Photo.status))}
+        distinct_contents = s.scalar(
+            select(func.count(distinct(Photo.content_hash))).where(present)) or 0
+        embedded = {model: count for model, count in s.execute(
+            select(Embedding.model, func.count(distinct(Photo.id)))
+            .join(Photo, Photo.content_hash == Embedding.content_hash)
+            .where(present).group_by(Embedding.model).order_by(Embedding.model))}
+        clusters = s.scalar(
+            select(func.count(distinct(Cluster.id)))
+            .join(Assignment, Assignment.cluster_id == Cluster.id)
+            .join(Photo, Photo.id == Assignment.photo_id)
+            .where(Cluster.active.is_(True), present)) or 0
+        labels = s.scalar(select(func.count()).select_from(Assignment)
+                          .where(Assignment.source == Source.USER)) or 0
+    photos = by_status.get(PhotoStatus.PRESENT, 0)
+    return LibraryCounts(photos=photos, missing=by_status.get(PhotoStatus.MISSING, 0),
+                         unreadable=by_status.get(PhotoStatus.UNREADABLE, 0),
+                         duplicates=photos - distinct_contents, embedded=embedded,
+                         clusters=clusters, labels=labels)
+
+
 def photo_by_path(library: Library, path: str | Path) -> PhotoInfo | None:
     """The photo stored under ``path`` (as given, or made absolute), present or missing."""
     return photos_by_paths(library, [path]).get(str(path))
@@ -130,13 +199,36 @@ def photos_by_paths(library: Library, paths: Iterable[str | Path]) -> dict[str, 
     found: dict[str, PhotoInfo] = {}
     forms = list(candidates)
     with library.session() as s:
-        for start in range(0, len(forms), _CHUNK):
+        for part in chunks(forms):
             query = (select(*_photo_columns())
                      .outerjoin(Assignment, Assignment.photo_id == Photo.id)
-                     .where(Photo.path.in_(forms[start:start + _CHUNK])))
+                     .where(Photo.path.in_(part)))
             for info in _photo_infos(s, query):
                 found.setdefault(candidates[info.path], info)
     return found
+
+
+def placed_photos(library: Library, cluster_id: int | None = None, unassigned: bool = False,
+                  offset: int = 0, limit: int | None = None) -> list[PlacedPhoto]:
+    """Every present photo with its cluster, by id; only those of ``cluster_id``, or only those
+    in no cluster (``unassigned``), when asked."""
+    if cluster_id is not None and unassigned:
+        raise ValueError("ask for the photos of one cluster or the unassigned ones, not both")
+    query = (select(Photo.id, Photo.path, Assignment.cluster_id, Cluster.name, Assignment.source,
+                    Assignment.confidence)
+             .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+             .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
+             .where(Photo.status == _PRESENT))
+    if cluster_id is not None:
+        query = query.where(Assignment.cluster_id == int(cluster_id))
+    if unassigned:
+        query = query.where(Assignment.photo_id.is_(None))
+    query = query.order_by(Photo.id).offset(offset).limit(limit)
+    with library.session() as s:
+        return [PlacedPhoto(pid, path, cid, name if cid is not None else None,
+                            Source.USER if source == Source.USER else Source.AUTO,
+                            None if cid is None or conf is None else float(conf))
+                for pid, path, cid, name, source, conf in s.execute(query)]
 
 
 def _unassigned_query(columns) -> Select:
@@ -156,3 +248,82 @@ def unassigned_photos(library: Library, offset: int = 0,
 def count_unassigned_photos(library: Library) -> int:
     with library.session() as s:
         return s.scalar(_unassigned_query([func.count(Photo.id)]))
+
+
+def count_present_photos(library: Library) -> int:
+    """Photos whose file is there (in a cluster or not)."""
+    with library.session() as s:
+        return s.scalar(select(func.count(Photo.id)).where(Photo.status == _PRESENT)) or 0
+
+
+def cluster_of_photo(library: Library, photo_id: int) -> int | None:
+    """The cluster a photo is in, or ``None``."""
+    with library.session() as s:
+        return s.scalar(select(Assignment.cluster_id).where(Assignment.photo_id == photo_id))
+
+
+def photo_files(library: Library, photo_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """``{photo_id: (content_hash, path)}`` (thumbnail key and file) for the given photos."""
+    ids = sorted(set(photo_ids))
+    out: dict[int, tuple[str, str]] = {}
+    with library.session() as s:
+        for part in chunks(ids):
+            rows = s.execute(select(Photo.id, Photo.content_hash, Photo.path)
+                             .where(Photo.id.in_(part)))
+            out.update({pid: (content_hash, path) for pid, content_hash, path in rows})
+    return out
+
+
+def photos_now_in(library: Library, cluster_id: int | None, photo_ids: list[int]) -> list[int]:
+    """Which of ``photo_ids`` are in ``cluster_id`` now (``None``: in no cluster), in the
+    order given."""
+    found: list[int] = []
+    with library.session() as s:
+        for chunk in chunks(photo_ids):
+            assigned = dict(s.execute(select(Assignment.photo_id, Assignment.cluster_id)
+                                      .where(Assignment.photo_id.in_(chunk))).all())
+            found += [pid for pid in chunk if assigned.get(pid) == cluster_id]
+    return found
+
+
+@dataclass(frozen=True)
+class PhotoDetails:
+    """What the app shows beside a photo."""
+
+    id: int
+    path: str
+    width: int | None
+    height: int | None
+    file_size: int
+    taken_at: datetime | None
+    camera: str | None
+    status: str
+    cluster_id: int | None
+    cluster_name: str | None
+    source: str | None
+    confidence: float | None
+
+
+def photo_details(library: Library, photo_id: int) -> PhotoDetails | None:
+    """One photo's metadata and placement (one primary-key lookup); ``None`` when unknown."""
+    with library.session() as s:
+        row = s.execute(
+            select(Photo.id, Photo.path, Photo.width, Photo.height, Photo.file_size,
+                   Photo.taken_at, Photo.camera, Photo.status, Cluster.id, Cluster.name,
+                   Assignment.source, Assignment.confidence)
+            .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+            .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
+            .where(Photo.id == photo_id)).first()
+    return PhotoDetails(*tuple(row)) if row is not None else None
+
+
+def library_version(library: Library) -> tuple:
+    """A cheap fingerprint of what edits and clustering runs the library holds: it changes when
+    anyone (this app, the CLI, another window) edits, undoes, redoes or clusters."""
+    from photoclust.core.library.models import ClusteringRun, EditEvent
+
+    with library.session() as s:
+        edits = s.execute(select(func.max(EditEvent.id), func.count(EditEvent.id),
+                                 func.sum(EditEvent.undone))).one()
+        runs = s.scalar(select(func.max(ClusteringRun.id)))
+    return (*edits, runs)

@@ -1,9 +1,12 @@
-"""Starting the desktop application: QApplication set-up (name, icon, style) and the main loop,
-or one offscreen screenshot for docs and checks."""
+"""Starting the desktop application: a check that Qt can open a window, QApplication set-up
+(name, icon, style) and the main loop, or one offscreen screenshot of a page for docs and checks.
+"""
 from __future__ import annotations
 
 import gc
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +18,51 @@ from photoclust import __version__
 from photoclust.core.library import Library
 from photoclust.gui.resources import app_icon, stylesheet
 
-SCREENSHOT_TIMEOUT_MS = 30_000
+SCREENSHOT_TIMEOUT_MS = 60_000
+SCREENSHOT_PAGES = ("photos", "viewer", "map", "review", "duplicates", "search")
+
+
+def debian_package(soname: str) -> str:
+    """The Debian/Ubuntu package that usually ships a library: ``libxcb-cursor.so.0`` ->
+    ``libxcb-cursor0``, ``libxkbcommon-x11.so.0`` -> ``libxkbcommon-x11-0``."""
+    match = re.match(r"(lib[\w+.-]+?)\.so\.(\d+)", soname)
+    if not match:
+        return soname
+    name, version = match.groups()
+    return f"{name}-{version}" if name[-1].isdigit() else f"{name}{version}"
+
+
+def missing_libraries(ldd_output: str) -> list[str]:
+    """The libraries ``ldd`` reports as "not found"."""
+    return sorted({line.split("=>")[0].strip() for line in ldd_output.splitlines()
+                   if "not found" in line})
+
+
+def qt_startup_problem(platform: str | None = None) -> str | None:
+    """One sentence naming what Qt lacks to open a window, or None when nothing is known to be
+    missing. Checked before QApplication exists: when its display plugin cannot load, Qt aborts
+    the process with a generic message. Linux only (the xcb plugin needs system libraries that
+    minimal installs lack); elsewhere the wheels carry what they need."""
+    platform = platform or os.environ.get("QT_QPA_PLATFORM", "") or "xcb"
+    if not sys.platform.startswith("linux") or not platform.startswith("xcb"):
+        return None
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if not plugin.is_file():
+        return None
+    try:
+        output = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True,
+                                timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None  # no ldd: nothing known; Qt will say what it lacks
+    missing = missing_libraries(output)
+    if not missing:
+        return None
+    packages = " ".join(debian_package(m) for m in missing)
+    return (f"photoclust cannot open its window: Qt's display plugin needs system libraries that "
+            f"are not installed ({', '.join(missing)}); on Debian or Ubuntu install them with "
+            f"`sudo apt install {packages}`.")
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -30,6 +77,12 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     if "Fusion" in QStyleFactory.keys():
         app.setStyle("Fusion")
     app.setStyleSheet(stylesheet())
+    if not hasattr(app, "_refcount_timer"):
+        from photoclust.gui._refcount_guard import top_up
+
+        app._refcount_timer = QTimer(app)  # see gui/_refcount_guard.py
+        app._refcount_timer.timeout.connect(top_up)
+        app._refcount_timer.start(1000)
     return app
 
 
@@ -49,7 +102,11 @@ def run_gui(library: Library) -> int:
     window.restore_state()
     window.show()
     freeze_startup_objects()
-    return app.exec()
+    status = app.exec()
+    # The window is gone already; give cancelled jobs a moment to reach their next cancel point
+    # (each commits batch by batch, so stopping later loses nothing finished).
+    window.queue.wait_for_done(3000)
+    return status
 
 
 def freeze_startup_objects() -> None:
@@ -59,19 +116,30 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (1320, 820)) -> int:
-    """Open the window offscreen, wait until clusters and thumbnails are drawn, save a PNG."""
+def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (1320, 820),
+                    page: str = "photos") -> int:
+    """Open the window offscreen at ``size`` on ``page``, wait until its jobs are done and its
+    thumbnails drawn, save a PNG. The Photos page and the viewer show the first photo."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from photoclust.gui.main_window import MainWindow
+    from photoclust.gui.models.photo_model import PhotoRole
 
     app = create_application()
     window = MainWindow(library)
     window.resize(*size)
     QCursor.setPos(window.mapToGlobal(QPoint(size[0] // 2, size[1] - 5)))  # hover nothing
     window.show()
-    if window.photo_model.rowCount():
-        # Show the first photo in the preview pane too: the screenshot shows every pane at work.
-        window.grid.setCurrentIndex(window.photo_model.index(0))
+    photos = window.page("photos")
+    first_photo = None
+    if photos is not None and photos.photo_model.rowCount():
+        photos.grid.setCurrentIndex(photos.photo_model.index(0))
+        first_photo = photos.photo_model.index(0).data(PhotoRole.PhotoId)
+    if page != "photos":
+        kwargs = {"photo_id": first_photo} if page == "viewer" and first_photo else {}
+        if not window.show_page(page, **kwargs):
+            print(f"there is no {page} page in this version", file=sys.stderr)
+            window.close()
+            return 1
     outcome = {"saved": False}
 
     def save() -> None:
@@ -84,4 +152,5 @@ def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (132
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, save)  # save whatever is drawn by then
     app.exec()
     window.close()
+    window.queue.wait_for_done(5000)
     return 0 if outcome["saved"] else 1

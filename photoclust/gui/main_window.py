@@ -1,387 +1,446 @@
-"""The main window: cluster sidebar | photo grid or map | preview, a toolbar of edits, and the
-status bar that shows background jobs.
+"""The main window is a shell: a menu bar, a toolbar, a status area and a stack of pages.
 
-Every edit goes through ``EditStack`` (core edit + undo command) and is committed by the core at
-once; the window then re-reads what the edit says changed. Long work (organize, split, map layout,
-review suggestions, learn) runs as core jobs on ``JobWorker``s; the GUI thread only does paged,
-indexed reads.
+Pages (``gui/pages``) are registered by name; each owns its views, models and actions, and they
+share only the ``AppState`` (library, current cluster, selection, job queue). The shell owns what
+belongs to the whole library: adding folders and Organize, Undo/Redo from the library's history,
+Learn, Re-cluster everything, Export and Settings. Long work runs on the one ``JobQueue``; edits
+run off the GUI thread through ``AppState.run_edit``.
 """
 from __future__ import annotations
 
+import importlib
+import inspect
+import logging
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
-    QSplitter,
     QStackedWidget,
+    QTabBar,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import func, select
 
-from photoclust.core import editing
-from photoclust.core.edit_history import EditResult
-from photoclust.core.jobs import Job
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Photo
+from photoclust.core.queries import list_clusters
+from photoclust.core.settings import add_folder, effective_model, remove_folder
 from photoclust.gui.dialogs.export_dialog import ExportDialog
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
-from photoclust.gui.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
-from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
-from photoclust.gui.models.photo_model import PhotoListModel
-from photoclust.gui.models.review_model import (
-    ReviewJob,
-    ReviewListModel,
-    ReviewQueue,
-    is_photo_question,
-)
-from photoclust.gui.models.thumbnails import ThumbnailLoader
+from photoclust.gui.history import HISTORY_SHOWN, UndoHistory
+from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.photos import make_action
 from photoclust.gui.resources import app_icon, icon
-from photoclust.gui.settings import LibrarySettings, remember_library_path
-from photoclust.gui.undo_commands import EditJob, EditStack
+from photoclust.gui.settings import remember_library_path, save_window_state, window_state
+from photoclust.gui.state import AppState
 from photoclust.gui.views.job_status import JobStatusWidget
-from photoclust.gui.views.map_view import MapView
-from photoclust.gui.views.photo_grid import PhotoGrid
-from photoclust.gui.views.preview import PreviewPane
-from photoclust.gui.views.review_panel import ReviewPanel
-from photoclust.gui.views.sidebar import ClusterSidebar
-from photoclust.gui.views.welcome import WelcomePage, default_photo_folder
-from photoclust.gui.workers import JobWorker
+from photoclust.gui.views.welcome import default_photo_folder
+from photoclust.gui.workers import DeferredJob, JobQueue, JobWorker
+
+log = logging.getLogger(__name__)
+
+#: Page name -> module; the page class is the module's ``Page`` subclass with that name.
+PAGE_MODULES = {
+    "photos": "photoclust.gui.pages.photos",
+    "viewer": "photoclust.gui.pages.viewer",
+    "map": "photoclust.gui.pages.map",
+    "review": "photoclust.gui.pages.review",
+    "duplicates": "photoclust.gui.pages.duplicates",
+    "search": "photoclust.gui.pages.search",
+}
+#: Used while a page's own module is missing, so no view is lost.
+FALLBACK_MODULE = "photoclust.gui.pages.legacy"
+#: Pages reached from the toolbar and the View menu (the viewer opens from a photo), with keys.
+NAVIGATION = (("photos", "Ctrl+1", "grid"), ("map", "Ctrl+2", "map"),
+              ("review", "Ctrl+3", "review"), ("duplicates", "Ctrl+4", "duplicates"),
+              ("search", "Ctrl+F", "search"))
+#: Jobs after which the pages re-read the library, whatever their outcome.
+RECLUSTER_SENTENCE = (
+    "Re-cluster everything groups all photos again from scratch, as the first Organize did. "
+    "Photos you placed yourself and the names you gave stay; other photos may move to "
+    "different clusters. Organize, by contrast, only adds new photos to the clusters you have.")
+
+
+def page_class(name: str) -> type[Page] | None:
+    """The ``Page`` subclass called ``name`` from its module, or from the fallback module."""
+    for module_name in (PAGE_MODULES.get(name), FALLBACK_MODULE):
+        if module_name is None:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise  # the module is there but something it imports is not: a real error
+            continue
+        for value in vars(module).values():
+            if inspect.isclass(value) and issubclass(value, Page) and value.name == name:
+                return value
+    return None
 
 
 class MainWindow(QMainWindow):
-    libraryChanged = Signal()  # an edit, undo, redo or job changed what the library holds
-    jobStarted = Signal(object)  # JobWorker
-    jobEnded = Signal(str)  # what the status bar says: done, stopped or failed
-    mapReady = Signal()
-    reviewReady = Signal()
+    pageChanged = Signal(str)
+    jobEnded = Signal(str)  # what the status area said when a job ended
 
-    def __init__(self, library: Library, job_pool: QThreadPool | None = None, parent=None):
+    def __init__(self, library: Library, queue: JobQueue | None = None, parent=None):
         super().__init__(parent)
         self.library = library
-        self.settings = LibrarySettings.load(library)
-        self.job_pool = job_pool or QThreadPool(self)
-        self.worker: JobWorker | None = None
-        self._edited_photo_ids: list[int] | None = None  # set while re-reading after an edit
-        self.map_layout: MapLayout | None = None
+        self.state = AppState(library, queue, self)
+        self.queue = self.state.queue
+        self.history = UndoHistory(self.state, self)
         self.export_dialog: ExportDialog | None = None
-
         self.setWindowTitle(f"photoclust — {library.path.name}")
         self.setWindowIcon(app_icon())
-        self.thumbnails = ThumbnailLoader(library, icon_size=self.settings.thumbnail_size,
-                                          parent=self)
-        self.cluster_model = ClusterListModel(library, self.thumbnails, self)
-        self.photo_model = PhotoListModel(library, self.thumbnails, self)
-        self.edits = EditStack(library, self._on_edit, self)
 
-        self.sidebar = ClusterSidebar(self.cluster_model)
-        self.grid = PhotoGrid(self.photo_model)
-        self.map_view = MapView()
-        self.review_model = ReviewListModel(self.thumbnails, self)
-        self.review_panel = ReviewPanel(self.review_model)
-        self.preview = PreviewPane(library)
-        self.welcome = WelcomePage()
+        self.pages: dict[str, Page] = {}
+        self.stack = QStackedWidget()
+        # The pages as tabs above the stack: one row that never overflows the toolbar.
+        self.nav_bar = QTabBar()
+        self.nav_bar.setObjectName("pageTabs")
+        self.nav_bar.setDrawBase(False)
+        self.nav_bar.setExpanding(False)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.nav_bar)
+        central_layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        for name in PAGE_MODULES:
+            cls = page_class(name)
+            if cls is not None:
+                self.register_page(cls(self.state))
+        self.current_page: Page | None = None
 
-        self.grid_title = QLabel()
-        self.grid_title.setObjectName("paneTitle")
-        self.order_combo = QComboBox()
-        for text, order in (("By file name", "path"), ("By date taken", "taken_at"),
-                            ("Least sure first", "confidence")):
-            self.order_combo.addItem(text, order)
-        self.order_combo.setToolTip("Least sure first: the photos most worth checking")
-        header = QHBoxLayout()
-        header.setContentsMargins(8, 6, 8, 2)
-        header.addWidget(self.grid_title, 1)
-        header.addWidget(self.order_combo)
-        self.grid_page = QWidget()
-        grid_layout = QVBoxLayout(self.grid_page)
-        grid_layout.setContentsMargins(0, 0, 0, 0)
-        grid_layout.setSpacing(0)
-        grid_layout.addLayout(header)
-        grid_layout.addWidget(self.grid, 1)
-
-        self.center = QStackedWidget()
-        self.center.addWidget(self.grid_page)
-        self.center.addWidget(self.map_view)
-        self.center.addWidget(self.review_panel)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(self.center)
-        self.splitter.addWidget(self.preview)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([250, 760, 300])
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.welcome)
-        self.pages.addWidget(self.splitter)
-        self.setCentralWidget(self.pages)
-
-        self.job_status = JobStatusWidget()
-        self.statusBar().addPermanentWidget(self.job_status)
         self.summary_label = QLabel()
-        self.statusBar().addWidget(self.summary_label)
+        self.job_status = JobStatusWidget()
+        self.statusBar().addWidget(self.summary_label, 1)
+        self.statusBar().addPermanentWidget(self.job_status)
 
         self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
         self._connect()
         self.resize(1320, 820)
-        self.reload()
+        self.show_page("photos")
+        self._update_library_state()
+
+    # --- pages --------------------------------------------------------------------------------
+    def register_page(self, page: Page) -> None:
+        self.pages[page.name] = page
+        self.stack.addWidget(page)
+        for action in page.actions():
+            self.addAction(action)  # its shortcuts work whichever page is shown
+
+    def page(self, name: str) -> Page | None:
+        return self.pages.get(name)
+
+    def show_page(self, name: str, **kwargs) -> bool:
+        page = self.pages.get(name)
+        if page is None:
+            return False
+        if page is not self.current_page:
+            if self.current_page is not None:
+                self.current_page.deactivate()
+                for action in self.current_page.actions():
+                    self.toolbar.removeAction(action) if hasattr(self, "toolbar") else None
+            self.current_page = page
+            self.stack.setCurrentWidget(page)
+            if hasattr(self, "toolbar"):
+                self.toolbar.insertActions(self._page_actions_end, page.actions())
+        for action in getattr(self, "nav_actions", {}).values():
+            action.setChecked(action.data() == name)
+        self._sync_tabs(name)
+        page.activate(**kwargs)
+        self.pageChanged.emit(name)
+        return True
 
     # --- construction -------------------------------------------------------------------------
-    def _action(self, name: str, text: str, icon_name: str, shortcuts, slot: Callable,
-                tip: str) -> QAction:
-        action = QAction(icon(icon_name), text, self)
-        action.setObjectName(name)
-        keys = [QKeySequence(s) for s in (shortcuts if isinstance(shortcuts, list) else
-                                          [shortcuts] if shortcuts else [])]
-        action.setShortcuts(keys)
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        hint = f" ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})" if keys else ""
-        action.setToolTip(tip + hint)
-        action.setStatusTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
+    def _action(self, name, text, icon_name, shortcuts, tip, slot, short=None) -> QAction:
+        action = make_action(self, name, text, icon_name, shortcuts, tip, slot, short)
         self.addAction(action)
         return action
 
     def _build_actions(self) -> None:
         a = self._action
-        self.organize_action = a("organize", "Organize", "organize", "Ctrl+R", self.organize,
-                                 "Index the library's folders, embed new photos and cluster")
         self.add_folder_action = a("addFolder", "Add folder…", "add-folder", "Ctrl+O",
-                                   self.add_folder, "Add a folder of photos and organize it")
-        self.undo_action = self.edits.createUndoAction(self, "Undo")
-        self.undo_action.setIcon(icon("undo"))
-        self.undo_action.setShortcuts([QKeySequence.StandardKey.Undo])
-        self.redo_action = self.edits.createRedoAction(self, "Redo")
-        self.redo_action.setIcon(icon("redo"))
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.addActions([self.undo_action, self.redo_action])
-        self.rename_action = a("rename", "Rename", "rename", "F2", self.rename_current_cluster,
-                               "Rename the cluster")
-        self.merge_action = a("merge", "Merge", "merge", "Ctrl+M", self.merge_selected_clusters,
-                              "Merge the selected clusters into the current one")
-        self.split_action = a("split", "Split", "split", "Ctrl+Shift+M", self.split_current_cluster,
-                              "Split the cluster into parts by content")
-        self.new_cluster_action = a("newCluster", "New cluster", "new-cluster", "Ctrl+N",
-                                    self.new_cluster_from_selection,
-                                    "Make a new cluster of the selected photos")
-        self.remove_action = a("remove", "Remove", "remove",
-                               [QKeySequence(Qt.Key.Key_Delete).toString(), "Backspace"],
-                               self.remove_selected_photos,
-                               "Remove the selected photos from their cluster")
-        self.grid_action = a("showGrid", "Photos", "grid", "Ctrl+1", self.show_grid,
-                             "Show the photos of the cluster")
-        self.map_action = a("showMap", "Map", "map", "Ctrl+2", self.show_map,
-                            "Show all photos on a map of similarity, coloured by cluster")
-        self.review_action = a("review", "Review", "review", "Ctrl+3", self.show_review,
-                               "Answer the questions that teach photoclust the most")
-        self.learn_action = a("learn", "Learn", "learn", "Ctrl+L", self.learn,
+                                   "Add a folder of photos and organize it", self.add_folder,
+                                   short="Add folder")
+        self.organize_action = a("organize", "Organize", "organize", "Ctrl+R",
+                                 "Find new photos in the library's folders and put them in "
+                                 "clusters", self.organize)
+        self.recluster_action = a("recluster", "Re-cluster everything…", None, [],
+                                  RECLUSTER_SENTENCE, self.recluster)
+        # Undo/Redo: short labels on the toolbar, the edit they undo in the tooltip and the menu.
+        self.undo_action = a("undo", "Undo", "undo", [], "Nothing to undo", self.history.undo)
+        self.redo_action = a("redo", "Redo", "redo", [], "Nothing to redo", self.history.redo)
+        self.undo_menu_action = a("undoMenu", "Undo", "undo", QKeySequence.StandardKey.Undo,
+                                  "Undo the last edit", self.history.undo)
+        self.redo_menu_action = a("redoMenu", "Redo", "redo", ["Ctrl+Shift+Z", "Ctrl+Y"],
+                                  "Redo the last undone edit", self.history.redo)
+        self.learn_action = a("learn", "Learn", "learn", "Ctrl+L",
                               "Re-sort the photos you did not place, learning from your "
-                              "corrections")
+                              "corrections", self.learn)
         self.export_action = a("export", "Export albums…", "export", "Ctrl+E",
-                               self.open_export_dialog,
-                               "Export clusters as album folders with a manifest")
-        self.settings_action = a("settings", "Settings", "settings", "Ctrl+,", self.open_settings,
-                                 "Model, device, number of clusters, thumbnails")
-        for action in (self.grid_action, self.map_action, self.review_action):
+                               "Export clusters as album folders with a manifest",
+                               self.open_export_dialog, short="Export")
+        self.settings_action = a("settings", "Settings…", "settings", "Ctrl+,",
+                                 "Folders, model, device, number of clusters", self.open_settings,
+                                 short="Settings")
+        self.quit_action = a("quit", "Quit", None, QKeySequence.StandardKey.Quit,
+                             "Close photoclust", self.close)
+        self.about_action = a("about", "About photoclust", None, [], "Version and licence",
+                              self._about)
+        self.nav_group = QActionGroup(self)
+        self.nav_actions: dict[str, QAction] = {}
+        for name, key, icon_name in NAVIGATION:
+            page = self.pages.get(name)
+            if page is None:
+                continue
+            action = a(f"show_{name}", page.title, icon_name, key, f"Show the {page.title} page",
+                       lambda n=name: self.show_page(n))
             action.setCheckable(True)
-        self.grid_action.setChecked(True)
+            action.setData(name)
+            self.nav_group.addAction(action)
+            self.nav_actions[name] = action
+            tab = self.nav_bar.addTab(icon(icon_name), page.title)
+            self.nav_bar.setTabData(tab, name)
+            self.nav_bar.setTabToolTip(tab, action.toolTip())
+        self.nav_bar.currentChanged.connect(self._on_tab_changed)
 
+    def _on_tab_changed(self, index: int) -> None:
+        name = self.nav_bar.tabData(index)
+        if name and (self.current_page is None or self.current_page.name != name):
+            self.show_page(name)
+
+    def _sync_tabs(self, name: str) -> None:
+        for index in range(self.nav_bar.count()):
+            if self.nav_bar.tabData(index) == name and self.nav_bar.currentIndex() != index:
+                self.nav_bar.blockSignals(True)
+                self.nav_bar.setCurrentIndex(index)
+                self.nav_bar.blockSignals(False)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.add_folder_action, self.organize_action,
+                              self.recluster_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.export_action, self.settings_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        self.edit_menu = bar.addMenu("&Edit")
+        self.history_menu = QMenu("History", self)
+        self.history_menu.setObjectName("historyMenu")
+        self.history_menu.aboutToShow.connect(self._fill_history_menu)
+        self.edit_menu.aboutToShow.connect(self._fill_edit_menu)
+        self._fill_edit_menu()
+
+        self.view_menu = bar.addMenu("&View")
+        self.view_menu.aboutToShow.connect(self._fill_view_menu)
+        self._fill_view_menu()
+
+        tools = bar.addMenu("&Tools")
+        tools.addActions([self.learn_action, self.recluster_action])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _fill_edit_menu(self) -> None:
+        menu = self.edit_menu
+        menu.clear()
+        menu.addActions([self.undo_menu_action, self.redo_menu_action])
+        menu.addMenu(self.history_menu)
+        if self.current_page is not None and self.current_page.actions():
+            menu.addSeparator()
+            menu.addActions(self.current_page.actions())
+
+    def _fill_view_menu(self) -> None:
+        menu = self.view_menu
+        menu.clear()
+        menu.addActions(list(self.nav_actions.values()))
+        extra = getattr(self.current_page, "view_actions", None)
+        if callable(extra) and extra():
+            menu.addSeparator()
+            menu.addActions(extra())
+
+    def _fill_history_menu(self) -> None:
+        """The newest edits; the next undo and redo are marked. Read from the library."""
+        menu = self.history_menu
+        menu.clear()
+        entries = self.history.entries[:HISTORY_SHOWN]
+        if not entries:
+            menu.addAction("No edits yet").setEnabled(False)
+            return
+        for entry in entries:
+            if entry is self.history.next_undo:
+                prefix = "Undo ▸ "
+            elif entry is self.history.next_redo:
+                prefix = "Redo ▸ "
+            elif entry.undone:
+                prefix = "(undone) "
+            else:
+                prefix = ""
+            when = entry.created_at.strftime("%d %b %H:%M") if entry.created_at else ""
+            action = menu.addAction(f"{prefix}{self.history.label(entry)}   {when}")
+            action.setEnabled(entry is self.history.next_undo or entry is self.history.next_redo)
+            if entry is self.history.next_undo:
+                action.triggered.connect(self.history.undo)
+            elif entry is self.history.next_redo:
+                action.triggered.connect(self.history.redo)
+
+    def _build_toolbar(self) -> None:
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
+        toolbar.setFloatable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        for action in (self.add_folder_action, self.organize_action, None, self.undo_action,
-                       self.redo_action, None, self.rename_action, self.merge_action,
-                       self.split_action, self.new_cluster_action, self.remove_action, None,
-                       self.grid_action, self.map_action, None, self.review_action,
-                       self.learn_action, None, self.export_action, self.settings_action):
-            if action is None:
-                toolbar.addSeparator()
-            else:
-                toolbar.addAction(action)
+        toolbar.addActions([self.add_folder_action, self.organize_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.undo_action, self.redo_action])
+        toolbar.addSeparator()
+        self._page_actions_end = toolbar.addSeparator()
+        toolbar.addActions([self.learn_action, self.export_action, self.settings_action])
         self.addToolBar(toolbar)
+        self.toolbar = toolbar
+        if self.current_page is not None:
+            toolbar.insertActions(self._page_actions_end, self.current_page.actions())
 
     def _connect(self) -> None:
-        self.sidebar.currentClusterChanged.connect(self._show_cluster)
-        self.sidebar.selectionChanged.connect(self._update_actions)
-        self.grid.currentPhotoChanged.connect(self.preview.show_photo)
-        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
-        self.cluster_model.renameRequested.connect(self.rename_cluster_to)
-        self.cluster_model.photosDropped.connect(self.move_photos)
-        self.map_view.photoClicked.connect(self.open_photo)
-        self.welcome.organizeRequested.connect(self.organize_folder)
-        self.order_combo.currentIndexChanged.connect(self._on_order_changed)
-        self.review_panel.acceptRequested.connect(self.accept_suggestion)
-        self.review_panel.refuseRequested.connect(self.refuse_suggestion)
-        self.review_panel.currentPhotoChanged.connect(self.preview.show_photo)
+        self.state.pageRequested.connect(lambda name, kwargs: self.show_page(name, **kwargs))
+        self.state.countsChanged.connect(lambda *_counts: self._update_library_state())
+        self.state.edited.connect(lambda r: self.statusBar().showMessage(r.description, 5000))
+        self.state.editFailed.connect(self._on_edit_failed)
+        self.state.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.state.editsInFlightChanged.connect(lambda _n: self._update_summary())
+        self.state.editsInFlightChanged.connect(lambda _n: self._update_undo_actions())
+        self.state.organizeRequested.connect(self.organize_folder)
+        self.history.changed.connect(self._update_undo_actions)
+        self.queue.jobStarted.connect(self._on_job_started)
+        self.queue.busyChanged.connect(lambda _b: self._update_actions())
+        self._update_undo_actions()
 
-    # --- reading ------------------------------------------------------------------------------
-    def photo_count(self) -> int:
-        with self.library.session() as s:
-            return s.scalar(select(func.count(Photo.id)).where(Photo.status == "present")) or 0
-
-    def reload(self, select_cluster: int | None = None) -> None:
-        """Re-read clusters; keep (or move to) the given/current cluster."""
-        keep = select_cluster if select_cluster is not None else self.sidebar.current_cluster_id()
-        self.cluster_model.reload()
-        has_clusters = self.cluster_model.rowCount() > 0
-        has_photos = has_clusters or self.photo_count() > 0
-        self.pages.setCurrentWidget(self.splitter if has_photos else self.welcome)
-        if not self.sidebar.select_cluster(keep):
-            self.photo_model.set_cluster(None, 0)
+    # --- library state ------------------------------------------------------------------------
+    def _update_library_state(self) -> None:
         self._update_summary()
         self._update_actions()
 
-    def _show_cluster(self, cluster_id: int | None) -> None:
-        row = self.cluster_model.row_of(cluster_id) if cluster_id is not None else -1
-        size = self.cluster_model.cluster(row).size if row >= 0 else 0
-        edited, self._edited_photo_ids = self._edited_photo_ids, None
-        if row >= 0 and edited is not None and cluster_id == self.photo_model.cluster_id and \
-                self.photo_model.apply_edit(edited, size):
-            self._show_title(row)
-            if self.preview.photo_id in edited:
-                self.preview.show_photo(self.preview.photo_id)  # its cluster changed
-            self._update_actions()
-            return  # same cluster after an edit: rows dropped in place, scroll position kept
-        self.photo_model.set_cluster(cluster_id if row >= 0 else None, size)
-        self._show_title(row)
-        if self.photo_model.canFetchMore():
-            self.photo_model.fetchMore()
-        self.preview.show_photo(None)
-        self._update_actions()
+    def _counts(self) -> tuple[int, int]:
+        """(photos present, clusters) as the Photos page read them last; read here when there
+        is no Photos page."""
+        if self.state.counts is None:
+            from photoclust.core.queries import count_present_photos
 
-    def _show_title(self, row: int) -> None:
-        if row < 0:
-            self.grid_title.clear()
-            return
-        cluster = self.cluster_model.cluster(row)
-        self.grid_title.setText(f"{cluster.name or 'Unnamed'}  ·  {cluster.size:,} "
-                                f"photo{'s' if cluster.size != 1 else ''}")
-
-    def _on_order_changed(self, _index: int) -> None:
-        self.photo_model.set_order(self.order_combo.currentData())
-        if self.photo_model.canFetchMore():
-            self.photo_model.fetchMore()
+            self.state.set_counts(count_present_photos(self.library),
+                                  len(list_clusters(self.library)))
+        return self.state.counts
 
     def _update_summary(self) -> None:
-        n_clusters = self.cluster_model.cluster_count()
-        self.summary_label.setText(f"{self.cluster_model.total_photos():,} photos in "
-                                   f"{n_clusters:,} cluster{'s' if n_clusters != 1 else ''}")
+        n_photos, n_clusters = self._counts()
+        text = (f"{n_photos:,} photo{'s' if n_photos != 1 else ''} in {n_clusters:,} "
+                f"cluster{'s' if n_clusters != 1 else ''}")
+        if self.state.edits_in_flight:
+            n = self.state.edits_in_flight
+            text += f"  ·  saving {n} edit{'s' if n != 1 else ''}…"
+        self.summary_label.setText(text)
 
     def _update_actions(self) -> None:
-        clusters = [c for c in self.sidebar.selected_cluster_ids() if c != UNASSIGNED_ID]
-        current = self.sidebar.current_cluster_id()
-        real_cluster = current is not None and current != UNASSIGNED_ID
-        photos = bool(self.grid.selectionModel().selectedIndexes())
-        busy = self.worker is not None and self.worker.running
-        self.rename_action.setEnabled(real_cluster)
-        self.merge_action.setEnabled(len(clusters) >= 2)
-        self.split_action.setEnabled(real_cluster and not busy)
-        self.new_cluster_action.setEnabled(photos)
-        self.remove_action.setEnabled(photos and real_cluster)
+        has_photos = self._counts()[0] > 0
+        for name, action in self.nav_actions.items():
+            action.setEnabled(name == "photos" or has_photos)
+        for index in range(self.nav_bar.count()):
+            self.nav_bar.setTabEnabled(index, self.nav_bar.tabData(index) == "photos"
+                                       or has_photos)
+        busy = self.queue.is_busy("jobs")
         self.organize_action.setEnabled(not busy)
-        self.learn_action.setEnabled(not busy and self.cluster_model.cluster_count() > 0)
-        self.add_folder_action.setEnabled(not busy)
-        self.export_action.setEnabled(self.cluster_model.cluster_count() > 0)
+        self.recluster_action.setEnabled(not busy and has_photos)
+        self.learn_action.setEnabled(not busy and has_photos)
+        self.export_action.setEnabled(has_photos)
 
-    # --- editing ------------------------------------------------------------------------------
-    def run_edit(self, edit: Callable[[], EditResult]) -> EditResult | None:
-        try:
-            return self.edits.run(edit)
-        except editing.EditError as exc:
-            QMessageBox.warning(self, "photoclust", str(exc))
-            return None
+    def _update_undo_actions(self) -> None:
+        """Undo names the edit it undoes; while an edit is being saved it waits (the edit to
+        undo is the one being saved)."""
+        saving = self.state.edits_in_flight > 0
+        for toolbar_action, menu_action, entry, verb in (
+                (self.undo_action, self.undo_menu_action, self.history.next_undo, "Undo"),
+                (self.redo_action, self.redo_menu_action, self.history.next_redo, "Redo")):
+            label = self.history.label(entry) if entry is not None else ""
+            toolbar_action.setEnabled(entry is not None and not saving)
+            menu_action.setEnabled(entry is not None and not saving)
+            menu_action.setText(f"{verb}: {label}" if entry is not None else verb)
+            key = menu_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            tip = f"{verb}: {label}" if entry is not None else f"Nothing to {verb.lower()}"
+            toolbar_action.setToolTip(f"{tip} ({key})" if key else tip)
+            toolbar_action.setStatusTip(tip)
 
-    def _on_edit(self, result: EditResult) -> None:
-        self.statusBar().showMessage(result.description, 5000)
-        target = result.created_cluster_ids[0] if result.kind == "new_cluster" and \
-            result.created_cluster_ids else None
-        self._edited_photo_ids = list(result.photo_ids)
-        self.reload(select_cluster=target)
-        self._edited_photo_ids = None
-        self.review_model.remove_answered_photos(result.photo_ids)
-        if self.center.currentWidget() is self.map_view:
-            self._recolor_map()
-        self.libraryChanged.emit()
+    def _on_edit_failed(self, text: str) -> None:
+        QMessageBox.warning(self, "photoclust", text)
+        self.history.refresh()
 
-    def move_photos(self, photo_ids: list, cluster_id: int) -> None:
-        """Move photos to a cluster; dropped on "Not in a cluster", take them out of theirs."""
-        if cluster_id == UNASSIGNED_ID:
-            self.run_edit(lambda: editing.remove_photos_from_cluster(self.library, photo_ids))
-        else:
-            self.run_edit(lambda: editing.move_photos(self.library, photo_ids, cluster_id))
+    # --- jobs ---------------------------------------------------------------------------------
+    def run_job(self, job, on_finished: Callable[[object], None] | None = None,
+                reread: bool = False) -> JobWorker:
+        """Queue a job; with ``reread`` the pages re-read the library when it ends, however it
+        ends (a cancelled Organize leaves the photos it indexed)."""
+        def ended(outcome: str, result=None) -> None:
+            if reread:
+                self.state.photosChanged.emit()
+            if outcome == "done" and on_finished is not None:
+                on_finished(result)
+            self._say_job_ended(worker, outcome)
 
-    def merge_selected_clusters(self) -> None:
-        ids = [c for c in self.sidebar.selected_cluster_ids() if c != UNASSIGNED_ID]
-        if len(ids) >= 2:
-            self.run_edit(lambda: editing.merge_clusters(self.library, ids[0], ids[1:]))
+        stage = {"name": None}
 
-    def split_current_cluster(self) -> None:
-        cluster_id = self.sidebar.current_cluster_id()
-        if cluster_id is not None and cluster_id != UNASSIGNED_ID:
-            if self.worker is not None and self.worker.running:
-                return
-            job = EditJob("Splitting the cluster",
-                          lambda: editing.split_cluster(self.library, cluster_id,
-                                                        model=self.settings.model))
-            self.start_job(job, self.edits.record)
+        def progressed(_done: int, _total: int, message: str) -> None:
+            # A new stage (indexing done, say): show what the library holds so far, so the
+            # photos found appear while they are looked at.
+            name = message.partition(": ")[0]
+            if stage["name"] is not None and name != stage["name"]:
+                self.state.photosChanged.emit()
+            stage["name"] = name
 
-    def new_cluster_from_selection(self, name: str | None = None) -> None:
-        photo_ids = self.grid.selected_photo_ids()
-        if photo_ids:
-            self.run_edit(lambda: editing.new_cluster_from_photos(self.library, photo_ids, name))
+        def setup(w: JobWorker) -> None:
+            if reread:
+                w.progressed.connect(progressed)
 
-    def remove_selected_photos(self) -> None:
-        photo_ids = self.grid.selected_photo_ids()
-        if photo_ids and self.sidebar.current_cluster_id() != UNASSIGNED_ID:
-            self.run_edit(lambda: editing.remove_photos_from_cluster(self.library, photo_ids))
-
-    def rename_current_cluster(self) -> None:
-        self.sidebar.view.setFocus()
-        self.sidebar.rename_current()
-
-    def rename_cluster_to(self, cluster_id: int, name: str) -> None:
-        self.run_edit(lambda: editing.rename_cluster(self.library, cluster_id, name))
-
-    # --- background jobs ----------------------------------------------------------------------
-    def start_job(self, job: Job, on_finished: Callable[[object], None] | None = None) -> JobWorker:
-        """Run ``job`` in the background with progress and Cancel in the status bar."""
-        if self.worker is not None and self.worker.running:
-            raise RuntimeError("a job is already running")
-        worker = JobWorker(job, self.job_pool, self)
-        self.worker = worker
-        self.job_status.attach(worker)
-        if on_finished is not None:
-            worker.finished.connect(on_finished)
-        worker.failed.connect(self._on_job_failed)
-        worker.cancelled.connect(lambda: self._on_job_end(f"{worker.title}: stopped. "
-                                                          "Everything finished so far is saved."))
-        worker.finished.connect(lambda _r: self._on_job_end(f"{worker.title}: done."))
-        worker.start()
-        self._update_actions()
-        self.jobStarted.emit(worker)
+        worker = self.state.run_job(job, lambda result: ended("done", result),
+                                    on_failed=lambda error: ended("failed"),
+                                    on_cancelled=lambda: ended("cancelled"), setup=setup)
         return worker
 
-    def _on_job_end(self, message: str) -> None:
-        self.statusBar().showMessage(message, 8000)
-        self.welcome.set_busy(False)
-        self._update_actions()
-        self.jobEnded.emit(message)
+    def _on_job_started(self, worker: JobWorker) -> None:
+        if worker in self.queue.waiting("edits") or self.queue.current("edits") is worker:
+            return  # edits show as "saving…" in the summary, not as a job
+        self.job_status.attach(worker)
 
-    def _on_job_failed(self, error: object) -> None:
-        text = str(error) or type(error).__name__
-        QMessageBox.warning(self, "photoclust", text)
-        self._on_job_end(f"Failed: {text}")
+    def _say_job_ended(self, worker: JobWorker, outcome: str) -> None:
+        if outcome == "cancelled":
+            text = f"{worker.title}: stopped. Everything finished so far is saved."
+        elif outcome == "failed":
+            error = worker.error
+            text = str(error) or type(error).__name__
+            QMessageBox.warning(self, "photoclust", text)
+            text = f"{worker.title}: failed. {text}"
+        else:
+            text = (getattr(worker, "summary", None) or getattr(worker.job, "summary", None)
+                    or f"{worker.title}: done.")
+        self.statusBar().showMessage(text, 10000)
+        self.jobEnded.emit(text)
+
+    @staticmethod
+    def library_summary(library: Library) -> str:
+        """"300 photos in 6 groups" (read on the job's thread when a job ends)."""
+        clusters = list_clusters(library)
+        photos = sum(c.size for c in clusters)
+        return (f"Done: {photos:,} photo{'s' if photos != 1 else ''} in {len(clusters):,} "
+                f"group{'s' if len(clusters) != 1 else ''}.")
 
     def add_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
@@ -390,164 +449,86 @@ class MainWindow(QMainWindow):
             self.organize_folder(folder)
 
     def organize_folder(self, folder: str) -> None:
-        path = Path(folder).expanduser()
-        if not path.is_dir():
-            QMessageBox.warning(self, "photoclust", f"{path} is not a folder.")
-            return
-        if str(path) not in self.settings.folders:
-            self.settings.folders = (*self.settings.folders, str(path))
-            self.settings.save(self.library)
+        if folder:
+            path = Path(folder).expanduser()
+            if not path.is_dir():
+                QMessageBox.warning(self, "photoclust", f"{path} is not a folder.")
+                return
+            self.state.settings = add_folder(self.library, path)
         self.organize()
 
-    def organize(self) -> None:
-        """Index the library's folders, embed new photos and cluster, in the background."""
-        if not self.settings.folders:
+    def organize(self) -> JobWorker | None:
+        """Find new photos in the library's folders, look at them and group them, in the
+        background. Nothing heavy is imported here: the job is built on the worker thread."""
+        settings = self.state.settings
+        if not settings.folders:
             self.add_folder()
-            return
-        from photoclust.core.pipeline import OrganizeJob
+            return None
+        library = self.library
 
-        job = OrganizeJob(self.library, [Path(f) for f in self.settings.folders],
-                          model=self.settings.model, device=self.settings.device,
-                          k=self.settings.k)
-        self.welcome.set_busy(True, "Organizing… progress is shown in the status bar.")
-        self.start_job(job, lambda _result: self._after_clustering_run())
+        def build():
+            from photoclust.core.pipeline import OrganizeJob
 
-    # --- map ----------------------------------------------------------------------------------
-    def _show_page(self, page: QWidget) -> None:
-        self.center.setCurrentWidget(page)
-        self.grid_action.setChecked(page is self.grid_page)
-        self.map_action.setChecked(page is self.map_view)
-        self.review_action.setChecked(page is self.review_panel)
+            return OrganizeJob(library, [Path(f) for f in settings.folders],
+                               model=effective_model(library, settings), device=settings.device,
+                               k=settings.k)
 
-    def show_grid(self) -> None:
-        self._show_page(self.grid_page)
+        return self.run_job(DeferredJob("Organizing photos", build,
+                                        lambda: self.library_summary(library)), reread=True)
 
-    def show_map(self) -> None:
-        self._show_page(self.map_view)
-        if self.map_layout is not None:
-            self._recolor_map()
-            return
-        if self.worker is not None and self.worker.running:
-            self.statusBar().showMessage("The map is computed when the current job ends.", 5000)
-            return
-        self.start_job(MapLayoutJob(self.library, self.settings.model), self._on_map_layout)
+    def recluster(self, confirm: bool = True) -> JobWorker | None:
+        """Cluster every photo again from scratch (user placements and names stay)."""
+        if confirm and QMessageBox.question(
+                self, "Re-cluster everything", RECLUSTER_SENTENCE + "\n\nRe-cluster now?") != \
+                QMessageBox.StandardButton.Yes:
+            return None
+        library, settings = self.library, self.state.settings
 
-    def _on_map_layout(self, layout: MapLayout) -> None:
-        self.map_layout = layout
-        self.map_view.set_layout(layout.photo_ids, layout.xy, layout.cluster_ids,
-                                 self._cluster_names())
-        self.mapReady.emit()
+        def build():
+            from photoclust.core.clustering.job import ClusterJob
 
-    def _cluster_names(self) -> dict[int, str]:
-        return {self.cluster_model.cluster(r).id: self.cluster_model.cluster(r).name
-                for r in range(self.cluster_model.rowCount())}
+            kwargs = {}
+            if "fresh" in inspect.signature(ClusterJob.__init__).parameters:
+                kwargs["fresh"] = True
+            return ClusterJob(library, model=effective_model(library, settings), k=settings.k,
+                              **kwargs)
 
-    def _recolor_map(self) -> None:
-        if self.map_layout is None:
-            return
-        self.map_layout.cluster_ids = cluster_of_photos(self.library, self.map_layout.photo_ids)
-        self.map_view.set_layout(self.map_layout.photo_ids, self.map_layout.xy,
-                                 self.map_layout.cluster_ids, self._cluster_names())
+        return self.run_job(DeferredJob("Re-clustering everything", build,
+                                        lambda: self.library_summary(library)), reread=True)
 
-    # --- review and learning ------------------------------------------------------------------
-    def show_review(self) -> None:
-        """Show the review questions, computed afresh in the background."""
-        self._show_page(self.review_panel)
-        if self.worker is not None and self.worker.running:
-            self.statusBar().showMessage("Suggestions are computed when the current job ends.",
-                                         5000)
-            return
-        self.start_job(ReviewJob(self.library, model=None), self._on_review_queue)
-
-    def _on_review_queue(self, queue: ReviewQueue) -> None:
-        self.review_model.set_queue(queue)
-        self.reviewReady.emit()
-
-    def accept_suggestion(self, row: int) -> None:
-        question = self.review_model.question(row)
-        if is_photo_question(question):
-            with self.library.session() as s:
-                current = s.scalar(select(Assignment.cluster_id)
-                                   .where(Assignment.photo_id == question.photo_id))
-            if current == question.suggested_cluster_id:
-                self.run_edit(lambda: editing.confirm_photos(self.library, [question.photo_id]))
-            else:
-                self.run_edit(lambda: editing.move_photos(self.library, [question.photo_id],
-                                                          question.suggested_cluster_id))
-        elif question.kind == "merge":
-            self.run_edit(lambda: editing.merge_clusters(self.library, question.cluster_id,
-                                                         [question.other_cluster_id]))
-        else:
-            self.run_edit(lambda: editing.new_cluster_from_photos(self.library,
-                                                                  question.photo_ids))
-        self.review_model.remove(question)
-
-    def refuse_suggestion(self, row: int) -> None:
-        """No to a merge or split: remembered, so it is not suggested again."""
-        from photoclust.core.learning.constraints import refuse_suggestion
-
-        question = self.review_model.question(row)
-        if is_photo_question(question):
-            return  # a photo is answered by moving it where it belongs
-        refuse_suggestion(self.library, question.kind, question.cluster_id,
-                          question.other_cluster_id if question.other_cluster_id is not None
-                          else -1)
-        self.review_model.remove(question)
-        self.statusBar().showMessage("Noted: that suggestion will not come back.", 5000)
-
-    def learn(self) -> None:
+    def learn(self) -> JobWorker:
         """Reassign the photos the user did not place, from a model of the user's corrections."""
-        from photoclust.core.learning.job import LearnJob
+        library = self.library
 
-        self.start_job(LearnJob(self.library), self._on_learned)
+        def build():
+            from photoclust.core.learning.job import LearnJob
 
-    def _after_clustering_run(self) -> None:
-        """A clustering run ends the core's redo branch: drop ours too, so Redo cannot get out
-        of step with the library (undo of earlier edits stays possible in the core's history)."""
-        if self.edits.canRedo():
-            self.edits.clear()
-        self.reload()
-        if self.center.currentWidget() is self.map_view:
-            self._recolor_map()
-        self.libraryChanged.emit()
+            return LearnJob(library)
 
-    def _on_learned(self, result) -> None:
-        self._after_clustering_run()
-        self.statusBar().showMessage(
-            f"Learned from {result.n_labelled:,} photos you placed: {result.n_reassigned:,} "
-            "photos changed cluster.", 8000)
+        def learned(result) -> None:
+            moved = getattr(result, "n_reassigned", None)
+            worker.summary = (f"Learned from {result.n_labelled:,} photos you placed: "
+                              f"{moved:,} photos changed cluster." if moved is not None
+                              else "Learned from your corrections.")
 
-    def open_photo(self, photo_id: int) -> None:
-        """Show a photo (clicked on the map): its cluster in the grid, the photo in the preview."""
-        with self.library.session() as s:
-            cluster_id = s.scalar(select(Assignment.cluster_id)
-                                  .where(Assignment.photo_id == photo_id))
-        if cluster_id is not None and self.sidebar.current_cluster_id() != cluster_id:
-            self.sidebar.select_cluster(cluster_id)
-        self.preview.show_photo(photo_id)
+        worker = self.run_job(DeferredJob("Learning from your corrections", build), learned,
+                              reread=True)
+        return worker
 
-    # --- export -------------------------------------------------------------------------------
+    # --- dialogs ------------------------------------------------------------------------------
     def open_export_dialog(self) -> ExportDialog:
-        """Open the export dialog (window-modal, not blocking: the export runs in the background)
-        on the clusters, with those selected in the sidebar pre-chosen."""
+        """Open the export dialog (window-modal, not blocking: the export runs on the queue)
+        with the clusters selected on the Photos page pre-chosen."""
         if self.export_dialog is not None:
             self.export_dialog.deleteLater()
-        clusters = [(row.id, row.name, row.size) for row in
-                    (self.cluster_model.cluster(r) for r in range(self.cluster_model.rowCount()))
-                    if row.id != UNASSIGNED_ID]
-        selected = [c for c in self.sidebar.selected_cluster_ids() if c != UNASSIGNED_ID]
-        self.export_dialog = ExportDialog(self.library, clusters, selected, self.job_pool, self)
+        clusters = [(c.id, c.name, c.size) for c in list_clusters(self.library)]
+        self.export_dialog = ExportDialog(self.library, clusters,
+                                          list(self.state.selected_cluster_ids), self.queue, self)
         self.export_dialog.open()
         return self.export_dialog
 
-    # --- settings -----------------------------------------------------------------------------
     def settings_dialog(self) -> SettingsDialog:
-        # Imported here: the embedding modules load torch, which the window does not need.
-        from photoclust.core.embedding.backbones import available_models
-        from photoclust.core.embedding.devices import DEVICE_CHOICES
-
-        return SettingsDialog(self.settings, self.library.path, available_models(),
-                              list(DEVICE_CHOICES), self)
+        return SettingsDialog(self.library, self.state.settings, self)
 
     def open_settings(self) -> None:
         dialog = self.settings_dialog()
@@ -555,44 +536,55 @@ class MainWindow(QMainWindow):
             self.apply_settings(dialog)
 
     def apply_settings(self, dialog: SettingsDialog) -> None:
-        new = dialog.settings()
-        if new.model != self.settings.model:
-            self.map_layout = None
-        self.settings = new
-        self.settings.save(self.library)
-        if new.thumbnail_size != self.thumbnails.icon_size.width():
-            self.thumbnails.set_icon_size(new.thumbnail_size)
-            self.grid.set_icon_size(new.thumbnail_size)
+        self.state.update_settings(**dialog.values())
+        removed = dialog.removed_folders()
+        if removed:
+            hidden = sum(remove_folder(self.library, folder) for folder in removed)
+            self.state.update_settings()  # re-read: the folders are gone
+            self.state.photosChanged.emit()
+            self.statusBar().showMessage(
+                f"{hidden:,} photo{'s' if hidden != 1 else ''} of the removed folder"
+                f"{'s' if len(removed) != 1 else ''} left the clusters; add the folder again to "
+                "bring them back.", 10000)
+        if dialog.added_folders():
+            self.organize()
         library_path = dialog.library_path()
         if library_path != self.library.path:
             remember_library_path(library_path)
             QMessageBox.information(self, "photoclust",
                                     f"photoclust will open {library_path} the next time it starts.")
 
+    def _about(self) -> None:
+        from photoclust import __version__
+
+        QMessageBox.about(self, "About photoclust",
+                          f"photoclust {__version__}: groups your photos by what they show, "
+                          "learns from your corrections, never changes the originals.")
+
     # --- window state -------------------------------------------------------------------------
     def restore_state(self) -> None:
-        state = QSettings("photoclust", "photoclust").value("window/geometry")
-        if isinstance(state, QByteArray):
-            self.restoreGeometry(state)
+        geometry = window_state("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if self.worker is not None and self.worker.running:
-            self.worker.cancel()
-        if self.export_dialog is not None:
-            self.export_dialog.cancel_export()
-        QSettings("photoclust", "photoclust").setValue("window/geometry", self.saveGeometry())
-        self.job_pool.waitForDone(10000)
-        self.thumbnails.wait_for_done(5000)
-        self.photo_model.wait_for_pages(5000)
+        """Close at once: jobs are cancelled, not waited for (each commits batch by batch, so
+        nothing finished is lost)."""
+        self.queue.cancel_all()
+        self.history._timer.stop()
+        save_window_state("geometry", self.saveGeometry())
         super().closeEvent(event)
 
     def when_drawn(self, callback: Callable[[], None], settle_ms: int = 300) -> None:
-        """Call ``callback`` once the clusters and visible thumbnails are painted."""
+        """Call ``callback`` once no job is queued and the visible thumbnails are painted."""
+        thumbnails = self.state.thumbnails
+
         def check() -> None:
-            if self.thumbnails.is_idle():
+            if self.queue.is_busy():
+                QTimer.singleShot(100, check)
+            elif thumbnails.is_idle():
                 callback()
             else:
-                self.thumbnails.idle.connect(lambda: QTimer.singleShot(settle_ms, callback),
-                                             Qt.ConnectionType.SingleShotConnection)
+                thumbnails.idle.connect(lambda: QTimer.singleShot(settle_ms, callback),
+                                        Qt.ConnectionType.SingleShotConnection)
         QTimer.singleShot(settle_ms, check)
-

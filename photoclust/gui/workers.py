@@ -4,6 +4,11 @@
 Signals emitted from the pool thread reach GUI-thread slots as queued calls, so slots never race
 the job. Cancel is cooperative: ``cancel()`` sets the ``JobContext`` flag that the job checks
 between batches, and the worker then emits ``cancelled``.
+
+``JobQueue`` is the one place the app starts jobs: each *lane* ("jobs" for long work such as
+Organize, Learn, the map or export; "edits" for user edits) runs one job at a time, in the order
+submitted, so a second job waits its turn instead of failing, and a rename never waits behind an
+Organize of 50,000 photos.
 """
 from __future__ import annotations
 
@@ -29,6 +34,10 @@ class JobWorker(QObject):
     finished = Signal(object)
     failed = Signal(object)
     cancelled = Signal()
+    # From the pool thread with no Python object attached (a queued signal carrying one, with
+    # several receivers, corrupted reference counts in PySide6 6.x); ``_deliver`` then emits the
+    # public signals on the GUI thread with the result or error kept on the worker.
+    _ended = Signal()
 
     def __init__(self, job: Job, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -37,6 +46,10 @@ class JobWorker(QObject):
         self._cancel_event = threading.Event()
         self._last_report = 0.0
         self.running = False
+        self.outcome: str | None = None  # "done", "cancelled" or "failed" once it ended
+        self.result: object = None
+        self.error: BaseException | None = None
+        self._ended.connect(self._deliver)
 
     @property
     def title(self) -> str:
@@ -49,6 +62,10 @@ class JobWorker(QObject):
 
     def cancel(self) -> None:
         self._cancel_event.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel_event.is_set()
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
         now = time.monotonic()
@@ -64,19 +81,135 @@ class JobWorker(QObject):
             ctx.raise_if_cancelled()
             result = self.job.run(ctx)
         except Cancelled:
-            self.running = False
-            self.cancelled.emit()
+            self._outcome = "cancelled"
         except JobError as exc:  # a message for the user (bad folder, nothing to do): no traceback
             log.warning("%s: %s", self.title, exc)
-            self.running = False
-            self.failed.emit(exc)
+            self._outcome, self.error = "failed", exc
         except Exception as exc:  # reported to the user, never lost
-            log.exception("%s failed", self.title)
-            self.running = False
-            self.failed.emit(exc)
+            if not _is_user_error(exc):
+                log.exception("%s failed", self.title)
+            self._outcome, self.error = "failed", exc
         else:
-            self.running = False
-            self.finished.emit(result)
+            self._outcome, self.result = "done", result
+        self._ended.emit()
+
+    def _deliver(self) -> None:
+        """On the GUI thread: the job ended; say how."""
+        if self.outcome is not None:
+            return  # already ended (dropped from the queue before it ran)
+        self.running, self.outcome = False, self._outcome
+        if self.outcome == "cancelled":
+            self.cancelled.emit()
+        elif self.outcome == "failed":
+            self.failed.emit(self.error)
+        else:
+            self.finished.emit(self.result)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    """An edit refused with a sentence for the user (``EditError`` is a ``ValueError``)."""
+    return isinstance(exc, ValueError)
+
+
+class JobQueue(QObject):
+    """Runs submitted jobs one at a time per lane, in order; never refuses one.
+
+    ``jobStarted(worker)`` when a job leaves the queue and starts; ``jobEnded(worker)`` when it
+    ended (``worker.outcome`` says how); ``busyChanged(bool)`` when the queue goes from idle to
+    busy or back."""
+
+    jobQueued = Signal(object)
+    jobStarted = Signal(object)
+    jobEnded = Signal(object)
+    busyChanged = Signal(bool)
+
+    LANES = ("jobs", "edits")
+
+    def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = pool or QThreadPool(self)
+        if self.pool.maxThreadCount() < len(self.LANES):
+            self.pool.setMaxThreadCount(len(self.LANES))
+        self._waiting: dict[str, list[JobWorker]] = {lane: [] for lane in self.LANES}
+        self._running: dict[str, JobWorker | None] = {lane: None for lane in self.LANES}
+        self._closed = False
+
+    def submit(self, job: Job, on_finished=None, lane: str = "jobs", on_failed=None,
+               on_cancelled=None, setup=None) -> JobWorker:
+        """Queue ``job``; it starts at once when its lane is free. The callbacks run on the GUI
+        thread with the result (``on_finished``), the exception (``on_failed``) or nothing;
+        ``setup(worker)`` runs before the job can start (connect to its progress there)."""
+        if lane not in self._waiting:
+            raise ValueError(f"unknown lane {lane!r}")
+        was_busy = self.is_busy()
+        worker = JobWorker(job, self.pool, self)
+        if on_finished is not None:
+            worker.finished.connect(on_finished)
+        if on_failed is not None:
+            worker.failed.connect(on_failed)
+        if on_cancelled is not None:
+            worker.cancelled.connect(on_cancelled)
+        for signal in (worker.finished, worker.failed, worker.cancelled):
+            signal.connect(lambda *_a, w=worker, lane=lane: self._on_ended(lane, w))
+        if setup is not None:
+            setup(worker)
+        self._waiting[lane].append(worker)
+        self.jobQueued.emit(worker)
+        if self._closed:
+            worker.cancel()
+        self._start_next(lane)
+        if not was_busy:
+            self.busyChanged.emit(True)
+        return worker
+
+    def current(self, lane: str = "jobs") -> JobWorker | None:
+        return self._running[lane]
+
+    def waiting(self, lane: str = "jobs") -> list[JobWorker]:
+        return list(self._waiting[lane])
+
+    def is_busy(self, lane: str | None = None) -> bool:
+        lanes = self.LANES if lane is None else (lane,)
+        return any(self._running[name] is not None or self._waiting[name] for name in lanes)
+
+    def cancel(self, worker: JobWorker) -> None:
+        """Stop a running job (cooperatively) or drop a waiting one."""
+        for waiting in self._waiting.values():
+            if worker in waiting:
+                waiting.remove(worker)
+                worker.outcome = "cancelled"
+                worker.cancelled.emit()  # its listeners learn it will not run
+                return
+        worker.cancel()
+
+    def cancel_all(self) -> None:
+        """Cancel every job, waiting or running, and refuse to start any more (window closing)."""
+        self._closed = True
+        for waiting in self._waiting.values():
+            for worker in list(waiting):
+                self.cancel(worker)
+        for worker in self._running.values():
+            if worker is not None:
+                worker.cancel()
+
+    def wait_for_done(self, msecs: int = 5000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+    def _start_next(self, lane: str) -> None:
+        if self._running[lane] is not None or not self._waiting[lane]:
+            return
+        worker = self._waiting[lane].pop(0)
+        self._running[lane] = worker
+        self.jobStarted.emit(worker)
+        worker.start()
+
+    def _on_ended(self, lane: str, worker: JobWorker) -> None:
+        if self._running[lane] is worker:
+            self._running[lane] = None
+        self.jobEnded.emit(worker)
+        self._start_next(lane)
+        if not self.is_busy():
+            self.busyChanged.emit(False)
 
 
 class _JobRunnable(QRunnable):
@@ -141,3 +274,26 @@ def format_duration(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+class DeferredJob(Job):
+    """A job built on the worker thread: ``factory()`` imports and constructs the real job there,
+    so the heavy core modules (torch, scikit-learn) never load on the GUI thread. ``summarize()``,
+    when given, runs there too after the job and sets ``summary`` (what the status area says)."""
+
+    def __init__(self, title: str, factory, summarize=None):
+        self.title = title
+        self._factory = factory
+        self._summarize = summarize
+        self.job: Job | None = None
+        self.summary: str | None = None
+
+    def prepare(self) -> None:
+        self.job = self._factory()
+        self.job.prepare()
+
+    def run(self, ctx: JobContext):
+        result = self.job.run(ctx)
+        if self._summarize is not None:
+            self.summary = self._summarize()
+        return result

@@ -66,7 +66,8 @@ def test_cluster_cli_json(library, capsys):
     assert {"run_id", "k", "method", "model", "n", "clusters"} <= set(out)
     assert (out["k"], out["method"], out["n"]) == (3, "kmeans", 70)
     assert sorted(c["size"] for c in out["clusters"]) == [20, 20, 30]
-    assert main(["cluster", "--library", path, "--k", "2", "--method", "agglomerative"]) == 0
+    assert main(["cluster", "--library", path, "--k", "2", "--method", "agglomerative",
+                 "--fresh"]) == 0
     assert "70 photos clustered with k=2" in capsys.readouterr().out
     assert main(["cluster", "--library", path, "--method", "hdbscan", "--k", "3"]) == 1
     assert "finds the number of clusters itself" in capsys.readouterr().err

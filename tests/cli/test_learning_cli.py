@@ -63,9 +63,21 @@ def test_evaluate_simulate_corrections_adds_the_curve(tmp_path, capsys):
     assert result["curve"][0]["ari"] == pytest.approx(result["ari"], abs=1e-3)
     assert result["curve"][-1]["ari"] > result["curve"][0]["ari"]
     assert result["ari_target"] == 0.9 and "actions_to_ari_target" in result
+    assert "arrivals" not in result
 
 
 def test_evaluate_rejects_bad_fractions(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", str(tmp_path), "--simulate-corrections", "5%"])
     assert "fractions" in capsys.readouterr().err
+
+
+def test_evaluate_with_arrivals_reports_what_organize_did(tmp_path, capsys):
+    from helpers import make_labeled_folder
+
+    root = tmp_path / "dataset"
+    make_labeled_folder(root, per_class=10, size=(96, 72))
+    code, out = run(capsys, "evaluate", str(root), "--simulate-corrections", "0.1,0.2",
+                    "--with-arrivals")
+    assert code == 0
+    assert "new photos halfway: 4 (2 of a new kind); old photos kept: 100% of yours" in out.out

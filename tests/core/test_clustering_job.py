@@ -43,10 +43,10 @@ def test_cluster_job_with_given_k_and_stable_ids(library, four_groups):
     ids, _ = four_groups
     first = run_job(ClusterJob(library, k=4))
     before = assignments(library)
-    second = run_job(ClusterJob(library, k=4, random_state=5))
-    assert second.run_id != first.run_id
+    second = run_job(ClusterJob(library, k=4, random_state=5, fresh=True))
+    assert second.run_id != first.run_id and second.mode == "fresh"
     assert assignments(library) == before  # same groups keep their cluster ids
-    run_job(ClusterJob(library, k=2))
+    run_job(ClusterJob(library, k=2, fresh=True))
     with library.session() as s:
         assert s.scalar(select(Cluster).where(Cluster.active.is_(True)).limit(1)) is not None
     assert len(set(assignments(library).values())) == 2

@@ -282,9 +282,8 @@ def test_split_cluster_into_k_parts_names_them_and_undoes(one_cluster_of_blobs):
     parts = [members(library, cid) for cid in [animals, *result.created_cluster_ids]]
     assert sorted(sorted(ids.index(pid) // 6 for pid in part) for part in parts) == [
         [0] * 6, [1] * 6, [2] * 6]
-    names = {_cluster(library, cid).name for cid in result.created_cluster_ids}
-    assert names <= {"tabby", "beagle", "robin"} and len(names) == 2
-    assert _cluster(library, animals).name == "animals"
+    names = {_cluster(library, cid).name for cid in [animals, *result.created_cluster_ids]}
+    assert names == {"tabby", "beagle", "robin"}  # each part named from its own photos
     payload = _events(library)[-1][3]
     assert payload["params"]["k"] == 3
     assert sorted(len(p) for _, p in payload["params"]["parts"]) == [6, 6, 6]
@@ -365,6 +364,29 @@ def test_move_description_counts_photos_already_there(clustered):
     result = editing.move_photos(library, [ids[0], ids[4]], dogs)
     assert result.description == "Moved 1 photo to dogs (1 already there)"
     assert snapshot(library)["assignments"][ids[4]] == (dogs, "user")
+
+
+def test_split_names_each_part_from_its_own_photos_and_undo_restores_the_name(
+        one_cluster_of_blobs):
+    library, ids, animals = one_cluster_of_blobs
+    before = snapshot(library)
+    editing.split_cluster(library, animals, k=3)
+    assert _cluster(library, animals).name in {"tabby", "beagle", "robin"}
+    editing.undo(library)
+    assert snapshot(library) == before and _cluster(library, animals).name == "animals"
+
+
+def test_split_keeps_a_users_name_with_the_part_most_like_what_was_named(one_cluster_of_blobs):
+    library, ids, animals = one_cluster_of_blobs
+    editing.rename_cluster(library, animals, "Robins")
+    # The user confirmed two robins (the third blob): the name means them, the largest part
+    # or not.
+    editing.confirm_photos(library, [ids[12], ids[13]])
+    result = editing.split_cluster(library, animals, k=3)
+    assert members(library, animals) == set(ids[12:18])
+    assert _cluster(library, animals).name == "Robins"
+    assert {_cluster(library, cid).name for cid in result.created_cluster_ids} == {"tabby",
+                                                                                   "beagle"}
 
 
 def test_write_session_holds_the_write_lock_from_its_start(library):

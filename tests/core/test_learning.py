@@ -201,3 +201,21 @@ def test_simulation_reports_a_fraction_too_small_for_one_action():
     result = simulate_corrections(X, y, np.zeros(20, dtype=int), (0.01, 0.5), batch_size=5)
     assert [(p["fraction"], p["actions"]) for p in result.curve] == [(0.0, 0), (0.01, 0),
                                                                      (0.5, 10)]
+
+
+def test_simulated_arrivals_keep_old_photos_and_found_the_new_kind():
+    from sklearn.datasets import make_blobs
+
+    from photoclust.core.learning.simulate import simulate_arrivals
+
+    centres = np.random.default_rng(7).normal(scale=6.0, size=(5, 32))
+    X, y = make_blobs([60] * 5, n_features=32, centers=centres, cluster_std=1.5,
+                      random_state=0)
+    result = simulate_arrivals(X, y, (0.02, 0.05, 0.1), random_state=1)
+    assert (result.n_new, result.n_new_kind) == (30, 15)
+    assert result.old_kept_user == 1.0 and result.old_kept_auto == 1.0
+    assert result.new_joined >= 0.85 and result.new_kind_founded
+    assert [p["fraction"] for p in result.curve_before] == [0.0, 0.02, 0.05]
+    assert result.curve_after[-1]["fraction"] == 0.1
+    assert result.curve_after[-1]["ari"] >= result.curve_after[0]["ari"] > 0.8
+    assert set(result.as_dict()) >= {"old_kept_user", "new_joined", "new_kind_founded"}

@@ -108,3 +108,10 @@ def window(qtbot, gui_library, monkeypatch):
     qtbot.waitExposed(win)
     yield win
     win.close()
+    win.queue.wait_for_done(10000)  # jobs cancelled by close() end before the library closes
+
+
+@pytest.fixture
+def photos(window):
+    """The Photos page of ``window``."""
+    return window.page("photos")

@@ -80,7 +80,8 @@ def test_the_clusters_selected_in_the_sidebar_are_exported_as_hard_links(window,
     a, b, c = gui_library.cluster_ids
     gone = tmp_path / "photos" / "cluster1" / "photo003.jpg"
     gone.unlink()
-    view, proxy, model = window.sidebar.view, window.sidebar.proxy, window.cluster_model
+    photos = window.page("photos")
+    view, proxy, model = photos.sidebar.view, photos.sidebar.proxy, photos.cluster_model
     selection = view.selectionModel()
     selection.clearSelection()
     for cluster_id in (b, c):

@@ -1,65 +1,23 @@
-"""Review suggestions and Learn in the window: answers are edits the library keeps."""
+"""Learn in the window (the review page's answers: test_page_review.py)."""
 from __future__ import annotations
 
+from qt_helpers import settled
 from sqlalchemy import select
 
 from photoclust.core import editing
-from photoclust.core.learning.constraints import REFUSED_SETTING
 from photoclust.core.learning.suggestions import PhotoSuggestion
-from photoclust.core.library.models import Assignment, ClusteringRun, Setting
-
-
-def _open_review(window, qtbot):
-    with qtbot.waitSignal(window.reviewReady, timeout=60000):
-        window.review_action.trigger()
-    assert window.center.currentWidget() is window.review_panel
-    assert window.review_model.rowCount() > 0
-
-
-def test_yes_to_a_photo_question_places_the_photo_as_the_user(window, qtbot, gui_library):
-    library = gui_library.library
-    _open_review(window, qtbot)
-    rows = [r for r in range(window.review_model.rowCount())
-            if isinstance(window.review_model.question(r), PhotoSuggestion)]
-    question = window.review_model.question(rows[0])
-    before = window.review_model.rowCount()
-    window.review_panel.view.setCurrentIndex(window.review_model.index(rows[0]))
-    with qtbot.waitSignal(window.libraryChanged):
-        window.review_panel.yes_button.click()
-    with library.session() as s:
-        placed = s.get(Assignment, question.photo_id)
-        assert (placed.cluster_id, placed.source) == (question.suggested_cluster_id, "user")
-    assert window.review_model.rowCount() == before - 1
-    assert window.edits.canUndo()
-
-
-def test_no_to_a_merge_is_remembered(window, qtbot, gui_library):
-    library = gui_library.library
-    a, b = gui_library.cluster_ids[:2]
-    # Moving photos from b to a is the evidence that makes the learner ask "merge b into a?".
-    editing.move_photos(library, gui_library.photo_ids[b][:3], a)
-    _open_review(window, qtbot)
-    merges = [r for r in range(window.review_model.rowCount())
-              if getattr(window.review_model.question(r), "kind", None) == "merge"]
-    assert merges, "no merge suggested"
-    question = window.review_model.question(merges[0])
-    window.review_panel.view.setCurrentIndex(window.review_model.index(merges[0]))
-    window.review_panel.no_button.click()
-    with library.session() as s:
-        refused = s.get(Setting, REFUSED_SETTING).value
-    assert f'["merge", {question.cluster_id}, {question.other_cluster_id}]' in refused
-    assert question not in [window.review_model.question(r)
-                            for r in range(window.review_model.rowCount())]
+from photoclust.core.library.models import Assignment, ClusteringRun
 
 
 def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, gui_library):
     library = gui_library.library
     a, c = gui_library.cluster_ids[0], gui_library.cluster_ids[2]
     moved = gui_library.photo_ids[a][0]
-    window.move_photos([moved], c)
+    with settled(window, qtbot):
+        window.page("photos").move_photos([moved], c)
     with qtbot.waitSignal(window.jobEnded, timeout=60000) as ended:
         window.learn_action.trigger()
-    assert ended.args[0] == "Learning from your corrections: done."
+    assert ended.args[0].startswith("Learned from 1 photos you placed")
     with library.session() as s:
         assert s.scalar(select(ClusteringRun.method).order_by(ClusteringRun.id.desc())) == "learn"
         assert s.get(Assignment, moved).cluster_id == c
@@ -67,11 +25,15 @@ def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, g
 
 def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, qtbot, gui_library):
     a, c = gui_library.cluster_ids[0], gui_library.cluster_ids[2]
-    window.move_photos([gui_library.photo_ids[a][0]], c)
-    window.move_photos([gui_library.photo_ids[a][1]], c)
-    with qtbot.waitSignal(window.libraryChanged):
+    photos = window.page("photos")
+    photos.move_photos([gui_library.photo_ids[a][0]], c)
+    photos.move_photos([gui_library.photo_ids[a][1]], c)
+    assert not window.undo_action.isEnabled()  # waits while the edits are saved
+    qtbot.waitUntil(lambda: window.undo_action.isEnabled())
+    with settled(window, qtbot):
         window.undo_action.trigger()
-    assert window.edits.canRedo() and editing.can_redo(gui_library.library)
+    assert window.messages == []
+    assert window.redo_action.isEnabled() and editing.can_redo(gui_library.library)
     with qtbot.waitSignal(window.jobEnded, timeout=60000):
         window.learn_action.trigger()
     assert not editing.can_redo(gui_library.library)

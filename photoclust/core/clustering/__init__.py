@@ -43,3 +43,13 @@ def check_k(value: int | float | str | None) -> int | str:
     if k < MIN_K:
         raise JobError(f"the number of clusters must be at least {MIN_K}, not {k}")
     return k
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``(3)``... when a cluster already has it ("" stays "")."""
+    if not name or name not in taken:
+        return name
+    n = 2
+    while f"{name} ({n})" in taken:
+        n += 1
+    return f"{name} ({n})"

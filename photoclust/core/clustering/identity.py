@@ -23,10 +23,25 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.orm import Session
 
-from photoclust.core.edit_history import chunks, supersede_redo_branch, write_session
+from photoclust.core.edit_history import (
+    EditResult,
+    chunks,
+    library_state,
+    record_applied,
+    state_changes,
+    supersede_redo_branch,
+    write_session,
+)
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, CannotLink, Cluster, ClusteringRun
+from photoclust.core.library.models import (
+    Assignment,
+    CannotLink,
+    Cluster,
+    ClusteringRun,
+    Source,
+)
 
 #: A new group keeps an old cluster's identity only if they share at least this fraction of the
 #: smaller of the two (and at least one photo): a few stray photos do not carry a name over.
@@ -39,7 +54,8 @@ def apply_clustering(library: Library, model: str, method: str,
                      suggested_names: Mapping[int, str] | Sequence[str] | None = None,
                      params: dict | None = None, label_scores: np.ndarray | None = None,
                      label_clusters: Mapping[int, int] | None = None,
-                     min_overlap_fraction: float = MIN_OVERLAP_FRACTION) -> int:
+                     min_overlap_fraction: float = MIN_OVERLAP_FRACTION, *,
+                     session: Session | None = None) -> int:
     """Store a clustering of ``photo_ids`` and return the new ``ClusteringRun`` id.
 
     Parameters
@@ -54,6 +70,8 @@ def apply_clustering(library: Library, model: str, method: str,
     label_clusters : ``{label: cluster id}`` for labels that already stand for an active cluster
         (a classifier trained on the current clusters, assigning new photos): those labels keep
         that cluster as they are; the other labels are matched by overlap.
+    session : a write session (``edit_history.write_session``) to store the run in, inside the
+        caller's transaction; by default the run is its own transaction.
     """
     photo_ids = np.asarray(photo_ids, dtype=np.int64).ravel()
     labels = np.asarray(labels, dtype=np.int64).ravel()
@@ -71,51 +89,87 @@ def apply_clustering(library: Library, model: str, method: str,
         if label_scores.shape[0] != n or (len(groups) and label_scores.shape[1] <= groups.max()):
             raise ValueError("label_scores must be (n_photos, n_labels) with a column per label")
 
+    args = (model, method, photo_ids, labels, conf, suggested_names, params, label_scores,
+            label_clusters, min_overlap_fraction)
+    if session is not None:
+        return _store(session, *args)
     with write_session(library) as s:
-        run = ClusteringRun(model=model, method=method, k=len(groups),
-                            params=json.dumps(params or {}, default=str, sort_keys=True))
-        s.add(run)
+        return _store(s, *args)
+
+
+def apply_clustering_as_edit(library: Library, kind: str, describe, *args,
+                             **kwargs) -> tuple[int, EditResult]:
+    """``apply_clustering`` recorded as one undoable edit of ``kind``: the library is diffed
+    around the run in the same transaction. ``describe(session, changes)`` returns the event's
+    ``(description, params)``. Returns the run id and the edit (``event_id`` None when the run
+    changed nothing)."""
+    with write_session(library) as s:
+        before = library_state(s)
+        run_id = apply_clustering(library, *args, session=s, **kwargs)
         s.flush()
+        changes = state_changes(before, library_state(s))
+        description, params = describe(s, changes)
+        if changes.is_empty():
+            return run_id, EditResult(None, kind, description)
+        created = [cid for cid, (old, _new) in changes.clusters.items() if old is None]
+        return run_id, record_applied(s, kind, description, {**params, "run_id": run_id},
+                                      changes, created)
 
-        current = {pid: cid for pid, cid in s.execute(
-            select(Assignment.photo_id, Assignment.cluster_id)
-            .join(Cluster, Cluster.id == Assignment.cluster_id).where(Cluster.active.is_(True)))}
-        user_placed = set(s.scalars(select(Assignment.photo_id)
-                                    .where(Assignment.source == "user")))
-        fixed = _checked_label_clusters(s, label_clusters)
-        free = np.array([g for g in groups if int(g) not in fixed], dtype=np.int64)
-        taken = set(fixed.values())
-        group_cluster = _match_groups(
-            photo_ids, labels, free,
-            {pid: cid for pid, cid in current.items() if cid not in taken}, min_overlap_fraction)
-        group_cluster.update(fixed)
 
-        label_cluster = {int(g): group_cluster.get(int(g)) for g in groups}
-        final_labels = _resolve_cannot_links(s, photo_ids, labels, label_cluster, user_placed,
-                                             label_scores)
-        clusters = _clusters_for_labels(s, run.id, final_labels, user_placed, photo_ids,
-                                        label_cluster, suggested_names)
+def _store(s: Session, model: str, method: str, photo_ids: np.ndarray, labels: np.ndarray,
+           conf: np.ndarray | None, suggested_names, params: dict | None,
+           label_scores: np.ndarray | None, label_clusters: Mapping[int, int] | None,
+           min_overlap_fraction: float) -> int:
+    groups = np.unique(labels[labels >= 0])
+    run = ClusteringRun(model=model, method=method, k=len(groups),
+                        params=json.dumps(params or {}, default=str, sort_keys=True))
+    s.add(run)
+    s.flush()
 
-        auto_ids = [pid for pid in photo_ids.tolist() if pid not in user_placed]
-        for part in chunks(auto_ids):
-            s.execute(delete(Assignment).where(Assignment.photo_id.in_(part)))
-        rows = []
-        for i, pid in enumerate(photo_ids.tolist()):
-            label = int(final_labels[i])
-            if pid in user_placed or label < 0:
-                continue
-            rows.append({"photo_id": pid, "cluster_id": clusters[label], "source": "auto",
-                         "confidence": None if conf is None else float(conf[i]),
-                         "run_id": run.id})
-        if rows:
-            s.execute(insert(Assignment), rows)
+    current = {pid: cid for pid, cid in s.execute(
+        select(Assignment.photo_id, Assignment.cluster_id)
+        .join(Cluster, Cluster.id == Assignment.cluster_id).where(Cluster.active.is_(True)))}
+    user_placed = set(s.scalars(select(Assignment.photo_id)
+                                .where(Assignment.source == "user")))
+    fixed = _checked_label_clusters(s, label_clusters)
+    free = np.array([g for g in groups if int(g) not in fixed], dtype=np.int64)
+    taken = set(fixed.values())
+    group_cluster = _match_groups(
+        photo_ids, labels, free,
+        {pid: cid for pid, cid in current.items() if cid not in taken}, min_overlap_fraction)
+    group_cluster.update(fixed)
 
-        nonempty = select(Assignment.cluster_id).distinct()
-        s.execute(update(Cluster).where(and_(Cluster.active.is_(True),
-                                             Cluster.id.not_in(nonempty)))
-                  .values(active=False))
-        supersede_redo_branch(s)
-        return run.id
+    label_cluster = {int(g): group_cluster.get(int(g)) for g in groups}
+    final_labels = _resolve_cannot_links(s, photo_ids, labels, label_cluster, user_placed,
+                                         label_scores)
+    clusters = _clusters_for_labels(s, run.id, final_labels, user_placed, photo_ids,
+                                    label_cluster, suggested_names)
+
+    auto_ids = [pid for pid in photo_ids.tolist() if pid not in user_placed]
+    for part in chunks(auto_ids):
+        s.execute(delete(Assignment).where(Assignment.photo_id.in_(part)))
+    rows = []
+    for i, pid in enumerate(photo_ids.tolist()):
+        label = int(final_labels[i])
+        if pid in user_placed or label < 0:
+            continue
+        rows.append({"photo_id": pid, "cluster_id": clusters[label], "source": "auto",
+                     "confidence": _stored(None if conf is None else conf[i]),
+                     "run_id": run.id})
+    if rows:
+        s.execute(insert(Assignment), rows)
+
+    nonempty = select(Assignment.cluster_id).distinct()
+    s.execute(update(Cluster).where(and_(Cluster.active.is_(True),
+                                         Cluster.id.not_in(nonempty)))
+              .values(active=False))
+    supersede_redo_branch(s)
+    return run.id
+
+
+def _stored(confidence) -> float | None:
+    """``None`` for no confidence (``NaN``: no honest number)."""
+    return None if confidence is None or not np.isfinite(confidence) else float(confidence)
 
 
 def _checked_label_clusters(s, label_clusters: Mapping[int, int] | None) -> dict[int, int]:
@@ -217,3 +271,64 @@ def _clusters_for_labels(s, run_id: int, final_labels: np.ndarray, user_placed: 
         clusters[label] = cluster.id
     s.flush()
     return clusters
+
+
+def place_photos(library: Library, model: str, photo_ids: Sequence[int], clusters: Sequence[int],
+                 groups: Sequence[int], confidences: Sequence[float] | None = None,
+                 group_names: Mapping[int, str] | None = None,
+                 params: dict | None = None) -> tuple[int, list[int], list[int]]:
+    """Store new photos' placement as one run (method ``place``) without touching anyone else.
+
+    ``clusters[i]``: the existing cluster photo ``i`` joins, or -1 when it founds new cluster
+    ``groups[i]`` (0..), named ``group_names[g]``. Only photos still in no cluster, and not taken
+    out of that cluster by the user, are placed; a photo whose cluster became inactive meanwhile
+    stays unassigned (the next run places it). Their assignments carry the run's id, which tells
+    these placements apart. Returns the run id, the new clusters' ids and the placed photo ids.
+    """
+    ids = np.asarray(photo_ids, dtype=np.int64).ravel()
+    joins = np.asarray(clusters, dtype=np.int64).ravel()
+    founds = np.asarray(groups, dtype=np.int64).ravel()
+    conf = None if confidences is None else np.asarray(confidences, dtype=np.float64).ravel()
+    with write_session(library) as s:
+        assigned: set[int] = set()
+        links: dict[int, set[int]] = {}
+        for part in chunks(ids.tolist()):
+            assigned.update(s.scalars(select(Assignment.photo_id)
+                                      .where(Assignment.photo_id.in_(part))))
+            for pid, cid in s.execute(select(CannotLink.photo_id, CannotLink.cluster_id)
+                                      .where(CannotLink.photo_id.in_(part))):
+                links.setdefault(pid, set()).add(cid)
+        active = set(s.scalars(select(Cluster.id).where(Cluster.active.is_(True))))
+        founded = np.unique(founds[(joins < 0) & (founds >= 0)])
+        run = ClusteringRun(model=model, method="place", k=len(active) + len(founded),
+                            params=json.dumps(params or {}, default=str, sort_keys=True))
+        s.add(run)
+        s.flush()
+        new_cluster: dict[int, int] = {}
+        for g in founded.tolist():
+            name = str((group_names or {}).get(g) or "").strip()
+            cluster = Cluster(name=name, name_source=Source.AUTO, active=True,
+                              created_run_id=run.id)
+            s.add(cluster)
+            s.flush()
+            if not name:
+                cluster.name = f"Cluster {cluster.id}"
+            new_cluster[g] = cluster.id
+        rows = []
+        for i, pid in enumerate(ids.tolist()):
+            target = int(joins[i]) if joins[i] >= 0 else new_cluster.get(int(founds[i]))
+            if pid in assigned or target is None or target in links.get(pid, ()):
+                continue
+            if target not in active and target not in new_cluster.values():
+                continue
+            rows.append({"photo_id": pid, "cluster_id": target, "source": Source.AUTO,
+                         "confidence": _stored(None if conf is None else conf[i]),
+                         "run_id": run.id})
+        if rows:
+            s.execute(insert(Assignment), rows)
+        used = {row["cluster_id"] for row in rows}
+        for cid in new_cluster.values():
+            if cid not in used:  # all its photos were placed meanwhile: no empty cluster
+                s.execute(update(Cluster).where(Cluster.id == cid).values(active=False))
+        return run.id, sorted(c for c in new_cluster.values() if c in used), \
+            [row["photo_id"] for row in rows]

@@ -1,8 +1,17 @@
 """``ClusterJob``: load a library's embeddings, cluster them, name the clusters, store the run.
 
-Stages, each a cancel point: load vectors (one query), preprocess (L2, PCA 128, L2), choose k
-unless given, cluster, suggest names from the photos' ImageNet classes, then hand the labels to
-``identity.apply_clustering``, which keeps cluster ids, user names and user-placed photos stable.
+Stages, each a cancel point: load vectors (one query), preprocess (L2, PCA 128, L2), then
+
+- a library without clusters is clustered: choose k unless given, cluster, suggest names from the
+  photos' ImageNet classes, and hand the labels to ``identity.apply_clustering``;
+- a library with clusters only gets its new photos placed (``placement``: into the clusters they
+  fit, by the learner's centres once the user has corrected, else the clusters' own; groups of new
+  photos that fit none found new clusters). No photo that has a cluster moves; the placements are
+  one run (method ``place``) whose id their assignments carry;
+- ``fresh=True`` re-clusters everything like the first time, keeping cluster ids, user names and
+  user-placed photos (``apply_clustering``), as one undoable edit (kind ``recluster``).
+
+Confidences are ``clustering.calibration``'s: the probability of being in the right cluster.
 """
 from __future__ import annotations
 
@@ -12,24 +21,38 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.clustering import METHODS
+from photoclust.core.clustering import METHODS, unique_name
 from photoclust.core.clustering.algorithms import (
     PhotoAgglomerative,
     PhotoHDBSCAN,
     PhotoKMeans,
     relabel_by_size,
 )
+from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.clustering.choose_k import KChooser
 from photoclust.core.clustering.contrastive import adapt_embeddings
-from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.clustering.identity import (
+    apply_clustering,
+    apply_clustering_as_edit,
+    place_photos,
+)
 from photoclust.core.clustering.naming import suggest_names
+from photoclust.core.clustering.placement import place_new_photos
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.clustering.scan_refine import SCANRefiner
+from photoclust.core.edit_history import cluster_moves
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model, load_embeddings, load_top_classes
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Embedding, Photo
+from photoclust.core.library.models import (
+    Assignment,
+    CannotLink,
+    Cluster,
+    Embedding,
+    Photo,
+    Source,
+)
 from photoclust.core.queries import list_clusters
 
 #: Below this many photos, hdbscan and scan fall back to K-means (one cluster with auto k).
@@ -52,11 +75,20 @@ class ClusterResult:
     clusters: list[dict] = field(default_factory=list)
     photo_ids: np.ndarray | None = None
     labels: np.ndarray | None = None
+    #: ``first`` (a library without clusters), ``place`` (new photos placed, nobody moved) or
+    #: ``fresh`` (everything re-clustered, one undoable edit: ``event_id``).
+    mode: str = "first"
+    new_photos: int = 0
+    placed: int = 0
+    founded_cluster_ids: list[int] = field(default_factory=list)
+    event_id: int | None = None
 
     def to_json(self) -> dict:
         return {"run_id": self.run_id, "k": self.k, "k_auto": self.k_auto, "method": self.method,
                 "model": self.model, "n": self.n, "seconds": round(self.seconds, 2),
-                "clusters": self.clusters}
+                "clusters": self.clusters, "mode": self.mode, "new_photos": self.new_photos,
+                "placed": self.placed, "founded_cluster_ids": self.founded_cluster_ids,
+                "event_id": self.event_id}
 
 
 def parse_k(value: int | str) -> int | str:
@@ -110,7 +142,9 @@ def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: i
 
 
 class ClusterJob(Job[ClusterResult]):
-    """Cluster every embedded present photo of ``library``.
+    """Cluster the embedded present photos of ``library``: all of them the first time (or with
+    ``fresh=True``), else only the new ones (see the module docstring; ``k``, ``method`` and
+    ``adapt`` then apply to nothing but a fresh or first clustering).
 
     ``method``: ``kmeans`` (default; measured best or equal on every labelled set),
     ``agglomerative`` (Ward), ``hdbscan`` (finds k itself, ``k`` must be ``"auto"``) or ``scan``
@@ -123,7 +157,7 @@ class ClusterJob(Job[ClusterResult]):
 
     def __init__(self, library: Library, model: str | None = None, k: int | str = "auto",
                  method: str = "kmeans", n_components: int = 128, adapt: bool = False,
-                 random_state: int = 0):
+                 random_state: int = 0, fresh: bool = False):
         self.library = library
         self.model = model or library_model(library)
         self.k = k
@@ -131,6 +165,7 @@ class ClusterJob(Job[ClusterResult]):
         self.n_components = n_components
         self.adapt = adapt
         self.random_state = random_state
+        self.fresh = fresh
 
     def prepare(self) -> None:
         if self.method not in METHODS:
@@ -155,17 +190,55 @@ class ClusterJob(Job[ClusterResult]):
         if len(photo_ids) == 0:
             raise JobError(f"no photo has an embedding under model {self.model!r}")
         ctx.raise_if_cancelled()
-        if self.adapt:
+        current, user, removed = self._placements(photo_ids)
+        incremental = not self.fresh and bool(np.any(current >= 0))
+        if self.adapt and not incremental:
             X = adapt_embeddings(self.library, self.model, photo_ids, X,
                                  random_state=self.random_state, ctx=ctx)
         ctx.report(0, 0, "preprocessing")
         preprocessor = EmbeddingPreprocessor(self.n_components, random_state=self.random_state)
         Z = preprocessor.fit_transform(X)
         ctx.raise_if_cancelled()
+        if incremental:
+            result = self._place_new(ctx, photo_ids, Z, current, user, removed)
+        else:
+            result = self._cluster_all(ctx, photo_ids, Z, fresh=bool(np.any(current >= 0)))
+        result.seconds = time.monotonic() - started
+        result.clusters = [{"id": c.id, "name": c.name, "size": c.size}
+                           for c in list_clusters(self.library)]
+        ctx.report(1, 1, f"{len(result.clusters)} clusters")
+        return result
+
+    def _placements(self, photo_ids: np.ndarray):
+        """Per photo: its active cluster (-1: none), the cluster the user put it in (-1), and
+        whether the user took it out of a cluster (such a photo is not placed again)."""
+        row = {int(pid): i for i, pid in enumerate(photo_ids.tolist())}
+        current = np.full(len(photo_ids), -1, dtype=np.int64)
+        user = np.full(len(photo_ids), -1, dtype=np.int64)
+        removed = np.zeros(len(photo_ids), dtype=bool)
+        with self.library.session() as s:
+            for pid, cid, source in s.execute(
+                    select(Assignment.photo_id, Assignment.cluster_id, Assignment.source)
+                    .join(Cluster, Cluster.id == Assignment.cluster_id)
+                    .where(Cluster.active.is_(True))):
+                i = row.get(int(pid))
+                if i is not None:
+                    current[i] = cid
+                    if source == Source.USER:
+                        user[i] = cid
+            for pid in s.scalars(select(CannotLink.photo_id).distinct()):
+                i = row.get(int(pid))
+                if i is not None:
+                    removed[i] = True
+        return current, user, removed
+
+    def _cluster_all(self, ctx: JobContext, photo_ids: np.ndarray, Z: np.ndarray,
+                     fresh: bool) -> ClusterResult:
         k_auto = self.k == "auto"
-        labels, confidence, scores = cluster_embeddings(Z, self.k, self.method,
-                                                        self.random_state, ctx)
-        k = len(np.unique(labels))
+        labels, _margin, scores = cluster_embeddings(Z, self.k, self.method,
+                                                     self.random_state, ctx)
+        k = len(np.unique(labels[labels >= 0]))
+        confidence = calibrated_confidences(Z, labels, model=self.model)
         ctx.raise_if_cancelled()
         ctx.report(0, 0, "naming clusters")
         names = suggest_names(labels, photo_ids,
@@ -173,14 +246,72 @@ class ClusterJob(Job[ClusterResult]):
         params = {"k": "auto" if k_auto else self.k, "n_components": self.n_components,
                   "adapt": self.adapt,
                   "random_state": self.random_state, "n": len(photo_ids)}
-        run_id = apply_clustering(self.library, self.model, self.method, photo_ids, labels,
-                                  confidences=confidence, suggested_names=names, params=params,
-                                  label_scores=scores)
-        result = ClusterResult(run_id=run_id, model=self.model, method=self.method,
-                               k=k, k_auto=k_auto, n=len(photo_ids),
-                               seconds=time.monotonic() - started, photo_ids=photo_ids,
-                               labels=labels)
-        result.clusters = [{"id": c.id, "name": c.name, "size": c.size}
-                           for c in list_clusters(self.library)]
-        ctx.report(1, 1, f"{result.k} clusters")
-        return result
+        args = (self.model, self.method, photo_ids, labels)
+        kwargs = dict(confidences=confidence, suggested_names=names, params=params,
+                      label_scores=scores)
+        event_id = None
+        if fresh:
+            def describe(s, changes):
+                moves = cluster_moves(changes)
+                moved = sum(m["photos"] for m in moves)
+                return (f"Re-clustered everything: {moved} photo{'' if moved == 1 else 's'} "
+                        f"changed cluster", {"moves": moves, "k": params["k"],
+                                             "method": self.method})
+
+            run_id, edit = apply_clustering_as_edit(self.library, "recluster", describe,
+                                                    *args, **kwargs)
+            event_id = edit.event_id
+        else:
+            run_id = apply_clustering(self.library, *args, **kwargs)
+        return ClusterResult(run_id=run_id, model=self.model, method=self.method, k=k,
+                             k_auto=k_auto, n=len(photo_ids), seconds=0.0, photo_ids=photo_ids,
+                             labels=labels, mode="fresh" if fresh else "first",
+                             new_photos=len(photo_ids), placed=len(photo_ids),
+                             event_id=event_id)
+
+    def _place_new(self, ctx: JobContext, photo_ids: np.ndarray, Z: np.ndarray,
+                   current: np.ndarray, user: np.ndarray, removed: np.ndarray) -> ClusterResult:
+        old = current >= 0
+        new = ~old & ~removed
+        ctx.report(0, 0, f"placing {int(new.sum())} new photos")
+        clusters = np.zeros(0, dtype=np.int64)
+        groups = np.zeros(0, dtype=np.int64)
+        confidence = None
+        names: dict[int, str] = {}
+        outliers = 0
+        if new.any():
+            placement = place_new_photos(Z, current, user, new, self.random_state, ctx)
+            clusters, groups, outliers = placement.cluster, placement.group, placement.outliers
+            labels = current.copy()
+            labels[new] = np.where(clusters >= 0, clusters,
+                                   int(current.max()) + 1 + groups)
+            confidence = calibrated_confidences(Z, labels, user, self.model)[new]
+            names = self._group_names(photo_ids[new], groups, placement.n_groups)
+        ctx.raise_if_cancelled()
+        params = {"new_photos": int(new.sum()), "outliers": outliers,
+                  "n_components": self.n_components, "random_state": self.random_state,
+                  "n": len(photo_ids)}
+        run_id, founded, placed = place_photos(self.library, self.model, photo_ids[new], clusters,
+                                               groups, confidence, names, params)
+        placed_set = set(placed)
+        return ClusterResult(run_id=run_id, model=self.model, method="place",
+                             k=len(np.unique(current[old])) + len(founded), k_auto=True,
+                             n=len(photo_ids), seconds=0.0, photo_ids=photo_ids, labels=None,
+                             mode="place", new_photos=int(new.sum()), placed=len(placed_set),
+                             founded_cluster_ids=founded)
+
+    def _group_names(self, new_ids: np.ndarray, groups: np.ndarray, n_groups: int) -> dict:
+        """Names for the new clusters from their photos (``naming``), none repeating a name in
+        use."""
+        if n_groups == 0:
+            return {}
+        with self.library.session() as s:
+            taken = set(s.scalars(select(Cluster.name).where(Cluster.active.is_(True))))
+        founding = groups >= 0
+        top = load_top_classes(self.library, self.model, new_ids[founding].tolist())
+        names = {}
+        for g, name in suggest_names(groups[founding], new_ids[founding], top).items():
+            names[g] = unique_name(name, taken)
+            taken.add(names[g])
+        return names
+

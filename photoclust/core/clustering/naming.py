@@ -13,7 +13,7 @@ Measured in bench/search_quality.py (the names table); design in docs/search.md.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterable, Mapping, Sequence
+from typing import AbstractSet, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -55,7 +55,8 @@ def class_votes(top_classes: Iterable[Sequence[tuple[str, float]]]) -> list[tupl
     return sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def name_from_votes(votes: list[tuple[str, float]], taken: set[str] = frozenset()) -> str:
+def name_from_votes(votes: list[tuple[str, float]],
+                    taken: AbstractSet[str] = frozenset()) -> str:
     """One or two class names joined by " / ", avoiding names in ``taken``; "" without votes."""
     if not votes:
         return ""
@@ -95,7 +96,7 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
     n = sum(firsts.values())
     if n == 0:
         return []
-    cover: Counter[int] = Counter()
+    cover: dict[int, float] = defaultdict(float)
     for k, count in firsts.items():
         for c in vocab.ancestors(k):
             cover[c] += count / n

@@ -2,18 +2,24 @@
 
 ``LearnJob`` refits ``CorrectionLearner`` on the library's embeddings and the user's corrections and
 stores the new automatic assignments and confidences through ``apply_clustering`` (a run with
-method ``learn``), which never touches photos the user placed. For a few thousand photos on a
+method ``learn``), which never touches photos the user placed. The run is one undoable edit
+(kind ``learn``, written in the same transaction: an interrupted Learn leaves the library as
+before it), whose params hold ``moves``: ``[{"from_cluster_id", "to_cluster_id", "photos"}]``.
+Undoing it restores the placements and confidences it changed, and only where the library still
+holds what Learn left (photos organised since keep their place). For a few thousand photos on a
 CPU it takes about a second.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select
 
-from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.clustering.calibration import calibrated_confidences
+from photoclust.core.clustering.identity import apply_clustering_as_edit
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+from photoclust.core.edit_history import ChangeSet, cluster_moves
 from photoclust.core.embedding.store import load_embeddings, newest_clustering_model
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.constraints import Constraints, derive_constraints
@@ -79,12 +85,38 @@ def fit_learner(data: LearningData, random_state: int = 0) -> CorrectionLearner:
         data.X, data.current, data.user, data.cannot_link)
 
 
+#: Cluster-to-cluster moves named in a Learn description; the rest are counted.
+MOVES_DESCRIBED = 3
+
+
 @dataclass
 class LearnResult:
+    """What Learn did. ``event_id`` is its edit (``None`` when nothing changed); ``moves`` says
+    how many photos went from which cluster to which, most first."""
+
     run_id: int
     n_photos: int
     n_labelled: int
     n_reassigned: int
+    event_id: int | None = None
+    description: str = ""
+    moves: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"run_id": self.run_id, "photos": self.n_photos, "labelled": self.n_labelled,
+                "reassigned": self.n_reassigned, "event_id": self.event_id,
+                "description": self.description, "moves": self.moves}
+
+
+def describe_moves(names: dict[int, str], moves: list[dict], limit: int = MOVES_DESCRIBED) -> str:
+    """"12 from hat to golf ball, 3 from ... and 2 more" for a list of ``cluster_moves``."""
+    def name(cid):
+        return "no cluster" if cid is None else names.get(cid) or f"cluster {cid}"
+
+    parts = [f"{m['photos']} from {name(m['from_cluster_id'])} to {name(m['to_cluster_id'])}"
+             for m in moves[:limit]]
+    rest = sum(m["photos"] for m in moves[limit:])
+    return ", ".join(parts) + (f" and {rest} more" if rest else "")
 
 
 class LearnJob(Job[LearnResult]):
@@ -111,13 +143,28 @@ class LearnJob(Job[LearnResult]):
         ctx.raise_if_cancelled()
         ctx.report(2, 3, "saving clusters")
         labels, label_clusters = self._labels_for_storage(learner)
-        run_id = apply_clustering(
-            self.library, data.model, "learn", data.photo_ids, labels,
-            confidences=learner.confidence_, label_clusters=label_clusters,
+        confidences = calibrated_confidences(data.X, learner.labels_, data.user, data.model)
+        ctx.raise_if_cancelled()
+        summary: dict = {}
+
+        def describe(s, changes: ChangeSet) -> tuple[str, dict]:
+            moves = cluster_moves(changes)
+            names = {cid: name for cid, name in s.execute(select(Cluster.id, Cluster.name))}
+            moved = sum(m["photos"] for m in moves)
+            text = (f"Learned from {data.n_labelled} answer{'' if data.n_labelled == 1 else 's'}: "
+                    f"moved {moved} photo{'' if moved == 1 else 's'}")
+            if moves:
+                text += f" ({describe_moves(names, moves)})"
+            summary.update(moves=moves, moved=moved, description=text)
+            return text, {"moves": moves, "labelled": data.n_labelled}
+
+        run_id, edit = apply_clustering_as_edit(
+            self.library, "learn", describe, data.model, "learn", data.photo_ids, labels,
+            confidences=confidences, label_clusters=label_clusters,
             params={"learner": learner.get_params(), "labelled": data.n_labelled})
-        moved = int(np.sum((learner.labels_ != data.current) & (data.user == NO_CLUSTER)))
         ctx.report(3, 3, "done")
-        return LearnResult(run_id, len(data.photo_ids), data.n_labelled, moved)
+        return LearnResult(run_id, len(data.photo_ids), data.n_labelled, summary["moved"],
+                           edit.event_id, summary["description"], summary["moves"])
 
     def _labels_for_storage(self, learner: CorrectionLearner) -> tuple[np.ndarray, dict[int, int]]:
         """Label indices into ``classes_`` (-1 for a photo the learner could not place), and the

@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from photoclust.core.clustering import NO_CLUSTER
+from photoclust.core.clustering.placement import LABELLED_WEIGHT
 from photoclust.core.clustering.preprocess import l2_normalize
 
 __all__ = ["NO_CLUSTER", "CorrectionLearner", "class_columns"]
@@ -74,7 +75,7 @@ class CorrectionLearner(BaseEstimator):
     [7, 7, 8, 8]
     """
 
-    def __init__(self, labelled_weight: float = 20.0, n_iter: int = 10,
+    def __init__(self, labelled_weight: float = LABELLED_WEIGHT, n_iter: int = 10,
                  temperature: float = 0.05, classifier_weight: float = 0.5,
                  classifier_C: float = 0.3, min_labels_per_cluster: float = 3.0,
                  random_state=None):

@@ -146,10 +146,18 @@ class SimulationResult:
     actions_to_target: int | None
     target_ari: float
     counts: dict
+    #: The simulated user's final state and the oracle (for benchmarks; not in ``as_dict``).
+    state: CorrectionState | None = None
+    oracle: FolderOracle | None = None
+    #: ``ArrivalResult.as_dict()`` when new photos arrived halfway (``simulate_arrivals``).
+    arrivals: dict | None = None
 
     def as_dict(self) -> dict:
-        return {"curve": self.curve, "actions_to_ari_target": self.actions_to_target,
-                "ari_target": self.target_ari, "action_counts": self.counts}
+        out = {"curve": self.curve, "actions_to_ari_target": self.actions_to_target,
+               "ari_target": self.target_ari, "action_counts": self.counts}
+        if self.arrivals is not None:
+            out["arrivals"] = self.arrivals
+        return out
 
 
 def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05), *,
@@ -157,7 +165,9 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
                          max_fraction: float | None = None,
                          learner: CorrectionLearner | None = None,
                          policy: ReviewPolicy = ReviewPolicy(),
-                         review=build_review_queue, on_batch=None) -> SimulationResult:
+                         review=build_review_queue, on_batch=None,
+                         state: CorrectionState | None = None,
+                         oracle: FolderOracle | None = None) -> SimulationResult:
     """Run the simulated user on ``X`` and return the ARI curve.
 
     The curve has a point at fraction 0 (the automatic clustering) and at each of ``fractions``;
@@ -166,6 +176,8 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
     it; learning happens after every ``batch_size`` actions and at each fraction. ``review``
     builds the queue (``build_review_queue``'s signature; the benchmark swaps in the naive
     strategy). ``on_batch(actions, total_actions)`` is called after each refit (progress).
+    ``state`` and ``oracle`` continue an earlier simulation (its answers count towards the
+    fractions; ``initial_clusters`` is then ignored).
     """
     X = np.asarray(X, dtype=np.float32)
     true_labels = np.asarray(true_labels)
@@ -176,13 +188,15 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
     horizon = max(fractions + [max_fraction or 0.0])
     total_actions = int(round(horizon * n))
 
-    state = CorrectionState.start(initial_clusters)
-    oracle = FolderOracle(true_labels)
-    curve = [{"fraction": 0.0, "actions": 0,
+    state = state if state is not None else CorrectionState.start(initial_clusters)
+    oracle = oracle if oracle is not None else FolderOracle(true_labels)
+    start_fraction = state.actions / max(n, 1)
+    curve = [{"fraction": round(start_fraction, 4), "actions": state.actions,
               "ari": float(adjusted_rand_score(true_labels, state.clusters))}]
-    curve += [{"fraction": f, "actions": 0, "ari": curve[0]["ari"]}
-              for f, at in checkpoints.items() if at == 0]  # too few photos for one action
-    reached = 0 if curve[0]["ari"] >= target_ari else None
+    curve += [{"fraction": f, "actions": state.actions, "ari": curve[0]["ari"]}
+              for f, at in checkpoints.items() if at <= state.actions]  # nothing left to do
+    reached = state.actions if curve[0]["ari"] >= target_ari else None
+    checkpoints = {f: at for f, at in checkpoints.items() if at > state.actions}
     pending = sorted(set(checkpoints.values()) | {total_actions})
 
     learner.fit(X, state.clusters, state.user, state.cannot_link)
@@ -216,15 +230,145 @@ def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05
         if at > state.actions:  # the queue ran dry: nothing left to ask
             curve.append({"fraction": fraction, "actions": state.actions, "ari": ari})
     return SimulationResult(n=n, curve=curve, actions_to_target=reached, target_ari=target_ari,
+                            counts=dict(state.counts), state=state, oracle=oracle)
+
+
+@dataclass
+class ArrivalResult:
+    """The simulated user with new photos arriving halfway (``simulate_arrivals``).
+
+    ``curve_before`` is on the first photos (fractions of them), ``curve_after`` on all photos
+    (fractions of all, the answers before the arrival counting). ``old_kept_user`` and
+    ``old_kept_auto``: shares of the photos the user placed, and of the others, that Organize
+    left where they were. ``new_joined``: share of new photos of known kinds that joined their
+    kind's cluster (the cluster the user chose for it, else its majority cluster).
+    ``new_kind_founded``: whether most photos of the unseen kind landed in new clusters that the
+    kind dominates. ``old_in_kind_cluster``: the same share for the old photos the user did not
+    place, at the arrival (what the clustering itself reaches: the bar for ``new_joined``).
+    """
+
+    n_old: int
+    n_new: int
+    n_new_kind: int
+    new_kind_label: str
+    curve_before: list
+    curve_after: list
+    old_kept_user: float
+    old_kept_auto: float
+    new_joined: float
+    old_in_kind_cluster: float
+    new_kind_in_own_cluster: float
+    new_kind_founded: bool
+    founded_clusters: int
+
+    def as_dict(self) -> dict:
+        return {key: value for key, value in self.__dict__.items()}
+
+
+def simulate_arrivals(X, true_labels, fractions=(0.02, 0.05, 0.1), *, arrival_fraction=None,
+                      new_share: float = 0.1, random_state: int = 0, batch_size: int = 10,
+                      target_ari: float = 0.9, start_labels=None) -> ArrivalResult:
+    """The simulated user; halfway (``arrival_fraction``, default the middle fraction) a share
+    ``new_share`` of new photos arrives, half of them of one kind the library has not seen (one
+    label held out; the rest of that label never arrives), and Organize places them as the
+    library does (``placement.place_new_photos``). Then the user goes on answering.
+
+    ``X`` raw embeddings; ``start_labels(Z)`` clusters the first photos (default: k chosen
+    automatically, K-means).
+    """
+    from photoclust.core.clustering.placement import place_new_photos
+    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+
+    X = np.asarray(X, dtype=np.float32)
+    true_labels = np.asarray(true_labels)
+    n = len(true_labels)
+    rng = np.random.default_rng(random_state)
+    fractions = sorted(float(f) for f in fractions)
+    if arrival_fraction is None:
+        arrival_fraction = fractions[len(fractions) // 2]
+    kinds = np.unique(true_labels)
+    held = kinds[rng.integers(kinds.size)]
+    n_arrive = int(round(new_share * n))
+    held_rows = np.flatnonzero(true_labels == held)
+    new_kind = rng.choice(held_rows, size=min(held_rows.size, n_arrive // 2), replace=False)
+    others = np.flatnonzero(true_labels != held)
+    known_new = rng.choice(others, size=n_arrive - new_kind.size, replace=False)
+    old = np.setdiff1d(others, known_new)
+    new = np.concatenate([np.sort(known_new), np.sort(new_kind)])
+    order = np.concatenate([old, new])
+    y = true_labels[order]
+    n_old = old.size
+
+    def preprocess(rows):
+        return EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(X[rows])
+
+    Z_old = preprocess(old)
+    if start_labels is None:
+        from photoclust.core.clustering.algorithms import PhotoKMeans
+        from photoclust.core.clustering.choose_k import choose_k
+
+        def start_labels(Z):
+            return PhotoKMeans(n_clusters=choose_k(Z, random_state=random_state),
+                               random_state=random_state).fit(Z).labels_
+    before = simulate_corrections(Z_old, y[:n_old], start_labels(Z_old),
+                                  [f for f in fractions if f <= arrival_fraction],
+                                  max_fraction=arrival_fraction, batch_size=batch_size,
+                                  target_ari=target_ari)
+    state, oracle = before.state, before.oracle
+    assert state is not None and oracle is not None
+    placed_before = state.clusters.copy()
+
+    Z = preprocess(order)  # Organize refits the preprocessing on every photo, as the job does
+    current = np.concatenate([state.clusters, np.full(new.size, NO_CLUSTER)])
+    user = np.concatenate([state.user, np.full(new.size, NO_CLUSTER)])
+    is_new = np.arange(len(order)) >= n_old
+    placement = place_new_photos(Z, current, user, is_new, random_state)
+    first_new_id = state.new_cluster_id()
+    placed = np.where(placement.cluster >= 0, placement.cluster, first_new_id + placement.group)
+    clusters = np.concatenate([placed_before, placed])
+
+    kept = clusters[:n_old] == placed_before
+    by_user = state.user >= 0
+    known = y[n_old:] != held
+    joined = [oracle.target(state, label) == cid
+              for label, cid in zip(y[n_old:][known], placed[known])]
+    in_kind = [oracle.target(state, label) == cid for label, cid, placed_by_user in
+               zip(y[:n_old], placed_before, by_user) if not placed_by_user]
+    founded = set(range(first_new_id, first_new_id + placement.n_groups))
+    in_own = 0
+    for cid in founded:
+        members = np.flatnonzero(clusters == cid)
+        labels, counts = np.unique(y[members], return_counts=True)
+        if labels[np.argmax(counts)] == held:
+            in_own += int(np.sum(y[members] == held))
+    new_kind_own = in_own / max(new_kind.size, 1)
+
+    grown = CorrectionState(clusters=clusters, user=user, cannot_link=set(state.cannot_link),
+                            refused=set(state.refused), actions=state.actions,
                             counts=dict(state.counts))
+    grown_oracle = FolderOracle(y)
+    grown_oracle.anchor = dict(oracle.anchor)
+    after = simulate_corrections(Z, y, clusters, [f for f in fractions if f > arrival_fraction],
+                                 max_fraction=max(fractions), batch_size=batch_size,
+                                 target_ari=target_ari, state=grown, oracle=grown_oracle)
+    return ArrivalResult(
+        n_old=int(n_old), n_new=int(new.size), n_new_kind=int(new_kind.size),
+        new_kind_label=str(held), curve_before=before.curve, curve_after=after.curve,
+        old_kept_user=float(kept[by_user].mean()) if by_user.any() else 1.0,
+        old_kept_auto=float(kept[~by_user].mean()) if (~by_user).any() else 1.0,
+        new_joined=float(np.mean(joined)) if joined else 1.0,
+        old_in_kind_cluster=float(np.mean(in_kind)) if in_kind else 1.0,
+        new_kind_in_own_cluster=float(new_kind_own), new_kind_founded=new_kind_own >= 0.5,
+        founded_clusters=len(founded))
 
 
 def simulate_library_corrections(library, model: str, dataset_root, fractions=(0.02, 0.05), *,
                                  max_fraction: float = 0.2, batch_size: int = 10,
-                                 on_batch=None) -> SimulationResult:
+                                 on_batch=None, arrivals: bool = False) -> SimulationResult:
     """The simulated user on a library holding a labelled dataset (``DATASET/<label>/<photo>``),
     starting from its current clusters: what ``photoclust evaluate --simulate-corrections`` runs
-    after clustering. Only photos in label folders with an embedding and a cluster take part."""
+    after clustering. Only photos in label folders with an embedding and a cluster take part.
+    ``arrivals``: also run ``simulate_arrivals`` on the same photos (``result.arrivals``)."""
     from sqlalchemy import select
 
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
@@ -250,6 +394,10 @@ def simulate_library_corrections(library, model: str, dataset_root, fractions=(0
     if not rows:
         raise ValueError(f"{root}: no clustered photo with an embedding lies in a label folder")
     Z = EmbeddingPreprocessor(random_state=0).fit_transform(X[rows])
-    return simulate_corrections(Z, np.array(labels), np.array(start), fractions,
-                                batch_size=batch_size, max_fraction=max_fraction,
-                                on_batch=on_batch)
+    result = simulate_corrections(Z, np.array(labels), np.array(start), fractions,
+                                  batch_size=batch_size, max_fraction=max_fraction,
+                                  on_batch=on_batch)
+    if arrivals:
+        result.arrivals = simulate_arrivals(X[rows], np.array(labels), fractions,
+                                            batch_size=batch_size).as_dict()
+    return result

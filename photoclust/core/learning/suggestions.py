@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 from sqlalchemy import select
 
+from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.learning.job import fit_learner, load_learning_data
 from photoclust.core.learning.review import MERGE, PHOTO, build_review_queue
 from photoclust.core.library import Library
-from photoclust.core.library.models import Cluster, Photo
+from photoclust.core.library.models import Assignment, Cluster, Photo
 
 REASON_TEXT = {
     "representative": "the most typical photo of a cluster nobody has checked yet",
@@ -28,14 +30,17 @@ REASON_TEXT = {
 
 @dataclass(frozen=True)
 class PhotoSuggestion:
-    """Is this photo in the suggested cluster? Confirm, or move it."""
+    """Is this photo in the suggested cluster? Confirm, or move it. ``confidence``: the
+    probability that the suggested cluster is right, on the scale the library stores
+    (``clustering.calibration``; the stored number itself when the photo is already there), ``None``
+    where no honest number exists."""
 
     rank: int
     photo_id: int
     path: str
     suggested_cluster_id: int
     suggested_cluster_name: str
-    confidence: float
+    confidence: float | None
     reason: str
     explanation: str
 
@@ -78,14 +83,28 @@ def review_suggestions(library: Library, limit: int = 50,
         names = {cid: name for cid, name in s.execute(select(Cluster.id, Cluster.name))}
         paths = {pid: path for pid, path in
                  s.execute(select(Photo.id, Photo.path).where(Photo.id.in_(photo_ids)))}
+        stored = {pid: conf for pid, conf in s.execute(
+            select(Assignment.photo_id, Assignment.confidence)
+            .where(Assignment.photo_id.in_(photo_ids)))}
+    targets = data.current.copy()
+    for item in queue:
+        if item.kind == PHOTO:
+            targets[item.photo] = item.cluster
+    fresh = calibrated_confidences(data.X, data.current, data.user, data.model, targets)
     items, suggestions = [], []
     for rank, item in enumerate(queue, 1):
         explanation = REASON_TEXT.get(item.reason, item.reason)
         if item.kind == PHOTO:
             pid = int(data.photo_ids[item.photo])
+            if item.cluster == data.current[item.photo]:
+                confidence = stored.get(pid)
+            else:
+                value = float(fresh[item.photo])
+                confidence = None if np.isnan(value) else value
             items.append(PhotoSuggestion(
                 rank, pid, paths.get(pid, ""), item.cluster, names.get(item.cluster, ""),
-                round(float(item.confidence), 4), item.reason, explanation))
+                None if confidence is None else round(float(confidence), 4), item.reason,
+                explanation))
         else:
             other = item.other_cluster if item.kind == MERGE else None
             suggestions.append(ClusterSuggestion(

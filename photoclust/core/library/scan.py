@@ -43,6 +43,7 @@ from photoclust.core.imaging import (
     thumbnail_path,
 )
 from photoclust.core.jobs import Job, JobContext, JobError
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import Library
 from photoclust.core.library.folders import remember_indexed_folders
 from photoclust.core.library.models import Photo, PhotoStatus, utcnow
@@ -206,8 +207,8 @@ class _Walker:
             ctx.raise_if_cancelled()
             folder, ancestors = stack.pop()
             try:
-                with os.scandir(folder) as entries:
-                    entries = sorted(entries, key=lambda e: e.name)
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
             except OSError as exc:
                 self.unreadable_dirs.append(folder)
                 self._skip(folder, f"cannot read folder: {_os_reason(exc)}")
@@ -336,12 +337,12 @@ class ScanJob(Job[ScanResult]):
             if (row is not None and row.size == item.size and row.mtime_ns == item.mtime_ns
                     and thumbnail_path(self.library, row.content_hash).exists()):
                 result.unchanged += 1
-                if row.status != "present":
+                if row.status != PhotoStatus.PRESENT:
                     reappeared.append(row.id)
             else:
                 to_examine.append(item)
         if reappeared:
-            self._mark(reappeared, "present")
+            self._mark(reappeared, PhotoStatus.PRESENT)
         done = total - len(to_examine)
         ctx.report(done, total, "checking for new and changed photos")
 
@@ -372,7 +373,7 @@ class ScanJob(Job[ScanResult]):
                                Photo.content_hash, Photo.status).where(
                     Photo.path >= low, Photo.path < high)
                 for path, *values in s.execute(query):
-                    rows[path] = _ExistingRow(*values)
+                    rows[path] = _ExistingRow(*values)  # type: ignore[arg-type]
         return rows
 
     def _examine(self, item: _FoundFile) -> _Examined:
@@ -421,10 +422,11 @@ class ScanJob(Job[ScanResult]):
                         # A photo whose file turned bad: no longer present, but its row, clusters
                         # and labels stay for when the file reads again (like a missing photo).
                         # (Unless a good copy took the row over earlier in this run.)
+                        status = (UNREADABLE if os.path.lexists(item.path)
+                                  else PhotoStatus.MISSING)
                         s.execute(update(Photo).where(Photo.id == old.id,
                                                       Photo.path == item.path).values(
-                            status=UNREADABLE if os.path.lexists(item.path) else "missing",
-                            updated_at=utcnow()))
+                            status=status, updated_at=utcnow()))
                     continue
                 now = utcnow()
                 old = existing.get(item.path)
@@ -446,6 +448,7 @@ class ScanJob(Job[ScanResult]):
                         photo = Photo(path=item.path, added_at=now)
                         s.add(photo)
                 meta = item.metadata
+                assert meta is not None  # a decoded photo has its metadata
                 photo.content_hash = item.content_hash
                 photo.file_size = item.size
                 photo.mtime_ns = item.mtime_ns
@@ -453,7 +456,7 @@ class ScanJob(Job[ScanResult]):
                 photo.image_format = meta.format
                 photo.taken_at, photo.camera = meta.taken_at, meta.camera
                 photo.gps_lat, photo.gps_lon = meta.gps_lat, meta.gps_lon
-                photo.status = "present"
+                photo.status = PhotoStatus.PRESENT
                 photo.updated_at = now
         # Counted only once the transaction committed.
         for key, value in counts.items():
@@ -468,7 +471,7 @@ class ScanJob(Job[ScanResult]):
         restored from a backup beside its damaged file)."""
         candidates = s.scalars(
             select(Photo).where(Photo.content_hash == content_hash)
-            .order_by((Photo.status == "present").asc(), Photo.id)
+            .order_by((Photo.status == PhotoStatus.PRESENT).asc(), Photo.id)
         )
         for photo in candidates:
             if photo.id in claimed:
@@ -476,14 +479,14 @@ class ScanJob(Job[ScanResult]):
             if photo.status == UNREADABLE:  # its damaged file may still be there
                 return photo
             if photo.path not in seen_paths and (
-                    photo.status == "missing" or not os.path.lexists(photo.path)):
+                    photo.status == PhotoStatus.MISSING or not os.path.lexists(photo.path)):
                 return photo
         return None
 
     def _mark(self, photo_ids: list[int], status: str) -> None:
         with self.library.session() as s:
-            for start in range(0, len(photo_ids), 500):
-                s.execute(update(Photo).where(Photo.id.in_(photo_ids[start:start + 500]))
+            for part in chunks(photo_ids):
+                s.execute(update(Photo).where(Photo.id.in_(part))
                           .values(status=status, updated_at=utcnow()))
 
     def _mark_gone(self, seen_paths: set[str], walker: _Walker,
@@ -499,15 +502,15 @@ class ScanJob(Job[ScanResult]):
         unreadable_dirs = tuple(d + os.sep for d in walker.unreadable_dirs)
         for path, row in self._existing_rows().items():
             status = row.status
-            if status != "missing" and path not in seen_paths and not (
+            if status != PhotoStatus.MISSING and path not in seen_paths and not (
                     unreadable_dirs and path.startswith(unreadable_dirs)):
                 status = self._status_of_unseen(path, status, walker, result)
                 if status != row.status:
-                    (vanished if status == "missing" else turned_bad).append(row.id)
-            missing += status == "missing"
+                    (vanished if status == PhotoStatus.MISSING else turned_bad).append(row.id)
+            missing += status == PhotoStatus.MISSING
             unreadable += status == UNREADABLE
         if vanished:
-            self._mark(vanished, "missing")
+            self._mark(vanished, PhotoStatus.MISSING)
             log.info("%d photos vanished and are marked missing", len(vanished))
         if turned_bad:
             self._mark(turned_bad, UNREADABLE)
@@ -520,7 +523,7 @@ class ScanJob(Job[ScanResult]):
         try:
             os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
-            return "missing"
+            return PhotoStatus.MISSING
         except OSError:
             return status
         reason = walker.reasons.get(path)  # a broken link, a pipe...: already in ``skipped``

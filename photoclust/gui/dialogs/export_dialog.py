@@ -2,14 +2,15 @@
 ``ExportJob`` in the background with a progress bar and Cancel inside the dialog.
 
 The dialog only gathers choices and shows what the job reports: the export itself (and its
-``prepare()`` checks, which touch the disk) runs on a ``JobWorker``, so the window stays live.
-While the export runs the dialog cannot be closed, only cancelled: the worker must outlive its job.
+``prepare()`` checks, which touch the disk) runs on the app's ``JobQueue`` like every other job
+(it waits for a running Organize instead of racing it), so the window stays live. While the
+export runs the dialog cannot be closed, only cancelled: the worker must outlive its job.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
 from photoclust.core.export import ExportJob, ExportResult
 from photoclust.core.jobs import JobError
 from photoclust.gui.resources import icon
-from photoclust.gui.workers import JobWorker, ProgressRate
+from photoclust.gui.workers import JobQueue, JobWorker, ProgressRate
 
 MODES = (
     ("copy", "Copies", "Independent copies: edit them freely, the originals stay as they are"),
@@ -74,10 +75,10 @@ class ExportDialog(QDialog):
     exportEnded = Signal(str)  # "done", "cancelled" or "failed", after the dialog shows it
 
     def __init__(self, library, clusters: list[tuple[int, str, int]], selected_ids: list[int],
-                 pool: QThreadPool | None = None, parent: QWidget | None = None):
+                 queue: JobQueue | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.library = library
-        self.pool = pool
+        self.queue = queue if queue is not None else JobQueue(parent=self)
         self.worker: JobWorker | None = None
         self.result: ExportResult | None = None
         self._rate = ProgressRate()
@@ -190,7 +191,8 @@ class ExportDialog(QDialog):
                 if self.cluster_list.item(r).checkState() == Qt.CheckState.Checked]
 
     def is_running(self) -> bool:
-        return self.worker is not None and self.worker.running
+        """Running or waiting its turn in the queue."""
+        return self.worker is not None and self.worker.outcome is None
 
     def _update_buttons(self) -> None:
         chosen = self.chosen_cluster_ids()
@@ -221,12 +223,16 @@ class ExportDialog(QDialog):
             return None
         job = ExportJob(self.library, outdir, mode=self.mode(),
                         cluster_ids=self.chosen_cluster_ids(), xmp=self.xmp_check.isChecked())
-        worker = JobWorker(job, self.pool, self)
-        worker.progressed.connect(self._on_progress)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
-        self.worker = worker
+
+        def connect(worker: JobWorker) -> None:
+            worker.progressed.connect(self._on_progress)
+            worker.started.connect(
+                lambda: self.progress_label.setText("Checking the output folder…"))
+            self.worker = worker
+
+        self.queue.submit(job, self._on_finished, on_failed=self._on_failed,
+                          on_cancelled=self._on_cancelled, setup=connect)
+        worker = self.worker
         self.result = None
         self._rate.reset()
         self.error_label.hide()
@@ -234,18 +240,20 @@ class ExportDialog(QDialog):
         self.open_button.hide()
         self.progress_bar.setRange(0, 0)  # busy until the first report
         self.progress_bar.show()
-        self.progress_label.setText("Checking the output folder…")
+        if worker.running:
+            self.progress_label.setText("Checking the output folder…")
+        else:
+            self.progress_label.setText("Waiting for the current job to finish…")
         self.cancel_button.setText("Cancel")
         self.cancel_button.setIcon(icon("cancel"))
         self.cancel_button.setEnabled(True)
         self._set_choices_enabled(False)
-        worker.start()
         self._update_buttons()
         return worker
 
     def cancel_export(self) -> None:
         if self.is_running():
-            self.worker.cancel()
+            self.queue.cancel(self.worker)
             self.cancel_button.setEnabled(False)
             self.progress_label.setText("Stopping after the current photo…")
 

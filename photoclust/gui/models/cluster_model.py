@@ -1,8 +1,8 @@
 """The clusters of a library as a list model: cover thumbnail, name, photo count; a drop target.
 
 Renaming (``setData``) and dropping photos (``dropMimeData``) do not edit the library themselves:
-they emit ``renameRequested`` / ``photosDropped`` so that the main window can run the edit as an
-undoable command. The model only reads.
+they emit ``renameRequested`` / ``photosDropped`` so that the Photos page can run the edit
+(``AppState.run_edit``). The model only reads.
 """
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QImage
-from sqlalchemy import select
 
 from photoclust.core.library import Library
-from photoclust.core.library.models import Photo
-from photoclust.core.queries import count_unassigned_photos, list_clusters, unassigned_photos
+from photoclust.core.queries import (
+    count_unassigned_photos,
+    list_clusters,
+    photo_files,
+    unassigned_photos,
+)
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_from_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 
@@ -50,16 +53,6 @@ class ClusterRow:
     cover_path: str | None
 
 
-def _cover_files(library: Library, photo_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """Thumbnail key and path of each cover photo, in one query."""
-    if not photo_ids:
-        return {}
-    with library.session() as s:
-        rows = s.execute(select(Photo.id, Photo.content_hash, Photo.path)
-                         .where(Photo.id.in_(photo_ids)))
-        return {pid: (content_hash, path) for pid, content_hash, path in rows}
-
-
 class ClusterListModel(QAbstractListModel):
     renameRequested = Signal(int, str)  # cluster id, new name
     photosDropped = Signal(list, int)  # photo ids, target cluster id
@@ -73,23 +66,32 @@ class ClusterListModel(QAbstractListModel):
         self.cover_size = QSize(COVER_SIZE, COVER_SIZE)
         thumbnails.loaded.connect(self._on_thumbnails_loaded)
 
-    def reload(self) -> None:
-        """Re-read the clusters (after an edit, a clustering run or opening a library)."""
-        infos = list_clusters(self.library)
-        covers = _cover_files(self.library, [c.cover_photo_id for c in infos
-                                             if c.cover_photo_id is not None])
+    @staticmethod
+    def read(library: Library) -> list[ClusterRow]:
+        """The rows as the library holds them now: plain data, safe to read on a worker thread."""
+        infos = list_clusters(library)
+        covers = photo_files(library, [c.cover_photo_id for c in infos
+                                       if c.cover_photo_id is not None])
         rows = []
         for info in infos:
             cover_hash, cover_path = covers.get(info.cover_photo_id, (None, None))
             rows.append(ClusterRow(info.id, info.name, info.name_source, info.size, cover_hash,
                                    cover_path))
-        unassigned = count_unassigned_photos(self.library)
+        unassigned = count_unassigned_photos(library)
         if unassigned:
-            first = unassigned_photos(self.library, 0, 1)
+            first = unassigned_photos(library, 0, 1)
             cover = (first[0].content_hash, first[0].path) if first else (None, None)
             rows.append(ClusterRow(UNASSIGNED_ID, UNASSIGNED_NAME, "system", unassigned, *cover))
+        return rows
+
+    def reload(self) -> None:
+        """Re-read the clusters now (opening a library; later re-reads use ``read`` on a worker
+        thread and ``apply``)."""
+        self.apply(self.read(self.library))
+
+    def apply(self, rows: list[ClusterRow]) -> None:
         self.beginResetModel()
-        self._rows = rows
+        self._rows = list(rows)
         self._row_by_hash = {}
         for n, row in enumerate(self._rows):
             if row.cover_hash:

@@ -22,11 +22,9 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from sqlalchemy import select
 
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment
-from photoclust.core.queries import PhotoInfo, photos_in_cluster, unassigned_photos
+from photoclust.core.queries import PhotoInfo, photos_in_cluster, photos_now_in, unassigned_photos
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
@@ -68,14 +66,7 @@ class _ReadPage(QRunnable):
 
 def cluster_members(library: Library, cluster_id: int, photo_ids: list[int]) -> list[int]:
     """Which of ``photo_ids`` are in ``cluster_id`` now (``UNASSIGNED_ID``: in no cluster)."""
-    found: list[int] = []
-    with library.session() as s:
-        for start in range(0, len(photo_ids), 900):
-            chunk = photo_ids[start:start + 900]
-            assigned = dict(s.execute(select(Assignment.photo_id, Assignment.cluster_id)
-                                      .where(Assignment.photo_id.in_(chunk))).all())
-            found += [pid for pid in chunk if assigned.get(pid, UNASSIGNED_ID) == cluster_id]
-    return found
+    return photos_now_in(library, None if cluster_id == UNASSIGNED_ID else cluster_id, photo_ids)
 
 
 def read_page(library: Library, cluster_id: int, offset: int, limit: int,
@@ -121,13 +112,16 @@ class PhotoListModel(QAbstractListModel):
         self._rows_by_hash = {}
         self.endResetModel()
 
-    def apply_edit(self, edited_photo_ids: list[int], total: int) -> bool:
+    def apply_edit(self, edited_photo_ids: list[int], total: int,
+                   now_in: set[int] | None = None) -> bool:
         """Drop the rows of photos an edit took out of this cluster, keeping the other rows (and
         with them the user's scroll position and selection). False when photos joined the
-        cluster: the caller re-lists it, since their place in the order is unknown here."""
+        cluster: the caller re-lists it, since their place in the order is unknown here.
+        ``now_in``: which edited photos are in the cluster now, when already read."""
         if self.cluster_id is None or not edited_photo_ids:
             return not edited_photo_ids
-        now_in = set(cluster_members(self.library, self.cluster_id, edited_photo_ids))
+        if now_in is None:
+            now_in = set(cluster_members(self.library, self.cluster_id, edited_photo_ids))
         loaded = {row.id: n for n, row in enumerate(self._rows)}
         if any(pid not in loaded for pid in now_in):
             return False

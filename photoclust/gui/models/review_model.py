@@ -2,61 +2,25 @@
 
 Photo questions ("is this photo in Beach?") show the photo's thumbnail and can be dragged onto a
 cluster (the answer "no, it belongs there"); cluster questions ask to merge two clusters or to split
-a group out of one. ``ReviewJob`` computes the queue off the GUI thread with the core's
-``review_suggestions``.
+a group out of one. ``photoclust.core.review_queue.ReviewJob`` computes the queue off the GUI
+thread.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
-from sqlalchemy import select
 
-from photoclust.core.jobs import Job, JobContext
-from photoclust.core.library import Library
-from photoclust.core.library.models import Photo
+from photoclust.core.review_queue import (  # noqa: F401 - ReviewJob: the old window's import
+    Question,
+    ReviewJob,
+    ReviewQueue,
+    is_photo_question,
+)
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.resources import icon
-
-if TYPE_CHECKING:  # the learning core loads scikit-learn: imported when a review is asked for
-    from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
-
-Question = Union["PhotoSuggestion", "ClusterSuggestion"]
-
-
-def is_photo_question(question: Question) -> bool:
-    """A question about one photo (the others are about merging or splitting clusters)."""
-    return hasattr(question, "photo_id")
-
-
-@dataclass
-class ReviewQueue:
-    questions: list[Question]
-    content_hashes: dict[int, str]  # photo id -> thumbnail key, for the photo questions
-
-
-class ReviewJob(Job[ReviewQueue]):
-    title = "Finding what to review"
-
-    def __init__(self, library: Library, model: str | None = None, limit: int = 50):
-        self.library, self.model, self.limit = library, model, limit
-
-    def run(self, ctx: JobContext) -> ReviewQueue:
-        from photoclust.core.learning.suggestions import review_suggestions
-
-        ctx.report(0, 1, "learning from your corrections")
-        review = review_suggestions(self.library, limit=self.limit, model=self.model)
-        photo_ids = [item.photo_id for item in review.items]
-        with self.library.session() as s:
-            hashes = dict(s.execute(select(Photo.id, Photo.content_hash)
-                                    .where(Photo.id.in_(photo_ids))).all())
-        ctx.report(1, 1, "")
-        questions = sorted([*review.items, *review.suggestions], key=lambda q: q.rank)
-        return ReviewQueue(questions, hashes)
 
 
 class ReviewRole(IntEnum):
@@ -75,7 +39,7 @@ class ReviewListModel(QAbstractListModel):
     def set_queue(self, queue: ReviewQueue) -> None:
         self.beginResetModel()
         self._questions = list(queue.questions)
-        self._hashes = dict(queue.content_hashes)
+        self._hashes = {pid: ref.content_hash for pid, ref in queue.photos.items()}
         self.endResetModel()
 
     def question(self, row: int) -> Question:
@@ -148,7 +112,8 @@ def question_text(q: Question) -> str:
     if is_photo_question(q):
         # How sure the program is matters for a doubtful photo; a cluster's most typical photo is
         # asked to check the cluster, and "100 % sure" there would only puzzle.
-        sure = f" ({q.confidence:.0%} sure)" if q.reason != "representative" else ""
+        sure = f" ({q.confidence:.0%} sure)" if q.reason != "representative" and \
+            q.confidence is not None else ""
         return (f"Is {Path(q.path).name} in “{q.suggested_cluster_name}”?\n"
                 f"{q.explanation}{sure}")
     if q.kind == "merge":

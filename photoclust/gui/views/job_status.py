@@ -1,27 +1,84 @@
-"""The status-bar progress of a background job: bar, message, rate, time left and Cancel."""
+"""The status area: what the library holds, the running job in words, a progress bar, Cancel.
+
+The layout is fixed: the job text has a fixed width (elided), so the bar and Cancel never move
+under the mouse while the text changes. Progress is said in words a person uses ("Looking at
+photos: 120 of 300 · 4 photos/s · about 1 min left"), never the core's raw stage text.
+"""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
 from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobWorker, ProgressRate
 
-MESSAGE_CHARS = 48
+JOB_TEXT_WIDTH = 400
+
+#: The core's stage prefixes ("embed: IMG_1.jpg") in words, and what the stage counts.
+STAGE_WORDS = {
+    "index": ("Finding photos", "photos"),
+    "embed": ("Looking at photos", "photos"),
+    "cluster": ("Grouping photos", None),
+}
+#: Job titles in words, when a job reports without a stage; the unit its numbers count.
+TITLE_UNITS = {"Exporting albums": "photos", "Indexing photos": "photos",
+               "Embedding photos": "photos"}
 
 
-def _shorten(message: str) -> str:
-    """Keep the end of long messages (file paths): the file name is the informative part."""
-    return message if len(message) <= MESSAGE_CHARS else "…" + message[-(MESSAGE_CHARS - 1):]
+def format_time_left(seconds: float) -> str:
+    """"about 40 s left", "about 3 min left", "about 1 h 10 min left"."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"about {max(5, 5 * round(seconds / 5))} s left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    return f"about {minutes // 60} h {minutes % 60:02d} min left"
+
+
+def describe_progress(title: str, done: int, total: int, message: str,
+                      rate: float | None = None, eta_s: float | None = None) -> str:
+    """One line for a progress report; see the module docstring."""
+    stage, _, _detail = message.partition(": ")
+    words, unit = STAGE_WORDS.get(stage, (None, None))
+    if words is None:
+        words, unit = title, TITLE_UNITS.get(title)
+    if total <= 0:
+        return f"{words}…"
+    parts = [f"{words}: {done:,} of {total:,}"]
+    if rate and unit:
+        parts.append(f"{rate:.1f} {unit}/s" if rate < 10 else f"{rate:.0f} {unit}/s")
+    if eta_s is not None and done < total and rate:
+        parts.append(format_time_left(eta_s))
+    return " · ".join(parts)
 
 
 class JobStatusWidget(QWidget):
+    """Shows the running job of a ``JobQueue`` (attach each started worker)."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.label = QLabel()
+        self.label.setFixedWidth(JOB_TEXT_WIDTH)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.bar = QProgressBar()
-        self.bar.setFixedWidth(220)
+        self.bar.setFixedWidth(160)
+        self.bar.setTextVisible(False)
         self.cancel_button = QPushButton(icon("cancel"), "Cancel")
         self.cancel_button.setFlat(True)
+        self.cancel_button.setFixedWidth(self.cancel_button.sizeHint().width() + 8)
+        for w in (self.bar, self.cancel_button):
+            policy = w.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)  # the space stays reserved: nothing moves
+            w.setSizePolicy(policy)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
@@ -30,35 +87,53 @@ class JobStatusWidget(QWidget):
         self._rate = ProgressRate()
         self._worker: JobWorker | None = None
         self.cancel_button.clicked.connect(self._cancel)
-        self.hide()
+        self._set_running(False)
+
+    @property
+    def worker(self) -> JobWorker | None:
+        return self._worker
 
     def attach(self, worker: JobWorker) -> None:
         self._worker = worker
         self._rate.reset()
         self.bar.setRange(0, 0)  # busy until the first report
-        self.label.setText(f"{worker.title}…")
-        self.cancel_button.setEnabled(True)
+        self._set_text(f"{worker.title}: getting ready…")
         worker.progressed.connect(self._on_progress)
         for signal in (worker.finished, worker.failed, worker.cancelled):
-            signal.connect(self._on_end)
-        self.show()
+            signal.connect(lambda *_a, w=worker: self._on_end(w))
+        self._set_running(True)
+
+    def _set_running(self, running: bool) -> None:
+        for w in (self.bar, self.cancel_button):
+            w.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        if not running:
+            self.label.clear()
+
+    def _set_text(self, text: str) -> None:
+        metrics = self.label.fontMetrics()
+        self.label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                              JOB_TEXT_WIDTH - 4))
+        self.label.setToolTip(text)
 
     def _cancel(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
             self.cancel_button.setEnabled(False)
-            self.label.setText("Stopping after the current batch…")
+            self._set_text("Stopping after the current step…")
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if total > 0:
             self.bar.setRange(0, total)
             self.bar.setValue(min(done, total))
+        else:
+            self.bar.setRange(0, 0)
         self._rate.add(done)
-        parts = [_shorten(message) or (self._worker.title if self._worker else "")]
-        parts += self._rate.describe(total)
-        if self.cancel_button.isEnabled():
-            self.label.setText(" · ".join(p for p in parts if p))
+        if self.cancel_button.isEnabled() and self._worker is not None:
+            self._set_text(describe_progress(self._worker.title, done, total, message,
+                                             self._rate.rate(), self._rate.eta_seconds(total)))
 
-    def _on_end(self, *_args) -> None:
-        self._worker = None
-        self.hide()
+    def _on_end(self, worker: JobWorker) -> None:
+        if worker is self._worker:
+            self._worker = None
+            self._set_running(False)

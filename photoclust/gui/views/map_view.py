@@ -84,9 +84,13 @@ class _PointCloudItem(QGraphicsItem):
 
 
 class MapView(QGraphicsView):
-    """Scatter of the photos; ``photoClicked(photo_id)`` when the user clicks a dot."""
+    """Scatter of the photos; ``photoClicked(photo_id)`` when the user clicks a dot (or moves to
+    it with the arrow keys), ``photoActivated(photo_id)`` on a double-click or Enter.
+
+    Keys: arrows move to the nearest dot in that direction, + and - zoom, 0 fits the map."""
 
     photoClicked = Signal(int)
+    photoActivated = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -114,6 +118,7 @@ class MapView(QGraphicsView):
         self._item = _PointCloudItem(xy, np.asarray(cluster_ids, dtype=np.int64))
         self.scene().addItem(self._item)
         self.scene().setSceneRect(self._item.boundingRect())
+        self._auto_fit = True  # keep fitting as the view is resized, until the user zooms
         self.fit()
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt override
@@ -142,6 +147,22 @@ class MapView(QGraphicsView):
             painter.drawText(QPointF(34, 13 + len(shown) * line + metrics.ascent()),
                              f"and {len(self._legend) - LEGEND_MAX} more")
         painter.restore()
+
+    _auto_fit = True
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit()
+
+    def zoom(self, factor: float) -> None:
+        self._auto_fit = False
+        self.scale(factor, factor)
+
+    def fit_all(self) -> None:
+        """Show the whole map, and keep doing so as the view is resized."""
+        self._auto_fit = True
+        self.fit()
 
     def fit(self) -> None:
         if self._item is not None:
@@ -186,6 +207,68 @@ class MapView(QGraphicsView):
         self._press_pos = event.position()
         super().mousePressEvent(event)
 
+    def highlighted_photo(self) -> int | None:
+        if self._item is None or self._item.highlight is None:
+            return None
+        return int(self.photo_ids[self._item.highlight])
+
+    def highlight_photo(self, photo_id: int) -> bool:
+        """Ring a photo's dot and bring it into view; False if it is not on the map."""
+        rows = np.nonzero(self.photo_ids == photo_id)[0] if self._item is not None else []
+        if not len(rows):
+            return False
+        self._item.highlight = int(rows[0])
+        self._item.update()
+        x, y = self._item.xy[rows[0]]
+        self.ensureVisible(QRectF(float(x) - 20, float(y) - 20, 40, 40))
+        return True
+
+    def step(self, dx: float, dy: float) -> int | None:
+        """The nearest dot from the highlighted one in direction (dx, dy) (within 60 degrees of
+        it), highlighted; the first photo when none is highlighted yet."""
+        if self._item is None or not len(self.photo_ids):
+            return None
+        row = self._item.highlight
+        if row is None:
+            target = 0
+        else:
+            d = self._item.xy - self._item.xy[row]
+            along = d @ np.array([dx, dy])
+            dist = np.hypot(d[:, 0], d[:, 1])
+            ok = (along > 0.5 * dist) & (dist > 0)
+            if not ok.any():
+                return None
+            target = int(np.flatnonzero(ok)[np.argmin(dist[ok])])
+        photo_id = int(self.photo_ids[target])
+        self.highlight_photo(photo_id)
+        self.photoClicked.emit(photo_id)
+        return photo_id
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        key = event.key()
+        steps = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
+                 Qt.Key.Key_Down: (0, 1)}
+        if key in steps:
+            self.step(*steps[key])
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            if self.highlighted_photo() is not None:
+                self.photoActivated.emit(self.highlighted_photo())
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom(1.25)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom(0.8)
+        elif key == Qt.Key.Key_0:
+            self.fit_all()
+        else:
+            super().keyPressEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt override
+        scale = self.transform().m11() or 1.0
+        row = self.photo_at(self.mapToScene(event.position().toPoint()), CLICK_RADIUS_PX / scale)
+        if row is not None:
+            self.photoActivated.emit(int(self.photo_ids[row]))
+            return
+        super().mouseDoubleClickEvent(event)
+
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
-        factor = 1.25 if event.angleDelta().y() > 0 else 0.8
-        self.scale(factor, factor)
+        self.zoom(1.25 if event.angleDelta().y() > 0 else 0.8)

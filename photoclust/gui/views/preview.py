@@ -3,16 +3,15 @@ metadata (file, size, date, camera, cluster, how sure the program is)."""
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
-from sqlalchemy import select
 
 from photoclust.core.imaging import ImageError, load_rgb
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.queries import PhotoDetails, photo_details
+from photoclust.core.viewing import details_rows
 
 PREVIEW_MIN_SIDE = 720
 TEXT_HEIGHT = 160  # the image area while it shows a message instead of a photo
@@ -37,27 +36,6 @@ class _DecodePhoto(QRunnable):
             self._signals.decoded.emit(self._photo_id, qimage)
         except (ImageError, OSError) as exc:
             self._signals.decoded.emit(self._photo_id, str(exc))
-
-
-def photo_details(library: Library, photo_id: int) -> dict | None:
-    """The preview's metadata for one photo (one primary-key lookup)."""
-    with library.session() as s:
-        row = s.execute(
-            select(Photo, Assignment, Cluster)
-            .outerjoin(Assignment, Assignment.photo_id == Photo.id)
-            .outerjoin(Cluster, Cluster.id == Assignment.cluster_id)
-            .where(Photo.id == photo_id)).first()
-    if row is None:
-        return None
-    photo, assignment, cluster = row
-    return {
-        "id": photo.id, "path": photo.path, "width": photo.width, "height": photo.height,
-        "file_size": photo.file_size, "taken_at": photo.taken_at, "camera": photo.camera,
-        "status": photo.status,
-        "cluster": cluster.name if cluster is not None else None,
-        "source": assignment.source if assignment is not None else None,
-        "confidence": assignment.confidence if assignment is not None else None,
-    }
 
 
 class PreviewPane(QWidget):
@@ -87,7 +65,7 @@ class PreviewPane(QWidget):
         layout.addWidget(self.image_label)
         layout.addWidget(self.metadata_label)
         layout.addStretch(1)
-        self.setMinimumWidth(240)
+        self.setMinimumWidth(220)
 
     def show_photo(self, photo_id: int | None) -> None:
         self.photo_id = photo_id
@@ -104,8 +82,8 @@ class PreviewPane(QWidget):
             self.metadata_label.clear()
             return
         self.image_label.setText("Loading…")
-        self.metadata_label.setText(_format_details(details))
-        self._pool.start(_DecodePhoto(photo_id, details["path"], self._signals))
+        self.metadata_label.setText(details_html(details))
+        self._pool.start(_DecodePhoto(photo_id, details.path, self._signals))
 
     def _on_decoded(self, photo_id: int, result) -> None:
         if photo_id != self.photo_id:
@@ -132,26 +110,8 @@ class PreviewPane(QWidget):
         self.image_label.setPixmap(QPixmap.fromImage(scaled))
 
 
-def _file_size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{max(1, round(n / 1e3))} KB"
-
-
-def _format_details(d: dict) -> str:
-    rows = [("File", Path(d["path"]).name), ("Folder", str(Path(d["path"]).parent))]
-    if d["width"] and d["height"]:
-        rows.append(("Size", f"{d['width']} × {d['height']} px, {_file_size(d['file_size'])}"))
-    if d["taken_at"]:
-        rows.append(("Taken", d["taken_at"].strftime("%Y-%m-%d %H:%M")))
-    if d["camera"]:
-        rows.append(("Camera", d["camera"]))
-    if d["cluster"] is not None:
-        how = "placed by you" if d["source"] == "user" else (
-            f"{d['confidence']:.0%} sure" if d["confidence"] is not None else "automatic")
-        rows.append(("Cluster", f"{d['cluster']} ({how})"))
-    else:
-        rows.append(("Cluster", "none"))
-    if d["status"] != "present":
-        rows.append(("Status", "file missing"))
+def details_html(d: PhotoDetails) -> str:
+    """A photo's details as a two-column table (the preview pane and the viewer)."""
     return "<table>" + "".join(
         f"<tr><td style='color:#78909c;padding-right:8px'>{html.escape(k)}</td>"
-        f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>"
+        f"<td>{html.escape(v)}</td></tr>" for k, v in details_rows(d)) + "</table>"

@@ -61,7 +61,7 @@ class ClusterSidebar(QWidget):
         layout.setContentsMargins(6, 6, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.view, 1)
-        self.setMinimumWidth(220)
+        self.setMinimumWidth(200)
 
     def current_cluster_id(self) -> int | None:
         index = self.view.currentIndex()

@@ -1,0 +1,237 @@
+"""The review queue as the app shows it: each question with the photos it is about, and its
+answers as library edits.
+
+``ReviewJob`` (run off the GUI thread) asks the learning core for the questions
+(``photoclust.core.learning.suggestions.review_suggestions``) and reads, for each one, what a
+person needs to see to decide at a glance (``QuestionView``):
+
+- a photo question ("is this photo in Beach?"): the photo, and the typical photos of Beach;
+- a merge ("does Sand belong in Beach?"): samples of both clusters side by side;
+- a split ("are these photos a group of their own?"): samples of both parts.
+
+A cluster's typical photos are its most confident ones (photos the user placed or confirmed
+first). ``answer_question`` turns one key press into one edit through ``photoclust.core.editing``
+(undoable like every other edit) or, for a "no" to a merge or split, into a remembered refusal
+(``photoclust.core.learning.constraints.refuse_suggestion``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+from sqlalchemy import func, select
+
+from photoclust.core import editing
+from photoclust.core.edit_history import EditResult
+from photoclust.core.jobs import Job, JobContext
+from photoclust.core.library import Library
+from photoclust.core.library.chunks import chunks
+from photoclust.core.library.models import Assignment, Cluster, Photo, PhotoStatus
+
+if TYPE_CHECKING:  # the learning core loads scikit-learn: imported when a review is asked for
+    from typing_extensions import TypeIs
+
+    from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
+
+Question = Union["PhotoSuggestion", "ClusterSuggestion"]
+
+#: Photos shown per side of a question.
+SAMPLES_PER_SIDE = 6
+
+YES, NO, ELSEWHERE, SKIP = "yes", "no", "elsewhere", "skip"
+
+
+def is_photo_question(question: Question) -> TypeIs[PhotoSuggestion]:
+    """A question about one photo (the others are about merging or splitting clusters)."""
+    return hasattr(question, "photo_id")
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """What a view needs to draw a photo: its id, file and thumbnail key."""
+
+    id: int
+    path: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """What a question is about, as two captioned rows of photos (``right`` may be empty)."""
+
+    left_caption: str
+    left: tuple[int, ...]
+    right_caption: str = ""
+    right: tuple[int, ...] = ()
+    left_total: int = 0  # photos the left side stands for (the samples are the first few)
+    right_total: int = 0
+
+
+@dataclass
+class ReviewQueue:
+    questions: list[Question]
+    views: list[QuestionView] = field(default_factory=list)  # one per question
+    photos: dict[int, PhotoRef] = field(default_factory=dict)  # every photo a view shows
+
+    def remove(self, question: Question) -> None:
+        """Drop an answered question (found by identity)."""
+        for row, q in enumerate(self.questions):
+            if q is question:
+                del self.questions[row]
+                del self.views[row]
+                return
+
+
+def _merged(q: ClusterSuggestion) -> int:
+    """The cluster a merge question folds in (a merge always names one)."""
+    assert q.other_cluster_id is not None, "a merge question without its other cluster"
+    return q.other_cluster_id
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _typical(s, cluster_id: int, exclude: set[int], n: int) -> tuple[list[int], int]:
+    """The ``n`` most confident present photos of a cluster (none in ``exclude``, one per
+    content: exact copies are shown once), and how many photos the cluster has besides
+    ``exclude``. Two short queries however large the cluster."""
+    in_cluster = (Assignment.cluster_id == cluster_id, Photo.status == PhotoStatus.PRESENT)
+    total = s.scalar(select(func.count()).select_from(Assignment)
+                     .join(Photo, Photo.id == Assignment.photo_id).where(*in_cluster)) or 0
+    for part in chunks(sorted(exclude)):
+        total -= s.scalar(select(func.count()).select_from(Assignment)
+                          .join(Photo, Photo.id == Assignment.photo_id)
+                          .where(*in_cluster, Assignment.photo_id.in_(part))) or 0
+    rows = s.execute(select(Assignment.photo_id, Photo.content_hash)
+                     .join(Photo, Photo.id == Assignment.photo_id).where(*in_cluster)
+                     .order_by(Assignment.confidence.desc(), Assignment.photo_id)
+                     .limit(len(exclude) + 4 * n)).all()
+    ids: list[int] = []
+    seen: set[str] = set()
+    for pid, content_hash in rows:
+        if pid not in exclude and content_hash not in seen and len(ids) < n:
+            ids.append(pid)
+            seen.add(content_hash)
+    return ids, total
+
+
+def question_views(library: Library, questions: list[Question],
+                   per_side: int = SAMPLES_PER_SIDE) -> tuple[list[QuestionView],
+                                                              dict[int, PhotoRef]]:
+    """The view of each question and the photos they show (one short read per question)."""
+    views: list[QuestionView] = []
+    with library.session() as s:
+        names = dict(s.execute(select(Cluster.id, Cluster.name)).all())
+        for q in questions:
+            if is_photo_question(q):
+                typical, total = _typical(s, q.suggested_cluster_id, {q.photo_id}, per_side)
+                name = names.get(q.suggested_cluster_id) or q.suggested_cluster_name
+                views.append(QuestionView("This photo", (q.photo_id,),
+                                          f"Typical photos of “{name}”", tuple(typical), 1, total))
+            elif q.kind == "merge":
+                left, n_left = _typical(s, q.cluster_id, set(), per_side)
+                right, n_right = _typical(s, _merged(q), set(), per_side)
+                views.append(QuestionView(
+                    f"“{names.get(q.cluster_id) or q.cluster_name}” · {_plural(n_left, 'photo')}",
+                    tuple(left),
+                    f"“{names.get(_merged(q)) or q.other_cluster_name}” · "
+                    f"{_plural(n_right, 'photo')}", tuple(right), n_left, n_right))
+            else:
+                part = list(q.photo_ids)
+                rest, n_rest = _typical(s, q.cluster_id, set(part), per_side)
+                name = names.get(q.cluster_id) or q.cluster_name
+                views.append(QuestionView(
+                    f"These {_plural(len(part), 'photo')}", tuple(part[:per_side]),
+                    f"The other {_plural(n_rest, 'photo')} of “{name}”", tuple(rest),
+                    len(part), n_rest))
+        shown = sorted({pid for v in views for pid in (*v.left, *v.right)})
+        photos = {}
+        for part in chunks(shown):
+            for pid, path, content_hash in s.execute(
+                    select(Photo.id, Photo.path, Photo.content_hash).where(Photo.id.in_(part))):
+                photos[pid] = PhotoRef(pid, path, content_hash)
+    return views, photos
+
+
+class ReviewJob(Job[ReviewQueue]):
+    """The review questions with what each one shows, computed off the GUI thread."""
+
+    title = "Finding what to review"
+
+    def __init__(self, library: Library, model: str | None = None, limit: int = 50):
+        self.library, self.model, self.limit = library, model, limit
+
+    def run(self, ctx: JobContext) -> ReviewQueue:
+        from photoclust.core.learning.suggestions import review_suggestions
+
+        ctx.report(0, 2, "Learning from your corrections")
+        review = review_suggestions(self.library, limit=self.limit, model=self.model)
+        ctx.raise_if_cancelled()
+        ctx.report(1, 2, "Choosing photos to show")
+        questions: list[Question] = sorted([*review.items, *review.suggestions],
+                                           key=lambda q: q.rank)
+        views, photos = question_views(self.library, questions)
+        ctx.report(2, 2, "")
+        return ReviewQueue(questions, views, photos)
+
+
+def question_text(q: Question) -> str:
+    """The question in one line, and why it is asked in a second."""
+    if is_photo_question(q):
+        # How sure the program is matters for a doubtful photo; a cluster's most typical photo is
+        # asked to check the cluster, and "100 % sure" there would only puzzle.
+        sure = f" ({q.confidence:.0%} sure)" if q.reason != "representative" and \
+            q.confidence is not None else ""
+        return f"Is this photo in “{q.suggested_cluster_name}”?\nIt is {q.explanation}{sure}."
+    if q.kind == "merge":
+        return (f"Do the photos of “{q.other_cluster_name}” belong in “{q.cluster_name}”?\n"
+                f"Asked because {q.explanation}.")
+    return (f"Are these {len(q.photo_ids):,} photos a group of their own, out of "
+            f"“{q.cluster_name}”?\nAsked because {q.explanation}.")
+
+
+def answer_question(library: Library, q: Question, answer: str,
+                    cluster_id: int | None = None) -> EditResult | None:
+    """Apply one answer; returns the edit made (``None`` when nothing was edited).
+
+    ``yes``: a photo is confirmed in (or moved to) its suggested cluster, a merge is made, a split
+    part becomes a new cluster. ``no``: a photo is taken out of the suggested cluster when it is
+    there (Learn places it elsewhere; when it is elsewhere it stays there), a merge or split is
+    refused and not suggested again. ``elsewhere`` with ``cluster_id``: the photo (a split's part,
+    a merge's other cluster) goes to that cluster instead. ``skip``: nothing.
+    Raises ``editing.EditError`` (a message for the user) when an edit cannot be made.
+    """
+    if answer == SKIP:
+        return None
+    if answer == ELSEWHERE:
+        if cluster_id is None:
+            raise editing.EditError("choose the cluster the photos belong in")
+        if is_photo_question(q):
+            return editing.move_photos(library, [q.photo_id], cluster_id)
+        if q.kind == "merge":
+            return editing.merge_clusters(library, cluster_id, [_merged(q)])
+        return editing.move_photos(library, list(q.photo_ids), cluster_id)
+    if is_photo_question(q):
+        with library.session() as s:
+            current = s.scalar(select(Assignment.cluster_id)
+                               .where(Assignment.photo_id == q.photo_id))
+        if answer == YES:
+            if current == q.suggested_cluster_id:
+                return editing.confirm_photos(library, [q.photo_id])
+            return editing.move_photos(library, [q.photo_id], q.suggested_cluster_id)
+        if answer == NO:
+            if current == q.suggested_cluster_id:
+                return editing.remove_photos_from_cluster(library, [q.photo_id])
+            return None
+    elif answer == YES:
+        if q.kind == "merge":
+            return editing.merge_clusters(library, q.cluster_id, [_merged(q)])
+        return editing.new_cluster_from_photos(library, list(q.photo_ids))
+    elif answer == NO:
+        from photoclust.core.learning.constraints import refuse_suggestion
+
+        refuse_suggestion(library, q.kind, q.cluster_id,
+                          q.other_cluster_id if q.other_cluster_id is not None else -1)
+        return None
+    raise ValueError(f"unknown answer {answer!r}")

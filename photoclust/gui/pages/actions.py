@@ -1,0 +1,50 @@
+"""Page-local actions: shortcuts that work while the focus is on the page that owns them, so pages
+can use plain keys (Y, N, arrows, Esc) without clashing with each other or the shell."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+
+def page_action(page: QWidget, text: str, keys: list, slot, tip: str) -> QAction:
+    """An action whose shortcuts work while focus is on ``page`` (or any of its children), so
+    pages can use plain keys without clashing with each other."""
+    action = QAction(text, page)
+    action.setShortcuts([QKeySequence(k) for k in keys])
+    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    hint = f" ({QKeySequence(keys[0]).toString(QKeySequence.SequenceFormat.NativeText)})" \
+        if keys else ""
+    action.setToolTip(tip + hint)
+    action.setStatusTip(tip)
+    action.triggered.connect(lambda _checked=False: slot())
+    page.addAction(action)
+    return action
+
+
+class LiveWhileShown:
+    """Mixed into a ``Page``: its actions work only while the page is on screen.
+
+    ``actions()`` are the few the shell shows in its toolbar and Edit menu; ``view_actions()``
+    (zoom, refresh, previous/next question) go in its View menu.
+
+    The shell adds every page's actions to the window (so their keys work and menus can list
+    them); plain keys (Y, Left, F5, Esc) of pages that are not shown must neither answer nor
+    clash with the shown page's, and a hidden action has no live shortcut."""
+
+    def view_actions(self) -> list:
+        """Actions for the View menu only (the toolbar gets ``actions()``)."""
+        return []
+
+    def set_actions_live(self, live: bool) -> None:
+        for action in [*self.actions(), *self.view_actions()]:
+            action.setVisible(live)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.set_actions_live(True)
+        super().showEvent(event)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        if not self.isVisible():
+            self.set_actions_live(False)

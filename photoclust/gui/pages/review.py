@@ -1,0 +1,344 @@
+"""The review page: the questions whose answers teach photoclust the most, one at a time, each
+showing what it is about at a size a person can decide from.
+
+- a photo question shows the photo beside the typical photos of its suggested cluster;
+- a merge shows samples of both clusters side by side;
+- a split shows both parts.
+
+One key per answer: Y (yes), N (no), B ("No, it belongs in…": a cluster picker), S (skip);
+Left/Right go back and forth between questions, F5 asks afresh. Answers are edits
+(``core.review_queue.answer_question`` through ``state.run_edit``), undoable like any other.
+The queue is computed off the GUI thread by ``core.review_queue.ReviewJob``; while it runs the page
+says so ("Looking for…"), which is not the same as "Nothing to review".
+
+The shell registers it like every page: ``ReviewPage(state)`` in its page stack under
+``ReviewPage.name``; ``actions()`` (the answers) go in its toolbar, ``view_actions()``
+(previous/next question, ask again) in its View menu. Double-clicking a
+photo opens it in the viewer (``state.show_page("viewer", ..., back="review")``).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclust.core.review_queue import (
+    ELSEWHERE,
+    NO,
+    SKIP,
+    YES,
+    ReviewJob,
+    ReviewQueue,
+    answer_question,
+    is_photo_question,
+    question_text,
+)
+from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
+from photoclust.gui.models.thumbnails import ThumbnailLoader
+from photoclust.gui.pages.actions import LiveWhileShown, page_action
+from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.cluster_picker import ClusterPicker
+
+#: Thumbnails of a question, in pixels (the issue's floor is 160).
+QUESTION_THUMB = 168
+
+
+class _Side(QWidget):
+    """A caption over a strip of photos."""
+
+    def __init__(self, thumbnails: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.caption = QLabel()
+        self.caption.setObjectName("reviewCaption")
+        self.caption.setWordWrap(True)
+        self.model = PhotoRefModel(thumbnails, self)
+        self.strip = PhotoStrip(self.model, QUESTION_THUMB)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.strip, 1)
+
+
+class ReviewPage(LiveWhileShown, Page):
+    name = "review"
+    title = "Review"
+
+    queueReady = Signal()  # a fresh queue is shown
+    answered = Signal(str)  # the answer just given (yes, no, elsewhere, skip)
+
+    def __init__(self, state, parent=None):
+        super().__init__(state, parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.queue: ReviewQueue | None = None
+        self.current = 0
+        self.answered_count = 0
+        self.stale = True
+        self._worker = None
+        self._own_edits = 0
+        self.picker: ClusterPicker | None = None
+        self.thumbnails = ThumbnailLoader(state.library, icon_size=QUESTION_THUMB, parent=self)
+
+        title = QLabel("Review")
+        title.setObjectName("paneTitle")
+        self.progress_label = QLabel()
+        header = QHBoxLayout()
+        header.addWidget(title)
+        header.addStretch(1)
+        header.addWidget(self.progress_label)
+
+        # the states: loading / nothing to review / could not compute / a question
+        self.loading = QWidget()
+        self.loading_label = QLabel("Looking for the questions that teach photoclust the most…")
+        self.loading_label.setWordWrap(True)
+        self.loading_bar = QProgressBar()
+        self.loading_bar.setRange(0, 0)
+        self.loading_bar.setMaximumWidth(320)
+        box = QVBoxLayout(self.loading)
+        box.addStretch(1)
+        box.addWidget(self.loading_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        box.addWidget(self.loading_bar, 0, Qt.AlignmentFlag.AlignHCenter)
+        box.addStretch(2)
+        self.message = QLabel()
+        self.message.setObjectName("reviewMessage")
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.question = QWidget()
+        self.question_label = QLabel()
+        self.question_label.setObjectName("reviewQuestion")
+        self.question_label.setWordWrap(True)
+        self.question_label.setStyleSheet("font-size: 12pt;")
+        self.left = _Side(self.thumbnails)
+        self.right = _Side(self.thumbnails)
+        sides = QHBoxLayout()
+        sides.addWidget(self.left, 1)
+        sides.addWidget(self.right, 1)
+        self.sides = sides
+        q = QVBoxLayout(self.question)
+        q.setContentsMargins(0, 0, 0, 0)
+        q.addWidget(self.question_label)
+        q.addLayout(sides, 1)
+
+        self.stack = QStackedWidget()
+        for w in (self.loading, self.message, self.question):
+            self.stack.addWidget(w)
+
+        a = page_action
+        self.yes_action = a(self, "Yes", ["Y"], lambda: self.answer(YES),
+                            "Yes: the suggestion is right")
+        self.no_action = a(self, "No", ["N"], lambda: self.answer(NO),
+                           "No: the suggestion is wrong")
+        self.elsewhere_action = a(self, "No, it belongs in…", ["B"], self.pick_cluster,
+                                  "No: choose the cluster it belongs in")
+        self.skip_action = a(self, "Skip", ["S"], lambda: self.answer(SKIP),
+                             "Skip this question for now")
+        self.prev_action = a(self, "Previous question", ["Left"], lambda: self.go(-1),
+                             "The previous question")
+        self.next_action = a(self, "Next question", ["Right"], lambda: self.go(1),
+                             "The next question")
+        self.refresh_action = a(self, "Ask again", ["F5"], self.refresh,
+                                "Compute the questions afresh")
+        buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for action in (self.yes_action, self.no_action, self.elsewhere_action,
+                       self.skip_action):
+            key = action.shortcut().toString()
+            button = QPushButton(f"{action.text()}  ({key})")
+            button.setToolTip(action.toolTip())
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(action.trigger)
+            action.changed.connect(lambda a=action, b=button: b.setEnabled(a.isEnabled()))
+            buttons.addWidget(button)
+            self.buttons[action.text()] = button
+        buttons.addStretch(1)
+        refresh = QPushButton(f"{self.refresh_action.text()}  (F5)")
+        refresh.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        refresh.clicked.connect(self.refresh_action.trigger)
+        buttons.addWidget(refresh)
+        self.hint = QLabel("Answers are saved at once and can be undone. After a few, Learn "
+                           "re-sorts the photos you have not placed.")
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addLayout(header)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.hint)
+
+        for side in (self.left, self.right):
+            side.strip.photoActivated.connect(
+                lambda pid, s=side: self.state.show_page("viewer", photo_id=pid,
+                                                         photo_ids=s.model.photo_ids(),
+                                                         back="review"))
+        state.photosChanged.connect(self._on_photos_changed)
+        self._show()
+        self.set_actions_live(self.isVisible())
+
+    def actions(self) -> list[QAction]:  # type: ignore[override]
+        return [self.yes_action, self.no_action, self.elsewhere_action, self.skip_action]
+
+    def view_actions(self) -> list[QAction]:
+        return [self.prev_action, self.next_action, self.refresh_action]
+
+    # --- page interface -----------------------------------------------------------------------
+    def activate(self, **_kwargs) -> None:
+        if self.stale and self._worker is None:
+            self.refresh()
+        self.setFocus()
+
+    # --- the queue ----------------------------------------------------------------------------
+    def is_loading(self) -> bool:
+        return self._worker is not None
+
+    def refresh(self) -> None:
+        """Compute the questions afresh in the background (the page shows it is looking)."""
+        if self._worker is not None:
+            return
+        self.stale = False
+        self.loading_label.setText("Looking for the questions that teach photoclust the most…")
+        self._worker = self.state.run_job(ReviewJob(self.state.library),
+                                          self._on_queue, on_failed=self._on_failed,
+                                          on_cancelled=self._on_cancelled)
+        self._worker.progressed.connect(self._on_progress)
+        self._show()
+
+    def _on_progress(self, _done: int, _total: int, message: str) -> None:
+        if message:
+            self.loading_label.setText(f"{message}…")
+
+    def _on_queue(self, queue: ReviewQueue) -> None:
+        self._worker = None
+        self.queue = queue
+        self.current = 0
+        self._show()
+        self.queueReady.emit()
+
+    def _on_failed(self, error) -> None:
+        self._worker = None
+        self.queue = None
+        self._show(f"No questions could be made: {error}")
+
+    def _on_cancelled(self) -> None:
+        self._worker = None
+        self.stale = True
+        self._show("Stopped. Press F5 to look for questions again.")
+
+    def _on_photos_changed(self) -> None:
+        if self._own_edits == 0:
+            self.stale = True  # edited elsewhere: ask afresh the next time the page is shown
+
+    # --- showing ------------------------------------------------------------------------------
+    def current_question(self):
+        if self.queue is None or not 0 <= self.current < len(self.queue.questions):
+            return None
+        return self.queue.questions[self.current]
+
+    def _show(self, message: str | None = None) -> None:
+        q = self.current_question()
+        if self._worker is not None:
+            self.stack.setCurrentWidget(self.loading)
+            self.progress_label.clear()
+        elif message is not None or q is None:
+            if message is None:
+                message = ("Nothing to review: photoclust has no question for you right now. "
+                           "Correct a few photos, then press F5 to ask again."
+                           if self.queue is not None else "Press F5 to look for questions.")
+            self.message.setText(message)
+            self.stack.setCurrentWidget(self.message)
+            self.progress_label.setText(f"{self.answered_count:,} answered"
+                                        if self.answered_count else "")
+        else:
+            self._show_question(q)
+        has_question = self._worker is None and q is not None and message is None
+        for action in (self.yes_action, self.no_action, self.elsewhere_action,
+                       self.skip_action):
+            action.setEnabled(has_question)
+        n = len(self.queue.questions) if self.queue is not None else 0
+        self.prev_action.setEnabled(has_question and self.current > 0)
+        self.next_action.setEnabled(has_question and self.current < n - 1)
+        self.refresh_action.setEnabled(self._worker is None)
+
+    def _show_question(self, q) -> None:
+        view = self.queue.views[self.current]
+        self.question_label.setText(question_text(q))
+        for side, caption, ids in ((self.left, view.left_caption, view.left),
+                                   (self.right, view.right_caption, view.right)):
+            side.caption.setText(caption)
+            side.model.set_rows(RefRow(p, self.queue.photos[p].content_hash,
+                                       self.queue.photos[p].path)
+                                for p in ids if p in self.queue.photos)
+            side.setVisible(bool(ids) or bool(caption))
+        # a single photo needs one column; the rest of the width goes to its cluster
+        photo = is_photo_question(q)
+        self.sides.setStretch(0, 1)
+        self.sides.setStretch(1, 3 if photo else 1)
+        self.left.setMinimumWidth(QUESTION_THUMB + 40 if photo else 0)
+        self.left.setMaximumWidth(QUESTION_THUMB + 60 if photo else 16777215)
+        self.stack.setCurrentWidget(self.question)
+        total = len(self.queue.questions)
+        done = f" · {self.answered_count:,} answered" if self.answered_count else ""
+        self.progress_label.setText(f"Question {self.current + 1:,} of {total:,}{done}")
+
+    def go(self, step: int) -> None:
+        if self.queue is not None and 0 <= self.current + step < len(self.queue.questions):
+            self.current += step
+            self._show()
+
+    # --- answering ----------------------------------------------------------------------------
+    def answer(self, answer: str, cluster_id: int | None = None) -> None:
+        q = self.current_question()
+        if q is None:
+            return
+        if answer == SKIP:
+            if self.current < len(self.queue.questions) - 1:
+                self.current += 1
+            else:
+                self.current = 0
+        else:
+            self._own_edits += 1
+            library = self.state.library
+            worker = self.state.run_edit(lambda: answer_question(library, q, answer, cluster_id),
+                                         on_done=lambda _r: self._edit_done(),
+                                         title="Saving your answer")
+            worker.failed.connect(self._edit_failed)
+            worker.cancelled.connect(self._edit_failed)
+            self.queue.remove(q)
+            self.answered_count += 1
+            self.current = min(self.current, max(0, len(self.queue.questions) - 1))
+        self._show()
+        self.answered.emit(answer)
+
+    def _edit_done(self) -> None:
+        self._own_edits = max(0, self._own_edits - 1)
+
+    def _edit_failed(self, *_args) -> None:
+        self._own_edits = max(0, self._own_edits - 1)
+        self.stale = True
+
+    def pick_cluster(self) -> ClusterPicker | None:
+        """Open the cluster picker for "No, it belongs in…"; the pick answers the question."""
+        q = self.current_question()
+        if q is None:
+            return None
+        if is_photo_question(q):
+            prompt, exclude = "Which cluster does this photo belong in?", {q.suggested_cluster_id}
+        elif q.kind == "merge":
+            prompt = f"Which cluster do the photos of “{q.other_cluster_name}” belong in?"
+            exclude = {q.cluster_id, q.other_cluster_id}
+        else:
+            prompt, exclude = "Which cluster do these photos belong in?", {q.cluster_id}
+        self.picker = ClusterPicker(self.state.library, prompt, exclude, self)
+        self.picker.picked.connect(lambda cid: self.answer(ELSEWHERE, cid))
+        self.picker.open()
+        self.picker.filter.setFocus()
+        return self.picker

@@ -1,0 +1,37 @@
+"""Showing one page in a window of its own, on a real library, for the page tests
+(``from _pages import open_page``)."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication
+
+from photoclust.gui.state import AppState
+
+
+def open_page(qtbot, page_cls, library, size=(1024, 700), state: AppState | None = None):
+    """``(state, page)``: ``page_cls`` on ``library``, shown at ``size``; its jobs are cancelled
+    and waited for when the test ends."""
+    from photoclust.gui.app import create_application
+
+    create_application()
+    state = state or AppState(library)
+    page = page_cls(state)
+    qtbot.addWidget(page, before_close_func=lambda _w: _stop(state))
+    page.resize(*size)
+    page.show()
+    qtbot.waitExposed(page)
+    page.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is page, timeout=5000)
+    page.setFocus()
+    return state, page
+
+
+def _stop(state: AppState) -> None:
+    state.queue.cancel_all()
+    state.queue.wait_for_done(20000)
+
+
+def page_requests(qtbot, state: AppState) -> list:
+    """Every ``pageRequested(name, kwargs)`` the state emits, as a list that grows."""
+    seen: list = []
+    state.pageRequested.connect(lambda name, kwargs: seen.append((name, kwargs)))
+    return seen

@@ -1,0 +1,589 @@
+"""The main window as a shell: toolbar and menus at small sizes, undo from the library's history,
+the job queue and the status area, Organize/Learn/Re-cluster, settings, start-up and close."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QMessageBox, QToolBar, QToolButton
+from qt_helpers import settled
+from sqlalchemy import select
+
+from photoclust.core import editing
+from photoclust.core.jobs import Job
+from photoclust.core.library import open_library
+from photoclust.core.library.models import Assignment, Cluster, Photo, Setting
+from photoclust.core.settings import load_settings, save_settings
+from photoclust.gui.views.job_status import describe_progress, format_time_left
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _names(library) -> dict[int, str]:
+    with library.session() as s:
+        return {c.id: c.name for c in s.scalars(select(Cluster))}
+
+
+class _GateJob(Job):
+    """Reports progress until cancelled or its gate opens; writes a settings row per step."""
+
+    def __init__(self, library, title="Slow job", total=1000, message=""):
+        self.library, self.title, self.total, self.message = library, title, total, message
+        self.gate = threading.Event()
+        self.started = threading.Event()
+
+    def run(self, ctx):
+        for step in range(self.total):
+            ctx.raise_if_cancelled()
+            if self.gate.is_set():
+                return "finished"
+            with self.library.session() as s:
+                s.merge(Setting(key="gate_job_step", value=str(step)))
+            ctx.report(step + 1, self.total, self.message or f"step {step}")
+            self.started.set()
+            time.sleep(0.01)
+        return "finished"
+
+
+# --- toolbar, menus, pages ----------------------------------------------------------------------
+@pytest.mark.parametrize("size", [(1024, 700), (1600, 1000)])
+def test_every_toolbar_action_is_visible_without_an_overflow_chevron(window, qtbot, size):
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    toolbar = window.findChild(QToolBar, "mainToolbar")
+    extension = toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert extension is None or not extension.isVisible()
+    for action in toolbar.actions():
+        if action.isSeparator():
+            continue
+        button = toolbar.widgetForAction(action)
+        assert button is not None and button.isVisible(), action.text()
+        assert button.geometry().right() <= toolbar.width()
+    labels = {a.iconText() for a in toolbar.actions() if not a.isSeparator()}
+    assert {"Add folder", "Organize", "Undo", "Redo", "Rename", "Merge", "Split", "New",
+            "Remove", "Learn", "Export", "Settings"} <= labels
+
+
+def test_undo_label_stays_short_while_its_tooltip_and_menu_say_what_it_undoes(
+        window, photos, qtbot, gui_library):
+    a = gui_library.cluster_ids[0]
+    with qtbot.waitSignal(window.history.changed):
+        photos.rename_cluster_to(a, "A much longer name for the hats and knee pads")
+    assert window.undo_action.text() == "Undo"
+    assert "A much longer name" in window.undo_action.toolTip()
+    assert window.undo_menu_action.text().startswith("Undo: Renamed")
+    assert window.undo_menu_action in window.edit_menu.actions()
+    toolbar = window.findChild(QToolBar, "mainToolbar")
+    extension = toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    assert extension is None or not extension.isVisible()
+
+
+def test_the_menu_bar_reaches_every_action_with_its_shortcut(window):
+    menus = {m.title().replace("&", ""): m for m in
+             (a.menu() for a in window.menuBar().actions()) if m is not None}
+    assert {"File", "Edit", "View", "Tools", "Help"} <= set(menus)
+    window._fill_edit_menu()  # what opening the menu does
+    window._fill_view_menu()
+    in_menus = {a.objectName() for m in menus.values() for a in m.actions()}
+    assert {"addFolder", "organize", "recluster", "export", "settings", "quit", "undoMenu",
+            "redoMenu", "rename", "merge", "split", "newCluster", "remove", "learn",
+            "show_photos", "show_map", "show_review", "biggerThumbnails"} <= in_menus
+    keys = {a.objectName(): a.shortcut().toString() for m in menus.values() for a in m.actions()}
+    assert keys["undoMenu"] == "Ctrl+Z" and keys["merge"] == "Ctrl+M" and keys["rename"] == "F2"
+
+
+def test_pages_are_registered_by_name_and_shown_with_tabs_and_keys(window, qtbot):
+    assert {"photos", "map", "review"} <= set(window.pages)
+    assert window.current_page.name == "photos"
+    jobs = []
+    window.queue.jobQueued.connect(jobs.append)  # the map page computes its layout
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page.name == "map"
+    assert window.nav_bar.tabData(window.nav_bar.currentIndex()) == "map"
+    window.nav_bar.setCurrentIndex(0)
+    assert window.current_page.name == "photos"
+    window.queue.cancel_all()
+
+
+def test_a_missing_page_module_falls_back_to_the_built_in_view(monkeypatch):
+    from photoclust.gui import main_window
+
+    monkeypatch.setitem(main_window.PAGE_MODULES, "map", "photoclust.gui.pages.no_such_module")
+    cls = main_window.page_class("map")
+    assert cls is not None and cls.name == "map" and cls.__module__.endswith("legacy")
+    assert main_window.page_class("no-such-page") is None
+
+
+def test_review_and_map_are_disabled_on_an_empty_library(qtbot, library, monkeypatch):
+    from photoclust.gui.app import create_application
+    from photoclust.gui.main_window import MainWindow
+
+    create_application()
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    photos = window.page("photos")
+    assert photos.stack.currentWidget() is photos.welcome
+    assert not window.nav_actions["map"].isEnabled()
+    assert not window.nav_actions["review"].isEnabled()
+    assert not window.learn_action.isEnabled() and not window.export_action.isEnabled()
+    tab = [i for i in range(window.nav_bar.count()) if window.nav_bar.tabData(i) == "review"][0]
+    assert not window.nav_bar.isTabEnabled(tab)
+    (text,) = [w for w in photos.welcome.findChildren(QLabel) if "library is empty" in w.text()]
+    assert text.height() >= text.heightForWidth(text.width())  # no line of it is cut off
+    window.close()
+
+
+def test_first_run_organize_adds_the_folder_to_the_library_settings(
+        qtbot, library, tmp_path, monkeypatch):
+    from photoclust.gui.app import create_application
+    from photoclust.gui.main_window import MainWindow
+
+    create_application()
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    started = []
+    monkeypatch.setattr(window, "organize", lambda: started.append(True))
+    folder = tmp_path / "my photos"
+    folder.mkdir()
+    photos = window.page("photos")
+    photos.welcome.folder_edit.setText(str(folder))
+    qtbot.mouseClick(photos.welcome.organize_button, Qt.MouseButton.LeftButton)
+    assert started == [True]
+    assert load_settings(library).folders == (str(folder),)
+    window.close()
+
+
+# --- undo from the library's history ------------------------------------------------------------
+def test_ctrl_z_undoes_the_edit_it_names_and_ctrl_y_redoes_it(window, photos, qtbot, gui_library):
+    library = gui_library.library
+    a = gui_library.cluster_ids[0]
+    with qtbot.waitSignal(window.history.changed):
+        photos.rename_cluster_to(a, "Beach")
+    assert "Beach" in window.undo_action.toolTip()
+    with settled(window, qtbot):
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _names(library)[a] == "Group A"
+    assert "Beach" in window.redo_action.toolTip()
+    with settled(window, qtbot):
+        qtbot.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert _names(library)[a] == "Beach"
+
+
+def test_an_edit_made_elsewhere_is_never_undone_by_surprise(window, photos, qtbot, gui_library):
+    library = gui_library.library
+    a, b = gui_library.cluster_ids[:2]
+    with qtbot.waitSignal(window.history.changed):
+        photos.rename_cluster_to(a, "Beach")
+    shown = window.history.next_undo
+    # The command line renames B through its own connection; the window has not looked yet.
+    other = open_library(library.path)
+    editing.rename_cluster(other, b, "Renamed from the CLI")
+    other.close()
+    with qtbot.waitSignal(window.state.editFailed) as failed:
+        window.undo_action.trigger()  # still says "Undo: Renamed ... to 'Beach'"
+    assert "can no longer be undone" in failed.args[0]
+    assert "Renamed from the CLI" in failed.args[0]
+    names = _names(library)
+    assert names[a] == "Beach" and names[b] == "Renamed from the CLI"  # nothing undone
+    # The window now shows the other edit as the next undo, marked as made elsewhere.
+    assert window.history.next_undo.event_id != shown.event_id
+    assert "made elsewhere" in window.undo_action.toolTip()
+
+
+def test_a_change_from_elsewhere_is_noticed_and_shown(window, photos, qtbot, gui_library):
+    library = gui_library.library
+    a, b = gui_library.cluster_ids[:2]
+    other = open_library(library.path)
+    editing.merge_clusters(other, a, [b])
+    other.close()
+    with settled(window, qtbot, 5000):
+        assert window.history.check_outside_changes()
+    assert photos.cluster_model.rowCount() == 2
+    assert "changed outside this window" in window.statusBar().currentMessage()
+
+
+def test_the_history_is_there_after_a_restart(qtbot, gui_library):
+    from photoclust.gui.main_window import MainWindow
+
+    library = gui_library.library
+    a, b = gui_library.cluster_ids[:2]
+    editing.rename_cluster(library, a, "Hats")
+    editing.merge_clusters(library, a, [b])
+    window = MainWindow(library)  # a new window: a restart
+    qtbot.addWidget(window)
+    assert window.undo_action.isEnabled()
+    assert window.undo_menu_action.text().startswith("Undo: Merged")
+    window._fill_history_menu()  # what opening the menu does
+    texts = [x.text() for x in window.history_menu.actions()]
+    assert len(texts) == 2 and texts[0].startswith("Undo ▸ Merged") and "Hats" in texts[1]
+    assert "made elsewhere" not in " ".join(texts)  # the library's past, not someone else's
+    with settled(window, qtbot):
+        window.undo_menu_action.trigger()
+    with library.session() as s:
+        assert s.get(Cluster, b).active
+    window.close()
+    window.queue.wait_for_done(5000)
+
+
+# --- jobs and the status area -------------------------------------------------------------------
+def test_a_second_job_waits_its_turn_in_the_status_area(window, qtbot, gui_library):
+    first = _GateJob(gui_library.library, "First job")
+    second = _GateJob(gui_library.library, "Second job")
+    w1 = window.run_job(first)
+    w2 = window.run_job(second)
+    assert window.queue.waiting() == [w2] and not window.organize_action.isEnabled()
+    with qtbot.waitSignal(w1.progressed, timeout=10000):
+        pass
+    assert window.job_status.worker is w1
+    second.gate.set()
+    with qtbot.waitSignal(w2.finished, timeout=10000):
+        first.gate.set()
+    assert w1.outcome == w2.outcome == "done"
+    qtbot.waitUntil(lambda: window.organize_action.isEnabled())
+
+
+def test_cancel_stays_put_while_the_progress_text_changes(window, qtbot, gui_library):
+    library = gui_library.library
+    job = _GateJob(library, "Organizing photos", message="embed: a-very-long-file-name-" * 4)
+    worker = window.run_job(job)
+    status = window.job_status
+    with qtbot.waitSignal(worker.progressed, timeout=10000):
+        pass
+    positions = set()
+    for message in ("index: found 3 photos", "embed: x.jpg", "cluster: naming clusters"):
+        status._on_progress(5, 300, message)  # what a report does
+        positions.add(status.cancel_button.mapTo(window, status.cancel_button.rect().topLeft())
+                      .toTuple())
+        assert status.label.text().split(":")[0] in ("Finding photos", "Looking at photos",
+                                                     "Grouping photos…", "Grouping photos")
+    assert len(positions) == 1
+    with qtbot.waitSignal(worker.cancelled, timeout=10000):
+        qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
+    with library.session() as s:
+        assert int(s.get(Setting, "gate_job_step").value) < 999  # stopped early, steps saved
+    assert not status.cancel_button.isVisible() and window.organize_action.isEnabled()
+    assert "stopped" in window.statusBar().currentMessage()
+
+
+def test_progress_is_said_in_words():
+    assert describe_progress("Organizing photos", 120, 300, "embed: 552bd3bb.jpg", 4.0, 60) == \
+        "Looking at photos: 120 of 300 · 4.0 photos/s · about 1 min left"
+    assert describe_progress("Organizing photos", 0, 0, "cluster: silhouette of k=3") == \
+        "Grouping photos…"
+    assert describe_progress("Organizing photos", 10, 50, "index: x.jpg") == \
+        "Finding photos: 10 of 50"
+    assert describe_progress("Learning from your corrections", 1, 3, "learning") == \
+        "Learning from your corrections: 1 of 3"
+    assert format_time_left(3 * 3600 + 600) == "about 3 h 10 min left"
+    assert format_time_left(42) == "about 40 s left"
+
+
+def test_cancelled_organize_shows_the_photos_it_found_not_an_empty_library(
+        qtbot, library, tmp_path):
+    from photoclust.gui.app import create_application
+    from photoclust.gui.main_window import MainWindow
+
+    class IndexThenWait(_GateJob):
+        def run(self, ctx):
+            with self.library.session() as s:
+                s.add(Photo(path=str(tmp_path / "a.jpg"), content_hash="ab" * 32, file_size=1,
+                            mtime_ns=1, status="present"))
+            return super().run(ctx)
+
+    create_application()
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    photos = window.page("photos")
+    assert photos.stack.currentWidget() is photos.welcome
+    job = IndexThenWait(library, "Organizing photos")
+    worker = window.run_job(job, reread=True)
+    qtbot.waitUntil(job.started.is_set, timeout=10000)
+    with qtbot.waitSignal(window.jobEnded, timeout=10000):
+        window.queue.cancel(worker)
+    qtbot.waitUntil(photos.is_up_to_date)  # the library is re-read off the GUI thread
+    assert photos.stack.currentWidget() is photos.splitter
+    assert photos.cluster_model.rowCount() == 1  # "Not in a cluster": the photo found so far
+    assert window.nav_actions["review"].isEnabled()
+    window.close()
+
+
+def test_organize_builds_its_job_off_the_gui_thread_and_says_what_it_did(
+        window, qtbot, gui_library, tmp_path, monkeypatch):
+    import photoclust.core.pipeline as pipeline
+
+    built = []
+
+    class FakeOrganize(Job):
+        title = "Organizing photos"
+
+        def __init__(self, library, folders, model, device, k):
+            built.append((threading.current_thread() is threading.main_thread(),
+                          [str(f) for f in folders], model, device, k))
+
+        def run(self, ctx):
+            ctx.report(1, 1, "cluster: done")
+            return None
+
+    monkeypatch.setattr(pipeline, "OrganizeJob", FakeOrganize)
+    save_settings(gui_library.library, k=5, device="cpu")
+    window.state.settings = load_settings(gui_library.library)
+    folder = tmp_path / "holiday"
+    folder.mkdir()
+    with qtbot.waitSignal(window.jobEnded, timeout=10000) as ended:
+        window.organize_folder(str(folder))
+    assert built == [(False, [str(folder)], "efficientnet_lite0", "cpu", 5)]
+    assert ended.args == ["Done: 13 photos in 3 groups."]
+    assert load_settings(gui_library.library).folders == (str(folder),)
+    window.organize_folder(str(tmp_path / "no such folder"))
+    assert len(built) == 1 and "is not a folder" in window.messages[-1]
+
+
+def test_recluster_everything_says_what_it_does_and_runs_the_cluster_job(
+        window, qtbot, gui_library, monkeypatch):
+    import photoclust.core.clustering.job as cluster_job
+
+    built = []
+
+    class FakeCluster(Job):
+        title = "Clustering photos"
+
+        def __init__(self, library, model, k, **kwargs):
+            built.append((model, k, kwargs))
+
+        def run(self, ctx):
+            return None
+
+    monkeypatch.setattr(cluster_job, "ClusterJob", FakeCluster)
+    assert "from scratch" in window.recluster_action.statusTip()
+    assert "stay" in window.recluster_action.statusTip()
+    with qtbot.waitSignal(window.jobEnded, timeout=10000):
+        window.recluster(confirm=False)
+    assert built == [("efficientnet_lite0", "auto", {})]
+
+
+def test_many_photo_edits_run_off_the_gui_thread_and_show_they_are_in_flight(
+        window, qtbot, gui_library):
+    gate = threading.Event()
+    library = gui_library.library
+    a, b = gui_library.cluster_ids[:2]
+
+    def slow_merge():
+        gate.wait(10)
+        return editing.merge_clusters(library, a, [b])
+
+    window.state.run_edit(slow_merge)
+    qtbot.waitUntil(lambda: "saving 1 edit" in window.summary_label.text())
+    with settled(window, qtbot, 10000):
+        gate.set()
+    assert "saving" not in window.summary_label.text()
+    assert window.summary_label.text() == "13 photos in 2 clusters"
+
+
+def test_the_window_closes_at_once_even_with_a_job_running(qtbot, gui_library):
+    from photoclust.gui.main_window import MainWindow
+
+    window = MainWindow(gui_library.library)
+    qtbot.addWidget(window)
+    window.show()
+    job = _GateJob(gui_library.library, total=100_000)
+    worker = window.run_job(job)
+    qtbot.waitUntil(job.started.is_set, timeout=10000)
+    start = time.perf_counter()
+    window.close()
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0 and not window.isVisible()
+    assert window.queue.wait_for_done(10000) and worker.outcome in (None, "cancelled")
+
+
+# --- settings -----------------------------------------------------------------------------------
+def test_settings_dialog_shows_models_in_words_and_stores_choices_in_the_library(
+        window, qtbot, gui_library):
+    dialog = window.settings_dialog()
+    qtbot.addWidget(dialog)
+    # The fixture library was organised with Lite0: it keeps its model, shown as "Fast".
+    assert dialog.model_combo.currentText() == "Fast"
+    assert "efficientnet_lite0" in dialog.model_detail.text()
+    labels = [dialog.model_combo.itemText(i) for i in range(dialog.model_combo.count())]
+    assert {"Fast", "Balanced", "ResNet-50"} <= set(labels)
+    dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+    dialog.k_fixed.setChecked(True)
+    dialog.k_spin.setValue(12)
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("efficientnet_lite2"))
+    assert "technical name: efficientnet_lite2" in dialog.model_detail.text()
+    dialog.accept()
+    window.apply_settings(dialog)
+    saved = load_settings(gui_library.library)
+    assert (saved.model, saved.device, saved.k) == ("efficientnet_lite2", "cpu", 12)
+
+
+def test_settings_lists_the_folders_and_removing_one_takes_its_photos_out(
+        window, photos, qtbot, gui_library, tmp_path):
+    library = gui_library.library
+    root = Path(library.path).parent.parent / "photos"
+    cluster0, cluster1 = str(root / "cluster0"), str(root / "cluster1")
+    save_settings(library, folders=[cluster0, cluster1])
+    window.state.settings = load_settings(library)
+    dialog = window.settings_dialog()
+    qtbot.addWidget(dialog)
+    assert dialog.folders() == [cluster0, cluster1]
+    assert "(6 photos)" in dialog.folder_list.item(0).text()
+    assert "adding the folder again brings them back" in dialog.remove_note.text()
+    dialog.folder_list.setCurrentRow(0)
+    qtbot.mouseClick(dialog.remove_folder_button, Qt.MouseButton.LeftButton)
+    assert dialog.folders() == [cluster1] and dialog.removed_folders() == [cluster0]
+    dialog.accept()
+    with settled(window, qtbot):
+        window.apply_settings(dialog)
+    assert load_settings(library).folders == (cluster1,)
+    a = gui_library.cluster_ids[0]
+    with library.session() as s:
+        statuses = {p.status for p in s.scalars(select(Photo).where(Photo.path.like(
+            cluster0 + "%")))}
+        kept = s.scalars(select(Assignment.cluster_id).where(
+            Assignment.photo_id.in_(gui_library.photo_ids[a]))).all()
+    assert statuses == {"missing"} and set(kept) == {a}  # placements kept for a comeback
+    assert photos.cluster_model.row_of(a) == -1  # gone from the sidebar
+    assert "6 photos of the removed folder" in window.statusBar().currentMessage()
+
+
+def test_the_cli_organizes_with_the_library_settings(gui_library, monkeypatch):
+    """One source: a k and device chosen in the app are what `photoclust organize` uses."""
+    import photoclust.core.pipeline as pipeline
+    from photoclust.cli import main
+
+    library = gui_library.library
+    save_settings(library, k=7, device="cpu", folders=[str(Path(library.path).parent)])
+    seen = []
+
+    class FakeOrganize(Job):
+        def __init__(self, library, folders, model=None, k="auto", method="kmeans",
+                     device="auto", batch_size=None, weights=None):
+            seen.append(([str(f) for f in folders], model, k, device))
+
+        def run(self, ctx):
+            raise SystemExit(0)
+
+    monkeypatch.setattr(pipeline, "OrganizeJob", FakeOrganize)
+    with pytest.raises(SystemExit):
+        main(["organize", "--library", str(library.path)])
+    assert seen == [([str(Path(library.path).parent)], "efficientnet_lite0", 7, "cpu")]
+
+
+# --- start-up -----------------------------------------------------------------------------------
+def test_missing_qt_libraries_are_named_in_one_sentence(monkeypatch):
+    from photoclust.gui import app
+
+    ldd = ("\tlibxcb-cursor.so.0 => not found\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n"
+           "\tlibxkbcommon-x11.so.0 => not found\n")
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(app.subprocess, "run",
+                        lambda *a, **k: subprocess.CompletedProcess(a, 0, ldd, ""))
+    message = app.qt_startup_problem("xcb")
+    assert "libxcb-cursor.so.0" in message and "libxkbcommon-x11.so.0" in message
+    assert "sudo apt install libxcb-cursor0 libxkbcommon-x11-0" in message
+    assert app.qt_startup_problem("offscreen") is None
+    assert app.debian_package("libxcb-icccm.so.4") == "libxcb-icccm4"
+
+
+def test_gui_that_cannot_start_qt_says_why_and_creates_no_library(tmp_path, monkeypatch, capsys):
+    from photoclust.cli import main
+    from photoclust.gui import app
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setattr(app, "qt_startup_problem",
+                        lambda platform=None: "photoclust cannot open its window: missing X.")
+    target = tmp_path / "new.sqlite"
+    assert main(["gui", "--library", str(target)]) == 2
+    assert "missing X" in capsys.readouterr().err
+    assert not target.exists()
+
+
+def test_gui_without_a_display_explains_instead_of_aborting(library, monkeypatch, capsys):
+    from photoclust.cli import main
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["--library", str(library.path)]) == 2  # no command: the desktop application
+    assert "no display" in capsys.readouterr().err
+
+
+def _screenshot(library_path, out, *extra):
+    return subprocess.run(
+        [sys.executable, "-m", "photoclust", "gui", "--library", str(library_path),
+         "--screenshot", str(out), *extra], capture_output=True, text=True, timeout=180,
+        cwd=REPO_ROOT, env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                            "PYTHONPATH": str(REPO_ROOT)})
+
+
+def test_screenshot_command_draws_the_page_at_the_size_asked(gui_library, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    out = tmp_path / "shot.png"
+    library_path = gui_library.library.path
+    gui_library.library.close()
+    proc = _screenshot(library_path, out, "--size", "1024x700")
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(out) as image:
+        assert image.size == (1024, 700)
+        # Cluster B's cover (green) is drawn in the sidebar: the thumbnails were loaded.
+        sidebar = np.asarray(image.convert("RGB").crop((0, 100, 220, 400))).reshape(-1, 3)
+    r, g, b = sidebar[:, 0], sidebar[:, 1], sidebar[:, 2]
+    assert np.count_nonzero((g > 120) & (r < 90) & (b < 110)) > 500
+    bad = _screenshot(library_path, tmp_path / "x.png", "--size", "big")
+    assert bad.returncode == 2 and "not a window size" in bad.stderr
+
+
+def test_screenshot_of_a_file_that_is_not_a_library_fails_cleanly(tmp_path):
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("not a database")
+    out = tmp_path / "shot.png"
+    proc = _screenshot(bad, out)
+    assert proc.returncode == 2 and "not a photoclust library" in proc.stderr
+    assert not out.exists() and bad.read_text() == "not a database"
+
+
+def test_export_waits_for_a_running_job_instead_of_racing_it(window, qtbot, gui_library,
+                                                             tmp_path):
+    job = _GateJob(gui_library.library, "Organizing photos")
+    running = window.run_job(job)
+    qtbot.waitUntil(job.started.is_set, timeout=10000)
+    dialog = window.open_export_dialog()
+    dialog.outdir_edit.setText(str(tmp_path / "albums"))
+    worker = dialog.start_export()
+    assert worker is not None and window.queue.waiting() == [worker]
+    assert dialog.progress_label.text() == "Waiting for the current job to finish…"
+    with qtbot.waitSignal(dialog.exportEnded, timeout=30000) as ended:
+        job.gate.set()
+    assert ended.args == ["done"] and running.outcome == "done"
+    assert (tmp_path / "albums").is_dir()
+    dialog.close()
+
+
+def test_learn_shows_how_many_photos_moved(window, qtbot, gui_library, monkeypatch):
+    import photoclust.core.learning.job as learning_job
+
+    class FakeLearn(Job):
+        title = "Learning"
+
+        def __init__(self, library):
+            pass
+
+        def run(self, ctx):
+            return type("R", (), {"n_labelled": 4, "n_reassigned": 2})()
+
+    monkeypatch.setattr(learning_job, "LearnJob", FakeLearn)
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: None))
+    with qtbot.waitSignal(window.jobEnded, timeout=10000) as ended:
+        window.learn_action.trigger()
+    assert ended.args == ["Learned from 4 photos you placed: 2 photos changed cluster."]
