@@ -8,7 +8,7 @@ error (ECE, 10 equal-width bins) of the confidence photoclust shows
 - before any answer: the shipped per-model map (``SHIPPED_MAPS``); also the map fitted on the
   other sets only (leave one set out: how a collection we never saw fares), and the map fitted here
   on all sets weighted alike, printed as the constants to ship;
-- after the simulated user (``photoclust.core.learning.simulate``) answered 5 % of the photos and
+- after the simulated user (``photoclust.research.simulate``) answered 5 % of the photos and
   Learn ran: the map refitted on those answers, on the photos nobody answered.
 
 A photo is "right" when its cluster's label (the label the simulated user gave the cluster, else
@@ -36,7 +36,7 @@ from photoclust.core.clustering.calibration import (
 )
 from photoclust.core.clustering.choose_k import choose_k
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.core.learning.simulate import simulate_corrections
+from photoclust.research.simulate import simulate_corrections
 
 BINS = 10
 

@@ -2,7 +2,7 @@
 
 For each dataset features file (``bench/cache_features.py`` writes ``/tmp/pc_features/<set>.npz``:
 default model's features and folder labels), start from the automatic clustering (PCA 128 + L2,
-k from ``choose_k``, K-means) and let the simulated user of ``photoclust.core.learning.simulate``
+k from ``choose_k``, K-means) and let the simulated user of ``photoclust.research.simulate``
 answer two review queues:
 
 - ours: ``CorrectionLearner`` (seeded, constrained K-means) + ``build_review_queue``;
@@ -31,7 +31,7 @@ from photoclust.core.clustering.choose_k import choose_k
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_normalize
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
 from photoclust.core.learning.review import PHOTO, ReviewItem
-from photoclust.core.learning.simulate import simulate_arrivals, simulate_corrections
+from photoclust.research.simulate import simulate_arrivals, simulate_corrections
 
 FRACTIONS = (0.02, 0.05, 0.1)
 HORIZON = 0.3

@@ -161,7 +161,7 @@ def simulated_corrections(args: argparse.Namespace, library: Library | None, mod
     fractions = getattr(args, "simulate_corrections", None)
     if not fractions or library is None:
         return {}
-    from photoclust.core.learning.simulate import simulate_library_corrections
+    from photoclust.research.simulate import simulate_library_corrections
 
     result = simulate_library_corrections(
         library, model, args.dataset, fractions, max_fraction=max(0.2, max(fractions)),

@@ -11,7 +11,7 @@ from photoclust.core.learning.review import (
     ReviewPolicy,
     build_review_queue,
 )
-from photoclust.core.learning.simulate import (
+from photoclust.research.simulate import (
     CorrectionState,
     FolderOracle,
     simulate_corrections,
@@ -206,7 +206,7 @@ def test_simulation_reports_a_fraction_too_small_for_one_action():
 def test_simulated_arrivals_keep_old_photos_and_found_the_new_kind():
     from sklearn.datasets import make_blobs
 
-    from photoclust.core.learning.simulate import simulate_arrivals
+    from photoclust.research.simulate import simulate_arrivals
 
     centres = np.random.default_rng(7).normal(scale=6.0, size=(5, 32))
     X, y = make_blobs([60] * 5, n_features=32, centers=centres, cluster_std=1.5,

@@ -10,9 +10,9 @@ from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.jobs import JobError, run_job
 from photoclust.core.learning.constraints import derive_constraints, refuse_suggestion
 from photoclust.core.learning.job import LearnJob
-from photoclust.core.learning.simulate import simulate_library_corrections
 from photoclust.core.learning.suggestions import review_suggestions
 from photoclust.core.library.models import Assignment
+from photoclust.research.simulate import simulate_library_corrections
 
 MODEL = "efficientnet_lite0"
 
