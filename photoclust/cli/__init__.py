@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "photoclust.cli.embed_cmds",
     "photoclust.cli.cluster_cmds",
     "photoclust.cli.learn_cmds",
+    "photoclust.cli.evaluate_cmds",
     "photoclust.cli.search_cmds",
 ]
 
