@@ -14,6 +14,7 @@ from photoclust.cli.common import (
     print_json,
     printable,
 )
+from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.jobs import run_job
 
 
@@ -104,7 +105,7 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
         raise CommandError("dismiss merge needs two cluster ids: ID OTHER")
     with open_from_args(args) as library:
         refuse_suggestion(library, args.kind, args.cluster_id,
-                          -1 if args.other_cluster_id is None else args.other_cluster_id)
+                          NO_CLUSTER if args.other_cluster_id is None else args.other_cluster_id)
     if args.json:
         print_json({"dismissed": args.kind, "cluster_id": args.cluster_id,
                     "other_cluster_id": args.other_cluster_id})
