@@ -18,12 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from photoclust.core.embedding.backbones import DEFAULT_MODEL, load_backbone
+from photoclust.core.embedding.backbones import DEFAULT_MODEL, softmax
+from photoclust.core.embedding.devices import plan_for
+from photoclust.core.embedding.engine import load_model
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -41,7 +42,7 @@ def list_dataset(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
 
 
 def embed_dataset(root: Path, out_dir: Path, model: str, batch_size: int) -> Path:
-    backbone = load_backbone(model)
+    backbone, _ = load_model(model, plan_for("cpu"))
     paths, labels, label_names = list_dataset(root)
 
     def crop(path: Path) -> np.ndarray:
@@ -50,14 +51,15 @@ def embed_dataset(root: Path, out_dir: Path, model: str, batch_size: int) -> Pat
 
     features, top_classes, top_probs = [], [], []
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool, torch.inference_mode():
+    with ThreadPoolExecutor(max_workers=2) as pool:
         for start in range(0, len(paths), batch_size):
             crops = list(pool.map(crop, paths[start:start + batch_size]))
-            batch_features, logits = backbone.module(backbone.to_batch(crops))
-            probs, classes = logits.softmax(1).topk(5, dim=1)
-            features.append(batch_features.float().numpy())
-            top_classes.append(classes.numpy())
-            top_probs.append(probs.numpy())
+            batch_features, logits = backbone.infer(crops)
+            probs = softmax(logits)
+            classes = np.argsort(-probs, axis=1)[:, :5]
+            features.append(np.asarray(batch_features, dtype=np.float32))
+            top_classes.append(classes)
+            top_probs.append(np.take_along_axis(probs, classes, axis=1))
             done = min(start + batch_size, len(paths))
             print(f"\r{root.name}: {done}/{len(paths)} "
                   f"({done / (time.monotonic() - started):.1f} photos/s)", end="", flush=True)
@@ -88,9 +90,8 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
     names = args.datasets or sorted(d.name for d in args.root.iterdir() if d.is_dir())
-    print(f"model {args.model}, torch {torch.__version__}, {os.cpu_count()} CPU cores")
+    print(f"model {args.model}, {plan_for('cpu').describe()}, {os.cpu_count()} CPU cores")
     for name in names:
         started = time.monotonic()
         target = embed_dataset(args.root / name, args.out, args.model, args.batch_size)

@@ -83,8 +83,9 @@ def measure(argv: list[str]) -> None:
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(done.returncode)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"peak_mb": peak_kb / 1024, "stdout": done.stdout}))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"peak_mb": usage.ru_maxrss / 1024, "stdout": done.stdout,
+                      "cpu_s": usage.ru_utime + usage.ru_stime}))
 
 
 def naive(folder: str) -> None:

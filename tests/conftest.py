@@ -25,6 +25,20 @@ def missing_data(message: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory) -> Path:
+    """Models exported for ONNX Runtime go to one folder per test session (subprocesses too),
+    never to the user's cache."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    previous = os.environ.get("PHOTOCLUST_MODEL_CACHE")
+    os.environ["PHOTOCLUST_MODEL_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("PHOTOCLUST_MODEL_CACHE", None)
+    else:
+        os.environ["PHOTOCLUST_MODEL_CACHE"] = previous
+
+
 @pytest.fixture
 def library(tmp_path):
     from photoclust.core.library import open_library

@@ -94,6 +94,15 @@ def test_spec_bundles_weights_and_resources():
         assert list((Path(package.__file__).parent / "models").glob("*.pth"))
 
 
+def test_spec_bundles_onnx_runtime_and_its_quantiser():
+    """The app runs its models on ONNX Runtime (native libraries loaded by file name) and builds
+    the int8 model with onnxruntime.quantization, which needs onnx."""
+    spec = (REPO / "photoclust.spec").read_text(encoding="utf-8")
+    assert 'collect_dynamic_libs("onnxruntime")' in spec
+    assert 'collect_submodules("onnxruntime.quantization")' in spec
+    assert '"onnx"' in spec
+
+
 def test_install_script_installs_into_prefix(tmp_path):
     """install.sh against a fake one-folder build: program, menu entry, metainfo and icons."""
     dist = tmp_path / "dist" / "photoclust"

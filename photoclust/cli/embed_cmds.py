@@ -15,7 +15,7 @@ from photoclust.cli.common import (
     print_json,
     print_skipped,
 )
-from photoclust.core.embedding.devices import DEVICE_CHOICES
+from photoclust.core.embedding.devices import DEVICE_CHOICES, RUNTIME_CHOICES
 from photoclust.core.jobs import run_job
 from photoclust.core.settings import add_folder, effective_model, load_settings
 
@@ -28,8 +28,12 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, choices=DEVICE_CHOICES,
                         help="where the model runs (default: the library's setting, else auto: "
                         "CUDA, then Apple MPS, then CPU)")
+    parser.add_argument("--runtime", default=None, choices=RUNTIME_CHOICES,
+                        help="what runs the model (default auto: ONNX Runtime where it can, else "
+                        "torch; or $PHOTOCLUST_RUNTIME)")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N",
-                        help="photos per model batch (default 32 on CPU, 256 on CUDA, 64 on MPS)")
+                        help="photos per model batch (default 8 with ONNX Runtime on the CPU, 32 "
+                        "with torch, 256 on CUDA, 64 on MPS)")
     parser.add_argument("--weights", type=Path, default=None, metavar="FILE",
                         help="model weights file (a PyTorch state dict) instead of the bundled or "
                         "cached ones")
@@ -84,7 +88,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         device = args.device or load_settings(library).device
         job = EmbedJob(library, model=args.model, device=device,
-                       batch_size=args.batch_size, weights=args.weights)
+                       batch_size=args.batch_size, weights=args.weights, runtime=args.runtime)
         with job_context(args, "Embedding") as ctx:
             result = run_job(job, ctx)
     if args.json:
@@ -109,7 +113,7 @@ def cmd_organize(args: argparse.Namespace) -> int:
         job = OrganizeJob(library, folders, model=args.model or effective_model(library, settings),
                           k=args.k if args.k is not None else settings.k, method=args.method,
                           device=args.device or settings.device, batch_size=args.batch_size,
-                          weights=args.weights)
+                          weights=args.weights, runtime=args.runtime)
         with job_context(args, "Organizing") as ctx:
             result = run_job(job, ctx)
     if args.json:

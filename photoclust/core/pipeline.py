@@ -1,42 +1,59 @@
-"""The headless main job: index folders, embed what is new, cluster the library.
+"""The headless main job: index folders and embed what is new at the same time, then cluster.
 
-Each stage is an ordinary job that commits its own work as it goes, so an interrupted ``organize``
+Indexing runs in its own thread while this one loads the model and then embeds the photos that
+indexing has committed, batch after batch: the library is the queue between the two (new photo
+rows are picked up by id as each indexing batch commits), so memory stays bounded whatever the
+number of photos, and both stages still commit batch by batch. An interrupted ``organize``
 resumes where it stopped: indexing skips unchanged files, embedding skips embedded contents, and
-clustering reruns over whatever is embedded.
+clustering (one call at the end) reruns over whatever is embedded. See docs/performance.md.
 """
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 from photoclust.core.clustering import METHODS
 from photoclust.core.clustering.job import ClusterJob, ClusterResult, parse_k
-from photoclust.core.embedding.engine import EmbedJob, EmbedResult
+from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, in_batches
 from photoclust.core.embedding.store import library_model
 from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
 from photoclust.core.library.db import Library
 from photoclust.core.library.scan import ScanJob, ScanResult
 
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+"""Longest wait for the next indexing batch before looking for new photos anyway."""
+
 
 class StageContext(JobContext):
-    """A stage's view of the parent context: progress prefixed with the stage, shared cancel."""
+    """A stage's view of the parent context: progress prefixed with the stage (or handed to
+    ``on_report``), shared cancel, and a private stop for when the other stage failed."""
 
-    def __init__(self, parent: JobContext, stage: str):
-        super().__init__(lambda done, total, message: parent.report(
-            done, total, f"{stage}: {message}" if message else stage))
+    def __init__(self, parent: JobContext, stage: str,
+                 on_report: Callable[[int, int, str], None] | None = None):
+        super().__init__(on_report or (lambda done, total, message: parent.report(
+            done, total, f"{stage}: {message}" if message else stage)))
         self._parent = parent
+        self._stopped = threading.Event()
 
     def cancel(self) -> None:
         self._parent.cancel()
 
+    def stop(self) -> None:
+        self._stopped.set()
+
     @property
     def cancelled(self) -> bool:
-        return self._parent.cancelled
+        return self._parent.cancelled or self._stopped.is_set()
 
     def raise_if_cancelled(self) -> None:
-        if self._parent.cancelled:
+        if self.cancelled:
             raise Cancelled()
 
 
@@ -51,35 +68,153 @@ class OrganizeResult:
                 "cluster": self.cluster.to_json()}
 
 
+class _Indexing:
+    """The scan in a thread of its own; the calling thread reads its progress and outcome."""
+
+    def __init__(self, scan_job: ScanJob, parent: JobContext):
+        self.committed = threading.Event()  # set after every indexing batch and at the end
+        self.finished = threading.Event()
+        self.progress = (0, 0, "")
+        self.embedded = 0  # photos embedded so far, shown with indexing's progress
+        self.result: ScanResult | None = None
+        self.error: BaseException | None = None
+        self.ctx = StageContext(parent, "index", on_report=self._on_report)
+        self._thread = threading.Thread(target=self._run, args=(scan_job,),
+                                        name="photoclust-index", daemon=True)
+
+    def _on_report(self, done: int, total: int, message: str) -> None:
+        self.progress = (done, total, message)
+        self.committed.set()
+
+    def _run(self, scan_job: ScanJob) -> None:
+        try:
+            self.result = scan_job.run(self.ctx)
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            self.error = exc
+        finally:
+            self.finished.set()
+            self.committed.set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop_and_wait(self) -> None:
+        self.ctx.stop()
+        self._thread.join()
+
+    def outcome(self) -> ScanResult:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
 class OrganizeJob(Job[OrganizeResult]):
-    """Index ``folders``, embed new photos with ``model``, then cluster (``k``, ``method``)."""
+    """Index ``folders`` while embedding new photos with ``model``, then cluster (``k``,
+    ``method``)."""
 
     title = "Organizing photos"
 
     def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
                  model: str | None = None, k: int | str = "auto", method: str = "kmeans",
                  device: str = "auto", batch_size: int | None = None,
-                 weights: str | Path | None = None):
+                 weights: str | Path | None = None, runtime: str | None = None):
         self.library = library
         model = model or library_model(library)
         self.scan_job = ScanJob(library, folders)
         self.embed_job = EmbedJob(library, model=model, device=device, batch_size=batch_size,
-                                  weights=weights)
+                                  weights=weights, runtime=runtime)
         self.cluster_job = ClusterJob(library, model=model, k=k, method=method)
 
     def prepare(self) -> None:
-        """Unreadable folders, unusable model weights and a bad k or method fail here, before
-        anything is done."""
+        """Unreadable folders, an unknown model or device, a missing weights file and a bad k or
+        method fail here, before anything is done. The model itself loads while indexing runs."""
         if self.cluster_job.method not in METHODS:
             raise JobError(f"unknown method {self.cluster_job.method!r}; choose one of "
                            f"{', '.join(METHODS)}")
         parse_k(self.cluster_job.k)
         self.scan_job.prepare()
-        self.embed_job.prepare()
+        self.embed_job.check()
 
     def run(self, ctx: JobContext) -> OrganizeResult:
-        scanned = self.scan_job.run(StageContext(ctx, "index"))
-        embedded = self.embed_job.run(StageContext(ctx, "embed"))
+        indexing = _Indexing(self.scan_job, ctx)
+        started = time.monotonic()
+        indexing.start()
+        try:
+            self.embed_job.load()  # while the first photos are being indexed
+            embedded = self._embed_while_indexing(ctx, indexing)
+        finally:
+            indexing.stop_and_wait()  # at once if embedding failed; else indexing is over
+        scanned = indexing.outcome()
+        ctx.raise_if_cancelled()
+        _, with_vector, _ = self.embed_job.select_work()
+        embedded.already = max(0, with_vector - embedded.embedded)
+        embedded.seconds = time.monotonic() - started
+        log.info("indexed and embedded in %.1f s: %d embedded with %s on %s", embedded.seconds,
+                 embedded.embedded, embedded.model, embedded.device)
         self.cluster_job.prepare()  # needs the embeddings, so only now
         clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
         return OrganizeResult(scanned, embedded, clustered)
+
+    def _embed_while_indexing(self, ctx: JobContext, indexing: _Indexing) -> EmbedResult:
+        queued: list[int] = [0]  # photos (paths) handed to the model so far
+
+        def report(done: int, total: int, message: str) -> None:
+            indexing.embedded = done
+            if indexing.finished.is_set():
+                ctx.report(done, total, f"embed: {message}" if message else "embed")
+            else:
+                self._report_indexing(ctx, indexing)
+
+        embed_ctx = StageContext(ctx, "embed", on_report=report)
+        work = self._work_as_indexed(ctx, indexing, queued)
+        return self.embed_job.embed(embed_ctx, work, lambda: queued[0])
+
+    @staticmethod
+    def _report_indexing(ctx: JobContext, indexing: _Indexing) -> None:
+        """Indexing's progress (from this thread: contexts need not be thread-safe)."""
+        done, total, message = indexing.progress
+        suffix = f" ({indexing.embedded} embedded)" if indexing.embedded else ""
+        ctx.report(done, total, f"index: {message}{suffix}" if message else f"index{suffix}")
+
+    def _work_as_indexed(self, ctx: JobContext, indexing: _Indexing,
+                         queued: list[int]) -> Iterator[list[EmbedItem]]:
+        """Batches of photos to embed as indexing commits them, then whatever else lacks a
+        vector (photos present before, moved or changed ones). Raises what indexing raised."""
+        job = self.embed_job
+        assert job.plan is not None  # chosen by check(), before run
+        size = job.plan.batch_size
+        seen: set[str] = set()
+        pending: list[EmbedItem] = []
+
+        def take(items: list[EmbedItem]) -> None:
+            for item in items:
+                if item.content_hash not in seen:
+                    seen.add(item.content_hash)
+                    pending.append(item)
+                    queued[0] += len(item.paths)
+
+        last_id = 0
+        while not ctx.cancelled:
+            finished = indexing.finished.is_set()  # before the query, so nothing is missed
+            indexing.committed.clear()
+            items, _, last_id = job.select_work(after_id=last_id)
+            take(items)
+            while len(pending) >= size:
+                yield pending[:size]
+                del pending[:size]
+            if finished:
+                break
+            yield []  # nothing more for now: the model catches up with what is queued
+            self._report_indexing(ctx, indexing)
+            indexing.committed.wait(POLL_SECONDS)
+        if indexing.error is not None:
+            if isinstance(indexing.error, Cancelled):
+                return
+            raise indexing.error
+        if ctx.cancelled:
+            return
+        items, _, _ = job.select_work()
+        take(items)
+        yield from in_batches(pending, size)

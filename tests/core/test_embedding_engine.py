@@ -165,15 +165,15 @@ def test_failure_mid_run_keeps_whole_batches_only(library, tmp_path):
     scan(library, root)
     job = EmbedJob(library, model=MODEL, device="cpu", batch_size=2)
     job.prepare()
-    model_forward, calls = job.backbone.module.forward, []
+    model_infer, calls = job.backbone.infer, []
 
-    def forward_that_dies_on_the_second_batch(x):
-        calls.append(len(x))
+    def infer_that_dies_on_the_second_batch(crops):
+        calls.append(len(crops))
         if len(calls) == 2:
             raise RuntimeError("simulated crash")
-        return model_forward(x)
+        return model_infer(crops)
 
-    job.backbone.module.forward = forward_that_dies_on_the_second_batch
+    job.backbone.infer = infer_that_dies_on_the_second_batch
     with pytest.raises(RuntimeError, match="simulated crash"):
         job.run(JobContext())
 

@@ -466,7 +466,7 @@ def test_the_cli_organizes_with_the_library_settings(gui_library, monkeypatch):
 
     class FakeOrganize(Job):
         def __init__(self, library, folders, model=None, k="auto", method="kmeans",
-                     device="auto", batch_size=None, weights=None):
+                     device="auto", batch_size=None, weights=None, runtime=None):
             seen.append(([str(f) for f in folders], model, k, device))
 
         def run(self, ctx):

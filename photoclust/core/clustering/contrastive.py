@@ -15,19 +15,21 @@ other settings (temperature 0.5, 150 epochs, plain features as a third view: -0.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
-import torch
 from PIL import Image, ImageEnhance
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from sqlalchemy import select
 
 from photoclust.core.clustering.preprocess import l2_normalize
-from photoclust.core.clustering.scan_refine import single_thread_torch
+from photoclust.core.clustering.scan_refine import no_grad, single_thread_torch
 from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
 from photoclust.core.jobs import JobContext
+
+if TYPE_CHECKING:  # torch is imported where a head is trained (organize may never need it)
+    import torch
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Photo
 
@@ -84,6 +86,8 @@ def augmented_features(backbone, images: Iterable[Image.Image], n_views: int = 2
 
 def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
     """SimCLR's normalised temperature-scaled cross entropy for positive pairs (a_i, b_i)."""
+    import torch
+
     z = torch.nn.functional.normalize(torch.cat([a, b]), dim=1)
     sim = z @ z.T / temperature
     n = len(a)
@@ -127,6 +131,8 @@ class ContrastiveAdapter(TransformerMixin, BaseEstimator):
             return self._fit(views, ctx)
 
     def _fit(self, views, ctx: JobContext | None):
+        import torch
+
         views = np.asarray(views, dtype=np.float32)
         n, n_views, dim = views.shape
         if n_views < 2:
@@ -165,8 +171,10 @@ class ContrastiveAdapter(TransformerMixin, BaseEstimator):
         self.n_features_in_ = dim
         return self
 
-    @torch.no_grad()
+    @no_grad
     def transform(self, X):
+        import torch
+
         check_is_fitted(self, "encoder_")
         X = torch.from_numpy(l2_normalize(np.asarray(X, dtype=np.float32)))
         return l2_normalize(self.encoder_(X).numpy())

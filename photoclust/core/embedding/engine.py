@@ -26,17 +26,19 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-import torch
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from photoclust.core.embedding.backbones import (
-    REGISTRY,
-    Backbone,
+    PREPROCESS_VERSION,
     EmbeddingError,
-    load_backbone,
+    ModelRunner,
+    load_torch_backbone,
+    model_spec,
+    softmax,
 )
 from photoclust.core.embedding.devices import DevicePlan, plan_for
+from photoclust.core.embedding.onnx_runtime import RuntimeUnavailable, load_onnx_model
 from photoclust.core.embedding.store import library_model
 from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
 from photoclust.core.jobs import Job, JobContext
@@ -74,6 +76,7 @@ class EmbedResult:
 
     model: str
     device: str
+    runtime: str = ""
     embedded: int = 0
     already: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -90,33 +93,63 @@ class EmbedResult:
             "already": self.already,
             "model": self.model,
             "device": self.device,
+            "runtime": self.runtime,
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
         }
 
 
-def embed_batches(backbone: Backbone, plan: DevicePlan, items: Sequence[EmbedItem],
+def load_model(model: str, plan: DevicePlan, weights: str | Path | None = None
+               ) -> tuple[ModelRunner, DevicePlan]:
+    """``model`` loaded as ``plan`` says, and the plan it really runs under: when ONNX Runtime
+    cannot run here, the same device with torch, after one log line."""
+    spec = model_spec(model)
+    if plan.runtime == "onnx":
+        try:
+            return load_onnx_model(spec, weights, plan.providers, plan.threads,
+                                   plan.device_id), plan
+        except RuntimeUnavailable as exc:
+            if spec.quantized:
+                raise EmbeddingError(f"{model} runs on ONNX Runtime only, which cannot run here: "
+                                     f"{exc}; choose another model.") from exc
+            log.warning("%s; running %s with torch instead.", exc, model)
+            plan = plan.with_torch()
+    if spec.quantized:
+        raise EmbeddingError(f"{model} runs on ONNX Runtime only; install onnxruntime or "
+                             "choose another model.")
+    plan.apply_threads()
+    return load_torch_backbone(spec, weights, plan.torch_device(), plan.half_precision), plan
+
+
+def in_batches(items: Sequence[EmbedItem], size: int) -> Iterator[list[EmbedItem]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def embed_batches(backbone: ModelRunner, batches: Iterable[list[EmbedItem]],
                   decode: Callable[[EmbedItem], np.ndarray], workers: int,
                   should_stop: Callable[[], bool] = lambda: False) -> Iterator[EmbeddedBatch]:
-    """Yield the embeddings of ``items`` batch by batch, decoding ahead in ``workers`` threads.
+    """Yield the embeddings of ``batches`` one by one, decoding up to ``PREFETCH_BATCHES`` ahead
+    in ``workers`` threads.
 
+    ``batches`` may wait for its next batch (organize feeds photos as indexing commits them); it
+    yields an empty batch before waiting, and the batches decoded so far are embedded meanwhile.
     ``decode`` returns an item's uint8 crop or raises ``ImageError``. Independent of the library,
     so the same loop can embed a shard of files elsewhere. Stops early when ``should_stop()``.
     """
-    plan.apply_threads()
-    batches = [list(items[i:i + plan.batch_size]) for i in range(0, len(items), plan.batch_size)]
     queued: deque[tuple[list[EmbedItem], list[Future]]] = deque()
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="photoclust-decode") as pool:
         try:
-            upcoming = iter(batches)
-            for _ in batches:
-                while len(queued) <= PREFETCH_BATCHES:
-                    batch = next(upcoming, None)
-                    if batch is None:
-                        break
+            for batch in batches:
+                if batch:
                     queued.append((batch, [pool.submit(decode, item) for item in batch]))
-                batch_items, futures = queued.popleft()
-                yield _infer(backbone, plan, batch_items, futures)
+                # An empty batch says that no more work is there for now: catch up meanwhile.
+                while len(queued) > (PREFETCH_BATCHES if batch else 0):
+                    yield _infer(backbone, *queued.popleft())
+                    if should_stop():
+                        return
+            while queued:
+                yield _infer(backbone, *queued.popleft())
                 if should_stop():
                     return
         finally:
@@ -125,7 +158,7 @@ def embed_batches(backbone: Backbone, plan: DevicePlan, items: Sequence[EmbedIte
                     future.cancel()
 
 
-def _infer(backbone: Backbone, plan: DevicePlan, items: list[EmbedItem],
+def _infer(backbone: ModelRunner, items: list[EmbedItem],
            futures: list[Future]) -> EmbeddedBatch:
     crops, decoded, failed = [], [], []
     for item, future in zip(items, futures):
@@ -138,12 +171,11 @@ def _infer(backbone: Backbone, plan: DevicePlan, items: list[EmbedItem],
         empty = np.zeros((0, TOP_CLASSES))
         return EmbeddedBatch([], np.zeros((0, backbone.dim), np.float32), empty.astype(np.int64),
                              empty.astype(np.float32), failed)
-    batch = backbone.to_batch(crops, pin_memory=plan.pin_memory)
-    with torch.inference_mode(), plan.autocast():
-        features, logits = backbone.module(batch)
-        probs, indices = logits.float().softmax(dim=1).topk(TOP_CLASSES, dim=1)
-    return EmbeddedBatch(decoded, features.float().cpu().numpy(), indices.cpu().numpy(),
-                         probs.cpu().numpy(), failed)
+    features, logits = backbone.infer(crops)
+    probs = softmax(logits)
+    indices = np.argsort(-probs, axis=1, kind="stable")[:, :TOP_CLASSES]
+    return EmbeddedBatch(decoded, np.asarray(features, dtype=np.float32), indices.astype(np.int64),
+                         np.take_along_axis(probs, indices, axis=1), failed)
 
 
 class EmbedJob(Job[EmbedResult]):
@@ -153,36 +185,61 @@ class EmbedJob(Job[EmbedResult]):
 
     def __init__(self, library: Library, model: str | None = None, device: str = "auto",
                  batch_size: int | None = None, weights: str | Path | None = None,
-                 workers: int | None = None):
+                 workers: int | None = None, runtime: str | None = None):
         self.library = library
         self.model = model or library_model(library)
         self.device = device
+        self.runtime = runtime
         self.batch_size = batch_size
         self.weights = weights
         self.workers = workers or max(2, os.cpu_count() or 1)
-        self.backbone: Backbone | None = None
+        self.backbone: ModelRunner | None = None
         self.plan: DevicePlan | None = None
+
+    def check(self) -> None:
+        """Cheap checks: a known model, an available device and runtime, a weights file there."""
+        model_spec(self.model)
+        if self.weights is not None and not Path(self.weights).expanduser().exists():
+            raise EmbeddingError(f"The weights file {self.weights} does not exist.")
+        if self.plan is None:
+            self.plan = plan_for(self.device, self.batch_size, self.runtime)
+
+    def load(self) -> ModelRunner:
+        """Load the model (once); the plan becomes the one it really runs under."""
+        self.check()
+        if self.backbone is None:
+            self.backbone, self.plan = load_model(self.model, self.plan, self.weights)
+        return self.backbone
 
     def prepare(self) -> None:
         """Choose the device and load the model now, so missing weights fail before any work."""
-        if self.model not in REGISTRY:
-            raise EmbeddingError(
-                f"Unknown model {self.model!r}; choose one of: {', '.join(REGISTRY)}.")
-        self.plan = plan_for(self.device, self.batch_size)
-        if self.backbone is None:
-            self.backbone = load_backbone(self.model, self.weights, self.plan.device)
+        self.load()
 
     def run(self, ctx: JobContext) -> EmbedResult:
-        if self.backbone is None or self.plan is None:
-            self.prepare()
-        backbone, plan = self.backbone, self.plan
+        self.load()
         started = time.monotonic()
-        result = EmbedResult(model=self.model, device=plan.describe())
-        items, result.already = self._select_work(backbone)
+        items, already, _ = self.select_work()
         total = sum(len(item.paths) for item in items)
-        ctx.report(0, total, f"{self.model} on {plan.device}")
+        ctx.report(0, total, f"{self.model} on {self.plan.device}")
+        result = self.embed(ctx, in_batches(items, self.plan.batch_size), lambda: total)
+        result.already, result.seconds = already, time.monotonic() - started
+        ctx.raise_if_cancelled()
+        log.info("embedded %d photos with %s on %s in %.1f s (%d already, %d skipped)",
+                 result.embedded, self.model, self.describe(), result.seconds, result.already,
+                 len(result.skipped))
+        return result
+
+    def describe(self) -> str:
+        return self.plan.describe()
+
+    def embed(self, ctx: JobContext, batches: Iterable[list[EmbedItem]],
+              total: Callable[[], int]) -> EmbedResult:
+        """Embed and store ``batches`` (each in its own transaction), reporting against
+        ``total()`` photos; stops after the batch in flight when ``ctx`` is cancelled."""
+        backbone = self.load()
+        result = EmbedResult(model=self.model, device=self.describe(), runtime=self.plan.runtime)
         done = 0
-        for batch in embed_batches(backbone, plan, items, self._decoder(backbone), self.workers,
+        for batch in embed_batches(backbone, batches, self._decoder(backbone), self.workers,
                                    should_stop=lambda: ctx.cancelled):
             self._store(backbone, batch)
             result.embedded += sum(len(item.paths) for item in batch.items)
@@ -190,37 +247,34 @@ class EmbedJob(Job[EmbedResult]):
                 result.skipped.extend((path, reason) for path in item.paths)
             batch_items = batch.items + [item for item, _ in batch.failed]
             done += sum(len(item.paths) for item in batch_items)
-            ctx.report(done, total, Path(batch_items[-1].paths[0]).name)
-        result.seconds = time.monotonic() - started
-        ctx.raise_if_cancelled()
-        log.info("embedded %d photos with %s on %s in %.1f s (%d already, %d skipped)",
-                 result.embedded, self.model, plan.describe(), result.seconds, result.already,
-                 len(result.skipped))
+            ctx.report(done, total(), Path(batch_items[-1].paths[0]).name)
         return result
 
-    def _select_work(self, backbone: Backbone) -> tuple[list[EmbedItem], int]:
-        """Present photos grouped by content: those without a vector, and the count of the rest."""
+    def select_work(self, after_id: int = 0) -> tuple[list[EmbedItem], int, int]:
+        """Present photos grouped by content: those without a vector, the count of the rest and
+        the highest photo id seen; only photos with an id above ``after_id`` (new rows)."""
         has_vector = (
             select(Embedding.content_hash)
-            .where(Embedding.model == backbone.name,
-                   Embedding.preprocess_version == backbone.preprocess_version)
+            .where(Embedding.model == self.model,
+                   Embedding.preprocess_version == PREPROCESS_VERSION)
         )
         with self.library.session() as s:
             rows = s.execute(
-                select(Photo.content_hash, Photo.path, Photo.content_hash.in_(has_vector))
-                .where(Photo.status == "present")
+                select(Photo.id, Photo.content_hash, Photo.path,
+                       Photo.content_hash.in_(has_vector))
+                .where(Photo.status == "present", Photo.id > after_id)
                 .order_by(Photo.id)
             ).all()
         by_content: dict[str, EmbedItem] = {}
         already = 0
-        for content_hash, path, embedded in rows:
+        for _, content_hash, path, embedded in rows:
             if embedded:
                 already += 1
             else:
                 by_content.setdefault(content_hash, EmbedItem(content_hash, [])).paths.append(path)
-        return list(by_content.values()), already
+        return list(by_content.values()), already, (rows[-1][0] if rows else after_id)
 
-    def _decoder(self, backbone: Backbone) -> Callable[[EmbedItem], np.ndarray]:
+    def _decoder(self, backbone: ModelRunner) -> Callable[[EmbedItem], np.ndarray]:
         def decode(item: EmbedItem) -> np.ndarray:
             thumbnail = thumbnail_path(self.library, item.content_hash)
             sources: Iterable[tuple[Path | str, int | None]] = [
@@ -239,7 +293,7 @@ class EmbedJob(Job[EmbedResult]):
 
         return decode
 
-    def _store(self, backbone: Backbone, batch: EmbeddedBatch) -> None:
+    def _store(self, backbone: ModelRunner, batch: EmbeddedBatch) -> None:
         """Write one batch in one transaction: all of it or, if interrupted, none of it."""
         if not batch.items:
             return
