@@ -91,10 +91,6 @@ class ClusterResult:
                 "event_id": self.event_id}
 
 
-#: The one check of a number of clusters (``clustering.check_k``), under its older name.
-parse_k = check_k
-
-
 def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: int = 0,
                        ctx: JobContext | None = None):
     """Cluster preprocessed embeddings ``Z``: ``(labels, confidences, scores)``, where ``scores``
