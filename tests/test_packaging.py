@@ -125,3 +125,41 @@ def test_install_script_installs_into_prefix(tmp_path):
                    capture_output=True)
     assert not (prefix / "opt/photoclust").exists()
     assert not (prefix / "share/applications/photoclust.desktop").exists()
+
+
+def _declared_distributions() -> set[str]:
+    import re
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        requirements += extra
+    return {re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].lower().replace("_", "-")
+            for r in requirements}
+
+
+def test_every_imported_package_is_a_declared_dependency():
+    import sys
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    imported: set[str] = set()
+    for path in (REPO / "photoclust").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for block in ast.walk(tree):  # imports only type checkers run are no dependency
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test):
+                block.body = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"photoclust", "__future__"}
+    declared = _declared_distributions()
+    undeclared = {}
+    for module in sorted(third_party):
+        names = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
+        if not names & declared:
+            undeclared[module] = sorted(names)
+    assert not undeclared, f"imported but not in pyproject.toml's dependencies: {undeclared}"

@@ -61,9 +61,14 @@ def cmd_organize(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return 0
     scanned = result.index
+    # The photos that turned unreadable are in ``skipped`` (with their reasons) but are library
+    # photos, not new files: counted on their own line.
     print(f"Indexed: {scanned.added} added, {scanned.unchanged} unchanged, {scanned.updated} "
           f"updated, {scanned.moved} moved, {scanned.missing} missing, "
-          f"{len(scanned.skipped)} skipped.")
+          f"{len(scanned.skipped) - scanned.unreadable} skipped.")
+    if scanned.unreadable:
+        print(f"Unreadable: {scanned.unreadable} photo(s) of the library no longer read as "
+              "photos (kept, marked unreadable; reasons below).")
     print_skipped(scanned.skipped)
     print_embed_summary(result.embed)
     from photoclust.cli.cluster_cmds import print_cluster_result

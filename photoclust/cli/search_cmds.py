@@ -12,6 +12,7 @@ from photoclust.cli.common import (
     add_model_option,
     open_from_args,
     print_json,
+    printable,
 )
 
 
@@ -56,14 +57,15 @@ def _print_hits(hits, args: argparse.Namespace, empty: str) -> None:
     if args.json:
         print_json([hit.to_json() for hit in hits])
         if not hits:
-            print(empty, file=sys.stderr)
+            print(printable(empty), file=sys.stderr)
         return
     if not hits:
-        print(empty)
+        print(printable(empty))
         return
     for hit in hits:
         cluster = "-" if hit.cluster_id is None else str(hit.cluster_id)
-        print(f"{hit.id:>7}  {hit.score:5.2f}  cluster {cluster:>4}  {hit.path}  ({hit.why})")
+        print(f"{hit.id:>7}  {hit.score:5.2f}  cluster {cluster:>4}  {printable(hit.path)}  "
+              f"({printable(hit.why)})")
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -50,7 +50,9 @@ def details_rows(d: PhotoDetails) -> list[tuple[str, str]]:
         rows.append(("Cluster", f"{d.cluster_name} ({how})"))
     else:
         rows.append(("Cluster", "none"))
-    if d.status != PhotoStatus.PRESENT:
+    if d.status == PhotoStatus.UNREADABLE:  # (no reason is stored: the decode error shows it)
+        rows.append(("Status", "can't be read (damaged, or no longer a photo file)"))
+    elif d.status != PhotoStatus.PRESENT:
         rows.append(("Status", "file missing"))
     return rows
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
 from _mounts import NO_MOUNT, fill_disk, remount_read_only, small_tmpfs
 from photoclust.cli import main
 from photoclust.cli.common import printable
+from photoclust.core.embedding.backbones import DEFAULT_MODEL, PREPROCESS_VERSION
 from photoclust.core.library import db, open_library
+from photoclust.core.library.models import Embedding, Photo
 
 EVIL = "\x1b[31mEvil\x1b[0m\x9b2J\u202etxt.exe\x07"
 RAW = ("\x1b", "\x9b", "\u202e", "\x07")
@@ -25,6 +28,16 @@ def test_printable_escapes_controls_and_undecodable_bytes():
     assert printable("été 東京 🐕 C:\\dir") == "été 東京 🐕 C:\\dir"
 
 
+def _embed(library, photo_ids) -> None:
+    """Stored embeddings (close vectors, a class each) for ``search`` and ``similar``."""
+    with library.session() as s:
+        for pid in photo_ids:
+            s.add(Embedding(content_hash=s.get(Photo, pid).content_hash, model=DEFAULT_MODEL,
+                            preprocess_version=PREPROCESS_VERSION, dim=4,
+                            vector=np.array([1, 0.1 * pid, 0, 0], "<f2").tobytes(),
+                            top_classes=json.dumps([["beagle", 0.9]])))
+
+
 def _hostile_library(tmp_path):
     path = tmp_path / "lib" / "library.sqlite"
     photos = tmp_path / "photos"
@@ -34,12 +47,15 @@ def _hostile_library(tmp_path):
             assign(lib, add_photo(lib, draw_photo(photos / name, i)), cluster)
         gone = add_photo(lib, draw_photo(photos / f"gone{EVIL}.jpg", 5))
         assign(lib, gone, cluster)
+        _embed(lib, [1, 2, 3])
     (photos / f"gone{EVIL}.jpg").unlink()
     return path
 
 
 @pytest.mark.parametrize("command", [["clusters"], ["status"], ["export", "OUT"], ["check"],
-                                     ["rename", "1", "x\x1b]0;pwned\x07"]])
+                                     ["rename", "1", "x\x1b]0;pwned\x07"], ["search", "ok"],
+                                     ["search", "dog"], ["search", "xyzzy\x1b[2J"],
+                                     ["similar", "2"], ["similar", "3"], ["photos"]])
 def test_text_output_never_sends_control_characters(tmp_path, capsys, command):
     library = _hostile_library(tmp_path)
     argv = [a.replace("OUT", str(tmp_path / "out")) for a in command]
@@ -48,7 +64,8 @@ def test_text_output_never_sends_control_characters(tmp_path, capsys, command):
     text = captured.out + captured.err
     assert text.strip()
     assert not any(c in text for c in RAW), text
-    if command[0] in ("clusters", "export"):
+    if command[0] in ("clusters", "export", "search", "similar", "photos") and \
+            command[1:] != ["3"]:
         assert "\\x1b[31mEvil" in text  # shown, escaped
 
 
@@ -66,8 +83,12 @@ def _no_wal_left(path):
 
 
 def _check_reading_commands_work(library, tmp_path, capsys):
-    for argv in (["status"], ["clusters"], ["export", str(tmp_path / "albums")]):
+    for argv in (["status"], ["clusters"], ["export", str(tmp_path / "albums")],
+                 ["search", "dog"], ["similar", "1"], ["photos"]):
         assert main([*argv, "--library", str(library)]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["search", "dog", "--json", "--library", str(library)]) == 0
+    assert json.loads(capsys.readouterr().out)  # the embedded photos are found
     assert main(["check", "--library", str(library)]) in (0, 1)  # 1: a photo vanished
     assert "Integrity: ok" in capsys.readouterr().out
     photos = tmp_path / "more"
@@ -94,6 +115,9 @@ def test_reading_commands_on_a_read_only_file_system(tmp_path, capsys):
         with open_library(library) as lib:
             assign(lib, add_photo(lib, draw_photo(tmp_path / "photos" / "a.jpg", 1)),
                    add_cluster(lib, "A"))
+            assign(lib, add_photo(lib, draw_photo(tmp_path / "photos" / "b.jpg", 2)),
+                   add_cluster(lib, "B"))
+            _embed(lib, [1, 2])
         assert remount_read_only(mnt)
         _check_reading_commands_work(library, tmp_path, capsys)
         assert sorted(os.listdir(mnt)) == ["library.sqlite"]

@@ -142,3 +142,21 @@ def test_moving_a_library_to_another_model_keeps_names_and_corrections(tmp_path,
     with open_library(library) as lib:
         photo = photo_by_path(lib, placed)
     assert (photo.cluster_id, photo.source) == (second, "user")
+
+
+@pytest.mark.slow
+def test_organize_summary_counts_unreadable_photos_on_their_own_line(tmp_path, capsys):
+    photos = write_photos(tmp_path / "photos", 4, **PHOTOS)
+    library = str(tmp_path / "lib.sqlite")
+    run_json(capsys, "index", str(photos), "--library", library)
+    (photos / "photo1.jpg").write_bytes(b"no longer a photo")
+
+    code = main(["organize", str(photos), "--library", library, "--k", "2", "--device", "cpu"])
+    out = capsys.readouterr().out
+
+    assert code == 0
+    indexed = next(line for line in out.splitlines() if line.startswith("Indexed:"))
+    assert "0 skipped" in indexed
+    unreadable = [line for line in out.splitlines() if line.startswith("Unreadable:")]
+    assert len(unreadable) == 1 and unreadable[0].startswith("Unreadable: 1 photo(s)")
+    assert "photo1.jpg" in out

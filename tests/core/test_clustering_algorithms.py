@@ -25,6 +25,18 @@ def test_preprocessor_gives_unit_rows_of_requested_dimension():
     assert np.allclose(np.linalg.norm(Z, axis=1), 1.0, atol=1e-5)
 
 
+def test_preprocessor_projects_as_normalise_centre_project_normalise():
+    X, _ = blobs()
+    X[3] = 0  # an all-zero row stays defined
+    pre = EmbeddingPreprocessor(n_components=16).fit(X)
+    X64 = X.astype(np.float64)
+    Xn = X64 / np.maximum(np.linalg.norm(X64, axis=1, keepdims=True), 1e-12)
+    expected = (Xn - pre.pca_.mean_) @ pre.pca_.components_.T
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    assert np.allclose(pre.transform(X), expected, atol=1e-5)
+    assert np.allclose(pre.transform(X.astype(np.float16)), expected, atol=1e-2)
+
+
 def test_preprocessor_skips_pca_on_tiny_collections():
     X, _ = blobs(n=10)
     Z = EmbeddingPreprocessor(n_components=128).fit_transform(X)

@@ -20,6 +20,7 @@ from photoclust.core.search import (
     search_photos,
     similar_photos,
 )
+from photoclust.core.search import index as index_module
 
 MODEL = "efficientnet_lite2"
 
@@ -162,6 +163,66 @@ def test_similar_photos_nearest_first_without_the_photo_itself(filled):
     by_path = similar_photos(library, "/pics/walks/p1.jpg", limit=3)
     assert [h.id for h in by_path] == [h.id for h in hits]
     assert len(similar_photos(library, ids[0], limit=100)) == len(ids) - 1
+
+
+def _add_embedded_photo(library, path, content, top, vector=None):
+    with library.session() as s:
+        s.add(Photo(path=path, content_hash=content, file_size=1, mtime_ns=0))
+        s.add(Embedding(content_hash=content, model=MODEL, preprocess_version=PREPROCESS_VERSION,
+                        dim=32, vector=(np.ones(32) if vector is None else vector)
+                        .astype("<f2").tobytes(), top_classes=top))
+
+
+def test_similar_space_is_kept_on_disk_until_photos_or_embeddings_change(filled, monkeypatch):
+    library, ids, *_ = filled
+    builds = []
+    build = index_module._reduced_embeddings
+    monkeypatch.setattr(index_module, "_reduced_embeddings",
+                        lambda *a: builds.append(1) or build(*a))
+    first = similar_photos(library, ids[0], limit=5)
+    assert len(builds) == 1 and (library.data_dir / f"similar-{MODEL}.npz").exists()
+    index_module.forget(library)  # as a new process would start
+    assert similar_photos(library, ids[0], limit=5) == first
+    assert len(builds) == 1  # read back from disk
+    editing.rename_cluster(library, filled[2], "Sunday walks")
+    similar_photos(library, ids[0], limit=5)
+    assert len(builds) == 1  # an edit changes no embedding
+    _add_embedded_photo(library, "/pics/misc/ball2.jpg", "e" * 64, None)
+    index_module.forget(library)
+    assert len(similar_photos(library, ids[0], limit=100)) == len(ids)  # the new photo too
+    assert len(builds) == 2
+
+
+def test_similar_space_fitted_on_a_sample_and_built_in_chunks(filled, monkeypatch):
+    library, ids, *_ = filled
+    monkeypatch.setattr(index_module, "SIMILAR_PCA_SAMPLE", 6)
+    monkeypatch.setattr(index_module, "SPACE_CHUNK", 3)
+    hits = similar_photos(library, ids[0], limit=3)
+    assert {h.id for h in hits[:2]} == {ids[1], ids[2]}  # the same group
+    space = index_module.similarity_space(library, index_module.search_index(library))
+    assert space.shape[0] == len(ids)
+    assert np.allclose(np.linalg.norm(space, axis=1), 1, atol=1e-4)  # every row projected
+
+
+def test_an_edit_rereads_placements_not_the_photos(filled):
+    library, ids, dogs, hats = filled
+    before = index_module.search_index(library)
+    editing.rename_cluster(library, hats, "Grandpa's hats")
+    after = index_module.search_index(library)
+    assert after is not before and after.photos is before.photos
+    assert after.cluster_names[hats][0] == "Grandpa's hats"
+    with library.session() as s:  # a scan finds a photo moved: it sets updated_at
+        photo = s.get(Photo, ids[6])
+        photo.path, photo.updated_at = "/pics/holiday/p7.jpg", datetime(2030, 1, 1)
+    moved = index_module.search_index(library)
+    assert moved.photos is not before.photos
+    assert [h.id for h in search_photos(library, "holiday")] == [ids[6]]
+
+
+def test_a_damaged_top_classes_row_spoils_no_other(filled):
+    library, ids, *_ = filled
+    _add_embedded_photo(library, "/pics/misc/bad.jpg", "d" * 64, "[[not json")
+    assert found(search_photos(library, "golf ball")) == ["p7.jpg"]
 
 
 def test_similar_photos_bad_input_is_one_sentence(filled):

@@ -53,9 +53,7 @@ class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X, y=None):
-        Xn = l2_normalize(X)
-        self._fit_normalized(Xn)
-        return self._project(Xn)
+        return self.fit(X).transform(X)
 
     def _fit_normalized(self, Xn: np.ndarray) -> None:
         self.n_features_in_ = Xn.shape[1]
@@ -72,11 +70,13 @@ class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "n_features_in_")
-        return self._project(l2_normalize(X))
-
-    def _project(self, Xn: np.ndarray) -> np.ndarray:
-        if self.pca_ is not None:
-            # Centring and projecting in float32 (PCA.transform would work in float64).
-            mean = self.pca_.mean_.astype(np.float32)
-            Xn = (Xn - mean) @ self.pca_.components_.T.astype(np.float32)
-        return l2_normalize(Xn)
+        X = np.asarray(X, dtype=np.float32)
+        if self.pca_ is None:
+            return l2_normalize(X)
+        # (X / |X| - mean) @ W computed as (X @ W) / |X| - mean @ W, in float32 (PCA.transform
+        # would work in float64): the wide array is read twice instead of four times, 1.7x
+        # faster over 100,000 x 1,280 (docs/search.md).
+        components = self.pca_.components_.T.astype(np.float32)
+        norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", X, X)), 1e-12)
+        Y = (X @ components) / norms[:, None] - self.pca_.mean_.astype(np.float32) @ components
+        return l2_normalize(Y)

@@ -1,23 +1,28 @@
 """The in-memory search index of a library, built on first use and kept while the library is
 unchanged.
 
-Three parts with their own freshness checks: the *classes* (each embedded photo's stored
-ImageNet class probabilities, a sparse matrix) and the *space* "similar" compares photos in (the
-embeddings reduced as clustering reduces them, built on the first "similar" only) are rebuilt when
-photos or embeddings come or go; the *facts* (paths, clusters and their names, dates, cameras) are
-re-read whenever the library file changed (an edit, a rename, a scan). Over 100,000 photos a
-query then takes milliseconds (docs/search.md).
+Four parts with their own freshness checks: the *photo facts* (paths, dates, cameras) and the
+*classes* (each embedded photo's stored ImageNet class probabilities, a sparse matrix) are re-read
+when photos come, go or are re-read by a scan, the classes also when embeddings come or go; the
+*space* "similar" compares photos in (the embeddings reduced as clustering reduces them) is built
+on the first "similar" only and kept on disk beside the library, keyed by the same state; the
+*placements* (each photo's cluster, the clusters' names) are re-read whenever the library file
+changed (an edit, a rename). Over 100,000 photos a query then takes milliseconds
+(docs/search.md).
 """
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.orm import Session
 
 from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
@@ -34,6 +39,13 @@ SIMILAR_DIMENSIONS = 128
 SIMILAR_PCA_SAMPLE = 4_000
 #: Folders above a photo whose names count as its words (with its file name).
 PATH_FOLDERS = 2
+#: Embeddings read and projected at a time when the space is built (bounds the memory used).
+SPACE_CHUNK = 4096
+#: Changes when the way the space is built changes: a space kept on disk by another version of
+#: this code is then rebuilt.
+SPACE_VERSION = 2
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -79,22 +91,58 @@ class WordColumn:
 
 
 @dataclass
-class SearchIndex:
-    """Facts of the present photos (in id order) and their vectors."""
+class PhotoFacts:
+    """What a scan writes about each present photo, in id order."""
 
     key: tuple
     ids: np.ndarray                   # int64, sorted
     paths: list[str]
-    cluster_ids: np.ndarray           # int64, NO_CLUSTER when in no cluster
     years: np.ndarray                 # int16, 0 when unknown
     months: np.ndarray                # int8, 0 when unknown
     cameras: list[str]
     path_words: WordColumn
     camera_words: WordColumn
+
+
+@dataclass
+class SearchIndex:
+    """Facts of the present photos (in id order), where they are placed, and their vectors."""
+
+    key: tuple
+    photos: PhotoFacts
+    cluster_ids: np.ndarray           # int64, NO_CLUSTER when in no cluster
     cluster_names: dict[int, tuple[str, str, frozenset[str]]]  # id -> (name, source, words)
     vectors: Vectors
     vector_rows: np.ndarray           # for each row of ``vectors``, its row in ``ids`` (or -1)
     row_of_vector: np.ndarray  # for each row of ``ids``, -1 or its row in ``vectors``
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.photos.ids
+
+    @property
+    def paths(self) -> list[str]:
+        return self.photos.paths
+
+    @property
+    def years(self) -> np.ndarray:
+        return self.photos.years
+
+    @property
+    def months(self) -> np.ndarray:
+        return self.photos.months
+
+    @property
+    def cameras(self) -> list[str]:
+        return self.photos.cameras
+
+    @property
+    def path_words(self) -> WordColumn:
+        return self.photos.path_words
+
+    @property
+    def camera_words(self) -> WordColumn:
+        return self.photos.camera_words
 
     def row_of_id(self, photo_id: int) -> int | None:
         i = int(np.searchsorted(self.ids, photo_id))
@@ -114,10 +162,13 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
         if cached is not None and cached.key == file_key:
             return cached
         model = model or library_model(library)
-        vectors_key = _vectors_key(library, model)
+        photos_key = _photos_key(library)
+        photos = cached.photos if cached is not None and cached.photos.key == photos_key \
+            else _read_photos(library, photos_key)
+        vectors_key = (model, photos_key, _embeddings_key(library, model))
         vectors = cached.vectors if cached is not None and cached.vectors.key == vectors_key \
             else _build_vectors(library, model, vectors_key)
-        index = _build_facts(library, file_key, vectors, vocabulary())
+        index = _build_index(library, file_key, photos, vectors, vocabulary())
         if len(_cache) > 3:
             _cache.clear()
         _cache[cache_id] = index
@@ -126,45 +177,130 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
 
 def similarity_space(library: Library, index: SearchIndex) -> np.ndarray:
     """The embeddings of ``index.vectors``' photos, L2-normalised, reduced by PCA and normalised
-    again (as for clustering); built on first use and kept with the vectors. The float16 vectors
-    are projected a few thousand rows at a time: no float32 copy of them all."""
+    again (as for clustering); built on first use and kept with the vectors, and on disk beside
+    the library (``Library.data_dir``) for the next process, while photos and embeddings stay
+    as they are."""
     vectors = index.vectors
     with _lock:
         if vectors.space is None:
+            vectors.space = _load_space(library, vectors)
+        if vectors.space is None:
             vectors.space = _reduced_embeddings(library, vectors)
+            _save_space(library, vectors)
         return vectors.space
 
 
+def _space_path(library: Library, model: str) -> Path:
+    return library.data_dir / f"similar-{model}.npz"
+
+
+def _space_key(vectors: Vectors) -> str:
+    return json.dumps([SPACE_VERSION, SIMILAR_DIMENSIONS, SIMILAR_PCA_SAMPLE, vectors.key],
+                      default=str)
+
+
+def _load_space(library: Library, vectors: Vectors) -> np.ndarray | None:
+    try:
+        with np.load(_space_path(library, vectors.model)) as data:
+            if str(data["key"]) == _space_key(vectors) and \
+                    np.array_equal(data["photo_ids"], vectors.photo_ids):
+                return np.asarray(data["space"], dtype=np.float32)
+    except (OSError, KeyError, ValueError):
+        pass  # none yet, or unreadable: built again
+    return None
+
+
+def _save_space(library: Library, vectors: Vectors) -> None:
+    """Keep the space for the next process; a library that cannot be written keeps none."""
+    if library.read_only or vectors.space is None:
+        return
+    path = _space_path(library, vectors.model)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, key=np.array(_space_key(vectors)), photo_ids=vectors.photo_ids,
+                 space=vectors.space)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.info("the space for similar photos is not kept on disk: %s", exc)
+        tmp.unlink(missing_ok=True)
+
+
+def _embedding_rows(library: Library, model: str, photo_ids=None):
+    """A query of ``(photo id, vector)`` of the present photos embedded under ``model``, in id
+    order (only ``photo_ids`` when given)."""
+    query = (select(Photo.id, Embedding.vector)
+             .join(Embedding, (Embedding.content_hash == Photo.content_hash)
+                   & (Embedding.model == model)
+                   & (Embedding.preprocess_version == PREPROCESS_VERSION))
+             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
+    if photo_ids is not None:
+        query = query.where(Photo.id.in_([int(i) for i in photo_ids]))
+    return query
+
+
+def _raw_cursor(s: Session, query):
+    """The sqlite3 cursor of a Core ``query`` (no IN list) whose columns need no conversion
+    (numbers, text, bytes): SQLAlchemy's row processing would double the time of 100,000 rows."""
+    compiled = query.compile(dialect=s.get_bind().dialect)
+    cursor = s.connection().connection.cursor()
+    cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup or ()])
+    return cursor
+
+
+def _fill(X: np.ndarray, photo_ids: np.ndarray, rows) -> np.ndarray:
+    """Write float16 vectors ``rows`` (id, bytes) into the rows of ``X`` of their ids; returns
+    the rows of ``X`` written (a vector of another length than ``X``'s is left out)."""
+    n, nbytes = len(photo_ids), 2 * X.shape[1]
+    rows = [r for r in rows if len(r[1]) == nbytes]
+    if not rows or n == 0:
+        return np.zeros(0, np.int64)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    at = np.minimum(np.searchsorted(photo_ids, ids), n - 1)
+    ok = photo_ids[at] == ids
+    X[at[ok]] = np.frombuffer(b"".join(r[1] for r, keep in zip(rows, ok) if keep),
+                              dtype="<f2").reshape(-1, X.shape[1])
+    return at[ok]
+
+
 def _reduced_embeddings(library: Library, vectors: Vectors) -> np.ndarray:
+    """The PCA is fitted on a fixed random sample of ``SIMILAR_PCA_SAMPLE`` photos; then every
+    embedding is read and projected ``SPACE_CHUNK`` at a time, in float32 (no copy of them all)."""
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_normalize
 
-    query = (select(Photo.id, Embedding.dim, Embedding.vector)
-             .join(Embedding, (Embedding.content_hash == Photo.content_hash)
-                   & (Embedding.model == vectors.model)
-                   & (Embedding.preprocess_version == PREPROCESS_VERSION))
-             .where(Photo.id.in_(select(Photo.id).where(Photo.status == PhotoStatus.PRESENT)))
-             .order_by(Photo.id))
-    with library.session() as s:
-        rows = s.connection().execute(query).all()
     n = len(vectors.photo_ids)
-    if not rows or n == 0:
-        return np.zeros((n, 1), np.float32)
-    dim = rows[0][1]
-    X = np.zeros((n, dim), dtype="<f2")
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    at = np.searchsorted(vectors.photo_ids, ids)
-    ok = (at < n) & (vectors.photo_ids[np.minimum(at, n - 1)] == ids)
-    X[at[ok]] = np.frombuffer(b"".join(r[2] for r, keep in zip(rows, ok) if keep),
-                              dtype="<f2").reshape(-1, dim)
-    if n <= 2:
-        return l2_normalize(X.astype(np.float32))
-    sample = np.random.default_rng(0).choice(n, min(n, SIMILAR_PCA_SAMPLE), replace=False)
-    reducer = EmbeddingPreprocessor(min(SIMILAR_DIMENSIONS, dim, len(sample) - 1))
-    reducer.fit(X[np.sort(sample)].astype(np.float32))
-    width = reducer.transform(X[:1].astype(np.float32)).shape[1]
-    space = np.empty((n, width), dtype=np.float32)
-    for start in range(0, n, 4096):
-        space[start:start + 4096] = reducer.transform(X[start:start + 4096].astype(np.float32))
+    with library.session() as s:
+        first = s.execute(select(Embedding.dim).where(Embedding.model == vectors.model)
+                          .where(Embedding.preprocess_version == PREPROCESS_VERSION)
+                          .limit(1)).scalar()
+        if first is None or n == 0:
+            return np.zeros((n, 1), np.float32)
+        dim = int(first)
+        sample = np.sort(np.random.default_rng(0).choice(n, min(n, SIMILAR_PCA_SAMPLE),
+                                                         replace=False))
+        fit = np.zeros((len(sample), dim), "<f2")
+        sample_ids = vectors.photo_ids[sample]
+        read = [_fill(fit, sample_ids, s.connection().execute(
+            _embedding_rows(library, vectors.model, sample_ids[i:i + 900])).all())
+            for i in range(0, len(sample_ids), 900)]
+        fit = fit[np.sort(np.concatenate(read))]
+        if len(fit) <= 2:
+            reducer = None
+        else:
+            reducer = EmbeddingPreprocessor(min(SIMILAR_DIMENSIONS, dim, len(fit) - 1))
+            reducer.fit(fit.astype(np.float32))
+        width = dim if reducer is None else reducer.transform(
+            np.zeros((1, dim), np.float32)).shape[1]
+        space = np.zeros((n, width), dtype=np.float32)
+        cursor = _raw_cursor(s, _embedding_rows(library, vectors.model))
+        while part := cursor.fetchmany(SPACE_CHUNK):
+            block = np.zeros((len(part), dim), "<f2")
+            ids = np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part))
+            written = _fill(block, ids, part)
+            at = np.minimum(np.searchsorted(vectors.photo_ids, ids[written]), n - 1)
+            ok = vectors.photo_ids[at] == ids[written]
+            X = block[written[ok]].astype(np.float32)
+            space[at[ok]] = l2_normalize(X) if reducer is None else reducer.transform(X)
     return space
 
 
@@ -188,13 +324,21 @@ def _file_key(library: Library) -> tuple:
     return tuple(parts)
 
 
-def _vectors_key(library: Library, model: str) -> tuple:
+def _photos_key(library: Library) -> tuple:
+    """Changes when photos come or go, and when a scan re-reads one (it sets ``updated_at``)."""
     with library.session() as s:
-        photos = s.execute(select(func.count(), func.max(Photo.id), func.sum(Photo.id))
-                           .where(Photo.status == PhotoStatus.PRESENT)).one()
-        embeddings = s.scalar(select(func.count()).select_from(Embedding)
-                              .where(Embedding.model == model))
-    return model, tuple(photos), embeddings
+        row = s.execute(select(func.count(), func.max(Photo.id), func.sum(Photo.id),
+                               func.max(Photo.updated_at))
+                        .where(Photo.status == PhotoStatus.PRESENT)).one()
+    return tuple(str(v) if v is not None and not isinstance(v, int) else v for v in row)
+
+
+def _embeddings_key(library: Library, model: str) -> tuple:
+    """Changes when embeddings come or go (the largest rowid: read from the primary key's index,
+    where the newest ``created_at`` would read every stored vector)."""
+    with library.session() as s:
+        return tuple(s.execute(select(func.count(), func.max(literal_column("rowid")))
+                               .select_from(Embedding).where(Embedding.model == model)).one())
 
 
 def _build_vectors(library: Library, model: str, key: tuple) -> Vectors:
@@ -207,17 +351,20 @@ def _build_vectors(library: Library, model: str, key: tuple) -> Vectors:
                    & (Embedding.preprocess_version == PREPROCESS_VERSION))
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:
-        rows_read = s.connection().execute(query).all()
+        rows_read = _raw_cursor(s, query).fetchall()
     photo_ids = np.fromiter((r[0] for r in rows_read), dtype=np.int64, count=len(rows_read))
     rows, cols, vals = [], [], []
     class_index = vocab.class_index
     for row, (_, top) in enumerate(rows_read):
-        for name, prob in json.loads(top) if top else ():
-            k = class_index.get(name)
-            if k is not None:
-                rows.append(row)
-                cols.append(k)
-                vals.append(prob)
+        try:  # (one json.loads of all rows at once is slower: the collector runs over it)
+            for name, prob in json.loads(top) if top else ():
+                k, p = class_index.get(name), float(prob)
+                if k is not None:
+                    rows.append(row)
+                    cols.append(k)
+                    vals.append(p)
+        except (ValueError, TypeError):
+            continue  # a damaged row: what it has read is kept, it spoils no other
     probs = sparse.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
                               shape=(len(photo_ids), vocab.n_classes))
     return Vectors(key, model, photo_ids, probs)
@@ -232,22 +379,37 @@ def path_text(path: str) -> str:
     return " ".join([*(p for p in parts[-1 - PATH_FOLDERS:-1] if p), stem])
 
 
-def _build_facts(library: Library, key: tuple, vectors: Vectors, vocab: Vocabulary) -> SearchIndex:
-    query = (select(Photo.id, Photo.path, Photo.taken_at, Photo.camera, Assignment.cluster_id)
-             .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+def _read_photos(library: Library, key: tuple) -> PhotoFacts:
+    query = (select(Photo.id, Photo.path, Photo.taken_at, Photo.camera)
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:  # Core rows (no ORM row processing: 100,000 rows)
         rows = s.connection().execute(query).all()
-        clusters = s.execute(select(Cluster.id, Cluster.name, Cluster.name_source)
-                             .where(Cluster.active.is_(True))).all()
     n = len(rows)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
     paths = [r[1] for r in rows]
     cameras = [r[3] or "" for r in rows]
-    cluster_ids = np.fromiter((NO_CLUSTER if r[4] is None else r[4] for r in rows), np.int64,
-                              count=n)
-    years = np.fromiter((r[2].year if r[2] else 0 for r in rows), dtype=np.int16, count=n)
-    months = np.fromiter((r[2].month if r[2] else 0 for r in rows), dtype=np.int8, count=n)
+    return PhotoFacts(
+        key=key, ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=n), paths=paths,
+        years=np.fromiter((r[2].year if r[2] else 0 for r in rows), dtype=np.int16, count=n),
+        months=np.fromiter((r[2].month if r[2] else 0 for r in rows), dtype=np.int8, count=n),
+        cameras=cameras, path_words=WordColumn([path_text(p) for p in paths]),
+        camera_words=WordColumn(cameras))
+
+
+def _build_index(library: Library, key: tuple, photos: PhotoFacts, vectors: Vectors,
+                 vocab: Vocabulary) -> SearchIndex:
+    """The index over ``photos`` and ``vectors`` with the placements read now."""
+    with library.session() as s:
+        placed = _raw_cursor(s, select(Assignment.photo_id, Assignment.cluster_id)).fetchall()
+        clusters = s.execute(select(Cluster.id, Cluster.name, Cluster.name_source)
+                             .where(Cluster.active.is_(True))).all()
+    ids, n = photos.ids, len(photos.ids)
+    cluster_ids = np.full(n, NO_CLUSTER, dtype=np.int64)
+    if n and placed:
+        pids = np.fromiter((r[0] for r in placed), dtype=np.int64, count=len(placed))
+        cids = np.fromiter((r[1] for r in placed), dtype=np.int64, count=len(placed))
+        at = np.minimum(np.searchsorted(ids, pids), n - 1)
+        ok = ids[at] == pids
+        cluster_ids[at[ok]] = cids[ok]
     names = {}
     for cid, name, source in clusters:
         if name:
@@ -260,9 +422,5 @@ def _build_facts(library: Library, key: tuple, vectors: Vectors, vocab: Vocabula
         keep = ids[found] == vectors.photo_ids
         vector_rows[keep] = found[keep]
         row_of_vector[found[keep]] = np.flatnonzero(keep)
-    return SearchIndex(
-        key=key, ids=ids, paths=paths, cluster_ids=cluster_ids, years=years, months=months,
-        cameras=cameras, path_words=WordColumn([path_text(p) for p in paths]),
-        camera_words=WordColumn(cameras), cluster_names=names, vectors=vectors,
-        vector_rows=vector_rows, row_of_vector=row_of_vector,
-    )
+    return SearchIndex(key=key, photos=photos, cluster_ids=cluster_ids, cluster_names=names,
+                       vectors=vectors, vector_rows=vector_rows, row_of_vector=row_of_vector)
