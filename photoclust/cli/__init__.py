@@ -29,8 +29,10 @@ COMMAND_MODULES = [
     "photoclust.cli.check_cmds",
     "photoclust.cli.edit_cmds",
     "photoclust.cli.embed_cmds",
+    "photoclust.cli.organize_cmds",
     "photoclust.cli.cluster_cmds",
     "photoclust.cli.learn_cmds",
+    "photoclust.cli.evaluate_cmds",
     "photoclust.cli.search_cmds",
 ]
 

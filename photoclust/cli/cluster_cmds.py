@@ -1,33 +1,24 @@
-"""Clustering commands: ``cluster``, ``duplicates`` and ``evaluate``."""
+"""Clustering commands: ``cluster`` and ``duplicates``."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from photoclust.cli.common import (
-    CommandError,
     add_json_option,
     add_library_option,
     add_model_option,
     cluster_count,
     job_context,
-    model_of,
     open_from_args,
     print_json,
     printable,
-)
-from photoclust.cli.learn_cmds import (
-    add_simulate_corrections_option,
-    evaluation_library,
-    print_simulated_corrections,
-    simulated_corrections,
 )
 from photoclust.core.clustering import METHODS
 
 CLUSTERS_SHOWN = 50
 
 
-def _add_clustering_options(parser: argparse.ArgumentParser) -> None:
+def add_clustering_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=cluster_count, default=None, metavar="N|auto",
                         help="number of clusters (default: the library's setting, else auto: "
                         "chosen from the photos)")
@@ -44,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "clusters, and no photo that has a cluster moves. --fresh re-clusters everything "
         "(cluster ids, names you gave and photos you placed survive) as one edit that "
         "`photoclust undo` takes back.")
-    _add_clustering_options(cluster)
+    add_clustering_options(cluster)
     cluster.add_argument("--fresh", action="store_true",
                          help="re-cluster every photo from scratch (--k and --method apply), "
                          "keeping your names and the photos you placed; undoable")
@@ -63,20 +54,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_library_option(duplicates)
     add_json_option(duplicates)
     duplicates.set_defaults(func=cmd_duplicates)
-
-    evaluate = sub.add_parser(
-        "evaluate", help="measure clustering quality on a folder of labelled photos",
-        description="DATASET is a folder of label subfolders. Index, embed and cluster it, then "
-        "compare clusters with the labels: accuracy (Hungarian matching), NMI and ARI.")
-    evaluate.add_argument("dataset", type=Path, metavar="DATASET")
-    _add_clustering_options(evaluate)
-    evaluate.add_argument("--report", type=Path, default=None, metavar="DIR",
-                          help="write clusters.csv/.md, a t-SNE picture and sample photos here")
-    evaluate.add_argument("--library", metavar="FILE", type=Path, default=None,
-                          help="library to index the dataset into (default: a temporary one)")
-    add_simulate_corrections_option(evaluate)
-    add_json_option(evaluate)
-    evaluate.set_defaults(func=cmd_evaluate)
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
@@ -144,30 +121,4 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         print(f"{g.kind} ({len(g.photo_ids)} photos, similarity >= {g.similarity:.3f}):")
         for pid in g.photo_ids:
             print(f"  {printable(paths[pid])}")
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from photoclust.core.evaluation import EvaluateJob
-    from photoclust.core.jobs import run_job
-
-    if not args.dataset.is_dir():
-        raise CommandError(f"{args.dataset}: no such folder")
-    with evaluation_library(args) as library:
-        model = model_of(args, library)
-        job = EvaluateJob(args.dataset, library=library, k=args.k or "auto", method=args.method,
-                          model=model, report_dir=args.report)
-        with job_context(args, "Evaluating") as ctx:
-            result = run_job(job, ctx)
-            corrections = simulated_corrections(args, library, model, ctx)
-    if args.json:
-        print_json({**result.to_json(), **corrections})
-        return 0
-    print(f"{printable(result.dataset)}: {result.n} photos, {result.k_true} labels, "
-          f"{result.k} clusters "
-          f"({result.method}, k {'auto' if result.k_auto else 'given'})")
-    print(f"ACC {result.acc:.3f}   NMI {result.nmi:.3f}   ARI {result.ari:.3f}")
-    for path in result.report_files:
-        print(f"  wrote {printable(path)}")
-    print_simulated_corrections(corrections)
     return 0

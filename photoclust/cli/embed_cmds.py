@@ -1,4 +1,4 @@
-"""Embedding commands: ``embed`` (compute what is missing), ``organize`` (index, embed, cluster)."""
+"""``embed``: compute the embeddings that are missing (``organize`` uses its options)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,6 @@ from photoclust.cli.common import (
     add_json_option,
     add_library_option,
     add_model_option,
-    cluster_count,
     job_context,
     open_from_args,
     print_json,
@@ -17,13 +16,13 @@ from photoclust.cli.common import (
 )
 from photoclust.core.embedding.devices import DEVICE_CHOICES, RUNTIME_CHOICES
 from photoclust.core.jobs import run_job
-from photoclust.core.settings import add_folder, effective_model, load_settings
+from photoclust.core.settings import load_settings
 
 # The engine (and torch) is imported by the handlers only: other commands start without it.
 
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
+def add_model_options(parser: argparse.ArgumentParser) -> None:
     add_model_option(parser)
     parser.add_argument("--device", default=None, choices=DEVICE_CHOICES,
                         help="where the model runs (default: the library's setting, else auto: "
@@ -45,36 +44,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run the image model over every indexed photo that has no embedding under "
         "--model yet. Duplicates and moved photos are never embedded twice; an interrupted run "
         "continues where it stopped. Ctrl-C stops after the current batch.")
-    _add_model_options(embed)
+    add_model_options(embed)
     add_library_option(embed)
     add_json_option(embed)
     embed.set_defaults(func=cmd_embed)
 
-    organize = sub.add_parser(
-        "organize", help="index folders, embed new photos and cluster them, in one go",
-        description="The whole headless job: index FOLDERs, embed new photos, then cluster the "
-        "library. Safe to interrupt and run again. The folders are added to the library's "
-        "folders (the ones the app organizes); with none given, the library's folders are "
-        "organized. Options not given come from the library's settings (the app's Settings).")
-    organize.add_argument("folders", nargs="*", metavar="FOLDER",
-                          help="folder to organize (default: the library's folders)")
-    organize.add_argument("--k", type=cluster_count, default=None, metavar="N|auto",
-                          help="number of clusters (default: the library's setting, else auto)")
-    organize.add_argument("--method", default="kmeans",
-                          help="clustering method: kmeans (default), agglomerative, hdbscan or "
-                          "scan (see `photoclust cluster`)")
-    _add_model_options(organize)
-    add_library_option(organize)
-    add_json_option(organize)
-    organize.set_defaults(func=cmd_organize)
 
-
-def _check_batch_size(args: argparse.Namespace) -> None:
+def check_batch_size(args: argparse.Namespace) -> None:
     if args.batch_size is not None and args.batch_size < 1:
         raise CommandError("--batch-size must be at least 1")
 
 
-def _print_embed_summary(result) -> None:
+def print_embed_summary(result) -> None:
     print(f"{result.embedded} embedded with {result.model} on {result.device} in "
           f"{result.seconds:.1f} s ({result.photos_per_second:.1f} photos/s); "
           f"{result.already} already embedded.")
@@ -84,7 +65,7 @@ def _print_embed_summary(result) -> None:
 def cmd_embed(args: argparse.Namespace) -> int:
     from photoclust.core.embedding.engine import EmbedJob
 
-    _check_batch_size(args)
+    check_batch_size(args)
     with open_from_args(args) as library:
         device = args.device or load_settings(library).device
         job = EmbedJob(library, model=args.model, device=device,
@@ -94,43 +75,5 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
     else:
-        _print_embed_summary(result)
-    return 0
-
-
-def cmd_organize(args: argparse.Namespace) -> int:
-    from photoclust.core.pipeline import OrganizeJob
-
-    _check_batch_size(args)
-    with open_from_args(args) as library:
-        settings = load_settings(library)
-        for folder in args.folders:
-            if Path(folder).is_dir():  # a bad one is refused by the job's checks, unsaved
-                settings = add_folder(library, folder)
-        folders = args.folders or list(settings.folders)
-        if not folders:
-            raise CommandError("name a FOLDER to organize: this library has no folders yet")
-        job = OrganizeJob(library, folders, model=args.model or effective_model(library, settings),
-                          k=args.k if args.k is not None else settings.k, method=args.method,
-                          device=args.device or settings.device, batch_size=args.batch_size,
-                          weights=args.weights, runtime=args.runtime)
-        with job_context(args, "Organizing") as ctx:
-            result = run_job(job, ctx)
-    if args.json:
-        print_json(result.to_json())
-        return 0
-    scanned = result.index
-    # The photos that turned unreadable are in ``skipped`` (with their reasons) but are library
-    # photos, not new files: counted on their own line.
-    print(f"Indexed: {scanned.added} added, {scanned.unchanged} unchanged, {scanned.updated} "
-          f"updated, {scanned.moved} moved, {scanned.missing} missing, "
-          f"{len(scanned.skipped) - scanned.unreadable} skipped.")
-    if scanned.unreadable:
-        print(f"Unreadable: {scanned.unreadable} photo(s) of the library no longer read as "
-              "photos (kept, marked unreadable; reasons below).")
-    print_skipped(scanned.skipped)
-    _print_embed_summary(result.embed)
-    from photoclust.cli.cluster_cmds import print_cluster_result
-
-    print_cluster_result(result.cluster)
+        print_embed_summary(result)
     return 0

@@ -1,13 +1,8 @@
 """Learning from corrections: ``review`` (what to look at next), ``learn`` (retrain now),
-``dismiss`` (answer no to a merge or split suggestion), and the ``--simulate-corrections`` option
-that ``evaluate`` takes from here."""
+``dismiss`` (answer no to a merge or split suggestion)."""
 from __future__ import annotations
 
 import argparse
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
 
 from photoclust.cli.common import (
     CommandError,
@@ -19,8 +14,8 @@ from photoclust.cli.common import (
     print_json,
     printable,
 )
-from photoclust.core.jobs import JobContext, run_job
-from photoclust.core.library import Library, open_library
+from photoclust.core.clustering import NO_CLUSTER
+from photoclust.core.jobs import run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -110,86 +105,8 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
         raise CommandError("dismiss merge needs two cluster ids: ID OTHER")
     with open_from_args(args) as library:
         refuse_suggestion(library, args.kind, args.cluster_id,
-                          -1 if args.other_cluster_id is None else args.other_cluster_id)
+                          NO_CLUSTER if args.other_cluster_id is None else args.other_cluster_id)
     if args.json:
         print_json({"dismissed": args.kind, "cluster_id": args.cluster_id,
                     "other_cluster_id": args.other_cluster_id})
     return 0
-
-
-def _fractions(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected fractions like 0.02,0.05") from None
-    if not values or not all(0 < v <= 1 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: fractions must be in (0, 1]")
-    return sorted(set(values))
-
-
-def add_simulate_corrections_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--simulate-corrections", type=_fractions, default=None, metavar="F,F,...",
-        help="after clustering, let a simulated user who knows the labels answer the review "
-        "queue and report ARI after F x photos actions (e.g. 0.02,0.05), and the actions to "
-        "reach ARI 0.9")
-    parser.add_argument(
-        "--with-arrivals", action="store_true",
-        help="with --simulate-corrections: also let 10%% new photos arrive halfway (half of "
-        "them of a label held out until then) and report what Organize did with them")
-
-
-@contextmanager
-def evaluation_library(args: argparse.Namespace) -> Iterator[Library | None]:
-    """The library ``evaluate`` works in: ``--library``, else a temporary one kept open for
-    ``--simulate-corrections``, else ``None`` (the job makes and drops its own)."""
-    if args.library is not None:
-        with open_library(args.library) as library:
-            yield library
-    elif getattr(args, "simulate_corrections", None):
-        with tempfile.TemporaryDirectory(prefix="photoclust-eval-") as tmp:
-            with open_library(Path(tmp) / "library.sqlite") as library:
-                yield library
-    else:
-        yield None
-
-
-def simulated_corrections(args: argparse.Namespace, library: Library | None, model: str,
-                          ctx: JobContext) -> dict:
-    """``{"curve": [...], "actions_to_ari_target": ..., ...}`` for ``evaluate --json``
-    ({} without ``--simulate-corrections``)."""
-    fractions = getattr(args, "simulate_corrections", None)
-    if not fractions or library is None:
-        return {}
-    from photoclust.research.simulate import simulate_library_corrections
-
-    result = simulate_library_corrections(
-        library, model, args.dataset, fractions, max_fraction=max(0.2, max(fractions)),
-        on_batch=lambda done, total: ctx.report(done, total, "simulated corrections"),
-        arrivals=getattr(args, "with_arrivals", False))
-    return result.as_dict()
-
-
-def print_simulated_corrections(corrections: dict) -> None:
-    if not corrections:
-        return
-    curve = "   ".join(f"{p['fraction']:.0%} ({p['actions']} actions): ARI {p['ari']:.3f}"
-                       for p in corrections["curve"])
-    print(f"corrections: {curve}")
-    reached, target = corrections["actions_to_ari_target"], corrections["ari_target"]
-    if reached is None:
-        spent = sum(corrections["action_counts"].values())
-        print(f"ARI {target} not reached within {spent} simulated actions")
-    else:
-        print(f"ARI {target} reached after {reached} simulated actions")
-    arrivals = corrections.get("arrivals")
-    if arrivals:
-        curve = "   ".join(f"{p['fraction']:.0%}: ARI {p['ari']:.3f}"
-                           for p in arrivals["curve_before"] + arrivals["curve_after"])
-        print(f"new photos halfway: {arrivals['n_new']} ({arrivals['n_new_kind']} of a new kind); "
-              f"old photos kept: {arrivals['old_kept_user']:.0%} of yours, "
-              f"{arrivals['old_kept_auto']:.0%} of the rest; new photos in their kind's "
-              f"cluster: {arrivals['new_joined']:.0%} (old photos: "
-              f"{arrivals['old_in_kind_cluster']:.0%}); new kind in its own cluster: "
-              f"{arrivals['new_kind_in_own_cluster']:.0%}")
-        print(f"curve: {curve}")

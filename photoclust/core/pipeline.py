@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from photoclust.core.clustering import METHODS
-from photoclust.core.clustering.job import ClusterJob, ClusterResult, parse_k
+from photoclust.core.clustering import check_k, check_method
+from photoclust.core.clustering.job import ClusterJob, ClusterResult
 from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, in_batches
 from photoclust.core.embedding.store import library_model
-from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
+from photoclust.core.jobs import Cancelled, Job, JobContext
 from photoclust.core.library.db import Library
 from photoclust.core.library.scan import ScanJob, ScanResult
 
@@ -130,10 +130,8 @@ class OrganizeJob(Job[OrganizeResult]):
     def prepare(self) -> None:
         """Unreadable folders, an unknown model or device, a missing weights file and a bad k or
         method fail here, before anything is done. The model itself loads while indexing runs."""
-        if self.cluster_job.method not in METHODS:
-            raise JobError(f"unknown method {self.cluster_job.method!r}; choose one of "
-                           f"{', '.join(METHODS)}")
-        parse_k(self.cluster_job.k)
+        check_method(self.cluster_job.method)
+        check_k(self.cluster_job.k)
         self.scan_job.prepare()
         self.embed_job.check()
 

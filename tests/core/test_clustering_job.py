@@ -71,8 +71,10 @@ def test_cluster_job_refuses_bad_requests(library, four_groups):
         run_job(ClusterJob(library, method="magic"))
     with pytest.raises(JobError, match="hdbscan finds"):
         run_job(ClusterJob(library, method="hdbscan", k=3))
-    with pytest.raises(JobError, match="positive number"):
+    with pytest.raises(JobError, match="'auto' or a whole number"):
         run_job(ClusterJob(library, k="many"))
+    with pytest.raises(JobError, match="at least 2"):
+        run_job(ClusterJob(library, k=1))
     with pytest.raises(JobError, match="run `photoclust embed` first"):
         run_job(ClusterJob(library, model="other_model"))
 

@@ -25,9 +25,9 @@ from scipy.optimize import linear_sum_assignment
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.edit_history import (
     EditResult,
-    chunks,
     library_state,
     record_applied,
     state_changes,
@@ -35,6 +35,7 @@ from photoclust.core.edit_history import (
     write_session,
 )
 from photoclust.core.library import Library
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.models import (
     Assignment,
     CannotLink,
@@ -191,10 +192,10 @@ def _match_groups(photo_ids: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     if not len(groups) or not old_ids:
         return {}
     old_index = {cid: j for j, cid in enumerate(old_ids)}
-    old_of_photo = np.array([old_index[current[pid]] if pid in current else -1
+    old_of_photo = np.array([old_index[current[pid]] if pid in current else NO_CLUSTER
                              for pid in photo_ids.tolist()], dtype=np.int64)
     labelled = labels >= 0
-    group_of_photo = np.full(len(labels), -1, dtype=np.int64)
+    group_of_photo = np.full(len(labels), NO_CLUSTER, dtype=np.int64)
     group_of_photo[labelled] = np.searchsorted(groups, labels[labelled])
     both = labelled & (old_of_photo >= 0)
     overlap = np.zeros((len(groups), len(old_ids)), dtype=np.int64)
@@ -214,7 +215,7 @@ def _match_groups(photo_ids: np.ndarray, labels: np.ndarray, groups: np.ndarray,
 def _resolve_cannot_links(s, photo_ids: np.ndarray, labels: np.ndarray,
                           label_cluster: dict[int, int | None], user_placed: set[int],
                           label_scores: np.ndarray | None) -> np.ndarray:
-    """Labels with every cannot-link honoured: the next best allowed label, or -1."""
+    """Labels with every cannot-link honoured: the next best allowed label, or NO_CLUSTER."""
     final = labels.copy()
     links: dict[int, set[int]] = {}
     for pid, cid in s.execute(select(CannotLink.photo_id, CannotLink.cluster_id)):
@@ -228,7 +229,7 @@ def _resolve_cannot_links(s, photo_ids: np.ndarray, labels: np.ndarray,
             continue
         if pid in user_placed:
             continue
-        final[i] = -1
+        final[i] = NO_CLUSTER
         if label_scores is None:
             continue
         for candidate in np.argsort(-label_scores[i], kind="stable").tolist():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.clustering import METHODS, unique_name
+from photoclust.core.clustering import METHODS, check_k, check_method, unique_name
 from photoclust.core.clustering.algorithms import (
     PhotoAgglomerative,
     PhotoHDBSCAN,
@@ -91,19 +91,6 @@ class ClusterResult:
                 "event_id": self.event_id}
 
 
-def parse_k(value: int | str) -> int | str:
-    """``"auto"`` or a positive int (from the CLI, settings or the GUI)."""
-    if value == "auto":
-        return value
-    try:
-        k = int(value)
-    except (TypeError, ValueError):
-        raise JobError(f"k must be 'auto' or a positive number, not {value!r}") from None
-    if k < 1:
-        raise JobError(f"k must be at least 1, not {k}")
-    return k
-
-
 def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: int = 0,
                        ctx: JobContext | None = None):
     """Cluster preprocessed embeddings ``Z``: ``(labels, confidences, scores)``, where ``scores``
@@ -168,9 +155,8 @@ class ClusterJob(Job[ClusterResult]):
         self.fresh = fresh
 
     def prepare(self) -> None:
-        if self.method not in METHODS:
-            raise JobError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        self.k = parse_k(self.k)
+        check_method(self.method)
+        self.k = check_k(self.k)
         if self.method == "hdbscan" and self.k != "auto":
             raise JobError("hdbscan finds the number of clusters itself; use --k auto")
         with self.library.session() as s:

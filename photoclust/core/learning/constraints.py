@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.learning.review import MERGE, SPLIT
 from photoclust.core.library import Library
 from photoclust.core.library.models import (
@@ -72,7 +73,7 @@ def derive_constraints(library: Library) -> Constraints:
 
 
 def refuse_suggestion(library: Library, kind: str, cluster_id: int,
-                      other_cluster_id: int = -1) -> None:
+                      other_cluster_id: int = NO_CLUSTER) -> None:
     """Remember that the user answered no to a merge or split suggestion (one action)."""
     if kind not in (MERGE, SPLIT):
         raise ValueError(f"only merge and split suggestions can be refused, not {kind!r}")
