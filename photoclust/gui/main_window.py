@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -567,9 +567,24 @@ class MainWindow(QMainWindow):
 
     # --- window state -------------------------------------------------------------------------
     def restore_state(self) -> None:
+        """The size and place of the last session; never larger than the screen it opens on
+        (the default 1320x820 would hang off a 1024x700 laptop screen, hiding the status area)."""
         geometry = window_state("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        # Room for the window manager's frame and title bar, which resize() does not count.
+        width = min(self.width(), available.width() - 16)
+        height = min(self.height(), available.height() - 48)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, self.minimumWidth()), max(height, self.minimumHeight()))
+            self.move(available.topLeft())
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Close at once: jobs are cancelled, not waited for (each commits batch by batch, so

@@ -590,3 +590,16 @@ def test_learn_shows_how_many_photos_moved(window, qtbot, gui_library, monkeypat
     with qtbot.waitSignal(window.jobEnded, timeout=10000) as ended:
         window.learn_action.trigger()
     assert ended.args == ["Learned from 4 photos you placed: 2 photos changed cluster."]
+
+
+def test_window_opens_no_larger_than_the_screen(window):
+    """On a screen smaller than the default size, the window is shrunk to fit (on a 1024x700
+    laptop the default 1320x820 hid the status area and the right edge)."""
+    available = window.screen().availableGeometry()
+    window.resize(available.width() + 300, available.height() + 200)
+    window.restore_state()
+    # As far as the layout allows (the offscreen screen is 800x600, narrower than the toolbar).
+    smallest = window.minimumSizeHint()
+    assert window.width() <= max(available.width(), smallest.width())
+    assert window.height() <= max(available.height(), smallest.height())
+    assert window.width() < available.width() + 300
