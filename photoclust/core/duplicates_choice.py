@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
+from photoclust.core.imaging import ImageError, load_model_input
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
 from photoclust.core.library.chunks import chunks
@@ -83,9 +83,7 @@ def sharpness(image) -> float:
 
 def _photo_sharpness(library: Library, path: str, content_hash: str) -> float | None:
     try:
-        thumb = thumbnail_path(library, content_hash)
-        source = thumb if thumb.is_file() else path
-        return sharpness(load_rgb(source, min_side=SHARPNESS_SIDE))
+        return sharpness(load_model_input(library, content_hash, [path], SHARPNESS_SIDE))
     except (ImageError, OSError, ValueError):
         return None
 

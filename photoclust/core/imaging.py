@@ -22,7 +22,7 @@ import stat
 import struct
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -559,3 +559,25 @@ def create_thumbnail(library: Any, path: str | os.PathLike | BinaryIO,
 def load_thumbnail(library: Any, content_hash: str) -> Image.Image:
     """The cached thumbnail as RGB; raises ``ImageError`` when it is absent or damaged."""
     return load_rgb(thumbnail_path(library, content_hash))
+
+
+def load_model_input(library: Any, content_hash: str, paths: Iterable[str | os.PathLike],
+                     min_side: int | None) -> Image.Image:
+    """What a model sees of one content: its cached thumbnail (shorter side 256, written by
+    indexing) when readable, else the first readable of ``paths`` decoded with ``min_side``
+    (JPEG draft scaling), so one full-size decode serves both the thumbnail and the model.
+    Raises ``ImageError`` with the last reason when nothing can be read."""
+    try:
+        return load_thumbnail(library, content_hash)
+    except ImageError as exc:
+        reason = str(exc)
+    except OSError as exc:  # e.g. a thumbnail removed while it was read
+        reason = f"cannot read file: {exc.strerror or exc}"
+    for path in paths:
+        try:
+            return load_rgb(path, min_side=min_side)
+        except ImageError as exc:
+            reason = str(exc)
+        except OSError as exc:
+            reason = f"cannot read file: {exc.strerror or exc}"
+    raise ImageError(reason)

@@ -17,7 +17,7 @@ from sklearn.manifold import TSNE
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.embedding.store import load_embeddings
 from photoclust.core.evaluation import cluster_table, clustering_scores
-from photoclust.core.imaging import thumbnail_path
+from photoclust.core.imaging import ImageError, load_thumbnail
 from photoclust.core.library.db import Library
 
 #: t-SNE runs on at most this many photos (it is quadratic-ish and only a picture).
@@ -133,7 +133,6 @@ def draw_sample_grid(library: Library, photos: list[tuple[int, str, int, str]],
 
 def _thumbnail(library: Library, content_hash: str) -> Image.Image | None:
     try:
-        with Image.open(thumbnail_path(library, content_hash)) as im:
-            return im.convert("RGB")
-    except (OSError, ValueError):
+        return load_thumbnail(library, content_hash)
+    except (ImageError, OSError):
         return None

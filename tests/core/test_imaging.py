@@ -18,6 +18,7 @@ from photoclust.core import imaging
 from photoclust.core.imaging import (
     ImageError,
     create_thumbnail,
+    load_model_input,
     load_rgb,
     load_rgb_with_metadata,
     load_thumbnail,
@@ -442,3 +443,20 @@ def test_memory_budget_lets_small_decodes_share_and_a_huge_one_run_alone():
         thread.join()
     assert ["small1", "small2"] in peaks  # small decodes ran side by side
     assert all(names == ["huge"] for names in peaks if "huge" in names)
+
+
+def test_load_model_input_prefers_thumbnail_then_first_readable_original(tmp_path, library):
+    original = write_jpeg(tmp_path / "o.jpg", size=(1600, 1200), color=(200, 0, 0))
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    # No thumbnail yet: the first readable path, shrunk by draft scaling to min_side.
+    image = load_model_input(library, "cafe", [broken, original], min_side=256)
+    assert min(image.size) >= 256 and max(image.size) < 1600
+    assert image.getpixel((5, 5))[0] > 180
+    # A thumbnail (here drawn green from another file) wins over the original.
+    create_thumbnail(library, write_jpeg(tmp_path / "g.jpg", size=(600, 400), color=(0, 200, 0)),
+                     "cafe")
+    assert load_model_input(library, "cafe", [original], min_side=256).getpixel((5, 5))[1] > 180
+    # Nothing readable: one ImageError with the last reason.
+    with pytest.raises(ImageError):
+        load_model_input(library, "beef", [broken, tmp_path / "missing.jpg"], min_side=256)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from photoclust.core.clustering.preprocess import l2_normalize
 from photoclust.core.clustering.scan_refine import no_grad, single_thread_torch
-from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
+from photoclust.core.imaging import ImageError, load_model_input
 from photoclust.core.jobs import JobContext
 
 if TYPE_CHECKING:  # torch is imported where a head is trained (organize may never need it)
@@ -189,13 +189,7 @@ def _library_images(library: Library, photo_ids: np.ndarray):
     for pid in photo_ids:
         path, content_hash = rows[int(pid)]
         try:
-            with Image.open(thumbnail_path(library, content_hash)) as im:
-                yield im.convert("RGB")
-                continue
-        except (OSError, ValueError):
-            pass
-        try:
-            yield load_rgb(path, min_side=256)
+            yield load_model_input(library, content_hash, [path], min_side=256)
         except ImageError:
             yield Image.new("RGB", (256, 256), (128, 128, 128))
 

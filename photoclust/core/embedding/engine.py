@@ -10,8 +10,8 @@ Work is chosen by content: a present photo needs embedding only when no vector e
 second inference, and a cancelled or killed run resumes by itself: what was committed is not
 selected again, and a batch is either stored whole or not at all.
 
-The model input is the cached thumbnail (shorter side 256, written by indexing) when present,
-else the original decoded with JPEG draft scaling: one full-size decode serves both.
+The model input is `imaging.load_model_input`: the cached thumbnail (shorter side 256, written
+by indexing) when present, else the original decoded with JPEG draft scaling.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from photoclust.core.embedding.backbones import (
 from photoclust.core.embedding.devices import DevicePlan, plan_for
 from photoclust.core.embedding.onnx_runtime import RuntimeUnavailable, load_onnx_model
 from photoclust.core.embedding.store import library_model
-from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
+from photoclust.core.imaging import ImageError, load_model_input
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Embedding, Photo
@@ -276,20 +276,8 @@ class EmbedJob(Job[EmbedResult]):
 
     def _decoder(self, backbone: ModelRunner) -> Callable[[EmbedItem], np.ndarray]:
         def decode(item: EmbedItem) -> np.ndarray:
-            thumbnail = thumbnail_path(self.library, item.content_hash)
-            sources: Iterable[tuple[Path | str, int | None]] = [
-                *([(thumbnail, None)] if thumbnail.exists() else []),
-                *((path, backbone.resize_size) for path in item.paths),
-            ]
-            reason = "no readable file"
-            for source, min_side in sources:
-                try:
-                    return backbone.crop(load_rgb(source, min_side=min_side))
-                except ImageError as exc:
-                    reason = str(exc)
-                except OSError as exc:  # e.g. a thumbnail removed between the check and the read
-                    reason = f"cannot read file: {exc.strerror or exc}"
-            raise ImageError(reason)
+            return backbone.crop(load_model_input(self.library, item.content_hash, item.paths,
+                                                  backbone.resize_size))
 
         return decode
 
