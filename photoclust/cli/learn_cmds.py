@@ -56,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_review(args: argparse.Namespace) -> int:
     # Learning modules load scikit-learn: imported when a command runs, not when the CLI starts.
-    from photoclust.core.learning.suggestions import ClusterSuggestion, review_suggestions
+    from photoclust.core.learning.questions import MERGE, PHOTO, Question
+    from photoclust.core.learning.suggestions import review_suggestions
 
     if args.limit < 1:
         raise CommandError("--limit must be at least 1")
@@ -65,22 +66,22 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.json:
         print_json(review.as_json())
         return 0
-    questions = sorted([*review.items, *review.suggestions], key=lambda q: q.rank)
+    questions: list[Question] = sorted([*review.items, *review.suggestions],
+                                       key=lambda q: q.rank)
     if not questions:
         print("Nothing to review.")
     for q in questions:
-        if isinstance(q, ClusterSuggestion):
-            if q.kind == "merge":
-                print(f"{q.rank:3d}. merge cluster {q.other_cluster_id} "
-                      f"({printable(q.other_cluster_name)}) into {q.cluster_id} "
-                      f"({printable(q.cluster_name)})? {printable(q.explanation)}")
-            else:
-                print(f"{q.rank:3d}. split {len(q.photo_ids)} photos out of cluster "
-                      f"{q.cluster_id} ({printable(q.cluster_name)})? {printable(q.explanation)}")
-        else:
+        if q.kind == PHOTO:
             sure = f"{q.confidence:.0%} sure, " if q.confidence is not None else ""
             print(f"{q.rank:3d}. {printable(q.path)}\n     in {q.suggested_cluster_id} "
                   f"({printable(q.suggested_cluster_name)})? {sure}{printable(q.explanation)}")
+        elif q.kind == MERGE:
+            print(f"{q.rank:3d}. merge cluster {q.other_cluster_id} "
+                  f"({printable(q.other_cluster_name)}) into {q.cluster_id} "
+                  f"({printable(q.cluster_name)})? {printable(q.explanation)}")
+        else:
+            print(f"{q.rank:3d}. split {len(q.photo_ids)} photos out of cluster "
+                  f"{q.cluster_id} ({printable(q.cluster_name)})? {printable(q.explanation)}")
     return 0
 
 

@@ -17,33 +17,21 @@ first). ``answer_question`` turns one key press into one edit through ``photoclu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
 
 from sqlalchemy import func, select
 
 from photoclust.core import editing
 from photoclust.core.edit_history import EditResult
 from photoclust.core.jobs import Job, JobContext
+from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, Question
 from photoclust.core.library import Library
 from photoclust.core.library.chunks import chunks
 from photoclust.core.library.models import Assignment, Cluster, Photo, PhotoStatus
-
-if TYPE_CHECKING:  # the learning core loads scikit-learn: imported when a review is asked for
-    from typing_extensions import TypeIs
-
-    from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
-
-Question = Union["PhotoSuggestion", "ClusterSuggestion"]
 
 #: Photos shown per side of a question.
 SAMPLES_PER_SIDE = 6
 
 YES, NO, ELSEWHERE, SKIP = "yes", "no", "elsewhere", "skip"
-
-
-def is_photo_question(question: Question) -> TypeIs[PhotoSuggestion]:
-    """A question about one photo (the others are about merging or splitting clusters)."""
-    return hasattr(question, "photo_id")
 
 
 @dataclass(frozen=True)
@@ -124,12 +112,12 @@ def question_views(library: Library, questions: list[Question],
     with library.session() as s:
         names = dict(s.execute(select(Cluster.id, Cluster.name)).all())
         for q in questions:
-            if is_photo_question(q):
+            if q.kind == PHOTO:
                 typical, total = _typical(s, q.suggested_cluster_id, {q.photo_id}, per_side)
                 name = names.get(q.suggested_cluster_id) or q.suggested_cluster_name
                 views.append(QuestionView("This photo", (q.photo_id,),
                                           f"Typical photos of “{name}”", tuple(typical), 1, total))
-            elif q.kind == "merge":
+            elif q.kind == MERGE:
                 left, n_left = _typical(s, q.cluster_id, set(), per_side)
                 right, n_right = _typical(s, _merged(q), set(), per_side)
                 views.append(QuestionView(
@@ -178,13 +166,13 @@ class ReviewJob(Job[ReviewQueue]):
 
 def question_text(q: Question) -> str:
     """The question in one line, and why it is asked in a second."""
-    if is_photo_question(q):
+    if q.kind == PHOTO:
         # How sure the program is matters for a doubtful photo; a cluster's most typical photo is
         # asked to check the cluster, and "100 % sure" there would only puzzle.
         sure = f" ({q.confidence:.0%} sure)" if q.reason != "representative" and \
             q.confidence is not None else ""
         return f"Is this photo in “{q.suggested_cluster_name}”?\nIt is {q.explanation}{sure}."
-    if q.kind == "merge":
+    if q.kind == MERGE:
         return (f"Do the photos of “{q.other_cluster_name}” belong in “{q.cluster_name}”?\n"
                 f"Asked because {q.explanation}.")
     return (f"Are these {len(q.photo_ids):,} photos a group of their own, out of "
@@ -207,12 +195,12 @@ def answer_question(library: Library, q: Question, answer: str,
     if answer == ELSEWHERE:
         if cluster_id is None:
             raise editing.EditError("choose the cluster the photos belong in")
-        if is_photo_question(q):
+        if q.kind == PHOTO:
             return editing.move_photos(library, [q.photo_id], cluster_id)
-        if q.kind == "merge":
+        if q.kind == MERGE:
             return editing.merge_clusters(library, cluster_id, [_merged(q)])
         return editing.move_photos(library, list(q.photo_ids), cluster_id)
-    if is_photo_question(q):
+    if q.kind == PHOTO:
         with library.session() as s:
             current = s.scalar(select(Assignment.cluster_id)
                                .where(Assignment.photo_id == q.photo_id))
@@ -225,7 +213,7 @@ def answer_question(library: Library, q: Question, answer: str,
                 return editing.remove_photos_from_cluster(library, [q.photo_id])
             return None
     elif answer == YES:
-        if q.kind == "merge":
+        if q.kind == MERGE:
             return editing.merge_clusters(library, q.cluster_id, [_merged(q)])
         return editing.new_cluster_from_photos(library, list(q.photo_ids))
     elif answer == NO:

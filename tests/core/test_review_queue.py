@@ -9,7 +9,12 @@ from sqlalchemy import update
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
 from photoclust.core import editing
 from photoclust.core.learning.constraints import REFUSED_SETTING
-from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
+from photoclust.core.learning.questions import MERGE, PHOTO, SPLIT
+from photoclust.core.learning.suggestions import (
+    ClusterSuggestion,
+    PhotoSuggestion,
+    ReviewSuggestions,
+)
 from photoclust.core.library.models import Assignment, Cluster, Photo, Setting
 from photoclust.core.review_queue import (
     ELSEWHERE,
@@ -162,3 +167,15 @@ def test_exact_copies_are_shown_once_among_the_typical_photos(two_clusters, tmp_
     shown = views[0].right
     assert len({photos[p].content_hash for p in shown}) == len(shown) == 4
     assert views[0].right_total == 5  # every photo but the one asked about, copies counted
+
+
+def test_every_question_has_a_kind_and_the_json_keys_are_unchanged():
+    photo, merge, split = _photo_q(1, 2), _merge_q(2, 3), _split_q(2, [4, 5])
+    assert [q.kind for q in (photo, merge, split)] == [PHOTO, MERGE, SPLIT]
+    # The CLI's JSON (docs/cli-json.md): photo items carry no "kind", cluster suggestions do.
+    review = ReviewSuggestions([photo], [merge, split]).as_json()
+    assert set(review["items"][0]) == {"rank", "photo_id", "path", "suggested_cluster_id",
+                                       "suggested_cluster_name", "confidence", "reason",
+                                       "explanation"}
+    assert [s["kind"] for s in review["suggestions"]] == ["merge", "split"]
+    assert json.loads(json.dumps(review)) == review

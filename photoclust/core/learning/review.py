@@ -20,8 +20,7 @@ import numpy as np
 
 from photoclust.core.clustering.preprocess import l2_normalize
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
-
-PHOTO, MERGE, SPLIT = "photo", "merge", "split"
+from photoclust.core.learning.questions import MERGE, PHOTO, SPLIT, QuestionKind
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class ReviewItem:
     out of ``cluster``?). ``photo`` and ``photos`` are row indices of the embeddings given.
     """
 
-    kind: str
+    kind: QuestionKind
     reason: str
     cluster: int
     photo: int | None = None

@@ -9,14 +9,15 @@ or split.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from sqlalchemy import select
 
 from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.learning.job import fit_learner, load_learning_data
-from photoclust.core.learning.review import MERGE, PHOTO, build_review_queue
+from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, PhotoSuggestion
+from photoclust.core.learning.review import build_review_queue
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Photo
 
@@ -26,39 +27,6 @@ REASON_TEXT = {
     "merge": "you moved photos from this cluster into the other one",
     "split": "this cluster looks like two groups",
 }
-
-
-@dataclass(frozen=True)
-class PhotoSuggestion:
-    """Is this photo in the suggested cluster? Confirm, or move it. ``confidence``: the
-    probability that the suggested cluster is right, on the scale the library stores
-    (``clustering.calibration``; the stored number itself when the photo is already there), ``None``
-    where no honest number exists."""
-
-    rank: int
-    photo_id: int
-    path: str
-    suggested_cluster_id: int
-    suggested_cluster_name: str
-    confidence: float | None
-    reason: str
-    explanation: str
-
-
-@dataclass(frozen=True)
-class ClusterSuggestion:
-    """``merge``: does ``other_cluster_id`` belong in ``cluster_id``? ``split``: are ``photo_ids``
-    a group of their own, out of ``cluster_id``?"""
-
-    rank: int
-    kind: str
-    cluster_id: int
-    cluster_name: str
-    reason: str
-    explanation: str
-    other_cluster_id: int | None = None
-    other_cluster_name: str | None = None
-    photo_ids: list[int] = field(default_factory=list)
 
 
 @dataclass

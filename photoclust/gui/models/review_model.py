@@ -13,10 +13,11 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
 
 from photoclust.core.review_queue import (  # noqa: F401 - ReviewJob: the old window's import
+    MERGE,
+    PHOTO,
     Question,
     ReviewJob,
     ReviewQueue,
-    is_photo_question,
 )
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
@@ -62,7 +63,7 @@ class ReviewListModel(QAbstractListModel):
         edited = set(photo_ids)
         for row in reversed(range(len(self._questions))):
             q = self._questions[row]
-            if is_photo_question(q) and q.photo_id in edited:
+            if q.kind == PHOTO and q.photo_id in edited:
                 self.remove_question(row)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
@@ -77,17 +78,17 @@ class ReviewListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return question_text(q)
         if role == Qt.ItemDataRole.DecorationRole:
-            if is_photo_question(q):
+            if q.kind == PHOTO:
                 return self.thumbnails.image_at(self._hashes.get(q.photo_id), q.path,
                                                 self.icon_size)
-            return icon("merge" if q.kind == "merge" else "split")
-        if role == Qt.ItemDataRole.ToolTipRole and is_photo_question(q):
+            return icon("merge" if q.kind == MERGE else "split")
+        if role == Qt.ItemDataRole.ToolTipRole and q.kind == PHOTO:
             return q.path
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
-        if index.isValid() and is_photo_question(self._questions[index.row()]):
+        if index.isValid() and self._questions[index.row()].kind == PHOTO:
             return base | Qt.ItemFlag.ItemIsDragEnabled
         return base
 
@@ -96,7 +97,7 @@ class ReviewListModel(QAbstractListModel):
 
     def mimeData(self, indexes: list[QModelIndex]):  # noqa: N802
         ids = [self._questions[i.row()].photo_id for i in indexes
-               if i.isValid() and is_photo_question(self._questions[i.row()])]
+               if i.isValid() and self._questions[i.row()].kind == PHOTO]
         return photo_ids_to_mime(ids)
 
     def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
@@ -109,13 +110,13 @@ class ReviewListModel(QAbstractListModel):
 
 
 def question_text(q: Question) -> str:
-    if is_photo_question(q):
+    if q.kind == PHOTO:
         # How sure the program is matters for a doubtful photo; a cluster's most typical photo is
         # asked to check the cluster, and "100 % sure" there would only puzzle.
         sure = f" ({q.confidence:.0%} sure)" if q.reason != "representative" and \
             q.confidence is not None else ""
         return (f"Is {Path(q.path).name} in “{q.suggested_cluster_name}”?\n"
                 f"{q.explanation}{sure}")
-    if q.kind == "merge":
+    if q.kind == MERGE:
         return (f"Merge “{q.other_cluster_name}” into “{q.cluster_name}”?\n{q.explanation}")
     return (f"Split {len(q.photo_ids)} photos out of “{q.cluster_name}”?\n{q.explanation}")

@@ -32,13 +32,14 @@ from PySide6.QtWidgets import (
 
 from photoclust.core.review_queue import (
     ELSEWHERE,
+    MERGE,
     NO,
+    PHOTO,
     SKIP,
     YES,
     ReviewJob,
     ReviewQueue,
     answer_question,
-    is_photo_question,
     question_text,
 )
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
@@ -279,7 +280,7 @@ class ReviewPage(LiveWhileShown, Page):
                                 for p in ids if p in self.queue.photos)
             side.setVisible(bool(ids) or bool(caption))
         # a single photo needs one column; the rest of the width goes to its cluster
-        photo = is_photo_question(q)
+        photo = q.kind == PHOTO
         self.sides.setStretch(0, 1)
         self.sides.setStretch(1, 3 if photo else 1)
         self.left.setMinimumWidth(QUESTION_THUMB + 40 if photo else 0)
@@ -330,9 +331,9 @@ class ReviewPage(LiveWhileShown, Page):
         q = self.current_question()
         if q is None:
             return None
-        if is_photo_question(q):
+        if q.kind == PHOTO:
             prompt, exclude = "Which cluster does this photo belong in?", {q.suggested_cluster_id}
-        elif q.kind == "merge":
+        elif q.kind == MERGE:
             prompt = f"Which cluster do the photos of “{q.other_cluster_name}” belong in?"
             exclude = {q.cluster_id, q.other_cluster_id}
         else:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.core.learning.questions import PHOTO
 from photoclust.gui.models.review_model import ReviewListModel, ReviewRole
 
 
@@ -86,4 +87,4 @@ class ReviewPanel(QWidget):
         self.yes_button.setEnabled(row >= 0)
         question = self.model.index(row).data(ReviewRole.Question) if row >= 0 else None
         # A photo is answered "no" by dragging it where it belongs.
-        self.no_button.setEnabled(question is not None and hasattr(question, "kind"))
+        self.no_button.setEnabled(question is not None and question.kind != PHOTO)
