@@ -25,13 +25,12 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
+from photoclust.core.learning.questions import MERGE, PHOTO, SPLIT
 from photoclust.core.learning.review import (
-    MERGE,
-    PHOTO,
-    SPLIT,
     ReviewPolicy,
     build_review_queue,
     merge_key,
+    review_policy,
     split_key,
 )
 
@@ -396,7 +395,7 @@ def simulate_library_corrections(library, model: str, dataset_root, fractions=(0
     Z = EmbeddingPreprocessor(random_state=0).fit_transform(X[rows])
     result = simulate_corrections(Z, np.array(labels), np.array(start), fractions,
                                   batch_size=batch_size, max_fraction=max_fraction,
-                                  on_batch=on_batch)
+                                  policy=review_policy(model), on_batch=on_batch)
     if arrivals:
         result.arrivals = simulate_arrivals(X[rows], np.array(labels), fractions,
                                             batch_size=batch_size).as_dict()

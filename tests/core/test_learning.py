@@ -5,11 +5,15 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
+from photoclust.core.learning.questions import SPLIT
 from photoclust.core.learning.review import (
+    DEFAULT_SPLIT_GAP,
     MERGE,
     PHOTO,
+    SPLIT_GAPS,
     ReviewPolicy,
     build_review_queue,
+    review_policy,
 )
 from photoclust.research.simulate import (
     CorrectionState,
@@ -133,6 +137,23 @@ def test_review_queue_suggests_splitting_a_cluster_holding_two_classes():
     queue = build_review_queue(X, learner, user, 5)
     split = next(item for item in queue if item.kind == "split")
     assert split.cluster == 10 and set(split.photos) == set(range(60, 120))
+
+
+def test_split_gap_is_looked_up_per_model_and_unmeasured_models_fall_back(monkeypatch):
+    assert review_policy("efficientnet_lite2").split_min_gap == SPLIT_GAPS["efficientnet_lite2"]
+    assert review_policy("a_model_nobody_measured").split_min_gap == DEFAULT_SPLIT_GAP
+    assert review_policy(None) == ReviewPolicy()
+    # The model's gap decides: above the gap between this cluster's halves, no split is asked.
+    X, y = blobs()
+    start = np.where(y <= 1, 10, y + 10)
+    user = np.full(len(y), NO_CLUSTER)
+    user[[0, 120, 180]] = [10, 12, 13]
+    learner = CorrectionLearner().fit(X, start, user)
+    monkeypatch.setitem(SPLIT_GAPS, "wide_model", 1.99)
+    kinds = {m: {item.kind for item in build_review_queue(X, learner, user, 5,
+                                                          policy=review_policy(m))}
+             for m in ("efficientnet_lite2", "wide_model")}
+    assert SPLIT in kinds["efficientnet_lite2"] and SPLIT not in kinds["wide_model"]
 
 
 def test_oracle_moves_to_the_cluster_holding_its_label_or_founds_one():

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.learning.job import fit_learner, load_learning_data
 from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, PhotoSuggestion
-from photoclust.core.learning.review import build_review_queue
+from photoclust.core.learning.review import build_review_queue, review_policy
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Photo
 
@@ -45,7 +45,7 @@ def review_suggestions(library: Library, limit: int = 50,
     data = load_learning_data(library, model)
     learner = fit_learner(data)
     queue = build_review_queue(data.X, learner, data.user, max(0, int(limit)), data.cannot_link,
-                               data.constraints.refused)
+                               data.constraints.refused, review_policy(data.model))
     photo_ids = [int(data.photo_ids[i.photo]) for i in queue if i.kind == PHOTO]
     with library.session() as s:
         names = {cid: name for cid, name in s.execute(select(Cluster.id, Cluster.name))}
