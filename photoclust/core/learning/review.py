@@ -44,8 +44,8 @@ class ReviewItem:
 #: The cosine gap between a cluster's two halves above which a split is asked, per model
 #: (docs/research.md, "Learning from corrections"): on Lite2 a lower gap let through splits that
 #: were refused more often than accepted (clothing14 0.505 at 0.35, 0.524 at 0.55 and above;
-#: imagenette224 level). Lite0 has no entry: its best was 0.35 in an earlier run (clothing14 only,
-#: start 0, an older learner: 0.451-0.462 against 0.447 at 0.5), too thin to set a constant on.
+#: imagenette224 level). Lite0 has no entry: its best was 0.35 on clothing14 only (0.451-0.462
+#: against 0.447 at 0.5, about the spread of its own runs), too thin to set a constant on.
 SPLIT_GAPS = {"efficientnet_lite2": 0.55}
 #: Models without an entry get the Lite2 figure: the higher gap asks fewer, surer splits.
 DEFAULT_SPLIT_GAP = 0.55
