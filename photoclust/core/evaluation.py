@@ -19,14 +19,12 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sqlalchemy import select
 
 from photoclust.core.clustering import NO_CLUSTER, check_k, check_method
-from photoclust.core.clustering.job import ClusterJob
 from photoclust.core.embedding.backbones import DEFAULT_MODEL
-from photoclust.core.embedding.engine import EmbedJob
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library, open_library
 from photoclust.core.library.models import Assignment, Photo, PhotoStatus
-from photoclust.core.library.scan import ScanJob, scan_root
-from photoclust.core.pipeline import StageContext
+from photoclust.core.library.scan import scan_root
+from photoclust.core.pipeline import OrganizeJob
 
 
 def contingency(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,7 +126,8 @@ def label_of(path: str, root: Path) -> str | None:
 
 
 class EvaluateJob(Job[EvaluationResult]):
-    """Index, embed and cluster ``dataset`` (folder of label folders), then score the clusters.
+    """Organize ``dataset`` (folder of label folders) as ``photoclust organize`` does
+    (``OrganizeJob``: index and embed together, then cluster), then score the clusters.
 
     Uses ``library`` when given (its other photos are clustered too but not scored; already
     embedded photos are not embedded again), else a temporary library deleted afterwards.
@@ -168,14 +167,11 @@ class EvaluateJob(Job[EvaluationResult]):
 
     def _run_on(self, library: Library, ctx: JobContext) -> EvaluationResult:
         started = time.monotonic()
-        ScanJob(library, [self.dataset]).run(StageContext(ctx, "index"))
-        embed = EmbedJob(library, model=self.model, device=self.device)
-        embed.prepare()
-        embed.run(StageContext(ctx, "embed"))
-        cluster_job = ClusterJob(library, model=self.model, k=self.k, method=self.method,
-                                 random_state=self.random_state)
-        cluster_job.prepare()
-        clustered = cluster_job.run(StageContext(ctx, "cluster"))
+        organize = OrganizeJob(library, [self.dataset], model=self.model, k=self.k,
+                               method=self.method, device=self.device,
+                               random_state=self.random_state)
+        organize.prepare()
+        clustered = organize.run(ctx).cluster
 
         photos = self._labelled_photos(library)
         if not photos:

@@ -119,13 +119,15 @@ class OrganizeJob(Job[OrganizeResult]):
     def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
                  model: str | None = None, k: int | str = "auto", method: str = "kmeans",
                  device: str = "auto", batch_size: int | None = None,
-                 weights: str | Path | None = None, runtime: str | None = None):
+                 weights: str | Path | None = None, runtime: str | None = None,
+                 random_state: int = 0):
         self.library = library
         model = model or library_model(library)
         self.scan_job = ScanJob(library, folders)
         self.embed_job = EmbedJob(library, model=model, device=device, batch_size=batch_size,
                                   weights=weights, runtime=runtime)
-        self.cluster_job = ClusterJob(library, model=model, k=k, method=method)
+        self.cluster_job = ClusterJob(library, model=model, k=k, method=method,
+                                      random_state=random_state)
 
     def prepare(self) -> None:
         """Unreadable folders, an unknown model or device, a missing weights file and a bad k or
