@@ -73,7 +73,7 @@ class ModelRunner:
         new_w = max(self.input_size, round(w * scale))
         new_h = max(self.input_size, round(h * scale))
         if (new_w, new_h) != (w, h):
-            image = image.resize((new_w, new_h), Image.BILINEAR, reducing_gap=None)
+            image = image.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=None)
         left, top = (new_w - self.input_size) // 2, (new_h - self.input_size) // 2
         image = image.crop((left, top, left + self.input_size, top + self.input_size))
         return np.asarray(image, dtype=np.uint8)

@@ -206,10 +206,16 @@ class EmbedJob(Job[EmbedResult]):
 
     def load(self) -> ModelRunner:
         """Load the model (once); the plan becomes the one it really runs under."""
-        self.check()
+        plan = self.checked_plan()
         if self.backbone is None:
-            self.backbone, self.plan = load_model(self.model, self.plan, self.weights)
+            self.backbone, self.plan = load_model(self.model, plan, self.weights)
         return self.backbone
+
+    def checked_plan(self) -> DevicePlan:
+        """The device plan, chosen by ``check`` on first use."""
+        self.check()
+        assert self.plan is not None  # check() always chooses one
+        return self.plan
 
     def prepare(self) -> None:
         """Choose the device and load the model now, so missing weights fail before any work."""
@@ -220,8 +226,9 @@ class EmbedJob(Job[EmbedResult]):
         started = time.monotonic()
         items, already, _ = self.select_work()
         total = sum(len(item.paths) for item in items)
-        ctx.report(0, total, f"{self.model} on {self.plan.device}")
-        result = self.embed(ctx, in_batches(items, self.plan.batch_size), lambda: total)
+        plan = self.checked_plan()
+        ctx.report(0, total, f"{self.model} on {plan.device}")
+        result = self.embed(ctx, in_batches(items, plan.batch_size), lambda: total)
         result.already, result.seconds = already, time.monotonic() - started
         ctx.raise_if_cancelled()
         log.info("embedded %d photos with %s on %s in %.1f s (%d already, %d skipped)",
@@ -230,14 +237,15 @@ class EmbedJob(Job[EmbedResult]):
         return result
 
     def describe(self) -> str:
-        return self.plan.describe()
+        return self.checked_plan().describe()
 
     def embed(self, ctx: JobContext, batches: Iterable[list[EmbedItem]],
               total: Callable[[], int]) -> EmbedResult:
         """Embed and store ``batches`` (each in its own transaction), reporting against
         ``total()`` photos; stops after the batch in flight when ``ctx`` is cancelled."""
         backbone = self.load()
-        result = EmbedResult(model=self.model, device=self.describe(), runtime=self.plan.runtime)
+        result = EmbedResult(model=self.model, device=self.describe(),
+                             runtime=self.checked_plan().runtime)
         done = 0
         for batch in embed_batches(backbone, batches, self._decoder(backbone), self.workers,
                                    should_stop=lambda: ctx.cancelled):
