@@ -33,8 +33,10 @@ from photoclust.core.library.models import Assignment, CannotLink, Cluster, Edit
 #: Format version of ``EditEvent.payload``.
 PAYLOAD_VERSION = 1
 
-#: An assignment state: ``(cluster_id, source, confidence)``, or ``None`` for unassigned.
-AssignmentState = tuple[int, str, float | None] | None
+#: Where a photo is: ``(cluster_id, source, confidence)``.
+Placement = tuple[int, str, float | None]
+#: An assignment state: a ``Placement``, or ``None`` for unassigned.
+AssignmentState = Placement | None
 #: A cluster state: ``{"name", "name_source", "active"}``, or ``None`` for "did not exist yet".
 ClusterState = dict | None
 
@@ -116,9 +118,9 @@ class EditResult:
                 "created_cluster_ids": self.created_cluster_ids}
 
 
-def current_assignments(s: Session, photo_ids: Iterable[int]) -> dict[int, AssignmentState]:
+def current_assignments(s: Session, photo_ids: Iterable[int]) -> dict[int, Placement]:
     """``{photo_id: (cluster_id, source, confidence)}`` for the assigned among ``photo_ids``."""
-    out: dict[int, AssignmentState] = {}
+    out: dict[int, Placement] = {}
     for part in chunks(sorted(set(photo_ids))):
         rows = s.execute(select(Assignment.photo_id, Assignment.cluster_id, Assignment.source,
                                 Assignment.confidence).where(Assignment.photo_id.in_(part)))
@@ -172,16 +174,17 @@ def apply_changes(s: Session, changes: ChangeSet, forward: bool,
         to_insert = [row for row in to_insert if row["photo_id"] in existing]
 
     # Clusters first: a re-activated cluster must be active before photos move into it.
-    for cid, (before, after) in changes.clusters.items():
-        expected, target = (before, after) if forward else (after, before)
+    for cid, (cluster_before, cluster_after) in changes.clusters.items():
+        was, will = (cluster_before, cluster_after) if forward else (cluster_after, cluster_before)
         cluster = s.get(Cluster, cid)
         if cluster is None:
             continue
-        now = cluster_state(cluster)
-        expected = expected if expected is not None else {"active": False}
-        target = target if target is not None else {"active": False}
-        for key, value in target.items():
-            if now.get(key) == expected.get(key, now.get(key)) and now.get(key) != value:
+        now_state = cluster_state(cluster)
+        was = was if was is not None else {"active": False}
+        will = will if will is not None else {"active": False}
+        for key, value in will.items():
+            if now_state.get(key) == was.get(key, now_state.get(key)) and \
+                    now_state.get(key) != value:
                 setattr(cluster, key, value)
                 changed_clusters.add(cid)
     s.flush()
@@ -304,10 +307,10 @@ def state_changes(before: LibraryState, after: LibraryState) -> ChangeSet:
                 and _close(old[2], new[2])):
             continue
         changes.assignments[pid] = (old, new)
-    for cid, new in after.clusters.items():
-        old = before.clusters.get(cid)
-        if old != new:
-            changes.clusters[cid] = (old, new)
+    for cid, new_cluster in after.clusters.items():
+        old_cluster = before.clusters.get(cid)
+        if old_cluster != new_cluster:
+            changes.clusters[cid] = (old_cluster, new_cluster)
     return changes
 
 
