@@ -104,20 +104,21 @@ def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: i
     if len(Z) < TINY_COLLECTION and method in ("hdbscan", "scan"):
         # Density estimates and a trained head need more photos than this; K-means does not.
         method, k = "kmeans", (1 if k == "auto" else k)
+    n_clusters = 0  # HDBSCAN finds its own
     if method != "hdbscan":
-        k = KChooser(random_state=random_state).fit(Z, ctx=ctx).n_clusters_ if k == "auto" \
-            else min(int(k), len(Z))
+        n_clusters = KChooser(random_state=random_state).fit(Z, ctx=ctx).n_clusters_ \
+            if k == "auto" else min(int(k), len(Z))
     if method == "scan":
-        refiner = SCANRefiner(k, hidden=512, epochs=50, random_state=random_state)
+        refiner = SCANRefiner(n_clusters, hidden=512, epochs=50, random_state=random_state)
         refiner.fit(Z, ctx=ctx)
         # A head may leave some of its k outputs unused: number the used ones 0..k'-1.
         labels = relabel_by_size(refiner.labels_)
         used = [int(refiner.labels_[labels == new][0]) for new in range(int(labels.max()) + 1)]
         return labels, refiner.confidence_, refiner.probabilities_[:, used]
     if method == "kmeans":
-        est = PhotoKMeans(k, random_state=random_state)
+        est = PhotoKMeans(n_clusters, random_state=random_state)
     elif method == "agglomerative":
-        est = PhotoAgglomerative(k, random_state=random_state)
+        est = PhotoAgglomerative(n_clusters, random_state=random_state)
     else:
         est = PhotoHDBSCAN(random_state=random_state)
     est.fit(Z, ctx=ctx)

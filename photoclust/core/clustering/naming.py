@@ -129,7 +129,7 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
     return list(dict.fromkeys(names))
 
 
-def suggest_names(labels: Sequence[int], photo_ids: Sequence[int],
+def suggest_names(labels: Sequence[int] | np.ndarray, photo_ids: Sequence[int] | np.ndarray,
                   top_classes: Mapping[int, Sequence[tuple[str, float]]]) -> dict[int, str]:
     """Suggested name per cluster label; larger clusters choose first. Photos without top
     classes do not vote; a cluster with no votes gets ``""`` (the GUI shows "Cluster N")."""
