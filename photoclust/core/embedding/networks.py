@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import urllib.error
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
@@ -57,7 +57,8 @@ def map_efficientnet_pytorch_keys(source: Mapping[str, torch.Tensor],
     must be covered, otherwise ``EmbeddingError`` names the first mismatches.
     """
     flat_to_stage: list[tuple[int, int, bool]] = []
-    for stage, blocks in enumerate(model.blocks):
+    stages: Any = model.blocks  # timm: a Sequential of Sequentials, one per stage
+    for stage, blocks in enumerate(stages):
         for index, block in enumerate(blocks):
             flat_to_stage.append((stage, index, hasattr(block, "conv_pwl")))
     mapped: dict[str, torch.Tensor] = {}
@@ -135,7 +136,8 @@ def build_efficientnet_lite(variant: str, weights: Path | None) -> FeaturesAndLo
     import timm
 
     # EfficientNet-PyTorch trains with BatchNorm eps 1e-3 (TF's default), timm defaults to 1e-5.
-    network = timm.create_model(f"efficientnet_{variant}", pretrained=False, bn_eps=1e-3)
+    # timm builds its models dynamically: its methods are not known to the type checker.
+    network: Any = timm.create_model(f"efficientnet_{variant}", pretrained=False, bn_eps=1e-3)
     source = read_state_dict(weights or packaged_lite_weights(variant))
     if any(k.startswith("_blocks.") for k in source):
         source = map_efficientnet_pytorch_keys(source, network)
