@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.core import editing
 from photoclust.core.queries import list_clusters, photo_details, photo_files
+from photoclust.gui.gc_freeze import freeze_new_modules
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
@@ -62,6 +63,7 @@ class _Hint(QRunnable):
             from photoclust.core.search import search_hint
 
             hint = search_hint("")
+            freeze_new_modules()
         except Exception as exc:  # noqa: BLE001 - a sentence for the user, never a crash
             hint = f"The search could not start: {exc or type(exc).__name__}"
         self.signals.hinted.emit(self.generation, hint)
