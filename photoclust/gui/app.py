@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from photoclust import __version__
 from photoclust.core.library import Library
-from photoclust.gui.gc_freeze import freeze_startup_objects  # noqa: F401 - used by bench too
+from photoclust.gui.gc_freeze import freeze_startup_objects
 from photoclust.gui.resources import app_icon, stylesheet
 
 SCREENSHOT_TIMEOUT_MS = 60_000
