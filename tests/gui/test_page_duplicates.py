@@ -220,6 +220,6 @@ def test_the_page_reads_the_library_only_on_workers_and_shows_loading_meanwhile(
     first = page.all_groups
     page.deactivate()
     page.activate()
-    qtbot.waitUntil(lambda: page._checking is None, timeout=10000)
+    qtbot.waitUntil(lambda: page.checks_pending == 0, timeout=10000)
     assert page.all_groups is first and page.stack.currentWidget() is page.splitter
     assert threads and not any(threads)  # photos_key ran, never on the GUI thread

@@ -142,7 +142,7 @@ class DuplicatesPage(LiveWhileShown, Page):
         self.all_groups: list[GroupForReview] | None = None
         self._worker = None
         self._computed_for: tuple[int, int] | None = None  # photos_key the groups were found for
-        self._checking = None  # the worker checking whether photos changed
+        self.checks_pending = 0  # queued checks whether photos were added or went missing
         self.thumbnails = ThumbnailLoader(state.library, icon_size=COPY_THUMB, parent=self)
 
         title = QLabel("Duplicates")
@@ -255,20 +255,20 @@ class DuplicatesPage(LiveWhileShown, Page):
         if self._worker is None:
             if self.all_groups is None:
                 self.refresh()
-            elif self._checking is None:
-                self._checking = self.state.run_job(_PhotosKeyJob(self.state.library),
-                                                    self._on_photos_key,
-                                                    on_failed=self._on_check_ended,
-                                                    on_cancelled=self._on_check_ended)
+            else:  # each activation checks afresh: a check queued earlier may predate a change
+                self.checks_pending += 1
+                self.state.run_job(_PhotosKeyJob(self.state.library), self._on_photos_key,
+                                   on_failed=self._on_check_ended,
+                                   on_cancelled=self._on_check_ended)
         self.group_list.setFocus()
 
     def _on_photos_key(self, key: tuple) -> None:
-        self._checking = None
-        if key != self._computed_for:
+        self.checks_pending -= 1
+        if key != self._computed_for and self._worker is None:
             self.refresh()
 
     def _on_check_ended(self, *_args) -> None:
-        self._checking = None
+        self.checks_pending -= 1
 
     def refresh(self) -> None:
         if self._worker is not None:
