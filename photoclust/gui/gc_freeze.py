@@ -1,9 +1,9 @@
 """Keep the garbage collector's full scans short, so that they never stall the GUI thread.
 
 A full collection walks every object the collector tracks, holding the interpreter lock, whichever
-thread it runs on. Modules are most of those objects and live as long as the app: once torch,
-scipy and scikit-learn are loaded by a job (about 130,000 objects), every full collection took
-50-110 ms on a 2-core machine, and an edit of 5,000 photos triggers one or two. Frozen objects are
+thread it runs on. Modules hold many of those objects and live as long as the app: once torch,
+scipy and scikit-learn had been loaded by jobs after start-up, every full collection took 50-110 ms
+on a 2-core machine, and an edit of 5,000 photos triggers one or two. Frozen objects are
 skipped by the scans (``gc.freeze``), so the app freezes what exists after start-up and again
 whenever new modules have been loaded. See docs/gui.md ("Measured").
 """
