@@ -384,3 +384,19 @@ def test_cli_bad_input(filled, capsys):
     assert code == 0 and '"xyzzyq"' in out
     code, out, err = run_cli(capsys, "similar", "4242", "--library", lib)
     assert code == 2 and "no photo 4242" in err and "Traceback" not in err
+
+
+def test_a_scan_that_changes_nothing_rereads_nothing_but_changes_are_seen(filled):
+    library, ids, *_ = filled
+    before = index_module.search_index(library)
+    with library.session() as s:  # a scan sets updated_at of every photo it sees
+        for photo in s.query(Photo):
+            photo.updated_at = datetime(2030, 1, 1)
+    after = index_module.search_index(library)
+    assert after.photos is before.photos and after.vectors is before.vectors
+    with library.session() as s:  # a scan that found a photo's camera and date
+        photo = s.get(Photo, ids[6])
+        photo.camera, photo.taken_at = "Nikon D90", datetime(2011, 3, 4)
+        photo.updated_at = datetime(2030, 1, 2)
+    assert found(search_photos(library, "nikon march 2011")) == ["p7.jpg"]
+    assert index_module.search_index(library).vectors is before.vectors

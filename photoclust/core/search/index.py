@@ -111,6 +111,7 @@ class PhotoFacts:
     cameras: list[str]
     path_words: WordColumn
     camera_words: WordColumn
+    rows_hash: int = 0                # of the rows read: unchanged rows need no new facts
 
 
 @dataclass
@@ -172,8 +173,9 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
             return cached
         model = model or library_model(library)
         photos_key = _photos_key(library)
-        photos = cached.photos if cached is not None and cached.photos.key == photos_key \
-            else _read_photos(library, photos_key)
+        photos = cached.photos if cached is not None else None
+        if photos is None or photos.key != photos_key:
+            photos = _read_photos(library, photos_key, photos)
         quick_key = (photos_key, _embeddings_key(library, model))
         vectors = cached.vectors if cached is not None else None
         if vectors is None or vectors.model != model or vectors.quick_key != quick_key:
@@ -502,20 +504,37 @@ def path_text(path: str) -> str:
     return " ".join([*(p for p in parts[-1 - PATH_FOLDERS:-1] if p), stem])
 
 
-def _read_photos(library: Library, key: tuple) -> PhotoFacts:
+def _read_photos(library: Library, key: tuple, previous: PhotoFacts | None) -> PhotoFacts:
+    """The facts of the present photos; ``previous`` (with a new ``key``) when they are the same
+    (a scan sets every photo's ``updated_at`` even when nothing else changed)."""
     query = (select(Photo.id, Photo.path, Photo.taken_at, Photo.camera)
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
-    with library.session() as s:  # Core rows (no ORM row processing: 100,000 rows)
-        rows = s.connection().execute(query).all()
+    with library.session() as s:  # raw rows (no row processing: 100,000 rows)
+        rows = _raw_cursor(s, query).fetchall()
+    rows_hash = hash(tuple(rows))
+    if previous is not None and previous.rows_hash == rows_hash:
+        previous.key = key
+        return previous
     n = len(rows)
     paths = [r[1] for r in rows]
     cameras = [r[3] or "" for r in rows]
+    dates = [_year_month(r[2]) for r in rows]
     return PhotoFacts(
         key=key, ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=n), paths=paths,
-        years=np.fromiter((r[2].year if r[2] else 0 for r in rows), dtype=np.int16, count=n),
-        months=np.fromiter((r[2].month if r[2] else 0 for r in rows), dtype=np.int8, count=n),
+        years=np.fromiter((d[0] for d in dates), dtype=np.int16, count=n),
+        months=np.fromiter((d[1] for d in dates), dtype=np.int8, count=n),
         cameras=cameras, path_words=WordColumn([path_text(p) for p in paths]),
-        camera_words=WordColumn(cameras))
+        camera_words=WordColumn(cameras), rows_hash=rows_hash)
+
+
+def _year_month(stored: str | None) -> tuple[int, int]:
+    """Year and month of a date as SQLite keeps it ("2023-07-14 10:00:00.000000"); 0, 0 when
+    there is none or it is not one."""
+    try:
+        year, month = int(stored[:4]), int(stored[5:7])  # type: ignore[index]
+    except (TypeError, ValueError):
+        return 0, 0
+    return (year, month) if 1 <= month <= 12 and 0 < year < 32768 else (0, 0)
 
 
 def _build_index(library: Library, key: tuple, photos: PhotoFacts, vectors: Vectors,
