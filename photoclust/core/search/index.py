@@ -1,11 +1,12 @@
 """The in-memory search index of a library, built on first use and kept while the library is
 unchanged.
 
-Four parts with their own freshness checks: the *photo facts* (paths, dates, cameras) and the
-*classes* (each embedded photo's stored ImageNet class probabilities, a sparse matrix) are re-read
-when photos come, go or are re-read by a scan, the classes also when embeddings come or go; the
-*space* "similar" compares photos in (the embeddings reduced as clustering reduces them) is built
-on the first "similar" only and kept on disk beside the library, keyed by the same state; the
+Four parts with their own freshness checks: the *photo facts* (paths, dates, cameras) are
+re-read when photos come, go or are re-read by a scan (and kept when the rows read are the same);
+the *classes* (each embedded photo's stored ImageNet class probabilities, a sparse matrix) when
+the embeddings of the present photos change; the *space* "similar" compares photos in (the
+embeddings reduced as clustering reduces them) is built on the first "similar" and kept on disk
+beside the library with its PCA basis: later, only new or changed embeddings are projected; the
 *placements* (each photo's cluster, the clusters' names) are re-read whenever the library file
 changed (an edit, a rename). Over 100,000 photos a query then takes milliseconds
 (docs/search.md).
