@@ -400,3 +400,29 @@ def test_a_scan_that_changes_nothing_rereads_nothing_but_changes_are_seen(filled
         photo.updated_at = datetime(2030, 1, 2)
     assert found(search_photos(library, "nikon march 2011")) == ["p7.jpg"]
     assert index_module.search_index(library).vectors is before.vectors
+
+
+def test_new_embeddings_add_their_classes_to_the_kept_ones(filled, monkeypatch):
+    library, ids, *_ = filled
+    before = index_module.search_index(library)
+    read = []
+    class_matrix = index_module._class_matrix
+    monkeypatch.setattr(index_module, "_class_matrix",
+                        lambda tops: read.append(len(tops)) or class_matrix(tops))
+    _add_embedded_photo(library, "/pics/misc/ball2.jpg", "e" * 64,
+                        json.dumps([["golf ball", 0.6]]))
+    with library.session() as s:  # p5's content changed: another embedding
+        s.get(Photo, ids[4]).content_hash = "d" * 64
+        s.add(Embedding(content_hash="d" * 64, model=MODEL, preprocess_version=PREPROCESS_VERSION,
+                        dim=32, vector=np.ones(32, "<f2").tobytes(),
+                        top_classes=json.dumps([["tabby", 0.9]])))
+    after = index_module.search_index(library)
+    assert read == [2]  # only the two new embeddings' classes read
+    assert after.vectors is not before.vectors
+    full = index_module._build_vectors(library, MODEL, after.vectors.key)
+    assert np.array_equal(after.vectors.photo_ids, full.photo_ids)
+    assert np.array_equal(after.vectors.embedding_ids, full.embedding_ids)
+    assert (after.vectors.probs != full.probs).nnz == 0
+    assert found(search_photos(library, "golf ball")) == ["p7.jpg", "ball2.jpg"]
+    assert "p5.jpg" not in found(search_photos(library, "sombrero"))
+    assert "p5.jpg" in found(search_photos(library, "tabby"))

@@ -184,7 +184,9 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
             # the vectors are read again only when the embeddings present did change
             vectors_key = (model, _present_embeddings_key(library, model))
             if vectors is None or vectors.key != vectors_key:
-                vectors = _build_vectors(library, model, vectors_key)
+                vectors = _build_vectors(library, model, vectors_key,
+                                         vectors if vectors is not None and vectors.model == model
+                                         else None)
             vectors.quick_key = quick_key
         index = _build_index(library, file_key, photos, vectors, vocabulary())
         if len(_cache) > 3:
@@ -466,22 +468,50 @@ def _present_embeddings_key(library: Library, model: str) -> tuple:
         return tuple(s.execute(query).one())
 
 
-def _build_vectors(library: Library, model: str, key: tuple) -> Vectors:
-    """The stored top classes of every present embedded photo, in one query (the vectors
-    themselves are read only when "similar" first needs them)."""
-    vocab = vocabulary()
-    query = (select(Photo.id, Embedding.top_classes, _EMBEDDING_ROWID)
-             .join(Embedding, (Embedding.content_hash == Photo.content_hash)
-                   & (Embedding.model == model)
-                   & (Embedding.preprocess_version == PREPROCESS_VERSION))
+def _build_vectors(library: Library, model: str, key: tuple,
+                   previous: Vectors | None = None) -> Vectors:
+    """The stored top classes of every present embedded photo, in one query, or those of the
+    photos whose embedding is not in ``previous`` only (the vectors themselves are read only when
+    "similar" first needs them)."""
+    join = (Embedding, (Embedding.content_hash == Photo.content_hash)
+            & (Embedding.model == model) & (Embedding.preprocess_version == PREPROCESS_VERSION))
+    if previous is not None and len(previous.photo_ids):
+        with library.session() as s:
+            pairs = _raw_cursor(s, select(Photo.id, _EMBEDDING_ROWID).join(*join)
+                                .where(Photo.status == PhotoStatus.PRESENT)
+                                .order_by(Photo.id)).fetchall()
+        photo_ids = np.fromiter((r[0] for r in pairs), dtype=np.int64, count=len(pairs))
+        embedding_ids = np.fromiter((r[1] for r in pairs), dtype=np.int64, count=len(pairs))
+        at = np.minimum(np.searchsorted(previous.photo_ids, photo_ids), len(previous.photo_ids) - 1)
+        kept = (previous.photo_ids[at] == photo_ids) & (previous.embedding_ids[at] == embedding_ids)
+        new = np.flatnonzero(~kept)
+        if len(new) <= len(photo_ids) // 2:  # else one query for all is faster
+            tops: dict[int, str | None] = {}
+            wanted = embedding_ids[new].tolist()
+            with library.session() as s:
+                for i in range(0, len(wanted), 900):
+                    tops.update(s.execute(select(_EMBEDDING_ROWID, Embedding.top_classes)
+                                          .select_from(Embedding)
+                                          .where(_EMBEDDING_ROWID.in_(wanted[i:i + 900]))).all())
+            stacked = sparse.vstack([previous.probs[at[kept]],
+                                     _class_matrix([tops.get(e) for e in wanted])], format="csr")
+            order = np.argsort(np.concatenate([np.flatnonzero(kept), new]), kind="stable")
+            return Vectors(key, model, photo_ids, embedding_ids, stacked[order])
+    query = (select(Photo.id, Embedding.top_classes, _EMBEDDING_ROWID).join(*join)
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:
         rows_read = _raw_cursor(s, query).fetchall()
     photo_ids = np.fromiter((r[0] for r in rows_read), dtype=np.int64, count=len(rows_read))
     embedding_ids = np.fromiter((r[2] for r in rows_read), dtype=np.int64, count=len(rows_read))
+    return Vectors(key, model, photo_ids, embedding_ids, _class_matrix([r[1] for r in rows_read]))
+
+
+def _class_matrix(tops: list[str | None]) -> sparse.csr_matrix:
+    """The probabilities of the stored top classes ``tops`` (JSON), one row each."""
+    vocab = vocabulary()
     rows, cols, vals = [], [], []
     class_index = vocab.class_index
-    for row, (_, top, _) in enumerate(rows_read):
+    for row, top in enumerate(tops):
         try:  # (one json.loads of all rows at once is slower: the collector runs over it)
             for name, prob in json.loads(top) if top else ():
                 k, p = class_index.get(name), float(prob)
@@ -491,9 +521,8 @@ def _build_vectors(library: Library, model: str, key: tuple) -> Vectors:
                     vals.append(p)
         except (ValueError, TypeError):
             continue  # a damaged row: what it has read is kept, it spoils no other
-    probs = sparse.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
-                              shape=(len(photo_ids), vocab.n_classes))
-    return Vectors(key, model, photo_ids, embedding_ids, probs)
+    return sparse.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
+                             shape=(len(tops), vocab.n_classes))
 
 
 def path_text(path: str) -> str:
