@@ -291,6 +291,7 @@ def test_organize_rate_counts_photos_looked_at_not_photos_read(window, qtbot, gu
     assert "photos/s" not in status.label.text()  # not 32 photos in a blink
     status._on_progress(60, 60, "index: IMG_59.jpg (24 embedded)")
     assert status._rate._samples[-1][1] == 24  # counted, not the 60 read
+    assert status.bar.value() == 24
     status._on_progress(30, 60, "embed: IMG_30.jpg")  # looking at only: no restart
     assert len(status._rate._samples) >= 2
     with qtbot.waitSignal(worker.cancelled, timeout=10000):
@@ -306,7 +307,7 @@ def test_progress_is_said_in_words():
         "Reading photos: 10 of 50"
     assert describe_progress("Organizing photos", 40, 60, "index: x (2).jpg (12 embedded)",
                              6.0, 8) == \
-        "Reading photos: 40 of 60 read, 12 looked at · 6.0 photos/s · about 10 s left"
+        "Looking at photos: 12 of 60 (40 read) · 6.0 photos/s · about 10 s left"
     assert describe_progress("Organizing photos", 40, 60, "index (1,2 embedded)") == \
         "Reading photos: 40 of 60"
     assert describe_progress("Learning from your corrections", 1, 3, "learning") == \

@@ -5,7 +5,8 @@ under the mouse while the text changes. Progress is said in words a person uses 
 photos: 120 of 300 · 4 photos/s · about 1 min left"), never the core's raw stage text.
 
 Organize reads (indexes) and looks at (embeds) photos at the same time; while it reads, the core
-says "index: NAME (N embedded)". The rate and the time left then count the photos looked at,
+says "index: NAME (N embedded)", shown as "Looking at photos: 12 of 60 (40 read)". The count,
+the bar, the rate and the time left then follow the photos looked at,
 the slower of the two and what the job waits for (none is shown before the first photo is looked
 at), so they run on without a jump when reading ends and only looking at is left
 (docs/performance.md).
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobWorker, ProgressRate
 
-JOB_TEXT_WIDTH = 400
+JOB_TEXT_WIDTH = 480
 
 #: The core's stage prefixes ("embed: IMG_1.jpg") in words, and what the stage counts.
 STAGE_WORDS = {
@@ -72,8 +73,9 @@ def describe_progress(title: str, done: int, total: int, message: str,
     if total <= 0:
         return f"{words}…"
     parts = [f"{words}: {done:,} of {total:,}"]
-    if looked_at is not None:
-        parts = [f"{words}: {done:,} of {total:,} read, {looked_at:,} looked at"]
+    if looked_at is not None:  # the count the rate and the bar follow comes first
+        words = STAGE_WORDS["embed"][0]
+        parts = [f"{words}: {looked_at:,} of {total:,} ({done:,} read)"]
     if rate and unit:
         parts.append(f"{rate:.1f} {unit}/s" if rate < 10 else f"{rate:.0f} {unit}/s")
     if eta_s is not None and done < total and rate:
@@ -144,15 +146,16 @@ class JobStatusWidget(QWidget):
             self._set_text("Stopping after the current step…")
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
-        if total > 0:
-            self.bar.setRange(0, total)
-            self.bar.setValue(min(done, total))
-        else:
-            self.bar.setRange(0, 0)
         looked_at = photos_looked_at(message)
         if looked_at is None and message.startswith("index"):
             looked_at = 0  # the model is still loading: reading alone is no rate for the job
-        self._rate.add(done if looked_at is None else looked_at)
+        counted = done if looked_at is None else looked_at
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(min(counted, total))
+        else:
+            self.bar.setRange(0, 0)
+        self._rate.add(counted)
         if self.cancel_button.isEnabled() and self._worker is not None:
             self._set_text(describe_progress(self._worker.title, done, total, message,
                                              self._rate.rate(), self._rate.eta_seconds(total)))
