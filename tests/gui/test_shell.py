@@ -314,6 +314,9 @@ def test_progress_is_said_in_words():
         "Learning from your corrections: 1 of 3"
     assert format_time_left(3 * 3600 + 600) == "about 3 h 10 min left"
     assert format_time_left(42) == "about 40 s left"
+    assert format_time_left(3) == "a few seconds left"
+    assert describe_progress("Organizing photos", 0, 9, "cluster: silhouette of k=3") == \
+        "Grouping photos…"
 
 
 def test_cancelled_organize_shows_the_photos_it_found_not_an_empty_library(

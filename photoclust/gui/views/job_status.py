@@ -52,8 +52,10 @@ def photos_looked_at(message: str) -> int | None:
 
 
 def format_time_left(seconds: float) -> str:
-    """"about 40 s left", "about 3 min left", "about 1 h 10 min left"."""
+    """"a few seconds left", "about 40 s left", "about 3 min left", "about 1 h 10 min left"."""
     seconds = max(0, int(round(seconds)))
+    if seconds < 8:
+        return "a few seconds left"
     if seconds < 60:
         return f"about {max(5, 5 * round(seconds / 5))} s left"
     minutes = round(seconds / 60)
@@ -70,8 +72,8 @@ def describe_progress(title: str, done: int, total: int, message: str,
     words, unit = STAGE_WORDS.get(stage.split(" (")[0], (None, None))
     if words is None:
         words, unit = title, TITLE_UNITS.get(title)
-    if total <= 0:
-        return f"{words}…"
+    if total <= 0 or (stage in STAGE_WORDS and unit is None):
+        return f"{words}…"  # a stage's own steps ("0 of 9": silhouettes of k) mean nothing
     parts = [f"{words}: {done:,} of {total:,}"]
     if looked_at is not None:  # the count the rate and the bar follow comes first
         words = STAGE_WORDS["embed"][0]
