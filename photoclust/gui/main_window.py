@@ -85,6 +85,20 @@ def page_class(name: str) -> type[Page] | None:
     return None
 
 
+MENU_LABEL_CHARS = 70
+
+
+def menu_label(label: str, limit: int = MENU_LABEL_CHARS) -> str:
+    """A history label short enough for a menu (Learn's describes every move): the middle is
+    cut, a closing "(made elsewhere)" kept; the tooltip and Edit > History keep the whole text."""
+    suffix = " (made elsewhere)" if label.endswith(" (made elsewhere)") else ""
+    text = label[: len(label) - len(suffix)]
+    room = limit - len(suffix)
+    if len(text) <= room:
+        return label
+    return text[: room - 1].rstrip() + "…" + suffix
+
+
 class MainWindow(QMainWindow):
     pageChanged = Signal(str)
     jobEnded = Signal(str)  # what the status area said when a job ended
@@ -380,7 +394,7 @@ class MainWindow(QMainWindow):
             label = self.history.label(entry) if entry is not None else ""
             toolbar_action.setEnabled(entry is not None and not saving)
             menu_action.setEnabled(entry is not None and not saving)
-            menu_action.setText(f"{verb}: {label}" if entry is not None else verb)
+            menu_action.setText(f"{verb}: {menu_label(label)}" if entry is not None else verb)
             key = menu_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             tip = f"{verb}: {label}" if entry is not None else f"Nothing to {verb.lower()}"
             toolbar_action.setToolTip(f"{tip} ({key})" if key else tip)

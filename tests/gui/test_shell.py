@@ -632,3 +632,15 @@ def test_window_opens_no_larger_than_the_screen(window):
     assert window.width() <= max(available.width(), smallest.width())
     assert window.height() <= max(available.height(), smallest.height())
     assert window.width() < available.width() + 300
+
+
+def test_menu_label_shortens_long_history_text_and_keeps_made_elsewhere():
+    from photoclust.gui.main_window import menu_label
+
+    learn = ("Learned from 4 answers: moved 4 photos (2 from building to building / vault, "
+             "1 from machine to English springer, 1 from machine to chain saw)")
+    assert menu_label("Renamed 'A' to 'B'") == "Renamed 'A' to 'B'"
+    short = menu_label(learn + " (made elsewhere)")
+    assert len(short) <= 70 and short.endswith("… (made elsewhere)")
+    assert short.startswith("Learned from 4 answers")
+    assert len(menu_label(learn)) == 70
