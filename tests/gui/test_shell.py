@@ -308,6 +308,8 @@ def test_progress_is_said_in_words():
     assert describe_progress("Organizing photos", 40, 60, "index: x (2).jpg (12 embedded)",
                              6.0, 8) == \
         "Looking at photos: 12 of 60 (40 read) · 6.0 photos/s · about 10 s left"
+    assert describe_progress("Organizing photos", 60, 60, "index: done (48 embedded)", 6.0, 2) \
+        == "Looking at photos: 48 of 60 (60 read) · 6.0 photos/s · a few seconds left"
     assert describe_progress("Organizing photos", 40, 60, "index (1,2 embedded)") == \
         "Reading photos: 40 of 60"
     assert describe_progress("Learning from your corrections", 1, 3, "learning") == \

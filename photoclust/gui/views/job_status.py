@@ -80,7 +80,7 @@ def describe_progress(title: str, done: int, total: int, message: str,
         parts = [f"{words}: {looked_at:,} of {total:,} ({done:,} read)"]
     if rate and unit:
         parts.append(f"{rate:.1f} {unit}/s" if rate < 10 else f"{rate:.0f} {unit}/s")
-    if eta_s is not None and done < total and rate:
+    if eta_s is not None and (done if looked_at is None else looked_at) < total and rate:
         parts.append(format_time_left(eta_s))
     return " · ".join(parts)
 
