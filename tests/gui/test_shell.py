@@ -298,6 +298,21 @@ def test_organize_rate_counts_photos_looked_at_not_photos_read(window, qtbot, gu
         qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
 
 
+def test_photos_found_appear_while_indexing_goes_on(window, qtbot, gui_library, monkeypatch):
+    """Indexing a large folder is one long stage: the pages re-read the library every few
+    seconds within it, not only when the stage changes (the welcome page stayed empty)."""
+    from photoclust.gui import main_window
+
+    monkeypatch.setattr(main_window, "REREAD_WHILE_RUNNING_S", 0.2)
+    job = _GateJob(gui_library.library, "Organizing photos", message="index: a.jpg")
+    rereads: list[int] = []
+    window.state.photosChanged.connect(lambda: rereads.append(1))
+    worker = window.run_job(job, reread=True)
+    qtbot.waitUntil(lambda: len(rereads) >= 2, timeout=10000)  # all within "index"
+    with qtbot.waitSignal(worker.cancelled, timeout=10000):
+        qtbot.mouseClick(window.job_status.cancel_button, Qt.MouseButton.LeftButton)
+
+
 def test_progress_is_said_in_words():
     assert describe_progress("Organizing photos", 120, 300, "embed: 552bd3bb.jpg", 4.0, 60) == \
         "Looking at photos: 120 of 300 · 4.0 photos/s · about 1 min left"
