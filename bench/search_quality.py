@@ -230,6 +230,50 @@ def synthetic_library(n: int):
     return open_library(path)
 
 
+def changes(library, n: int, added: int = 1000) -> dict[str, tuple[float, float, float]]:
+    """The first search, the first similar, and the first similar in a new process (the index
+    read again, the space read from disk) after a scan that re-reads every photo, and after
+    ``added`` new embedded photos (removed again afterwards)."""
+    from datetime import datetime
+
+    from sqlalchemy import delete, update
+
+    from photoclust.core.search import search_photos, similar_photos
+    from photoclust.core.search.index import forget
+
+    def timed() -> tuple[float, float, float]:
+        t0 = time.perf_counter()
+        search_photos(library, "dog")
+        t1 = time.perf_counter()
+        similar_photos(library, 1)
+        t2 = time.perf_counter()
+        forget(library)
+        similar_photos(library, 1)
+        return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+    out = {}
+    with library.session() as s:  # what a scan writes to each photo it sees
+        s.execute(update(Photo).values(updated_at=datetime.now()))
+    out["a scan that re-read every photo"] = timed()
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(added, 1280)).astype("<f2")
+    hashes = [f"new{i:061x}" for i in range(added)]
+    with library.session() as s:
+        s.execute(Photo.__table__.insert(), [
+            {"id": n + 1 + i, "path": f"/photos/new/IMG_{i:06d}.jpg", "content_hash": h,
+             "file_size": 1, "mtime_ns": 0} for i, h in enumerate(hashes)])
+        s.execute(Embedding.__table__.insert(), [
+            {"content_hash": h, "model": DEFAULT_MODEL, "preprocess_version": PREPROCESS_VERSION,
+             "dim": 1280, "vector": X[i].tobytes(), "top_classes": None}
+            for i, h in enumerate(hashes)])
+    out[f"{added:,} new photos embedded"] = timed()
+    with library.session() as s:
+        s.execute(delete(Photo).where(Photo.id > n))
+        s.execute(delete(Embedding).where(Embedding.content_hash.in_(hashes)))
+    forget(library)
+    return out
+
+
 def speed(n: int) -> None:
     from photoclust.core.search import index as search_index_module
     from photoclust.core.search import search_photos, similar_photos
@@ -273,6 +317,7 @@ def speed(n: int) -> None:
         t = time.perf_counter()
         search_photos(library, "dog")
         after_edit.append(time.perf_counter() - t)
+    after_changes = changes(library, n)
     print(f"\n### Speed on {n:,} synthetic photos\n")
     print(f"index for text search built in {built:.1f} s (the first search after photos or "
           f"embeddings changed); the space for similar built in {space_built:.1f} s (the first "
@@ -281,6 +326,11 @@ def speed(n: int) -> None:
     print("| query | median ms | max ms |\n|---|---|---|")
     for q, ts in timings.items():
         print(f"| {q} | {1000 * np.median(ts):.0f} | {1000 * max(ts):.0f} |")
+    print("\n| after | first search | first similar | first similar, new process |\n"
+          "|---|---|---|---|")
+    for what, (search_s, similar_s, new_process_s) in after_changes.items():
+        print(f"| {what} | {1000 * search_s:.0f} ms | {1000 * similar_s:.0f} ms "
+              f"| {1000 * new_process_s:.0f} ms |")
     print(f"\n(PCA fitted on {search_index_module.SIMILAR_PCA_SAMPLE:,} photos)")
     library.close()
 

@@ -3,7 +3,6 @@
 """
 from __future__ import annotations
 
-import gc
 import os
 import re
 import subprocess
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from photoclust import __version__
 from photoclust.core.library import Library
+from photoclust.gui.gc_freeze import freeze_startup_objects
 from photoclust.gui.resources import app_icon, stylesheet
 
 SCREENSHOT_TIMEOUT_MS = 60_000
@@ -107,13 +107,6 @@ def run_gui(library: Library) -> int:
     # (each commits batch by batch, so stopping later loses nothing finished).
     window.queue.wait_for_done(3000)
     return status
-
-
-def freeze_startup_objects() -> None:
-    """Move everything allocated so far (Qt wrappers, SQLAlchemy, numpy) out of the garbage
-    collector's scans: full collections then stay short enough not to stall the GUI."""
-    gc.collect()
-    gc.freeze()
 
 
 def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (1320, 820),

@@ -19,6 +19,7 @@ import time
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
+from photoclust.gui.gc_freeze import freeze_new_modules
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class JobWorker(QObject):
             self._outcome, self.error = "failed", exc
         else:
             self._outcome, self.result = "done", result
+        freeze_new_modules()  # what the job imported stays out of the collector's scans
         self._ended.emit()
 
     def _deliver(self) -> None:

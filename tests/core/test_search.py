@@ -173,24 +173,135 @@ def _add_embedded_photo(library, path, content, top, vector=None):
                         .astype("<f2").tobytes(), top_classes=top))
 
 
-def test_similar_space_is_kept_on_disk_until_photos_or_embeddings_change(filled, monkeypatch):
+@pytest.fixture
+def counted(monkeypatch):
+    """The PCA fits, and the rows projected by each projection (None: all of them)."""
+    fits, projected = [], []
+    fit, project = index_module._fit_basis, index_module._project_into
+    monkeypatch.setattr(index_module, "_fit_basis", lambda *a: fits.append(1) or fit(*a))
+    monkeypatch.setattr(index_module, "_project_into",
+                        lambda lib, v, b, space, rows: projected.append(
+                            None if rows is None else v.photo_ids[rows].tolist())
+                        or project(lib, v, b, space, rows))
+    return fits, projected
+
+
+def _space_file(library):
+    return library.data_dir / f"similar-{MODEL}.npz"
+
+
+def test_similar_space_is_kept_on_disk_until_photos_or_embeddings_change(filled, counted):
     library, ids, *_ = filled
-    builds = []
-    build = index_module._reduced_embeddings
-    monkeypatch.setattr(index_module, "_reduced_embeddings",
-                        lambda *a: builds.append(1) or build(*a))
+    fits, projected = counted
     first = similar_photos(library, ids[0], limit=5)
-    assert len(builds) == 1 and (library.data_dir / f"similar-{MODEL}.npz").exists()
+    assert fits == [1] and projected == [None] and _space_file(library).exists()
     index_module.forget(library)  # as a new process would start
     assert similar_photos(library, ids[0], limit=5) == first
-    assert len(builds) == 1  # read back from disk
+    assert fits == [1] and projected == [None]  # read back from disk
     editing.rename_cluster(library, filled[2], "Sunday walks")
     similar_photos(library, ids[0], limit=5)
-    assert len(builds) == 1  # an edit changes no embedding
-    _add_embedded_photo(library, "/pics/misc/ball2.jpg", "e" * 64, None)
+    with library.session() as s:  # a scan re-reads every photo it sees
+        for photo in s.query(Photo):
+            photo.updated_at = datetime(2030, 1, 1)
+    assert similar_photos(library, ids[0], limit=5) == first
     index_module.forget(library)
+    assert similar_photos(library, ids[0], limit=5) == first
+    assert fits == [1] and projected == [None]  # no embedding changed
+
+
+def test_similar_space_projects_only_new_photos_on_the_kept_basis(filled, counted):
+    library, ids, *_ = filled
+    fits, projected = counted
+    similar_photos(library, ids[0], limit=5)
+    before = index_module.similarity_space(library, index_module.search_index(library)).copy()
+    _add_embedded_photo(library, "/pics/misc/ball2.jpg", "e" * 64, None)
+    with library.session() as s:
+        new_id = s.query(Photo.id).filter_by(path="/pics/misc/ball2.jpg").scalar()
+    index_module.forget(library)  # a new process: from the file on disk
     assert len(similar_photos(library, ids[0], limit=100)) == len(ids)  # the new photo too
-    assert len(builds) == 2
+    assert fits == [1] and projected == [None, [new_id]]
+    space = index_module.similarity_space(library, index_module.search_index(library))
+    assert np.array_equal(space[:len(ids)], before)  # the others' rows kept as they were
+    assert np.isclose(np.linalg.norm(space[len(ids)]), 1, atol=1e-4)
+    with library.session() as s:  # a photo's content changed: its embedding is another one
+        photo = s.get(Photo, ids[3])
+        photo.content_hash = "d" * 64
+        s.add(Embedding(content_hash="d" * 64, model=MODEL, preprocess_version=PREPROCESS_VERSION,
+                        dim=32, vector=np.ones(32, "<f2").tobytes(), top_classes=None))
+    similar_photos(library, ids[0], limit=5)
+    assert fits == [1] and projected[2:] == [[ids[3]]]
+    for i in range(len(ids)):  # the library has doubled since the fit: fitted again
+        _add_embedded_photo(library, f"/pics/more/{i}.jpg", f"{i:063x}a", None,
+                            np.random.default_rng(i).normal(size=32))
+    similar_photos(library, ids[0], limit=5)
+    assert fits == [1, 1] and projected[-1] is None
+
+
+def test_similar_space_of_another_model_is_built_for_it(filled, counted):
+    library, ids, *_ = filled
+    fits, projected = counted
+    similar_photos(library, ids[0], limit=5)
+    with library.session() as s:
+        for photo in s.query(Photo).filter(Photo.id.in_(ids)):
+            s.add(Embedding(content_hash=photo.content_hash, model="other", dim=16,
+                            preprocess_version=PREPROCESS_VERSION,
+                            vector=np.random.default_rng(photo.id).normal(size=16)
+                            .astype("<f2").tobytes(), top_classes=None))
+    space = index_module.similarity_space(library, index_module.search_index(library, "other"))
+    assert fits == [1, 1] and space.shape[0] == len(ids)
+    assert (library.data_dir / "similar-other.npz").exists()
+    # the same model name with vectors of another length (new weights): not projected on the
+    # old basis, fitted again
+    with library.session() as s:
+        for e in s.query(Embedding).filter_by(model=MODEL):
+            e.dim, e.vector = 24, np.ones(24, "<f2").tobytes()
+    index_module.forget(library)
+    space = index_module.similarity_space(library, index_module.search_index(library, MODEL))
+    assert fits == [1, 1, 1] and projected[-1] is None and space.shape[0] == len(ids)
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a zip file", "truncated", "wrong arrays"])
+def test_a_damaged_space_file_is_built_again(filled, counted, damage):
+    library, ids, *_ = filled
+    fits, _ = counted
+    first = similar_photos(library, ids[0], limit=5)
+    path = _space_file(library)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:300])
+    elif damage == "wrong arrays":
+        with np.load(path) as data:
+            arrays = dict(data)
+        np.savez(path, **{**arrays, "space": arrays["space"][:3]})
+    else:
+        path.write_bytes(damage)
+    index_module.forget(library)
+    assert similar_photos(library, ids[0], limit=5) == first
+    assert fits == [1, 1]
+    index_module.forget(library)
+    similar_photos(library, ids[0], limit=5)
+    assert fits == [1, 1]  # and kept again, readable
+
+
+def test_a_read_only_library_writes_no_space(filled, monkeypatch):
+    from photoclust.core.library import db, open_library
+
+    library, ids, *_ = filled
+    monkeypatch.setattr(db, "write_problem", lambda p: f"the file {p} is read-only")
+    with open_library(library.path, read_only_ok=True) as reader:
+        assert reader.read_only
+        assert len(similar_photos(reader, ids[0], limit=5)) == 5
+        index_module.forget(reader)
+    assert not _space_file(library).exists()
+    monkeypatch.undo()
+    similar_photos(library, ids[0], limit=5)
+    kept = _space_file(library).read_bytes()
+    _add_embedded_photo(library, "/pics/misc/ball2.jpg", "e" * 64, None)
+    monkeypatch.setattr(db, "write_problem", lambda p: f"the file {p} is read-only")
+    with open_library(library.path, read_only_ok=True) as reader:
+        assert len(similar_photos(reader, ids[0], limit=100)) == len(ids)
+        index_module.forget(reader)
+    assert _space_file(library).read_bytes() == kept
+    assert sorted(p.name for p in library.data_dir.iterdir()) == [_space_file(library).name]
 
 
 def test_similar_space_fitted_on_a_sample_and_built_in_chunks(filled, monkeypatch):
@@ -273,3 +384,45 @@ def test_cli_bad_input(filled, capsys):
     assert code == 0 and '"xyzzyq"' in out
     code, out, err = run_cli(capsys, "similar", "4242", "--library", lib)
     assert code == 2 and "no photo 4242" in err and "Traceback" not in err
+
+
+def test_a_scan_that_changes_nothing_rereads_nothing_but_changes_are_seen(filled):
+    library, ids, *_ = filled
+    before = index_module.search_index(library)
+    with library.session() as s:  # a scan sets updated_at of every photo it sees
+        for photo in s.query(Photo):
+            photo.updated_at = datetime(2030, 1, 1)
+    after = index_module.search_index(library)
+    assert after.photos is before.photos and after.vectors is before.vectors
+    with library.session() as s:  # a scan that found a photo's camera and date
+        photo = s.get(Photo, ids[6])
+        photo.camera, photo.taken_at = "Nikon D90", datetime(2011, 3, 4)
+        photo.updated_at = datetime(2030, 1, 2)
+    assert found(search_photos(library, "nikon march 2011")) == ["p7.jpg"]
+    assert index_module.search_index(library).vectors is before.vectors
+
+
+def test_new_embeddings_add_their_classes_to_the_kept_ones(filled, monkeypatch):
+    library, ids, *_ = filled
+    before = index_module.search_index(library)
+    read = []
+    class_matrix = index_module._class_matrix
+    monkeypatch.setattr(index_module, "_class_matrix",
+                        lambda tops: read.append(len(tops)) or class_matrix(tops))
+    _add_embedded_photo(library, "/pics/misc/ball2.jpg", "e" * 64,
+                        json.dumps([["golf ball", 0.6]]))
+    with library.session() as s:  # p5's content changed: another embedding
+        s.get(Photo, ids[4]).content_hash = "d" * 64
+        s.add(Embedding(content_hash="d" * 64, model=MODEL, preprocess_version=PREPROCESS_VERSION,
+                        dim=32, vector=np.ones(32, "<f2").tobytes(),
+                        top_classes=json.dumps([["tabby", 0.9]])))
+    after = index_module.search_index(library)
+    assert read == [2]  # only the two new embeddings' classes read
+    assert after.vectors is not before.vectors
+    full = index_module._build_vectors(library, MODEL, after.vectors.key)
+    assert np.array_equal(after.vectors.photo_ids, full.photo_ids)
+    assert np.array_equal(after.vectors.embedding_ids, full.embedding_ids)
+    assert (after.vectors.probs != full.probs).nnz == 0
+    assert found(search_photos(library, "golf ball")) == ["p7.jpg", "ball2.jpg"]
+    assert "p5.jpg" not in found(search_photos(library, "sombrero"))
+    assert "p5.jpg" in found(search_photos(library, "tabby"))

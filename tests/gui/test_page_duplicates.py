@@ -198,3 +198,28 @@ def test_groups_are_found_again_only_when_the_photos_change(qtbot, library, dup_
         page.activate()
     exact = next(g for g in page.all_groups if g.kind == "exact")
     assert len(exact.copies) == 3
+
+
+def test_the_page_reads_the_library_only_on_workers_and_shows_loading_meanwhile(
+        qtbot, library, dup_library, monkeypatch):
+    """Opening the page or coming back to it never reads the library on the GUI thread: the
+    photos check and the groups run on the job lane while the page shows its loading state."""
+    import threading
+
+    from photoclust.gui.pages import duplicates as page_module
+
+    threads = []
+    real = page_module.photos_key
+
+    def recorded(lib):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(lib)
+
+    monkeypatch.setattr(page_module, "photos_key", recorded)
+    state, page = _open(qtbot, library)  # asserts the loading state while the groups are found
+    first = page.all_groups
+    page.deactivate()
+    page.activate()
+    qtbot.waitUntil(lambda: page.checks_pending == 0, timeout=10000)
+    assert page.all_groups is first and page.stack.currentWidget() is page.splitter
+    assert threads and not any(threads)  # photos_key ran, never on the GUI thread

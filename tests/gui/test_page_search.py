@@ -203,3 +203,33 @@ def test_typing_a_query_never_triggers_the_pages_letter_keys(qtbot, searchable):
     page.field.clear()
     qtbot.keyClicks(page.field, "mouse")  # M is "Move to…" on the results
     assert page.picker is None and page.field.text() == "mouse"
+
+
+def test_the_page_says_it_is_getting_ready_until_search_is_loaded(qtbot, searchable):
+    """The constructor loads core.search on the page's worker (never on the GUI thread): until
+    then the page says so, then it shows what can be typed."""
+    from photoclust.gui.app import create_application
+    from photoclust.gui.state import AppState
+
+    create_application()
+    page = SearchPage(AppState(searchable.library))
+    qtbot.addWidget(page)
+    assert page.status.text() == "Getting search ready…" and page.hint.isHidden()
+    with qtbot.waitSignal(page.hintShown, timeout=30000):
+        pass
+    assert page.status.text() == "Search your photos"
+    assert page.hint.text().startswith("Type what the photos show")
+
+
+def test_a_query_typed_while_search_loads_is_not_overwritten_by_the_hint(qtbot, searchable):
+    from photoclust.gui.app import create_application
+    from photoclust.gui.state import AppState
+
+    create_application()
+    page = SearchPage(AppState(searchable.library))
+    qtbot.addWidget(page)
+    with qtbot.waitSignal(page.resultsShown, timeout=30000):
+        page.search("dog")
+    qtbot.wait(50)
+    assert sorted(page.model.photo_ids()) == sorted(_dogs(searchable))
+    assert page.status.text().startswith(f"{len(_dogs(searchable))} photos for “dog”")

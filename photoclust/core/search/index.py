@@ -1,11 +1,12 @@
 """The in-memory search index of a library, built on first use and kept while the library is
 unchanged.
 
-Four parts with their own freshness checks: the *photo facts* (paths, dates, cameras) and the
-*classes* (each embedded photo's stored ImageNet class probabilities, a sparse matrix) are re-read
-when photos come, go or are re-read by a scan, the classes also when embeddings come or go; the
-*space* "similar" compares photos in (the embeddings reduced as clustering reduces them) is built
-on the first "similar" only and kept on disk beside the library, keyed by the same state; the
+Four parts with their own freshness checks: the *photo facts* (paths, dates, cameras) are
+re-read when photos come, go or are re-read by a scan (and kept when the rows read are the same);
+the *classes* (each embedded photo's stored ImageNet class probabilities, a sparse matrix) when
+the embeddings of the present photos change; the *space* "similar" compares photos in (the
+embeddings reduced as clustering reduces them) is built on the first "similar" and kept on disk
+beside the library with its PCA basis: later, only new or changed embeddings are projected; the
 *placements* (each photo's cluster, the clusters' names) are re-read whenever the library file
 changed (an edit, a rename). Over 100,000 photos a query then takes milliseconds
 (docs/search.md).
@@ -16,12 +17,13 @@ import json
 import logging
 import os
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Integer, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from photoclust.core.clustering import NO_CLUSTER
@@ -43,9 +45,14 @@ PATH_FOLDERS = 2
 SPACE_CHUNK = 4096
 #: Changes when the way the space is built changes: a space kept on disk by another version of
 #: this code is then rebuilt.
-SPACE_VERSION = 2
+SPACE_VERSION = 3
+#: The PCA basis of that space is fitted again when the library has grown this many times since
+#: it was fitted (new photos are otherwise projected on the stored basis: seconds saved).
+REFIT_GROWTH = 2
 
 log = logging.getLogger(__name__)
+#: Which stored embedding a photo has (a new one for new content or a model run again).
+_EMBEDDING_ROWID = literal_column("embeddings.rowid", Integer)
 
 
 @dataclass
@@ -55,8 +62,11 @@ class Vectors:
     key: tuple
     model: str
     photo_ids: np.ndarray             # int64, sorted
+    embedding_ids: np.ndarray         # int64: the rowid of each photo's embedding
     probs: sparse.csr_matrix          # n x 1000: stored top-class probabilities
     space: np.ndarray | None = None   # n x d float32, unit rows; built by ``similarity_space``
+    basis: Basis | None = None        # what ``space`` is projected on
+    quick_key: tuple = ()             # the counts that last found these vectors unchanged
 
 
 class WordColumn:
@@ -102,6 +112,7 @@ class PhotoFacts:
     cameras: list[str]
     path_words: WordColumn
     camera_words: WordColumn
+    rows_hash: int = 0                # of the rows read: unchanged rows need no new facts
 
 
 @dataclass
@@ -163,11 +174,20 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
             return cached
         model = model or library_model(library)
         photos_key = _photos_key(library)
-        photos = cached.photos if cached is not None and cached.photos.key == photos_key \
-            else _read_photos(library, photos_key)
-        vectors_key = (model, photos_key, _embeddings_key(library, model))
-        vectors = cached.vectors if cached is not None and cached.vectors.key == vectors_key \
-            else _build_vectors(library, model, vectors_key)
+        photos = cached.photos if cached is not None else None
+        if photos is None or photos.key != photos_key:
+            photos = _read_photos(library, photos_key, photos)
+        quick_key = (photos_key, _embeddings_key(library, model))
+        vectors = cached.vectors if cached is not None else None
+        if vectors is None or vectors.model != model or vectors.quick_key != quick_key:
+            # photos or embeddings may have changed (a scan re-reads every photo it sees):
+            # the vectors are read again only when the embeddings present did change
+            vectors_key = (model, _present_embeddings_key(library, model))
+            if vectors is None or vectors.key != vectors_key:
+                vectors = _build_vectors(library, model, vectors_key,
+                                         vectors if vectors is not None and vectors.model == model
+                                         else None)
+            vectors.quick_key = quick_key
         index = _build_index(library, file_key, photos, vectors, vocabulary())
         if len(_cache) > 3:
             _cache.clear()
@@ -177,53 +197,127 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
 
 def similarity_space(library: Library, index: SearchIndex) -> np.ndarray:
     """The embeddings of ``index.vectors``' photos, L2-normalised, reduced by PCA and normalised
-    again (as for clustering); built on first use and kept with the vectors, and on disk beside
-    the library (``Library.data_dir``) for the next process, while photos and embeddings stay
-    as they are."""
+    again (as for clustering); kept with the vectors, and on disk beside the library
+    (``Library.data_dir``) with its PCA basis. A later call (or process) reuses the rows whose
+    embedding is unchanged and projects only the new ones on the stored basis; the basis is fitted
+    again only when the model changed or the library has grown ``REFIT_GROWTH`` times since."""
     vectors = index.vectors
     with _lock:
         if vectors.space is None:
-            vectors.space = _load_space(library, vectors)
-        if vectors.space is None:
-            vectors.space = _reduced_embeddings(library, vectors)
-            _save_space(library, vectors)
+            stored = _load_space(library, vectors)
+            vectors.space, vectors.basis, changed = _updated_space(library, vectors, stored)
+            if changed:
+                _save_space(library, vectors)
         return vectors.space
+
+
+@dataclass
+class Basis:
+    """The PCA the space is projected on: ``components`` dim x d and ``offset`` (the mean's
+    projection), or none (``components`` empty: only normalised), fitted on ``fit_n`` photos."""
+
+    components: np.ndarray
+    offset: np.ndarray
+    fit_n: int
+    dim: int
+
+    @property
+    def width(self) -> int:
+        return self.components.shape[1] if self.components.size else self.dim
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        from photoclust.core.clustering.preprocess import l2_normalize
+
+        X = X.astype(np.float32)
+        if not self.components.size:
+            return l2_normalize(X)
+        norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", X, X)), 1e-12)
+        return l2_normalize((X @ self.components) / norms[:, None] - self.offset)
+
+
+@dataclass
+class _Stored:
+    photo_ids: np.ndarray
+    embedding_ids: np.ndarray
+    space: np.ndarray
+    basis: Basis
+
+
+def _updated_space(library: Library, vectors: Vectors, stored: _Stored | None
+                   ) -> tuple[np.ndarray, Basis, bool]:
+    """The space of ``vectors`` (from ``stored`` where it can be), its basis, and whether it
+    differs from ``stored``."""
+    n = len(vectors.photo_ids)
+    if stored is None or n >= REFIT_GROWTH * max(stored.basis.fit_n, 1) or \
+            stored.basis.dim != (_dim(library, vectors.model) or stored.basis.dim):
+        basis = _fit_basis(library, vectors)
+        space = np.zeros((n, basis.width), np.float32)
+        _project_into(library, vectors, basis, space, None)
+        return space, basis, True
+    basis, m = stored.basis, len(stored.photo_ids)
+    space = np.zeros((n, stored.space.shape[1]), np.float32)
+    kept = np.zeros(n, bool)
+    if m and n:
+        at = np.minimum(np.searchsorted(stored.photo_ids, vectors.photo_ids), m - 1)
+        kept = (stored.photo_ids[at] == vectors.photo_ids) & \
+            (stored.embedding_ids[at] == vectors.embedding_ids)
+        space[kept] = stored.space[at[kept]]
+    new = np.flatnonzero(~kept)
+    if len(new):
+        _project_into(library, vectors, basis, space, new)
+    return space, basis, bool(len(new)) or m != n
 
 
 def _space_path(library: Library, model: str) -> Path:
     return library.data_dir / f"similar-{model}.npz"
 
 
-def _space_key(vectors: Vectors) -> str:
-    return json.dumps([SPACE_VERSION, SIMILAR_DIMENSIONS, SIMILAR_PCA_SAMPLE, vectors.key],
-                      default=str)
+def _space_key(model: str) -> str:
+    return json.dumps([SPACE_VERSION, SIMILAR_DIMENSIONS, SIMILAR_PCA_SAMPLE, model,
+                       PREPROCESS_VERSION])
 
 
-def _load_space(library: Library, vectors: Vectors) -> np.ndarray | None:
+def _load_space(library: Library, vectors: Vectors) -> _Stored | None:
+    """The space kept on disk for ``vectors.model``; None when there is none, or it was kept by
+    another version or model, or it is damaged (then it is built again)."""
     try:
         with np.load(_space_path(library, vectors.model)) as data:
-            if str(data["key"]) == _space_key(vectors) and \
-                    np.array_equal(data["photo_ids"], vectors.photo_ids):
-                return np.asarray(data["space"], dtype=np.float32)
-    except (OSError, KeyError, ValueError):
-        pass  # none yet, or unreadable: built again
-    return None
+            if str(data["key"]) != _space_key(vectors.model):
+                return None
+            stored = _Stored(np.asarray(data["photo_ids"], np.int64),
+                             np.asarray(data["embedding_ids"], np.int64),
+                             np.asarray(data["space"], np.float32),
+                             Basis(np.asarray(data["components"], np.float32),
+                                   np.asarray(data["offset"], np.float32), int(data["fit_n"]),
+                                   int(data["dim"])))
+    except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile):
+        return None  # none yet, or unreadable: built again
+    b, rows = stored.basis, len(stored.photo_ids)
+    if b.components.size and (b.components.shape[0] != b.dim or b.offset.shape != (b.width,)) \
+            or stored.space.shape != (rows, b.width) or len(stored.embedding_ids) != rows \
+            or np.any(np.diff(stored.photo_ids) <= 0):
+        return None  # not what this code writes: built again
+    return stored
 
 
 def _save_space(library: Library, vectors: Vectors) -> None:
     """Keep the space for the next process; a library that cannot be written keeps none."""
-    if library.read_only or vectors.space is None:
+    basis = vectors.basis
+    if library.read_only or vectors.space is None or basis is None:
         return
     path = _space_path(library, vectors.model)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, key=np.array(_space_key(vectors)), photo_ids=vectors.photo_ids,
-                 space=vectors.space)
+        np.savez(tmp, key=np.array(_space_key(vectors.model)), photo_ids=vectors.photo_ids,
+                 embedding_ids=vectors.embedding_ids, space=vectors.space,
+                 components=basis.components, offset=basis.offset, fit_n=np.array(basis.fit_n),
+                 dim=np.array(basis.dim))
         os.replace(tmp, path)
     except OSError as exc:
         log.info("the space for similar photos is not kept on disk: %s", exc)
         tmp.unlink(missing_ok=True)
+
 
 
 def _embedding_rows(library: Library, model: str, photo_ids=None):
@@ -263,45 +357,65 @@ def _fill(X: np.ndarray, photo_ids: np.ndarray, rows) -> np.ndarray:
     return at[ok]
 
 
-def _reduced_embeddings(library: Library, vectors: Vectors) -> np.ndarray:
-    """The PCA is fitted on a fixed random sample of ``SIMILAR_PCA_SAMPLE`` photos; then every
-    embedding is read and projected ``SPACE_CHUNK`` at a time, in float32 (no copy of them all)."""
-    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_normalize
-
-    n = len(vectors.photo_ids)
+def _dim(library: Library, model: str) -> int | None:
     with library.session() as s:
-        first = s.execute(select(Embedding.dim).where(Embedding.model == vectors.model)
-                          .where(Embedding.preprocess_version == PREPROCESS_VERSION)
-                          .limit(1)).scalar()
-        if first is None or n == 0:
-            return np.zeros((n, 1), np.float32)
-        dim = int(first)
-        sample = np.sort(np.random.default_rng(0).choice(n, min(n, SIMILAR_PCA_SAMPLE),
-                                                         replace=False))
-        fit = np.zeros((len(sample), dim), "<f2")
-        sample_ids = vectors.photo_ids[sample]
+        dim = s.execute(select(Embedding.dim).where(Embedding.model == model)
+                        .where(Embedding.preprocess_version == PREPROCESS_VERSION)
+                        .limit(1)).scalar()
+    return None if dim is None else int(dim)
+
+
+def _fit_basis(library: Library, vectors: Vectors) -> Basis:
+    """The PCA fitted on a fixed random sample of ``SIMILAR_PCA_SAMPLE`` of the photos."""
+    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+
+    n, dim = len(vectors.photo_ids), _dim(library, vectors.model) or 1
+    none = Basis(np.zeros((0, 0), np.float32), np.zeros(0, np.float32), n, dim)
+    if n == 0:
+        return none
+    sample = np.sort(np.random.default_rng(0).choice(n, min(n, SIMILAR_PCA_SAMPLE),
+                                                     replace=False))
+    fit = np.zeros((len(sample), dim), "<f2")
+    sample_ids = vectors.photo_ids[sample]
+    with library.session() as s:
         read = [_fill(fit, sample_ids, s.connection().execute(
             _embedding_rows(library, vectors.model, sample_ids[i:i + 900])).all())
             for i in range(0, len(sample_ids), 900)]
-        fit = fit[np.sort(np.concatenate(read))]
-        if len(fit) <= 2:
-            reducer = None
+    fit = fit[np.sort(np.concatenate(read))]
+    if len(fit) <= 2:
+        return none
+    reducer = EmbeddingPreprocessor(min(SIMILAR_DIMENSIONS, dim, len(fit) - 1))
+    reducer.fit(fit.astype(np.float32))
+    if reducer.pca_ is None:
+        return none
+    components = reducer.pca_.components_.T.astype(np.float32)
+    return Basis(components, reducer.pca_.mean_.astype(np.float32) @ components, n, dim)
+
+
+def _project_into(library: Library, vectors: Vectors, basis: Basis, space: np.ndarray,
+                  rows: np.ndarray | None) -> None:
+    """Project the embeddings of ``rows`` of ``vectors`` (all when None) into those rows of
+    ``space``: all are read ``SPACE_CHUNK`` at a time (no float32 copy of them all), a few by
+    their ids."""
+    n, dim = len(vectors.photo_ids), basis.dim
+    if n == 0:
+        return
+    with library.session() as s:
+        if rows is None:
+            cursor = _raw_cursor(s, _embedding_rows(library, vectors.model))
+            parts = iter(lambda: cursor.fetchmany(SPACE_CHUNK), [])
         else:
-            reducer = EmbeddingPreprocessor(min(SIMILAR_DIMENSIONS, dim, len(fit) - 1))
-            reducer.fit(fit.astype(np.float32))
-        width = dim if reducer is None else reducer.transform(
-            np.zeros((1, dim), np.float32)).shape[1]
-        space = np.zeros((n, width), dtype=np.float32)
-        cursor = _raw_cursor(s, _embedding_rows(library, vectors.model))
-        while part := cursor.fetchmany(SPACE_CHUNK):
+            wanted = vectors.photo_ids[rows]
+            parts = (s.connection().execute(_embedding_rows(
+                library, vectors.model, wanted[i:i + 900])).all()
+                for i in range(0, len(wanted), 900))
+        for part in parts:
             block = np.zeros((len(part), dim), "<f2")
             ids = np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part))
             written = _fill(block, ids, part)
             at = np.minimum(np.searchsorted(vectors.photo_ids, ids[written]), n - 1)
             ok = vectors.photo_ids[at] == ids[written]
-            X = block[written[ok]].astype(np.float32)
-            space[at[ok]] = l2_normalize(X) if reducer is None else reducer.transform(X)
-    return space
+            space[at[ok]] = basis.project(block[written[ok]])
 
 
 def forget(library: Library) -> None:
@@ -341,21 +455,63 @@ def _embeddings_key(library: Library, model: str) -> tuple:
                                .select_from(Embedding).where(Embedding.model == model)).one())
 
 
-def _build_vectors(library: Library, model: str, key: tuple) -> Vectors:
-    """The stored top classes of every present embedded photo, in one query (the vectors
-    themselves are read only when "similar" first needs them)."""
-    vocab = vocabulary()
-    query = (select(Photo.id, Embedding.top_classes)
+def _present_embeddings_key(library: Library, model: str) -> tuple:
+    """Changes when the embeddings of the present photos change: which photos have one, and
+    which embedding each has (its rowid), not when a scan merely re-reads the photos."""
+    query = (select(func.count(), func.sum(Photo.id), func.sum(_EMBEDDING_ROWID),
+                    func.sum(Photo.id * _EMBEDDING_ROWID % 1_000_003))
              .join(Embedding, (Embedding.content_hash == Photo.content_hash)
                    & (Embedding.model == model)
                    & (Embedding.preprocess_version == PREPROCESS_VERSION))
+             .where(Photo.status == PhotoStatus.PRESENT))
+    with library.session() as s:
+        return tuple(s.execute(query).one())
+
+
+def _build_vectors(library: Library, model: str, key: tuple,
+                   previous: Vectors | None = None) -> Vectors:
+    """The stored top classes of every present embedded photo, in one query, or those of the
+    photos whose embedding is not in ``previous`` only (the vectors themselves are read only when
+    "similar" first needs them)."""
+    join = (Embedding, (Embedding.content_hash == Photo.content_hash)
+            & (Embedding.model == model) & (Embedding.preprocess_version == PREPROCESS_VERSION))
+    if previous is not None and len(previous.photo_ids):
+        with library.session() as s:
+            pairs = _raw_cursor(s, select(Photo.id, _EMBEDDING_ROWID).join(*join)
+                                .where(Photo.status == PhotoStatus.PRESENT)
+                                .order_by(Photo.id)).fetchall()
+        photo_ids = np.fromiter((r[0] for r in pairs), dtype=np.int64, count=len(pairs))
+        embedding_ids = np.fromiter((r[1] for r in pairs), dtype=np.int64, count=len(pairs))
+        at = np.minimum(np.searchsorted(previous.photo_ids, photo_ids), len(previous.photo_ids) - 1)
+        kept = (previous.photo_ids[at] == photo_ids) & (previous.embedding_ids[at] == embedding_ids)
+        new = np.flatnonzero(~kept)
+        if len(new) <= len(photo_ids) // 2:  # else one query for all is faster
+            tops: dict[int, str | None] = {}
+            wanted = embedding_ids[new].tolist()
+            with library.session() as s:
+                for i in range(0, len(wanted), 900):
+                    tops.update(s.execute(select(_EMBEDDING_ROWID, Embedding.top_classes)
+                                          .select_from(Embedding)
+                                          .where(_EMBEDDING_ROWID.in_(wanted[i:i + 900]))).all())
+            stacked = sparse.vstack([previous.probs[at[kept]],
+                                     _class_matrix([tops.get(e) for e in wanted])], format="csr")
+            order = np.argsort(np.concatenate([np.flatnonzero(kept), new]), kind="stable")
+            return Vectors(key, model, photo_ids, embedding_ids, stacked[order])
+    query = (select(Photo.id, Embedding.top_classes, _EMBEDDING_ROWID).join(*join)
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:
         rows_read = _raw_cursor(s, query).fetchall()
     photo_ids = np.fromiter((r[0] for r in rows_read), dtype=np.int64, count=len(rows_read))
+    embedding_ids = np.fromiter((r[2] for r in rows_read), dtype=np.int64, count=len(rows_read))
+    return Vectors(key, model, photo_ids, embedding_ids, _class_matrix([r[1] for r in rows_read]))
+
+
+def _class_matrix(tops: list[str | None]) -> sparse.csr_matrix:
+    """The probabilities of the stored top classes ``tops`` (JSON), one row each."""
+    vocab = vocabulary()
     rows, cols, vals = [], [], []
     class_index = vocab.class_index
-    for row, (_, top) in enumerate(rows_read):
+    for row, top in enumerate(tops):
         try:  # (one json.loads of all rows at once is slower: the collector runs over it)
             for name, prob in json.loads(top) if top else ():
                 k, p = class_index.get(name), float(prob)
@@ -365,9 +521,8 @@ def _build_vectors(library: Library, model: str, key: tuple) -> Vectors:
                     vals.append(p)
         except (ValueError, TypeError):
             continue  # a damaged row: what it has read is kept, it spoils no other
-    probs = sparse.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
-                              shape=(len(photo_ids), vocab.n_classes))
-    return Vectors(key, model, photo_ids, probs)
+    return sparse.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
+                             shape=(len(tops), vocab.n_classes))
 
 
 def path_text(path: str) -> str:
@@ -379,20 +534,37 @@ def path_text(path: str) -> str:
     return " ".join([*(p for p in parts[-1 - PATH_FOLDERS:-1] if p), stem])
 
 
-def _read_photos(library: Library, key: tuple) -> PhotoFacts:
+def _read_photos(library: Library, key: tuple, previous: PhotoFacts | None) -> PhotoFacts:
+    """The facts of the present photos; ``previous`` (with a new ``key``) when they are the same
+    (a scan sets every photo's ``updated_at`` even when nothing else changed)."""
     query = (select(Photo.id, Photo.path, Photo.taken_at, Photo.camera)
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
-    with library.session() as s:  # Core rows (no ORM row processing: 100,000 rows)
-        rows = s.connection().execute(query).all()
+    with library.session() as s:  # raw rows (no row processing: 100,000 rows)
+        rows = _raw_cursor(s, query).fetchall()
+    rows_hash = hash(tuple(rows))
+    if previous is not None and previous.rows_hash == rows_hash:
+        previous.key = key
+        return previous
     n = len(rows)
     paths = [r[1] for r in rows]
     cameras = [r[3] or "" for r in rows]
+    dates = [_year_month(r[2]) for r in rows]
     return PhotoFacts(
         key=key, ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=n), paths=paths,
-        years=np.fromiter((r[2].year if r[2] else 0 for r in rows), dtype=np.int16, count=n),
-        months=np.fromiter((r[2].month if r[2] else 0 for r in rows), dtype=np.int8, count=n),
+        years=np.fromiter((d[0] for d in dates), dtype=np.int16, count=n),
+        months=np.fromiter((d[1] for d in dates), dtype=np.int8, count=n),
         cameras=cameras, path_words=WordColumn([path_text(p) for p in paths]),
-        camera_words=WordColumn(cameras))
+        camera_words=WordColumn(cameras), rows_hash=rows_hash)
+
+
+def _year_month(stored: str | None) -> tuple[int, int]:
+    """Year and month of a date as SQLite keeps it ("2023-07-14 10:00:00.000000"); 0, 0 when
+    there is none or it is not one."""
+    try:
+        year, month = int(stored[:4]), int(stored[5:7])  # type: ignore[index]
+    except (TypeError, ValueError):
+        return 0, 0
+    return (year, month) if 1 <= month <= 12 and 0 < year < 32768 else (0, 0)
 
 
 def _build_index(library: Library, key: tuple, photos: PhotoFacts, vectors: Vectors,

@@ -40,6 +40,7 @@ from photoclust.core.duplicates_choice import (
     forget,
     photos_key,
 )
+from photoclust.core.jobs import Job, JobContext
 from photoclust.core.viewing import file_size_text
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
@@ -108,6 +109,27 @@ class _GroupModel(QAbstractListModel):
         return None
 
 
+class _KeyedGroupsJob(DuplicatesJob):
+    """The groups and the ``photos_key`` they were found for, both read on the worker."""
+
+    def run(self, ctx: JobContext):  # type: ignore[override]
+        key = photos_key(self.library)
+        return key, super().run(ctx)
+
+
+class _PhotosKeyJob(Job[tuple]):
+    """Whether photos were added or went missing since the groups were found (one query, but
+    on the worker: the page never reads the library on the GUI thread)."""
+
+    title = "Checking for new photos"
+
+    def __init__(self, library):
+        self.library = library
+
+    def run(self, ctx: JobContext) -> tuple:
+        return photos_key(self.library)
+
+
 class DuplicatesPage(LiveWhileShown, Page):
     name = "duplicates"
     title = "Duplicates"
@@ -120,6 +142,7 @@ class DuplicatesPage(LiveWhileShown, Page):
         self.all_groups: list[GroupForReview] | None = None
         self._worker = None
         self._computed_for: tuple[int, int] | None = None  # photos_key the groups were found for
+        self.checks_pending = 0  # queued checks whether photos were added or went missing
         self.thumbnails = ThumbnailLoader(state.library, icon_size=COPY_THUMB, parent=self)
 
         title = QLabel("Duplicates")
@@ -229,16 +252,28 @@ class DuplicatesPage(LiveWhileShown, Page):
     def activate(self, **_kwargs) -> None:
         # Groups depend on which photos there are, not on clusters: edits keep them valid, new
         # or vanished photos do not.
-        if self._worker is None and (self.all_groups is None or
-                                     self._computed_for != photos_key(self.state.library)):
-            self.refresh()
+        if self._worker is None:
+            if self.all_groups is None:
+                self.refresh()
+            else:  # each activation checks afresh: a check queued earlier may predate a change
+                self.checks_pending += 1
+                self.state.run_job(_PhotosKeyJob(self.state.library), self._on_photos_key,
+                                   on_failed=self._on_check_ended,
+                                   on_cancelled=self._on_check_ended)
         self.group_list.setFocus()
+
+    def _on_photos_key(self, key: tuple) -> None:
+        self.checks_pending -= 1
+        if key != self._computed_for and self._worker is None:
+            self.refresh()
+
+    def _on_check_ended(self, *_args) -> None:
+        self.checks_pending -= 1
 
     def refresh(self) -> None:
         if self._worker is not None:
             return
-        self._computed_for = photos_key(self.state.library)
-        self._worker = self.state.run_job(DuplicatesJob(self.state.library), self._on_groups,
+        self._worker = self.state.run_job(_KeyedGroupsJob(self.state.library), self._on_groups,
                                           on_failed=self._on_failed,
                                           on_cancelled=self._on_cancelled)
         self._worker.progressed.connect(
@@ -247,8 +282,9 @@ class DuplicatesPage(LiveWhileShown, Page):
                 "Comparing photos to find copies…"))
         self._show()
 
-    def _on_groups(self, groups: list[GroupForReview]) -> None:
+    def _on_groups(self, keyed: tuple[tuple, list[GroupForReview]]) -> None:
         self._worker = None
+        self._computed_for, groups = keyed
         self.all_groups = groups
         self._apply_filter()
         self.groupsReady.emit()

@@ -18,6 +18,7 @@ The shell registers it like every page: ``SearchPage(state)`` in its page stack 
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.core import editing
 from photoclust.core.queries import list_clusters, photo_details, photo_files
+from photoclust.gui.gc_freeze import freeze_new_modules
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
@@ -45,6 +47,26 @@ SIMILAR_LIMIT = 60
 
 class _Signals(QObject):
     answered = Signal(int, object)  # generation, (hits, content hashes) or an error sentence
+    hinted = Signal(int, str)  # generation, the hint for an empty query
+
+
+class _Hint(QRunnable):
+    """Imports ``core.search`` (a quarter of a second: its word lists) off the GUI thread and
+    says what can be typed."""
+
+    def __init__(self, generation: int, signals: _Signals):
+        super().__init__()
+        self.generation, self.signals = generation, signals
+
+    def run(self) -> None:
+        try:
+            from photoclust.core.search import search_hint
+
+            hint = search_hint("")
+            freeze_new_modules()
+        except Exception as exc:  # noqa: BLE001 - a sentence for the user, never a crash
+            hint = f"The search could not start: {exc or type(exc).__name__}"
+        self.signals.hinted.emit(self.generation, hint)
 
 
 class _Query(QRunnable):
@@ -94,6 +116,7 @@ class SearchPage(LiveWhileShown, Page):
     title = "Search"
 
     resultsShown = Signal()  # results (or the hint for none) are on screen
+    hintShown = Signal()  # the hint for an empty query is on screen (search is ready)
 
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
@@ -107,6 +130,7 @@ class SearchPage(LiveWhileShown, Page):
         self._pool.setMaxThreadCount(1)
         self._signals = _Signals(self)
         self._signals.answered.connect(self._on_answer)
+        self._signals.hinted.connect(self._on_hint)
         self.thumbnails = ThumbnailLoader(state.library, icon_size=RESULT_THUMB, parent=self)
         self.picker: ClusterPicker | None = None
         self.export_dialog = None
@@ -168,7 +192,7 @@ class SearchPage(LiveWhileShown, Page):
                                              photo_ids=self.model.photo_ids(), back="search"))
         self.field.installEventFilter(self)
         state.photosChanged.connect(self._on_photos_changed)
-        self._show_hint_only()
+        self._show_hint_only(loaded_here=False)
         self.set_actions_live(self.isVisible())
 
     def actions(self) -> list[QAction]:  # type: ignore[override]
@@ -274,16 +298,30 @@ class SearchPage(LiveWhileShown, Page):
                           "No other photo has an embedding to compare with yet.")
         self.hint.show()
 
-    def _show_hint_only(self) -> None:
-        from photoclust.core.search import search_hint
-
+    def _show_hint_only(self, loaded_here: bool = True) -> None:
+        """No query: say what can be typed. The first time (``loaded_here=False``, from the
+        constructor) ``core.search`` is imported on the page's worker while the page says it is
+        getting ready, so opening the page never waits for the import."""
         self._generation += 1
         self.hits = []
         self.model.set_rows([])
-        self.status.setText("Search your photos")
-        self.hint.setText(search_hint(""))
-        self.hint.show()
         self._update_actions()
+        if loaded_here and "photoclust.core.search" in sys.modules:
+            from photoclust.core.search import search_hint
+
+            self._on_hint(self._generation, search_hint(""))
+            return
+        self.status.setText("Getting search ready…")
+        self.hint.hide()
+        self._pool.start(_Hint(self._generation, self._signals))
+
+    def _on_hint(self, generation: int, hint: str) -> None:
+        if generation != self._generation:
+            return  # a query was typed meanwhile: its answer is shown instead
+        self.status.setText("Search your photos")
+        self.hint.setText(hint)
+        self.hint.show()
+        self.hintShown.emit()
 
     def _on_photos_changed(self) -> None:
         # Cluster names and placements feed the search: show the results afresh when visible.
