@@ -139,6 +139,13 @@ def job_context(args: argparse.Namespace, description: str) -> Iterator[JobConte
     def on_progress(done: int, total: int, message: str) -> None:
         if bar is None:
             return
+        unit = "step" if message.startswith("cluster") else "photo"
+        if unit != bar.unit:
+            # Clustering counts its own steps: its rate and time left start afresh (after 12 s
+            # of photos it showed "1/3, 12.62s/photo"). Indexing and embedding, which alternate
+            # in organize, share one count of photos.
+            bar.reset(total=total)
+            bar.unit = unit
         if bar.total != total:
             bar.total = total
         bar.n = done

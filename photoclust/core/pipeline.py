@@ -175,6 +175,7 @@ class OrganizeJob(Job[OrganizeResult]):
     def _report_indexing(ctx: JobContext, indexing: _Indexing) -> None:
         """Indexing's progress (from this thread: contexts need not be thread-safe)."""
         done, total, message = indexing.progress
+        message = os.path.basename(message)  # the file's name, as the embed stage says it
         suffix = f" ({indexing.embedded} embedded)" if indexing.embedded else ""
         ctx.report(done, total, f"index: {message}{suffix}" if message else f"index{suffix}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -86,6 +87,8 @@ def page_class(name: str) -> type[Page] | None:
 
 
 MENU_LABEL_CHARS = 70
+#: While a job that changes the photos runs, the pages re-read the library this often.
+REREAD_WHILE_RUNNING_S = 5.0
 
 
 def menu_label(label: str, limit: int = MENU_LABEL_CHARS) -> str:
@@ -416,14 +419,18 @@ class MainWindow(QMainWindow):
                 on_finished(result)
             self._say_job_ended(worker, outcome)
 
-        stage = {"name": None}
+        stage: dict = {"name": None, "read_at": time.monotonic()}
 
         def progressed(_done: int, _total: int, message: str) -> None:
-            # A new stage (indexing done, say): show what the library holds so far, so the
-            # photos found appear while they are looked at.
-            name = message.partition(": ")[0]
-            if stage["name"] is not None and name != stage["name"]:
+            # A new stage (indexing done, say), or every REREAD_WHILE_RUNNING_S within one
+            # (indexing a large folder takes minutes): show what the library holds so far, so
+            # the photos found appear while they are looked at.
+            name = message.partition(": ")[0].split(" (")[0]
+            now = time.monotonic()
+            if stage["name"] is not None and (
+                    name != stage["name"] or now - stage["read_at"] >= REREAD_WHILE_RUNNING_S):
                 self.state.photosChanged.emit()
+                stage["read_at"] = now
             stage["name"] = name
 
         def setup(w: JobWorker) -> None:

@@ -36,10 +36,12 @@ def test_evaluate_refuses_folders_without_labels(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("model, grouped", [("efficientnet_lite0", True),
-                                           ("efficientnet_lite2", False)])
+                                           ("efficientnet_lite2", False),
+                                           ("efficientnet_lite2_int8", False)])
 def test_near_duplicate_threshold_is_the_models(library, model, grouped):
     """Two photos at cosine 0.93 are copies for Lite0 (threshold 0.92) but not for the more
-    semantic Lite2 (0.945), whose different photos of one class come that close."""
+    semantic Lite2 (0.945), whose different photos of one class come that close; nor for Lite2
+    int8, whose different photos come as close as fp32's (it once fell back to Lite0's 0.92)."""
     from photoclust.core.clustering.duplicates import library_duplicate_groups
 
     angle = np.arccos(0.93)

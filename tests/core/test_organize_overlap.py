@@ -77,9 +77,14 @@ def test_photos_are_embedded_while_indexing_goes_on(library, tmp_path):
         store(backbone, batch)
 
     job.embed_job._store = store_and_look
-    result = run_job(job)
+    messages: list[str] = []
+    result = run_job(job, JobContext(lambda done, total, message: messages.append(message)))
 
     assert seen_at_stores and seen_at_stores[0] <= 6  # vectors came long before the last row
+    indexing = [m for m in messages if m.startswith("index: ")]
+    # the file's name (as the embed stage says it), then the photos looked at meanwhile
+    assert indexing and all(str(tmp_path) not in m for m in indexing)
+    assert any(m.startswith("index: img_0") and m.endswith(" embedded)") for m in indexing)
     assert (result.index.added, result.embed.embedded, result.embed.already) == (12, 12, 0)
     assert counts(library) == (12, 12)
     assert result.cluster.to_json()["k"] == 2

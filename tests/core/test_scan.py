@@ -669,3 +669,35 @@ def test_indexing_two_144_megapixel_pngs_peaks_under_800_mb(tmp_path):
     added, peak_mib = (int(v) for v in out.stdout.split()[-2:])
     assert added == 2
     assert peak_mib * 1.048576 < 800, f"peak {peak_mib} MiB"
+
+
+def test_scan_batch_survives_another_writer_committing_mid_batch(tmp_path, library):
+    """Organize indexes while its model lane commits embeddings. A batch that read before
+    writing (a deferred transaction) could not upgrade its stale snapshot: SQLite says
+    "database is locked" at once, without waiting (seen in the app on 200 photos)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    root = tmp_path / "photos"
+    for i in range(3):
+        write_image(root / f"p{i}.png", size=(30, 20), color=(i * 60, 10, 10))
+    other = sqlite3.connect(library.path, timeout=0.2, isolation_level=None)
+    other_wrote: list[bool] = []
+
+    def after_execute(conn, _cursor, statement, *_args):
+        if "WHERE photos.content_hash = " in statement and not other_wrote:
+            try:  # the model lane commits between the batch's first read and its writes
+                other.execute("INSERT INTO settings (key, value) VALUES ('other_writer', '1')")
+                other_wrote.append(True)
+            except sqlite3.OperationalError:
+                other_wrote.append(False)  # the batch holds the write lock already: fine
+
+    event.listen(library.engine, "after_cursor_execute", after_execute)
+    try:
+        result = scan(library, root)
+    finally:
+        event.remove(library.engine, "after_cursor_execute", after_execute)
+        other.close()
+    assert other_wrote  # the interleaving was tried
+    assert result.added == 3 and len(photos(library)) == 3

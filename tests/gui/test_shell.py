@@ -266,7 +266,7 @@ def test_cancel_stays_put_while_the_progress_text_changes(window, qtbot, gui_lib
         status._on_progress(5, 300, message)  # what a report does
         positions.add(status.cancel_button.mapTo(window, status.cancel_button.rect().topLeft())
                       .toTuple())
-        assert status.label.text().split(":")[0] in ("Finding photos", "Looking at photos",
+        assert status.label.text().split(":")[0] in ("Reading photos", "Looking at photos",
                                                      "Grouping photos…", "Grouping photos")
     assert len(positions) == 1
     with qtbot.waitSignal(worker.cancelled, timeout=10000):
@@ -277,17 +277,63 @@ def test_cancel_stays_put_while_the_progress_text_changes(window, qtbot, gui_lib
     assert "stopped" in window.statusBar().currentMessage()
 
 
+def test_organize_rate_counts_photos_looked_at_not_photos_read(window, qtbot, gui_library):
+    """Reading runs ahead of the model: its bursts (a batch of 32 at once) are not the job's
+    speed; the rate counts the photos looked at, and runs on into the looking-at stage."""
+    job = _GateJob(gui_library.library, "Organizing photos", message="index: a.jpg")
+    worker = window.run_job(job)
+    status = window.job_status
+    with qtbot.waitSignal(worker.progressed, timeout=10000):
+        pass
+    status._rate.reset()
+    status._on_progress(0, 60, "index: IMG_0.jpg")  # the model still loading
+    status._on_progress(32, 60, "index: IMG_31.jpg")
+    assert "photos/s" not in status.label.text()  # not 32 photos in a blink
+    status._on_progress(60, 60, "index: IMG_59.jpg (24 embedded)")
+    assert status._rate._samples[-1][1] == 24  # counted, not the 60 read
+    assert status.bar.value() == 24
+    status._on_progress(30, 60, "embed: IMG_30.jpg")  # looking at only: no restart
+    assert len(status._rate._samples) >= 2
+    with qtbot.waitSignal(worker.cancelled, timeout=10000):
+        qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
+
+
+def test_photos_found_appear_while_indexing_goes_on(window, qtbot, gui_library, monkeypatch):
+    """Indexing a large folder is one long stage: the pages re-read the library every few
+    seconds within it, not only when the stage changes (the welcome page stayed empty)."""
+    from photoclust.gui import main_window
+
+    monkeypatch.setattr(main_window, "REREAD_WHILE_RUNNING_S", 0.2)
+    job = _GateJob(gui_library.library, "Organizing photos", message="index: a.jpg")
+    rereads: list[int] = []
+    window.state.photosChanged.connect(lambda: rereads.append(1))
+    worker = window.run_job(job, reread=True)
+    qtbot.waitUntil(lambda: len(rereads) >= 2, timeout=10000)  # all within "index"
+    with qtbot.waitSignal(worker.cancelled, timeout=10000):
+        qtbot.mouseClick(window.job_status.cancel_button, Qt.MouseButton.LeftButton)
+
+
 def test_progress_is_said_in_words():
     assert describe_progress("Organizing photos", 120, 300, "embed: 552bd3bb.jpg", 4.0, 60) == \
         "Looking at photos: 120 of 300 · 4.0 photos/s · about 1 min left"
     assert describe_progress("Organizing photos", 0, 0, "cluster: silhouette of k=3") == \
         "Grouping photos…"
     assert describe_progress("Organizing photos", 10, 50, "index: x.jpg") == \
-        "Finding photos: 10 of 50"
+        "Reading photos: 10 of 50"
+    assert describe_progress("Organizing photos", 40, 60, "index: x (2).jpg (12 embedded)",
+                             6.0, 8) == \
+        "Looking at photos: 12 of 60 (40 read) · 6.0 photos/s · about 10 s left"
+    assert describe_progress("Organizing photos", 60, 60, "index: done (48 embedded)", 6.0, 2) \
+        == "Looking at photos: 48 of 60 (60 read) · 6.0 photos/s · a few seconds left"
+    assert describe_progress("Organizing photos", 40, 60, "index (1,2 embedded)") == \
+        "Reading photos: 40 of 60"
     assert describe_progress("Learning from your corrections", 1, 3, "learning") == \
         "Learning from your corrections: 1 of 3"
     assert format_time_left(3 * 3600 + 600) == "about 3 h 10 min left"
     assert format_time_left(42) == "about 40 s left"
+    assert format_time_left(3) == "a few seconds left"
+    assert describe_progress("Organizing photos", 0, 9, "cluster: silhouette of k=3") == \
+        "Grouping photos…"
 
 
 def test_cancelled_organize_shows_the_photos_it_found_not_an_empty_library(

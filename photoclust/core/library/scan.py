@@ -44,7 +44,7 @@ from photoclust.core.imaging import (
 )
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.chunks import chunks
-from photoclust.core.library.db import Library
+from photoclust.core.library.db import WRITE_LOCK, Library
 from photoclust.core.library.folders import remember_indexed_folders
 from photoclust.core.library.models import Photo, PhotoStatus, utcnow
 
@@ -413,6 +413,10 @@ class ScanJob(Job[ScanResult]):
         counts = {"added": 0, "updated": 0, "unchanged": 0, "moved": 0}
         skipped: list[tuple[str, str]] = []
         with self.library.session() as s:
+            # The batch reads before it writes: a deferred transaction could not upgrade its
+            # snapshot once another writer (organize's model lane) committed, and SQLite says
+            # "database is locked" without waiting. Take the write lock first; others wait.
+            s.connection(execution_options=WRITE_LOCK)
             for item in batch:
                 if item.error is not None:
                     skipped.append((printable_path(item.path), item.error))

@@ -3,8 +3,17 @@
 The layout is fixed: the job text has a fixed width (elided), so the bar and Cancel never move
 under the mouse while the text changes. Progress is said in words a person uses ("Looking at
 photos: 120 of 300 · 4 photos/s · about 1 min left"), never the core's raw stage text.
+
+Organize reads (indexes) and looks at (embeds) photos at the same time; while it reads, the core
+says "index: NAME (N embedded)", shown as "Looking at photos: 12 of 60 (40 read)". The count,
+the bar, the rate and the time left then follow the photos looked at,
+the slower of the two and what the job waits for (none is shown before the first photo is looked
+at), so they run on without a jump when reading ends and only looking at is left
+(docs/performance.md).
 """
 from __future__ import annotations
+
+import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -19,11 +28,11 @@ from PySide6.QtWidgets import (
 from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobWorker, ProgressRate
 
-JOB_TEXT_WIDTH = 400
+JOB_TEXT_WIDTH = 480
 
 #: The core's stage prefixes ("embed: IMG_1.jpg") in words, and what the stage counts.
 STAGE_WORDS = {
-    "index": ("Finding photos", "photos"),
+    "index": ("Reading photos", "photos"),
     "embed": ("Looking at photos", "photos"),
     "cluster": ("Grouping photos", None),
 }
@@ -32,9 +41,21 @@ TITLE_UNITS = {"Exporting albums": "photos", "Indexing photos": "photos",
                "Embedding photos": "photos"}
 
 
+_EMBEDDED = re.compile(r"\((\d+) embedded\)$")
+
+
+def photos_looked_at(message: str) -> int | None:
+    """N of an overlapped organize's "index: NAME (N embedded)", else None."""
+    stage, _, detail = message.partition(": ")
+    found = _EMBEDDED.search(detail or stage) if stage.startswith("index") else None
+    return int(found.group(1)) if found else None
+
+
 def format_time_left(seconds: float) -> str:
-    """"about 40 s left", "about 3 min left", "about 1 h 10 min left"."""
+    """"a few seconds left", "about 40 s left", "about 3 min left", "about 1 h 10 min left"."""
     seconds = max(0, int(round(seconds)))
+    if seconds < 8:
+        return "a few seconds left"
     if seconds < 60:
         return f"about {max(5, 5 * round(seconds / 5))} s left"
     minutes = round(seconds / 60)
@@ -47,15 +68,19 @@ def describe_progress(title: str, done: int, total: int, message: str,
                       rate: float | None = None, eta_s: float | None = None) -> str:
     """One line for a progress report; see the module docstring."""
     stage, _, _detail = message.partition(": ")
-    words, unit = STAGE_WORDS.get(stage, (None, None))
+    looked_at = photos_looked_at(message)
+    words, unit = STAGE_WORDS.get(stage.split(" (")[0], (None, None))
     if words is None:
         words, unit = title, TITLE_UNITS.get(title)
-    if total <= 0:
-        return f"{words}…"
+    if total <= 0 or (stage in STAGE_WORDS and unit is None):
+        return f"{words}…"  # a stage's own steps ("0 of 9": silhouettes of k) mean nothing
     parts = [f"{words}: {done:,} of {total:,}"]
+    if looked_at is not None:  # the count the rate and the bar follow comes first
+        words = STAGE_WORDS["embed"][0]
+        parts = [f"{words}: {looked_at:,} of {total:,} ({done:,} read)"]
     if rate and unit:
         parts.append(f"{rate:.1f} {unit}/s" if rate < 10 else f"{rate:.0f} {unit}/s")
-    if eta_s is not None and done < total and rate:
+    if eta_s is not None and (done if looked_at is None else looked_at) < total and rate:
         parts.append(format_time_left(eta_s))
     return " · ".join(parts)
 
@@ -123,12 +148,16 @@ class JobStatusWidget(QWidget):
             self._set_text("Stopping after the current step…")
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
+        looked_at = photos_looked_at(message)
+        if looked_at is None and message.startswith("index"):
+            looked_at = 0  # the model is still loading: reading alone is no rate for the job
+        counted = done if looked_at is None else looked_at
         if total > 0:
             self.bar.setRange(0, total)
-            self.bar.setValue(min(done, total))
+            self.bar.setValue(min(counted, total))
         else:
             self.bar.setRange(0, 0)
-        self._rate.add(done)
+        self._rate.add(counted)
         if self.cancel_button.isEnabled() and self._worker is not None:
             self._set_text(describe_progress(self._worker.title, done, total, message,
                                              self._rate.rate(), self._rate.eta_seconds(total)))
