@@ -42,7 +42,7 @@ def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, q
 
 
 def test_question_text_says_how_sure_only_for_doubtful_photos():
-    from photoclust.gui.models.review_model import question_text
+    from photoclust.core.review_queue import question_text
 
     def ask(reason, confidence):
         return question_text(PhotoSuggestion(
@@ -50,5 +50,6 @@ def test_question_text_says_how_sure_only_for_doubtful_photos():
             suggested_cluster_name="Cats", confidence=confidence, reason=reason,
             explanation="why"))
 
-    assert ask("uncertain", 0.55) == "Is cat.jpg in “Cats”?\nwhy (55% sure)"
-    assert ask("representative", 1.0) == "Is cat.jpg in “Cats”?\nwhy"
+    assert ask("uncertain", 0.55) == "Is this photo in “Cats”?\nIt is why (55% sure)."
+    assert ask("representative", 1.0) == "Is this photo in “Cats”?\nIt is why."
+    assert ask("uncertain", None) == "Is this photo in “Cats”?\nIt is why."
