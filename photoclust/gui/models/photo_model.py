@@ -38,6 +38,54 @@ class PhotoRole(IntEnum):
     Path = Qt.ItemDataRole.UserRole + 3
 
 
+class PhotoRowsMixin:
+    """The Qt model side shared by the lists of photos (a cluster's grid, a fixed list of
+    results): the photo roles of ``data()`` and dragging photo ids. Needs ``self._rows`` (rows
+    with ``id``, ``content_hash``, ``path``), ``self.thumbnails`` and ``self.photo_ids(rows)``;
+    ``_display``/``_tooltip`` give a row's caption and tooltip (default: file name, path)."""
+
+    def _display(self, row) -> str:
+        return Path(row.path).name
+
+    def _tooltip(self, row) -> str:
+        return row.path
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbnails.image_or_placeholder(row.content_hash, row.path)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row)
+        if role == PhotoRole.PhotoId:
+            return row.id
+        if role == PhotoRole.ContentHash:
+            return row.content_hash
+        if role == PhotoRole.Path:
+            return row.path
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [PHOTO_IDS_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]):  # noqa: N802
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        return photo_ids_to_mime(self.photo_ids(rows))
+
+
 class PhotoRow(NamedTuple):
     """What the grid keeps per photo. A tuple of plain values, which Python's garbage collector
     stops tracking: 50,000 of them add nothing to a full collection (dataclass rows made the
@@ -76,7 +124,7 @@ def read_page(library: Library, cluster_id: int, offset: int, limit: int,
     return photos_in_cluster(library, cluster_id, offset, limit, order=order)
 
 
-class PhotoListModel(QAbstractListModel):
+class PhotoListModel(PhotoRowsMixin, QAbstractListModel):
     pageLoaded = Signal()
 
     def __init__(self, library: Library, thumbnails: ThumbnailLoader, parent=None):
@@ -200,42 +248,6 @@ class PhotoListModel(QAbstractListModel):
             self._rows_by_hash.setdefault(photo.content_hash, []).append(n)
         self.endInsertRows()
         self.pageLoaded.emit()
-
-    # --- Qt model interface -------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
-        return 0 if parent.isValid() else len(self._rows)
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.thumbnails.image_or_placeholder(row.content_hash, row.path)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return Path(row.path).name
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return row.path
-        if role == PhotoRole.PhotoId:
-            return row.id
-        if role == PhotoRole.ContentHash:
-            return row.content_hash
-        if role == PhotoRole.Path:
-            return row.path
-        return None
-
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        base = super().flags(index)
-        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
-
-    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
-        return Qt.DropAction.MoveAction
-
-    def mimeTypes(self) -> list[str]:  # noqa: N802
-        return [PHOTO_IDS_MIME]
-
-    def mimeData(self, indexes: list[QModelIndex]):  # noqa: N802
-        rows = sorted({i.row() for i in indexes if i.isValid()})
-        return photo_ids_to_mime(self.photo_ids(rows))
 
     def _on_thumbnails_loaded(self, hashes: list) -> None:
         rows = [n for h in hashes for n in self._rows_by_hash.get(h, ())]

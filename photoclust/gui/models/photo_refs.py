@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
-from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
-from photoclust.gui.models.photo_model import PhotoRole
+from photoclust.gui.models.photo_model import PhotoRole, PhotoRowsMixin
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 
 
@@ -27,7 +26,7 @@ class RefRow(NamedTuple):
     tooltip: str = ""
 
 
-class PhotoRefModel(QAbstractListModel):
+class PhotoRefModel(PhotoRowsMixin, QAbstractListModel):
     def __init__(self, thumbnails: ThumbnailLoader, parent=None):
         super().__init__(parent)
         self.thumbnails = thumbnails
@@ -53,40 +52,11 @@ class PhotoRefModel(QAbstractListModel):
     def row_of(self, photo_id: int) -> int:
         return next((n for n, r in enumerate(self._rows) if r.id == photo_id), -1)
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
-        return 0 if parent.isValid() else len(self._rows)
+    def _display(self, row: RefRow) -> str:
+        return row.caption or Path(row.path).name
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.thumbnails.image_or_placeholder(row.content_hash, row.path)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return row.caption or Path(row.path).name
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return row.tooltip or row.path
-        if role == PhotoRole.PhotoId:
-            return row.id
-        if role == PhotoRole.ContentHash:
-            return row.content_hash
-        if role == PhotoRole.Path:
-            return row.path
-        return None
-
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        base = super().flags(index)
-        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
-
-    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
-        return Qt.DropAction.MoveAction
-
-    def mimeTypes(self) -> list[str]:  # noqa: N802
-        return [PHOTO_IDS_MIME]
-
-    def mimeData(self, indexes: list[QModelIndex]):  # noqa: N802
-        return photo_ids_to_mime(self.photo_ids(sorted({i.row() for i in indexes
-                                                        if i.isValid()})))
+    def _tooltip(self, row: RefRow) -> str:
+        return row.tooltip or row.path
 
     def _on_thumbnails_loaded(self, hashes: list) -> None:
         wanted = set(hashes)
