@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -46,6 +45,7 @@ from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.widgets import busy_panel, message_label
 
 COPY_THUMB = 200
 GROUP_ICON = QSize(56, 56)
@@ -209,19 +209,8 @@ class DuplicatesPage(LiveWhileShown, Page):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 740])
 
-        self.loading = QWidget()
-        self.loading_label = QLabel("Comparing photos to find copies…")
-        bar = QProgressBar()
-        bar.setRange(0, 0)
-        bar.setMaximumWidth(320)
-        box = QVBoxLayout(self.loading)
-        box.addStretch(1)
-        box.addWidget(self.loading_label, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addWidget(bar, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addStretch(2)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.loading, self.loading_label = busy_panel("Comparing photos to find copies…")
+        self.message = message_label()
         self.stack = QStackedWidget()
         for w in (self.loading, self.message, self.splitter):
             self.stack.addWidget(w)

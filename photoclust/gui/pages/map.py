@@ -14,21 +14,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QStackedWidget,
     QVBoxLayout,
-    QWidget,
 )
 
 from photoclust.core.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
 from photoclust.core.queries import list_clusters, photo_details
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.widgets import busy_panel, message_label
 from photoclust.gui.views.map_view import MapView
 
 
@@ -71,19 +70,8 @@ class MapPage(LiveWhileShown, Page):
         self.info = QLabel("Click a dot to see its photo; double-click or Enter opens it.")
         self.info.setObjectName("hint")
         self.info.setWordWrap(True)
-        self.loading = QWidget()
-        self.loading_label = QLabel("Laying out the map…")
-        bar = QProgressBar()
-        bar.setRange(0, 0)
-        bar.setMaximumWidth(320)
-        box = QVBoxLayout(self.loading)
-        box.addStretch(1)
-        box.addWidget(self.loading_label, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addWidget(bar, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addStretch(2)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.loading, self.loading_label = busy_panel("Laying out the map…")
+        self.message = message_label()
         self.stack = QStackedWidget()
         for w in (self.loading, self.message, self.view):
             self.stack.addWidget(w)

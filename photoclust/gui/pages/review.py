@@ -23,7 +23,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -47,6 +46,7 @@ from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.cluster_picker import ClusterPicker
+from photoclust.gui.pages.widgets import busy_panel, message_label
 
 #: Thumbnails of a question, in pixels (the issue's floor is 160).
 QUESTION_THUMB = 168
@@ -96,21 +96,11 @@ class ReviewPage(LiveWhileShown, Page):
         header.addWidget(self.progress_label)
 
         # the states: loading / nothing to review / could not compute / a question
-        self.loading = QWidget()
-        self.loading_label = QLabel("Looking for the questions that teach photoclust the most…")
+        self.loading, self.loading_label = busy_panel(
+            "Looking for the questions that teach photoclust the most…")
         self.loading_label.setWordWrap(True)
-        self.loading_bar = QProgressBar()
-        self.loading_bar.setRange(0, 0)
-        self.loading_bar.setMaximumWidth(320)
-        box = QVBoxLayout(self.loading)
-        box.addStretch(1)
-        box.addWidget(self.loading_label, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addWidget(self.loading_bar, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addStretch(2)
-        self.message = QLabel()
+        self.message = message_label()
         self.message.setObjectName("reviewMessage")
-        self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         self.question = QWidget()
         self.question_label = QLabel()
