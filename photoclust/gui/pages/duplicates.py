@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -45,7 +44,7 @@ from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
-from photoclust.gui.pages.widgets import busy_panel, message_label
+from photoclust.gui.pages.widgets import action_button, busy_panel, message_label
 
 COPY_THUMB = 200
 GROUP_ICON = QSize(56, 56)
@@ -183,12 +182,8 @@ class DuplicatesPage(LiveWhileShown, Page):
                                 "Find the duplicate groups afresh")
         buttons = QHBoxLayout()
         for action in (self.keep_action, self.suggest_action, self.all_action):
-            button = QPushButton(f"{action.text()}  ({action.shortcut().toString()})")
-            button.setToolTip(action.toolTip())
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(action.trigger)
-            action.changed.connect(lambda a=action, b=button: b.setEnabled(a.isEnabled()))
-            buttons.addWidget(button)
+            buttons.addWidget(action_button(
+                action, f"{action.text()}  ({action.shortcut().toString()})"))
         buttons.addStretch(1)
         note = QLabel("photoclust never deletes a file: the other copies stay in their folders "
                       "and clusters; exported albums leave them out.")

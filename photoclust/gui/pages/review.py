@@ -46,7 +46,7 @@ from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.cluster_picker import ClusterPicker
-from photoclust.gui.pages.widgets import busy_panel, message_label
+from photoclust.gui.pages.widgets import action_button, busy_panel, message_label
 
 #: Thumbnails of a question, in pixels (the issue's floor is 160).
 QUESTION_THUMB = 168
@@ -142,11 +142,7 @@ class ReviewPage(LiveWhileShown, Page):
         for action in (self.yes_action, self.no_action, self.elsewhere_action,
                        self.skip_action):
             key = action.shortcut().toString()
-            button = QPushButton(f"{action.text()}  ({key})")
-            button.setToolTip(action.toolTip())
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(action.trigger)
-            action.changed.connect(lambda a=action, b=button: b.setEnabled(a.isEnabled()))
+            button = action_button(action, f"{action.text()}  ({key})")
             buttons.addWidget(button)
             self.buttons[action.text()] = button
         buttons.addStretch(1)

@@ -39,6 +39,7 @@ from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.cluster_picker import ClusterPicker
+from photoclust.gui.pages.widgets import action_button
 
 RESULT_THUMB = 160
 SEARCH_LIMIT = 200
@@ -170,12 +171,7 @@ class SearchPage(LiveWhileShown, Page):
         buttons = QHBoxLayout()
         for action in (self.similar_action, self.move_action, self.new_cluster_action,
                        self.export_action):
-            button = QPushButton(action.text())
-            button.setToolTip(action.toolTip())
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(action.trigger)
-            action.changed.connect(lambda a=action, b=button: b.setEnabled(a.isEnabled()))
-            buttons.addWidget(button)
+            buttons.addWidget(action_button(action))
         buttons.addStretch(1)
 
         layout = QVBoxLayout(self)

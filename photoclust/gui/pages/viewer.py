@@ -33,6 +33,7 @@ from photoclust.core.queries import photo_details
 from photoclust.core.viewing import cluster_photo_ids, decode_to_fit
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.widgets import action_button
 from photoclust.gui.views.preview import details_html
 
 #: Decoded photos kept (the current one and its neighbours).
@@ -140,12 +141,7 @@ class ViewerPage(LiveWhileShown, Page):
         buttons = QHBoxLayout()
         for action in (self.back_action, self.prev_action, self.next_action, self.fit_action,
                        self.actual_action):
-            button = QPushButton(action.text())
-            button.setToolTip(action.toolTip())
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay with the photo
-            button.clicked.connect(action.trigger)
-            action.changed.connect(lambda a=action, b=button: b.setEnabled(a.isEnabled()))
-            buttons.addWidget(button)
+            buttons.addWidget(action_button(action))  # takes no focus: keys stay with the photo
         buttons.addStretch(1)
         similar = QPushButton(self.similar_action.text())
         similar.setToolTip(self.similar_action.toolTip())

@@ -1,9 +1,10 @@
-"""Small widgets several pages build the same way: the "working on it" panel and the centred
-message shown instead of a page's content."""
+"""Small widgets several pages build the same way: the "working on it" panel, the centred
+message shown instead of a page's content, and a button standing for a page action."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 
 def busy_panel(text: str) -> tuple[QWidget, QLabel]:
@@ -28,3 +29,14 @@ def message_label() -> QLabel:
     label.setWordWrap(True)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     return label
+
+
+def action_button(action: QAction, text: str | None = None) -> QPushButton:
+    """A button for ``action``: its text (or ``text``) and tooltip, enabled when the action is,
+    triggering it on click, and taking no focus (the page's keys stay with its content)."""
+    button = QPushButton(action.text() if text is None else text)
+    button.setToolTip(action.toolTip())
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    button.clicked.connect(action.trigger)
+    action.changed.connect(lambda: button.setEnabled(action.isEnabled()))
+    return button
