@@ -64,8 +64,9 @@ def make_photos(folder: Path, n: int) -> list[Path]:
     return paths
 
 
-def run_process(argv: list[str]) -> tuple[float, float, str]:
-    """Run a command as a child process: (wall seconds, peak RSS in MB of that child, stdout)."""
+def run_process(argv: list[str]) -> tuple[float, float, float, str]:
+    """Run a command as a child process: (wall seconds, peak RSS in MB of that child, its CPU
+    seconds, stdout)."""
     # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: measure each in a fresh wrapper.
     wrapper = [sys.executable, __file__, "--measure", json.dumps(argv)]
     started = time.monotonic()
@@ -74,7 +75,7 @@ def run_process(argv: list[str]) -> tuple[float, float, str]:
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return seconds, report["peak_mb"], report["stdout"]
+    return seconds, report["peak_mb"], report["cpu_s"], report["stdout"]
 
 
 def measure(argv: list[str]) -> None:
@@ -139,16 +140,16 @@ def main() -> None:
         torch.save(resnet50(weights=None).state_dict(), weights)
 
         library = str(folder / "lib.sqlite")
-        t_index, m_index, _ = run_process(photoclust("index", str(photos), "--library", library,
+        t_index, m_index, _, _ = run_process(photoclust("index", str(photos), "--library", library,
                                                      "--json"))
-        t_embed, m_embed, out = run_process(photoclust("embed", "--library", library, "--json"))
+        t_embed, m_embed, _, out = run_process(photoclust("embed", "--library", library, "--json"))
         embed_report = json.loads(out)
-        t_fast, m_fast, _ = run_process(photoclust(
+        t_fast, m_fast, _, _ = run_process(photoclust(
             "embed", "--library", library, "--model", "efficientnet_lite0", "--json"))
-        t_resnet, m_resnet, _ = run_process(photoclust(
+        t_resnet, m_resnet, _, _ = run_process(photoclust(
             "embed", "--library", library, "--model", "resnet50", "--weights", str(weights),
             "--json"))
-        t_naive, m_naive, _ = run_process([sys.executable, __file__, "--naive", str(photos)])
+        t_naive, m_naive, _, _ = run_process([sys.executable, __file__, "--naive", str(photos)])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from embed_speed import PHOTO_SIZE, make_photos  # noqa: E402
+from embed_speed import PHOTO_SIZE, make_photos, run_process  # noqa: E402
 
 from machine_info import describe_machine  # noqa: E402
 
@@ -52,20 +51,6 @@ def cpu_flags() -> str:
 def load_line() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1/5/15 min)"
-
-
-def run_measured(argv: list[str]) -> tuple[float, float, float, str]:
-    """(wall s, peak MB, CPU s, stdout) of ``argv`` run as a fresh process, through
-    ``embed_speed.py --measure`` (which reads the child's own rusage)."""
-    wrapper = [sys.executable, str(Path(__file__).with_name("embed_speed.py")), "--measure",
-               json.dumps(argv)]
-    started = time.monotonic()
-    done = subprocess.run(wrapper, capture_output=True, text=True, cwd=REPO)
-    seconds = time.monotonic() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    return seconds, report["peak_mb"], report["cpu_s"], report["stdout"]
 
 
 def stage_costs(photos: list[Path], models: list[str]) -> dict[str, float]:
@@ -144,7 +129,7 @@ def main() -> None:
 
         def organize(folder: Path, model: str, tag: str) -> tuple[float, float, float, dict]:
             library = work / f"lib-{tag}.sqlite"
-            seconds, peak, cpu, out = run_measured([
+            seconds, peak, cpu, out = run_process([
                 sys.executable, "-m", "photoclust", "organize", str(folder), "--library",
                 str(library), "--model", model, "--json"])
             library.unlink()
@@ -156,7 +141,7 @@ def main() -> None:
         start_up: dict[str, float] = {}
         for pair in range(args.pairs):
             row = {}
-            row["naive"] = run_measured(naive_cmd)[:2]
+            row["naive"] = run_process(naive_cmd)[:2]
             for name, model in models.items():
                 seconds, peak, cpu, report = organize(photos, model, f"{name}{pair}")
                 if name not in start_up:  # a few photos: start-up, model loading, clustering
