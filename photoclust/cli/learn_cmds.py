@@ -1,5 +1,5 @@
 """Learning from corrections: ``review`` (what to look at next), ``learn`` (retrain now),
-``dismiss`` (answer no to a merge or split suggestion)."""
+``dismiss`` (answer no to a suggestion: a photo's cluster, a merge or a split)."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="List what would clean the library fastest: photos to confirm or move "
         "(each with its suggested cluster and why) and clusters to merge or split. Confirm "
         "with `photoclust move PATH --to ID` (same cluster) and merge/split with the editing "
-        "commands; `photoclust dismiss` answers no to a merge or split.")
+        "commands; `photoclust dismiss` answers no (a photo's suggested cluster, a merge, a "
+        "split).")
     review.add_argument("--limit", type=int, default=20, metavar="N",
                         help="how many questions (default 20)")
     add_model_option(review, "embedding model")
@@ -43,12 +44,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     learn.set_defaults(func=cmd_learn)
 
     dismiss = sub.add_parser(
-        "dismiss", help="answer no to a merge or split suggestion",
-        description="`dismiss merge ID OTHER`: OTHER does not belong in ID. "
-        "`dismiss split ID`: cluster ID is one group. Dismissed suggestions are not made again.")
-    dismiss.add_argument("kind", choices=["merge", "split"])
+        "dismiss", help="answer no to a suggestion (a photo's cluster, a merge or a split)",
+        description="`dismiss photo ID PHOTO_PATH...`: these photos do not belong in cluster ID "
+        "(one undoable edit; a photo in ID is taken out of it, the others stay where they are, "
+        "and nothing puts them in ID again). `dismiss merge ID OTHER`: OTHER does not belong "
+        "in ID. `dismiss split ID`: cluster ID is one group. Dismissed suggestions are not "
+        "made again.")
+    dismiss.add_argument("kind", choices=["photo", "merge", "split"])
     dismiss.add_argument("cluster_id", type=int, metavar="ID")
-    dismiss.add_argument("other_cluster_id", type=int, nargs="?", default=None, metavar="OTHER")
+    dismiss.add_argument("other", nargs="*", default=[], metavar="OTHER|PHOTO_PATH",
+                         help="merge: the other cluster's id; photo: the photos' paths")
     add_library_option(dismiss)
     add_json_option(dismiss)
     dismiss.set_defaults(func=cmd_dismiss)
@@ -102,12 +107,49 @@ def cmd_learn(args: argparse.Namespace) -> int:
 def cmd_dismiss(args: argparse.Namespace) -> int:
     from photoclust.core.learning.constraints import refuse_suggestion
 
-    if args.kind == "merge" and args.other_cluster_id is None:
-        raise CommandError("dismiss merge needs two cluster ids: ID OTHER")
+    if args.kind == "photo":
+        return _dismiss_photos(args)
+    other = NO_CLUSTER
+    if args.kind == "merge":
+        if len(args.other) != 1:
+            raise CommandError("dismiss merge needs two cluster ids: ID OTHER")
+        try:
+            other = int(args.other[0])
+        except ValueError:
+            raise CommandError(f"dismiss merge: {printable(args.other[0])} is not a cluster id") \
+                from None
+    elif args.other:
+        raise CommandError("dismiss split takes one cluster id: ID")
     with open_from_args(args) as library:
-        refuse_suggestion(library, args.kind, args.cluster_id,
-                          NO_CLUSTER if args.other_cluster_id is None else args.other_cluster_id)
+        refuse_suggestion(library, args.kind, args.cluster_id, other)
     if args.json:
         print_json({"dismissed": args.kind, "cluster_id": args.cluster_id,
-                    "other_cluster_id": args.other_cluster_id})
+                    "other_cluster_id": None if other == NO_CLUSTER else other})
+    return 0
+
+
+def _dismiss_photos(args: argparse.Namespace) -> int:
+    from photoclust.core import editing, queries
+
+    if not args.other:
+        raise CommandError("dismiss photo needs a cluster id and at least one photo path: "
+                           "ID PHOTO_PATH...")
+    with open_from_args(args) as library:
+        found = queries.photos_by_paths(library, args.other)
+        unknown = [p for p in args.other if p not in found]
+        if unknown:
+            shown = ", ".join(printable(p) for p in unknown[:5]) + \
+                (" ..." if len(unknown) > 5 else "")
+            raise CommandError(f"not in the library: {shown}; nothing was changed")
+        try:
+            result = editing.photos_not_in_cluster(
+                library, [found[p].id for p in args.other], args.cluster_id)
+        except editing.EditError as exc:
+            raise CommandError(str(exc)) from exc
+    if args.json:
+        print_json({**result.to_json(), "dismissed": "photo", "cluster_id": args.cluster_id})
+    elif result.event_id is None:
+        print("Nothing changed: already marked as not in that cluster.")
+    else:
+        print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
     return 0

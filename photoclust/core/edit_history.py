@@ -143,8 +143,8 @@ def _same_assignment(current: AssignmentState, expected: AssignmentState) -> boo
 def apply_changes(s: Session, changes: ChangeSet, forward: bool,
                   event_id: int | None = None) -> tuple[list[int], list[int]]:
     """Move the library from one side of ``changes`` to the other where it still holds the
-    expected side. Returns the photo ids and cluster ids that changed (a cluster changes when its
-    name, flags or members change)."""
+    expected side. Returns the photo ids that changed (placement or cannot-links) and the cluster
+    ids that changed (a cluster changes when its name, flags or members change)."""
     changed_photos: list[int] = []
     changed_clusters: set[int] = set()
 
@@ -200,6 +200,7 @@ def apply_changes(s: Session, changes: ChangeSet, forward: bool,
     links_add, links_remove = ((changes.cannot_links_added, changes.cannot_links_removed)
                                if forward else
                                (changes.cannot_links_removed, changes.cannot_links_added))
+    changed_photos.extend(pid for pid, _cid in (*links_add, *links_remove))
     for pid, cid in links_remove:
         s.execute(delete(CannotLink).where(CannotLink.photo_id == pid,
                                            CannotLink.cluster_id == cid))
@@ -210,7 +211,7 @@ def apply_changes(s: Session, changes: ChangeSet, forward: bool,
                 for pid, cid in sorted(links_add) if pid in existing and (pid, cid) not in present]
         if rows:
             s.execute(insert(CannotLink), rows)
-    return sorted(changed_photos), sorted(changed_clusters)
+    return sorted(set(changed_photos)), sorted(changed_clusters)
 
 
 def _keep_nonempty_clusters_active(s: Session, cluster_ids: list[int]) -> None:

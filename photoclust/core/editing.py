@@ -32,6 +32,9 @@ Event payload (JSON in ``EditEvent.payload``), the same shape for every kind::
 - ``new_cluster``: ``{"cluster_id", "photo_ids", "name"}``. Like ``move`` into a new cluster.
 - ``remove``: ``{"photo_ids"}``. Photos become unassigned with a cannot-link to their cluster.
 - ``confirm``: ``{"photo_ids"}``. Photos stay, with ``source='user'`` (labels).
+- ``not_in_cluster``: ``{"photo_ids", "cluster_id"}``. The user said these photos do not belong in
+  the cluster (review's "No" to a suggestion): each gets a cannot-link to it; a photo that is in
+  it is taken out (unassigned), the others stay where they are.
 
 ``undone`` events were taken back by the user; ``superseded`` ones can no longer be redone.
 """
@@ -63,7 +66,8 @@ from photoclust.core.library.models import Assignment, CannotLink, Cluster, Phot
 
 __all__ = [
     "EditError", "EditResult", "rename_cluster", "move_photos", "merge_clusters", "split_cluster",
-    "new_cluster_from_photos", "remove_photos_from_cluster", "confirm_photos", "undo", "redo",
+    "new_cluster_from_photos", "remove_photos_from_cluster", "confirm_photos",
+    "photos_not_in_cluster", "undo", "redo",
     "can_undo", "can_redo",
 ]
 
@@ -332,6 +336,29 @@ def remove_photos_from_cluster(library: Library, photo_ids: Iterable[int]) -> Ed
         return _record(s, "remove",
                        f"Removed {_plural(len(current), 'photo')} from their cluster",
                        {"photo_ids": ids}, changes)
+
+
+def photos_not_in_cluster(library: Library, photo_ids: Iterable[int],
+                          cluster_id: int) -> EditResult:
+    """The user says these photos do not belong in ``cluster_id``: they are never put there
+    automatically (a cannot-link, which Learn, Organize and the review queue honour). A photo
+    that is in that cluster is taken out of it; the others stay where they are."""
+    with write_session(library) as s:
+        ids = _checked_photo_ids(s, photo_ids)
+        cluster = _active_cluster(s, cluster_id)
+        current = current_assignments(s, ids)
+        links = _links_of(s, ids)
+        changes = ChangeSet()
+        for pid in ids:
+            before = current.get(pid)
+            if before is not None and before[0] == cluster.id:
+                changes.assignments[pid] = (before, None)
+            if (pid, cluster.id) not in links:
+                changes.cannot_links_added.add((pid, cluster.id))
+        n = len({pid for pid, _cid in changes.cannot_links_added} | set(changes.assignments))
+        return _record(s, "not_in_cluster",
+                       f"Marked {_plural(n, 'photo')} as not in {cluster.name}",
+                       {"photo_ids": ids, "cluster_id": cluster.id}, changes)
 
 
 def confirm_photos(library: Library, photo_ids: Iterable[int]) -> EditResult:

@@ -185,7 +185,8 @@ def answer_question(library: Library, q: Question, answer: str,
 
     ``yes``: a photo is confirmed in (or moved to) its suggested cluster, a merge is made, a split
     part becomes a new cluster. ``no``: a photo is taken out of the suggested cluster when it is
-    there (Learn places it elsewhere; when it is elsewhere it stays there), a merge or split is
+    there (Learn places it elsewhere); when it is elsewhere it stays there and is never put in the
+    suggested cluster automatically (``editing.photos_not_in_cluster``); a merge or split is
     refused and not suggested again. ``elsewhere`` with ``cluster_id``: the photo (a split's part,
     a merge's other cluster) goes to that cluster instead. ``skip``: nothing.
     Raises ``editing.EditError`` (a message for the user) when an edit cannot be made.
@@ -211,7 +212,7 @@ def answer_question(library: Library, q: Question, answer: str,
         if answer == NO:
             if current == q.suggested_cluster_id:
                 return editing.remove_photos_from_cluster(library, [q.photo_id])
-            return None
+            return editing.photos_not_in_cluster(library, [q.photo_id], q.suggested_cluster_id)
     elif answer == YES:
         if q.kind == MERGE:
             return editing.merge_clusters(library, q.cluster_id, [_merged(q)])

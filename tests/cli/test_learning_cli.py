@@ -81,3 +81,30 @@ def test_evaluate_with_arrivals_reports_what_organize_did(tmp_path, capsys):
                     "--with-arrivals")
     assert code == 0
     assert "new photos halfway: 4 (2 of a new kind); old photos kept: 100% of yours" in out.out
+
+
+def test_dismiss_photo_keeps_it_out_of_a_cluster_and_is_undoable(library, capsys):
+    ids, y, clusters = labelled_library(library)
+    editing.new_cluster_from_photos(library, [int(ids[40])], name="Class one")
+    one = cluster_of(library)[int(ids[40])]
+    doubted = int(ids[41])
+    with library.session() as s:
+        from photoclust.core.library.models import Photo
+
+        path = s.get(Photo, doubted).path
+    where = cluster_of(library)[doubted]
+    code, out = run(capsys, "dismiss", "photo", str(one), path, "--json",
+                    "--library", str(library.path))
+    assert code == 0
+    answer = json.loads(out.out)
+    assert answer["kind"] == "not_in_cluster" and answer["dismissed"] == "photo"
+    assert answer["event_id"] is not None and cluster_of(library)[doubted] == where
+    code, out = run(capsys, "learn", "--library", str(library.path))
+    assert code == 0 and cluster_of(library)[doubted] != one
+    code, out = run(capsys, "dismiss", "photo", str(one), "/no/such.jpg",
+                    "--library", str(library.path))
+    assert code == 2 and "not in the library: /no/such.jpg" in out.err
+    code, out = run(capsys, "dismiss", "photo", str(one), "--library", str(library.path))
+    assert code == 2 and "at least one photo path" in out.err
+    code, out = run(capsys, "dismiss", "merge", str(one), "x", "--library", str(library.path))
+    assert code == 2 and "not a cluster id" in out.err

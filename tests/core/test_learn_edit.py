@@ -137,3 +137,24 @@ def test_learn_and_undo_from_the_cli(library, capsys):
     assert "nothing changed" in capsys.readouterr().out
     assert main(["undo", "--library", path]) == 0
     assert "Learned from 1 answer" in capsys.readouterr().out
+
+
+def test_no_to_a_cluster_a_photo_is_not_in_keeps_learn_from_putting_it_there(library):
+    """Review's "No" to "is this photo in Class one?" for a photo elsewhere: it stays where it is,
+    and Learn (which moves its siblings to Class one) never puts it there; undo forgets it."""
+    ids, y, clusters = corrected_library(library)
+    new_cluster = cluster_of(library)[int(ids[40])]
+    doubted = int(ids[41])
+    where = cluster_of(library)[doubted]
+    answered = editing.photos_not_in_cluster(library, [doubted], new_cluster)
+    assert answered.kind == "not_in_cluster" and cluster_of(library)[doubted] == where
+    assert edit_history.history(library)[0].description == \
+        "Marked 1 photo as not in Class one"
+    run_job(LearnJob(library))
+    after = cluster_of(library)
+    siblings = [int(p) for p in ids[30:60] if int(p) != doubted]
+    assert sum(after[p] == new_cluster for p in siblings) > len(siblings) // 2
+    assert after[doubted] != new_cluster
+    check_invariants(library)
+    # Marking it again changes nothing and records nothing.
+    assert editing.photos_not_in_cluster(library, [doubted], new_cluster).event_id is None

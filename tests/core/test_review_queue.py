@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
 from photoclust.core import editing
-from photoclust.core.learning.constraints import REFUSED_SETTING
+from photoclust.core.learning.constraints import REFUSED_SETTING, derive_constraints
 from photoclust.core.learning.questions import MERGE, PHOTO, SPLIT
 from photoclust.core.learning.suggestions import (
     ClusterSuggestion,
@@ -109,11 +109,15 @@ def test_photo_answers(two_clusters):
     # yes to a photo suggested for a cluster it is not in moves it there
     assert answer_question(library, _photo_q(ids[forest][0], beach), YES).kind == "move"
     assert _where(library, ids[forest][0]) == (beach, "user")
-    # no to a cluster the photo is not in leaves it where it is
-    assert answer_question(library, _photo_q(ids[forest][1], beach), NO) is None
+    # no to a cluster the photo is not in leaves it where it is, and remembers the answer
+    result = answer_question(library, _photo_q(ids[forest][1], beach), NO)
+    assert result.kind == "not_in_cluster" and result.event_id is not None
     assert _where(library, ids[forest][1]) == (forest, "auto")
+    assert (ids[forest][1], beach) in derive_constraints(library).cannot_link
     assert answer_question(library, _photo_q(ids[forest][2], beach), SKIP) is None
-    assert editing.undo(library).kind == "move"  # every answer is an undoable edit
+    assert editing.undo(library).kind == "not_in_cluster"  # every answer is an undoable edit
+    assert (ids[forest][1], beach) not in derive_constraints(library).cannot_link
+    assert editing.undo(library).kind == "move"
 
 
 def test_merge_and_split_answers(two_clusters):

@@ -6,8 +6,8 @@ from _pages import open_page, page_requests
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from photoclust.core import editing
-from photoclust.core.learning.constraints import REFUSED_SETTING
+from photoclust.core import edit_history, editing
+from photoclust.core.learning.constraints import REFUSED_SETTING, derive_constraints
 from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
 from photoclust.core.library.models import Assignment, Cluster, Setting
 from photoclust.core.review_queue import ReviewQueue, question_views
@@ -79,6 +79,23 @@ def test_no_key_takes_a_photo_out_of_the_suggested_cluster(qtbot, gui_library):
         _key(qtbot, page, Qt.Key.Key_N)
     with library.session() as s:
         assert s.get(Assignment, q.photo_id) is None  # unassigned, with a cannot-link
+
+
+def test_no_to_a_cluster_the_photo_is_not_in_is_remembered_and_undoable(qtbot, gui_library):
+    library = gui_library.library
+    a, b = gui_library.cluster_ids[:2]
+    photo = gui_library.photo_ids[b][0]
+    state, page = _open_review(qtbot, gui_library)
+    question = PhotoSuggestion(rank=1, photo_id=photo, path="", suggested_cluster_id=a,
+                               suggested_cluster_name="Group A", confidence=0.4,
+                               reason="uncertain", explanation="near another cluster")
+    _show_queue(page, library, [question])
+    with qtbot.waitSignal(state.photosChanged, timeout=10000):
+        _key(qtbot, page, Qt.Key.Key_N)
+    with library.session() as s:
+        assert s.get(Assignment, photo).cluster_id == b  # it stays where it is
+    assert (photo, a) in derive_constraints(library).cannot_link  # never put in A by Learn
+    assert edit_history.next_undo(library).kind == "not_in_cluster"
 
 
 def test_a_merge_shows_both_clusters_and_no_is_remembered(qtbot, gui_library):
