@@ -2,14 +2,23 @@
 
 Each new photo goes to the cluster whose centre is nearest (the centres weighted as the learner
 weighs them once the user has corrected: a placed photo counts ``LABELLED_WEIGHT`` times), unless
-it lies farther from that centre than the cluster's own members do (beyond the
-``RADIUS_QUANTILE`` of their distances): then it is an outlier. Outliers are clustered among
-themselves (K-means, k chosen automatically); groups whose centres lie within a typical cluster's
-radius of each other are one group (automatic k over-splits a small set); a group founds a new
-cluster when it is big enough (``MIN_NEW_CLUSTER``) and its typical (median) member lies within
-that radius of its centre, so a new kind of photo gets its own cluster instead of being spread
-over old ones. Outliers in no such group join their nearest cluster after all. Measured in
-docs/learning.md ("Organize adds photos").
+it looks like a new kind of photo. Two signs say so:
+
+- *far*: it lies farther from the nearest centre than the cluster's own members do (beyond the
+  ``RADIUS_QUANTILE`` of their distances);
+- *among its own*: more of its ``NEIGHBOURS`` nearest photos (old and new) are new photos than its
+  region explains (the share of new photos among the photos nearest the same centre), by a
+  one-sided binomial test at ``NOVELTY_ALPHA``. A new kind has no old look-alikes, so its photos'
+  neighbours are each other even when it sits close to an old cluster (skirts beside dresses);
+  new photos of a known kind mix with the old ones at the rate they arrived in, however many
+  arrive at once.
+
+These candidates are clustered among themselves (K-means, k chosen automatically); groups whose
+centres lie within a typical cluster's radius of each other are one group (automatic k over-splits
+a small set); a group founds a new cluster when it is big enough (``MIN_NEW_CLUSTER``) and its
+typical (median) member lies within that radius of its centre. Then every new photo goes to the
+nearest centre among the old clusters and the founded ones, so the new kind's photos that showed
+neither sign still join their kind. Measured in docs/learning.md ("Organize adds photos").
 
 Everything here works on preprocessed, unit-length embeddings; the job stores the result.
 """
@@ -30,6 +39,14 @@ MIN_MEMBERS_FOR_RADIUS = 10
 CHUNK = 16_384
 #: A new cluster is founded by at least this many outliers that belong together.
 MIN_NEW_CLUSTER = 5
+#: Nearest photos looked at for the "among its own" sign, and the significance of the test.
+NEIGHBOURS = 15
+NOVELTY_ALPHA = 0.01
+#: At most this many old photos (a fixed random sample) are searched for neighbours: the test
+#: compares shares, which a sample keeps, and the cost stays bounded in large libraries.
+NEIGHBOUR_SAMPLE = 50_000
+#: Similarities computed at once in the neighbour search (rows x photos), bounding memory.
+NEIGHBOUR_BLOCK = 1 << 24
 #: How many automatically placed photos one user-placed photo counts for in its cluster's centre
 #: (the learner's default too: ``learning.learner.CorrectionLearner.labelled_weight``).
 LABELLED_WEIGHT = 20.0
@@ -37,12 +54,15 @@ LABELLED_WEIGHT = 20.0
 
 @dataclass
 class Placement:
-    """Per new photo: ``cluster`` (an existing cluster id, or -1 when it founds one) and
-    ``group`` (the new cluster it founds, 0..n_groups-1, or -1)."""
+    """Per new photo: ``cluster`` (an existing cluster id, or -1 when it joins a founded one) and
+    ``group`` (the new cluster it joins, 0..n_groups-1, or -1)."""
 
     cluster: np.ndarray
     group: np.ndarray
+    #: New photos that looked like a new kind (either sign), and how many showed each sign.
     outliers: int
+    far: int = 0
+    among_own: int = 0
 
     @property
     def n_groups(self) -> int:
@@ -100,27 +120,128 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
         sims = Z_new[start:start + CHUNK] @ C.T
         nearest[start:start + CHUNK] = np.argmax(sims, axis=1)
         distance[start:start + CHUNK] = 1.0 - sims.max(axis=1)
-    outlier = distance > radii[nearest]
+    far = distance > radii[nearest]
+    novelty = new_neighbours(Z_old, labels_old, Z_new, classes, nearest, random_state, ctx)
+    own = novelty.flags()
+    candidate = far | own
     cluster = classes[nearest].astype(np.int64)
     group = np.full(n, -1, dtype=np.int64)
-    rows = np.flatnonzero(outlier)
+    rows = np.flatnonzero(candidate)
     if rows.size >= MIN_NEW_CLUSTER:
         found, _conf, _scores = cluster_embeddings(Z_new[rows], "auto", "kmeans", random_state,
                                                    ctx)
         typical_radius = float(np.median(radii))
         found = _merge_close_groups(Z_new[rows], found, typical_radius)
-        n_groups = 0
+        founded: list[np.ndarray] = []
+        reach: list[float] = []
         for g in np.unique(found):
             members = rows[found == g]
             if members.size < MIN_NEW_CLUSTER:
                 continue
             centre = l2_normalize(Z_new[members].sum(axis=0, keepdims=True))[0]
-            own = 1.0 - Z_new[members] @ centre
-            if np.median(own) <= typical_radius:
-                group[members] = n_groups
-                cluster[members] = -1
-                n_groups += 1
-    return Placement(cluster, group, int(rows.size))
+            spread = 1.0 - Z_new[members] @ centre
+            if np.median(spread) <= typical_radius and novelty.group_is_new(members):
+                group[members] = len(founded)
+                founded.append(centre)
+                reach.append(float(np.quantile(spread, RADIUS_QUANTILE)))
+        if founded:
+            # A founding photo stays when its new cluster is nearer than its old one (an old
+            # kind's photo grouped with it by chance goes back); any other new photo joins a
+            # founded cluster that is nearer and within the founding photos' reach, so the new
+            # kind's photos that showed neither sign join their kind.
+            F, reach_of = np.stack(founded), np.asarray(reach)
+            for start in range(0, n, CHUNK):
+                block = slice(start, start + CHUNK)
+                to_new = Z_new[block] @ F.T
+                best = np.argmax(to_new, axis=1)
+                best_sim = to_new.max(axis=1)
+                nearer = best_sim > 1.0 - distance[block]
+                founding = group[block]
+                stays = (founding >= 0) & (to_new[np.arange(len(best)), np.maximum(founding, 0)]
+                                           > 1.0 - distance[block])
+                joins = (founding < 0) & nearer & (1.0 - best_sim <= reach_of[best])
+                group[block] = np.where(stays, founding, np.where(joins, best, -1))
+            # A founded cluster left with too few photos is not founded after all.
+            sizes = np.bincount(group[group >= 0], minlength=len(founded))
+            kept = sizes >= MIN_NEW_CLUSTER
+            renumbered = np.cumsum(kept) - 1
+            index = np.maximum(group, 0)
+            group = np.where((group >= 0) & kept[index], renumbered[index], -1)
+            cluster[group >= 0] = -1
+    return Placement(cluster, group, int(rows.size), int(far.sum()), int(own.sum()))
+
+
+@dataclass
+class NewNeighbours:
+    """Per new photo: how many of its ``k`` nearest photos are new (``count``), and the chance
+    that a neighbour is new if the new photos are more of what its region holds (``rate``)."""
+
+    count: np.ndarray
+    rate: np.ndarray
+    k: int
+
+    def flags(self) -> np.ndarray:
+        """The photos with more new neighbours than their region explains (one-sided binomial
+        test at ``NOVELTY_ALPHA``): the "among its own" sign."""
+        from scipy.stats import binom
+
+        if self.k < 1:
+            return np.zeros(self.count.shape, dtype=bool)
+        return binom.sf(self.count - 1, self.k, np.clip(self.rate, 1e-9, 1.0)) < NOVELTY_ALPHA
+
+    def group_is_new(self, members: np.ndarray) -> bool:
+        """Do these photos, together, keep among themselves: are most of their nearest photos new
+        ones, and more than their regions explain (the test pooled over the group)? Far photos
+        that are only the tails of known clusters (their neighbours are old photos) found
+        nothing; a new kind, even a small one, does."""
+        from scipy.stats import binom
+
+        if self.k < 1 or members.size == 0:
+            return False
+        trials, found = self.k * members.size, int(self.count[members].sum())
+        if 2 * found <= trials:  # most of their nearest photos must be new ones
+            return False
+        rate = float(np.clip(self.rate[members].mean(), 1e-9, 1.0))
+        return bool(binom.sf(found - 1, trials, rate) < NOVELTY_ALPHA)
+
+
+def new_neighbours(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
+                   classes: np.ndarray, nearest: np.ndarray, random_state: int = 0,
+                   ctx=None) -> NewNeighbours:
+    """Count the new photos among each new photo's ``NEIGHBOURS`` nearest photos (old and new).
+
+    The region of a new photo is the cluster whose centre is nearest (column ``nearest`` of
+    ``classes``): the old photos in that cluster and the new photos nearest its centre. Were the
+    new photos more of what the region holds, each neighbour would be new with probability
+    ``new_in_region / (photos_in_region - 1)``.
+    """
+    n, n_old = len(Z_new), len(Z_old)
+    labels_old = np.asarray(labels_old, dtype=np.int64)
+    old_rows = np.flatnonzero(np.isin(labels_old, classes))
+    if old_rows.size > NEIGHBOUR_SAMPLE:
+        rng = np.random.default_rng(random_state)
+        old_rows = np.sort(rng.choice(old_rows, NEIGHBOUR_SAMPLE, replace=False))
+    k = min(NEIGHBOURS, old_rows.size + n - 1)
+    count = np.zeros(n, dtype=np.int64)
+    if n < MIN_NEW_CLUSTER or n_old == 0 or k < 1:
+        return NewNeighbours(count, np.ones(n), 0)
+    pool = np.vstack([Z_old[old_rows], Z_new]).astype(np.float32)
+    n_pool_old = old_rows.size
+    step = max(1, NEIGHBOUR_BLOCK // len(pool))
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        sims = Z_new[start:stop].astype(np.float32) @ pool.T
+        sims[np.arange(stop - start), n_pool_old + np.arange(start, stop)] = -np.inf  # itself
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        count[start:stop] = (top >= n_pool_old).sum(axis=1)
+        if ctx is not None:
+            ctx.raise_if_cancelled()
+    old_in_region = np.bincount(np.searchsorted(classes, labels_old[old_rows]),
+                                minlength=classes.size)
+    new_in_region = np.bincount(nearest, minlength=classes.size)
+    others = old_in_region[nearest] + new_in_region[nearest] - 1
+    rate = (new_in_region[nearest] - 1) / np.maximum(others, 1)
+    return NewNeighbours(count, rate, k)
 
 
 def _merge_close_groups(Z: np.ndarray, group: np.ndarray, radius: float) -> np.ndarray:
