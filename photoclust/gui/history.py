@@ -97,6 +97,13 @@ class UndoHistory(QObject):
         self.entries, self.next_undo, self.next_redo, self._version = result
         self.changed.emit()
 
+    def adopt(self, event_id: int | None) -> None:
+        """An edit this window made through a job (Learn, re-cluster), not through
+        ``state.run_edit``: it is not "made elsewhere"."""
+        if event_id is not None:
+            self._own.add(event_id)
+            self.changed.emit()
+
     def made_elsewhere(self, entry: HistoryEntry) -> bool:
         return entry.event_id not in self._own and entry.event_id > self._start_id
 

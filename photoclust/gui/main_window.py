@@ -339,9 +339,9 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.state.pageRequested.connect(lambda name, kwargs: self.show_page(name, **kwargs))
         self.state.countsChanged.connect(lambda *_counts: self._update_library_state())
-        self.state.edited.connect(lambda r: self.statusBar().showMessage(r.description, 5000))
+        self.state.edited.connect(lambda r: self.show_status(r.description, 5000))
         self.state.editFailed.connect(self._on_edit_failed)
-        self.state.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.state.message.connect(lambda text: self.show_status(text, 8000))
         self.state.editsInFlightChanged.connect(lambda _n: self._update_summary())
         self.state.editsInFlightChanged.connect(lambda _n: self._update_undo_actions())
         self.state.organizeRequested.connect(self.organize_folder)
@@ -458,8 +458,17 @@ class MainWindow(QMainWindow):
         else:
             text = (getattr(worker, "summary", None) or getattr(worker.job, "summary", None)
                     or f"{worker.title}: done.")
-        self.statusBar().showMessage(text, 10000)
+        self.show_status(text, 10000)
         self.jobEnded.emit(text)
+
+    def show_status(self, text: str, timeout_ms: int) -> None:
+        """A passing message in the status bar, cut with "…" to the room left of the job status
+        (which keeps its place so that nothing moves); the whole text is its tooltip."""
+        bar = self.statusBar()
+        room = bar.width() - self.job_status.width() - 24
+        shown = bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
+        bar.setToolTip(text if shown != text else "")
+        bar.showMessage(shown, timeout_ms)
 
     @staticmethod
     def library_summary(library: Library) -> str:
@@ -518,7 +527,9 @@ class MainWindow(QMainWindow):
                               fresh=True)
 
         return self.run_job(DeferredJob("Re-clustering everything", build,
-                                        lambda: self.library_summary(library)), reread=True)
+                                        lambda: self.library_summary(library)),
+                            lambda result: self.history.adopt(getattr(result, "event_id", None)),
+                            reread=True)
 
     def learn(self) -> JobWorker:
         """Reassign the photos the user did not place, from a model of the user's corrections."""
@@ -530,11 +541,10 @@ class MainWindow(QMainWindow):
             return LearnJob(library)
 
         def learned(result) -> None:
-            moved = getattr(result, "n_reassigned", None)
-            text = (f"Learned from {result.n_labelled:,} photos you placed: {moved:,} photos "
-                    "changed cluster" if moved is not None else "Learned from your corrections")
-            moves = getattr(result, "description", "")
-            worker.summary = f"{text} ({moves})." if moved and moves else f"{text}."
+            self.history.adopt(getattr(result, "event_id", None))  # Learn is this window's edit
+            description = getattr(result, "description", "")
+            worker.summary = (f"{description}. Edit > Undo takes it back." if description
+                              else "Learned from your corrections: nothing changed.")
 
         worker = self.run_job(DeferredJob("Learning from your corrections", build), learned,
                               reread=True)
@@ -567,7 +577,7 @@ class MainWindow(QMainWindow):
             hidden = sum(remove_folder(self.library, folder) for folder in removed)
             self.state.update_settings()  # re-read: the folders are gone
             self.state.photosChanged.emit()
-            self.statusBar().showMessage(
+            self.show_status(
                 f"{hidden:,} photo{'s' if hidden != 1 else ''} of the removed folder"
                 f"{'s' if len(removed) != 1 else ''} left the clusters; add the folder again to "
                 "bring them back.", 10000)

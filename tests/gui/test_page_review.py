@@ -98,6 +98,30 @@ def test_no_to_a_cluster_the_photo_is_not_in_is_remembered_and_undoable(qtbot, g
     assert edit_history.next_undo(library).kind == "not_in_cluster"
 
 
+def test_a_photo_answered_out_of_a_cluster_is_no_longer_among_its_typical_photos(qtbot,
+                                                                                gui_library):
+    library = gui_library.library
+    a = gui_library.cluster_ids[0]
+    first, second = gui_library.photo_ids[a][:2]
+
+    def asked(pid):
+        return PhotoSuggestion(rank=1, photo_id=pid, path="", suggested_cluster_id=a,
+                               suggested_cluster_name="Group A", confidence=0.4,
+                               reason="uncertain", explanation="near another cluster")
+
+    state, page = _open_review(qtbot, gui_library)
+    _show_queue(page, library, [asked(first), asked(second)])
+    page.current = 1
+    page._show()
+    assert first in page.right.model.photo_ids()  # a typical photo of A, for now
+    page.current = 0
+    page._show()
+    with qtbot.waitSignal(state.photosChanged, timeout=10000):
+        _key(qtbot, page, Qt.Key.Key_N)  # not in A
+    assert page.current_question().photo_id == second
+    assert first not in page.right.model.photo_ids()
+
+
 def test_a_merge_shows_both_clusters_and_no_is_remembered(qtbot, gui_library):
     library = gui_library.library
     a, b = gui_library.cluster_ids[:2]

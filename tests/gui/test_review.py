@@ -17,7 +17,13 @@ def test_learn_runs_in_the_background_and_keeps_user_placements(window, qtbot, g
         window.page("photos").move_photos([moved], c)
     with qtbot.waitSignal(window.jobEnded, timeout=60000) as ended:
         window.learn_action.trigger()
-    assert ended.args[0].startswith("Learned from 1 photos you placed")
+    assert ended.args[0].startswith("Learned from 1 answer: moved ")
+    assert ended.args[0].endswith("Edit > Undo takes it back.")
+    # Learn is this window's edit: Undo names it, not as "made elsewhere".
+    qtbot.waitUntil(lambda: window.history.next_undo is not None
+                    and window.history.next_undo.kind == "learn", timeout=10000)
+    assert window.undo_action.toolTip().startswith("Undo: Learned from 1 answer")
+    assert "made elsewhere" not in window.undo_action.toolTip()
     with library.session() as s:
         assert s.scalar(select(ClusteringRun.method).order_by(ClusteringRun.id.desc())) == "learn"
         assert s.get(Assignment, moved).cluster_id == c

@@ -619,7 +619,7 @@ def test_export_waits_for_a_running_job_instead_of_racing_it(window, qtbot, gui_
     dialog.close()
 
 
-def test_learn_shows_how_many_photos_moved(window, qtbot, gui_library, monkeypatch):
+def test_learn_says_what_it_moved(window, qtbot, gui_library, monkeypatch):
     import photoclust.core.learning.job as learning_job
 
     class FakeLearn(Job):
@@ -629,13 +629,30 @@ def test_learn_shows_how_many_photos_moved(window, qtbot, gui_library, monkeypat
             pass
 
         def run(self, ctx):
-            return type("R", (), {"n_labelled": 4, "n_reassigned": 2})()
+            return type("R", (), {"n_labelled": 4, "n_reassigned": 2, "event_id": None,
+                                  "description": "Learned from 4 answers: moved 2 photos "
+                                                 "(2 from Beach to Forest)"})()
 
     monkeypatch.setattr(learning_job, "LearnJob", FakeLearn)
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: None))
     with qtbot.waitSignal(window.jobEnded, timeout=10000) as ended:
         window.learn_action.trigger()
-    assert ended.args == ["Learned from 4 photos you placed: 2 photos changed cluster."]
+    assert ended.args == ["Learned from 4 answers: moved 2 photos (2 from Beach to Forest). "
+                          "Edit > Undo takes it back."]
+
+
+def test_a_long_status_message_is_cut_to_its_room_and_kept_whole_in_the_tooltip(window):
+    window.resize(1024, 700)
+    text = "Learned from 40 answers: moved 2,345 photos (" + ", ".join(
+        f"{n} from cluster {n} to cluster {n + 1}" for n in range(30)) + ")"
+    window.show_status(text, 5000)
+    shown = window.statusBar().currentMessage()
+    room = window.statusBar().width() - window.job_status.width()
+    assert shown.endswith("…") and len(shown) < len(text)
+    assert window.statusBar().fontMetrics().horizontalAdvance(shown) <= room
+    assert window.statusBar().toolTip() == text
+    window.show_status("Done.", 5000)
+    assert window.statusBar().currentMessage() == "Done." and window.statusBar().toolTip() == ""
 
 
 def test_window_opens_no_larger_than_the_screen(window):

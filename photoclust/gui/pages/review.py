@@ -84,6 +84,9 @@ class ReviewPage(LiveWhileShown, Page):
         self.stale = True
         self._worker = None
         self._own_edits = 0
+        #: Photos the answers since the queue was made took out of their cluster: no longer
+        #: shown among a cluster's typical photos.
+        self._taken_out: set[int] = set()
         self.picker: ClusterPicker | None = None
         self.thumbnails = ThumbnailLoader(state.library, icon_size=QUESTION_THUMB, parent=self)
 
@@ -207,6 +210,7 @@ class ReviewPage(LiveWhileShown, Page):
         self._worker = None
         self.queue = queue
         self.current = 0
+        self._taken_out.clear()
         self._show()
         self.queueReady.emit()
 
@@ -258,8 +262,11 @@ class ReviewPage(LiveWhileShown, Page):
     def _show_question(self, q) -> None:
         view = self.queue.views[self.current]
         self.question_label.setText(question_text(q))
+        right = view.right
+        if q.kind == PHOTO:  # a cluster's typical photos, less those answered out of it
+            right = tuple(p for p in right if p not in self._taken_out)
         for side, caption, ids in ((self.left, view.left_caption, view.left),
-                                   (self.right, view.right_caption, view.right)):
+                                   (self.right, view.right_caption, right)):
             side.caption.setText(caption)
             side.model.set_rows(RefRow(p, self.queue.photos[p].content_hash,
                                        self.queue.photos[p].path)
@@ -293,6 +300,8 @@ class ReviewPage(LiveWhileShown, Page):
                 self.current = 0
         else:
             self._own_edits += 1
+            if q.kind == PHOTO and answer in (NO, ELSEWHERE):
+                self._taken_out.add(q.photo_id)
             library = self.state.library
             worker = self.state.run_edit(lambda: answer_question(library, q, answer, cluster_id),
                                          on_done=lambda _r: self._edit_done(),
