@@ -18,7 +18,6 @@ from typing import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -35,6 +34,7 @@ from photoclust.core.queries import list_clusters
 from photoclust.core.settings import add_folder, effective_model, remove_folder
 from photoclust.gui.dialogs.export_dialog import ExportDialog
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
+from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.history import HISTORY_SHOWN, UndoHistory
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.photos import make_action
@@ -479,8 +479,7 @@ class MainWindow(QMainWindow):
                 f"group{'s' if len(clusters) != 1 else ''}.")
 
     def add_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
-                                                  str(default_photo_folder()))
+        folder = choose_folder(self, "Add a folder of photos", str(default_photo_folder()))
         if folder:
             self.organize_folder(folder)
 

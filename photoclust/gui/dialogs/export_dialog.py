@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.core.export import ExportJob, ExportResult
 from photoclust.core.jobs import JobError
+from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobQueue, JobWorker, ProgressRate
 
@@ -206,8 +206,8 @@ class ExportDialog(QDialog):
         self.cluster_list.setEnabled(enabled and self.chosen_radio.isChecked())
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export albums into",
-                                                  self.outdir_edit.text() or str(Path.home()))
+        folder = choose_folder(self, "Export albums into",
+                               self.outdir_edit.text() or str(Path.home()))
         if folder:
             self.outdir_edit.setText(folder)
 

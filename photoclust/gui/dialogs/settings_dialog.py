@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -33,6 +32,7 @@ from photoclust.core.settings import (
     effective_model,
     folder_photo_count,
 )
+from photoclust.gui.file_dialogs import choose_folder, choose_save_file
 
 REMOVE_SENTENCE = ("Removing a folder takes its photos out of the clusters, counts and albums. "
                    "Nothing is deleted: photoclust keeps where you placed them, so adding the "
@@ -188,7 +188,7 @@ class SettingsDialog(QDialog):
         return list(self._added)
 
     def _browse_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos", str(Path.home()))
+        folder = choose_folder(self, "Add a folder of photos", str(Path.home()))
         if folder:
             self.add_folder(folder)
 
@@ -197,9 +197,8 @@ class SettingsDialog(QDialog):
         self.model_detail.setText(model_detail(self.model_combo.currentData()))
 
     def _browse_library(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Library file", self.library_edit.text(), "photoclust library (*.sqlite)",
-            options=QFileDialog.Option.DontConfirmOverwrite)
+        path = choose_save_file(self, "Library file", self.library_edit.text(),
+                                "photoclust library (*.sqlite)")
         if path:
             self.library_edit.setText(path)
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -14,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.resources import app_icon
 
 
@@ -76,8 +76,7 @@ class WelcomePage(QWidget):
         layout.addStretch(3)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of photos",
-                                                  self.folder_edit.text())
+        folder = choose_folder(self, "Folder of photos", self.folder_edit.text())
         if folder:
             self.folder_edit.setText(folder)
 
