@@ -471,12 +471,29 @@ class MainWindow(QMainWindow):
         bar.showMessage(shown, timeout_ms)
 
     @staticmethod
-    def library_summary(library: Library) -> str:
-        """"300 photos in 6 groups" (read on the job's thread when a job ends)."""
+    def library_summary(library: Library, result=None) -> str:
+        """"300 photos in 6 groups" (read on the job's thread when a job ends); after an Organize
+        that placed new photos, what became of them first: "Placed 49 new photos: 25 joined
+        their groups, 24 started 1 new group (parachute). 169 photos in 5 groups."."""
         clusters = list_clusters(library)
         photos = sum(c.size for c in clusters)
-        return (f"Done: {photos:,} photo{'s' if photos != 1 else ''} in {len(clusters):,} "
-                f"group{'s' if len(clusters) != 1 else ''}.")
+        total = (f"{photos:,} photo{'s' if photos != 1 else ''} in {len(clusters):,} "
+                 f"group{'s' if len(clusters) != 1 else ''}.")
+        cluster_result = getattr(result, "cluster", result)  # an OrganizeResult's cluster stage
+        if getattr(cluster_result, "mode", None) != "place" or not cluster_result.placed:
+            return f"Done: {total}"
+        names = {c.id: c.name for c in clusters}
+        founded = [names[cid] for cid in cluster_result.founded_cluster_ids if cid in names]
+        in_new = sum(c.size for c in clusters if c.id in cluster_result.founded_cluster_ids)
+        n = cluster_result.placed
+        text = f"Placed {n:,} new photo{'s' if n != 1 else ''}"
+        if founded:
+            shown = ", ".join(founded[:3]) + (", …" if len(founded) > 3 else "")
+            text += (f": {n - in_new:,} joined their groups, {in_new:,} started "
+                     f"{len(founded):,} new group{'s' if len(founded) != 1 else ''} ({shown})")
+        else:
+            text += " in the groups they resemble"
+        return f"{text}. {total}"
 
     def add_folder(self) -> None:
         folder = choose_folder(self, "Add a folder of photos", str(default_photo_folder()))
@@ -509,7 +526,8 @@ class MainWindow(QMainWindow):
                                k=settings.k)
 
         return self.run_job(DeferredJob("Organizing photos", build,
-                                        lambda: self.library_summary(library)), reread=True)
+                                        lambda result: self.library_summary(library, result)),
+                            reread=True)
 
     def recluster(self, confirm: bool = True) -> JobWorker | None:
         """Cluster every photo again from scratch (user placements and names stay)."""
@@ -526,7 +544,7 @@ class MainWindow(QMainWindow):
                               fresh=True)
 
         return self.run_job(DeferredJob("Re-clustering everything", build,
-                                        lambda: self.library_summary(library)),
+                                        lambda result: self.library_summary(library)),
                             lambda result: self.history.adopt(getattr(result, "event_id", None)),
                             reread=True)
 

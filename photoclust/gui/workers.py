@@ -281,7 +281,8 @@ def format_duration(seconds: float) -> str:
 class DeferredJob(Job):
     """A job built on the worker thread: ``factory()`` imports and constructs the real job there,
     so the heavy core modules (torch, scikit-learn) never load on the GUI thread. ``summarize()``,
-    when given, runs there too after the job and sets ``summary`` (what the status area says)."""
+    when given, runs there too after the job with its result and sets ``summary`` (what the
+    status area says)."""
 
     def __init__(self, title: str, factory, summarize=None):
         self.title = title
@@ -297,5 +298,5 @@ class DeferredJob(Job):
     def run(self, ctx: JobContext):
         result = self.job.run(ctx)
         if self._summarize is not None:
-            self.summary = self._summarize()
+            self.summary = self._summarize(result)
         return result

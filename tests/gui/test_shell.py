@@ -619,6 +619,24 @@ def test_export_waits_for_a_running_job_instead_of_racing_it(window, qtbot, gui_
     dialog.close()
 
 
+def test_organize_says_where_the_new_photos_went(window, gui_library):
+    from photoclust.core.clustering.job import ClusterResult
+
+    a, b, c = gui_library.cluster_ids
+    placed = ClusterResult(run_id=1, model="m", method="place", k=3, k_auto=False, n=5,
+                           seconds=0.1, mode="place", new_photos=5, placed=5,
+                           founded_cluster_ids=[c])
+    text = window.library_summary(gui_library.library, placed)
+    # cluster c (3 photos) stands for the founded one: 2 of the 5 joined old groups.
+    assert text == ("Placed 5 new photos: 2 joined their groups, 3 started 1 new group "
+                    "(Group C). 13 photos in 3 groups.")
+    placed.founded_cluster_ids = []
+    assert window.library_summary(gui_library.library, placed) == \
+        "Placed 5 new photos in the groups they resemble. 13 photos in 3 groups."
+    placed.mode = "first"
+    assert window.library_summary(gui_library.library, placed) == "Done: 13 photos in 3 groups."
+
+
 def test_learn_says_what_it_moved(window, qtbot, gui_library, monkeypatch):
     import photoclust.core.learning.job as learning_job
 
