@@ -128,3 +128,44 @@ def test_simulation_on_a_library_reads_labels_from_folders(library, tmp_path):
     assert [p["fraction"] for p in result.curve] == [0.0, 0.05]
     assert result.curve[1]["ari"] > result.curve[0]["ari"]
     assert result.actions_to_target is not None
+
+
+def test_a_cluster_named_like_another_is_offered_for_merging_once(library):
+    from sqlalchemy import update
+
+    from photoclust.core.library.models import Cluster
+
+    ids, y, clusters = labelled_library(library)
+    first, second = clusters[0], clusters[1]
+    with library.session() as s:
+        s.execute(update(Cluster).where(Cluster.id == first).values(name="dress"))
+        s.execute(update(Cluster).where(Cluster.id == second).values(name="dress (2)"))
+    review = review_suggestions(library, limit=5)
+    twins = [q for q in review.suggestions if q.reason == "twin"]
+    assert len(twins) == 1 and (twins[0].cluster_id, twins[0].other_cluster_id) == \
+        (first, second)
+    assert twins[0].rank == 1 and "named like" in twins[0].explanation
+    assert len(review.items) + len(review.suggestions) == 5
+    refuse_suggestion(library, "merge", first, second)  # "no": not asked again
+    assert not [q for q in review_suggestions(library, limit=5).suggestions
+                if q.reason == "twin"]
+
+
+def test_no_twin_question_for_a_name_the_user_gave_or_a_cluster_the_user_filled(library):
+    from sqlalchemy import update
+
+    from photoclust.core.library.models import Cluster
+
+    ids, y, clusters = labelled_library(library)
+    first, second = clusters[0], clusters[1]
+    with library.session() as s:
+        s.execute(update(Cluster).where(Cluster.id == first).values(name="dress"))
+        s.execute(update(Cluster).where(Cluster.id == second)
+                  .values(name="dress (2)", name_source="user"))
+    assert not [q for q in review_suggestions(library, limit=5).suggestions
+                if q.reason == "twin"]
+    with library.session() as s:
+        s.execute(update(Cluster).where(Cluster.id == second).values(name_source="auto"))
+    editing.confirm_photos(library, [int(ids[-1])])  # the user placed a photo in the twin
+    assert not [q for q in review_suggestions(library, limit=5).suggestions
+                if q.reason == "twin"]

@@ -6,9 +6,16 @@ photo items (confirm the suggested cluster or move the photo) and cluster sugges
 clusters, split a group out of one). Answering: ``editing.confirm_photos`` / ``move_photos`` /
 ``merge_clusters`` / ``new_cluster_from_photos`` for yes, ``refuse_suggestion`` for a no to a merge
 or split.
+
+Besides the learner's questions, a cluster whose automatic name had to be told apart from another
+one's ("dress (2)" beside "dress") is offered for merging into it ("twin"): Organize founds a
+cluster for a tight set of new photos, and a set of a known kind (one shoot, one outfit) looks like
+a new kind in the features (docs/learning.md); the names say what the features cannot, and one
+answer settles it. Asked once: a no is remembered like any refused merge.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -17,7 +24,12 @@ from sqlalchemy import select
 from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.learning.job import fit_learner, load_learning_data
 from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, PhotoSuggestion
-from photoclust.core.learning.review import build_review_queue, review_policy
+from photoclust.core.learning.review import (
+    ReviewItem,
+    build_review_queue,
+    merge_key,
+    review_policy,
+)
 from photoclust.core.library import Library
 from photoclust.core.library.models import Assignment, Cluster, Photo
 
@@ -26,7 +38,10 @@ REASON_TEXT = {
     "uncertain": "among the photos nearest to another cluster",
     "merge": "you moved photos from this cluster into the other one",
     "split": "this cluster looks like two groups",
+    "twin": "its photos were named like the other cluster's: they may be more of the same",
 }
+#: An automatic name told apart from an earlier cluster's: "dress (2)".
+TWIN_NAME = re.compile(r"^(?P<base>.+) \((?P<n>\d+)\)$")
 
 
 @dataclass
@@ -46,6 +61,11 @@ def review_suggestions(library: Library, limit: int = 50,
     learner = fit_learner(data)
     queue = build_review_queue(data.X, learner, data.user, max(0, int(limit)), data.cannot_link,
                                data.constraints.refused, review_policy(data.model))
+    twins = twin_merges(library, data.constraints.refused, set(data.user[data.user >= 0].tolist()),
+                        {(i.cluster, i.other_cluster) for i in queue if i.kind == MERGE})
+    if twins and limit > 0:  # after the merges the user's moves back, before the rest
+        evidence = sum(1 for i in queue if i.kind == MERGE and i.reason == "merge")
+        queue = (queue[:evidence] + twins + queue[evidence:])[:max(0, int(limit))]
     photo_ids = [int(data.photo_ids[i.photo]) for i in queue if i.kind == PHOTO]
     with library.session() as s:
         names = {cid: name for cid, name in s.execute(select(Cluster.id, Cluster.name))}
@@ -80,3 +100,25 @@ def review_suggestions(library: Library, limit: int = 50,
                 explanation, other, names.get(other) if other is not None else None,
                 [int(data.photo_ids[i]) for i in item.photos]))
     return ReviewSuggestions(items, suggestions)
+
+
+def twin_merges(library: Library, refused, placed_in: set[int],
+                asked: set) -> list[ReviewItem]:
+    """Merge questions for clusters named automatically like another active cluster ("dress (2)"
+    beside "dress"), unless the user answered no before, placed photos in the twin (they keep it
+    apart on purpose), or the learner asks the same already."""
+    with library.session() as s:
+        rows = s.execute(select(Cluster.id, Cluster.name, Cluster.name_source)
+                         .where(Cluster.active.is_(True))).all()
+    by_name = {name: cid for cid, name, _source in rows}
+    items = []
+    for cid, name, source in rows:
+        match = TWIN_NAME.match(name or "")
+        if source == "user" or match is None or cid in placed_in:
+            continue
+        base = by_name.get(match.group("base"))
+        if base is None or base == cid or merge_key(base, cid) in refused \
+                or (base, cid) in asked:
+            continue
+        items.append(ReviewItem(MERGE, "twin", cluster=int(base), other_cluster=int(cid)))
+    return items
