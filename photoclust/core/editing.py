@@ -355,9 +355,15 @@ def photos_not_in_cluster(library: Library, photo_ids: Iterable[int],
                 changes.assignments[pid] = (before, None)
             if (pid, cluster.id) not in links:
                 changes.cannot_links_added.add((pid, cluster.id))
-        n = len({pid for pid, _cid in changes.cannot_links_added} | set(changes.assignments))
-        return _record(s, "not_in_cluster",
-                       f"Marked {_plural(n, 'photo')} as not in {cluster.name}",
+        taken_out = len(changes.assignments)
+        marked = len({pid for pid, _cid in changes.cannot_links_added} - set(changes.assignments))
+        parts = []
+        if taken_out:
+            parts.append(f"took {_plural(taken_out, 'photo')} out of {cluster.name}")
+        if marked:
+            parts.append(f"marked {_plural(marked, 'photo')} as not in {cluster.name}")
+        description = " and ".join(parts)
+        return _record(s, "not_in_cluster", description[:1].upper() + description[1:],
                        {"photo_ids": ids, "cluster_id": cluster.id}, changes)
 
 

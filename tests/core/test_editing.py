@@ -12,7 +12,7 @@ from _edit_fixtures import (
     members,
     snapshot,
 )
-from photoclust.core import editing
+from photoclust.core import editing, queries
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.editing import EditError
 from photoclust.core.library import open_library
@@ -414,3 +414,24 @@ def test_write_session_holds_the_write_lock_from_its_start(library):
         s.connection()
         assert another_writer_gets_in()
     assert another_writer_gets_in()
+
+
+def test_not_in_cluster_takes_out_the_photos_in_it_and_marks_the_others(library):
+    from _edit_fixtures import cluster_of, labelled_library
+
+    from photoclust.core.learning.constraints import derive_constraints
+
+    ids, _y, clusters = labelled_library(library)
+    inside, elsewhere = int(ids[0]), int(ids[-1])
+    target = clusters[0]
+    assert cluster_of(library)[inside] == target and cluster_of(library)[elsewhere] != target
+    result = editing.photos_not_in_cluster(library, [inside, elsewhere], target)
+    name = next(c.name for c in queries.list_clusters(library) if c.id == target)
+    assert result.description == (f"Took 1 photo out of {name} and marked 1 photo as not in "
+                                   f"{name}")
+    assert set(result.photo_ids) == {inside, elsewhere}
+    assert inside not in cluster_of(library) and cluster_of(library)[elsewhere] != target
+    assert {(inside, target), (elsewhere, target)} <= derive_constraints(library).cannot_link
+    editing.undo(library)
+    assert cluster_of(library)[inside] == target
+    assert not {(inside, target), (elsewhere, target)} & derive_constraints(library).cannot_link
