@@ -418,7 +418,6 @@ def test_write_session_holds_the_write_lock_from_its_start(library):
 
 def test_not_in_cluster_takes_out_the_photos_in_it_and_marks_the_others(library):
     from _edit_fixtures import cluster_of, labelled_library
-
     from photoclust.core.learning.constraints import derive_constraints
 
     ids, _y, clusters = labelled_library(library)
