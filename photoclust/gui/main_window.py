@@ -465,7 +465,8 @@ class MainWindow(QMainWindow):
         """A passing message in the status bar, cut with "…" to the room left of the job status
         (which keeps its place so that nothing moves); the whole text is its tooltip."""
         bar = self.statusBar()
-        room = bar.width() - self.job_status.width() - 24
+        # The message is drawn left of the job status, inside the bar's margins.
+        room = min(bar.width() - self.job_status.width(), self.job_status.geometry().x()) - 16
         shown = bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
         bar.setToolTip(text if shown != text else "")
         bar.showMessage(shown, timeout_ms)
