@@ -28,7 +28,9 @@ from cached_features import load_cached_sets
 from machine_info import describe_machine
 from photoclust.core.clustering.algorithms import PhotoKMeans
 from photoclust.core.clustering.choose_k import choose_k
+from photoclust.core.clustering.duplicates import near_threshold
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_normalize
+from photoclust.core.embedding.backbones import DEFAULT_MODEL
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
 from photoclust.core.learning.review import PHOTO, ReviewItem
 from photoclust.research.simulate import simulate_arrivals, simulate_corrections
@@ -138,7 +140,8 @@ def arrivals(args: argparse.Namespace) -> None:
         rows = []
         for seed in range(args.starts):
             began = time.perf_counter()
-            r = simulate_arrivals(X, y, FRACTIONS, random_state=seed)
+            r = simulate_arrivals(X, y, FRACTIONS, random_state=seed,
+                                  copy_threshold=near_threshold(DEFAULT_MODEL))
             seconds = time.perf_counter() - began
             before = [p["ari"] for p in r.curve_before]
             after = [p["ari"] for p in r.curve_after]

@@ -31,7 +31,9 @@ from machine_info import describe_machine
 from photoclust.core.clustering import placement
 from photoclust.core.clustering.algorithms import PhotoKMeans
 from photoclust.core.clustering.choose_k import choose_k
+from photoclust.core.clustering.duplicates import near_threshold
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, l2_normalize
+from photoclust.core.embedding.backbones import DEFAULT_MODEL
 
 EVENT_SIZE = 60
 
@@ -70,7 +72,8 @@ def run(X: np.ndarray, labels: np.ndarray, scenario: str, seed: int) -> dict:
     start = time.perf_counter()
     clusters = PhotoKMeans(n_clusters=choose_k(Z_old, random_state=seed),
                            random_state=seed).fit(Z_old).labels_
-    result = placement.place(Z_old, clusters, Z_new, random_state=seed)
+    copies = placement.copy_groups(X[new], near_threshold(DEFAULT_MODEL))
+    result = placement.place(Z_old, clusters, Z_new, random_state=seed, copy_group=copies)
     in_event = np.isin(new, event)
     placed = np.where(result.cluster >= 0, result.cluster, 1_000_000 + result.group)
     return {"new": new.size, "founded": result.n_groups,

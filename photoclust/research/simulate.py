@@ -266,16 +266,20 @@ class ArrivalResult:
 
 def simulate_arrivals(X, true_labels, fractions=(0.02, 0.05, 0.1), *, arrival_fraction=None,
                       new_share: float = 0.1, random_state: int = 0, batch_size: int = 10,
-                      target_ari: float = 0.9, start_labels=None) -> ArrivalResult:
+                      target_ari: float = 0.9, start_labels=None,
+                      copy_threshold: float | None = None) -> ArrivalResult:
     """The simulated user; halfway (``arrival_fraction``, default the middle fraction) a share
     ``new_share`` of new photos arrives, half of them of one kind the library has not seen (one
     label held out; the rest of that label never arrives), and Organize places them as the
     library does (``placement.place_new_photos``). Then the user goes on answering.
 
     ``X`` raw embeddings; ``start_labels(Z)`` clusters the first photos (default: k chosen
-    automatically, K-means).
+    automatically, K-means). ``copy_threshold``: the near-duplicate similarity of ``X``'s model
+    (``clustering.duplicates.near_threshold``; default: the duplicates module's default), with
+    which Organize tells copies among the new photos apart (``placement.copy_groups``).
     """
-    from photoclust.core.clustering.placement import place_new_photos
+    from photoclust.core.clustering.duplicates import near_threshold
+    from photoclust.core.clustering.placement import copy_groups, place_new_photos
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 
     X = np.asarray(X, dtype=np.float32)
@@ -321,7 +325,9 @@ def simulate_arrivals(X, true_labels, fractions=(0.02, 0.05, 0.1), *, arrival_fr
     current = np.concatenate([state.clusters, np.full(new.size, NO_CLUSTER)])
     user = np.concatenate([state.user, np.full(new.size, NO_CLUSTER)])
     is_new = np.arange(len(order)) >= n_old
-    placement = place_new_photos(Z, current, user, is_new, random_state)
+    copies = copy_groups(X[new], near_threshold(None) if copy_threshold is None
+                         else copy_threshold)
+    placement = place_new_photos(Z, current, user, is_new, random_state, copy_group=copies)
     first_new_id = state.new_cluster_id()
     placed = np.where(placement.cluster >= 0, placement.cluster, first_new_id + placement.group)
     clusters = np.concatenate([placed_before, placed])
@@ -397,6 +403,9 @@ def simulate_library_corrections(library, model: str, dataset_root, fractions=(0
                                   batch_size=batch_size, max_fraction=max_fraction,
                                   policy=review_policy(model), on_batch=on_batch)
     if arrivals:
+        from photoclust.core.clustering.duplicates import near_threshold
+
         result.arrivals = simulate_arrivals(X[rows], np.array(labels), fractions,
+                                            copy_threshold=near_threshold(model),
                                             batch_size=batch_size).as_dict()
     return result

@@ -20,8 +20,10 @@ CENTRES = 5
 
 
 def blobs(sizes, seed=3):
+    # Kinds, not copies: two photos of one kind are less alike than the near-duplicate threshold
+    # (Organize counts copies among new photos as one, placement.copy_groups).
     X, y = make_blobs(sizes, n_features=48, centers=np.random.default_rng(7).normal(
-        scale=6.0, size=(CENTRES, 48)), cluster_std=1.5, random_state=seed)
+        scale=6.0, size=(CENTRES, 48)), cluster_std=3.0, random_state=seed)
     return X.astype(np.float32), y
 
 

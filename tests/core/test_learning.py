@@ -230,7 +230,8 @@ def test_simulated_arrivals_keep_old_photos_and_found_the_new_kind():
     from photoclust.research.simulate import simulate_arrivals
 
     centres = np.random.default_rng(7).normal(scale=6.0, size=(5, 32))
-    X, y = make_blobs([60] * 5, n_features=32, centers=centres, cluster_std=1.5,
+    # Kinds, not copies: photos of one kind less alike than the near-duplicate threshold.
+    X, y = make_blobs([60] * 5, n_features=32, centers=centres, cluster_std=3.0,
                       random_state=0)
     result = simulate_arrivals(X, y, (0.02, 0.05, 0.1), random_state=1)
     assert (result.n_new, result.n_new_kind) == (30, 15)

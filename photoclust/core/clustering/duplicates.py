@@ -35,6 +35,11 @@ from photoclust.core.library.models import Photo, PhotoStatus
 NEAR_THRESHOLDS = {"efficientnet_lite0": 0.92, "efficientnet_lite2": 0.945,
                    "efficientnet_lite2_int8": 0.945}
 DEFAULT_THRESHOLD = 0.92
+
+
+def near_threshold(model: str | None) -> float:
+    """The near-duplicate similarity for ``model``'s embeddings (``NEAR_THRESHOLDS``)."""
+    return NEAR_THRESHOLDS.get(model or "", DEFAULT_THRESHOLD)
 DEFAULT_BURST_SECONDS = 10.0
 DEFAULT_BURST_THRESHOLD = 0.80
 
@@ -143,7 +148,7 @@ def library_duplicate_groups(library: Library, model: str | None = None,
                          .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id)).all()
     model = model or library_model(library)
     if threshold is None:
-        threshold = NEAR_THRESHOLDS.get(model, DEFAULT_THRESHOLD)
+        threshold = near_threshold(model)
     embedded_ids, X = load_embeddings(library, model)
     row_of = {int(pid): i for i, pid in enumerate(embedded_ids)}
     if not len(embedded_ids):

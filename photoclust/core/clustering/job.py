@@ -31,13 +31,14 @@ from photoclust.core.clustering.algorithms import (
 from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.clustering.choose_k import KChooser
 from photoclust.core.clustering.contrastive import adapt_embeddings
+from photoclust.core.clustering.duplicates import near_threshold
 from photoclust.core.clustering.identity import (
     apply_clustering,
     apply_clustering_as_edit,
     place_photos,
 )
 from photoclust.core.clustering.naming import suggest_names
-from photoclust.core.clustering.placement import place_new_photos
+from photoclust.core.clustering.placement import copy_groups, place_new_photos
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.clustering.scan_refine import SCANRefiner
 from photoclust.core.edit_history import cluster_moves
@@ -187,7 +188,7 @@ class ClusterJob(Job[ClusterResult]):
         Z = preprocessor.fit_transform(X)
         ctx.raise_if_cancelled()
         if incremental:
-            result = self._place_new(ctx, photo_ids, Z, current, user, removed)
+            result = self._place_new(ctx, photo_ids, X, Z, current, user, removed)
         else:
             result = self._cluster_all(ctx, photo_ids, Z, fresh=bool(np.any(current >= 0)))
         result.seconds = time.monotonic() - started
@@ -256,7 +257,7 @@ class ClusterJob(Job[ClusterResult]):
                              new_photos=len(photo_ids), placed=len(photo_ids),
                              event_id=event_id)
 
-    def _place_new(self, ctx: JobContext, photo_ids: np.ndarray, Z: np.ndarray,
+    def _place_new(self, ctx: JobContext, photo_ids: np.ndarray, X: np.ndarray, Z: np.ndarray,
                    current: np.ndarray, user: np.ndarray, removed: np.ndarray) -> ClusterResult:
         old = current >= 0
         new = ~old & ~removed
@@ -267,7 +268,8 @@ class ClusterJob(Job[ClusterResult]):
         names: dict[int, str] = {}
         outliers = 0
         if new.any():
-            placement = place_new_photos(Z, current, user, new, self.random_state, ctx)
+            copies = copy_groups(X[new], near_threshold(self.model))
+            placement = place_new_photos(Z, current, user, new, self.random_state, ctx, copies)
             clusters, groups, outliers = placement.cluster, placement.group, placement.outliers
             labels = current.copy()
             labels[new] = np.where(clusters >= 0, clusters,

@@ -11,7 +11,9 @@ it looks like a new kind of photo. Two signs say so:
   one-sided binomial test at ``NOVELTY_ALPHA``. A new kind has no old look-alikes, so its photos'
   neighbours are each other even when it sits close to an old cluster (skirts beside dresses);
   new photos of a known kind mix with the old ones at the rate they arrived in, however many
-  arrive at once.
+  arrive at once. Copies among the new photos (``copy_groups``: the near-duplicate threshold of
+  ``clustering.duplicates``, e.g. the frames of one burst) are not counted as each other's
+  neighbours: one moment shot twenty times is not a new kind.
 
 These candidates are clustered among themselves (K-means, k chosen automatically); groups whose
 centres lie within a typical cluster's radius of each other are one group (automatic k over-splits
@@ -99,11 +101,13 @@ def cluster_radii(Z: np.ndarray, labels: np.ndarray, classes: np.ndarray,
 
 def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
           centres: tuple[np.ndarray, np.ndarray] | None = None,
-          random_state: int = 0, ctx=None) -> Placement:
+          random_state: int = 0, ctx=None, copy_group: np.ndarray | None = None) -> Placement:
     """Where the new photos go (see the module docstring).
 
     ``labels_old``: the cluster id of each old photo (-1: none). ``centres``: ``(classes,
     centres)`` to place by (the learner's); by default the old clusters' mean directions.
+    ``copy_group``: per new photo, its group of copies among the new photos (``copy_groups``;
+    -1: none): copies are not counted as each other's neighbours.
     """
     from photoclust.core.clustering.job import cluster_embeddings
 
@@ -121,7 +125,8 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
         nearest[start:start + CHUNK] = np.argmax(sims, axis=1)
         distance[start:start + CHUNK] = 1.0 - sims.max(axis=1)
     far = distance > radii[nearest]
-    novelty = new_neighbours(Z_old, labels_old, Z_new, classes, nearest, random_state, ctx)
+    novelty = new_neighbours(Z_old, labels_old, Z_new, classes, nearest, random_state, ctx,
+                             copy_group)
     own = novelty.flags()
     candidate = far | own
     cluster = classes[nearest].astype(np.int64)
@@ -173,21 +178,21 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
 
 @dataclass
 class NewNeighbours:
-    """Per new photo: how many of its ``k`` nearest photos are new (``count``), and the chance
-    that a neighbour is new if the new photos are more of what its region holds (``rate``)."""
+    """Per new photo: how many of its nearest photos (``trials``: ``NEIGHBOURS``, less its
+    copies among them) are new (``count``), and the chance that a neighbour is new if the new
+    photos are more of what its region holds (``rate``)."""
 
     count: np.ndarray
     rate: np.ndarray
-    k: int
+    trials: np.ndarray
 
     def flags(self) -> np.ndarray:
         """The photos with more new neighbours than their region explains (one-sided binomial
         test at ``NOVELTY_ALPHA``): the "among its own" sign."""
         from scipy.stats import binom
 
-        if self.k < 1:
-            return np.zeros(self.count.shape, dtype=bool)
-        return binom.sf(self.count - 1, self.k, np.clip(self.rate, 1e-9, 1.0)) < NOVELTY_ALPHA
+        chance = binom.sf(self.count - 1, self.trials, np.clip(self.rate, 1e-9, 1.0))
+        return (self.trials > 0) & (chance < NOVELTY_ALPHA)
 
     def group_is_new(self, members: np.ndarray) -> bool:
         """Do these photos, together, keep among themselves: are most of their nearest photos new
@@ -196,19 +201,42 @@ class NewNeighbours:
         nothing; a new kind, even a small one, does."""
         from scipy.stats import binom
 
-        if self.k < 1 or members.size == 0:
-            return False
-        trials, found = self.k * members.size, int(self.count[members].sum())
-        if 2 * found <= trials:  # most of their nearest photos must be new ones
+        trials, found = int(self.trials[members].sum()), int(self.count[members].sum())
+        if trials == 0 or 2 * found <= trials:  # most of their nearest photos must be new ones
             return False
         rate = float(np.clip(self.rate[members].mean(), 1e-9, 1.0))
         return bool(binom.sf(found - 1, trials, rate) < NOVELTY_ALPHA)
 
 
+def copy_groups(X_new: np.ndarray, threshold: float) -> np.ndarray:
+    """Groups of copies among new photos: raw embeddings at least ``threshold`` alike (the
+    near-duplicate threshold of ``clustering.duplicates``: a resized or edited copy, the frames
+    of one burst) are linked, a group is a connected component. -1 for a photo with no copy."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from photoclust.core.clustering.duplicates import similar_pairs
+
+    n = len(X_new)
+    group = np.full(n, -1, dtype=np.int64)
+    pairs = similar_pairs(np.asarray(X_new, dtype=np.float32), threshold) if n > 1 else []
+    if not pairs:
+        return group
+    r, c = (np.array(side, dtype=np.int64) for side in zip(*[(i, j) for i, j, _s in pairs]))
+    graph = coo_matrix((np.ones(r.size, dtype=np.int8), (r, c)), shape=(n, n))
+    _n, component = connected_components(graph, directed=False)
+    linked = np.zeros(n, dtype=bool)
+    linked[r] = linked[c] = True
+    group[linked] = component[linked]
+    return group
+
+
 def new_neighbours(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
                    classes: np.ndarray, nearest: np.ndarray, random_state: int = 0,
-                   ctx=None) -> NewNeighbours:
-    """Count the new photos among each new photo's ``NEIGHBOURS`` nearest photos (old and new).
+                   ctx=None, copy_group: np.ndarray | None = None) -> NewNeighbours:
+    """Count the new photos among each new photo's ``NEIGHBOURS`` nearest photos (old and new),
+    its copies (the same ``copy_group``) left out: one moment shot twenty times is one photo's
+    worth of evidence, not a new kind.
 
     The region of a new photo is the cluster whose centre is nearest (column ``nearest`` of
     ``classes``): the old photos in that cluster and the new photos nearest its centre. Were the
@@ -221,19 +249,35 @@ def new_neighbours(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     if old_rows.size > NEIGHBOUR_SAMPLE:
         rng = np.random.default_rng(random_state)
         old_rows = np.sort(rng.choice(old_rows, NEIGHBOUR_SAMPLE, replace=False))
-    k = min(NEIGHBOURS, old_rows.size + n - 1)
     count = np.zeros(n, dtype=np.int64)
-    if n < MIN_NEW_CLUSTER or n_old == 0 or k < 1:
-        return NewNeighbours(count, np.ones(n), 0)
+    trials = np.zeros(n, dtype=np.int64)
+    if n < MIN_NEW_CLUSTER or n_old == 0 or old_rows.size + n < 2:
+        return NewNeighbours(count, np.ones(n), trials)
+    group = (np.full(n, -1, dtype=np.int64) if copy_group is None
+             else np.asarray(copy_group, dtype=np.int64))
+    copies = np.bincount(group[group >= 0]) if (group >= 0).any() else np.zeros(0, np.int64)
+    most_copies = int(copies.max()) - 1 if copies.size else 0
+    looked = min(NEIGHBOURS + most_copies, old_rows.size + n - 1)  # room to skip copies
     pool = np.vstack([Z_old[old_rows], Z_new]).astype(np.float32)
     n_pool_old = old_rows.size
+    pool_group = np.concatenate([np.full(n_pool_old, -2, dtype=np.int64), group])
     step = max(1, NEIGHBOUR_BLOCK // len(pool))
     for start in range(0, n, step):
         stop = min(n, start + step)
+        rows = np.arange(stop - start)
         sims = Z_new[start:stop].astype(np.float32) @ pool.T
-        sims[np.arange(stop - start), n_pool_old + np.arange(start, stop)] = -np.inf  # itself
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        count[start:stop] = (top >= n_pool_old).sum(axis=1)
+        sims[rows, n_pool_old + np.arange(start, stop)] = -np.inf  # itself
+        top = np.argpartition(-sims, looked - 1, axis=1)[:, :looked]
+        if most_copies:
+            order = np.argsort(-np.take_along_axis(sims, top, 1), axis=1, kind="stable")
+            top = np.take_along_axis(top, order, 1)
+            mine = group[start:stop, None]
+            kept = ~((mine >= 0) & (pool_group[top] == mine))  # not a copy of this photo
+            kept &= np.cumsum(kept, axis=1) <= NEIGHBOURS
+        else:
+            kept = np.ones(top.shape, dtype=bool)
+        count[start:stop] = ((top >= n_pool_old) & kept).sum(axis=1)
+        trials[start:stop] = kept.sum(axis=1)
         if ctx is not None:
             ctx.raise_if_cancelled()
     old_in_region = np.bincount(np.searchsorted(classes, labels_old[old_rows]),
@@ -241,7 +285,7 @@ def new_neighbours(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     new_in_region = np.bincount(nearest, minlength=classes.size)
     others = old_in_region[nearest] + new_in_region[nearest] - 1
     rate = (new_in_region[nearest] - 1) / np.maximum(others, 1)
-    return NewNeighbours(count, rate, k)
+    return NewNeighbours(count, rate, trials)
 
 
 def _merge_close_groups(Z: np.ndarray, group: np.ndarray, radius: float) -> np.ndarray:
@@ -279,7 +323,8 @@ def correction_centres(Z: np.ndarray, labels: np.ndarray,
 
 
 def place_new_photos(Z: np.ndarray, current: np.ndarray, user: np.ndarray, new: np.ndarray,
-                     random_state: int = 0, ctx=None) -> Placement:
+                     random_state: int = 0, ctx=None,
+                     copy_group: np.ndarray | None = None) -> Placement:
     """Place the photos ``new`` marks among the others (``current``: their cluster id, -1 for
     none), by the centres the user's corrections steer (``user``: the cluster the user put each
     photo in, -1 where not; ``correction_centres``), else the clusters' own: what Organize does."""
@@ -291,4 +336,4 @@ def place_new_photos(Z: np.ndarray, current: np.ndarray, user: np.ndarray, new: 
         else None
     if ctx is not None:
         ctx.raise_if_cancelled()
-    return place(Z[old], current[old], Z[new], centres, random_state, ctx)
+    return place(Z[old], current[old], Z[new], centres, random_state, ctx, copy_group)
