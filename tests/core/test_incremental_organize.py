@@ -80,6 +80,20 @@ def test_a_few_new_photos_of_known_kinds_found_nothing(library, four_kinds):
     assert len(result.clusters) == 4
 
 
+def test_a_burst_of_one_moment_joins_its_kind_instead_of_founding(library, four_kinds):
+    """Twelve near-identical frames (copies by the Duplicates page's threshold) of a photo of
+    kind 1 are one photo's worth of evidence: Organize puts them with kind 1."""
+    ids, y = four_kinds
+    kind_one = placements(library)[int(ids[y == 1][0])][0]
+    X, _ = blobs([0, 1, 0, 0, 0], seed=5)
+    rng = np.random.default_rng(1)
+    frames = X[0] + 0.05 * rng.normal(size=(12, X.shape[1])).astype(np.float32)
+    burst = add_embedded_photos(library, frames, np.ones(12, dtype=int), start=2000)
+    result = run_job(ClusterJob(library))
+    assert result.founded_cluster_ids == [] and result.placed == 12
+    assert {placements(library)[int(pid)][0] for pid in burst} == {kind_one}
+
+
 def test_placement_never_moves_user_placed_or_removed_photos(library, four_kinds):
     ids, y = four_kinds
     clusters = {k: placements(library)[int(ids[y == k][0])][0] for k in range(4)}
