@@ -105,3 +105,16 @@ def test_a_burst_of_one_moment_founds_nothing_but_a_new_kind_does():
     result = placement.place(old, labels, mixed,
                              copy_group=placement.copy_groups(mixed, threshold=0.95))
     assert result.n_groups == 1 and (result.group[24:] == 0).mean() >= 0.9
+
+
+def test_thousands_of_copies_of_one_photo_are_one_group_and_found_nothing():
+    rng = np.random.default_rng(5)
+    c = directions(rng, 2)
+    old = np.vstack([kind(rng, c[j], 100, 0.5) for j in range(2)])
+    labels = np.repeat([1, 2], 100)
+    copies = np.repeat(kind(rng, c[0], 1, 0.5), 3000, axis=0)  # one screenshot, 3,000 times
+    copies += 0.001 * rng.normal(size=copies.shape)
+    groups = placement.copy_groups(copies, threshold=0.95)
+    assert (groups >= 0).all() and len(set(groups.tolist())) == 1
+    result = placement.place(old, labels, l2_normalize(copies), copy_group=groups)
+    assert result.n_groups == 0 and (result.cluster == 1).all()

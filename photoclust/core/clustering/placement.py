@@ -44,6 +44,10 @@ MIN_NEW_CLUSTER = 5
 #: Nearest photos looked at for the "among its own" sign, and the significance of the test.
 NEIGHBOURS = 15
 NOVELTY_ALPHA = 0.01
+#: Copies a new photo is linked to (``copy_groups``), and how many nearest photos are looked
+#: at, at most, to find ``NEIGHBOURS`` that are not its copies.
+COPY_LINKS = 32
+MOST_LOOKED = 4 * NEIGHBOURS
 #: At most this many old photos (a fixed random sample) are searched for neighbours: the test
 #: compares shares, which a sample keeps, and the cost stays bounded in large libraries.
 NEIGHBOUR_SAMPLE = 50_000
@@ -211,18 +215,32 @@ class NewNeighbours:
 def copy_groups(X_new: np.ndarray, threshold: float) -> np.ndarray:
     """Groups of copies among new photos: raw embeddings at least ``threshold`` alike (the
     near-duplicate threshold of ``clustering.duplicates``: a resized or edited copy, the frames
-    of one burst) are linked, a group is a connected component. -1 for a photo with no copy."""
+    of one burst) are linked, a group is a connected component; -1 for a photo with no copy.
+    Each photo keeps links to its ``COPY_LINKS`` most alike copies, so that memory stays bounded
+    when thousands of photos are copies of one another (they still form one group)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from photoclust.core.clustering.duplicates import similar_pairs
-
     n = len(X_new)
     group = np.full(n, -1, dtype=np.int64)
-    pairs = similar_pairs(np.asarray(X_new, dtype=np.float32), threshold) if n > 1 else []
-    if not pairs:
+    if n < 2:
         return group
-    r, c = (np.array(side, dtype=np.int64) for side in zip(*[(i, j) for i, j, _s in pairs]))
+    X = l2_normalize(np.asarray(X_new, dtype=np.float32)).astype(np.float32)
+    links = min(COPY_LINKS, n - 1)
+    step = max(1, NEIGHBOUR_BLOCK // n)
+    sources, targets = [], []
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        sims = X[start:stop] @ X.T
+        sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # itself
+        top = np.argpartition(-sims, links - 1, axis=1)[:, :links]
+        is_copy = np.take_along_axis(sims, top, 1) >= threshold
+        rows = np.broadcast_to(np.arange(start, stop)[:, None], top.shape)
+        sources.append(rows[is_copy])
+        targets.append(top[is_copy])
+    r, c = np.concatenate(sources), np.concatenate(targets)
+    if r.size == 0:
+        return group
     graph = coo_matrix((np.ones(r.size, dtype=np.int8), (r, c)), shape=(n, n))
     _n, component = connected_components(graph, directed=False)
     linked = np.zeros(n, dtype=bool)
@@ -257,7 +275,7 @@ def new_neighbours(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
              else np.asarray(copy_group, dtype=np.int64))
     copies = np.bincount(group[group >= 0]) if (group >= 0).any() else np.zeros(0, np.int64)
     most_copies = int(copies.max()) - 1 if copies.size else 0
-    looked = min(NEIGHBOURS + most_copies, old_rows.size + n - 1)  # room to skip copies
+    looked = min(NEIGHBOURS + most_copies, MOST_LOOKED, old_rows.size + n - 1)
     pool = np.vstack([Z_old[old_rows], Z_new]).astype(np.float32)
     n_pool_old = old_rows.size
     pool_group = np.concatenate([np.full(n_pool_old, -2, dtype=np.int64), group])
