@@ -17,10 +17,13 @@ it looks like a new kind of photo. Two signs say so:
 
 These candidates are clustered among themselves (K-means, k chosen automatically); groups whose
 centres lie within a typical cluster's radius of each other are one group (automatic k over-splits
-a small set); a group founds a new cluster when it is big enough (``MIN_NEW_CLUSTER``) and its
-typical (median) member lies within that radius of its centre. Then every new photo goes to the
-nearest centre among the old clusters and the founded ones, so the new kind's photos that showed
-neither sign still join their kind. Measured in docs/learning.md ("Organize adds photos").
+a small set); a group founds a new cluster when it is big enough (``MIN_NEW_CLUSTER``), its
+typical (median) member lies within that radius of its centre, and, pooled, most of its photos'
+nearest photos are new ones, more than their regions explain (``NewNeighbours.group_is_new``:
+the far tails of known clusters found nothing). Then a founding photo stays in its new cluster
+when that is nearer than its old one, and any other new photo joins a founded cluster that is
+nearer and within the founding photos' reach, so the new kind's photos that showed neither sign
+still join their kind. Measured in docs/learning.md ("Organize adds photos").
 
 Everything here works on preprocessed, unit-length embeddings; the job stores the result.
 """
