@@ -74,3 +74,27 @@ def test_the_app_shows_no_file_dialog_but_the_safe_ones():
             if isinstance(node, ast.Name) and node.id == "QFileDialog":
                 offenders.append(f"{source.relative_to(gui)}: QFileDialog")
     assert offenders == []
+
+
+def test_choose_folder_returns_the_folder_chosen_and_nothing_when_cancelled(qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    from photoclust.gui.file_dialogs import choose_folder
+
+    target = tmp_path / "holiday"
+    target.mkdir()
+
+    def answer(accept: bool) -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QFileDialog)
+        if accept:
+            dialog.setDirectory(str(target))
+            dialog.accept()
+        else:
+            dialog.reject()
+
+    QTimer.singleShot(300, lambda: answer(True))
+    assert Path(choose_folder(None, "Add a folder of photos", str(tmp_path))) == target
+    QTimer.singleShot(300, lambda: answer(False))
+    assert choose_folder(None, "Add a folder of photos", str(tmp_path)) == ""
