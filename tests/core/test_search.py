@@ -426,3 +426,37 @@ def test_new_embeddings_add_their_classes_to_the_kept_ones(filled, monkeypatch):
     assert found(search_photos(library, "golf ball")) == ["p7.jpg", "ball2.jpg"]
     assert "p5.jpg" not in found(search_photos(library, "sombrero"))
     assert "p5.jpg" in found(search_photos(library, "tabby"))
+
+
+def test_new_photos_append_their_facts_to_the_kept_ones(filled, monkeypatch):
+    """An import only adds photos (the largest ids): their facts are read and appended, and the
+    result is what building the facts anew gives; a photo gone rebuilds them."""
+    library, ids, *_ = filled
+    before = index_module.search_index(library).photos
+    built = []
+    facts = index_module._facts
+    monkeypatch.setattr(index_module, "_facts", lambda key, rows, h: built.append(len(rows))
+                        or facts(key, rows, h))
+    with library.session() as s:
+        s.add(Photo(path="/pics/Holiday Nice/IMG_1.jpg", content_hash="f" * 64, file_size=1,
+                    mtime_ns=0, camera="Fujifilm X100", taken_at=datetime(2024, 8, 2)))
+        s.add(Photo(path="/pics/Holiday Nice/IMG_2.jpg", content_hash="9" * 64, file_size=1,
+                    mtime_ns=0))
+    after = index_module.search_index(library).photos
+    assert built == [2]  # only the two new photos' facts were read
+    fresh = index_module._read_photos(library, after.key, None)
+    assert np.array_equal(after.ids, fresh.ids) and after.paths == fresh.paths
+    assert np.array_equal(after.years, fresh.years) and np.array_equal(after.months,
+                                                                         fresh.months)
+    assert after.cameras == fresh.cameras
+    for column in ("path_words", "camera_words"):
+        assert getattr(after, column).text == getattr(fresh, column).text
+        assert np.array_equal(getattr(after, column).starts, getattr(fresh, column).starts)
+    assert len(after.ids) == len(before.ids) + 2
+    assert sorted(found(search_photos(library, "holiday"))) == ["IMG_1.jpg", "IMG_2.jpg"]
+    assert found(search_photos(library, "fujifilm august 2024")) == ["IMG_1.jpg"]
+    built.clear()
+    with library.session() as s:  # a photo went missing: not an append
+        s.get(Photo, ids[0]).status = PhotoStatus.MISSING
+    index_module.search_index(library)
+    assert built == [len(after.ids) - 1]

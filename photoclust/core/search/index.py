@@ -79,6 +79,17 @@ class WordColumn:
         self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lowered) else \
             np.zeros(0, np.int64)
 
+    def extended(self, more: WordColumn) -> WordColumn:
+        """This column with the rows of ``more`` appended (the same as building it anew)."""
+        if not len(self.starts):
+            return more
+        if not len(more.starts):
+            return self
+        joined = WordColumn([])
+        joined.text = self.text + "\n" + more.text
+        joined.starts = np.concatenate([self.starts, more.starts + len(self.text) + 1])
+        return joined
+
     def rows_with(self, forms: list[str]) -> np.ndarray:
         """Rows whose text has one of ``forms`` as a whole word, or its plural."""
         text, positions = self.text, []
@@ -536,7 +547,9 @@ def path_text(path: str) -> str:
 
 def _read_photos(library: Library, key: tuple, previous: PhotoFacts | None) -> PhotoFacts:
     """The facts of the present photos; ``previous`` (with a new ``key``) when they are the same
-    (a scan sets every photo's ``updated_at`` even when nothing else changed)."""
+    (a scan sets every photo's ``updated_at`` even when nothing else changed), ``previous`` with
+    the new photos' facts appended when photos were only added (new photos have the largest
+    ids: the first search after an import reads their facts only)."""
     query = (select(Photo.id, Photo.path, Photo.taken_at, Photo.camera)
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:  # raw rows (no row processing: 100,000 rows)
@@ -545,6 +558,22 @@ def _read_photos(library: Library, key: tuple, previous: PhotoFacts | None) -> P
     if previous is not None and previous.rows_hash == rows_hash:
         previous.key = key
         return previous
+    m = len(previous.ids) if previous is not None else 0
+    if previous is not None and 0 < m < len(rows) and hash(tuple(rows[:m])) == previous.rows_hash:
+        added = _facts(key, rows[m:], rows_hash)
+        return PhotoFacts(
+            key=key, ids=np.concatenate([previous.ids, added.ids]),
+            paths=previous.paths + added.paths,
+            years=np.concatenate([previous.years, added.years]),
+            months=np.concatenate([previous.months, added.months]),
+            cameras=previous.cameras + added.cameras,
+            path_words=previous.path_words.extended(added.path_words),
+            camera_words=previous.camera_words.extended(added.camera_words), rows_hash=rows_hash)
+    return _facts(key, rows, rows_hash)
+
+
+def _facts(key: tuple, rows: list, rows_hash: int) -> PhotoFacts:
+    """The facts of photo ``rows`` (id, path, taken_at, camera), in id order."""
     n = len(rows)
     paths = [r[1] for r in rows]
     cameras = [r[3] or "" for r in rows]
