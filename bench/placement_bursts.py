@@ -47,7 +47,11 @@ def main() -> None:
     parser.add_argument("--features", type=Path, default=Path("/tmp/pc_features"))
     parser.add_argument("--bursts", type=int, default=4)
     args = parser.parse_args()
-    data = np.load(args.features / f"{args.set}.npz")
+    cached = args.features / f"{args.set}.npz"
+    if not cached.exists():
+        print(f"{args.set}: no features at {cached} (run bench/cache_features.py {args.set})")
+        return
+    data = np.load(cached)
     X, paths = data["X"].astype(np.float32), data["paths"]
     backbone, _ = load_model(DEFAULT_MODEL, plan_for("cpu"))
     threshold = near_threshold(DEFAULT_MODEL)
