@@ -458,7 +458,9 @@ class MainWindow(QMainWindow):
         else:
             text = (getattr(worker, "summary", None) or getattr(worker.job, "summary", None)
                     or f"{worker.title}: done.")
-        self.show_status(text, 10000)
+        # Where the job's progress was (the room the status bar leaves a passing message is
+        # small), once the job status has let go of the job (its own slot may run after this).
+        QTimer.singleShot(0, lambda: self.job_status.show_outcome(text, 10000))
         self.jobEnded.emit(text)
 
     def show_status(self, text: str, timeout_ms: int) -> None:
@@ -473,9 +475,10 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def library_summary(library: Library, result=None) -> str:
-        """"300 photos in 6 groups" (read on the job's thread when a job ends); after an Organize
-        that placed new photos, what became of them first: "Placed 49 new photos: 25 joined
-        their groups, 24 started 1 new group (parachute). 169 photos in 5 groups."."""
+        """"Done: 300 photos in 6 groups." (read on the job's thread when a job ends); after an
+        Organize that placed new photos, what became of them: "49 new photos: 25 joined their
+        groups, 24 started a new group (parachute)." (the totals are on the left of the status
+        bar)."""
         clusters = list_clusters(library)
         photos = sum(c.size for c in clusters)
         total = (f"{photos:,} photo{'s' if photos != 1 else ''} in {len(clusters):,} "
@@ -487,14 +490,13 @@ class MainWindow(QMainWindow):
         founded = [names[cid] for cid in cluster_result.founded_cluster_ids if cid in names]
         in_new = sum(c.size for c in clusters if c.id in cluster_result.founded_cluster_ids)
         n = cluster_result.placed
-        text = f"Placed {n:,} new photo{'s' if n != 1 else ''}"
+        text = f"{n:,} new photo{'s' if n != 1 else ''}"
         if founded:
             shown = ", ".join(founded[:3]) + (", …" if len(founded) > 3 else "")
-            text += (f": {n - in_new:,} joined their groups, {in_new:,} started "
-                     f"{len(founded):,} new group{'s' if len(founded) != 1 else ''} ({shown})")
-        else:
-            text += " in the groups they resemble"
-        return f"{text}. {total}"
+            groups = "a new group" if len(founded) == 1 else f"{len(founded):,} new groups"
+            return f"{text}: {n - in_new:,} joined their groups, {in_new:,} started {groups} " \
+                   f"({shown})."
+        return f"{text}, each in the group it resembles."
 
     def add_folder(self) -> None:
         folder = choose_folder(self, "Add a folder of photos", str(default_photo_folder()))

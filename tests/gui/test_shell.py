@@ -274,7 +274,9 @@ def test_cancel_stays_put_while_the_progress_text_changes(window, qtbot, gui_lib
     with library.session() as s:
         assert int(s.get(Setting, "gate_job_step").value) < 999  # stopped early, steps saved
     assert not status.cancel_button.isVisible() and window.organize_action.isEnabled()
-    assert "stopped" in window.statusBar().currentMessage()
+    # How the job ended is said where its progress was.
+    qtbot.waitUntil(lambda: "stopped" in status.label.toolTip(), timeout=5000)
+    assert status.label.text().startswith("Organizing photos: stopped")
 
 
 def test_organize_rate_counts_photos_looked_at_not_photos_read(window, qtbot, gui_library):
@@ -628,11 +630,10 @@ def test_organize_says_where_the_new_photos_went(window, gui_library):
                            founded_cluster_ids=[c])
     text = window.library_summary(gui_library.library, placed)
     # cluster c (3 photos) stands for the founded one: 2 of the 5 joined old groups.
-    assert text == ("Placed 5 new photos: 2 joined their groups, 3 started 1 new group "
-                    "(Group C). 13 photos in 3 groups.")
+    assert text == "5 new photos: 2 joined their groups, 3 started a new group (Group C)."
     placed.founded_cluster_ids = []
     assert window.library_summary(gui_library.library, placed) == \
-        "Placed 5 new photos in the groups they resemble. 13 photos in 3 groups."
+        "5 new photos, each in the group it resembles."
     placed.mode = "first"
     assert window.library_summary(gui_library.library, placed) == "Done: 13 photos in 3 groups."
 
@@ -696,3 +697,23 @@ def test_menu_label_shortens_long_history_text_and_keeps_made_elsewhere():
     assert len(short) <= 70 and short.endswith("… (made elsewhere)")
     assert short.startswith("Learned from 4 answers")
     assert len(menu_label(learn)) == 70
+
+
+def test_a_job_outcome_shows_where_its_progress_was_until_the_next_job(window, qtbot,
+                                                                       gui_library):
+    status = window.job_status
+    status.show_outcome("49 new photos: 25 joined their groups, 24 started a new group "
+                        "(parachute).", 60000)
+    assert status.label.text().startswith("49 new photos: 25 joined their groups")
+    assert status.label.toolTip().endswith("(parachute).")
+    job = _GateJob(gui_library.library, "Organizing photos", message="index: a.jpg")
+    worker = window.run_job(job)
+    qtbot.waitUntil(lambda: status.worker is worker, timeout=10000)
+    assert "parachute" not in status.label.text()  # the running job owns the place
+    status.show_outcome("not now", 60000)
+    assert "not now" not in status.label.text()
+    with qtbot.waitSignal(worker.cancelled, timeout=10000):
+        qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "stopped" in status.label.toolTip(), timeout=5000)
+    status._outcome_timer.start(1)  # its time is up: the place is empty again
+    qtbot.waitUntil(lambda: status.label.text() == "", timeout=5000)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -111,6 +111,9 @@ class JobStatusWidget(QWidget):
         layout.addWidget(self.cancel_button)
         self._rate = ProgressRate()
         self._worker: JobWorker | None = None
+        self._outcome_timer = QTimer(self)  # clears a finished job's outcome
+        self._outcome_timer.setSingleShot(True)
+        self._outcome_timer.timeout.connect(self._clear_outcome)
         self.cancel_button.clicked.connect(self._cancel)
         self._set_running(False)
 
@@ -119,6 +122,7 @@ class JobStatusWidget(QWidget):
         return self._worker
 
     def attach(self, worker: JobWorker) -> None:
+        self._outcome_timer.stop()
         self._worker = worker
         self._rate.reset()
         self.bar.setRange(0, 0)  # busy until the first report
@@ -127,6 +131,19 @@ class JobStatusWidget(QWidget):
         for signal in (worker.finished, worker.failed, worker.cancelled):
             signal.connect(lambda *_a, w=worker: self._on_end(w))
         self._set_running(True)
+
+    def show_outcome(self, text: str, timeout_ms: int) -> None:
+        """How the last job ended, where its progress was, for ``timeout_ms`` (the whole text is
+        the tooltip); a job that starts meanwhile takes the place over."""
+        if self._worker is not None:
+            return
+        self._set_text(text)
+        self._outcome_timer.start(timeout_ms)
+
+    def _clear_outcome(self) -> None:
+        if self._worker is None:
+            self.label.clear()
+            self.label.setToolTip("")
 
     def _set_running(self, running: bool) -> None:
         for w in (self.bar, self.cancel_button):
