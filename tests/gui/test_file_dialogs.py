@@ -39,8 +39,14 @@ def test_a_folder_dialog_on_the_librarys_folder_keeps_its_locks_and_its_edits(qt
     assert holds_lock(path)
     dialog = folder_dialog(None, "Add a folder of photos", str(tmp_path))
     qtbot.addWidget(dialog)
+    from PySide6.QtWidgets import QFileSystemModel
+
+    loaded: list[str] = []
+    dialog.findChild(QFileSystemModel).directoryLoaded.connect(loaded.append)
     dialog.show()
-    qtbot.wait(1500)  # the dialog lists the folder and draws its icons
+    # The dialog lists the folder (on a thread of Qt's) and then gathers its entries' icons.
+    qtbot.waitUntil(lambda: str(tmp_path) in loaded, timeout=10000)
+    qtbot.wait(1000)
     assert holds_lock(path), "listing the library's folder released the app's SQLite locks"
     assert isinstance(dialog.iconProvider(), NameOnlyIconProvider)
     dialog.close()
