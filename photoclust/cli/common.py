@@ -115,6 +115,20 @@ def open_from_args(args: argparse.Namespace) -> Library:
 _JSON_UNPRINTABLE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+def photo_ids_by_paths(library: Library, paths: list[str], nothing_done: str) -> list[int]:
+    """The ids of the photos at ``paths``, in that order; a ``CommandError`` naming the paths the
+    library does not hold (``nothing_done`` says what was therefore not done)."""
+    from photoclust.core import queries
+
+    found = queries.photos_by_paths(library, paths)
+    unknown = [p for p in paths if p not in found]
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        raise CommandError(f"not in the library: {shown} (run `photoclust index` first); "
+                           f"{nothing_done}")
+    return [found[p].id for p in paths]
+
+
 def print_json(obj: Any) -> None:
     """``obj`` as JSON on stdout; every control character is a JSON escape (``\\u001b``), so
     the text is exact JSON and safe on a terminal."""

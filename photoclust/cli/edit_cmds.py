@@ -11,6 +11,7 @@ from photoclust.cli.common import (
     add_library_option,
     add_model_option,
     open_from_args,
+    photo_ids_by_paths,
     print_json,
     printable,
 )
@@ -138,13 +139,8 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 def cmd_move(args: argparse.Namespace) -> int:
     def move(library: Library) -> EditResult:
-        found = queries.photos_by_paths(library, args.paths)
-        unknown = [p for p in args.paths if p not in found]
-        if unknown:
-            shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-            raise CommandError(f"not in the library: {shown} (run `photoclust index` first); "
-                               "nothing was moved")
-        return editing.move_photos(library, [found[p].id for p in args.paths], args.to_cluster)
+        ids = photo_ids_by_paths(library, args.paths, "nothing was moved")
+        return editing.move_photos(library, ids, args.to_cluster)
 
     return _edit(args, move)
 

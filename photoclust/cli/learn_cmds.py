@@ -11,6 +11,7 @@ from photoclust.cli.common import (
     add_model_option,
     job_context,
     open_from_args,
+    photo_ids_by_paths,
     print_json,
     printable,
 )
@@ -129,21 +130,15 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
 
 
 def _dismiss_photos(args: argparse.Namespace) -> int:
-    from photoclust.core import editing, queries
+    from photoclust.core import editing
 
     if not args.other:
         raise CommandError("dismiss photo needs a cluster id and at least one photo path: "
                            "ID PHOTO_PATH...")
     with open_from_args(args) as library:
-        found = queries.photos_by_paths(library, args.other)
-        unknown = [p for p in args.other if p not in found]
-        if unknown:
-            shown = ", ".join(printable(p) for p in unknown[:5]) + \
-                (" ..." if len(unknown) > 5 else "")
-            raise CommandError(f"not in the library: {shown}; nothing was changed")
+        ids = photo_ids_by_paths(library, args.other, "nothing was changed")
         try:
-            result = editing.photos_not_in_cluster(
-                library, [found[p].id for p in args.other], args.cluster_id)
+            result = editing.photos_not_in_cluster(library, ids, args.cluster_id)
         except editing.EditError as exc:
             raise CommandError(str(exc)) from exc
     if args.json:
