@@ -169,3 +169,13 @@ def test_no_twin_question_for_a_name_the_user_gave_or_a_cluster_the_user_filled(
     editing.confirm_photos(library, [int(ids[-1])])  # the user placed a photo in the twin
     assert not [q for q in review_suggestions(library, limit=5).suggestions
                 if q.reason == "twin"]
+
+
+def test_the_name_unique_name_told_apart_is_read_back():
+    from photoclust.core.clustering import name_told_apart, unique_name
+
+    assert name_told_apart(unique_name("dress", {"dress"})) == "dress"
+    assert name_told_apart(unique_name("hat", {"hat", "hat (2)"})) == "hat"
+    assert name_told_apart("Shoe (2) (3)") == "Shoe (2)"
+    for name in ("dress", "dress (x)", "(2)", "", "dress(2)"):
+        assert name_told_apart(name) is None

@@ -53,3 +53,11 @@ def unique_name(name: str, taken: set[str]) -> str:
     while f"{name} ({n})" in taken:
         n += 1
     return f"{name} ({n})"
+
+
+def name_told_apart(name: str) -> str | None:
+    """The name ``unique_name`` told ``name`` apart from ("dress" for "dress (2)"), or None."""
+    base, sep, rest = (name or "").rpartition(" (")
+    if sep and base and rest.endswith(")") and rest[:-1].isdigit():
+        return base
+    return None

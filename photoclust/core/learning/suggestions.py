@@ -15,12 +15,12 @@ answer settles it. Asked once: a no is remembered like any refused merge.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from sqlalchemy import select
 
+from photoclust.core.clustering import name_told_apart
 from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.learning.job import fit_learner, load_learning_data
 from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, PhotoSuggestion
@@ -40,8 +40,6 @@ REASON_TEXT = {
     "split": "this cluster looks like two groups",
     "twin": "its photos were named like the other cluster's: they may be more of the same",
 }
-#: An automatic name told apart from an earlier cluster's: "dress (2)".
-TWIN_NAME = re.compile(r"^(?P<base>.+) \((?P<n>\d+)\)$")
 
 
 @dataclass
@@ -65,7 +63,7 @@ def review_suggestions(library: Library, limit: int = 50,
                         {(i.cluster, i.other_cluster) for i in queue if i.kind == MERGE})
     if twins and limit > 0:  # after the merges the user's moves back, before the rest
         evidence = sum(1 for i in queue if i.kind == MERGE and i.reason == "merge")
-        queue = (queue[:evidence] + twins + queue[evidence:])[:max(0, int(limit))]
+        queue = (queue[:evidence] + twins + queue[evidence:])[:int(limit)]
     photo_ids = [int(data.photo_ids[i.photo]) for i in queue if i.kind == PHOTO]
     with library.session() as s:
         names = {cid: name for cid, name in s.execute(select(Cluster.id, Cluster.name))}
@@ -113,10 +111,10 @@ def twin_merges(library: Library, refused, placed_in: set[int],
     by_name = {name: cid for cid, name, _source in rows}
     items = []
     for cid, name, source in rows:
-        match = TWIN_NAME.match(name or "")
-        if source == "user" or match is None or cid in placed_in:
+        told_apart = name_told_apart(name)
+        if source == "user" or told_apart is None or cid in placed_in:
             continue
-        base = by_name.get(match.group("base"))
+        base = by_name.get(told_apart)
         if base is None or base == cid or merge_key(base, cid) in refused \
                 or (base, cid) in asked:
             continue
