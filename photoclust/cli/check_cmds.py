@@ -19,6 +19,9 @@ from photoclust.core.library.db import (
     LibraryError,
     LibraryUnavailableError,
     NewerLibraryError,
+    NoLibraryError,
+    NotALibraryError,
+    StaleWalError,
 )
 
 SHOWN = 20
@@ -45,8 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     try:
         library = open_from_args(args)
-    except (NewerLibraryError, LibraryUnavailableError):
-        raise  # not damage: the message says what it is (a newer version, a full disk, ...)
+    except (NewerLibraryError, LibraryUnavailableError, NoLibraryError, NotALibraryError,
+            StaleWalError):
+        # Not damage: the message says what it is (a newer version, a full disk, no library at
+        # that path, another kind of file, a -wal file that cannot be read here).
+        raise
     except (LibraryError, DBAPIError) as exc:
         # Too damaged to open: that is the finding.
         report = CheckReport(integrity=[str(exc)])

@@ -106,9 +106,13 @@ READING_COMMANDS = frozenset({"status", "clusters", "photos", "export", "search"
 
 
 def open_from_args(args: argparse.Namespace) -> Library:
-    reading = getattr(args, "command", None) in READING_COMMANDS and not getattr(
-        args, "repair", False)
-    return open_library(getattr(args, "library", None), read_only_ok=reading)
+    """The library of ``--library``. A reading command (and ``check``, which has nothing to
+    check or repair in a new library) never creates one: a mistyped path is refused with a
+    sentence instead of reading a new, empty library."""
+    command = getattr(args, "command", None)
+    reading = command in READING_COMMANDS and not getattr(args, "repair", False)
+    return open_library(getattr(args, "library", None), read_only_ok=reading,
+                        create=command not in READING_COMMANDS)
 
 
 # What JSON leaves raw but a terminal must not get: DEL, C1 controls, bidi overrides, surrogates.

@@ -4,6 +4,8 @@ corrections) on a folder of labelled photos. The report and the simulated user a
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,8 +44,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from photoclust.core.evaluation import EvaluateJob
     from photoclust.core.jobs import run_job
 
-    if not args.dataset.is_dir():
-        raise CommandError(f"{args.dataset}: no such folder")
+    problem = _folder_problem(args.dataset)
+    if problem is not None:
+        raise CommandError(f"{printable(args.dataset)}: {problem}")
     with evaluation_library(args) as library:
         model = model_of(args, library)
         job = EvaluateJob(args.dataset, library=library, k=args.k or "auto", method=args.method,
@@ -62,6 +65,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  wrote {printable(path)}")
     print_simulated_corrections(corrections)
     return 0
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be the labelled dataset (in words), or ``None``."""
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        return "no such folder"
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    if not stat.S_ISDIR(st.st_mode):
+        return "not a folder (DATASET is a folder of label subfolders)"
+    try:
+        with os.scandir(folder):
+            pass
+    except OSError as exc:
+        return f"cannot read the folder ({exc.strerror or exc})"
+    return None
 
 
 def _fractions(text: str) -> list[float]:

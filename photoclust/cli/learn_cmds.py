@@ -119,14 +119,41 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
         except ValueError:
             raise CommandError(f"dismiss merge: {printable(args.other[0])} is not a cluster id") \
                 from None
+        if other == args.cluster_id:
+            raise CommandError(f"dismiss merge: {other} and {args.cluster_id} are the same "
+                               "cluster; name two different clusters (ID OTHER). Nothing was "
+                               "changed.")
     elif args.other:
         raise CommandError("dismiss split takes one cluster id: ID")
     with open_from_args(args) as library:
+        _check_clusters_exist(library, [args.cluster_id] + ([other] if other != NO_CLUSTER
+                                                            else []))
         refuse_suggestion(library, args.kind, args.cluster_id, other)
     if args.json:
         print_json({"dismissed": args.kind, "cluster_id": args.cluster_id,
                     "other_cluster_id": None if other == NO_CLUSTER else other})
+    elif args.kind == "merge":
+        print(f"Dismissed: cluster {other} will not be suggested for merging into cluster "
+              f"{args.cluster_id} again.")
+    else:
+        print(f"Dismissed: cluster {args.cluster_id} will not be suggested for a split again.")
     return 0
+
+
+def _check_clusters_exist(library, cluster_ids: list[int]) -> None:
+    """A ``CommandError`` naming the ids that are no cluster of the library (or one merged or
+    emptied away), so that a typo is not remembered silently as an answer."""
+    from sqlalchemy import select
+
+    from photoclust.core.library.models import Cluster
+
+    with library.session() as s:
+        active = set(s.scalars(select(Cluster.id).where(Cluster.id.in_(cluster_ids),
+                                                        Cluster.active.is_(True))))
+    unknown = [str(c) for c in cluster_ids if c not in active]
+    if unknown:
+        raise CommandError(f"no such cluster: {', '.join(unknown)} (`photoclust clusters` lists "
+                           "them); nothing was dismissed.")
 
 
 def _dismiss_photos(args: argparse.Namespace) -> int:

@@ -106,6 +106,7 @@ def test_cli_status_json_counts(tmp_path, capsys):
 
 
 def test_cli_status_of_empty_library(tmp_path, capsys):
+    open_library(tmp_path / "new.sqlite").close()  # status itself never makes a library
     status = run_json(capsys, "status", "--library", str(tmp_path / "new.sqlite"))
     assert {k: status[k] for k in ("photos", "missing", "embedded", "clusters", "labels")} == {
         "photos": 0, "missing": 0, "embedded": {}, "clusters": 0, "labels": 0}

@@ -11,6 +11,8 @@ import logging
 import os
 import shutil
 import sqlite3
+import tempfile
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -37,6 +39,15 @@ class LibraryError(Exception):
 
 class NewerLibraryError(LibraryError):
     """The library was written by a newer photoclust; it is left untouched."""
+
+
+class NotALibraryError(LibraryError):
+    """The file is not a photoclust library at all (another kind of file, or another program's
+    SQLite database): not damage, and nothing to recover."""
+
+
+class NoLibraryError(LibraryError):
+    """A command that only reads was given a path where there is no library (it makes none)."""
 
 
 class LibraryUnavailableError(LibraryError):
@@ -110,35 +121,110 @@ def _why_unwritable(path: Path) -> str | None:
 
 def _read_only_uris(path: Path) -> list[str]:
     """SQLite URIs that read ``path`` without writing anything beside it. ``immutable`` creates
-    no -wal/-shm file, and is exact when there is no -wal file (every commit is then in the main
-    file); with a -wal file, ``mode=ro`` reads its commits too (it needs the -shm file)."""
+    no -wal/-shm file, and is exact only when there is no -wal file (every commit is then in the
+    main file); with a -wal file, ``mode=ro`` reads its commits too (it needs the -shm file)."""
     base = "file:" + quote(str(path))
-    wal = _sidecar(path, "-wal")
-    if wal.exists() and wal.stat().st_size > 0:
-        return [base + "?mode=ro", base + "?immutable=1"]
+    if _has_wal(path):
+        return [base + "?mode=ro"]
     return [base + "?immutable=1"]
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    error: sqlite3.Error | None = None
-    for uri in _read_only_uris(path):
-        con = None
+def _has_wal(path: Path) -> bool:
+    """Whether commits may be waiting in ``path``'s -wal file (not yet in the main file)."""
+    try:
+        return _sidecar(path, "-wal").stat().st_size > 0
+    except OSError:
+        return False
+
+
+class _CopyConnection(sqlite3.Connection):
+    """A read-only connection to a temporary copy of a library and its -wal file; the copy is
+    deleted when the connection closes (or is collected)."""
+
+    copy_dir: str | None = None
+
+    def close(self) -> None:
         try:
-            con = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return con
-        except sqlite3.Error as exc:
-            if con is not None:
-                con.close()
-            error = exc
-    assert error is not None
-    raise error
+            super().close()
+        finally:
+            if self.copy_dir is not None:
+                shutil.rmtree(self.copy_dir, ignore_errors=True)
+
+
+def _connect_to_copy(path: Path) -> sqlite3.Connection:
+    """``path`` and its -wal file copied to a temporary folder and opened read-only there, where
+    SQLite can make the -shm file it needs to read the -wal file: every commit is read, none is
+    lost, and nothing is written beside the library."""
+    folder = tempfile.mkdtemp(prefix="photoclust-library-")
+    try:
+        copy = Path(folder) / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(_sidecar(path, "-wal"), _sidecar(copy, "-wal"))
+        con = sqlite3.connect("file:" + quote(str(copy)) + "?mode=ro", uri=True,
+                              check_same_thread=False, factory=_CopyConnection)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    con.copy_dir = folder
+    weakref.finalize(con, shutil.rmtree, folder, True)
+    log.info("reading %s through a temporary copy with its -wal file (%s)", path, folder)
+    return con
+
+
+class StaleWalError(LibraryError):
+    """The library's last commits are in a -wal file that cannot be read here."""
+
+
+def _stale_wal_message(path: Path, reason: str) -> str:
+    return (f"the last changes to {path} are in {_sidecar(path, '-wal').name}, which SQLite "
+            f"cannot read here without its -shm file, and no temporary copy could be made "
+            f"({reason}); nothing was shown, so that old data is not taken for current: copy "
+            f"{path.name} and {_sidecar(path, '-wal').name} to a writable folder and use that "
+            "copy.")
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that reads every commit of ``path`` and writes nothing beside it. With a
+    -wal file but no -shm file beside it (a backup copied without it, a disk mounted read-only
+    after a crash), ``mode=ro`` cannot read the -wal file where the -shm file cannot be made, and
+    ``immutable=1`` would silently ignore it (old data shown as current): such a library is read
+    through a temporary copy of both files instead, or refused (``StaleWalError``)."""
+    error: sqlite3.Error | None = None
+    wal = _has_wal(path)
+    if not wal or _sidecar(path, "-shm").exists():
+        for uri in _read_only_uris(path):
+            con = None
+            try:
+                con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return con
+            except sqlite3.Error as exc:
+                if con is not None:
+                    con.close()
+                error = exc
+        if not wal:
+            assert error is not None
+            raise error
+    try:
+        con = _connect_to_copy(path)
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return con
+    except sqlite3.Error:
+        raise
+    except OSError as exc:
+        raise StaleWalError(_stale_wal_message(path, exc.strerror or str(exc))) from exc
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _read_schema_version(path: Path) -> int | None:
-    """Read the schema version without writing anything (no -wal/-shm file, no WAL switch)."""
+    """Read the schema version without writing anything (no -wal/-shm file, no WAL switch): the
+    larger of ``schema_info.version`` and ``PRAGMA user_version``, so that a newer photoclust is
+    recognised whichever of the two it bumps."""
     if not path.exists() or path.stat().st_size == 0:
         return None
+    _refuse_non_sqlite(path)
     try:
         con = _connect_read_only(path)
     except sqlite3.DatabaseError as exc:
@@ -148,16 +234,35 @@ def _read_schema_version(path: Path) -> int | None:
         raise LibraryError(f"{path}: not a photoclust library ({exc})") from exc
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        user_version = int(con.execute("PRAGMA user_version").fetchone()[0])
         if "schema_info" not in tables:
             if tables:
-                raise LibraryError(f"{path}: not a photoclust library (unknown SQLite database)")
-            return None
+                raise NotALibraryError(
+                    f"{path} is not a photoclust library: it is an SQLite database of another "
+                    "program (no photoclust tables in it). Nothing was changed.")
+            return user_version or None
         row = con.execute("SELECT version FROM schema_info ORDER BY id LIMIT 1").fetchone()
-        return int(row[0]) if row else None
+        version = int(row[0]) if row else None
+        if version is None:
+            return user_version or None
+        return max(version, user_version)
     except sqlite3.DatabaseError as exc:
         raise LibraryError(f"{path}: not a photoclust library ({exc})") from exc
     finally:
         con.close()
+
+
+def _refuse_non_sqlite(path: Path) -> None:
+    """A file that does not start like an SQLite database is not a library (not a damaged one:
+    SQLite's recovery has nothing to work with)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError:
+        return  # SQLite's own open says why
+    if head != SQLITE_HEADER:
+        raise NotALibraryError(f"{path} is not a photoclust library: it is not an SQLite "
+                               "database at all (check the --library path). Nothing was changed.")
 
 
 def _set_pragmas(dbapi_con, _record) -> None:
@@ -263,21 +368,31 @@ def open_library(path: str | Path | None = None, *, create: bool = True,
             f"understands up to {migrations.SCHEMA_VERSION}). Upgrade photoclust to open it; "
             "the file was not changed."
         )
-    if version is None and not create and not path.exists():
-        raise LibraryError(f"{path}: no such library")
+    if version is None and not create:
+        raise NoLibraryError(
+            f"there is no library at {path}" + (" (an empty file)" if path.exists() else "")
+            + ": nothing to read. Check the --library path; `photoclust index FOLDER` or "
+            "`photoclust organize FOLDER` makes a new library.")
     problem = write_problem(path)
     if problem is None and read_only_ok and version is not None and disk_is_full(path.parent):
         problem = DISK_FULL  # a reader need not try (and leave a -wal/-shm file on a full disk)
     if problem is not None:
         return _without_writing(path, version, problem, read_only_ok)
+    created = _missing_folders(path.parent) if version is None else []
+    if version is None and not path.exists():
+        created.append(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        _remove_created(created)
         raise LibraryError(f"cannot create the folder for {path}: {exc.strerror}") from exc
 
     try:
         return _open_writable(path, version)
     except (DBAPIError, sqlite3.OperationalError) as exc:
+        # A library that could not be created leaves nothing behind (SQLite makes a 0-byte
+        # file before it fails on a full disk).
+        _remove_created(created)
         reason = _why_unwritable(path)
         if reason is None:
             raise
@@ -285,6 +400,34 @@ def open_library(path: str | Path | None = None, *, create: bool = True,
             return _without_writing(path, version, reason, read_only_ok)
         except LibraryError as refusal:
             raise refusal from exc
+    except BaseException:
+        _remove_created(created)
+        raise
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those above it that do not exist yet, the deepest last."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
+
+
+def _remove_created(created: list[Path]) -> None:
+    """Undo a library creation that failed: the library file (with its -wal, -shm and -journal
+    files) and the folders made for it, deepest first; only what this call created."""
+    for item in reversed(created):
+        try:
+            if item.is_dir():
+                item.rmdir()  # only if empty
+            else:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    sidecar = _sidecar(item, suffix)
+                    if sidecar.exists():
+                        sidecar.unlink()
+        except OSError:
+            pass
 
 
 def _without_writing(path: Path, version: int | None, reason: str,
@@ -319,6 +462,7 @@ def _open_writable(path: Path, version: int | None) -> Library:
                         id=1, version=migrations.SCHEMA_VERSION, app_version=__version__
                     )
                 )
+                con.exec_driver_sql(f"PRAGMA user_version = {int(migrations.SCHEMA_VERSION)}")
             else:
                 for v in range(version, migrations.SCHEMA_VERSION):
                     log.info("migrating %s from schema %d to %d", path, v, v + 1)
@@ -326,6 +470,7 @@ def _open_writable(path: Path, version: int | None) -> Library:
                     con.execute(
                         update(SchemaInfo).values(version=v + 1, app_version=__version__)
                     )
+                    con.exec_driver_sql(f"PRAGMA user_version = {v + 1}")
         lib = Library(path, engine)
         with lib.session() as s:
             s.scalar(select(SchemaInfo.version))  # fail early on a broken file
