@@ -63,6 +63,7 @@ def _parser_and_commands() -> tuple[argparse.ArgumentParser, frozenset[str]]:
 
 
 _installed_handlers: list[logging.Handler] = []
+_WARNINGS_LOG = logging.getLogger("py.warnings")
 
 
 def setup_logging(verbosity: int) -> None:
@@ -73,6 +74,11 @@ def setup_logging(verbosity: int) -> None:
         handler.close()
     _installed_handlers.clear()
     root.setLevel(logging.DEBUG)
+    # Warnings of the libraries (Pillow's "Corrupt EXIF data", with site-packages paths) go to
+    # the log like everything else, not raw to the terminal; the file's reason is said anyway.
+    logging.captureWarnings(True)
+    if not any(isinstance(h, logging.NullHandler) for h in _WARNINGS_LOG.handlers):
+        _WARNINGS_LOG.addHandler(logging.NullHandler())  # not Python's last-resort stderr
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         log_dir = Path(appdirs.user_log_dir(APP_NAME, appauthor=False))

@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "changed since it was indexed, and for orphan rows and thumbnails. Exit status 0 when "
         "the library is sound (after repairs).")
     check.add_argument("--repair", action="store_true",
-                       help="mark vanished photos missing, drop orphan derived data; never "
-                       "touches your corrections")
+                       help="mark vanished photos missing, read changed photos again, drop orphan "
+                       "derived data; never touches your corrections")
     check.add_argument("--read-files", action="store_true",
                        help="also read every photo and compare its bytes with what was indexed "
                        "(slow: reads the whole collection; without it, size and time are "
@@ -84,7 +84,14 @@ def _print_report(report: CheckReport, repair: bool) -> None:
         print(f"Photos whose file changed since it was indexed: {len(report.changed)}")
         for row in report.changed[:SHOWN]:
             print(f"  {printable(row['path'])}: {row['reason']}")
-        print("  `photoclust index` on their folders reads them again.")
+        if report.repaired.get("changed"):
+            print("  Read again (their folders were indexed).")
+        elif any(row["reason"].startswith("content changed") for row in report.changed):
+            print("  `photoclust check --read-files --repair` reads them again (`index` goes by "
+                  "size and time, which did not change).")
+        else:
+            print("  `photoclust index` on their folders reads them again. (So does "
+                  "`photoclust check --repair`.)")
     for kind, rows in report.orphans.items():
         if rows and kind not in LEFTOVER_KINDS:
             print(f"Orphan {kind.replace('_', ' ')}: {len(rows)}")
@@ -102,7 +109,7 @@ def _print_report(report: CheckReport, repair: bool) -> None:
     if report.repaired:
         print("Repaired: " + ", ".join(f"{n} {kind.replace('_', ' ')}"
                                        for kind, n in report.repaired.items()))
-    repairable = report.problems - len(report.changed)
+    repairable = report.problems
     if report.ok:
         print("The library is sound.")
     elif repairable and not repair:

@@ -7,7 +7,9 @@ of contents no photo has, malformed embedding vectors, foreign keys pointing now
 no photo uses are reported as information, not as damage: an index interrupted inside a batch
 leaves the thumbnails of the photos it had not committed yet, and the next index reuses them.
 
-A repair only does what loses nothing the user made: vanished photos are marked ``missing`` (they
+A repair only does what loses nothing the user made: photos whose file changed are read again
+(their folders indexed, the changed files read even where size and time were kept: bytes changed
+in place, found by ``read_files``), vanished photos are marked ``missing`` (they
 keep their labels and come back when found again), derived data that can be recomputed
 (embeddings, thumbnails) is deleted, an algorithm's assignment to a dead cluster is dropped (the
 next clustering places the photo again), and a cluster still holding photos the user placed is
@@ -136,6 +138,8 @@ class CheckJob(Job[CheckReport]):
 
     def __init__(self, library: Library, repair: bool = False, read_files: bool = False):
         self.library = library
+        #: What reading the changed photos again found (``repair``), or None.
+        self.reindexed = None
         self.repair = repair
         self.read_files = read_files
 
@@ -158,7 +162,30 @@ class CheckJob(Job[CheckReport]):
             }
         if self.repair:
             report.repaired = self._repair(report)
+            reread = self._read_changed_again(report, ctx)
+            if reread:
+                report.repaired["changed"] = reread
         return report
+
+    def _read_changed_again(self, report: CheckReport, ctx: JobContext) -> int:
+        """Index the folders of the photos whose file changed, reading those files again even
+        where their size and time are what was indexed (bytes changed in place, found by
+        ``read_files``): their rows get the new facts, or they are marked unreadable with the
+        reason. Returns how many were read again."""
+        paths = [row["path"] for row in report.changed]
+        if not paths:
+            return 0
+        folders = sorted({os.path.dirname(p) for p in paths})
+        folders = [f for f in folders if os.path.isdir(f)]
+        if not folders:
+            return 0
+        from photoclust.core.library.scan import ScanJob
+
+        job = ScanJob(self.library, folders, reread=paths)
+        job.prepare()
+        scanned = job.run(ctx)
+        self.reindexed = scanned
+        return len(paths)
 
     # -- findings ------------------------------------------------------------------------------
     def _vanished_and_changed(self, ctx: JobContext) -> tuple[list[dict], list[dict]]:

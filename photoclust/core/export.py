@@ -240,6 +240,23 @@ class _Skip(Exception):
 
 SOURCE_CHANGED = ("changed since it was indexed, not exported (run `photoclust index` to "
                   "update the library)")
+#: A file whose bytes changed with its size and time kept (found by hashing it): `index` goes by
+#: size and time, so only `check --read-files --repair` reads it again.
+SOURCE_CHANGED_IN_PLACE = ("its bytes changed since it was indexed although its size and time "
+                           "did not, not exported (run `photoclust check --read-files --repair` "
+                           "to read such photos again)")
+
+
+def _changed_reason(original: Path, indexed: tuple[int, int] | None) -> str:
+    """Why a photo whose bytes are not the indexed ones is skipped, with the command that
+    reads it again: ``index`` where its size or time changed, ``check --read-files --repair``
+    where they did not (``index`` would not look at it)."""
+    try:
+        st = original.stat()
+    except OSError:
+        return SOURCE_CHANGED
+    return SOURCE_CHANGED_IN_PLACE if indexed == (st.st_size, st.st_mtime_ns) \
+        else SOURCE_CHANGED
 
 
 def _is_within(path: Path, folder: Path) -> bool:
@@ -643,14 +660,18 @@ class ExportJob(Job[ExportResult]):
                         f"hard links are not possible from {original.parent} into "
                         f"{self.outdir} ({exc.strerror}): such photos were copied instead")
                 self._copied_instead_of_linking = True
-        self._copy(original, target, item.content_hash)
+        self._copy(original, target, item.content_hash, (item.file_size, item.mtime_ns))
 
-    def _copy(self, original: Path, target: Path, content_hash: str) -> None:
+    def _copy(self, original: Path, target: Path, content_hash: str,
+              indexed: tuple[int, int] | None = None) -> None:
         """Copy into a temporary name in the album, then rename: no half-written photo ever
         carries the final name, and a failed copy (or a changed original) leaves nothing."""
         try:
             with replaced_atomically(target, TEMP_PREFIX) as tmp:
-                _copy_verified(original, tmp, content_hash)
+                try:
+                    _copy_verified(original, tmp, content_hash)
+                except _Skip as skip:
+                    raise _Skip(_changed_reason(original, indexed)) from skip
         except OSError as exc:
             raise self._interrupted(exc, target) from exc
 

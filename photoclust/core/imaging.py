@@ -179,8 +179,10 @@ def open_image_file(path: str | os.PathLike) -> BinaryIO:
             raise ImageError("empty file (0 bytes)")
         head = fh.read(16)
         fh.seek(0)
-        if image_signature(head) is None:
+        image_format = image_signature(head)
+        if image_format is None:
             raise ImageError("not an image (unrecognised or corrupt header)")
+        screen_image_file(fh, os.fstat(fh.fileno()).st_size, image_format)
     except OSError as exc:
         fh.close()
         raise ImageError(_os_error_reason(exc)) from None
@@ -190,16 +192,293 @@ def open_image_file(path: str | os.PathLike) -> BinaryIO:
     return fh
 
 
+# -- Bounded work per file (issue #25) ---------------------------------------------------------
+# A file may claim to be a photo and still be mostly nothing: a JPEG header followed by
+# gigabytes of zeros (Pillow skips junk one byte at a time: minutes of CPU), a photo cut short and
+# zero-filled back to its size (decoders turn zeros into pixels without an error), a WebP or HEIC
+# that its plugin reads whole into memory. These checks read a bounded number of bytes, whatever
+# the size of the file, before it is hashed or decoded.
+
+#: The longest run of zero bytes a photo file may hold, by format. Compressed data (JPEG, PNG,
+#: WebP, HEIF, GIF) never holds long runs of zeros; uncompressed TIFF and BMP hold zeros for black
+#: pixels, so their limit is far larger (a fully black 16 MB stretch of a photo is not a photo).
+ZERO_RUN_LIMITS = {"TIFF": 16 << 20, "BMP": 16 << 20}
+ZERO_RUN_LIMIT = 1 << 20
+#: Zero bytes at the very end of a JPEG after its data (without the end-of-image marker that a
+#: complete JPEG has) are a file cut short and filled with zeros, whatever their number.
+_SAMPLE = 4096
+_SCAN_CHUNK = 1 << 20
+#: Reads that opening an image (its header) may take: Pillow reads junk before a JPEG marker one
+#: byte per read, so this bounds the time a header costs (normal headers take a few dozen).
+HEADER_READ_CALLS = 100_000
+#: Memory that decoding a WebP or HEIF file may take: their plugins hold the whole file (twice,
+#: for WebP) besides the decoded pixels (4 bytes each), and cannot decode a reduced size. The
+#: same bound as the largest PNGs (144 MP PNGs are indexed under 640 MB).
+HELD_DECODE_LIMIT = 640 << 20
+
+
+def _is_zeros(data: bytes) -> bool:
+    return not data.strip(b"\0")
+
+
+def _read_at(fh: BinaryIO, offset: int, size: int) -> bytes:
+    fh.seek(offset)
+    return fh.read(size)
+
+
+def trailing_zeros(fh: BinaryIO, size: int, limit: int) -> int:
+    """How many zero bytes end the file (counted up to ``limit`` + 1 MiB: reads are bounded)."""
+    count, end = 0, size
+    while end > 0 and count <= limit:
+        start = max(0, end - _SCAN_CHUNK)
+        chunk = _read_at(fh, start, end - start)
+        stripped = len(chunk.rstrip(b"\0"))
+        count += len(chunk) - stripped
+        if stripped:
+            break
+        end = start
+    return count
+
+
+def _zero_run_at(fh: BinaryIO, offset: int, size: int, limit: int) -> tuple[int, int]:
+    """The run of zeros around ``offset`` (known to be zero), as (start, length), followed at
+    most ``limit`` bytes each way."""
+    start = end = offset
+    while end < size and end - start <= limit:
+        chunk = _read_at(fh, end, min(_SCAN_CHUNK, size - end))
+        kept = len(chunk) - len(chunk.lstrip(b"\0"))
+        end += kept
+        if kept < len(chunk):
+            break
+    while start > 0 and end - start <= limit:
+        begin = max(0, start - _SCAN_CHUNK)
+        chunk = _read_at(fh, begin, start - begin)
+        kept = len(chunk) - len(chunk.rstrip(b"\0"))
+        start -= kept
+        if kept < len(chunk):
+            break
+    return start, end - start
+
+
+def zero_run_problem(fh: BinaryIO, size: int, image_format: str) -> str | None:
+    """A run of zero bytes longer than the format allows (``ZERO_RUN_LIMITS``) where the image's
+    data should be: the reason, or ``None``. Reads the end of the file and one small sample every
+    half limit (a run of the limit's length cannot fall between two samples), so a 2 GB file
+    costs a few MB of reads, not 2 GB."""
+    limit = ZERO_RUN_LIMITS.get(image_format, ZERO_RUN_LIMIT)
+    tail = trailing_zeros(fh, size, limit)
+    if tail > limit:
+        start = size - tail
+        return _zero_reason(image_format, start, tail, size)
+    step = limit // 2
+    for offset in range(step, size - tail, step):
+        if not _is_zeros(_read_at(fh, offset, min(_SAMPLE, size - offset))):
+            continue
+        start, length = _zero_run_at(fh, offset, size, limit)
+        if length > limit:
+            return _zero_reason(image_format, start, length, size)
+    return None
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n < 10**9 else f"{n / 1e9:,.2f} GB"
+
+
+def _zero_reason(image_format: str, start: int, length: int, size: int) -> str:
+    if start + length >= size:
+        return (f"damaged {image_format} file: it ends in {_megabytes(length)} or more of zero "
+                "bytes, where a photo has image data (cut short and filled with zeros, or never "
+                "written)")
+    return (f"damaged {image_format} file: {_megabytes(length)} or more of zero bytes from byte "
+            f"{start:,} where its image data should be")
+
+
+def _webp_size(head: bytes) -> tuple[int, int] | None:
+    """Canvas size from a WebP file's first 30 bytes (VP8X, VP8L or VP8 chunk)."""
+    chunk = head[12:16]
+    try:
+        if chunk == b"VP8X":
+            return (1 + int.from_bytes(head[24:27], "little"),
+                    1 + int.from_bytes(head[27:30], "little"))
+        if chunk == b"VP8L" and head[20:21] == b"\x2f":
+            bits = int.from_bytes(head[21:25], "little")
+            return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+        if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+            return (int.from_bytes(head[26:28], "little") & 0x3FFF,
+                    int.from_bytes(head[28:30], "little") & 0x3FFF)
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+def _heif_size(fh: BinaryIO) -> tuple[int, int] | None:
+    """The largest image size (``ispe`` property) a HEIF file's header names, from its first
+    MiB (where the ``meta`` box is), or ``None`` when none is found there."""
+    head = _read_at(fh, 0, 1 << 20)
+    best: tuple[int, int] | None = None
+    at = head.find(b"ispe")
+    while at >= 4 and at + 16 <= len(head):
+        width = int.from_bytes(head[at + 8:at + 12], "big")
+        height = int.from_bytes(head[at + 12:at + 16], "big")
+        if best is None or width * height > best[0] * best[1]:
+            best = (width, height)
+        at = head.find(b"ispe", at + 4)
+    return best
+
+
+def held_memory_problem(fh: BinaryIO, size: int, image_format: str) -> str | None:
+    """For WebP and HEIF, whose plugins read the whole file into memory and decode at full size:
+    the reason when that would take more than ``HELD_DECODE_LIMIT``, found from the header
+    without reading the file."""
+    if image_format == "WEBP":
+        dims = _webp_size(_read_at(fh, 0, 30))
+        held = 2 * size  # Pillow reads the file and joins it to its first bytes: two copies
+    elif image_format == "HEIF":
+        dims = _heif_size(fh)
+        held = 2 * size  # the file, and libheif's copy of it
+    else:
+        return None
+    pixels = dims[0] * dims[1] if dims else 0
+    need = held + 4 * pixels
+    if need <= HELD_DECODE_LIMIT:
+        return None
+    what = f"a {dims[0]}x{dims[1]} " if dims else "a "
+    return (f"{what}{image_format} file of {_megabytes(size)} would take about "
+            f"{_megabytes(need)} of memory to decode (more than the "
+            f"{_megabytes(HELD_DECODE_LIMIT)} any photo is allowed): not read")
+
+
+def screen_image_file(fh: BinaryIO, size: int, image_format: str) -> None:
+    """Bounded checks before a file is hashed or decoded (see above): raises ``ImageError``."""
+    problem = zero_run_problem(fh, size, image_format) or held_memory_problem(
+        fh, size, image_format)
+    fh.seek(0)
+    if problem is not None:
+        raise ImageError(problem)
+
+
+class _BoundedHeader:
+    """A file object that lets ``Image.open`` make at most ``HEADER_READ_CALLS`` reads: a
+    header with megabytes of junk in it is refused instead of being skipped byte by byte.
+    ``unbound()`` lifts the limit once the header is read (decoding reads in large blocks)."""
+
+    def __init__(self, fh: BinaryIO):
+        self._fh = fh
+        self._calls = 0
+        self._bounded = True
+
+    def unbound(self) -> None:
+        self._bounded = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self._bounded:
+            self._calls += 1
+            if self._calls > HEADER_READ_CALLS:
+                raise ImageError(f"damaged image header (more than {HEADER_READ_CALLS:,} reads "
+                                 "without finding the image: junk or zeros where it should be)")
+        return self._fh.read(size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
+
+
+_EOI = b"\xff\xd9"
+
+
+class _Spliced:
+    """The first ``length`` bytes of ``fh`` followed by ``suffix``, as a read-only file."""
+
+    def __init__(self, fh: BinaryIO, length: int, suffix: bytes):
+        self._fh, self._length, self._suffix = fh, length, suffix
+        self._pos = 0
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        end = self._length + len(self._suffix)
+        self._pos = max(0, {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: end}[whence]
+                        + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        end = self._length + len(self._suffix)
+        if size is None or size < 0:
+            size = end - self._pos
+        size = max(0, min(size, end - self._pos))
+        out = b""
+        if self._pos < self._length and size:
+            self._fh.seek(self._pos)
+            out = self._fh.read(min(size, self._length - self._pos))
+        rest = size - len(out)
+        if rest > 0:
+            at = self._pos + len(out) - self._length
+            out += self._suffix[at:at + rest]
+        self._pos += len(out)
+        return out
+
+
+def _jpeg_pixels(source: Any) -> bytes | None:
+    """The pixels of a JPEG decoded at half size, or ``None`` when it does not decode."""
+    try:
+        with Image.open(source, formats=["JPEG", "MPO"]) as image:
+            image.draft(image.mode, (max(1, image.size[0] // 2), max(1, image.size[1] // 2)))
+            with _decoding_memory(image):
+                image.load()
+                return image.tobytes()
+    except _DECODE_ERRORS:
+        return None
+    except Image.DecompressionBombError:
+        return None
+
+
+def _jpeg_data_complete(fh: BinaryIO, length: int) -> bool:
+    """Whether the first ``length`` bytes of a JPEG hold all of its image data (only its
+    end-of-image marker, or nothing, is missing after them). Decoded once with an end marker
+    added (the decoder fills missing data with zero bits, without an error) and once with other
+    bytes before that marker: complete data skips them while looking for the marker, data cut
+    short decodes them as pixels."""
+    ended = _jpeg_pixels(_Spliced(fh, length, _EOI))
+    if ended is None:
+        return False
+    padded = _jpeg_pixels(_Spliced(fh, length, b"\x55" * _SAMPLE + _EOI))
+    return padded == ended
+
+
+def jpeg_zero_fill_problem(fh: BinaryIO, size: int) -> str | None:
+    """A JPEG that ends in zero bytes without its end-of-image marker before them, and whose data
+    before the zeros is not complete: cut short and zero-filled back to its size."""
+    zeros = trailing_zeros(fh, size, ZERO_RUN_LIMIT)
+    if zeros == 0:
+        return None
+    end = size - zeros
+    if end >= 1 and _read_at(fh, end - 1, 1) == b"\xff":
+        end, zeros = end + 1, zeros - 1  # 0xFF 0x00 is a 0xFF byte of image data
+        if zeros == 0:
+            return None
+    if end >= 2 and _read_at(fh, end - 2, 2) == _EOI:
+        return None  # the whole image, then padding
+    try:
+        if _jpeg_data_complete(fh, end):
+            return None
+    finally:
+        fh.seek(0)
+    return (f"damaged JPEG file: cut short after {end:,} bytes and filled with zeros to its full "
+            f"size ({zeros:,} zero bytes where image data should be)")
+
+
 @contextmanager
 def _opened(source: str | os.PathLike | BinaryIO) -> Iterator[Image.Image]:
     """``source`` (a path, or a file from ``open_image_file``) opened lazily (header only), every
     failure turned into ``ImageError``. A path is opened through ``open_image_file`` and closed
     at the end; a file object is left open (rewound, for the caller's next use)."""
     fh = open_image_file(source) if isinstance(source, (str, os.PathLike)) else source
+    bounded = _BoundedHeader(fh)
     try:
         fh.seek(0)
         try:
-            image = Image.open(fh)
+            image = Image.open(bounded)  # type: ignore[arg-type]
+            bounded.unbound()
         except UnidentifiedImageError:
             raise ImageError("not an image (unrecognised or corrupt header)") from None
         except Image.DecompressionBombError as exc:
@@ -502,10 +781,26 @@ def load_rgb_with_metadata(path: str | os.PathLike | BinaryIO,
     The whole image is decoded and checked (PNG checksums too): damaged data raises
     ``ImageError``, never a photo with grey or black rows."""
     with _opened(path) as image:
+        raw = getattr(image.fp, "_fh", image.fp)  # type: ignore[attr-defined]
         if image.format == "PNG":
-            _check_png_checksums(getattr(image, "fp"))  # noqa: B009 - only ImageFile has fp
+            _check_png_checksums(raw)
+        is_jpeg = image.format in ("JPEG", "MPO")
+        size = os.fstat(raw.fileno()).st_size if is_jpeg else 0
+        if is_jpeg:
+            problem = jpeg_zero_fill_problem(raw, size)
+            if problem is not None:
+                raise ImageError(problem)
         header_size = image.size
-        decoded, exif = _decode(image, min_side)
+        try:
+            decoded, exif = _decode(image, min_side)
+        except ImageError as exc:
+            # A JPEG whose data is all there but whose end marker is missing decodes whole: a
+            # photo (a camera left 33 bytes after its last row instead of the marker).
+            if not (is_jpeg and str(exc).startswith("truncated")
+                    and _jpeg_data_complete(raw, size)):
+                raise
+            with Image.open(_Spliced(raw, size, _EOI)) as whole:  # type: ignore[arg-type]
+                decoded, exif = _decode(whole, min_side)
         metadata = _metadata(image, exif, header_size)
     # Even when no conversion made a new image, ``decoded`` holds its pixels itself: Pillow
     # memory-maps only files it opened by name, and ``_opened`` gives it a file object.

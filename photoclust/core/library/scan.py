@@ -47,6 +47,7 @@ from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import WRITE_LOCK, Library
 from photoclust.core.library.folders import remember_indexed_folders
 from photoclust.core.library.models import Photo, PhotoStatus, utcnow
+from photoclust.core.library.refused import refused_files, remember_refused, still_refused
 
 log = logging.getLogger(__name__)
 
@@ -291,8 +292,12 @@ class ScanJob(Job[ScanResult]):
     title = "Indexing photos"
 
     def __init__(self, library: Library, folders: Sequence[str | os.PathLike],
-                 workers: int | None = None, batch_size: int = 32):
+                 workers: int | None = None, batch_size: int = 32,
+                 reread: Iterable[str] = ()):
         self.library = library
+        #: Paths read again even with their size and time unchanged (``check --read-files``
+        #: found other bytes in them than were indexed; ``check --repair`` reads them again).
+        self.reread = frozenset(reread)
         self.folders = [scan_root(f) for f in folders]
         self.workers = workers or default_workers()
         self.batch_size = batch_size
@@ -332,13 +337,21 @@ class ScanJob(Job[ScanResult]):
         total = len(found)
         to_examine: list[_FoundFile] = []
         reappeared: list[int] = []
+        refused_before = refused_files(self.library)
+        refused_now: dict[str, tuple[int, int, str]] = {}
         for item in found:
             row = existing.get(item.path)
+            still = still_refused(refused_before, item.path, item.size, item.mtime_ns)
             if (row is not None and row.size == item.size and row.mtime_ns == item.mtime_ns
+                    and item.path not in self.reread
                     and thumbnail_path(self.library, row.content_hash).exists()):
                 result.unchanged += 1
                 if row.status != PhotoStatus.PRESENT:
                     reappeared.append(row.id)
+            elif still is not None and (row is None or row.status == UNREADABLE):
+                # Refused before and unchanged since: the same reason, without reading it again.
+                result.skipped.append((printable_path(item.path), still))
+                refused_now[item.path] = (item.size, item.mtime_ns, still)
             else:
                 to_examine.append(item)
         if reappeared:
@@ -354,9 +367,13 @@ class ScanJob(Job[ScanResult]):
                 batch = to_examine[start:start + self.batch_size]
                 examined = list(pool.map(self._examine, batch))
                 self._write_batch(examined, existing, seen_paths, claimed, result)
+                refused_now.update((item.path, (item.size, item.mtime_ns, done_item.error))
+                                   for item, done_item in zip(batch, examined)
+                                   if done_item.file_error and done_item.error)
                 done += len(batch)
                 ctx.report(done, total, printable_path(batch[-1].path))
 
+        remember_refused(self.library, refused_before, self.folders, refused_now)
         ctx.raise_if_cancelled()
         result.missing, result.unreadable = self._mark_gone(seen_paths, walker, result)
         ctx.report(total, total, "done")
