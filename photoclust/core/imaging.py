@@ -418,6 +418,13 @@ class _Spliced:
         return out
 
 
+def _file_size(fh: BinaryIO) -> int:
+    try:
+        return os.fstat(fh.fileno()).st_size
+    except (OSError, AttributeError, ValueError):  # io.UnsupportedOperation is an OSError
+        return fh.seek(0, os.SEEK_END)
+
+
 def _jpeg_pixels(source: Any) -> bytes | None:
     """The pixels of a JPEG decoded at half size, or ``None`` when it does not decode."""
     try:
@@ -785,7 +792,7 @@ def load_rgb_with_metadata(path: str | os.PathLike | BinaryIO,
         if image.format == "PNG":
             _check_png_checksums(raw)
         is_jpeg = image.format in ("JPEG", "MPO")
-        size = os.fstat(raw.fileno()).st_size if is_jpeg else 0
+        size = _file_size(raw) if is_jpeg else 0
         if is_jpeg:
             problem = jpeg_zero_fill_problem(raw, size)
             if problem is not None:
