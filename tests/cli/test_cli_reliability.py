@@ -130,3 +130,31 @@ def test_evaluate_names_the_real_problem_with_its_folder(tmp_path, capsys):
     a_file.write_bytes(b"PK")
     assert main(["evaluate", str(a_file)]) == 2
     assert "photos.zip: not a folder" in capsys.readouterr().err
+
+
+def test_library_warnings_go_to_the_log_not_the_terminal(tmp_path):
+    """Pillow warns about a damaged EXIF block with its own site-packages path: the line goes to
+    the log file, the terminal gets photoclust's own words only."""
+    import struct
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    broken_exif = (b"Exif\x00\x00II*\x00" + struct.pack("<IH", 8, 2)
+                   + struct.pack("<HHII", 0x010F, 2, 40, 200)  # Make: data beyond the block
+                   + struct.pack("<HHII", 0x8769, 4, 1, 60000) + b"\0\0\0\0")
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(photos / "a.jpg", exif=broken_exif)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "HOME": str(tmp_path / "home"), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONWARNINGS": "default"}
+    done = subprocess.run([sys.executable, "-m", "photoclust", "index", str(photos),
+                           "--library", str(tmp_path / "library.sqlite")],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "1 added" in done.stdout
+    assert "Warning" not in done.stderr and "site-packages" not in done.stderr
+    logs = list(tmp_path.rglob("photoclust.log"))
+    assert logs and "Corrupt EXIF data" in logs[0].read_text()
