@@ -143,14 +143,9 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
 def _check_clusters_exist(library, cluster_ids: list[int]) -> None:
     """A ``CommandError`` naming the ids that are no cluster of the library (or one merged or
     emptied away), so that a typo is not remembered silently as an answer."""
-    from sqlalchemy import select
+    from photoclust.core.queries import cluster_info
 
-    from photoclust.core.library.models import Cluster
-
-    with library.session() as s:
-        active = set(s.scalars(select(Cluster.id).where(Cluster.id.in_(cluster_ids),
-                                                        Cluster.active.is_(True))))
-    unknown = [str(c) for c in cluster_ids if c not in active]
+    unknown = [str(c) for c in dict.fromkeys(cluster_ids) if cluster_info(library, c) is None]
     if unknown:
         raise CommandError(f"no such cluster: {', '.join(unknown)} (`photoclust clusters` lists "
                            "them); nothing was dismissed.")

@@ -31,6 +31,7 @@ from photoclust.core.imaging import thumbnail_path
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import Library
+from photoclust.core.library.exports import sweep_killed_exports
 from photoclust.core.library.models import (
     Assignment,
     Cluster,
@@ -47,7 +48,7 @@ STALE_TEMP_SECONDS = 3600
 _STAT_BATCH = 500
 #: Kinds of orphans that are leftovers rather than damage (see the module docs): reported, and
 #: removed by a repair, but the library is sound with them.
-LEFTOVER_KINDS = frozenset({"thumbnails"})
+LEFTOVER_KINDS = frozenset({"thumbnails", "export_temp_files"})
 
 
 @dataclass
@@ -302,6 +303,9 @@ class CheckJob(Job[CheckReport]):
                         Embedding.model == row["model"],
                         Embedding.preprocess_version == row["preprocess_version"]))
                 repaired[kind] = len(report.orphans[kind])
+        killed = sweep_killed_exports(self.library)
+        if killed:
+            repaired["export_temp_files"] = killed
         removed = 0
         for path in report.orphans["thumbnails"]:
             try:

@@ -30,9 +30,15 @@ from sqlalchemy import select
 
 from photoclust import __version__
 from photoclust.core.duplicates_choice import left_out_of_albums
-from photoclust.core.files import remove_quietly, replaced_atomically
+from photoclust.core.files import EXPORT_TEMP_PREFIX, remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
+from photoclust.core.library.exports import (
+    register_export,
+    remove_export_temp_files,
+    sweep_killed_exports,
+    unregister_export,
+)
 from photoclust.core.library.folders import indexed_folders
 from photoclust.core.library.models import Assignment, Cluster, Photo, PhotoStatus, Source
 
@@ -44,7 +50,7 @@ MANIFEST_JSON = "manifest.json"
 MANIFEST_FIELDS = ("photo_id", "exported_path", "original_path", "cluster_id", "cluster_name",
                    "label_source", "xmp_path")
 #: Prefix of the temporary files a copy goes through; a leftover one is never a finished photo.
-TEMP_PREFIX = ".photoclust-part-"
+TEMP_PREFIX = EXPORT_TEMP_PREFIX
 #: Space held in OUTDIR while the photos are written, freed to write the manifest even when the
 #: disk fills up (a leftover one, after a kill, is swept with the other temporary files).
 MANIFEST_RESERVE = TEMP_PREFIX + "manifest-reserve"
@@ -57,7 +63,12 @@ _WINDOWS_RESERVED = frozenset(
     | {f"COM{c}" for c in "\u00b9\u00b2\u00b3"} | {f"LPT{c}" for c in "\u00b9\u00b2\u00b3"}
 )
 # Separators, characters Windows forbids, and control characters (C0, DEL, C1).
-_UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f-\x9f]')
+_UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f-\x9f\u2028\u2029]')
+#: Characters that change how a name is displayed without being seen: bidirectional overrides,
+#: embeddings, isolates and marks (U+202E shows "photo\u202egpj.exe" as "photoexe.jpg"), and
+#: zero-width spaces and the BOM. Stripped from folder and file names.
+_INVISIBLE_CHARS = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069"
+                              "\ufeff]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: Longest folder or file name in UTF-8 bytes: well under the 255 of common file systems, so the
 #: " (2)" suffix and the ".xmp" sidecar name still fit, and paths stay short enough for Windows.
@@ -76,12 +87,14 @@ def _truncate_utf8(text: str, max_bytes: int) -> str:
 def safe_name(name: str, fallback: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     """``name`` as one path component that is valid and harmless on Linux, macOS and Windows.
 
-    Separators and forbidden characters become ``_``; leading dots and spaces (hidden files,
+    Separators and forbidden characters become ``_``; bidirectional controls and other invisible
+    characters are removed (``_INVISIBLE_CHARS``); leading dots and spaces (hidden files,
     ``..``) and trailing dots and spaces (which Windows drops) are stripped; Windows device names
     (``CON``, ``com1.txt``) get a ``_`` appended to their stem; overlong names are cut at
     ``max_bytes`` of UTF-8, keeping the extension. An empty result becomes ``fallback``.
     """
     text = unicodedata.normalize("NFC", name)
+    text = _INVISIBLE_CHARS.sub("", text)
     text = _UNSAFE_CHARS.sub("_", text)
     text = text.strip(" .")
     if not text:
@@ -505,7 +518,17 @@ class ExportJob(Job[ExportResult]):
                               albums={cid: self._albums[cid] for cid in sorted(self._selected)})
         if self._duplicates_left_out:
             result.notes.append(_duplicates_note(self._duplicates_left_out))
+        sweep_killed_exports(self.library)
         self._remove_leftover_temp_files()
+        running = register_export(self.library, self.outdir)
+        try:
+            return self._run(ctx, items, result)
+        finally:
+            if running:
+                unregister_export(self.library, self.outdir)
+
+    def _run(self, ctx: JobContext, items: list[ExportItem],
+             result: ExportResult) -> ExportResult:
         albums_state: dict[Path, _AlbumNames] = {}
         total = len(items)
         ctx.report(0, total, "")
@@ -544,16 +567,8 @@ class ExportJob(Job[ExportResult]):
 
     def _remove_leftover_temp_files(self) -> None:
         """Temporary files of an export that was killed mid-copy (a clean failure removes its
-        own); only names with our prefix, in the folders this export writes."""
-        folders = [self.outdir] + [self.outdir / self._albums[c] for c in self._selected]
-        for folder in folders:
-            try:
-                leftovers = [e.path for e in os.scandir(folder)
-                             if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False)]
-            except OSError:
-                continue
-            for path in leftovers:
-                remove_quietly(path)
+        own); only names with our prefix, in OUTDIR and its album folders."""
+        remove_export_temp_files(self.outdir)
 
     def _reserve_manifest_space(self, items: list[ExportItem]) -> None:
         """Hold as much space in OUTDIR as the final manifest needs (the manifest of every item

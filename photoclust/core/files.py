@@ -11,6 +11,9 @@ from typing import Iterator
 #: them and indexing leaves out a folder that holds one; they live here, below both.
 EXPORT_MANIFEST_JSON = "manifest.json"
 EXPORT_MANIFEST_CSV = "manifest.csv"
+#: Prefix of the temporary files an export writes through (``core/export.py``); a leftover one is
+#: never a finished photo (``core/library/exports.py`` removes those of killed exports).
+EXPORT_TEMP_PREFIX = ".photoclust-part-"
 
 
 def remove_quietly(path: str | os.PathLike) -> None:
