@@ -79,9 +79,19 @@ def print_cluster_result(result, asked_k_or_method: bool = False) -> None:
     """What a cluster stage did, for ``cluster`` and ``organize``."""
     if result.mode == "place":
         founded = len(result.founded_cluster_ids)
-        print(f"{result.new_photos} new photo(s): {result.placed - _founded_members(result)} "
-              f"joined existing clusters, {founded} new cluster(s) founded; no other photo "
-              f"moved ({result.seconds:.1f} s). The library has {len(result.clusters)} clusters:")
+        elsewhere = getattr(result, "placed_elsewhere", 0)
+        mine = result.new_photos - elsewhere
+        if elsewhere and not mine:
+            print(f"The {elsewhere} new photo(s) were placed meanwhile by another Organize "
+                  f"running at the same time (or by hand): nothing left to place here "
+                  f"({result.seconds:.1f} s). The library has {len(result.clusters)} clusters:")
+        else:
+            also = (f" ({elsewhere} more were placed meanwhile by another Organize running at "
+                    "the same time, or by hand)" if elsewhere else "")
+            print(f"{mine} new photo(s): {result.placed - _founded_members(result)} joined "
+                  f"existing clusters, {founded} new cluster(s) founded{also}; no other photo "
+                  f"moved ({result.seconds:.1f} s). The library has {len(result.clusters)} "
+                  "clusters:")
         if asked_k_or_method:
             print("The library already has clusters, so --k and --method were not used: "
                   "`photoclust cluster --fresh` re-clusters everything.")

@@ -45,6 +45,7 @@ from photoclust.core.edit_history import cluster_moves
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model, load_embeddings, load_top_classes
 from photoclust.core.jobs import Job, JobContext, JobError
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import (
     Assignment,
@@ -83,13 +84,16 @@ class ClusterResult:
     placed: int = 0
     founded_cluster_ids: list[int] = field(default_factory=list)
     event_id: int | None = None
+    #: New photos that another Organize running at the same time (or the user) placed while this
+    #: run was computing: counted in ``new_photos``, not in ``placed``.
+    placed_elsewhere: int = 0
 
     def to_json(self) -> dict:
         return {"run_id": self.run_id, "k": self.k, "k_auto": self.k_auto, "method": self.method,
                 "model": self.model, "n": self.n, "seconds": round(self.seconds, 2),
                 "clusters": self.clusters, "mode": self.mode, "new_photos": self.new_photos,
                 "placed": self.placed, "founded_cluster_ids": self.founded_cluster_ids,
-                "event_id": self.event_id}
+                "event_id": self.event_id, "placed_elsewhere": self.placed_elsewhere}
 
 
 def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: int = 0,
@@ -287,7 +291,19 @@ class ClusterJob(Job[ClusterResult]):
                              k=len(np.unique(current[old])) + len(founded), k_auto=True,
                              n=len(photo_ids), seconds=0.0, photo_ids=photo_ids, labels=None,
                              mode="place", new_photos=int(new.sum()), placed=len(placed_set),
-                             founded_cluster_ids=founded)
+                             founded_cluster_ids=founded,
+                             placed_elsewhere=self._placed_meanwhile(
+                                 [p for p in photo_ids[new].tolist() if p not in placed_set]))
+
+    def _placed_meanwhile(self, photo_ids: list[int]) -> int:
+        """How many of the new photos this run did not place are in a cluster now: another
+        Organize (or the user) placed them while this one was computing."""
+        count = 0
+        with self.library.session() as s:
+            for part in chunks(photo_ids):
+                count += s.scalar(select(func.count()).select_from(Assignment)
+                                  .where(Assignment.photo_id.in_(part))) or 0
+        return count
 
     def _group_names(self, new_ids: np.ndarray, groups: np.ndarray, n_groups: int) -> dict:
         """Names for the new clusters from their photos (``naming``), none repeating a name in
