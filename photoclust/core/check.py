@@ -41,7 +41,7 @@ from photoclust.core.library.models import (
     Source,
     utcnow,
 )
-from photoclust.core.library.scan import UNREADABLE, hash_file
+from photoclust.core.library.scan import UNREADABLE, ScanJob, ScanResult, hash_file
 
 #: A thumbnail temporary file younger than this may belong to an index running right now.
 STALE_TEMP_SECONDS = 3600
@@ -140,7 +140,7 @@ class CheckJob(Job[CheckReport]):
     def __init__(self, library: Library, repair: bool = False, read_files: bool = False):
         self.library = library
         #: What reading the changed photos again found (``repair``), or None.
-        self.reindexed = None
+        self.reindexed: ScanResult | None = None
         self.repair = repair
         self.read_files = read_files
 
@@ -180,8 +180,6 @@ class CheckJob(Job[CheckReport]):
         folders = [f for f in folders if os.path.isdir(f)]
         if not folders:
             return 0
-        from photoclust.core.library.scan import ScanJob
-
         job = ScanJob(self.library, folders, reread=paths)
         job.prepare()
         scanned = job.run(ctx)

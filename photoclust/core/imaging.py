@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -484,7 +484,7 @@ def _opened(source: str | os.PathLike | BinaryIO) -> Iterator[Image.Image]:
     try:
         fh.seek(0)
         try:
-            image = Image.open(bounded)  # type: ignore[arg-type]
+            image = Image.open(bounded)
             bounded.unbound()
         except UnidentifiedImageError:
             raise ImageError("not an image (unrecognised or corrupt header)") from None
@@ -788,7 +788,8 @@ def load_rgb_with_metadata(path: str | os.PathLike | BinaryIO,
     The whole image is decoded and checked (PNG checksums too): damaged data raises
     ``ImageError``, never a photo with grey or black rows."""
     with _opened(path) as image:
-        raw = getattr(image.fp, "_fh", image.fp)  # type: ignore[attr-defined]
+        fp = getattr(image, "fp")  # noqa: B009 - only ImageFile has fp
+        raw = cast(BinaryIO, getattr(fp, "_fh", fp))
         if image.format == "PNG":
             _check_png_checksums(raw)
         is_jpeg = image.format in ("JPEG", "MPO")
