@@ -348,10 +348,46 @@ def held_memory_problem(fh: BinaryIO, size: int, image_format: str) -> str | Non
             f"{_megabytes(HELD_DECODE_LIMIT)} any photo is allowed): not read")
 
 
+#: Bytes a photo file may hold beyond what its pixels take uncompressed (8 bytes each, 16-bit
+#: RGBA): previews, metadata, the video of a motion photo.
+SIZE_SLACK = 64 << 20
+
+
+def _header_size(fh: BinaryIO, image_format: str) -> tuple[int, int] | None:
+    """The image size a file's header names, read with a bounded number of reads (``None``
+    when the header does not say: decoding will tell why)."""
+    if image_format == "WEBP":
+        return _webp_size(_read_at(fh, 0, 30))
+    if image_format == "HEIF":
+        return _heif_size(fh)  # its plugin would read the whole file to open it
+    fh.seek(0)
+    try:
+        with Image.open(_BoundedHeader(fh)) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - any failure is decoding's to report, with its reason
+        return None
+
+
+def size_problem(fh: BinaryIO, size: int, image_format: str) -> str | None:
+    """A file far larger than its pixels can take even uncompressed (plus ``SIZE_SLACK``): the
+    rest is not image data, and is not hashed or decoded."""
+    if size <= SIZE_SLACK:
+        return None
+    dims = _header_size(fh, image_format)
+    if not dims:
+        return None
+    most = dims[0] * dims[1] * 8 + SIZE_SLACK
+    if size <= most:
+        return None
+    return (f"a {dims[0]}x{dims[1]} image takes at most {_megabytes(most)}, but this "
+            f"{image_format} file is {_megabytes(size)}: the rest is not image data (damaged or "
+            "padded); not read")
+
+
 def screen_image_file(fh: BinaryIO, size: int, image_format: str) -> None:
     """Bounded checks before a file is hashed or decoded (see above): raises ``ImageError``."""
     problem = zero_run_problem(fh, size, image_format) or held_memory_problem(
-        fh, size, image_format)
+        fh, size, image_format) or size_problem(fh, size, image_format)
     fh.seek(0)
     if problem is not None:
         raise ImageError(problem)

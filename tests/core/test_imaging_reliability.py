@@ -219,3 +219,23 @@ def test_index_remembers_refused_files_until_they_change(library, tmp_path, monk
     third = run_job(ScanJob(library, [folder]))
     assert opened == ["cut.jpg"]
     assert third.added == 1 and list(dict(third.skipped)) == [str(folder / "zeros.jpg")]
+
+
+def test_a_file_far_larger_than_its_pixels_is_refused_before_it_is_hashed(library, tmp_path,
+                                                                          monkeypatch):
+    """2 GB after a 640x480 JPEG (not zeros: the zero check is let through here) is no image
+    data: refused from the header, never hashed."""
+    monkeypatch.setattr(imaging, "zero_run_problem", lambda *args: None)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    path = sparse(folder / "padded.jpg", camera_like_jpeg(), 2 * GB)
+    with pytest.raises(ImageError, match=r"a 640x480 image takes at most 69\.6 MB, but this JPEG "
+                       r"file is 2\.00 GB: the rest is not image data"):
+        open_image_file(path)
+
+    def no_hashing(*args):
+        raise AssertionError("hashed")
+
+    monkeypatch.setattr(scan_module, "hash_file", no_hashing)
+    result = run_job(ScanJob(library, [folder]))
+    assert "the rest is not image data" in dict(result.skipped)[str(path)]
