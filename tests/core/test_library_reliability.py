@@ -161,3 +161,19 @@ def test_a_failed_create_removes_only_what_it_made(tmp_path, monkeypatch):
         open_library(keep / "sub" / "library.sqlite")
     assert os.listdir(keep) == []
     assert keep.is_dir()
+
+
+def test_a_wal_file_whose_shm_cannot_be_made_is_read_whole_without_mounts(tmp_path,
+                                                                           monkeypatch):
+    """Where no tmpfs can be mounted and chmod does not stop root: the -shm file cannot be made
+    because its name is a link into a folder that does not exist, as on a read-only disk."""
+    source, folder = tmp_path / "src", tmp_path / "lib"
+    source.mkdir()
+    folder.mkdir()
+    copy_with_commits_in_wal(source, folder)
+    (folder / "library.sqlite-shm").symlink_to(tmp_path / "no such folder" / "shm")
+    monkeypatch.setattr(db, "write_problem", lambda p: "simulated read-only")
+    with open_library(folder / "library.sqlite", read_only_ok=True) as lib:
+        assert _read(lib) == ("new name", ["/p/0.jpg", "/p/late.jpg"])
+    assert sorted(os.listdir(folder)) == ["library.sqlite", "library.sqlite-shm",
+                                          "library.sqlite-wal"]
