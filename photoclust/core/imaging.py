@@ -229,8 +229,10 @@ def _read_at(fh: BinaryIO, offset: int, size: int) -> bytes:
 def trailing_zeros(fh: BinaryIO, size: int, limit: int) -> int:
     """How many zero bytes end the file (counted up to ``limit`` + 1 MiB: reads are bounded)."""
     count, end = 0, size
+    chunk_size = _SAMPLE  # most files end in data: one small read says so
     while end > 0 and count <= limit:
-        start = max(0, end - _SCAN_CHUNK)
+        start = max(0, end - chunk_size)
+        chunk_size = _SCAN_CHUNK
         chunk = _read_at(fh, start, end - start)
         stripped = len(chunk.rstrip(b"\0"))
         count += len(chunk) - stripped
