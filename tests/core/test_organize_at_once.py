@@ -66,3 +66,30 @@ def test_json_counts_photos_placed_elsewhere_as_zero_when_alone(library, capsys)
     assert main(["cluster", "--json", "--library", str(library.path)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert (result["placed"], result["placed_elsewhere"]) == (12, 0)
+
+
+def test_two_indexes_at_once_add_each_photo_once_without_an_error(library, tmp_path,
+                                                                   monkeypatch):
+    """The second index found the photos new, the first one added them meanwhile: the second
+    takes their rows (it used to stop on "UNIQUE constraint failed: photos.path")."""
+    from sqlalchemy import func, select
+
+    from helpers import write_photos
+    from photoclust.core.library import scan as scan_module
+    from photoclust.core.library.models import Photo
+
+    folder = write_photos(tmp_path / "photos", 5)
+    real = scan_module.ScanJob._write_batch
+    state = {"inside": False}
+
+    def the_other_index_writes_first(self, *args, **kwargs):
+        if not state["inside"]:
+            state["inside"] = True
+            assert run_job(scan_module.ScanJob(library, [folder])).added == 5
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(scan_module.ScanJob, "_write_batch", the_other_index_writes_first)
+    result = run_job(scan_module.ScanJob(library, [folder]))
+    assert (result.added, result.unchanged, result.skipped) == (0, 5, [])
+    with library.session() as s:
+        assert s.scalar(select(func.count(Photo.id))) == 5

@@ -454,6 +454,10 @@ class ScanJob(Job[ScanResult]):
                 photo = s.get(Photo, old.id) if old is not None else None
                 if photo is not None and photo.path != item.path:
                     photo = None  # a copy found earlier in this run took the row over (a move)
+                elif old is None:
+                    # Another index running at the same time may have added it meanwhile (this
+                    # transaction holds the write lock, so what it reads now is current).
+                    photo = s.scalar(select(Photo).where(Photo.path == item.path))
                 if photo is not None:
                     counts["unchanged" if photo.content_hash == item.content_hash
                            else "updated"] += 1
