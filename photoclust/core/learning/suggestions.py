@@ -4,8 +4,8 @@
 thousand photos; run it off the GUI thread) and returns the questions in the order to ask them:
 photo items (confirm the suggested cluster or move the photo) and cluster suggestions (merge two
 clusters, split a group out of one). Answering: ``editing.confirm_photos`` / ``move_photos`` /
-``merge_clusters`` / ``new_cluster_from_photos`` for yes, ``refuse_suggestion`` for a no to a merge
-or split.
+``merge_clusters`` / ``new_cluster_from_photos`` for yes, ``editing.refuse_suggestion`` (an undoable
+edit) for a no to a merge or split.
 
 Besides the learner's questions, a cluster whose automatic name had to be told apart from another
 one's ("dress (2)" beside "dress") is offered for merging into it ("twin"): Organize founds a
