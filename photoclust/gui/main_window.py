@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.core.jobs import Progress
 from photoclust.core.library import Library
 from photoclust.core.queries import list_clusters
 from photoclust.core.settings import add_folder, effective_model, remove_folder
@@ -421,11 +422,11 @@ class MainWindow(QMainWindow):
 
         stage: dict = {"name": None, "read_at": time.monotonic()}
 
-        def progressed(_done: int, _total: int, message: str) -> None:
+        def progressed(progress: Progress) -> None:
             # A new stage (indexing done, say), or every REREAD_WHILE_RUNNING_S within one
             # (indexing a large folder takes minutes): show what the library holds so far, so
             # the photos found appear while they are looked at.
-            name = message.partition(": ")[0].split(" (")[0]
+            name = progress.stage
             now = time.monotonic()
             if stage["name"] is not None and (
                     name != stage["name"] or now - stage["read_at"] >= REREAD_WHILE_RUNNING_S):

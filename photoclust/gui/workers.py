@@ -18,7 +18,7 @@ import time
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
+from photoclust.core.jobs import Cancelled, Job, JobContext, JobError, Progress
 from photoclust.gui.gc_freeze import freeze_new_modules
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class JobWorker(QObject):
     """Runs one job in the background. Connect to the signals, then call ``start()``."""
 
     started = Signal()
-    progressed = Signal(int, int, str)
+    progressed = Signal(object)  # a core.jobs.Progress: numbers, stage, detail
     finished = Signal(object)
     failed = Signal(object)
     cancelled = Signal()
@@ -39,6 +39,7 @@ class JobWorker(QObject):
     # several receivers, corrupted reference counts in PySide6 6.x); ``_deliver`` then emits the
     # public signals on the GUI thread with the result or error kept on the worker.
     _ended = Signal()
+    _progressed = Signal()  # the same, for the newest ``Progress`` kept on the worker
 
     def __init__(self, job: Job, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -46,11 +47,13 @@ class JobWorker(QObject):
         self._pool = pool or QThreadPool.globalInstance()
         self._cancel_event = threading.Event()
         self._last_report = 0.0
+        self.progress: Progress | None = None  # the newest report
         self.running = False
         self.outcome: str | None = None  # "done", "cancelled" or "failed" once it ended
         self.result: object = None
         self.error: BaseException | None = None
         self._ended.connect(self._deliver)
+        self._progressed.connect(self._deliver_progress)
 
     @property
     def title(self) -> str:
@@ -68,15 +71,21 @@ class JobWorker(QObject):
     def cancel_requested(self) -> bool:
         return self._cancel_event.is_set()
 
-    def _on_progress(self, done: int, total: int, message: str) -> None:
+    def _on_progress(self, progress: Progress) -> None:
         now = time.monotonic()
-        if done < total and now - self._last_report < _MIN_REPORT_INTERVAL_S:
+        if progress.done < progress.total and now - self._last_report < _MIN_REPORT_INTERVAL_S:
             return
         self._last_report = now
-        self.progressed.emit(done, total, message)
+        self.progress = progress
+        self._progressed.emit()
+
+    def _deliver_progress(self) -> None:
+        """On the GUI thread: the newest report (reports in between are coalesced)."""
+        if self.progress is not None and self.outcome is None:
+            self.progressed.emit(self.progress)
 
     def _run(self) -> None:
-        ctx = JobContext(self._on_progress, self._cancel_event)
+        ctx = JobContext(cancel_event=self._cancel_event, on_update=self._on_progress)
         try:
             self.job.prepare()
             ctx.raise_if_cancelled()

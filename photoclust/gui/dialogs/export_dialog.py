@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core.export import ExportJob, ExportResult
-from photoclust.core.jobs import JobError
+from photoclust.core.jobs import JobError, Progress
 from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobQueue, JobWorker, ProgressRate
@@ -271,7 +271,8 @@ class ExportDialog(QDialog):
         else:
             super().closeEvent(event)
 
-    def _on_progress(self, done: int, total: int, message: str) -> None:
+    def _on_progress(self, progress: Progress) -> None:
+        done, total, message = progress.done, progress.total, progress.message
         if total > 0:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(min(done, total))

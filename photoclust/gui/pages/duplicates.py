@@ -261,9 +261,9 @@ class DuplicatesPage(LiveWhileShown, Page):
                                           on_failed=self._on_failed,
                                           on_cancelled=self._on_cancelled)
         self._worker.progressed.connect(
-            lambda done, total, msg: self.loading_label.setText(
-                f"{msg}: {done:,} of {total:,} groups…" if msg and total > 1 else
-                "Comparing photos to find copies…"))
+            lambda p: self.loading_label.setText(
+                f"{p.message}: {p.done:,} of {p.total:,} groups…" if p.message and p.total > 1
+                else "Comparing photos to find copies…"))
         self._show()
 
     def _on_groups(self, keyed: tuple[tuple, list[GroupForReview]]) -> None:

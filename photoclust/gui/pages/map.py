@@ -117,7 +117,7 @@ class MapPage(LiveWhileShown, Page):
         self._worker = self.state.run_job(job, self._on_layout, on_failed=self._on_failed,
                                           on_cancelled=self._on_cancelled)
         self._worker.progressed.connect(
-            lambda _d, _t, msg: msg and self.loading_label.setText(f"{msg}…"))
+            lambda p: p.message and self.loading_label.setText(f"{p.message}…"))
         self.stack.setCurrentWidget(self.loading)
 
     def relayout(self) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.core.jobs import Progress
 from photoclust.core.review_queue import (
     ELSEWHERE,
     MERGE,
@@ -202,9 +203,9 @@ class ReviewPage(LiveWhileShown, Page):
         self._worker.progressed.connect(self._on_progress)
         self._show()
 
-    def _on_progress(self, _done: int, _total: int, message: str) -> None:
-        if message:
-            self.loading_label.setText(f"{message}…")
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.message:
+            self.loading_label.setText(f"{progress.message}…")
 
     def _on_queue(self, queue: ReviewQueue) -> None:
         self._worker = None
