@@ -9,6 +9,10 @@ between batches, and the worker then emits ``cancelled``.
 Organize, Learn, the map or export; "edits" for user edits) runs one job at a time, in the order
 submitted, so a second job waits its turn instead of failing, and a rename never waits behind an
 Organize of 50,000 photos.
+
+``run_in_background(fn, on_done)`` is the one way to read or decode something off the GUI thread
+without a job (a page of photos, a thumbnail batch, a preview): ``fn`` runs on a pool, ``on_done``
+gets its result on the GUI thread.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import logging
 import threading
 import time
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from photoclust.core.jobs import Cancelled, Job, JobContext, JobError, Progress
@@ -230,6 +235,71 @@ class _JobRunnable(QRunnable):
 
     def run(self) -> None:
         self._worker._run()  # the runnable is the worker's private half
+
+
+#: Deliveries not made yet (a parentless QObject lives only as long as its Python wrapper).
+_deliveries: set[_Delivery] = set()
+
+
+class _Delivery(QObject):
+    """Hands a background read's outcome to the GUI thread. It lives there (a child of the
+    owner: when the owner goes, a late outcome is dropped with it); the pool thread keeps the
+    outcome on it and emits ``_ready`` with no Python object attached (see ``JobWorker``)."""
+
+    _ready = Signal()
+
+    def __init__(self, on_done, on_failed, parent: QObject | None):
+        super().__init__(parent)
+        self._on_done, self._on_failed = on_done, on_failed
+        self.result: object = None
+        self.error: BaseException | None = None
+        self._ready.connect(self._deliver)
+        _deliveries.add(self)  # alive until delivered and deleted, also without an owner
+        self.destroyed.connect(lambda *_a, d=self: _deliveries.discard(d))
+
+    def _deliver(self) -> None:
+        try:
+            if self.error is None:
+                self._on_done(self.result)
+            elif self._on_failed is not None:
+                self._on_failed(self.error)
+        finally:
+            self._on_done = self._on_failed = None
+            self.result = self.error = None
+            if shiboken6.isValid(self):  # the callback may have deleted the owner, and us
+                self.deleteLater()  # then ``destroyed`` lets the wrapper go
+            else:
+                _deliveries.discard(self)
+
+
+class _Background(QRunnable):
+    def __init__(self, fn, delivery: _Delivery):
+        super().__init__()
+        self._fn, self._delivery = fn, delivery
+
+    def run(self) -> None:
+        delivery = self._delivery
+        try:
+            delivery.result = self._fn()
+        except Exception as exc:  # handed to on_failed (or logged), never lost in the pool
+            if delivery._on_failed is None:
+                log.exception("a background read failed")
+            delivery.error = exc
+        try:
+            delivery._ready.emit()
+        except RuntimeError:  # the owner (and its delivery) went meanwhile: nobody waits
+            pass
+
+
+def run_in_background(fn, on_done, *, pool: QThreadPool | None = None,
+                      owner: QObject | None = None, on_failed=None) -> None:
+    """Run ``fn()`` on ``pool`` (the global pool by default; a page's own one-thread pool keeps
+    its reads in order) and call ``on_done(result)`` on the GUI thread, or ``on_failed(error)``
+    when ``fn`` raised (logged when there is no ``on_failed``). With ``owner``, nothing is
+    called once the owner is deleted. For short reads of the library and decodes; long work
+    that reports progress or can be cancelled is a ``Job`` (``JobQueue``)."""
+    delivery = _Delivery(on_done, on_failed, owner)
+    (pool or QThreadPool.globalInstance()).start(_Background(fn, delivery))
 
 
 class ProgressRate:

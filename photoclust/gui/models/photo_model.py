@@ -16,8 +16,6 @@ from typing import NamedTuple
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
-    QObject,
-    QRunnable,
     Qt,
     QThreadPool,
     Signal,
@@ -28,6 +26,7 @@ from photoclust.core.queries import PhotoInfo, photos_in_cluster, photos_now_in,
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
+from photoclust.gui.workers import run_in_background
 
 PAGE_SIZE = 600
 
@@ -96,22 +95,6 @@ class PhotoRow(NamedTuple):
     path: str
 
 
-class _PageSignals(QObject):
-    loaded = Signal(int, int, list)  # generation, offset, photos
-
-
-class _ReadPage(QRunnable):
-    def __init__(self, library: Library, cluster_id: int, offset: int, order: str,
-                 generation: int, signals: _PageSignals):
-        super().__init__()
-        self._args = (library, cluster_id, offset, PAGE_SIZE)
-        self._order, self._generation, self._signals = order, generation, signals
-
-    def run(self) -> None:
-        page = read_page(*self._args, order=self._order)
-        self._signals.loaded.emit(self._generation, self._args[2], page)
-
-
 def cluster_members(library: Library, cluster_id: int, photo_ids: list[int]) -> list[int]:
     """Which of ``photo_ids`` are in ``cluster_id`` now (``UNASSIGNED_ID``: in no cluster)."""
     return photos_now_in(library, None if cluster_id == UNASSIGNED_ID else cluster_id, photo_ids)
@@ -133,8 +116,6 @@ class PhotoListModel(PhotoRowsMixin, QAbstractListModel):
         self._page_in_flight = False
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._page_signals = _PageSignals(self)
-        self._page_signals.loaded.connect(self._on_page_loaded)
         self.library = library
         self.thumbnails = thumbnails
         self.cluster_id: int | None = None
@@ -208,8 +189,11 @@ class PhotoListModel(PhotoRowsMixin, QAbstractListModel):
             self._append(page)
             return
         self._page_in_flight = True
-        self._pool.start(_ReadPage(self.library, self.cluster_id, len(self._rows), self.order,
-                                   self._generation, self._page_signals))
+        library, cluster_id, offset = self.library, self.cluster_id, len(self._rows)
+        order, generation = self.order, self._generation
+        run_in_background(lambda: read_page(library, cluster_id, offset, PAGE_SIZE, order=order),
+                          lambda page: self._on_page_loaded(generation, offset, page),
+                          pool=self._pool, owner=self)
 
     def show_first_page(self, page: list[PhotoInfo]) -> None:
         """Show a first page read elsewhere (on a worker thread) for the cluster just set."""

@@ -38,12 +38,12 @@ from photoclust.core.duplicates_choice import (
     forget,
     photos_key,
 )
-from photoclust.core.jobs import Job, JobContext
+from photoclust.core.jobs import Job, JobContext, Progress
 from photoclust.core.viewing import file_size_text
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
-from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.base import JobPage
 from photoclust.gui.pages.widgets import action_button, busy_panel, message_label
 
 COPY_THUMB = 200
@@ -129,9 +129,11 @@ class _PhotosKeyJob(Job[tuple]):
         return photos_key(self.library)
 
 
-class DuplicatesPage(LiveWhileShown, Page):
+class DuplicatesPage(LiveWhileShown, JobPage):
     name = "duplicates"
     title = "Duplicates"
+    failed_text = "Duplicates could not be looked for: {error}"
+    stopped_text = "Stopped. Press F5 to look for duplicates again."
 
     groupsReady = Signal()
     choiceSaved = Signal(int)  # the photo chosen for its group (or -1: the choice was dropped)
@@ -139,7 +141,6 @@ class DuplicatesPage(LiveWhileShown, Page):
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
         self.all_groups: list[GroupForReview] | None = None
-        self._worker = None
         self._computed_for: tuple[int, int] | None = None  # photos_key the groups were found for
         self.checks_pending = 0  # queued checks whether photos were added or went missing
         self.thumbnails = ThumbnailLoader(state.library, icon_size=COPY_THUMB, parent=self)
@@ -236,7 +237,7 @@ class DuplicatesPage(LiveWhileShown, Page):
     def activate(self, **_kwargs) -> None:
         # Groups depend on which photos there are, not on clusters: edits keep them valid, new
         # or vanished photos do not.
-        if self._worker is None:
+        if not self.job_running():
             if self.all_groups is None:
                 self.refresh()
             else:  # each activation checks afresh: a check queued earlier may predate a change
@@ -248,40 +249,38 @@ class DuplicatesPage(LiveWhileShown, Page):
 
     def _on_photos_key(self, key: tuple) -> None:
         self.checks_pending -= 1
-        if key != self._computed_for and self._worker is None:
+        if key != self._computed_for and not self.job_running():
             self.refresh()
 
     def _on_check_ended(self, *_args) -> None:
         self.checks_pending -= 1
 
     def refresh(self) -> None:
-        if self._worker is not None:
-            return
-        self._worker = self.state.run_job(_KeyedGroupsJob(self.state.library), self._on_groups,
-                                          on_failed=self._on_failed,
-                                          on_cancelled=self._on_cancelled)
-        self._worker.progressed.connect(
-            lambda p: self.loading_label.setText(
-                f"{p.message}: {p.done:,} of {p.total:,} groups…" if p.message and p.total > 1
-                else "Comparing photos to find copies…"))
-        self._show()
+        if self.start_job(_KeyedGroupsJob(self.state.library), self._on_groups):
+            self._show()
+
+    def job_progressed(self, progress: Progress) -> None:
+        p = progress
+        self.loading_label.setText(
+            f"{p.message}: {p.done:,} of {p.total:,} groups…" if p.message and p.total > 1
+            else "Comparing photos to find copies…")
 
     def _on_groups(self, keyed: tuple[tuple, list[GroupForReview]]) -> None:
-        self._worker = None
         self._computed_for, groups = keyed
         self.all_groups = groups
         self._apply_filter()
         self.groupsReady.emit()
 
-    def _on_failed(self, error) -> None:
-        self._worker = None
+    def job_failed(self, error) -> None:
         self._computed_for = None
-        self._show(f"Duplicates could not be looked for: {error}")
+        super().job_failed(error)
 
-    def _on_cancelled(self) -> None:
-        self._worker = None
+    def job_cancelled(self) -> None:
         self._computed_for = None
-        self._show("Stopped. Press F5 to look for duplicates again.")
+        super().job_cancelled()
+
+    def show_message(self, text: str) -> None:
+        self._show(text)
 
     # --- showing ------------------------------------------------------------------------------
     def _apply_filter(self) -> None:
@@ -298,7 +297,7 @@ class DuplicatesPage(LiveWhileShown, Page):
             counts[g.kind] = counts.get(g.kind, 0) + 1
         self.summary.setText("  ·  ".join(f"{KIND_WORDS[k]}: {n:,}" for k, n in counts.items()
                                           if k in KIND_WORDS))
-        if self._worker is not None:
+        if self.job_running():
             self.stack.setCurrentWidget(self.loading)
         elif message is not None:
             self.message.setText(message)
@@ -342,7 +341,7 @@ class DuplicatesPage(LiveWhileShown, Page):
         self.keep_action.setEnabled(shown and self.copies.current_photo_id() is not None)
         self.suggest_action.setEnabled(shown and g.chosen != g.suggested)
         self.all_action.setEnabled(shown and g.chosen is not None)
-        self.refresh_action.setEnabled(self._worker is None)
+        self.refresh_action.setEnabled(not self.job_running())
 
     # --- choosing -----------------------------------------------------------------------------
     def keep_current(self) -> None:

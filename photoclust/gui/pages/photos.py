@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,6 +37,7 @@ from photoclust.gui.views.photo_grid import PhotoGrid
 from photoclust.gui.views.preview import PreviewPane
 from photoclust.gui.views.sidebar import ClusterSidebar
 from photoclust.gui.views.welcome import WelcomePage
+from photoclust.gui.workers import run_in_background
 
 ORDERS = (("By file name", "path"), ("By date taken", "taken_at"),
           ("Least sure first", "confidence"))
@@ -66,23 +67,6 @@ def read_snapshot(library: Library, cluster_id: int | None, edited: list[int] | 
         if order is not None:
             first_page = (cluster_id, order, read_page(library, cluster_id, 0, PAGE_SIZE, order))
     return Snapshot(rows, count_present_photos(library), now_in, first_page)
-
-
-class _SnapshotSignals(QObject):
-    read = Signal(int)  # generation; the snapshot waits in the page's ``_pending``
-
-
-class _ReadSnapshot(QRunnable):
-    def __init__(self, page: PhotosPage, generation: int, cluster_id, edited):
-        super().__init__()
-        self._page = page
-        self._args = (page.state.library, cluster_id, edited, page.photo_model.order)
-        self._generation = generation
-
-    def run(self) -> None:
-        snapshot = read_snapshot(*self._args)
-        self._page._pending[self._generation] = snapshot  # the page's reader
-        self._page._snapshot_signals.read.emit(self._generation)
 
 
 def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
@@ -124,9 +108,6 @@ class PhotosPage(Page):
         # the 50,000-row counts; the newest read wins.
         self._reader = QThreadPool(self)
         self._reader.setMaxThreadCount(1)
-        self._snapshot_signals = _SnapshotSignals(self)
-        self._snapshot_signals.read.connect(self._on_snapshot_read)
-        self._pending: dict[int, Snapshot] = {}
         self._generation = 0
         self._shown_generation = 0
 
@@ -267,12 +248,14 @@ class PhotosPage(Page):
     def reload_in_background(self) -> None:
         """Re-read the library on the reader thread, then show it (``reloaded``)."""
         self._generation += 1
-        self._reader.start(_ReadSnapshot(self, self._generation, self.sidebar.current_cluster_id(),
-                                         self._edited_photo_ids))
+        generation, library, order = self._generation, self.state.library, self.photo_model.order
+        cluster_id, edited = self.sidebar.current_cluster_id(), self._edited_photo_ids
+        run_in_background(lambda: read_snapshot(library, cluster_id, edited, order),
+                          lambda snapshot: self._on_snapshot_read(generation, snapshot),
+                          pool=self._reader, owner=self)
 
-    def _on_snapshot_read(self, generation: int) -> None:
-        snapshot = self._pending.pop(generation, None)
-        if snapshot is not None and generation == self._generation:
+    def _on_snapshot_read(self, generation: int, snapshot: Snapshot) -> None:
+        if generation == self._generation:
             self._shown_generation = generation
             self._apply(snapshot)
 
