@@ -1,5 +1,6 @@
-"""The review queue as the app shows it: each question with the photos it is about, and its
-answers as library edits.
+"""The review queue: each question with the photos it is about, and its answers as library edits
+(the one module of that name; ``learning/review.py`` chooses the questions and
+``learning/suggestions.py`` names them).
 
 ``ReviewJob`` (run off the GUI thread) asks the learning core for the questions
 (``photoclust.core.learning.suggestions.review_suggestions``) and reads, for each one, what a

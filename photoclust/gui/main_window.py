@@ -37,8 +37,8 @@ from photoclust.gui.dialogs.export_dialog import ExportDialog
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
 from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.history import HISTORY_SHOWN, UndoHistory
+from photoclust.gui.pages.actions import make_action
 from photoclust.gui.pages.base import Page
-from photoclust.gui.pages.photos import make_action
 from photoclust.gui.resources import app_icon, icon
 from photoclust.gui.settings import remember_library_path, save_window_state, window_state
 from photoclust.gui.state import AppState

@@ -1,10 +1,33 @@
-"""Page-local actions: shortcuts that work while the focus is on the page that owns them, so pages
-can use plain keys (Y, N, arrows, Esc) without clashing with each other or the shell."""
+"""Actions: ``make_action`` for the shell's and the photos page's window-wide actions, and
+page-local ones (``page_action``): shortcuts that work while the focus is on the page that owns
+them, so pages can use plain keys (Y, N, arrows, Esc) without clashing with each other or the
+shell."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
+
+from photoclust.gui.resources import icon
+
+
+def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
+                tip: str, slot, short: str | None = None) -> QAction:
+    """An action with its object name, shortcuts (window-wide) and a tooltip naming the key;
+    ``short`` is the toolbar's label (``iconText``) when the menu's ``text`` is longer."""
+    action = QAction(icon(icon_name) if icon_name else icon(""), text, parent)
+    action.setObjectName(name)
+    if short:
+        action.setIconText(short)
+    keys = [QKeySequence(s) for s in (shortcuts if isinstance(shortcuts, (list, tuple))
+                                      else [shortcuts] if shortcuts else [])]
+    action.setShortcuts(keys)
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    hint = f" ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})" if keys else ""
+    action.setToolTip(tip + hint)
+    action.setStatusTip(tip)
+    action.triggered.connect(lambda _checked=False: slot())
+    return action
 
 
 def page_action(page: QWidget, text: str, keys: list, slot, tip: str) -> QAction:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,8 +30,8 @@ from photoclust.core.queries import count_present_photos, photos_now_in
 from photoclust.core.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, read_page
+from photoclust.gui.pages.actions import make_action
 from photoclust.gui.pages.base import Page
-from photoclust.gui.resources import icon
 from photoclust.gui.state import AppState
 from photoclust.gui.views.photo_grid import PhotoGrid
 from photoclust.gui.views.preview import PreviewPane
@@ -67,25 +67,6 @@ def read_snapshot(library: Library, cluster_id: int | None, edited: list[int] | 
         if order is not None:
             first_page = (cluster_id, order, read_page(library, cluster_id, 0, PAGE_SIZE, order))
     return Snapshot(rows, count_present_photos(library), now_in, first_page)
-
-
-def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
-                tip: str, slot, short: str | None = None) -> QAction:
-    """An action with its object name, shortcuts (window-wide) and a tooltip naming the key;
-    ``short`` is the toolbar's label (``iconText``) when the menu's ``text`` is longer."""
-    action = QAction(icon(icon_name) if icon_name else icon(""), text, parent)
-    action.setObjectName(name)
-    if short:
-        action.setIconText(short)
-    keys = [QKeySequence(s) for s in (shortcuts if isinstance(shortcuts, (list, tuple))
-                                      else [shortcuts] if shortcuts else [])]
-    action.setShortcuts(keys)
-    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    hint = f" ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})" if keys else ""
-    action.setToolTip(tip + hint)
-    action.setStatusTip(tip)
-    action.triggered.connect(lambda _checked=False: slot())
-    return action
 
 
 class PhotosPage(Page):
