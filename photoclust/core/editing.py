@@ -156,7 +156,7 @@ def _place_by_user(s: Session, photo_ids: list[int], cluster_id: int, changes: C
     current = current_assignments(s, photo_ids)
     for pid in photo_ids:
         before = current.get(pid)
-        after = (cluster_id, "user", USER_CONFIDENCE)
+        after = (cluster_id, Source.USER, USER_CONFIDENCE)
         if before != after:
             changes.assignments[pid] = (before, after)
         if before is not None and before[0] != cluster_id and (pid, before[0]) not in links:
@@ -195,7 +195,7 @@ def rename_cluster(library: Library, cluster_id: int, name: str) -> EditResult:
     with write_session(library) as s:
         cluster = _active_cluster(s, cluster_id)
         before = cluster_state(cluster)
-        after = {**before, "name": name, "name_source": "user"}
+        after = {**before, "name": name, "name_source": Source.USER}
         changes = ChangeSet()
         if after != before:
             changes.clusters[cluster.id] = (before, after)
@@ -235,7 +235,7 @@ def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) 
         moved: list[int] = []
         for source in sources:
             for pid, before in _members(s, source.id).items():
-                changes.assignments[pid] = (before, (target.id, "user", before[2]))
+                changes.assignments[pid] = (before, (target.id, Source.USER, before[2]))
                 moved.append(pid)
             state = cluster_state(source)
             changes.clusters[source.id] = (state, {**state, "active": False})
@@ -296,7 +296,7 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
                 continue
             name = name or unique_name(f"{cluster.name} ({rank + 1})", taken)
             taken.add(name)
-            part = _new_cluster(s, name, "auto", changes)
+            part = _new_cluster(s, name, Source.AUTO, changes)
             created.append(part.id)
             parts.append([part.id, part_ids])
             for pid in part_ids:
@@ -340,7 +340,7 @@ def new_cluster_from_photos(library: Library, photo_ids: Iterable[int],
     with write_session(library) as s:
         ids = _checked_photo_ids(s, photo_ids)
         changes = ChangeSet()
-        cluster = _new_cluster(s, clean, "user" if clean else "auto", changes)
+        cluster = _new_cluster(s, clean, Source.USER if clean else Source.AUTO, changes)
         _place_by_user(s, ids, cluster.id, changes)
         return record_correction(
             s, NewCluster(cluster.id, tuple(ids), cluster.name),
@@ -399,7 +399,7 @@ def confirm_photos(library: Library, photo_ids: Iterable[int]) -> EditResult:
         ids = _checked_photo_ids(s, photo_ids)
         changes = ChangeSet()
         for pid, before in current_assignments(s, ids).items():
-            after = (before[0], "user", USER_CONFIDENCE)
+            after = (before[0], Source.USER, USER_CONFIDENCE)
             if after != before:
                 changes.assignments[pid] = (before, after)
         return record_correction(

@@ -145,7 +145,7 @@ def test_new_cluster_from_selected_results_is_named_after_the_query(qtbot, searc
         page.results.selectionModel().select(
             page.model.index(page.model.row_of(pid)),
             page.results.selectionModel().SelectionFlag.Select)
-    assert state.selection == sorted(chosen, key=page.model.row_of)
+    assert page.results.selected_photo_ids() == sorted(chosen, key=page.model.row_of)
     with qtbot.waitSignal(state.photosChanged, timeout=10000):
         qtbot.keyClick(page.results, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier
                        | Qt.KeyboardModifier.ShiftModifier)

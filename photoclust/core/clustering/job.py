@@ -45,6 +45,7 @@ from photoclust.core.library.models import (
     Cluster,
     Embedding,
     Photo,
+    PhotoStatus,
     Source,
 )
 from photoclust.core.queries import list_clusters
@@ -115,7 +116,7 @@ class ClusterJob(Job[ClusterResult]):
                 Embedding, (Embedding.content_hash == Photo.content_hash)
                 & (Embedding.model == self.model)
                 & (Embedding.preprocess_version == PREPROCESS_VERSION))
-                .where(Photo.status == "present"))
+                .where(Photo.status == PhotoStatus.PRESENT))
         if not count:
             raise JobError(f"no photo has an embedding under model {self.model!r} yet; "
                            "run `photoclust embed` first")

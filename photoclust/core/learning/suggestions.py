@@ -32,7 +32,7 @@ from photoclust.core.learning.review import (
     review_policy,
 )
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.models import Assignment, Cluster, Photo, Source
 
 REASON_TEXT = {
     "representative": "the most typical photo of a cluster nobody has checked yet",
@@ -113,7 +113,7 @@ def twin_merges(library: Library, refused, placed_in: set[int],
     items = []
     for cid, name, source in rows:
         told_apart = name_told_apart(name)
-        if source == "user" or told_apart is None or cid in placed_in:
+        if source == Source.USER or told_apart is None or cid in placed_in:
             continue
         base = by_name.get(told_apart)
         if base is None or base == cid or merge_key(base, cid) in refused \

@@ -110,9 +110,6 @@ class ClusterListModel(QAbstractListModel):
     def cluster(self, row: int) -> ClusterRow:
         return self._rows[row]
 
-    def total_photos(self) -> int:
-        return sum(r.size for r in self._rows)
-
     def cluster_count(self) -> int:
         return sum(r.id != UNASSIGNED_ID for r in self._rows)
 

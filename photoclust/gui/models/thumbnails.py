@@ -138,9 +138,6 @@ class ThumbnailLoader(QObject):
             return image
         return self.broken_placeholder if content_hash in self._broken else self.placeholder
 
-    def is_broken(self, content_hash: str) -> bool:
-        return content_hash in self._broken
-
     def is_idle(self) -> bool:
         return not self._queued and not self._in_flight
 

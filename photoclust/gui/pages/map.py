@@ -165,7 +165,6 @@ class MapPage(LiveWhileShown, JobPage):
         cluster = details.cluster_name if details.cluster_name is not None else "no cluster"
         self.info.setText(f"{Path(details.path).name} · {cluster} · double-click or Enter opens "
                           "it")
-        self.state.set_selection([photo_id])
         if details.cluster_id is not None:
             self.state.set_current_cluster(details.cluster_id)
 

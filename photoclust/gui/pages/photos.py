@@ -312,7 +312,6 @@ class PhotosPage(Page):
         self._update_actions()
 
     def _on_photo_selection(self) -> None:
-        self.state.set_selection(self.grid.selected_photo_ids())
         self._update_actions()
 
     def _on_order_changed(self, _index: int) -> None:

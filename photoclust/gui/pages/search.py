@@ -334,7 +334,6 @@ class SearchPage(LiveWhileShown, Page):
         return ids
 
     def _selection(self) -> None:
-        self.state.set_selection(self.results.selected_photo_ids())
         self._update_actions()
 
     def _update_actions(self) -> None:
