@@ -173,6 +173,26 @@ def test_export_as_album_makes_the_cluster_and_opens_the_export_dialog_on_it(qtb
     dialog.reject()
 
 
+def test_the_album_made_from_results_is_exported_on_the_app_s_job_queue(qtbot, searchable,
+                                                                      tmp_path):
+    """Found by type-checking the GUI: the page gave the dialog the queue's thread pool, so
+    Export raised AttributeError instead of exporting."""
+    state, page = _open(qtbot, searchable)
+    _search(qtbot, page, "hat")
+    page.results.selectAll()
+    with qtbot.waitSignal(state.photosChanged, timeout=10000):
+        page.export_action.trigger()
+    qtbot.waitUntil(lambda: page.export_dialog is not None and page.export_dialog.isVisible())
+    dialog = page.export_dialog
+    assert dialog.queue is state.queue
+    dialog.outdir_edit.setText(str(tmp_path / "albums"))
+    with qtbot.waitSignal(state.queue.jobEnded, timeout=30000):
+        worker = dialog.start_export()
+    assert worker is not None and worker.outcome == "done"
+    assert (tmp_path / "albums" / "manifest.csv").is_file()
+    dialog.reject()
+
+
 def test_enter_on_a_result_opens_the_viewer_over_the_results(qtbot, searchable):
     state, page = _open(qtbot, searchable)
     _search(qtbot, page, "seashore")

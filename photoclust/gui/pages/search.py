@@ -380,6 +380,6 @@ class SearchPage(LiveWhileShown, Page):
         if self.export_dialog is not None:
             self.export_dialog.deleteLater()
         self.export_dialog = ExportDialog(self.state.library, clusters, list(created),
-                                          self.state.queue.pool, self)
+                                          self.state.queue, self)
         self.export_dialog.chosen_radio.setChecked(True)  # the new album only, not everything
         self.export_dialog.open()
