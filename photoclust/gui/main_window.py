@@ -359,12 +359,13 @@ class MainWindow(QMainWindow):
     def _counts(self) -> tuple[int, int]:
         """(photos present, clusters) as the Photos page read them last; read here when there
         is no Photos page."""
-        if self.state.counts is None:
+        counts = self.state.counts
+        if counts is None:
             from photoclust.core.queries import count_present_photos
 
-            self.state.set_counts(count_present_photos(self.library),
-                                  len(list_clusters(self.library)))
-        return self.state.counts
+            counts = (count_present_photos(self.library), len(list_clusters(self.library)))
+            self.state.set_counts(*counts)
+        return counts
 
     def _update_summary(self) -> None:
         n_photos, n_clusters = self._counts()
@@ -651,8 +652,10 @@ class MainWindow(QMainWindow):
         thumbnail loader of the window (the shared one and the pages' own) is idle, twice in a
         row ``settle_ms`` apart (a paint in between may ask for more thumbnails)."""
         from photoclust.gui.models.thumbnails import ThumbnailLoader
+        from photoclust.gui.pages.photos import PhotosPage
 
-        photos = self.pages.get("photos")
+        shown = self.pages.get("photos")
+        photos = shown if isinstance(shown, PhotosPage) else None
         calm = {"rounds": 0}
 
         def idle() -> bool:

@@ -57,6 +57,7 @@ class JobWorker(QObject):
         self.outcome: str | None = None  # "done", "cancelled" or "failed" once it ended
         self.result: object = None
         self.error: BaseException | None = None
+        self.summary: str | None = None  # how it ended in words, when its caller says so
         self._ended.connect(self._deliver)
         self._progressed.connect(self._deliver_progress)
 
@@ -204,9 +205,9 @@ class JobQueue(QObject):
         for waiting in self._waiting.values():
             for worker in list(waiting):
                 self.cancel(worker)
-        for worker in self._running.values():
-            if worker is not None:
-                worker.cancel()
+        for running in self._running.values():
+            if running is not None:
+                running.cancel()
 
     def wait_for_done(self, msecs: int = 5000) -> bool:
         return self.pool.waitForDone(msecs)
@@ -375,6 +376,7 @@ class DeferredJob(Job):
         self.job.prepare()
 
     def run(self, ctx: JobContext):
+        assert self.job is not None, "prepare() builds the job"
         result = self.job.run(ctx)
         if self._summarize is not None:
             self.summary = self._summarize(result)

@@ -144,7 +144,7 @@ class ThumbnailLoader(QObject):
     def _dispatch(self) -> None:
         # Newest requests first: they are what is on screen now.
         while self._queued and self._batches_in_flight < self._pool.maxThreadCount() * 2:
-            batch = []
+            batch: list[tuple[str, str | None]] = []
             while self._queued and len(batch) < BATCH_SIZE:
                 content_hash, original = self._queued.popitem(last=True)
                 self._in_flight.add(content_hash)

@@ -4,11 +4,19 @@ them, so pages can use plain keys (Y, N, arrows, Esc) without clashing with each
 shell."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from photoclust.gui.resources import icon
+
+# The mixin below is mixed into ``Page`` (a QWidget); the type checker sees that base.
+if TYPE_CHECKING:
+    _MixinBase = QWidget
+else:
+    _MixinBase = object
 
 
 def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
@@ -45,7 +53,7 @@ def page_action(page: QWidget, text: str, keys: list, slot, tip: str) -> QAction
     return action
 
 
-class LiveWhileShown:
+class LiveWhileShown(_MixinBase):
     """Mixed into a ``Page``: its actions work only while the page is on screen.
 
     ``actions()`` are the few the shell shows in its toolbar and Edit menu; ``view_actions()``

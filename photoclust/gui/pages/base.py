@@ -25,7 +25,7 @@ class Page(QWidget):
         self.state = state
         self.setObjectName(f"{self.name}Page" if self.name else "page")
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         """The page's own actions, for the menu bar and the toolbar (empty by default)."""
         return []
 
@@ -48,11 +48,12 @@ class JobPage(Page):
     failed_text = "This could not be computed: {error}"
     #: Said when the user stopped the job.
     stopped_text = "Stopped. Press F5 to try again."
+    #: Where the job's progress is said (the subclass builds it).
+    loading_label: QLabel
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(state, parent)
         self._worker: JobWorker | None = None
-        self.loading_label: QLabel | None = None
 
     def job_running(self) -> bool:
         return self._worker is not None
@@ -81,7 +82,7 @@ class JobPage(Page):
         return True
 
     def job_progressed(self, progress: Progress) -> None:
-        if progress.message and self.loading_label is not None:
+        if progress.message:
             self.loading_label.setText(f"{progress.message}…")
 
     def job_failed(self, error: object) -> None:

@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -79,21 +86,27 @@ class _GroupModel(QAbstractListModel):
         super().__init__(parent)
         self.thumbnails = thumbnails
         self.groups: list[GroupForReview] = []
-        thumbnails.loaded.connect(lambda _h: self.rowCount() and self.dataChanged.emit(
-            self.index(0), self.index(self.rowCount() - 1), [Qt.ItemDataRole.DecorationRole]))
+        thumbnails.loaded.connect(lambda _h: self._thumbnails_loaded())
 
     def set_groups(self, groups: list[GroupForReview]) -> None:
         self.beginResetModel()
         self.groups = list(groups)
         self.endResetModel()
 
+    def _thumbnails_loaded(self) -> None:
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1),
+                                  [Qt.ItemDataRole.DecorationRole])
+
     def changed(self, row: int) -> None:
         self.dataChanged.emit(self.index(row), self.index(row))
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()  # noqa: N802,B008
+                 ) -> int:
         return 0 if parent.isValid() else len(self.groups)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.groups):
             return None
         g = self.groups[index.row()]
@@ -111,7 +124,7 @@ class _GroupModel(QAbstractListModel):
 class _KeyedGroupsJob(DuplicatesJob):
     """The groups and the ``photos_key`` they were found for, both read on the worker."""
 
-    def run(self, ctx: JobContext):  # type: ignore[override]
+    def run(self, ctx: JobContext):
         key = photos_key(self.library)
         return key, super().run(ctx)
 
@@ -227,7 +240,7 @@ class DuplicatesPage(LiveWhileShown, JobPage):
         self._show()
         self.set_actions_live(self.isVisible())
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         return [self.keep_action, self.suggest_action, self.all_action]
 
     def view_actions(self) -> list[QAction]:
@@ -247,7 +260,7 @@ class DuplicatesPage(LiveWhileShown, JobPage):
                                    on_cancelled=self._on_check_ended)
         self.group_list.setFocus()
 
-    def _on_photos_key(self, key: tuple) -> None:
+    def _on_photos_key(self, key: object) -> None:
         self.checks_pending -= 1
         if key != self._computed_for and not self.job_running():
             self.refresh()
@@ -292,7 +305,7 @@ class DuplicatesPage(LiveWhileShown, JobPage):
         self._show()
 
     def _show(self, message: str | None = None) -> None:
-        counts = {}
+        counts: dict[str, int] = {}
         for g in self.all_groups or []:
             counts[g.kind] = counts.get(g.kind, 0) + 1
         self.summary.setText("  ·  ".join(f"{KIND_WORDS[k]}: {n:,}" for k, n in counts.items()
@@ -339,8 +352,8 @@ class DuplicatesPage(LiveWhileShown, JobPage):
         g = self.current_group()
         shown = self.stack.currentWidget() is self.splitter and g is not None
         self.keep_action.setEnabled(shown and self.copies.current_photo_id() is not None)
-        self.suggest_action.setEnabled(shown and g.chosen != g.suggested)
-        self.all_action.setEnabled(shown and g.chosen is not None)
+        self.suggest_action.setEnabled(shown and g is not None and g.chosen != g.suggested)
+        self.all_action.setEnabled(shown and g is not None and g.chosen is not None)
         self.refresh_action.setEnabled(not self.job_running())
 
     # --- choosing -----------------------------------------------------------------------------

@@ -184,7 +184,7 @@ class PhotosPage(Page):
         for action in self.actions():
             self.addAction(action)
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         """Cluster edits first (toolbar), then the view actions (menu only)."""
         return [self.rename_action, self.merge_action, self.split_action,
                 self.new_cluster_action, self.remove_action]

@@ -175,7 +175,7 @@ class ReviewPage(LiveWhileShown, JobPage):
         self._show()
         self.set_actions_live(self.isVisible())
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         return [self.yes_action, self.no_action, self.elsewhere_action, self.skip_action]
 
     def view_actions(self) -> list[QAction]:
@@ -251,6 +251,8 @@ class ReviewPage(LiveWhileShown, JobPage):
         self.refresh_action.setEnabled(not self.job_running())
 
     def _show_question(self, q) -> None:
+        if self.queue is None:
+            return
         view = self.queue.views[self.current]
         self.question_label.setText(question_text(q))
         right = view.right
@@ -282,7 +284,7 @@ class ReviewPage(LiveWhileShown, JobPage):
     # --- answering ----------------------------------------------------------------------------
     def answer(self, answer: str, cluster_id: int | None = None) -> None:
         q = self.current_question()
-        if q is None:
+        if q is None or self.queue is None:
             return
         if answer == SKIP:
             if self.current < len(self.queue.questions) - 1:

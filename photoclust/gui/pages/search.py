@@ -172,7 +172,7 @@ class SearchPage(LiveWhileShown, Page):
         self._show_hint_only(loaded_here=False)
         self.set_actions_live(self.isVisible())
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         return [self.similar_action, self.move_action, self.new_cluster_action,
                 self.export_action]
 

@@ -82,13 +82,13 @@ class ViewerPage(LiveWhileShown, Page):
         self.image_label.setObjectName("viewerImage")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("viewerScroll")
-        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.scroll.setWidget(self.image_label)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.scroll.setStyleSheet("QScrollArea { background: #20262b; border: none; }")
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("viewerScroll")
+        self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scroll_area.setWidget(self.image_label)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.scroll_area.setStyleSheet("QScrollArea { background: #20262b; border: none; }")
         self.image_label.setStyleSheet("color: #cfd8dc; background: #20262b;")
 
         self.position_label = QLabel()
@@ -136,7 +136,7 @@ class ViewerPage(LiveWhileShown, Page):
         side_widget.setFixedWidth(SIDE_PANEL_WIDTH)
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self.scroll, 1)
+        body.addWidget(self.scroll_area, 1)
         body.addWidget(side_widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -146,7 +146,7 @@ class ViewerPage(LiveWhileShown, Page):
         self._update_actions()
         self.set_actions_live(self.isVisible())
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         return [self.back_action, self.prev_action, self.next_action, self.similar_action]
 
     def view_actions(self) -> list[QAction]:
@@ -173,7 +173,7 @@ class ViewerPage(LiveWhileShown, Page):
             if int(photo_id) not in self.photo_ids:
                 self.photo_ids = [int(photo_id)]
             self.show_photo(int(photo_id))
-        self.scroll.setFocus()
+        self.scroll_area.setFocus()
 
     def _on_listed(self, request: int, photo_ids: list) -> None:
         if request == self._list_request and self.photo_id in photo_ids:
@@ -285,7 +285,7 @@ class ViewerPage(LiveWhileShown, Page):
         self.photoShown.emit(photo_id)
 
     def _show_text(self, text: str) -> None:
-        self.scroll.setWidgetResizable(True)
+        self.scroll_area.setWidgetResizable(True)
         self.image_label.setPixmap(QPixmap())
         self.image_label.setText(text)
 
@@ -293,11 +293,11 @@ class ViewerPage(LiveWhileShown, Page):
         self._image = image
         self.image_label.setText("")
         if self.zoom == "100":
-            self.scroll.setWidgetResizable(False)
+            self.scroll_area.setWidgetResizable(False)
             self.image_label.setPixmap(QPixmap.fromImage(image))
             self.image_label.resize(image.size())
         else:
-            self.scroll.setWidgetResizable(True)
+            self.scroll_area.setWidgetResizable(True)
             self._rescale()
 
     def shown_size(self) -> QSize:
@@ -313,7 +313,7 @@ class ViewerPage(LiveWhileShown, Page):
     def _rescale(self) -> None:
         if self._image is None:
             return
-        box = self.scroll.viewport().size()
+        box = self.scroll_area.viewport().size()
         image = self._image
         if image.width() > box.width() or image.height() > box.height():
             image = image.scaled(box, Qt.AspectRatioMode.KeepAspectRatio,
