@@ -19,6 +19,7 @@ from sklearn.cluster import (
     MiniBatchKMeans,
     kmeans_plusplus,
 )
+from sklearn.utils.validation import validate_data
 
 from photoclust.core.jobs import JobContext
 
@@ -126,7 +127,7 @@ class PhotoKMeans(_CentroidResultMixin, ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None, ctx: JobContext | None = None):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = validate_data(self, X, dtype=np.float32, order="C")
         k = max(1, min(int(self.n_clusters), len(X)))
         if len(X) <= FULL_KMEANS_MAX:
             labels = self._fit_full(X, k, ctx)
@@ -177,7 +178,7 @@ class PhotoAgglomerative(_CentroidResultMixin, ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None, ctx: JobContext | None = None):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = validate_data(self, X, dtype=np.float32, order="C")
         k = max(1, min(int(self.n_clusters), len(X)))
         _check(ctx)
         _report(ctx, 0, 2, f"agglomerative k={k}")
@@ -210,7 +211,7 @@ class PhotoHDBSCAN(_CentroidResultMixin, ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None, ctx: JobContext | None = None):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = validate_data(self, X, dtype=np.float32, order="C")
         n = len(X)
         _check(ctx)
         _report(ctx, 0, 2, "HDBSCAN")
