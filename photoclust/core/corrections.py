@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from photoclust.core.library.models import EditEvent
@@ -230,21 +230,24 @@ def read_corrections(s: Session,
     undone ones included (flagged). Events of other kinds (clustering runs, Learn) and events
     whose params do not have their type's shape are left out."""
     wanted = {t.kind: t for t in types} if types is not None else dict(CORRECTIONS)
+    # Only the params travel (SQLite's JSON functions): a move of thousands of photos stores
+    # their before and after rows in the same payload, which nobody needs here.
+    params_json = case((func.json_valid(EditEvent.payload),
+                        func.json_extract(EditEvent.payload, "$.params")), else_=None)
     out = []
-    for event_id, kind, payload, undone in s.execute(
-            select(EditEvent.id, EditEvent.kind, EditEvent.payload, EditEvent.undone)
+    for event_id, kind, params_text, undone in s.execute(
+            select(EditEvent.id, EditEvent.kind, params_json, EditEvent.undone)
             .where(EditEvent.kind.in_(sorted(wanted))).order_by(EditEvent.id)):
-        params = _params(payload)
+        params = _params(params_text)
         correction = wanted[kind].from_params(params) if params is not None else None
         if correction is not None:
             out.append(RecordedCorrection(int(event_id), correction, bool(undone)))
     return out
 
 
-def _params(payload: str) -> dict | None:
+def _params(params_text: str | None) -> dict | None:
     try:
-        value = json.loads(payload)
+        params = json.loads(params_text) if params_text is not None else None
     except (TypeError, ValueError):
         return None
-    params = value.get("params") if isinstance(value, dict) else None
     return params if isinstance(params, dict) else None

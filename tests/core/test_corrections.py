@@ -127,3 +127,17 @@ def test_refusals_of_a_schema_1_library_become_edits_when_it_is_upgraded(tmp_pat
     finally:
         library.close()
     assert (tmp_path / "old.sqlite.v1.bak").exists()
+
+
+def test_an_event_whose_payload_is_damaged_is_skipped_not_a_crash(library):
+    from photoclust.core.library.models import EditEvent
+
+    beach, forest = add_cluster(library, "Beach"), add_cluster(library, "Forest")
+    with library.session() as s:
+        s.add(EditEvent(kind="refuse_suggestion", payload="{not json"))
+        s.add(EditEvent(kind="refuse_suggestion", payload='{"params": "merge"}'))
+        s.add(EditEvent(kind="refuse_suggestion", payload='{"params": {"suggestion": 3}}'))
+    editing.refuse_suggestion(library, "merge", beach, forest)
+    with library.session() as s:
+        assert [r.correction for r in read_corrections(s)] == [
+            RefuseSuggestion("merge", beach, forest)]
