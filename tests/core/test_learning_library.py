@@ -185,3 +185,16 @@ def test_the_name_unique_name_told_apart_is_read_back():
     assert name_told_apart("Shoe (2) (3)") == "Shoe (2)"
     for name in ("dress", "dress (x)", "(2)", "", "dress(2)"):
         assert name_told_apart(name) is None
+
+
+def test_after_one_move_review_does_not_ask_to_merge_the_two_clusters(library):
+    """Issue #24: one photo moved from one cluster to another is a correction of that photo,
+    not evidence that the two clusters are one; the second photo moved the same way is."""
+    ids, y, clusters = labelled_library(library)
+    source, target = clusters[0], clusters[1]
+    editing.move_photos(library, [int(ids[0])], target)
+    merges = [q for q in review_suggestions(library, limit=10).suggestions if q.kind == "merge"]
+    assert not [q for q in merges if {q.cluster_id, q.other_cluster_id} == {source, target}]
+    editing.move_photos(library, [int(ids[1])], target)
+    first = review_suggestions(library, limit=10).suggestions[0]
+    assert (first.kind, first.cluster_id, first.other_cluster_id) == ("merge", target, source)
