@@ -24,8 +24,8 @@ from machine_info import describe_machine
 def main() -> None:
     from sklearn.cluster import KMeans
 
+    from photoclust.core.clustering.algorithms import cluster_embeddings
     from photoclust.core.clustering.choose_k import KChooser
-    from photoclust.core.clustering.job import cluster_embeddings
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
     from photoclust.core.evaluation import clustering_scores
 

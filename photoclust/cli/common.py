@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from photoclust.core.jobs import JobContext, JobError
+from photoclust.core.jobs import JobContext, JobError, Progress
 from photoclust.core.library import Library, open_library
 
 SKIPPED_SHOWN = 20
@@ -154,10 +154,11 @@ def job_context(args: argparse.Namespace, description: str) -> Iterator[JobConte
 
         bar = tqdm(total=0, desc=description, unit="photo", dynamic_ncols=True, leave=True)
 
-    def on_progress(done: int, total: int, message: str) -> None:
+    def on_progress(progress: Progress) -> None:
         if bar is None:
             return
-        unit = "step" if message.startswith("cluster") else "photo"
+        done, total, message = progress.done, progress.total, progress.text
+        unit = "step" if progress.stage == "cluster" else "photo"
         if unit != bar.unit:
             # Clustering counts its own steps: its rate and time left start afresh (after 12 s
             # of photos it showed "1/3, 12.62s/photo"). Indexing and embedding, which alternate
@@ -183,7 +184,7 @@ def job_context(args: argparse.Namespace, description: str) -> Iterator[JobConte
     if in_main_thread:
         previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        yield JobContext(on_progress, cancel)
+        yield JobContext(cancel_event=cancel, on_update=on_progress)
     finally:
         if in_main_thread:
             signal.signal(signal.SIGINT, previous)

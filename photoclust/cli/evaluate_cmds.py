@@ -50,7 +50,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     with evaluation_library(args) as library:
         model = model_of(args, library)
         job = EvaluateJob(args.dataset, library=library, k=args.k or "auto", method=args.method,
-                          model=model, report_dir=args.report)
+                          model=model, report=report_writer(args.report, model))
         with job_context(args, "Evaluating") as ctx:
             result = run_job(job, ctx)
             corrections = simulated_corrections(args, library, model, ctx)
@@ -83,6 +83,18 @@ def _folder_problem(folder: Path) -> str | None:
     except OSError as exc:
         return f"cannot read the folder ({exc.strerror or exc})"
     return None
+
+
+def report_writer(report_dir: Path | None, model: str):
+    """What ``--report DIR`` writes (research code, imported only when asked for)."""
+    if report_dir is None:
+        return None
+    from photoclust.research.report import write_report
+
+    def write(library, photos, truth, pred, names) -> list:
+        return write_report(report_dir, library, model, photos, truth, pred, names, 0)
+
+    return write
 
 
 def _fractions(text: str) -> list[float]:

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(one undoable edit; a photo in ID is taken out of it, the others stay where they are, "
         "and nothing puts them in ID again). `dismiss merge ID OTHER`: OTHER does not belong "
         "in ID. `dismiss split ID`: cluster ID is one group. Dismissed suggestions are not "
-        "made again.")
+        "made again; each dismissal is an edit that `photoclust undo` takes back.")
     dismiss.add_argument("kind", choices=["photo", "merge", "split"])
     dismiss.add_argument("cluster_id", type=int, metavar="ID")
     dismiss.add_argument("other", nargs="*", default=[], metavar="OTHER|PHOTO_PATH",
@@ -106,7 +106,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
 
 def cmd_dismiss(args: argparse.Namespace) -> int:
-    from photoclust.core.learning.constraints import refuse_suggestion
+    from photoclust.core import editing
 
     if args.kind == "photo":
         return _dismiss_photos(args)
@@ -128,15 +128,17 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         _check_clusters_exist(library, [args.cluster_id] + ([other] if other != NO_CLUSTER
                                                             else []))
-        refuse_suggestion(library, args.kind, args.cluster_id, other)
+        try:
+            result = editing.refuse_suggestion(library, args.kind, args.cluster_id, other)
+        except editing.EditError as exc:
+            raise CommandError(str(exc)) from exc
     if args.json:
-        print_json({"dismissed": args.kind, "cluster_id": args.cluster_id,
+        print_json({**result.to_json(), "dismissed": args.kind, "cluster_id": args.cluster_id,
                     "other_cluster_id": None if other == NO_CLUSTER else other})
-    elif args.kind == "merge":
-        print(f"Dismissed: cluster {other} will not be suggested for merging into cluster "
-              f"{args.cluster_id} again.")
+    elif result.event_id is None:
+        print("Nothing changed: that suggestion was already dismissed.")
     else:
-        print(f"Dismissed: cluster {args.cluster_id} will not be suggested for a split again.")
+        print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
     return 0
 
 

@@ -35,6 +35,13 @@ Event payload (JSON in ``EditEvent.payload``), the same shape for every kind::
 - ``not_in_cluster``: ``{"photo_ids", "cluster_id"}``. The user said these photos do not belong in
   the cluster (review's "No" to a suggestion): each gets a cannot-link to it; a photo that is in
   it is taken out (unassigned), the others stay where they are.
+- ``refuse_suggestion``: ``{"suggestion", "cluster_id", "other_cluster_id"}``. The user answered
+  no to a review suggestion (merge ``other_cluster_id`` into ``cluster_id``, or split
+  ``cluster_id``: ``other_cluster_id`` null). Changes no row; undoing it lets the suggestion come
+  back.
+
+Each ``params`` is a typed ``Correction`` of ``photoclust.core.corrections`` (one dataclass per
+kind; ``record_correction`` writes it, ``read_corrections`` reads it back).
 
 ``undone`` events were taken back by the user; ``superseded`` ones can no longer be redone.
 """
@@ -46,7 +53,20 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from photoclust.core.clustering import unique_name
+from photoclust.core.clustering import NO_CLUSTER, unique_name
+from photoclust.core.corrections import (
+    Confirm,
+    Correction,
+    Merge,
+    Move,
+    NewCluster,
+    NotInCluster,
+    RefuseSuggestion,
+    Remove,
+    Rename,
+    Split,
+    read_corrections,
+)
 from photoclust.core.edit_history import (
     ChangeSet,
     EditError,
@@ -67,7 +87,7 @@ from photoclust.core.library.models import Assignment, CannotLink, Cluster, Phot
 __all__ = [
     "EditError", "EditResult", "rename_cluster", "move_photos", "merge_clusters", "split_cluster",
     "new_cluster_from_photos", "remove_photos_from_cluster", "confirm_photos",
-    "photos_not_in_cluster", "undo", "redo",
+    "photos_not_in_cluster", "refuse_suggestion", "undo", "redo",
     "can_undo", "can_redo",
 ]
 
@@ -136,7 +156,7 @@ def _place_by_user(s: Session, photo_ids: list[int], cluster_id: int, changes: C
     current = current_assignments(s, photo_ids)
     for pid in photo_ids:
         before = current.get(pid)
-        after = (cluster_id, "user", USER_CONFIDENCE)
+        after = (cluster_id, Source.USER, USER_CONFIDENCE)
         if before != after:
             changes.assignments[pid] = (before, after)
         if before is not None and before[0] != cluster_id and (pid, before[0]) not in links:
@@ -156,6 +176,13 @@ def _record(s: Session, kind: str, description: str, params: dict,
     return record_edit(s, kind, description, params, changes, created)
 
 
+def record_correction(s: Session, correction: Correction, description: str,
+                      changes: ChangeSet, created: Sequence[int] = ()) -> EditResult:
+    """Store ``correction`` (its kind and params, ``core/corrections.py``) as one undoable edit
+    that applies ``changes``; nothing is recorded when the change set is empty."""
+    return _record(s, correction.kind, description, correction.to_params(), changes, created)
+
+
 # -- operations -----------------------------------------------------------------------------------
 
 def rename_cluster(library: Library, cluster_id: int, name: str) -> EditResult:
@@ -168,12 +195,12 @@ def rename_cluster(library: Library, cluster_id: int, name: str) -> EditResult:
     with write_session(library) as s:
         cluster = _active_cluster(s, cluster_id)
         before = cluster_state(cluster)
-        after = {**before, "name": name, "name_source": "user"}
+        after = {**before, "name": name, "name_source": Source.USER}
         changes = ChangeSet()
         if after != before:
             changes.clusters[cluster.id] = (before, after)
-        return _record(s, "rename", f"Renamed {before['name']!r} to {name!r}",
-                       {"cluster_id": cluster.id, "name": name}, changes)
+        return record_correction(s, Rename(cluster.id, name),
+                                 f"Renamed {before['name']!r} to {name!r}", changes)
 
 
 def move_photos(library: Library, photo_ids: Iterable[int], to_cluster_id: int) -> EditResult:
@@ -189,8 +216,7 @@ def move_photos(library: Library, photo_ids: Iterable[int], to_cluster_id: int) 
         description = f"Moved {_plural(moved, 'photo')} to {target.name}"
         if moved < len(ids):
             description += f" ({len(ids) - moved} already there)"
-        return _record(s, "move", description,
-                       {"photo_ids": ids, "to_cluster_id": target.id}, changes)
+        return record_correction(s, Move(tuple(ids), target.id), description, changes)
 
 
 def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) -> EditResult:
@@ -209,7 +235,7 @@ def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) 
         moved: list[int] = []
         for source in sources:
             for pid, before in _members(s, source.id).items():
-                changes.assignments[pid] = (before, (target.id, "user", before[2]))
+                changes.assignments[pid] = (before, (target.id, Source.USER, before[2]))
                 moved.append(pid)
             state = cluster_state(source)
             changes.clusters[source.id] = (state, {**state, "active": False})
@@ -217,8 +243,8 @@ def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) 
         changes.cannot_links_removed = {(pid, cid) for pid, cid in _links_of(s, sorted(moved))
                                         if cid == target.id}
         names = ", ".join(source.name for source in sources)
-        return _record(s, "merge", f"Merged {names} into {target.name}",
-                       {"target_id": target.id, "source_ids": [c.id for c in sources]}, changes)
+        return record_correction(s, Merge(target.id, tuple(c.id for c in sources)),
+                                 f"Merged {names} into {target.name}", changes)
 
 
 def split_cluster(library: Library, cluster_id: int, k: int | None = None,
@@ -270,17 +296,17 @@ def split_cluster(library: Library, cluster_id: int, k: int | None = None,
                 continue
             name = name or unique_name(f"{cluster.name} ({rank + 1})", taken)
             taken.add(name)
-            part = _new_cluster(s, name, "auto", changes)
+            part = _new_cluster(s, name, Source.AUTO, changes)
             created.append(part.id)
             parts.append([part.id, part_ids])
             for pid in part_ids:
                 before = current.get(pid)
                 if before is not None and before[0] == cluster.id:
                     changes.assignments[pid] = (before, (part.id, before[1], before[2]))
-        return _record(s, "split",
-                       f"Split {cluster.name} into {len(order)} clusters",
-                       {"cluster_id": cluster.id, "k": len(order), "model": model,
-                        "parts": parts}, changes, created)
+        return record_correction(
+            s, Split(cluster.id, len(order), model,
+                     tuple((int(cid), tuple(int(p) for p in pids)) for cid, pids in parts)),
+            f"Split {cluster.name} into {len(order)} clusters", changes, created)
 
 
 def _split_order(X: np.ndarray, labels: np.ndarray, ids: np.ndarray, current: dict,
@@ -314,12 +340,12 @@ def new_cluster_from_photos(library: Library, photo_ids: Iterable[int],
     with write_session(library) as s:
         ids = _checked_photo_ids(s, photo_ids)
         changes = ChangeSet()
-        cluster = _new_cluster(s, clean, "user" if clean else "auto", changes)
+        cluster = _new_cluster(s, clean, Source.USER if clean else Source.AUTO, changes)
         _place_by_user(s, ids, cluster.id, changes)
-        return _record(s, "new_cluster",
-                       f"New cluster {cluster.name} from {_plural(len(ids), 'photo')}",
-                       {"cluster_id": cluster.id, "photo_ids": ids, "name": cluster.name},
-                       changes, [cluster.id])
+        return record_correction(
+            s, NewCluster(cluster.id, tuple(ids), cluster.name),
+            f"New cluster {cluster.name} from {_plural(len(ids), 'photo')}", changes,
+            [cluster.id])
 
 
 def remove_photos_from_cluster(library: Library, photo_ids: Iterable[int]) -> EditResult:
@@ -333,9 +359,9 @@ def remove_photos_from_cluster(library: Library, photo_ids: Iterable[int]) -> Ed
             changes.assignments[pid] = (before, None)
             if (pid, before[0]) not in links:
                 changes.cannot_links_added.add((pid, before[0]))
-        return _record(s, "remove",
-                       f"Removed {_plural(len(current), 'photo')} from their cluster",
-                       {"photo_ids": ids}, changes)
+        return record_correction(
+            s, Remove(tuple(ids)),
+            f"Removed {_plural(len(current), 'photo')} from their cluster", changes)
 
 
 def photos_not_in_cluster(library: Library, photo_ids: Iterable[int],
@@ -363,8 +389,8 @@ def photos_not_in_cluster(library: Library, photo_ids: Iterable[int],
         if marked:
             parts.append(f"marked {_plural(marked, 'photo')} as not in {cluster.name}")
         description = " and ".join(parts)
-        return _record(s, "not_in_cluster", description[:1].upper() + description[1:],
-                       {"photo_ids": ids, "cluster_id": cluster.id}, changes)
+        return record_correction(s, NotInCluster(tuple(ids), cluster.id),
+                                 description[:1].upper() + description[1:], changes)
 
 
 def confirm_photos(library: Library, photo_ids: Iterable[int]) -> EditResult:
@@ -373,12 +399,12 @@ def confirm_photos(library: Library, photo_ids: Iterable[int]) -> EditResult:
         ids = _checked_photo_ids(s, photo_ids)
         changes = ChangeSet()
         for pid, before in current_assignments(s, ids).items():
-            after = (before[0], "user", USER_CONFIDENCE)
+            after = (before[0], Source.USER, USER_CONFIDENCE)
             if after != before:
                 changes.assignments[pid] = (before, after)
-        return _record(s, "confirm",
-                       f"Confirmed {_plural(len(changes.assignments), 'photo')}",
-                       {"photo_ids": ids}, changes)
+        return record_correction(
+            s, Confirm(tuple(ids)),
+            f"Confirmed {_plural(len(changes.assignments), 'photo')}", changes)
 
 
 # -- splitting ------------------------------------------------------------------------------------
@@ -434,3 +460,43 @@ def _part_names(library: Library, model: str, ids: np.ndarray, labels: np.ndarra
 
     top = load_top_classes(library, model, ids.tolist())
     return suggest_names(labels.tolist(), ids.tolist(), top)
+
+
+# -- answers to review suggestions -----------------------------------------------------------------
+
+#: What a review suggestion can be refused as (``photoclust.core.learning.questions``).
+REFUSABLE = ("merge", "split")
+
+
+def refuse_suggestion(library: Library, kind: str, cluster_id: int,
+                      other_cluster_id: int | None = NO_CLUSTER) -> EditResult:
+    """The user answered no to merging ``other_cluster_id`` into ``cluster_id`` (``kind``
+    ``merge``) or to splitting ``cluster_id`` (``split``): an undoable edit that changes no
+    photo; the suggestion is not made again unless it is undone. Answering no twice records one
+    edit (the second returns an ``EditResult`` without an event)."""
+    if kind not in REFUSABLE:
+        raise EditError(f"only merge and split suggestions can be refused, not {kind!r}")
+    other = None if other_cluster_id is None or int(other_cluster_id) == NO_CLUSTER \
+        else int(other_cluster_id)
+    if kind == "merge" and other is None:
+        raise EditError("a merge suggestion names two clusters")
+    with write_session(library) as s:
+        cluster = _known_cluster(s, cluster_id)
+        if kind == "merge":
+            merged = _known_cluster(s, other)
+            description = f"Not merging {merged.name} into {cluster.name}"
+        else:
+            description = f"Not splitting {cluster.name}"
+        correction = RefuseSuggestion(kind, cluster.id, other if kind == "merge" else None)
+        if any(r.correction == correction and not r.undone
+               for r in read_corrections(s, [RefuseSuggestion])):
+            return EditResult(None, correction.kind, description)
+        return record_edit(s, correction.kind, description, correction.to_params(), ChangeSet())
+
+
+def _known_cluster(s: Session, cluster_id: int | None) -> Cluster:
+    """A cluster row, active or not (a suggestion may name a cluster merged away since)."""
+    cluster = s.get(Cluster, int(cluster_id)) if cluster_id is not None else None
+    if cluster is None:
+        raise EditError(f"no cluster with id {cluster_id}")
+    return cluster

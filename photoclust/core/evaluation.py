@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -125,21 +126,27 @@ def label_of(path: str, root: Path) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
+#: Writes a report of a scored evaluation: ``(library, photos, truth, pred, label_names)`` ->
+#: the files written; ``photos`` holds ``(photo_id, content_hash, cluster_id, label)``.
+ReportWriter = Callable[[Library, list, np.ndarray, np.ndarray, list], list]
+
+
 class EvaluateJob(Job[EvaluationResult]):
     """Organize ``dataset`` (folder of label folders) as ``photoclust organize`` does
     (``OrganizeJob``: index and embed together, then cluster), then score the clusters.
 
     Uses ``library`` when given (its other photos are clustered too but not scored; already
     embedded photos are not embedded again), else a temporary library deleted afterwards.
-    ``report_dir``: also write ``clusters.csv``, ``clusters.md``, ``tsne.png`` and
-    ``samples.png`` there.
+    ``report``: called with ``(library, photos, truth, pred, label_names)`` once the clusters
+    are scored (the library still open); it returns the files it wrote (``evaluate --report``
+    passes the research code's ``write_report``: the product never imports it).
     """
 
     title = "Evaluating clustering"
 
     def __init__(self, dataset: str | os.PathLike, library: Library | None = None,
                  k: int | str = "auto", method: str = "kmeans", model: str = DEFAULT_MODEL,
-                 device: str = "auto", report_dir: str | os.PathLike | None = None,
+                 device: str = "auto", report: ReportWriter | None = None,
                  random_state: int = 0):
         self.dataset = dataset_root(dataset)
         self.library = library
@@ -147,7 +154,7 @@ class EvaluateJob(Job[EvaluationResult]):
         self.method = method
         self.model = model
         self.device = device
-        self.report_dir = None if report_dir is None else Path(report_dir)
+        self.report = report
         self.random_state = random_state
 
     def prepare(self) -> None:
@@ -185,12 +192,9 @@ class EvaluateJob(Job[EvaluationResult]):
             k_auto=clustered.k_auto, method=self.method, model=self.model, run_id=clustered.run_id,
             seconds=0.0, clusters=cluster_table(truth, pred, names), acc=scores["acc"],
             nmi=scores["nmi"], ari=scores["ari"])
-        if self.report_dir is not None:
+        if self.report is not None:
             ctx.report(0, 0, "writing report")
-            from photoclust.research.report import write_report  # only when asked for
-
-            result.report_files = write_report(self.report_dir, library, self.model, photos,
-                                               truth, pred, names, self.random_state)
+            result.report_files = self.report(library, photos, truth, pred, names)
         result.seconds = time.monotonic() - started
         return result
 

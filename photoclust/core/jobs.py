@@ -6,16 +6,50 @@ the job cannot run, e.g. missing weights or an unreadable folder) and ``run(ctx)
 The CLI renders the context with a progress bar; the GUI bridges it to Qt signals in
 ``photoclust.gui.workers``. Jobs commit their work batch by batch, so a cancelled or killed job
 resumes where it stopped when run again.
+
+Progress is data, not text to parse back: each report is a ``Progress`` (numbers, the stage of
+a job made of stages, such as Organize's ``index``/``embed``/``cluster``, the detail for people,
+and the photos embedded meanwhile while an overlapped stage indexes). A view reads its fields;
+``Progress.text`` is the one line the CLI shows (``index: IMG_1.jpg (12 embedded)``).
 """
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
 T = TypeVar("T")
 
+#: ``(done, total, text)``: the numbers and ``Progress.text``.
 ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report. ``stage`` names the part of a job made of parts (``""`` for a job
+    of one part); ``message`` is the detail for people (a file name, a step); ``embedded``, when
+    not ``None``, counts the photos embedded so far while the ``index`` stage reports (Organize
+    indexes and embeds at the same time)."""
+
+    done: int
+    total: int
+    message: str = ""
+    stage: str = ""
+    embedded: int | None = None
+
+    @property
+    def text(self) -> str:
+        """The report in one line: ``stage: message (N embedded)``, the parts there are."""
+        text = f"{self.stage}: {self.message}" if self.stage and self.message else \
+            self.stage or self.message
+        if self.embedded:
+            text += f" ({self.embedded} embedded)"
+        return text
+
+
+#: Receives every ``Progress``.
+ProgressListener = Callable[[Progress], None]
 
 
 class JobError(Exception):
@@ -30,18 +64,39 @@ class JobContext:
     """What a running job sees: where to report progress and whether it should stop."""
 
     def __init__(self, on_progress: ProgressCallback | None = None,
-                 cancel_event: threading.Event | None = None):
+                 cancel_event: threading.Event | None = None, *,
+                 on_update: ProgressListener | None = None):
         self._on_progress = on_progress
+        self._on_update = on_update
         self._cancel = cancel_event or threading.Event()
         self.started_at = time.monotonic()
-        self.done = 0
-        self.total = 0
-        self.message = ""
+        self.progress = Progress(0, 0)
 
-    def report(self, done: int, total: int, message: str = "") -> None:
-        self.done, self.total, self.message = done, total, message
+    @property
+    def done(self) -> int:
+        return self.progress.done
+
+    @property
+    def total(self) -> int:
+        return self.progress.total
+
+    @property
+    def message(self) -> str:
+        return self.progress.message
+
+    def report(self, done: int, total: int, message: str = "", *, stage: str = "",
+               embedded: int | None = None) -> None:
+        """Report ``done`` of ``total`` with a detail for people; ``stage`` and ``embedded`` as
+        ``Progress`` says (a stage's ``StageContext`` fills ``stage`` in)."""
+        self.update(Progress(int(done), int(total), message, stage, embedded))
+
+    def update(self, progress: Progress) -> None:
+        """Hand on a whole ``Progress`` (what ``report`` builds)."""
+        self.progress = progress
         if self._on_progress is not None:
-            self._on_progress(done, total, message)
+            self._on_progress(progress.done, progress.total, progress.text)
+        if self._on_update is not None:
+            self._on_update(progress)
 
     def cancel(self) -> None:
         self._cancel.set()

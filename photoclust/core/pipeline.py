@@ -13,15 +13,15 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from photoclust.core.clustering import check_k, check_method
 from photoclust.core.clustering.job import ClusterJob, ClusterResult
 from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, in_batches
 from photoclust.core.embedding.store import library_model
-from photoclust.core.jobs import Cancelled, Job, JobContext
+from photoclust.core.jobs import Cancelled, Job, JobContext, Progress, ProgressListener
 from photoclust.core.library.db import Library
 from photoclust.core.library.scan import ScanJob, ScanResult
 
@@ -32,15 +32,21 @@ POLL_SECONDS = 1.0
 
 
 class StageContext(JobContext):
-    """A stage's view of the parent context: progress prefixed with the stage (or handed to
-    ``on_report``), shared cancel, and a private stop for when the other stage failed."""
+    """A stage's view of the parent context: progress with its ``stage`` filled in, handed to
+    the parent (or to ``on_report``), shared cancel, and a private stop for when the other stage
+    failed."""
 
     def __init__(self, parent: JobContext, stage: str,
-                 on_report: Callable[[int, int, str], None] | None = None):
-        super().__init__(on_report or (lambda done, total, message: parent.report(
-            done, total, f"{stage}: {message}" if message else stage)))
+                 on_report: ProgressListener | None = None):
+        super().__init__()
+        self.stage = stage
+        self._forward = on_report or parent.update
         self._parent = parent
         self._stopped = threading.Event()
+
+    def update(self, progress: Progress) -> None:
+        self.progress = replace(progress, stage=self.stage)
+        self._forward(self.progress)
 
     def cancel(self) -> None:
         self._parent.cancel()
@@ -74,7 +80,7 @@ class _Indexing:
     def __init__(self, scan_job: ScanJob, parent: JobContext):
         self.committed = threading.Event()  # set after every indexing batch and at the end
         self.finished = threading.Event()
-        self.progress = (0, 0, "")
+        self.progress = Progress(0, 0, stage="index")
         self.embedded = 0  # photos embedded so far, shown with indexing's progress
         self.result: ScanResult | None = None
         self.error: BaseException | None = None
@@ -82,8 +88,8 @@ class _Indexing:
         self._thread = threading.Thread(target=self._run, args=(scan_job,),
                                         name="photoclust-index", daemon=True)
 
-    def _on_report(self, done: int, total: int, message: str) -> None:
-        self.progress = (done, total, message)
+    def _on_report(self, progress: Progress) -> None:
+        self.progress = progress
         self.committed.set()
 
     def _run(self, scan_job: ScanJob) -> None:
@@ -160,10 +166,10 @@ class OrganizeJob(Job[OrganizeResult]):
     def _embed_while_indexing(self, ctx: JobContext, indexing: _Indexing) -> EmbedResult:
         queued: list[int] = [0]  # photos (paths) handed to the model so far
 
-        def report(done: int, total: int, message: str) -> None:
-            indexing.embedded = done
+        def report(progress: Progress) -> None:
+            indexing.embedded = progress.done
             if indexing.finished.is_set():
-                ctx.report(done, total, f"embed: {message}" if message else "embed")
+                ctx.update(progress)
             else:
                 self._report_indexing(ctx, indexing)
 
@@ -173,11 +179,12 @@ class OrganizeJob(Job[OrganizeResult]):
 
     @staticmethod
     def _report_indexing(ctx: JobContext, indexing: _Indexing) -> None:
-        """Indexing's progress (from this thread: contexts need not be thread-safe)."""
-        done, total, message = indexing.progress
-        message = os.path.basename(message)  # the file's name, as the embed stage says it
-        suffix = f" ({indexing.embedded} embedded)" if indexing.embedded else ""
-        ctx.report(done, total, f"index: {message}{suffix}" if message else f"index{suffix}")
+        """Indexing's progress, with the photos embedded meanwhile (from this thread: contexts
+        need not be thread-safe)."""
+        progress = indexing.progress
+        ctx.report(progress.done, progress.total,
+                   os.path.basename(progress.message),  # the file's name, as embed says it
+                   stage="index", embedded=indexing.embedded)
 
     def _work_as_indexed(self, ctx: JobContext, indexing: _Indexing,
                          queued: list[int]) -> Iterator[list[EmbedItem]]:

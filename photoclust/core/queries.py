@@ -256,12 +256,6 @@ def count_present_photos(library: Library) -> int:
         return s.scalar(select(func.count(Photo.id)).where(Photo.status == _PRESENT)) or 0
 
 
-def cluster_of_photo(library: Library, photo_id: int) -> int | None:
-    """The cluster a photo is in, or ``None``."""
-    with library.session() as s:
-        return s.scalar(select(Assignment.cluster_id).where(Assignment.photo_id == photo_id))
-
-
 def photo_files(library: Library, photo_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     """``{photo_id: (content_hash, path)}`` (thumbnail key and file) for the given photos."""
     ids = sorted(set(photo_ids))

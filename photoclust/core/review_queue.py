@@ -1,5 +1,6 @@
-"""The review queue as the app shows it: each question with the photos it is about, and its
-answers as library edits.
+"""The review queue: each question with the photos it is about, and its answers as library edits
+(the one module of that name; ``learning/review.py`` chooses the questions and
+``learning/suggestions.py`` names them).
 
 ``ReviewJob`` (run off the GUI thread) asks the learning core for the questions
 (``photoclust.core.learning.suggestions.review_suggestions``) and reads, for each one, what a
@@ -10,9 +11,9 @@ person needs to see to decide at a glance (``QuestionView``):
 - a split ("are these photos a group of their own?"): samples of both parts.
 
 A cluster's typical photos are its most confident ones (photos the user placed or confirmed
-first). ``answer_question`` turns one key press into one edit through ``photoclust.core.editing``
-(undoable like every other edit) or, for a "no" to a merge or split, into a remembered refusal
-(``photoclust.core.learning.constraints.refuse_suggestion``).
+first). ``answer_question`` turns one key press into one edit through ``photoclust.core.editing``,
+undoable like every other edit; a "no" to a merge or split too (``editing.refuse_suggestion``:
+not suggested again unless undone).
 """
 from __future__ import annotations
 
@@ -187,8 +188,9 @@ def answer_question(library: Library, q: Question, answer: str,
     part becomes a new cluster. ``no``: a photo is taken out of the suggested cluster when it is
     there (Learn places it elsewhere); when it is elsewhere it stays there and is never put in the
     suggested cluster automatically (``editing.photos_not_in_cluster``); a merge or split is
-    refused and not suggested again. ``elsewhere`` with ``cluster_id``: the photo (a split's part,
-    a merge's other cluster) goes to that cluster instead. ``skip``: nothing.
+    refused and not suggested again (``editing.refuse_suggestion``, undoable). ``elsewhere``
+    with ``cluster_id``: the photo (a split's part, a merge's other cluster) goes to that
+    cluster instead. ``skip``: nothing.
     Raises ``editing.EditError`` (a message for the user) when an edit cannot be made.
     """
     if answer == SKIP:
@@ -218,9 +220,5 @@ def answer_question(library: Library, q: Question, answer: str,
             return editing.merge_clusters(library, q.cluster_id, [_merged(q)])
         return editing.new_cluster_from_photos(library, list(q.photo_ids))
     elif answer == NO:
-        from photoclust.core.learning.constraints import refuse_suggestion
-
-        refuse_suggestion(library, q.kind, q.cluster_id,
-                          q.other_cluster_id if q.other_cluster_id is not None else -1)
-        return None
+        return editing.refuse_suggestion(library, q.kind, q.cluster_id, q.other_cluster_id)
     raise ValueError(f"unknown answer {answer!r}")

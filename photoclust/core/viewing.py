@@ -16,7 +16,7 @@ from PIL import Image
 
 from photoclust.core.imaging import load_rgb, read_metadata
 from photoclust.core.library import Library
-from photoclust.core.library.models import PhotoStatus
+from photoclust.core.library.models import PhotoStatus, Source
 from photoclust.core.queries import PhotoDetails, photos_in_cluster, unassigned_photos
 
 
@@ -45,7 +45,7 @@ def details_rows(d: PhotoDetails) -> list[tuple[str, str]]:
     if d.camera:
         rows.append(("Camera", d.camera))
     if d.cluster_name is not None:
-        how = "placed by you" if d.source == "user" else (
+        how = "placed by you" if d.source == Source.USER else (
             f"{d.confidence:.0%} sure" if d.confidence is not None else "automatic")
         rows.append(("Cluster", f"{d.cluster_name} ({how})"))
     else:

@@ -40,7 +40,8 @@ def top_up() -> None:
     for value in (None, True, False):
         if sys.getrefcount(value) < _LOW:
             if id(value) not in _spare:
-                _spare[id(value)] = spare = []
+                spare: list[object] = []
+                _spare[id(value)] = spare
                 # Never freed, not even at exit: Qt's teardown still takes references away.
                 ctypes.pythonapi.Py_IncRef(ctypes.py_object(spare))
             _spare[id(value)].extend([value] * _BATCH)

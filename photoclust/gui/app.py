@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtGui import QCursor
@@ -67,9 +68,9 @@ def qt_startup_problem(platform: str | None = None) -> str | None:
 
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (reused when one exists, as under pytest-qt), styled and named."""
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication(argv if argv is not None else sys.argv[:1])
+    existing = QApplication.instance()
+    app = cast(QApplication, existing) if existing is not None else \
+        QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("photoclust")
     app.setOrganizationName("photoclust")
     app.setApplicationVersion(__version__)
@@ -77,12 +78,13 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     if "Fusion" in QStyleFactory.keys():
         app.setStyle("Fusion")
     app.setStyleSheet(stylesheet())
-    if not hasattr(app, "_refcount_timer"):
+    if app.findChild(QTimer, "refcountTimer") is None:
         from photoclust.gui._refcount_guard import top_up
 
-        app._refcount_timer = QTimer(app)  # see gui/_refcount_guard.py
-        app._refcount_timer.timeout.connect(top_up)
-        app._refcount_timer.start(1000)
+        timer = QTimer(app)  # see gui/_refcount_guard.py
+        timer.setObjectName("refcountTimer")
+        timer.timeout.connect(top_up)
+        timer.start(1000)
     return app
 
 
@@ -122,14 +124,17 @@ def take_screenshot(library: Library, output: Path, size: tuple[int, int] = (132
     window.resize(*size)
     QCursor.setPos(window.mapToGlobal(QPoint(size[0] // 2, size[1] - 5)))  # hover nothing
     window.show()
-    photos = window.page("photos")
+    from photoclust.gui.pages.photos import PhotosPage
+
+    shown = window.page("photos")
+    photos = shown if isinstance(shown, PhotosPage) else None
     first_photo = None
     if photos is not None and photos.photo_model.rowCount():
         photos.grid.setCurrentIndex(photos.photo_model.index(0))
         first_photo = photos.photo_model.index(0).data(PhotoRole.PhotoId)
     if page != "photos":
         kwargs = ({"photo_id": first_photo, "cluster_id": photos.photo_model.cluster_id}
-                  if page == "viewer" and first_photo else {})
+                  if page == "viewer" and first_photo and photos is not None else {})
         if not window.show_page(page, **kwargs):
             print(f"there is no {page} page in this version", file=sys.stderr)
             window.close()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
 class NameOnlyIconProvider(QFileIconProvider):
     """Icons and type names from what a file is (folder, file, drive), never from its bytes."""
 
-    def icon(self, what) -> QIcon:  # type: ignore[override]
+    def icon(self, what) -> QIcon:
         if isinstance(what, QFileInfo):
             kind = (QFileIconProvider.IconType.Folder if what.isDir()
                     else QFileIconProvider.IconType.File)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from photoclust.core import edit_history
 from photoclust.core.edit_history import HistoryEntry
 from photoclust.core.queries import library_version
 from photoclust.gui.state import AppState
+from photoclust.gui.workers import run_in_background
 
 POLL_MS = 2000
 HISTORY_SHOWN = 15
@@ -30,21 +31,6 @@ def read_history(library) -> tuple:
     worker thread after edits."""
     return (edit_history.history(library, limit=HISTORY_SHOWN), edit_history.next_undo(library),
             edit_history.next_redo(library), library_version(library))
-
-
-class _ReadSignals(QObject):
-    read = Signal(int)  # generation; the result waits in ``UndoHistory._pending``
-
-
-class _Read(QRunnable):
-    def __init__(self, history: UndoHistory, generation: int):
-        super().__init__()
-        self._history, self._generation = history, generation
-        self._library = history.state.library
-
-    def run(self) -> None:
-        self._history._pending[self._generation] = read_history(self._library)
-        self._history._signals.read.emit(self._generation)
 
 
 class UndoHistory(QObject):
@@ -60,9 +46,6 @@ class UndoHistory(QObject):
         self._version = None
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._signals = _ReadSignals(self)
-        self._signals.read.connect(self._on_read)
-        self._pending: dict[int, tuple] = {}
         self._generation = self._shown = 0
         state.edited.connect(self._on_edited)
         state.photosChanged.connect(self.refresh_in_background)
@@ -82,14 +65,16 @@ class UndoHistory(QObject):
 
     def refresh_in_background(self) -> None:
         self._generation += 1
-        self._pool.start(_Read(self, self._generation))
+        library, generation = self.state.library, self._generation
+        run_in_background(lambda: read_history(library),
+                          lambda result: self._on_read(generation, result),
+                          pool=self._pool, owner=self)
 
     def is_up_to_date(self) -> bool:
         return self._shown == self._generation
 
-    def _on_read(self, generation: int) -> None:
-        result = self._pending.pop(generation, None)
-        if result is not None and generation == self._generation:
+    def _on_read(self, generation: int, result: tuple) -> None:
+        if generation == self._generation:
             self._shown = generation
             self._apply(result)
 

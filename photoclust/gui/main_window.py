@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.core.jobs import Progress
 from photoclust.core.library import Library
 from photoclust.core.queries import list_clusters
 from photoclust.core.settings import add_folder, effective_model, remove_folder
@@ -36,8 +37,8 @@ from photoclust.gui.dialogs.export_dialog import ExportDialog
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
 from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.history import HISTORY_SHOWN, UndoHistory
+from photoclust.gui.pages.actions import make_action
 from photoclust.gui.pages.base import Page
-from photoclust.gui.pages.photos import make_action
 from photoclust.gui.resources import app_icon, icon
 from photoclust.gui.settings import remember_library_path, save_window_state, window_state
 from photoclust.gui.state import AppState
@@ -358,12 +359,13 @@ class MainWindow(QMainWindow):
     def _counts(self) -> tuple[int, int]:
         """(photos present, clusters) as the Photos page read them last; read here when there
         is no Photos page."""
-        if self.state.counts is None:
+        counts = self.state.counts
+        if counts is None:
             from photoclust.core.queries import count_present_photos
 
-            self.state.set_counts(count_present_photos(self.library),
-                                  len(list_clusters(self.library)))
-        return self.state.counts
+            counts = (count_present_photos(self.library), len(list_clusters(self.library)))
+            self.state.set_counts(*counts)
+        return counts
 
     def _update_summary(self) -> None:
         n_photos, n_clusters = self._counts()
@@ -421,11 +423,11 @@ class MainWindow(QMainWindow):
 
         stage: dict = {"name": None, "read_at": time.monotonic()}
 
-        def progressed(_done: int, _total: int, message: str) -> None:
+        def progressed(progress: Progress) -> None:
             # A new stage (indexing done, say), or every REREAD_WHILE_RUNNING_S within one
             # (indexing a large folder takes minutes): show what the library holds so far, so
             # the photos found appear while they are looked at.
-            name = message.partition(": ")[0].split(" (")[0]
+            name = progress.stage
             now = time.monotonic()
             if stage["name"] is not None and (
                     name != stage["name"] or now - stage["read_at"] >= REREAD_WHILE_RUNNING_S):
@@ -650,8 +652,10 @@ class MainWindow(QMainWindow):
         thumbnail loader of the window (the shared one and the pages' own) is idle, twice in a
         row ``settle_ms`` apart (a paint in between may ask for more thumbnails)."""
         from photoclust.gui.models.thumbnails import ThumbnailLoader
+        from photoclust.gui.pages.photos import PhotosPage
 
-        photos = self.pages.get("photos")
+        shown = self.pages.get("photos")
+        photos = shown if isinstance(shown, PhotosPage) else None
         calm = {"rounds": 0}
 
         def idle() -> bool:

@@ -1,5 +1,6 @@
-"""What the pages of the window share: the library, the current cluster, the selection, and the
-one way to run work (jobs and edits) off the GUI thread.
+"""What the pages of the window share: the library, the current cluster, the clusters selected in
+the Photos page, and the one way to run work (jobs and edits) off the GUI thread. (A page's
+selected photos are its own: no other page reads them.)
 
 Pages read and write through this object and listen to its signals; they never reach into each
 other's widgets. ``photosChanged`` is emitted after every edit, undo, redo or job that changed
@@ -33,10 +34,9 @@ class EditJob(Job):
 
 
 class AppState(QObject):
-    """The library, the current cluster and the selection, and the job queue."""
+    """The library, the current cluster, the selected clusters, and the job queue."""
 
     clusterChanged = Signal(object)  # int | None
-    selectionChanged = Signal(list)  # photo ids
     photosChanged = Signal()  # after any edit or job that changed placements or names
     pageRequested = Signal(str, dict)  # page name, its activate() keyword arguments
     edited = Signal(object)  # an EditResult: what an edit, undo or redo changed
@@ -53,7 +53,6 @@ class AppState(QObject):
         self.library = library
         self.queue = queue or JobQueue(parent=self)
         self.current_cluster_id: int | None = None
-        self.selection: list[int] = []
         self.selected_cluster_ids: list[int] = []  # the clusters selected in the Photos page
         self._edits_in_flight = 0
         self.counts: tuple[int, int] | None = None  # (photos present, clusters), once read
@@ -75,17 +74,11 @@ class AppState(QObject):
         self.settingsChanged.emit(self.settings)
         return self.settings
 
-    # --- shared selection ---------------------------------------------------------------------
+    # --- the shared current cluster -----------------------------------------------------------
     def set_current_cluster(self, cluster_id: int | None) -> None:
         if cluster_id != self.current_cluster_id:
             self.current_cluster_id = cluster_id
             self.clusterChanged.emit(cluster_id)
-
-    def set_selection(self, photo_ids: list[int]) -> None:
-        photo_ids = list(photo_ids)
-        if photo_ids != self.selection:
-            self.selection = photo_ids
-            self.selectionChanged.emit(photo_ids)
 
     def show_page(self, name: str, **kwargs) -> None:
         self.pageRequested.emit(name, kwargs)

@@ -9,6 +9,10 @@ between batches, and the worker then emits ``cancelled``.
 Organize, Learn, the map or export; "edits" for user edits) runs one job at a time, in the order
 submitted, so a second job waits its turn instead of failing, and a rename never waits behind an
 Organize of 50,000 photos.
+
+``run_in_background(fn, on_done)`` is the one way to read or decode something off the GUI thread
+without a job (a page of photos, a thumbnail batch, a preview): ``fn`` runs on a pool, ``on_done``
+gets its result on the GUI thread.
 """
 from __future__ import annotations
 
@@ -16,9 +20,10 @@ import logging
 import threading
 import time
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
+from photoclust.core.jobs import Cancelled, Job, JobContext, JobError, Progress
 from photoclust.gui.gc_freeze import freeze_new_modules
 
 log = logging.getLogger(__name__)
@@ -31,7 +36,7 @@ class JobWorker(QObject):
     """Runs one job in the background. Connect to the signals, then call ``start()``."""
 
     started = Signal()
-    progressed = Signal(int, int, str)
+    progressed = Signal(object)  # a core.jobs.Progress: numbers, stage, detail
     finished = Signal(object)
     failed = Signal(object)
     cancelled = Signal()
@@ -39,6 +44,7 @@ class JobWorker(QObject):
     # several receivers, corrupted reference counts in PySide6 6.x); ``_deliver`` then emits the
     # public signals on the GUI thread with the result or error kept on the worker.
     _ended = Signal()
+    _progressed = Signal()  # the same, for the newest ``Progress`` kept on the worker
 
     def __init__(self, job: Job, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -46,11 +52,14 @@ class JobWorker(QObject):
         self._pool = pool or QThreadPool.globalInstance()
         self._cancel_event = threading.Event()
         self._last_report = 0.0
+        self.progress: Progress | None = None  # the newest report
         self.running = False
         self.outcome: str | None = None  # "done", "cancelled" or "failed" once it ended
         self.result: object = None
         self.error: BaseException | None = None
+        self.summary: str | None = None  # how it ended in words, when its caller says so
         self._ended.connect(self._deliver)
+        self._progressed.connect(self._deliver_progress)
 
     @property
     def title(self) -> str:
@@ -68,15 +77,21 @@ class JobWorker(QObject):
     def cancel_requested(self) -> bool:
         return self._cancel_event.is_set()
 
-    def _on_progress(self, done: int, total: int, message: str) -> None:
+    def _on_progress(self, progress: Progress) -> None:
         now = time.monotonic()
-        if done < total and now - self._last_report < _MIN_REPORT_INTERVAL_S:
+        if progress.done < progress.total and now - self._last_report < _MIN_REPORT_INTERVAL_S:
             return
         self._last_report = now
-        self.progressed.emit(done, total, message)
+        self.progress = progress
+        self._progressed.emit()
+
+    def _deliver_progress(self) -> None:
+        """On the GUI thread: the newest report (reports in between are coalesced)."""
+        if self.progress is not None and self.outcome is None:
+            self.progressed.emit(self.progress)
 
     def _run(self) -> None:
-        ctx = JobContext(self._on_progress, self._cancel_event)
+        ctx = JobContext(cancel_event=self._cancel_event, on_update=self._on_progress)
         try:
             self.job.prepare()
             ctx.raise_if_cancelled()
@@ -190,9 +205,9 @@ class JobQueue(QObject):
         for waiting in self._waiting.values():
             for worker in list(waiting):
                 self.cancel(worker)
-        for worker in self._running.values():
-            if worker is not None:
-                worker.cancel()
+        for running in self._running.values():
+            if running is not None:
+                running.cancel()
 
     def wait_for_done(self, msecs: int = 5000) -> bool:
         return self.pool.waitForDone(msecs)
@@ -221,6 +236,71 @@ class _JobRunnable(QRunnable):
 
     def run(self) -> None:
         self._worker._run()  # the runnable is the worker's private half
+
+
+#: Deliveries not made yet (a parentless QObject lives only as long as its Python wrapper).
+_deliveries: set[_Delivery] = set()
+
+
+class _Delivery(QObject):
+    """Hands a background read's outcome to the GUI thread. It lives there (a child of the
+    owner: when the owner goes, a late outcome is dropped with it); the pool thread keeps the
+    outcome on it and emits ``_ready`` with no Python object attached (see ``JobWorker``)."""
+
+    _ready = Signal()
+
+    def __init__(self, on_done, on_failed, parent: QObject | None):
+        super().__init__(parent)
+        self._on_done, self._on_failed = on_done, on_failed
+        self.result: object = None
+        self.error: BaseException | None = None
+        self._ready.connect(self._deliver)
+        _deliveries.add(self)  # alive until delivered and deleted, also without an owner
+        self.destroyed.connect(lambda *_a, d=self: _deliveries.discard(d))
+
+    def _deliver(self) -> None:
+        try:
+            if self.error is None:
+                self._on_done(self.result)
+            elif self._on_failed is not None:
+                self._on_failed(self.error)
+        finally:
+            self._on_done = self._on_failed = None
+            self.result = self.error = None
+            if shiboken6.isValid(self):  # the callback may have deleted the owner, and us
+                self.deleteLater()  # then ``destroyed`` lets the wrapper go
+            else:
+                _deliveries.discard(self)
+
+
+class _Background(QRunnable):
+    def __init__(self, fn, delivery: _Delivery):
+        super().__init__()
+        self._fn, self._delivery = fn, delivery
+
+    def run(self) -> None:
+        delivery = self._delivery
+        try:
+            delivery.result = self._fn()
+        except Exception as exc:  # handed to on_failed (or logged), never lost in the pool
+            if delivery._on_failed is None:
+                log.exception("a background read failed")
+            delivery.error = exc
+        try:
+            delivery._ready.emit()
+        except RuntimeError:  # the owner (and its delivery) went meanwhile: nobody waits
+            pass
+
+
+def run_in_background(fn, on_done, *, pool: QThreadPool | None = None,
+                      owner: QObject | None = None, on_failed=None) -> None:
+    """Run ``fn()`` on ``pool`` (the global pool by default; a page's own one-thread pool keeps
+    its reads in order) and call ``on_done(result)`` on the GUI thread, or ``on_failed(error)``
+    when ``fn`` raised (logged when there is no ``on_failed``). With ``owner``, nothing is
+    called once the owner is deleted. For short reads of the library and decodes; long work
+    that reports progress or can be cancelled is a ``Job`` (``JobQueue``)."""
+    delivery = _Delivery(on_done, on_failed, owner)
+    (pool or QThreadPool.globalInstance()).start(_Background(fn, delivery))
 
 
 class ProgressRate:
@@ -296,6 +376,7 @@ class DeferredJob(Job):
         self.job.prepare()
 
     def run(self, ctx: JobContext):
+        assert self.job is not None, "prepare() builds the job"
         result = self.job.run(ctx)
         if self._summarize is not None:
             self.summary = self._summarize(result)

@@ -37,7 +37,7 @@ def test_learn_then_dismiss(library, capsys):
     assert np.mean([cluster_of(library)[int(p)] == new_id for p in ids[30:60]]) > 0.9
     code, out = run(capsys, "dismiss", "merge", str(clusters[0]), str(new_id),
                     "--library", str(library.path))
-    assert code == 0
+    assert code == 0 and "photoclust undo" in out.out
     code, out = run(capsys, "dismiss", "merge", str(clusters[0]), "--library", str(library.path))
     assert code == 2 and "two cluster ids" in out.err
 
@@ -108,3 +108,25 @@ def test_dismiss_photo_keeps_it_out_of_a_cluster_and_is_undoable(library, capsys
     assert code == 2 and "at least one photo path" in out.err
     code, out = run(capsys, "dismiss", "merge", str(one), "x", "--library", str(library.path))
     assert code == 2 and "not a cluster id" in out.err
+
+
+def test_dismiss_merge_is_an_edit_that_undo_takes_back(library, capsys):
+    from photoclust.core.learning.constraints import derive_constraints
+
+    ids, y, clusters = labelled_library(library)
+    a, b = clusters[0], clusters[1]
+    code, out = run(capsys, "dismiss", "merge", str(a), str(b), "--json",
+                    "--library", str(library.path))
+    answer = json.loads(out.out)
+    assert code == 0 and answer["kind"] == "refuse_suggestion" and answer["event_id"]
+    assert (answer["dismissed"], answer["cluster_id"], answer["other_cluster_id"]) == \
+        ("merge", a, b)
+    assert ("merge", a, b) in derive_constraints(library).refused
+    code, out = run(capsys, "dismiss", "merge", str(a), str(b), "--json",
+                    "--library", str(library.path))
+    assert code == 0 and json.loads(out.out)["event_id"] is None  # already dismissed
+    code, out = run(capsys, "undo", "--json", "--library", str(library.path))
+    assert code == 0 and json.loads(out.out)["event_id"] == answer["event_id"]
+    assert ("merge", a, b) not in derive_constraints(library).refused
+    code, out = run(capsys, "dismiss", "merge", str(a), "999", "--library", str(library.path))
+    assert code != 0 and "no cluster with id 999" in out.err

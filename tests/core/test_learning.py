@@ -128,6 +128,29 @@ def test_review_queue_order_merge_then_representatives_by_size_then_uncertain():
     assert not any(item.kind == PHOTO and user[item.photo] != NO_CLUSTER for item in queue)
 
 
+def test_one_move_is_not_evidence_for_merging_two_clusters():
+    """Issue #24: after one move, the first review question asked to merge the cluster the
+    photo left into the one it went to, two clearly different clusters. One move says where one
+    photo belongs; a second move from the same cluster into the same one is evidence."""
+    X, y = blobs()
+    start = wrong_start(y)
+    user = np.full(len(y), NO_CLUSTER)
+    user[181] = 10  # one photo of cluster 14 (class 3) moved into 10 (classes 0 and 1)
+    start[181] = 10
+    cannot_link = [(181, 14)]
+    learner = CorrectionLearner().fit(X, start, user, cannot_link)
+    queue = build_review_queue(X, learner, user, 10, cannot_link,
+                               policy=ReviewPolicy(suggest_splits=False))
+    assert not any(item.kind == MERGE for item in queue)
+    assert queue[0].reason == "representative"
+    user[182], start[182] = 10, 10
+    cannot_link.append((182, 14))
+    learner = CorrectionLearner().fit(X, start, user, cannot_link)
+    queue = build_review_queue(X, learner, user, 10, cannot_link,
+                               policy=ReviewPolicy(suggest_splits=False))
+    assert (queue[0].kind, queue[0].cluster, queue[0].other_cluster) == (MERGE, 10, 14)
+
+
 def test_review_queue_suggests_splitting_a_cluster_holding_two_classes():
     X, y = blobs()
     start = np.where(y <= 1, 10, y + 10)  # classes 0 and 1 in one cluster

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from _edit_fixtures import add_embeddings, add_photos, cluster_of, labelled_library
 from photoclust.core import editing
 from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.corrections import Merge, Split
 from photoclust.core.jobs import JobError, run_job
-from photoclust.core.learning.constraints import derive_constraints, refuse_suggestion
+from photoclust.core.learning.constraints import derive_constraints
 from photoclust.core.learning.job import LearnJob
 from photoclust.core.learning.suggestions import review_suggestions
 from photoclust.core.library.models import Assignment
@@ -29,8 +30,8 @@ def test_constraints_come_from_moves_confirms_removals_and_refusals(library):
     editing.confirm_photos(library, [ids[0]])
     editing.move_photos(library, [ids[1]], other)
     editing.remove_photos_from_cluster(library, [ids[2]])
-    refuse_suggestion(library, "merge", merged, other)
-    refuse_suggestion(library, "merge", merged, other)
+    editing.refuse_suggestion(library, "merge", merged, other)
+    editing.refuse_suggestion(library, "merge", merged, other)
 
     constraints = derive_constraints(library)
     assert constraints.labels == {ids[0]: merged, ids[1]: other}
@@ -42,13 +43,14 @@ def test_constraints_from_merge_split_and_undone_merge(library):
     ids, y, clusters = labelled_library(library, n_classes=4, per_class=20)
     merged = clusters[0]
     split = editing.split_cluster(library, merged, k=2)
-    parts = derive_constraints(library).apart
-    assert len(parts) == 1 and sum(len(p) for p in parts[0]) == 40
+    (recorded,) = derive_constraints(library).of_type(Split)
+    assert len(recorded.parts) == 2 and sum(len(p) for _c, p in recorded.parts) == 40
     new_cluster = cluster_of(library)[ids[-1]]
     third = cluster_of(library)[ids[45]]
     editing.merge_clusters(library, third, [new_cluster])
     constraints = derive_constraints(library)
-    assert constraints.together == [frozenset(ids[60:].tolist())]
+    assert constraints.of_type(Merge) == [Merge(third, (new_cluster,))]
+    assert {int(p) for p in ids[60:]} <= set(constraints.labels)  # merged photos are labels
     cluster_ids = {cluster_of(library)[ids[0]], cluster_of(library)[ids[25]]}
     a, b = sorted(cluster_ids)
     assert {("merge", a, b), ("merge", b, a)} <= constraints.refused
@@ -146,9 +148,13 @@ def test_a_cluster_named_like_another_is_offered_for_merging_once(library):
         (first, second)
     assert twins[0].rank == 1 and "named like" in twins[0].explanation
     assert len(review.items) + len(review.suggestions) == 5
-    refuse_suggestion(library, "merge", first, second)  # "no": not asked again
+    refusal = editing.refuse_suggestion(library, "merge", first, second)  # "no": not asked again
     assert not [q for q in review_suggestions(library, limit=5).suggestions
                 if q.reason == "twin"]
+    # The "no" is an edit: undone, the question comes back.
+    assert editing.undo(library).event_id == refusal.event_id
+    assert [(q.cluster_id, q.other_cluster_id) for q in review_suggestions(library, limit=5)
+            .suggestions if q.reason == "twin"] == [(first, second)]
 
 
 def test_no_twin_question_for_a_name_the_user_gave_or_a_cluster_the_user_filled(library):
@@ -179,3 +185,16 @@ def test_the_name_unique_name_told_apart_is_read_back():
     assert name_told_apart("Shoe (2) (3)") == "Shoe (2)"
     for name in ("dress", "dress (x)", "(2)", "", "dress(2)"):
         assert name_told_apart(name) is None
+
+
+def test_after_one_move_review_does_not_ask_to_merge_the_two_clusters(library):
+    """Issue #24: one photo moved from one cluster to another is a correction of that photo,
+    not evidence that the two clusters are one; the second photo moved the same way is."""
+    ids, y, clusters = labelled_library(library)
+    source, target = clusters[0], clusters[1]
+    editing.move_photos(library, [int(ids[0])], target)
+    merges = [q for q in review_suggestions(library, limit=10).suggestions if q.kind == "merge"]
+    assert not [q for q in merges if {q.cluster_id, q.other_cluster_id} == {source, target}]
+    editing.move_photos(library, [int(ids[1])], target)
+    first = review_suggestions(library, limit=10).suggestions[0]
+    assert (first.kind, first.cluster_id, first.other_cluster_id) == ("merge", target, source)

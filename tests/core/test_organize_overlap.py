@@ -78,13 +78,21 @@ def test_photos_are_embedded_while_indexing_goes_on(library, tmp_path):
 
     job.embed_job._store = store_and_look
     messages: list[str] = []
-    result = run_job(job, JobContext(lambda done, total, message: messages.append(message)))
+    reports: list = []
+    result = run_job(job, JobContext(lambda done, total, message: messages.append(message),
+                                     on_update=reports.append))
 
     assert seen_at_stores and seen_at_stores[0] <= 6  # vectors came long before the last row
     indexing = [m for m in messages if m.startswith("index: ")]
     # the file's name (as the embed stage says it), then the photos looked at meanwhile
     assert indexing and all(str(tmp_path) not in m for m in indexing)
     assert any(m.startswith("index: img_0") and m.endswith(" embedded)") for m in indexing)
+    # The same reports as data: a stage, numbers, and the photos embedded while indexing.
+    assert {p.stage for p in reports} == {"index", "embed", "cluster"}
+    assert any(p.stage == "index" and p.embedded and p.message.startswith("img_0")
+               for p in reports)
+    assert all(p.embedded is None for p in reports if p.stage != "index")
+    assert [p.text for p in reports] == messages
     assert (result.index.added, result.embed.embedded, result.embed.already) == (12, 12, 0)
     assert counts(library) == (12, 12)
     assert result.cluster.to_json()["k"] == 2

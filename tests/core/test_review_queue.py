@@ -8,14 +8,14 @@ from sqlalchemy import update
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
 from photoclust.core import editing
-from photoclust.core.learning.constraints import REFUSED_SETTING, derive_constraints
+from photoclust.core.learning.constraints import derive_constraints
 from photoclust.core.learning.questions import MERGE, PHOTO, SPLIT
 from photoclust.core.learning.suggestions import (
     ClusterSuggestion,
     PhotoSuggestion,
     ReviewSuggestions,
 )
-from photoclust.core.library.models import Assignment, Cluster, Photo, Setting
+from photoclust.core.library.models import Assignment, Cluster, Photo
 from photoclust.core.review_queue import (
     ELSEWHERE,
     NO,
@@ -122,9 +122,9 @@ def test_photo_answers(two_clusters):
 
 def test_merge_and_split_answers(two_clusters):
     library, beach, forest, ids = two_clusters
-    assert answer_question(library, _merge_q(beach, forest), NO) is None
-    with library.session() as s:
-        assert json.loads(s.get(Setting, REFUSED_SETTING).value) == [["merge", beach, forest]]
+    refusal = answer_question(library, _merge_q(beach, forest), NO)
+    assert refusal.kind == "refuse_suggestion" and refusal.event_id is not None
+    assert derive_constraints(library).refused == {("merge", beach, forest)}
     third = add_cluster(library, "Sea")
     assert answer_question(library, _merge_q(beach, forest), ELSEWHERE, third).kind == "merge"
     assert {_where(library, p)[0] for p in ids[forest]} == {third}

@@ -153,7 +153,7 @@ def test_cancel_stops_the_export_and_a_rerun_finishes_it(window, qtbot, gui_libr
     monkeypatch.undo()
     assert dialog.export_button.isEnabled() and dialog.cancel_button.text() == "Close"
     _export(dialog, qtbot)
-    assert dialog.result.exported == 12 and dialog.result.unchanged == 1
+    assert dialog.export_result.exported == 12 and dialog.export_result.unchanged == 1
     assert sum(len(names) for names in _album_files(outdir).values()) == 13
 
 

@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from photoclust.core import edit_history, editing
-from photoclust.core.learning.constraints import REFUSED_SETTING, derive_constraints
+from photoclust.core.learning.constraints import derive_constraints
 from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
-from photoclust.core.library.models import Assignment, Cluster, Setting
+from photoclust.core.library.models import Assignment, Cluster
 from photoclust.core.review_queue import ReviewQueue, question_views
 from photoclust.gui.pages.review import QUESTION_THUMB, ReviewPage
 
@@ -138,9 +138,18 @@ def test_a_merge_shows_both_clusters_and_no_is_remembered(qtbot, gui_library):
     assert page.left.caption.text().startswith("“Group A”")
     with qtbot.waitSignal(state.photosChanged, timeout=10000):
         _key(qtbot, page, Qt.Key.Key_N)
-    with library.session() as s:
-        refused = s.get(Setting, REFUSED_SETTING).value
-    assert f'["merge", {q.cluster_id}, {q.other_cluster_id}]' in refused
+    assert ("merge", q.cluster_id, q.other_cluster_id) in derive_constraints(library).refused
+    # The answer is in the undo history like every other answer: undone, it is asked again.
+    entry = edit_history.next_undo(library)
+    assert entry is not None and entry.kind == "refuse_suggestion"
+    assert entry.description.startswith("Not merging")
+    with qtbot.waitSignal(state.photosChanged, timeout=10000):
+        state.run_edit(lambda: editing.undo(library, entry.event_id), title="Undo")
+    assert ("merge", q.cluster_id, q.other_cluster_id) not in derive_constraints(library).refused
+    with qtbot.waitSignal(page.queueReady, timeout=60000):
+        page.refresh()
+    assert any(getattr(x, "kind", None) == "merge" and x.cluster_id == q.cluster_id
+               and x.other_cluster_id == q.other_cluster_id for x in page.queue.questions)
 
 
 def test_a_split_shows_both_parts_and_yes_makes_the_new_cluster(qtbot, gui_library):

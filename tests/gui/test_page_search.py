@@ -145,7 +145,7 @@ def test_new_cluster_from_selected_results_is_named_after_the_query(qtbot, searc
         page.results.selectionModel().select(
             page.model.index(page.model.row_of(pid)),
             page.results.selectionModel().SelectionFlag.Select)
-    assert state.selection == sorted(chosen, key=page.model.row_of)
+    assert page.results.selected_photo_ids() == sorted(chosen, key=page.model.row_of)
     with qtbot.waitSignal(state.photosChanged, timeout=10000):
         qtbot.keyClick(page.results, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier
                        | Qt.KeyboardModifier.ShiftModifier)
@@ -170,6 +170,26 @@ def test_export_as_album_makes_the_cluster_and_opens_the_export_dialog_on_it(qtb
     with searchable.library.session() as s:
         hat_cluster = s.scalar(select(Cluster.id).where(Cluster.name == "hat"))
     assert checked == [hat_cluster] and dialog.chosen_radio.isChecked()
+    dialog.reject()
+
+
+def test_the_album_made_from_results_is_exported_on_the_app_s_job_queue(qtbot, searchable,
+                                                                      tmp_path):
+    """Found by type-checking the GUI: the page gave the dialog the queue's thread pool, so
+    Export raised AttributeError instead of exporting."""
+    state, page = _open(qtbot, searchable)
+    _search(qtbot, page, "hat")
+    page.results.selectAll()
+    with qtbot.waitSignal(state.photosChanged, timeout=10000):
+        page.export_action.trigger()
+    qtbot.waitUntil(lambda: page.export_dialog is not None and page.export_dialog.isVisible())
+    dialog = page.export_dialog
+    assert dialog.queue is state.queue
+    dialog.outdir_edit.setText(str(tmp_path / "albums"))
+    with qtbot.waitSignal(state.queue.jobEnded, timeout=30000):
+        worker = dialog.start_export()
+    assert worker is not None and worker.outcome == "done"
+    assert (tmp_path / "albums" / "manifest.csv").is_file()
     dialog.reject()
 
 

@@ -49,13 +49,13 @@ def test_arrow_keys_step_through_the_photos_and_stop_at_the_ends(qtbot, gui_libr
     assert not page.prev_action.isEnabled()
     for expected in ids[1:]:
         with qtbot.waitSignal(page.photoShown, timeout=10000) as shown:
-            qtbot.keyClick(page.scroll, Qt.Key.Key_Right)
+            qtbot.keyClick(page.scroll_area, Qt.Key.Key_Right)
         assert shown.args == [expected]
     assert not page.next_action.isEnabled()
-    qtbot.keyClick(page.scroll, Qt.Key.Key_Right)  # nothing past the last photo
+    qtbot.keyClick(page.scroll_area, Qt.Key.Key_Right)  # nothing past the last photo
     assert page.photo_id == ids[-1]
     with qtbot.waitSignal(page.photoShown, timeout=10000) as shown:
-        qtbot.keyClick(page.scroll, Qt.Key.Key_Left)
+        qtbot.keyClick(page.scroll_area, Qt.Key.Key_Left)
     assert shown.args == [ids[1]]
 
 
@@ -63,7 +63,7 @@ def test_escape_goes_back_to_the_page_the_photo_came_from(qtbot, gui_library):
     ids = _all_ids(gui_library)
     state, page = _open(qtbot, gui_library, ids[2], ids)
     requests = page_requests(qtbot, state)
-    qtbot.keyClick(page.scroll, Qt.Key.Key_Escape)
+    qtbot.keyClick(page.scroll_area, Qt.Key.Key_Escape)
     assert requests == [("photos", {"photo_id": ids[2]})]
 
 
@@ -71,16 +71,16 @@ def test_fit_and_100_percent(qtbot, gui_library, tmp_path):
     ids = _all_ids(gui_library)
     _make_big(gui_library, ids[0], tmp_path)
     state, page = _open(qtbot, gui_library, ids[0], ids)
-    viewport = page.scroll.viewport().size()
+    viewport = page.scroll_area.viewport().size()
     fitted = page.shown_size()
     assert fitted.width() <= viewport.width() and fitted.height() <= viewport.height()
     assert max(fitted.width() / viewport.width(), fitted.height() / viewport.height()) > 0.95
     with qtbot.waitSignal(page.photoShown, timeout=10000):
-        qtbot.keyClick(page.scroll, Qt.Key.Key_1)
+        qtbot.keyClick(page.scroll_area, Qt.Key.Key_1)
     assert (page.shown_size().width(), page.shown_size().height()) == (2400, 1600)
     assert page.actual_action.isChecked() and not page.fit_action.isChecked()
     requests = page_requests(qtbot, state)
-    qtbot.keyClick(page.scroll, Qt.Key.Key_Escape)  # Esc leaves 100 % first
+    qtbot.keyClick(page.scroll_area, Qt.Key.Key_Escape)  # Esc leaves 100 % first
     assert page.zoom == "fit" and requests == []
     assert page.shown_size() == fitted
 
@@ -126,7 +126,7 @@ def test_an_unreadable_photo_gets_one_sentence(qtbot, gui_library):
     assert failed.args[0] == ids[0]
     assert page.image_label.text().startswith("Cannot show this photo:")
     with qtbot.waitSignal(page.photoShown, timeout=10000):
-        qtbot.keyClick(page.scroll, Qt.Key.Key_Right)  # the next one still shows
+        qtbot.keyClick(page.scroll_area, Qt.Key.Key_Right)  # the next one still shows
 
 
 def test_show_similar_asks_for_the_search_page(qtbot, gui_library):

@@ -309,7 +309,7 @@ def test_selection_and_current_cluster_are_shared_through_the_state(photos, gui_
     _select_clusters(photos, [b])
     assert photos.state.current_cluster_id == b
     _select_photos(photos, [0, 1])
-    assert photos.state.selection == gui_library.photo_ids[b][:2]
+    assert photos.grid.selected_photo_ids() == gui_library.photo_ids[b][:2]
     photos.state.set_current_cluster(a)  # another page asks for cluster A
     assert photos.sidebar.current_cluster_id() == a
 

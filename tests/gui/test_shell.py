@@ -16,7 +16,7 @@ from qt_helpers import settled
 from sqlalchemy import select
 
 from photoclust.core import editing
-from photoclust.core.jobs import Job
+from photoclust.core.jobs import Job, Progress
 from photoclust.core.library import open_library
 from photoclust.core.library.models import Assignment, Cluster, Photo, Setting
 from photoclust.core.settings import load_settings, save_settings
@@ -33,8 +33,9 @@ def _names(library) -> dict[int, str]:
 class _GateJob(Job):
     """Reports progress until cancelled or its gate opens; writes a settings row per step."""
 
-    def __init__(self, library, title="Slow job", total=1000, message=""):
+    def __init__(self, library, title="Slow job", total=1000, message="", stage=""):
         self.library, self.title, self.total, self.message = library, title, total, message
+        self.stage = stage
         self.gate = threading.Event()
         self.started = threading.Event()
 
@@ -45,7 +46,7 @@ class _GateJob(Job):
                 return "finished"
             with self.library.session() as s:
                 s.merge(Setting(key="gate_job_step", value=str(step)))
-            ctx.report(step + 1, self.total, self.message or f"step {step}")
+            ctx.report(step + 1, self.total, self.message or f"step {step}", stage=self.stage)
             self.started.set()
             time.sleep(0.01)
         return "finished"
@@ -256,14 +257,16 @@ def test_a_second_job_waits_its_turn_in_the_status_area(window, qtbot, gui_libra
 
 def test_cancel_stays_put_while_the_progress_text_changes(window, qtbot, gui_library):
     library = gui_library.library
-    job = _GateJob(library, "Organizing photos", message="embed: a-very-long-file-name-" * 4)
+    job = _GateJob(library, "Organizing photos", message="a-very-long-file-name-" * 4,
+                   stage="embed")
     worker = window.run_job(job)
     status = window.job_status
     with qtbot.waitSignal(worker.progressed, timeout=10000):
         pass
     positions = set()
-    for message in ("index: found 3 photos", "embed: x.jpg", "cluster: naming clusters"):
-        status._on_progress(5, 300, message)  # what a report does
+    for stage, message in (("index", "found 3 photos"), ("embed", "x.jpg"),
+                           ("cluster", "naming clusters")):
+        status._on_progress(Progress(5, 300, message, stage))  # what a report does
         positions.add(status.cancel_button.mapTo(window, status.cancel_button.rect().topLeft())
                       .toTuple())
         assert status.label.text().split(":")[0] in ("Reading photos", "Looking at photos",
@@ -282,19 +285,19 @@ def test_cancel_stays_put_while_the_progress_text_changes(window, qtbot, gui_lib
 def test_organize_rate_counts_photos_looked_at_not_photos_read(window, qtbot, gui_library):
     """Reading runs ahead of the model: its bursts (a batch of 32 at once) are not the job's
     speed; the rate counts the photos looked at, and runs on into the looking-at stage."""
-    job = _GateJob(gui_library.library, "Organizing photos", message="index: a.jpg")
+    job = _GateJob(gui_library.library, "Organizing photos", message="a.jpg", stage="index")
     worker = window.run_job(job)
     status = window.job_status
     with qtbot.waitSignal(worker.progressed, timeout=10000):
         pass
     status._rate.reset()
-    status._on_progress(0, 60, "index: IMG_0.jpg")  # the model still loading
-    status._on_progress(32, 60, "index: IMG_31.jpg")
+    status._on_progress(Progress(0, 60, "IMG_0.jpg", "index", 0))  # the model still loading
+    status._on_progress(Progress(32, 60, "IMG_31.jpg", "index", 0))
     assert "photos/s" not in status.label.text()  # not 32 photos in a blink
-    status._on_progress(60, 60, "index: IMG_59.jpg (24 embedded)")
+    status._on_progress(Progress(60, 60, "IMG_59.jpg", "index", 24))
     assert status._rate._samples[-1][1] == 24  # counted, not the 60 read
     assert status.bar.value() == 24
-    status._on_progress(30, 60, "embed: IMG_30.jpg")  # looking at only: no restart
+    status._on_progress(Progress(30, 60, "IMG_30.jpg", "embed"))  # looking at only: no restart
     assert len(status._rate._samples) >= 2
     with qtbot.waitSignal(worker.cancelled, timeout=10000):
         qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
@@ -306,7 +309,7 @@ def test_photos_found_appear_while_indexing_goes_on(window, qtbot, gui_library, 
     from photoclust.gui import main_window
 
     monkeypatch.setattr(main_window, "REREAD_WHILE_RUNNING_S", 0.2)
-    job = _GateJob(gui_library.library, "Organizing photos", message="index: a.jpg")
+    job = _GateJob(gui_library.library, "Organizing photos", message="a.jpg", stage="index")
     rereads: list[int] = []
     window.state.photosChanged.connect(lambda: rereads.append(1))
     worker = window.run_job(job, reread=True)
@@ -316,26 +319,27 @@ def test_photos_found_appear_while_indexing_goes_on(window, qtbot, gui_library, 
 
 
 def test_progress_is_said_in_words():
-    assert describe_progress("Organizing photos", 120, 300, "embed: 552bd3bb.jpg", 4.0, 60) == \
+    def say(title, done, total, message, stage="", embedded=None, rate=None, eta=None):
+        return describe_progress(title, Progress(done, total, message, stage, embedded), rate,
+                                 eta)
+
+    assert say("Organizing photos", 120, 300, "552bd3bb.jpg", "embed", rate=4.0, eta=60) == \
         "Looking at photos: 120 of 300 · 4.0 photos/s · about 1 min left"
-    assert describe_progress("Organizing photos", 0, 0, "cluster: silhouette of k=3") == \
-        "Grouping photos…"
-    assert describe_progress("Organizing photos", 10, 50, "index: x.jpg") == \
+    assert say("Organizing photos", 0, 0, "silhouette of k=3", "cluster") == "Grouping photos…"
+    assert say("Organizing photos", 10, 50, "x.jpg", "index") == "Reading photos: 10 of 50"
+    # A file name that looks like the old text ("(12 embedded)") is only a name now.
+    assert say("Organizing photos", 10, 50, "x (12 embedded).jpg", "index", 0) == \
         "Reading photos: 10 of 50"
-    assert describe_progress("Organizing photos", 40, 60, "index: x (2).jpg (12 embedded)",
-                             6.0, 8) == \
+    assert say("Organizing photos", 40, 60, "x (2).jpg", "index", 12, 6.0, 8) == \
         "Looking at photos: 12 of 60 (40 read) · 6.0 photos/s · about 10 s left"
-    assert describe_progress("Organizing photos", 60, 60, "index: done (48 embedded)", 6.0, 2) \
-        == "Looking at photos: 48 of 60 (60 read) · 6.0 photos/s · a few seconds left"
-    assert describe_progress("Organizing photos", 40, 60, "index (1,2 embedded)") == \
-        "Reading photos: 40 of 60"
-    assert describe_progress("Learning from your corrections", 1, 3, "learning") == \
+    assert say("Organizing photos", 60, 60, "", "index", 48, 6.0, 2) == \
+        "Looking at photos: 48 of 60 (60 read) · 6.0 photos/s · a few seconds left"
+    assert say("Learning from your corrections", 1, 3, "learning") == \
         "Learning from your corrections: 1 of 3"
     assert format_time_left(3 * 3600 + 600) == "about 3 h 10 min left"
     assert format_time_left(42) == "about 40 s left"
     assert format_time_left(3) == "a few seconds left"
-    assert describe_progress("Organizing photos", 0, 9, "cluster: silhouette of k=3") == \
-        "Grouping photos…"
+    assert say("Organizing photos", 0, 9, "silhouette of k=3", "cluster") == "Grouping photos…"
 
 
 def test_cancelled_organize_shows_the_photos_it_found_not_an_empty_library(
@@ -717,3 +721,19 @@ def test_a_job_outcome_shows_where_its_progress_was_until_the_next_job(window, q
     qtbot.waitUntil(lambda: "stopped" in status.label.toolTip(), timeout=5000)
     status._outcome_timer.start(1)  # its time is up: the place is empty again
     qtbot.waitUntil(lambda: status.label.text() == "", timeout=5000)
+
+
+def test_the_app_receives_progress_as_numbers_with_a_stage(window, qtbot, gui_library):
+    """The worker hands on the core's ``Progress`` (no text to parse back): the status says the
+    stage in words from ``stage``, whatever the detail text holds."""
+    job = _GateJob(gui_library.library, "Organizing photos", message="cluster: x (3 embedded)",
+                   stage="embed")
+    worker = window.run_job(job)
+    with qtbot.waitSignal(worker.progressed, timeout=10000) as blocker:
+        pass
+    progress = blocker.args[0]
+    assert isinstance(progress, Progress)
+    assert (progress.stage, progress.total, progress.embedded) == ("embed", 1000, None)
+    qtbot.waitUntil(lambda: window.job_status.label.text().startswith("Looking at photos: "))
+    with qtbot.waitSignal(worker.cancelled, timeout=10000):
+        qtbot.mouseClick(window.job_status.cancel_button, Qt.MouseButton.LeftButton)

@@ -101,9 +101,6 @@ def test_selection_and_page_requests_are_signalled(qtbot, library):
     with qtbot.waitSignal(state.clusterChanged) as changed:
         state.set_current_cluster(7)
     assert changed.args == [7] and state.current_cluster_id == 7
-    with qtbot.waitSignal(state.selectionChanged) as selected:
-        state.set_selection([3, 4])
-    assert selected.args == [[3, 4]] and state.selection == [3, 4]
     with qtbot.waitSignal(state.pageRequested) as requested:
         state.show_page("viewer", photo_id=3)
     assert requested.args == ["viewer", {"photo_id": 3}]

@@ -19,6 +19,7 @@ from sklearn.cluster import (
     MiniBatchKMeans,
     kmeans_plusplus,
 )
+from sklearn.utils.validation import validate_data
 
 from photoclust.core.jobs import JobContext
 
@@ -126,7 +127,7 @@ class PhotoKMeans(_CentroidResultMixin, ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None, ctx: JobContext | None = None):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = validate_data(self, X, dtype=np.float32, order="C")
         k = max(1, min(int(self.n_clusters), len(X)))
         if len(X) <= FULL_KMEANS_MAX:
             labels = self._fit_full(X, k, ctx)
@@ -177,7 +178,7 @@ class PhotoAgglomerative(_CentroidResultMixin, ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None, ctx: JobContext | None = None):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = validate_data(self, X, dtype=np.float32, order="C")
         k = max(1, min(int(self.n_clusters), len(X)))
         _check(ctx)
         _report(ctx, 0, 2, f"agglomerative k={k}")
@@ -210,7 +211,7 @@ class PhotoHDBSCAN(_CentroidResultMixin, ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None, ctx: JobContext | None = None):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = validate_data(self, X, dtype=np.float32, order="C")
         n = len(X)
         _check(ctx)
         _report(ctx, 0, 2, "HDBSCAN")
@@ -237,3 +238,54 @@ class PhotoHDBSCAN(_CentroidResultMixin, ClusterMixin, BaseEstimator):
         self.noise_ = noise
         _report(ctx, 2, 2, "HDBSCAN")
         return self
+
+
+# -- clustering embeddings with a method (ClusterJob, placement, the benches) -------------------
+
+#: Below this many photos, hdbscan and scan fall back to K-means (one cluster with auto k).
+TINY_COLLECTION = 5
+
+#: Per-photo scores for every cluster are handed to identity (for cannot-links) up to this size.
+MAX_LABEL_SCORES = 20_000_000
+
+
+def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: int = 0,
+                       ctx: JobContext | None = None):
+    """Cluster preprocessed embeddings ``Z``: ``(labels, confidences, scores)``, where ``scores``
+    is ``(n, k)``, higher meaning closer (None when too large to hand around).
+
+    ``k="auto"`` chooses k with ``KChooser`` (HDBSCAN always finds its own). ``scan`` starts from
+    the same k and trains a SCAN head on the neighbour graph."""
+    from photoclust.core.clustering import METHODS
+    from photoclust.core.clustering.choose_k import KChooser
+    from photoclust.core.clustering.scan_refine import SCANRefiner
+
+    ctx = ctx or JobContext()
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    if len(Z) < TINY_COLLECTION and method in ("hdbscan", "scan"):
+        # Density estimates and a trained head need more photos than this; K-means does not.
+        method, k = "kmeans", (1 if k == "auto" else k)
+    n_clusters = 0  # HDBSCAN finds its own
+    if method != "hdbscan":
+        n_clusters = KChooser(random_state=random_state).fit(Z, ctx=ctx).n_clusters_ \
+            if k == "auto" else min(int(k), len(Z))
+    if method == "scan":
+        refiner = SCANRefiner(n_clusters, hidden=512, epochs=50, random_state=random_state)
+        refiner.fit(Z, ctx=ctx)
+        # A head may leave some of its k outputs unused: number the used ones 0..k'-1.
+        labels = relabel_by_size(refiner.labels_)
+        used = [int(refiner.labels_[labels == new][0]) for new in range(int(labels.max()) + 1)]
+        return labels, refiner.confidence_, refiner.probabilities_[:, used]
+    if method == "kmeans":
+        est = PhotoKMeans(n_clusters, random_state=random_state)
+    elif method == "agglomerative":
+        est = PhotoAgglomerative(n_clusters, random_state=random_state)
+    else:
+        est = PhotoHDBSCAN(random_state=random_state)
+    est.fit(Z, ctx=ctx)
+    scores = None
+    if len(Z) * est.n_clusters_ <= MAX_LABEL_SCORES:
+        centers = est.cluster_centers_
+        scores = -(((Z ** 2).sum(1)[:, None]) - 2 * Z @ centers.T + (centers ** 2).sum(1))
+    return est.labels_, est.confidence_, scores

@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.validation import validate_data
 
 from photoclust.core.jobs import JobContext
 
@@ -114,7 +115,7 @@ class KChooser(BaseEstimator):
         return Z[rng.choice(len(Z), self.sample_size, replace=False)]
 
     def fit(self, X, y=None, ctx: JobContext | None = None):
-        Z = np.ascontiguousarray(X, dtype=np.float32)
+        Z = validate_data(self, X, dtype=np.float32, order="C")
         n = len(Z)
         k_min, k_max = self._bounds(n)
         self.scores_: dict[int, float] = {}

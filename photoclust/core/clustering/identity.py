@@ -131,7 +131,7 @@ def _store(s: Session, model: str, method: str, photo_ids: np.ndarray, labels: n
         select(Assignment.photo_id, Assignment.cluster_id)
         .join(Cluster, Cluster.id == Assignment.cluster_id).where(Cluster.active.is_(True)))}
     user_placed = set(s.scalars(select(Assignment.photo_id)
-                                .where(Assignment.source == "user")))
+                                .where(Assignment.source == Source.USER)))
     fixed = _checked_label_clusters(s, label_clusters)
     free = np.array([g for g in groups if int(g) not in fixed], dtype=np.int64)
     taken = set(fixed.values())
@@ -154,7 +154,7 @@ def _store(s: Session, model: str, method: str, photo_ids: np.ndarray, labels: n
         label = int(final_labels[i])
         if pid in user_placed or label < 0:
             continue
-        rows.append({"photo_id": pid, "cluster_id": clusters[label], "source": "auto",
+        rows.append({"photo_id": pid, "cluster_id": clusters[label], "source": Source.AUTO,
                      "confidence": _stored(None if conf is None else conf[i]),
                      "run_id": run.id})
     if rows:
@@ -261,10 +261,11 @@ def _clusters_for_labels(s, run_id: int, final_labels: np.ndarray, user_placed: 
         cid = label_cluster.get(label)
         if cid is not None:
             cluster = s.get(Cluster, cid)
-            if cluster.name_source != "user" and name:
+            if cluster.name_source != Source.USER and name:
                 cluster.name = name
         else:
-            cluster = Cluster(name=name, name_source="auto", active=True, created_run_id=run_id)
+            cluster = Cluster(name=name, name_source=Source.AUTO, active=True,
+                              created_run_id=run_id)
             s.add(cluster)
             s.flush()
             if not name:

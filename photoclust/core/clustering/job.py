@@ -21,15 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.clustering import METHODS, check_k, check_method, unique_name
-from photoclust.core.clustering.algorithms import (
-    PhotoAgglomerative,
-    PhotoHDBSCAN,
-    PhotoKMeans,
-    relabel_by_size,
-)
+from photoclust.core.clustering import check_k, check_method, unique_name
+from photoclust.core.clustering.algorithms import cluster_embeddings
 from photoclust.core.clustering.calibration import calibrated_confidences
-from photoclust.core.clustering.choose_k import KChooser
 from photoclust.core.clustering.contrastive import adapt_embeddings
 from photoclust.core.clustering.duplicates import near_threshold
 from photoclust.core.clustering.identity import (
@@ -40,7 +34,6 @@ from photoclust.core.clustering.identity import (
 from photoclust.core.clustering.naming import suggest_names
 from photoclust.core.clustering.placement import copy_groups, place_new_photos
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.core.clustering.scan_refine import SCANRefiner
 from photoclust.core.edit_history import cluster_moves
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model, load_embeddings, load_top_classes
@@ -53,15 +46,10 @@ from photoclust.core.library.models import (
     Cluster,
     Embedding,
     Photo,
+    PhotoStatus,
     Source,
 )
 from photoclust.core.queries import list_clusters
-
-#: Below this many photos, hdbscan and scan fall back to K-means (one cluster with auto k).
-TINY_COLLECTION = 5
-
-#: Per-photo scores for every cluster are handed to identity (for cannot-links) up to this size.
-MAX_LABEL_SCORES = 20_000_000
 
 
 @dataclass
@@ -94,44 +82,6 @@ class ClusterResult:
                 "clusters": self.clusters, "mode": self.mode, "new_photos": self.new_photos,
                 "placed": self.placed, "founded_cluster_ids": self.founded_cluster_ids,
                 "event_id": self.event_id, "placed_elsewhere": self.placed_elsewhere}
-
-
-def cluster_embeddings(Z: np.ndarray, k: int | str, method: str, random_state: int = 0,
-                       ctx: JobContext | None = None):
-    """Cluster preprocessed embeddings ``Z``: ``(labels, confidences, scores)``, where ``scores``
-    is ``(n, k)``, higher meaning closer (None when too large to hand around).
-
-    ``k="auto"`` chooses k with ``KChooser`` (HDBSCAN always finds its own). ``scan`` starts from
-    the same k and trains a SCAN head on the neighbour graph."""
-    ctx = ctx or JobContext()
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}")
-    if len(Z) < TINY_COLLECTION and method in ("hdbscan", "scan"):
-        # Density estimates and a trained head need more photos than this; K-means does not.
-        method, k = "kmeans", (1 if k == "auto" else k)
-    n_clusters = 0  # HDBSCAN finds its own
-    if method != "hdbscan":
-        n_clusters = KChooser(random_state=random_state).fit(Z, ctx=ctx).n_clusters_ \
-            if k == "auto" else min(int(k), len(Z))
-    if method == "scan":
-        refiner = SCANRefiner(n_clusters, hidden=512, epochs=50, random_state=random_state)
-        refiner.fit(Z, ctx=ctx)
-        # A head may leave some of its k outputs unused: number the used ones 0..k'-1.
-        labels = relabel_by_size(refiner.labels_)
-        used = [int(refiner.labels_[labels == new][0]) for new in range(int(labels.max()) + 1)]
-        return labels, refiner.confidence_, refiner.probabilities_[:, used]
-    if method == "kmeans":
-        est = PhotoKMeans(n_clusters, random_state=random_state)
-    elif method == "agglomerative":
-        est = PhotoAgglomerative(n_clusters, random_state=random_state)
-    else:
-        est = PhotoHDBSCAN(random_state=random_state)
-    est.fit(Z, ctx=ctx)
-    scores = None
-    if len(Z) * est.n_clusters_ <= MAX_LABEL_SCORES:
-        centers = est.cluster_centers_
-        scores = -(((Z ** 2).sum(1)[:, None]) - 2 * Z @ centers.T + (centers ** 2).sum(1))
-    return est.labels_, est.confidence_, scores
 
 
 class ClusterJob(Job[ClusterResult]):
@@ -170,7 +120,7 @@ class ClusterJob(Job[ClusterResult]):
                 Embedding, (Embedding.content_hash == Photo.content_hash)
                 & (Embedding.model == self.model)
                 & (Embedding.preprocess_version == PREPROCESS_VERSION))
-                .where(Photo.status == "present"))
+                .where(Photo.status == PhotoStatus.PRESENT))
         if not count:
             raise JobError(f"no photo has an embedding under model {self.model!r} yet; "
                            "run `photoclust embed` first")

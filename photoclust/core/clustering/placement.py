@@ -116,7 +116,7 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     ``copy_group``: per new photo, its group of copies among the new photos (``copy_groups``;
     -1: none): copies are not counted as each other's neighbours.
     """
-    from photoclust.core.clustering.job import cluster_embeddings
+    from photoclust.core.clustering.algorithms import cluster_embeddings
 
     Z_old, Z_new = l2_normalize(Z_old), l2_normalize(Z_new)
     labels_old = np.asarray(labels_old, dtype=np.int64)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: Fit PCA on at most this many rows: the components are stable long before 10,000 photos, and
 #: fitting on a sample keeps 100,000+ photo libraries fast.
@@ -49,8 +49,14 @@ class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
+        X = validate_data(self, X, dtype=[np.float32, np.float64])
         self._fit_normalized(l2_normalize(X))
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # float32 out, whatever came in
+        return tags
 
     def fit_transform(self, X, y=None):
         return self.fit(X).transform(X)
@@ -70,7 +76,7 @@ class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "n_features_in_")
-        X = np.asarray(X, dtype=np.float32)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
         if self.pca_ is None:
             return l2_normalize(X)
         # (X / |X| - mean) @ W computed as (X @ W) / |X| - mean @ W, in float32 (PCA.transform

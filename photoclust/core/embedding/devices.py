@@ -181,11 +181,6 @@ def choose_runtime(requested_device: str = "auto", requested_runtime: str = "aut
     return "cpu", "torch", ()
 
 
-def choose_device(requested: str = "auto", machine: Machine | None = None) -> str:
-    """The device ``requested`` resolves to: "cpu", "cuda" ("cuda:N") or "mps"."""
-    return choose_runtime(requested, "auto", machine)[0]
-
-
 def plan_for(requested: str = "auto", batch_size: int | None = None, runtime: str | None = None,
              machine: Machine | None = None) -> DevicePlan:
     """The plan for a device and runtime request; the runtime defaults to ``$PHOTOCLUST_RUNTIME``

@@ -43,7 +43,7 @@ from photoclust.core.embedding.store import library_model
 from photoclust.core.imaging import ImageError, load_model_input
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Embedding, Photo
+from photoclust.core.library.models import Embedding, Photo, PhotoStatus
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ class EmbedJob(Job[EmbedResult]):
             rows = s.execute(
                 select(Photo.id, Photo.content_hash, Photo.path,
                        Photo.content_hash.in_(has_vector))
-                .where(Photo.status == "present", Photo.id > after_id)
+                .where(Photo.status == PhotoStatus.PRESENT, Photo.id > after_id)
                 .order_by(Photo.id)
             ).all()
         by_content: dict[str, EmbedItem] = {}

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from photoclust.core.embedding.backbones import EmbeddingError
+from photoclust.core.embedding.runners import EmbeddingError
 
 
 class FeaturesAndLogits(nn.Module):

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from photoclust.core.embedding.backbones import (
+from photoclust.core.embedding.runners import (
     PREPROCESS_VERSION,
     BackboneSpec,
     EmbeddingError,
@@ -144,7 +144,7 @@ def cached_model(spec: BackboneSpec, weights: Path | None, runtime_version: str
 
 def _build(spec: BackboneSpec, weights: Path | None, onnx_path: Path) -> dict:
     """Export the torch network (and quantise it for an int8 model) to ``onnx_path``."""
-    from photoclust.core.embedding.backbones import load_torch_backbone
+    from photoclust.core.embedding.runners import load_torch_backbone
 
     backbone = load_torch_backbone(spec, weights, "cpu")  # bad weights: EmbeddingError as usual
     try:

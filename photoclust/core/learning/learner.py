@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.clustering.placement import LABELLED_WEIGHT
@@ -70,7 +70,7 @@ class CorrectionLearner(BaseEstimator):
     --------
     >>> import numpy as np
     >>> X = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]])
-    >>> learner = CorrectionLearner().fit(X, y_init=[7, 7, 7, 7], y_user=[7, -1, 8, -1])
+    >>> learner = CorrectionLearner().fit(X, [7, 7, 7, 7], y_user=[7, -1, 8, -1])
     >>> learner.labels_.tolist()
     [7, 7, 8, 8]
     """
@@ -87,23 +87,29 @@ class CorrectionLearner(BaseEstimator):
         self.min_labels_per_cluster = min_labels_per_cluster
         self.random_state = random_state
 
-    def fit(self, X, y_init, y_user=None, cannot_link=()):
+    def fit(self, X, y, y_user=None, cannot_link=()):
         """Learn centres and reassign the photos the user has not placed.
+
+        scikit-learn's ``fit(X, y)``: ``y`` is where the photos are now, the labels the learner
+        starts from and refines; the user's corrections come as fit parameters.
 
         Parameters
         ----------
         X : array (n_photos, n_features)
             Embeddings; rows are L2-normalised here.
-        y_init : array of int (n_photos,)
+        y : array of int (n_photos,)
             Current cluster of every photo (``NO_CLUSTER`` for none).
         y_user : array of int (n_photos,), optional
             Cluster the user placed each photo in, ``NO_CLUSTER`` where the user did not.
         cannot_link : iterable of (photo_index, cluster_id)
             Photos the user took out of a cluster: they are never put back there.
         """
+        X = validate_data(self, X, dtype=[np.float32, np.float64])
         Z = l2_normalize(X)
         n = Z.shape[0]
-        y_init = np.asarray(y_init, dtype=np.int64).reshape(n)
+        y_init = column_or_1d(y).astype(np.int64)
+        if y_init.shape[0] != n:
+            raise ValueError(f"y has {y_init.shape[0]} labels for {n} photos")
         y_user = (np.full(n, NO_CLUSTER, np.int64) if y_user is None
                   else np.asarray(y_user, dtype=np.int64).reshape(n))
         labelled = y_user != NO_CLUSTER
@@ -169,12 +175,19 @@ class CorrectionLearner(BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Nearest centre's cluster id for new photos (no constraints apply to them)."""
         check_is_fitted(self, "centers_")
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return self.classes_[np.argmax(l2_normalize(X) @ self.centers_.T, axis=1)]
 
     def predict_proba(self, X) -> np.ndarray:
         """Softmax over centre similarities, columns in ``classes_`` order."""
         check_is_fitted(self, "centers_")
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return _softmax(l2_normalize(X) @ self.centers_.T, self.temperature)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True  # y: where the photos are now
+        return tags
 
     @staticmethod
     def _forbidden_mask(classes, cannot_link, n) -> np.ndarray:

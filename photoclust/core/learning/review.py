@@ -1,8 +1,17 @@
-"""The review queue: what the program most needs a person to look at, in order.
+"""Choosing the review questions: what the program most needs a person to look at, in order.
+
+Three modules make the review queue, one step each: this one chooses and orders the questions
+(arrays in, ``ReviewItem`` out); ``learning/suggestions.py`` runs it on a library and names them
+(``review_suggestions``: ``photoclust review``); ``core/review_queue.py`` is the review queue as
+the app shows and answers it (``ReviewJob``, ``answer_question``). ``learning/questions.py``
+holds the question type they share.
 
 One answer from the user is one action, so the queue asks first what fixes the most photos:
-1. merge suggestions backed by evidence: the user moved photos out of a cluster into another one
-   and confirmed nothing in it, so the cluster probably is the other one ("merge");
+1. merge suggestions backed by evidence: the user moved photos (at least
+   ``ReviewPolicy.merge_min_moves``, 2) out of a cluster into another one and confirmed nothing in
+   it, so the cluster probably is the other one ("merge"). One move is not evidence: it says
+   where one photo belongs, not that two clusters are one (after a single move the first question
+   used to be a merge of two clearly different clusters);
 2. each cluster's representative (the photo nearest its centre), largest clusters first: one answer
    names a whole cluster, or moves its representative and so reveals a split or merge
    ("representative");
@@ -61,6 +70,8 @@ class ReviewPolicy:
     split_min_size: int = 20
     split_min_gap: float = DEFAULT_SPLIT_GAP
     uncertain_per_boundary: int = 2
+    #: Photos the user must have moved from one cluster into another before merging them is asked.
+    merge_min_moves: int = 2
 
 
 def review_policy(model: str | None) -> ReviewPolicy:
@@ -85,7 +96,8 @@ def build_review_queue(X, learner: CorrectionLearner, y_user, limit: int,
     items: list[ReviewItem] = []
 
     if policy.suggest_merges:
-        items += _evidence_merges(labels, y_user, cannot_link, confirmed_clusters, refused)
+        items += _evidence_merges(labels, y_user, cannot_link, confirmed_clusters, refused,
+                                  policy.merge_min_moves)
     items += _representatives(Z, learner, labels, labelled, confirmed_clusters,
                               {i.other_cluster for i in items})
     if policy.suggest_splits and len(items) < limit:
@@ -104,7 +116,7 @@ def split_key(cluster: int) -> tuple[str, int, int]:
     return (SPLIT, int(cluster), NO_CLUSTER)
 
 
-def _evidence_merges(labels, y_user, cannot_link, confirmed_clusters, refused):
+def _evidence_merges(labels, y_user, cannot_link, confirmed_clusters, refused, min_moves=2):
     moved_to: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for photo, source in cannot_link:
         target = int(y_user[photo])
@@ -116,6 +128,8 @@ def _evidence_merges(labels, y_user, cannot_link, confirmed_clusters, refused):
         if source in confirmed_clusters or source not in present:
             continue
         target = max(targets, key=targets.get)
+        if targets[target] < min_moves:
+            continue
         if target in present and merge_key(target, source) not in refused:
             items.append(ReviewItem(MERGE, "merge", cluster=target, other_cluster=source))
     return items

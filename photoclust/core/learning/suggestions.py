@@ -1,11 +1,12 @@
-"""The review queue of a library, for ``photoclust review`` and the GUI's "Review suggestions".
+"""The review questions of a library, named: for ``photoclust review`` and the app's review queue
+(``core/review_queue.py``); the questions are chosen by ``learning/review.py``.
 
 ``review_suggestions(library)`` refits the learner on the library (about a second for a few
 thousand photos; run it off the GUI thread) and returns the questions in the order to ask them:
 photo items (confirm the suggested cluster or move the photo) and cluster suggestions (merge two
 clusters, split a group out of one). Answering: ``editing.confirm_photos`` / ``move_photos`` /
-``merge_clusters`` / ``new_cluster_from_photos`` for yes, ``refuse_suggestion`` for a no to a merge
-or split.
+``merge_clusters`` / ``new_cluster_from_photos`` for yes, ``editing.refuse_suggestion`` (an undoable
+edit) for a no to a merge or split.
 
 Besides the learner's questions, a cluster whose automatic name had to be told apart from another
 one's ("dress (2)" beside "dress") is offered for merging into it ("twin"): Organize founds a
@@ -31,7 +32,7 @@ from photoclust.core.learning.review import (
     review_policy,
 )
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster, Photo
+from photoclust.core.library.models import Assignment, Cluster, Photo, Source
 
 REASON_TEXT = {
     "representative": "the most typical photo of a cluster nobody has checked yet",
@@ -112,7 +113,7 @@ def twin_merges(library: Library, refused, placed_in: set[int],
     items = []
     for cid, name, source in rows:
         told_apart = name_told_apart(name)
-        if source == "user" or told_apart is None or cid in placed_in:
+        if source == Source.USER or told_apart is None or cid in placed_in:
             continue
         base = by_name.get(told_apart)
         if base is None or base == cid or merge_key(base, cid) in refused \

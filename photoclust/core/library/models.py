@@ -124,7 +124,8 @@ class Cluster(Base):
     __tablename__ = "clusters"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(256), nullable=False, default="")
-    name_source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+    name_source: Mapped[str] = mapped_column(String(16), nullable=False,
+                                             default=Source.AUTO)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
     created_run_id: Mapped[int | None] = mapped_column(ForeignKey("clustering_runs.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
@@ -142,7 +143,7 @@ class Assignment(Base):
         ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
     )
     cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"), nullable=False, index=True)
-    source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default=Source.AUTO)
     confidence: Mapped[float | None] = mapped_column(Float)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("clustering_runs.id"))
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core.export import ExportJob, ExportResult
-from photoclust.core.jobs import JobError
+from photoclust.core.jobs import JobError, Progress
 from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobQueue, JobWorker, ProgressRate
@@ -80,7 +80,7 @@ class ExportDialog(QDialog):
         self.library = library
         self.queue = queue if queue is not None else JobQueue(parent=self)
         self.worker: JobWorker | None = None
-        self.result: ExportResult | None = None
+        self.export_result: ExportResult | None = None  # not `result`: QDialog.result()
         self._rate = ProgressRate()
         self.setWindowTitle("Export albums")
         self.setMinimumWidth(560)
@@ -212,8 +212,8 @@ class ExportDialog(QDialog):
             self.outdir_edit.setText(folder)
 
     def _open_outdir(self) -> None:
-        if self.result is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result.outdir)))
+        if self.export_result is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.export_result.outdir)))
 
     # --- running ------------------------------------------------------------------------------
     def start_export(self) -> JobWorker | None:
@@ -230,10 +230,9 @@ class ExportDialog(QDialog):
                 lambda: self.progress_label.setText("Checking the output folder…"))
             self.worker = worker
 
-        self.queue.submit(job, self._on_finished, on_failed=self._on_failed,
-                          on_cancelled=self._on_cancelled, setup=connect)
-        worker = self.worker
-        self.result = None
+        worker = self.queue.submit(job, self._on_finished, on_failed=self._on_failed,
+                                   on_cancelled=self._on_cancelled, setup=connect)
+        self.export_result = None
         self._rate.reset()
         self.error_label.hide()
         self.summary_view.hide()
@@ -252,7 +251,7 @@ class ExportDialog(QDialog):
         return worker
 
     def cancel_export(self) -> None:
-        if self.is_running():
+        if self.worker is not None and self.is_running():
             self.queue.cancel(self.worker)
             self.cancel_button.setEnabled(False)
             self.progress_label.setText("Stopping after the current photo…")
@@ -271,7 +270,8 @@ class ExportDialog(QDialog):
         else:
             super().closeEvent(event)
 
-    def _on_progress(self, done: int, total: int, message: str) -> None:
+    def _on_progress(self, progress: Progress) -> None:
+        done, total, message = progress.done, progress.total, progress.message
         if total > 0:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(min(done, total))
@@ -283,7 +283,7 @@ class ExportDialog(QDialog):
             self.progress_label.setText(" · ".join(parts))
 
     def _on_finished(self, result: ExportResult) -> None:
-        self.result = result
+        self.export_result = result
         QSettings("photoclust", "photoclust").setValue(_OUTDIR_KEY, str(result.outdir))
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)

@@ -31,6 +31,7 @@ from photoclust.core.settings import (
     LibrarySettings,
     effective_model,
     folder_photo_count,
+    model_label,
 )
 from photoclust.gui.file_dialogs import choose_folder, choose_save_file
 
@@ -100,8 +101,7 @@ class SettingsDialog(QDialog):
         if current_model not in models:
             models.insert(0, current_model)
         for name in models:
-            label = MODEL_LABELS.get(name, (name, ""))[0]
-            self.model_combo.addItem(label, name)
+            self.model_combo.addItem(model_label(name), name)
             self.model_combo.setItemData(self.model_combo.count() - 1, model_detail(name),
                                          Qt.ItemDataRole.ToolTipRole)
         self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(current_model)))

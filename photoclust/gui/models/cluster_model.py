@@ -12,6 +12,7 @@ from enum import IntEnum
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
+    QPersistentModelIndex,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -74,14 +75,16 @@ class ClusterListModel(QAbstractListModel):
                                        if c.cover_photo_id is not None])
         rows = []
         for info in infos:
-            cover_hash, cover_path = covers.get(info.cover_photo_id, (None, None))
+            found = covers.get(info.cover_photo_id) if info.cover_photo_id is not None else None
+            cover_hash, cover_path = found if found is not None else (None, None)
             rows.append(ClusterRow(info.id, info.name, info.name_source, info.size, cover_hash,
                                    cover_path))
         unassigned = count_unassigned_photos(library)
         if unassigned:
             first = unassigned_photos(library, 0, 1)
-            cover = (first[0].content_hash, first[0].path) if first else (None, None)
-            rows.append(ClusterRow(UNASSIGNED_ID, UNASSIGNED_NAME, "system", unassigned, *cover))
+            rows.append(ClusterRow(UNASSIGNED_ID, UNASSIGNED_NAME, "system", unassigned,
+                                   first[0].content_hash if first else None,
+                                   first[0].path if first else None))
         return rows
 
     def reload(self) -> None:
@@ -110,17 +113,16 @@ class ClusterListModel(QAbstractListModel):
     def cluster(self, row: int) -> ClusterRow:
         return self._rows[row]
 
-    def total_photos(self) -> int:
-        return sum(r.size for r in self._rows)
-
     def cluster_count(self) -> int:
         return sum(r.id != UNASSIGNED_ID for r in self._rows)
 
     # --- Qt model interface -------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()  # noqa: N802,B008
+                 ) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]
@@ -145,7 +147,8 @@ class ClusterListModel(QAbstractListModel):
             return row.cover_hash
         return None
 
-    def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value,  # noqa: N802
+                role: int = Qt.ItemDataRole.EditRole) -> bool:
         if role != Qt.ItemDataRole.EditRole or not index.isValid():
             return False
         name = str(value).strip()
@@ -155,7 +158,7 @@ class ClusterListModel(QAbstractListModel):
         self.renameRequested.emit(row.id, name)
         return True
 
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
         if not index.isValid():
             return base
@@ -169,10 +172,12 @@ class ClusterListModel(QAbstractListModel):
     def mimeTypes(self) -> list[str]:  # noqa: N802
         return [PHOTO_IDS_MIME]
 
-    def canDropMimeData(self, data, action, row, column, parent: QModelIndex) -> bool:  # noqa: N802
+    def canDropMimeData(self, data, action, row, column,  # noqa: N802
+                        parent: QModelIndex | QPersistentModelIndex) -> bool:
         return parent.isValid() and bool(photo_ids_from_mime(data))
 
-    def dropMimeData(self, data, action, row, column, parent: QModelIndex) -> bool:  # noqa: N802
+    def dropMimeData(self, data, action, row, column,  # noqa: N802
+                     parent: QModelIndex | QPersistentModelIndex) -> bool:
         """Dropping photos *on* a cluster moves them there (dropping between rows does nothing)."""
         if action == Qt.DropAction.IgnoreAction:
             return True
@@ -202,7 +207,8 @@ class ClusterSortProxy(QSortFilterProxyModel):
         self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.sort_by(self.BY_SIZE)
 
-    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex,  # noqa: N802
+                 right: QModelIndex | QPersistentModelIndex) -> bool:
         descending = self.sortOrder() == Qt.SortOrder.DescendingOrder
         if left.data(ClusterRole.ClusterId) == UNASSIGNED_ID:
             return descending

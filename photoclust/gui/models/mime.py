@@ -19,7 +19,7 @@ def photo_ids_from_mime(mime: QMimeData | None) -> list[int]:
     if mime is None or not mime.hasFormat(PHOTO_IDS_MIME):
         return []
     try:
-        values = json.loads(bytes(mime.data(PHOTO_IDS_MIME)).decode("ascii"))
+        values = json.loads(bytes(mime.data(PHOTO_IDS_MIME).data()).decode("ascii"))
     except (ValueError, UnicodeDecodeError):
         return []
     if not isinstance(values, list):

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from enum import IntEnum
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QMimeData,
     QModelIndex,
-    QObject,
-    QRunnable,
+    QPersistentModelIndex,
     Qt,
     QThreadPool,
     Signal,
@@ -28,6 +28,7 @@ from photoclust.core.queries import PhotoInfo, photos_in_cluster, photos_now_in,
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader
+from photoclust.gui.workers import run_in_background
 
 PAGE_SIZE = 600
 
@@ -38,11 +39,24 @@ class PhotoRole(IntEnum):
     Path = Qt.ItemDataRole.UserRole + 3
 
 
-class PhotoRowsMixin:
+# The mixin below is mixed into QAbstractListModels; the type checker sees that base.
+if TYPE_CHECKING:
+    _ListModel = QAbstractListModel
+else:
+    _ListModel = object
+
+
+class PhotoRowsMixin(_ListModel):
     """The Qt model side shared by the lists of photos (a cluster's grid, a fixed list of
     results): the photo roles of ``data()`` and dragging photo ids. Needs ``self._rows`` (rows
     with ``id``, ``content_hash``, ``path``), ``self.thumbnails`` and ``self.photo_ids(rows)``;
     ``_display``/``_tooltip`` give a row's caption and tooltip (default: file name, path)."""
+
+    _rows: Sequence[Any]
+    thumbnails: ThumbnailLoader
+
+    def photo_ids(self, rows: list[int]) -> list[int]:
+        raise NotImplementedError
 
     def _display(self, row) -> str:
         return Path(row.path).name
@@ -50,10 +64,12 @@ class PhotoRowsMixin:
     def _tooltip(self, row) -> str:
         return row.path
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()  # noqa: N802,B008
+                 ) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]
@@ -71,7 +87,7 @@ class PhotoRowsMixin:
             return row.path
         return None
 
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
         return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
 
@@ -81,7 +97,7 @@ class PhotoRowsMixin:
     def mimeTypes(self) -> list[str]:  # noqa: N802
         return [PHOTO_IDS_MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]):  # noqa: N802
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
         rows = sorted({i.row() for i in indexes if i.isValid()})
         return photo_ids_to_mime(self.photo_ids(rows))
 
@@ -94,22 +110,6 @@ class PhotoRow(NamedTuple):
     id: int
     content_hash: str
     path: str
-
-
-class _PageSignals(QObject):
-    loaded = Signal(int, int, list)  # generation, offset, photos
-
-
-class _ReadPage(QRunnable):
-    def __init__(self, library: Library, cluster_id: int, offset: int, order: str,
-                 generation: int, signals: _PageSignals):
-        super().__init__()
-        self._args = (library, cluster_id, offset, PAGE_SIZE)
-        self._order, self._generation, self._signals = order, generation, signals
-
-    def run(self) -> None:
-        page = read_page(*self._args, order=self._order)
-        self._signals.loaded.emit(self._generation, self._args[2], page)
 
 
 def cluster_members(library: Library, cluster_id: int, photo_ids: list[int]) -> list[int]:
@@ -133,8 +133,6 @@ class PhotoListModel(PhotoRowsMixin, QAbstractListModel):
         self._page_in_flight = False
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._page_signals = _PageSignals(self)
-        self._page_signals.loaded.connect(self._on_page_loaded)
         self.library = library
         self.thumbnails = thumbnails
         self.cluster_id: int | None = None
@@ -175,9 +173,9 @@ class PhotoListModel(PhotoRowsMixin, QAbstractListModel):
             return False
         gone = sorted((loaded[pid] for pid in edited_photo_ids
                        if pid in loaded and pid not in now_in), reverse=True)
-        for row in gone:
-            self.beginRemoveRows(QModelIndex(), row, row)
-            del self._rows[row]
+        for gone_row in gone:
+            self.beginRemoveRows(QModelIndex(), gone_row, gone_row)
+            del self._rows[gone_row]
             self.endRemoveRows()
         self._generation += 1  # a page in flight was read before the edit
         self._page_in_flight = False
@@ -201,15 +199,19 @@ class PhotoListModel(PhotoRowsMixin, QAbstractListModel):
         return not parent.isValid() and self.cluster_id is not None and len(self._rows) < self.total
 
     def fetchMore(self, parent=QModelIndex()) -> None:  # noqa: N802,B008 - Qt override
-        if not self.canFetchMore(parent) or self._page_in_flight:
+        cluster_id = self.cluster_id
+        if cluster_id is None or not self.canFetchMore(parent) or self._page_in_flight:
             return
         if not self._rows:
-            page = read_page(self.library, self.cluster_id, 0, PAGE_SIZE, self.order)
+            page = read_page(self.library, cluster_id, 0, PAGE_SIZE, self.order)
             self._append(page)
             return
         self._page_in_flight = True
-        self._pool.start(_ReadPage(self.library, self.cluster_id, len(self._rows), self.order,
-                                   self._generation, self._page_signals))
+        library, offset = self.library, len(self._rows)
+        order, generation = self.order, self._generation
+        run_in_background(lambda: read_page(library, cluster_id, offset, PAGE_SIZE, order=order),
+                          lambda page: self._on_page_loaded(generation, offset, page),
+                          pool=self._pool, owner=self)
 
     def show_first_page(self, page: list[PhotoInfo]) -> None:
         """Show a first page read elsewhere (on a worker thread) for the cluster just set."""
@@ -219,11 +221,12 @@ class PhotoListModel(PhotoRowsMixin, QAbstractListModel):
     def fetch_all(self) -> None:
         """Read every row not loaded yet, now: "select all" must take the whole cluster, not the
         pages scrolled through. Ids and paths only (thumbnails stay lazy), one query."""
-        if not self.canFetchMore():
+        cluster_id = self.cluster_id
+        if cluster_id is None or not self.canFetchMore():
             return
         self._generation += 1  # a page still being read is dropped when it arrives
         self._page_in_flight = False
-        self._append(read_page(self.library, self.cluster_id, len(self._rows),
+        self._append(read_page(self.library, cluster_id, len(self._rows),
                                self.total - len(self._rows), self.order))
 
     def _on_page_loaded(self, generation: int, offset: int, page: list) -> None:

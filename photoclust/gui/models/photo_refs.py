@@ -9,7 +9,7 @@ like the cluster grid, so results can be dropped on a cluster.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable, NamedTuple, cast
 
 from PySide6.QtCore import QAbstractListModel, QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView
@@ -95,6 +95,10 @@ class PhotoStrip(QListView):
         self.setIconSize(QSize(size, size))
         self.setGridSize(QSize(size + 16, size + 30))
         self.verticalScrollBar().setSingleStep(max(20, size // 4))
+
+    def model(self) -> PhotoRefModel:
+        """The photos shown (the one model the strip is given)."""
+        return cast(PhotoRefModel, super().model())
 
     def current_photo_id(self) -> int | None:
         index = self.currentIndex()

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
 from photoclust.core.imaging import ImageError, create_thumbnail, thumbnail_path
 from photoclust.core.library import Library
+from photoclust.gui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -27,46 +28,34 @@ CACHE_ENTRIES = 1500
 SCALED_CACHE_ENTRIES = 500
 
 
-class _BatchSignals(QObject):
-    done = Signal(object)  # list[tuple[content_hash, QImage | None]]
+def load_batch(library: Library, requests: list[tuple[str, str | None]],
+               size: QSize) -> list[tuple[str, QImage | None]]:
+    """Decode one batch of thumbnail files into QImages scaled to the view's icon size (off the
+    GUI thread); ``None`` for a photo without a readable thumbnail."""
+    return [(content_hash, _load_one(library, content_hash, original, size))
+            for content_hash, original in requests]
 
 
-class _LoadBatch(QRunnable):
-    """Decode one batch of thumbnail files into QImages scaled to the view's icon size."""
-
-    def __init__(self, library: Library, requests: list[tuple[str, str | None]], size: QSize,
-                 signals: _BatchSignals):
-        super().__init__()
-        self._library = library
-        self._requests = requests
-        self._size = size
-        self._signals = signals
-
-    def run(self) -> None:
-        results = []
-        for content_hash, original in self._requests:
-            results.append((content_hash, self._load(content_hash, original)))
-        self._signals.done.emit(results)
-
-    def _load(self, content_hash: str, original: str | None) -> QImage | None:
+def _load_one(library: Library, content_hash: str, original: str | None,
+              size: QSize) -> QImage | None:
+    try:
+        path = thumbnail_path(library, content_hash)
+    except ValueError:
+        return None
+    if not path.is_file() and original:
         try:
-            path = thumbnail_path(self._library, content_hash)
-        except ValueError:
+            create_thumbnail(library, original, content_hash)
+        except (ImageError, OSError) as exc:
+            log.info("no thumbnail for %s: %s", original, exc)
             return None
-        if not path.is_file() and original:
-            try:
-                create_thumbnail(self._library, original, content_hash)
-            except (ImageError, OSError) as exc:
-                log.info("no thumbnail for %s: %s", original, exc)
-                return None
-        reader = QImageReader(str(path))
-        reader.setAutoTransform(False)  # thumbnails are written upright
-        source = reader.size()
-        if source.isValid():
-            # Decode straight at the target size: cheaper than decode then scale for JPEG.
-            reader.setScaledSize(source.scaled(self._size, Qt.AspectRatioMode.KeepAspectRatio))
-        image = reader.read()
-        return None if image.isNull() else image
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(False)  # thumbnails are written upright
+    source = reader.size()
+    if source.isValid():
+        # Decode straight at the target size: cheaper than decode then scale for JPEG.
+        reader.setScaledSize(source.scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    return None if image.isNull() else image
 
 
 class ThumbnailLoader(QObject):
@@ -88,8 +77,6 @@ class ThumbnailLoader(QObject):
         self._queued: OrderedDict[str, str | None] = OrderedDict()
         self._in_flight: set[str] = set()
         self._batches_in_flight = 0
-        self._signals = _BatchSignals(self)
-        self._signals.done.connect(self._on_batch_done)
         self._dispatch_timer = QTimer(self)
         self._dispatch_timer.setSingleShot(True)
         self._dispatch_timer.setInterval(0)
@@ -151,22 +138,21 @@ class ThumbnailLoader(QObject):
             return image
         return self.broken_placeholder if content_hash in self._broken else self.placeholder
 
-    def is_broken(self, content_hash: str) -> bool:
-        return content_hash in self._broken
-
     def is_idle(self) -> bool:
         return not self._queued and not self._in_flight
 
     def _dispatch(self) -> None:
         # Newest requests first: they are what is on screen now.
         while self._queued and self._batches_in_flight < self._pool.maxThreadCount() * 2:
-            batch = []
+            batch: list[tuple[str, str | None]] = []
             while self._queued and len(batch) < BATCH_SIZE:
                 content_hash, original = self._queued.popitem(last=True)
                 self._in_flight.add(content_hash)
                 batch.append((content_hash, original))
             self._batches_in_flight += 1
-            self._pool.start(_LoadBatch(self.library, batch, self._size, self._signals))
+            library, size = self.library, QSize(self._size)
+            run_in_background(lambda b=batch, lib=library, s=size: load_batch(lib, b, s),
+                              self._on_batch_done, pool=self._pool, owner=self)
 
     def _on_batch_done(self, results: list) -> None:
         self._batches_in_flight -= 1

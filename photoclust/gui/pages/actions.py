@@ -1,10 +1,41 @@
-"""Page-local actions: shortcuts that work while the focus is on the page that owns them, so pages
-can use plain keys (Y, N, arrows, Esc) without clashing with each other or the shell."""
+"""Actions: ``make_action`` for the shell's and the photos page's window-wide actions, and
+page-local ones (``page_action``): shortcuts that work while the focus is on the page that owns
+them, so pages can use plain keys (Y, N, arrows, Esc) without clashing with each other or the
+shell."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
+
+from photoclust.gui.resources import icon
+
+# The mixin below is mixed into ``Page`` (a QWidget); the type checker sees that base.
+if TYPE_CHECKING:
+    _MixinBase = QWidget
+else:
+    _MixinBase = object
+
+
+def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
+                tip: str, slot, short: str | None = None) -> QAction:
+    """An action with its object name, shortcuts (window-wide) and a tooltip naming the key;
+    ``short`` is the toolbar's label (``iconText``) when the menu's ``text`` is longer."""
+    action = QAction(icon(icon_name) if icon_name else icon(""), text, parent)
+    action.setObjectName(name)
+    if short:
+        action.setIconText(short)
+    keys = [QKeySequence(s) for s in (shortcuts if isinstance(shortcuts, (list, tuple))
+                                      else [shortcuts] if shortcuts else [])]
+    action.setShortcuts(keys)
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    hint = f" ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})" if keys else ""
+    action.setToolTip(tip + hint)
+    action.setStatusTip(tip)
+    action.triggered.connect(lambda _checked=False: slot())
+    return action
 
 
 def page_action(page: QWidget, text: str, keys: list, slot, tip: str) -> QAction:
@@ -22,7 +53,7 @@ def page_action(page: QWidget, text: str, keys: list, slot, tip: str) -> QAction
     return action
 
 
-class LiveWhileShown:
+class LiveWhileShown(_MixinBase):
     """Mixed into a ``Page``: its actions work only while the page is on screen.
 
     ``actions()`` are the few the shell shows in its toolbar and Edit menu; ``view_actions()``

@@ -3,6 +3,8 @@ search's "Move to cluster…"). Window-modal but not blocking: ``picked(cluster_
 presses Enter or double-clicks a cluster."""
 from __future__ import annotations
 
+from typing import AbstractSet
+
 from PySide6.QtCore import QSortFilterProxyModel, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout
 
@@ -12,7 +14,8 @@ from photoclust.core.queries import list_clusters
 class ClusterPicker(QDialog):
     picked = Signal(int)
 
-    def __init__(self, library, prompt: str, exclude: set[int] = frozenset(), parent=None):
+    def __init__(self, library, prompt: str, exclude: AbstractSet[int] = frozenset(),
+                 parent=None):
         super().__init__(parent)
         self.setWindowTitle("Choose a cluster")
         self.setWindowModality(Qt.WindowModality.WindowModal)

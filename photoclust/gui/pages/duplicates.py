@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,12 +45,12 @@ from photoclust.core.duplicates_choice import (
     forget,
     photos_key,
 )
-from photoclust.core.jobs import Job, JobContext
+from photoclust.core.jobs import Job, JobContext, Progress
 from photoclust.core.viewing import file_size_text
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
-from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.base import JobPage
 from photoclust.gui.pages.widgets import action_button, busy_panel, message_label
 
 COPY_THUMB = 200
@@ -79,21 +86,27 @@ class _GroupModel(QAbstractListModel):
         super().__init__(parent)
         self.thumbnails = thumbnails
         self.groups: list[GroupForReview] = []
-        thumbnails.loaded.connect(lambda _h: self.rowCount() and self.dataChanged.emit(
-            self.index(0), self.index(self.rowCount() - 1), [Qt.ItemDataRole.DecorationRole]))
+        thumbnails.loaded.connect(lambda _h: self._thumbnails_loaded())
 
     def set_groups(self, groups: list[GroupForReview]) -> None:
         self.beginResetModel()
         self.groups = list(groups)
         self.endResetModel()
 
+    def _thumbnails_loaded(self) -> None:
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1),
+                                  [Qt.ItemDataRole.DecorationRole])
+
     def changed(self, row: int) -> None:
         self.dataChanged.emit(self.index(row), self.index(row))
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802,B008 - Qt override
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()  # noqa: N802,B008
+                 ) -> int:
         return 0 if parent.isValid() else len(self.groups)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.groups):
             return None
         g = self.groups[index.row()]
@@ -111,7 +124,7 @@ class _GroupModel(QAbstractListModel):
 class _KeyedGroupsJob(DuplicatesJob):
     """The groups and the ``photos_key`` they were found for, both read on the worker."""
 
-    def run(self, ctx: JobContext):  # type: ignore[override]
+    def run(self, ctx: JobContext):
         key = photos_key(self.library)
         return key, super().run(ctx)
 
@@ -129,9 +142,11 @@ class _PhotosKeyJob(Job[tuple]):
         return photos_key(self.library)
 
 
-class DuplicatesPage(LiveWhileShown, Page):
+class DuplicatesPage(LiveWhileShown, JobPage):
     name = "duplicates"
     title = "Duplicates"
+    failed_text = "Duplicates could not be looked for: {error}"
+    stopped_text = "Stopped. Press F5 to look for duplicates again."
 
     groupsReady = Signal()
     choiceSaved = Signal(int)  # the photo chosen for its group (or -1: the choice was dropped)
@@ -139,7 +154,6 @@ class DuplicatesPage(LiveWhileShown, Page):
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
         self.all_groups: list[GroupForReview] | None = None
-        self._worker = None
         self._computed_for: tuple[int, int] | None = None  # photos_key the groups were found for
         self.checks_pending = 0  # queued checks whether photos were added or went missing
         self.thumbnails = ThumbnailLoader(state.library, icon_size=COPY_THUMB, parent=self)
@@ -226,7 +240,7 @@ class DuplicatesPage(LiveWhileShown, Page):
         self._show()
         self.set_actions_live(self.isVisible())
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         return [self.keep_action, self.suggest_action, self.all_action]
 
     def view_actions(self) -> list[QAction]:
@@ -236,7 +250,7 @@ class DuplicatesPage(LiveWhileShown, Page):
     def activate(self, **_kwargs) -> None:
         # Groups depend on which photos there are, not on clusters: edits keep them valid, new
         # or vanished photos do not.
-        if self._worker is None:
+        if not self.job_running():
             if self.all_groups is None:
                 self.refresh()
             else:  # each activation checks afresh: a check queued earlier may predate a change
@@ -246,42 +260,40 @@ class DuplicatesPage(LiveWhileShown, Page):
                                    on_cancelled=self._on_check_ended)
         self.group_list.setFocus()
 
-    def _on_photos_key(self, key: tuple) -> None:
+    def _on_photos_key(self, key: object) -> None:
         self.checks_pending -= 1
-        if key != self._computed_for and self._worker is None:
+        if key != self._computed_for and not self.job_running():
             self.refresh()
 
     def _on_check_ended(self, *_args) -> None:
         self.checks_pending -= 1
 
     def refresh(self) -> None:
-        if self._worker is not None:
-            return
-        self._worker = self.state.run_job(_KeyedGroupsJob(self.state.library), self._on_groups,
-                                          on_failed=self._on_failed,
-                                          on_cancelled=self._on_cancelled)
-        self._worker.progressed.connect(
-            lambda done, total, msg: self.loading_label.setText(
-                f"{msg}: {done:,} of {total:,} groups…" if msg and total > 1 else
-                "Comparing photos to find copies…"))
-        self._show()
+        if self.start_job(_KeyedGroupsJob(self.state.library), self._on_groups):
+            self._show()
+
+    def job_progressed(self, progress: Progress) -> None:
+        p = progress
+        self.loading_label.setText(
+            f"{p.message}: {p.done:,} of {p.total:,} groups…" if p.message and p.total > 1
+            else "Comparing photos to find copies…")
 
     def _on_groups(self, keyed: tuple[tuple, list[GroupForReview]]) -> None:
-        self._worker = None
         self._computed_for, groups = keyed
         self.all_groups = groups
         self._apply_filter()
         self.groupsReady.emit()
 
-    def _on_failed(self, error) -> None:
-        self._worker = None
+    def job_failed(self, error) -> None:
         self._computed_for = None
-        self._show(f"Duplicates could not be looked for: {error}")
+        super().job_failed(error)
 
-    def _on_cancelled(self) -> None:
-        self._worker = None
+    def job_cancelled(self) -> None:
         self._computed_for = None
-        self._show("Stopped. Press F5 to look for duplicates again.")
+        super().job_cancelled()
+
+    def show_message(self, text: str) -> None:
+        self._show(text)
 
     # --- showing ------------------------------------------------------------------------------
     def _apply_filter(self) -> None:
@@ -293,12 +305,12 @@ class DuplicatesPage(LiveWhileShown, Page):
         self._show()
 
     def _show(self, message: str | None = None) -> None:
-        counts = {}
+        counts: dict[str, int] = {}
         for g in self.all_groups or []:
             counts[g.kind] = counts.get(g.kind, 0) + 1
         self.summary.setText("  ·  ".join(f"{KIND_WORDS[k]}: {n:,}" for k, n in counts.items()
                                           if k in KIND_WORDS))
-        if self._worker is not None:
+        if self.job_running():
             self.stack.setCurrentWidget(self.loading)
         elif message is not None:
             self.message.setText(message)
@@ -340,9 +352,9 @@ class DuplicatesPage(LiveWhileShown, Page):
         g = self.current_group()
         shown = self.stack.currentWidget() is self.splitter and g is not None
         self.keep_action.setEnabled(shown and self.copies.current_photo_id() is not None)
-        self.suggest_action.setEnabled(shown and g.chosen != g.suggested)
-        self.all_action.setEnabled(shown and g.chosen is not None)
-        self.refresh_action.setEnabled(self._worker is None)
+        self.suggest_action.setEnabled(shown and g is not None and g.chosen != g.suggested)
+        self.all_action.setEnabled(shown and g is not None and g.chosen is not None)
+        self.refresh_action.setEnabled(not self.job_running())
 
     # --- choosing -----------------------------------------------------------------------------
     def keep_current(self) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,46 +26,33 @@ from PySide6.QtWidgets import (
 from photoclust.core.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
 from photoclust.core.queries import list_clusters, photo_details
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
-from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.base import JobPage
 from photoclust.gui.pages.widgets import busy_panel, message_label
 from photoclust.gui.views.map_view import MapView
+from photoclust.gui.workers import run_in_background
 
 
-class _Signals(QObject):
-    coloured = Signal(int, object, object)  # request number, cluster ids, {cluster id: name}
-
-
-class _Colour(QRunnable):
+def read_colours(library, photo_ids) -> tuple:
     """Each photo's cluster now, and the clusters' names (one read each; for 50,000 photos
     tens of milliseconds, kept off the GUI thread)."""
-
-    def __init__(self, library, photo_ids, request: int, signals: _Signals):
-        super().__init__()
-        self.library, self.photo_ids, self.request, self.signals = \
-            library, photo_ids, request, signals
-
-    def run(self) -> None:
-        cluster_ids = cluster_of_photos(self.library, self.photo_ids)
-        names = {c.id: c.name for c in list_clusters(self.library)}
-        self.signals.coloured.emit(self.request, cluster_ids, names)
+    return cluster_of_photos(library, photo_ids), {c.id: c.name for c in list_clusters(library)}
 
 
-class MapPage(LiveWhileShown, Page):
+class MapPage(LiveWhileShown, JobPage):
     name = "map"
     title = "Map"
+    failed_text = "The map cannot be drawn yet: {error}"
+    stopped_text = "Stopped. Press F5 to lay out the map."
 
     mapReady = Signal()  # the layout is drawn
 
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
         self.layout_data: MapLayout | None = None
-        self._worker = None
         self._recolor_needed = False
         self._colour_request = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.coloured.connect(self._on_coloured)
         self.view = MapView()
         self.info = QLabel("Click a dot to see its photo; double-click or Enter opens it.")
         self.info.setObjectName("hint")
@@ -109,15 +96,12 @@ class MapPage(LiveWhileShown, Page):
         self.view.setFocus()
 
     def compute(self) -> None:
-        if self._worker is not None:
+        if self.job_running():
             return
         from photoclust.core.embedding.store import library_model
 
         job = MapLayoutJob(self.state.library, library_model(self.state.library))
-        self._worker = self.state.run_job(job, self._on_layout, on_failed=self._on_failed,
-                                          on_cancelled=self._on_cancelled)
-        self._worker.progressed.connect(
-            lambda _d, _t, msg: msg and self.loading_label.setText(f"{msg}…"))
+        self.start_job(job, self._on_layout)
         self.stack.setCurrentWidget(self.loading)
 
     def relayout(self) -> None:
@@ -125,17 +109,11 @@ class MapPage(LiveWhileShown, Page):
         self.compute()
 
     def _on_layout(self, layout: MapLayout) -> None:
-        self._worker = None
         self.layout_data = layout
         self.recolor()  # the names are read off the GUI thread too
 
-    def _on_failed(self, error) -> None:
-        self._worker = None
-        self._show(f"The map cannot be drawn yet: {error}")
-
-    def _on_cancelled(self) -> None:
-        self._worker = None
-        self._show("Stopped. Press F5 to lay out the map.")
+    def show_message(self, message: str) -> None:
+        self._show(message)
 
     def _show(self, message: str) -> None:
         self.message.setText(message)
@@ -161,8 +139,11 @@ class MapPage(LiveWhileShown, Page):
             return
         self._colour_request += 1
         self._recolor_needed = False
-        self._pool.start(_Colour(self.state.library, self.layout_data.photo_ids.copy(),
-                                 self._colour_request, self._signals))
+        library, photo_ids = self.state.library, self.layout_data.photo_ids.copy()
+        request = self._colour_request
+        run_in_background(lambda: read_colours(library, photo_ids),
+                          lambda read: self._on_coloured(request, *read),
+                          pool=self._pool, owner=self)
 
     def _on_coloured(self, request: int, cluster_ids, names: dict) -> None:
         if request != self._colour_request or self.layout_data is None:
@@ -184,7 +165,6 @@ class MapPage(LiveWhileShown, Page):
         cluster = details.cluster_name if details.cluster_name is not None else "no cluster"
         self.info.setText(f"{Path(details.path).name} · {cluster} · double-click or Enter opens "
                           "it")
-        self.state.set_selection([photo_id])
         if details.cluster_id is not None:
             self.state.set_current_cluster(details.cluster_id)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,13 +30,14 @@ from photoclust.core.queries import count_present_photos, photos_now_in
 from photoclust.core.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, read_page
+from photoclust.gui.pages.actions import make_action
 from photoclust.gui.pages.base import Page
-from photoclust.gui.resources import icon
 from photoclust.gui.state import AppState
 from photoclust.gui.views.photo_grid import PhotoGrid
 from photoclust.gui.views.preview import PreviewPane
 from photoclust.gui.views.sidebar import ClusterSidebar
 from photoclust.gui.views.welcome import WelcomePage
+from photoclust.gui.workers import run_in_background
 
 ORDERS = (("By file name", "path"), ("By date taken", "taken_at"),
           ("Least sure first", "confidence"))
@@ -68,42 +69,6 @@ def read_snapshot(library: Library, cluster_id: int | None, edited: list[int] | 
     return Snapshot(rows, count_present_photos(library), now_in, first_page)
 
 
-class _SnapshotSignals(QObject):
-    read = Signal(int)  # generation; the snapshot waits in the page's ``_pending``
-
-
-class _ReadSnapshot(QRunnable):
-    def __init__(self, page: PhotosPage, generation: int, cluster_id, edited):
-        super().__init__()
-        self._page = page
-        self._args = (page.state.library, cluster_id, edited, page.photo_model.order)
-        self._generation = generation
-
-    def run(self) -> None:
-        snapshot = read_snapshot(*self._args)
-        self._page._pending[self._generation] = snapshot  # the page's reader
-        self._page._snapshot_signals.read.emit(self._generation)
-
-
-def make_action(parent: QObject, name: str, text: str, icon_name: str | None, shortcuts,
-                tip: str, slot, short: str | None = None) -> QAction:
-    """An action with its object name, shortcuts (window-wide) and a tooltip naming the key;
-    ``short`` is the toolbar's label (``iconText``) when the menu's ``text`` is longer."""
-    action = QAction(icon(icon_name) if icon_name else icon(""), text, parent)
-    action.setObjectName(name)
-    if short:
-        action.setIconText(short)
-    keys = [QKeySequence(s) for s in (shortcuts if isinstance(shortcuts, (list, tuple))
-                                      else [shortcuts] if shortcuts else [])]
-    action.setShortcuts(keys)
-    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    hint = f" ({keys[0].toString(QKeySequence.SequenceFormat.NativeText)})" if keys else ""
-    action.setToolTip(tip + hint)
-    action.setStatusTip(tip)
-    action.triggered.connect(lambda _checked=False: slot())
-    return action
-
-
 class PhotosPage(Page):
     name = "photos"
     title = "Photos"
@@ -124,9 +89,6 @@ class PhotosPage(Page):
         # the 50,000-row counts; the newest read wins.
         self._reader = QThreadPool(self)
         self._reader.setMaxThreadCount(1)
-        self._snapshot_signals = _SnapshotSignals(self)
-        self._snapshot_signals.read.connect(self._on_snapshot_read)
-        self._pending: dict[int, Snapshot] = {}
         self._generation = 0
         self._shown_generation = 0
 
@@ -222,7 +184,7 @@ class PhotosPage(Page):
         for action in self.actions():
             self.addAction(action)
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         """Cluster edits first (toolbar), then the view actions (menu only)."""
         return [self.rename_action, self.merge_action, self.split_action,
                 self.new_cluster_action, self.remove_action]
@@ -267,12 +229,14 @@ class PhotosPage(Page):
     def reload_in_background(self) -> None:
         """Re-read the library on the reader thread, then show it (``reloaded``)."""
         self._generation += 1
-        self._reader.start(_ReadSnapshot(self, self._generation, self.sidebar.current_cluster_id(),
-                                         self._edited_photo_ids))
+        generation, library, order = self._generation, self.state.library, self.photo_model.order
+        cluster_id, edited = self.sidebar.current_cluster_id(), self._edited_photo_ids
+        run_in_background(lambda: read_snapshot(library, cluster_id, edited, order),
+                          lambda snapshot: self._on_snapshot_read(generation, snapshot),
+                          pool=self._reader, owner=self)
 
-    def _on_snapshot_read(self, generation: int) -> None:
-        snapshot = self._pending.pop(generation, None)
-        if snapshot is not None and generation == self._generation:
+    def _on_snapshot_read(self, generation: int, snapshot: Snapshot) -> None:
+        if generation == self._generation:
             self._shown_generation = generation
             self._apply(snapshot)
 
@@ -348,7 +312,6 @@ class PhotosPage(Page):
         self._update_actions()
 
     def _on_photo_selection(self) -> None:
-        self.state.set_selection(self.grid.selected_photo_ids())
         self._update_actions()
 
     def _on_order_changed(self, _index: int) -> None:

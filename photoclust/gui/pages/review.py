@@ -44,7 +44,7 @@ from photoclust.core.review_queue import (
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
-from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.base import JobPage
 from photoclust.gui.pages.cluster_picker import ClusterPicker
 from photoclust.gui.pages.widgets import action_button, busy_panel, message_label
 
@@ -68,9 +68,11 @@ class _Side(QWidget):
         layout.addWidget(self.strip, 1)
 
 
-class ReviewPage(LiveWhileShown, Page):
+class ReviewPage(LiveWhileShown, JobPage):
     name = "review"
     title = "Review"
+    failed_text = "No questions could be made: {error}"
+    stopped_text = "Stopped. Press F5 to look for questions again."
 
     queueReady = Signal()  # a fresh queue is shown
     answered = Signal(str)  # the answer just given (yes, no, elsewhere, skip)
@@ -82,7 +84,6 @@ class ReviewPage(LiveWhileShown, Page):
         self.current = 0
         self.answered_count = 0
         self.stale = True
-        self._worker = None
         self._own_edits = 0
         #: Photos the answers since the queue was made took out of their cluster: no longer
         #: shown among a cluster's typical photos.
@@ -174,7 +175,7 @@ class ReviewPage(LiveWhileShown, Page):
         self._show()
         self.set_actions_live(self.isVisible())
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         return [self.yes_action, self.no_action, self.elsewhere_action, self.skip_action]
 
     def view_actions(self) -> list[QAction]:
@@ -182,47 +183,37 @@ class ReviewPage(LiveWhileShown, Page):
 
     # --- page interface -----------------------------------------------------------------------
     def activate(self, **_kwargs) -> None:
-        if self.stale and self._worker is None:
+        if self.stale and not self.job_running():
             self.refresh()
         self.setFocus()
 
     # --- the queue ----------------------------------------------------------------------------
-    def is_loading(self) -> bool:
-        return self._worker is not None
-
     def refresh(self) -> None:
         """Compute the questions afresh in the background (the page shows it is looking)."""
-        if self._worker is not None:
+        if self.job_running():
             return
         self.stale = False
         self.loading_label.setText("Looking for the questions that teach photoclust the most…")
-        self._worker = self.state.run_job(ReviewJob(self.state.library),
-                                          self._on_queue, on_failed=self._on_failed,
-                                          on_cancelled=self._on_cancelled)
-        self._worker.progressed.connect(self._on_progress)
+        self.start_job(ReviewJob(self.state.library), self._on_queue)
         self._show()
 
-    def _on_progress(self, _done: int, _total: int, message: str) -> None:
-        if message:
-            self.loading_label.setText(f"{message}…")
-
     def _on_queue(self, queue: ReviewQueue) -> None:
-        self._worker = None
         self.queue = queue
         self.current = 0
         self._taken_out.clear()
         self._show()
         self.queueReady.emit()
 
-    def _on_failed(self, error) -> None:
-        self._worker = None
+    def job_failed(self, error) -> None:
         self.queue = None
-        self._show(f"No questions could be made: {error}")
+        super().job_failed(error)
 
-    def _on_cancelled(self) -> None:
-        self._worker = None
+    def job_cancelled(self) -> None:
         self.stale = True
-        self._show("Stopped. Press F5 to look for questions again.")
+        super().job_cancelled()
+
+    def show_message(self, text: str) -> None:
+        self._show(text)
 
     def _on_photos_changed(self) -> None:
         if self._own_edits == 0:
@@ -236,7 +227,7 @@ class ReviewPage(LiveWhileShown, Page):
 
     def _show(self, message: str | None = None) -> None:
         q = self.current_question()
-        if self._worker is not None:
+        if self.job_running():
             self.stack.setCurrentWidget(self.loading)
             self.progress_label.clear()
         elif message is not None or q is None:
@@ -250,16 +241,18 @@ class ReviewPage(LiveWhileShown, Page):
                                         if self.answered_count else "")
         else:
             self._show_question(q)
-        has_question = self._worker is None and q is not None and message is None
+        has_question = not self.job_running() and q is not None and message is None
         for action in (self.yes_action, self.no_action, self.elsewhere_action,
                        self.skip_action):
             action.setEnabled(has_question)
         n = len(self.queue.questions) if self.queue is not None else 0
         self.prev_action.setEnabled(has_question and self.current > 0)
         self.next_action.setEnabled(has_question and self.current < n - 1)
-        self.refresh_action.setEnabled(self._worker is None)
+        self.refresh_action.setEnabled(not self.job_running())
 
     def _show_question(self, q) -> None:
+        if self.queue is None:
+            return
         view = self.queue.views[self.current]
         self.question_label.setText(question_text(q))
         right = view.right
@@ -291,7 +284,7 @@ class ReviewPage(LiveWhileShown, Page):
     # --- answering ----------------------------------------------------------------------------
     def answer(self, answer: str, cluster_id: int | None = None) -> None:
         q = self.current_question()
-        if q is None:
+        if q is None or self.queue is None:
             return
         if answer == SKIP:
             if self.current < len(self.queue.questions) - 1:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -40,63 +40,47 @@ from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.cluster_picker import ClusterPicker
 from photoclust.gui.pages.widgets import action_button
+from photoclust.gui.workers import run_in_background
 
 RESULT_THUMB = 160
 SEARCH_LIMIT = 200
 SIMILAR_LIMIT = 60
 
 
-class _Signals(QObject):
-    answered = Signal(int, object)  # generation, (hits, content hashes) or an error sentence
-    hinted = Signal(int, str)  # generation, the hint for an empty query
+def read_hint() -> str:
+    """Imports ``core.search`` (a quarter of a second: its word lists; run off the GUI thread)
+    and says what can be typed."""
+    try:
+        from photoclust.core.search import search_hint
+
+        hint = search_hint("")
+        freeze_new_modules()
+    except Exception as exc:  # noqa: BLE001 - a sentence for the user, never a crash
+        hint = f"The search could not start: {exc or type(exc).__name__}"
+    return hint
 
 
-class _Hint(QRunnable):
-    """Imports ``core.search`` (a quarter of a second: its word lists) off the GUI thread and
-    says what can be typed."""
+def run_query(library, text: str | None = None, similar_to: int | None = None):
+    """(hits, content hashes, the file name similar photos are like) or an error sentence; run
+    off the GUI thread."""
+    from photoclust.core.search import SearchError, search_photos, similar_photos
 
-    def __init__(self, generation: int, signals: _Signals):
-        super().__init__()
-        self.generation, self.signals = generation, signals
-
-    def run(self) -> None:
-        try:
-            from photoclust.core.search import search_hint
-
-            hint = search_hint("")
-            freeze_new_modules()
-        except Exception as exc:  # noqa: BLE001 - a sentence for the user, never a crash
-            hint = f"The search could not start: {exc or type(exc).__name__}"
-        self.signals.hinted.emit(self.generation, hint)
-
-
-class _Query(QRunnable):
-    def __init__(self, library, generation: int, signals: _Signals, text: str | None = None,
-                 similar_to: int | None = None):
-        super().__init__()
-        self.library, self.generation, self.signals = library, generation, signals
-        self.text, self.similar_to = text, similar_to
-
-    def run(self) -> None:
-        from photoclust.core.search import SearchError, search_photos, similar_photos
-
-        try:
-            if self.similar_to is not None:
-                hits = similar_photos(self.library, self.similar_to, limit=SIMILAR_LIMIT)
-            else:
-                hits = search_photos(self.library, self.text or "", limit=SEARCH_LIMIT)
-            files = photo_files(self.library, [h.id for h in hits])
-            hashes = {pid: content_hash for pid, (content_hash, _path) in files.items()}
-            start = None
-            if self.similar_to is not None:
-                details = photo_details(self.library, self.similar_to)
-                start = Path(details.path).name if details is not None else None
-            self.signals.answered.emit(self.generation, (hits, hashes, start))
-        except SearchError as exc:
-            self.signals.answered.emit(self.generation, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a sentence for the user, never a crash
-            self.signals.answered.emit(self.generation,
-                                       f"The search could not run: {exc or type(exc).__name__}")
+    try:
+        if similar_to is not None:
+            hits = similar_photos(library, similar_to, limit=SIMILAR_LIMIT)
+        else:
+            hits = search_photos(library, text or "", limit=SEARCH_LIMIT)
+        files = photo_files(library, [h.id for h in hits])
+        hashes = {pid: content_hash for pid, (content_hash, _path) in files.items()}
+        start = None
+        if similar_to is not None:
+            details = photo_details(library, similar_to)
+            start = Path(details.path).name if details is not None else None
+        return hits, hashes, start
+    except SearchError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - a sentence for the user, never a crash
+        return f"The search could not run: {exc or type(exc).__name__}"
 
 
 class SearchBox(QLineEdit):
@@ -129,9 +113,6 @@ class SearchPage(LiveWhileShown, Page):
         self._generation = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.answered.connect(self._on_answer)
-        self._signals.hinted.connect(self._on_hint)
         self.thumbnails = ThumbnailLoader(state.library, icon_size=RESULT_THUMB, parent=self)
         self.picker: ClusterPicker | None = None
         self.export_dialog = None
@@ -191,7 +172,7 @@ class SearchPage(LiveWhileShown, Page):
         self._show_hint_only(loaded_here=False)
         self.set_actions_live(self.isVisible())
 
-    def actions(self) -> list[QAction]:  # type: ignore[override]
+    def actions(self) -> list[QAction]:
         return [self.similar_action, self.move_action, self.new_cluster_action,
                 self.export_action]
 
@@ -228,15 +209,15 @@ class SearchPage(LiveWhileShown, Page):
         if not self.query_text:
             self._show_hint_only()
             return
-        self._start(_Query(self.state.library, self._next_generation(), self._signals,
-                           text=self.query_text),
-                    f"Looking for “{self.query_text}”…")
+        library, text = self.state.library, self.query_text
+        self._start(lambda: run_query(library, text=text), f"Looking for “{self.query_text}”…")
 
     def show_similar_to(self, photo_id: int) -> None:
         self.similar_to, self.query_text = photo_id, ""
         self.field.clear()  # the results are no longer those of the words typed
-        self._start(_Query(self.state.library, self._next_generation(), self._signals,
-                           similar_to=photo_id), "Looking for similar photos…")
+        library = self.state.library
+        self._start(lambda: run_query(library, similar_to=photo_id),
+                    "Looking for similar photos…")
 
     def show_similar(self) -> None:
         photo_id = self.results.current_photo_id()
@@ -247,11 +228,13 @@ class SearchPage(LiveWhileShown, Page):
         self._generation += 1
         return self._generation
 
-    def _start(self, query: _Query, status: str) -> None:
+    def _start(self, query, status: str) -> None:
+        generation = self._next_generation()
         self.status.setText(status)
         self.hint.clear()
         self.hint.hide()
-        self._pool.start(query)
+        run_in_background(query, lambda answer: self._on_answer(generation, answer),
+                          pool=self._pool, owner=self)
 
     def _on_answer(self, generation: int, answer) -> None:
         if generation != self._generation:
@@ -309,7 +292,9 @@ class SearchPage(LiveWhileShown, Page):
             return
         self.status.setText("Getting search ready…")
         self.hint.hide()
-        self._pool.start(_Hint(self._generation, self._signals))
+        generation = self._generation
+        run_in_background(read_hint, lambda hint: self._on_hint(generation, hint),
+                          pool=self._pool, owner=self)
 
     def _on_hint(self, generation: int, hint: str) -> None:
         if generation != self._generation:
@@ -349,7 +334,6 @@ class SearchPage(LiveWhileShown, Page):
         return ids
 
     def _selection(self) -> None:
-        self.state.set_selection(self.results.selected_photo_ids())
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -396,6 +380,6 @@ class SearchPage(LiveWhileShown, Page):
         if self.export_dialog is not None:
             self.export_dialog.deleteLater()
         self.export_dialog = ExportDialog(self.state.library, clusters, list(created),
-                                          self.state.queue.pool, self)
+                                          self.state.queue, self)
         self.export_dialog.chosen_radio.setChecked(True)  # the new album only, not everything
         self.export_dialog.open()

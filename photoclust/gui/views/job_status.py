@@ -4,16 +4,16 @@ The layout is fixed: the job text has a fixed width (elided), so the bar and Can
 under the mouse while the text changes. Progress is said in words a person uses ("Looking at
 photos: 120 of 300 · 4 photos/s · about 1 min left"), never the core's raw stage text.
 
-Organize reads (indexes) and looks at (embeds) photos at the same time; while it reads, the core
-says "index: NAME (N embedded)", shown as "Looking at photos: 12 of 60 (40 read)". The count,
+Progress arrives as numbers with a stage (``core.jobs.Progress``); nothing is parsed out of text.
+Organize reads (indexes) and looks at (embeds) photos at the same time; while it reads, its
+``index`` reports carry the photos embedded meanwhile (``Progress.embedded``), shown as "Looking at
+photos: 12 of 60 (40 read)". The count,
 the bar, the rate and the time left then follow the photos looked at,
 the slower of the two and what the job waits for (none is shown before the first photo is looked
 at), so they run on without a jump when reading ends and only looking at is left
 (docs/performance.md).
 """
 from __future__ import annotations
-
-import re
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -25,12 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.core.jobs import Progress
 from photoclust.gui.resources import icon
 from photoclust.gui.workers import JobWorker, ProgressRate
 
 JOB_TEXT_WIDTH = 480
 
-#: The core's stage prefixes ("embed: IMG_1.jpg") in words, and what the stage counts.
+#: The core's stages (``Progress.stage``) in words, and what the stage counts.
 STAGE_WORDS = {
     "index": ("Reading photos", "photos"),
     "embed": ("Looking at photos", "photos"),
@@ -41,14 +42,9 @@ TITLE_UNITS = {"Exporting albums": "photos", "Indexing photos": "photos",
                "Embedding photos": "photos"}
 
 
-_EMBEDDED = re.compile(r"\((\d+) embedded\)$")
-
-
-def photos_looked_at(message: str) -> int | None:
-    """N of an overlapped organize's "index: NAME (N embedded)", else None."""
-    stage, _, detail = message.partition(": ")
-    found = _EMBEDDED.search(detail or stage) if stage.startswith("index") else None
-    return int(found.group(1)) if found else None
+def photos_looked_at(progress: Progress) -> int | None:
+    """The photos embedded while an overlapped organize indexes, else None."""
+    return progress.embedded if progress.stage == "index" and progress.embedded else None
 
 
 def format_time_left(seconds: float) -> str:
@@ -64,12 +60,12 @@ def format_time_left(seconds: float) -> str:
     return f"about {minutes // 60} h {minutes % 60:02d} min left"
 
 
-def describe_progress(title: str, done: int, total: int, message: str,
+def describe_progress(title: str, progress: Progress,
                       rate: float | None = None, eta_s: float | None = None) -> str:
     """One line for a progress report; see the module docstring."""
-    stage, _, _detail = message.partition(": ")
-    looked_at = photos_looked_at(message)
-    words, unit = STAGE_WORDS.get(stage.split(" (")[0], (None, None))
+    stage, done, total = progress.stage, progress.done, progress.total
+    looked_at = photos_looked_at(progress)
+    words, unit = STAGE_WORDS.get(stage, (None, None))
     if words is None:
         words, unit = title, TITLE_UNITS.get(title)
     if total <= 0 or (stage in STAGE_WORDS and unit is None):
@@ -164,9 +160,10 @@ class JobStatusWidget(QWidget):
             self.cancel_button.setEnabled(False)
             self._set_text("Stopping after the current step…")
 
-    def _on_progress(self, done: int, total: int, message: str) -> None:
-        looked_at = photos_looked_at(message)
-        if looked_at is None and message.startswith("index"):
+    def _on_progress(self, progress: Progress) -> None:
+        done, total = progress.done, progress.total
+        looked_at = photos_looked_at(progress)
+        if looked_at is None and progress.stage == "index":
             looked_at = 0  # the model is still loading: reading alone is no rate for the job
         counted = done if looked_at is None else looked_at
         if total > 0:
@@ -176,7 +173,7 @@ class JobStatusWidget(QWidget):
             self.bar.setRange(0, 0)
         self._rate.add(counted)
         if self.cancel_button.isEnabled() and self._worker is not None:
-            self._set_text(describe_progress(self._worker.title, done, total, message,
+            self._set_text(describe_progress(self._worker.title, progress,
                                              self._rate.rate(), self._rate.eta_seconds(total)))
 
     def _on_end(self, worker: JobWorker) -> None:

@@ -8,7 +8,16 @@ from __future__ import annotations
 import struct
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QDataStream,
+    QIODevice,
+    QPointF,
+    QRect,
+    QRectF,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF, QWheelEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 
@@ -121,7 +130,8 @@ class MapView(QGraphicsView):
         self._auto_fit = True  # keep fitting as the view is resized, until the user zooms
         self.fit()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt override
+    def drawForeground(self, painter: QPainter,  # noqa: N802 - Qt override
+                       rect: QRectF | QRect) -> None:
         """The legend, fixed in the top-left corner of the view."""
         if not self._legend:
             return
@@ -214,7 +224,9 @@ class MapView(QGraphicsView):
 
     def highlight_photo(self, photo_id: int) -> bool:
         """Ring a photo's dot and bring it into view; False if it is not on the map."""
-        rows = np.nonzero(self.photo_ids == photo_id)[0] if self._item is not None else []
+        if self._item is None:
+            return False
+        rows = np.nonzero(self.photo_ids == photo_id)[0]
         if not len(rows):
             return False
         self._item.highlight = int(rows[0])

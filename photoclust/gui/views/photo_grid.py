@@ -2,6 +2,8 @@
 are painted and asked for thumbnails), multi-select, and a drag source of photo ids."""
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
@@ -39,6 +41,10 @@ class PhotoGrid(QListView):
         self.setIconSize(QSize(size, size))
         self.setGridSize(QSize(size + 16, size + 30))
         self.verticalScrollBar().setSingleStep(max(20, size // 4))
+
+    def model(self) -> PhotoListModel:
+        """The photos of the cluster shown (the one model the grid is given)."""
+        return cast(PhotoListModel, super().model())
 
     def selectAll(self) -> None:  # noqa: N802 - Qt override (Ctrl+A)
         """Select every photo of the cluster, loading the rows not paged in yet first."""

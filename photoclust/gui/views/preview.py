@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -12,30 +12,22 @@ from photoclust.core.imaging import ImageError, load_rgb
 from photoclust.core.library import Library
 from photoclust.core.queries import PhotoDetails, photo_details
 from photoclust.core.viewing import details_rows
+from photoclust.gui.workers import run_in_background
 
 PREVIEW_MIN_SIDE = 720
 TEXT_HEIGHT = 160  # the image area while it shows a message instead of a photo
 
 
-class _DecodeSignals(QObject):
-    decoded = Signal(int, object)  # photo id, QImage or error text
-
-
-class _DecodePhoto(QRunnable):
-    def __init__(self, photo_id: int, path: str, signals: _DecodeSignals):
-        super().__init__()
-        self._photo_id, self._path, self._signals = photo_id, path, signals
-
-    def run(self) -> None:
-        try:
-            image = load_rgb(self._path, min_side=PREVIEW_MIN_SIDE)
-            image.thumbnail((PREVIEW_MIN_SIDE * 2, PREVIEW_MIN_SIDE * 2))
-            data = image.tobytes()
-            qimage = QImage(data, image.width, image.height, 3 * image.width,
-                            QImage.Format.Format_RGB888).copy()
-            self._signals.decoded.emit(self._photo_id, qimage)
-        except (ImageError, OSError) as exc:
-            self._signals.decoded.emit(self._photo_id, str(exc))
+def decode_preview(path: str) -> QImage | str:
+    """The photo at ``path`` decoded for the pane (off the GUI thread), or why it cannot be."""
+    try:
+        image = load_rgb(path, min_side=PREVIEW_MIN_SIDE)
+        image.thumbnail((PREVIEW_MIN_SIDE * 2, PREVIEW_MIN_SIDE * 2))
+        data = image.tobytes()
+        return QImage(data, image.width, image.height, 3 * image.width,
+                      QImage.Format.Format_RGB888).copy()
+    except (ImageError, OSError) as exc:
+        return str(exc)
 
 
 class PreviewPane(QWidget):
@@ -48,8 +40,6 @@ class PreviewPane(QWidget):
         self._image: QImage | None = None
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._signals = _DecodeSignals(self)
-        self._signals.decoded.connect(self._on_decoded)
 
         self.image_label = QLabel("Select a photo to see it here.")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -83,7 +73,10 @@ class PreviewPane(QWidget):
             return
         self.image_label.setText("Loading…")
         self.metadata_label.setText(details_html(details))
-        self._pool.start(_DecodePhoto(photo_id, details.path, self._signals))
+        path = details.path
+        run_in_background(lambda: decode_preview(path),
+                          lambda result: self._on_decoded(photo_id, result),
+                          pool=self._pool, owner=self)
 
     def _on_decoded(self, photo_id: int, result) -> None:
         if photo_id != self.photo_id:
