@@ -137,8 +137,13 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
                     "other_cluster_id": None if other == NO_CLUSTER else other})
     elif result.event_id is None:
         print("Nothing changed: that suggestion was already dismissed.")
+    elif args.kind == "merge":
+        print(f"Dismissed: cluster {other} will not be suggested for merging into cluster "
+              f"{args.cluster_id} again ({printable(result.description)}; `photoclust undo` "
+              "takes it back).")
     else:
-        print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
+        print(f"Dismissed: cluster {args.cluster_id} will not be suggested for a split again "
+              f"({printable(result.description)}; `photoclust undo` takes it back).")
     return 0
 
 
