@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QObject,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,8 +38,9 @@ from photoclust.core.library import Library
 from photoclust.core.queries import count_present_photos, photos_now_in
 from photoclust.core.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
-from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, read_page
+from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, PhotoRole, read_page
 from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.widgets import ElidedLabel
 from photoclust.gui.resources import icon
 from photoclust.gui.state import AppState
 from photoclust.gui.views.photo_grid import PhotoGrid
@@ -139,7 +149,8 @@ class PhotosPage(Page):
         self.preview = PreviewPane(library)
         self.welcome = WelcomePage()
 
-        self.grid_title = QLabel()
+        # The cluster's name is cut to the room left of the Size slider, its count kept whole.
+        self.grid_title = ElidedLabel(keep="  ·  ")
         self.grid_title.setObjectName("paneTitle")
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setObjectName("thumbnailSize")
@@ -157,7 +168,8 @@ class PhotosPage(Page):
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 2)
         header.addWidget(self.grid_title, 1)
-        header.addWidget(QLabel("Size"))
+        self.size_label = QLabel("Size")
+        header.addWidget(self.size_label)
         header.addWidget(self.size_slider)
         header.addSpacing(8)
         header.addWidget(self.order_combo)
@@ -312,13 +324,14 @@ class PhotosPage(Page):
         size = self.cluster_model.cluster(row).size if row >= 0 else 0
         edited, self._edited_photo_ids = self._edited_photo_ids, None
         self.state.set_current_cluster(cluster_id if row >= 0 else None)
-        if row >= 0 and edited is not None and cluster_id == self.photo_model.cluster_id and \
+        same = row >= 0 and cluster_id == self.photo_model.cluster_id  # a re-read of it
+        if same and edited is not None and \
                 self.photo_model.apply_edit(edited, size, self._now_in):
             self._show_title(row)
-            if self.preview.photo_id in edited:
-                self.preview.show_photo(self.preview.photo_id)  # its cluster changed
+            self.preview.refresh()  # its cluster may have changed or been renamed
             self._update_actions()
             return  # same cluster after an edit: rows dropped in place, scroll position kept
+        kept = self._grid_state() if same else None
         self.photo_model.set_cluster(cluster_id if row >= 0 else None, size)
         self._show_title(row)
         first = self._first_page
@@ -326,8 +339,39 @@ class PhotosPage(Page):
             self.photo_model.show_first_page(first[2])  # read with the snapshot, off this thread
         elif self.photo_model.canFetchMore():
             self.photo_model.fetchMore()
-        self.preview.show_photo(None)
+        if kept is not None:
+            self._restore_grid_state(*kept)
+        else:
+            self.preview.show_photo(None)
         self._update_actions()
+
+    def _grid_state(self) -> tuple[list[int], int | None, int]:
+        """The selected photos, the current one and the scroll position, by photo id: what a
+        re-read of the same cluster (a job saving, an edit elsewhere) must not take away."""
+        current = self.grid.currentIndex()
+        return (self.grid.selected_photo_ids(),
+                current.data(PhotoRole.PhotoId) if current.isValid() else None,
+                self.grid.verticalScrollBar().value())
+
+    def _restore_grid_state(self, selected: list[int], current: int | None, scroll: int) -> None:
+        """Select again the photos of ``_grid_state`` still listed (by id); keep the preview on
+        the current photo while it is still in the cluster."""
+        selection = self.grid.selectionModel()
+        for photo_id in selected:
+            row = self.photo_model.row_of(photo_id)
+            if row >= 0:
+                selection.select(self.photo_model.index(row),
+                                 QItemSelectionModel.SelectionFlag.Select)
+        row = self.photo_model.row_of(current) if current is not None else -1
+        if row >= 0:
+            selection.setCurrentIndex(self.photo_model.index(row),
+                                      QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.preview.refresh()
+        else:
+            self.preview.show_photo(None)
+        if scroll:
+            # The view lays its rows out in batches first.
+            QTimer.singleShot(0, lambda: self.grid.verticalScrollBar().setValue(scroll))
 
     def _on_state_cluster(self, cluster_id) -> None:
         """Another page asked for a cluster (e.g. a click on the map)."""
@@ -421,8 +465,6 @@ class PhotosPage(Page):
         index = self.grid.currentIndex()
         if not index.isValid():
             return
-        from photoclust.gui.models.photo_model import PhotoRole
-
         self.state.show_page("viewer", photo_id=index.data(PhotoRole.PhotoId),
                              cluster_id=self.photo_model.cluster_id)
 

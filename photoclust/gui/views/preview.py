@@ -68,6 +68,11 @@ class PreviewPane(QWidget):
         self.setMinimumWidth(220)
 
     def show_photo(self, photo_id: int | None) -> None:
+        """Show ``photo_id`` (None: the hint). The photo shown already is not decoded again:
+        only its details are re-read (its cluster may have been renamed, or changed)."""
+        if photo_id is not None and photo_id == self.photo_id and self._image is not None:
+            self.refresh()
+            return
         self.photo_id = photo_id
         self._image = None
         self.image_label.setPixmap(QPixmap())
@@ -84,6 +89,17 @@ class PreviewPane(QWidget):
         self.image_label.setText("Loading…")
         self.metadata_label.setText(details_html(details))
         self._pool.start(_DecodePhoto(photo_id, details.path, self._signals))
+
+    def refresh(self) -> None:
+        """Re-read the shown photo's details (its cluster's name after a rename, say)."""
+        if self.photo_id is None:
+            return
+        details = photo_details(self.library, self.photo_id)
+        if details is None:
+            self.show_photo(None)
+            self.image_label.setText("This photo is no longer in the library.")
+            return
+        self.metadata_label.setText(details_html(details))
 
     def _on_decoded(self, photo_id: int, result) -> None:
         if photo_id != self.photo_id:
