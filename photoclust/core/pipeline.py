@@ -21,14 +21,18 @@ from photoclust.core.clustering import check_k, check_method
 from photoclust.core.clustering.job import ClusterJob, ClusterResult
 from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, in_batches
 from photoclust.core.embedding.store import library_model
-from photoclust.core.jobs import Cancelled, Job, JobContext
+from photoclust.core.jobs import Cancelled, Job, JobContext, JobError
 from photoclust.core.library.db import Library
-from photoclust.core.library.scan import ScanJob, ScanResult
+from photoclust.core.library.scan import ScanJob, ScanResult, has_any_photo, printable_path
+from photoclust.core.queries import count_present_photos
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 """Longest wait for the next indexing batch before looking for new photos anyway."""
+
+PREPARING_MODEL = "Preparing the model (once, about half a minute)…"
+"""Said (stage ``prepare``) while the model is built for ONNX Runtime on the first run."""
 
 
 class StageContext(JobContext):
@@ -138,10 +142,14 @@ class OrganizeJob(Job[OrganizeResult]):
         self.embed_job.check()
 
     def run(self, ctx: JobContext) -> OrganizeResult:
+        if not self._any_photo():
+            raise JobError(self._no_photos_sentence())  # before the model is loaded for nothing
         indexing = _Indexing(self.scan_job, ctx)
         started = time.monotonic()
         indexing.start()
         try:
+            if self.embed_job.needs_building():
+                ctx.report(0, 0, f"prepare: {PREPARING_MODEL}")
             self.embed_job.load()  # while the first photos are being indexed
             embedded = self._embed_while_indexing(ctx, indexing)
         finally:
@@ -153,6 +161,8 @@ class OrganizeJob(Job[OrganizeResult]):
         embedded.seconds = time.monotonic() - started
         log.info("indexed and embedded in %.1f s: %d embedded with %s on %s", embedded.seconds,
                  embedded.embedded, embedded.model, embedded.device)
+        if not with_vector:
+            raise JobError(self._no_photos_sentence(scanned))
         self.cluster_job.prepare()  # needs the embeddings, so only now
         clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
         return OrganizeResult(scanned, embedded, clustered)
@@ -219,3 +229,20 @@ class OrganizeJob(Job[OrganizeResult]):
         items, _, _ = job.select_work()
         take(items)
         yield from in_batches(pending, size)
+
+    # -- an empty folder: one plain sentence ------------------------------------------------------
+
+    def _any_photo(self) -> bool:
+        """A photo in the library already, or a file named like one in the folders (the walk
+        stops at the first)."""
+        return count_present_photos(self.library) > 0 or any(
+            has_any_photo(folder) for folder in self.scan_job.folders)
+
+    def _no_photos_sentence(self, scanned: ScanResult | None = None) -> str:
+        """"No photos found in FOLDER." (and how many files were not photos it could read)."""
+        folders = ", ".join(printable_path(f) for f in self.scan_job.folders)
+        unreadable = len(scanned.skipped) if scanned is not None else 0
+        if unreadable:
+            return (f"No photos found in {folders} ({unreadable:,} "
+                    f"file{'s' if unreadable != 1 else ''} could not be read as photos).")
+        return f"No photos found in {folders}."

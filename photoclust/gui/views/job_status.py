@@ -67,7 +67,9 @@ def format_time_left(seconds: float) -> str:
 def describe_progress(title: str, done: int, total: int, message: str,
                       rate: float | None = None, eta_s: float | None = None) -> str:
     """One line for a progress report; see the module docstring."""
-    stage, _, _detail = message.partition(": ")
+    stage, _, detail = message.partition(": ")
+    if stage == "prepare" and detail:
+        return detail  # the core's own sentence ("Preparing the model (once, …)…")
     looked_at = photos_looked_at(message)
     words, unit = STAGE_WORDS.get(stage.split(" (")[0], (None, None))
     if words is None:
