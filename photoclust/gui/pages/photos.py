@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSlider,
     QSplitter,
     QStackedWidget,
@@ -130,6 +131,7 @@ class PhotosPage(Page):
         self._now_in: set | None = None
         self._first_page: tuple | None = None
         self._select_after_reload: int | None = None
+        self.merge_box: QMessageBox | None = None  # the last merge confirmation
         # After edits the library is re-read on this thread, so the GUI thread never waits for
         # the 50,000-row counts; the newest read wins.
         self._reader = QThreadPool(self)
@@ -476,12 +478,45 @@ class PhotosPage(Page):
         else:
             self.state.run_edit(lambda: editing.move_photos(library, photo_ids, cluster_id))
 
-    def merge_selected_clusters(self) -> None:
+    def merge_selected_clusters(self) -> QMessageBox | None:
+        """Ask first, saying which cluster stays and which name it keeps (a name the user gave
+        wins over a suggested one); merge on "Merge". The box is window-modal, not blocking."""
         ids = [c for c in self.sidebar.selected_cluster_ids() if c != UNASSIGNED_ID]
-        if len(ids) >= 2:
-            library = self.state.library
-            self.state.run_edit(lambda: editing.merge_clusters(library, ids[0], ids[1:]),
-                                title="Merging clusters")
+        if len(ids) < 2:
+            return None
+        library = self.state.library
+        try:
+            target, name = editing.merge_keeps(library, ids[0], ids[1:])
+        except editing.EditError as exc:
+            self.state.editFailed.emit(str(exc))
+            return None
+        rows = {c: self.cluster_model.cluster(self.cluster_model.row_of(c)) for c in ids
+                if self.cluster_model.row_of(c) >= 0}
+        if target not in rows:
+            return None
+        total = sum(r.size for r in rows.values())
+        others = [f"“{rows[c].name}”" for c in ids[1:] if c in rows]
+        joined = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+        box = QMessageBox(QMessageBox.Icon.Question, "Merge clusters",
+                          f"Merge {joined} into “{rows[target].name}”?", parent=self)
+        named = "" if name == rows[target].name else " (the name you gave)"
+        box.setInformativeText(f"One cluster of {total:,} photos stays, named “{name}”{named}. "
+                               "Edit > Undo takes the merge back.")
+        merge = box.addButton("Merge", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(merge)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button) -> None:
+            if button is merge:
+                self.state.run_edit(lambda: editing.merge_clusters(library, ids[0], ids[1:]),
+                                    title="Merging clusters")
+
+        box.buttonClicked.connect(answered)
+        self.merge_box = box
+        box.open()
+        return box
 
     def split_current_cluster(self) -> None:
         cluster_id = self.sidebar.current_cluster_id()
