@@ -169,17 +169,30 @@ class OrganizeJob(Job[OrganizeResult]):
 
     def _embed_while_indexing(self, ctx: JobContext, indexing: _Indexing) -> EmbedResult:
         queued: list[int] = [0]  # photos (paths) handed to the model so far
+        seen: set[str] = set()  # contents handed to the model so far
+        final: list[int | None] = [None]  # the photos to look at, once indexing has ended
 
-        def report(done: int, total: int, message: str) -> None:
+        def total() -> int:
+            """Photos queued so far while indexing runs; once it has ended, all there are to
+            look at, counted once (the queue fills lazily: "16 of 32" then "40 of 150")."""
+            if not indexing.finished.is_set():
+                return queued[0]
+            if final[0] is None:
+                items, _, _ = self.embed_job.select_work()
+                final[0] = queued[0] + sum(len(item.paths) for item in items
+                                           if item.content_hash not in seen)
+            return max(final[0], queued[0])
+
+        def report(done: int, _total: int, message: str) -> None:
             indexing.embedded = done
             if indexing.finished.is_set():
-                ctx.report(done, total, f"embed: {message}" if message else "embed")
+                ctx.report(done, total(), f"embed: {message}" if message else "embed")
             else:
                 self._report_indexing(ctx, indexing)
 
         embed_ctx = StageContext(ctx, "embed", on_report=report)
-        work = self._work_as_indexed(ctx, indexing, queued)
-        return self.embed_job.embed(embed_ctx, work, lambda: queued[0])
+        work = self._work_as_indexed(ctx, indexing, queued, seen)
+        return self.embed_job.embed(embed_ctx, work, total)
 
     @staticmethod
     def _report_indexing(ctx: JobContext, indexing: _Indexing) -> None:
@@ -189,14 +202,14 @@ class OrganizeJob(Job[OrganizeResult]):
         suffix = f" ({indexing.embedded} embedded)" if indexing.embedded else ""
         ctx.report(done, total, f"index: {message}{suffix}" if message else f"index{suffix}")
 
-    def _work_as_indexed(self, ctx: JobContext, indexing: _Indexing,
-                         queued: list[int]) -> Iterator[list[EmbedItem]]:
+    def _work_as_indexed(self, ctx: JobContext, indexing: _Indexing, queued: list[int],
+                         seen: set[str]) -> Iterator[list[EmbedItem]]:
         """Batches of photos to embed as indexing commits them, then whatever else lacks a
-        vector (photos present before, moved or changed ones). Raises what indexing raised."""
+        vector (photos present before, moved or changed ones). Raises what indexing raised.
+        ``queued`` and ``seen`` grow with the photos and contents handed out."""
         job = self.embed_job
         assert job.plan is not None  # chosen by check(), before run
         size = job.plan.batch_size
-        seen: set[str] = set()
         pending: list[EmbedItem] = []
 
         def take(items: list[EmbedItem]) -> None:

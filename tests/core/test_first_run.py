@@ -77,3 +77,41 @@ def test_photos_in_the_library_already_are_organized_even_if_the_folder_is_empty
     job = OrganizeJob(library, [folder, empty], model=MODEL, device="cpu", batch_size=4)
     job.prepare()
     job.run(JobContext())  # no JobError
+
+
+def test_the_embed_total_is_all_photos_from_the_moment_indexing_ends(library, tmp_path,
+                                                                      monkeypatch):
+    """The model lags behind indexing: when indexing ends while only its first batch is queued,
+    the total says every photo to look at, not the few queued so far ("16 of 32", then "40 of
+    150": the bar went back)."""
+    from sqlalchemy import func, select
+
+    from photoclust.core.embedding.engine import EmbedJob
+    from photoclust.core.library.models import Photo
+
+    folder = tmp_path / "photos"
+    make_labeled_folder(folder, per_class=10, size=(64, 48))  # 40 photos: 32 + 8 indexed
+    store = EmbedJob._store
+
+    def slow_store(self, backbone, batch):
+        # The first batch is saved only once indexing has committed every photo (and ended).
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with library.session() as s:
+                if s.scalar(select(func.count()).select_from(Photo)) == 40:
+                    break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return store(self, backbone, batch)
+
+    monkeypatch.setattr(EmbedJob, "_store", slow_store)
+    job = _organize(library, folder)
+    job.scan_job.batch_size = 4  # indexing commits 4 photos at a time
+    job.prepare()
+    job.embed_job.load()  # the model is ready at once: it waits for indexing, not the reverse
+    reports: list[tuple[int, int, str]] = []
+    job.run(JobContext(lambda done, total, message: reports.append((done, total, message))))
+    embed = [(done, total) for done, total, m in reports if m.startswith("embed")]
+    assert embed, reports
+    assert {total for _, total in embed} == {40}
+    assert [done for done, _ in embed] == sorted(done for done, _ in embed)

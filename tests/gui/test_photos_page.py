@@ -291,7 +291,8 @@ def test_enter_space_and_double_click_ask_for_the_viewer(photos, qtbot, gui_libr
     rect = photos.grid.visualRect(photos.photo_model.index(1))
     qtbot.mouseClick(photos.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(photos.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    expected = ("viewer", {"photo_id": gui_library.photo_ids[a][1], "cluster_id": a})
+    expected = ("viewer", {"photo_id": gui_library.photo_ids[a][1], "cluster_id": a,
+                           "order": "path"})
     assert requests == [expected] * 3
 
 

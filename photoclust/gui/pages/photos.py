@@ -251,6 +251,7 @@ class PhotosPage(Page):
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._on_photo_selection())
         self.grid.doubleClicked.connect(lambda _index: self.open_current_photo())
         self.cluster_model.renameRequested.connect(self.rename_cluster_to)
+        self.cluster_model.renameRefused.connect(lambda _c, why: self.state.editFailed.emit(why))
         self.cluster_model.photosDropped.connect(self.move_photos)
         self.welcome.organizeRequested.connect(self.state.organizeRequested.emit)
         self.order_combo.currentIndexChanged.connect(self._on_order_changed)
@@ -468,7 +469,8 @@ class PhotosPage(Page):
         if not index.isValid():
             return
         self.state.show_page("viewer", photo_id=index.data(PhotoRole.PhotoId),
-                             cluster_id=self.photo_model.cluster_id)
+                             cluster_id=self.photo_model.cluster_id,
+                             order=self.photo_model.order)  # the viewer steps as the grid sorts
 
     def move_photos(self, photo_ids: list, cluster_id: int) -> None:
         """Move photos to a cluster; dropped on "Not in a cluster", take them out of theirs."""

@@ -13,6 +13,7 @@ at), so they run on without a jump when reading ends and only looking at is left
 """
 from __future__ import annotations
 
+import math
 import re
 
 from PySide6.QtCore import Qt, QTimer
@@ -112,6 +113,7 @@ class JobStatusWidget(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         self._rate = ProgressRate()
+        self._shown_fraction = 0.0
         self._worker: JobWorker | None = None
         self._outcome_timer = QTimer(self)  # clears a finished job's outcome
         self._outcome_timer.setSingleShot(True)
@@ -127,6 +129,7 @@ class JobStatusWidget(QWidget):
         self._outcome_timer.stop()
         self._worker = worker
         self._rate.reset()
+        self._shown_fraction = 0.0  # how far the bar went: it never goes back within a job
         self.bar.setRange(0, 0)  # busy until the first report
         self._set_text(f"{worker.title}: getting ready…")
         worker.progressed.connect(self._on_progress)
@@ -171,11 +174,16 @@ class JobStatusWidget(QWidget):
         if looked_at is None and message.startswith("index"):
             looked_at = 0  # the model is still loading: reading alone is no rate for the job
         counted = done if looked_at is None else looked_at
-        if total > 0:
+        stage = message.partition(": ")[0].split(" (")[0]
+        steps_only = stage in STAGE_WORDS and STAGE_WORDS[stage][1] is None
+        if total > 0 and not steps_only:
+            # Never back: a later report may count against a larger total (more photos found).
+            shown = max(min(counted, total), math.ceil(self._shown_fraction * total))
+            self._shown_fraction = shown / total
             self.bar.setRange(0, total)
-            self.bar.setValue(min(counted, total))
+            self.bar.setValue(shown)
         else:
-            self.bar.setRange(0, 0)
+            self.bar.setRange(0, 0)  # busy: no count (a stage's own steps mean nothing)
         self._rate.add(counted)
         if self.cancel_button.isEnabled() and self._worker is not None:
             self._set_text(describe_progress(self._worker.title, done, total, message,
