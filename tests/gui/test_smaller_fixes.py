@@ -39,11 +39,12 @@ def test_a_click_on_a_map_dot_shows_its_photo(qtbot, gui_library):
     state, page = _page_with_layout(qtbot, gui_library)
     c = gui_library.cluster_ids[1]
     target = gui_library.photo_ids[c][2]
-    assert not page.preview.isVisible()
+    assert page.preview.isVisible() and page.preview.photo_id is None
+    assert page.preview.image_label.text() == "Click a dot to see its photo here."
     point = page.view.mapFromScene(page.view.point_position(target))
     with qtbot.waitSignal(page.preview.photoShown, timeout=10000) as shown:
         qtbot.mouseClick(page.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
-    assert shown.args == [target] and page.preview.isVisible()
+    assert shown.args == [target]
     assert not page.preview.image_label.pixmap().isNull()
     assert "photo002.jpg" in page.preview.metadata_label.text()
     assert "Group B" in page.preview.metadata_label.text()
@@ -51,7 +52,7 @@ def test_a_click_on_a_map_dot_shows_its_photo(qtbot, gui_library):
 
 
 class _Waits(Job):
-    """Reports once, then waits for ``done`` (the status area shows it meanwhile)."""
+    """Waits for ``done`` (the status area shows it meanwhile)."""
 
     title = "Organizing photos"
 
@@ -59,7 +60,6 @@ class _Waits(Job):
         self.done = threading.Event()
 
     def run(self, ctx):
-        ctx.report(0, 0, "index")
         self.done.wait(10)
 
 
@@ -69,8 +69,7 @@ def test_the_progress_bar_never_goes_back(window, qtbot):
     job = _Waits()
     worker = window.run_job(job)
     status = window.job_status
-    with qtbot.waitSignal(worker.progressed, timeout=10000):
-        pass
+    qtbot.waitUntil(lambda: status.worker is worker, timeout=10000)
     shown: list[tuple[int, int]] = []
     for report in [(16, 32, "embed: a.jpg"), (40, 150, "embed: b.jpg"),
                    (150, 150, "embed: c.jpg"), (2, 3, "cluster: choosing k"),

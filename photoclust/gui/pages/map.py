@@ -82,11 +82,12 @@ class MapPage(LiveWhileShown, Page):
         header = QHBoxLayout()
         header.addWidget(title)
         header.addWidget(self.info, 1)
-        # The clicked dot's photo, beside the map (hidden until a dot is clicked).
+        # The clicked dot's photo, beside the map (its room kept from the start: the map does
+        # not move under the mouse when the first photo shows).
         self.preview = PreviewPane(state.library)
         self.preview.setObjectName("mapPreview")
         self.preview.setFixedWidth(240)
-        self.preview.hide()
+        self.preview.image_label.setText("Click a dot to see its photo here.")
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.stack, 1)
@@ -182,7 +183,7 @@ class MapPage(LiveWhileShown, Page):
         self.set_layout(self.layout_data, names)
 
     def _on_photos_changed(self) -> None:
-        if self.preview.isVisible():
+        if self.preview.photo_id is not None:
             self.preview.refresh()  # its cluster may have been renamed or changed
         if self.isVisible():
             self.recolor()
@@ -198,7 +199,6 @@ class MapPage(LiveWhileShown, Page):
         self.info.setText(f"{Path(details.path).name} · {cluster} · double-click or Enter opens "
                           "it")
         self.state.set_selection([photo_id])
-        self.preview.show()
         self.preview.show_photo(photo_id)  # the photo the hint promised
         if details.cluster_id is not None:
             self.state.set_current_cluster(details.cluster_id)

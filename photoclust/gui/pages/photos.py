@@ -170,6 +170,7 @@ class PhotosPage(Page):
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 2)
         header.addWidget(self.grid_title, 1)
+        header.addSpacing(12)
         self.size_label = QLabel("Size")
         header.addWidget(self.size_label)
         header.addWidget(self.size_slider)

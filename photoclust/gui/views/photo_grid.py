@@ -83,10 +83,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawImage(self.picture_rect(cell, image.size()), image)
         text = index.data(Qt.ItemDataRole.DisplayRole)
         if text:
-            selected = option.state & QStyle.StateFlag.State_Selected
-            role = opt.palette.ColorRole.HighlightedText if selected else \
-                opt.palette.ColorRole.Text
-            painter.setPen(opt.palette.color(role))
+            # The palette's text colour, selected or not: the selection background is light
+            # (the style sheet's ::item:selected), where Qt's highlighted text is white.
+            painter.setPen(opt.palette.color(opt.palette.ColorRole.Text))
             painter.setFont(option.font)
             rect = self.text_rect(cell)
             shown = option.fontMetrics.elidedText(str(text), Qt.TextElideMode.ElideMiddle,
