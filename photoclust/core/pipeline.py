@@ -188,18 +188,22 @@ class OrganizeJob(Job[OrganizeResult]):
             if indexing.finished.is_set():
                 ctx.report(done, total(), f"embed: {message}" if message else "embed")
             else:
-                self._report_indexing(ctx, indexing)
+                self._report_indexing(ctx, indexing, queued[0])
 
         embed_ctx = StageContext(ctx, "embed", on_report=report)
         work = self._work_as_indexed(ctx, indexing, queued, seen)
         return self.embed_job.embed(embed_ctx, work, total)
 
     @staticmethod
-    def _report_indexing(ctx: JobContext, indexing: _Indexing) -> None:
-        """Indexing's progress (from this thread: contexts need not be thread-safe)."""
+    def _report_indexing(ctx: JobContext, indexing: _Indexing, queued: int) -> None:
+        """Indexing's progress (from this thread: contexts need not be thread-safe), with the
+        photos embedded so far "of" those there will be to look at: the photos queued so far
+        and the files not read yet (each may be a new photo), so the count the app shows does
+        not jump from the folders' files to the photos to look at when indexing ends."""
         done, total, message = indexing.progress
         message = os.path.basename(message)  # the file's name, as the embed stage says it
-        suffix = f" ({indexing.embedded} embedded)" if indexing.embedded else ""
+        to_look_at = max(indexing.embedded, queued + max(0, total - done))
+        suffix = f" ({indexing.embedded} of {to_look_at} embedded)" if indexing.embedded else ""
         ctx.report(done, total, f"index: {message}{suffix}" if message else f"index{suffix}")
 
     def _work_as_indexed(self, ctx: JobContext, indexing: _Indexing, queued: list[int],
@@ -231,7 +235,8 @@ class OrganizeJob(Job[OrganizeResult]):
             if finished:
                 break
             yield []  # nothing more for now: the model catches up with what is queued
-            self._report_indexing(ctx, indexing)
+            if not indexing.finished.is_set():  # else the embed stage says it from now on
+                self._report_indexing(ctx, indexing, queued[0])
             indexing.committed.wait(POLL_SECONDS)
         if indexing.error is not None:
             if isinstance(indexing.error, Cancelled):

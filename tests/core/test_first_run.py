@@ -115,3 +115,10 @@ def test_the_embed_total_is_all_photos_from_the_moment_indexing_ends(library, tm
     assert embed, reports
     assert {total for _, total in embed} == {40}
     assert [done for done, _ in embed] == sorted(done for done, _ in embed)
+    # While indexing runs, its reports say the photos looked at "of" all there will be (40),
+    # not of the files read so far, and none comes after the embed stage took over.
+    indexing = [m for _, _, m in reports if m.startswith("index") and "embedded)" in m]
+    assert all(m.endswith(" of 40 embedded)") for m in indexing), indexing
+    stages = [m.split(":")[0].split(" ")[0] for _, _, m in reports]
+    first_embed = stages.index("embed")
+    assert "index" not in stages[first_embed:]

@@ -107,8 +107,8 @@ def test_renaming_to_an_empty_name_says_why(window, photos, qtbot, gui_library):
     qtbot.keyClicks(editor, "   ")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: bool(window.messages), timeout=5000)
-    assert window.messages == ["A cluster needs a name: “Group A” keeps its name. Type a new "
-                               "name, or press Esc to leave it."]
+    assert window.messages == ["A cluster needs a name: “Group A” keeps its name."]
+    assert not isinstance(QApplication.focusWidget(), QLineEdit)  # the editor closed first
     assert photos.cluster_model.cluster(photos.cluster_model.row_of(
         gui_library.cluster_ids[0])).name == "Group A"
 
@@ -147,3 +147,28 @@ def test_review_page_alone_keeps_left_working(qtbot, gui_library):
                      pos=strip.visualRect(index).center())
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Left)
     assert page.current == 0
+
+
+def test_while_reading_the_count_is_of_the_photos_to_look_at_not_the_files():
+    """An Organize of 150 new photos in folders of 290 files: "88 of 150", not "88 of 290"
+    (which then jumped to "of 143" when reading ended)."""
+    from photoclust.gui.views.job_status import describe_progress
+
+    assert describe_progress("Organizing photos", 290, 290,
+                             "index: more_0149.jpg (88 of 150 embedded)") == \
+        "Looking at photos: 88 of 150 (290 of 290 read)"
+    assert describe_progress("Organizing photos", 60, 60, "index: done (48 embedded)") == \
+        "Looking at photos: 48 of 60 (60 read)"  # the older form still reads
+
+
+def test_the_bar_follows_the_photos_to_look_at_while_reading(window, qtbot):
+    job = _Waits()
+    worker = window.run_job(job)
+    status = window.job_status
+    qtbot.waitUntil(lambda: status.worker is worker, timeout=10000)
+    status._on_progress(200, 290, "index: a.jpg (30 of 150 embedded)")
+    assert (status.bar.value(), status.bar.maximum()) == (30, 150)
+    status._on_progress(60, 143, "embed: b.jpg")  # reading over: 143 to look at in the end
+    assert status.bar.maximum() == 143 and status.bar.value() == 60
+    with qtbot.waitSignal(worker.finished, timeout=10000):
+        job.done.set()

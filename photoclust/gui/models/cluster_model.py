@@ -153,7 +153,7 @@ class ClusterListModel(QAbstractListModel):
         row = self._rows[index.row()]
         if not name and row.id != UNASSIGNED_ID:
             self.renameRefused.emit(row.id, f"A cluster needs a name: “{row.name}” keeps its "
-                                            "name. Type a new name, or press Esc to leave it.")
+                                            "name.")
             return False
         if not name or name == row.name or row.id == UNASSIGNED_ID:
             return False

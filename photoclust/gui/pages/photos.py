@@ -252,7 +252,9 @@ class PhotosPage(Page):
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._on_photo_selection())
         self.grid.doubleClicked.connect(lambda _index: self.open_current_photo())
         self.cluster_model.renameRequested.connect(self.rename_cluster_to)
-        self.cluster_model.renameRefused.connect(lambda _c, why: self.state.editFailed.emit(why))
+        # Said once the name's editor has closed (not from inside the model's setData).
+        self.cluster_model.renameRefused.connect(lambda _c, why: QTimer.singleShot(
+            0, lambda: self.state.editFailed.emit(why)))
         self.cluster_model.photosDropped.connect(self.move_photos)
         self.welcome.organizeRequested.connect(self.state.organizeRequested.emit)
         self.order_combo.currentIndexChanged.connect(self._on_order_changed)

@@ -5,7 +5,8 @@ under the mouse while the text changes. Progress is said in words a person uses 
 photos: 120 of 300 · 4 photos/s · about 1 min left"), never the core's raw stage text.
 
 Organize reads (indexes) and looks at (embeds) photos at the same time; while it reads, the core
-says "index: NAME (N embedded)", shown as "Looking at photos: 12 of 60 (40 read)". The count,
+says "index: NAME (N of M embedded)" (M: the photos there will be to look at, as far as it knows),
+shown as "Looking at photos: 12 of 60 (40 of 300 read)". The count,
 the bar, the rate and the time left then follow the photos looked at,
 the slower of the two and what the job waits for (none is shown before the first photo is looked
 at), so they run on without a jump when reading ends and only looking at is left
@@ -42,14 +43,22 @@ TITLE_UNITS = {"Exporting albums": "photos", "Indexing photos": "photos",
                "Embedding photos": "photos"}
 
 
-_EMBEDDED = re.compile(r"\((\d+) embedded\)$")
+_EMBEDDED = re.compile(r"\((\d+)(?: of (\d+))? embedded\)$")
 
 
 def photos_looked_at(message: str) -> int | None:
-    """N of an overlapped organize's "index: NAME (N embedded)", else None."""
+    """N of an overlapped organize's "index: NAME (N [of M] embedded)", else None."""
     stage, _, detail = message.partition(": ")
     found = _EMBEDDED.search(detail or stage) if stage.startswith("index") else None
     return int(found.group(1)) if found else None
+
+
+def photos_to_look_at(message: str) -> int | None:
+    """M of "index: NAME (N of M embedded)": the photos there will be to look at, as far as
+    indexing knows yet; None when the message does not say."""
+    stage, _, detail = message.partition(": ")
+    found = _EMBEDDED.search(detail or stage) if stage.startswith("index") else None
+    return int(found.group(2)) if found and found.group(2) else None
 
 
 def format_time_left(seconds: float) -> str:
@@ -80,7 +89,9 @@ def describe_progress(title: str, done: int, total: int, message: str,
     parts = [f"{words}: {done:,} of {total:,}"]
     if looked_at is not None:  # the count the rate and the bar follow comes first
         words = STAGE_WORDS["embed"][0]
-        parts = [f"{words}: {looked_at:,} of {total:,} ({done:,} read)"]
+        read = f"{done:,} of {total:,} read" if photos_to_look_at(message) else f"{done:,} read"
+        total = photos_to_look_at(message) or total
+        parts = [f"{words}: {looked_at:,} of {total:,} ({read})"]
     if rate and unit:
         parts.append(f"{rate:.1f} {unit}/s" if rate < 10 else f"{rate:.0f} {unit}/s")
     if eta_s is not None and (done if looked_at is None else looked_at) < total and rate:
@@ -174,6 +185,7 @@ class JobStatusWidget(QWidget):
         if looked_at is None and message.startswith("index"):
             looked_at = 0  # the model is still loading: reading alone is no rate for the job
         counted = done if looked_at is None else looked_at
+        total = photos_to_look_at(message) or total  # the photos to look at, not the files
         stage = message.partition(": ")[0].split(" (")[0]
         steps_only = stage in STAGE_WORDS and STAGE_WORDS[stage][1] is None
         if total > 0 and not steps_only:
