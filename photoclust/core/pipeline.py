@@ -181,7 +181,7 @@ class OrganizeJob(Job[OrganizeResult]):
                 items, _, _ = self.embed_job.select_work()
                 final[0] = queued[0] + sum(len(item.paths) for item in items
                                            if item.content_hash not in seen)
-            return max(final[0], queued[0])
+            return max(final[0] or 0, queued[0])
 
         def report(done: int, _total: int, message: str) -> None:
             indexing.embedded = done
