@@ -351,15 +351,14 @@ class PhotosPage(Page):
             self.preview.show_photo(None)
         self._update_actions()
 
-    def _grid_state(self) -> tuple[list[int], int | None, int]:
-        """The selected photos, the current one and the scroll position, by photo id: what a
-        re-read of the same cluster (a job saving, an edit elsewhere) must not take away."""
+    def _grid_state(self) -> tuple[list[int], int | None]:
+        """The selected photos and the current one, by photo id: what a re-read of the same
+        cluster (a job saving, an edit elsewhere) must not take away."""
         current = self.grid.currentIndex()
         return (self.grid.selected_photo_ids(),
-                current.data(PhotoRole.PhotoId) if current.isValid() else None,
-                self.grid.verticalScrollBar().value())
+                current.data(PhotoRole.PhotoId) if current.isValid() else None)
 
-    def _restore_grid_state(self, selected: list[int], current: int | None, scroll: int) -> None:
+    def _restore_grid_state(self, selected: list[int], current: int | None) -> None:
         """Select again the photos of ``_grid_state`` still listed (by id); keep the preview on
         the current photo while it is still in the cluster."""
         selection = self.grid.selectionModel()
@@ -375,9 +374,6 @@ class PhotosPage(Page):
             self.preview.refresh()
         else:
             self.preview.show_photo(None)
-        if scroll:
-            # The view lays its rows out in batches first.
-            QTimer.singleShot(0, lambda: self.grid.verticalScrollBar().setValue(scroll))
 
     def _on_state_cluster(self, cluster_id) -> None:
         """Another page asked for a cluster (e.g. a click on the map)."""
