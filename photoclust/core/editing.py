@@ -26,7 +26,9 @@ Event payload (JSON in ``EditEvent.payload``), the same shape for every kind::
   gets a cannot-link to the cluster it left; a cannot-link to the target is removed.
 - ``merge``: ``{"target_id", "source_ids"}``. All photos of the sources go to the target with
   ``source='user'`` (so re-clustering keeps the merge); the sources become inactive (ids kept):
-  these photos belong together.
+  these photos belong together. A name the user gave wins over a suggested one: an
+  automatically named target takes the first user-named source's name (``merge_keeps`` says
+  which name a merge keeps, before it is done).
 - ``split``: ``{"cluster_id", "k", "model", "parts": [[cluster_id, [photo_ids]], ...]}``. The
   largest part keeps the cluster; photos keep their source: the parts do not belong together.
 - ``new_cluster``: ``{"cluster_id", "photo_ids", "name"}``. Like ``move`` into a new cluster.
@@ -243,8 +245,32 @@ def merge_clusters(library: Library, target_id: int, source_ids: Iterable[int]) 
         changes.cannot_links_removed = {(pid, cid) for pid, cid in _links_of(s, sorted(moved))
                                         if cid == target.id}
         names = ", ".join(source.name for source in sources)
+        description = f"Merged {names} into {target.name}"
+        kept = _kept_name(target, sources)
+        if kept is not target:  # a name the user gave wins over a suggested one
+            state = cluster_state(target)
+            changes.clusters[target.id] = (state, {**state, "name": kept.name,
+                                                   "name_source": Source.USER})
+            description += f", keeping the name {kept.name}"
         return record_correction(s, Merge(target.id, tuple(c.id for c in sources)),
-                                 f"Merged {names} into {target.name}", changes)
+                                 description, changes)
+
+
+def _kept_name(target: Cluster, sources: Sequence[Cluster]) -> Cluster:
+    """The cluster whose name a merge keeps: the target's when the user gave it or nobody named
+    any of them, else the first source named by the user."""
+    if target.name_source == Source.USER:
+        return target
+    return next((c for c in sources if c.name_source == Source.USER), target)
+
+
+def merge_keeps(library: Library, target_id: int, source_ids: Iterable[int]) -> tuple[int, str]:
+    """What ``merge_clusters(library, target_id, source_ids)`` would keep: the cluster's id and
+    the name it will have (for a confirmation before merging)."""
+    with library.session() as s:
+        target = _active_cluster(s, target_id)
+        sources = [_active_cluster(s, cid) for cid in source_ids if int(cid) != target.id]
+        return target.id, _kept_name(target, sources).name
 
 
 def split_cluster(library: Library, cluster_id: int, k: int | None = None,

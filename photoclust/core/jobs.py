@@ -30,20 +30,24 @@ class Progress:
     """One progress report. ``stage`` names the part of a job made of parts (``""`` for a job
     of one part); ``message`` is the detail for people (a file name, a step); ``embedded``, when
     not ``None``, counts the photos embedded so far while the ``index`` stage reports (Organize
-    indexes and embeds at the same time)."""
+    indexes and embeds at the same time), and ``embedded_total`` the photos there will be to
+    embed, as far as indexing knows yet."""
 
     done: int
     total: int
     message: str = ""
     stage: str = ""
     embedded: int | None = None
+    embedded_total: int | None = None
 
     @property
     def text(self) -> str:
         """The report in one line: ``stage: message (N embedded)``, the parts there are."""
         text = f"{self.stage}: {self.message}" if self.stage and self.message else \
             self.stage or self.message
-        if self.embedded:
+        if self.embedded and self.embedded_total:
+            text += f" ({self.embedded} of {self.embedded_total} embedded)"
+        elif self.embedded:
             text += f" ({self.embedded} embedded)"
         return text
 
@@ -85,10 +89,10 @@ class JobContext:
         return self.progress.message
 
     def report(self, done: int, total: int, message: str = "", *, stage: str = "",
-               embedded: int | None = None) -> None:
-        """Report ``done`` of ``total`` with a detail for people; ``stage`` and ``embedded`` as
-        ``Progress`` says (a stage's ``StageContext`` fills ``stage`` in)."""
-        self.update(Progress(int(done), int(total), message, stage, embedded))
+               embedded: int | None = None, embedded_total: int | None = None) -> None:
+        """Report ``done`` of ``total`` with a detail for people; ``stage``, ``embedded`` and
+        ``embedded_total`` as ``Progress`` says (a stage's ``StageContext`` fills ``stage`` in)."""
+        self.update(Progress(int(done), int(total), message, stage, embedded, embedded_total))
 
     def update(self, progress: Progress) -> None:
         """Hand on a whole ``Progress`` (what ``report`` builds)."""

@@ -21,14 +21,25 @@ from photoclust.core.clustering import check_k, check_method
 from photoclust.core.clustering.job import ClusterJob, ClusterResult
 from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, in_batches
 from photoclust.core.embedding.store import library_model
-from photoclust.core.jobs import Cancelled, Job, JobContext, Progress, ProgressListener
+from photoclust.core.jobs import (
+    Cancelled,
+    Job,
+    JobContext,
+    JobError,
+    Progress,
+    ProgressListener,
+)
 from photoclust.core.library.db import Library
-from photoclust.core.library.scan import ScanJob, ScanResult
+from photoclust.core.library.scan import ScanJob, ScanResult, has_any_photo, printable_path
+from photoclust.core.queries import count_present_photos
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 """Longest wait for the next indexing batch before looking for new photos anyway."""
+
+PREPARING_MODEL = "Preparing the model (once, about half a minute)…"
+"""Said (stage ``prepare``) while the model is built for ONNX Runtime on the first run."""
 
 
 class StageContext(JobContext):
@@ -144,10 +155,14 @@ class OrganizeJob(Job[OrganizeResult]):
         self.embed_job.check()
 
     def run(self, ctx: JobContext) -> OrganizeResult:
+        if not self._any_photo():
+            raise JobError(self._no_photos_sentence())  # before the model is loaded for nothing
         indexing = _Indexing(self.scan_job, ctx)
         started = time.monotonic()
         indexing.start()
         try:
+            if self.embed_job.needs_building():
+                ctx.report(0, 0, PREPARING_MODEL, stage="prepare")
             self.embed_job.load()  # while the first photos are being indexed
             embedded = self._embed_while_indexing(ctx, indexing)
         finally:
@@ -159,41 +174,60 @@ class OrganizeJob(Job[OrganizeResult]):
         embedded.seconds = time.monotonic() - started
         log.info("indexed and embedded in %.1f s: %d embedded with %s on %s", embedded.seconds,
                  embedded.embedded, embedded.model, embedded.device)
+        if not with_vector:
+            raise JobError(self._no_photos_sentence(scanned))
         self.cluster_job.prepare()  # needs the embeddings, so only now
         clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
         return OrganizeResult(scanned, embedded, clustered)
 
     def _embed_while_indexing(self, ctx: JobContext, indexing: _Indexing) -> EmbedResult:
         queued: list[int] = [0]  # photos (paths) handed to the model so far
+        seen: set[str] = set()  # contents handed to the model so far
+        final: list[int | None] = [None]  # the photos to look at, once indexing has ended
+
+        def total() -> int:
+            """Photos queued so far while indexing runs; once it has ended, all there are to
+            look at, counted once (the queue fills lazily: "16 of 32" then "40 of 150")."""
+            if not indexing.finished.is_set():
+                return queued[0]
+            if final[0] is None:
+                items, _, _ = self.embed_job.select_work()
+                final[0] = queued[0] + sum(len(item.paths) for item in items
+                                           if item.content_hash not in seen)
+            return max(final[0] or 0, queued[0])
 
         def report(progress: Progress) -> None:
             indexing.embedded = progress.done
             if indexing.finished.is_set():
-                ctx.update(progress)
+                ctx.update(replace(progress, total=total()))
             else:
-                self._report_indexing(ctx, indexing)
+                self._report_indexing(ctx, indexing, queued[0])
 
         embed_ctx = StageContext(ctx, "embed", on_report=report)
-        work = self._work_as_indexed(ctx, indexing, queued)
-        return self.embed_job.embed(embed_ctx, work, lambda: queued[0])
+        work = self._work_as_indexed(ctx, indexing, queued, seen)
+        return self.embed_job.embed(embed_ctx, work, total)
 
     @staticmethod
-    def _report_indexing(ctx: JobContext, indexing: _Indexing) -> None:
-        """Indexing's progress, with the photos embedded meanwhile (from this thread: contexts
-        need not be thread-safe)."""
+    def _report_indexing(ctx: JobContext, indexing: _Indexing, queued: int) -> None:
+        """Indexing's progress (from this thread: contexts need not be thread-safe), with the
+        photos embedded so far "of" those there will be to look at: the photos queued so far
+        and the files not read yet (each may be a new photo), so the count the app shows does
+        not jump from the folders' files to the photos to look at when indexing ends."""
         progress = indexing.progress
+        to_look_at = max(indexing.embedded, queued + max(0, progress.total - progress.done))
         ctx.report(progress.done, progress.total,
                    os.path.basename(progress.message),  # the file's name, as embed says it
-                   stage="index", embedded=indexing.embedded)
+                   stage="index", embedded=indexing.embedded,
+                   embedded_total=to_look_at if indexing.embedded else None)
 
-    def _work_as_indexed(self, ctx: JobContext, indexing: _Indexing,
-                         queued: list[int]) -> Iterator[list[EmbedItem]]:
+    def _work_as_indexed(self, ctx: JobContext, indexing: _Indexing, queued: list[int],
+                         seen: set[str]) -> Iterator[list[EmbedItem]]:
         """Batches of photos to embed as indexing commits them, then whatever else lacks a
-        vector (photos present before, moved or changed ones). Raises what indexing raised."""
+        vector (photos present before, moved or changed ones). Raises what indexing raised.
+        ``queued`` and ``seen`` grow with the photos and contents handed out."""
         job = self.embed_job
         assert job.plan is not None  # chosen by check(), before run
         size = job.plan.batch_size
-        seen: set[str] = set()
         pending: list[EmbedItem] = []
 
         def take(items: list[EmbedItem]) -> None:
@@ -215,7 +249,8 @@ class OrganizeJob(Job[OrganizeResult]):
             if finished:
                 break
             yield []  # nothing more for now: the model catches up with what is queued
-            self._report_indexing(ctx, indexing)
+            if not indexing.finished.is_set():  # else the embed stage says it from now on
+                self._report_indexing(ctx, indexing, queued[0])
             indexing.committed.wait(POLL_SECONDS)
         if indexing.error is not None:
             if isinstance(indexing.error, Cancelled):
@@ -226,3 +261,20 @@ class OrganizeJob(Job[OrganizeResult]):
         items, _, _ = job.select_work()
         take(items)
         yield from in_batches(pending, size)
+
+    # -- an empty folder: one plain sentence ------------------------------------------------------
+
+    def _any_photo(self) -> bool:
+        """A photo in the library already, or a file named like one in the folders (the walk
+        stops at the first)."""
+        return count_present_photos(self.library) > 0 or any(
+            has_any_photo(folder) for folder in self.scan_job.folders)
+
+    def _no_photos_sentence(self, scanned: ScanResult | None = None) -> str:
+        """"No photos found in FOLDER." (and how many files were not photos it could read)."""
+        folders = ", ".join(printable_path(f) for f in self.scan_job.folders)
+        unreadable = len(scanned.skipped) if scanned is not None else 0
+        if unreadable:
+            return (f"No photos found in {folders} ({unreadable:,} "
+                    f"file{'s' if unreadable != 1 else ''} could not be read as photos).")
+        return f"No photos found in {folders}."

@@ -11,6 +11,7 @@ tells the pages to re-read.
 """
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
@@ -96,17 +97,27 @@ class UndoHistory(QObject):
         return entry.description + (" (made elsewhere)" if self.made_elsewhere(entry) else "")
 
     def undo(self) -> None:
-        self._replay(self.next_undo, edit_history.undo, "Undoing")
+        self._replay(self.next_undo, edit_history.undo, "Undoing", "Undone")
 
     def redo(self) -> None:
-        self._replay(self.next_redo, edit_history.redo, "Redoing")
+        self._replay(self.next_redo, edit_history.redo, "Redoing", "Redone")
 
-    def _replay(self, entry: HistoryEntry | None, fn, title: str) -> None:
+    def _replay(self, entry: HistoryEntry | None, fn, title: str, done: str) -> None:
         if entry is None or self.state.edits_in_flight:
             return  # while an edit is saved, the next undo is that edit: wait for it
         library, event_id = self.state.library, entry.event_id
         self._own.add(event_id)
-        self.state.run_edit(lambda: fn(library, event_id=event_id), title=title)
+
+        def replay():
+            result = fn(library, event_id=event_id)
+            if result is None:
+                return None
+            # Said as what happened now: "Undone: renamed 'shoe' to 'Hats'", not the edit's
+            # own sentence again.
+            text = result.description
+            return dataclasses.replace(result, description=f"{done}: {text[:1].lower()}{text[1:]}")
+
+        self.state.run_edit(replay, title=title)
 
     def _on_edited(self, result) -> None:
         event_id = getattr(result, "event_id", None)

@@ -129,4 +129,4 @@ def test_dismiss_merge_is_an_edit_that_undo_takes_back(library, capsys):
     assert code == 0 and json.loads(out.out)["event_id"] == answer["event_id"]
     assert ("merge", a, b) not in derive_constraints(library).refused
     code, out = run(capsys, "dismiss", "merge", str(a), "999", "--library", str(library.path))
-    assert code != 0 and "no cluster with id 999" in out.err
+    assert code != 0 and "no such cluster: 999" in out.err

@@ -105,6 +105,7 @@ def test_refusals_of_a_schema_1_library_become_edits_when_it_is_upgraded(tmp_pat
     library.close()
     con = sqlite3.connect(path)
     con.execute("UPDATE schema_info SET version = 1")
+    con.execute("PRAGMA user_version = 0")  # as photoclust 1 wrote it
     con.execute("INSERT INTO settings (key, value) VALUES (?, ?)",
                 (migrations.LEGACY_REFUSED_SETTING,
                  json.dumps([["merge", beach, forest], ["split", forest, -1],

@@ -52,6 +52,8 @@ def _expected_after(state: dict, op: tuple, ids: list[int], active: list[int], c
             if cid == source:
                 assignments[pid] = (target, "user")
                 links.discard((pid, target))
+        if clusters[target][1] == "auto" and clusters[source][1] == "user":
+            clusters[target] = clusters[source]  # the user's name wins over a suggested one
         del clusters[source]
     elif kind == "new":
         (new,) = created

@@ -89,8 +89,10 @@ def test_merge_selected_clusters_with_ctrl_m(window, photos, qtbot, gui_library)
     a, b, c = gui_library.cluster_ids
     _select_clusters(photos, [b, c])
     assert photos.merge_action.isEnabled()
+    qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: photos.merge_box is not None and photos.merge_box.isVisible())
     with settled(window, qtbot):
-        qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+        next(b for b in photos.merge_box.buttons() if b.text() == "Merge").click()
     assert _members(library, b) == sorted(gui_library.photo_ids[b] + gui_library.photo_ids[c])
     assert _clusters(library)[c][2] is False  # merged away, id kept for undo
     assert photos.cluster_model.rowCount() == 2
@@ -289,7 +291,8 @@ def test_enter_space_and_double_click_ask_for_the_viewer(photos, qtbot, gui_libr
     rect = photos.grid.visualRect(photos.photo_model.index(1))
     qtbot.mouseClick(photos.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(photos.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    expected = ("viewer", {"photo_id": gui_library.photo_ids[a][1], "cluster_id": a})
+    expected = ("viewer", {"photo_id": gui_library.photo_ids[a][1], "cluster_id": a,
+                           "order": "path"})
     assert requests == [expected] * 3
 
 

@@ -4,20 +4,24 @@ Two photos are duplicates when they have the same content hash (the same bytes, 
 another folder) or when their embeddings are nearly parallel (cosine similarity at least
 ``threshold``: a resized, cropped or lightly edited copy). A *burst* is a run of photos taken
 within ``burst_seconds`` of each other that also look alike (similarity at least
-``burst_threshold``): the several shots of one moment, of which people keep one.
+``burst_threshold``): the several shots of one moment, of which people keep one. A resized copy
+(a half-size copy: its embedding drifts more than ``threshold`` allows) is found by its pixels:
+a photo and its most similar photo whose pictures, shrunk, are the same (``RESIZED_FLOOR``).
 Groups are the connected components of these links, found with a union-find.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import select
 
 from photoclust.core.clustering.preprocess import l2_normalize
 from photoclust.core.embedding.store import library_model, load_embeddings
+from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Photo, PhotoStatus
 
@@ -42,6 +46,20 @@ def near_threshold(model: str | None) -> float:
     return NEAR_THRESHOLDS.get(model or "", DEFAULT_THRESHOLD)
 DEFAULT_BURST_SECONDS = 10.0
 DEFAULT_BURST_THRESHOLD = 0.80
+
+#: Resized copies. A small copy's embedding drifts from its original's (60 half-size copies of
+#: imagenette224 photos at JPEG quality 75-95, 6 Dec 2026: cosine 0.62-0.97 under Lite2, median
+#: 0.87; Lite0 0.70-0.97), below the thresholds above, yet the original was the most similar photo
+#: of every copy. Their pictures agree: shrunk to 16x16 grey levels they differ by 0.7 levels at
+#: most on average, where a photo and its most similar *other* photo differ by 25 or more
+#: (bench/resized_copies.py). So a photo and its most similar photo (cosine at least
+#: ``RESIZED_FLOOR``, the same shape) are copies when their pictures differ by at most
+#: ``SAME_PICTURE_MAX_DIFF`` grey levels.
+RESIZED_FLOOR = 0.6
+SAME_PICTURE_SIDE = 16
+SAME_PICTURE_MAX_DIFF = 6.0
+#: Two photos have the same shape when their width/height ratios differ by at most this.
+SAME_SHAPE_TOLERANCE = 0.02
 
 
 @dataclass
@@ -89,14 +107,31 @@ def similar_pairs(X: np.ndarray, threshold: float, block: int = 256):
     return out
 
 
+def nearest_neighbours(X: np.ndarray, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's most similar other row and their cosine similarity, block by block."""
+    Z = l2_normalize(X)
+    nearest = np.zeros(len(Z), dtype=np.int64)
+    sims = np.full(len(Z), -1.0, dtype=np.float32)
+    for start in range(0, len(Z), block):
+        part = Z[start:start + block] @ Z.T
+        part[np.arange(len(part)), np.arange(start, start + len(part))] = -np.inf
+        nearest[start:start + len(part)] = part.argmax(axis=1)
+        sims[start:start + len(part)] = part.max(axis=1)
+    return nearest, sims
+
+
 def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str],
                           X: np.ndarray | None = None,
                           taken_at: Sequence[datetime | None] | None = None,
                           threshold: float = DEFAULT_THRESHOLD,
                           burst_seconds: float = DEFAULT_BURST_SECONDS,
-                          burst_threshold: float = DEFAULT_BURST_THRESHOLD) -> list[DuplicateGroup]:
+                          burst_threshold: float = DEFAULT_BURST_THRESHOLD,
+                          same_picture: Callable[[int, int], bool] | None = None
+                          ) -> list[DuplicateGroup]:
     """Groups of two or more photos, largest first. ``X`` (embeddings, one row per photo) and
-    ``taken_at`` are optional: without them only exact copies are found."""
+    ``taken_at`` are optional: without them only exact copies are found. ``same_picture(i, j)``
+    (rows i and j show the same picture, by their pixels) finds resized copies too: a photo and
+    its most similar photo, at least ``RESIZED_FLOOR`` alike, whose pictures are the same."""
     n = len(photo_ids)
     uf = _UnionFind(n)
     reasons: list[tuple[int, int, float, str]] = []
@@ -116,6 +151,16 @@ def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str
             elif taken_at is not None and taken_at[i] and taken_at[j] and \
                     abs((taken_at[i] - taken_at[j]).total_seconds()) <= burst_seconds:
                 reasons.append((i, j, sim, "burst"))
+    if X is not None and n > 1 and same_picture is not None:
+        linked = {(i, j) for i, j, _, _ in reasons}
+        nearest, sims = nearest_neighbours(X)
+        for i in range(n):
+            j, sim = int(nearest[i]), float(sims[i])
+            pair = (min(i, j), max(i, j))
+            if RESIZED_FLOOR <= sim < threshold and pair not in linked and \
+                    content_hashes[i] != content_hashes[j] and same_picture(*pair):
+                reasons.append((*pair, sim, "near"))
+                linked.add(pair)
     for i, j, _, _ in reasons:
         uf.union(i, j)
     groups: dict[int, DuplicateGroup] = {}
@@ -144,7 +189,8 @@ def library_duplicate_groups(library: Library, model: str | None = None,
     Photos without an embedding under ``model`` are compared by content hash only; ``threshold``
     defaults to the model's (``NEAR_THRESHOLDS``)."""
     with library.session() as s:
-        rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at)
+        rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at,
+                                Photo.width, Photo.height)
                          .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id)).all()
     model = model or library_model(library)
     if threshold is None:
@@ -159,8 +205,42 @@ def library_duplicate_groups(library: Library, model: str | None = None,
         groups = find_duplicate_groups(
             [r[0] for r in embedded], [r[2] for r in embedded],
             X[[row_of[r[0]] for r in embedded]], [r[3] for r in embedded],
-            threshold, burst_seconds, burst_threshold)
+            threshold, burst_seconds, burst_threshold,
+            same_picture=_SamePicture(library, embedded))
         groups += find_duplicate_groups([r[0] for r in unembedded], [r[2] for r in unembedded])
         groups.sort(key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
     paths = {r[0]: r[1] for r in rows}
     return groups, {pid: paths[pid] for g in groups for pid in g.photo_ids}
+
+
+class _SamePicture:
+    """``same_picture(i, j)`` over library rows (id, path, hash, taken_at, width, height): the
+    same shape, and their pictures (thumbnails, else the files) shrunk to 16x16 grey levels
+    differ by at most ``SAME_PICTURE_MAX_DIFF`` on average. Each picture is read once."""
+
+    def __init__(self, library: Library, rows: Sequence):
+        self.library, self.rows = library, rows
+        self._grey: dict[int, np.ndarray | None] = {}
+
+    def __call__(self, i: int, j: int) -> bool:
+        (*_, wi, hi), (*_, wj, hj) = self.rows[i], self.rows[j]
+        if wi and hi and wj and hj and \
+                abs(wi / hi - wj / hj) > SAME_SHAPE_TOLERANCE * max(wi / hi, wj / hj):
+            return False
+        a, b = self._picture(i), self._picture(j)
+        return a is not None and b is not None and \
+            float(np.abs(a - b).mean()) <= SAME_PICTURE_MAX_DIFF
+
+    def _picture(self, i: int) -> np.ndarray | None:
+        if i not in self._grey:
+            _pid, path, content_hash = self.rows[i][:3]
+            thumbnail = thumbnail_path(self.library, content_hash)
+            try:
+                image = load_rgb(thumbnail if thumbnail.is_file() else path,
+                                 min_side=SAME_PICTURE_SIDE * 4)
+                grey = image.convert("L").resize((SAME_PICTURE_SIDE, SAME_PICTURE_SIDE),
+                                                 Image.Resampling.BOX)
+                self._grey[i] = np.asarray(grey, dtype=np.float32)
+            except (ImageError, OSError):
+                self._grey[i] = None
+        return self._grey[i]

@@ -38,7 +38,11 @@ from photoclust.core.embedding.backbones import (
     softmax,
 )
 from photoclust.core.embedding.devices import DevicePlan, plan_for
-from photoclust.core.embedding.onnx_runtime import RuntimeUnavailable, load_onnx_model
+from photoclust.core.embedding.onnx_runtime import (
+    RuntimeUnavailable,
+    is_cached,
+    load_onnx_model,
+)
 from photoclust.core.embedding.store import library_model
 from photoclust.core.imaging import ImageError, load_model_input
 from photoclust.core.jobs import Job, JobContext
@@ -210,6 +214,13 @@ class EmbedJob(Job[EmbedResult]):
         if self.backbone is None:
             self.backbone, self.plan = load_model(self.model, plan, self.weights)
         return self.backbone
+
+    def needs_building(self) -> bool:
+        """True when ``load`` will first build the model for ONNX Runtime (once per model and
+        runtime version, about half a minute): worth telling the user before it starts."""
+        if self.backbone is not None or self.checked_plan().runtime != "onnx":
+            return False
+        return not is_cached(model_spec(self.model), self.weights)
 
     def checked_plan(self) -> DevicePlan:
         """The device plan, chosen by ``check`` on first use."""

@@ -119,6 +119,21 @@ def _cache_problem(onnx_path: Path, meta_path: Path) -> str | None:
     return None
 
 
+def is_cached(spec: BackboneSpec, weights: str | Path | None = None) -> bool:
+    """True when ``spec``'s ONNX file is already built (loading it is then quick), False when
+    loading first exports it (about half a minute, once) or ONNX Runtime cannot be imported."""
+    try:
+        ort = import_onnxruntime()
+    except RuntimeUnavailable:
+        return False
+    path = Path(weights).expanduser() if weights is not None else None
+    if path is not None and not path.exists():
+        return False
+    key = cache_key(spec, path, ort.__version__)
+    folder = model_cache_dir()
+    return _cache_problem(folder / f"{key}.onnx", folder / f"{key}.json") is None
+
+
 def cached_model(spec: BackboneSpec, weights: Path | None, runtime_version: str
                  ) -> tuple[Path, dict]:
     """The ONNX file of ``spec`` and its metadata, exported (and quantised) first if needed."""

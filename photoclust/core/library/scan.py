@@ -139,6 +139,30 @@ def _has_image_extension(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+def has_any_photo(folder: str) -> bool:
+    """True as soon as a file named like a photo is found under ``folder`` (hidden entries
+    left out, folder links followed once): the cheap "is there anything to organize" check."""
+    stack, seen = [folder], set()
+    while stack:
+        try:
+            current = stack.pop()
+            st = os.stat(current)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(current) as listing:
+                for entry in listing:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir():
+                        stack.append(entry.path)
+                    elif _has_image_extension(entry.name):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
 def hash_file(source: str | BinaryIO) -> tuple[str, os.stat_result]:
     """SHA-256 (hex) of the file's bytes, with the ``fstat`` of the file that was read (so the
     size and mtime stored belong to the bytes hashed). ``source`` is a path or an open file

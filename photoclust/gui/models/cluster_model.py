@@ -57,6 +57,7 @@ class ClusterRow:
 class ClusterListModel(QAbstractListModel):
     renameRequested = Signal(int, str)  # cluster id, new name
     photosDropped = Signal(list, int)  # photo ids, target cluster id
+    renameRefused = Signal(int, str)  # cluster id, why (an empty name)
 
     def __init__(self, library: Library, thumbnails: ThumbnailLoader, parent=None):
         super().__init__(parent)
@@ -153,6 +154,10 @@ class ClusterListModel(QAbstractListModel):
             return False
         name = str(value).strip()
         row = self._rows[index.row()]
+        if not name and row.id != UNASSIGNED_ID:
+            self.renameRefused.emit(row.id, f"A cluster needs a name: “{row.name}” keeps its "
+                                            "name.")
+            return False
         if not name or name == row.name or row.id == UNASSIGNED_ID:
             return False
         self.renameRequested.emit(row.id, name)

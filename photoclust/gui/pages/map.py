@@ -2,9 +2,10 @@
 
 The layout is computed off the GUI thread by ``core.map_layout.MapLayoutJob`` (cached beside the
 library, so a second visit is quick); colours follow every edit. A click (or the arrow keys, which
-move to the nearest dot in that direction) picks a photo: its name and cluster show above the map
-and its cluster becomes the current one; a double-click or Enter opens it in the viewer with the
-photos of its cluster (``back="map"``). + and - zoom, 0 fits, F5 lays the map out again.
+move to the nearest dot in that direction) picks a photo: its name and cluster show above the map,
+the photo itself and its details beside it, and its cluster becomes the current one; a
+double-click or Enter opens it in the viewer with the photos of its cluster (``back="map"``).
++ and - zoom, 0 fits, F5 lays the map out again.
 
 The shell registers it like every page: ``MapPage(state)`` in its page stack under
 ``MapPage.name``; ``view_actions()`` (fit, lay out again) go in its View menu.
@@ -29,6 +30,7 @@ from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import JobPage
 from photoclust.gui.pages.widgets import busy_panel, message_label
 from photoclust.gui.views.map_view import MapView
+from photoclust.gui.views.preview import PreviewPane
 from photoclust.gui.workers import run_in_background
 
 
@@ -67,10 +69,20 @@ class MapPage(LiveWhileShown, JobPage):
         header = QHBoxLayout()
         header.addWidget(title)
         header.addWidget(self.info, 1)
+        # The clicked dot's photo, beside the map (its room kept from the start: the map does
+        # not move under the mouse when the first photo shows).
+        self.preview = PreviewPane(state.library)
+        self.preview.setObjectName("mapPreview")
+        self.preview.setFixedWidth(240)
+        self.preview.image_label.setText("Click a dot to see its photo here.")
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.stack, 1)
+        body.addWidget(self.preview)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addLayout(header)
-        layout.addWidget(self.stack, 1)
+        layout.addLayout(body, 1)
 
         a = page_action
         self.fit_action = a(self, "Fit the map", ["0"], self.view.fit_all, "Show the whole map")
@@ -152,6 +164,8 @@ class MapPage(LiveWhileShown, JobPage):
         self.set_layout(self.layout_data, names)
 
     def _on_photos_changed(self) -> None:
+        if self.preview.photo_id is not None:
+            self.preview.refresh()  # its cluster may have been renamed or changed
         if self.isVisible():
             self.recolor()
         else:
@@ -165,6 +179,7 @@ class MapPage(LiveWhileShown, JobPage):
         cluster = details.cluster_name if details.cluster_name is not None else "no cluster"
         self.info.setText(f"{Path(details.path).name} · {cluster} · double-click or Enter opens "
                           "it")
+        self.preview.show_photo(photo_id)  # the photo the hint promised
         if details.cluster_id is not None:
             self.state.set_current_cluster(details.cluster_id)
 

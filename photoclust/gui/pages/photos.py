@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from PySide6.QtCore import QEvent, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -17,6 +24,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSlider,
     QSplitter,
     QStackedWidget,
@@ -29,9 +37,10 @@ from photoclust.core.library import Library
 from photoclust.core.queries import count_present_photos, photos_now_in
 from photoclust.core.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
-from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, read_page
+from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, PhotoRole, read_page
 from photoclust.gui.pages.actions import make_action
 from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.widgets import ElidedLabel
 from photoclust.gui.state import AppState
 from photoclust.gui.views.photo_grid import PhotoGrid
 from photoclust.gui.views.preview import PreviewPane
@@ -85,6 +94,7 @@ class PhotosPage(Page):
         self._now_in: set | None = None
         self._first_page: tuple | None = None
         self._select_after_reload: int | None = None
+        self.merge_box: QMessageBox | None = None  # the last merge confirmation
         # After edits the library is re-read on this thread, so the GUI thread never waits for
         # the 50,000-row counts; the newest read wins.
         self._reader = QThreadPool(self)
@@ -101,7 +111,8 @@ class PhotosPage(Page):
         self.preview = PreviewPane(library)
         self.welcome = WelcomePage()
 
-        self.grid_title = QLabel()
+        # The cluster's name is cut to the room left of the Size slider, its count kept whole.
+        self.grid_title = ElidedLabel(keep="  ·  ")
         self.grid_title.setObjectName("paneTitle")
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setObjectName("thumbnailSize")
@@ -119,7 +130,9 @@ class PhotosPage(Page):
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 2)
         header.addWidget(self.grid_title, 1)
-        header.addWidget(QLabel("Size"))
+        header.addSpacing(12)
+        self.size_label = QLabel("Size")
+        header.addWidget(self.size_label)
         header.addWidget(self.size_slider)
         header.addSpacing(8)
         header.addWidget(self.order_combo)
@@ -199,6 +212,9 @@ class PhotosPage(Page):
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._on_photo_selection())
         self.grid.doubleClicked.connect(lambda _index: self.open_current_photo())
         self.cluster_model.renameRequested.connect(self.rename_cluster_to)
+        # Said once the name's editor has closed (not from inside the model's setData).
+        self.cluster_model.renameRefused.connect(lambda _c, why: QTimer.singleShot(
+            0, lambda: self.state.editFailed.emit(why)))
         self.cluster_model.photosDropped.connect(self.move_photos)
         self.welcome.organizeRequested.connect(self.state.organizeRequested.emit)
         self.order_combo.currentIndexChanged.connect(self._on_order_changed)
@@ -276,13 +292,14 @@ class PhotosPage(Page):
         size = self.cluster_model.cluster(row).size if row >= 0 else 0
         edited, self._edited_photo_ids = self._edited_photo_ids, None
         self.state.set_current_cluster(cluster_id if row >= 0 else None)
-        if row >= 0 and edited is not None and cluster_id == self.photo_model.cluster_id and \
+        same = row >= 0 and cluster_id == self.photo_model.cluster_id  # a re-read of it
+        if same and edited is not None and \
                 self.photo_model.apply_edit(edited, size, self._now_in):
             self._show_title(row)
-            if self.preview.photo_id in edited:
-                self.preview.show_photo(self.preview.photo_id)  # its cluster changed
+            self.preview.refresh()  # its cluster may have changed or been renamed
             self._update_actions()
             return  # same cluster after an edit: rows dropped in place, scroll position kept
+        kept = self._grid_state() if same else None
         self.photo_model.set_cluster(cluster_id if row >= 0 else None, size)
         self._show_title(row)
         first = self._first_page
@@ -290,8 +307,35 @@ class PhotosPage(Page):
             self.photo_model.show_first_page(first[2])  # read with the snapshot, off this thread
         elif self.photo_model.canFetchMore():
             self.photo_model.fetchMore()
-        self.preview.show_photo(None)
+        if kept is not None:
+            self._restore_grid_state(*kept)
+        else:
+            self.preview.show_photo(None)
         self._update_actions()
+
+    def _grid_state(self) -> tuple[list[int], int | None]:
+        """The selected photos and the current one, by photo id: what a re-read of the same
+        cluster (a job saving, an edit elsewhere) must not take away."""
+        current = self.grid.currentIndex()
+        return (self.grid.selected_photo_ids(),
+                current.data(PhotoRole.PhotoId) if current.isValid() else None)
+
+    def _restore_grid_state(self, selected: list[int], current: int | None) -> None:
+        """Select again the photos of ``_grid_state`` still listed (by id); keep the preview on
+        the current photo while it is still in the cluster."""
+        selection = self.grid.selectionModel()
+        for photo_id in selected:
+            row = self.photo_model.row_of(photo_id)
+            if row >= 0:
+                selection.select(self.photo_model.index(row),
+                                 QItemSelectionModel.SelectionFlag.Select)
+        row = self.photo_model.row_of(current) if current is not None else -1
+        if row >= 0:
+            selection.setCurrentIndex(self.photo_model.index(row),
+                                      QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.preview.refresh()
+        else:
+            self.preview.show_photo(None)
 
     def _on_state_cluster(self, cluster_id) -> None:
         """Another page asked for a cluster (e.g. a click on the map)."""
@@ -384,10 +428,9 @@ class PhotosPage(Page):
         index = self.grid.currentIndex()
         if not index.isValid():
             return
-        from photoclust.gui.models.photo_model import PhotoRole
-
         self.state.show_page("viewer", photo_id=index.data(PhotoRole.PhotoId),
-                             cluster_id=self.photo_model.cluster_id)
+                             cluster_id=self.photo_model.cluster_id,
+                             order=self.photo_model.order)  # the viewer steps as the grid sorts
 
     def move_photos(self, photo_ids: list, cluster_id: int) -> None:
         """Move photos to a cluster; dropped on "Not in a cluster", take them out of theirs."""
@@ -397,12 +440,45 @@ class PhotosPage(Page):
         else:
             self.state.run_edit(lambda: editing.move_photos(library, photo_ids, cluster_id))
 
-    def merge_selected_clusters(self) -> None:
+    def merge_selected_clusters(self) -> QMessageBox | None:
+        """Ask first, saying which cluster stays and which name it keeps (a name the user gave
+        wins over a suggested one); merge on "Merge". The box is window-modal, not blocking."""
         ids = [c for c in self.sidebar.selected_cluster_ids() if c != UNASSIGNED_ID]
-        if len(ids) >= 2:
-            library = self.state.library
-            self.state.run_edit(lambda: editing.merge_clusters(library, ids[0], ids[1:]),
-                                title="Merging clusters")
+        if len(ids) < 2:
+            return None
+        library = self.state.library
+        try:
+            target, name = editing.merge_keeps(library, ids[0], ids[1:])
+        except editing.EditError as exc:
+            self.state.editFailed.emit(str(exc))
+            return None
+        rows = {c: self.cluster_model.cluster(self.cluster_model.row_of(c)) for c in ids
+                if self.cluster_model.row_of(c) >= 0}
+        if target not in rows:
+            return None
+        total = sum(r.size for r in rows.values())
+        others = [f"“{rows[c].name}”" for c in ids[1:] if c in rows]
+        joined = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+        box = QMessageBox(QMessageBox.Icon.Question, "Merge clusters",
+                          f"Merge {joined} into “{rows[target].name}”?", parent=self)
+        named = "" if name == rows[target].name else " (the name you gave)"
+        box.setInformativeText(f"One cluster of {total:,} photos stays, named “{name}”{named}. "
+                               "Edit > Undo takes the merge back.")
+        merge = box.addButton("Merge", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(merge)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button) -> None:
+            if button is merge:
+                self.state.run_edit(lambda: editing.merge_clusters(library, ids[0], ids[1:]),
+                                    title="Merging clusters")
+
+        box.buttonClicked.connect(answered)
+        self.merge_box = box
+        box.open()
+        return box
 
     def split_current_cluster(self) -> None:
         cluster_id = self.sidebar.current_cluster_id()

@@ -21,6 +21,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -249,6 +250,18 @@ class ReviewPage(LiveWhileShown, JobPage):
         self.prev_action.setEnabled(has_question and self.current > 0)
         self.next_action.setEnabled(has_question and self.current < n - 1)
         self.refresh_action.setEnabled(not self.job_running())
+        if has_question:
+            self._take_focus()
+
+    def _take_focus(self) -> None:
+        """The page's keys (Left, Right, Y, N, ...) work while the focus is inside the page.
+        A strip that had it is hidden while questions are computed, and Qt hands the focus to
+        the next widget of the window (the nav bar, Cancel): take it back for each question."""
+        focus = QApplication.focusWidget()
+        inside = focus is not None and (focus is self or self.isAncestorOf(focus)) \
+            and focus.isVisible()
+        if self.isVisible() and not inside:
+            self.setFocus()
 
     def _show_question(self, q) -> None:
         if self.queue is None:

@@ -1,10 +1,18 @@
 """Small widgets several pages build the same way: the "working on it" panel, the centred
-message shown instead of a page's content, and a button standing for a page action."""
+message shown instead of a page's content, a button standing for a page action, and a
+one-line label that cuts its text to the room it gets."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QPainter
+from PySide6.QtWidgets import (
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def busy_panel(text: str) -> tuple[QWidget, QLabel]:
@@ -40,3 +48,46 @@ def action_button(action: QAction, text: str | None = None) -> QPushButton:
     button.clicked.connect(action.trigger)
     action.changed.connect(lambda: button.setEnabled(action.isEnabled()))
     return button
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never asks for more room than it gets: the text is cut with "…"
+    to the width the layout leaves it (the whole text in the tooltip). Text after ``keep`` (the
+    separator before a count, say) stays whole; only what comes before it is cut."""
+
+    def __init__(self, text: str = "", keep: str = "", parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self._keep = keep
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(40, super().minimumSizeHint().height())
+
+    def shown_text(self) -> str:
+        """The text as drawn at the label's width now."""
+        text, width = self.text(), self.contentsRect().width()
+        metrics = self.fontMetrics()
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+        head, sep, tail = text.rpartition(self._keep) if self._keep else ("", "", text)
+        if not sep:
+            return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+        tail = sep + tail
+        room = width - metrics.horizontalAdvance(tail)
+        if room < metrics.horizontalAdvance("W…"):
+            return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+        return metrics.elidedText(head, Qt.TextElideMode.ElideRight, room) + tail
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setText(text)
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        shown = self.shown_text()
+        self.setToolTip(self.text() if shown != self.text() else "")
+        painter = QPainter(self)
+        painter.setFont(self.font())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self.contentsRect(),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)

@@ -6,14 +6,17 @@ photos: 120 of 300 · 4 photos/s · about 1 min left"), never the core's raw sta
 
 Progress arrives as numbers with a stage (``core.jobs.Progress``); nothing is parsed out of text.
 Organize reads (indexes) and looks at (embeds) photos at the same time; while it reads, its
-``index`` reports carry the photos embedded meanwhile (``Progress.embedded``), shown as "Looking at
-photos: 12 of 60 (40 read)". The count,
+``index`` reports carry the photos embedded meanwhile and the photos there will be to look at, as
+far as it knows (``Progress.embedded``, ``Progress.embedded_total``), shown as "Looking at
+photos: 12 of 60 (40 of 300 read)". The count,
 the bar, the rate and the time left then follow the photos looked at,
 the slower of the two and what the job waits for (none is shown before the first photo is looked
 at), so they run on without a jump when reading ends and only looking at is left
 (docs/performance.md).
 """
 from __future__ import annotations
+
+import math
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -47,6 +50,14 @@ def photos_looked_at(progress: Progress) -> int | None:
     return progress.embedded if progress.stage == "index" and progress.embedded else None
 
 
+def photos_to_look_at(progress: Progress) -> int | None:
+    """The photos there will be to look at while an overlapped organize indexes, as far as
+    indexing knows yet; None when the report does not say."""
+    if progress.stage == "index" and progress.embedded:
+        return progress.embedded_total or None
+    return None
+
+
 def format_time_left(seconds: float) -> str:
     """"a few seconds left", "about 40 s left", "about 3 min left", "about 1 h 10 min left"."""
     seconds = max(0, int(round(seconds)))
@@ -64,6 +75,8 @@ def describe_progress(title: str, progress: Progress,
                       rate: float | None = None, eta_s: float | None = None) -> str:
     """One line for a progress report; see the module docstring."""
     stage, done, total = progress.stage, progress.done, progress.total
+    if stage == "prepare" and progress.message:
+        return progress.message  # the core's own sentence ("Preparing the model (once, …)…")
     looked_at = photos_looked_at(progress)
     words, unit = STAGE_WORDS.get(stage, (None, None))
     if words is None:
@@ -73,7 +86,10 @@ def describe_progress(title: str, progress: Progress,
     parts = [f"{words}: {done:,} of {total:,}"]
     if looked_at is not None:  # the count the rate and the bar follow comes first
         words = STAGE_WORDS["embed"][0]
-        parts = [f"{words}: {looked_at:,} of {total:,} ({done:,} read)"]
+        to_look_at = photos_to_look_at(progress)
+        read = f"{done:,} of {total:,} read" if to_look_at else f"{done:,} read"
+        total = to_look_at or total
+        parts = [f"{words}: {looked_at:,} of {total:,} ({read})"]
     if rate and unit:
         parts.append(f"{rate:.1f} {unit}/s" if rate < 10 else f"{rate:.0f} {unit}/s")
     if eta_s is not None and (done if looked_at is None else looked_at) < total and rate:
@@ -106,6 +122,7 @@ class JobStatusWidget(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         self._rate = ProgressRate()
+        self._shown_fraction = 0.0
         self._worker: JobWorker | None = None
         self._outcome_timer = QTimer(self)  # clears a finished job's outcome
         self._outcome_timer.setSingleShot(True)
@@ -121,6 +138,7 @@ class JobStatusWidget(QWidget):
         self._outcome_timer.stop()
         self._worker = worker
         self._rate.reset()
+        self._shown_fraction = 0.0  # how far the bar went: it never goes back within a job
         self.bar.setRange(0, 0)  # busy until the first report
         self._set_text(f"{worker.title}: getting ready…")
         worker.progressed.connect(self._on_progress)
@@ -166,11 +184,17 @@ class JobStatusWidget(QWidget):
         if looked_at is None and progress.stage == "index":
             looked_at = 0  # the model is still loading: reading alone is no rate for the job
         counted = done if looked_at is None else looked_at
-        if total > 0:
+        total = photos_to_look_at(progress) or total  # the photos to look at, not the files
+        stage = progress.stage
+        steps_only = stage in STAGE_WORDS and STAGE_WORDS[stage][1] is None
+        if total > 0 and not steps_only:
+            # Never back: a later report may count against a larger total (more photos found).
+            shown = max(min(counted, total), math.ceil(self._shown_fraction * total))
+            self._shown_fraction = shown / total
             self.bar.setRange(0, total)
-            self.bar.setValue(min(counted, total))
+            self.bar.setValue(shown)
         else:
-            self.bar.setRange(0, 0)
+            self.bar.setRange(0, 0)  # busy: no count (a stage's own steps mean nothing)
         self._rate.add(counted)
         if self.cancel_button.isEnabled() and self._worker is not None:
             self._set_text(describe_progress(self._worker.title, progress,

@@ -58,6 +58,11 @@ class PreviewPane(QWidget):
         self.setMinimumWidth(220)
 
     def show_photo(self, photo_id: int | None) -> None:
+        """Show ``photo_id`` (None: the hint). The photo shown already is not decoded again:
+        only its details are re-read (its cluster may have been renamed, or changed)."""
+        if photo_id is not None and photo_id == self.photo_id and self._image is not None:
+            self.refresh()
+            return
         self.photo_id = photo_id
         self._image = None
         self.image_label.setPixmap(QPixmap())
@@ -77,6 +82,17 @@ class PreviewPane(QWidget):
         run_in_background(lambda: decode_preview(path),
                           lambda result: self._on_decoded(photo_id, result),
                           pool=self._pool, owner=self)
+
+    def refresh(self) -> None:
+        """Re-read the shown photo's details (its cluster's name after a rename, say)."""
+        if self.photo_id is None:
+            return
+        details = photo_details(self.library, self.photo_id)
+        if details is None:
+            self.show_photo(None)
+            self.image_label.setText("This photo is no longer in the library.")
+            return
+        self.metadata_label.setText(details_html(details))
 
     def _on_decoded(self, photo_id: int, result) -> None:
         if photo_id != self.photo_id:

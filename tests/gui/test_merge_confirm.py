@@ -1,0 +1,58 @@
+"""The app's merge says what it will keep before doing it (issue 24, point 5)."""
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QMessageBox
+from qt_helpers import settled
+
+from photoclust.core import editing
+from photoclust.core.queries import list_clusters
+
+
+def _select_clusters(page, cluster_ids) -> None:
+    """Current = the first id (the merge target, the last one clicked); all selected."""
+    view, proxy, model = page.sidebar.view, page.sidebar.proxy, page.cluster_model
+    indexes = [proxy.mapFromSource(model.index(model.row_of(c))) for c in cluster_ids]
+    view.selectionModel().setCurrentIndex(indexes[0],
+                                          QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    for index in indexes[1:]:
+        view.selectionModel().select(index, QItemSelectionModel.SelectionFlag.Select)
+
+
+def _names(library) -> dict[int, tuple[str, str]]:
+    return {c.id: (c.name, c.name_source) for c in list_clusters(library)}
+
+
+def test_merge_asks_naming_the_kept_cluster_and_the_users_name(window, photos, qtbot,
+                                                                 gui_library):
+    library = gui_library.library
+    a, b, _c = gui_library.cluster_ids
+    with settled(window, qtbot):
+        photos.rename_cluster_to(b, "Hats")  # the user's name on B; A's is suggested
+    _select_clusters(photos, [a, b])  # A clicked last: the target
+    qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    box = photos.merge_box
+    qtbot.waitUntil(lambda: box.isVisible())
+    assert box.text() == "Merge “Hats” into “Group A”?"
+    assert box.informativeText().startswith(
+        "One cluster of 10 photos stays, named “Hats” (the name you gave).")
+    assert a in _names(library) and b in _names(library)  # nothing done while it asks
+    with settled(window, qtbot):
+        next(btn for btn in box.buttons() if btn.text() == "Merge").click()
+    assert _names(library)[a] == ("Hats", "user") and b not in _names(library)
+    assert photos.grid_title.text() == "Hats  ·  10 photos"
+
+
+def test_cancelling_the_merge_changes_nothing(window, photos, qtbot, gui_library):
+    library = gui_library.library
+    a, b, _c = gui_library.cluster_ids
+    before = _names(library)
+    _select_clusters(photos, [a, b])
+    box = photos.merge_selected_clusters()
+    qtbot.waitUntil(lambda: box.isVisible())
+    assert box.informativeText().startswith("One cluster of 10 photos stays, named “Group A”.")
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.wait(100)
+    assert not window.queue.is_busy("edits")
+    assert _names(library) == before
+    assert editing.merge_keeps(library, a, [b]) == (a, "Group A")
