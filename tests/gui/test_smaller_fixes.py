@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 from qt_helpers import settled
 
-from photoclust.core.jobs import Job
+from photoclust.core.jobs import Job, Progress
 from photoclust.core.library.models import Assignment
 from photoclust.gui.models.photo_model import PhotoRole
 
@@ -70,11 +70,11 @@ def test_the_progress_bar_never_goes_back(window, qtbot):
     status = window.job_status
     qtbot.waitUntil(lambda: status.worker is worker, timeout=10000)
     shown: list[tuple[int, int]] = []
-    for report in [(16, 32, "embed: a.jpg"), (40, 150, "embed: b.jpg"),
-                   (150, 150, "embed: c.jpg"), (2, 3, "cluster: choosing k"),
-                   (0, 3, "cluster: silhouette of k=2"),
-                   (0, 4, "cluster: K-means k=4, restart 1/4")]:
-        status._on_progress(*report)  # what each report does
+    for report in [Progress(16, 32, "a.jpg", "embed"), Progress(40, 150, "b.jpg", "embed"),
+                   Progress(150, 150, "c.jpg", "embed"), Progress(2, 3, "choosing k", "cluster"),
+                   Progress(0, 3, "silhouette of k=2", "cluster"),
+                   Progress(0, 4, "K-means k=4, restart 1/4", "cluster")]:
+        status._on_progress(report)  # what each report does
         shown.append((status.bar.value(), status.bar.maximum()))
     fractions = [value / maximum for value, maximum in shown if maximum > 0]
     assert fractions == sorted(fractions), shown
@@ -116,7 +116,7 @@ def test_left_and_right_work_in_review_after_the_questions_are_computed_again(
         window, qtbot, gui_library):
     window.state.show_page("review")
     review = window.page("review")
-    qtbot.waitUntil(lambda: review.queue is not None and not review.is_loading(),
+    qtbot.waitUntil(lambda: review.queue is not None and not review.job_running(),
                     timeout=60000)
     assert len(review.queue.questions) >= 3
     # The focus went elsewhere in the window (Qt hands it on when the strip that had it is
@@ -153,11 +153,11 @@ def test_while_reading_the_count_is_of_the_photos_to_look_at_not_the_files():
     (which then jumped to "of 143" when reading ended)."""
     from photoclust.gui.views.job_status import describe_progress
 
-    assert describe_progress("Organizing photos", 290, 290,
-                             "index: more_0149.jpg (88 of 150 embedded)") == \
+    assert describe_progress("Organizing photos",
+                             Progress(290, 290, "more_0149.jpg", "index", 88, 150)) == \
         "Looking at photos: 88 of 150 (290 of 290 read)"
-    assert describe_progress("Organizing photos", 60, 60, "index: done (48 embedded)") == \
-        "Looking at photos: 48 of 60 (60 read)"  # the older form still reads
+    assert describe_progress("Organizing photos", Progress(60, 60, "done", "index", 48)) == \
+        "Looking at photos: 48 of 60 (60 read)"  # without the photos to look at
 
 
 def test_the_bar_follows_the_photos_to_look_at_while_reading(window, qtbot):
@@ -165,9 +165,9 @@ def test_the_bar_follows_the_photos_to_look_at_while_reading(window, qtbot):
     worker = window.run_job(job)
     status = window.job_status
     qtbot.waitUntil(lambda: status.worker is worker, timeout=10000)
-    status._on_progress(200, 290, "index: a.jpg (30 of 150 embedded)")
+    status._on_progress(Progress(200, 290, "a.jpg", "index", 30, 150))
     assert (status.bar.value(), status.bar.maximum()) == (30, 150)
-    status._on_progress(60, 143, "embed: b.jpg")  # reading over: 143 to look at in the end
+    status._on_progress(Progress(60, 143, "b.jpg", "embed"))  # reading over: 143 in the end
     assert status.bar.maximum() == 143 and status.bar.value() == 60
     with qtbot.waitSignal(worker.finished, timeout=10000):
         job.done.set()
