@@ -59,10 +59,11 @@ class ConfidenceModel:
         return features @ np.asarray(self.coef, dtype=np.float64) + self.intercept
 
 
-#: Fitted by ``bench/calibration_heldout.py --fit`` on single-set collections of imagenette224,
-#: clothing14 and cifar10_test (efficientnet_lite2 features; true and automatic k; every
-#: collection weighted alike). docs/learning.md gives the figures on held-out collections.
-SHIPPED_MODEL = ConfidenceModel(coef=(4.0, 8.0, 0.3, -1.0), intercept=-8.0)
+#: Fitted by ``bench/calibration_heldout.py --fit`` (its default 36 single-set collections of
+#: imagenette224, clothing14 and cifar10_test: efficientnet_lite2 features, true and automatic
+#: k, every collection weighted alike). docs/learning.md gives the figures on held-out
+#: collections.
+SHIPPED_MODEL = ConfidenceModel(coef=(5.014, 7.953, 0.53, -0.66), intercept=-7.785)
 
 #: Nearest photos whose clusters make a photo's agreement.
 NEIGHBOURS = 10
@@ -74,8 +75,10 @@ AGREEMENT_SAMPLE = 4_000
 MAX_REFERENCE = 50_000
 #: Similarities computed at once in the neighbour search (64 MB of float32).
 NEIGHBOUR_BLOCK = 1 << 24
-#: Precision (1 / variance) of the Gaussian prior on the answers' intercept, at 0.
-PRIOR_STRENGTH = 1.0
+#: Precision (1 / variance) of the Gaussian prior on the answers' intercept, at 0: about 40
+#: answers weigh as much as the prior (precision 1 followed the few answers of a small
+#: collection too far: docs/learning.md).
+PRIOR_STRENGTH = 10.0
 
 #: Photos whose similarities to every centre are computed at once (bounds memory on big
 #: libraries: 16,384 photos x 1,000 clusters is 128 MB).
