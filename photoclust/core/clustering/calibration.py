@@ -68,11 +68,12 @@ SHIPPED_MODEL = ConfidenceModel(coef=(5.014, 7.953, 0.53, -0.66), intercept=-7.7
 #: Nearest photos whose clusters make a photo's agreement.
 NEIGHBOURS = 10
 #: The library's agreement is the mean over at most this many photos (a fixed random sample:
-#: the mean of a share, which a sample keeps; its standard error is below 0.01).
-AGREEMENT_SAMPLE = 4_000
+#: the mean of a share, which a sample keeps; its standard error is below 0.01). The collections
+#: the model was fitted on hold at most 2,000 photos, so there it is every photo.
+AGREEMENT_SAMPLE = 2_000
 #: Their nearest photos are searched among at most this many clustered photos (a fixed random
-#: sample of bigger libraries), so the cost stays bounded: 4,000 x 50,000 similarities.
-MAX_REFERENCE = 50_000
+#: sample of bigger libraries), so the cost stays bounded: 2,000 x 20,000 similarities.
+MAX_REFERENCE = 20_000
 #: Similarities computed at once in the neighbour search (64 MB of float32).
 NEIGHBOUR_BLOCK = 1 << 24
 #: Precision (1 / variance) of the Gaussian prior on the answers' intercept, at 0: about 40
@@ -176,7 +177,7 @@ def nearest_clustered(Z: np.ndarray, labels: np.ndarray, rows: np.ndarray,
         own = position[block]
         inside = np.flatnonzero(own >= 0)
         sims[inside, own[inside]] = -np.inf
-        best = np.argpartition(-sims, take - 1, axis=1)[:, :take]
+        best = np.argpartition(sims, sims.shape[1] - take, axis=1)[:, -take:]
         out[start:start + block.size, :take] = reference[best]
     return out
 
