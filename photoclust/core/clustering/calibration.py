@@ -26,7 +26,7 @@ right before any answer. Once the user has placed or confirmed photos, a Platt m
 ``p = sigmoid(a * score + b)`` is refitted on those answers: for each, the cluster the program
 would put it in (the nearest centre, the photo left out) and whether that is where the user put
 it. The review queue picks photos by their margin, not by whether they are right, so the answers
-estimate P(right | score) without bias; but it picks mostly small margins, which pin down how
+estimate P(right | score) nearly without bias; but it picks mostly small margins, which pin down how
 right this collection's clusters are (the intercept ``b``) and not how fast sureness grows (the
 slope, which stays 1: a two-parameter fit extrapolated badly, docs/learning.md). The intercept
 has a Gaussian prior (``PRIOR_STRENGTH``) at 0, so a handful of answers nudges it and a few dozen
