@@ -106,3 +106,164 @@ def test_margins_are_the_same_computed_in_chunks(monkeypatch):
     chunked = centre_margins(Z, labels), answer_margins(Z, labels, user)
     assert np.allclose(whole[0], chunked[0], equal_nan=True)
     assert np.allclose(whole[1][0], chunked[1][0]) and (whole[1][1] == chunked[1][1]).all()
+
+
+# --- The confidence from the library's structure (issue 27) ---
+
+def test_nearest_clustered_matches_brute_force_in_blocks_and_samples(monkeypatch):
+    from photoclust.core.clustering import calibration
+
+    rng = np.random.default_rng(4)
+    Z = l2_normalize(rng.normal(size=(60, 5))).astype(np.float32)
+    labels = rng.integers(-1, 3, 60)  # some photos in no cluster: never anyone's neighbour
+    rows = np.arange(60)
+    monkeypatch.setattr(calibration, "NEIGHBOUR_BLOCK", 100)  # blocks of 2 photos
+    got = calibration.nearest_clustered(Z, labels, rows, k=4)
+    clustered = np.flatnonzero(labels >= 0)
+    for i in rows:
+        others = clustered[clustered != i]
+        want = others[np.argsort(-(Z[others] @ Z[i]))[:4]]
+        assert set(got[i].tolist()) == set(want.tolist())
+    # A library bigger than the reference: the neighbours come from a fixed sample of it.
+    monkeypatch.setattr(calibration, "MAX_REFERENCE", 20)
+    sampled = calibration.nearest_clustered(Z, labels, rows, k=4)
+    assert np.array_equal(sampled, calibration.nearest_clustered(Z, labels, rows, k=4))
+    assert len(np.unique(sampled)) <= 20 and (labels[sampled] >= 0).all()
+
+
+def test_features_say_how_a_photo_sits_and_how_clean_the_library_is(monkeypatch):
+    from photoclust.core.clustering import calibration
+    from photoclust.core.clustering.calibration import FEATURES, confidence_features
+
+    rng = np.random.default_rng(5)
+    centres = 5 * np.eye(4)
+    Z = np.concatenate([c + 0.3 * rng.normal(size=(20, 4)) for c in centres])
+    labels = np.repeat([0, 1, 2, 3], 20)
+    wrong = labels.copy()
+    wrong[0] = 1  # a photo of the first group put in the second cluster
+    f = confidence_features(Z, wrong)
+    col = {name: j for j, name in enumerate(FEATURES)}
+    assert f.shape == (80, len(FEATURES))
+    assert f[0, col["margin"]] < 0 and (f[20:, col["margin"]] > 0).all()
+    assert np.isclose(f[5, col["log_clusters"]], np.log(4))
+    assert np.isclose(f[5, col["log_relative_size"]], np.log(19 / 20))
+    Zn = l2_normalize(Z)
+    sims = Zn @ Zn.T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = np.argsort(-sims, axis=1)[:, :10]
+    own = (wrong[nearest] == wrong[:, None]).mean(axis=1)
+    assert np.isclose(f[5, col["library_agreement"]], own.mean())
+    # Blurred kinds: the clusters follow the photos' nearest photos less.
+    blurred = np.concatenate([c + 3.0 * rng.normal(size=(20, 4)) for c in centres])
+    assert confidence_features(blurred, labels)[0, col["library_agreement"]] < own.mean() - 0.2
+    # For another cluster than the photo's own: that cluster's margin and size.
+    targets = wrong.copy()
+    targets[0] = 0
+    other = confidence_features(Z, wrong, targets)
+    assert other[0, col["margin"]] > 0 and np.isclose(other[0, col["log_relative_size"]],
+                                                      np.log(19 / 20))
+    # A big library: the agreement is measured on a fixed sample of its photos.
+    monkeypatch.setattr(calibration, "AGREEMENT_SAMPLE", 30)
+    sampled = confidence_features(Z, wrong)[:, col["library_agreement"]]
+    assert np.allclose(sampled, confidence_features(Z, wrong)[:, col["library_agreement"]])
+    assert abs(sampled[0] - own.mean()) < 0.1
+
+
+def test_fitting_recovers_a_known_model():
+    from photoclust.core.clustering.calibration import fit_confidence_model
+
+    rng = np.random.default_rng(6)
+    coef, intercept = np.array([4.0, -2.0, 0.0]), 0.5
+    features, right = [], []
+    for size in (300, 3000, 800):  # collections of any size weigh alike
+        X = rng.normal(size=(size, 3))
+        features.append(X)
+        right.append(rng.uniform(size=size) < 1 / (1 + np.exp(-(X @ coef + intercept))))
+    features[0][:5] = np.nan  # rows without an honest number are left out
+    model = fit_confidence_model(features, right, regularization=1e4)
+    assert np.allclose(model.coef, coef, atol=0.4) and abs(model.intercept - intercept) < 0.3
+
+
+def test_fitted_on_some_collections_it_holds_on_others():
+    """Synthetic collections of blurred and clean kinds, organized with K-means: a model fitted
+    on some says how right the others' photos are, where a margin alone cannot."""
+    from photoclust.core.clustering.algorithms import PhotoKMeans
+    from photoclust.core.clustering.calibration import (
+        ConfidenceCalibrator,
+        confidence_features,
+        fit_confidence_model,
+    )
+
+    def collection(seed):
+        rng = np.random.default_rng(seed)
+        k, spread = int(rng.integers(3, 7)), rng.uniform(0.4, 1.4)
+        centres = rng.normal(size=(k, 16))
+        y = np.repeat(np.arange(k), 60)
+        Z = l2_normalize(centres[y] + spread * rng.normal(size=(y.size, 16)))
+        labels = PhotoKMeans(n_clusters=k, random_state=0).fit(Z).labels_
+        right = np.zeros(y.size, bool)
+        for c in np.unique(labels):
+            members = labels == c
+            right[members] = y[members] == np.bincount(y[members]).argmax()
+        return confidence_features(Z, labels), right
+
+    train = [collection(seed) for seed in range(16)]
+    model = fit_confidence_model([f for f, _ in train], [r for _, r in train])
+    errors = []
+    for seed in range(100, 106):
+        f, right = collection(seed)
+        conf = ConfidenceCalibrator().predict(model.score(f))
+        errors.append(abs(conf.mean() - right.mean()))
+    assert np.mean(errors) < 0.05 and max(errors) < 0.1
+
+
+def test_no_number_where_none_is_honest_with_the_shipped_model():
+    from photoclust.core.clustering.calibration import confidence_features
+
+    rng = np.random.default_rng(7)
+    Z = l2_normalize(rng.normal(size=(8, 4)))
+    assert np.isnan(calibrated_confidences(Z, np.zeros(8, int))).all()  # one cluster
+    assert np.isnan(confidence_features(Z, np.zeros(8, int))).all()
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, -1])  # photo 6 alone in its cluster, 7 in none
+    conf = calibrated_confidences(Z, labels, np.array([-1, 0, -1, -1, -1, -1, -1, -1]))
+    assert np.isnan(conf[6]) and np.isnan(conf[7]) and conf[1] == 1.0
+    assert np.isfinite(conf[[0, 2, 3, 4, 5]]).all()
+    assert ((conf[[0, 2, 3, 4, 5]] > 0) & (conf[[0, 2, 3, 4, 5]] < 1)).all()
+
+
+def test_photos_json_shows_the_number_of_the_shipped_model(library, capsys, monkeypatch):
+    """The stored confidence, which ``photos --json`` and the app's "least sure first" read,
+    is the shipped model's: a model that says 0.37 for every photo makes every automatic
+    placement read 0.37, and the user's answers move it."""
+    from photoclust.core.clustering import calibration
+    from photoclust.core.clustering.job import ClusterJob
+
+    ids, y, _ = labelled_library(library)
+    monkeypatch.setattr(calibration, "SHIPPED_MODEL", calibration.ConfidenceModel(
+        coef=(0.0,) * len(calibration.FEATURES), intercept=float(np.log(0.37 / 0.63))))
+    run_job(ClusterJob(library, k=3, fresh=True))
+    path = str(library.path)
+    assert main(["photos", "--json", "--library", path]) == 0
+    shown = [p["confidence"] for p in json.loads(capsys.readouterr().out)]
+    assert len(shown) == len(ids) and all(c == 0.37 for c in shown)
+    # Answers that say the clusters are right raise every automatic photo's number.
+    editing.confirm_photos(library, [int(pid) for pid in ids[::6]])
+    run_job(LearnJob(library))
+    assert main(["photos", "--json", "--library", path]) == 0
+    after = {p["id"]: p for p in json.loads(capsys.readouterr().out)}
+    auto = [p["confidence"] for p in after.values() if p["source"] == "auto"]
+    assert auto and all(c > 0.37 for c in auto)
+    assert all(p["confidence"] == 1.0 for p in after.values() if p["source"] == "user")
+
+
+def test_photos_json_shows_no_number_in_a_library_of_one_cluster(library, capsys):
+    """Merged into one cluster, no photo can be in the wrong one: Learn stores no number, and
+    ``photos --json`` shows null (the user's photo keeps its 1)."""
+    ids, _, clusters = labelled_library(library)
+    editing.merge_clusters(library, clusters[0], [clusters[1]])
+    editing.confirm_photos(library, [int(ids[0])])
+    run_job(LearnJob(library))
+    assert main(["photos", "--json", "--library", str(library.path)]) == 0
+    shown = {p["id"]: p for p in json.loads(capsys.readouterr().out)}
+    assert len(shown) == len(ids) and shown[int(ids[0])]["confidence"] == 1.0
+    assert all(p["confidence"] is None for pid, p in shown.items() if pid != int(ids[0]))

@@ -4,22 +4,33 @@ Every place that shows or sorts by "how sure" (the stored ``Assignment.confidenc
 list, the preview, "least sure first", ``photos --json``) uses the number made here, so one photo
 reads the same everywhere.
 
-The raw score is the photo's *centre margin*: its cosine similarity to the centre of its own
-cluster (left out of that centre, so a photo does not vouch for itself) minus its similarity to
-the nearest other centre, in the clustering's preprocessed space. A logistic (Platt) map turns it
-into a probability:
+The number comes from the library's own structure, in the clustering's preprocessed space, so
+that it holds on collections it was never fitted on (``confidence_features``):
 
-- before the user has answered anything, the map shipped for the model (``SHIPPED_MAPS``, measured
-  by ``bench/calibration.py`` on the labelled sets, all sets weighted alike; docs/learning.md);
-- once the user has placed or confirmed photos, the map's intercept is refitted on those answers:
-  for each, the cluster the program would put it in (the nearest centre, the photo left out) and
-  whether that is where the user put it. The review queue picks photos by their margin, not by
-  whether they are right, so the answers estimate P(right | margin) without bias; but it picks
-  mostly small margins, which pin down how right this collection's clusters are (the intercept)
-  and not how fast sureness grows with the margin (the slope, which a two-parameter fit
-  extrapolated badly: docs/learning.md). The slope stays the model's; the intercept has a
-  Gaussian prior (``PRIOR_STRENGTH``) at the shipped one, so a handful of answers nudges it and a
-  few dozen take over.
+- the photo's *centre margin*: cosine similarity to its cluster's centre (itself left out, so a
+  photo does not vouch for itself) minus the similarity to the nearest other centre;
+- the library's *neighbour agreement*: the mean share of a photo's ``NEIGHBOURS`` nearest photos
+  that are in its cluster: how well this collection's clusters follow its photos' nearest
+  photos, which is what tells a collection of clean clusters from one of blurred kinds (the
+  margin alone cannot: on one collection a wide margin is right 89 % of the time, on another
+  100 %);
+- the number of clusters and the cluster's size relative to the mean size (both as logs).
+
+A photo's own neighbour agreement and its cluster's were tried as well and did not help on
+held-out collections (docs/learning.md), so the neighbour search runs on a sample only.
+
+A logistic model over these (``SHIPPED_MODEL``: a few coefficients, fitted by
+``bench/calibration_heldout.py`` across many collections built from the labelled sets, checked
+on collections of sets it did not see; docs/learning.md) gives a score, the log-odds of being
+right before any answer. Once the user has placed or confirmed photos, a Platt map
+``p = sigmoid(a * score + b)`` is refitted on those answers: for each, the cluster the program
+would put it in (the nearest centre, the photo left out) and whether that is where the user put
+it. The review queue picks photos by their margin, not by whether they are right, so the answers
+estimate P(right | score) nearly without bias; but it picks mostly small margins, which pin down how
+right this collection's clusters are (the intercept ``b``) and not how fast sureness grows (the
+slope, which stays 1: a two-parameter fit extrapolated badly, docs/learning.md). The intercept
+has a Gaussian prior (``PRIOR_STRENGTH``) at 0, so a handful of answers nudges it and a few dozen
+take over.
 
 There is no honest number (``NaN`` here, ``None`` in the library) for a photo in no cluster, in a
 cluster of its own, or when the library has a single cluster (no other cluster to be confused with).
@@ -27,25 +38,48 @@ Photos the user placed are right by definition: 1.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from photoclust.core.clustering.preprocess import l2_normalize
 
-#: Platt map ``p = 1 / (1 + exp(-(a * margin + b)))`` per model, from the centre margin to the
-#: probability of being in the right cluster, before any answer. Measured by bench/calibration.py
-#: (automatic k, K-means, every labelled set weighted alike); see docs/learning.md.
-SHIPPED_MAPS: dict[str, tuple[float, float]] = {
-    "efficientnet_lite2": (6.82, -0.69),
-}
-#: Used for a model without a measured map (the default model's).
-FALLBACK_MODEL = "efficientnet_lite2"
-#: Precision (1 / variance) of the Gaussian prior on the intercept at the shipped one.
-PRIOR_STRENGTH = 1.0
+#: Names of the columns ``confidence_features`` returns, in order.
+FEATURES = ("margin", "library_agreement", "log_clusters", "log_relative_size")
 
 
-def shipped_map(model: str | None) -> tuple[float, float]:
-    return SHIPPED_MAPS.get(model or FALLBACK_MODEL, SHIPPED_MAPS[FALLBACK_MODEL])
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Log-odds of being right before any answer: ``intercept + features @ coef``."""
 
+    coef: tuple[float, ...]
+    intercept: float
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return features @ np.asarray(self.coef, dtype=np.float64) + self.intercept
+
+
+#: Fitted by ``bench/calibration_heldout.py --fit`` (its default 36 single-set collections of
+#: imagenette224, clothing14 and cifar10_test: efficientnet_lite2 features, true and automatic
+#: k, every collection weighted alike). docs/learning.md gives the figures on held-out
+#: collections.
+SHIPPED_MODEL = ConfidenceModel(coef=(5.014, 7.953, 0.53, -0.66), intercept=-7.785)
+
+#: Nearest photos whose clusters make a photo's agreement.
+NEIGHBOURS = 10
+#: The library's agreement is the mean over at most this many photos (a fixed random sample:
+#: the mean of a share, which a sample keeps; its standard error is below 0.01). The collections
+#: the model was fitted on hold at most 2,000 photos, so there it is every photo.
+AGREEMENT_SAMPLE = 2_000
+#: Their nearest photos are searched among at most this many clustered photos (a fixed random
+#: sample of bigger libraries), so the cost stays bounded: 2,000 x 20,000 similarities.
+MAX_REFERENCE = 20_000
+#: Similarities computed at once in the neighbour search (64 MB of float32).
+NEIGHBOUR_BLOCK = 1 << 24
+#: Precision (1 / variance) of the Gaussian prior on the answers' intercept, at 0: about 40
+#: answers weigh as much as the prior (precision 1 followed the few answers of a small
+#: collection too far: docs/learning.md).
+PRIOR_STRENGTH = 10.0
 
 #: Photos whose similarities to every centre are computed at once (bounds memory on big
 #: libraries: 16,384 photos x 1,000 clusters is 128 MB).
@@ -81,9 +115,19 @@ class _Centres:
         return sims
 
 
-def _chunks(rows: np.ndarray):
-    for start in range(0, rows.size, CHUNK):
-        yield rows[start:start + CHUNK]
+def _chunks(rows: np.ndarray, size: int | None = None):
+    size = size or CHUNK
+    for start in range(0, rows.size, size):
+        yield rows[start:start + size]
+
+
+def _target_columns(centres: _Centres, targets: np.ndarray) -> np.ndarray:
+    """Column of each target cluster among ``centres.classes``, -1 for none or an unknown one."""
+    classes = centres.classes
+    col = np.searchsorted(classes, targets)
+    known = (targets >= 0) & (col < classes.size)
+    known[known] &= classes[col[known]] == targets[known]
+    return np.where(known, col, -1)
 
 
 def centre_margins(Z: np.ndarray, labels, targets=None) -> np.ndarray:
@@ -94,14 +138,11 @@ def centre_margins(Z: np.ndarray, labels, targets=None) -> np.ndarray:
     labels = np.asarray(labels, dtype=np.int64)
     targets = labels if targets is None else np.asarray(targets, dtype=np.int64)
     centres = _Centres(Z, labels)
-    classes = centres.classes
     margins = np.full(len(labels), np.nan)
-    if classes.size < 2:
+    if centres.classes.size < 2:
         return margins
-    t_col = np.searchsorted(classes, targets)
-    known = (targets >= 0) & (t_col < classes.size)
-    known[known] &= classes[t_col[known]] == targets[known]
-    for rows in _chunks(np.flatnonzero(known)):
+    t_col = _target_columns(centres, targets)
+    for rows in _chunks(np.flatnonzero(t_col >= 0)):
         sims = centres.similarities(Z, rows)
         pick = np.arange(rows.size), t_col[rows]
         target_sim = sims[pick]
@@ -111,34 +152,149 @@ def centre_margins(Z: np.ndarray, labels, targets=None) -> np.ndarray:
     return margins
 
 
-def answer_margins(Z: np.ndarray, labels, user) -> tuple[np.ndarray, np.ndarray]:
-    """The user's answers as calibration data: for each photo the user placed, the margin of the
-    cluster the program would give it (nearest centre, itself left out) and whether that is the
-    user's cluster. ``labels`` are the current clusters (user-placed photos in theirs)."""
+def nearest_clustered(Z: np.ndarray, labels: np.ndarray, rows: np.ndarray,
+                      k: int = NEIGHBOURS, random_state: int = 0) -> np.ndarray:
+    """Indices of the ``k`` nearest clustered photos (``labels >= 0``) of each photo in ``rows``,
+    itself excluded, searched among at most ``MAX_REFERENCE`` of them (a fixed random sample),
+    in blocks of ``NEIGHBOUR_BLOCK`` similarities. ``-1`` pads where there are fewer."""
+    reference = np.flatnonzero(labels >= 0)
+    if reference.size > MAX_REFERENCE:
+        rng = np.random.default_rng(random_state)
+        reference = np.sort(rng.choice(reference, MAX_REFERENCE, replace=False))
+    out = np.full((rows.size, k), -1, dtype=np.int64)
+    if reference.size == 0 or rows.size == 0:
+        return out
+    position = np.full(len(labels), -1, dtype=np.int64)
+    position[reference] = np.arange(reference.size)
+    R = np.ascontiguousarray(Z[reference], dtype=np.float32)
+    take = min(k, reference.size - 1)
+    if take <= 0:
+        return out
+    step = max(1, NEIGHBOUR_BLOCK // reference.size)
+    for start in range(0, rows.size, step):
+        block = rows[start:start + step]
+        sims = np.asarray(Z[block], dtype=np.float32) @ R.T
+        own = position[block]
+        inside = np.flatnonzero(own >= 0)
+        sims[inside, own[inside]] = -np.inf
+        best = np.argpartition(sims, sims.shape[1] - take, axis=1)[:, -take:]
+        out[start:start + block.size, :take] = reference[best]
+    return out
+
+
+class LibraryStructure:
+    """What the features need from one library, computed once: the cluster centres and the
+    library's neighbour agreement (the same for the answers and for the numbers)."""
+
+    def __init__(self, Z: np.ndarray, labels, random_state: int = 0):
+        self.Z = l2_normalize(np.asarray(Z, dtype=np.float32))
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.centres = _Centres(self.Z, self.labels)
+        self.library_agreement = np.nan
+        if self.centres.classes.size >= 2:
+            self.library_agreement = library_agreement(self.Z, self.labels, random_state)
+
+    def features(self, targets=None) -> np.ndarray:
+        """The ``FEATURES`` of each photo for cluster ``targets[i]`` (default: its own label),
+        an ``(n, len(FEATURES))`` array; rows of ``NaN`` where there is no honest number."""
+        labels = self.labels
+        targets = labels if targets is None else np.asarray(targets, dtype=np.int64)
+        out = np.full((len(labels), len(FEATURES)), np.nan)
+        centres = self.centres
+        k = centres.classes.size
+        if k < 2:
+            return out
+        margins = centre_margins(self.Z, labels, targets)
+        wanted = np.flatnonzero(np.isfinite(margins))
+        col = _target_columns(centres, targets)[wanted]
+        out[wanted] = np.column_stack([
+            margins[wanted],
+            np.full(wanted.size, self.library_agreement),
+            np.full(wanted.size, np.log(k)),
+            np.log(centres.counts[col] * k / max(int(centres.counts.sum()), 1)),
+        ])
+        return out
+
+
+def library_agreement(Z: np.ndarray, labels, random_state: int = 0) -> float:
+    """The mean share of a clustered photo's ``NEIGHBOURS`` nearest clustered photos that are in
+    its cluster, over at most ``AGREEMENT_SAMPLE`` photos (a fixed random sample);
+    ``NaN`` without clustered photos."""
+    labels = np.asarray(labels, dtype=np.int64)
+    clustered = np.flatnonzero(labels >= 0)
+    if clustered.size < 2:
+        return float("nan")
+    rows = clustered
+    if rows.size > AGREEMENT_SAMPLE:
+        rng = np.random.default_rng(random_state)
+        rows = np.sort(rng.choice(rows, AGREEMENT_SAMPLE, replace=False))
+    nn = nearest_clustered(l2_normalize(Z), labels, rows, random_state=random_state)
+    valid = nn >= 0
+    same = (labels[np.maximum(nn, 0)] == labels[rows, None]) & valid
+    return float((same.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)).mean())
+
+
+def confidence_features(Z: np.ndarray, labels, targets=None, random_state: int = 0) -> np.ndarray:
+    """The ``FEATURES`` of each photo for cluster ``targets[i]`` (default: its own label), an
+    ``(n, len(FEATURES))`` array; rows of ``NaN`` where there is no honest number."""
+    return LibraryStructure(Z, labels, random_state).features(targets)
+
+
+def nearest_centre_targets(Z: np.ndarray, labels, rows: np.ndarray) -> np.ndarray:
+    """The cluster each photo in ``rows`` is nearest to (its own centre taken without it); -1
+    where there is none."""
     Z = l2_normalize(Z)
     labels = np.asarray(labels, dtype=np.int64)
-    user = np.asarray(user, dtype=np.int64)
     centres = _Centres(Z, labels)
-    answered = np.flatnonzero(user >= 0)
-    if centres.classes.size < 2 or answered.size == 0:
-        return np.zeros(0), np.zeros(0, dtype=bool)
-    margins, correct = [], []
-    for rows in _chunks(answered):
-        s = centres.similarities(Z, rows)
+    targets = np.full(rows.size, -1, dtype=np.int64)
+    if centres.classes.size < 2:
+        return targets
+    done = 0
+    for part in _chunks(rows):
+        s = centres.similarities(Z, part)
         s = np.where(np.isnan(s), -np.inf, s)
-        order = np.argsort(-s, axis=1)[:, :2]
-        first = s[np.arange(rows.size), order[:, 0]]
-        second = s[np.arange(rows.size), order[:, 1]]
-        ok = np.isfinite(first) & np.isfinite(second)
-        margins.append((first - second)[ok])
-        correct.append((centres.classes[order[:, 0]] == user[rows])[ok])
-    return np.concatenate(margins), np.concatenate(correct)
+        targets[done:done + part.size] = centres.classes[np.argmax(s, axis=1)]
+        done += part.size
+    return targets
+
+
+def answer_scores(Z: np.ndarray, labels, user, model: ConfidenceModel | None = None,
+                  structure: LibraryStructure | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The user's answers as calibration data: for each photo the user placed, the score of the
+    cluster the program would give it (nearest centre, itself left out) and whether that is the
+    user's cluster. ``labels`` are the current clusters (user-placed photos in theirs)."""
+    model = model or SHIPPED_MODEL
+    labels = np.asarray(labels, dtype=np.int64)
+    user = np.asarray(user, dtype=np.int64)
+    answered = np.flatnonzero(user >= 0)
+    if answered.size == 0:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    structure = structure or LibraryStructure(Z, labels)
+    targets = np.full(len(labels), -1, dtype=np.int64)
+    targets[answered] = nearest_centre_targets(structure.Z, labels, answered)
+    features = structure.features(targets)[answered]
+    ok = np.isfinite(features).all(axis=1)
+    return model.score(features[ok]), (targets[answered] == user[answered])[ok]
+
+
+def answer_margins(Z: np.ndarray, labels, user) -> tuple[np.ndarray, np.ndarray]:
+    """Like ``answer_scores``, with the centre margin as the score."""
+    labels = np.asarray(labels, dtype=np.int64)
+    user = np.asarray(user, dtype=np.int64)
+    answered = np.flatnonzero(user >= 0)
+    if answered.size == 0:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    targets = np.full(len(labels), -1, dtype=np.int64)
+    targets[answered] = nearest_centre_targets(Z, labels, answered)
+    margins = centre_margins(Z, labels, targets)[answered]
+    ok = np.isfinite(margins)
+    return margins[ok], (targets[answered] == user[answered])[ok]
 
 
 class ConfidenceCalibrator:
-    """Margin -> probability of being in the right cluster (a Platt map ``a * margin + b``).
+    """Score -> probability of being in the right cluster (a Platt map ``a * score + b``).
 
-    ``fit(margins, correct)`` refits the intercept ``b`` on answers (maximum a posteriori, with a
+    ``fit(scores, correct)`` refits the intercept ``b`` on answers (maximum a posteriori, with a
     Gaussian prior of precision ``prior_strength`` at the ``prior`` map's); the slope stays the
     prior's. Without answers (or unfitted) the prior map is used as it is.
 
@@ -149,24 +305,24 @@ class ConfidenceCalibrator:
     [0.5, 0.95]
     """
 
-    def __init__(self, prior: tuple[float, float] = SHIPPED_MAPS[FALLBACK_MODEL],
+    def __init__(self, prior: tuple[float, float] = (1.0, 0.0),
                  prior_strength: float = PRIOR_STRENGTH):
         self.prior = prior
         self.prior_strength = prior_strength
 
-    def fit(self, margins, correct) -> ConfidenceCalibrator:
+    def fit(self, scores, correct) -> ConfidenceCalibrator:
         from scipy.optimize import minimize_scalar
 
-        margins = np.asarray(margins, dtype=np.float64).ravel()
+        scores = np.asarray(scores, dtype=np.float64).ravel()
         correct = np.asarray(correct, dtype=bool).ravel()
         a, b0 = (float(v) for v in self.prior)
         self.coef_ = (a, b0)
-        self.n_answers_ = int(margins.size)
-        if margins.size == 0:
+        self.n_answers_ = int(scores.size)
+        if scores.size == 0:
             return self
 
         def loss(b: float) -> float:
-            z = a * margins + b
+            z = a * scores + b
             # -log sigmoid(z) for right answers, -log(1 - sigmoid(z)) for wrong ones.
             nll = np.logaddexp(0.0, np.where(correct, -z, z)).sum()
             return float(nll + 0.5 * self.prior_strength * (b - b0) ** 2)
@@ -175,29 +331,69 @@ class ConfidenceCalibrator:
         self.coef_ = (a, float(b))
         return self
 
-    def predict(self, margins) -> np.ndarray:
-        """Probabilities, ``NaN`` where the margin is ``NaN``."""
+    def predict(self, scores) -> np.ndarray:
+        """Probabilities, ``NaN`` where the score is ``NaN``."""
         a, b = getattr(self, "coef_", self.prior)
-        margins = np.asarray(margins, dtype=np.float64)
-        return np.where(np.isnan(margins), np.nan, _sigmoid(a * np.nan_to_num(margins) + b))
+        scores = np.asarray(scores, dtype=np.float64)
+        return np.where(np.isnan(scores), np.nan, _sigmoid(a * np.nan_to_num(scores) + b))
 
 
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 
 
+def fit_confidence_model(features: list[np.ndarray], right: list[np.ndarray],
+                         regularization: float = 1.0) -> ConfidenceModel:
+    """The logistic model fitted on several collections (``features[c]``: ``confidence_features``
+    of collection ``c``'s photos, ``right[c]``: whether each is in the right cluster), every
+    collection weighted alike; rows with ``NaN`` are left out. ``regularization``: the inverse
+    strength of an L2 penalty on the standardized coefficients."""
+    from sklearn.linear_model import LogisticRegression
+
+    xs, ys, ws = [], [], []
+    for X, r in zip(features, right):
+        X = np.asarray(X, dtype=np.float64)
+        ok = np.isfinite(X).all(axis=1)
+        if ok.any():
+            xs.append(X[ok])
+            ys.append(np.asarray(r, dtype=bool)[ok])
+            ws.append(np.full(ok.sum(), 1.0 / ok.sum()))
+    if not xs:
+        raise ValueError("no photo with features to fit on")
+    X, y, w = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    w *= len(w) / w.sum()
+    if y.all() or not y.any():
+        return ConfidenceModel(coef=(0.0,) * X.shape[1], intercept=float(
+            np.log((y.sum() + 0.5) / ((~y).sum() + 0.5))))
+    fitted = LogisticRegression(C=regularization, max_iter=2000).fit(
+        (X - mean) / scale, y, sample_weight=w)
+    coef = fitted.coef_[0] / scale
+    return ConfidenceModel(coef=tuple(float(c) for c in coef),
+                           intercept=float(fitted.intercept_[0] - coef @ mean))
+
+
 def calibrated_confidences(Z: np.ndarray, labels, user=None, model: str | None = None,
-                           targets=None) -> np.ndarray:
+                           targets=None,
+                           confidence_model: ConfidenceModel | None = None) -> np.ndarray:
     """The confidence of every photo in cluster ``targets[i]`` (default: its own label): the
-    shipped map of ``model`` refitted on the user's answers (``user[i]``: the cluster the user put
-    photo ``i`` in, -1 where the user did not). Photos the user placed get 1; ``NaN`` where there
-    is no honest number."""
+    shipped model's score (``SHIPPED_MODEL``, or ``confidence_model``) through a Platt map
+    refitted on the user's answers (``user[i]``: the cluster the user put photo ``i`` in, -1
+    where the user did not). Photos the user placed get 1; ``NaN`` where there is no honest
+    number. ``model`` (the embedding model) is accepted for callers; the structure features do
+    not depend on it."""
+    del model
+    confidence_model = confidence_model or SHIPPED_MODEL
     labels = np.asarray(labels, dtype=np.int64)
     user = np.full(len(labels), -1, np.int64) if user is None else np.asarray(user, np.int64)
-    calibrator = ConfidenceCalibrator(prior=shipped_map(model)).fit(
-        *answer_margins(Z, labels, user))
+    structure = LibraryStructure(Z, labels)
+    calibrator = ConfidenceCalibrator().fit(
+        *answer_scores(Z, labels, user, confidence_model, structure))
     targets = labels if targets is None else np.asarray(targets, dtype=np.int64)
-    conf = calibrator.predict(centre_margins(Z, labels, targets))
+    features = structure.features(targets)
+    scores = np.where(np.isfinite(features).all(axis=1),
+                      confidence_model.score(np.nan_to_num(features)), np.nan)
+    conf = calibrator.predict(scores)
     placed_by_user = (user >= 0) & (user == targets)
     return np.where(placed_by_user, 1.0, conf)
-

@@ -1,0 +1,250 @@
+"""Is "x % sure" right x % of the time on collections the confidence model never saw?
+
+Builds many photo collections from the cached features of the labelled sets
+(``bench/cache_features.py``): for each set, random subsets of 4-10 of its kinds (each kind
+keeping 30-100 % of its photos, CIFAR-10 at most 300 per kind), and mixtures of kinds from two
+sets. Each is organized as the product does (PCA 128 + L2, K-means, ``cluster_embeddings``) with
+the true number of kinds and with the automatic k. A photo is right when its kind is its
+cluster's majority kind (after answers: the kind the simulated user gave the cluster).
+
+Leave one set out: the confidence model (``calibration.fit_confidence_model``) is fitted on the
+single-set collections of two sets and measured on every collection of the third, before any
+answer and after the simulated user (``research/simulate.py``) answered 2 % and 5 % of the photos
+(Learn after every 10 answers; the photos nobody answered). Mixtures are measured with the model
+fitted on every single-set collection. Prints the expected calibration error (10 equal bins) per
+collection, a summary per held-out set, a reliability table (pooled per held-out set); for
+comparison a map of the margin alone fitted the same way ("margin only"), the margin map shipped
+before (fitted on all of imagenette224 and clothing14: not held out there), and the "floor": the
+ECE a perfectly calibrated number would still show on that many photos (right drawn with the
+shown probability, mean of 20 draws), and with ``--fit`` the coefficients to ship
+(fitted on every single-set collection). ``--speed N`` times the confidences of N photos.
+
+    python bench/calibration_heldout.py [--features DIR] [--per-set 6] [--fit] [--speed 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cached_features import load_cached_sets
+from machine_info import describe_machine
+from photoclust.core.clustering.calibration import (
+    FEATURES,
+    ConfidenceCalibrator,
+    ConfidenceModel,
+    calibrated_confidences,
+    centre_margins,
+    confidence_features,
+    fit_confidence_model,
+)
+from photoclust.core.clustering.job import cluster_embeddings
+from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+from photoclust.research.simulate import simulate_corrections
+
+BINS = 10
+SETS = ["imagenette224", "clothing14", "cifar10_test"]
+#: The margin-only map shipped before (efficientnet_lite2), for comparison.
+PREVIOUS_MAP = (6.82, -0.69)
+
+
+def majority_right(labels: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    right = np.zeros(len(labels), dtype=bool)
+    for cluster in np.unique(labels):
+        members = labels == cluster
+        values, counts = np.unique(truth[members], return_counts=True)
+        right[members] = truth[members] == values[np.argmax(counts)]
+    return right
+
+
+def ece(conf: np.ndarray, right: np.ndarray) -> float:
+    ok = np.isfinite(conf)
+    conf, right = conf[ok], right[ok]
+    bins = np.minimum((conf * BINS).astype(int), BINS - 1)
+    total = 0.0
+    for b in range(BINS):
+        inside = bins == b
+        if inside.any():
+            total += inside.sum() * abs(conf[inside].mean() - right[inside].mean())
+    return total / max(len(conf), 1)
+
+
+def reliability(conf: np.ndarray, right: np.ndarray) -> list[str]:
+    ok = np.isfinite(conf)
+    conf, right = conf[ok], right[ok]
+    bins = np.minimum((conf * BINS).astype(int), BINS - 1)
+    rows = []
+    for b in range(BINS):
+        inside = bins == b
+        if inside.any():
+            shown, hit = conf[inside].mean(), right[inside].mean()
+            bar = "#" * int(round(hit * 20))
+            rows.append(f"  {b / BINS:.1f}-{(b + 1) / BINS:.1f} | {inside.sum():6d} | "
+                        f"{shown:.2f} | {hit:.2f} | {bar}")
+    return rows
+
+
+def build_collections(sets: dict, per_set: int, rng: np.random.Generator) -> list[dict]:
+    specs = [("single", [name]) for name in sets for _ in range(per_set)]
+    if len(sets) >= 2:
+        specs += [("mix", sorted(rng.choice(list(sets), 2, replace=False).tolist()))
+                  for _ in range(per_set)]
+    collections = []
+    for kind, names in specs:
+        parts, truth = [], []
+        n_kinds = int(rng.integers(4, 11))
+        for j, name in enumerate(names):
+            X, y = sets[name]
+            kinds = np.unique(y)
+            count = min(n_kinds, kinds.size) if kind == "single" else int(rng.integers(2, 6))
+            for c in rng.choice(kinds, count, replace=False):
+                rows = np.flatnonzero(y == c)
+                cap = 300 if name == "cifar10_test" else rows.size
+                take = max(20, int(rng.uniform(0.3, 1.0) * min(rows.size, cap)))
+                parts.append(X[rng.choice(rows, take, replace=False)])
+                truth.append(np.full(take, j * 1000 + int(c)))
+        Z = EmbeddingPreprocessor(128, random_state=0).fit_transform(np.concatenate(parts))
+        y = np.concatenate(truth)
+        seed = int(rng.integers(1000))
+        for k_mode in ("true", "auto"):
+            k = len(np.unique(y)) if k_mode == "true" else "auto"
+            labels = np.asarray(cluster_embeddings(Z, k, "kmeans", seed)[0])
+            collections.append({"kind": kind, "sets": names, "k_mode": k_mode, "Z": Z, "y": y,
+                                "labels": labels, "seed": seed,
+                                "features": confidence_features(Z, labels),
+                                "right": majority_right(labels, y)})
+    return collections
+
+
+def score(model: ConfidenceModel, features: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(features).all(axis=1)
+    return np.where(ok, model.score(np.nan_to_num(features)), np.nan)
+
+
+def after_answers(c: dict, model: ConfidenceModel, fractions=(0.02, 0.05)) -> list[float]:
+    """ECE on the photos nobody answered after each fraction of answers."""
+    out, state, oracle = [], None, None
+    for fraction in fractions:
+        result = simulate_corrections(c["Z"], c["y"], c["labels"], (fraction,),
+                                      max_fraction=fraction, state=state, oracle=oracle)
+        state, oracle = result.state, result.oracle
+        assert state is not None and oracle is not None
+        conf = calibrated_confidences(c["Z"], state.clusters, state.user,
+                                      confidence_model=model)
+        auto = state.user < 0
+        right = np.array([oracle.cluster_label(state, int(cl)) == t
+                          for cl, t in zip(state.clusters, c["y"])])
+        out.append(ece(conf[auto], right[auto]))
+        c.setdefault("after_conf", []).append((conf[auto], right[auto]))
+    return out
+
+
+def speed(n: int, k: int = 100) -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(k, 128))
+    labels = rng.integers(0, k, n)
+    Z = (centres[labels] + 1.5 * rng.normal(size=(n, 128))).astype(np.float32)
+    user = np.where(rng.uniform(size=n) < 0.01, labels, -1)
+    started = time.monotonic()
+    conf = calibrated_confidences(Z, labels, user)
+    print(f"confidences of {n} photos in {k} clusters (1 % answered): "
+          f"{time.monotonic() - started:.1f} s, {np.isfinite(conf).sum()} numbers")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--features", type=Path, default=Path("/tmp/pc_features"))
+    parser.add_argument("--per-set", type=int, default=6,
+                        help="collections per set (and mixtures), each clustered twice")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-answers", action="store_true", help="skip the simulated user")
+    parser.add_argument("--fit", action="store_true",
+                        help="print the model fitted on every single-set collection")
+    parser.add_argument("--speed", type=int, default=0, metavar="N",
+                        help="also time the confidences of N synthetic photos")
+    args = parser.parse_args()
+    print(f"machine: {describe_machine()}")
+    started = time.monotonic()
+    sets = {name: (X, y) for name, X, y in load_cached_sets(args.features, SETS)}
+    if not sets:
+        if args.speed:
+            speed(args.speed)
+        return
+    collections = build_collections(sets, args.per_set, np.random.default_rng(args.seed))
+    print(f"{len(collections)} collections built and organized in "
+          f"{time.monotonic() - started:.0f} s")
+    singles = [c for c in collections if c["kind"] == "single"]
+    everything = fit_confidence_model([c["features"] for c in singles],
+                                      [c["right"] for c in singles])
+    if args.fit:
+        print(f"model fitted on all {len(singles)} single-set collections ({', '.join(FEATURES)}):"
+              f"\n  coef={tuple(round(v, 3) for v in everything.coef)} "
+              f"intercept={everything.intercept:.3f}")
+    print("| held out | collection | k | photos | right | shown | ECE before | margin only | "
+          "previous map | floor | after 2 % | after 5 % |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    summary = {}
+    draws = np.random.default_rng(0)
+    for held in list(sets) + ["mixtures"]:
+        if held == "mixtures":
+            model = everything
+            margin_model = fit_confidence_model([c["features"][:, :1] for c in singles],
+                                                [c["right"] for c in singles])
+            tests = [c for c in collections if c["kind"] == "mix"]
+        else:
+            train = [c for c in singles if held not in c["sets"]]
+            if not train:
+                continue
+            model = fit_confidence_model([c["features"] for c in train],
+                                         [c["right"] for c in train])
+            margin_model = fit_confidence_model([c["features"][:, :1] for c in train],
+                                                [c["right"] for c in train])
+            tests = [c for c in singles if c["sets"] == [held]]
+        rows = []
+        for c in tests:
+            conf = ConfidenceCalibrator().predict(score(model, c["features"]))
+            before = ece(conf, c["right"])
+            previous = ece(ConfidenceCalibrator(PREVIOUS_MAP).predict(
+                centre_margins(c["Z"], c["labels"])), c["right"])
+            margin_only = ece(ConfidenceCalibrator().predict(
+                score(margin_model, c["features"][:, :1])), c["right"])
+            floor = np.mean([ece(conf, draws.uniform(size=conf.size) < conf)
+                             for _ in range(20)])
+            after = [np.nan, np.nan] if args.no_answers else after_answers(c, model)
+            c["before_conf"] = conf
+            rows.append((before, margin_only, previous, floor, *after))
+            k = len(np.unique(c["labels"]))
+            print(f"| {held} | {'+'.join(c['sets'])} {len(np.unique(c['y']))} kinds | "
+                  f"{k} ({c['k_mode']}) | {len(c['y'])} | {c['right'].mean():.3f} | "
+                  f"{np.nanmean(conf):.3f} | {before:.3f} | {margin_only:.3f} | {previous:.3f} | "
+                  f"{floor:.3f} | "
+                  f"{after[0]:.3f} | {after[1]:.3f} |", flush=True)
+        summary[held] = (tests, np.array(rows))
+    print("\nsummary: mean / worst ECE over the held-out collections (goal: before <= 0.05, "
+          "after 5 % <= 0.03)")
+    print("| held out | collections | before | margin only | previous map | floor | after 2 % | "
+          "after 5 % |")
+    print("|---|---|---|---|---|---|---|---|")
+    for held, (tests, rows) in summary.items():
+        cells = " | ".join(f"{np.mean(rows[:, j]):.3f} / {np.max(rows[:, j]):.3f}"
+                           for j in range(rows.shape[1]))
+        print(f"| {held} | {len(tests)} | {cells} |")
+    for held, (tests, _) in summary.items():
+        before = np.concatenate([c["before_conf"] for c in tests])
+        right = np.concatenate([c["right"] for c in tests])
+        print(f"\nreliability, {held}, before any answer (bin | photos | shown | right):")
+        print("\n".join(reliability(before, right)))
+        if not args.no_answers:
+            conf = np.concatenate([c["after_conf"][-1][0] for c in tests])
+            right = np.concatenate([c["after_conf"][-1][1] for c in tests])
+            print(f"reliability, {held}, after 5 % answers:")
+            print("\n".join(reliability(conf, right)))
+    if args.speed:
+        speed(args.speed)
+    print(f"total {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
