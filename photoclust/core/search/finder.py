@@ -224,16 +224,43 @@ def similar_photos(library: Library, photo: int | str | Path, limit: int = 20,
     if row is None or v < 0:
         raise SearchError(_why_not_searchable(library, photo_id, index.vectors.model))
     space = similarity_space(library, index)
-    similarity = space @ space[v]
-    similarity[v] = -np.inf
-    k = min(limit, len(similarity) - 1)
+    k = min(limit, len(space) - 1)
     if k <= 0:
         return []
-    top = np.argpartition(-similarity, k - 1)[:k]
-    top = top[np.lexsort((index.vectors.photo_ids[top], -similarity[top]))]
+    top, similarity = _nearest_rows(library, index, space, v, k)
     name = Path(index.paths[row]).name
     return [_hit(index, int(index.vector_rows[t]), float(similarity[t]), f"looks like {name}")
             for t in top.tolist() if index.vector_rows[t] >= 0]
+
+
+def _nearest_rows(library: Library, index: SearchIndex, space: np.ndarray, v: int, k: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows of ``space`` nearest row ``v`` (itself left out), best first (ties: the
+    lower photo id), and the similarity of every row (only those rows' are filled when the
+    nearest-neighbour index answered): by the index from ``ann.EXACT_BELOW`` photos, exactly
+    below, or when the index is not there or answers fewer rows than asked."""
+    from photoclust.core.search import ann
+
+    photo_ids = index.vectors.photo_ids
+    if len(space) >= ann.EXACT_BELOW and index.vectors.basis is not None:
+        basis = index.vectors.basis
+        graph = ann.neighbour_index(library, index.vectors.model, photo_ids,
+                                    index.vectors.embedding_ids, space,
+                                    ann.basis_id(basis.components, basis.offset))
+        if graph is not None:
+            found, _ = graph.search(space[v], k + 1)
+            ids = found[0][found[0] >= 0]
+            rows = np.minimum(np.searchsorted(photo_ids, ids), len(photo_ids) - 1)
+            rows = rows[(photo_ids[rows] == ids) & (rows != v)]  # only photos it should hold
+            if len(rows) >= k:  # else searched exactly below: results are never short
+                similarity = np.full(len(space), -np.inf, np.float32)
+                similarity[rows] = space[rows] @ space[v]  # scored exactly
+                top = rows[np.lexsort((photo_ids[rows], -similarity[rows]))][:k]
+                return top, similarity
+    similarity = space @ space[v]
+    similarity[v] = -np.inf
+    top = np.argpartition(-similarity, k - 1)[:k]
+    return top[np.lexsort((photo_ids[top], -similarity[top]))], similarity
 
 
 def _photo_id(library: Library, photo: int | str | Path) -> int:
