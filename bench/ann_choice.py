@@ -187,6 +187,39 @@ def measure(lib, X: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> dict:
     return result
 
 
+def crossover(sizes: list[int], queries: int = 200) -> None:
+    """Where the index starts to pay: one query (what ``similar`` asks) by exact search (a
+    matrix-vector product, then the top 10) against usearch as photoclust runs it, over the
+    128-dimension space, at each library size; median of ``queries``."""
+    from photoclust.core.search import ann
+
+    X = synthetic(max(sizes), 128)
+    print("\n### Exact or by the index: one query over the 128-dimension space\n")
+    print("| photos | exact ms | index ms | index build s |")
+    print("|---|---|---|---|")
+    rng = np.random.default_rng(2)
+    for n in sizes:
+        Y = X[:n]
+        picks = rng.choice(n, queries, replace=False)
+        exact_times, index_times = [], []
+        t = time.perf_counter()
+        graph = ann._new_graph(128)
+        graph.add(np.arange(n, dtype=np.uint64), Y, threads=os.cpu_count() or 1)
+        build = time.perf_counter() - t
+        index = ann.NeighbourIndex(graph, np.arange(n), np.arange(n), "", 128)
+        for q in picks:
+            t = time.perf_counter()
+            sims = Y @ Y[q]
+            top = np.argpartition(-sims, K)[:K + 1]
+            top[np.argsort(-sims[top])]
+            exact_times.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            index.search(Y[q], K + 1)
+            index_times.append(time.perf_counter() - t)
+        print(f"| {n:,} | {1000 * statistics.median(exact_times):.2f} | "
+              f"{1000 * statistics.median(index_times):.2f} | {build:.1f} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -194,8 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--libraries", nargs="+", default=["hnswlib", "usearch", "usearch-f16",
                                                             "faiss"])
+    parser.add_argument("--crossover", type=int, nargs="*", default=None,
+                        help="only compare exact and indexed search at these library sizes")
     args = parser.parse_args(argv)
     print(describe_machine())
+    if args.crossover is not None:
+        crossover(args.crossover or [2_000, 5_000, 10_000, 20_000, 50_000, 100_000])
+        print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+        return 0
     print(f"{args.n} vectors; HNSW M={M}, ef_construction={EF_CONSTRUCTION}, "
           f"ef_search={EF_SEARCH}; recall@{K} against exact over {args.queries} queries")
     libraries = {"hnswlib": Hnswlib(), "usearch": Usearch("f32"),

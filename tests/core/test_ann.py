@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.library.models import Embedding, Photo, PhotoStatus
-from photoclust.core.search import ann, similar_photos
+from photoclust.core.search import ann, finder, similar_photos
 from photoclust.core.search import index as index_module
 
 pytest.importorskip("usearch")
@@ -48,6 +48,13 @@ def indexed(library, monkeypatch):
     builds = []
     new_graph = ann._new_graph
     monkeypatch.setattr(ann, "_new_graph", lambda dim: builds.append(dim) or new_graph(dim))
+    exact_rows = finder._exact_rows
+
+    def exact_only_when_asked(*args):
+        assert ann.EXACT_BELOW > 10**9, "the index should have answered"
+        return exact_rows(*args)
+
+    monkeypatch.setattr(finder, "_exact_rows", exact_only_when_asked)
     yield library, rng, centres, builds
     ann.forget(library)
     index_module.forget(library)

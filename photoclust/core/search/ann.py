@@ -61,11 +61,16 @@ def available() -> bool:
     return True
 
 
-def basis_id(components: np.ndarray, offset: np.ndarray) -> str:
-    """A short fingerprint of the PCA basis the space was projected on."""
-    digest = hashlib.sha1(np.ascontiguousarray(components, np.float32).tobytes())
-    digest.update(np.ascontiguousarray(offset, np.float32).tobytes())
-    return digest.hexdigest()[:16]
+def basis_id(basis) -> str:
+    """A short fingerprint of the PCA basis (``index.Basis``) the space was projected on,
+    computed once per basis."""
+    known = getattr(basis, "_ann_id", None)
+    if known is None:
+        digest = hashlib.sha1(np.ascontiguousarray(basis.components, np.float32).tobytes())
+        digest.update(np.ascontiguousarray(basis.offset, np.float32).tobytes())
+        known = digest.hexdigest()[:16]
+        basis._ann_id = known
+    return known
 
 
 @dataclass
@@ -88,7 +93,8 @@ class NeighbourIndex:
         found = self.graph.search(Q, k, threads=os.cpu_count() or 1)  # type: ignore[attr-defined]
         keys = np.asarray(found.keys, dtype=np.int64).reshape(len(Q), -1)
         sims = 1.0 - np.asarray(found.distances, dtype=np.float32).reshape(len(Q), -1)
-        counts = np.asarray(getattr(found, "counts", [getattr(found, "count", 0)])).reshape(-1)
+        # one query gives Matches (as many keys as found), several give BatchMatches (counts)
+        counts = np.asarray(getattr(found, "counts", [keys.shape[1]])).reshape(-1)
         missing = np.arange(keys.shape[1])[None, :] >= counts[:, None]
         keys[missing] = -1
         sims[missing] = -np.inf
@@ -296,4 +302,4 @@ def library_neighbours(library: Library, model: str
         return index.vectors.photo_ids, space, None
     return index.vectors.photo_ids, space, neighbour_index(
         library, model, index.vectors.photo_ids, index.vectors.embedding_ids, space,
-        basis_id(basis.components, basis.offset))
+        basis_id(basis))

@@ -243,10 +243,9 @@ def _nearest_rows(library: Library, index: SearchIndex, space: np.ndarray, v: in
 
     photo_ids = index.vectors.photo_ids
     if len(space) >= ann.EXACT_BELOW and index.vectors.basis is not None:
-        basis = index.vectors.basis
         graph = ann.neighbour_index(library, index.vectors.model, photo_ids,
                                     index.vectors.embedding_ids, space,
-                                    ann.basis_id(basis.components, basis.offset))
+                                    ann.basis_id(index.vectors.basis))
         if graph is not None:
             found, _ = graph.search(space[v], k + 1)
             ids = found[0][found[0] >= 0]
@@ -257,6 +256,12 @@ def _nearest_rows(library: Library, index: SearchIndex, space: np.ndarray, v: in
                 similarity[rows] = space[rows] @ space[v]  # scored exactly
                 top = rows[np.lexsort((photo_ids[rows], -similarity[rows]))][:k]
                 return top, similarity
+    return _exact_rows(space, photo_ids, v, k)
+
+
+def _exact_rows(space: np.ndarray, photo_ids: np.ndarray, v: int, k: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``_nearest_rows`` by comparing row ``v`` with every row."""
     similarity = space @ space[v]
     similarity[v] = -np.inf
     top = np.argpartition(-similarity, k - 1)[:k]
