@@ -105,15 +105,16 @@ class Hnswlib:
 
 
 class Usearch:
-    def __init__(self, dtype: str):
+    def __init__(self, dtype: str, expansion_add: int = EF_CONSTRUCTION):
         self.dtype = dtype
-        self.name = f"usearch 2 (HNSW, {dtype})"
+        self.expansion_add = expansion_add
+        self.name = f"usearch 2 (HNSW, {dtype}, expansion_add {expansion_add})"
 
     def build(self, X):
         from usearch.index import Index
 
         self.index = Index(ndim=X.shape[1], metric="ip", dtype=self.dtype, connectivity=M,
-                           expansion_add=EF_CONSTRUCTION, expansion_search=EF_SEARCH)
+                           expansion_add=self.expansion_add, expansion_search=EF_SEARCH)
         self.index.add(np.arange(len(X)), X, threads=os.cpu_count() or 1)
 
     def query(self, Q, threads=1):
@@ -126,6 +127,23 @@ class Usearch:
         from usearch.index import Index
 
         return Index.restore(str(path), view=True)
+
+
+class Product(Usearch):
+    """usearch as ``core/search/ann.py`` runs it (its own parameters)."""
+
+    def __init__(self):
+        from photoclust.core.search import ann
+
+        super().__init__(ann.STORED_AS, ann.EXPANSION_ADD)
+        self.name = (f"photoclust: usearch {ann.STORED_AS}, connectivity {ann.CONNECTIVITY}, "
+                     f"expansion_add {ann.EXPANSION_ADD}, expansion_search {ann.EXPANSION_SEARCH}")
+
+    def build(self, X):
+        from photoclust.core.search import ann
+
+        self.index = ann._new_graph(X.shape[1])
+        self.index.add(np.arange(len(X)), X, threads=os.cpu_count() or 1)
 
 
 class Faiss:
@@ -225,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--dims", type=int, nargs="+", default=[128, 1280])
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--libraries", nargs="+", default=["hnswlib", "usearch", "usearch-f16",
-                                                            "faiss"])
+    parser.add_argument("--libraries", nargs="+", default=[
+        "hnswlib", "usearch", "usearch-f16", "usearch-f16-64", "faiss", "photoclust"])
     parser.add_argument("--crossover", type=int, nargs="*", default=None,
                         help="only compare exact and indexed search at these library sizes")
     args = parser.parse_args(argv)
@@ -238,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.n} vectors; HNSW M={M}, ef_construction={EF_CONSTRUCTION}, "
           f"ef_search={EF_SEARCH}; recall@{K} against exact over {args.queries} queries")
     libraries = {"hnswlib": Hnswlib(), "usearch": Usearch("f32"),
-                 "usearch-f16": Usearch("f16"), "faiss": Faiss()}
+                 "usearch-f16": Usearch("f16"), "usearch-f16-64": Usearch("f16", 64),
+                 "faiss": Faiss(), "photoclust": Product()}
     for dims in args.dims:
         X = synthetic(args.n, dims)
         queries = np.random.default_rng(1).choice(len(X), args.queries, replace=False)

@@ -115,7 +115,7 @@ def _exact_links(content_hashes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]
     return a[copy], b[copy]
 
 
-def _groups(photo_ids: Sequence[int], a: np.ndarray, b: np.ndarray, sim: np.ndarray,
+def _groups(photo_ids: Sequence[int] | np.ndarray, a: np.ndarray, b: np.ndarray, sim: np.ndarray,
             kind: np.ndarray) -> list[DuplicateGroup]:
     """The connected components of the links ``a[k] - b[k]`` (similarity ``sim[k]``, kind
     ``_KINDS[kind[k]]``) as groups, largest first."""

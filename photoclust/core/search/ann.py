@@ -30,6 +30,7 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,10 +42,13 @@ log = logging.getLogger(__name__)
 #: bench/ann_choice.py: one exact query over 128 dimensions costs about 1 ms per 20,000 photos on
 #: two cores; the graph answers in about 0.1-0.3 ms, but is first built).
 EXACT_BELOW = 20_000
-#: The graph's degree and search effort (bench/ann_choice.py: recall@10 0.99 at 100,000 photos).
+#: The graph's degree, build and search effort, and how it stores vectors (bench/ann_choice.py
+#: at 100,000 photos: half the build time of expansion 128 for recall@10 0.99; half-precision
+#: vectors: the answers are scored exactly afterwards).
 CONNECTIVITY = 16
-EXPANSION_ADD = 128
+EXPANSION_ADD = 64
 EXPANSION_SEARCH = 96
+STORED_AS = "f16"
 #: Changes when the files this module writes change.
 ANN_VERSION = 1
 #: The index is built again rather than updated when more than this share of it changes.
@@ -77,7 +81,7 @@ def basis_id(basis) -> str:
 class NeighbourIndex:
     """The graph and what it holds: ``photo_ids`` (sorted) and their ``embedding_ids``."""
 
-    graph: object                # usearch.index.Index
+    graph: Any                   # usearch.index.Index
     photo_ids: np.ndarray
     embedding_ids: np.ndarray
     basis: str
@@ -90,7 +94,7 @@ class NeighbourIndex:
         graph found fewer."""
         k = max(1, min(k, len(self.photo_ids)))
         Q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        found = self.graph.search(Q, k, threads=os.cpu_count() or 1)  # type: ignore[attr-defined]
+        found = self.graph.search(Q, k, threads=os.cpu_count() or 1)
         keys = np.asarray(found.keys, dtype=np.int64).reshape(len(Q), -1)
         sims = 1.0 - np.asarray(found.distances, dtype=np.float32).reshape(len(Q), -1)
         # one query gives Matches (as many keys as found), several give BatchMatches (counts)
@@ -151,7 +155,7 @@ def _same(index: NeighbourIndex, photo_ids: np.ndarray, embedding_ids: np.ndarra
 def _new_graph(dim: int):
     from usearch.index import Index
 
-    return Index(ndim=dim, metric="ip", dtype="f32", connectivity=CONNECTIVITY,
+    return Index(ndim=dim, metric="ip", dtype=STORED_AS, connectivity=CONNECTIVITY,
                  expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
 
 
@@ -210,7 +214,7 @@ def _restore(path: Path, view: bool):
 
 
 def _key(model: str, basis: str, dim: int) -> str:
-    return json.dumps([ANN_VERSION, model, basis, dim, CONNECTIVITY, EXPANSION_ADD])
+    return json.dumps([ANN_VERSION, model, basis, dim, CONNECTIVITY, EXPANSION_ADD, STORED_AS])
 
 
 def _load(library: Library, model: str, basis: str, dim: int) -> NeighbourIndex | None:
@@ -270,7 +274,7 @@ def _save(library: Library, model: str, index: NeighbourIndex) -> None:
     tmp = meta.with_name(f".{meta.stem}.{os.getpid()}.tmp.npz")
     try:
         meta.parent.mkdir(parents=True, exist_ok=True)
-        index.graph.save(str(graph_path))  # type: ignore[attr-defined]
+        index.graph.save(str(graph_path))
         np.savez(tmp, key=np.array(_key(model, index.basis, index.dim)),
                  generation=np.array(generation), photo_ids=index.photo_ids,
                  embedding_ids=index.embedding_ids)
