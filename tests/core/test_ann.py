@@ -158,6 +158,7 @@ def test_a_missing_index_is_built_again(indexed, caplog):
     for path in library.data_dir.glob("ann-*"):
         path.unlink()
     _new_process(library)
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger=ann.__name__):
         assert [h.id for h in similar_photos(library, ids[2], limit=10)] == first
     assert builds == [DIM, DIM]
@@ -187,6 +188,7 @@ def test_a_damaged_index_is_built_again_with_one_sentence(indexed, caplog, damag
         kept["photo_ids"] = kept["photo_ids"] + 5000
         np.savez(meta, **kept)
     _new_process(library)
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger=ann.__name__):
         assert [h.id for h in similar_photos(library, ids[3], limit=10)] == first
     assert builds == [DIM, DIM]
@@ -258,3 +260,23 @@ def test_near_duplicates_through_the_index_find_the_groups_all_pairs_find(librar
     assert list(library.data_dir.glob("tmp*")) == []  # the scratch file is gone
     ann.forget(library)
     index_module.forget(library)
+
+
+def test_similar_in_a_new_process_reads_neither_facts_nor_classes(indexed, monkeypatch):
+    library, rng, centres, _builds = indexed
+    ids = _present_ids(library)
+    first = [h.id for h in similar_photos(library, ids[4], limit=10)]
+    _new_process(library)
+
+    def not_needed(*_args):
+        raise AssertionError("similar read what only a search by words needs")
+
+    monkeypatch.setattr(index_module, "_build_vectors", not_needed)
+    monkeypatch.setattr(index_module, "_read_photos", not_needed)
+    hits = similar_photos(library, ids[4], limit=10)
+    assert [h.id for h in hits] == first
+    assert all(h.path.startswith("/pics/") and h.why == f"looks like p{ids[4] - 1}.jpg"
+               for h in hits)
+    _add(library, 20_000, _vectors(rng, 3, centres))  # seen at once, without a new process
+    assert _present_ids(library)[-1] in [
+        h.id for h in similar_photos(library, _present_ids(library)[-2], limit=600)]
