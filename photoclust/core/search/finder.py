@@ -234,7 +234,7 @@ def similar_photos(library: Library, photo: int | str | Path, limit: int = 20,
         return []
     top, similarity = _nearest_rows(library, vectors, space, v, k)
     ids = [int(photo_ids[t]) for t in top.tolist()] + [photo_id]
-    facts = {}
+    facts: dict[int, tuple[str, int | None]] = {}
     with library.session() as s:
         for chunk in chunks(ids):
             facts.update((r[0], (r[1], r[2])) for r in s.execute(
