@@ -250,10 +250,17 @@ def _indexed_links(library: Library, model: str, ids: np.ndarray, hashes: list[s
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
 
         def confirm(a: np.ndarray, b: np.ndarray, low: float, kind: int) -> None:
+            if a.size:  # each pair once (a photo and its neighbour find each other)
+                pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+                a, b = pairs[:, 0], pairs[:, 1]
             for start in range(0, a.size, PAIR_BLOCK):
                 i, j = a[start:start + PAIR_BLOCK], b[start:start + PAIR_BLOCK]
-                sim = np.einsum("ij,ij->i", raw[i].astype(np.float32),
-                                raw[j].astype(np.float32)).astype(np.float64)
+                # each photo's vector read and widened once per block, not once per pair
+                both, at = np.unique(np.concatenate([i, j]), return_inverse=True)
+                wide = raw[both].astype(np.float32)
+                at = at.reshape(-1)
+                sim = np.einsum("ij,ij->i", wide[at[:i.size]], wide[at[i.size:]])
+                sim = sim.astype(np.float64)
                 keep = (sim >= low) & (hash_codes[rows[i]] != hash_codes[rows[j]])
                 found.append((i[keep], j[keep], sim[keep], kind))
 

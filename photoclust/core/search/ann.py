@@ -297,13 +297,11 @@ def library_neighbours(library: Library, model: str
     """``(photo ids, space, index)``: the present photos embedded under ``model`` (sorted), their
     rows of the space of similar photos, and the index over them (None without the index
     library, or when there is nothing to index)."""
-    from photoclust.core.search.index import search_index, similarity_space
+    from photoclust.core.search.index import similar_vectors, vectors_space
 
-    index = search_index(library, model)
-    space = similarity_space(library, index)
-    basis = index.vectors.basis
-    if basis is None or not len(space):
-        return index.vectors.photo_ids, space, None
-    return index.vectors.photo_ids, space, neighbour_index(
-        library, model, index.vectors.photo_ids, index.vectors.embedding_ids, space,
-        basis_id(basis))
+    vectors = similar_vectors(library, model)
+    space = vectors_space(library, vectors)
+    if vectors.basis is None or not len(space):
+        return vectors.photo_ids, space, None
+    return vectors.photo_ids, space, neighbour_index(
+        library, model, vectors.photo_ids, vectors.embedding_ids, space, basis_id(vectors.basis))
