@@ -312,6 +312,9 @@ def _updated_space(library: Library, vectors: Vectors, stored: _Stored | None
         _project_into(library, vectors, basis, space, None)
         return space, basis, True
     basis, m = stored.basis, len(stored.photo_ids)
+    if m == n and np.array_equal(stored.photo_ids, vectors.photo_ids) and \
+            np.array_equal(stored.embedding_ids, vectors.embedding_ids):
+        return stored.space, basis, False  # unchanged: no copy of every row
     space = np.zeros((n, stored.space.shape[1]), np.float32)
     kept = np.zeros(n, bool)
     if m and n:
