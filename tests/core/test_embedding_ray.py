@@ -144,3 +144,30 @@ def test_an_unreachable_cluster_is_one_sentence_and_nothing_is_lost(photo_librar
     assert len(said) == 1 and f"Cannot reach the Ray cluster at 127.0.0.1:{port}" in said[0]
     assert "without --ray" in said[0]
     assert _vectors(photo_library) == {}
+
+
+def test_a_cluster_lost_mid_run_keeps_what_was_embedded_and_the_rest_runs_here(
+        cluster, photo_library):
+    from photoclust.core.embedding.distributed import RayEmbedJob, RayUnavailable
+
+    job = RayEmbedJob(photo_library, cluster, model=MODEL, device="cpu", batch_size=2,
+                      workers=2)
+    killed = []
+
+    def kill_every_worker(job, actors):
+        if not killed:
+            for actor in actors:
+                pid = ray.get(actor.describe.remote())["pid"]
+                os.kill(pid, signal.SIGKILL)  # the test's own cluster's worker processes
+                killed.append(pid)
+
+    job.on_batch_stored = kill_every_worker
+    with pytest.raises(RayUnavailable) as lost:
+        run_job(job)
+    kept = len(_vectors(photo_library))
+    assert 0 < kept < 24 and len(killed) == 2
+    message = str(lost.value)
+    assert "no worker left" in message and f"{kept} photos were embedded and kept" in message
+    assert "\n" not in message
+    rest = run_job(EmbedJob(photo_library, model=MODEL, device="cpu"))
+    assert rest.embedded == 24 - kept and rest.already == kept
