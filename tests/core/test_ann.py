@@ -280,3 +280,18 @@ def test_similar_in_a_new_process_reads_neither_facts_nor_classes(indexed, monke
     _add(library, 20_000, _vectors(rng, 3, centres))  # seen at once, without a new process
     assert _present_ids(library)[-1] in [
         h.id for h in similar_photos(library, _present_ids(library)[-2], limit=600)]
+
+
+def test_a_read_only_library_keeps_its_index_in_memory_only(indexed, monkeypatch):
+    from photoclust.core.library import db, open_library
+
+    library, *_ = indexed
+    ids = _present_ids(library)
+    monkeypatch.setattr(db, "write_problem", lambda p: f"the file {p} is read-only")
+    with open_library(library.path, read_only_ok=True) as reader:
+        assert reader.read_only
+        hits = [h.id for h in similar_photos(reader, ids[0], limit=10)]
+        assert len(hits) == 10 and ids[0] not in hits
+        ann.forget(reader)
+        index_module.forget(reader)
+    assert _files(library) == []
