@@ -12,7 +12,10 @@ the time of one query (median, one thread: what ``similar`` asks), the time per 
 (what near-duplicate search asks), the memory the index holds (resident set growth), its size on
 disk, and the time to open it again from disk (``usearch``: memory-mapped view as well).
 
-    python bench/ann_choice.py [--n 100000] [--dims 128 1280] [--queries 1000]
+    python bench/ann_choice.py [--n 50000] [--dims 128 1280] [--queries 1000] [--crossover]
+
+(docs/performance.md: ``--n 100000``; hnswlib and faiss-cpu are not dependencies: a library not
+installed gets a row saying so.)
 """
 from __future__ import annotations
 
@@ -240,8 +243,8 @@ def crossover(sizes: list[int], queries: int = 200) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--dims", type=int, nargs="+", default=[128, 1280])
+    parser.add_argument("--n", type=int, default=50_000)
+    parser.add_argument("--dims", type=int, nargs="+", default=[128])
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--libraries", nargs="+", default=[
         "hnswlib", "usearch", "usearch-f16", "usearch-f16-64", "faiss", "photoclust"])
@@ -274,6 +277,13 @@ def main(argv: list[str] | None = None) -> int:
               "memory MB | disk MB | open s |")
         print("|---|---|---|---|---|---|---|---|")
         for name in args.libraries:
+            module = {"hnswlib": "hnswlib", "faiss": "faiss"}.get(name, "usearch")
+            try:
+                __import__(module)
+            except ImportError:
+                print(f"| {libraries[name].name} | (not installed: pip install "
+                      f"{ {'faiss': 'faiss-cpu'}.get(module, module)}) |")
+                continue
             r = measure(libraries[name], X, queries, truth)
             print(f"| {libraries[name].name} | {r['build_s']:.1f} | {r['recall']:.3f} | "
                   f"{r['query_ms']:.2f} | {r['batch_query_ms']:.3f} | {r['memory_mb']:.0f} | "

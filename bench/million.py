@@ -2,6 +2,8 @@
 
     python bench/million.py --photos 100000 [--json] [--keep DIR]
 
+(without ``--photos``: 30,000, a few minutes, for ``make bench``; docs/benchmarks.md: 100,000.)
+
 The library (``/tmp/pc_million/<N>/library.sqlite`` unless ``--keep``; built once, reused):
 
 - photo rows written by bulk SQLite inserts: a realistic folder layout
@@ -373,7 +375,7 @@ def run_child(op: str, path: Path, timeout: float) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--photos", type=int, default=100_000)
+    parser.add_argument("--photos", type=int, default=30_000)
     parser.add_argument("--json", action="store_true", help="print {operation: figure} only")
     parser.add_argument("--keep", type=Path, default=None, help="folder of the library")
     parser.add_argument("--operations", nargs="+",

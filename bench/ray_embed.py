@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--model", default=None)
     args = parser.parse_args(argv)
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("Ray is not installed (pip install 'photoclust[ray]'): nothing measured.")
+        return 0
     from machine_info import describe_machine
     from photoclust.core.embedding.distributed import RayEmbedJob
     from photoclust.core.embedding.engine import EmbedJob
