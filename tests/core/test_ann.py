@@ -229,6 +229,9 @@ def _duplicate_library(library, rng):
         for k in range(5):
             s.add(Photo(path=f"/pics/raw/{k}.jpg", content_hash="e" * 63 + str(k // 2 * 2),
                         file_size=1, mtime_ns=0))
+        for k in range(40):  # 20 exact copies of photo 0 and 20 of its near copy, photo 1
+            s.add(Photo(path=f"/pics/backup/{k}.jpg", content_hash=photos[k % 2].content_hash,
+                        file_size=1, mtime_ns=0))
     with library.session() as s:
         rows = s.query(Photo).order_by(Photo.id).all()
     burst = X[60] + 0.3 * rng.normal(size=(6, DIM))
@@ -255,6 +258,7 @@ def test_near_duplicates_through_the_index_find_the_groups_all_pairs_find(librar
     assert kinds == ["burst", "exact", "near"]
     assert len(exact[0].photo_ids) == 301  # the photo copied 300 times: one group
     assert [g.similarity for g in indexed if g.kind == "exact"] == [1.0] * 3
+    assert any(len(g.photo_ids) == 42 and g.kind == "near" for g in exact)
     assert all(g.similarity >= 0.6 for g in indexed)
     assert len(_files(library)) == 2  # through the index
     assert list(library.data_dir.glob("tmp*")) == []  # the scratch file is gone

@@ -67,6 +67,9 @@ INDEXED_FROM = 20_000
 #: embedding, for near copies. Thousands of copies of one photo still form one group: each is
 #: linked to its nearest copies, and the links chain.
 DUPLICATE_NEIGHBOURS = 16
+#: A content with exact copies asks the index for this many more neighbours at most (its copies
+#: come first, at similarity 1).
+MOST_COPIES = 256
 #: A photo is compared for a burst with at most this many photos taken after it within the
 #: burst's seconds (a longer run of photos within seconds still chains into one group).
 BURST_WINDOW = 64
@@ -264,12 +267,20 @@ def _indexed_links(library: Library, model: str, ids: np.ndarray, hashes: list[s
                 keep = (sim >= low) & (hash_codes[rows[i]] != hash_codes[rows[j]])
                 found.append((i[keep], j[keep], sim[keep], kind))
 
+        # One search per content (its exact copies share its vector and are linked by hash);
+        # it asks for as many more neighbours as the content has copies, which would otherwise
+        # fill its list (at most MOST_COPIES more).
+        _codes, first, copies = np.unique(hash_codes[rows], return_index=True,
+                                          return_counts=True)
+        order = np.argsort(first)
+        searched, extra = first[order], np.minimum(copies[order] - 1, MOST_COPIES)
         chunk = max(1, PAIR_BLOCK // DUPLICATE_NEIGHBOURS)
-        for start in range(0, n, chunk):
-            stop = min(n, start + chunk)
-            keys, _ = graph.search(space[start:stop], DUPLICATE_NEIGHBOURS + 1)
+        for start in range(0, len(searched), chunk):
+            mine = searched[start:start + chunk]
+            k = DUPLICATE_NEIGHBOURS + 1 + int(extra[start:start + chunk].max())
+            keys, _ = graph.search(space[mine], k)
             at = np.minimum(np.searchsorted(photo_ids, keys), n - 1)
-            me = np.broadcast_to(np.arange(start, stop)[:, None], keys.shape)
+            me = np.broadcast_to(mine[:, None], keys.shape)
             valid = (keys >= 0) & (photo_ids[at] == keys) & (at != me)
             a, b = np.minimum(me[valid], at[valid]), np.maximum(me[valid], at[valid])
             confirm(a, b, threshold, 1)
