@@ -24,14 +24,14 @@ def _vectors(rng, n, centres):
     return centres[group] + 0.35 * rng.normal(size=(n, centres.shape[1]))
 
 
-def _add(library, start, X):
+def _add(library, start, X, dim=DIM):
     photos, embeddings = [], []
     for j, x in enumerate(X):
         content = f"{start + j:064x}"
         photos.append({"path": f"/pics/{(start + j) % 7}/p{start + j}.jpg",
                        "content_hash": content, "file_size": 1, "mtime_ns": 0})
         embeddings.append({"content_hash": content, "model": MODEL,
-                           "preprocess_version": PREPROCESS_VERSION, "dim": DIM,
+                           "preprocess_version": PREPROCESS_VERSION, "dim": dim,
                            "vector": x.astype("<f2").tobytes(), "top_classes": None})
     with library.session() as s:
         s.execute(Photo.__table__.insert(), photos)
@@ -299,3 +299,27 @@ def test_a_read_only_library_keeps_its_index_in_memory_only(indexed, monkeypatch
         ann.forget(reader)
         index_module.forget(reader)
     assert _files(library) == []
+
+
+def test_an_index_built_on_another_space_is_built_again(library, monkeypatch, caplog):
+    """Vectors wider than the space (here 160 numbers): the space is a PCA, fitted again when the
+    library has doubled; every vector moves, so the index is built again."""
+    rng = np.random.default_rng(11)
+    centres = rng.normal(size=(20, 160))
+    _add(library, 0, _vectors(rng, 300, centres), dim=160)
+    monkeypatch.setattr(ann, "EXACT_BELOW", 0)
+    builds = []
+    new_graph = ann._new_graph
+    monkeypatch.setattr(ann, "_new_graph", lambda dim: builds.append(dim) or new_graph(dim))
+    similar_photos(library, 1, limit=10)
+    _add(library, 50_000, _vectors(rng, 400, centres), dim=160)  # more than doubles
+    _new_process(library)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=ann.__name__):
+        approx = [h.id for h in similar_photos(library, 1, limit=10)]
+    assert len(builds) == 2
+    said = [r.getMessage() for r in caplog.records if r.name == ann.__name__]
+    assert said == [f"The nearest-neighbour index in {library.data_dir} was built on another "
+                    "space; it is built again."]
+    assert len(set(approx) & set(_exact(library, 1, 10))) >= 9
+    _new_process(library)
