@@ -97,18 +97,25 @@ def _local_copy(library, tmp_path):
 
 def test_embedded_on_the_cluster_as_a_local_run_embeds(cluster, photo_library, tmp_path):
     from photoclust.core.embedding.distributed import RayEmbedJob
+    from photoclust.core.imaging import thumbnail_path
 
+    with photo_library.session() as s:
+        broken = s.execute(select(Photo.path, Photo.content_hash).order_by(Photo.id)).first()
     local = _local_copy(photo_library, tmp_path)
-    run_job(EmbedJob(local, model=MODEL, device="cpu", batch_size=4))
+    Path(broken[0]).write_bytes(b"not a photo any more")  # unreadable on the shared storage
+    for library in (local, photo_library):
+        thumbnail_path(library, broken[1]).unlink()
+    local_result = run_job(EmbedJob(local, model=MODEL, device="cpu", batch_size=4))
     result = run_job(RayEmbedJob(photo_library, cluster, model=MODEL, device="cpu",
                                  batch_size=4))
-    assert result.embedded == 24 and not result.skipped
+    assert result.embedded == 23 and local_result.embedded == 23
+    assert result.skipped == local_result.skipped and result.skipped[0][0] == broken[0]
     here, there = _vectors(local), _vectors(photo_library)
-    assert set(here) == set(there) and len(here) == 24
+    assert set(here) == set(there) and len(here) == 23
     for content, vector in here.items():
         assert np.allclose(there[content], vector, atol=2e-2, rtol=1e-2)
     again = run_job(RayEmbedJob(photo_library, cluster, model=MODEL, device="cpu"))
-    assert again.embedded == 0 and again.already == 24  # resumable: nothing twice
+    assert again.embedded == 0 and again.already == 23  # resumable: nothing twice
     local.close()
 
 
