@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model yet. Duplicates and moved photos are never embedded twice; an interrupted run "
         "continues where it stopped. Ctrl-C stops after the current batch.")
     add_model_options(embed)
+    embed.add_argument("--ray", default=None, metavar="HOST:PORT",
+                       help="decode and embed on the workers of the Ray cluster whose head is "
+                       "at HOST:PORT (pip install 'photoclust[ray]'); the vectors are written "
+                       "here, as a local run writes them")
+    embed.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                       help="with --ray: workers to start (default: one per CPU of the cluster)")
     add_library_option(embed)
     add_json_option(embed)
     embed.set_defaults(func=cmd_embed)
@@ -68,8 +74,19 @@ def cmd_embed(args: argparse.Namespace) -> int:
     check_batch_size(args)
     with open_from_args(args) as library:
         device = args.device or load_settings(library).device
-        job = EmbedJob(library, model=args.model, device=device,
-                       batch_size=args.batch_size, weights=args.weights, runtime=args.runtime)
+        if getattr(args, "ray", None):
+            from photoclust.core.embedding.distributed import RayEmbedJob
+
+            if args.weights is not None:
+                raise CommandError("--weights is not sent to Ray workers; use the bundled "
+                                   "weights with --ray")
+            job: EmbedJob = RayEmbedJob(library, args.ray, model=args.model, device=device,
+                                        batch_size=args.batch_size, runtime=args.runtime,
+                                        workers=args.ray_workers)
+        else:
+            job = EmbedJob(library, model=args.model, device=device,
+                           batch_size=args.batch_size, weights=args.weights,
+                           runtime=args.runtime)
         with job_context(args, "Embedding") as ctx:
             result = run_job(job, ctx)
     if args.json:

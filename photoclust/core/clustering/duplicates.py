@@ -11,19 +11,22 @@ Groups are the connected components of these links, found with a union-find.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from photoclust.core.clustering.preprocess import l2_normalize
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model, load_embeddings
 from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
 from photoclust.core.library.db import Library
-from photoclust.core.library.models import Photo, PhotoStatus
+from photoclust.core.library.models import Embedding, Photo, PhotoStatus
 
 #: Near-duplicate similarity per model, each set just above the most similar *different* photos of
 #: imagenette224 (docs/research.md, "Duplicates"). Lite0: a 5% border crop keeps 0.905-0.93 and
@@ -73,38 +76,99 @@ class DuplicateGroup:
     reasons: set[str] = field(default_factory=set)
 
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = np.arange(n)
+#: Libraries with at least this many embedded photos find near duplicates through the
+#: nearest-neighbour index of similar photos (``search/ann.py``): each photo is compared exactly
+#: with its ``DUPLICATE_NEIGHBOURS`` nearest only, not with every other photo. Below, all pairs
+#: are compared (bench/million.py).
+INDEXED_FROM = 20_000
+#: Nearest photos (in the space of similar photos) each photo is compared with, by its raw
+#: embedding, for near copies. Thousands of copies of one photo still form one group: each is
+#: linked to its nearest copies, and the links chain.
+DUPLICATE_NEIGHBOURS = 16
+#: A content with exact copies asks the index for this many more neighbours at most (its copies
+#: come first, at similarity 1).
+MOST_COPIES = 256
+#: A photo is compared for a burst with at most this many photos taken after it within the
+#: burst's seconds (a longer run of photos within seconds still chains into one group).
+BURST_WINDOW = 64
+#: Pairs compared at once (bounds memory: this many x 2 raw vectors).
+PAIR_BLOCK = 8192
+_KINDS = ("exact", "near", "burst")
 
-    def find(self, i: int) -> int:
-        root = i
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[i] != root:
-            self.parent[i], i = root, self.parent[i]
-        return root
 
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
-def similar_pairs(X: np.ndarray, threshold: float, block: int = 256):
-    """Pairs (i, j, cosine) with i < j and similarity >= threshold, computed block by block so
-    that memory stays at ``block x n`` floats. All pairs are compared (n^2 dot products): seconds
-    for 10,000 photos, minutes for 100,000."""
+def similar_pairs(X: np.ndarray, threshold: float, block: int = 256
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs with i < j and cosine similarity >= threshold, as three arrays ``(i, j, cosine)``,
+    computed block by block so that memory stays at ``block x n`` floats plus the pairs found.
+    All pairs are compared (n^2 dot products): seconds for 10,000 photos, minutes for 100,000."""
     Z = l2_normalize(X)
-    out = []
+    found_i, found_j, found_s = [], [], []
     for start in range(0, len(Z), block):
         sims = Z[start:start + block] @ Z.T
         rows, cols = np.nonzero(sims >= threshold)
-        rows = rows + start
-        keep = cols > rows
-        for i, j in zip(rows[keep], cols[keep]):
-            out.append((int(i), int(j), float(sims[i - start, j])))
-    return out
+        keep = cols > rows + start
+        rows, cols = rows[keep], cols[keep]
+        found_i.append(rows + start)
+        found_j.append(cols)
+        found_s.append(sims[rows, cols].astype(np.float64))
+    if not found_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return (np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64),
+            np.concatenate(found_s))
+
+
+def _seconds(taken_at: Sequence[datetime | None] | None, n: int) -> np.ndarray:
+    """Capture times as seconds (NaN where unknown)."""
+    if taken_at is None:
+        return np.full(n, np.nan)
+    return np.array([t.timestamp() if t is not None else np.nan for t in taken_at], np.float64)
+
+
+def _exact_links(content_hashes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each photo linked to the first photo with its content hash."""
+    if not len(content_hashes):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    _u, first, inverse = np.unique(np.asarray(content_hashes, dtype=object).astype(str),
+                                   return_index=True, return_inverse=True)
+    a = first[inverse.reshape(-1)].astype(np.int64)
+    b = np.arange(len(content_hashes), dtype=np.int64)
+    copy = a != b
+    return a[copy], b[copy]
+
+
+def _groups(photo_ids: Sequence[int] | np.ndarray, a: np.ndarray, b: np.ndarray, sim: np.ndarray,
+            kind: np.ndarray) -> list[DuplicateGroup]:
+    """The connected components of the links ``a[k] - b[k]`` (similarity ``sim[k]``, kind
+    ``_KINDS[kind[k]]``) as groups, largest first."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(photo_ids)
+    if n == 0 or a.size == 0:
+        return []
+    graph = coo_matrix((np.ones(a.size, np.int8), (a, b)), shape=(n, n))
+    _count, component = connected_components(graph, directed=False)
+    linked = np.zeros(n, bool)
+    linked[a] = linked[b] = True
+    roots = np.unique(component[linked])
+    slot = np.full(component.max() + 1, -1, np.int64)
+    slot[roots] = np.arange(roots.size)
+    low = np.ones(roots.size)
+    np.minimum.at(low, slot[component[a]], sim)
+    flags = np.zeros(roots.size, np.int64)
+    np.bitwise_or.at(flags, slot[component[a]], 1 << kind.astype(np.int64))
+    ids = np.asarray(photo_ids, dtype=np.int64)
+    members = np.flatnonzero(linked)
+    order = np.argsort(slot[component[members]], kind="stable")
+    members = members[order]
+    bounds = np.searchsorted(slot[component[members]], np.arange(roots.size + 1))
+    groups = []
+    for g in range(roots.size):
+        reasons = {_KINDS[k] for k in range(3) if flags[g] >> k & 1}
+        kind_name = "burst" if "burst" in reasons else "near" if "near" in reasons else "exact"
+        groups.append(DuplicateGroup(kind_name, sorted(ids[members[bounds[g]:bounds[g + 1]]]
+                                                       .tolist()), float(low[g]), reasons))
+    return sorted(groups, key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
 
 
 def nearest_neighbours(X: np.ndarray, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +184,28 @@ def nearest_neighbours(X: np.ndarray, block: int = 256) -> tuple[np.ndarray, np.
     return nearest, sims
 
 
+def _resized_links(X: np.ndarray, content_hashes: Sequence[str], threshold: float,
+                   same_picture: Callable[[int, int], bool], linked: set[tuple[int, int]]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Resized copies: a photo and its most similar photo, at least ``RESIZED_FLOOR`` alike but
+    below ``threshold``, whose pictures are the same (``same_picture``), as near links."""
+    nearest, sims = nearest_neighbours(X)
+    a: list[int] = []
+    b: list[int] = []
+    s: list[float] = []
+    for i in range(len(X)):
+        j, sim = int(nearest[i]), float(sims[i])
+        pair = (min(i, j), max(i, j))
+        if RESIZED_FLOOR <= sim < threshold and pair not in linked and \
+                content_hashes[i] != content_hashes[j] and same_picture(*pair):
+            a.append(pair[0])
+            b.append(pair[1])
+            s.append(sim)
+            linked.add(pair)
+    return (np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(s, np.float64),
+            np.ones(len(a), np.int64))
+
+
 def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str],
                           X: np.ndarray | None = None,
                           taken_at: Sequence[datetime | None] | None = None,
@@ -133,51 +219,25 @@ def find_duplicate_groups(photo_ids: Sequence[int], content_hashes: Sequence[str
     (rows i and j show the same picture, by their pixels) finds resized copies too: a photo and
     its most similar photo, at least ``RESIZED_FLOOR`` alike, whose pictures are the same."""
     n = len(photo_ids)
-    uf = _UnionFind(n)
-    reasons: list[tuple[int, int, float, str]] = []
-    first_with_hash: dict[str, int] = {}
-    for i, h in enumerate(content_hashes):
-        if h in first_with_hash:
-            reasons.append((first_with_hash[h], i, 1.0, "exact"))
-        else:
-            first_with_hash[h] = i
+    ea, eb = _exact_links(content_hashes)
+    parts = [(ea, eb, np.ones(ea.size), np.zeros(ea.size, np.int64))]
     if X is not None and n > 1:
         low = min(threshold, burst_threshold) if taken_at is not None else threshold
-        for i, j, sim in similar_pairs(X, low):
-            if content_hashes[i] == content_hashes[j]:
-                continue  # already an exact copy: same bytes, same embedding
-            if sim >= threshold:
-                reasons.append((i, j, sim, "near"))
-            elif taken_at is not None and taken_at[i] and taken_at[j] and \
-                    abs((taken_at[i] - taken_at[j]).total_seconds()) <= burst_seconds:
-                reasons.append((i, j, sim, "burst"))
-    if X is not None and n > 1 and same_picture is not None:
-        linked = {(i, j) for i, j, _, _ in reasons}
-        nearest, sims = nearest_neighbours(X)
-        for i in range(n):
-            j, sim = int(nearest[i]), float(sims[i])
-            pair = (min(i, j), max(i, j))
-            if RESIZED_FLOOR <= sim < threshold and pair not in linked and \
-                    content_hashes[i] != content_hashes[j] and same_picture(*pair):
-                reasons.append((*pair, sim, "near"))
-                linked.add(pair)
-    for i, j, _, _ in reasons:
-        uf.union(i, j)
-    groups: dict[int, DuplicateGroup] = {}
-    for i, _j, sim, why in reasons:
-        root = uf.find(i)
-        g = groups.setdefault(root, DuplicateGroup("exact", [], 1.0))
-        g.similarity = min(g.similarity, sim)
-        g.reasons.add(why)
-    members: dict[int, list[int]] = {}
-    for i in range(n):
-        root = uf.find(i)
-        if root in groups:
-            members.setdefault(root, []).append(int(photo_ids[i]))
-    for root, g in groups.items():
-        g.photo_ids = sorted(members[root])
-        g.kind = "burst" if "burst" in g.reasons else "near" if "near" in g.reasons else "exact"
-    return sorted(groups.values(), key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
+        i, j, sim = similar_pairs(X, low)
+        hashes = np.asarray(content_hashes, dtype=object)
+        other = hashes[i] != hashes[j]  # an exact copy: same bytes, same embedding
+        seconds = _seconds(taken_at, n)
+        near = other & (sim >= threshold)
+        with np.errstate(invalid="ignore"):
+            burst = other & ~near & (np.abs(seconds[i] - seconds[j]) <= burst_seconds)
+        parts.append((i[near], j[near], sim[near], np.ones(int(near.sum()), np.int64)))
+        parts.append((i[burst], j[burst], sim[burst], np.full(int(burst.sum()), 2, np.int64)))
+        if same_picture is not None:
+            parts.append(_resized_links(X, content_hashes, threshold, same_picture,
+                                        {(int(x), int(y)) for x, y in zip(i[near | burst],
+                                                                          j[near | burst])}))
+    a, b, sims, kinds = (np.concatenate([p[k] for p in parts]) for k in range(4))
+    return _groups(photo_ids, a.astype(np.int64), b.astype(np.int64), sims, kinds)
 
 
 def library_duplicate_groups(library: Library, model: str | None = None,
@@ -187,7 +247,8 @@ def library_duplicate_groups(library: Library, model: str | None = None,
                              ) -> tuple[list[DuplicateGroup], dict[int, str]]:
     """Duplicate groups among a library's present photos, and the path of each grouped photo.
     Photos without an embedding under ``model`` are compared by content hash only; ``threshold``
-    defaults to the model's (``NEAR_THRESHOLDS``)."""
+    defaults to the model's (``NEAR_THRESHOLDS``). From ``INDEXED_FROM`` embedded photos, each
+    photo is compared with its nearest photos only (``_indexed_links``), in bounded memory."""
     with library.session() as s:
         rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at,
                                 Photo.width, Photo.height)
@@ -195,20 +256,28 @@ def library_duplicate_groups(library: Library, model: str | None = None,
     model = model or library_model(library)
     if threshold is None:
         threshold = near_threshold(model)
-    embedded_ids, X = load_embeddings(library, model)
-    row_of = {int(pid): i for i, pid in enumerate(embedded_ids)}
-    if not len(embedded_ids):
-        groups = find_duplicate_groups([r[0] for r in rows], [r[2] for r in rows])
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    hashes = [r[2] for r in rows]
+    links = _indexed_links(library, model, ids, hashes, [r[3] for r in rows], threshold,
+                           burst_seconds, burst_threshold)
+    if links is not None:
+        groups = _groups(ids, *links)
     else:
-        embedded = [r for r in rows if r[0] in row_of]
-        unembedded = [r for r in rows if r[0] not in row_of]
-        groups = find_duplicate_groups(
-            [r[0] for r in embedded], [r[2] for r in embedded],
-            X[[row_of[r[0]] for r in embedded]], [r[3] for r in embedded],
-            threshold, burst_seconds, burst_threshold,
-            same_picture=_SamePicture(library, embedded))
-        groups += find_duplicate_groups([r[0] for r in unembedded], [r[2] for r in unembedded])
-        groups.sort(key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
+        embedded_ids, X = load_embeddings(library, model)
+        row_of = {int(pid): i for i, pid in enumerate(embedded_ids)}
+        if not len(embedded_ids):
+            groups = find_duplicate_groups([r[0] for r in rows], [r[2] for r in rows])
+        else:
+            embedded = [r for r in rows if r[0] in row_of]
+            unembedded = [r for r in rows if r[0] not in row_of]
+            groups = find_duplicate_groups(
+                [r[0] for r in embedded], [r[2] for r in embedded],
+                X[[row_of[r[0]] for r in embedded]], [r[3] for r in embedded],
+                threshold, burst_seconds, burst_threshold,
+                same_picture=_SamePicture(library, embedded))
+            groups += find_duplicate_groups([r[0] for r in unembedded],
+                                            [r[2] for r in unembedded])
+            groups.sort(key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
     paths = {r[0]: r[1] for r in rows}
     return groups, {pid: paths[pid] for g in groups for pid in g.photo_ids}
 
@@ -244,3 +313,132 @@ class _SamePicture:
             except (ImageError, OSError):
                 self._grey[i] = None
         return self._grey[i]
+
+
+def _indexed_links(library: Library, model: str, ids: np.ndarray, hashes: list[str],
+                   taken_at: list[datetime | None], threshold: float, burst_seconds: float,
+                   burst_threshold: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The links ``(a, b, similarity, kind)`` between rows of ``ids`` (all present photos, in id
+    order) found through the nearest-neighbour index: exact copies by hash; near copies among
+    each embedded photo's ``DUPLICATE_NEIGHBOURS`` nearest in the space of similar photos,
+    confirmed by their raw embeddings (as all pairs would); bursts among the photos taken
+    within ``burst_seconds`` after each (at most ``BURST_WINDOW``). None below ``INDEXED_FROM``
+    embedded photos or without the index: then all pairs are compared. Memory: the raw vectors
+    go to a temporary memory-mapped file, pairs are compared ``PAIR_BLOCK`` at a time."""
+    from photoclust.core.search import ann
+
+    with library.session() as s:
+        embedded = s.scalar(select(func.count()).select_from(Photo)
+                            .join(Embedding, _embedding_join(model))
+                            .where(Photo.status == PhotoStatus.PRESENT)) or 0
+    if embedded < INDEXED_FROM or not ann.available():
+        return None
+    photo_ids, space, graph = ann.library_neighbours(library, model)
+    if graph is None or not len(photo_ids):
+        return None
+    n = len(photo_ids)
+    rows = np.minimum(np.searchsorted(ids, photo_ids), len(ids) - 1)  # row in ids of each vector
+    hash_codes = np.unique(np.asarray(hashes, dtype=object).astype(str), return_inverse=True)[1]
+    hash_codes = hash_codes.reshape(-1)
+    seconds = _seconds(taken_at, len(ids))[rows]
+    with tempfile.TemporaryFile(dir=_scratch(library)) as scratch:
+        raw = _raw_unit_vectors(library, model, photo_ids, scratch)
+        if raw is None:
+            return None
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
+
+        def confirm(a: np.ndarray, b: np.ndarray, low: float, kind: int) -> None:
+            if a.size:  # each pair once (a photo and its neighbour find each other)
+                pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+                a, b = pairs[:, 0], pairs[:, 1]
+            for start in range(0, a.size, PAIR_BLOCK):
+                i, j = a[start:start + PAIR_BLOCK], b[start:start + PAIR_BLOCK]
+                # each photo's vector read and widened once per block, not once per pair
+                both, at = np.unique(np.concatenate([i, j]), return_inverse=True)
+                wide = raw[both].astype(np.float32)
+                at = at.reshape(-1)
+                sim = np.einsum("ij,ij->i", wide[at[:i.size]], wide[at[i.size:]])
+                sim = sim.astype(np.float64)
+                keep = (sim >= low) & (hash_codes[rows[i]] != hash_codes[rows[j]])
+                found.append((i[keep], j[keep], sim[keep], kind))
+
+        # One search per content (its exact copies share its vector and are linked by hash);
+        # it asks for as many more neighbours as the content has copies, which would otherwise
+        # fill its list (at most MOST_COPIES more).
+        _codes, first, copies = np.unique(hash_codes[rows], return_index=True,
+                                          return_counts=True)
+        order = np.argsort(first)
+        searched, extra = first[order], np.minimum(copies[order] - 1, MOST_COPIES)
+        chunk = max(1, PAIR_BLOCK // DUPLICATE_NEIGHBOURS)
+        for start in range(0, len(searched), chunk):
+            mine = searched[start:start + chunk]
+            k = DUPLICATE_NEIGHBOURS + 1 + int(extra[start:start + chunk].max())
+            keys, _ = graph.search(space[mine], k)
+            at = np.minimum(np.searchsorted(photo_ids, keys), n - 1)
+            me = np.broadcast_to(mine[:, None], keys.shape)
+            valid = (keys >= 0) & (photo_ids[at] == keys) & (at != me)
+            a, b = np.minimum(me[valid], at[valid]), np.maximum(me[valid], at[valid])
+            confirm(a, b, threshold, 1)
+        timed = np.flatnonzero(~np.isnan(seconds))
+        order = timed[np.argsort(seconds[timed], kind="stable")]
+        for step in range(1, BURST_WINDOW + 1):
+            a, b = order[:-step], order[step:]
+            within = seconds[b] - seconds[a] <= burst_seconds
+            if not within.any():
+                break  # sorted by time: no pair further apart is within the burst either
+            confirm(a[within], b[within], burst_threshold, 2)
+    exact_a, exact_b = _exact_links(hashes)
+    parts_a = [exact_a] + [rows[f[0]] for f in found]
+    parts_b = [exact_b] + [rows[f[1]] for f in found]
+    sims = [np.ones(exact_a.size)] + [f[2] for f in found]
+    kinds = [np.zeros(exact_a.size, np.int64)] + [
+        np.where(f[2] >= threshold, 1, f[3]).astype(np.int64) for f in found]
+    return (np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(sims),
+            np.concatenate(kinds))
+
+
+def _embedding_join(model: str):
+    return (Embedding.content_hash == Photo.content_hash) & (Embedding.model == model) & (
+        Embedding.preprocess_version == PREPROCESS_VERSION)
+
+
+def _scratch(library: Library) -> str | None:
+    """Where the raw vectors are spread out for the comparison: beside the library (its disk has
+    room for it), else the system's temporary folder."""
+    folder = library.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return str(folder) if os.access(folder, os.W_OK) else None
+
+
+def _raw_unit_vectors(library: Library, model: str, photo_ids: np.ndarray, scratch
+                      ) -> np.ndarray | None:
+    """The raw embeddings of ``photo_ids`` (sorted), L2-normalised, as float16 rows of a
+    memory-mapped ``scratch`` file, read 4,096 at a time; None when they are not all there (the
+    library changed meanwhile: all pairs are compared instead)."""
+    n = len(photo_ids)
+    dim = None
+    filled = 0
+    out = None
+    query = (select(Photo.id, Embedding.vector).join(Embedding, _embedding_join(model))
+             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
+    with library.session() as s:
+        result = s.connection().execute(query)
+        for part in result.partitions(4096):
+            if dim is None:
+                dim = len(part[0][1]) // 2
+                scratch.truncate(n * dim * 2)
+                out = np.memmap(scratch, dtype="<f2", mode="r+", shape=(n, dim))
+            ids = np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part))
+            if any(len(r[1]) != 2 * dim for r in part):
+                return None
+            at = np.minimum(np.searchsorted(photo_ids, ids), n - 1)
+            if not np.array_equal(photo_ids[at], ids):
+                return None
+            block = np.frombuffer(b"".join(r[1] for r in part), dtype="<f2").reshape(-1, dim)
+            out[at] = l2_normalize(block.astype(np.float32)).astype("<f2")  # type: ignore[index]
+            filled += len(part)
+    return out if filled == n else None

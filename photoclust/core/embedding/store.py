@@ -22,6 +22,9 @@ from photoclust.core.library.models import (
     Setting,
 )
 
+#: Rows read at a time by ``load_embeddings``.
+LOAD_CHUNK = 4096
+
 
 def _embedding_of_photo(model: str, preprocess_version: int):
     return (Embedding.content_hash == Photo.content_hash) & (Embedding.model == model) & (
@@ -65,14 +68,26 @@ def load_embeddings(library: Library, model: str,
         .where(Photo.status == PhotoStatus.PRESENT)
         .order_by(Photo.id)
     )
+    count_query = select(func.count()).select_from(query.subquery())
     with library.session() as s:
-        rows = s.execute(query).all()
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    dim = rows[0][1]
-    photo_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f2").reshape(len(rows), dim)
-    return photo_ids, vectors.astype(np.float32)
+        n = s.scalar(count_query) or 0
+        if not n:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        # read LOAD_CHUNK rows at a time into the result (no list of every row and no joined
+        # copy of every vector: a million 1,280-number vectors are 5 GB as float32 already)
+        photo_ids = np.zeros(n, dtype=np.int64)
+        vectors = None
+        filled = 0
+        for part in s.execute(query).partitions(LOAD_CHUNK):
+            if vectors is None:
+                vectors = np.zeros((n, part[0][1]), dtype=np.float32)
+            part = part[:n - filled]
+            photo_ids[filled:filled + len(part)] = [r[0] for r in part]
+            vectors[filled:filled + len(part)] = np.frombuffer(
+                b"".join(r[2] for r in part), dtype="<f2").reshape(len(part), vectors.shape[1])
+            filled += len(part)
+    assert vectors is not None
+    return photo_ids[:filled], vectors[:filled]
 
 
 def load_top_classes(library: Library, model: str, photo_ids: Iterable[int],

@@ -17,15 +17,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.library import Library
-from photoclust.core.library.models import Photo, PhotoStatus, Source
+from photoclust.core.library.chunks import chunks
+from photoclust.core.library.models import Assignment, Photo, PhotoStatus, Source
 from photoclust.core.search.index import (
     SearchIndex,
+    Vectors,
     WordColumn,
     search_index,
-    similarity_space,
+    similar_vectors,
+    vectors_space,
 )
 from photoclust.core.search.vocabulary import Match, Vocabulary, vocabulary, words
 
@@ -216,24 +220,65 @@ def similar_photos(library: Library, photo: int | str | Path, limit: int = 20,
                    model: str | None = None) -> list[SearchHit]:
     """The photos that look most like ``photo`` (an id, or a path the library knows), best
     first, itself left out. Raises ``SearchError`` when the photo is not in the library or has
-    no embedding yet."""
-    index = search_index(library, model)
+    no embedding yet. Reads only what likeness needs (``index.similar_vectors``): a new
+    process's first "similar" does not build the index of words."""
+    vectors = similar_vectors(library, model)
     photo_id = _photo_id(library, photo)
-    row = index.row_of_id(photo_id)
-    v = index.row_of_vector[row] if row is not None else -1
-    if row is None or v < 0:
-        raise SearchError(_why_not_searchable(library, photo_id, index.vectors.model))
-    space = similarity_space(library, index)
-    similarity = space @ space[v]
-    similarity[v] = -np.inf
-    k = min(limit, len(similarity) - 1)
+    photo_ids = vectors.photo_ids
+    v = int(np.searchsorted(photo_ids, photo_id))
+    if v >= len(photo_ids) or photo_ids[v] != photo_id:
+        raise SearchError(_why_not_searchable(library, photo_id, vectors.model))
+    space = vectors_space(library, vectors)
+    k = min(limit, len(space) - 1)
     if k <= 0:
         return []
+    top, similarity = _nearest_rows(library, vectors, space, v, k)
+    ids = [int(photo_ids[t]) for t in top.tolist()] + [photo_id]
+    facts: dict[int, tuple[str, int | None]] = {}
+    with library.session() as s:
+        for chunk in chunks(ids):
+            facts.update((r[0], (r[1], r[2])) for r in s.execute(
+                select(Photo.id, Photo.path, Assignment.cluster_id)
+                .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+                .where(Photo.id.in_(chunk))))
+    name = Path(facts[photo_id][0]).name if photo_id in facts else str(photo_id)
+    return [SearchHit(pid, facts[pid][0], round(float(similarity[t]), 4), facts[pid][1],
+                      f"looks like {name}")
+            for pid, t in zip(ids, top.tolist()) if pid in facts]
+
+
+def _nearest_rows(library: Library, vectors: Vectors, space: np.ndarray, v: int, k: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows of ``space`` nearest row ``v`` (itself left out), best first (ties: the
+    lower photo id), and the similarity of every row (only those rows' are filled when the
+    nearest-neighbour index answered): by the index from ``ann.EXACT_BELOW`` photos, exactly
+    below, or when the index is not there or answers fewer rows than asked."""
+    from photoclust.core.search import ann
+
+    photo_ids = vectors.photo_ids
+    if len(space) >= ann.EXACT_BELOW and vectors.basis is not None:
+        graph = ann.neighbour_index(library, vectors.model, photo_ids, vectors.embedding_ids,
+                                    space, ann.basis_id(vectors.basis))
+        if graph is not None:
+            found, _ = graph.search(space[v], k + 1)
+            ids = found[0][found[0] >= 0]
+            rows = np.minimum(np.searchsorted(photo_ids, ids), len(photo_ids) - 1)
+            rows = rows[(photo_ids[rows] == ids) & (rows != v)]  # only photos it should hold
+            if len(rows) >= k:  # else searched exactly below: results are never short
+                similarity = np.full(len(space), -np.inf, np.float32)
+                similarity[rows] = space[rows] @ space[v]  # scored exactly
+                top = rows[np.lexsort((photo_ids[rows], -similarity[rows]))][:k]
+                return top, similarity
+    return _exact_rows(space, photo_ids, v, k)
+
+
+def _exact_rows(space: np.ndarray, photo_ids: np.ndarray, v: int, k: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``_nearest_rows`` by comparing row ``v`` with every row."""
+    similarity = space @ space[v]
+    similarity[v] = -np.inf
     top = np.argpartition(-similarity, k - 1)[:k]
-    top = top[np.lexsort((index.vectors.photo_ids[top], -similarity[top]))]
-    name = Path(index.paths[row]).name
-    return [_hit(index, int(index.vector_rows[t]), float(similarity[t]), f"looks like {name}")
-            for t in top.tolist() if index.vector_rows[t] >= 0]
+    return top[np.lexsort((photo_ids[top], -similarity[top]))], similarity
 
 
 def _photo_id(library: Library, photo: int | str | Path) -> int:

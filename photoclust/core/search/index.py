@@ -206,13 +206,50 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
         return index
 
 
-def similarity_space(library: Library, index: SearchIndex) -> np.ndarray:
-    """The embeddings of ``index.vectors``' photos, L2-normalised, reduced by PCA and normalised
-    again (as for clustering); kept with the vectors, and on disk beside the library
-    (``Library.data_dir``) with its PCA basis. A later call (or process) reuses the rows whose
-    embedding is unchanged and projects only the new ones on the stored basis; the basis is fitted
-    again only when the model changed or the library has grown ``REFIT_GROWTH`` times since."""
-    vectors = index.vectors
+_similar_cache: dict[str, Vectors] = {}
+
+
+def similar_vectors(library: Library, model: str | None = None) -> Vectors:
+    """What "similar" needs of the index: the present embedded photos (ids, and which embedding
+    each has) and their space once built, without the photos' facts and classes that only a
+    search by words needs (reading them is most of a new process's first "similar"): the cached
+    full index's vectors when it is fresh, else these alone, re-read when the present photos'
+    embeddings changed."""
+    with _lock:
+        cache_id = f"{Path(library.path).resolve()}|{model or ''}"
+        full = _cache.get(cache_id)
+        file_key = _file_key(library)
+        if full is not None and full.key == file_key:
+            return full.vectors
+        cached = _similar_cache.get(cache_id)
+        if cached is not None and cached.quick_key == file_key:
+            return cached  # nothing was written to the library since
+        model = model or library_model(library)
+        key = (model, _present_embeddings_key(library, model))
+        if full is not None and full.vectors.model == model and full.vectors.key == key:
+            return full.vectors
+        if cached is not None and cached.key == key:
+            cached.quick_key = file_key
+            return cached
+        join = (Embedding, (Embedding.content_hash == Photo.content_hash)
+                & (Embedding.model == model)
+                & (Embedding.preprocess_version == PREPROCESS_VERSION))
+        with library.session() as s:
+            pairs = _raw_cursor(s, select(Photo.id, _EMBEDDING_ROWID).join(*join)
+                                .where(Photo.status == PhotoStatus.PRESENT)
+                                .order_by(Photo.id)).fetchall()
+        n = len(pairs)
+        vectors = Vectors(key, model, np.fromiter((r[0] for r in pairs), np.int64, count=n),
+                          np.fromiter((r[1] for r in pairs), np.int64, count=n),
+                          sparse.csr_matrix((n, 0), dtype=np.float32), quick_key=file_key)
+        if len(_similar_cache) > 3:
+            _similar_cache.clear()
+        _similar_cache[cache_id] = vectors
+        return vectors
+
+
+def vectors_space(library: Library, vectors: Vectors) -> np.ndarray:
+    """``similarity_space`` of ``vectors`` (from ``search_index`` or ``similar_vectors``)."""
     with _lock:
         if vectors.space is None:
             stored = _load_space(library, vectors)
@@ -220,6 +257,15 @@ def similarity_space(library: Library, index: SearchIndex) -> np.ndarray:
             if changed:
                 _save_space(library, vectors)
         return vectors.space
+
+
+def similarity_space(library: Library, index: SearchIndex) -> np.ndarray:
+    """The embeddings of ``index.vectors``' photos, L2-normalised, reduced by PCA and normalised
+    again (as for clustering); kept with the vectors, and on disk beside the library
+    (``Library.data_dir``) with its PCA basis. A later call (or process) reuses the rows whose
+    embedding is unchanged and projects only the new ones on the stored basis; the basis is fitted
+    again only when the model changed or the library has grown ``REFIT_GROWTH`` times since."""
+    return vectors_space(library, index.vectors)
 
 
 @dataclass
@@ -266,6 +312,9 @@ def _updated_space(library: Library, vectors: Vectors, stored: _Stored | None
         _project_into(library, vectors, basis, space, None)
         return space, basis, True
     basis, m = stored.basis, len(stored.photo_ids)
+    if m == n and np.array_equal(stored.photo_ids, vectors.photo_ids) and \
+            np.array_equal(stored.embedding_ids, vectors.embedding_ids):
+        return stored.space, basis, False  # unchanged: no copy of every row
     space = np.zeros((n, stored.space.shape[1]), np.float32)
     kept = np.zeros(n, bool)
     if m and n:
@@ -433,8 +482,9 @@ def forget(library: Library) -> None:
     """Drop the cached indexes of ``library`` (tests; a library closed for good)."""
     prefix = f"{Path(library.path).resolve()}|"
     with _lock:
-        for key in [k for k in _cache if k.startswith(prefix)]:
-            del _cache[key]
+        for cache in (_cache, _similar_cache):
+            for key in [k for k in cache if k.startswith(prefix)]:
+                del cache[key]
 
 
 def _file_key(library: Library) -> tuple:
