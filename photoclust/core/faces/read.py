@@ -184,3 +184,50 @@ def face_ids_of_photos(library: Library, photo_ids: list[int]) -> dict[int, list
                                       .order_by(Face.id)):
                 out.setdefault(pid, []).append(fid)
     return out
+
+
+def people_in_text(library: Library, text: str) -> tuple[list[tuple[int, str]], str]:
+    """The people named in ``text`` as ``(id, label)`` (a name the user gave, any case, several
+    words allowed, or ``Person 12``), longest names first, and the rest of the text. One light
+    query (a search without names costs next to nothing more)."""
+    words = text.split()
+    if not words:
+        return [], text
+    with library.session() as s:
+        rows = s.execute(select(Person.id, Person.name, Person.name_source)
+                         .where(Person.active.is_(True))).all()
+    by_name: dict[str, tuple[int, str]] = {}
+    for pid, name, source in rows:
+        if source == "user" and name:
+            by_name.setdefault(name.casefold(), (pid, name))
+        by_name.setdefault(f"person {pid}", (pid, display_name(pid, "")))
+    longest = max((len(name.split()) for name in by_name), default=0)
+    found: list[tuple[int, str]] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        for j in range(min(len(words), i + longest), i, -1):
+            person = by_name.get(" ".join(words[i:j]).casefold())
+            if person is not None:
+                if person not in found:
+                    found.append(person)
+                i = j
+                break
+        else:
+            rest.append(words[i])
+            i += 1
+    return found, " ".join(rest)
+
+
+def photo_rows(library: Library, photo_ids: list[int]) -> list[tuple[int, str, int | None]]:
+    """``(id, path, cluster_id or None)`` of ``photo_ids``, by id."""
+    from photoclust.core.library.models import Assignment
+
+    out: list[tuple[int, str, int | None]] = []
+    with library.session() as s:
+        for part in chunks(sorted(set(photo_ids))):
+            out.extend((pid, path, cid) for pid, path, cid in s.execute(
+                select(Photo.id, Photo.path, Assignment.cluster_id)
+                .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+                .where(Photo.id.in_(part))))
+    return sorted(out)
