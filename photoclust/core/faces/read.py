@@ -231,3 +231,35 @@ def photo_rows(library: Library, photo_ids: list[int]) -> list[tuple[int, str, i
                 .outerjoin(Assignment, Assignment.photo_id == Photo.id)
                 .where(Photo.id.in_(part))))
     return sorted(out)
+
+
+@dataclass(frozen=True)
+class PhotoPeople:
+    """The named people in a photo, for XMP sidecars: the photo's upright size and each named
+    face as ``(name, (left, top, width, height))``."""
+
+    width: int
+    height: int
+    faces: tuple[tuple[str, tuple[int, int, int, int]], ...]
+
+
+def named_faces_of_photos(library: Library, photo_ids: list[int]) -> dict[int, PhotoPeople]:
+    """``{photo_id: PhotoPeople}`` for the photos among ``photo_ids`` with a named person's face
+    (left to right)."""
+    found: dict[int, list[tuple[str, tuple[int, int, int, int]]]] = {}
+    sizes: dict[int, tuple[int, int]] = {}
+    with library.session() as s:
+        for part in chunks(sorted(set(photo_ids))):
+            for pid, name, left, top, w, h, pw, ph in s.execute(
+                    select(Face.photo_id, Person.name, Face.left, Face.top, Face.width,
+                           Face.height, Photo.width, Photo.height)
+                    .join(Person, Person.id == Face.person_id)
+                    .join(Photo, Photo.id == Face.photo_id)
+                    .where(Face.photo_id.in_(part), Face.removed.is_(False),
+                           Person.active.is_(True), Person.name_source == "user")
+                    .order_by(Face.photo_id, Face.left, Face.id)):
+                if not pw or not ph:
+                    continue
+                found.setdefault(pid, []).append((name, (left, top, w, h)))
+                sizes[pid] = (pw, ph)
+    return {pid: PhotoPeople(*sizes[pid], tuple(faces)) for pid, faces in found.items()}
