@@ -235,6 +235,8 @@ def refresh_covers(s: Session, person_ids: list[int] | None = None) -> None:
     for fid, pid, w, h, unsure in s.execute(
             select(Face.id, Face.person_id, Face.width, Face.height, Face.unsure)
             .where(Face.person_id.in_(list(wanted)), Face.removed.is_(False))):
+        if pid is None:
+            continue
         if covers.get(pid) == fid:
             valid.add(pid)
         key = (not unsure, w * h, -fid)

@@ -18,10 +18,10 @@ Migration = Callable[[Connection], None]
 def _add_people(conn: Connection) -> None:
     """Version 2: faces found in photos and the people they are grouped into
     (``people``, ``faces``, ``face_cannot_links``, ``face_scans``)."""
-    from photoclust.core.library.models import Base, Face, FaceCannotLink, FaceScan, Person
+    from photoclust.core.library.models import Base
 
-    Base.metadata.create_all(conn, tables=[Person.__table__, Face.__table__,
-                                           FaceCannotLink.__table__, FaceScan.__table__])
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables[name] for name in (
+        "people", "faces", "face_cannot_links", "face_scans")])
 
 
 # version -> function that upgrades from that version to the next one.
