@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from photoclust import __version__
 from photoclust.core.duplicates_choice import left_out_of_albums
+from photoclust.core.faces.read import PhotoPeople, named_faces_of_photos
 from photoclust.core.files import EXPORT_TEMP_PREFIX, remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
@@ -148,7 +149,7 @@ def album_folder_names(clusters: Iterable[tuple[int, str]]) -> dict[int, str]:
 _TREE_SEPARATORS = str.maketrans({"|": "\u2223", "/": "\u2215"})
 
 
-def xmp_sidecar(keyword: str) -> str:
+def xmp_sidecar(keyword: str, people: PhotoPeople | None = None) -> str:
     """An XMP sidecar that tags a photo with ``keyword``.
 
     ``dc:subject`` is the flat keyword list every XMP reader knows (digiKam, darktable, Lightroom,
@@ -157,12 +158,23 @@ def xmp_sidecar(keyword: str) -> str:
     (``photoclust/<name>``) put it under a ``photoclust`` parent tag so the albums stay grouped
     in tag trees; there ``|`` and ``/`` inside the name show as the look-alikes ``\u2223`` and
     ``\u2215`` (no reader has an escape for its separator), so a name is never split into levels.
+
+    With ``people`` (the named people in the photo, docs/people.md), their names are keywords too
+    (``People|<name>``, digiKam's ``People/<name>``) and their faces MWG face regions
+    (``mwg-rs:Regions``, read by digiKam, Lightroom and exiftool), in the upright photo.
     """
     keyword = _CONTROL_CHARS.sub(" ", keyword)
     if not keyword.strip():
         keyword = "photoclust"
     subject = escape(keyword)
     leaf = escape(keyword.translate(_TREE_SEPARATORS))
+    person_names = list(dict.fromkeys(_CONTROL_CHARS.sub(" ", n) for n, _ in people.faces)) \
+        if people else []
+    names = "".join(f"<rdf:li>{escape(n)}</rdf:li>" for n in person_names if n != keyword)
+    lr_people = "".join(f"<rdf:li>People|{escape(n.translate(_TREE_SEPARATORS))}</rdf:li>"
+                        for n in person_names)
+    dk_people = "".join(f"<rdf:li>People/{escape(n.translate(_TREE_SEPARATORS))}</rdf:li>"
+                        for n in person_names)
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         f'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="photoclust {escape(__version__)}">\n'
@@ -170,17 +182,45 @@ def xmp_sidecar(keyword: str) -> str:
         '  <rdf:Description rdf:about=""\n'
         '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         '    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n'
-        '    xmlns:digiKam="http://www.digikam.org/ns/1.0/">\n'
-        f'   <dc:subject><rdf:Bag><rdf:li>{subject}</rdf:li></rdf:Bag></dc:subject>\n'
+        f'    xmlns:digiKam="http://www.digikam.org/ns/1.0/"{_MWG_NAMESPACES if people else ""}>\n'
+        f'   <dc:subject><rdf:Bag><rdf:li>{subject}</rdf:li>{names}</rdf:Bag></dc:subject>\n'
         '   <lr:hierarchicalSubject><rdf:Bag>'
-        f'<rdf:li>photoclust|{leaf}</rdf:li></rdf:Bag></lr:hierarchicalSubject>\n'
+        f'<rdf:li>photoclust|{leaf}</rdf:li>{lr_people}</rdf:Bag></lr:hierarchicalSubject>\n'
         '   <digiKam:TagsList><rdf:Seq>'
-        f'<rdf:li>photoclust/{leaf}</rdf:li></rdf:Seq></digiKam:TagsList>\n'
+        f'<rdf:li>photoclust/{leaf}</rdf:li>{dk_people}</rdf:Seq></digiKam:TagsList>\n'
+        f'{_mwg_regions(people) if people else ""}'
         '  </rdf:Description>\n'
         ' </rdf:RDF>\n'
         '</x:xmpmeta>\n'
         '<?xpacket end="w"?>\n'
     )
+
+
+_MWG_NAMESPACES = ('\n    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"'
+                   '\n    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"'
+                   '\n    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"')
+
+
+def _mwg_regions(people: PhotoPeople) -> str:
+    """MWG face regions: centre and size as fractions of the upright photo."""
+    items = []
+    for name, (left, top, w, h) in people.faces:
+        x = (left + w / 2) / people.width
+        y = (top + h / 2) / people.height
+        items.append(
+            '      <rdf:li rdf:parseType="Resource">'
+            f'<mwg-rs:Name>{escape(_CONTROL_CHARS.sub(" ", name))}</mwg-rs:Name>'
+            '<mwg-rs:Type>Face</mwg-rs:Type>'
+            f'<mwg-rs:Area stArea:x="{x:.6f}" stArea:y="{y:.6f}" '
+            f'stArea:w="{w / people.width:.6f}" stArea:h="{h / people.height:.6f}" '
+            'stArea:unit="normalized"/></rdf:li>\n')
+    return ('   <mwg-rs:Regions rdf:parseType="Resource">\n'
+            f'    <mwg-rs:AppliedToDimensions stDim:w="{people.width}" '
+            f'stDim:h="{people.height}" stDim:unit="pixel"/>\n'
+            '    <mwg-rs:RegionList><rdf:Bag>\n'
+            f'{"".join(items)}'
+            '    </rdf:Bag></mwg-rs:RegionList>\n'
+            '   </mwg-rs:Regions>\n')
 
 
 @dataclass(frozen=True)
@@ -433,6 +473,7 @@ class ExportJob(Job[ExportResult]):
         self._selected: set[int] = set()
         self._copied_instead_of_linking = False
         self._duplicates_left_out = 0
+        self._people: dict[int, PhotoPeople] = {}  # named people per photo, for --xmp
 
     # -- prepare -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -486,6 +527,9 @@ class ExportJob(Job[ExportResult]):
             keyword = names[cluster_id] or self._albums[cluster_id]
             self._items.append(ExportItem(photo_id, path, cluster_id, keyword,
                                           source or Source.AUTO, content_hash, size, mtime_ns))
+        if self.xmp:
+            self._people = named_faces_of_photos(self.library,
+                                                 [item.photo_id for item in self._items])
 
     def _check_not_among_sources(self) -> None:
         problem = output_folder_problem(self.library, self.outdir)
@@ -623,7 +667,9 @@ class ExportJob(Job[ExportResult]):
             result.failed.append((item.original_path, str(skip)))
             return
         album_state.claim(name, self.xmp)
-        xmp_path = self._write_sidecar(target, item.cluster_name, result) if self.xmp else None
+        xmp_path = (self._write_sidecar(target, item.cluster_name, result,
+                                        self._people.get(item.photo_id))
+                    if self.xmp else None)
         result.entries.append(self._entry(item, target, xmp_path))
 
     def _entry(self, item: ExportItem, target: Path, xmp_path: Path | None) -> dict:
@@ -690,9 +736,10 @@ class ExportJob(Job[ExportResult]):
         except OSError as exc:
             raise self._interrupted(exc, target) from exc
 
-    def _write_sidecar(self, target: Path, keyword: str, result: ExportResult) -> Path:
+    def _write_sidecar(self, target: Path, keyword: str, result: ExportResult,
+                       people: PhotoPeople | None = None) -> Path:
         sidecar = target.with_name(target.name + ".xmp")
-        content = xmp_sidecar(keyword).encode("utf-8")
+        content = xmp_sidecar(keyword, people).encode("utf-8")
         if os.path.lexists(sidecar):
             try:
                 if sidecar.read_bytes() != content:

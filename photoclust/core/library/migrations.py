@@ -10,9 +10,19 @@ from typing import Callable
 
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Migration = Callable[[Connection], None]
 
+
+def _add_people(conn: Connection) -> None:
+    """Version 2: faces found in photos and the people they are grouped into
+    (``people``, ``faces``, ``face_cannot_links``, ``face_scans``)."""
+    from photoclust.core.library.models import Base
+
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables[name] for name in (
+        "people", "faces", "face_cannot_links", "face_scans")])
+
+
 # version -> function that upgrades from that version to the next one.
-MIGRATIONS: dict[int, Migration] = {}
+MIGRATIONS: dict[int, Migration] = {1: _add_people}

@@ -178,7 +178,13 @@ def _explain(index: SearchIndex, row: int, term: _Term, sources, vocab: Vocabula
 def search_photos(library: Library, text: str, limit: int = 50,
                   model: str | None = None) -> list[SearchHit]:
     """The photos that best match ``text``, best first, at most ``limit``; ``[]`` when nothing
-    matches (``search_hint(text)`` says why)."""
+    matches (``search_hint(text)`` says why). Names of people select their photos
+    (``search/people.py``)."""
+    from photoclust.core.search.people import search_people
+
+    by_people = search_people(library, text, limit, model, search_photos)
+    if by_people is not None:
+        return by_people
     vocab = vocabulary()
     terms = parse_query(text, vocab)
     if not terms or limit <= 0:
