@@ -10,9 +10,19 @@ from typing import Callable
 
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Migration = Callable[[Connection], None]
 
+
+def _add_when_and_where(conn: Connection) -> None:
+    """Capture time details, places and events (issue #23): three new tables. Photos indexed
+    before have no ``photo_when_where`` row; the next Organize reads their times and places."""
+    from photoclust.core.library.models import Base, Event, EventPhoto, PhotoWhenWhere
+
+    Base.metadata.create_all(conn, tables=[PhotoWhenWhere.__table__, Event.__table__,
+                                           EventPhoto.__table__])
+
+
 # version -> function that upgrades from that version to the next one.
-MIGRATIONS: dict[int, Migration] = {}
+MIGRATIONS: dict[int, Migration] = {1: _add_when_and_where}
