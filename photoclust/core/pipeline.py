@@ -21,6 +21,7 @@ from photoclust.core.clustering import check_k, check_method
 from photoclust.core.clustering.job import ClusterJob, ClusterResult
 from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, in_batches
 from photoclust.core.embedding.store import library_model
+from photoclust.core.events.job import EventsJob, EventsResult
 from photoclust.core.jobs import Cancelled, Job, JobContext
 from photoclust.core.library.db import Library
 from photoclust.core.library.scan import ScanJob, ScanResult
@@ -62,10 +63,12 @@ class OrganizeResult:
     index: ScanResult
     embed: EmbedResult
     cluster: ClusterResult
+    events: EventsResult | None = None
 
     def to_json(self) -> dict:
         return {"index": self.index.to_json(), "embed": self.embed.to_json(),
-                "cluster": self.cluster.to_json()}
+                "cluster": self.cluster.to_json(),
+                **({"events": self.events.to_json()} if self.events is not None else {})}
 
 
 class _Indexing:
@@ -155,7 +158,8 @@ class OrganizeJob(Job[OrganizeResult]):
                  embedded.embedded, embedded.model, embedded.device)
         self.cluster_job.prepare()  # needs the embeddings, so only now
         clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
-        return OrganizeResult(scanned, embedded, clustered)
+        events = EventsJob(self.library).run(StageContext(ctx, "events"))
+        return OrganizeResult(scanned, embedded, clustered, events)
 
     def _embed_while_indexing(self, ctx: JobContext, indexing: _Indexing) -> EmbedResult:
         queued: list[int] = [0]  # photos (paths) handed to the model so far

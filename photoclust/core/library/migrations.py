@@ -20,8 +20,9 @@ def _add_when_and_where(conn: Connection) -> None:
     before have no ``photo_when_where`` row; the next Organize reads their times and places."""
     from photoclust.core.library.models import Base, Event, EventPhoto, PhotoWhenWhere
 
-    Base.metadata.create_all(conn, tables=[PhotoWhenWhere.__table__, Event.__table__,
-                                           EventPhoto.__table__])
+    tables = [Base.metadata.tables[model.__tablename__]
+              for model in (PhotoWhenWhere, Event, EventPhoto)]
+    Base.metadata.create_all(conn, tables=tables)
 
 
 # version -> function that upgrades from that version to the next one.
