@@ -259,3 +259,24 @@ def test_places_signs_places_and_times(dataset):
         assert found.offset_minutes == sign * (int(offset[1:3]) * 60 + int(offset[4:6]))
         assert found.taken - found.taken.replace(microsecond=0) == timedelta(
             microseconds=int((meta.time_tags.get("SubSecTimeOriginal", "0") + "000000")[:6]))
+
+
+def test_search_by_place_event_and_date(library, tmp_path):
+    from photoclust.core.search import search_photos
+
+    folder = _trip_library(library, tmp_path)
+    index_and_group(library, folder)
+    lisbon = set(queries.photos_taken_in(library, place_words=["lisbon"]))
+    lisbon_event = queries.list_events(library)[-1]
+    # The place's photos, and the event named after it (with its photo without GPS).
+    hits = search_photos(library, "Lisbon 2023")
+    assert {h.id for h in hits} == set(queries.event_photo_ids(library, lisbon_event.id))
+    assert len(lisbon) == 4 and lisbon < {h.id for h in hits}
+    assert "place: Lisbon" in hits[0].why
+    assert search_photos(library, "lisbon june") == []  # June photos are all in Köln
+    assert {h.id for h in search_photos(library, "Portugal july")} == lisbon
+    editing.rename_event(library, lisbon_event.id, "Surf week")
+    in_event = set(queries.event_photo_ids(library, lisbon_event.id))
+    hits = search_photos(library, "surf week")
+    assert {h.id for h in hits} == in_event and len(in_event) == 5
+    assert hits[0].why == "event: Surf week"

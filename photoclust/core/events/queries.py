@@ -2,6 +2,7 @@
 (years and months with counts) and each photo's time and place. Plain frozen dataclasses."""
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -247,3 +248,52 @@ def known_place_words(library: Library) -> set[str]:
                     words.add(value.lower())
                     words.update(value.lower().split())
     return words
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
+    """Present photos whose place (city, region or country) or event name holds every word of
+    ``text`` (whole words, any case), as ``(photo ids, why)``: one entry for the places, one for
+    the events; none when nothing matches. For search ("Lisbon 2023", "Copenhagen dog")."""
+    wanted = set(_words(text))
+    if not wanted:
+        return []
+    out: list[tuple[set[int], str]] = []
+    with library.session() as s:
+        places = s.execute(select(PhotoWhenWhere.place_city, PhotoWhenWhere.place_region,
+                                  PhotoWhenWhere.place_country).distinct()
+                           .where(PhotoWhenWhere.place_city.is_not(None))).all()
+        matched = [(city, region, country) for city, region, country in places
+                   if wanted <= set(_words(" ".join(v for v in (city, region, country) if v)))]
+        if matched:
+            ids: set[int] = set()
+            for city, region, country in matched:
+                ids.update(s.scalars(
+                    select(PhotoWhenWhere.photo_id)
+                    .join(Photo, Photo.id == PhotoWhenWhere.photo_id)
+                    .where(Photo.status == _PRESENT, PhotoWhenWhere.place_city == city,
+                           PhotoWhenWhere.place_region.is_(region) if region is None
+                           else PhotoWhenWhere.place_region == region,
+                           PhotoWhenWhere.place_country.is_(country) if country is None
+                           else PhotoWhenWhere.place_country == country)))
+            names = sorted({city for city, _, _ in matched})
+            shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+            out.append((ids, f"place: {shown}"))
+        events = [(eid, name) for eid, name in s.execute(
+            select(Event.id, Event.name).where(Event.active.is_(True)))
+            if wanted <= set(_words(name))]
+        if events:
+            ids = set()
+            for part in chunks([eid for eid, _ in events]):
+                ids.update(s.scalars(select(EventPhoto.photo_id)
+                                     .join(Photo, Photo.id == EventPhoto.photo_id)
+                                     .where(EventPhoto.event_id.in_(part),
+                                            Photo.status == _PRESENT)))
+            out.append((ids, f"event: {events[0][1]}"))
+    return [(ids, why) for ids, why in out if ids]
