@@ -282,7 +282,7 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
                            else PhotoWhenWhere.place_region == region,
                            PhotoWhenWhere.place_country.is_(country) if country is None
                            else PhotoWhenWhere.place_country == country)))
-            names = sorted({city for city, _, _ in matched})
+            names = sorted({city or "" for city, _, _ in matched})
             shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
             out.append((ids, f"place: {shown}"))
         events = [(eid, name) for eid, name in s.execute(
