@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from photoclust.core.events.grouping import Moment, event_name, group_moments, home_of, place_label
@@ -36,6 +36,7 @@ from photoclust.core.library.models import (
     PhotoStatus,
     PhotoWhenWhere,
     Source,
+    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -144,17 +145,20 @@ class EventsJob(Job[EventsResult]):
             place = named.get(pid)
             ok = place is not None
             updates.append({
-                "photo_id": pid, "place_lat": lat if ok else None,
+                "pid": pid, "place_lat": lat if ok else None,
                 "place_lon": lon if ok else None,
                 "place_city": place.city if place else None,
                 "place_region": place.region if place else None,
                 "place_country_code": place.country_code if place else None,
                 "place_country": place.country if place else None})
+        table = PhotoWhenWhere.__table__
+        statement = update(table).where(table.c.photo_id == bindparam("pid")).values(
+            {name: bindparam(name) for name in updates[0] if name != "pid"})
         for start in range(0, len(updates), 5000):
             ctx.raise_if_cancelled()
             with self.library.session() as s:
-                s.connection(execution_options=WRITE_LOCK)
-                s.execute(update(PhotoWhenWhere), updates[start:start + 5000])
+                s.connection(execution_options=WRITE_LOCK).execute(
+                    statement, updates[start:start + 5000])
         return sum(1 for u in updates if u["place_city"] is not None)
 
     # -- 3. events ------------------------------------------------------------------------------
@@ -170,7 +174,8 @@ class EventsJob(Job[EventsResult]):
             groups = group_moments(moments, home_of(moments))
             changed_events: set[int] = set()
             new_rows: list[dict] = []
-            created = 0
+            new_events: list[dict] = []
+            next_id = int(s.scalar(select(func.max(Event.id))) or 0) + 1
             for group in groups:
                 in_event = [i for i in group if photos[i].photo_id in members]
                 new = [i for i in group if photos[i].photo_id not in members]
@@ -187,20 +192,21 @@ class EventsJob(Job[EventsResult]):
                                          "source": Source.AUTO})
                         changed_events.add(event_id)
                 else:
-                    event = Event(name="", name_source=Source.AUTO, active=True)
-                    s.add(event)
-                    s.flush()
-                    created += 1
-                    changed_events.add(event.id)
-                    new_rows.extend({"photo_id": photos[i].photo_id, "event_id": event.id,
+                    new_events.append({"id": next_id, "name": "", "name_source": Source.AUTO,
+                                       "active": True, "created_at": utcnow()})
+                    changed_events.add(next_id)
+                    new_rows.extend({"photo_id": photos[i].photo_id, "event_id": next_id,
                                      "source": Source.AUTO} for i in new)
+                    next_id += 1
+            for part in range(0, len(new_events), 5000):
+                s.execute(insert(Event), new_events[part:part + 5000])
             for part in range(0, len(new_rows), 5000):
                 s.execute(insert(EventPhoto), new_rows[part:part + 5000])
             for row in new_rows:
                 members[row["photo_id"]] = row["event_id"]
             # Every automatic name follows its photos (after an undo, a move...).
             rename_auto_events(s, changed_events | set(members.values()), photos, members)
-        return created, len(new_rows)
+        return len(new_events), len(new_rows)
 
 
 @dataclass(frozen=True)
@@ -266,5 +272,8 @@ def rename_auto_events(s: Session, event_ids: set[int], photos: list[PhotoMoment
         if name != auto[event_id]:
             renamed.append((event_id, auto[event_id], name))
     if renamed:
-        s.execute(update(Event), [{"id": eid, "name": new} for eid, _old, new in renamed])
+        table = Event.__table__
+        s.connection().execute(
+            update(table).where(table.c.id == bindparam("eid")).values(name=bindparam("new")),
+            [{"eid": eid, "new": new} for eid, _old, new in renamed])
     return renamed
