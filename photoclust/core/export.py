@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from photoclust import __version__
 from photoclust.core.duplicates_choice import left_out_of_albums
+from photoclust.core.events.queries import places_and_events
 from photoclust.core.files import remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
@@ -135,7 +136,8 @@ def album_folder_names(clusters: Iterable[tuple[int, str]]) -> dict[int, str]:
 _TREE_SEPARATORS = str.maketrans({"|": "\u2223", "/": "\u2215"})
 
 
-def xmp_sidecar(keyword: str) -> str:
+def xmp_sidecar(keyword: str, city: str | None = None, country: str | None = None,
+                event: str | None = None) -> str:
     """An XMP sidecar that tags a photo with ``keyword``.
 
     ``dc:subject`` is the flat keyword list every XMP reader knows (digiKam, darktable, Lightroom,
@@ -144,12 +146,21 @@ def xmp_sidecar(keyword: str) -> str:
     (``photoclust/<name>``) put it under a ``photoclust`` parent tag so the albums stay grouped
     in tag trees; there ``|`` and ``/`` inside the name show as the look-alikes ``\u2223`` and
     ``\u2215`` (no reader has an escape for its separator), so a name is never split into levels.
+    ``city`` and ``country`` (the photo's place) go in ``photoshop:City`` and
+    ``photoshop:Country``; ``event`` (its event's name) is one more keyword (docs/places.md).
     """
     keyword = _CONTROL_CHARS.sub(" ", keyword)
     if not keyword.strip():
         keyword = "photoclust"
     subject = escape(keyword)
     leaf = escape(keyword.translate(_TREE_SEPARATORS))
+    event = _CONTROL_CHARS.sub(" ", event or "").strip()
+    if event and event != keyword:
+        subject += f"</rdf:li><rdf:li>{escape(event)}"
+    place = "".join(
+        f"   <photoshop:{tag}>{escape(_CONTROL_CHARS.sub(' ', value))}</photoshop:{tag}>\n"
+        for tag, value in (("City", city), ("Country", country)) if value)
+    photoshop = '\n    xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"' if place else ""
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         f'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="photoclust {escape(__version__)}">\n'
@@ -157,12 +168,13 @@ def xmp_sidecar(keyword: str) -> str:
         '  <rdf:Description rdf:about=""\n'
         '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         '    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n'
-        '    xmlns:digiKam="http://www.digikam.org/ns/1.0/">\n'
+        f'    xmlns:digiKam="http://www.digikam.org/ns/1.0/"{photoshop}>\n'
         f'   <dc:subject><rdf:Bag><rdf:li>{subject}</rdf:li></rdf:Bag></dc:subject>\n'
         '   <lr:hierarchicalSubject><rdf:Bag>'
         f'<rdf:li>photoclust|{leaf}</rdf:li></rdf:Bag></lr:hierarchicalSubject>\n'
         '   <digiKam:TagsList><rdf:Seq>'
         f'<rdf:li>photoclust/{leaf}</rdf:li></rdf:Seq></digiKam:TagsList>\n'
+        f'{place}'
         '  </rdf:Description>\n'
         ' </rdf:RDF>\n'
         '</x:xmpmeta>\n'
@@ -182,6 +194,10 @@ class ExportItem:
     content_hash: str = ""
     file_size: int = -1
     mtime_ns: int = -1
+    #: The photo's place and event, for the XMP sidecar (docs/places.md).
+    city: str | None = None
+    country: str | None = None
+    event_name: str | None = None
 
 
 @dataclass
@@ -446,6 +462,7 @@ class ExportJob(Job[ExportResult]):
         self._items = []
         left_out = left_out_of_albums(self.library)
         self._duplicates_left_out = 0
+        places = places_and_events(self.library, [row[0] for row in rows]) if self.xmp else {}
         for photo_id, path, cluster_id, source, content_hash, size, mtime_ns in rows:
             if (photo_id, cluster_id) in seen:
                 continue
@@ -455,7 +472,8 @@ class ExportJob(Job[ExportResult]):
             seen.add((photo_id, cluster_id))
             keyword = names[cluster_id] or self._albums[cluster_id]
             self._items.append(ExportItem(photo_id, path, cluster_id, keyword,
-                                          source or Source.AUTO, content_hash, size, mtime_ns))
+                                          source or Source.AUTO, content_hash, size, mtime_ns,
+                                          *places.get(photo_id, (None, None, None))))
 
     def _check_not_among_sources(self) -> None:
         problem = output_folder_problem(self.library, self.outdir)
@@ -591,7 +609,7 @@ class ExportJob(Job[ExportResult]):
             result.failed.append((item.original_path, str(skip)))
             return
         album_state.claim(name, self.xmp)
-        xmp_path = self._write_sidecar(target, item.cluster_name, result) if self.xmp else None
+        xmp_path = self._write_sidecar(target, item, result) if self.xmp else None
         result.entries.append(self._entry(item, target, xmp_path))
 
     def _entry(self, item: ExportItem, target: Path, xmp_path: Path | None) -> dict:
@@ -654,9 +672,10 @@ class ExportJob(Job[ExportResult]):
         except OSError as exc:
             raise self._interrupted(exc, target) from exc
 
-    def _write_sidecar(self, target: Path, keyword: str, result: ExportResult) -> Path:
+    def _write_sidecar(self, target: Path, item: ExportItem, result: ExportResult) -> Path:
         sidecar = target.with_name(target.name + ".xmp")
-        content = xmp_sidecar(keyword).encode("utf-8")
+        content = xmp_sidecar(item.cluster_name, item.city, item.country,
+                              item.event_name).encode("utf-8")
         if os.path.lexists(sidecar):
             try:
                 if sidecar.read_bytes() != content:

@@ -280,3 +280,40 @@ def test_search_by_place_event_and_date(library, tmp_path):
     hits = search_photos(library, "surf week")
     assert {h.id for h in hits} == in_event and len(in_event) == 5
     assert hits[0].why == "event: Surf week"
+
+
+def test_export_xmp_carries_place_and_event(library, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from _export_fixtures import add_cluster, assign
+    from photoclust.core.export import ExportJob
+    from photoclust.core.jobs import run_job
+
+    folder = tmp_path / "photos"
+    photo(folder, "lisbon.jpg", datetime(2023, 7, 14, 18), gps=LISBON)
+    photo(folder, "nowhere.jpg", datetime(2023, 7, 20, 18), color=(1, 2, 3))
+    index_and_group(library, folder)
+    event = queries.list_events(library)[0]
+    editing.rename_event(library, event.id, "Surf & <sun>")
+    cluster = add_cluster(library, "Beach", "user")
+    ids = sorted(queries.photos_taken_in(library))
+    for pid in ids:
+        assign(library, pid, cluster)
+    out = tmp_path / "out"
+    run_job(ExportJob(library, out, xmp=True))
+    ns = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+          "dc": "http://purl.org/dc/elements/1.1/",
+          "photoshop": "http://ns.adobe.com/photoshop/1.0/"}
+
+    def read(name):
+        text = (out / "Beach" / name).read_text(encoding="utf-8")
+        return ET.fromstring(text[text.index("<x:xmpmeta"):text.index("<?xpacket end")])
+
+    root = read("lisbon.jpg.xmp")
+    assert [li.text for li in root.findall(".//dc:subject/rdf:Bag/rdf:li", ns)] == [
+        "Beach", "Surf & <sun>"]
+    assert root.find(".//photoshop:City", ns).text == "Lisbon"
+    assert root.find(".//photoshop:Country", ns).text == "Portugal"
+    root = read("nowhere.jpg.xmp")  # no GPS: no place; its own event's name as keyword
+    assert root.find(".//photoshop:City", ns) is None
+    assert len(root.findall(".//dc:subject/rdf:Bag/rdf:li", ns)) == 2

@@ -297,3 +297,23 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
                                             Photo.status == _PRESENT)))
             out.append((ids, f"event: {events[0][1]}"))
     return [(ids, why) for ids, why in out if ids]
+
+
+def places_and_events(library: Library, photo_ids: Iterable[int]
+                      ) -> dict[int, tuple[str | None, str | None, str | None]]:
+    """``{photo_id: (city, country, event name)}`` of the photos with a place or an event (for
+    XMP sidecars)."""
+    out: dict[int, tuple[str | None, str | None, str | None]] = {}
+    with library.session() as s:
+        for part in chunks(sorted(set(photo_ids))):
+            rows = s.execute(
+                select(Photo.id, PhotoWhenWhere.place_city, PhotoWhenWhere.place_country,
+                       Event.name)
+                .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
+                .outerjoin(EventPhoto, EventPhoto.photo_id == Photo.id)
+                .outerjoin(Event, (Event.id == EventPhoto.event_id) & Event.active.is_(True))
+                .where(Photo.id.in_(part)))
+            for pid, city, country, event in rows:
+                if city or country or event:
+                    out[pid] = (city, country, event)
+    return out
