@@ -30,6 +30,7 @@ from photoclust.core.library.capture_time import capture_time
 from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import WRITE_LOCK, Library
 from photoclust.core.library.models import (
+    Base,
     Event,
     EventPhoto,
     Photo,
@@ -151,7 +152,7 @@ class EventsJob(Job[EventsResult]):
                 "place_region": place.region if place else None,
                 "place_country_code": place.country_code if place else None,
                 "place_country": place.country if place else None})
-        table = PhotoWhenWhere.__table__
+        table = Base.metadata.tables[PhotoWhenWhere.__tablename__]
         statement = update(table).where(table.c.photo_id == bindparam("pid")).values(
             {name: bindparam(name) for name in updates[0] if name != "pid"})
         for start in range(0, len(updates), 5000):
@@ -272,7 +273,7 @@ def rename_auto_events(s: Session, event_ids: set[int], photos: list[PhotoMoment
         if name != auto[event_id]:
             renamed.append((event_id, auto[event_id], name))
     if renamed:
-        table = Event.__table__
+        table = Base.metadata.tables[Event.__tablename__]
         s.connection().execute(
             update(table).where(table.c.id == bindparam("eid")).values(name=bindparam("new")),
             [{"eid": eid, "new": new} for eid, _old, new in renamed])
