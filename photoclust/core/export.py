@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from photoclust import __version__
 from photoclust.core.duplicates_choice import left_out_of_albums
-from photoclust.core.events.queries import places_and_events
+from photoclust.core.events.queries import event_albums, places_and_events
 from photoclust.core.files import remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
@@ -408,8 +408,12 @@ class ExportJob(Job[ExportResult]):
     title = "Exporting albums"
 
     def __init__(self, library: Library, outdir: str | os.PathLike, mode: str = "copy",
-                 cluster_ids: Iterable[int] | None = None, xmp: bool = False):
+                 cluster_ids: Iterable[int] | None = None, xmp: bool = False,
+                 events: bool = False):
         self.library = library
+        #: Albums per event (docs/places.md) instead of per cluster: ``cluster_ids`` are then
+        #: event ids, and the manifest's ``cluster_id``/``cluster_name`` the event's.
+        self.events = events
         self.outdir = Path(outdir).expanduser().absolute()
         self.mode = mode
         self.cluster_ids = None if cluster_ids is None else sorted(set(cluster_ids))
@@ -430,9 +434,26 @@ class ExportJob(Job[ExportResult]):
                            f"{', '.join(EXPORT_MODES)})")
         self._load()
         self._check_not_among_sources()
+        self._check_same_kind_of_albums()
         self._check_writable()
 
+    def _check_same_kind_of_albums(self) -> None:
+        """Cluster albums and event albums do not share an output folder (their manifests would
+        mix two kinds of ids)."""
+        try:
+            previous = json.loads((self.outdir / MANIFEST_JSON).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        kind = previous.get("albums", "clusters") if isinstance(previous, dict) else "clusters"
+        wanted = "events" if self.events else "clusters"
+        if kind != wanted:
+            raise JobError(f"{self.outdir} holds albums per {kind[:-1]}; export albums per "
+                           f"{wanted[:-1]} into another folder")
+
     def _load(self) -> None:
+        if self.events:
+            self._load_events()
+            return
         with self.library.session() as s:
             names = {cid: name for cid, name in
                      s.execute(select(Cluster.id, Cluster.name).where(Cluster.active.is_(True)))}
@@ -472,6 +493,27 @@ class ExportJob(Job[ExportResult]):
             seen.add((photo_id, cluster_id))
             keyword = names[cluster_id] or self._albums[cluster_id]
             self._items.append(ExportItem(photo_id, path, cluster_id, keyword,
+                                          source or Source.AUTO, content_hash, size, mtime_ns,
+                                          *places.get(photo_id, (None, None, None))))
+
+    def _load_events(self) -> None:
+        names, rows = event_albums(self.library, self.cluster_ids)
+        if self.cluster_ids is not None:
+            unknown = [e for e in self.cluster_ids if e not in names]
+            if unknown:
+                raise JobError("no such event: " + ", ".join(map(str, unknown)))
+        self._albums = album_folder_names(names.items())
+        self._selected = set(self.cluster_ids if self.cluster_ids is not None else names)
+        places = places_and_events(self.library, [row[0] for row in rows]) if self.xmp else {}
+        left_out = left_out_of_albums(self.library)
+        self._duplicates_left_out = 0
+        self._items = []
+        for photo_id, path, event_id, source, content_hash, size, mtime_ns in rows:
+            if photo_id in left_out:
+                self._duplicates_left_out += 1
+                continue
+            keyword = names[event_id] or self._albums[event_id]
+            self._items.append(ExportItem(photo_id, path, event_id, keyword,
                                           source or Source.AUTO, content_hash, size, mtime_ns,
                                           *places.get(photo_id, (None, None, None))))
 
@@ -728,6 +770,7 @@ class ExportJob(Job[ExportResult]):
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "library": str(self.library.path),
             "mode": self.mode,
+            **({"albums": "events"} if self.events else {}),
             "entries": rows,
         }
         text = io.StringIO()

@@ -94,3 +94,28 @@ def test_event_edits_from_the_command_line_undo_and_redo(library, tmp_path, caps
     with pytest.raises(SystemExit) as exit_:
         main(["shift-time", str(folder / "home2.jpg"), "--by", "soon", *lib])
     assert exit_.value.code == 2 and "not a duration" in capsys.readouterr().err
+
+
+def test_export_an_album_per_event(library, tmp_path, capsys):
+    make_library(library, tmp_path)
+    lib = ["--library", str(library.path)]
+    events = run(capsys, "events", *lib)
+    run(capsys, "event", "rename", str(events[2]["id"]), "Lisbon: surf", *lib)
+    out = tmp_path / "albums"
+    result = run(capsys, "export", str(out), "--events", "--xmp", *lib)
+    assert result["exported"] == 8
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
+        "Köln, 1 June 2023", "Köln, 5 June 2023", "Lisbon_ surf"]
+    assert len(list((out / "Lisbon_ surf").glob("*.jpg"))) == 4
+    xmp = (out / "Lisbon_ surf" / "lisbon1.jpg.xmp").read_text(encoding="utf-8")
+    assert "<photoshop:City>Lisbon</photoshop:City>" in xmp and "Lisbon: surf" in xmp
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["albums"] == "events"
+    assert {e["cluster_name"] for e in manifest["entries"]} == {
+        "Köln, 1 June 2023", "Köln, 5 June 2023", "Lisbon: surf"}
+    # One event again: the rest of the manifest stays; nothing is written twice.
+    again = run(capsys, "export", str(out), "--events", str(events[0]["id"]), *lib)
+    assert (again["exported"], again["unchanged"]) == (0, 2)
+    # Cluster albums go elsewhere.
+    code = main(["export", str(out), *lib])
+    assert code == 1 and "albums per event" in capsys.readouterr().err

@@ -317,3 +317,26 @@ def places_and_events(library: Library, photo_ids: Iterable[int]
                 if city or country or event:
                     out[pid] = (city, country, event)
     return out
+
+
+def event_albums(library: Library, event_ids: Iterable[int] | None = None
+                 ) -> tuple[dict[int, str], list[tuple]]:
+    """For an export per event: ``{event_id: name}`` of the active events (those asked for, or
+    all with present photos) and their present photos as ``(photo_id, path, event_id, source,
+    content_hash, file_size, mtime_ns)``, by event and time."""
+    with library.session() as s:
+        query = select(Event.id, Event.name).where(Event.active.is_(True))
+        if event_ids is not None:
+            query = query.where(Event.id.in_(sorted(set(event_ids))))
+        names = dict(s.execute(query).all())
+        rows = s.execute(
+            select(Photo.id, Photo.path, EventPhoto.event_id, EventPhoto.source,
+                   Photo.content_hash, Photo.file_size, Photo.mtime_ns)
+            .join(EventPhoto, EventPhoto.photo_id == Photo.id)
+            .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
+            .where(Photo.status == _PRESENT, EventPhoto.event_id.in_(sorted(names)))
+            .order_by(EventPhoto.event_id, _shifted_julian(), Photo.id)).all()
+    if event_ids is None:
+        with_photos = {row[2] for row in rows}
+        names = {eid: name for eid, name in names.items() if eid in with_photos}
+    return names, [tuple(row) for row in rows]
