@@ -317,3 +317,36 @@ def test_export_xmp_carries_place_and_event(library, tmp_path):
     root = read("nowhere.jpg.xmp")  # no GPS: no place; its own event's name as keyword
     assert root.find(".//photoshop:City", ns) is None
     assert len(root.findall(".//dc:subject/rdf:Bag/rdf:li", ns)) == 2
+
+
+def test_places_follow_the_gps_of_a_changed_file_and_are_looked_up_once(library, tmp_path,
+                                                                         monkeypatch):
+    import os
+
+    from photoclust.core.events import job
+
+    looked_up: list[int] = []
+    real = geocoder()
+
+    class Counting:
+        def lookup(self, positions):
+            looked_up.append(len(positions))
+            return real.lookup(positions)
+
+    monkeypatch.setattr(job, "geocoder", lambda: Counting())
+    folder = tmp_path / "photos"
+    path = photo(folder, "a.jpg", datetime(2023, 7, 14, 12), gps=LISBON)
+    photo(folder, "zero.jpg", datetime(2023, 7, 14, 13), gps=(0.0, 0.0), color=(9, 9, 9))
+    index_and_group(library, folder)
+    assert looked_up == [1]  # 0, 0 is not looked up, and stays without a place
+    assert [p.name for p in queries.list_places(library)] == ["Lisbon"]
+    assert index_and_group(library, folder).places_named == 0 and looked_up == [1]
+    photo(folder, "a.jpg", datetime(2023, 7, 14, 12), gps=KOLN, color=(7, 7, 7))
+    os.utime(path, ns=(os.stat(path).st_mtime_ns + 10**9,) * 2)
+    index_and_group(library, folder)
+    assert [p.name for p in queries.list_places(library)] == ["Köln"]
+    assert queries.list_events(library)[0].name == "Köln, 14 July 2023"  # the name follows
+    write_jpeg(path, color=(5, 5, 5), exif=make_exif(taken_at=datetime(2023, 7, 14, 12)))
+    os.utime(path, ns=(os.stat(path).st_mtime_ns + 2 * 10**9,) * 2)
+    index_and_group(library, folder)
+    assert queries.list_places(library) == []

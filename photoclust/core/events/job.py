@@ -91,7 +91,8 @@ class EventsJob(Job[EventsResult]):
                 log.warning("%s", exc)
         ctx.raise_if_cancelled()
         ctx.report(2, 3, "events")
-        result.events_created, result.photos_grouped = self._group()
+        result.events_created, result.photos_grouped = self._group(
+            names_may_change=result.places_named > 0)
         ctx.report(3, 3, "done")
         return result
 
@@ -128,13 +129,14 @@ class EventsJob(Job[EventsResult]):
 
     def _name_places(self, ctx: JobContext) -> int:
         with self.library.session() as s:
-            rows = s.execute(
-                select(Photo.id, Photo.gps_lat, Photo.gps_lon, PhotoWhenWhere.place_lat,
-                       PhotoWhenWhere.place_lon, PhotoWhenWhere.place_city)
+            # The place of each position is kept with the position it was named for (also for
+            # unusable positions, named none): only new or changed positions are looked up.
+            stale = s.execute(
+                select(Photo.id, Photo.gps_lat, Photo.gps_lon)
                 .join(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
-                .where(Photo.status == PhotoStatus.PRESENT)).all()
-        stale = [(pid, lat, lon) for pid, lat, lon, plat, plon, city in rows
-                 if (lat, lon) != (plat, plon) or (city is not None and lat is None)]
+                .where(Photo.status == PhotoStatus.PRESENT,
+                       Photo.gps_lat.is_distinct_from(PhotoWhenWhere.place_lat)
+                       | Photo.gps_lon.is_distinct_from(PhotoWhenWhere.place_lon))).all()
         if not stale:
             return 0
         usable = [(pid, lat, lon) for pid, lat, lon in stale if valid_position(lat, lon)]
@@ -144,10 +146,8 @@ class EventsJob(Job[EventsResult]):
         updates = []
         for pid, lat, lon in stale:
             place = named.get(pid)
-            ok = place is not None
             updates.append({
-                "pid": pid, "place_lat": lat if ok else None,
-                "place_lon": lon if ok else None,
+                "pid": pid, "place_lat": lat, "place_lon": lon,
                 "place_city": place.city if place else None,
                 "place_region": place.region if place else None,
                 "place_country_code": place.country_code if place else None,
@@ -164,9 +164,15 @@ class EventsJob(Job[EventsResult]):
 
     # -- 3. events ------------------------------------------------------------------------------
 
-    def _group(self) -> tuple[int, int]:
+    def _group(self, names_may_change: bool = False) -> tuple[int, int]:
         with self.library.session() as s:
             s.connection(execution_options=WRITE_LOCK)
+            waiting = s.scalar(
+                select(Photo.id).outerjoin(EventPhoto, EventPhoto.photo_id == Photo.id)
+                .where(Photo.status == PhotoStatus.PRESENT, Photo.taken_at.is_not(None),
+                       EventPhoto.photo_id.is_(None)).limit(1))
+            if waiting is None and not names_may_change:  # nothing new to group or to name
+                return 0, 0
             photos = load_moments(s)
             if not photos:
                 return 0, 0
