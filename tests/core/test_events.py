@@ -350,3 +350,13 @@ def test_places_follow_the_gps_of_a_changed_file_and_are_looked_up_once(library,
     os.utime(path, ns=(os.stat(path).st_mtime_ns + 2 * 10**9,) * 2)
     index_and_group(library, folder)
     assert queries.list_places(library) == []
+
+
+def test_places_without_the_data_package_is_one_sentence(monkeypatch):
+    import importlib.util
+
+    from photoclust.core.events import places
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(GeocoderError, match="need the reverse_geocode package.*pip install"):
+        places.Geocoder()

