@@ -197,3 +197,14 @@ def test_version_1_library_upgrades_with_the_when_and_where_tables(tmp_path):
         con.close()
     finally:
         library.close()
+
+
+def test_capture_time_from_an_xmp_packet_in_a_jpeg(tmp_path):
+    xmp = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+           b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+           b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreateDate="2013-09-23T10:09:46+02:00"/>'
+           b'</rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
+    path = tmp_path / "scan.jpg"
+    Image.new("RGB", (32, 24), (1, 2, 3)).save(path, "JPEG", xmp=xmp)
+    taken, offset, source, note = read(path)
+    assert (taken, offset, source, note) == (datetime(2013, 9, 23, 10, 9, 46), 120, "exif", None)
