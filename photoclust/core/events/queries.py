@@ -73,19 +73,20 @@ def _event_query():
             .group_by(Event.id))
 
 
-def _places_of_events(s, event_ids: list[int]) -> dict[int, str | None]:
+def _places_of_events(s, event_ids: list[int] | None) -> dict[int, str | None]:
+    """The place label of each event (of all events with ``None``: one grouped pass)."""
     cities: dict[int, list[str | None]] = defaultdict(list)
     countries: dict[int, list[str | None]] = defaultdict(list)
-    for part in chunks(event_ids):
-        rows = s.execute(
-            select(EventPhoto.event_id, PhotoWhenWhere.place_city, PhotoWhenWhere.place_country,
-                   func.count())
-            .join(Photo, Photo.id == EventPhoto.photo_id)
-            .join(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
-            .where(EventPhoto.event_id.in_(part), Photo.status == _PRESENT,
-                   PhotoWhenWhere.place_city.is_not(None))
-            .group_by(EventPhoto.event_id, PhotoWhenWhere.place_city,
-                      PhotoWhenWhere.place_country))
+    query = (select(EventPhoto.event_id, PhotoWhenWhere.place_city, PhotoWhenWhere.place_country,
+                    func.count())
+             .join(Photo, Photo.id == EventPhoto.photo_id)
+             .join(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
+             .where(Photo.status == _PRESENT, PhotoWhenWhere.place_city.is_not(None))
+             .group_by(EventPhoto.event_id, PhotoWhenWhere.place_city,
+                       PhotoWhenWhere.place_country))
+    parts = [None] if event_ids is None else list(chunks(event_ids))
+    for part in parts:
+        rows = s.execute(query if part is None else query.where(EventPhoto.event_id.in_(part)))
         for event_id, city, country, n in rows:
             cities[event_id].extend([city] * n)
             countries[event_id].extend([country] * n)
@@ -102,7 +103,7 @@ def list_events(library: Library, event_ids: Iterable[int] | None = None) -> lis
             rows = []
             for part in chunks(sorted(set(event_ids))):
                 rows.extend(s.execute(query.where(Event.id.in_(part))).all())
-        places = _places_of_events(s, [r[0] for r in rows])
+        places = _places_of_events(s, None if event_ids is None else [r[0] for r in rows])
     out = [EventInfo(eid, name, _from_julian(first), _from_julian(last), places.get(eid), n,
                      Source.USER if name_source == Source.USER or user else Source.AUTO, cover)
            for eid, name, name_source, first, last, n, user, cover in rows]
