@@ -211,8 +211,9 @@ class EventsJob(Job[EventsResult]):
                 s.execute(insert(EventPhoto), new_rows[part:part + 5000])
             for row in new_rows:
                 members[row["photo_id"]] = row["event_id"]
-            # Every automatic name follows its photos (after an undo, a move...).
-            rename_auto_events(s, changed_events | set(members.values()), photos, members)
+            # The events that gained photos are named again; all of them when places changed.
+            rename_auto_events(s, changed_events | (set(members.values()) if names_may_change
+                                                    else set()), photos, members)
         return len(new_events), len(new_rows)
 
 
@@ -239,13 +240,13 @@ def load_moments(s: Session, photo_ids: list[int] | None = None) -> list[PhotoMo
         for part in chunks(sorted(set(photo_ids))):
             rows.extend(s.execute(query.where(Photo.id.in_(part))).all())
     out = []
+    rows.sort(key=lambda row: (row[1] + timedelta(seconds=row[4] or 0), row[0]))
     for pid, taken, lat, lon, shift, city, country in rows:
         taken = taken + timedelta(seconds=shift or 0)
         usable = valid_position(lat, lon)
         out.append(PhotoMoment(pid, taken, city, country,
                                Moment(pid, seconds(taken), lat if usable else None,
                                       lon if usable else None)))
-    out.sort(key=lambda p: (p.moment.time, p.photo_id))
     return out
 
 
