@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -28,8 +27,7 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
           "September", "October", "November", "December")
 
 
-@dataclass(frozen=True)
-class Moment:
+class Moment(NamedTuple):
     """A photo's time (seconds since the epoch of its local wall-clock time) and position."""
 
     photo_id: int

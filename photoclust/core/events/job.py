@@ -18,6 +18,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -217,8 +218,7 @@ class EventsJob(Job[EventsResult]):
         return len(new_events), len(new_rows)
 
 
-@dataclass(frozen=True)
-class PhotoMoment:
+class PhotoMoment(NamedTuple):
     photo_id: int
     taken: datetime
     city: str | None
