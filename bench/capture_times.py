@@ -1,12 +1,12 @@
 """Capture times of real camera files: which source gave each time, and whether every EXIF
 ``DateTimeOriginal`` was read exactly (to the second, zone and sub-seconds kept).
 
-    python bench/capture_times.py FOLDER [--list]
+    python bench/capture_times.py [FOLDER] [--list]
 
-FOLDER is searched recursively for JPEG, HEIC/HEIF and TIFF files (docs/places.md names the public
-set this was run on). Prints the counts per source, the files skipped with their reason, and
-every file whose time differs from its ``DateTimeOriginal`` text (none expected); ``--list``
-prints every file's time.
+FOLDER is searched recursively for JPEG, HEIC/HEIF and TIFF files (docs/places.md names the
+public set this was run on); without it, the shared set places_signs (phone photos) is used.
+Prints the counts per source, the files skipped with their reason, and every file whose time
+differs from its ``DateTimeOriginal`` text (none expected); ``--list`` prints every file's time.
 """
 from __future__ import annotations
 
@@ -27,10 +27,14 @@ SUFFIXES = {".jpg", ".jpeg", ".heic", ".heif", ".tif", ".tiff"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("folder")
+    parser.add_argument("folder", nargs="?", default=str(
+        Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "places_signs"))
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
     print(describe_machine())
+    if not Path(args.folder).is_dir():
+        print(f"{args.folder} is not a folder: nothing measured")
+        return
     sources: Counter = Counter()
     zones = exact = checked = 0
     problems: list[str] = []
