@@ -179,6 +179,11 @@ def test_event_edits_undo_and_redo(library, tmp_path):
     assert {e.name: e.photos for e in queries.list_events(library)}[lisbon.name] == 5
     assert edit_history.redo(library) is not None
     assert len(queries.list_events(library)) == 5
+    # The next Organize's grouping keeps the split and the moved photo where the user put them.
+    editing.move_photos_to_event(library, ids[:1], events[0].id)
+    before = [(e.id, e.name, e.photos) for e in queries.list_events(library)]
+    assert EventsJob(library).run(JobContext()).photos_grouped == 0
+    assert [(e.id, e.name, e.photos) for e in queries.list_events(library)] == before
     with pytest.raises(editing.EditError, match="no event"):
         editing.rename_event(library, 999, "x")
     with pytest.raises(editing.EditError, match="Nothing to split"):
