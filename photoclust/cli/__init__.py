@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "photoclust.cli.evaluate_cmds",
     "photoclust.cli.search_cmds",
     "photoclust.cli.people_cmds",
+    "photoclust.cli.events_cmds",
 ]
 
 log = logging.getLogger("photoclust")

@@ -30,6 +30,7 @@ from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import WRITE_LOCK
 from photoclust.core.library.models import (
     Assignment,
+    Base,
     CannotLink,
     Cluster,
     EditEvent,
@@ -84,10 +85,15 @@ class ChangeSet:
     face_links_added: set[tuple[int, int]] = field(default_factory=set)
     face_links_removed: set[tuple[int, int]] = field(default_factory=set)
 
+    #: Rows of other tables (events, photo times: ``core/events/editing.py``), in the order they
+    #: are applied forward: ``[table, {key column: value}, before, after]``, each side a dict of
+    #: column values or ``None`` for "no such row" (see ``apply_row_changes``).
+    rows: list[list] = field(default_factory=list)
+
     def is_empty(self) -> bool:
         return not (self.assignments or self.clusters or self.cannot_links_added
                     or self.cannot_links_removed or self.faces or self.people
-                    or self.face_links_added or self.face_links_removed)
+                    or self.face_links_added or self.face_links_removed or self.rows)
 
     def to_json(self) -> dict:
         return {
@@ -97,6 +103,7 @@ class ChangeSet:
             "cannot_links_added": sorted([p, c] for p, c in self.cannot_links_added),
             "cannot_links_removed": sorted([p, c] for p, c in self.cannot_links_removed),
             **_people_json(self),
+            **({"rows": self.rows} if self.rows else {}),
         }
 
     @classmethod
@@ -114,6 +121,7 @@ class ChangeSet:
             face_links_added={(int(f), int(p)) for f, p in payload.get("face_links_added", [])},
             face_links_removed={(int(f), int(p))
                                 for f, p in payload.get("face_links_removed", [])},
+            rows=[list(row) for row in payload.get("rows", [])],
         )
 
 
@@ -236,7 +244,40 @@ def apply_changes(s: Session, changes: ChangeSet, forward: bool,
         if rows:
             s.execute(insert(CannotLink), rows)
     changed_photos.extend(_apply_people_changes(s, changes, forward, event_id))
+    changed_photos.extend(apply_row_changes(s, changes.rows, forward))
     return sorted(set(changed_photos)), sorted(changed_clusters)
+
+
+def apply_row_changes(s: Session, rows: list[list], forward: bool) -> list[int]:
+    """Apply ``ChangeSet.rows`` forward (in order) or backward (in reverse order), each row only
+    where the table still holds the side expected (a later Organize's change is left alone).
+    A side of ``None`` means no row: towards it the row is deleted, from it the row is inserted
+    (key and values). Returns the photo ids of the rows changed (rows keyed by ``photo_id`` or
+    of the ``photos`` table)."""
+    changed: list[int] = []
+    for table_name, key, before, after in (rows if forward else reversed(rows)):
+        table = Base.metadata.tables[table_name]
+        expected, target = (before, after) if forward else (after, before)
+        where = [table.c[name] == value for name, value in key.items()]
+        columns = sorted({*(expected or {}), *(target or {})})
+        current = s.execute(select(*(table.c[c] for c in columns) if columns
+                                   else list(table.c)).where(*where)).first()
+        if expected is None:
+            if current is not None:
+                continue
+        elif current is None or any(current._mapping[table.c[c]] != v
+                                    for c, v in expected.items()):
+            continue
+        if target is None:
+            s.execute(delete(table).where(*where))
+        elif current is None:
+            s.execute(insert(table).values(**key, **target))
+        else:
+            s.execute(update(table).where(*where).values(**target))
+        photo_id = key.get("photo_id", key.get("id") if table_name == "photos" else None)
+        if photo_id is not None:
+            changed.append(int(photo_id))
+    return changed
 
 
 def _keep_nonempty_clusters_active(s: Session, cluster_ids: list[int]) -> None:

@@ -21,6 +21,7 @@ from photoclust.core.clustering import check_k, check_method
 from photoclust.core.clustering.job import ClusterJob, ClusterResult
 from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, in_batches
 from photoclust.core.embedding.store import library_model
+from photoclust.core.events.job import EventsJob, EventsResult
 from photoclust.core.faces.detect import FaceModelError
 from photoclust.core.faces.job import FacesJob, FacesResult
 from photoclust.core.jobs import Cancelled, Job, JobContext
@@ -66,11 +67,13 @@ class OrganizeResult:
     cluster: ClusterResult
     #: The faces stage (``None`` when the library's ``faces`` setting is off).
     faces: FacesResult | None = None
+    events: EventsResult | None = None
 
     def to_json(self) -> dict:
         return {"index": self.index.to_json(), "embed": self.embed.to_json(),
                 "cluster": self.cluster.to_json(),
-                "faces": None if self.faces is None else self.faces.to_json()}
+                "faces": None if self.faces is None else self.faces.to_json(),
+                **({"events": self.events.to_json()} if self.events is not None else {})}
 
 
 class _Indexing:
@@ -162,7 +165,9 @@ class OrganizeJob(Job[OrganizeResult]):
                  embedded.embedded, embedded.model, embedded.device)
         self.cluster_job.prepare()  # needs the embeddings, so only now
         clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
-        return OrganizeResult(scanned, embedded, clustered, self._find_faces(ctx))
+        faces = self._find_faces(ctx)
+        events = EventsJob(self.library).run(StageContext(ctx, "events"))
+        return OrganizeResult(scanned, embedded, clustered, faces, events)
 
     def _find_faces(self, ctx: JobContext) -> FacesResult | None:
         """The faces stage (docs/people.md). A face model missing or damaged is one sentence in

@@ -10,7 +10,7 @@ from typing import Callable
 
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Migration = Callable[[Connection], None]
 
@@ -24,5 +24,15 @@ def _add_people(conn: Connection) -> None:
         "people", "faces", "face_cannot_links", "face_scans")])
 
 
+def _add_when_and_where(conn: Connection) -> None:
+    """Version 3: capture time details, places and events (issue #23): three new tables.
+    Photos indexed before have no ``photo_when_where`` row; the next Organize reads their times and places."""
+    from photoclust.core.library.models import Base, Event, EventPhoto, PhotoWhenWhere
+
+    tables = [Base.metadata.tables[model.__tablename__]
+              for model in (PhotoWhenWhere, Event, EventPhoto)]
+    Base.metadata.create_all(conn, tables=tables)
+
+
 # version -> function that upgrades from that version to the next one.
-MIGRATIONS: dict[int, Migration] = {1: _add_people}
+MIGRATIONS: dict[int, Migration] = {1: _add_people, 2: _add_when_and_where}

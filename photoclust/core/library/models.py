@@ -261,3 +261,58 @@ class FaceScan(Base):
     faces: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+# --- When and where: capture times, places and events (issue #23; docs/places.md) -------------
+
+
+class PhotoWhenWhere(Base):
+    """A photo's capture time details and place, beside its ``Photo`` row (which keeps
+    ``taken_at``, ``gps_lat``, ``gps_lon``).
+
+    ``taken_offset_min``: the UTC offset of ``Photo.taken_at`` when the photo says it;
+    ``taken_source``: ``exif``, ``file name`` or ``file time`` (a guess); ``taken_note``: why a
+    source was refused, for the user. ``time_shift_s``: the user's correction of a wrong camera
+    clock (an undoable edit; the file is never rewritten): the photo's time is ``taken_at +
+    time_shift_s``. ``place_*``: the named place of the GPS position ``place_lat``/``place_lon``
+    it was computed for (``None`` when not computed yet or the photo has no GPS).
+    """
+
+    __tablename__ = "photo_when_where"
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    taken_offset_min: Mapped[int | None] = mapped_column(Integer)
+    taken_source: Mapped[str | None] = mapped_column(String(16))
+    taken_note: Mapped[str | None] = mapped_column(Text)
+    time_shift_s: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    place_lat: Mapped[float | None] = mapped_column(Float)
+    place_lon: Mapped[float | None] = mapped_column(Float)
+    place_city: Mapped[str | None] = mapped_column(String(200))
+    place_region: Mapped[str | None] = mapped_column(String(200))
+    place_country_code: Mapped[str | None] = mapped_column(String(2))
+    place_country: Mapped[str | None] = mapped_column(String(100), index=True)
+
+
+class Event(Base):
+    """Photos taken together (a day out, a trip): grouped by time and place, named from them
+    ("Lisbon, 14–21 July 2023"). ``name_source`` is ``auto`` or ``user`` (kept); ``active`` is
+    false once merged away, so undo can bring it back with its id."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False, default="")
+    name_source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class EventPhoto(Base):
+    """The event of a photo: at most one. ``source`` ``auto`` (grouped by time and place) or
+    ``user`` (moved, merged, split by the user); grouping never moves a photo already in an
+    event."""
+
+    __tablename__ = "event_photos"
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), nullable=False, index=True)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
