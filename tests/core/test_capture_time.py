@@ -184,6 +184,7 @@ def test_version_1_library_upgrades_with_the_when_and_where_tables(tmp_path):
     for table in ("photo_when_where", "event_photos", "events"):
         con.execute(f"DROP TABLE {table}")
     con.execute("UPDATE schema_info SET version = 1")
+    con.execute("PRAGMA user_version = 0")  # as photoclust 1 wrote it
     con.commit()
     con.close()
     library = open_library(path)

@@ -149,6 +149,7 @@ def test_a_version_1_library_gets_the_people_tables(tmp_path):
     for table in ("faces", "face_cannot_links", "face_scans", "people"):
         con.execute(f"DROP TABLE {table}")
     con.execute("UPDATE schema_info SET version = 1")
+    con.execute("PRAGMA user_version = 0")  # as photoclust 1 wrote it
     con.commit()
     con.close()
     lib = open_library(path)

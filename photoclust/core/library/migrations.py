@@ -26,7 +26,8 @@ def _add_people(conn: Connection) -> None:
 
 def _add_when_and_where(conn: Connection) -> None:
     """Version 3: capture time details, places and events (issue #23): three new tables.
-    Photos indexed before have no ``photo_when_where`` row; the next Organize reads their times and places."""
+    Photos indexed before have no ``photo_when_where`` row; the next Organize reads their times and
+    places."""
     from photoclust.core.library.models import Base, Event, EventPhoto, PhotoWhenWhere
 
     tables = [Base.metadata.tables[model.__tablename__]
