@@ -263,3 +263,53 @@ def named_faces_of_photos(library: Library, photo_ids: list[int]) -> dict[int, P
                 found.setdefault(pid, []).append((name, (left, top, w, h)))
                 sizes[pid] = (pw, ph)
     return {pid: PhotoPeople(*sizes[pid], tuple(faces)) for pid, faces in found.items()}
+
+
+# --- for the app's People page ----------------------------------------------------------------
+
+
+def faces_to_check(library: Library) -> list[FaceRow]:
+    """Faces (not removed, in present photos) the grouping was unsure of or put in no person,
+    by photo path: the app lists them after the people."""
+    query = (select(Face.id, Face.photo_id, Photo.path, Face.left, Face.top, Face.width,
+                    Face.height, Face.person_id, Person.name, Face.source, Face.confidence,
+                    Face.unsure)
+             .join(Photo, Photo.id == Face.photo_id)
+             .outerjoin(Person, Person.id == Face.person_id)
+             .where(Face.removed.is_(False), Photo.status == PhotoStatus.PRESENT,
+                    Face.unsure.is_(True) | Face.person_id.is_(None))
+             .order_by(Photo.path, Face.left, Face.id))
+    with library.session() as s:
+        return [FaceRow(fid, pid, path, (left, top, w, h), person, name, source,
+                        None if conf is None else round(conf, 4), bool(unsure))
+                for fid, pid, path, left, top, w, h, person, name, source, conf, unsure
+                in s.execute(query)]
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    """Where to cut a face from: its photo's thumbnail key and file, the photo's upright size
+    and the face's box in it."""
+
+    face_id: int
+    photo_id: int
+    content_hash: str
+    path: str
+    photo_width: int | None
+    photo_height: int | None
+    box: tuple[int, int, int, int]
+
+
+def face_crops(library: Library, face_ids: list[int]) -> dict[int, FaceCrop]:
+    """``{face_id: FaceCrop}`` of the given faces (a person's cover, a page of faces)."""
+    out: dict[int, FaceCrop] = {}
+    with library.session() as s:
+        for part in chunks(sorted({int(f) for f in face_ids})):
+            for row in s.execute(select(Face.id, Face.photo_id, Photo.content_hash, Photo.path,
+                                        Photo.width, Photo.height, Face.left, Face.top,
+                                        Face.width, Face.height)
+                                 .join(Photo, Photo.id == Face.photo_id)
+                                 .where(Face.id.in_(part))):
+                fid, pid, content_hash, path, pw, ph, left, top, w, h = row
+                out[fid] = FaceCrop(fid, pid, content_hash, path, pw, ph, (left, top, w, h))
+    return out

@@ -12,6 +12,7 @@ from photoclust.core.imaging import ImageError, load_rgb
 from photoclust.core.library import Library
 from photoclust.core.queries import PhotoDetails, photo_details
 from photoclust.core.viewing import details_rows
+from photoclust.gui.views.who_where import who_and_where_rows
 
 PREVIEW_MIN_SIDE = 720
 TEXT_HEIGHT = 160  # the image area while it shows a message instead of a photo
@@ -82,7 +83,8 @@ class PreviewPane(QWidget):
             self.metadata_label.clear()
             return
         self.image_label.setText("Loading…")
-        self.metadata_label.setText(details_html(details))
+        self.metadata_label.setText(details_html(details,
+                                                 who_and_where_rows(self.library, photo_id)))
         self._pool.start(_DecodePhoto(photo_id, details.path, self._signals))
 
     def _on_decoded(self, photo_id: int, result) -> None:
@@ -110,8 +112,10 @@ class PreviewPane(QWidget):
         self.image_label.setPixmap(QPixmap.fromImage(scaled))
 
 
-def details_html(d: PhotoDetails) -> str:
-    """A photo's details as a two-column table (the preview pane and the viewer)."""
+def details_html(d: PhotoDetails, extra: list[tuple[str, str]] | None = None) -> str:
+    """A photo's details as a two-column table (the preview pane and the viewer); ``extra``
+    rows (people, place, event) after them."""
     return "<table>" + "".join(
         f"<tr><td style='color:#78909c;padding-right:8px'>{html.escape(k)}</td>"
-        f"<td>{html.escape(v)}</td></tr>" for k, v in details_rows(d)) + "</table>"
+        f"<td>{html.escape(v)}</td></tr>" for k, v in [*details_rows(d), *(extra or [])]
+    ) + "</table>"
