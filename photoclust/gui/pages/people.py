@@ -115,6 +115,7 @@ class PeopleModel(QAbstractListModel):
         self.crops = crops
         self.snapshot = PeopleSnapshot([], 0, {}, [])
         self._blank = _placeholder(COVER_SIDE)
+        self._scaled: dict[int, QImage] = {}
         crops.loaded.connect(self._on_loaded)
 
     def set_snapshot(self, snapshot: PeopleSnapshot) -> None:
@@ -157,11 +158,26 @@ class PeopleModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return person_text(p)
         if role == Qt.ItemDataRole.DecorationRole:
-            return self.crops.image(self.snapshot.covers.get(p.id)) or self._blank
+            return self._cover(self.snapshot.covers.get(p.id))
         if role == Qt.ItemDataRole.ToolTipRole:
             named = "named by you" if p.source == "user" else "not named yet: type a name"
             return f"{p.label}: {p.faces:,} faces in {p.photos:,} photos ({named})"
         return None
+
+    def _cover(self, crop: FaceCrop | None) -> QImage:
+        """The cover face at the list's icon size (the loader cuts faces at the faces' size)."""
+        if crop is None:
+            return self._blank
+        scaled = self._scaled.get(crop.face_id)
+        if scaled is None:
+            image = self.crops.image(crop)
+            if image is None:
+                return self._blank
+            scaled = image.scaled(COVER_SIDE, COVER_SIDE,
+                                  Qt.AspectRatioMode.IgnoreAspectRatio,
+                                  Qt.TransformationMode.SmoothTransformation)
+            self._scaled[crop.face_id] = scaled
+        return scaled
 
     def _on_loaded(self, face_ids: list) -> None:
         covers = {crop.face_id for crop in self.snapshot.covers.values()}
@@ -289,6 +305,7 @@ class PeoplePage(LiveWhileShown, Page):
         self.current_person_id: int | None = None
         self._stale = True
         self._read_once = False
+        self._row = 0  # the row of the person opened, for when they are gone
 
         title = QLabel("People")
         title.setObjectName("paneTitle")
@@ -450,8 +467,10 @@ class PeoplePage(LiveWhileShown, Page):
             return
         self.stack.setCurrentWidget(self.splitter)
         row = self.people_model.row_of(keep) if keep is not None else -1
-        self.people_list.setCurrentIndex(self.people_model.index(max(row, 0)))
-        self.open_person(self.people_model.ids()[max(row, 0)], force=True)
+        if row < 0:  # gone (merged, emptied): the person now in its place
+            row = min(max(self._row, 0), self.people_model.rowCount() - 1)
+        self.people_list.setCurrentIndex(self.people_model.index(row))
+        self.open_person(self.people_model.ids()[row], force=True)
         self.peopleShown.emit()
 
     def open_person(self, person_id: int | None, force: bool = False) -> None:
@@ -460,10 +479,10 @@ class PeoplePage(LiveWhileShown, Page):
         if person_id == self.current_person_id and not force:
             return
         self.current_person_id = person_id
+        self._row = self.people_model.row_of(person_id)
         person = self.current_person()
-        self.name_edit.blockSignals(True)
+        # Not with signals blocked: the field's clear button follows its text by them.
         self.name_edit.setText(person.name if person is not None else "")
-        self.name_edit.blockSignals(False)
         self.name_edit.setEnabled(person is not None)
         self.name_edit.setPlaceholderText(
             "Type a name and press Enter" if person is not None else "Faces to check")

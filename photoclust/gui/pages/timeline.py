@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListView,
@@ -98,10 +99,11 @@ def date_range_text(start: datetime | None, end: datetime | None) -> str:
 
 
 def event_text(e: EventInfo) -> str:
-    parts = [date_range_text(e.start, e.end)]
+    """The name, then the count first (the line is cut on the right when narrow)."""
+    parts = [f"{e.photos:,} photo{'s' if e.photos != 1 else ''}",
+             date_range_text(e.start, e.end)]
     if e.place:
         parts.append(e.place)
-    parts.append(f"{e.photos:,} photo{'s' if e.photos != 1 else ''}")
     return f"{e.name or 'Event'}\n{'  ·  '.join(parts)}"
 
 
@@ -195,6 +197,9 @@ class TimelinePage(LiveWhileShown, Page):
         self.when.setHeaderLabels(["When", "Photos"])
         self.when.setRootIsDecorated(True)
         self.when.setUniformRowHeights(True)
+        self.when.header().setStretchLastSection(False)
+        self.when.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.when.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.places = QListWidget()
         self.places.setObjectName("timelinePlaces")
         self.side = QTabWidget()
@@ -356,7 +361,6 @@ class TimelinePage(LiveWhileShown, Page):
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
         if years:
             list(years.values())[-1].setExpanded(True)  # the newest year open
-        self.when.resizeColumnToContents(0)
 
     def _fill_places(self, places: list[PlaceCount]) -> None:
         self.places.clear()
