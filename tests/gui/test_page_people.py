@@ -231,3 +231,40 @@ def test_a_photos_details_say_who_is_in_it(qtbot, people_library):
     assert "Ana" not in pane.metadata_label.text()
     assert f"Person {person_with(library, faces['b'][0])}" in pane.metadata_label.text()
     pane._pool.waitForDone(5000)
+
+
+def test_covers_and_faces_are_cut_from_the_photos_at_the_lists_sizes(qtbot, library, tmp_path):
+    """Real photos: the people list shows each cover face at its icon size (not a wider strip
+    of a larger crop), the faces at theirs, both cut around the box (red here)."""
+    from PIL import Image, ImageDraw
+
+    from photoclust.gui.pages.people import COVER_SIDE, FACE_SIDE
+
+    rows = []
+    for i in range(3):
+        image = Image.new("RGB", (400, 300), (0, 0, 200))
+        ImageDraw.Draw(image).rectangle((150, 100, 249, 199), fill=(250, 0, 0))
+        path = write_jpeg(tmp_path / f"p{i}.jpg", image=image.rotate(i * 0.5))
+        rows.append({"path": str(path),
+                     "content_hash": hashlib.sha256(path.read_bytes()).hexdigest(),
+                     "file_size": 1, "mtime_ns": 1, "width": 400, "height": 300,
+                     "status": "present"})
+    with library.session() as s:
+        s.execute(insert(Photo), rows)
+        ids = list(s.scalars(select(Photo.id).order_by(Photo.id)))
+    face_ids = add_faces(library, near(centres(1)[0], 3), photo_ids=ids)
+    with library.session() as s:
+        for fid in face_ids:
+            s.get(Face, fid).left, s.get(Face, fid).top = 150, 100
+    group_faces(library)
+    _state, page, _history = open_people(qtbot, library)
+    model = page.people_model
+    qtbot.waitUntil(lambda: model.data(model.index(0), Qt.ItemDataRole.DecorationRole)
+                    .pixelColor(COVER_SIDE // 2, COVER_SIDE // 2).red() > 200, timeout=10000)
+    cover = model.data(model.index(0), Qt.ItemDataRole.DecorationRole)
+    assert (cover.width(), cover.height()) == (COVER_SIDE, COVER_SIDE)
+    assert cover.pixelColor(1, 1).blue() > 150  # the margin around the box
+    qtbot.waitUntil(page.is_idle, timeout=10000)
+    face = page.face_model.data(page.face_model.index(0), Qt.ItemDataRole.DecorationRole)
+    assert (face.width(), face.height()) == (FACE_SIDE, FACE_SIDE)
+    assert face.pixelColor(FACE_SIDE // 2, FACE_SIDE // 2).red() > 200
