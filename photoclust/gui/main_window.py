@@ -660,8 +660,10 @@ class MainWindow(QMainWindow):
         def idle() -> bool:
             self.grab()  # paint what is shown: the views ask for the thumbnails they need
             loaders = self.findChildren(ThumbnailLoader)
+            page_idle = getattr(self.current_page, "is_idle", None)  # pages' own readers
             return (not self.queue.is_busy() and all(t.is_idle() for t in loaders)
-                    and (photos is None or photos.is_up_to_date()))
+                    and (photos is None or photos.is_up_to_date())
+                    and (page_idle is None or page_idle()))
 
         def check() -> None:
             calm["rounds"] = calm["rounds"] + 1 if idle() else 0

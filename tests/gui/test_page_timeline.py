@@ -151,3 +151,26 @@ def test_the_page_reads_through_the_grouped_queries_once(qtbot, trips, monkeypat
     assert sorted(calls[:3]) == ["list_events", "list_places", "timeline_months"]
     assert calls[3] == "photo_files"
     qtbot.waitUntil(lambda: len(page.snapshot.covers) == 3, timeout=5000)
+
+
+def test_event_covers_are_square_whatever_the_photo(qtbot, library, tmp_path):
+    folder = tmp_path / "photos"
+    for i, size in enumerate(((90, 160), (160, 90))):  # a portrait and a landscape photo
+        exif = make_exif(taken_at=datetime(2023, 3, 1 + 10 * i, 12), gps=LISBON)
+        write_jpeg(folder / f"p{i}.jpg", size=size, color=(200, 30, 30), exif=exif)
+    ScanJob(library, [folder]).run(JobContext())
+    EventsJob(library).run(JobContext())
+    _state, page, _history = open_timeline(qtbot, library)
+    model = page.event_model
+    assert model.rowCount() == 2
+    qtbot.waitUntil(lambda: len(page.snapshot.covers) == 2, timeout=5000)
+
+    def covers():
+        return [model.data(model.index(r), Qt.ItemDataRole.DecorationRole) for r in range(2)]
+
+    def red(c) -> bool:  # the photo, not the grey placeholder
+        colour = c.pixelColor(c.width() // 2, c.height() // 2)
+        return colour.red() > 150 and colour.green() < 100
+
+    qtbot.waitUntil(lambda: all(red(c) for c in covers()), timeout=10000)
+    assert [(c.width(), c.height()) for c in covers()] == [(72, 72), (72, 72)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from PySide6.QtCore import QAbstractListModel, QDate, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -121,6 +121,7 @@ class EventModel(QAbstractListModel):
         self.thumbnails = thumbnails
         self.events: list[EventInfo] = []
         self.covers: dict[int, tuple[str, str]] = {}
+        self._squares: dict[str, QImage] = {}
         thumbnails.loaded.connect(self._on_loaded)
 
     def set_events(self, events: list[EventInfo], covers: dict[int, tuple[str, str]]) -> None:
@@ -141,14 +142,32 @@ class EventModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return event_text(e)
         if role == Qt.ItemDataRole.DecorationRole:
-            content_hash, path = self.covers.get(e.cover_photo_id or -1, (None, None))
-            return self.thumbnails.image_at(content_hash, path, COVER)
+            return self._cover(e.cover_photo_id)
         if role == Qt.ItemDataRole.ToolTipRole:
             named = "named by you" if e.source == "user" else "named by photoclust"
             return f"{e.name} ({named})"
         if role == Qt.ItemDataRole.UserRole:
             return e.id
         return None
+
+    def _cover(self, photo_id: int | None) -> QImage:
+        """The cover cut to a square (every event's text then starts at the same place)."""
+        content_hash, path = self.covers.get(photo_id or -1, (None, None))
+        if content_hash is None:
+            return self.thumbnails.image_at(None, None, COVER)
+        square = self._squares.get(content_hash)
+        if square is None:
+            image = self.thumbnails.image(content_hash, path)
+            if image is None:
+                return self.thumbnails.image_at(content_hash, path, COVER)
+            side = min(image.width(), image.height())
+            square = image.copy((image.width() - side) // 2, (image.height() - side) // 2,
+                                side, side).scaled(COVER, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                   Qt.TransformationMode.SmoothTransformation)
+            self._squares[content_hash] = square
+            while len(self._squares) > 2000:
+                self._squares.pop(next(iter(self._squares)))
+        return square
 
     def _on_loaded(self, _hashes: list) -> None:
         if self.events:
