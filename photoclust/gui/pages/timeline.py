@@ -27,8 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -217,11 +215,15 @@ class TimelinePage(LiveWhileShown, Page):
         self.when.setHeaderLabels(["When", "Photos"])
         self.when.setRootIsDecorated(True)
         self.when.setUniformRowHeights(True)
-        self.when.header().setStretchLastSection(False)
-        self.when.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.when.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.places = QListWidget()
+        self.places = QTreeWidget()
         self.places.setObjectName("timelinePlaces")
+        self.places.setHeaderLabels(["Place", "Photos"])
+        self.places.setRootIsDecorated(False)
+        self.places.setUniformRowHeights(True)
+        for tree in (self.when, self.places):  # the counts always show; long names are cut
+            tree.header().setStretchLastSection(False)
+            tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.side = QTabWidget()
         self.side.addTab(self.when, "When")
         self.side.addTab(self.places, "Places")
@@ -288,7 +290,7 @@ class TimelinePage(LiveWhileShown, Page):
         self.events.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.when.itemClicked.connect(self._on_when_clicked)
         self.places.itemClicked.connect(
-            lambda item: self.show_place(item.data(Qt.ItemDataRole.UserRole)))
+            lambda item, _column: self.show_place(item.data(0, Qt.ItemDataRole.UserRole)))
         self.find.textChanged.connect(lambda _t: self._apply_filter())
         self.jump_button.clicked.connect(lambda: self.jump_to(self.jump_date.date().toPython()))
         self.event_name.returnPressed.connect(self.rename_current)
@@ -386,13 +388,13 @@ class TimelinePage(LiveWhileShown, Page):
         self.places.clear()
         for p in places:
             where = f"{p.name}, {p.country}" if p.country else p.name
-            item = QListWidgetItem(f"{where}  ({p.photos:,})")
-            item.setData(Qt.ItemDataRole.UserRole, p.name)
-            self.places.addItem(item)
+            item = QTreeWidgetItem(self.places, [where, f"{p.photos:,}"])
+            item.setData(0, Qt.ItemDataRole.UserRole, p.name)
+            item.setToolTip(0, where)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
         if not places:
-            item = QListWidgetItem("No places: no photo has a GPS position.")
+            item = QTreeWidgetItem(self.places, ["No photo has a GPS position.", ""])
             item.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.places.addItem(item)
 
     # --- finding --------------------------------------------------------------------------
     def _apply_filter(self) -> None:
