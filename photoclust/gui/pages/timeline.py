@@ -238,6 +238,9 @@ class TimelinePage(LiveWhileShown, Page):
         self.events.setSpacing(2)
         self.events.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.events.setMinimumWidth(240)
+        # Long names are cut with "…" at the pane's width instead of scrolling sideways.
+        self.events.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.events.setTextElideMode(Qt.TextElideMode.ElideRight)
 
         self.event_name = QLineEdit()
         self.event_name.setObjectName("eventName")
@@ -273,7 +276,7 @@ class TimelinePage(LiveWhileShown, Page):
         for w in (self.side, middle, right):
             self.splitter.addWidget(w)
         self.splitter.setStretchFactor(2, 1)
-        self.splitter.setSizes([190, 300, 520])
+        self.splitter.setSizes([180, 300, 530])
 
         self.message = message_label()
         self.message.setText("Reading the timeline…")
