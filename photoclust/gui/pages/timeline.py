@@ -68,10 +68,15 @@ class TimelineSnapshot:
     covers: dict[int, tuple[str, str]]  # cover photo id -> (content hash, path)
 
 
-def read_timeline(library) -> TimelineSnapshot:
-    """Everything but the covers' files (read next: a quarter of the time on 6,000 events)."""
-    return TimelineSnapshot(timeline_months(library), list_events(library),
-                            list_places(library), {})
+def read_when(library) -> tuple[list[tuple[int, int, int]], list[PlaceCount]]:
+    """The months and the places: read first, shown while the events are read."""
+    return timeline_months(library), list_places(library)
+
+
+def read_events(library) -> list[EventInfo]:
+    """The events without their covers' files (read next: a quarter of the time on 6,000
+    events)."""
+    return list_events(library)
 
 
 def read_covers(library, events: list[EventInfo]) -> dict[int, tuple[str, str]]:
@@ -177,6 +182,7 @@ class TimelinePage(LiveWhileShown, Page):
     name = "timeline"
     title = "Timeline"
 
+    whenShown = Signal()  # years, months and places are on screen (the events are read next)
     timelineShown = Signal()  # years, months, events and places are on screen
     eventShown = Signal()  # the photos of the opened event are on screen
 
@@ -185,6 +191,7 @@ class TimelinePage(LiveWhileShown, Page):
         self.reads = Reads(self)
         self.thumbnails = ThumbnailLoader(state.library, icon_size=PHOTO_THUMB, parent=self)
         self.snapshot: TimelineSnapshot | None = None
+        self._when: tuple[list, list] = ([], [])
         self.current_event_id: int | None = None
         self.place_filter: str | None = None
         self._stale = True
@@ -327,7 +334,10 @@ class TimelinePage(LiveWhileShown, Page):
     def refresh(self) -> None:
         self._stale = False
         library = self.state.library
-        self.reads.read("timeline", lambda: read_timeline(library), self._on_timeline,
+        # One reader thread, in this order: the months and places (a few tenths of a second on
+        # 100,000 photos) are on screen while the events are read.
+        self.reads.read("when", lambda: read_when(library), self._on_when, self._on_failed)
+        self.reads.read("timeline", lambda: read_events(library), self._on_events,
                         self._on_failed)
 
     def is_idle(self) -> bool:
@@ -337,18 +347,31 @@ class TimelinePage(LiveWhileShown, Page):
         self.message.setText(f"The timeline could not be read: {text}")
         self.stack.setCurrentWidget(self.message)
 
+    def _on_when(self, when: tuple[list[tuple[int, int, int]], list[PlaceCount]]) -> None:
+        self._when = months, places = when
+        dated = sum(n for _y, _m, n in months)
+        self.summary.setText(f"{dated:,} photos with a date  ·  {len(places):,} places")
+        self._fill_when(months)
+        self._fill_places(places)
+        if months:
+            first, last = months[0], months[-1]
+            end = QDate(last[0], last[1], 1).addMonths(1).addDays(-1)
+            self.jump_date.setDateRange(QDate(first[0], first[1], 1), end)
+            self.jump_date.setDate(end)
+        if self.snapshot is None and months:
+            self.filter_label.setText("Reading the events…")
+            self.stack.setCurrentWidget(self.splitter)
+        self.whenShown.emit()
+
+    def _on_events(self, events: list[EventInfo]) -> None:
+        months, places = self._when
+        self._on_timeline(TimelineSnapshot(months, events, places, {}))
+
     def _on_timeline(self, snapshot: TimelineSnapshot) -> None:
         self.snapshot = snapshot
         dated = sum(n for _y, _m, n in snapshot.months)
         self.summary.setText(f"{dated:,} photos with a date  ·  {len(snapshot.events):,} events"
                              f"  ·  {len(snapshot.places):,} places")
-        self._fill_when(snapshot.months)
-        self._fill_places(snapshot.places)
-        if snapshot.months:
-            first, last = snapshot.months[0], snapshot.months[-1]
-            end = QDate(last[0], last[1], 1).addMonths(1).addDays(-1)
-            self.jump_date.setDateRange(QDate(first[0], first[1], 1), end)
-            self.jump_date.setDate(end)
         if not snapshot.events:
             self.message.setText("No events yet. Organize reads when and where each photo was "
                                  "taken and groups them into events; photos without a date "
