@@ -268,3 +268,26 @@ def test_covers_and_faces_are_cut_from_the_photos_at_the_lists_sizes(qtbot, libr
     face = page.face_model.data(page.face_model.index(0), Qt.ItemDataRole.DecorationRole)
     assert (face.width(), face.height()) == (FACE_SIDE, FACE_SIDE)
     assert face.pixelColor(FACE_SIDE // 2, FACE_SIDE // 2).red() > 200
+
+
+def test_in_the_window_the_people_tab_renames_and_the_windows_undo_takes_it_back(
+        qtbot, window, gui_library):
+    library = gui_library.library
+    photos = [pid for ids in gui_library.photo_ids.values() for pid in ids][:4]
+    faces = add_faces(library, near(centres(1)[0], 4), photo_ids=photos)
+    group_faces(library)
+    window.state.photosChanged.emit()  # as after an Organize
+    assert "people" in [window.nav_bar.tabData(i) for i in range(window.nav_bar.count())]
+    QTest.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    page = window.page("people")
+    assert window.current_page is page
+    qtbot.waitUntil(lambda: page.people_model.rowCount() == 1 and page.is_idle(), timeout=10000)
+    page.name_edit.setText("Bo")
+    wait_edit(qtbot, page, page.rename_current)
+    pid = person_with(library, faces[0])
+    assert read.get_person(library, pid).name == "Bo"
+    qtbot.waitUntil(lambda: window.undo_action.isEnabled(), timeout=5000)
+    assert "Bo" in window.undo_action.toolTip()
+    wait_edit(qtbot, page, window.undo_action.trigger)
+    assert read.get_person(library, pid).name == ""
+    assert labels(page) == [f"Person {pid}"]
