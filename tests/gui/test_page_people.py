@@ -291,3 +291,21 @@ def test_in_the_window_the_people_tab_renames_and_the_windows_undo_takes_it_back
     wait_edit(qtbot, page, window.undo_action.trigger)
     assert read.get_person(library, pid).name == ""
     assert labels(page) == [f"Person {pid}"]
+
+
+def test_move_to_menu_offers_the_other_people_and_a_new_one(qtbot, people_library):
+    library, faces = people_library
+    _state, page, history = open_people(qtbot, library)
+    a, c = person_with(library, faces["a"][0]), person_with(library, faces["c"][0])
+    select_person(qtbot, page, a)
+    page.faces.setCurrentIndex(page.face_model.index(0))
+    moved = page.face_model.faces[0].id
+    assert page.move_action.isEnabled()
+    menu = page.move_menu()
+    texts = [action.text() for action in menu.actions() if not action.isSeparator()]
+    assert f"Person {a}" not in texts and f"Person {c}" in texts and texts[-1] == "A new person"
+    wait_edit(qtbot, page, menu.actions()[-1].trigger)
+    new = person_with(library, moved)
+    assert new not in (a, c) and read.get_person(library, new).faces == 1
+    wait_edit(qtbot, page, history.undo)
+    assert person_with(library, moved) == a

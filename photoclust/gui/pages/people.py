@@ -304,7 +304,6 @@ class PeoplePage(LiveWhileShown, Page):
         self.crops = FaceCropLoader(state.library, FACE_SIDE, self)
         self.current_person_id: int | None = None
         self._stale = True
-        self._read_once = False
         self._row = 0  # the row of the person opened, for when they are gone
 
         title = QLabel("People")
@@ -444,7 +443,6 @@ class PeoplePage(LiveWhileShown, Page):
         self.stack.setCurrentWidget(self.message)
 
     def _on_people(self, snapshot: PeopleSnapshot) -> None:
-        self._read_once = True
         keep = self.current_person_id
         self.crops.forget()
         self.people_list.selectionModel().blockSignals(True)
