@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from _pages import open_page
+from _pages import open_page, page_requests
 from PIL import ExifTags
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -176,3 +176,15 @@ def test_event_covers_are_square_whatever_the_photo(qtbot, library, tmp_path):
 
     qtbot.waitUntil(lambda: all(red(c) for c in covers()), timeout=10000)
     assert [(c.width(), c.height()) for c in covers()] == [(72, 72), (72, 72)]
+
+
+def test_enter_on_an_events_photo_opens_the_viewer_over_the_events_photos(qtbot, trips):
+    state, page, _history = open_timeline(qtbot, trips)
+    requests = page_requests(qtbot, state)
+    page.select_row(1)  # Lisbon
+    qtbot.waitUntil(lambda: page.photo_model.rowCount() == 3, timeout=5000)
+    page.photos.setFocus()
+    page.photos.setCurrentIndex(page.photo_model.index(1))
+    QTest.keyClick(page.photos, Qt.Key.Key_Return)
+    ids = page.photo_model.photo_ids()
+    assert requests == [("viewer", {"photo_id": ids[1], "photo_ids": ids, "back": "timeline"})]

@@ -74,16 +74,19 @@ class PeopleSnapshot:
     to_check: int  # faces to check
     covers: dict[int, FaceCrop]  # person id -> the crop of their cover face
     names: list[str]  # names given, for type-ahead
+    to_check_cover: FaceCrop | None = None  # the first face to check
 
 
 def read_people(library) -> PeopleSnapshot:
     people = list_people(library)
-    covers = face_crops(library, [p.cover_face_id for p in people if p.cover_face_id])
-    by_face = {crop.face_id: crop for crop in covers.values()}
-    return PeopleSnapshot(people, len(faces_to_check(library)),
+    to_check = faces_to_check(library)
+    by_face = face_crops(library, [p.cover_face_id for p in people if p.cover_face_id]
+                         + [f.id for f in to_check[:1]])
+    return PeopleSnapshot(people, len(to_check),
                           {p.id: by_face[p.cover_face_id] for p in people
                            if p.cover_face_id in by_face},
-                          sorted({p.name for p in people if p.source == "user"}, key=str.casefold))
+                          sorted({p.name for p in people if p.source == "user"}, key=str.casefold),
+                          by_face.get(to_check[0].id) if to_check else None)
 
 
 def read_faces(library, person_id: int) -> tuple[list[FaceRow], dict[int, FaceCrop]]:
@@ -153,7 +156,7 @@ class PeopleModel(QAbstractListModel):
                 return ("Faces the grouping put in no one or was unsure of: move them to a "
                         "person, or mark them as not a face")
             if role == Qt.ItemDataRole.DecorationRole:
-                return self._blank
+                return self._cover(self.snapshot.to_check_cover)
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return person_text(p)
@@ -180,7 +183,8 @@ class PeopleModel(QAbstractListModel):
         return scaled
 
     def _on_loaded(self, face_ids: list) -> None:
-        covers = {crop.face_id for crop in self.snapshot.covers.values()}
+        covers = {crop.face_id for crop in [*self.snapshot.covers.values(),
+                                            self.snapshot.to_check_cover] if crop is not None}
         if covers & set(face_ids) and self.rowCount():
             self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1),
                                   [Qt.ItemDataRole.DecorationRole])
