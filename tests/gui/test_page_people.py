@@ -309,3 +309,21 @@ def test_move_to_menu_offers_the_other_people_and_a_new_one(qtbot, people_librar
     assert new not in (a, c) and read.get_person(library, new).faces == 1
     wait_edit(qtbot, page, history.undo)
     assert person_with(library, moved) == a
+
+
+def test_people_and_timeline_fit_1024_by_700_and_their_keys_are_dead_elsewhere(qtbot, window):
+    window.resize(1024, 700)
+    for name in ("people", "timeline"):
+        assert window.show_page(name)
+        qtbot.wait(10)
+        page = window.page(name)
+        assert page.minimumSizeHint().width() <= page.width() <= 1024
+        assert page.minimumSizeHint().height() <= page.height()
+    assert window.width() <= 1024
+    window.show_page("photos")
+    people = window.page("people")
+    # N, M and Delete belong to the Photos page's grid now (Delete removes from a cluster).
+    assert not any(a.isVisible() for a in (people.not_this_action, people.move_action,
+                                           people.not_face_action))
+    window.show_page("people")
+    assert people.not_face_action.isVisible()
