@@ -34,6 +34,8 @@ COMMAND_MODULES = [
     "photoclust.cli.learn_cmds",
     "photoclust.cli.evaluate_cmds",
     "photoclust.cli.search_cmds",
+    "photoclust.cli.people_cmds",
+    "photoclust.cli.events_cmds",
 ]
 
 log = logging.getLogger("photoclust")

@@ -102,7 +102,7 @@ def cluster_count(text: str) -> int | str:
 #: Commands that only read the library: they work on a read-only library (or one on a full
 #: disk), which is then opened read-only. ``check`` reads too, unless it is asked to repair.
 READING_COMMANDS = frozenset({"status", "clusters", "photos", "export", "search", "similar",
-                              "check"})
+                              "check", "events", "places"})
 
 
 def open_from_args(args: argparse.Namespace) -> Library:

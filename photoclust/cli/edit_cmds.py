@@ -17,6 +17,7 @@ from photoclust.cli.common import (
 )
 from photoclust.core import editing, queries
 from photoclust.core.editing import EditError, EditResult
+from photoclust.core.events.queries import when_where
 from photoclust.core.library import Library
 
 
@@ -91,8 +92,11 @@ def cmd_photos(args: argparse.Namespace) -> int:
             raise CommandError(f"no cluster with id {args.cluster}")
         rows = queries.placed_photos(library, cluster_id=args.cluster,
                                      unassigned=args.unassigned)
+        # When and where each photo was taken (docs/places.md).
+        times = when_where(library, [row.id for row in rows]) if args.json else {}
     if args.json:
-        print_json([row.to_json() for row in rows])
+        print_json([{**row.to_json(), **(times[row.id].to_json() if row.id in times else {})}
+                    for row in rows])
         return 0
     if not rows:
         print("No photos.")

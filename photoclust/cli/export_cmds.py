@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from photoclust.cli.common import (
+    CommandError,
     add_json_option,
     add_library_option,
     job_context,
@@ -28,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "copies across drives) or make absolute symbolic links")
     export.add_argument("--clusters", nargs="+", type=int, metavar="ID",
                         help="export only these clusters (ids from `photoclust clusters`)")
+    export.add_argument("--events", nargs="*", type=int, metavar="ID", default=None,
+                        help="one album per event instead of per cluster (all events, or "
+                        "these ids from `photoclust events`); into its own folder")
     export.add_argument("--xmp", action="store_true",
                         help="write a NAME.xmp sidecar with the cluster name as keyword next to "
                         "each photo (digiKam, darktable, Lightroom)")
@@ -38,8 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
-        job = ExportJob(library, args.outdir, mode=args.mode, cluster_ids=args.clusters,
-                        xmp=args.xmp)
+        if args.events is not None and args.clusters:
+            raise CommandError("export albums per cluster (--clusters) or per event (--events), "
+                               "not both at once")
+        by_event = args.events is not None
+        job = ExportJob(library, args.outdir, mode=args.mode,
+                        cluster_ids=(args.events or None) if by_event else args.clusters,
+                        xmp=args.xmp, events=by_event)
         with job_context(args, "Exporting") as ctx:
             result = run_job(job, ctx)
     if args.json:

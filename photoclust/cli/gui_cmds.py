@@ -12,7 +12,8 @@ from photoclust.cli.common import CommandError, add_library_option, printable
 from photoclust.core.library import open_library
 from photoclust.core.library.db import LibraryError
 
-PAGES = ("photos", "viewer", "map", "review", "duplicates", "search")
+PAGES = ("photos", "viewer", "map", "review", "duplicates", "search",
+         "people", "timeline")
 
 
 def window_size(text: str) -> tuple[int, int]:

@@ -74,4 +74,8 @@ def cmd_organize(args: argparse.Namespace) -> int:
     from photoclust.cli.cluster_cmds import print_cluster_result
 
     print_cluster_result(result.cluster)
+    if result.faces is not None:
+        from photoclust.cli.people_cmds import print_faces_summary
+
+        print_faces_summary(result.faces)
     return 0

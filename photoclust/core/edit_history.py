@@ -28,7 +28,17 @@ from sqlalchemy.orm import Session
 from photoclust.core.library import Library
 from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import WRITE_LOCK
-from photoclust.core.library.models import Assignment, CannotLink, Cluster, EditEvent, Photo
+from photoclust.core.library.models import (
+    Assignment,
+    Base,
+    CannotLink,
+    Cluster,
+    EditEvent,
+    Face,
+    FaceCannotLink,
+    Person,
+    Photo,
+)
 
 #: Format version of ``EditEvent.payload``.
 PAYLOAD_VERSION = 1
@@ -39,6 +49,8 @@ Placement = tuple[int, str, float | None]
 AssignmentState = Placement | None
 #: A cluster state: ``{"name", "name_source", "active"}``, or ``None`` for "did not exist yet".
 ClusterState = dict | None
+#: A face's state (people): ``(person_id or None, source, removed, confidence)``, or ``None``.
+FaceState = tuple[int | None, str, bool, float | None] | None
 
 
 class EditError(ValueError):
@@ -67,10 +79,21 @@ class ChangeSet:
     clusters: dict[int, tuple[ClusterState, ClusterState]] = field(default_factory=dict)
     cannot_links_added: set[tuple[int, int]] = field(default_factory=set)
     cannot_links_removed: set[tuple[int, int]] = field(default_factory=set)
+    # People (photoclust.core.faces.editing): faces, people and "not this person" links.
+    faces: dict[int, tuple[FaceState, FaceState]] = field(default_factory=dict)
+    people: dict[int, tuple[ClusterState, ClusterState]] = field(default_factory=dict)
+    face_links_added: set[tuple[int, int]] = field(default_factory=set)
+    face_links_removed: set[tuple[int, int]] = field(default_factory=set)
+
+    #: Rows of other tables (events, photo times: ``core/events/editing.py``), in the order they
+    #: are applied forward: ``[table, {key column: value}, before, after]``, each side a dict of
+    #: column values or ``None`` for "no such row" (see ``apply_row_changes``).
+    rows: list[list] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.assignments or self.clusters or self.cannot_links_added
-                    or self.cannot_links_removed)
+                    or self.cannot_links_removed or self.faces or self.people
+                    or self.face_links_added or self.face_links_removed or self.rows)
 
     def to_json(self) -> dict:
         return {
@@ -79,6 +102,8 @@ class ChangeSet:
             "clusters": [[cid, b, a] for cid, (b, a) in sorted(self.clusters.items())],
             "cannot_links_added": sorted([p, c] for p, c in self.cannot_links_added),
             "cannot_links_removed": sorted([p, c] for p, c in self.cannot_links_removed),
+            **_people_json(self),
+            **({"rows": self.rows} if self.rows else {}),
         }
 
     @classmethod
@@ -90,6 +115,13 @@ class ChangeSet:
             cannot_links_added={(int(p), int(c)) for p, c in payload.get("cannot_links_added", [])},
             cannot_links_removed={(int(p), int(c))
                                   for p, c in payload.get("cannot_links_removed", [])},
+            faces={int(fid): (_face_tuple(b), _face_tuple(a))
+                   for fid, b, a in payload.get("faces", [])},
+            people={int(pid): (b, a) for pid, b, a in payload.get("people", [])},
+            face_links_added={(int(f), int(p)) for f, p in payload.get("face_links_added", [])},
+            face_links_removed={(int(f), int(p))
+                                for f, p in payload.get("face_links_removed", [])},
+            rows=[list(row) for row in payload.get("rows", [])],
         )
 
 
@@ -211,7 +243,41 @@ def apply_changes(s: Session, changes: ChangeSet, forward: bool,
                 for pid, cid in sorted(links_add) if pid in existing and (pid, cid) not in present]
         if rows:
             s.execute(insert(CannotLink), rows)
+    changed_photos.extend(_apply_people_changes(s, changes, forward, event_id))
+    changed_photos.extend(apply_row_changes(s, changes.rows, forward))
     return sorted(set(changed_photos)), sorted(changed_clusters)
+
+
+def apply_row_changes(s: Session, rows: list[list], forward: bool) -> list[int]:
+    """Apply ``ChangeSet.rows`` forward (in order) or backward (in reverse order), each row only
+    where the table still holds the side expected (a later Organize's change is left alone).
+    A side of ``None`` means no row: towards it the row is deleted, from it the row is inserted
+    (key and values). Returns the photo ids of the rows changed (rows keyed by ``photo_id`` or
+    of the ``photos`` table)."""
+    changed: list[int] = []
+    for table_name, key, before, after in (rows if forward else reversed(rows)):
+        table = Base.metadata.tables[table_name]
+        expected, target = (before, after) if forward else (after, before)
+        where = [table.c[name] == value for name, value in key.items()]
+        columns = sorted({*(expected or {}), *(target or {})})
+        current = s.execute(select(*(table.c[c] for c in columns) if columns
+                                   else list(table.c)).where(*where)).first()
+        if expected is None:
+            if current is not None:
+                continue
+        elif current is None or any(current._mapping[table.c[c]] != v
+                                    for c, v in expected.items()):
+            continue
+        if target is None:
+            s.execute(delete(table).where(*where))
+        elif current is None:
+            s.execute(insert(table).values(**key, **target))
+        else:
+            s.execute(update(table).where(*where).values(**target))
+        photo_id = key.get("photo_id", key.get("id") if table_name == "photos" else None)
+        if photo_id is not None:
+            changed.append(int(photo_id))
+    return changed
 
 
 def _keep_nonempty_clusters_active(s: Session, cluster_ids: list[int]) -> None:
@@ -455,3 +521,91 @@ def can_redo(library: Library) -> bool:
         return s.scalar(select(EditEvent.id).where(EditEvent.undone.is_(True),
                                                    EditEvent.superseded.is_(False))
                         .limit(1)) is not None
+
+
+# -- People: faces, people and face cannot-links in a change set ----------------------------------
+# A face's state is ``(person_id, source, removed, confidence)``; a person's state is
+# ``{"name", "name_source", "active"}`` (``None``: did not exist yet), as for clusters. Only the
+# payload keys a change set uses are written, so cluster edits keep their payload as it was.
+
+
+def _face_tuple(state: list | None) -> FaceState:
+    if state is None:
+        return None
+    return (None if state[0] is None else int(state[0]), str(state[1]), bool(state[2]),
+            state[3] if len(state) > 3 else None)
+
+
+def _people_json(changes: ChangeSet) -> dict:
+    out: dict = {}
+    if changes.faces:
+        out["faces"] = [[fid, None if b is None else list(b), None if a is None else list(a)]
+                        for fid, (b, a) in sorted(changes.faces.items())]
+    if changes.people:
+        out["people"] = [[pid, b, a] for pid, (b, a) in sorted(changes.people.items())]
+    if changes.face_links_added:
+        out["face_links_added"] = sorted([f, p] for f, p in changes.face_links_added)
+    if changes.face_links_removed:
+        out["face_links_removed"] = sorted([f, p] for f, p in changes.face_links_removed)
+    return out
+
+
+def person_state(person: Person) -> dict:
+    return {"name": person.name, "name_source": person.name_source,
+            "active": bool(person.active)}
+
+
+def face_state(face: Face) -> FaceState:
+    return (face.person_id, face.source, bool(face.removed), face.confidence)
+
+
+def _apply_people_changes(s: Session, changes: ChangeSet, forward: bool,
+                          event_id: int | None) -> list[int]:
+    """The people side of ``apply_changes``: the same rule (only where the library still holds
+    the expected side). Returns the ids of the photos whose faces changed."""
+    if not (changes.faces or changes.people or changes.face_links_added
+            or changes.face_links_removed):
+        return []
+    for pid, (person_before, person_after) in changes.people.items():
+        was, will = (person_before, person_after) if forward else (person_after, person_before)
+        person = s.get(Person, pid)
+        if person is None:
+            continue
+        now_state = person_state(person)
+        was = was if was is not None else {"active": False}
+        will = will if will is not None else {"active": False}
+        for key, value in will.items():
+            if now_state.get(key) == was.get(key, now_state.get(key)) and \
+                    now_state.get(key) != value:
+                setattr(person, key, value)
+    s.flush()
+    photos: set[int] = set()
+    touched_people: set[int] = set()
+    for fid, (face_before, face_after) in changes.faces.items():
+        expected, target = (face_before, face_after) if forward else (face_after, face_before)
+        face = s.get(Face, fid)
+        if face is None or target is None:
+            continue
+        now = face_state(face)
+        if expected is not None and now is not None and now[:3] != expected[:3]:
+            continue
+        touched_people.update(p for p in (face.person_id, target[0]) if p is not None)
+        face.person_id, face.source, face.removed, face.confidence = target
+        photos.add(face.photo_id)
+    s.flush()
+    if touched_people:  # a person holding faces is active (as for clusters)
+        s.execute(update(Person).where(Person.id.in_(
+            select(Face.person_id).distinct().where(Face.person_id.in_(sorted(touched_people)),
+                                                    Face.removed.is_(False))))
+            .values(active=True))
+    links_add, links_remove = ((changes.face_links_added, changes.face_links_removed)
+                               if forward else
+                               (changes.face_links_removed, changes.face_links_added))
+    for fid, pid in links_remove:
+        s.execute(delete(FaceCannotLink).where(FaceCannotLink.face_id == fid,
+                                               FaceCannotLink.person_id == pid))
+    for fid, pid in sorted(links_add):
+        if s.get(Face, fid) is not None and s.get(FaceCannotLink, (fid, pid)) is None:
+            s.add(FaceCannotLink(face_id=fid, person_id=pid, event_id=event_id))
+    s.flush()
+    return sorted(photos)

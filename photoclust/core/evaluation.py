@@ -176,7 +176,8 @@ class EvaluateJob(Job[EvaluationResult]):
         started = time.monotonic()
         organize = OrganizeJob(library, [self.dataset], model=self.model, k=self.k,
                                method=self.method, device=self.device,
-                               random_state=self.random_state)
+                               random_state=self.random_state,
+                               faces=False)  # scored by clusters; people: bench/people.py
         organize.prepare()
         clustered = organize.run(ctx).cluster
 

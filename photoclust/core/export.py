@@ -30,6 +30,8 @@ from sqlalchemy import select
 
 from photoclust import __version__
 from photoclust.core.duplicates_choice import left_out_of_albums
+from photoclust.core.events.queries import event_albums, places_and_events
+from photoclust.core.faces.read import PhotoPeople, named_faces_of_photos
 from photoclust.core.files import EXPORT_TEMP_PREFIX, remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library
@@ -148,7 +150,8 @@ def album_folder_names(clusters: Iterable[tuple[int, str]]) -> dict[int, str]:
 _TREE_SEPARATORS = str.maketrans({"|": "\u2223", "/": "\u2215"})
 
 
-def xmp_sidecar(keyword: str) -> str:
+def xmp_sidecar(keyword: str, people: PhotoPeople | None = None, city: str | None = None,
+                country: str | None = None, event: str | None = None) -> str:
     """An XMP sidecar that tags a photo with ``keyword``.
 
     ``dc:subject`` is the flat keyword list every XMP reader knows (digiKam, darktable, Lightroom,
@@ -157,12 +160,32 @@ def xmp_sidecar(keyword: str) -> str:
     (``photoclust/<name>``) put it under a ``photoclust`` parent tag so the albums stay grouped
     in tag trees; there ``|`` and ``/`` inside the name show as the look-alikes ``\u2223`` and
     ``\u2215`` (no reader has an escape for its separator), so a name is never split into levels.
+
+    With ``people`` (the named people in the photo, docs/people.md), their names are keywords too
+    (``People|<name>``, digiKam's ``People/<name>``) and their faces MWG face regions
+    (``mwg-rs:Regions``, read by digiKam, Lightroom and exiftool), in the upright photo.
+    ``city`` and ``country`` (the photo's place) go in ``photoshop:City`` and
+    ``photoshop:Country``; ``event`` (its event's name) is one more keyword (docs/places.md).
     """
     keyword = _CONTROL_CHARS.sub(" ", keyword)
     if not keyword.strip():
         keyword = "photoclust"
     subject = escape(keyword)
     leaf = escape(keyword.translate(_TREE_SEPARATORS))
+    person_names = list(dict.fromkeys(_CONTROL_CHARS.sub(" ", n) for n, _ in people.faces)) \
+        if people else []
+    names = "".join(f"<rdf:li>{escape(n)}</rdf:li>" for n in person_names if n != keyword)
+    lr_people = "".join(f"<rdf:li>People|{escape(n.translate(_TREE_SEPARATORS))}</rdf:li>"
+                        for n in person_names)
+    dk_people = "".join(f"<rdf:li>People/{escape(n.translate(_TREE_SEPARATORS))}</rdf:li>"
+                        for n in person_names)
+    event = _CONTROL_CHARS.sub(" ", event or "").strip()
+    if event and event != keyword:
+        subject += f"</rdf:li><rdf:li>{escape(event)}"
+    place = "".join(
+        f"   <photoshop:{tag}>{escape(_CONTROL_CHARS.sub(' ', value))}</photoshop:{tag}>\n"
+        for tag, value in (("City", city), ("Country", country)) if value)
+    photoshop = '\n    xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"' if place else ""
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         f'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="photoclust {escape(__version__)}">\n'
@@ -170,17 +193,47 @@ def xmp_sidecar(keyword: str) -> str:
         '  <rdf:Description rdf:about=""\n'
         '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         '    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n'
-        '    xmlns:digiKam="http://www.digikam.org/ns/1.0/">\n'
-        f'   <dc:subject><rdf:Bag><rdf:li>{subject}</rdf:li></rdf:Bag></dc:subject>\n'
+        f'    xmlns:digiKam="http://www.digikam.org/ns/1.0/"{_MWG_NAMESPACES if people else ""}'
+        f'{photoshop}>\n'
+        f'   <dc:subject><rdf:Bag><rdf:li>{subject}</rdf:li>{names}</rdf:Bag></dc:subject>\n'
         '   <lr:hierarchicalSubject><rdf:Bag>'
-        f'<rdf:li>photoclust|{leaf}</rdf:li></rdf:Bag></lr:hierarchicalSubject>\n'
+        f'<rdf:li>photoclust|{leaf}</rdf:li>{lr_people}</rdf:Bag></lr:hierarchicalSubject>\n'
         '   <digiKam:TagsList><rdf:Seq>'
-        f'<rdf:li>photoclust/{leaf}</rdf:li></rdf:Seq></digiKam:TagsList>\n'
+        f'<rdf:li>photoclust/{leaf}</rdf:li>{dk_people}</rdf:Seq></digiKam:TagsList>\n'
+        f'{_mwg_regions(people) if people else ""}'
+        f'{place}'
         '  </rdf:Description>\n'
         ' </rdf:RDF>\n'
         '</x:xmpmeta>\n'
         '<?xpacket end="w"?>\n'
     )
+
+
+_MWG_NAMESPACES = ('\n    xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"'
+                   '\n    xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"'
+                   '\n    xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"')
+
+
+def _mwg_regions(people: PhotoPeople) -> str:
+    """MWG face regions: centre and size as fractions of the upright photo."""
+    items = []
+    for name, (left, top, w, h) in people.faces:
+        x = (left + w / 2) / people.width
+        y = (top + h / 2) / people.height
+        items.append(
+            '      <rdf:li rdf:parseType="Resource">'
+            f'<mwg-rs:Name>{escape(_CONTROL_CHARS.sub(" ", name))}</mwg-rs:Name>'
+            '<mwg-rs:Type>Face</mwg-rs:Type>'
+            f'<mwg-rs:Area stArea:x="{x:.6f}" stArea:y="{y:.6f}" '
+            f'stArea:w="{w / people.width:.6f}" stArea:h="{h / people.height:.6f}" '
+            'stArea:unit="normalized"/></rdf:li>\n')
+    return ('   <mwg-rs:Regions rdf:parseType="Resource">\n'
+            f'    <mwg-rs:AppliedToDimensions stDim:w="{people.width}" '
+            f'stDim:h="{people.height}" stDim:unit="pixel"/>\n'
+            '    <mwg-rs:RegionList><rdf:Bag>\n'
+            f'{"".join(items)}'
+            '    </rdf:Bag></mwg-rs:RegionList>\n'
+            '   </mwg-rs:Regions>\n')
 
 
 @dataclass(frozen=True)
@@ -195,6 +248,10 @@ class ExportItem:
     content_hash: str = ""
     file_size: int = -1
     mtime_ns: int = -1
+    #: The photo's place and event, for the XMP sidecar (docs/places.md).
+    city: str | None = None
+    country: str | None = None
+    event_name: str | None = None
 
 
 @dataclass
@@ -422,8 +479,12 @@ class ExportJob(Job[ExportResult]):
     title = "Exporting albums"
 
     def __init__(self, library: Library, outdir: str | os.PathLike, mode: str = "copy",
-                 cluster_ids: Iterable[int] | None = None, xmp: bool = False):
+                 cluster_ids: Iterable[int] | None = None, xmp: bool = False,
+                 events: bool = False):
         self.library = library
+        #: Albums per event (docs/places.md) instead of per cluster: ``cluster_ids`` are then
+        #: event ids, and the manifest's ``cluster_id``/``cluster_name`` the event's.
+        self.events = events
         self.outdir = Path(outdir).expanduser().absolute()
         self.mode = mode
         self.cluster_ids = None if cluster_ids is None else sorted(set(cluster_ids))
@@ -433,6 +494,7 @@ class ExportJob(Job[ExportResult]):
         self._selected: set[int] = set()
         self._copied_instead_of_linking = False
         self._duplicates_left_out = 0
+        self._people: dict[int, PhotoPeople] = {}  # named people per photo, for --xmp
 
     # -- prepare -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -444,9 +506,26 @@ class ExportJob(Job[ExportResult]):
                            f"{', '.join(EXPORT_MODES)})")
         self._load()
         self._check_not_among_sources()
+        self._check_same_kind_of_albums()
         self._check_writable()
 
+    def _check_same_kind_of_albums(self) -> None:
+        """Cluster albums and event albums do not share an output folder (their manifests would
+        mix two kinds of ids)."""
+        try:
+            previous = json.loads((self.outdir / MANIFEST_JSON).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        kind = previous.get("albums", "clusters") if isinstance(previous, dict) else "clusters"
+        wanted = "events" if self.events else "clusters"
+        if kind != wanted:
+            raise JobError(f"{self.outdir} holds albums per {kind[:-1]}; export albums per "
+                           f"{wanted[:-1]} into another folder")
+
     def _load(self) -> None:
+        if self.events:
+            self._load_events()
+            return
         with self.library.session() as s:
             names = {cid: name for cid, name in
                      s.execute(select(Cluster.id, Cluster.name).where(Cluster.active.is_(True)))}
@@ -476,6 +555,7 @@ class ExportJob(Job[ExportResult]):
         self._items = []
         left_out = left_out_of_albums(self.library)
         self._duplicates_left_out = 0
+        places = places_and_events(self.library, [row[0] for row in rows]) if self.xmp else {}
         for photo_id, path, cluster_id, source, content_hash, size, mtime_ns in rows:
             if (photo_id, cluster_id) in seen:
                 continue
@@ -485,7 +565,35 @@ class ExportJob(Job[ExportResult]):
             seen.add((photo_id, cluster_id))
             keyword = names[cluster_id] or self._albums[cluster_id]
             self._items.append(ExportItem(photo_id, path, cluster_id, keyword,
-                                          source or Source.AUTO, content_hash, size, mtime_ns))
+                                          source or Source.AUTO, content_hash, size, mtime_ns,
+                                          *places.get(photo_id, (None, None, None))))
+        if self.xmp:
+            self._people = named_faces_of_photos(self.library,
+                                                 [item.photo_id for item in self._items])
+
+    def _load_events(self) -> None:
+        names, rows = event_albums(self.library, self.cluster_ids)
+        if self.cluster_ids is not None:
+            unknown = [e for e in self.cluster_ids if e not in names]
+            if unknown:
+                raise JobError("no such event: " + ", ".join(map(str, unknown)))
+        self._albums = album_folder_names(names.items())
+        self._selected = set(self.cluster_ids if self.cluster_ids is not None else names)
+        places = places_and_events(self.library, [row[0] for row in rows]) if self.xmp else {}
+        left_out = left_out_of_albums(self.library)
+        self._duplicates_left_out = 0
+        self._items = []
+        for photo_id, path, event_id, source, content_hash, size, mtime_ns in rows:
+            if photo_id in left_out:
+                self._duplicates_left_out += 1
+                continue
+            keyword = names[event_id] or self._albums[event_id]
+            self._items.append(ExportItem(photo_id, path, event_id, keyword,
+                                          source or Source.AUTO, content_hash, size, mtime_ns,
+                                          *places.get(photo_id, (None, None, None))))
+        if self.xmp:
+            self._people = named_faces_of_photos(self.library,
+                                                 [item.photo_id for item in self._items])
 
     def _check_not_among_sources(self) -> None:
         problem = output_folder_problem(self.library, self.outdir)
@@ -623,7 +731,8 @@ class ExportJob(Job[ExportResult]):
             result.failed.append((item.original_path, str(skip)))
             return
         album_state.claim(name, self.xmp)
-        xmp_path = self._write_sidecar(target, item.cluster_name, result) if self.xmp else None
+        xmp_path = (self._write_sidecar(target, item, result, self._people.get(item.photo_id))
+                    if self.xmp else None)
         result.entries.append(self._entry(item, target, xmp_path))
 
     def _entry(self, item: ExportItem, target: Path, xmp_path: Path | None) -> dict:
@@ -690,9 +799,11 @@ class ExportJob(Job[ExportResult]):
         except OSError as exc:
             raise self._interrupted(exc, target) from exc
 
-    def _write_sidecar(self, target: Path, keyword: str, result: ExportResult) -> Path:
+    def _write_sidecar(self, target: Path, item: ExportItem, result: ExportResult,
+                       people: PhotoPeople | None = None) -> Path:
         sidecar = target.with_name(target.name + ".xmp")
-        content = xmp_sidecar(keyword).encode("utf-8")
+        content = xmp_sidecar(item.cluster_name, people, item.city, item.country,
+                              item.event_name).encode("utf-8")
         if os.path.lexists(sidecar):
             try:
                 if sidecar.read_bytes() != content:
@@ -745,6 +856,7 @@ class ExportJob(Job[ExportResult]):
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "library": str(self.library.path),
             "mode": self.mode,
+            **({"albums": "events"} if self.events else {}),
             "entries": rows,
         }
         text = io.StringIO()

@@ -88,6 +88,9 @@ class ImageMetadata:
     camera: str | None = None
     gps_lat: float | None = None
     gps_lon: float | None = None
+    #: The raw capture-time tags (``time_tags``), read into a time by
+    #: ``photoclust.core.library.capture_time``.
+    time_tags: dict[str, str] | None = None
 
 
 #: Image files are opened without ever blocking: a named pipe that replaced ``photo.jpg`` after
@@ -596,6 +599,37 @@ def _gps_degrees(dms: Any, ref: Any, limit: float) -> float | None:
     return round(value, 7)
 
 
+#: EXIF tags of the capture time (Exif IFD, then IFD0), kept as text for ``capture_time``.
+_TIME_TAGS = {"DateTimeOriginal": 0x9003, "OffsetTimeOriginal": 0x9011,
+              "SubSecTimeOriginal": 0x9291, "DateTimeDigitized": 0x9004,
+              "OffsetTimeDigitized": 0x9012, "SubSecTimeDigitized": 0x9292}
+_IFD0_TIME_TAGS = {"DateTime": 0x0132, "OffsetTime": 0x9010, "SubSecTime": 0x9290}
+
+
+def time_tags(image: Image.Image, exif: Image.Exif | None) -> dict[str, str] | None:
+    """The photo's capture-time tags as text (EXIF, and its XMP packet as ``"xmp"``), or
+    ``None`` when it has none; never raises on odd EXIF."""
+    tags: dict[str, str] = {}
+    try:
+        if exif is not None:
+            exif_ifd = exif.get_ifd(ExifTags.IFD.Exif)
+            for name, tag in _TIME_TAGS.items():
+                text = _exif_text(exif_ifd.get(tag))
+                if text:
+                    tags[name] = text
+            for name, tag in _IFD0_TIME_TAGS.items():
+                text = _exif_text(exif.get(tag)) or _exif_text(exif_ifd.get(tag))
+                if text:
+                    tags[name] = text
+        xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+        text = _exif_text(xmp[:65536] if isinstance(xmp, (bytes, str)) else None)
+        if text:
+            tags["xmp"] = text
+    except Exception as exc:  # noqa: BLE001 - odd EXIF only costs the capture time
+        log.debug("unusable time tags: %s", exc)
+    return tags or None
+
+
 def _metadata(image: Image.Image, exif: Image.Exif | None,
               size: tuple[int, int] | None = None) -> ImageMetadata:
     """``size`` is the size in the file's header when ``image`` was decoded smaller."""
@@ -624,7 +658,8 @@ def _metadata(image: Image.Image, exif: Image.Exif | None,
                     lat = lon = None
         except Exception as exc:  # noqa: BLE001 - odd EXIF only costs the metadata
             log.debug("unusable EXIF: %s", exc)
-    return ImageMetadata(width, height, image.format, taken_at, camera, lat, lon)
+    return ImageMetadata(width, height, image.format, taken_at, camera, lat, lon,
+                         time_tags(image, exif))
 
 
 def read_metadata(path: str | os.PathLike | BinaryIO) -> ImageMetadata:

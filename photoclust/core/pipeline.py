@@ -21,6 +21,9 @@ from photoclust.core.clustering import check_k, check_method
 from photoclust.core.clustering.job import ClusterJob, ClusterResult
 from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, in_batches
 from photoclust.core.embedding.store import library_model
+from photoclust.core.events.job import EventsJob, EventsResult
+from photoclust.core.faces.detect import FaceModelError
+from photoclust.core.faces.job import FacesJob, FacesResult
 from photoclust.core.jobs import (
     Cancelled,
     Job,
@@ -79,10 +82,15 @@ class OrganizeResult:
     index: ScanResult
     embed: EmbedResult
     cluster: ClusterResult
+    #: The faces stage (``None`` when the library's ``faces`` setting is off).
+    faces: FacesResult | None = None
+    events: EventsResult | None = None
 
     def to_json(self) -> dict:
         return {"index": self.index.to_json(), "embed": self.embed.to_json(),
-                "cluster": self.cluster.to_json()}
+                "cluster": self.cluster.to_json(),
+                "faces": None if self.faces is None else self.faces.to_json(),
+                **({"events": self.events.to_json()} if self.events is not None else {})}
 
 
 class _Indexing:
@@ -137,8 +145,10 @@ class OrganizeJob(Job[OrganizeResult]):
                  model: str | None = None, k: int | str = "auto", method: str = "kmeans",
                  device: str = "auto", batch_size: int | None = None,
                  weights: str | Path | None = None, runtime: str | None = None,
-                 random_state: int = 0):
+                 random_state: int = 0, faces: bool | None = None):
         self.library = library
+        #: Find faces after clustering: ``None`` follows the library's ``faces`` setting.
+        self.faces = faces
         model = model or library_model(library)
         self.scan_job = ScanJob(library, folders)
         self.embed_job = EmbedJob(library, model=model, device=device, batch_size=batch_size,
@@ -178,7 +188,27 @@ class OrganizeJob(Job[OrganizeResult]):
             raise JobError(self._no_photos_sentence(scanned))
         self.cluster_job.prepare()  # needs the embeddings, so only now
         clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
-        return OrganizeResult(scanned, embedded, clustered)
+        faces = self._find_faces(ctx)
+        events = EventsJob(self.library).run(StageContext(ctx, "events"))
+        return OrganizeResult(scanned, embedded, clustered, faces, events)
+
+    def _find_faces(self, ctx: JobContext) -> FacesResult | None:
+        """The faces stage (docs/people.md). A face model missing or damaged is one sentence in
+        the result: the rest of Organize is done and kept."""
+        enabled = self.faces
+        if enabled is None:
+            from photoclust.core.settings import load_settings
+
+            enabled = load_settings(self.library).faces
+        if not enabled:
+            return None
+        job = FacesJob(self.library)
+        try:
+            job.finder.check()
+            return job.run(StageContext(ctx, "faces"))
+        except FaceModelError as exc:
+            log.warning("faces not searched: %s", exc)
+            return FacesResult(error=str(exc))
 
     def _embed_while_indexing(self, ctx: JobContext, indexing: _Indexing) -> EmbedResult:
         queued: list[int] = [0]  # photos (paths) handed to the model so far

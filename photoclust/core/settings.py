@@ -55,6 +55,7 @@ class LibrarySettings:
     k: int | str = "auto"  # "auto" or a fixed number of clusters (>= 2)
     thumbnail_size: int = THUMBNAIL_DEFAULT
     photo_order: str = "path"
+    faces: bool = True  # Organize finds faces and groups them into people (docs/people.md)
 
     def to_json(self) -> dict:
         return {f.name: (list(getattr(self, f.name)) if f.name == "folders"
@@ -78,6 +79,8 @@ def _valid(key: str, value) -> bool:
         return isinstance(value, int) and THUMBNAIL_MIN <= value <= THUMBNAIL_MAX
     if key == "photo_order":
         return value in PHOTO_ORDERS
+    if key == "faces":
+        return isinstance(value, bool)
     return False
 
 

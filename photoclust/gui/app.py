@@ -20,7 +20,8 @@ from photoclust.gui.gc_freeze import freeze_startup_objects
 from photoclust.gui.resources import app_icon, stylesheet
 
 SCREENSHOT_TIMEOUT_MS = 60_000
-SCREENSHOT_PAGES = ("photos", "viewer", "map", "review", "duplicates", "search")
+SCREENSHOT_PAGES = ("photos", "viewer", "map", "review", "duplicates", "search",
+                    "people", "timeline")
 
 
 def debian_package(soname: str) -> str:

@@ -56,11 +56,14 @@ PAGE_MODULES = {
     "review": "photoclust.gui.pages.review",
     "duplicates": "photoclust.gui.pages.duplicates",
     "search": "photoclust.gui.pages.search",
+    "people": "photoclust.gui.pages.people",
+    "timeline": "photoclust.gui.pages.timeline",
 }
 #: Pages reached from the toolbar and the View menu (the viewer opens from a photo), with keys.
 NAVIGATION = (("photos", "Ctrl+1", "grid"), ("map", "Ctrl+2", "map"),
               ("review", "Ctrl+3", "review"), ("duplicates", "Ctrl+4", "duplicates"),
-              ("search", "Ctrl+F", "search"))
+              ("search", "Ctrl+F", "search"), ("people", "Ctrl+5", "people"),
+              ("timeline", "Ctrl+6", "timeline"))
 #: Jobs after which the pages re-read the library, whatever their outcome.
 RECLUSTER_SENTENCE = (
     "Re-cluster everything groups all photos again from scratch, as the first Organize did. "
@@ -661,8 +664,10 @@ class MainWindow(QMainWindow):
         def idle() -> bool:
             self.grab()  # paint what is shown: the views ask for the thumbnails they need
             loaders = self.findChildren(ThumbnailLoader)
+            page_idle = getattr(self.current_page, "is_idle", None)  # pages' own readers
             return (not self.queue.is_busy() and all(t.is_idle() for t in loaders)
-                    and (photos is None or photos.is_up_to_date()))
+                    and (photos is None or photos.is_up_to_date())
+                    and (page_idle is None or page_idle()))
 
         def check() -> None:
             calm["rounds"] = calm["rounds"] + 1 if idle() else 0

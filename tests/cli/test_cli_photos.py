@@ -33,15 +33,17 @@ def test_photos_lists_every_present_photo_with_cluster_source_and_confidence(lib
         s.execute(update(Photo).where(Photo.id == ids[4]).values(status="missing"))
     rows = run_json(capsys, "photos", "--library", str(library.path))
     assert [r["id"] for r in rows] == [ids[0], ids[1], ids[2], ids[3], ids[5]]
-    assert all(set(r) == {"id", "path", "cluster_id", "cluster_name", "source", "confidence"}
-               for r in rows)
+    assert all(set(r) == {"id", "path", "cluster_id", "cluster_name", "source", "confidence",
+                          "taken", "taken_source", "lat", "lon", "place"} for r in rows)
     by_id = {r["id"]: r for r in rows}
     assert by_id[ids[0]]["cluster_name"] == "cats" and by_id[ids[0]]["source"] == "auto"
     assert by_id[ids[0]]["confidence"] == 0.9
     assert by_id[ids[1]]["source"] == "user" and by_id[ids[1]]["confidence"] == 1.0
     assert by_id[ids[3]]["cluster_name"] == "dogs"
-    assert by_id[ids[5]] == {"id": ids[5], "path": by_id[ids[5]]["path"], "cluster_id": None,
-                             "cluster_name": None, "source": "auto", "confidence": None}
+    old_keys = ("id", "path", "cluster_id", "cluster_name", "source", "confidence")
+    assert {k: by_id[ids[5]][k] for k in old_keys} == {
+        "id": ids[5], "path": by_id[ids[5]]["path"], "cluster_id": None, "cluster_name": None,
+        "source": "auto", "confidence": None}
 
 
 def test_photos_of_one_cluster_and_unassigned(library, capsys):

@@ -101,7 +101,8 @@ def test_organize_indexes_embeds_and_clusters_a_folder(library, folder):
     assert (result.cluster.n, result.cluster.k) == (N_PHOTOS, 4)
     assert sum(c["size"] for c in result.cluster.clusters) == N_PHOTOS
     assert counts(library) == (N_PHOTOS, N_PHOTOS, 1)
-    assert set(result.to_json()) == {"index", "embed", "cluster"}
+    assert set(result.to_json()) == {"index", "embed", "cluster", "faces", "events"}
+    assert result.events is not None and result.events.photos_grouped == N_PHOTOS
     # Progress says which stage it is in, and clustering comes last.
     stages = recorder.stages()
     assert stages[-1] == "cluster" and set(stages) <= {"index", "embed", "cluster"}

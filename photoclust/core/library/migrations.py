@@ -13,7 +13,7 @@ from typing import Callable
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 Migration = Callable[[Connection], None]
 
@@ -66,5 +66,26 @@ def _refusals_as_edits(con: Connection) -> None:
     con.execute(text("DELETE FROM settings WHERE key = :key"), {"key": LEGACY_REFUSED_SETTING})
 
 
+def _add_people(conn: Connection) -> None:
+    """Version 3: faces found in photos and the people they are grouped into
+    (``people``, ``faces``, ``face_cannot_links``, ``face_scans``)."""
+    from photoclust.core.library.models import Base
+
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables[name] for name in (
+        "people", "faces", "face_cannot_links", "face_scans")])
+
+
+def _add_when_and_where(conn: Connection) -> None:
+    """Version 4: capture time details, places and events (issue #23): three new tables.
+    Photos indexed before have no ``photo_when_where`` row; the next Organize reads their times and
+    places."""
+    from photoclust.core.library.models import Base, Event, EventPhoto, PhotoWhenWhere
+
+    tables = [Base.metadata.tables[model.__tablename__]
+              for model in (PhotoWhenWhere, Event, EventPhoto)]
+    Base.metadata.create_all(conn, tables=tables)
+
+
 # version -> function that upgrades from that version to the next one.
-MIGRATIONS: dict[int, Migration] = {1: _refusals_as_edits}
+MIGRATIONS: dict[int, Migration] = {1: _refusals_as_edits, 2: _add_people,
+                                     3: _add_when_and_where}

@@ -187,3 +187,133 @@ class Setting(Base):
 
 
 Index("ix_photos_status_id", Photo.status, Photo.id)
+
+
+# -- People: faces found in photos, grouped into people (photoclust.core.faces) -------------------
+
+class FaceSource:
+    """Who put a face with its person: values of ``Face.source`` (as ``Source``)."""
+
+    AUTO = "auto"
+    USER = "user"
+
+
+class Person(Base):
+    """A person: the faces grouped as one. ``name_source`` is ``auto`` (unnamed, found by the
+    grouping) or ``user`` (named by the user: never merged with another person automatically).
+    ``active`` is false once merged away or emptied by an edit, so undo can bring it back.
+    ``cover_face_id`` is the face shown for the person (the grouping's best face; a face that
+    left the person is replaced when read)."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False, default="")
+    name_source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
+    cover_face_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Face(Base):
+    """A face found in a photo. The box is in the upright photo's pixels (EXIF orientation
+    applied, full size). ``descriptor`` is 128 little-endian float32 (dlib's ResNet).
+    ``person_id`` is ``None`` for a face in no person (unsure, removed, or alone so far);
+    ``source`` ``user`` means the user put it there (no grouping moves it). ``unsure``: too small
+    or too blurry to judge, never grouped automatically. ``removed``: the user said it is no face
+    (kept, so it never comes back and undo can restore it)."""
+
+    __tablename__ = "faces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"),
+                                          nullable=False, index=True)
+    left: Mapped[int] = mapped_column(Integer, nullable=False)
+    top: Mapped[int] = mapped_column(Integer, nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    descriptor: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    detector_score: Mapped[float | None] = mapped_column(Float)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+    confidence: Mapped[float | None] = mapped_column(Float)
+    unsure: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    removed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class FaceCannotLink(Base):
+    """The user said this face is not this person ("not this person", or moved it away)."""
+
+    __tablename__ = "face_cannot_links"
+    face_id: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("edit_events.id"))
+
+
+class FaceScan(Base):
+    """A photo's content was searched for faces (``faces`` found, or ``error`` why not) with
+    detector version ``version``; a photo whose content changed is searched again."""
+
+    __tablename__ = "face_scans"
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    faces: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+# --- When and where: capture times, places and events (issue #23; docs/places.md) -------------
+
+
+class PhotoWhenWhere(Base):
+    """A photo's capture time details and place, beside its ``Photo`` row (which keeps
+    ``taken_at``, ``gps_lat``, ``gps_lon``).
+
+    ``taken_offset_min``: the UTC offset of ``Photo.taken_at`` when the photo says it;
+    ``taken_source``: ``exif``, ``file name`` or ``file time`` (a guess); ``taken_note``: why a
+    source was refused, for the user. ``time_shift_s``: the user's correction of a wrong camera
+    clock (an undoable edit; the file is never rewritten): the photo's time is ``taken_at +
+    time_shift_s``. ``place_*``: the named place of the GPS position ``place_lat``/``place_lon``
+    it was computed for (``None`` when not computed yet or the photo has no GPS).
+    """
+
+    __tablename__ = "photo_when_where"
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    taken_offset_min: Mapped[int | None] = mapped_column(Integer)
+    taken_source: Mapped[str | None] = mapped_column(String(16))
+    taken_note: Mapped[str | None] = mapped_column(Text)
+    time_shift_s: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    place_lat: Mapped[float | None] = mapped_column(Float)
+    place_lon: Mapped[float | None] = mapped_column(Float)
+    place_city: Mapped[str | None] = mapped_column(String(200))
+    place_region: Mapped[str | None] = mapped_column(String(200))
+    place_country_code: Mapped[str | None] = mapped_column(String(2))
+    place_country: Mapped[str | None] = mapped_column(String(100), index=True)
+
+
+class Event(Base):
+    """Photos taken together (a day out, a trip): grouped by time and place, named from them
+    ("Lisbon, 14–21 July 2023"). ``name_source`` is ``auto`` or ``user`` (kept); ``active`` is
+    false once merged away, so undo can bring it back with its id."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), nullable=False, default="")
+    name_source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class EventPhoto(Base):
+    """The event of a photo: at most one. ``source`` ``auto`` (grouped by time and place) or
+    ``user`` (moved, merged, split by the user); grouping never moves a photo already in an
+    event."""
+
+    __tablename__ = "event_photos"
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), nullable=False, index=True)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from photoclust.core.files import EXPORT_MANIFEST_CSV, EXPORT_MANIFEST_JSON
 from photoclust.core.imaging import (
@@ -43,10 +44,11 @@ from photoclust.core.imaging import (
     thumbnail_path,
 )
 from photoclust.core.jobs import Job, JobContext, JobError
+from photoclust.core.library.capture_time import capture_time
 from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import WRITE_LOCK, Library
 from photoclust.core.library.folders import remember_indexed_folders
-from photoclust.core.library.models import Photo, PhotoStatus, utcnow
+from photoclust.core.library.models import Photo, PhotoStatus, PhotoWhenWhere, utcnow
 from photoclust.core.library.refused import refused_files, remember_refused, still_refused
 
 log = logging.getLogger(__name__)
@@ -453,6 +455,7 @@ class ScanJob(Job[ScanResult]):
         """Write one batch of examined files in one transaction."""
         counts = {"added": 0, "updated": 0, "unchanged": 0, "moved": 0}
         skipped: list[tuple[str, str]] = []
+        times: list[tuple[Photo, _Examined]] = []
         with self.library.session() as s:
             # The batch reads before it writes: a deferred transaction could not upgrade its
             # snapshot once another writer (organize's model lane) committed, and SQLite says
@@ -507,6 +510,10 @@ class ScanJob(Job[ScanResult]):
                 photo.gps_lat, photo.gps_lon = meta.gps_lat, meta.gps_lon
                 photo.status = PhotoStatus.PRESENT
                 photo.updated_at = now
+                times.append((photo, item))
+            if times:
+                s.flush()  # new photos get their ids
+                _write_capture_times(s, times)
         # Counted only once the transaction committed.
         for key, value in counts.items():
             setattr(result, key, getattr(result, key) + value)
@@ -586,3 +593,23 @@ class ScanJob(Job[ScanResult]):
                 return status  # a file the walk reached by another path, or left out on purpose
             result.skipped.append((printable_path(path), reason))
         return UNREADABLE
+
+
+def _write_capture_times(s, written: list[tuple[Photo, _Examined]]) -> None:
+    """Each written photo's capture time (EXIF, its file name, else its file time: see
+    ``capture_time``), read again whenever the file changed; the user's time shift and the
+    place are kept (the place is computed again when the GPS position changed)."""
+    rows = []
+    for photo, item in written:
+        meta = item.metadata
+        found = capture_time(meta.time_tags if meta else None, item.path, item.mtime_ns)
+        if found.note:
+            log.info("capture time of %s: %s", printable_path(item.path), found.note)
+        photo.taken_at = found.taken
+        rows.append({"photo_id": photo.id, "taken_offset_min": found.offset_minutes,
+                     "taken_source": found.source, "taken_note": found.note})
+    statement = sqlite_insert(PhotoWhenWhere)
+    s.execute(statement.on_conflict_do_update(
+        index_elements=[PhotoWhenWhere.photo_id],
+        set_={name: statement.excluded[name]
+              for name in ("taken_offset_min", "taken_source", "taken_note")}), rows)

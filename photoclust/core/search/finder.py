@@ -182,13 +182,20 @@ def _explain(index: SearchIndex, row: int, term: _Term, sources, vocab: Vocabula
 def search_photos(library: Library, text: str, limit: int = 50,
                   model: str | None = None) -> list[SearchHit]:
     """The photos that best match ``text``, best first, at most ``limit``; ``[]`` when nothing
-    matches (``search_hint(text)`` says why)."""
+    matches (``search_hint(text)`` says why). Names of people select their photos
+    (``search/people.py``)."""
+    from photoclust.core.search.people import search_people
+
+    by_people = search_people(library, text, limit, model, search_photos, SearchHit)
+    if by_people is not None:
+        return by_people
     vocab = vocabulary()
     terms = parse_query(text, vocab)
     if not terms or limit <= 0:
         return []
     index = search_index(library, model)
-    scored = [(term, *_term_scores(index, term, vocab)) for term in terms]
+    scored = [_with_when_where(library, index, term, *_term_scores(index, term, vocab))
+              for term in terms]
     scored = [item for item in scored if item[1].any()]
     if not scored:
         return []
@@ -208,6 +215,22 @@ def search_photos(library: Library, text: str, limit: int = 50,
                                       for term, scores, sources in scored if scores[row] > 0))
         hits.append(_hit(index, row, float(total[row]), why))
     return hits
+
+
+def _with_when_where(library: Library, index: SearchIndex, term: _Term, scores: np.ndarray,
+                     sources: list) -> tuple[_Term, np.ndarray, list]:
+    """A term also matches the photos taken at a place or in an event it names (docs/places.md);
+    dates are matched by the index."""
+    if term.year is not None or term.month is not None:
+        return term, scores, sources
+    from photoclust.core.events.queries import photos_named_by
+
+    extra = [(np.isin(index.ids, np.fromiter(ids, np.int64, len(ids))).astype(np.float32), why)
+             for ids, why in photos_named_by(library, term.text)]
+    if not extra:
+        return term, scores, sources
+    sources = [*sources, *extra]
+    return term, np.max(np.stack([s for s, _ in sources]), axis=0), sources
 
 
 def _hit(index: SearchIndex, row: int, score: float, why: str) -> SearchHit:

@@ -12,6 +12,7 @@ from photoclust.core.imaging import ImageError, load_rgb
 from photoclust.core.library import Library
 from photoclust.core.queries import PhotoDetails, photo_details
 from photoclust.core.viewing import details_rows
+from photoclust.gui.views.who_where import who_and_where_rows
 from photoclust.gui.workers import run_in_background
 
 PREVIEW_MIN_SIDE = 720
@@ -77,7 +78,8 @@ class PreviewPane(QWidget):
             self.metadata_label.clear()
             return
         self.image_label.setText("Loading…")
-        self.metadata_label.setText(details_html(details))
+        self.metadata_label.setText(details_html(details,
+                                                 who_and_where_rows(self.library, photo_id)))
         path = details.path
         run_in_background(lambda: decode_preview(path),
                           lambda result: self._on_decoded(photo_id, result),
@@ -92,7 +94,9 @@ class PreviewPane(QWidget):
             self.show_photo(None)
             self.image_label.setText("This photo is no longer in the library.")
             return
-        self.metadata_label.setText(details_html(details))
+        self.metadata_label.setText(details_html(details,
+                                                 who_and_where_rows(self.library,
+                                                                    self.photo_id)))
 
     def _on_decoded(self, photo_id: int, result) -> None:
         if photo_id != self.photo_id:
@@ -119,8 +123,10 @@ class PreviewPane(QWidget):
         self.image_label.setPixmap(QPixmap.fromImage(scaled))
 
 
-def details_html(d: PhotoDetails) -> str:
-    """A photo's details as a two-column table (the preview pane and the viewer)."""
+def details_html(d: PhotoDetails, extra: list[tuple[str, str]] | None = None) -> str:
+    """A photo's details as a two-column table (the preview pane and the viewer); ``extra``
+    rows (people, place, event) after them."""
     return "<table>" + "".join(
         f"<tr><td style='color:#78909c;padding-right:8px'>{html.escape(k)}</td>"
-        f"<td>{html.escape(v)}</td></tr>" for k, v in details_rows(d)) + "</table>"
+        f"<td>{html.escape(v)}</td></tr>" for k, v in [*details_rows(d), *(extra or [])]
+    ) + "</table>"

@@ -1,0 +1,275 @@
+"""People quality and cost on the labelled face set (``faces_lfw``: one folder per person).
+
+Faces are found, described and grouped by the product's own code (``FacesJob``: dlib HOG
+detector upsampled once, 5-point landmarks, ResNet descriptor; Chinese whispers at 0.5) in a
+fresh library. Scored by identity over the photos where a face was found (the face nearest the
+photo's centre is the photo's subject, as LFW centres it): face-found rate, BCubed F and ARI,
+people found vs true; a face in no person counts as a person of its own.
+
+Then a simulated user answers questions on 2 % and 5 % of the faces, through the real edits
+(``core/faces/editing.py``), questions chosen without the truth: "Are these the same person?"
+for the pairs of people whose mean faces are nearest (below 0.65; at most half the answers),
+then "Who is this?" for the faces in no person and the least sure faces; the user's answer
+(the truth) merges the pair, moves the face to the person most of its identity's faces are in
+(a new person if none), or confirms. The grouping runs again after the answers.
+
+CPU ms per photo: the faces stage's CPU time (decode, detect, describe, store) over the photos;
+``--large N`` also times N photos of 12 MP (LFW faces pasted on a 4000 x 3000 noisy canvas, JPEG
+q90) through the same decode + detect + describe.
+
+    python bench/people.py [--people 40] [--answers 0.02,0.05] [--large 6]
+    python bench/people.py --people 0      # all 134 people, 2,315 photos (about 4 min of CPU)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
+
+from machine_info import describe_machine  # noqa: E402
+from photoclust.core.faces import read  # noqa: E402
+from photoclust.core.faces.editing import merge_people, move_faces  # noqa: E402
+from photoclust.core.faces.grouping import descriptors_of, group_faces  # noqa: E402
+from photoclust.core.faces.job import FacesJob  # noqa: E402
+from photoclust.core.jobs import run_job  # noqa: E402
+from photoclust.core.library import open_library  # noqa: E402
+from photoclust.core.library.scan import ScanJob  # noqa: E402
+
+DATASETS = Path(os.environ.get("PHOTOCLUST_DATASETS") or REPO.parent / "shared" / "datasets")
+MERGE_BELOW = 0.65
+
+
+def bcubed_f(truth: list, pred: list) -> float:
+    by_t: dict = defaultdict(list)
+    by_p: dict = defaultdict(list)
+    for i, (t, p) in enumerate(zip(truth, pred)):
+        by_t[t].append(i)
+        by_p[p].append(i)
+    precision = recall = 0.0
+    for t, p in zip(truth, pred):
+        same_p = by_p[p]
+        same_t = by_t[t]
+        both = sum(1 for j in same_p if truth[j] == t)
+        precision += both / len(same_p)
+        recall += both / len(same_t)
+    n = len(truth)
+    precision, recall = precision / n, recall / n
+    return 2 * precision * recall / (precision + recall)
+
+
+def subjects(library) -> dict[int, read.FaceRow]:
+    """Each photo's subject: its face nearest the centre (LFW centres the person named)."""
+    best: dict[int, tuple[float, read.FaceRow]] = {}
+    for face in read.list_faces(library):
+        left, top, w, h = face.box
+        d = (left + w / 2 - 125) ** 2 + (top + h / 2 - 125) ** 2
+        if face.photo_id not in best or d < best[face.photo_id][0]:
+            best[face.photo_id] = (d, face)
+    return {pid: f for pid, (_d, f) in best.items()}
+
+
+def score(library, truth_of_photo: dict[int, str]) -> dict:
+    faces = subjects(library)
+    ids = sorted(faces)
+    truth = [truth_of_photo[pid] for pid in ids]
+    pred = [faces[pid].person_id if faces[pid].person_id is not None else f"alone{pid}"
+            for pid in ids]
+    people = {p for p in pred if not str(p).startswith("alone")}
+    return {"found": len(ids) / len(truth_of_photo), "bcubed_f": bcubed_f(truth, pred),
+            "ari": adjusted_rand_score(truth, pred), "people": len(people),
+            "alone": sum(str(p).startswith("alone") for p in pred), "true_people": len(set(truth))}
+
+
+def simulate_answers(library, truth_of_photo: dict[int, str], budget: int) -> int:
+    """Answer ``budget`` questions (see the module docstring); returns answers given."""
+    asked = 0
+    # "Are these the same person?": nearest pairs of people by their mean face.
+    by_person: dict[int, list[read.FaceRow]] = defaultdict(list)
+    for f in read.list_faces(library):
+        if f.person_id is not None:
+            by_person[f.person_id].append(f)
+    vectors = _vectors(library)
+    ids = sorted(by_person)
+    means = (np.stack([vectors[[f.id for f in by_person[p]]].mean(axis=0) for p in ids])
+             if ids else np.zeros((0, 128)))
+    pairs = []
+    for a in range(len(ids)):
+        d = np.linalg.norm(means[a + 1:] - means[a], axis=1)
+        pairs.extend((float(dist), ids[a], ids[a + 1 + k]) for k, dist in enumerate(d)
+                     if dist < MERGE_BELOW)
+    truth_of_person, _ = _identities(library, truth_of_photo)
+    merged: set[int] = set()
+    for _dist, a, b in sorted(pairs):
+        if asked >= budget // 2:  # the other half for the faces
+            break
+        if a in merged or b in merged:
+            continue
+        asked += 1
+        if truth_of_person.get(a) is not None and truth_of_person.get(a) == \
+                truth_of_person.get(b):
+            merge_people(library, a, [b])
+            merged.add(b)
+    # "Who is this?": faces in no person, then the least sure.
+    subject = subjects(library)
+    candidates = sorted(subject.values(), key=lambda f: (f.person_id is not None, not f.unsure,
+                                                         f.confidence or 0.0, f.id))
+    _, person_of_identity = _identities(library, truth_of_photo)
+    for face in candidates:
+        if asked >= budget:
+            break
+        asked += 1
+        name = truth_of_photo[face.photo_id]
+        target = person_of_identity.get(name)
+        if face.person_id is not None and face.person_id == target:
+            continue  # "yes"
+        if target is None:
+            move_faces(library, [face.id], None)
+            person_of_identity[name] = _person_of_face(library, face.id)
+        else:
+            move_faces(library, [face.id], target)
+    group_faces(library)
+    return asked
+
+
+def _person_of_face(library, face_id: int) -> int | None:
+    for f in read.list_faces(library):
+        if f.id == face_id:
+            return f.person_id
+    return None
+
+
+def _identities(library, truth_of_photo) -> tuple[dict[int, str], dict[str, int]]:
+    """Each person's identity (most of its faces'), and each identity's person (the one holding
+    most of its faces): what the simulated user knows."""
+    counts: dict[int, Counter] = defaultdict(Counter)
+    for f in subjects(library).values():
+        if f.person_id is not None:
+            counts[f.person_id][truth_of_photo[f.photo_id]] += 1
+    truth_of_person = {pid: c.most_common(1)[0][0] for pid, c in counts.items()}
+    best: dict[str, tuple[int, int]] = {}
+    for pid, c in counts.items():
+        for name, n in c.items():
+            if name not in best or n > best[name][0]:
+                best[name] = (n, pid)
+    return truth_of_person, {name: pid for name, (_n, pid) in best.items()}
+
+
+def _vectors(library) -> np.ndarray:
+    from sqlalchemy import select
+
+    from photoclust.core.library.models import Face
+
+    with library.session() as s:
+        rows = s.execute(select(Face.id, Face.descriptor)).all()
+    out = np.zeros((max(r[0] for r in rows) + 1, 128), dtype=np.float32)
+    out[[r[0] for r in rows]] = descriptors_of([r[1] for r in rows])
+    return out
+
+
+def large_photos(folder: Path, n: int, source: Path) -> list[Path]:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    files = sorted(source.glob("*/*.jpg"))
+    out = []
+    for k in range(n):
+        canvas = rng.integers(60, 200, size=(3000 // 8, 4000 // 8, 3), dtype=np.uint8)
+        image = Image.fromarray(canvas).resize((4000, 3000))
+        for j in range(3):  # three faces of about 500 px, as in a group portrait
+            face = Image.open(files[(k * 3 + j) * 7 % len(files)]).convert("RGB")
+            image.paste(face.resize((750, 750)), (300 + j * 1200, 1000))
+        path = folder / f"large{k}.jpg"
+        image.save(path, quality=90)
+        out.append(path)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--people", type=int, default=40, help="first N people (0: all)")
+    parser.add_argument("--answers", default="0.02,0.05")
+    parser.add_argument("--large", type=int, default=6, help="12 MP photos to time (0: none)")
+    args = parser.parse_args()
+    root = DATASETS / "faces_lfw"
+    if not root.is_dir():
+        print(f"no faces_lfw in {DATASETS}")
+        return 1
+    print(describe_machine())
+    names = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if args.people:
+        names = names[:args.people]
+    work = Path(tempfile.mkdtemp(prefix="people-bench-"))
+    try:
+        photos = work / "photos"
+        for name in names:
+            shutil.copytree(root / name, photos / name)
+        library = open_library(work / "library.sqlite")
+        run_job(ScanJob(library, [photos]))
+        from sqlalchemy import select
+
+        from photoclust.core.library.models import Photo
+
+        with library.session() as s:
+            truth_of_photo = {pid: Path(path).parent.name
+                              for pid, path in s.execute(select(Photo.id, Photo.path))}
+        cpu = time.process_time()
+        wall = time.monotonic()
+        found = run_job(FacesJob(library, group=False))
+        detect_cpu = time.process_time() - cpu
+        detect_wall = time.monotonic() - wall
+        cpu = time.process_time()
+        grouping = group_faces(library)
+        group_cpu = time.process_time() - cpu
+        n = len(truth_of_photo)
+        print(f"{len(names)} people, {n} photos: {found.faces} faces "
+              f"({found.unsure} unsure), faces stage {detect_cpu / n * 1000:.0f} ms CPU/photo "
+              f"({detect_wall / n * 1000:.0f} ms wall), grouping {group_cpu * 1000:.0f} ms CPU "
+              f"({grouping.new_people} people, {grouping.alone} faces alone)")
+        before = score(library, truth_of_photo)
+        print(f"  no answer:  face found {before['found']:.2%}, BCubed F "
+              f"{before['bcubed_f']:.4f}, ARI {before['ari']:.4f}, people {before['people']} "
+              f"(+{before['alone']} faces alone) vs {before['true_people']} true")
+        given = 0
+        for fraction in [float(x) for x in args.answers.split(",") if x]:
+            budget = round(fraction * found.faces) - given
+            given += simulate_answers(library, truth_of_photo, max(0, budget))
+            after = score(library, truth_of_photo)
+            print(f"  {fraction:.0%} answered ({given}): BCubed F {after['bcubed_f']:.4f}, "
+                  f"ARI {after['ari']:.4f}, people {after['people']} (+{after['alone']} alone)")
+        library.close()
+        if args.large:
+            from photoclust.core.faces.detect import DESCRIBE_MIN_SIDE, FaceFinder
+            from photoclust.core.imaging import load_rgb
+
+            big = work / "large"
+            big.mkdir()
+            paths = large_photos(big, args.large, root)
+            finder = FaceFinder()
+            finder.load()
+            cpu = time.process_time()
+            counts = []
+            for path in paths:
+                image = load_rgb(path, min_side=DESCRIBE_MIN_SIDE)
+                counts.append(len(finder.find(image, (4000, 3000))))
+            per = (time.process_time() - cpu) / len(paths) * 1000
+            print(f"12 MP photos: {per:.0f} ms CPU/photo (decode + detect + describe), "
+                  f"faces found {sum(counts)} of {3 * len(paths)}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

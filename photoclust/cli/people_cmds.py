@@ -1,0 +1,293 @@
+"""People: ``people`` (list, name, merge, split, find, setting) and ``faces`` (list, move,
+dismiss, remove). Every correction is recorded in the library at once and ``photoclust undo``
+takes it back (docs/people.md)."""
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+from photoclust.cli.common import (
+    CommandError,
+    add_json_option,
+    add_library_option,
+    job_context,
+    open_from_args,
+    photo_ids_by_paths,
+    print_json,
+    print_skipped,
+    printable,
+)
+from photoclust.core.edit_history import EditError, EditResult, history
+from photoclust.core.library import Library
+
+
+def _options(parser: argparse.ArgumentParser, inner: bool = False) -> None:
+    """``--library`` and ``--json``; on an inner command they do not reset what was given
+    before it (``people --json name ...``)."""
+    if not inner:
+        add_library_option(parser)
+        add_json_option(parser)
+        return
+    from pathlib import Path
+
+    parser.add_argument("--library", metavar="FILE", type=Path, default=argparse.SUPPRESS,
+                        help="library file (default: photoclust's library in your user data "
+                        "folder)")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print machine-readable JSON")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    people = sub.add_parser(
+        "people", help="list the people found in your photos; name, merge or split them",
+        description="Faces found by Organize, grouped into people. Without an action: one line "
+        "per person (id, name, faces, photos; named people first). Every change can be undone "
+        "with `photoclust undo`.")
+    _options(people)
+    people.set_defaults(func=cmd_people)
+    actions = people.add_subparsers(dest="people_action", metavar="ACTION")
+
+    name = actions.add_parser("name", help="name a person (a name another person has merges "
+                              "them)")
+    name.add_argument("person_id", type=int, metavar="PERSON")
+    name.add_argument("name", nargs="+", metavar="NAME")
+    _options(name, inner=True)
+    name.set_defaults(func=cmd_name)
+
+    merge = actions.add_parser("merge", help="merge people into the first one")
+    merge.add_argument("person_ids", nargs="+", type=int, metavar="PERSON")
+    _options(merge, inner=True)
+    merge.set_defaults(func=cmd_merge)
+
+    split = actions.add_parser(
+        "split", help="split a person in two or more",
+        description="With --faces, those faces become a new person; without, the person's faces "
+        "are grouped again more strictly and each further group becomes a new person.")
+    split.add_argument("person_id", type=int, metavar="PERSON")
+    split.add_argument("--faces", nargs="+", type=int, default=None, metavar="FACE")
+    _options(split, inner=True)
+    split.set_defaults(func=cmd_split)
+
+    find = actions.add_parser(
+        "find", help="find faces in the photos not searched yet and group them (what Organize "
+        "does after clustering)")
+    _options(find, inner=True)
+    find.set_defaults(func=cmd_find)
+
+    setting = actions.add_parser(
+        "setting", help="whether Organize finds faces in this library (on or off)")
+    setting.add_argument("value", nargs="?", choices=("on", "off"), default=None)
+    _options(setting, inner=True)
+    setting.set_defaults(func=cmd_setting)
+
+    faces = sub.add_parser(
+        "faces", help="list faces (of a person, without a name, or in a photo); move, dismiss "
+        "or remove faces",
+        description="One line per face: id, photo, box (left, top, width, height in the upright "
+        "photo's pixels) and person.")
+    which = faces.add_mutually_exclusive_group()
+    which.add_argument("--person", type=int, default=None, metavar="ID",
+                       help="only the faces of person ID")
+    which.add_argument("--unnamed", action="store_true",
+                       help="only faces in no person or in an unnamed one")
+    which.add_argument("--photo", default=None, metavar="PHOTO",
+                       help="only the faces in PHOTO (its id or path)")
+    _options(faces)
+    faces.set_defaults(func=cmd_faces)
+    face_actions = faces.add_subparsers(dest="faces_action", metavar="ACTION")
+
+    move = face_actions.add_parser(
+        "move", help="put faces in a person (they stay there; never back where they were)")
+    move.add_argument("face_ids", nargs="+", type=int, metavar="FACE")
+    move.add_argument("--to", required=True, metavar="PERSON|new",
+                      help="a person id, or `new` for a new person")
+    move.add_argument("--name", default="", metavar="NAME", help="the new person's name")
+    _options(move, inner=True)
+    move.set_defaults(func=cmd_move)
+
+    dismiss = face_actions.add_parser(
+        "dismiss", help="not this person: the faces leave their person and never return to it")
+    dismiss.add_argument("face_ids", nargs="+", type=int, metavar="FACE")
+    dismiss.add_argument("--person", type=int, default=None, metavar="ID",
+                         help="the person they are not (default: the one each is in)")
+    _options(dismiss, inner=True)
+    dismiss.set_defaults(func=cmd_dismiss)
+
+    remove = face_actions.add_parser("remove", help="not a face: hide it for good")
+    remove.add_argument("face_ids", nargs="+", type=int, metavar="FACE")
+    _options(remove, inner=True)
+    remove.set_defaults(func=cmd_remove)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def cmd_people(args: argparse.Namespace) -> int:
+    from photoclust.core.faces import read
+
+    with open_from_args(args) as library:
+        people = read.list_people(library)
+        counts = read.face_counts(library)
+    if args.json:
+        print_json([p.to_json() for p in people])
+        return 0
+    if not people:
+        print("No people yet: `photoclust organize` finds faces (or `photoclust people find`).")
+        return 0
+    for p in people:
+        who = printable(p.label) + ("" if p.source == "user" else " (unnamed)")
+        print(f"{p.id:>6}  {who}  {p.faces} face{'s' * (p.faces != 1)} in {p.photos} "
+              f"photo{'s' * (p.photos != 1)}")
+    alone = counts["faces"] - counts["in_people"]
+    if alone:
+        print(f"{alone} face(s) in no person yet ({counts['unsure']} too small or blurred to "
+              "judge): `photoclust faces --unnamed`.")
+    return 0
+
+
+def cmd_faces(args: argparse.Namespace) -> int:
+    from photoclust.core.faces import read
+
+    with open_from_args(args) as library:
+        photo_id = None
+        if args.photo is not None:
+            photo_id = (int(args.photo) if args.photo.isdigit()
+                        else photo_ids_by_paths(library, [args.photo], "nothing listed")[0])
+        if args.person is not None and read.get_person(library, args.person) is None:
+            raise CommandError(f"no person with id {args.person}")
+        faces = read.list_faces(library, person_id=args.person, unnamed=args.unnamed,
+                                photo_id=photo_id)
+    if args.json:
+        print_json([f.to_json() for f in faces])
+        return 0
+    for f in faces:
+        who = "no person" if f.person_id is None else (
+            f"{f.person_id} ({printable(read.display_name(f.person_id, f.person_name or ''))})")
+        how = "placed by you" if f.source == "user" else (
+            f"{f.confidence:.0%} sure" if f.confidence is not None else "")
+        flag = "  unsure" if f.unsure else ""
+        box = ",".join(map(str, f.box))
+        print(f"{f.id:>7}  {printable(f.path)}  [{box}]  {who}  {how}{flag}".rstrip())
+    return 0
+
+
+# -- editing ------------------------------------------------------------------------------------
+
+def _person_ids(params: dict) -> list[int]:
+    ids: list[int] = []
+    for key in ("person_id", "target_id", "merged_into"):
+        if isinstance(params.get(key), int):
+            ids.append(params[key])
+    ids.extend(i for i in params.get("source_ids", []) if isinstance(i, int))
+    ids.extend(part[0] for part in params.get("parts", []) if part)
+    return list(dict.fromkeys(ids))
+
+
+def _edit(args: argparse.Namespace, operation: Callable[[Library], EditResult]) -> int:
+    from photoclust.core.faces import read
+
+    with open_from_args(args) as library:
+        try:
+            result = operation(library)
+        except EditError as exc:
+            raise CommandError(str(exc)) from exc
+        if args.json:
+            entry = history(library, limit=1)
+            params = entry[0].params if entry and entry[0].event_id == result.event_id else {}
+            people = []
+            for pid in _person_ids(params):
+                row = read.get_person(library, pid)
+                people.append(row.to_json() if row is not None
+                              else {"id": pid, "active": False})
+            print_json({**result.to_json(), "people": people})
+        else:
+            print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
+    return 0
+
+
+def cmd_name(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import name_person
+
+    name = " ".join(args.name)
+    return _edit(args, lambda lib: name_person(lib, args.person_id, name))
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import merge_people
+
+    if len(args.person_ids) < 2:
+        raise CommandError("merge needs at least two person ids: the one to keep first")
+    target, *sources = args.person_ids
+    return _edit(args, lambda lib: merge_people(lib, target, sources))
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import split_person
+
+    return _edit(args, lambda lib: split_person(lib, args.person_id, face_ids=args.faces))
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import move_faces
+
+    if args.to == "new":
+        person: int | None = None
+    elif args.to.isdigit():
+        person = int(args.to)
+    else:
+        raise CommandError("--to takes a person id or `new`")
+    return _edit(args, lambda lib: move_faces(lib, args.face_ids, person, name=args.name))
+
+
+def cmd_dismiss(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import faces_not_this_person
+
+    return _edit(args, lambda lib: faces_not_this_person(lib, args.face_ids, args.person))
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import remove_faces
+
+    return _edit(args, lambda lib: remove_faces(lib, args.face_ids))
+
+
+# -- finding faces and the setting --------------------------------------------------------------
+
+def cmd_find(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.job import FacesJob
+    from photoclust.core.jobs import run_job
+
+    with open_from_args(args) as library:
+        with job_context(args, "Finding faces") as ctx:
+            result = run_job(FacesJob(library), ctx)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print_faces_summary(result)
+    return 0
+
+
+def print_faces_summary(result) -> None:
+    """The faces stage in words (``organize`` prints it too)."""
+    if result.error:
+        print(f"Faces: not searched: {printable(result.error)}")
+        return
+    g = result.grouping
+    print(f"Faces: {result.faces} found in {result.with_faces} of {result.photos} photo(s) "
+          f"searched ({result.unsure} unsure); {g.joined} joined their person, "
+          f"{g.in_new_people} made {g.new_people} new people, {g.alone} alone so far.")
+    print_skipped(result.skipped, "photo")
+
+
+def cmd_setting(args: argparse.Namespace) -> int:
+    from photoclust.core.settings import load_settings, save_settings
+
+    with open_from_args(args) as library:
+        if args.value is not None:
+            settings = save_settings(library, faces=args.value == "on")
+        else:
+            settings = load_settings(library)
+    if args.json:
+        print_json({"faces": settings.faces})
+    else:
+        print(f"Organize {'finds' if settings.faces else 'does not find'} faces in this library.")
+    return 0

@@ -1,0 +1,196 @@
+"""Finding faces in a photo and describing them, offline, with dlib.
+
+The route: dlib's HOG frontal-face detector (built into dlib, no model file) on a reduced copy of
+the upright photo (EXIF orientation applied by ``core.imaging``) at 1280 px, so that faces down
+to about 6 % of the photo's longer side are found (group photos, not only portraits; a small
+photo is upsampled once instead); then
+the 5-point landmark model and the ResNet descriptor (128 numbers; two faces of one person are
+usually nearer than 0.6) on the photo decoded at more detail. The two model files come with the
+``face-recognition-models`` package (CC0, see docs/people.md); nothing is downloaded.
+
+A model file missing or damaged raises ``FaceModelError`` with one sentence; Organize reports it
+and goes on without faces.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+#: Where the model files are looked for before the ``face-recognition-models`` package.
+MODELS_ENV = "PHOTOCLUST_FACE_MODELS"
+LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
+DESCRIPTOR_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+#: Stored with each searched photo: a photo searched by an older version is searched again.
+DETECTOR_VERSION = 1
+#: Longer side of the copy the detector runs on. HOG finds faces from 80 px up (its window), so
+#: at 1280 px faces down to about 6 % of the photo's longer side (a row of 8 to 10 people).
+DETECT_LONG_SIDE = 1280
+#: A photo smaller than this (longer side) is upsampled once before detection, so that the faces
+#: of small photos are found down to 40 px (docs/people.md: the cost of each choice).
+UPSAMPLE_BELOW = 800
+#: The photo is decoded with its shorter side at least this (JPEG: DCT scaling) to describe faces.
+DESCRIBE_MIN_SIDE = 1200
+#: At most this many faces per photo (the detector's best): a crowd does not stall Organize.
+MAX_FACES_PER_PHOTO = 100
+#: Faces smaller than this (shorter box side, in the pixels they are described at) are "unsure".
+MIN_FACE_SIDE = 40
+#: Faces whose aligned 150 px chip has a Laplacian variance below this are "unsure" (blurred).
+MIN_SHARPNESS = 5.0
+DESCRIPTOR_DIM = 128
+
+
+class FaceModelError(Exception):
+    """The face models cannot be used (dlib not installed, a model file missing or damaged);
+    the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    """A face in the upright photo: ``box`` is ``(left, top, width, height)`` in the photo's
+    full-size pixels; ``descriptor`` 128 float32."""
+
+    box: tuple[int, int, int, int]
+    descriptor: np.ndarray
+    score: float
+    sharpness: float
+    unsure: bool
+
+
+def models_folder() -> Path | None:
+    """The folder holding the model files: ``$PHOTOCLUST_FACE_MODELS``, else the
+    ``face-recognition-models`` package's (found without importing it: its ``__init__`` needs
+    ``pkg_resources``); ``None`` when neither exists."""
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        return Path(env)
+    try:
+        spec = importlib.util.find_spec("face_recognition_models")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+INSTALL_HINT = "install them with: pip install dlib-bin face-recognition-models"
+
+
+def model_paths(folder: Path | None = None) -> tuple[Path, Path]:
+    """The landmark and descriptor model files, checked to exist and not be empty; else
+    ``FaceModelError``."""
+    folder = folder if folder is not None else models_folder()
+    if folder is None:
+        raise FaceModelError(f"The face models are not installed; {INSTALL_HINT}.")
+    paths = (folder / LANDMARKS_FILE, folder / DESCRIPTOR_FILE)
+    for path in paths:
+        if not path.is_file():
+            raise FaceModelError(f"The face model file {path} is missing; {INSTALL_HINT}.")
+        if path.stat().st_size == 0:
+            raise FaceModelError(f"The face model file {path} is empty (damaged); reinstall "
+                                 "face-recognition-models.")
+    return paths
+
+
+def import_dlib() -> Any:
+    try:
+        import dlib
+    except ImportError:
+        raise FaceModelError(f"dlib is not installed, so faces are not searched; "
+                             f"{INSTALL_HINT}.") from None
+    return dlib
+
+
+def sharpness(chip: np.ndarray) -> float:
+    """Variance of the Laplacian of a face chip's grey levels (low: blurred)."""
+    grey = chip.astype(np.float32).mean(axis=2) if chip.ndim == 3 else chip.astype(np.float32)
+    lap = (grey[1:-1, :-2] + grey[1:-1, 2:] + grey[:-2, 1:-1] + grey[2:, 1:-1]
+           - 4 * grey[1:-1, 1:-1])
+    return float(lap.var())
+
+
+class FaceFinder:
+    """Loads the models once (``load``) and finds faces in decoded photos (``find``)."""
+
+    def __init__(self, models_dir: Path | None = None, detect_long_side: int = DETECT_LONG_SIDE,
+                 upsample_below: int = UPSAMPLE_BELOW, max_faces: int = MAX_FACES_PER_PHOTO):
+        self.models_dir = models_dir
+        self.detect_long_side = detect_long_side
+        self.upsample_below = upsample_below
+        self.max_faces = max_faces
+        self._dlib: Any = None
+        self._detector: Any = None
+        self._landmarks: Any = None
+        self._describer: Any = None
+
+    def check(self) -> None:
+        """Cheap: dlib importable and the model files there (``FaceModelError`` if not)."""
+        import_dlib()
+        model_paths(self.models_dir)
+
+    def load(self) -> None:
+        if self._describer is not None:
+            return
+        dlib = import_dlib()
+        landmarks_path, descriptor_path = model_paths(self.models_dir)
+        self._dlib = dlib
+        self._detector = dlib.get_frontal_face_detector()
+        for path, attr, make in ((landmarks_path, "_landmarks", dlib.shape_predictor),
+                                 (descriptor_path, "_describer", dlib.face_recognition_model_v1)):
+            try:
+                setattr(self, attr, make(str(path)))
+            except (RuntimeError, OSError, ValueError) as exc:
+                self._describer = None
+                text = str(exc).strip()
+                reason = text.splitlines()[0][:120] if text else "unreadable"
+                raise FaceModelError(f"The face model file {path} is damaged ({reason}); "
+                                     "reinstall face-recognition-models.") from None
+
+    def find(self, image: Image.Image, full_size: tuple[int, int] | None = None
+             ) -> list[FoundFace]:
+        """The faces in ``image`` (RGB, upright). Boxes are given in ``full_size`` pixels (the
+        photo's upright size; ``image`` may be a reduced decode of it)."""
+        self.load()
+        dlib = self._dlib
+        width, height = image.size
+        if width < 2 or height < 2:
+            return []
+        full_w, full_h = full_size or (width, height)
+        rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        scale = min(1.0, self.detect_long_side / max(width, height))
+        if scale < 1.0:
+            small = image.resize((max(1, round(width * scale)), max(1, round(height * scale))),
+                                 Image.Resampling.BILINEAR)
+            small_rgb = np.asarray(small.convert("RGB"), dtype=np.uint8)
+        else:
+            small_rgb = rgb
+        upsample = 1 if max(small_rgb.shape[:2]) < self.upsample_below else 0
+        rects, scores, _ = self._detector.run(small_rgb, upsample, 0.0)
+        found = sorted(zip(rects, scores), key=lambda rs: -rs[1])[:self.max_faces]
+        out: list[FoundFace] = []
+        to_full_x, to_full_y = full_w / width, full_h / height
+        for rect, score in found:
+            left, top = rect.left() / scale, rect.top() / scale
+            right, bottom = rect.right() / scale, rect.bottom() / scale
+            box_rect = dlib.rectangle(int(round(left)), int(round(top)), int(round(right)),
+                                      int(round(bottom)))
+            shape = self._landmarks(rgb, box_rect)
+            chip = dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
+            descriptor = np.asarray(self._describer.compute_face_descriptor(chip),
+                                    dtype=np.float32)
+            # Clipped to the photo: a face at the edge keeps the part that is in it.
+            x0 = max(0.0, left) * to_full_x
+            y0 = max(0.0, top) * to_full_y
+            x1 = min(float(width), right + 1) * to_full_x
+            y1 = min(float(height), bottom + 1) * to_full_y
+            box = (int(round(x0)), int(round(y0)), max(1, int(round(x1 - x0))),
+                   max(1, int(round(y1 - y0))))
+            sharp = sharpness(chip)
+            unsure = min(right - left, bottom - top) < MIN_FACE_SIDE or sharp < MIN_SHARPNESS
+            out.append(FoundFace(box, descriptor, float(score), sharp, unsure))
+        return out

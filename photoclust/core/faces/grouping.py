@@ -1,0 +1,247 @@
+"""Grouping faces into people: Chinese whispers on the graph of faces nearer than
+``THRESHOLD``, incrementally.
+
+Every run (the end of the faces stage of Organize, or ``group_faces``) takes the faces that are
+in no person and are neither unsure nor removed (the new ones, and those still alone):
+
+1. each joins the person most of its near faces (at most ``VOTERS``, nearer than ``THRESHOLD``)
+   belong to, unless the user said it is not that person (a face cannot-link);
+2. the rest are grouped among themselves with Chinese whispers; each group of at least
+   ``MIN_PERSON_FACES`` faces becomes a new unnamed person; a face alone stays in no person and is
+   tried again at the next run.
+
+Faces already in a person never move here, and two people are never merged automatically:
+merging is the user's (so a person the user named or confirmed is never merged by the grouping).
+Chinese whispers (Biemann 2006) is dlib's (``dlib.chinese_whispers``) when dlib is there, else
+the same label propagation written here.
+"""
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from photoclust.core.library import Library
+from photoclust.core.library.models import Face, FaceCannotLink, FaceSource, Person
+
+#: Two faces nearer than this (Euclidean, dlib's ResNet descriptors) are taken as one person
+#: (dlib's own figure for its model is 0.6; 0.5 groups more strictly: docs/people.md).
+THRESHOLD = 0.5
+#: A new face looks at most this many near faces already in people to choose its person.
+VOTERS = 10
+#: New people start with at least this many faces; a face alone waits for more like it.
+MIN_PERSON_FACES = 2
+#: Chinese whispers' rounds over every face.
+ITERATIONS = 100
+#: Rows of the distance matrix computed at once (bounded memory on 100,000 faces).
+CHUNK = 2048
+
+
+def descriptors_of(blobs: list[bytes]) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, 128), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
+
+
+def near_pairs(a: np.ndarray, b: np.ndarray | None = None, threshold: float = THRESHOLD
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(i, j, distance)`` for every row ``i`` of ``a`` and ``j`` of ``b`` (of ``a`` itself
+    when ``None``: each pair once, ``i < j``) nearer than ``threshold``."""
+    same = b is None
+    b = a if b is None else b
+    b_sq = (b.astype(np.float32) ** 2).sum(axis=1)
+    out_i, out_j, out_d = [], [], []
+    for start in range(0, len(a), CHUNK):
+        part = a[start:start + CHUNK].astype(np.float32)
+        d2 = (part ** 2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * part @ b.T.astype(np.float32)
+        np.maximum(d2, 0.0, out=d2)
+        ii, jj = np.nonzero(d2 < threshold * threshold)
+        ii = ii + start
+        if same:
+            keep = ii < jj
+            ii, jj = ii[keep], jj[keep]
+        out_i.append(ii)
+        out_j.append(jj)
+        out_d.append(np.sqrt(d2[ii - start, jj]))
+    if not out_i:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.float32)
+    return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_d)
+
+
+def chinese_whispers(n: int, i: np.ndarray, j: np.ndarray, iterations: int = ITERATIONS,
+                     seed: int = 0) -> np.ndarray:
+    """Labels (0..) of ``n`` nodes joined by the edges ``(i[k], j[k])``."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    try:
+        import dlib
+    except ImportError:
+        dlib = None
+    if dlib is not None and hasattr(dlib, "chinese_whispers"):
+        # Every node once as a self-edge, so nodes without neighbours keep a label of their own.
+        edges = [(k, k) for k in range(n)]
+        edges += list(zip(i.tolist(), j.tolist()))
+        labels = np.asarray(dlib.chinese_whispers(edges), dtype=np.int64)
+        return _renumber(labels)
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for a, b in zip(i.tolist(), j.tolist()):
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    labels = np.arange(n)
+    order = list(range(n))
+    rng = random.Random(seed)
+    for _ in range(iterations):
+        rng.shuffle(order)
+        changed = False
+        for node in order:
+            if not neighbours[node]:
+                continue
+            votes = Counter(int(labels[m]) for m in neighbours[node])
+            best = max(votes.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+            if best != labels[node]:
+                labels[node] = best
+                changed = True
+        if not changed:
+            break
+    return _renumber(labels)
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    _, out = np.unique(labels, return_inverse=True)
+    return out.astype(np.int64)
+
+
+@dataclass
+class GroupingResult:
+    joined: int = 0  # faces that joined an existing person
+    new_people: int = 0
+    in_new_people: int = 0  # faces that founded new people
+    alone: int = 0  # faces left in no person (waiting for more like them)
+
+    def to_json(self) -> dict:
+        return {"joined": self.joined, "new_people": self.new_people,
+                "in_new_people": self.in_new_people, "alone": self.alone}
+
+
+def group_faces(library: Library, threshold: float = THRESHOLD) -> GroupingResult:
+    """Place the faces in no person (see the module docstring), in one transaction."""
+    from photoclust.core.edit_history import write_session
+
+    with write_session(library) as s:
+        return group_in_session(s, threshold)
+
+
+def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult:
+    result = GroupingResult()
+    rows = s.execute(select(Face.id, Face.person_id, Face.descriptor)
+                     .where(Face.removed.is_(False), Face.unsure.is_(False))
+                     .order_by(Face.id)).all()
+    if not rows:
+        return result
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    persons = np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64)
+    if not (persons < 0).any():
+        return result
+    vectors = descriptors_of([r[2] for r in rows])
+    links: dict[int, set[int]] = defaultdict(set)
+    for fid, pid in s.execute(select(FaceCannotLink.face_id, FaceCannotLink.person_id)):
+        links[fid].add(pid)
+    active = set(s.scalars(select(Person.id).where(Person.active.is_(True))))
+
+    result.joined = _join(s, ids, persons, vectors, links, active, threshold)
+    rest = np.flatnonzero(persons < 0)
+    if len(rest):
+        ri, rj, _ = near_pairs(vectors[rest], None, threshold)
+        labels = chinese_whispers(len(rest), ri, rj)
+        ends = np.concatenate([ri, rj])
+        degree = np.bincount(ends, minlength=len(rest))
+        same = np.bincount(ends[np.concatenate([labels[ri] == labels[rj]] * 2)],
+                           minlength=len(rest))
+        for label in np.unique(labels).tolist():
+            members = np.flatnonzero(labels == label)
+            if len(members) < MIN_PERSON_FACES:
+                continue
+            person = Person(name="", name_source="auto", active=True)
+            s.add(person)
+            s.flush()
+            active.add(person.id)
+            for m in members.tolist():
+                confidence = round(float(same[m]) / max(1, int(degree[m])), 4)
+                persons[rest[m]] = person.id
+                s.execute(update(Face).where(Face.id == int(ids[rest[m]]))
+                          .values(person_id=person.id, source=FaceSource.AUTO,
+                                  confidence=confidence))
+            result.new_people += 1
+            result.in_new_people += len(members)
+        # A face left alone by Chinese whispers may still be near a new person's faces.
+        result.joined += _join(s, ids, persons, vectors, links, active, threshold)
+    result.alone = int((persons < 0).sum())
+    s.flush()
+    refresh_covers(s)
+    return result
+
+
+def _join(s: Session, ids: np.ndarray, persons: np.ndarray, vectors: np.ndarray,
+          links: dict[int, set[int]], active: set[int], threshold: float) -> int:
+    """Faces in no person join the person most of their near placed faces are in (``persons``
+    is updated in place). Returns how many joined."""
+    pool = np.flatnonzero(persons < 0)
+    placed = np.flatnonzero(persons >= 0)
+    if not len(pool) or not len(placed):
+        return 0
+    pi, pj, pd = near_pairs(vectors[pool], vectors[placed], threshold)
+    order = np.lexsort((pd, pi))
+    by_face: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for k in order.tolist():
+        row = int(pool[pi[k]])
+        if len(by_face[row]) < VOTERS:
+            by_face[row].append((int(persons[placed[pj[k]]]), float(pd[k])))
+    joined = 0
+    for row, near in by_face.items():
+        allowed = [(p, d) for p, d in near
+                   if p in active and p not in links.get(int(ids[row]), ())]
+        if not allowed:
+            continue
+        votes: dict[int, list[float]] = defaultdict(list)
+        for p, d in allowed:
+            votes[p].append(d)
+        person = min(votes, key=lambda p: (-len(votes[p]), min(votes[p])))
+        confidence = round(len(votes[person]) / len(near), 4)
+        persons[row] = person
+        s.execute(update(Face).where(Face.id == int(ids[row]))
+                  .values(person_id=person, source=FaceSource.AUTO, confidence=confidence))
+        joined += 1
+    return joined
+
+
+def refresh_covers(s: Session, person_ids: list[int] | None = None) -> None:
+    """Give every active person (or those of ``person_ids``) whose cover face is not one of its
+    faces its best face: the largest sure one."""
+    query = select(Person).where(Person.active.is_(True))
+    if person_ids is not None:
+        query = query.where(Person.id.in_(person_ids))
+    people = s.scalars(query).all()
+    if not people:
+        return
+    wanted = {p.id: p for p in people}
+    best: dict[int, tuple[tuple, int]] = {}
+    covers: dict[int, int | None] = {p.id: p.cover_face_id for p in people}
+    valid: set[int] = set()
+    for fid, pid, w, h, unsure in s.execute(
+            select(Face.id, Face.person_id, Face.width, Face.height, Face.unsure)
+            .where(Face.person_id.in_(list(wanted)), Face.removed.is_(False))):
+        if pid is None:
+            continue
+        if covers.get(pid) == fid:
+            valid.add(pid)
+        key = (not unsure, w * h, -fid)
+        if pid not in best or key > best[pid][0]:
+            best[pid] = (key, fid)
+    for pid, person in wanted.items():
+        if pid not in valid:
+            person.cover_face_id = best[pid][1] if pid in best else None

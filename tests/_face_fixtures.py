@@ -1,0 +1,57 @@
+"""People without a detector: face rows with made-up descriptors written straight into the
+library (people whose faces lie near a centre of their own, far from the others)."""
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import insert, select
+
+from _edit_fixtures import add_photos
+from photoclust.core.library.models import Face, FaceCannotLink, Person
+
+
+def centres(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` descriptor centres about 1.4 apart (unit vectors in 128 dimensions)."""
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((n, 128))
+    return (c / np.linalg.norm(c, axis=1, keepdims=True)).astype(np.float32)
+
+
+def near(centre: np.ndarray, n: int, seed: int = 1, spread: float = 0.1) -> np.ndarray:
+    """``n`` descriptors within about ``spread`` of ``centre``."""
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((n, 128))
+    noise = noise / np.linalg.norm(noise, axis=1, keepdims=True) * spread
+    return (centre[None, :] + noise).astype(np.float32)
+
+
+def add_faces(library, descriptors, photo_ids=None, unsure=False, size=100) -> list[int]:
+    """One face per descriptor, each in a new photo (or in ``photo_ids``); returns face ids."""
+    descriptors = np.asarray(descriptors, dtype=np.float32)
+    if photo_ids is None:
+        photo_ids = add_photos(library, len(descriptors), prefix="/people/p")
+    with library.session() as s:
+        start = s.scalar(select(Face.id).order_by(Face.id.desc()).limit(1)) or 0
+        s.execute(insert(Face), [
+            {"photo_id": int(pid), "left": 10, "top": 20, "width": size, "height": size,
+             "descriptor": d.astype("<f4").tobytes(), "detector_score": 1.0, "person_id": None,
+             "source": "auto", "confidence": None, "unsure": unsure, "removed": False}
+            for pid, d in zip(photo_ids, descriptors)])
+        return list(s.scalars(select(Face.id).where(Face.id > start).order_by(Face.id)))
+
+
+def person_of(library, face_ids) -> list[int | None]:
+    with library.session() as s:
+        found = dict(tuple(r) for r in s.execute(select(Face.id, Face.person_id)
+                                                  .where(Face.id.in_(list(face_ids)))))
+    return [found.get(int(f)) for f in face_ids]
+
+
+def people_state(library) -> dict:
+    """Active people with names, faces with person/source/removed, face cannot-links."""
+    with library.session() as s:
+        people = {p.id: (p.name, p.name_source) for p in
+                  s.scalars(select(Person).where(Person.active.is_(True)))}
+        faces = {f.id: (f.person_id, f.source, f.removed) for f in s.scalars(select(Face))}
+        links = {tuple(r) for r in s.execute(select(FaceCannotLink.face_id,
+                                                    FaceCannotLink.person_id))}
+    return {"people": people, "faces": faces, "links": links}

@@ -1,0 +1,87 @@
+"""People in exported XMP sidecars: named people as keywords (digiKam's ``People/<name>``) and
+as MWG face regions, read back by exiftool and exiv2 (where installed)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+from sqlalchemy import update
+
+from _export_fixtures import add_cluster, add_photo, assign, draw_photo
+from _face_fixtures import add_faces, centres, near
+from photoclust.core.export import ExportJob, xmp_sidecar
+from photoclust.core.faces.editing import move_faces
+from photoclust.core.jobs import run_job
+from photoclust.core.library.models import Face, Photo
+
+needs = {tool: pytest.mark.skipif(shutil.which(tool) is None, reason=f"{tool} is not installed")
+         for tool in ("exiftool", "exiv2")}
+
+
+@pytest.fixture
+def exported(library, tmp_path):
+    """Two photos in cluster "Beach": one with Anna (left) and Bob, one with nobody named."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    ids = []
+    for i in range(2):
+        path = photos / f"p{i}.jpg"
+        draw_photo(path, seed=i, size=(400, 300))
+        ids.append(add_photo(library, path))
+    with library.session() as s:
+        s.execute(update(Photo).values(width=4000, height=3000))
+    beach = add_cluster(library, "Beach", "user")
+    for pid in ids:
+        assign(library, pid, beach, "user")
+    c = centres(3)
+    anna, bob, nobody = (add_faces(library, near(c[k], 1, seed=k), photo_ids=[pid])[0]
+                         for k, pid in enumerate([ids[0], ids[0], ids[1]]))
+    with library.session() as s:
+        s.execute(update(Face).where(Face.id == anna).values(left=100, top=200, width=400,
+                                                             height=500))
+        s.execute(update(Face).where(Face.id == bob).values(left=2000, top=1000, width=300,
+                                                            height=300))
+    move_faces(library, [anna], None, name="Anna")
+    move_faces(library, [bob], None, name="Bob / Jr")
+    move_faces(library, [nobody], None)  # an unnamed person is not exported
+    out = tmp_path / "albums"
+    run_job(ExportJob(library, out, xmp=True))
+    return out / "Beach"
+
+
+def test_sidecars_hold_named_people_as_keywords_and_face_regions(exported):
+    text = (exported / "p0.jpg.xmp").read_text(encoding="utf-8")
+    root = ET.fromstring(text.split("?>", 1)[1].rsplit("<?xpacket", 1)[0])
+    lis = [el.text for el in root.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li")
+           if el.text]
+    assert {"Beach", "Anna", "Bob / Jr", "People/Anna", "People/Bob \u2215 Jr"} <= set(lis)
+    assert "mwg-rs:Regions" in text
+    # A photo without a named person gets the sidecar it always had.
+    assert (exported / "p1.jpg.xmp").read_text(encoding="utf-8") == xmp_sidecar("Beach")
+
+
+@needs["exiftool"]
+def test_exiftool_reads_the_face_regions(exported):
+    out = subprocess.run(["exiftool", "-j", "-struct", "-RegionInfo", "-TagsList", "-Subject",
+                          str(exported / "p0.jpg.xmp")], capture_output=True, text=True,
+                         check=True)
+    (info,) = json.loads(out.stdout)
+    regions = info["RegionInfo"]["RegionList"]
+    assert [r["Name"] for r in regions] == ["Anna", "Bob / Jr"]
+    anna = regions[0]["Area"]
+    assert (anna["X"], anna["Y"], anna["W"]) == pytest.approx((0.075, 0.15, 0.1))
+    assert anna["H"] == pytest.approx(500 / 3000, abs=1e-6) and anna["Unit"] == "normalized"
+    assert regions[0]["Type"] == "Face"
+    assert info["RegionInfo"]["AppliedToDimensions"]["W"] == 4000
+    assert "People/Anna" in info["TagsList"] and "Anna" in info["Subject"]
+
+
+@needs["exiv2"]
+def test_exiv2_reads_the_face_regions(exported):
+    out = subprocess.run(["exiv2", "-px", str(exported / "p0.jpg.xmp")], capture_output=True,
+                         text=True, check=True).stdout
+    assert "mwg-rs:RegionList[1]/mwg-rs:Name" in out and "Anna" in out
+    assert "People/Bob \u2215 Jr" in out
