@@ -258,10 +258,15 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+#: Events named by a search word get one explanation each up to this many; more share one.
+_EVENTS_EXPLAINED = 20
+
+
 def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
     """Present photos whose place (city, region or country) or event name holds every word of
-    ``text`` (whole words, any case), as ``(photo ids, why)``: one entry for the places, one for
-    the events; none when nothing matches. For search ("Lisbon 2023", "Copenhagen dog")."""
+    ``text`` (whole words, any case), as ``(photo ids, why)``: one entry for the places, one per
+    event (one for all when many); none when nothing matches. For search ("Lisbon 2023",
+    "Copenhagen dog")."""
     wanted = set(_words(text))
     if not wanted:
         return []
@@ -270,8 +275,14 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
         places = s.execute(select(PhotoWhenWhere.place_city, PhotoWhenWhere.place_region,
                                   PhotoWhenWhere.place_country).distinct()
                            .where(PhotoWhenWhere.place_city.is_not(None))).all()
-        matched = [(city, region, country) for city, region, country in places
-                   if wanted <= set(_words(" ".join(v for v in (city, region, country) if v)))]
+        matched = []
+        named: set[str] = set()
+        for city, region, country in places:
+            fields = [v for v in (city, region, country) if v]
+            if wanted <= set(_words(" ".join(fields))):
+                matched.append((city, region, country))
+                # Say it with the field the words name ("Sweden", not its towns).
+                named.add(next((v for v in fields if wanted <= set(_words(v))), city or ""))
         if matched:
             ids: set[int] = set()
             for city, region, country in matched:
@@ -283,20 +294,24 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
                            else PhotoWhenWhere.place_region == region,
                            PhotoWhenWhere.place_country.is_(country) if country is None
                            else PhotoWhenWhere.place_country == country)))
-            names = sorted({city or "" for city, _, _ in matched})
+            names = sorted(named)
             shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
             out.append((ids, f"place: {shown}"))
         events = [(eid, name) for eid, name in s.execute(
             select(Event.id, Event.name).where(Event.active.is_(True)))
             if wanted <= set(_words(name))]
-        if events:
-            ids = set()
-            for part in chunks([eid for eid, _ in events]):
-                ids.update(s.scalars(select(EventPhoto.photo_id)
-                                     .join(Photo, Photo.id == EventPhoto.photo_id)
-                                     .where(EventPhoto.event_id.in_(part),
-                                            Photo.status == _PRESENT)))
-            out.append((ids, f"event: {events[0][1]}"))
+        members: dict[int, set[int]] = defaultdict(set)
+        for part in chunks([eid for eid, _ in events]):
+            for pid, eid in s.execute(select(EventPhoto.photo_id, EventPhoto.event_id)
+                                      .join(Photo, Photo.id == EventPhoto.photo_id)
+                                      .where(EventPhoto.event_id.in_(part),
+                                             Photo.status == _PRESENT)):
+                members[eid].add(pid)
+        if len(events) <= _EVENTS_EXPLAINED:
+            out.extend((members[eid], f"event: {name}") for eid, name in events)
+        else:
+            out.append((set().union(*members.values()),
+                        f"event: {len(events)} events named {text.strip()}"))
     return [(ids, why) for ids, why in out if ids]
 
 
