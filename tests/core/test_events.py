@@ -100,6 +100,19 @@ def test_group_moments_cuts_at_gaps_and_keeps_trips_whole():
         [1, 2], [3], [4, 5, 6, 7], [8], [9, 10, 11, 12, 13]]
 
 
+def test_place_labels():
+    from photoclust.core.events.grouping import place_label
+
+    se = ["Sweden"] * 10
+    assert place_label(["Stockholm"] * 6 + ["Nacka"] * 4, se) == "Stockholm"
+    assert place_label(["Nacka"] * 3 + ["Vaxholm"] * 3 + ["Tyresö"] * 2 + ["Solna"] * 2, se,
+                       ["Stockholm"] * 10) == "Stockholm"
+    assert place_label(["A"] * 4 + ["B"] * 3 + ["C"] * 3, se) == "A and B"
+    assert place_label(["A"] * 3 + ["B"] * 3 + ["C"] * 2 + ["D"] * 2, se,
+                       ["R1"] * 5 + ["R2"] * 5) == "Sweden"
+    assert place_label([None, None], [None, None]) is None
+
+
 def test_date_ranges():
     d = datetime
     assert date_range(d(2023, 7, 14, 9), d(2023, 7, 14, 20)) == "14 July 2023"

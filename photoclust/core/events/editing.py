@@ -147,7 +147,8 @@ def split_event(library: Library, event_id: int, at: datetime) -> EditResult:
             raise EditError(f"Nothing to split: no photos of “{event.name}” on both sides of "
                             f"{at:%Y-%m-%d %H:%M}.")
         new_id = int(s.scalar(select(func.max(Event.id))) or 0) + 1
-        place = place_label([p.city for p in later], [p.country for p in later])
+        place = place_label([p.city for p in later], [p.country for p in later],
+                            [p.region for p in later])
         changes = ChangeSet(rows=[["events", {"id": new_id}, None,
                                    {"name": event_name(place, later[0].taken, later[-1].taken),
                                     "name_source": Source.AUTO, "active": True}]])

@@ -77,20 +77,22 @@ def _places_of_events(s, event_ids: list[int] | None) -> dict[int, str | None]:
     """The place label of each event (of all events with ``None``: one grouped pass)."""
     cities: dict[int, list[str | None]] = defaultdict(list)
     countries: dict[int, list[str | None]] = defaultdict(list)
+    regions: dict[int, list[str | None]] = defaultdict(list)
     query = (select(EventPhoto.event_id, PhotoWhenWhere.place_city, PhotoWhenWhere.place_country,
-                    func.count())
+                    PhotoWhenWhere.place_region, func.count())
              .join(Photo, Photo.id == EventPhoto.photo_id)
              .join(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
              .where(Photo.status == _PRESENT, PhotoWhenWhere.place_city.is_not(None))
              .group_by(EventPhoto.event_id, PhotoWhenWhere.place_city,
-                       PhotoWhenWhere.place_country))
+                       PhotoWhenWhere.place_country, PhotoWhenWhere.place_region))
     parts = [None] if event_ids is None else list(chunks(event_ids))
     for part in parts:
         rows = s.execute(query if part is None else query.where(EventPhoto.event_id.in_(part)))
-        for event_id, city, country, n in rows:
+        for event_id, city, country, region, n in rows:
             cities[event_id].extend([city] * n)
             countries[event_id].extend([country] * n)
-    return {eid: place_label(cities[eid], countries[eid]) for eid in cities}
+            regions[event_id].extend([region] * n)
+    return {eid: place_label(cities[eid], countries[eid], regions[eid]) for eid in cities}
 
 
 def list_events(library: Library, event_ids: Iterable[int] | None = None) -> list[EventInfo]:
