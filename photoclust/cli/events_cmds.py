@@ -76,7 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _time(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text.strip())
+        # The photos' local time, as typed: an offset given with it is not used.
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=None)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a time: write 2023-07-17 or 2023-07-17T12:00") from None
