@@ -119,3 +119,16 @@ def test_export_an_album_per_event(library, tmp_path, capsys):
     # Cluster albums go elsewhere.
     code = main(["export", str(out), *lib])
     assert code == 1 and "albums per event" in capsys.readouterr().err
+
+
+def test_organize_says_what_the_events_step_did(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    for i, (when, gps) in enumerate([(datetime(2023, 6, 1, 12), KOLN),
+                                     (datetime(2023, 6, 1, 13), KOLN),
+                                     (datetime(2023, 6, 3, 12), KOLN),
+                                     (datetime(2023, 7, 14, 18), LISBON)]):
+        write_jpeg(folder / f"p{i}.jpg", color=(i * 60, 200 - i * 40, 30),
+                   exif=make_exif(taken_at=when, gps=gps))
+    out = run(capsys, "organize", str(folder), "--library", str(tmp_path / "lib.sqlite"),
+              "--k", "2", "--device", "cpu", json_out=False)
+    assert "Events: 4 photo(s) grouped, 3 new event(s), 4 place(s) named" in out
