@@ -398,3 +398,20 @@ def test_photos_indexed_before_times_were_kept_get_them_at_the_next_organize(lib
         library)).values()}
     assert times == {"2023-07-14T12:00:00+01:00", "2022-01-01T10:10:10"}
     assert EventsJob(library).run(JobContext()).times_read == 0
+
+
+def test_an_undone_split_keeps_its_event_id_for_redo(library, tmp_path):
+    folder = _trip_library(library, tmp_path)
+    index_and_group(library, folder)
+    lisbon = queries.list_events(library)[-1]
+    split = editing.split_event(library, lisbon.id, datetime(2023, 7, 17))
+    new_id = next(e.id for e in queries.list_events(library) if e.name.startswith("Lisbon, 17"))
+    edit_history.undo(library, split.event_id)
+    # Organize founds an event meanwhile: it gets another id than the undone split's.
+    photo(folder, "autumn.jpg", datetime(2023, 10, 1, 10), gps=KOLN, color=(99, 1, 1))
+    index_and_group(library, folder)
+    autumn = next(e for e in queries.list_events(library) if "October" in e.name)
+    assert autumn.id != new_id
+    edit_history.redo(library)
+    assert queries.event_info(library, new_id).photos == 2
+    assert queries.event_info(library, autumn.id).photos == 1
