@@ -66,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     shift = sub.add_parser(
         "shift-time", help="correct the time of photos whose camera clock was wrong",
         description="Move the photos' times by DURATION ([-]DAYSd HH:MM[:SS], e.g. +1:00, "
-        "-365d, 3652d 02:00). The files are not changed; `photoclust undo` takes it back.")
+        "3652d 02:00; a negative one as --by=-1:00 or --by=-365d). The files are not changed; "
+        "`photoclust undo` takes it back.")
     shift.add_argument("paths", nargs="+", metavar="PHOTO_PATH")
     shift.add_argument("--by", required=True, type=_duration, metavar="DURATION")
     add_library_option(shift)
