@@ -286,16 +286,14 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
                 # Say it with the field the words name ("Sweden", not its towns).
                 named.add(next((v for v in fields if wanted <= set(_words(v))), city or ""))
         if matched:
-            ids: set[int] = set()
-            for city, region, country in matched:
-                ids.update(s.scalars(
-                    select(PhotoWhenWhere.photo_id)
+            wanted_places = set(matched)
+            ids: set[int] = {
+                pid for pid, *place in s.execute(
+                    select(PhotoWhenWhere.photo_id, PhotoWhenWhere.place_city,
+                           PhotoWhenWhere.place_region, PhotoWhenWhere.place_country)
                     .join(Photo, Photo.id == PhotoWhenWhere.photo_id)
-                    .where(Photo.status == _PRESENT, PhotoWhenWhere.place_city == city,
-                           PhotoWhenWhere.place_region.is_(region) if region is None
-                           else PhotoWhenWhere.place_region == region,
-                           PhotoWhenWhere.place_country.is_(country) if country is None
-                           else PhotoWhenWhere.place_country == country)))
+                    .where(Photo.status == _PRESENT, PhotoWhenWhere.place_city.is_not(None)))
+                if tuple(place) in wanted_places}
             names = sorted(named)
             shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
             out.append((ids, f"place: {shown}"))
