@@ -297,9 +297,15 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
             names = sorted(named)
             shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
             out.append((ids, f"place: {shown}"))
-        events = [(eid, name) for eid, name in s.execute(
-            select(Event.id, Event.name).where(Event.active.is_(True)))
-            if wanted <= set(_words(name))]
+        # SQLite's lower() and LIKE know only ASCII letters: each word's longest ASCII part
+        # narrows the events down (never out), the words themselves decide.
+        query = select(Event.id, Event.name).where(Event.active.is_(True))
+        for word in wanted:
+            part = max(re.findall(r"[a-z0-9]+", word), key=len, default="")
+            if len(part) >= 2:
+                query = query.where(func.lower(Event.name).like(f"%{part}%"))
+        events = [(eid, name) for eid, name in s.execute(query)
+                  if wanted <= set(_words(name))]
         members: dict[int, set[int]] = defaultdict(set)
         for part in chunks([eid for eid, _ in events]):
             for pid, eid in s.execute(select(EventPhoto.photo_id, EventPhoto.event_id)
