@@ -300,6 +300,36 @@ def test_search_by_place_event_and_date(library, tmp_path):
     assert hits[0].why == "event: Surf week"
 
 
+def test_search_by_other_forms_of_place_names(library, tmp_path):
+    """English and local names both find a place: Cologne / Köln, Lisboa / Lisbon,
+    Deutschland / Germany, Portugal; a word that is no name of these places finds nothing."""
+    from photoclust.core.events import place_names
+
+    folder = _trip_library(library, tmp_path)
+    index_and_group(library, folder)
+    koln = set(queries.photos_taken_in(library, place_words=["köln"]))
+    lisbon = set(queries.photos_taken_in(library, place_words=["lisbon"]))
+    assert len(koln) == 6 and len(lisbon) == 4
+
+    def found(text):
+        return [(ids, why) for ids, why in queries.photos_named_by(library, text)
+                if why.startswith("place:")]
+
+    assert found("Cologne") == [(koln, "place: Köln")]
+    assert found("köln") == [(koln, "place: Köln")]
+    assert found("Lisboa") == [(lisbon, "place: Lisbon")]
+    assert found("Deutschland") == [(koln, "place: Germany")]
+    assert found("germany") == [(koln, "place: Germany")]
+    assert found("Portugal") == [(lisbon, "place: Portugal")]
+    assert found("Alemanha") == []  # Portuguese for Germany: not a language of Germany
+    assert found("Paris") == [] and found("dog") == []
+    assert not place_names.might_name_a_city("dog")
+    assert "danmark" in place_names.country_names("DK")
+    assert "denmark" in place_names.country_names("DK")
+    assert "københavn" in place_names.city_names("DK", "Copenhagen")
+    assert place_names.city_names("DK", "No such town") == frozenset()
+
+
 def test_export_xmp_carries_place_and_event(library, tmp_path):
     import xml.etree.ElementTree as ET
 

