@@ -120,13 +120,18 @@ def cmd_events(args: argparse.Namespace) -> int:
 def cmd_places(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         places = queries.list_places(library)
+        waiting = 0 if args.json else queries.photos_awaiting_places(library)
     if args.json:
         print_json([p.to_json() for p in places])
         return 0
-    if not places:
-        print("No places: no photo has a GPS position (or run `photoclust organize FOLDER`).")
+    if not places and not waiting:
+        print("No places: no photo has a GPS position.")
     for p in places:
         print(f"{p.photos:>6}  {printable(p.name)}, {printable(p.country or '')}")
+    if waiting:
+        print(f"{waiting} photo{'s' if waiting != 1 else ''} with a GPS position "
+              f"{'have' if waiting != 1 else 'has'} no place yet: run `photoclust organize "
+              "FOLDER` (indexing alone names no places).")
     return 0
 
 

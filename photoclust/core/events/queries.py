@@ -155,6 +155,22 @@ def list_places(library: Library) -> list[PlaceCount]:
     return places
 
 
+def photos_awaiting_places(library: Library) -> int:
+    """Present photos with a usable GPS position whose place is not named yet (Organize's events
+    step names them; ``index`` alone does not): for "run organize" hints."""
+    from photoclust.core.events.places import valid_position
+
+    with library.session() as s:
+        rows = s.execute(
+            select(Photo.gps_lat, Photo.gps_lon)
+            .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
+            .where(Photo.status == _PRESENT, Photo.gps_lat.is_not(None),
+                   PhotoWhenWhere.photo_id.is_(None)
+                   | Photo.gps_lat.is_distinct_from(PhotoWhenWhere.place_lat)
+                   | Photo.gps_lon.is_distinct_from(PhotoWhenWhere.place_lon))).all()
+    return sum(1 for lat, lon in rows if valid_position(lat, lon))
+
+
 def timeline_months(library: Library) -> list[tuple[int, int, int]]:
     """``(year, month, photos)`` for every month with present photos, oldest first."""
     jd = _shifted_julian()
