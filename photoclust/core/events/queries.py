@@ -317,14 +317,14 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
         named: set[str] = set()
         # Other forms of the names (Cologne for Köln, Danmark for Denmark): place_names.py.
         said = place_names.normal_form(text)
-        city_forms = place_names.might_name_a_city(said)
+        city_forms = place_names.cities_called(said)
         for city, region, country, code in places:
             fields = [v for v in (city, region, country) if v]
             if wanted <= set(_words(" ".join(fields))):
                 matched.append((city, region, country))
                 # Say it with the field the words name ("Sweden", not its towns).
                 named.add(next((v for v in fields if wanted <= set(_words(v))), city or ""))
-            elif city_forms and said in place_names.city_names(code, city):
+            elif city_forms and (code, place_names.normal_form(city or "")) in city_forms:
                 matched.append((city, region, country))
                 named.add(city)
             elif said in place_names.country_names(code):
