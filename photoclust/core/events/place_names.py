@@ -18,6 +18,7 @@ forms are known (never an error).
 """
 from __future__ import annotations
 
+import csv
 import gettext
 import importlib.util
 import json
@@ -128,6 +129,23 @@ def _city_names(country_code: str, city: str) -> frozenset[str]:
     # Airport codes (CPH, LIS) are no names to search by.
     return frozenset(normal_form(a) for a in names
                      if not (a.isupper() and a.isascii() and len(a) <= 4)) - {""}
+
+
+@cache
+def _country_codes() -> dict[str, str]:
+    """Country name as photoclust stores it (the place data's ``countries.csv``) -> its code."""
+    from photoclust.core.events.places import DATA_FILES, GeocoderError, default_data_dir
+
+    try:
+        with open(default_data_dir() / DATA_FILES[1], encoding="utf-8") as fh:
+            return {row[1]: row[0] for row in csv.reader(fh) if len(row) >= 2}
+    except (OSError, GeocoderError, csv.Error):
+        return {}
+
+
+def country_code(country: str | None) -> str | None:
+    """The code of a country as photoclust names it ("Germany" -> "DE"); ``None`` if unknown."""
+    return _country_codes().get(country) if country else None
 
 
 @cache

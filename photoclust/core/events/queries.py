@@ -310,15 +310,15 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
     out: list[tuple[set[int], str]] = []
     with library.session() as s:
         places = s.execute(select(PhotoWhenWhere.place_city, PhotoWhenWhere.place_region,
-                                  PhotoWhenWhere.place_country,
-                                  PhotoWhenWhere.place_country_code).distinct()
+                                  PhotoWhenWhere.place_country).distinct()
                            .where(PhotoWhenWhere.place_city.is_not(None))).all()
         matched = []
         named: set[str] = set()
         # Other forms of the names (Cologne for Köln, Danmark for Denmark): place_names.py.
         said = place_names.normal_form(text)
         city_forms = place_names.cities_called(said)
-        for city, region, country, code in places:
+        for city, region, country in places:
+            code = place_names.country_code(country)  # (the index holds no codes)
             fields = [v for v in (city, region, country) if v]
             if wanted <= set(_words(" ".join(fields))):
                 matched.append((city, region, country))
