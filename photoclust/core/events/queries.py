@@ -326,10 +326,10 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
                 named.add(next((v for v in fields if wanted <= set(_words(v))), city or ""))
             elif city_forms and (code, place_names.normal_form(city or "")) in city_forms:
                 matched.append((city, region, country))
-                named.add(city)
+                named.add(city or "")
             elif said in place_names.country_names(code):
                 matched.append((city, region, country))
-                named.add(country or code)
+                named.add(country or code or "")
         if matched:
             wanted_places = set(matched)
             ids: set[int] = {
