@@ -374,6 +374,36 @@ def test_search_by_other_forms_of_place_names(library, tmp_path):
     assert place_names.city_names("DK", "No such town") == frozenset()
 
 
+def test_search_without_the_other_names_data_uses_the_stored_names(library, tmp_path,
+                                                                    monkeypatch):
+    import sys
+
+    from photoclust.core.events import place_names
+
+    folder = _trip_library(library, tmp_path)
+    index_and_group(library, folder)
+    cached = [place_names._city_file_bytes, place_names.might_name_a_city,
+              place_names.cities_called, place_names._country_languages,
+              place_names.country_names, place_names._city_names]
+
+    def clear():
+        for function in cached:
+            function.cache_clear()
+
+    clear()
+    monkeypatch.setattr(place_names, "_package_dir", lambda name: None)
+    monkeypatch.setitem(sys.modules, "pycountry", None)  # import pycountry fails
+    try:
+        whys = [why for _, why in queries.photos_named_by(library, "Cologne")]
+        assert whys == []
+        assert [why for _, why in queries.photos_named_by(library, "Deutschland")] == []
+        assert "place: Köln" in [why for _, why in queries.photos_named_by(library, "köln")]
+    finally:
+        monkeypatch.undo()
+        clear()
+    assert "place: Köln" in [why for _, why in queries.photos_named_by(library, "Cologne")]
+
+
 def test_export_xmp_carries_place_and_event(library, tmp_path):
     import xml.etree.ElementTree as ET
 
