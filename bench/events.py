@@ -100,6 +100,14 @@ def synthetic(n: int) -> None:
         events = timed("  list_events", lambda: queries.list_events(library))
         timed("  timeline_months", lambda: queries.timeline_months(library))
         timed("  list_places", lambda: queries.list_places(library))
+        # Search words (docs/places.md, Search): the first word of a process reads the data of
+        # other names; a word naming nothing, other forms of city and country names.
+        for word in ("dog", "dog", "cologne", "köln", "deutschland", "lisboa"):
+            found = timed(f"  search word {word!r}",
+                          lambda w=word: queries.photos_named_by(library, w))
+            print(f"    {sum(len(ids) for ids, _ in found):,} photos ({len(found)} reasons)")
+        timed("  shifted_year_months (no shift)", lambda: queries.shifted_year_months(library))
+        timed("  photos_awaiting_places", lambda: queries.photos_awaiting_places(library))
         print(f"  {len(events):,} events; largest: {max(events, key=lambda e: e.photos).name}")
         later = synthetic_rows(1000, n + 1, rows[-1]["taken_at"] + timedelta(days=2), rng)
         add(library, later)

@@ -66,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     shift = sub.add_parser(
         "shift-time", help="correct the time of photos whose camera clock was wrong",
         description="Move the photos' times by DURATION ([-]DAYSd HH:MM[:SS], e.g. +1:00, "
-        "-365d, 3652d 02:00). The files are not changed; `photoclust undo` takes it back.")
+        "3652d 02:00; a negative one as --by=-1:00 or --by=-365d). The files are not changed; "
+        "`photoclust undo` takes it back.")
     shift.add_argument("paths", nargs="+", metavar="PHOTO_PATH")
     shift.add_argument("--by", required=True, type=_duration, metavar="DURATION")
     add_library_option(shift)
@@ -76,7 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _time(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text.strip())
+        # The photos' local time, as typed: an offset given with it is not used.
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=None)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a time: write 2023-07-17 or 2023-07-17T12:00") from None
@@ -118,13 +120,18 @@ def cmd_events(args: argparse.Namespace) -> int:
 def cmd_places(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         places = queries.list_places(library)
+        waiting = 0 if args.json else queries.photos_awaiting_places(library)
     if args.json:
         print_json([p.to_json() for p in places])
         return 0
-    if not places:
-        print("No places: no photo has a GPS position (or run `photoclust organize FOLDER`).")
+    if not places and not waiting:
+        print("No places: no photo has a GPS position.")
     for p in places:
         print(f"{p.photos:>6}  {printable(p.name)}, {printable(p.country or '')}")
+    if waiting:
+        print(f"{waiting} photo{'s' if waiting != 1 else ''} with a GPS position "
+              f"{'have' if waiting != 1 else 'has'} no place yet: run `photoclust organize "
+              "FOLDER` (indexing alone names no places).")
     return 0
 
 

@@ -13,6 +13,7 @@ from photoclust.cli.common import (
     open_from_args,
     print_json,
     print_skipped,
+    printable,
 )
 from photoclust.cli.embed_cmds import add_model_options, check_batch_size, print_embed_summary
 from photoclust.core.jobs import run_job
@@ -78,4 +79,10 @@ def cmd_organize(args: argparse.Namespace) -> int:
         from photoclust.cli.people_cmds import print_faces_summary
 
         print_faces_summary(result.faces)
+    if result.events is not None:  # when and where (docs/places.md)
+        events = result.events
+        print(f"Events: {events.photos_grouped} photo(s) grouped, {events.events_created} new "
+              f"event(s), {events.places_named} place(s) named (`photoclust events`).")
+        if events.note:
+            print(f"Note: {printable(events.note)}")
     return 0

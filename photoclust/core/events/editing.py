@@ -146,11 +146,16 @@ def split_event(library: Library, event_id: int, at: datetime) -> EditResult:
         if not later or len(later) == len(moments):
             raise EditError(f"Nothing to split: no photos of “{event.name}” on both sides of "
                             f"{at:%Y-%m-%d %H:%M}.")
+        # The new event's row is made inactive and the edit activates it, so undo hides it
+        # (never deletes it): its id is never given to another event, and redo finds it.
         new_id = int(s.scalar(select(func.max(Event.id))) or 0) + 1
-        place = place_label([p.city for p in later], [p.country for p in later])
-        changes = ChangeSet(rows=[["events", {"id": new_id}, None,
-                                   {"name": event_name(place, later[0].taken, later[-1].taken),
-                                    "name_source": Source.AUTO, "active": True}]])
+        place = place_label([p.city for p in later], [p.country for p in later],
+                            [p.region for p in later])
+        s.execute(insert(Event).values(
+            id=new_id, name=event_name(place, later[0].taken, later[-1].taken),
+            name_source=Source.AUTO, active=False))
+        changes = ChangeSet(rows=[["events", {"id": new_id}, {"active": False},
+                                   {"active": True}]])
         ids = [p.photo_id for p in later]
         _to_event(changes, _memberships(s, ids), ids, new_id)
         return _finish(s, "event_split",

@@ -100,10 +100,11 @@ def date_range(start: datetime, end: datetime) -> str:
             f"{MONTHS[end.month - 1]} {end.year}")
 
 
-def place_label(cities: Sequence[str | None], countries: Sequence[str | None]) -> str | None:
-    """The place of an event from its photos' cities and countries: the city most photos were
-    taken in when it has at least half of them, else the two main cities when they have most,
-    else the country."""
+def place_label(cities: Sequence[str | None], countries: Sequence[str | None],
+                regions: Sequence[str | None] = ()) -> str | None:
+    """The place of an event from its photos' cities, countries and regions: the city most
+    photos were taken in when it has at least half of them, else the two main cities when they
+    have 70 %, else the region when one has 70 %, else the country."""
     named = [c for c in cities if c]
     if not named:
         return None
@@ -112,6 +113,9 @@ def place_label(cities: Sequence[str | None], countries: Sequence[str | None]) -
         return counts[0][0]
     if (counts[0][1] + counts[1][1]) * 10 >= 7 * len(named):
         return f"{counts[0][0]} and {counts[1][0]}"
+    region = Counter(r for r in regions if r).most_common(1)
+    if region and region[0][1] * 10 >= 7 * len(named):
+        return region[0][0]
     country = Counter(c for c in countries if c).most_common(1)
     return country[0][0] if country else counts[0][0]
 

@@ -224,13 +224,14 @@ class PhotoMoment(NamedTuple):
     city: str | None
     country: str | None
     moment: Moment
+    region: str | None = None
 
 
 def load_moments(s: Session, photo_ids: list[int] | None = None) -> list[PhotoMoment]:
     """Present photos with a capture time, sorted by their time (the user's shift applied)."""
     query = (select(Photo.id, Photo.taken_at, Photo.gps_lat, Photo.gps_lon,
                     PhotoWhenWhere.time_shift_s, PhotoWhenWhere.place_city,
-                    PhotoWhenWhere.place_country)
+                    PhotoWhenWhere.place_country, PhotoWhenWhere.place_region)
              .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
              .where(Photo.status == PhotoStatus.PRESENT, Photo.taken_at.is_not(None)))
     rows: list = []
@@ -241,12 +242,12 @@ def load_moments(s: Session, photo_ids: list[int] | None = None) -> list[PhotoMo
             rows.extend(s.execute(query.where(Photo.id.in_(part))).all())
     out = []
     rows.sort(key=lambda row: (row[1] + timedelta(seconds=row[4] or 0), row[0]))
-    for pid, taken, lat, lon, shift, city, country in rows:
+    for pid, taken, lat, lon, shift, city, country, region in rows:
         taken = taken + timedelta(seconds=shift or 0)
         usable = valid_position(lat, lon)
         out.append(PhotoMoment(pid, taken, city, country,
                                Moment(pid, seconds(taken), lat if usable else None,
-                                      lon if usable else None)))
+                                      lon if usable else None), region))
     return out
 
 
@@ -275,7 +276,8 @@ def rename_auto_events(s: Session, event_ids: set[int], photos: list[PhotoMoment
             by_event[event_id].append(p)
     renamed = []
     for event_id, items in by_event.items():
-        place = place_label([p.city for p in items], [p.country for p in items])
+        place = place_label([p.city for p in items], [p.country for p in items],
+                            [p.region for p in items])
         name = event_name(place, items[0].taken, items[-1].taken)
         if name != auto[event_id]:
             renamed.append((event_id, auto[event_id], name))

@@ -10,6 +10,7 @@ from typing import Iterable
 
 from sqlalchemy import case, func, select
 
+from photoclust.core.events import place_names
 from photoclust.core.events.grouping import place_label
 from photoclust.core.library import Library
 from photoclust.core.library.capture_time import iso_time
@@ -77,20 +78,22 @@ def _places_of_events(s, event_ids: list[int] | None) -> dict[int, str | None]:
     """The place label of each event (of all events with ``None``: one grouped pass)."""
     cities: dict[int, list[str | None]] = defaultdict(list)
     countries: dict[int, list[str | None]] = defaultdict(list)
+    regions: dict[int, list[str | None]] = defaultdict(list)
     query = (select(EventPhoto.event_id, PhotoWhenWhere.place_city, PhotoWhenWhere.place_country,
-                    func.count())
+                    PhotoWhenWhere.place_region, func.count())
              .join(Photo, Photo.id == EventPhoto.photo_id)
              .join(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
              .where(Photo.status == _PRESENT, PhotoWhenWhere.place_city.is_not(None))
              .group_by(EventPhoto.event_id, PhotoWhenWhere.place_city,
-                       PhotoWhenWhere.place_country))
+                       PhotoWhenWhere.place_country, PhotoWhenWhere.place_region))
     parts = [None] if event_ids is None else list(chunks(event_ids))
     for part in parts:
         rows = s.execute(query if part is None else query.where(EventPhoto.event_id.in_(part)))
-        for event_id, city, country, n in rows:
+        for event_id, city, country, region, n in rows:
             cities[event_id].extend([city] * n)
             countries[event_id].extend([country] * n)
-    return {eid: place_label(cities[eid], countries[eid]) for eid in cities}
+            regions[event_id].extend([region] * n)
+    return {eid: place_label(cities[eid], countries[eid], regions[eid]) for eid in cities}
 
 
 def list_events(library: Library, event_ids: Iterable[int] | None = None) -> list[EventInfo]:
@@ -150,6 +153,22 @@ def list_places(library: Library) -> list[PlaceCount]:
     places = [PlaceCount(city or "", country, code, n) for city, country, code, n in rows]
     places.sort(key=lambda p: (-p.photos, p.name))
     return places
+
+
+def photos_awaiting_places(library: Library) -> int:
+    """Present photos with a usable GPS position whose place is not named yet (Organize's events
+    step names them; ``index`` alone does not): for "run organize" hints."""
+    from photoclust.core.events.places import valid_position
+
+    with library.session() as s:
+        rows = s.execute(
+            select(Photo.gps_lat, Photo.gps_lon)
+            .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
+            .where(Photo.status == _PRESENT, Photo.gps_lat.is_not(None),
+                   PhotoWhenWhere.photo_id.is_(None)
+                   | Photo.gps_lat.is_distinct_from(PhotoWhenWhere.place_lat)
+                   | Photo.gps_lon.is_distinct_from(PhotoWhenWhere.place_lon))).all()
+    return sum(1 for lat, lon in rows if valid_position(lat, lon))
 
 
 def timeline_months(library: Library) -> list[tuple[int, int, int]]:
@@ -238,6 +257,24 @@ def photos_taken_in(library: Library, year: int | None = None, month: int | None
         return set(s.scalars(query))
 
 
+def shifted_year_months(library: Library) -> dict[int, tuple[int, int]]:
+    """``photo id -> (year, month)`` of the present photos whose time the user shifted
+    (``shift-time``), the shift applied; ``(0, 0)`` when the photo has no time. For search's
+    date words, whose index holds the times as the photos say them. Usually empty."""
+    jd = _shifted_julian()
+    query = (select(Photo.id, func.strftime("%Y", jd), func.strftime("%m", jd))
+             .join(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
+             .where(Photo.status == _PRESENT, PhotoWhenWhere.time_shift_s != 0))
+    out: dict[int, tuple[int, int]] = {}
+    with library.session() as s:
+        for pid, year, month in s.execute(query):
+            try:
+                out[pid] = (int(year), int(month))
+            except (TypeError, ValueError):
+                out[pid] = (0, 0)
+    return out
+
+
 def known_place_words(library: Library) -> set[str]:
     """Lower-case words of every named city, region and country (for search)."""
     words: set[str] = set()
@@ -258,10 +295,15 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+#: Events named by a search word get one explanation each up to this many; more share one.
+_EVENTS_EXPLAINED = 20
+
+
 def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
     """Present photos whose place (city, region or country) or event name holds every word of
-    ``text`` (whole words, any case), as ``(photo ids, why)``: one entry for the places, one for
-    the events; none when nothing matches. For search ("Lisbon 2023", "Copenhagen dog")."""
+    ``text`` (whole words, any case), as ``(photo ids, why)``: one entry for the places, one per
+    event (one for all when many); none when nothing matches. For search ("Lisbon 2023",
+    "Copenhagen dog")."""
     wanted = set(_words(text))
     if not wanted:
         return []
@@ -270,33 +312,57 @@ def photos_named_by(library: Library, text: str) -> list[tuple[set[int], str]]:
         places = s.execute(select(PhotoWhenWhere.place_city, PhotoWhenWhere.place_region,
                                   PhotoWhenWhere.place_country).distinct()
                            .where(PhotoWhenWhere.place_city.is_not(None))).all()
-        matched = [(city, region, country) for city, region, country in places
-                   if wanted <= set(_words(" ".join(v for v in (city, region, country) if v)))]
+        matched = []
+        named: set[str] = set()
+        # Other forms of the names (Cologne for Köln, Danmark for Denmark): place_names.py.
+        said = place_names.normal_form(text)
+        city_forms = place_names.cities_called(said)
+        for city, region, country in places:
+            code = place_names.country_code(country)  # (the index holds no codes)
+            fields = [v for v in (city, region, country) if v]
+            if wanted <= set(_words(" ".join(fields))):
+                matched.append((city, region, country))
+                # Say it with the field the words name ("Sweden", not its towns).
+                named.add(next((v for v in fields if wanted <= set(_words(v))), city or ""))
+            elif city_forms and (code, place_names.normal_form(city or "")) in city_forms:
+                matched.append((city, region, country))
+                named.add(city or "")
+            elif said in place_names.country_names(code):
+                matched.append((city, region, country))
+                named.add(country or code or "")
         if matched:
-            ids: set[int] = set()
-            for city, region, country in matched:
-                ids.update(s.scalars(
-                    select(PhotoWhenWhere.photo_id)
+            wanted_places = set(matched)
+            ids: set[int] = {
+                pid for pid, *place in s.execute(
+                    select(PhotoWhenWhere.photo_id, PhotoWhenWhere.place_city,
+                           PhotoWhenWhere.place_region, PhotoWhenWhere.place_country)
                     .join(Photo, Photo.id == PhotoWhenWhere.photo_id)
-                    .where(Photo.status == _PRESENT, PhotoWhenWhere.place_city == city,
-                           PhotoWhenWhere.place_region.is_(region) if region is None
-                           else PhotoWhenWhere.place_region == region,
-                           PhotoWhenWhere.place_country.is_(country) if country is None
-                           else PhotoWhenWhere.place_country == country)))
-            names = sorted({city or "" for city, _, _ in matched})
+                    .where(Photo.status == _PRESENT, PhotoWhenWhere.place_city.is_not(None)))
+                if tuple(place) in wanted_places}
+            names = sorted(named)
             shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
             out.append((ids, f"place: {shown}"))
-        events = [(eid, name) for eid, name in s.execute(
-            select(Event.id, Event.name).where(Event.active.is_(True)))
-            if wanted <= set(_words(name))]
-        if events:
-            ids = set()
-            for part in chunks([eid for eid, _ in events]):
-                ids.update(s.scalars(select(EventPhoto.photo_id)
-                                     .join(Photo, Photo.id == EventPhoto.photo_id)
-                                     .where(EventPhoto.event_id.in_(part),
-                                            Photo.status == _PRESENT)))
-            out.append((ids, f"event: {events[0][1]}"))
+        # SQLite's lower() and LIKE know only ASCII letters: each word's longest ASCII part
+        # narrows the events down (never out), the words themselves decide.
+        query = select(Event.id, Event.name).where(Event.active.is_(True))
+        for word in wanted:
+            part = max(re.findall(r"[a-z0-9]+", word), key=len, default="")
+            if len(part) >= 2:
+                query = query.where(func.lower(Event.name).like(f"%{part}%"))
+        events = [(eid, name) for eid, name in s.execute(query)
+                  if wanted <= set(_words(name))]
+        members: dict[int, set[int]] = defaultdict(set)
+        for part in chunks([eid for eid, _ in events]):
+            for pid, eid in s.execute(select(EventPhoto.photo_id, EventPhoto.event_id)
+                                      .join(Photo, Photo.id == EventPhoto.photo_id)
+                                      .where(EventPhoto.event_id.in_(part),
+                                             Photo.status == _PRESENT)):
+                members[eid].add(pid)
+        if len(events) <= _EVENTS_EXPLAINED:
+            out.extend((members[eid], f"event: {name}") for eid, name in events)
+        else:
+            out.append((set().union(*members.values()),
+                        f"event: {len(events)} events named {text.strip()}"))
     return [(ids, why) for ids, why in out if ids]
 
 

@@ -107,7 +107,8 @@ def parse_time_text(text: str, what: str, subsec: str | None = None,
                     offset: str | None = None) -> tuple[datetime, int | None, bool]:
     """An EXIF or XMP time (``2023:07:14 18:15:02``, ``2023-07-14T18:15:02.5+02:00``) as
     ``(local time, offset minutes or None, date_only)``; raises ``_Refused`` with the reason."""
-    match = _EXIF_TIME.match(text)
+    # Cameras without a set clock write the time fields blank: "2023:07:14   :  :  ".
+    match = _EXIF_TIME.match(re.sub(r"[\s:]+$", "", text))
     if not match:
         raise _Refused(f"{what} is not a time ({text[:40]!r}): not used")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
@@ -128,7 +129,7 @@ def _xmp_times(xmp: str) -> list[tuple[str, str]]:
     found = []
     for name in _XMP_TIME_NAMES:
         escaped = re.escape(name)
-        match = (re.search(escaped + r'\s*=\s*"([^"]*)"', xmp)
+        match = (re.search(escaped + r"""\s*=\s*["']([^"']*)["']""", xmp)
                  or re.search(r"<" + escaped + r">\s*([^<]*?)\s*</" + escaped + ">", xmp))
         if match:
             found.append((f"XMP {name}", match.group(1)))

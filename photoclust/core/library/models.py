@@ -290,7 +290,7 @@ class PhotoWhenWhere(Base):
     place_city: Mapped[str | None] = mapped_column(String(200))
     place_region: Mapped[str | None] = mapped_column(String(200))
     place_country_code: Mapped[str | None] = mapped_column(String(2))
-    place_country: Mapped[str | None] = mapped_column(String(100), index=True)
+    place_country: Mapped[str | None] = mapped_column(String(100))
 
 
 class Event(Base):
@@ -317,3 +317,8 @@ class EventPhoto(Base):
     )
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), nullable=False, index=True)
     source: Mapped[str] = mapped_column(String(16), nullable=False, default="auto")
+
+
+# The places named (search, the places list) from the index alone.
+Index("ix_photo_when_where_place", PhotoWhenWhere.place_city, PhotoWhenWhere.place_region,
+      PhotoWhenWhere.place_country)

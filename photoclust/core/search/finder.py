@@ -220,9 +220,9 @@ def search_photos(library: Library, text: str, limit: int = 50,
 def _with_when_where(library: Library, index: SearchIndex, term: _Term, scores: np.ndarray,
                      sources: list) -> tuple[_Term, np.ndarray, list]:
     """A term also matches the photos taken at a place or in an event it names (docs/places.md);
-    dates are matched by the index."""
+    dates are matched by the index, corrected for the photos whose time the user shifted."""
     if term.year is not None or term.month is not None:
-        return term, scores, sources
+        return term, *_with_time_shifts(library, index, term, scores, sources)
     from photoclust.core.events.queries import photos_named_by
 
     extra = [(np.isin(index.ids, np.fromiter(ids, np.int64, len(ids))).astype(np.float32), why)
@@ -231,6 +231,30 @@ def _with_when_where(library: Library, index: SearchIndex, term: _Term, scores: 
         return term, scores, sources
     sources = [*sources, *extra]
     return term, np.max(np.stack([s for s, _ in sources]), axis=0), sources
+
+
+def _with_time_shifts(library: Library, index: SearchIndex, term: _Term, scores: np.ndarray,
+                      sources: list) -> tuple[np.ndarray, list]:
+    """A date term's scores with the photos whose time was shifted (``shift-time``) judged by
+    their shifted time: the index keeps the times as the photos say them."""
+    from photoclust.core.events.queries import shifted_year_months
+
+    shifted = shifted_year_months(library)
+    if not shifted or not len(index.ids):
+        return scores, sources
+    ids = np.fromiter(shifted, np.int64, len(shifted))
+    rows = np.searchsorted(index.ids, ids)
+    known = (rows < len(index.ids)) & (index.ids[np.minimum(rows, len(index.ids) - 1)] == ids)
+    values = np.array([shifted[int(i)] for i in ids], dtype=np.int64).reshape(-1, 2)
+    hit = (values[:, 0] == term.year) if term.year is not None else (values[:, 1] == term.month)
+    scores = scores.copy()
+    scores[rows[known]] = hit[known].astype(scores.dtype)
+    fixed = []
+    for source, why in sources:
+        source = source.copy()
+        source[rows[known]] = hit[known].astype(source.dtype)
+        fixed.append((source, why))
+    return scores, fixed
 
 
 def _hit(index: SearchIndex, row: int, score: float, why: str) -> SearchHit:
