@@ -87,8 +87,9 @@ def test_photos_are_embedded_while_indexing_goes_on(library, tmp_path):
     # the file's name (as the embed stage says it), then the photos looked at meanwhile
     assert indexing and all(str(tmp_path) not in m for m in indexing)
     assert any(m.startswith("index: img_0") and m.endswith(" embedded)") for m in indexing)
-    # The same reports as data: a stage, numbers, and the photos embedded while indexing.
-    assert {p.stage for p in reports} == {"index", "embed", "cluster"}
+    # The same reports as data: a stage, numbers, and the photos embedded while indexing; faces
+    # and events come after the clustering.
+    assert {p.stage for p in reports} == {"index", "embed", "cluster", "faces", "events"}
     assert any(p.stage == "index" and p.embedded and p.message.startswith("img_0")
                for p in reports)
     assert all(p.embedded is None for p in reports if p.stage != "index")
