@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 EXPORT_VERSION = 1
 """Version of the export (graph wrapper, opset, quantisation recipe); part of the cache key."""
 OPSET = 17
+QUANTIZE_VERSION = 2
+"""Version of the int8 recipe (quantize.py), in the cache key of quantised models only: 2 keeps
+every matrix product's weights to 7 bits, so that CPUs without VNNI do not saturate."""
 CACHE_ENV = "PHOTOCLUST_MODEL_CACHE"
 """Environment variable naming the model cache folder (tests, portable installs)."""
 
@@ -88,8 +91,9 @@ def cache_key(spec: BackboneSpec, weights: Path | None, runtime_version: str) ->
         st = weights.stat()
         identity = f"{weights.resolve()}|{st.st_size}|{st.st_mtime_ns}"
         tag = "w" + hashlib.sha256(identity.encode()).hexdigest()[:12]
-    return (f"{spec.name}-pre{PREPROCESS_VERSION}-exp{EXPORT_VERSION}-ort{runtime_version}-"
-            f"{tag}")
+    recipe = f"-q{QUANTIZE_VERSION}" if spec.quantized else ""
+    return (f"{spec.name}-pre{PREPROCESS_VERSION}-exp{EXPORT_VERSION}{recipe}-"
+            f"ort{runtime_version}-{tag}")
 
 
 def _sha256(path: Path) -> str:
