@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import write_photos
 
 REPO = Path(__file__).resolve().parents[2]
