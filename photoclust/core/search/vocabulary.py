@@ -40,6 +40,10 @@ DATA_FILE = (Path(__file__).resolve().parent.parent.parent / "resources" / "word
 WEIGHT_LEMMA = 1.0
 WEIGHT_NAME_PART = 0.5
 WEIGHT_DEFINITION = 0.4
+#: A scene or common word that is also a synset's word ("dress", "hat"): the classes only the
+#: group adds (overskirt, hoopskirt) rank after the synset's (gown). At 0.5 the overskirts came
+#: first and "dress" lost a third of its precision on clothing14 (docs/search.md).
+WEIGHT_GROUP_EXTRA = 0.25
 
 #: Words of a definition that say nothing about what a photo shows.
 _DEFINITION_STOP = frozenset(
@@ -186,9 +190,11 @@ class Vocabulary:
                 return Match(tuple((c, WEIGHT_LEMMA) for c in self._modern[form]), form)
         for form in forms:
             if form in self.word_groups:
-                weights = {self.word_groups[form]: WEIGHT_LEMMA}
-                if form in self._phrases:  # "church": the synset's classes as well
-                    weights.update(self._named(form))
+                group = self.word_groups[form]
+                synsets = [c for c, _ in self._named(form) if c != group]
+                # "dress": the synset's classes (gown) first, the group's others after them
+                weights = {group: WEIGHT_GROUP_EXTRA if synsets else WEIGHT_LEMMA}
+                weights.update((c, WEIGHT_LEMMA) for c in synsets)
                 return Match(tuple(sorted(weights.items())), form)
         word = forms[0]
         overridden = word in self._related  # its usual sense is not the one the file has
