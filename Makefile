@@ -11,7 +11,7 @@ INSTALLED := $(if $(filter $(VENV)/bin,$(BIN)),$(BIN)/.installed,)
 # This checkout first on the path, also when BIN's environment has another one installed.
 RUN := QT_QPA_PLATFORM=offscreen PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH),)
 
-.PHONY: run test test-quick lint bench package clean
+.PHONY: run test test-quick lint bench package package-smoke clean
 
 $(VENV)/bin/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,15 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
+# The app carries no torch: the build environment (which has it) builds the ONNX models first.
 package: $(INSTALLED)
 	$(BIN)/pip install --quiet -e '.[package]'
+	$(RUN) $(BIN)/python packaging/build_models.py build/models
 	$(BIN)/pyinstaller --noconfirm photoclust.spec
+
+# Starts the built app and organizes 20 photos headless (CI: after make package).
+package-smoke:
+	PYTHON=$(BIN)/python packaging/smoke_test.sh dist/photoclust
 
 clean:
 	rm -rf $(VENV) build dist

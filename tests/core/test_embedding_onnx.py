@@ -182,3 +182,116 @@ def test_int8_model_has_its_own_key_and_is_never_mixed_with_fp32(library, tmp_pa
     assert list(ids_f) == list(ids_q) and len(ids_q) == 8
     cosine = (x_f * x_q).sum(1) / np.linalg.norm(x_f, axis=1) / np.linalg.norm(x_q, axis=1)
     assert 0.95 <= cosine.mean() < 0.99999  # close to float32, yet its own vectors
+
+
+# --- int8 on every x86-64 CPU (issue #24, point 7) ------------------------------------------------
+# Without VNNI, ONNX Runtime multiplies uint8 activations by int8 weights with ``vpmaddubsw``,
+# which adds each pair of products into 16 bits with saturation. The vectors are right on every
+# CPU exactly when no pair can pass 32,767: 2 x 255 x |weight| <= 32,767 for every weight of a
+# matrix product. That is a property of the quantised file, the same on every CPU.
+
+INT16_MAX = 32_767
+
+
+def widest_pair_sums(path: Path) -> dict[str, tuple[int, bool]]:
+    """For each Conv / Gemm / MatMul of a QDQ model whose weight is int8: the largest sum of two
+    uint8 x int8 products its weights allow, and whether the node is depthwise."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    arrays = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    producer = {out: node for node in model.graph.node for out in node.output}
+    widest = {}
+    for node in model.graph.node:
+        if node.op_type not in ("Conv", "Gemm", "MatMul") or len(node.input) < 2:
+            continue
+        dequantize = producer.get(node.input[1])
+        if dequantize is None or dequantize.op_type != "DequantizeLinear":
+            continue
+        weights = arrays.get(dequantize.input[0])
+        if weights is None or weights.dtype != np.int8:
+            continue
+        group = next((a.i for a in node.attribute if a.name == "group"), 1)
+        largest = int(np.abs(weights.astype(np.int32)).max())
+        widest[node.name or node.output[0]] = (2 * 255 * largest, group > 1)
+    return widest
+
+
+def tiny_network(path: Path) -> None:
+    """uint8 NHWC pixels -> conv 3x3 -> depthwise conv 3x3 -> pooled ``features`` -> Gemm
+    ``logits``: the operators of EfficientNet-Lite, with fixed random weights."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+
+    def weight(name, *shape):
+        return numpy_helper.from_array(rng.normal(0, 0.3, shape).astype(np.float32), name)
+
+    nodes = [
+        helper.make_node("Cast", ["pixels"], ["x0"], to=TensorProto.FLOAT),
+        helper.make_node("Transpose", ["x0"], ["x1"], perm=[0, 3, 1, 2]),
+        helper.make_node("Div", ["x1", "scale"], ["x2"]),
+        helper.make_node("Conv", ["x2", "w_conv", "b_conv"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w_depthwise", "b_depthwise"], ["c2"], group=8,
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("GlobalAveragePool", ["r2"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["features"]),
+        helper.make_node("Gemm", ["features", "w_fc", "b_fc"], ["logits"], transB=1),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.array(64.0, np.float32), "scale"),
+        weight("w_conv", 8, 3, 3, 3), weight("b_conv", 8), weight("w_depthwise", 8, 1, 3, 3),
+        weight("b_depthwise", 8), weight("w_fc", 10, 8), weight("b_fc", 10),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("pixels", TensorProto.UINT8,
+                                                      ["batch", 32, 32, 3])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 8]),
+         helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])],
+        initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", onnx_runtime.OPSET)])
+    onnx.save(model, str(path))
+
+
+class TinyCrops:
+    """What the quantiser needs of a model: ``crop`` (32 x 32 uint8 HWC)."""
+
+    def crop(self, image: Image.Image) -> np.ndarray:
+        return np.asarray(image.convert("RGB").resize((32, 32)), dtype=np.uint8)
+
+
+def test_int8_weights_of_matrix_products_cannot_saturate_on_cpus_without_vnni(tmp_path):
+    from photoclust.core.embedding.quantize import quantize_int8
+
+    tiny_network(tmp_path / "fp32.onnx")
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx", TinyCrops(), tmp_path)
+
+    widest = widest_pair_sums(tmp_path / "int8.onnx")
+    matrix = {name: pair for name, (pair, depthwise) in widest.items() if not depthwise}
+    depthwise = [pair for pair, is_depthwise in widest.values() if is_depthwise]
+    assert len(matrix) == 2 and len(depthwise) == 1  # the conv and the Gemm; the depthwise conv
+    assert all(pair <= INT16_MAX for pair in matrix.values()), matrix
+    # depthwise kernels add in 32 bits: they keep all 8 bits (127) and their precision
+    assert depthwise[0] == 2 * 255 * 127
+
+
+def test_int8_recipe_is_part_of_the_cache_key():
+    fp32, int8 = model_spec("efficientnet_lite2"), model_spec("efficientnet_lite2_int8")
+    assert f"-q{onnx_runtime.QUANTIZE_VERSION}-" in onnx_runtime.cache_key(int8, None, "1.0")
+    assert "-q" not in onnx_runtime.cache_key(fp32, None, "1.0")  # fp32 exports stay valid
+
+
+@pytest.mark.slow
+def test_bundled_int8_model_cannot_saturate_on_cpus_without_vnni():
+    spec = model_spec("efficientnet_lite2_int8")
+    import onnxruntime
+
+    path, meta = onnx_runtime.cached_model(spec, None, onnxruntime.__version__)
+    widest = widest_pair_sums(path)
+    matrix = [pair for pair, depthwise in widest.values() if not depthwise]
+    assert meta["quantized"] and len(matrix) > 30
+    assert max(matrix) <= INT16_MAX

@@ -64,7 +64,9 @@ def test_learner_grows_a_new_cluster_from_one_moved_photo():
     user = np.full(len(y), NO_CLUSTER)
     user[60] = 99  # one class-1 photo moved out of the merged cluster into a new one
     learner = CorrectionLearner().fit(X, start, user, cannot_link=[(60, 10)])
-    assert np.mean(learner.labels_[y == 1] == 99) > 0.9
+    # Most follow it: those more like the moved photo than like the merged cluster (one answer
+    # supports no more; the next Learns take the rest).
+    assert np.mean(learner.labels_[y == 1] == 99) > 0.8
     assert np.mean(learner.labels_[y == 0] == 10) > 0.9
     assert adjusted_rand_score(y, learner.labels_) > adjusted_rand_score(y, start)
 
@@ -92,8 +94,11 @@ def test_learner_classifier_follows_a_two_mode_class_and_keeps_labels_and_cannot
     user[[80, 81, 82, 83, 84, 85]] = 11
     user[90] = 10  # against the embeddings: the user's word still wins
     start = np.where(y == 0, 10, 11)
-    centres_only = CorrectionLearner(classifier_weight=0).fit(X, start, user, [(100, 11)])
-    classifier = CorrectionLearner(classifier_weight=1.0, classifier_C=10, random_state=0)
+    # What the classifier can do, without the check of each move against the answers.
+    centres_only = CorrectionLearner(classifier_weight=0, guard_moves=False).fit(
+        X, start, user, [(100, 11)])
+    classifier = CorrectionLearner(classifier_weight=1.0, classifier_C=10, random_state=0,
+                                   guard_moves=False)
     classifier.fit(X, start, user, [(100, 11)])
     assert classifier.labels_[90] == 10 and classifier.labels_[100] != 11
     assert np.all(classifier.confidence_[user != NO_CLUSTER] == 1.0)

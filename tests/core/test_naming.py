@@ -93,3 +93,35 @@ def test_the_shipped_vocabulary_is_what_the_tool_derives_from_wordnet(tmp_path):
     assert module.main(["--wordnet", str(wordnet), "--out", str(tmp_path / "v.json.gz")]) == 0
     with gzip.open(tmp_path / "v.json.gz", "rt") as new, gzip.open(DATA_FILE, "rt") as shipped:
         assert json.load(new) == json.load(shipped)
+
+
+# --- scenes and common words (issue #24, point 2) -------------------------------------------------
+
+def test_a_cluster_of_bathroom_objects_is_a_bathroom():
+    # What the model sees in bathroom photos: medicine chests, tubs, toilet seats, curtains.
+    assert name_of("medicine chest", "medicine chest", "medicine chest", "tub", "toilet seat",
+                   "shower curtain") == "bathroom"
+    assert name_of("microwave", "refrigerator", "dishwasher", "microwave", "stove") == "kitchen"
+    assert name_of("studio couch", "quilt", "four-poster", "studio couch") == "bedroom"
+    # churches were "building": church, bell cote, monastery and a mosque-like one
+    assert name_of("church", "bell cote", "church", "bell cote", "monastery", "mosque") == "church"
+
+
+def test_a_cluster_of_gowns_and_overskirts_is_a_dress_not_a_garment():
+    assert name_of("gown", "gown", "overskirt", "overskirt", "hoopskirt", "jersey") == "dress"
+
+
+def test_a_scene_word_does_not_replace_a_name_that_says_as_much():
+    assert name_of("cab", "cab", "cab", "cab", "streetcar") == "cab"  # not "street"
+    assert name_of("medicine chest", "medicine chest", "medicine chest", "medicine chest",
+                   "tub") == "medicine chest"
+
+
+def test_every_scene_and_common_word_lists_real_imagenet_classes():
+    from photoclust.core.search.scenes import word_groups
+
+    vocab = vocabulary()
+    for word, classes in word_groups().items():
+        assert [c for c in classes if c not in vocab.class_index] == [], word
+        match = vocab.lookup(word)
+        assert match is not None and vocab.word_groups[word] in match.concepts

@@ -460,3 +460,21 @@ def test_new_photos_append_their_facts_to_the_kept_ones(filled, monkeypatch):
         s.get(Photo, ids[0]).status = PhotoStatus.MISSING
     index_module.search_index(library)
     assert built == [len(after.ids) - 1]
+
+
+def test_scene_and_common_words_find_the_objects_of_the_place(filled):
+    """Issue #24: "bathroom" found nothing. The photos' objects say where they were taken."""
+    library, ids, _, _ = filled
+    _add_embedded_photo(library, "/pics/home/a.jpg", "a" * 64,
+                        json.dumps([["medicine chest", 0.6], ["washbasin", 0.2]]))
+    _add_embedded_photo(library, "/pics/home/b.jpg", "b" * 64,
+                        json.dumps([["toilet seat", 0.7], ["tub", 0.1]]))
+    _add_embedded_photo(library, "/pics/home/c.jpg", "c" * 64,
+                        json.dumps([["refrigerator", 0.5], ["microwave", 0.3]]))
+    _add_embedded_photo(library, "/pics/trip/d.jpg", "d" * 64,
+                        json.dumps([["bell cote", 0.6], ["church", 0.3]]))
+    assert set(found(search_photos(library, "bathroom"))) == {"a.jpg", "b.jpg"}
+    assert set(found(search_photos(library, "bathrooms"))) == {"a.jpg", "b.jpg"}
+    assert found(search_photos(library, "kitchen")) == ["c.jpg"]
+    assert found(search_photos(library, "church")) == ["d.jpg"]
+    assert found(search_photos(library, "beach")) == ["beach_day.jpg"]

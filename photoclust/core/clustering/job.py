@@ -115,6 +115,10 @@ class ClusterJob(Job[ClusterResult]):
         self.k = check_k(self.k)
         if self.method == "hdbscan" and self.k != "auto":
             raise JobError("hdbscan finds the number of clusters itself; use --k auto")
+        if self.method == "scan":  # trains a head with torch (the packaged app has none)
+            from photoclust.core.embedding.backbones import require_torch
+
+            require_torch("The scan clustering method")
         with self.library.session() as s:
             count = s.scalar(select(func.count()).select_from(Photo).join(
                 Embedding, (Embedding.content_hash == Photo.content_hash)

@@ -8,6 +8,10 @@ The photos' stored top ImageNet classes are lifted through WordNet's hierarchy
 pair says much more than the one concept above both. When no concept is worth a name, the one
 or two most voted classes are used, as before. Suggestions that would repeat another cluster's
 name get that cluster's next option, so no two clusters look the same in the list.
+Scenes and common words (``search/scenes.py``: "bathroom", "kitchen", "church", "dress") name
+a cluster when they cover most of its photos and clearly more than the name the hierarchy
+would give: bathrooms whose photos show medicine chests, tubs and toilet seats are "bathroom",
+not "medicine chest"; a cluster of gowns and overskirts is "dress", not "garment".
 Measured in bench/search_quality.py (the names table); design in docs/search.md.
 """
 from __future__ import annotations
@@ -30,6 +34,13 @@ COVERS_PAIR = 0.8
 #: that covers as many photos: two classes do not beat a concept over four classes ("hat",
 #: information 0.8), "beagle / tabby" beats "domestic animal" (0.3).
 PAIR_MORE_SPECIFIC = 0.21
+#: A scene or common word goes first when it covers most photos and this much more of them
+#: than the name the hierarchy chose (which may be more specific: one class of the scene).
+WORD_COVERS_MORE = 0.15
+#: ...or when it covers at most this much less and is more specific than that name; never
+#: when one class is the most likely of this share of the photos (four cabs and a tram: "cab").
+WORD_COVERS_LESS = 0.2
+ONE_CLASS_IS_THE_NAME = 0.75
 #: Concepts that cover this share of all classes or more say nothing ("whole", "artifact").
 TOO_GENERAL = 0.35
 #: WordNet's abstract or technical upper categories, which nobody names an album after
@@ -125,8 +136,27 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
     two = [f"{vocab.name(a)} / {vocab.name(b)}" for a, b in pairs[:3]
            if (vocab.information(a) + vocab.information(b)) / 2
            >= max(best_single, covering_information(cover[a] + cover[b]) + PAIR_MORE_SPECIFIC)]
+    # (name, share of photos covered, how specific: the less specific concept of a pair)
+    chosen = [(f"{vocab.name(a)} / {vocab.name(b)}", cover[a] + cover[b],
+               min(vocab.information(a), vocab.information(b)))
+              for a, b in pairs[:3] if f"{vocab.name(a)} / {vocab.name(b)}" in two[:1]]
+    chosen += [(vocab.name(c), cover[c], vocab.information(c)) for c in singles]
     names = two[:1] + [vocab.name(c) for c in singles] + two[1:]
-    return list(dict.fromkeys(names))
+    # Scenes and common words: no class has them as a parent, so their cover is counted here.
+    # One goes first when it covers clearly more photos than the hierarchy's name, or nearly
+    # as many and says more ("dress" over "garment / gown", "bathroom" over "furnishing / tub").
+    first_cover, first_information = chosen[0][1:] if chosen else (0.0, 0.0)
+    groups = sorted(((word, sum(firsts[k] for k in vocab.classes_under(c)) / n,
+                      vocab.information(c)) for word, c in vocab.word_groups.items()),
+                    key=lambda g: (-g[1], -g[2], g[0]))
+    one_class = max(firsts.values()) / n  # one kind of object: its name says as much
+    words_first = [word for word, share, information in groups if share > COVERS_MOST
+                   and one_class < ONE_CLASS_IS_THE_NAME and (
+                       share >= first_cover + WORD_COVERS_MORE
+                       or (share >= first_cover - WORD_COVERS_LESS
+                           and information > first_information))]
+    words_after = [word for word, share, _ in groups if share > COVERS_MOST]
+    return list(dict.fromkeys(words_first + names + words_after))
 
 
 def suggest_names(labels: Sequence[int] | np.ndarray, photo_ids: Sequence[int] | np.ndarray,

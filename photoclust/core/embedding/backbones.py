@@ -28,6 +28,7 @@ from photoclust.core.embedding.runners import (  # noqa: F401 - re-exported
     ModelRunner,
     imagenet_class_names,
     load_torch_backbone,
+    require_torch,
     softmax,
 )
 

@@ -7,6 +7,12 @@ preprocessing, export and runtime version, beside a small JSON file holding its 
 class names (so that running it needs neither torch nor torchvision). Both are written atomically,
 the JSON last: a missing, partial or corrupt cache is rebuilt, with one log line.
 
+Models built ahead (``packaging/build_models.py``, which the packaged app ships) are found first
+in the bundled folder (``$PHOTOCLUST_BUNDLED_MODELS``, or ``photoclust_models`` inside a frozen
+app): then nothing is exported and torch is never imported, so the app runs without torch. A
+model neither bundled nor cached needs torch once, to be exported; without torch that is one
+sentence (``EmbeddingError``).
+
 ``RuntimeUnavailable`` says that ONNX Runtime cannot run here (not installed, a library that does
 not load, a provider that does not start); the engine then falls back to torch with one line.
 """
@@ -17,6 +23,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -38,8 +45,15 @@ log = logging.getLogger(__name__)
 EXPORT_VERSION = 1
 """Version of the export (graph wrapper, opset, quantisation recipe); part of the cache key."""
 OPSET = 17
+QUANTIZE_VERSION = 2
+"""Version of the int8 recipe (quantize.py), in the cache key of quantised models only: 2 keeps
+every matrix product's weights to 7 bits, so that CPUs without VNNI do not saturate."""
 CACHE_ENV = "PHOTOCLUST_MODEL_CACHE"
 """Environment variable naming the model cache folder (tests, portable installs)."""
+BUNDLED_ENV = "PHOTOCLUST_BUNDLED_MODELS"
+"""Environment variable naming a folder of models built ahead (read only)."""
+BUNDLED_FOLDER = "photoclust_models"
+"""The folder of models built ahead inside a frozen (PyInstaller) app."""
 
 CPU_PROVIDER = "CPUExecutionProvider"
 GPU_PROVIDERS = {"cuda": "CUDAExecutionProvider", "mps": "CoreMLExecutionProvider"}
@@ -77,6 +91,30 @@ def model_cache_dir() -> Path:
     return Path(appdirs.user_cache_dir(APP_NAME, appauthor=False)) / "models"
 
 
+def bundled_models_dir() -> Path | None:
+    """Where models built ahead are: ``$PHOTOCLUST_BUNDLED_MODELS``, else ``photoclust_models``
+    inside a frozen app; None when neither is set."""
+    configured = os.environ.get(BUNDLED_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    frozen = getattr(sys, "_MEIPASS", None)
+    return Path(frozen) / BUNDLED_FOLDER if frozen else None
+
+
+def bundled_model(spec: BackboneSpec, runtime_version: str) -> tuple[Path, dict] | None:
+    """The model built ahead for ``spec`` and this runtime version (its default weights), when
+    the bundled folder holds a whole one."""
+    folder = bundled_models_dir()
+    if folder is None or not folder.is_dir():
+        return None
+    stem = cache_key(spec, None, runtime_version).rsplit("-", 1)[0]  # any weights tag
+    for onnx_path in sorted(folder.glob(f"{stem}-*.onnx")):
+        meta_path = onnx_path.with_suffix(".json")
+        if _cache_problem(onnx_path, meta_path) is None:
+            return onnx_path, json.loads(meta_path.read_text(encoding="utf-8"))
+    return None
+
+
 def cache_key(spec: BackboneSpec, weights: Path | None, runtime_version: str) -> str:
     """File stem naming everything the exported graph depends on."""
     if weights is None:
@@ -88,8 +126,9 @@ def cache_key(spec: BackboneSpec, weights: Path | None, runtime_version: str) ->
         st = weights.stat()
         identity = f"{weights.resolve()}|{st.st_size}|{st.st_mtime_ns}"
         tag = "w" + hashlib.sha256(identity.encode()).hexdigest()[:12]
-    return (f"{spec.name}-pre{PREPROCESS_VERSION}-exp{EXPORT_VERSION}-ort{runtime_version}-"
-            f"{tag}")
+    recipe = f"-q{QUANTIZE_VERSION}" if spec.quantized else ""
+    return (f"{spec.name}-pre{PREPROCESS_VERSION}-exp{EXPORT_VERSION}{recipe}-"
+            f"ort{runtime_version}-{tag}")
 
 
 def _sha256(path: Path) -> str:
@@ -137,6 +176,10 @@ def is_cached(spec: BackboneSpec, weights: str | Path | None = None) -> bool:
 def cached_model(spec: BackboneSpec, weights: Path | None, runtime_version: str
                  ) -> tuple[Path, dict]:
     """The ONNX file of ``spec`` and its metadata, exported (and quantised) first if needed."""
+    if weights is None:
+        built_ahead = bundled_model(spec, runtime_version)
+        if built_ahead is not None:
+            return built_ahead
     folder = model_cache_dir()
     key = cache_key(spec, weights, runtime_version)
     onnx_path, meta_path = folder / f"{key}.onnx", folder / f"{key}.json"

@@ -160,11 +160,23 @@ class BackboneSpec:
     quantized: bool = False
 
 
+def require_torch(why: str) -> Any:
+    """torch, or ``EmbeddingError`` saying in one sentence that ``why`` needs it (the packaged
+    app and a torch-free install run ONNX Runtime only)."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise EmbeddingError(f"{why} needs torch, which is not installed here; install torch "
+                             "(pip install torch torchvision) or use the models this build "
+                             "ships.") from exc
+    return torch
+
+
 def load_torch_backbone(spec: BackboneSpec, weights: str | Path | None = None,
                         device: Any = "cpu", half_precision: bool = False) -> Backbone:
     """The float32 network of ``spec`` (of a quantised one: the network it was quantised from)
     in torch, eval mode, on ``device``."""
-    import torch
+    torch = require_torch(f"Loading {spec.name}" + (f" from {weights}" if weights else ""))
 
     device = torch.device(device)
     module = spec.build(Path(weights).expanduser() if weights is not None else None)

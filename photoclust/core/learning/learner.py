@@ -11,6 +11,11 @@ labelled photos is blended with the centres' probabilities: one centre per clust
 a multi-modal class (clothing), a discriminative model can. Research that picked this over
 label spreading over the kNN graph, pseudo-labels and a trained projection head: docs/research.md,
 "Learning from corrections".
+
+Learn never makes the user's library worse on a hunch: a photo the learner would move out of its
+current cluster moves only when the move is supported by the user's answers, that is when the
+learner is confident of the new cluster and the answered photos most like it were placed there
+(docs/learning.md, "Only the moves your answers support"). The other photos stay where they are.
 """
 from __future__ import annotations
 
@@ -46,6 +51,14 @@ class CorrectionLearner(BaseEstimator):
     min_labels_per_cluster : float
         The classifier joins once the labelled photos number at least this many per labelled
         cluster (with fewer it is worse than the centres).
+    guard_moves : bool
+        Move a photo out of its current cluster only where the answers support it (below and
+        ``_supported_moves``); False: wherever the learner puts it (before issue #24).
+    move_confidence : float
+        ... when the learner's probability of the new cluster is at least this much,
+    answer_neighbours : int
+        ... and when, among this many photos the user placed (the answers) most like it, the
+        closest was placed in the new cluster and none in its current one (0: no such check).
     random_state : int or None
         Seed of the logistic regression's solver (the rest is deterministic).
 
@@ -60,6 +73,9 @@ class CorrectionLearner(BaseEstimator):
     confidence_ : ndarray of float
         Probability of ``labels_`` (the softmax over centre similarities, blended with the
         classifier's once it joins); 1 for user-placed.
+    kept_ : ndarray of bool
+        Photos the learner would have moved out of their cluster but kept there, for lack of
+        support from the answers.
     runner_up_ : ndarray of int
         The second most likely cluster of every photo (``NO_CLUSTER`` when there is none).
     margin_ : ndarray of float
@@ -78,13 +94,17 @@ class CorrectionLearner(BaseEstimator):
     def __init__(self, labelled_weight: float = LABELLED_WEIGHT, n_iter: int = 10,
                  temperature: float = 0.05, classifier_weight: float = 0.5,
                  classifier_C: float = 0.3, min_labels_per_cluster: float = 3.0,
-                 random_state=None):
+                 guard_moves: bool = True, move_confidence: float = 0.5,
+                 answer_neighbours: int = 3, random_state=None):
         self.labelled_weight = labelled_weight
         self.n_iter = n_iter
         self.temperature = temperature
         self.classifier_weight = classifier_weight
         self.classifier_C = classifier_C
         self.min_labels_per_cluster = min_labels_per_cluster
+        self.guard_moves = guard_moves
+        self.move_confidence = move_confidence
+        self.answer_neighbours = answer_neighbours
         self.random_state = random_state
 
     def fit(self, X, y, y_user=None, cannot_link=()):
@@ -136,12 +156,66 @@ class CorrectionLearner(BaseEstimator):
         self.classes_ = classes[keep]
         self.centers_ = centers[keep]
         self._set_confidences(scores[:, keep], labels, labelled)
-        self.labels_, proba = self._classifier_labels(Z, labels, y_user, labelled, scores[:, keep])
-        if proba is not None:
-            column = class_columns(self.classes_, self.labels_)
-            own = np.where(column >= 0, proba[np.arange(n), np.maximum(column, 0)], 0.0)
-            self.confidence_ = np.where(labelled, 1.0, own).astype(np.float32)
+        labels, proba = self._classifier_labels(Z, labels, y_user, labelled, scores[:, keep])
+        if proba is None:
+            proba = _softmax(scores[:, keep], self.temperature)
+        self.labels_, self.kept_ = self._supported_moves(Z, y_init, labels, y_user, labelled,
+                                                         proba, scores[:, keep])
+        column = class_columns(self.classes_, self.labels_)
+        own = np.where(column >= 0, proba[np.arange(n), np.maximum(column, 0)], 0.0)
+        self.confidence_ = np.where(labelled, 1.0, own).astype(np.float32)
         return self
+
+    def _supported_moves(self, Z, y_init, labels, y_user, labelled, proba, scores):
+        """``labels`` where the answers support each move out of a photo's current cluster,
+        the current cluster elsewhere; and which photos were kept so. A photo in no cluster,
+        or in one it may not stay in (a cannot-link, a cluster gone), is placed freely.
+
+        A move from cluster A to B is supported when (1) the learner gives B at least
+        ``move_confidence``, (2) the photo is more like B than like A as the answers left them
+        (their mean photos, each photo counting once: the answers' weight in the learner's
+        centres cannot alone pull a photo across), and (3) when ``answer_neighbours`` > 0, the
+        answer most like it was placed in B and none of its ``answer_neighbours`` most similar
+        answers in A."""
+        n = Z.shape[0]
+        kept = np.zeros(n, dtype=bool)
+        if not self.guard_moves:
+            return labels, kept
+        current = class_columns(self.classes_, y_init)
+        may_stay = (current >= 0) & np.isfinite(scores[np.arange(n), np.maximum(current, 0)])
+        moved = np.flatnonzero(~labelled & may_stay & (labels != y_init))
+        if moved.size == 0:
+            return labels, kept
+        target = class_columns(self.classes_, labels[moved])
+        supported = proba[moved, np.maximum(target, 0)] >= float(self.move_confidence)
+        before = np.where(labelled, y_user, y_init)  # the library as the answers left it
+        before = np.where(class_columns(self.classes_, before) >= 0, before, NO_CLUSTER)
+        centres, _ = self._centres(Z, before, np.ones(n, np.float32), self.classes_)
+        near = Z[moved] @ centres.T
+        rows = np.arange(moved.size)
+        supported &= near[rows, target] > near[rows, current[moved]]
+        answered = np.flatnonzero(labelled)
+        if int(self.answer_neighbours) > 0:
+            supported &= self._answers_agree(Z[moved], labels[moved], y_init[moved],
+                                             Z[answered], y_user[answered])
+        unsupported = moved[~supported]
+        kept[unsupported] = True
+        labels = labels.copy()
+        labels[unsupported] = y_init[unsupported]
+        return labels, kept
+
+    def _answers_agree(self, Z_moved, to, here, Z_answered, answers) -> np.ndarray:
+        """Whether, among the ``answer_neighbours`` answers most like each photo, the most like
+        it was placed in the cluster ``to`` it would move to and none in the cluster ``here``
+        it is in (one answer saying "photos like this one stay here" is enough to keep it)."""
+        agree = np.zeros(len(to), dtype=bool)
+        if len(answers) == 0:
+            return agree
+        k = min(int(self.answer_neighbours), len(answers))
+        similarity = Z_moved @ Z_answered.T
+        nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+        placed = np.asarray(answers)[nearest]
+        return (placed[:, 0] == to) & ~np.any(placed == np.asarray(here)[:, None], axis=1)
 
     def _classifier_labels(self, Z, labels, y_user, labelled, scores):
         """Blend a logistic regression on the labelled photos into the labelled clusters'

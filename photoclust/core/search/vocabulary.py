@@ -7,7 +7,12 @@ synsets; ``classes_under(c)`` are the ImageNet classes it covers (a beagle is un
 canine, carnivore, mammal, animal...), so a photo's probability of "dog" is the sum of its
 probabilities of the classes under dog.
 
+Scenes and common words the hierarchy lacks ("bathroom", "kitchen", "dress" over gown and
+overskirt: ``scenes.py``) are concepts too, appended after WordNet's (``word_groups``): no class
+has them as a parent, so naming weighs them apart.
+
 ``lookup`` turns a word or phrase into concepts: a few everyday words WordNet lacks ("hoodie");
+a scene or common word (with the synsets of the same word: "church");
 a synset's own word ("dog", "golf ball", plurals folded: "dogs", "mice"); else, for one word,
 together and weighted: WordNet nouns whose usual sense the file lacks, through classes named as a
 kind of them ("shorts" -> swimming trunks) and near ancestors ("sneaker" -> shoe, "jacket" the
@@ -35,6 +40,10 @@ DATA_FILE = (Path(__file__).resolve().parent.parent.parent / "resources" / "word
 WEIGHT_LEMMA = 1.0
 WEIGHT_NAME_PART = 0.5
 WEIGHT_DEFINITION = 0.4
+#: A scene or common word that is also a synset's word ("dress", "hat"): the classes only the
+#: group adds (overskirt, hoopskirt) rank after the synset's (gown). At 0.5 the overskirts came
+#: first and "dress" lost a third of its precision on clothing14 (docs/search.md).
+WEIGHT_GROUP_EXTRA = 0.25
 
 #: Words of a definition that say nothing about what a photo shows.
 _DEFINITION_STOP = frozenset(
@@ -75,6 +84,7 @@ class Vocabulary:
         self.parents: list[list[int]] = concepts["parents"]
         self.glosses: list[str] = concepts["gloss"]
         self._under = self._compute_classes_under()
+        self.word_groups: dict[str, int] = self._add_word_groups()
         self._phrases: dict[str, list[int]] = {}
         for c, lemmas in enumerate(self.lemmas):
             for lemma in lemmas:
@@ -102,6 +112,24 @@ class Vocabulary:
                     under[node].add(k)
                     stack.extend(self.parents[node])
         return [np.array(sorted(s), dtype=np.int64) for s in under]
+
+    def _add_word_groups(self) -> dict[str, int]:
+        """Append a concept per scene or common word (``scenes.word_groups``) over its classes;
+        returns word -> concept. A class name the data file lacks is left out."""
+        from photoclust.core.search.scenes import word_groups
+
+        added: dict[str, int] = {}
+        for word, class_names in word_groups().items():
+            under = sorted({self.class_index[n] for n in class_names if n in self.class_index})
+            if not under:
+                continue
+            added[word] = len(self.wnids)
+            self.wnids.append(f"word:{word}")
+            self.lemmas.append([word])
+            self.parents.append([])
+            self.glosses.append("")
+            self._under.append(np.array(under, dtype=np.int64))
+        return added
 
     def classes_under(self, concept: int) -> np.ndarray:
         """Sorted indices of the ImageNet classes a concept covers (itself, for a class)."""
@@ -160,6 +188,14 @@ class Vocabulary:
         for form in forms:
             if form in self._modern:
                 return Match(tuple((c, WEIGHT_LEMMA) for c in self._modern[form]), form)
+        for form in forms:
+            if form in self.word_groups:
+                group = self.word_groups[form]
+                synsets = [c for c, _ in self._named(form) if c != group]
+                # "dress": the synset's classes (gown) first, the group's others after them
+                weights = {group: WEIGHT_GROUP_EXTRA if synsets else WEIGHT_LEMMA}
+                weights.update((c, WEIGHT_LEMMA) for c in synsets)
+                return Match(tuple(sorted(weights.items())), form)
         word = forms[0]
         overridden = word in self._related  # its usual sense is not the one the file has
         named = [f for f in forms if f in self._phrases and not (f == word and overridden)]

@@ -1,0 +1,123 @@
+"""Does Learn ever make the library worse? ARI just before and just after every Learn.
+
+The simulated user of ``photoclust.research.simulate`` (the one ``photoclust evaluate
+--simulate-corrections`` runs) answers the review queue in batches of 10; after each batch Learn
+refits. For every Learn this records the ARI of the library as the answers left it (before) and
+as Learn left it (after), and counts the Learns that lowered it, with the learner's move guard
+(``CorrectionLearner``'s default: a photo moves only when the answers support it) and without it
+(``guard_moves=False``, the learner before issue #24). A photo a Learn moves is "fixed" when
+it goes from a cluster whose commonest kind is not its own to one whose is, "broken" the other
+way round. Also the issue's case: a library of 300
+photos of 9 kinds that the clustering got nearly right, and its first 10 answers.
+
+    python bench/learn_never_worse.py [--features DIR] [--starts N] [--max-fraction F] [SET ...]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+
+from cached_features import load_cached_sets
+from machine_info import describe_machine
+from photoclust.core.clustering.algorithms import PhotoKMeans
+from photoclust.core.clustering.choose_k import choose_k
+from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+from photoclust.core.learning.learner import CorrectionLearner
+from photoclust.research.simulate import simulate_corrections
+
+FRACTIONS = (0.02, 0.05, 0.1)
+
+
+class RecordingLearner(CorrectionLearner):
+    """The learner, recording ARI before and after each fit against ``truth``."""
+
+    def __init__(self, truth=None, log=None, **params):
+        super().__init__(**params)
+        self.truth = truth
+        self.log = log
+
+    def fit(self, X, y_init, y_user=None, cannot_link=()):
+        super().fit(X, y_init, y_user, cannot_link)
+        if self.log is not None:
+            before = np.asarray(y_init)
+            self.log.append((adjusted_rand_score(self.truth, before),
+                             adjusted_rand_score(self.truth, self.labels_),
+                             *fixed_and_broken(self.truth, before, self.labels_)))
+        return self
+
+    def get_params(self, deep=True):
+        return {k: v for k, v in super().get_params(deep).items() if k not in ("truth", "log")}
+
+
+def fixed_and_broken(truth, before, after) -> tuple[int, int]:
+    """Photos a Learn moved into a cluster whose commonest kind is theirs from one whose is not
+    (fixed), and the other way round (broken)."""
+    commonest = {int(c): np.bincount(truth[before == c]).argmax() for c in np.unique(before)}
+    commonest.update({int(c): np.bincount(truth[after == c]).argmax()
+                      for c in np.unique(after) if int(c) not in commonest})
+    fixed = broken = 0
+    for photo in np.flatnonzero(before != after):
+        was = commonest[int(before[photo])] == truth[photo]
+        now = commonest[int(after[photo])] == truth[photo]
+        fixed += int(now and not was)
+        broken += int(was and not now)
+    return fixed, broken
+
+
+def run(Z, y, start, guard: bool, max_fraction: float):
+    log: list = []
+    params = {} if guard else {"guard_moves": False}
+    learner = RecordingLearner(truth=y, log=log, **params)
+    result = simulate_corrections(Z, y, start, FRACTIONS, max_fraction=max_fraction,
+                                  learner=learner)
+    learns = log[1:]  # the first fit is before any answer: the review queue's, not a Learn
+    worse = [after - before for before, after, _, _ in learns if after < before - 1e-9]
+    return result, learns, worse
+
+
+def nine_kinds(X, y, seed: int):
+    """300 photos of 9 kinds (the issue's library), 33 or 34 of each."""
+    rng = np.random.default_rng(seed)
+    kinds = rng.choice(np.unique(y), size=min(9, np.unique(y).size), replace=False)
+    rows = np.concatenate([rng.choice(np.flatnonzero(y == kind), size=34 if i < 3 else 33,
+                                      replace=False) for i, kind in enumerate(kinds)])
+    return X[rows], y[rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sets", nargs="*", default=["imagenette224", "clothing14"])
+    parser.add_argument("--features", type=Path, default=Path("/tmp/pc_features"))
+    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--max-fraction", type=float, default=0.1)
+    args = parser.parse_args()
+    print(f"machine: {describe_machine()}")
+    print("| set | photos | check | start | Learns | Learns that lowered ARI | worst drop | "
+          "photos fixed / broken | ARI 0 / 2 % / 5 % / 10 % | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, X_all, y_all in load_cached_sets(args.features, args.sets):
+        cases = [(name, X_all, y_all, seed) for seed in range(args.starts)]
+        cases += [(f"{name} 300 of 9 kinds", *nine_kinds(X_all, y_all, seed), seed)
+                  for seed in range(args.starts)]
+        for label, X, y, seed in cases:
+            Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(X)
+            k = 9 if "9 kinds" in label else choose_k(Z, random_state=0)
+            start = PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_
+            for guard in (True, False):
+                began = time.perf_counter()
+                result, learns, worse = run(Z, y, start, guard, args.max_fraction)
+                curve = " / ".join(f"{p['ari']:.3f}" for p in result.curve)
+                drop = f"{min(worse):+.4f}" if worse else "-"
+                fixed = sum(step[2] for step in learns)
+                broken = sum(step[3] for step in learns)
+                print(f"| {label} | {len(y)} | {'on' if guard else 'off'} | {seed} | "
+                      f"{len(learns)} | {len(worse)} | {drop} | {fixed} / {broken} | {curve} | "
+                      f"{time.perf_counter() - began:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
