@@ -470,10 +470,13 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str, timeout_ms: int) -> None:
         """A passing message in the status bar, cut with "…" to the room left of the job status
-        (which keeps its place so that nothing moves); the whole text is its tooltip."""
+        while it shows a job (it keeps its place so that nothing moves), else to the bar's
+        width; the whole text is its tooltip."""
         bar = self.statusBar()
         # The message is drawn left of the job status, inside the bar's margins.
-        room = min(bar.width() - self.job_status.width(), self.job_status.geometry().x()) - 16
+        room = bar.width() - 24  # no job running, no job's outcome shown: the whole bar
+        if self.job_status.isVisible():
+            room = min(bar.width() - self.job_status.width(), self.job_status.geometry().x()) - 16
         shown = bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
         bar.setToolTip(text if shown != text else "")
         bar.showMessage(shown, timeout_ms)

@@ -38,3 +38,29 @@ def test_finding_faces_is_named_and_its_bar_starts_from_nothing(window, qtbot):
     assert status.bar.maximum() == 0  # busy: its three steps are no count of photos
     with qtbot.waitSignal(worker.finished, timeout=10000):
         job.done.set()
+
+
+def test_an_edit_message_has_the_whole_bar_while_no_job_runs(window, qtbot):
+    """At 1024x700 "Undone: merged communication into golf …" and "Renamed event "Stockholm,
+    6–8 May 202…" were cut at a third of the bar, the rest of it empty (the job status kept its
+    room while idle)."""
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.job_status.worker is None, timeout=10000)
+    text = "Undone: merged communication into golf ball / web site (67 photos)"
+    window.show_status(text, 5000)
+    assert window.statusBar().currentMessage() == text
+    assert not window.job_status.isVisible()
+    job = _Waits()
+    worker = window.run_job(job)  # a job shows its progress in the same place as before
+    qtbot.waitUntil(lambda: window.job_status.isVisible(), timeout=10000)
+    assert window.job_status.geometry().right() >= window.statusBar().width() - 30
+    long = text + " and a great deal more that will not fit left of the job's progress"
+    window.show_status(long, 5000)
+    shown = window.statusBar().currentMessage()
+    assert shown.endswith("…") and window.statusBar().toolTip() == long
+    with qtbot.waitSignal(worker.finished, timeout=10000):
+        job.done.set()
+    # How the job ended stays in its place for a while.
+    qtbot.waitUntil(lambda: window.job_status.label.text().startswith("Organizing photos: "),
+                    timeout=5000)
+    assert window.job_status.isVisible()  # how the job ended stays in its place for a while

@@ -158,6 +158,7 @@ class JobStatusWidget(QWidget):
         the tooltip); a job that starts meanwhile takes the place over."""
         if self._worker is not None:
             return
+        self.setVisible(True)
         self._set_text(text)
         self._outcome_timer.start(timeout_ms)
 
@@ -165,11 +166,15 @@ class JobStatusWidget(QWidget):
         if self._worker is None:
             self.label.clear()
             self.label.setToolTip("")
+            self.setVisible(False)
 
     def _set_running(self, running: bool) -> None:
         for w in (self.bar, self.cancel_button):
             w.setVisible(running)
         self.cancel_button.setEnabled(running)
+        # Idle, the area is empty and hidden: a passing message (an edit, "Undone: …") has the
+        # whole status bar instead of the third left of it.
+        self.setVisible(running)
         if not running:
             self.label.clear()
 
