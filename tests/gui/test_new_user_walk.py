@@ -64,3 +64,15 @@ def test_an_edit_message_has_the_whole_bar_while_no_job_runs(window, qtbot):
     qtbot.waitUntil(lambda: window.job_status.label.text().startswith("Organizing photos: "),
                     timeout=5000)
     assert window.job_status.isVisible()  # how the job ended stays in its place for a while
+
+
+def test_answering_no_says_its_cluster_for_one_photo(gui_library):
+    """Review's No said "Removed 1 photo from their cluster"."""
+    from photoclust.core import editing
+
+    a, b = gui_library.cluster_ids[:2]
+    one = editing.remove_photos_from_cluster(gui_library.library, gui_library.photo_ids[a][:1])
+    assert one.description == "Removed 1 photo from its cluster"
+    two = editing.remove_photos_from_cluster(
+        gui_library.library, [gui_library.photo_ids[a][1], gui_library.photo_ids[b][0]])
+    assert two.description == "Removed 2 photos from their clusters"
