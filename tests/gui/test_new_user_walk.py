@@ -76,3 +76,13 @@ def test_answering_no_says_its_cluster_for_one_photo(gui_library):
     two = editing.remove_photos_from_cluster(
         gui_library.library, [gui_library.photo_ids[a][1], gui_library.photo_ids[b][0]])
     assert two.description == "Removed 2 photos from their clusters"
+
+
+def test_no_results_names_people_and_places_among_what_to_type():
+    """"Stockholm 2024" found nothing, and the hint listed everything one can search for but
+    the people and places the same search box finds."""
+    from photoclust.core.search.finder import search_hint
+
+    hint = search_hint("stockholm 2024")
+    assert "a person's name" in hint and "a place" in hint
+    assert "a person's name" in search_hint("")
