@@ -86,3 +86,15 @@ def test_no_results_names_people_and_places_among_what_to_type():
     hint = search_hint("stockholm 2024")
     assert "a person's name" in hint and "a place" in hint
     assert "a person's name" in search_hint("")
+
+
+def test_the_xmp_choice_says_people_and_events_are_written_too(window, qtbot):
+    """The sidecars hold the named people, their faces and the event too, but the box said
+    "with the cluster name as keyword"."""
+    window.export_action.trigger()
+    dialog = window.export_dialog
+    qtbot.waitExposed(dialog)
+    text = dialog.xmp_check.text()
+    assert "people" in text and "event" in text
+    assert dialog.xmp_check.width() >= dialog.xmp_check.sizeHint().width()  # not cut
+    dialog.close()
