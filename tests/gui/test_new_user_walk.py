@@ -98,3 +98,35 @@ def test_the_xmp_choice_says_people_and_events_are_written_too(window, qtbot):
     assert "people" in text and "event" in text
     assert dialog.xmp_check.width() >= dialog.xmp_check.sizeHint().width()  # not cut
     dialog.close()
+
+
+def test_the_preview_says_a_time_read_from_the_file_is_a_guess(qtbot, library, tmp_path):
+    """135 photos without a date in them showed "Taken 2026-12-06 19:25": the day they were
+    copied, said like a date the camera wrote."""
+    import html
+    from datetime import datetime
+
+    from conftest import build_library
+    from sqlalchemy import insert, update
+
+    from photoclust.core.library.models import Photo, PhotoWhenWhere
+    from photoclust.gui.views.preview import PreviewPane
+
+    built = build_library(library, tmp_path / "photos", sizes=(2,))
+    copied, shot = built.photo_ids[built.cluster_ids[0]]
+    with library.session() as s:
+        for pid, source in ((copied, "file time"), (shot, "exif")):
+            s.execute(update(Photo).where(Photo.id == pid)
+                      .values(taken_at=datetime(2026, 12, 6, 19, 25)))
+            s.execute(insert(PhotoWhenWhere), [{"photo_id": pid, "taken_source": source,
+                                                "time_shift_s": 0}])
+    pane = PreviewPane(library)
+    qtbot.addWidget(pane)
+    pane.show_photo(copied)
+    text = html.unescape(pane.metadata_label.text())
+    assert "2026-12-06 19:25 (the file's date, a guess" in text
+    assert text.count("Taken") == 1
+    assert text.index("Taken") < text.index("Cluster")  # in its place
+    pane.show_photo(shot)
+    text = html.unescape(pane.metadata_label.text())
+    assert "2026-12-06 19:25" in text and "guess" not in text
