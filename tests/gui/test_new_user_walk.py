@@ -130,3 +130,24 @@ def test_the_preview_says_a_time_read_from_the_file_is_a_guess(qtbot, library, t
     pane.show_photo(shot)
     text = html.unescape(pane.metadata_label.text())
     assert "2026-12-06 19:25" in text and "guess" not in text
+
+
+def test_organize_says_the_faces_it_found_or_why_it_found_none(window, gui_library):
+    """"Done: 57 photos in 4 groups." said nothing of the 57 faces found; a face model that
+    failed was only in the log, and the People page stayed empty without a word why."""
+    from photoclust.core.clustering.job import ClusterResult
+    from photoclust.core.faces.job import FacesResult
+    from photoclust.core.pipeline import OrganizeResult
+
+    first = ClusterResult(run_id=1, model="m", method="kmeans", k=3, k_auto=False, n=13,
+                          seconds=0.1, mode="first")
+    found = OrganizeResult(None, None, first, FacesResult(photos=13, with_faces=12, faces=14),
+                           None)
+    assert window.library_summary(gui_library.library, found) == \
+        "Done: 13 photos in 3 groups. 14 faces found in 12 photos."
+    failed = OrganizeResult(None, None, first,
+                            FacesResult(error="The face model file is damaged."), None)
+    assert window.library_summary(gui_library.library, failed) == \
+        "Done: 13 photos in 3 groups. Faces were not searched: The face model file is damaged."
+    none = OrganizeResult(None, None, first, FacesResult(photos=13), None)
+    assert window.library_summary(gui_library.library, none) == "Done: 13 photos in 3 groups."
