@@ -387,7 +387,8 @@ def remove_photos_from_cluster(library: Library, photo_ids: Iterable[int]) -> Ed
                 changes.cannot_links_added.add((pid, before[0]))
         return record_correction(
             s, Remove(tuple(ids)),
-            f"Removed {_plural(len(current), 'photo')} from their cluster", changes)
+            f"Removed {_plural(len(current), 'photo')} from "
+            f"{'its cluster' if len(current) == 1 else 'their clusters'}", changes)
 
 
 def photos_not_in_cluster(library: Library, photo_ids: Iterable[int],

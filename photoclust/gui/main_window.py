@@ -470,10 +470,13 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str, timeout_ms: int) -> None:
         """A passing message in the status bar, cut with "…" to the room left of the job status
-        (which keeps its place so that nothing moves); the whole text is its tooltip."""
+        while it shows a job (it keeps its place so that nothing moves), else to the bar's
+        width; the whole text is its tooltip."""
         bar = self.statusBar()
         # The message is drawn left of the job status, inside the bar's margins.
-        room = min(bar.width() - self.job_status.width(), self.job_status.geometry().x()) - 16
+        room = bar.width() - 24  # no job running, no job's outcome shown: the whole bar
+        if self.job_status.isVisible():
+            room = min(bar.width() - self.job_status.width(), self.job_status.geometry().x()) - 16
         shown = bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
         bar.setToolTip(text if shown != text else "")
         bar.showMessage(shown, timeout_ms)
@@ -484,6 +487,25 @@ class MainWindow(QMainWindow):
         Organize that placed new photos, what became of them: "49 new photos: 25 joined their
         groups, 24 started a new group (parachute)." (the totals are on the left of the status
         bar)."""
+        return MainWindow._clusters_summary(library, result) + MainWindow._faces_summary(result)
+
+    @staticmethod
+    def _faces_summary(result) -> str:
+        """" 12 faces found in 12 photos." after an Organize that found faces; why faces were
+        not searched (the face model missing or damaged), which only the log said before."""
+        faces = getattr(result, "faces", None)
+        if faces is None:
+            return ""
+        if getattr(faces, "error", None):
+            return f" Faces were not searched: {faces.error}"
+        n, photos = getattr(faces, "faces", 0), getattr(faces, "with_faces", 0)
+        if not n:
+            return ""
+        return (f" {n:,} face{'s' if n != 1 else ''} found in {photos:,} "
+                f"photo{'s' if photos != 1 else ''}.")
+
+    @staticmethod
+    def _clusters_summary(library: Library, result=None) -> str:
         clusters = list_clusters(library)
         photos = sum(c.size for c in clusters)
         total = (f"{photos:,} photo{'s' if photos != 1 else ''} in {len(clusters):,} "

@@ -355,8 +355,9 @@ def _why_not_searchable(library: Library, photo_id: int, model: str) -> str:
 def search_hint(text: str) -> str:
     """What to tell someone whose query found nothing (or who typed nothing useful yet)."""
     tokens = words(text)
-    examples = ("Type what the photos show (dog, hat, car), a cluster, folder or file name, "
-                "a year or month (2023, july 2023) or a camera.")
+    examples = ("Type what the photos show (dog, hat, car), a person's name, a place (a city "
+                "or country), a cluster, folder or file name, a year or month (2023, july 2023) "
+                "or a camera.")
     if not tokens:
         return examples
     vocab = vocabulary()
@@ -365,6 +366,7 @@ def search_hint(text: str) -> str:
     if unknown and len(unknown) == len([t for t in tokens if t not in STOP_WORDS]):
         quoted = ", ".join(f'"{w}"' for w in unknown)
         return (f"No photo matches {quoted}: it is not a word photoclust knows for what photos "
-                f"show, nor in a cluster, folder, file or camera name. {examples}")
+                f"show, nor a person's or a place's name, nor in a cluster, folder, file or camera "
+                f"name. {examples}")
     return (f'No photo matches "{" ".join(tokens)}". Try a broader word (dog rather than beagle, '
             f"clothing rather than blazer) or fewer words. {examples}")

@@ -123,9 +123,10 @@ class ExportDialog(QDialog):
         scope_box.addWidget(self.chosen_radio)
         scope_box.addWidget(self.cluster_list)
 
-        self.xmp_check = QCheckBox("Write XMP sidecars with the cluster name as keyword")
+        self.xmp_check = QCheckBox("Write XMP sidecars: cluster, people and event as keywords")
         self.xmp_check.setToolTip("For digiKam, darktable and Lightroom: <photo>.xmp next to "
-                                  "each exported photo")
+                                  "each exported photo, with its cluster's name, the named "
+                                  "people (and their faces), its event and its place")
 
         form = QFormLayout()
         form.addRow("Output folder:", outdir_row)

@@ -39,7 +39,12 @@ STAGE_WORDS = {
     "index": ("Reading photos", "photos"),
     "embed": ("Looking at photos", "photos"),
     "cluster": ("Grouping photos", None),
+    "faces": ("Finding faces", "photos"),
+    "events": ("Grouping events and places", None),
 }
+#: Stages whose counts run on from each other (Organize reads and looks at photos at once);
+#: any other change of stage starts the bar and the rate again from nothing.
+CONTINUOUS_STAGES = {"index": "photos", "embed": "photos"}
 #: Job titles in words, when a job reports without a stage; the unit its numbers count.
 TITLE_UNITS = {"Exporting albums": "photos", "Indexing photos": "photos",
                "Embedding photos": "photos"}
@@ -123,6 +128,7 @@ class JobStatusWidget(QWidget):
         layout.addWidget(self.cancel_button)
         self._rate = ProgressRate()
         self._shown_fraction = 0.0
+        self._phase: str | None = None  # the stage the bar counts (index and embed are one)
         self._worker: JobWorker | None = None
         self._outcome_timer = QTimer(self)  # clears a finished job's outcome
         self._outcome_timer.setSingleShot(True)
@@ -138,7 +144,8 @@ class JobStatusWidget(QWidget):
         self._outcome_timer.stop()
         self._worker = worker
         self._rate.reset()
-        self._shown_fraction = 0.0  # how far the bar went: it never goes back within a job
+        self._shown_fraction = 0.0  # how far the bar went: it never goes back within a stage
+        self._phase = None
         self.bar.setRange(0, 0)  # busy until the first report
         self._set_text(f"{worker.title}: getting ready…")
         worker.progressed.connect(self._on_progress)
@@ -151,6 +158,7 @@ class JobStatusWidget(QWidget):
         the tooltip); a job that starts meanwhile takes the place over."""
         if self._worker is not None:
             return
+        self.setVisible(True)
         self._set_text(text)
         self._outcome_timer.start(timeout_ms)
 
@@ -158,11 +166,15 @@ class JobStatusWidget(QWidget):
         if self._worker is None:
             self.label.clear()
             self.label.setToolTip("")
+            self.setVisible(False)
 
     def _set_running(self, running: bool) -> None:
         for w in (self.bar, self.cancel_button):
             w.setVisible(running)
         self.cancel_button.setEnabled(running)
+        # Idle, the area is empty and hidden: a passing message (an edit, "Undone: …") has the
+        # whole status bar instead of the third left of it.
+        self.setVisible(running)
         if not running:
             self.label.clear()
 
@@ -179,6 +191,11 @@ class JobStatusWidget(QWidget):
             self._set_text("Stopping after the current step…")
 
     def _on_progress(self, progress: Progress) -> None:
+        phase = CONTINUOUS_STAGES.get(progress.stage, progress.stage)
+        if phase != self._phase:  # a new stage (finding faces after looking at photos)
+            self._phase = phase
+            self._shown_fraction = 0.0
+            self._rate.reset()
         done, total = progress.done, progress.total
         looked_at = photos_looked_at(progress)
         if looked_at is None and progress.stage == "index":

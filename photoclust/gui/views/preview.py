@@ -125,8 +125,12 @@ class PreviewPane(QWidget):
 
 def details_html(d: PhotoDetails, extra: list[tuple[str, str]] | None = None) -> str:
     """A photo's details as a two-column table (the preview pane and the viewer); ``extra``
-    rows (people, place, event) after them."""
+    rows (people, place, event) after them; an extra row with a label the details have
+    replaces that row in its place (a guessed time says so)."""
+    rows = dict(details_rows(d))
+    for key, value in extra or []:
+        rows[key] = value
     return "<table>" + "".join(
         f"<tr><td style='color:#78909c;padding-right:8px'>{html.escape(k)}</td>"
-        f"<td>{html.escape(v)}</td></tr>" for k, v in [*details_rows(d), *(extra or [])]
+        f"<td>{html.escape(v)}</td></tr>" for k, v in rows.items()
     ) + "</table>"
