@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from photoclust.core.events.grouping import Moment, event_name, group_moments, home_of, place_label
 from photoclust.core.events.places import GeocoderError, geocoder, valid_position
 from photoclust.core.imaging import ImageError, read_metadata
 from photoclust.core.jobs import Job, JobContext
-from photoclust.core.library.capture_time import capture_time
+from photoclust.core.library.capture_time import FILE_TIME, capture_time
 from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import WRITE_LOCK, Library
 from photoclust.core.library.models import (
@@ -170,8 +170,9 @@ class EventsJob(Job[EventsResult]):
             s.connection(execution_options=WRITE_LOCK)
             waiting = s.scalar(
                 select(Photo.id).outerjoin(EventPhoto, EventPhoto.photo_id == Photo.id)
+                .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
                 .where(Photo.status == PhotoStatus.PRESENT, Photo.taken_at.is_not(None),
-                       EventPhoto.photo_id.is_(None)).limit(1))
+                       _TIME_SAID_BY_PHOTO, EventPhoto.photo_id.is_(None)).limit(1))
             if waiting is None and not names_may_change:  # nothing new to group or to name
                 return 0, 0
             photos = load_moments(s)
@@ -218,6 +219,13 @@ class EventsJob(Job[EventsResult]):
         return len(new_events), len(new_rows)
 
 
+#: Photos whose time is only their file's (a guess: the day they were copied, often) form no
+#: event: a folder of scans or downloads would otherwise be one event "6 December 2026" (found in
+#: the new-user walk). The user can still move them into an event.
+_TIME_SAID_BY_PHOTO = or_(PhotoWhenWhere.taken_source.is_(None),
+                          PhotoWhenWhere.taken_source != FILE_TIME)
+
+
 class PhotoMoment(NamedTuple):
     photo_id: int
     taken: datetime
@@ -233,7 +241,8 @@ def load_moments(s: Session, photo_ids: list[int] | None = None) -> list[PhotoMo
                     PhotoWhenWhere.time_shift_s, PhotoWhenWhere.place_city,
                     PhotoWhenWhere.place_country, PhotoWhenWhere.place_region)
              .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
-             .where(Photo.status == PhotoStatus.PRESENT, Photo.taken_at.is_not(None)))
+             .where(Photo.status == PhotoStatus.PRESENT, Photo.taken_at.is_not(None),
+                    _TIME_SAID_BY_PHOTO))
     rows: list = []
     if photo_ids is None:
         rows = list(s.execute(query).all())
