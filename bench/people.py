@@ -8,8 +8,10 @@ people found vs true; a face in no person counts as a person of its own.
 
 Then a simulated user answers questions on 2 % and 5 % of the faces, through the real edits
 (``core/faces/editing.py``), questions chosen without the truth: "Are these the same person?"
-for the pairs of people whose mean faces are nearest (below 0.65; at most half the answers),
-then "Who is this?" for the faces in no person and the least sure faces; the user's answer
+for the pairs of people whose mean faces are nearest (below 0.65; at most a third of the
+answers), "Is this one person?" for the people whose faces are most spread (a third; "no"
+splits the person automatically, ``split_person``), then "Who is this?" for the faces in no
+person and the least sure faces; the user's answer
 (the truth) merges the pair, moves the face to the person most of its identity's faces are in
 (a new person if none), or confirms. The grouping runs again after the answers.
 
@@ -40,7 +42,12 @@ from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from machine_info import describe_machine  # noqa: E402
 from photoclust.core.faces import read  # noqa: E402
-from photoclust.core.faces.editing import merge_people, move_faces  # noqa: E402
+from photoclust.core.faces.editing import (  # noqa: E402
+    EditError,
+    merge_people,
+    move_faces,
+    split_person,
+)
 from photoclust.core.faces.grouping import descriptors_of, group_faces  # noqa: E402
 from photoclust.core.faces.job import FacesJob  # noqa: E402
 from photoclust.core.jobs import run_job  # noqa: E402
@@ -112,7 +119,7 @@ def simulate_answers(library, truth_of_photo: dict[int, str], budget: int) -> in
     truth_of_person, _ = _identities(library, truth_of_photo)
     merged: set[int] = set()
     for _dist, a, b in sorted(pairs):
-        if asked >= budget // 2:  # the other half for the faces
+        if asked >= budget // 3:  # a third for merges, a third for splits, the rest faces
             break
         if a in merged or b in merged:
             continue
@@ -121,6 +128,21 @@ def simulate_answers(library, truth_of_photo: dict[int, str], budget: int) -> in
                 truth_of_person.get(b):
             merge_people(library, a, [b])
             merged.add(b)
+    # "Is this one person?": the people whose faces are most spread, split if not.
+    spread = sorted(((float(np.linalg.norm(vectors[[f.id for f in by_person[p]]] - means[k],
+                                           axis=1).mean()), p)
+                     for k, p in enumerate(ids) if len(by_person[p]) >= 4 and p not in merged),
+                    reverse=True)
+    for _spread, p in spread:
+        if asked >= (budget * 2) // 3:
+            break
+        asked += 1
+        names = Counter(truth_of_photo[f.photo_id] for f in by_person[p])
+        if len(names) > 1 and names.most_common(2)[1][1] >= 2:
+            try:
+                split_person(library, p)
+            except EditError:
+                pass
     # "Who is this?": faces in no person, then the least sure.
     subject = subjects(library)
     candidates = sorted(subject.values(), key=lambda f: (f.person_id is not None, not f.unsure,
@@ -178,6 +200,67 @@ def _vectors(library) -> np.ndarray:
     return out
 
 
+def save_faces(library, truth_of_photo: dict[int, str], path: Path) -> None:
+    faces = read.list_faces(library)
+    vectors = _vectors(library)
+    subject = {f.id for f in subjects(library).values()}
+    np.savez(path, descriptor=vectors[[f.id for f in faces]],
+             box=np.array([f.box for f in faces]), photo=np.array([f.photo_id for f in faces]),
+             unsure=np.array([f.unsure for f in faces]),
+             subject=np.array([f.id in subject for f in faces]),
+             truth=np.array([truth_of_photo[f.photo_id] for f in faces]),
+             photos=np.array(len(truth_of_photo)))
+
+
+def from_saved(args) -> int:
+    """Grouping and answers on faces saved by ``--save`` (no detection: seconds, not minutes)."""
+    from sqlalchemy import insert
+
+    from photoclust.core.library.models import Face, Photo
+
+    saved = np.load(args.faces_from)
+    with tempfile.TemporaryDirectory() as tmp:
+        library = open_library(Path(tmp) / "library.sqlite")
+        photo_truth = dict(zip(saved["photo"].tolist(), saved["truth"].tolist()))
+        n_photos = int(saved["photos"])
+        with library.session() as s:
+            s.execute(insert(Photo), [{"id": pid, "path": f"/lfw/{photo_truth.get(pid, 'none')}/"
+                                       f"{pid}.jpg", "content_hash": f"h{pid}", "file_size": 1,
+                                       "mtime_ns": 1, "width": 250, "height": 250,
+                                       "status": "present"} for pid in range(1, n_photos + 1)])
+            s.execute(insert(Face), [
+                {"photo_id": int(pid), "left": int(b[0]), "top": int(b[1]), "width": int(b[2]),
+                 "height": int(b[3]), "descriptor": d.astype("<f4").tobytes(),
+                 "person_id": None, "source": "auto", "unsure": bool(u), "removed": False}
+                for pid, b, d, u in zip(saved["photo"], saved["box"], saved["descriptor"],
+                                        saved["unsure"])])
+        # Photos without a face count in the face-found rate only: give them a truth too.
+        truth_of_photo = {pid: photo_truth.get(pid, f"none{pid}")
+                          for pid in range(1, n_photos + 1)}
+        cpu = time.process_time()
+        grouping = group_faces(library)
+        print(f"{n_photos} photos, {len(saved['photo'])} faces (saved): grouping "
+              f"{(time.process_time() - cpu) * 1000:.0f} ms CPU ({grouping.new_people} people, "
+              f"{grouping.alone} faces alone)")
+        report(library, truth_of_photo, args.answers, len(saved["photo"]))
+        library.close()
+    return 0
+
+
+def report(library, truth_of_photo: dict[int, str], answers: str, n_faces: int) -> None:
+    before = score(library, truth_of_photo)
+    print(f"  no answer:  face found {before['found']:.2%}, BCubed F "
+          f"{before['bcubed_f']:.4f}, ARI {before['ari']:.4f}, people {before['people']} "
+          f"(+{before['alone']} faces alone) vs {before['true_people']} true")
+    given = 0
+    for fraction in [float(x) for x in answers.split(",") if x]:
+        budget = round(fraction * n_faces) - given
+        given += simulate_answers(library, truth_of_photo, max(0, budget))
+        after = score(library, truth_of_photo)
+        print(f"  {fraction:.0%} answered ({given}): BCubed F {after['bcubed_f']:.4f}, "
+              f"ARI {after['ari']:.4f}, people {after['people']} (+{after['alone']} alone)")
+
+
 def large_photos(folder: Path, n: int, source: Path) -> list[Path]:
     from PIL import Image
 
@@ -201,12 +284,18 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=40, help="first N people (0: all)")
     parser.add_argument("--answers", default="0.02,0.05")
     parser.add_argument("--large", type=int, default=6, help="12 MP photos to time (0: none)")
+    parser.add_argument("--save", type=Path, default=None, metavar="FILE.npz",
+                        help="also save the faces (descriptor, box, photo, truth) found")
+    parser.add_argument("--faces-from", type=Path, default=None, metavar="FILE.npz",
+                        help="skip detection: group and answer on faces saved by --save")
     args = parser.parse_args()
     root = DATASETS / "faces_lfw"
     if not root.is_dir():
         print(f"no faces_lfw in {DATASETS}")
         return 1
     print(describe_machine())
+    if args.faces_from:
+        return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())
     if args.people:
         names = names[:args.people]
@@ -237,17 +326,9 @@ def main() -> int:
               f"({found.unsure} unsure), faces stage {detect_cpu / n * 1000:.0f} ms CPU/photo "
               f"({detect_wall / n * 1000:.0f} ms wall), grouping {group_cpu * 1000:.0f} ms CPU "
               f"({grouping.new_people} people, {grouping.alone} faces alone)")
-        before = score(library, truth_of_photo)
-        print(f"  no answer:  face found {before['found']:.2%}, BCubed F "
-              f"{before['bcubed_f']:.4f}, ARI {before['ari']:.4f}, people {before['people']} "
-              f"(+{before['alone']} faces alone) vs {before['true_people']} true")
-        given = 0
-        for fraction in [float(x) for x in args.answers.split(",") if x]:
-            budget = round(fraction * found.faces) - given
-            given += simulate_answers(library, truth_of_photo, max(0, budget))
-            after = score(library, truth_of_photo)
-            print(f"  {fraction:.0%} answered ({given}): BCubed F {after['bcubed_f']:.4f}, "
-                  f"ARI {after['ari']:.4f}, people {after['people']} (+{after['alone']} alone)")
+        if args.save:
+            save_faces(library, truth_of_photo, args.save)
+        report(library, truth_of_photo, args.answers, found.faces)
         library.close()
         if args.large:
             from photoclust.core.faces.detect import DESCRIBE_MIN_SIDE, FaceFinder
