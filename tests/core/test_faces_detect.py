@@ -249,3 +249,26 @@ def test_faces_of_three_people_are_grouped_as_three_people(library, dataset, tmp
                                      or face.box[2] > largest[face.photo_id].box[2]):
             largest[face.photo_id] = face
     assert len(largest) == 3 and {f.person_name for f in largest.values()} == {"Anna"}
+
+
+def test_organize_cancelled_in_the_faces_stage_resumes_there(library, tmp_path):
+    from photoclust.core.pipeline import OrganizeJob
+
+    folder = tmp_path / "photos"
+    make_labeled_folder(folder, per_class=5, size=(96, 72))  # 20 photos
+
+    def stop_in_faces(done, total, message):
+        if message.startswith("faces") and done >= BATCH:
+            ctx.cancel()
+
+    ctx = JobContext(stop_in_faces)
+    job = OrganizeJob(library, [folder], model="efficientnet_lite0", k=2, device="cpu")
+    job.prepare()
+    with pytest.raises(Cancelled):
+        job.run(ctx)
+    with library.session() as s:
+        assert s.scalar(select(func.count(FaceScan.photo_id))) == BATCH
+    again = run_job(OrganizeJob(library, [folder], model="efficientnet_lite0", k=2,
+                                device="cpu"))
+    assert again.embed.embedded == 0
+    assert again.faces is not None and (again.faces.photos, again.faces.already) == (4, BATCH)
