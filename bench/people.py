@@ -1,19 +1,19 @@
 """People quality and cost on the labelled face set (``faces_lfw``: one folder per person).
 
 Faces are found, described and grouped by the product's own code (``FacesJob``: dlib HOG
-detector upsampled once, 5-point landmarks, ResNet descriptor; Chinese whispers at 0.5) in a
-fresh library. Scored by identity over the photos where a face was found (the face nearest the
-photo's centre is the photo's subject, as LFW centres it): face-found rate, BCubed F and ARI,
-people found vs true; a face in no person counts as a person of its own.
+detector, upsampled once on these small photos, 5-point landmarks, ResNet descriptor; Chinese
+whispers at 0.5) in a fresh library. Scored by identity over the photos where a face was found
+(the face nearest the photo's centre is the photo's subject, as LFW centres it): face-found
+rate, BCubed F and ARI, people found vs true; a face in no person counts as a person of its own.
 
 Then a simulated user answers questions on 2 % and 5 % of the faces, through the real edits
-(``core/faces/editing.py``), questions chosen without the truth: "Are these the same person?"
-for the pairs of people whose mean faces are nearest (below 0.65; at most a third of the
-answers), "Is this one person?" for the people whose faces are most spread (a third; "no"
-splits the person automatically, ``split_person``), then "Who is this?" for the faces in no
-person and the least sure faces; the user's answer
-(the truth) merges the pair, moves the face to the person most of its identity's faces are in
-(a new person if none), or confirms. The grouping runs again after the answers.
+(``core/faces/editing.py``), questions chosen without the truth (``core/faces/questions.py``):
+"Are these the same person?" for the pairs of people whose mean faces are nearest (below 0.65;
+at most a third of the answers), "Is this one person?" for the people whose faces are most
+spread (a third; "no" splits the person automatically, ``split_person``), then "Who is this?"
+for the faces in no person and the least sure faces. The user's answer (the truth) merges the
+pair, moves the face to the person most of its identity's faces are in (a new person if none),
+or confirms. The grouping runs again after the answers.
 
 CPU ms per photo: the faces stage's CPU time (decode, detect, describe, store) over the photos;
 ``--large N`` also times N photos of 12 MP (LFW faces pasted on a 4000 x 3000 noisy canvas, JPEG
@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from machine_info import describe_machine  # noqa: E402
-from photoclust.core.faces import read  # noqa: E402
+from photoclust.core.faces import questions, read  # noqa: E402
 from photoclust.core.faces.editing import (  # noqa: E402
     EditError,
     merge_people,
@@ -55,7 +55,6 @@ from photoclust.core.library import open_library  # noqa: E402
 from photoclust.core.library.scan import ScanJob  # noqa: E402
 
 DATASETS = Path(os.environ.get("PHOTOCLUST_DATASETS") or REPO.parent / "shared" / "datasets")
-MERGE_BELOW = 0.65
 
 
 def bcubed_f(truth: list, pred: list) -> float:
@@ -100,25 +99,14 @@ def score(library, truth_of_photo: dict[int, str]) -> dict:
 
 
 def simulate_answers(library, truth_of_photo: dict[int, str], budget: int) -> int:
-    """Answer ``budget`` questions (see the module docstring); returns answers given."""
+    """Answer ``budget`` questions of ``core/faces/questions.py`` (see the module docstring);
+    returns the answers given. Only a photo's subject has a known identity: the faces of people
+    behind are not asked about."""
     asked = 0
-    # "Are these the same person?": nearest pairs of people by their mean face.
-    by_person: dict[int, list[read.FaceRow]] = defaultdict(list)
-    for f in read.list_faces(library):
-        if f.person_id is not None:
-            by_person[f.person_id].append(f)
-    vectors = _vectors(library)
-    ids = sorted(by_person)
-    means = (np.stack([vectors[[f.id for f in by_person[p]]].mean(axis=0) for p in ids])
-             if ids else np.zeros((0, 128)))
-    pairs = []
-    for a in range(len(ids)):
-        d = np.linalg.norm(means[a + 1:] - means[a], axis=1)
-        pairs.extend((float(dist), ids[a], ids[a + 1 + k]) for k, dist in enumerate(d)
-                     if dist < MERGE_BELOW)
+    data = questions.people_faces(library)
     truth_of_person, _ = _identities(library, truth_of_photo)
     merged: set[int] = set()
-    for _dist, a, b in sorted(pairs):
+    for a, b, _dist in questions.same_person_pairs(library, limit=10**6, data=data):
         if asked >= budget // 3:  # a third for merges, a third for splits, the rest faces
             break
         if a in merged or b in merged:
@@ -128,14 +116,16 @@ def simulate_answers(library, truth_of_photo: dict[int, str], budget: int) -> in
                 truth_of_person.get(b):
             merge_people(library, a, [b])
             merged.add(b)
-    # "Is this one person?": the people whose faces are most spread, split if not.
-    spread = sorted(((float(np.linalg.norm(vectors[[f.id for f in by_person[p]]] - means[k],
-                                           axis=1).mean()), p)
-                     for k, p in enumerate(ids) if len(by_person[p]) >= 4 and p not in merged),
-                    reverse=True)
-    for _spread, p in spread:
+    subject = subjects(library)
+    by_person: dict[int, list[read.FaceRow]] = defaultdict(list)
+    for f in subject.values():
+        if f.person_id is not None:
+            by_person[f.person_id].append(f)
+    for p, _spread in questions.spread_people(library, limit=10**6, data=data):
         if asked >= (budget * 2) // 3:
             break
+        if p in merged:
+            continue
         asked += 1
         names = Counter(truth_of_photo[f.photo_id] for f in by_person[p])
         if len(names) > 1 and names.most_common(2)[1][1] >= 2:
@@ -143,14 +133,14 @@ def simulate_answers(library, truth_of_photo: dict[int, str], budget: int) -> in
                 split_person(library, p)
             except EditError:
                 pass
-    # "Who is this?": faces in no person, then the least sure.
-    subject = subjects(library)
-    candidates = sorted(subject.values(), key=lambda f: (f.person_id is not None, not f.unsure,
-                                                         f.confidence or 0.0, f.id))
+    subject_ids = {f.id: f for f in subjects(library).values()}
     _, person_of_identity = _identities(library, truth_of_photo)
-    for face in candidates:
+    for face_id in questions.faces_to_ask(library, limit=10**6):
         if asked >= budget:
             break
+        face = subject_ids.get(face_id)
+        if face is None:
+            continue
         asked += 1
         name = truth_of_photo[face.photo_id]
         target = person_of_identity.get(name)
