@@ -49,6 +49,8 @@ def people_faces(library: Library) -> PeopleFaces:
     ids: dict[int, list[int]] = defaultdict(list)
     blobs: dict[int, list[bytes]] = defaultdict(list)
     for fid, pid, blob in rows:
+        if pid is None:  # the join keeps only faces in a person
+            continue
         ids[pid].append(fid)
         blobs[pid].append(blob)
     people = sorted(ids)
