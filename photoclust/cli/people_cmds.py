@@ -74,6 +74,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     _options(find, inner=True)
     find.set_defaults(func=cmd_find)
 
+    learn = actions.add_parser(
+        "learn", help="re-sort the faces you did not place, after your corrections",
+        description="Each face you did not place goes to the person most of its near faces are "
+        "in, unless you said it is not that person. Faces you placed stay; no people are "
+        "merged. Undo with `photoclust undo`.")
+    _options(learn, inner=True)
+    learn.set_defaults(func=cmd_learn)
+
     setting = actions.add_parser(
         "setting", help="whether Organize finds faces in this library (on or off)")
     setting.add_argument("value", nargs="?", choices=("on", "off"), default=None)
@@ -248,6 +256,22 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from photoclust.core.faces.editing import remove_faces
 
     return _edit(args, lambda lib: remove_faces(lib, args.face_ids))
+
+
+def cmd_learn(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import learn_people
+
+    with open_from_args(args) as library:
+        result = learn_people(library)
+        if result is None:
+            if args.json:
+                print_json({"event_id": None, "kind": None, "description": "nothing to re-sort",
+                            "photo_ids": [], "cluster_ids": [], "created_cluster_ids": [],
+                            "people": []})
+            else:
+                print("Nothing to re-sort: every face is with the person most like it.")
+            return 0
+    return _edit(args, lambda lib: result)
 
 
 # -- finding faces and the setting --------------------------------------------------------------
