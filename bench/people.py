@@ -44,6 +44,7 @@ from machine_info import describe_machine  # noqa: E402
 from photoclust.core.faces import questions, read  # noqa: E402
 from photoclust.core.faces.editing import (  # noqa: E402
     EditError,
+    learn_people,
     merge_people,
     move_faces,
     split_person,
@@ -249,6 +250,10 @@ def report(library, truth_of_photo: dict[int, str], answers: str, n_faces: int) 
         after = score(library, truth_of_photo)
         print(f"  {fraction:.0%} answered ({given}): BCubed F {after['bcubed_f']:.4f}, "
               f"ARI {after['ari']:.4f}, people {after['people']} (+{after['alone']} alone)")
+        learned = learn_people(library)
+        after = score(library, truth_of_photo)
+        print(f"    then `people learn` ({0 if learned is None else len(learned.photo_ids)} "
+              f"photos' faces moved): BCubed F {after['bcubed_f']:.4f}, ARI {after['ari']:.4f}")
 
 
 def large_photos(folder: Path, n: int, source: Path) -> list[Path]:
