@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from photoclust.cli.common import (
+    CommandError,
     add_json_option,
     add_library_option,
     job_context,
@@ -31,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--xmp", action="store_true",
                         help="write a NAME.xmp sidecar with the cluster name as keyword next to "
                         "each photo (digiKam, darktable, Lightroom)")
+    export.add_argument("--people", nargs="*", type=int, default=None, metavar="ID",
+                        help="export named people instead of clusters: one album per person "
+                        "(all named people, or these ids from `photoclust people`); use a "
+                        "folder of its own")
     add_library_option(export)
     add_json_option(export)
     export.set_defaults(func=cmd_export)
@@ -38,8 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
-        job = ExportJob(library, args.outdir, mode=args.mode, cluster_ids=args.clusters,
-                        xmp=args.xmp)
+        if args.people is not None:
+            from photoclust.core.export import PeopleExportJob
+
+            if args.clusters:
+                raise CommandError("export either --clusters or --people, not both")
+            job: ExportJob = PeopleExportJob(library, args.outdir, mode=args.mode,
+                                             person_ids=args.people or None, xmp=args.xmp)
+        else:
+            job = ExportJob(library, args.outdir, mode=args.mode, cluster_ids=args.clusters,
+                            xmp=args.xmp)
         with job_context(args, "Exporting") as ctx:
             result = run_job(job, ctx)
     if args.json:
