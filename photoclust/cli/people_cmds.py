@@ -59,6 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     _options(merge, inner=True)
     merge.set_defaults(func=cmd_merge)
 
+    not_same = actions.add_parser(
+        "not-same", help="answer no to “are these the same person?” (remembered: not asked "
+        "again, and no face of one goes to the other)")
+    not_same.add_argument("person_id", type=int, metavar="PERSON")
+    not_same.add_argument("other_id", type=int, metavar="OTHER")
+    _options(not_same, inner=True)
+    not_same.set_defaults(func=cmd_not_same)
+
     split = actions.add_parser(
         "split", help="split a person in two or more",
         description="With --faces, those faces become a new person; without, the person's faces "
@@ -182,7 +190,7 @@ def cmd_faces(args: argparse.Namespace) -> int:
 
 def _person_ids(params: dict) -> list[int]:
     ids: list[int] = []
-    for key in ("person_id", "target_id", "merged_into"):
+    for key in ("person_id", "target_id", "merged_into", "other_id"):
         if isinstance(params.get(key), int):
             ids.append(params[key])
     ids.extend(i for i in params.get("source_ids", []) if isinstance(i, int))
@@ -250,6 +258,12 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
     from photoclust.core.faces.editing import faces_not_this_person
 
     return _edit(args, lambda lib: faces_not_this_person(lib, args.face_ids, args.person))
+
+
+def cmd_not_same(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import people_not_same
+
+    return _edit(args, lambda lib: people_not_same(lib, args.person_id, args.other_id))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:

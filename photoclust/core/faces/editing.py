@@ -23,6 +23,9 @@ named is never merged automatically (the grouping merges no one).
   faces are grouped again more strictly and each further group becomes a new person.
 - ``remove_faces``: ``{"face_ids"}``. Not a face (or not wanted): the face leaves its person and
   is hidden; it is never found again in that photo.
+- ``not_same_person``: ``{"person_id", "other_id"}``. "Are these the same person?" answered no:
+  every face of each gets a cannot-link to the other, so they are never asked about again, no
+  face of one is put with the other automatically, and ``learn_people`` respects it.
 - ``learn_people``: ``{"face_ids", "moved"}``. ``people learn``: the faces the user did not
   place re-sorted after the corrections (``learn_people`` below).
 
@@ -56,7 +59,7 @@ SPLIT_THRESHOLD = 0.4
 USER_CONFIDENCE = 1.0
 
 __all__ = ["name_person", "merge_people", "move_faces", "faces_not_this_person", "split_person",
-           "remove_faces", "learn_people", "EditError", "EditResult"]
+           "remove_faces", "learn_people", "people_not_same", "EditError", "EditResult"]
 
 
 def _person(s: Session, person_id: int) -> Person:
@@ -369,3 +372,25 @@ def learn_people(library: Library, threshold: float | None = None) -> EditResult
         return _record(s, "learn_people",
                        f"Re-sorted {n} face{'s' * (n != 1)} you did not place",
                        {"face_ids": sorted(moves), "moved": n}, changes)
+
+
+def people_not_same(library: Library, person_id: int, other_id: int) -> EditResult:
+    """"Are these the same person?" answered no: each face of either person gets a cannot-link
+    to the other (the pair is not asked again, and no face of one goes to the other
+    automatically). One undoable edit (``not_same_person``)."""
+    if int(person_id) == int(other_id):
+        raise EditError("a person is always the same person as itself")
+    with write_session(library) as s:
+        a, b = _person(s, person_id), _person(s, other_id)
+        changes = ChangeSet()
+        for mine, other in ((a, b), (b, a)):
+            face_ids = list(s.scalars(select(Face.id).where(Face.person_id == mine.id,
+                                                            Face.removed.is_(False))))
+            links = _links(s, face_ids)
+            changes.face_links_added.update((fid, other.id) for fid in face_ids
+                                            if (fid, other.id) not in links)
+        if changes.is_empty():
+            raise EditError("already answered: these are not the same person")
+        return _record(s, "not_same_person",
+                       f"{display_name(a.id, a.name)} and {display_name(b.id, b.name)} are not "
+                       "the same person", {"person_id": a.id, "other_id": b.id}, changes)
