@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
@@ -272,3 +273,35 @@ def test_organize_cancelled_in_the_faces_stage_resumes_there(library, tmp_path):
                                 device="cpu"))
     assert again.embed.embedded == 0
     assert again.faces is not None and (again.faces.photos, again.faces.already) == (4, BATCH)
+
+
+@pytest.mark.datasets
+@pytest.mark.parametrize("paste, decodes_again", [(700, True), (1800, False)])
+def test_faces_small_in_the_reduced_decode_are_described_on_a_finer_one(
+        finder, dataset, tmp_path, paste, decodes_again):
+    from photoclust.core.faces.detect import DESCRIBE_FACE_SIDE, DETECT_MIN_SIDE
+    from photoclust.core.imaging import load_rgb
+
+    photo = tmp_path / "big.jpg"
+    canvas = Image.new("RGB", (4000, 3000), (120, 130, 140))
+    canvas.paste(Image.open(_lfw_photo(dataset)).convert("RGB").resize((paste, paste)),
+                 (1000, 500))
+    canvas.save(photo, quality=92)
+    asked: list[int] = []
+
+    def detail(side):
+        asked.append(side)
+        return load_rgb(photo, min_side=side)
+
+    reduced = load_rgb(photo, min_side=DETECT_MIN_SIDE)
+    assert reduced.size == (1000, 750)  # a quarter, in the DCT domain
+    (face,) = finder.find(reduced, (4000, 3000), detail=detail)
+    if decodes_again:
+        (side,) = asked
+        assert face.box[2] * side / 3000 >= DESCRIBE_FACE_SIDE * 0.95
+    else:
+        assert asked == []
+    # The same face described on the full photo: the same person by far.
+    (full,) = finder.find(load_rgb(photo), (4000, 3000))
+    assert np.linalg.norm(face.descriptor - full.descriptor) < 0.15
+    assert abs(face.box[0] - full.box[0]) < 0.15 * full.box[2] and not face.unsure
