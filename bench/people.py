@@ -310,6 +310,8 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=6, help="12 MP photos to time (0: none)")
     parser.add_argument("--save", type=Path, default=None, metavar="FILE.npz",
                         help="also save the faces (descriptor, box, photo, truth) found")
+    parser.add_argument("--weighted", action="store_true",
+                        help="Chinese whispers with edges weighted by nearness (not the default)")
     parser.add_argument("--faces-from", type=Path, default=None, metavar="FILE.npz",
                         help="skip detection: group and answer on faces saved by --save")
     args = parser.parse_args()
@@ -318,6 +320,10 @@ def main() -> int:
         print(f"no faces_lfw in {DATASETS}")
         return 1
     print(describe_machine())
+    if args.weighted:
+        from photoclust.core.faces import grouping
+
+        grouping.WEIGHTED = True
     if args.faces_from:
         return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())

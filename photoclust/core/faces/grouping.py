@@ -6,8 +6,7 @@ in no person and are neither unsure nor removed (the new ones, and those still a
 
 1. each joins the person most of its near faces (at most ``VOTERS``, nearer than ``THRESHOLD``)
    belong to, unless the user said it is not that person (a face cannot-link);
-2. the rest are grouped among themselves with Chinese whispers, each edge weighted by how near
-   its two faces are (``edge_weights``); each group of at least
+2. the rest are grouped among themselves with Chinese whispers; each group of at least
    ``MIN_PERSON_FACES`` faces becomes a new unnamed person; a face alone stays in no person and is
    tried again at the next run.
 
@@ -38,6 +37,8 @@ VOTERS = 10
 MIN_PERSON_FACES = 2
 #: Chinese whispers' rounds over every face.
 ITERATIONS = 100
+#: Chinese whispers with edges weighted by nearness (``edge_weights``): off (docs/people.md).
+WEIGHTED = False
 #: Rows of the distance matrix computed at once (bounded memory on 100,000 faces).
 CHUNK = 2048
 
@@ -77,8 +78,9 @@ def near_pairs(a: np.ndarray, b: np.ndarray | None = None, threshold: float = TH
 def edge_weights(d: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     """The weight of an edge between two faces ``d`` apart: 1 for the same descriptor, falling
     to almost 0 at ``threshold``. Near faces pull harder, so a chain of faces each just under
-    the threshold (two lookalikes) holds two people together less than a clique does
-    (docs/people.md: BCubed F 0.955 -> 0.967 on faces_lfw)."""
+    the threshold (two lookalikes) holds two people together less than a clique does. Measured
+    (docs/people.md, faces_lfw): BCubed F 0.955 -> 0.967, but a person with few photos whose
+    faces form a chain is split in two, so the grouping uses it only with ``WEIGHTED``."""
     return (1.0 - np.asarray(d, dtype=np.float64) / threshold).clip(0.0, 1.0) + 1e-3
 
 
@@ -176,7 +178,8 @@ def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult
     rest = np.flatnonzero(persons < 0)
     if len(rest):
         ri, rj, rd = near_pairs(vectors[rest], None, threshold)
-        labels = chinese_whispers(len(rest), ri, rj, weights=edge_weights(rd, threshold))
+        labels = chinese_whispers(len(rest), ri, rj,
+                                  weights=edge_weights(rd, threshold) if WEIGHTED else None)
         ends = np.concatenate([ri, rj])
         degree = np.bincount(ends, minlength=len(rest))
         same = np.bincount(ends[np.concatenate([labels[ri] == labels[rj]] * 2)],
