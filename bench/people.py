@@ -219,20 +219,27 @@ def from_saved(args) -> int:
                                        f"{pid}.jpg", "content_hash": f"h{pid}", "file_size": 1,
                                        "mtime_ns": 1, "width": 250, "height": 250,
                                        "status": "present"} for pid in range(1, n_photos + 1)])
-            s.execute(insert(Face), [
-                {"photo_id": int(pid), "left": int(b[0]), "top": int(b[1]), "width": int(b[2]),
+        # --batches N: the photos arrive in N batches in a random order (Organize run after
+        # each), so the grouping is incremental: later faces join the people of earlier ones.
+        order = np.random.default_rng(0).permutation(n_photos) + 1
+        batch_of = {int(pid): k * args.batches // n_photos for k, pid in enumerate(order)}
+        rows = [{"photo_id": int(pid), "left": int(b[0]), "top": int(b[1]), "width": int(b[2]),
                  "height": int(b[3]), "descriptor": d.astype("<f4").tobytes(),
                  "person_id": None, "source": "auto", "unsure": bool(u), "removed": False}
                 for pid, b, d, u in zip(saved["photo"], saved["box"], saved["descriptor"],
-                                        saved["unsure"])])
+                                        saved["unsure"])]
         # Photos without a face count in the face-found rate only: give them a truth too.
         truth_of_photo = {pid: photo_truth.get(pid, f"none{pid}")
                           for pid in range(1, n_photos + 1)}
         cpu = time.process_time()
-        grouping = group_faces(library)
-        print(f"{n_photos} photos, {len(saved['photo'])} faces (saved): grouping "
-              f"{(time.process_time() - cpu) * 1000:.0f} ms CPU ({grouping.new_people} people, "
-              f"{grouping.alone} faces alone)")
+        for batch in range(args.batches):
+            with library.session() as s:
+                s.execute(insert(Face), [r for r in rows
+                                         if batch_of[r["photo_id"]] == batch])
+            grouping = group_faces(library)
+        print(f"{n_photos} photos, {len(saved['photo'])} faces (saved, {args.batches} "
+              f"batch(es)): grouping {(time.process_time() - cpu) * 1000:.0f} ms CPU "
+              f"(last batch: {grouping.new_people} new people, {grouping.alone} faces alone)")
         report(library, truth_of_photo, args.answers, len(saved["photo"]))
         library.close()
     return 0
@@ -310,6 +317,9 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=6, help="12 MP photos to time (0: none)")
     parser.add_argument("--save", type=Path, default=None, metavar="FILE.npz",
                         help="also save the faces (descriptor, box, photo, truth) found")
+    parser.add_argument("--batches", type=int, default=1, metavar="N",
+                        help="with --faces-from: the photos arrive in N batches, grouped after "
+                        "each (incremental)")
     parser.add_argument("--weighted", action="store_true",
                         help="Chinese whispers with edges weighted by nearness (not the default)")
     parser.add_argument("--faces-from", type=Path, default=None, metavar="FILE.npz",
