@@ -105,3 +105,20 @@ def test_who_is_this_puts_a_lone_face_where_the_user_says(library):
 
 def test_a_library_without_faces_has_no_people_questions(library):
     assert questions.people_questions(library) == []
+
+
+def test_the_review_job_carries_the_people_questions(library):
+    from _edit_fixtures import labelled_library
+    from photoclust.core.jobs import run_job
+
+    ids, _y, _clusters = labelled_library(library)
+    c = centres(3)
+    anna = add_faces(library, near(c[0], 6, seed=1), photo_ids=[int(i) for i in ids[:6]])
+    group_faces(library)
+    move_faces(library, anna[:3], None)
+    queue = run_job(review_queue.ReviewJob(library, limit=6))
+    assert queue.questions and len(queue.views) == len(queue.questions)
+    assert queue.people[0].kind == questions.SAME_PERSON
+    assert set(queue.people[0].other_face_ids) == set(anna[:3])
+    review_queue.answer_question(library, queue.people[0], review_queue.YES)
+    assert len(set(person_of(library, anna))) == 1
