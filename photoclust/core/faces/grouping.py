@@ -18,7 +18,7 @@ the same label propagation written here.
 from __future__ import annotations
 
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,7 +120,7 @@ def chinese_whispers(n: int, i: np.ndarray, j: np.ndarray, iterations: int = ITE
         for node in order:
             if not neighbours[node]:
                 continue
-            votes: Counter = Counter()
+            votes: dict[int, float] = defaultdict(float)
             for m, weight in neighbours[node]:
                 votes[int(labels[m])] += weight
             best = max(votes.items(), key=lambda kv: (kv[1], -kv[0]))[0]

@@ -124,7 +124,8 @@ def refused_pairs(library: Library) -> set[tuple[int, int]]:
                                 EditEvent.kind == "not_same_person")).all()
     out: set[tuple[int, int]] = set()
     for a, b in rows:
-        out.update({(int(a), int(b)), (int(b), int(a))})
+        if a is not None:
+            out.update({(int(a), int(b)), (int(b), int(a))})
     return out
 
 
