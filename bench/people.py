@@ -21,6 +21,13 @@ q90) through the same decode + detect + describe.
 
     python bench/people.py [--people 40] [--answers 0.02,0.05] [--large 6]
     python bench/people.py --people 0      # all 134 people, 2,315 photos (about 4 min of CPU)
+    python bench/people.py --people 0 --save faces.npz     # and keep the faces found
+    python bench/people.py --faces-from faces.npz [--batches 5] [--weighted]   # seconds
+
+``--batches N`` lets the saved faces arrive in N batches (random photo order), grouped after each
+(Organize's incremental grouping); ``--weighted`` groups with nearness-weighted Chinese whispers
+(``grouping.WEIGHTED``, not the product's default). ``--large`` also times 12 MP photos without
+faces.
 """
 from __future__ import annotations
 
