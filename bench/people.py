@@ -1,17 +1,19 @@
 """People quality and cost on the labelled face set (``faces_lfw``: one folder per person).
 
 Faces are found, described and grouped by the product's own code (``FacesJob``: dlib HOG
-detector upsampled once, 5-point landmarks, ResNet descriptor; Chinese whispers at 0.5) in a
-fresh library. Scored by identity over the photos where a face was found (the face nearest the
-photo's centre is the photo's subject, as LFW centres it): face-found rate, BCubed F and ARI,
-people found vs true; a face in no person counts as a person of its own.
+detector, upsampled once on these small photos, 5-point landmarks, ResNet descriptor; Chinese
+whispers at 0.5) in a fresh library. Scored by identity over the photos where a face was found
+(the face nearest the photo's centre is the photo's subject, as LFW centres it): face-found
+rate, BCubed F and ARI, people found vs true; a face in no person counts as a person of its own.
 
 Then a simulated user answers questions on 2 % and 5 % of the faces, through the real edits
-(``core/faces/editing.py``), questions chosen without the truth: "Are these the same person?"
-for the pairs of people whose mean faces are nearest (below 0.65; at most half the answers),
-then "Who is this?" for the faces in no person and the least sure faces; the user's answer
-(the truth) merges the pair, moves the face to the person most of its identity's faces are in
-(a new person if none), or confirms. The grouping runs again after the answers.
+(``core/faces/editing.py``), questions chosen without the truth (``core/faces/questions.py``):
+"Are these the same person?" for the pairs of people whose mean faces are nearest (below 0.65;
+at most a third of the answers), "Is this one person?" for the people whose faces are most
+spread (a third; "no" splits the person automatically, ``split_person``), then "Who is this?"
+for the faces in no person and the least sure faces. The user's answer (the truth) merges the
+pair, moves the face to the person most of its identity's faces are in (a new person if none),
+or confirms. The grouping runs again after the answers.
 
 CPU ms per photo: the faces stage's CPU time (decode, detect, describe, store) over the photos;
 ``--large N`` also times N photos of 12 MP (LFW faces pasted on a 4000 x 3000 noisy canvas, JPEG
@@ -19,6 +21,13 @@ q90) through the same decode + detect + describe.
 
     python bench/people.py [--people 40] [--answers 0.02,0.05] [--large 6]
     python bench/people.py --people 0      # all 134 people, 2,315 photos (about 4 min of CPU)
+    python bench/people.py --people 0 --save faces.npz     # and keep the faces found
+    python bench/people.py --faces-from faces.npz [--batches 5] [--weighted]   # seconds
+
+``--batches N`` lets the saved faces arrive in N batches (random photo order), grouped after each
+(Organize's incremental grouping); ``--weighted`` groups with nearness-weighted Chinese whispers
+(``grouping.WEIGHTED``, not the product's default). ``--large`` also times 12 MP photos without
+faces.
 """
 from __future__ import annotations
 
@@ -39,8 +48,14 @@ sys.path.insert(0, str(REPO))
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from machine_info import describe_machine  # noqa: E402
-from photoclust.core.faces import read  # noqa: E402
-from photoclust.core.faces.editing import merge_people, move_faces  # noqa: E402
+from photoclust.core.faces import questions, read  # noqa: E402
+from photoclust.core.faces.editing import (  # noqa: E402
+    EditError,
+    learn_people,
+    merge_people,
+    move_faces,
+    split_person,
+)
 from photoclust.core.faces.grouping import descriptors_of, group_faces  # noqa: E402
 from photoclust.core.faces.job import FacesJob  # noqa: E402
 from photoclust.core.jobs import run_job  # noqa: E402
@@ -48,7 +63,6 @@ from photoclust.core.library import open_library  # noqa: E402
 from photoclust.core.library.scan import ScanJob  # noqa: E402
 
 DATASETS = Path(os.environ.get("PHOTOCLUST_DATASETS") or REPO.parent / "shared" / "datasets")
-MERGE_BELOW = 0.65
 
 
 def bcubed_f(truth: list, pred: list) -> float:
@@ -93,26 +107,15 @@ def score(library, truth_of_photo: dict[int, str]) -> dict:
 
 
 def simulate_answers(library, truth_of_photo: dict[int, str], budget: int) -> int:
-    """Answer ``budget`` questions (see the module docstring); returns answers given."""
+    """Answer ``budget`` questions of ``core/faces/questions.py`` (see the module docstring);
+    returns the answers given. Only a photo's subject has a known identity: the faces of people
+    behind are not asked about."""
     asked = 0
-    # "Are these the same person?": nearest pairs of people by their mean face.
-    by_person: dict[int, list[read.FaceRow]] = defaultdict(list)
-    for f in read.list_faces(library):
-        if f.person_id is not None:
-            by_person[f.person_id].append(f)
-    vectors = _vectors(library)
-    ids = sorted(by_person)
-    means = (np.stack([vectors[[f.id for f in by_person[p]]].mean(axis=0) for p in ids])
-             if ids else np.zeros((0, 128)))
-    pairs = []
-    for a in range(len(ids)):
-        d = np.linalg.norm(means[a + 1:] - means[a], axis=1)
-        pairs.extend((float(dist), ids[a], ids[a + 1 + k]) for k, dist in enumerate(d)
-                     if dist < MERGE_BELOW)
+    data = questions.people_faces(library)
     truth_of_person, _ = _identities(library, truth_of_photo)
     merged: set[int] = set()
-    for _dist, a, b in sorted(pairs):
-        if asked >= budget // 2:  # the other half for the faces
+    for a, b, _dist in questions.same_person_pairs(library, limit=10**6, data=data):
+        if asked >= budget // 3:  # a third for merges, a third for splits, the rest faces
             break
         if a in merged or b in merged:
             continue
@@ -121,14 +124,31 @@ def simulate_answers(library, truth_of_photo: dict[int, str], budget: int) -> in
                 truth_of_person.get(b):
             merge_people(library, a, [b])
             merged.add(b)
-    # "Who is this?": faces in no person, then the least sure.
     subject = subjects(library)
-    candidates = sorted(subject.values(), key=lambda f: (f.person_id is not None, not f.unsure,
-                                                         f.confidence or 0.0, f.id))
+    by_person: dict[int, list[read.FaceRow]] = defaultdict(list)
+    for f in subject.values():
+        if f.person_id is not None:
+            by_person[f.person_id].append(f)
+    for p, _spread in questions.spread_people(library, limit=10**6, data=data):
+        if asked >= (budget * 2) // 3:
+            break
+        if p in merged:
+            continue
+        asked += 1
+        names = Counter(truth_of_photo[f.photo_id] for f in by_person[p])
+        if len(names) > 1 and names.most_common(2)[1][1] >= 2:
+            try:
+                split_person(library, p)
+            except EditError:
+                pass
+    subject_ids = {f.id: f for f in subjects(library).values()}
     _, person_of_identity = _identities(library, truth_of_photo)
-    for face in candidates:
+    for face_id in questions.faces_to_ask(library, limit=10**6):
         if asked >= budget:
             break
+        face = subject_ids.get(face_id)
+        if face is None:
+            continue
         asked += 1
         name = truth_of_photo[face.photo_id]
         target = person_of_identity.get(name)
@@ -178,6 +198,78 @@ def _vectors(library) -> np.ndarray:
     return out
 
 
+def save_faces(library, truth_of_photo: dict[int, str], path: Path) -> None:
+    faces = read.list_faces(library)
+    vectors = _vectors(library)
+    subject = {f.id for f in subjects(library).values()}
+    np.savez(path, descriptor=vectors[[f.id for f in faces]],
+             box=np.array([f.box for f in faces]), photo=np.array([f.photo_id for f in faces]),
+             unsure=np.array([f.unsure for f in faces]),
+             subject=np.array([f.id in subject for f in faces]),
+             truth=np.array([truth_of_photo[f.photo_id] for f in faces]),
+             photos=np.array(len(truth_of_photo)))
+
+
+def from_saved(args) -> int:
+    """Grouping and answers on faces saved by ``--save`` (no detection: seconds, not minutes)."""
+    from sqlalchemy import insert
+
+    from photoclust.core.library.models import Face, Photo
+
+    saved = np.load(args.faces_from)
+    with tempfile.TemporaryDirectory() as tmp:
+        library = open_library(Path(tmp) / "library.sqlite")
+        photo_truth = dict(zip(saved["photo"].tolist(), saved["truth"].tolist()))
+        n_photos = int(saved["photos"])
+        with library.session() as s:
+            s.execute(insert(Photo), [{"id": pid, "path": f"/lfw/{photo_truth.get(pid, 'none')}/"
+                                       f"{pid}.jpg", "content_hash": f"h{pid}", "file_size": 1,
+                                       "mtime_ns": 1, "width": 250, "height": 250,
+                                       "status": "present"} for pid in range(1, n_photos + 1)])
+        # --batches N: the photos arrive in N batches in a random order (Organize run after
+        # each), so the grouping is incremental: later faces join the people of earlier ones.
+        order = np.random.default_rng(0).permutation(n_photos) + 1
+        batch_of = {int(pid): k * args.batches // n_photos for k, pid in enumerate(order)}
+        rows = [{"photo_id": int(pid), "left": int(b[0]), "top": int(b[1]), "width": int(b[2]),
+                 "height": int(b[3]), "descriptor": d.astype("<f4").tobytes(),
+                 "person_id": None, "source": "auto", "unsure": bool(u), "removed": False}
+                for pid, b, d, u in zip(saved["photo"], saved["box"], saved["descriptor"],
+                                        saved["unsure"])]
+        # Photos without a face count in the face-found rate only: give them a truth too.
+        truth_of_photo = {pid: photo_truth.get(pid, f"none{pid}")
+                          for pid in range(1, n_photos + 1)}
+        cpu = time.process_time()
+        for batch in range(args.batches):
+            with library.session() as s:
+                s.execute(insert(Face), [r for r in rows
+                                         if batch_of[r["photo_id"]] == batch])
+            grouping = group_faces(library)
+        print(f"{n_photos} photos, {len(saved['photo'])} faces (saved, {args.batches} "
+              f"batch(es)): grouping {(time.process_time() - cpu) * 1000:.0f} ms CPU "
+              f"(last batch: {grouping.new_people} new people, {grouping.alone} faces alone)")
+        report(library, truth_of_photo, args.answers, len(saved["photo"]))
+        library.close()
+    return 0
+
+
+def report(library, truth_of_photo: dict[int, str], answers: str, n_faces: int) -> None:
+    before = score(library, truth_of_photo)
+    print(f"  no answer:  face found {before['found']:.2%}, BCubed F "
+          f"{before['bcubed_f']:.4f}, ARI {before['ari']:.4f}, people {before['people']} "
+          f"(+{before['alone']} faces alone) vs {before['true_people']} true")
+    given = 0
+    for fraction in [float(x) for x in answers.split(",") if x]:
+        budget = round(fraction * n_faces) - given
+        given += simulate_answers(library, truth_of_photo, max(0, budget))
+        after = score(library, truth_of_photo)
+        print(f"  {fraction:.0%} answered ({given}): BCubed F {after['bcubed_f']:.4f}, "
+              f"ARI {after['ari']:.4f}, people {after['people']} (+{after['alone']} alone)")
+        learned = learn_people(library)
+        after = score(library, truth_of_photo)
+        print(f"    then `people learn` ({0 if learned is None else len(learned.photo_ids)} "
+              f"photos' faces moved): BCubed F {after['bcubed_f']:.4f}, ARI {after['ari']:.4f}")
+
+
 def large_photos(folder: Path, n: int, source: Path) -> list[Path]:
     from PIL import Image
 
@@ -196,17 +288,61 @@ def large_photos(folder: Path, n: int, source: Path) -> list[Path]:
     return out
 
 
+def large_cost(big: Path, n: int, root: Path) -> None:
+    """CPU per 12 MP photo through the faces stage's decode + detect + describe (the job's
+    route: decode at a quarter, detect there, describe there or on a finer decode for faces
+    under 100 px), with three faces and with none."""
+    from PIL import Image
+
+    from photoclust.core.faces.detect import DETECT_MIN_SIDE, FaceFinder
+    from photoclust.core.imaging import load_rgb
+
+    big.mkdir()
+    paths = large_photos(big, n, root)
+    blank = big / "none.jpg"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(60, 200, size=(375, 500, 3), dtype=np.uint8)).resize(
+        (4000, 3000)).save(blank, quality=90)
+    finder = FaceFinder()
+    finder.load()
+    for label, photos in (("3 faces", paths), ("no face", [blank] * n)):
+        cpu = time.process_time()
+        counts = []
+        for path in photos:
+            image = load_rgb(path, min_side=DETECT_MIN_SIDE)
+            counts.append(len(finder.find(image, (4000, 3000),
+                                          detail=lambda side, p=path: load_rgb(p, min_side=side))))
+        per = (time.process_time() - cpu) / len(photos) * 1000
+        print(f"12 MP photos, {label}: {per:.0f} ms CPU/photo (decode + detect + describe), "
+              f"faces found {sum(counts)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=40, help="first N people (0: all)")
     parser.add_argument("--answers", default="0.02,0.05")
     parser.add_argument("--large", type=int, default=6, help="12 MP photos to time (0: none)")
+    parser.add_argument("--save", type=Path, default=None, metavar="FILE.npz",
+                        help="also save the faces (descriptor, box, photo, truth) found")
+    parser.add_argument("--batches", type=int, default=1, metavar="N",
+                        help="with --faces-from: the photos arrive in N batches, grouped after "
+                        "each (incremental)")
+    parser.add_argument("--weighted", action="store_true",
+                        help="Chinese whispers with edges weighted by nearness (not the default)")
+    parser.add_argument("--faces-from", type=Path, default=None, metavar="FILE.npz",
+                        help="skip detection: group and answer on faces saved by --save")
     args = parser.parse_args()
     root = DATASETS / "faces_lfw"
     if not root.is_dir():
         print(f"no faces_lfw in {DATASETS}")
         return 1
     print(describe_machine())
+    if args.weighted:
+        from photoclust.core.faces import grouping
+
+        grouping.WEIGHTED = True
+    if args.faces_from:
+        return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())
     if args.people:
         names = names[:args.people]
@@ -237,35 +373,12 @@ def main() -> int:
               f"({found.unsure} unsure), faces stage {detect_cpu / n * 1000:.0f} ms CPU/photo "
               f"({detect_wall / n * 1000:.0f} ms wall), grouping {group_cpu * 1000:.0f} ms CPU "
               f"({grouping.new_people} people, {grouping.alone} faces alone)")
-        before = score(library, truth_of_photo)
-        print(f"  no answer:  face found {before['found']:.2%}, BCubed F "
-              f"{before['bcubed_f']:.4f}, ARI {before['ari']:.4f}, people {before['people']} "
-              f"(+{before['alone']} faces alone) vs {before['true_people']} true")
-        given = 0
-        for fraction in [float(x) for x in args.answers.split(",") if x]:
-            budget = round(fraction * found.faces) - given
-            given += simulate_answers(library, truth_of_photo, max(0, budget))
-            after = score(library, truth_of_photo)
-            print(f"  {fraction:.0%} answered ({given}): BCubed F {after['bcubed_f']:.4f}, "
-                  f"ARI {after['ari']:.4f}, people {after['people']} (+{after['alone']} alone)")
+        if args.save:
+            save_faces(library, truth_of_photo, args.save)
+        report(library, truth_of_photo, args.answers, found.faces)
         library.close()
         if args.large:
-            from photoclust.core.faces.detect import DESCRIBE_MIN_SIDE, FaceFinder
-            from photoclust.core.imaging import load_rgb
-
-            big = work / "large"
-            big.mkdir()
-            paths = large_photos(big, args.large, root)
-            finder = FaceFinder()
-            finder.load()
-            cpu = time.process_time()
-            counts = []
-            for path in paths:
-                image = load_rgb(path, min_side=DESCRIBE_MIN_SIDE)
-                counts.append(len(finder.find(image, (4000, 3000))))
-            per = (time.process_time() - cpu) / len(paths) * 1000
-            print(f"12 MP photos: {per:.0f} ms CPU/photo (decode + detect + describe), "
-                  f"faces found {sum(counts)} of {3 * len(paths)}")
+            large_cost(work / "large", args.large, root)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

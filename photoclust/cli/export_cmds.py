@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--xmp", action="store_true",
                         help="write a NAME.xmp sidecar with the cluster name as keyword next to "
                         "each photo (digiKam, darktable, Lightroom)")
+    export.add_argument("--people", nargs="*", type=int, default=None, metavar="ID",
+                        help="export named people instead of clusters: one album per person "
+                        "(all named people, or these ids from `photoclust people`); use a "
+                        "folder of its own")
     add_library_option(export)
     add_json_option(export)
     export.set_defaults(func=cmd_export)
@@ -42,13 +46,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
-        if args.events is not None and args.clusters:
-            raise CommandError("export albums per cluster (--clusters) or per event (--events), "
-                               "not both at once")
-        by_event = args.events is not None
-        job = ExportJob(library, args.outdir, mode=args.mode,
-                        cluster_ids=(args.events or None) if by_event else args.clusters,
-                        xmp=args.xmp, events=by_event)
+        if args.people is not None:
+            from photoclust.core.export import PeopleExportJob
+
+            if args.clusters or args.events is not None:
+                raise CommandError("export albums per cluster (--clusters), per event (--events) "
+                                   "or per person (--people), one at a time")
+            job: ExportJob = PeopleExportJob(library, args.outdir, mode=args.mode,
+                                             person_ids=args.people or None, xmp=args.xmp)
+        else:
+            if args.events is not None and args.clusters:
+                raise CommandError("export albums per cluster (--clusters) or per event "
+                                   "(--events), not both at once")
+            by_event = args.events is not None
+            job = ExportJob(library, args.outdir, mode=args.mode,
+                            cluster_ids=(args.events or None) if by_event else args.clusters,
+                            xmp=args.xmp, events=by_event)
         with job_context(args, "Exporting") as ctx:
             result = run_job(job, ctx)
     if args.json:

@@ -67,14 +67,17 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise CommandError("--limit must be at least 1")
+    from photoclust.core.faces.questions import people_questions
+
     with open_from_args(args) as library:
         review = review_suggestions(library, limit=args.limit, model=args.model)
+        people = people_questions(library, limit=args.limit)
     if args.json:
-        print_json(review.as_json())
+        print_json({**review.as_json(), "people": [q.to_json() for q in people]})
         return 0
     questions: list[Question] = sorted([*review.items, *review.suggestions],
                                        key=lambda q: q.rank)
-    if not questions:
+    if not questions and not people:
         print("Nothing to review.")
     for q in questions:
         if q.kind == PHOTO:
@@ -88,20 +91,53 @@ def cmd_review(args: argparse.Namespace) -> int:
         else:
             print(f"{q.rank:3d}. split {len(q.photo_ids)} photos out of cluster "
                   f"{q.cluster_id} ({printable(q.cluster_name)})? {printable(q.explanation)}")
+    _print_people_questions(people)
     return 0
 
 
+def _print_people_questions(people) -> None:
+    """The people questions, each with the commands that answer it."""
+    if people:
+        print("People:")
+    for q in people:
+        if q.kind == "same_person":
+            print(f"{q.rank:3d}. {printable(q.text)} (faces {_ids(q.face_ids)} and "
+                  f"{_ids(q.other_face_ids)})\n     yes: photoclust people merge {q.person_id} "
+                  f"{q.other_person_id}; no: photoclust people not-same {q.person_id} "
+                  f"{q.other_person_id}")
+        elif q.kind == "is_this":
+            print(f"{q.rank:3d}. {printable(q.text)} face {q.face_id} in {printable(q.path)}\n"
+                  f"     yes: photoclust faces move {q.face_id} --to {q.person_id}; no: "
+                  f"photoclust faces dismiss {q.face_id}")
+        else:
+            print(f"{q.rank:3d}. {printable(q.text)} face {q.face_id} in {printable(q.path)}\n"
+                  f"     photoclust faces move {q.face_id} --to PERSON|new [--name NAME]")
+
+
+def _ids(ids) -> str:
+    return " ".join(str(i) for i in ids)
+
+
 def cmd_learn(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import learn_people
     from photoclust.core.learning.job import LearnJob
 
     with open_from_args(args) as library, job_context(args, "learning") as ctx:
         result = run_job(LearnJob(library, model=args.model), ctx)
+        # Then the faces the user did not place are re-sorted: a second undoable edit.
+        people = learn_people(library)
     if args.json:
-        print_json(result.to_json())
-    elif result.event_id is None:
+        print_json({**result.to_json(),
+                    "people": None if people is None else people.to_json()})
+        return 0
+    if result.event_id is None:
         print(f"Learned from {result.n_labelled} labelled photos; nothing changed.")
     else:
         print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
+    if people is not None:
+        again = "another " if result.event_id is not None else ""
+        print(f"People: {printable(people.description)}. ({again}`photoclust undo` takes it "
+              "back.)")
     return 0
 
 

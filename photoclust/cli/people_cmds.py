@@ -59,6 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     _options(merge, inner=True)
     merge.set_defaults(func=cmd_merge)
 
+    not_same = actions.add_parser(
+        "not-same", help="answer no to “are these the same person?” (remembered: not asked "
+        "again, and no face of one goes to the other)")
+    not_same.add_argument("person_id", type=int, metavar="PERSON")
+    not_same.add_argument("other_id", type=int, metavar="OTHER")
+    _options(not_same, inner=True)
+    not_same.set_defaults(func=cmd_not_same)
+
     split = actions.add_parser(
         "split", help="split a person in two or more",
         description="With --faces, those faces become a new person; without, the person's faces "
@@ -73,6 +81,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "does after clustering)")
     _options(find, inner=True)
     find.set_defaults(func=cmd_find)
+
+    learn = actions.add_parser(
+        "learn", help="re-sort the faces you did not place, after your corrections",
+        description="Each face you did not place goes to the person most of its near faces are "
+        "in, unless you said it is not that person. Faces you placed stay; no people are "
+        "merged. Undo with `photoclust undo`.")
+    _options(learn, inner=True)
+    learn.set_defaults(func=cmd_learn)
 
     setting = actions.add_parser(
         "setting", help="whether Organize finds faces in this library (on or off)")
@@ -174,7 +190,7 @@ def cmd_faces(args: argparse.Namespace) -> int:
 
 def _person_ids(params: dict) -> list[int]:
     ids: list[int] = []
-    for key in ("person_id", "target_id", "merged_into"):
+    for key in ("person_id", "target_id", "merged_into", "other_id"):
         if isinstance(params.get(key), int):
             ids.append(params[key])
     ids.extend(i for i in params.get("source_ids", []) if isinstance(i, int))
@@ -244,10 +260,32 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
     return _edit(args, lambda lib: faces_not_this_person(lib, args.face_ids, args.person))
 
 
+def cmd_not_same(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import people_not_same
+
+    return _edit(args, lambda lib: people_not_same(lib, args.person_id, args.other_id))
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
     from photoclust.core.faces.editing import remove_faces
 
     return _edit(args, lambda lib: remove_faces(lib, args.face_ids))
+
+
+def cmd_learn(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import learn_people
+
+    with open_from_args(args) as library:
+        result = learn_people(library)
+        if result is None:
+            if args.json:
+                print_json({"event_id": None, "kind": None, "description": "nothing to re-sort",
+                            "photo_ids": [], "cluster_ids": [], "created_cluster_ids": [],
+                            "people": []})
+            else:
+                print("Nothing to re-sort: every face is with the person most like it.")
+            return 0
+    return _edit(args, lambda lib: result)
 
 
 # -- finding faces and the setting --------------------------------------------------------------

@@ -186,6 +186,7 @@ def xmp_sidecar(keyword: str, people: PhotoPeople | None = None, city: str | Non
         f"   <photoshop:{tag}>{escape(_CONTROL_CHARS.sub(' ', value))}</photoshop:{tag}>\n"
         for tag, value in (("City", city), ("Country", country)) if value)
     photoshop = '\n    xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"' if place else ""
+    regions = people is not None and people.width > 0 and people.height > 0
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         f'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="photoclust {escape(__version__)}">\n'
@@ -193,14 +194,14 @@ def xmp_sidecar(keyword: str, people: PhotoPeople | None = None, city: str | Non
         '  <rdf:Description rdf:about=""\n'
         '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         '    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n'
-        f'    xmlns:digiKam="http://www.digikam.org/ns/1.0/"{_MWG_NAMESPACES if people else ""}'
+        f'    xmlns:digiKam="http://www.digikam.org/ns/1.0/"{_MWG_NAMESPACES if regions else ""}'
         f'{photoshop}>\n'
         f'   <dc:subject><rdf:Bag><rdf:li>{subject}</rdf:li>{names}</rdf:Bag></dc:subject>\n'
         '   <lr:hierarchicalSubject><rdf:Bag>'
         f'<rdf:li>photoclust|{leaf}</rdf:li>{lr_people}</rdf:Bag></lr:hierarchicalSubject>\n'
         '   <digiKam:TagsList><rdf:Seq>'
         f'<rdf:li>photoclust/{leaf}</rdf:li>{dk_people}</rdf:Seq></digiKam:TagsList>\n'
-        f'{_mwg_regions(people) if people else ""}'
+        f'{_mwg_regions(people) if people and regions else ""}'
         f'{place}'
         '  </rdf:Description>\n'
         ' </rdf:RDF>\n'
@@ -883,3 +884,51 @@ class ExportJob(Job[ExportResult]):
             log.warning("manifest not written: %s", stop.what)
             return stop.what
         return None
+
+
+# -- People: one album per named person (docs/people.md) ------------------------------------------
+
+class PeopleExportJob(ExportJob):
+    """Export the named people as albums: one folder per person, holding every photo with their
+    face. The manifest's ``cluster_id`` and ``cluster_name`` are then the person's id and name,
+    and ``label_source`` says who put the face with the person. Export people into a folder of
+    their own (not the clusters' albums folder): the two manifests would mix."""
+
+    title = "Exporting people"
+
+    def __init__(self, library: Library, outdir: str | os.PathLike, mode: str = "copy",
+                 person_ids: Iterable[int] | None = None, xmp: bool = False):
+        super().__init__(library, outdir, mode=mode, xmp=xmp)
+        self.person_ids = None if person_ids is None else sorted(set(person_ids))
+
+    def _load(self) -> None:
+        from photoclust.core.faces.read import list_faces, list_people
+
+        people = {p.id: p.name for p in list_people(self.library, named_only=True)}
+        if self.person_ids is not None:
+            unknown = [p for p in self.person_ids if p not in people]
+            if unknown:
+                raise JobError("no named person with id " + ", ".join(map(str, unknown)))
+            selected = list(self.person_ids)
+        else:
+            selected = sorted(people)
+        with self.library.session() as s:
+            facts = {pid: (h, size, mtime) for pid, h, size, mtime in s.execute(
+                select(Photo.id, Photo.content_hash, Photo.file_size, Photo.mtime_ns)
+                .where(Photo.status == PhotoStatus.PRESENT))}
+        self._albums = album_folder_names(people.items())
+        self._selected = set(selected)
+        self._items = []
+        self._duplicates_left_out = 0
+        for person in selected:
+            seen: set[int] = set()
+            for face in list_faces(self.library, person_id=person):
+                if face.photo_id in seen or face.photo_id not in facts:
+                    continue
+                seen.add(face.photo_id)
+                content_hash, size, mtime_ns = facts[face.photo_id]
+                self._items.append(ExportItem(face.photo_id, face.path, person, people[person],
+                                              face.source, content_hash, size, mtime_ns))
+        if self.xmp:
+            self._people = named_faces_of_photos(self.library,
+                                                 [item.photo_id for item in self._items])

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from photoclust.core import editing
 from photoclust.core.edit_history import EditResult
+from photoclust.core.faces.questions import PeopleQuestion
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, Question
 from photoclust.core.library import Library
@@ -61,6 +62,9 @@ class ReviewQueue:
     questions: list[Question]
     views: list[QuestionView] = field(default_factory=list)  # one per question
     photos: dict[int, PhotoRef] = field(default_factory=dict)  # every photo a view shows
+    # The people questions ("Is this Anna?", "Are these the same person?"; core/faces/questions),
+    # asked after the photo questions; ``answer_question`` answers them too.
+    people: list = field(default_factory=list)
 
     def remove(self, question: Question) -> None:
         """Drop an answered question (found by identity)."""
@@ -161,8 +165,11 @@ class ReviewJob(Job[ReviewQueue]):
         questions: list[Question] = sorted([*review.items, *review.suggestions],
                                            key=lambda q: q.rank)
         views, photos = question_views(self.library, questions)
+        from photoclust.core.faces.questions import people_questions
+
+        people = people_questions(self.library, limit=self.limit)
         ctx.report(2, 2, "")
-        return ReviewQueue(questions, views, photos)
+        return ReviewQueue(questions, views, photos, people)
 
 
 def question_text(q: Question) -> str:
@@ -180,7 +187,7 @@ def question_text(q: Question) -> str:
             f"“{q.cluster_name}”?\nAsked because {q.explanation}.")
 
 
-def answer_question(library: Library, q: Question, answer: str,
+def answer_question(library: Library, q: Question | PeopleQuestion, answer: str,
                     cluster_id: int | None = None) -> EditResult | None:
     """Apply one answer; returns the edit made (``None`` when nothing was edited).
 
@@ -191,10 +198,17 @@ def answer_question(library: Library, q: Question, answer: str,
     refused and not suggested again (``editing.refuse_suggestion``, undoable). ``elsewhere``
     with ``cluster_id``: the photo (a split's part, a merge's other cluster) goes to that
     cluster instead. ``skip``: nothing.
+    A people question (``core/faces/questions.PeopleQuestion``) is answered by
+    ``answer_people_question`` (``cluster_id`` is then the person; a "no" to "Are these the same
+    person?" is remembered as an undoable edit).
     Raises ``editing.EditError`` (a message for the user) when an edit cannot be made.
     """
     if answer == SKIP:
         return None
+    from photoclust.core.faces.questions import answer_people_question
+
+    if isinstance(q, PeopleQuestion):  # cluster_id is then the person the face goes to
+        return answer_people_question(library, q, answer, cluster_id)
     if answer == ELSEWHERE:
         if cluster_id is None:
             raise editing.EditError("choose the cluster the photos belong in")

@@ -130,3 +130,82 @@ def test_dismiss_merge_is_an_edit_that_undo_takes_back(library, capsys):
     assert ("merge", a, b) not in derive_constraints(library).refused
     code, out = run(capsys, "dismiss", "merge", str(a), "999", "--library", str(library.path))
     assert code != 0 and "no such cluster: 999" in out.err
+
+
+def _people_with_a_mistake(library, photo_ids):
+    """Anna (6 faces) and Bob (6) in the given photos, grouped, then two of Anna's faces put
+    with Bob (a grouping mistake); returns (anna faces, bob faces, Anna's person, Bob's)."""
+    from sqlalchemy import update
+
+    from _face_fixtures import add_faces, centres, near, person_of
+    from photoclust.core.faces.grouping import group_faces
+    from photoclust.core.library.models import Face
+
+    c = centres(2)
+    anna = add_faces(library, near(c[0], 6, seed=1), photo_ids=photo_ids[:6])
+    bob = add_faces(library, near(c[1], 6, seed=2), photo_ids=photo_ids[6:12])
+    group_faces(library)
+    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
+    with library.session() as s:
+        s.execute(update(Face).where(Face.id.in_(anna[:2])).values(person_id=b))
+    return anna, bob, a, b
+
+
+def test_learn_also_resorts_the_faces_nobody_placed_as_a_second_edit(library, capsys):
+    from _face_fixtures import person_of
+
+    ids, y, clusters = labelled_library(library)
+    anna, bob, a, b = _people_with_a_mistake(library, [int(i) for i in ids[:12]])
+    editing.new_cluster_from_photos(library, [int(ids[40])])
+    code, out = run(capsys, "learn", "--json", "--library", str(library.path))
+    assert code == 0
+    result = json.loads(out.out)
+    assert result["labelled"] == 1 and result["event_id"]
+    assert result["people"]["kind"] == "learn_people"
+    assert result["people"]["event_id"] > result["event_id"]
+    assert person_of(library, anna) == [a] * 6
+    # The two edits are undone one at a time, the faces' first.
+    code, out = run(capsys, "undo", "--library", str(library.path))
+    assert code == 0 and "Re-sorted 2 faces" in out.out
+    assert person_of(library, anna[:2]) == [b, b]
+    # Nothing left to re-sort after a second learn: the text names only the photos' edit.
+    code, out = run(capsys, "redo", "--library", str(library.path))
+    code, out = run(capsys, "learn", "--library", str(library.path))
+    assert code == 0 and "People:" not in out.out
+
+
+def test_learn_text_names_the_people_edit(library, capsys):
+    ids, y, clusters = labelled_library(library)
+    _people_with_a_mistake(library, [int(i) for i in ids[:12]])
+    code, out = run(capsys, "learn", "--library", str(library.path))
+    assert code == 0 and "People: Re-sorted 2 faces you did not place" in out.out
+
+
+def test_review_asks_people_questions_and_a_no_is_remembered(library, capsys):
+    from _face_fixtures import person_of
+    from photoclust.core.faces.editing import move_faces
+
+    ids, y, clusters = labelled_library(library)
+    anna, bob, a, b = _people_with_a_mistake(library, [int(i) for i in ids[:12]])
+    move_faces(library, anna[:2], a)
+    move_faces(library, bob[:3], None)  # Bob split in two by the user
+    (twin,) = set(person_of(library, bob[:3]))
+    path = str(library.path)
+    code, out = run(capsys, "review", "--limit", "6", "--json", "--library", path)
+    assert code == 0
+    people = json.loads(out.out)["people"]
+    assert people[0]["kind"] == "same_person"
+    assert {people[0]["person_id"], people[0]["other_person_id"]} == {b, twin}
+    assert set(people[0]) >= {"rank", "question", "face_ids", "other_face_ids", "face_id",
+                              "path", "box", "confidence"}
+    code, out = run(capsys, "review", "--limit", "6", "--library", path)
+    assert "Are Person" in out.out and f"people not-same {b} {twin}" in out.out
+    code, out = run(capsys, "people", "not-same", str(b), str(twin), "--library", path)
+    assert code == 0 and "are not the same person" in out.out
+    code, out = run(capsys, "review", "--limit", "6", "--json", "--library", path)
+    assert all(q["kind"] != "same_person" for q in json.loads(out.out)["people"])
+    code, out = run(capsys, "people", "not-same", str(b), str(twin), "--library", path)
+    assert code == 2 and "already answered" in out.err
+    code, out = run(capsys, "undo", "--library", path)
+    code, out = run(capsys, "review", "--limit", "6", "--json", "--library", path)
+    assert json.loads(out.out)["people"][0]["kind"] == "same_person"

@@ -151,3 +151,22 @@ def test_find_faces_then_name_and_see_new_photos_join(capsys, library, dataset, 
     hits = run_json(capsys, "search", "Anna", "--library", path)
     assert len(hits) == len({f["photo_id"] for f in faces}) + 2
     assert all(f"/{who}/" in h["path"] for h in hits)
+
+
+def test_people_learn_says_when_there_is_nothing_to_resort_and_undoes(capsys, lib):
+    library, path, anna, bob, lone = lib
+    out = run_json(capsys, "people", "learn", "--library", path)
+    assert out["event_id"] is None and out["description"] == "nothing to re-sort"
+    from sqlalchemy import update
+
+    from photoclust.core.library.models import Face
+
+    people = {p["faces"]: p["id"] for p in run_json(capsys, "people", "--library", path)}
+    with library.session() as s:  # a grouping mistake: one of Anna's faces with Bob
+        s.execute(update(Face).where(Face.id == anna[0]).values(person_id=people[4]))
+    out = run_json(capsys, "people", "learn", "--library", path)
+    assert out["kind"] == "learn_people" and out["event_id"]
+    assert run_json(capsys, "faces", "--person", str(people[5]), "--library", path)[0]["id"] \
+        == anna[0]
+    code, text, _ = run(capsys, "undo", "--library", path)
+    assert code == 0 and "Re-sorted 1 face" in text

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
@@ -250,3 +251,58 @@ def test_faces_of_three_people_are_grouped_as_three_people(library, dataset, tmp
                                      or face.box[2] > largest[face.photo_id].box[2]):
             largest[face.photo_id] = face
     assert len(largest) == 3 and {f.person_name for f in largest.values()} == {"Anna"}
+
+
+def test_organize_cancelled_in_the_faces_stage_resumes_there(library, tmp_path):
+    from photoclust.core.pipeline import OrganizeJob
+
+    folder = tmp_path / "photos"
+    make_labeled_folder(folder, per_class=5, size=(96, 72))  # 20 photos
+
+    def stop_in_faces(done, total, message):
+        if message.startswith("faces") and done >= BATCH:
+            ctx.cancel()
+
+    ctx = JobContext(stop_in_faces)
+    job = OrganizeJob(library, [folder], model="efficientnet_lite0", k=2, device="cpu")
+    job.prepare()
+    with pytest.raises(Cancelled):
+        job.run(ctx)
+    with library.session() as s:
+        assert s.scalar(select(func.count(FaceScan.photo_id))) == BATCH
+    again = run_job(OrganizeJob(library, [folder], model="efficientnet_lite0", k=2,
+                                device="cpu"))
+    assert again.embed.embedded == 0
+    assert again.faces is not None and (again.faces.photos, again.faces.already) == (4, BATCH)
+
+
+@pytest.mark.datasets
+@pytest.mark.parametrize("paste, decodes_again", [(700, True), (1800, False)])
+def test_faces_small_in_the_reduced_decode_are_described_on_a_finer_one(
+        finder, dataset, tmp_path, paste, decodes_again):
+    from photoclust.core.faces.detect import DESCRIBE_FACE_SIDE, DETECT_MIN_SIDE
+    from photoclust.core.imaging import load_rgb
+
+    photo = tmp_path / "big.jpg"
+    canvas = Image.new("RGB", (4000, 3000), (120, 130, 140))
+    canvas.paste(Image.open(_lfw_photo(dataset)).convert("RGB").resize((paste, paste)),
+                 (1000, 500))
+    canvas.save(photo, quality=92)
+    asked: list[int] = []
+
+    def detail(side):
+        asked.append(side)
+        return load_rgb(photo, min_side=side)
+
+    reduced = load_rgb(photo, min_side=DETECT_MIN_SIDE)
+    assert reduced.size == (1000, 750)  # a quarter, in the DCT domain
+    (face,) = finder.find(reduced, (4000, 3000), detail=detail)
+    if decodes_again:
+        (side,) = asked
+        assert face.box[2] * side / 3000 >= DESCRIBE_FACE_SIDE * 0.95
+    else:
+        assert asked == []
+    # The same face described on the full photo: the same person by far.
+    (full,) = finder.find(load_rgb(photo), (4000, 3000))
+    assert np.linalg.norm(face.descriptor - full.descriptor) < 0.15
+    assert abs(face.box[0] - full.box[0]) < 0.15 * full.box[2] and not face.unsure

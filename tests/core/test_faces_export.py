@@ -85,3 +85,38 @@ def test_exiv2_reads_the_face_regions(exported):
                          text=True, check=True).stdout
     assert "mwg-rs:RegionList[1]/mwg-rs:Name" in out and "Anna" in out
     assert "People/Bob \u2215 Jr" in out
+
+
+def test_people_are_exported_as_albums_one_folder_per_named_person(library, tmp_path):
+    from photoclust.core.export import PeopleExportJob
+    from photoclust.core.jobs import JobError
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    ids = []
+    for i in range(3):
+        path = photos / f"p{i}.jpg"
+        draw_photo(path, seed=i, size=(200, 150))
+        ids.append(add_photo(library, path))
+    c = centres(3)
+    # Anna in photos 0 and 1, Bob in photos 1 and 2, someone unnamed in photo 2.
+    anna = add_faces(library, near(c[0], 2, seed=1), photo_ids=ids[:2])
+    bob = add_faces(library, near(c[1], 2, seed=2), photo_ids=ids[1:])
+    other = add_faces(library, near(c[2], 1, seed=3), photo_ids=ids[2:])
+    move_faces(library, anna, None, name="Anna")
+    move_faces(library, bob, None, name="Bob")
+    move_faces(library, other, None)
+    out = tmp_path / "people"
+    result = run_job(PeopleExportJob(library, out, xmp=True))
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["Anna", "Bob"]
+    assert sorted(p.name for p in (out / "Anna").glob("*.jpg")) == ["p0.jpg", "p1.jpg"]
+    assert sorted(p.name for p in (out / "Bob").glob("*.jpg")) == ["p1.jpg", "p2.jpg"]
+    assert result.exported == 4
+    assert "People/Bob" in (out / "Anna" / "p1.jpg.xmp").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {(e["cluster_name"], e["label_source"]) for e in manifest["entries"]} == {
+        ("Anna", "user"), ("Bob", "user")}
+    again = run_job(PeopleExportJob(library, out))
+    assert (again.exported, again.unchanged) == (0, 4)
+    with pytest.raises(JobError, match="no named person"):
+        run_job(PeopleExportJob(library, tmp_path / "x", person_ids=[999]))

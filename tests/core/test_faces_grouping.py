@@ -3,6 +3,7 @@ new faces, incremental joins, unsure faces kept apart, people never merged autom
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from _face_fixtures import add_faces, centres, near, person_of
 from photoclust.core.faces import read
@@ -95,3 +96,25 @@ def test_a_face_the_user_said_is_not_a_person_never_returns_to_it(library):
     for _ in range(2):
         group_faces(library)
         assert person_of(library, [faces[0]]) != [pid]
+
+
+@pytest.mark.parametrize("with_dlib", [True, False])
+def test_weighted_chinese_whispers_follows_the_near_faces_not_the_many(monkeypatch, with_dlib):
+    import sys
+
+    from photoclust.core.faces.grouping import edge_weights
+
+    if not with_dlib:
+        monkeypatch.setitem(sys.modules, "dlib", None)  # the label propagation written here
+    # A = {0, 1, 2} and B = {3, 4, 5, 6} are tight; face 7 is very near two faces of A and just
+    # under the threshold from three of B.
+    pairs = [(0, 1, .1), (0, 2, .1), (1, 2, .1), (3, 4, .1), (3, 5, .1), (3, 6, .1), (4, 5, .1),
+             (4, 6, .1), (5, 6, .1), (7, 0, .05), (7, 1, .05), (7, 3, .48), (7, 4, .48),
+             (7, 5, .48)]
+    i, j, d = (np.array(c) for c in zip(*pairs))
+    plain = chinese_whispers(8, i, j)
+    weighted = chinese_whispers(8, i, j, weights=edge_weights(d))
+    assert len(set(weighted[:3])) == 1 and len(set(weighted[3:7])) == 1
+    assert weighted[0] != weighted[3] and weighted[7] == weighted[0]
+    if not with_dlib:  # deterministic here: the three far votes outnumber the two near ones
+        assert plain[7] == plain[3]

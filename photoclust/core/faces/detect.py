@@ -1,11 +1,12 @@
 """Finding faces in a photo and describing them, offline, with dlib.
 
-The route: dlib's HOG frontal-face detector (built into dlib, no model file) on a reduced copy of
-the upright photo (EXIF orientation applied by ``core.imaging``) at 1280 px, so that faces down
-to about 6 % of the photo's longer side are found (group photos, not only portraits; a small
-photo is upsampled once instead); then
-the 5-point landmark model and the ResNet descriptor (128 numbers; two faces of one person are
-usually nearer than 0.6) on the photo decoded at more detail. The two model files come with the
+The route: dlib's HOG frontal-face detector (built into dlib, no model file) on a reduced decode
+of the upright photo (EXIF orientation applied by ``core.imaging``; a 12 MP JPEG decoded at a
+quarter in the DCT domain, 1000 x 750; larger decodes reduced to 1280 px), so that faces down
+to about 6.5 % of the photo's longer side are found (group photos, not only portraits; a small
+photo is upsampled once instead); then the 5-point landmark model and the ResNet descriptor
+(128 numbers; two faces of one person are usually nearer than 0.6) on that decode, or on one
+with more detail for faces under 100 px there. The two model files come with the
 ``face-recognition-models`` package (CC0, see docs/people.md); nothing is downloaded.
 
 A model file missing or damaged raises ``FaceModelError`` with one sentence; Organize reports it
@@ -14,13 +15,16 @@ and goes on without faces.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image
+
+from photoclust.core.imaging import ImageError
 
 #: Where the model files are looked for before the ``face-recognition-models`` package.
 MODELS_ENV = "PHOTOCLUST_FACE_MODELS"
@@ -34,7 +38,14 @@ DETECT_LONG_SIDE = 1280
 #: A photo smaller than this (longer side) is upsampled once before detection, so that the faces
 #: of small photos are found down to 40 px (docs/people.md: the cost of each choice).
 UPSAMPLE_BELOW = 800
-#: The photo is decoded with its shorter side at least this (JPEG: DCT scaling) to describe faces.
+#: The photo is decoded with its shorter side at least this (JPEG: DCT scaling, so a 12 MP photo
+#: is decoded at a quarter, 1000 x 750) to detect faces; faces smaller than
+#: ``DESCRIBE_FACE_SIDE`` there are described on a decode with more detail (``FaceFinder.find``).
+DETECT_MIN_SIDE = 750
+#: A face is described on a decode where its box is at least this many pixels (when the photo has
+#: them): the aligned chip is 150 px with the face about 100 px in it, so no detail is lost.
+DESCRIBE_FACE_SIDE = 100
+#: The decode the faces were described on before 2026-12-06 (kept for the benchmarks).
 DESCRIBE_MIN_SIDE = 1200
 #: At most this many faces per photo (the detector's best): a crowd does not stall Organize.
 MAX_FACES_PER_PHOTO = 100
@@ -127,6 +138,8 @@ class FaceFinder:
         self._detector: Any = None
         self._landmarks: Any = None
         self._describer: Any = None
+        #: The same descriptor run by torch (``resnet.py``), when it gives dlib's; else None.
+        self.fast: Any = None
 
     def check(self) -> None:
         """Cheap: dlib importable and the model files there (``FaceModelError`` if not)."""
@@ -150,18 +163,41 @@ class FaceFinder:
                 reason = text.splitlines()[0][:120] if text else "unreadable"
                 raise FaceModelError(f"The face model file {path} is damaged ({reason}); "
                                      "reinstall face-recognition-models.") from None
+        self.fast = _checked_fast_describer(descriptor_path, self._describer)
 
-    def find(self, image: Image.Image, full_size: tuple[int, int] | None = None
-             ) -> list[FoundFace]:
+    def find(self, image: Image.Image, full_size: tuple[int, int] | None = None,
+             detail: Callable[[int], Image.Image] | None = None) -> list[FoundFace]:
         """The faces in ``image`` (RGB, upright). Boxes are given in ``full_size`` pixels (the
-        photo's upright size; ``image`` may be a reduced decode of it)."""
+        photo's upright size; ``image`` may be a reduced decode of it). ``detail(min_side)``, when
+        given, decodes the photo again with its shorter side at least ``min_side``: faces smaller
+        than ``DESCRIBE_FACE_SIDE`` in a reduced ``image`` are described on that decode (one more
+        decode, only for photos with small faces)."""
         self.load()
-        dlib = self._dlib
         width, height = image.size
         if width < 2 or height < 2:
             return []
         full_w, full_h = full_size or (width, height)
         rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        found, scale = self._detect(image, rgb)
+        # Described on the decode the faces were found on, unless the smallest is too small there
+        # and the photo has more detail: then on one decode where it is large enough.
+        k = 1.0
+        smallest = min((min(r.width(), r.height()) / scale for r, _ in found), default=0.0)
+        if (detail is not None and found and smallest < DESCRIBE_FACE_SIDE
+                and min(full_w, full_h) > min(width, height)):
+            need = math.ceil(min(width, height) * DESCRIBE_FACE_SIDE / max(smallest, 1.0))
+            try:
+                finer = detail(min(need, min(full_w, full_h)))
+            except (ImageError, OSError, ValueError, Image.DecompressionBombError):
+                finer = image  # the decode found the faces: describe them there
+            if finer.size[0] > width:
+                k = finer.size[0] / width
+                rgb = np.asarray(finer.convert("RGB"), dtype=np.uint8)
+        return self._describe(found, scale, rgb, k, (width, height), (full_w, full_h))
+
+    def _detect(self, image: Image.Image, rgb: np.ndarray) -> tuple[list, float]:
+        """The detector's best boxes, in the pixels of a copy ``scale`` times ``image``."""
+        width, height = image.size
         scale = min(1.0, self.detect_long_side / max(width, height))
         if scale < 1.0:
             small = image.resize((max(1, round(width * scale)), max(1, round(height * scale))),
@@ -171,18 +207,33 @@ class FaceFinder:
             small_rgb = rgb
         upsample = 1 if max(small_rgb.shape[:2]) < self.upsample_below else 0
         rects, scores, _ = self._detector.run(small_rgb, upsample, 0.0)
-        found = sorted(zip(rects, scores), key=lambda rs: -rs[1])[:self.max_faces]
+        return sorted(zip(rects, scores), key=lambda rs: -rs[1])[:self.max_faces], scale
+
+    def _describe(self, found: list, scale: float, rgb: np.ndarray, k: float,
+                  size: tuple[int, int], full: tuple[int, int]) -> list[FoundFace]:
+        """Landmarks, chip and descriptor of each found face on ``rgb`` (``k`` times the size
+        of the decode the faces were found on, ``size``)."""
+        dlib = self._dlib
+        width, height = size
+        full_w, full_h = full
         out: list[FoundFace] = []
         to_full_x, to_full_y = full_w / width, full_h / height
-        for rect, score in found:
+        chips = []
+        for rect, _score in found:
+            box_rect = dlib.rectangle(int(round(rect.left() / scale * k)),
+                                      int(round(rect.top() / scale * k)),
+                                      int(round(rect.right() / scale * k)),
+                                      int(round(rect.bottom() / scale * k)))
+            shape = self._landmarks(rgb, box_rect)
+            chips.append(dlib.get_face_chip(rgb, shape, size=150, padding=0.25))
+        if self.fast is not None:
+            descriptors = list(self.fast.compute(chips))
+        else:
+            descriptors = [np.asarray(self._describer.compute_face_descriptor(chip),
+                                      dtype=np.float32) for chip in chips]
+        for (rect, score), chip, descriptor in zip(found, chips, descriptors):
             left, top = rect.left() / scale, rect.top() / scale
             right, bottom = rect.right() / scale, rect.bottom() / scale
-            box_rect = dlib.rectangle(int(round(left)), int(round(top)), int(round(right)),
-                                      int(round(bottom)))
-            shape = self._landmarks(rgb, box_rect)
-            chip = dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
-            descriptor = np.asarray(self._describer.compute_face_descriptor(chip),
-                                    dtype=np.float32)
             # Clipped to the photo: a face at the edge keeps the part that is in it.
             x0 = max(0.0, left) * to_full_x
             y0 = max(0.0, top) * to_full_y
@@ -191,6 +242,24 @@ class FaceFinder:
             box = (int(round(x0)), int(round(y0)), max(1, int(round(x1 - x0))),
                    max(1, int(round(y1 - y0))))
             sharp = sharpness(chip)
-            unsure = min(right - left, bottom - top) < MIN_FACE_SIDE or sharp < MIN_SHARPNESS
+            unsure = (min(right - left, bottom - top) * k < MIN_FACE_SIDE
+                      or sharp < MIN_SHARPNESS)
             out.append(FoundFace(box, descriptor, float(score), sharp, unsure))
         return out
+
+
+def _checked_fast_describer(path: Path, describer: Any) -> Any:
+    """The torch descriptor (``resnet.TorchDescriber``) when torch is there, it reads the model
+    file and gives dlib's descriptor for a test chip (to 1e-3); else ``None`` (dlib's is used)."""
+    if os.environ.get("PHOTOCLUST_FACES_DLIB_ONLY"):
+        return None
+    try:
+        from photoclust.core.faces.resnet import TorchDescriber
+
+        fast = TorchDescriber.load(path)
+        chip = np.random.default_rng(0).integers(0, 256, (150, 150, 3), dtype=np.uint8)
+        mine = fast.compute([chip])[0]
+        theirs = np.asarray(describer.compute_face_descriptor(chip), dtype=np.float32)
+    except Exception:  # noqa: BLE001 - any failure: dlib's own descriptor, as before
+        return None
+    return fast if float(np.abs(mine - theirs).max()) < 1e-3 else None

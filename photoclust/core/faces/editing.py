@@ -23,6 +23,11 @@ named is never merged automatically (the grouping merges no one).
   faces are grouped again more strictly and each further group becomes a new person.
 - ``remove_faces``: ``{"face_ids"}``. Not a face (or not wanted): the face leaves its person and
   is hidden; it is never found again in that photo.
+- ``not_same_person``: ``{"person_id", "other_id"}``. "Are these the same person?" answered no:
+  every face of each gets a cannot-link to the other, so they are never asked about again, no
+  face of one is put with the other automatically, and ``learn_people`` respects it.
+- ``learn_people``: ``{"face_ids", "moved"}``. ``people learn``: the faces the user did not
+  place re-sorted after the corrections (``learn_people`` below).
 
 A person left with no face becomes inactive (undo brings it back with its id).
 """
@@ -54,7 +59,7 @@ SPLIT_THRESHOLD = 0.4
 USER_CONFIDENCE = 1.0
 
 __all__ = ["name_person", "merge_people", "move_faces", "faces_not_this_person", "split_person",
-           "remove_faces", "EditError", "EditResult"]
+           "remove_faces", "learn_people", "people_not_same", "EditError", "EditResult"]
 
 
 def _person(s: Session, person_id: int) -> Person:
@@ -314,3 +319,78 @@ def split_person(library: Library, person_id: int, face_ids: Iterable[int] | Non
                 parts.append([new.id, [members[k].id for k in group]])
         return _record(s, "split_person", f"Split {label} in {len(parts) + 1}",
                        {"person_id": person.id, "parts": parts}, changes)
+
+
+def learn_people(library: Library, threshold: float | None = None) -> EditResult | None:
+    """Re-sort the faces the user did not place, after the user's corrections: each such face
+    goes to the person most of its near placed faces (at most ``VOTERS``, nearer than the
+    grouping's threshold) are in, when more of them are there than in its own person and the
+    user did not say it is not that person. Faces the user placed, unsure and removed faces stay;
+    no two people are merged. One undoable edit (``learn_people``); ``None`` when nothing moves.
+    """
+    from photoclust.core.faces.grouping import THRESHOLD, VOTERS
+
+    threshold = THRESHOLD if threshold is None else threshold
+    with write_session(library) as s:
+        rows = s.execute(select(Face.id, Face.person_id, Face.source, Face.descriptor)
+                         .join(Person, Person.id == Face.person_id)
+                         .where(Face.removed.is_(False), Face.unsure.is_(False),
+                                Person.active.is_(True))
+                         .order_by(Face.id)).all()
+        if not rows:
+            return None
+        persons = np.array([r[1] for r in rows], dtype=np.int64)
+        vectors = descriptors_of([r[3] for r in rows])
+        links: dict[int, set[int]] = defaultdict(set)
+        for fid, pid in s.execute(select(FaceCannotLink.face_id, FaceCannotLink.person_id)):
+            links[fid].add(pid)
+        i, j, d = near_pairs(vectors, None, threshold)
+        near: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        for a, b, dist in zip(i.tolist(), j.tolist(), d.tolist()):
+            near[a].append((dist, b))
+            near[b].append((dist, a))
+        moves: dict[int, tuple[int, float]] = {}
+        for row, (fid, _pid, source, _blob) in enumerate(rows):
+            if source != "auto" or not near.get(row):
+                continue
+            voters = sorted(near[row])[:VOTERS]
+            votes: dict[int, int] = defaultdict(int)
+            for _dist, other in voters:
+                votes[int(persons[other])] += 1
+            own = int(persons[row])
+            best = max((p for p in votes if p not in links.get(fid, ())),
+                       key=lambda p: (votes[p], p == own), default=own)
+            if best != own and votes[best] > votes.get(own, 0):
+                moves[fid] = (best, round(votes[best] / len(voters), 4))
+        if not moves:
+            return None
+        changes = ChangeSet()
+        for face in s.scalars(select(Face).where(Face.id.in_(list(moves)))):
+            person, confidence = moves[face.id]
+            changes.faces[face.id] = (face_state(face), (person, "auto", False, confidence))
+        n = len(moves)
+        return _record(s, "learn_people",
+                       f"Re-sorted {n} face{'s' * (n != 1)} you did not place",
+                       {"face_ids": sorted(moves), "moved": n}, changes)
+
+
+def people_not_same(library: Library, person_id: int, other_id: int) -> EditResult:
+    """"Are these the same person?" answered no: each face of either person gets a cannot-link
+    to the other (the pair is not asked again, and no face of one goes to the other
+    automatically). One undoable edit (``not_same_person``)."""
+    if int(person_id) == int(other_id):
+        raise EditError("a person is always the same person as itself")
+    with write_session(library) as s:
+        a, b = _person(s, person_id), _person(s, other_id)
+        changes = ChangeSet()
+        for mine, other in ((a, b), (b, a)):
+            face_ids = list(s.scalars(select(Face.id).where(Face.person_id == mine.id,
+                                                            Face.removed.is_(False))))
+            links = _links(s, face_ids)
+            changes.face_links_added.update((fid, other.id) for fid in face_ids
+                                            if (fid, other.id) not in links)
+        if changes.is_empty():
+            raise EditError("already answered: these are not the same person")
+        return _record(s, "not_same_person",
+                       f"{display_name(a.id, a.name)} and {display_name(b.id, b.name)} are not "
+                       "the same person", {"person_id": a.id, "other_id": b.id}, changes)

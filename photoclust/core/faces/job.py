@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, delete, func, insert, or_, select
 
 from photoclust.core.faces.detect import (
-    DESCRIBE_MIN_SIDE,
+    DETECT_MIN_SIDE,
     DETECTOR_VERSION,
     FaceFinder,
     FaceModelError,
@@ -122,7 +122,7 @@ class FacesJob(Job[FacesResult]):
     def _search(self, item, result: FacesResult):
         _pid, path, _hash, width, height = item
         try:
-            image = load_rgb(path, min_side=DESCRIBE_MIN_SIDE)
+            image = load_rgb(path, min_side=DETECT_MIN_SIDE)
         except ImageError as exc:
             result.skipped.append((path, str(exc)))
             return None, str(exc)
@@ -130,7 +130,8 @@ class FacesJob(Job[FacesResult]):
             result.skipped.append((path, exc.strerror or str(exc)))
             return None, exc.strerror or str(exc)
         full = (width or image.size[0], height or image.size[1])
-        faces = self.finder.find(image, full)
+        faces = self.finder.find(image, full,
+                                 detail=lambda side: load_rgb(path, min_side=side))
         result.photos += 1
         result.with_faces += bool(faces)
         result.faces += len(faces)

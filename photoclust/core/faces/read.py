@@ -235,8 +235,8 @@ def photo_rows(library: Library, photo_ids: list[int]) -> list[tuple[int, str, i
 
 @dataclass(frozen=True)
 class PhotoPeople:
-    """The named people in a photo, for XMP sidecars: the photo's upright size and each named
-    face as ``(name, (left, top, width, height))``."""
+    """The named people in a photo, for XMP sidecars: the photo's upright size (0 when unknown)
+    and each named face as ``(name, (left, top, width, height))``."""
 
     width: int
     height: int
@@ -258,10 +258,8 @@ def named_faces_of_photos(library: Library, photo_ids: list[int]) -> dict[int, P
                     .where(Face.photo_id.in_(part), Face.removed.is_(False),
                            Person.active.is_(True), Person.name_source == "user")
                     .order_by(Face.photo_id, Face.left, Face.id)):
-                if not pw or not ph:
-                    continue
                 found.setdefault(pid, []).append((name, (left, top, w, h)))
-                sizes[pid] = (pw, ph)
+                sizes[pid] = (pw or 0, ph or 0)  # 0: unknown (no face regions then)
     return {pid: PhotoPeople(*sizes[pid], tuple(faces)) for pid, faces in found.items()}
 
 
