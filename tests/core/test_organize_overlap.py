@@ -213,7 +213,10 @@ def test_organize_on_onnx_runtime_never_imports_torch(tmp_path):
         "heavy = sorted(m for m in ('torch', 'torchvision', 'timm') if m in sys.modules)\n"
         "print('IMPORTED', code, ','.join(heavy) or '-')\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"}
+    # The faces stage describes faces with torch when it is installed (core/faces/resnet.py, 7x
+    # dlib's speed); without torch (the packaged app) it uses dlib's own, as it does here.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen",
+           "PHOTOCLUST_FACES_DLIB_ONLY": "1"}
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=600)
     last = done.stdout.strip().splitlines()[-1]
