@@ -102,6 +102,16 @@ def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
     return torch.topk(values, k, dim=1, sorted=False).indices.numpy()
 
 
+def _unit(Z: np.ndarray) -> np.ndarray:
+    """``Z`` with unit-length rows: itself when it is float32 and its rows are unit length
+    already (the preprocessor's output: no copy of a large library's space), else normalised."""
+    if isinstance(Z, np.ndarray) and Z.dtype == np.float32 and Z.ndim == 2:
+        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+        if np.all(np.abs(norms - 1.0) < 1e-5):
+            return Z
+    return l2_normalize(Z)
+
+
 def cluster_centres(Z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(classes, centres)``: unit-length mean direction of each cluster's members."""
     labels = np.asarray(labels, dtype=np.int64)
@@ -118,7 +128,10 @@ def cluster_radii(Z: np.ndarray, labels: np.ndarray, classes: np.ndarray,
     labels = np.asarray(labels, dtype=np.int64)
     member = np.flatnonzero(np.isin(labels, classes))
     column = np.searchsorted(classes, labels[member])
-    distance = 1.0 - np.einsum("ij,ij->i", Z[member], centres[column])
+    distance = np.empty(member.size)
+    for start in range(0, member.size, CHUNK):  # no copy of every member and its centre
+        rows, cols = member[start:start + CHUNK], column[start:start + CHUNK]
+        distance[start:start + CHUNK] = 1.0 - np.einsum("ij,ij->i", Z[rows], centres[cols])
     pooled = float(np.quantile(distance, RADIUS_QUANTILE)) if distance.size else 1.0
     radii = np.full(classes.size, pooled)
     for j in range(classes.size):
@@ -140,7 +153,7 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     """
     from photoclust.core.clustering.algorithms import cluster_embeddings
 
-    Z_old, Z_new = l2_normalize(Z_old), l2_normalize(Z_new)
+    Z_old, Z_new = _unit(Z_old), _unit(Z_new)
     labels_old = np.asarray(labels_old, dtype=np.int64)
     classes, C = centres if centres is not None else cluster_centres(Z_old, labels_old)
     n = len(Z_new)
@@ -369,7 +382,7 @@ def place_new_photos(Z: np.ndarray, current: np.ndarray, user: np.ndarray, new: 
     """Place the photos ``new`` marks among the others (``current``: their cluster id, -1 for
     none), by the centres the user's corrections steer (``user``: the cluster the user put each
     photo in, -1 where not; ``correction_centres``), else the clusters' own: what Organize does."""
-    Z = l2_normalize(Z)
+    Z = _unit(Z)
     current = np.asarray(current, dtype=np.int64)
     user = np.asarray(user, dtype=np.int64)
     old = current >= 0

@@ -79,7 +79,7 @@ def load_embeddings(library: Library, model: str,
         # read LOAD_CHUNK rows at a time into the result (no list of every row and no joined
         # copy of every vector: a million 1,280-number vectors are 5 GB as float32 already)
         photo_ids = np.zeros(n, dtype=np.int64)
-        vectors = None
+        vectors: np.ndarray | None = None
         filled = 0
         for part in s.execute(query).partitions(LOAD_CHUNK):
             if vectors is None:
