@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photoclust.core.clustering.preprocess import l2_normalize
+from photoclust.core.clustering.preprocess import l2_normalize, unit_rows
 
 #: A new photo is an outlier when its distance to the chosen centre exceeds this quantile of the
 #: distances of the cluster's own members to it.
@@ -102,16 +102,6 @@ def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
     return torch.topk(values, k, dim=1, sorted=False).indices.numpy()
 
 
-def _unit(Z: np.ndarray) -> np.ndarray:
-    """``Z`` with unit-length rows: itself when it is float32 and its rows are unit length
-    already (the preprocessor's output: no copy of a large library's space), else normalised."""
-    if isinstance(Z, np.ndarray) and Z.dtype == np.float32 and Z.ndim == 2:
-        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
-        if np.all(np.abs(norms - 1.0) < 1e-5):
-            return Z
-    return l2_normalize(Z)
-
-
 def cluster_centres(Z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(classes, centres)``: unit-length mean direction of each cluster's members."""
     labels = np.asarray(labels, dtype=np.int64)
@@ -153,7 +143,7 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     """
     from photoclust.core.clustering.algorithms import cluster_embeddings
 
-    Z_old, Z_new = _unit(Z_old), _unit(Z_new)
+    Z_old, Z_new = unit_rows(Z_old), unit_rows(Z_new)
     labels_old = np.asarray(labels_old, dtype=np.int64)
     classes, C = centres if centres is not None else cluster_centres(Z_old, labels_old)
     n = len(Z_new)
@@ -382,7 +372,7 @@ def place_new_photos(Z: np.ndarray, current: np.ndarray, user: np.ndarray, new: 
     """Place the photos ``new`` marks among the others (``current``: their cluster id, -1 for
     none), by the centres the user's corrections steer (``user``: the cluster the user put each
     photo in, -1 where not; ``correction_centres``), else the clusters' own: what Organize does."""
-    Z = _unit(Z)
+    Z = unit_rows(Z)
     current = np.asarray(current, dtype=np.int64)
     user = np.asarray(user, dtype=np.int64)
     old = current >= 0

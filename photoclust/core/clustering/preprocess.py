@@ -27,6 +27,16 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(norms, 1e-12)
 
 
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """``X`` with unit-length rows: ``X`` itself when it is float32 with unit-length rows already
+    (the preprocessor's output: no copy of a large library's space), else ``l2_normalize(X)``."""
+    if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2:
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+        if np.all(np.abs(norms - 1.0) < 1e-5):
+            return X
+    return l2_normalize(X)
+
+
 class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
     """L2 normalise, project on the first ``n_components`` principal axes, L2 normalise.
 

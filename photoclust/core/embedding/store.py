@@ -81,7 +81,8 @@ def load_embeddings(library: Library, model: str,
         photo_ids = np.zeros(n, dtype=np.int64)
         vectors: np.ndarray | None = None
         filled = 0
-        for part in s.execute(query).partitions(LOAD_CHUNK):
+        streamed = query.execution_options(yield_per=LOAD_CHUNK)  # else the ORM reads all rows
+        for part in s.execute(streamed).partitions(LOAD_CHUNK):
             if vectors is None:
                 vectors = np.zeros((n, part[0][1]), dtype=dtype)
             part = part[:n - filled]
@@ -111,7 +112,7 @@ def iter_embeddings(library: Library, model: str, photo_ids: Iterable[int] | Non
     a whole library's embeddings in bounded memory."""
     def blocks(query):
         with library.session() as s:
-            for part in s.execute(query).partitions(chunk):
+            for part in s.execute(query.execution_options(yield_per=chunk)).partitions(chunk):
                 dim = part[0][1]
                 yield (np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)),
                        np.frombuffer(b"".join(r[2] for r in part), dtype="<f2")
