@@ -154,8 +154,10 @@ class ClusterJob(Job[ClusterResult]):
             # every embedding read once, a block at a time, projected as it comes: memory is
             # the projected space (128 numbers a photo) and the raw vectors of unplaced photos
             ctx.report(0, 0, "preprocessing")
+            # (only placing needs those, for the copies among the new photos)
+            keep_raw = (current < 0) if incremental else np.zeros(len(photo_ids), dtype=bool)
             kept, Z, X_unplaced = project_embeddings(self.library, self.model, preprocessor,
-                                                     photo_ids, current < 0, ctx)
+                                                     photo_ids, keep_raw, ctx)
             photo_ids, current, user, removed = (photo_ids[kept], current[kept], user[kept],
                                                  removed[kept])
         if len(photo_ids) == 0:
