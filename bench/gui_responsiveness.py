@@ -16,6 +16,11 @@ offscreen and reports:
 Goal: first paint under 1 s, no stall over 50 ms, close under 1 s.
 
     QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py [--photos 50000]
+
+``--library FILE`` measures a copy of an existing library instead (e.g. bench/million.py's
+100,000 photos: ``--library /tmp/pc_million/100000/library.sqlite``; its thumbnails and data
+folder are hard-linked, the file copied, so the merge leaves the original alone); the merge is
+then of the largest cluster into the second largest.
 """
 from __future__ import annotations
 
@@ -44,6 +49,20 @@ from photoclust.core.library.models import Assignment, Cluster, Photo
 
 HEARTBEAT_MS = 5
 IDLE_BASELINE_MS = 5000
+
+
+def copy_library(source: Path, folder: Path):
+    """A copy of the library ``source`` in ``folder``: the file copied, its thumbnails and data
+    folders hard-linked (they are not changed by what is measured)."""
+    import shutil
+
+    target = folder / "library.sqlite"
+    shutil.copyfile(source, target)
+    for suffix in (".thumbnails", ".data"):
+        there = source.with_suffix(suffix)
+        if there.is_dir():
+            shutil.copytree(there, target.with_suffix(suffix), copy_function=os.link)
+    return open_library(target)
 
 
 def generate_library(folder: Path, n_photos: int, n_clusters: int = 40, largest: int = 20_000,
@@ -150,6 +169,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=50_000)
     parser.add_argument("--max-scroll-seconds", type=float, default=60.0)
+    parser.add_argument("--library", type=Path, default=None,
+                        help="measure a copy of this library instead of generating one")
     args = parser.parse_args()
 
     from photoclust.gui.app import create_application, freeze_startup_objects
@@ -160,8 +181,12 @@ def main() -> int:
     loop = QEventLoop()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        library = generate_library(Path(tmp), args.photos)
-        print(f"generated {args.photos:,} photos in {time.perf_counter() - t:.1f} s")
+        if args.library is not None:
+            library = copy_library(args.library, Path(tmp))
+            print(f"copied {args.library} in {time.perf_counter() - t:.1f} s")
+        else:
+            library = generate_library(Path(tmp), args.photos)
+            print(f"generated {args.photos:,} photos in {time.perf_counter() - t:.1f} s")
 
         clock = QElapsedTimer()
         clock.start()
@@ -249,6 +274,9 @@ def main() -> int:
             sources.append(info.id)
             moved += info.size
         target = infos[0].id
+        if args.library is not None:  # the largest cluster into the second largest
+            by_size = sorted(list_clusters(library), key=lambda c: -c.size)
+            sources, moved, target = [by_size[0].id], by_size[0].size, by_size[1].id
         photos.sidebar.select_cluster(target)
         done = {}
         window.state.photosChanged.connect(lambda: done.setdefault("at", True))

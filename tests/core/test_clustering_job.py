@@ -100,3 +100,29 @@ def test_scan_reports_only_clusters_it_used(library):
     add_embedded_photos(library, np.ones((10, 16), np.float32), [0] * 10)
     result = run_job(ClusterJob(library, method="scan", k=3))
     assert result.k == len(result.clusters) == 1
+
+
+def test_streamed_projection_equals_projecting_everything(library, four_groups, monkeypatch):
+    """``project_embeddings`` reads the embeddings a block at a time (issue 26) and gives the
+    projections ``fit_transform`` gives on every embedding loaded at once, the PCA fitted on the
+    same sampled rows; the raw vectors it keeps are those of the marked photos, in order."""
+    import photoclust.core.clustering.job as job_module
+    import photoclust.core.clustering.preprocess as preprocess_module
+    import photoclust.core.embedding.store as store_module
+    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+    from photoclust.core.embedding.store import embedded_photo_ids, load_embeddings
+
+    monkeypatch.setattr(job_module, "PCA_FIT_SAMPLE", 70)  # the PCA fitted on a sample
+    monkeypatch.setattr(preprocess_module, "PCA_FIT_SAMPLE", 70)
+    monkeypatch.setattr(store_module, "LOAD_CHUNK", 16)  # many blocks
+    photo_ids, X = load_embeddings(library, job_module.library_model(library))
+    expected = EmbeddingPreprocessor(8, random_state=2).fit_transform(X)
+    ids = embedded_photo_ids(library, job_module.library_model(library))
+    assert ids.tolist() == photo_ids.tolist()
+    marked = np.arange(len(ids)) % 7 == 0
+    kept, Z, raw = job_module.project_embeddings(
+        library, job_module.library_model(library), EmbeddingPreprocessor(8, random_state=2),
+        ids, marked)
+    assert kept.all() and Z.shape == expected.shape
+    np.testing.assert_allclose(Z, expected, atol=1e-5)
+    np.testing.assert_array_equal(raw, X[marked].astype(np.float16))

@@ -41,8 +41,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
-from photoclust.core.clustering.preprocess import l2_normalize
+from photoclust.core.clustering.preprocess import l2_normalize, unit_rows
 
 #: Names of the columns ``confidence_features`` returns, in order.
 FEATURES = ("margin", "library_agreement", "log_clusters", "log_relative_size")
@@ -95,8 +96,10 @@ class _Centres:
         self.column = np.full(labels.shape, -1, dtype=np.int64)
         member = labels >= 0
         self.column[member] = np.searchsorted(self.classes, labels[member])
-        self.sums = np.zeros((self.classes.size, Z.shape[1]), dtype=np.float64)
-        np.add.at(self.sums, self.column[member], Z[member])
+        rows = np.flatnonzero(member)  # sums by a sparse one-hot product: no copy of the rows
+        self.sums = np.asarray(csr_matrix(
+            (np.ones(rows.size), (self.column[member], rows)),
+            shape=(self.classes.size, len(Z))) @ Z, dtype=np.float64)
         self.counts = np.bincount(self.column[member], minlength=self.classes.size)
         self.norms2 = (self.sums ** 2).sum(axis=1)
 
@@ -134,7 +137,7 @@ def centre_margins(Z: np.ndarray, labels, targets=None) -> np.ndarray:
     """Margin of each photo for cluster ``targets[i]`` (default: its own label): similarity to
     that centre minus the best other one. ``NaN`` where there is no honest margin (see the module
     docstring)."""
-    Z = l2_normalize(Z)
+    Z = unit_rows(Z)
     labels = np.asarray(labels, dtype=np.int64)
     targets = labels if targets is None else np.asarray(targets, dtype=np.int64)
     centres = _Centres(Z, labels)
@@ -187,7 +190,7 @@ class LibraryStructure:
     library's neighbour agreement (the same for the answers and for the numbers)."""
 
     def __init__(self, Z: np.ndarray, labels, random_state: int = 0):
-        self.Z = l2_normalize(np.asarray(Z, dtype=np.float32))
+        self.Z = unit_rows(np.asarray(Z, dtype=np.float32))
         self.labels = np.asarray(labels, dtype=np.int64)
         self.centres = _Centres(self.Z, self.labels)
         self.library_agreement = np.nan
@@ -228,7 +231,7 @@ def library_agreement(Z: np.ndarray, labels, random_state: int = 0) -> float:
     if rows.size > AGREEMENT_SAMPLE:
         rng = np.random.default_rng(random_state)
         rows = np.sort(rng.choice(rows, AGREEMENT_SAMPLE, replace=False))
-    nn = nearest_clustered(l2_normalize(Z), labels, rows, random_state=random_state)
+    nn = nearest_clustered(unit_rows(Z), labels, rows, random_state=random_state)
     valid = nn >= 0
     same = (labels[np.maximum(nn, 0)] == labels[rows, None]) & valid
     return float((same.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)).mean())

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photoclust.core.clustering.preprocess import l2_normalize
+from photoclust.core.clustering.preprocess import l2_normalize, unit_rows
 
 #: A new photo is an outlier when its distance to the chosen centre exceeds this quantile of the
 #: distances of the cluster's own members to it.
@@ -78,15 +78,37 @@ class Placement:
         return int(self.group.max()) + 1 if self.group.size and self.group.max() >= 0 else 0
 
 
+def _sums_by_column(Z: np.ndarray, rows: np.ndarray, column: np.ndarray, k: int,
+                    weights: np.ndarray | None = None) -> np.ndarray:
+    """``k x dim`` float64 sums of the rows ``rows`` of ``Z`` (times ``weights``) by ``column``:
+    a sparse one-hot product, ten times faster than ``np.add.at`` and without a copy of the
+    rows."""
+    from scipy.sparse import csr_matrix
+
+    values = np.ones(rows.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    onehot = csr_matrix((values, (column, rows)), shape=(k, len(Z)))
+    return np.asarray(onehot @ Z, dtype=np.float64)
+
+
+def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` largest values of each row, in no order. torch's top-k is
+    about five times faster than ``np.argpartition`` (profiled: 18 s of placing 10,000 photos
+    among 100,000); the same choice but for ties."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency; numpy does the same
+        return np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    values = torch.from_numpy(np.ascontiguousarray(sims, dtype=np.float32))
+    return torch.topk(values, k, dim=1, sorted=False).indices.numpy()
+
+
 def cluster_centres(Z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(classes, centres)``: unit-length mean direction of each cluster's members."""
     labels = np.asarray(labels, dtype=np.int64)
     classes = np.unique(labels[labels >= 0])
-    member = labels >= 0
+    member = np.flatnonzero(labels >= 0)
     column = np.searchsorted(classes, labels[member])
-    sums = np.zeros((classes.size, Z.shape[1]), dtype=np.float64)
-    np.add.at(sums, column, Z[member])
-    return classes, l2_normalize(sums)
+    return classes, l2_normalize(_sums_by_column(Z, member, column, classes.size))
 
 
 def cluster_radii(Z: np.ndarray, labels: np.ndarray, classes: np.ndarray,
@@ -96,7 +118,10 @@ def cluster_radii(Z: np.ndarray, labels: np.ndarray, classes: np.ndarray,
     labels = np.asarray(labels, dtype=np.int64)
     member = np.flatnonzero(np.isin(labels, classes))
     column = np.searchsorted(classes, labels[member])
-    distance = 1.0 - np.einsum("ij,ij->i", Z[member], centres[column])
+    distance = np.empty(member.size)
+    for start in range(0, member.size, CHUNK):  # no copy of every member and its centre
+        rows, cols = member[start:start + CHUNK], column[start:start + CHUNK]
+        distance[start:start + CHUNK] = 1.0 - np.einsum("ij,ij->i", Z[rows], centres[cols])
     pooled = float(np.quantile(distance, RADIUS_QUANTILE)) if distance.size else 1.0
     radii = np.full(classes.size, pooled)
     for j in range(classes.size):
@@ -118,7 +143,7 @@ def place(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
     """
     from photoclust.core.clustering.algorithms import cluster_embeddings
 
-    Z_old, Z_new = l2_normalize(Z_old), l2_normalize(Z_new)
+    Z_old, Z_new = unit_rows(Z_old), unit_rows(Z_new)
     labels_old = np.asarray(labels_old, dtype=np.int64)
     classes, C = centres if centres is not None else cluster_centres(Z_old, labels_old)
     n = len(Z_new)
@@ -236,7 +261,7 @@ def copy_groups(X_new: np.ndarray, threshold: float) -> np.ndarray:
         stop = min(n, start + step)
         sims = X[start:stop] @ X.T
         sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # itself
-        top = np.argpartition(-sims, links - 1, axis=1)[:, :links]
+        top = _top_k(sims, links)
         is_copy = np.take_along_axis(sims, top, 1) >= threshold
         rows = np.broadcast_to(np.arange(start, stop)[:, None], top.shape)
         sources.append(rows[is_copy])
@@ -288,7 +313,7 @@ def new_neighbours(Z_old: np.ndarray, labels_old: np.ndarray, Z_new: np.ndarray,
         rows = np.arange(stop - start)
         sims = Z_new[start:stop].astype(np.float32) @ pool.T
         sims[rows, n_pool_old + np.arange(start, stop)] = -np.inf  # itself
-        top = np.argpartition(-sims, looked - 1, axis=1)[:, :looked]
+        top = _top_k(sims, looked)
         if most_copies:
             order = np.argsort(-np.take_along_axis(sims, top, 1), axis=1, kind="stable")
             top = np.take_along_axis(top, order, 1)
@@ -335,12 +360,10 @@ def correction_centres(Z: np.ndarray, labels: np.ndarray,
     are after its fit on the current clusters)."""
     labels = np.asarray(labels, dtype=np.int64)
     classes = np.unique(labels[labels >= 0])
-    member = labels >= 0
+    member = np.flatnonzero(labels >= 0)
     column = np.searchsorted(classes, labels[member])
     weights = np.where(np.asarray(user)[member] >= 0, LABELLED_WEIGHT, 1.0)
-    sums = np.zeros((classes.size, Z.shape[1]), dtype=np.float64)
-    np.add.at(sums, column, Z[member] * weights[:, None])
-    return classes, l2_normalize(sums)
+    return classes, l2_normalize(_sums_by_column(Z, member, column, classes.size, weights))
 
 
 def place_new_photos(Z: np.ndarray, current: np.ndarray, user: np.ndarray, new: np.ndarray,
@@ -349,7 +372,7 @@ def place_new_photos(Z: np.ndarray, current: np.ndarray, user: np.ndarray, new: 
     """Place the photos ``new`` marks among the others (``current``: their cluster id, -1 for
     none), by the centres the user's corrections steer (``user``: the cluster the user put each
     photo in, -1 where not; ``correction_centres``), else the clusters' own: what Organize does."""
-    Z = l2_normalize(Z)
+    Z = unit_rows(Z)
     current = np.asarray(current, dtype=np.int64)
     user = np.asarray(user, dtype=np.int64)
     old = current >= 0

@@ -16,6 +16,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 #: Fit PCA on at most this many rows: the components are stable long before 10,000 photos, and
 #: fitting on a sample keeps 100,000+ photo libraries fast.
 PCA_FIT_SAMPLE = 10_000
+#: Rows projected at a time (bounds the float32 copy of float16 input).
+TRANSFORM_CHUNK = 16_384
 
 
 def l2_normalize(X: np.ndarray) -> np.ndarray:
@@ -23,6 +25,16 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float32)
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return X / np.maximum(norms, 1e-12)
+
+
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """``X`` with unit-length rows: ``X`` itself when it is float32 with unit-length rows already
+    (the preprocessor's output: no copy of a large library's space), else ``l2_normalize(X)``."""
+    if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2:
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+        if np.all(np.abs(norms - 1.0) < 1e-5):
+            return X
+    return l2_normalize(X)
 
 
 class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
@@ -49,8 +61,8 @@ class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        X = validate_data(self, X, dtype=[np.float32, np.float64])
-        self._fit_normalized(l2_normalize(X))
+        X = validate_data(self, X, dtype=[np.float32, np.float64, np.float16])
+        self._fit_normalized(X)
         return self
 
     def __sklearn_tags__(self):
@@ -61,28 +73,36 @@ class EmbeddingPreprocessor(TransformerMixin, BaseEstimator):
     def fit_transform(self, X, y=None):
         return self.fit(X).transform(X)
 
-    def _fit_normalized(self, Xn: np.ndarray) -> None:
-        self.n_features_in_ = Xn.shape[1]
+    def _fit_normalized(self, X: np.ndarray) -> None:
+        """Fit the PCA on (a sample of) the rows of ``X``, normalised: only the sample is
+        normalised, so a large ``X`` (float16, as ``ClusterJob`` reads it) is not copied."""
+        self.n_features_in_ = X.shape[1]
         n_comp = self.n_components
-        if n_comp is None or n_comp >= min(Xn.shape) - 1:
+        if n_comp is None or n_comp >= min(X.shape) - 1:
             self.pca_ = None
             return
-        sample = Xn
-        if len(Xn) > PCA_FIT_SAMPLE:
+        if len(X) > PCA_FIT_SAMPLE:
             rng = np.random.default_rng(self.random_state)
-            sample = Xn[rng.choice(len(Xn), PCA_FIT_SAMPLE, replace=False)]
+            sample = l2_normalize(X[rng.choice(len(X), PCA_FIT_SAMPLE, replace=False)])
+        else:
+            sample = l2_normalize(X)
         self.pca_ = PCA(n_components=n_comp, svd_solver="randomized",
                         random_state=self.random_state).fit(sample)
 
     def transform(self, X):
         check_is_fitted(self, "n_features_in_")
-        X = validate_data(self, X, reset=False, dtype=np.float32)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float16])
         if self.pca_ is None:
             return l2_normalize(X)
         # (X / |X| - mean) @ W computed as (X @ W) / |X| - mean @ W, in float32 (PCA.transform
         # would work in float64): the wide array is read twice instead of four times, 1.7x
-        # faster over 100,000 x 1,280 (docs/search.md).
+        # faster over 100,000 x 1,280 (docs/search.md). TRANSFORM_CHUNK rows at a time, so
+        # float16 input (2 bytes a number) is never copied whole as float32.
         components = self.pca_.components_.T.astype(np.float32)
-        norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", X, X)), 1e-12)
-        Y = (X @ components) / norms[:, None] - self.pca_.mean_.astype(np.float32) @ components
+        shift = self.pca_.mean_.astype(np.float32) @ components
+        Y = np.empty((len(X), components.shape[1]), dtype=np.float32)
+        for start in range(0, len(X), TRANSFORM_CHUNK):
+            part = np.asarray(X[start:start + TRANSFORM_CHUNK], dtype=np.float32)
+            norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", part, part)), 1e-12)
+            Y[start:start + len(part)] = (part @ components) / norms[:, None] - shift
         return l2_normalize(Y)

@@ -6,7 +6,7 @@ gets the same vector, so duplicates cluster together without being embedded twic
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 from sqlalchemy import func, select
@@ -59,9 +59,12 @@ def library_model(library: Library) -> str:
 
 
 def load_embeddings(library: Library, model: str,
-                    preprocess_version: int = PREPROCESS_VERSION) -> tuple[np.ndarray, np.ndarray]:
+                    preprocess_version: int = PREPROCESS_VERSION,
+                    dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """``(photo_ids, X)``: int64 ids of the present photos that have an embedding under ``model``,
-    in id order, and their vectors as a float32 ``len(ids) x dim`` array (0 x 0 when none)."""
+    in id order, and their vectors as a ``len(ids) x dim`` array of ``dtype`` (0 x 0 when none).
+    ``np.float16`` (as stored) halves the memory: 2.6 GB instead of 5.1 GB for a million photos
+    of 1,280 numbers."""
     query = (
         select(Photo.id, Embedding.dim, Embedding.vector)
         .join(Embedding, _embedding_of_photo(model, preprocess_version))
@@ -72,15 +75,16 @@ def load_embeddings(library: Library, model: str,
     with library.session() as s:
         n = s.scalar(count_query) or 0
         if not n:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=dtype)
         # read LOAD_CHUNK rows at a time into the result (no list of every row and no joined
         # copy of every vector: a million 1,280-number vectors are 5 GB as float32 already)
         photo_ids = np.zeros(n, dtype=np.int64)
-        vectors = None
+        vectors: np.ndarray | None = None
         filled = 0
-        for part in s.execute(query).partitions(LOAD_CHUNK):
+        streamed = query.execution_options(yield_per=LOAD_CHUNK)  # else the ORM reads all rows
+        for part in s.execute(streamed).partitions(LOAD_CHUNK):
             if vectors is None:
-                vectors = np.zeros((n, part[0][1]), dtype=np.float32)
+                vectors = np.zeros((n, part[0][1]), dtype=dtype)
             part = part[:n - filled]
             photo_ids[filled:filled + len(part)] = [r[0] for r in part]
             vectors[filled:filled + len(part)] = np.frombuffer(
@@ -88,6 +92,40 @@ def load_embeddings(library: Library, model: str,
             filled += len(part)
     assert vectors is not None
     return photo_ids[:filled], vectors[:filled]
+
+
+def embedded_photo_ids(library: Library, model: str,
+                       preprocess_version: int = PREPROCESS_VERSION) -> np.ndarray:
+    """The int64 ids of the present photos with an embedding under ``model``, in id order: the
+    rows of ``load_embeddings``, without reading a vector."""
+    query = (select(Photo.id).join(Embedding, _embedding_of_photo(model, preprocess_version))
+             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
+    with library.session() as s:
+        return np.fromiter(s.scalars(query), dtype=np.int64)
+
+
+def iter_embeddings(library: Library, model: str, photo_ids: Iterable[int] | None = None,
+                    preprocess_version: int = PREPROCESS_VERSION,
+                    chunk: int = LOAD_CHUNK) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(ids, vectors)`` blocks of at most ``chunk`` present photos with an embedding under
+    ``model`` (those of ``photo_ids`` only, when given), in id order, vectors float16 as stored:
+    a whole library's embeddings in bounded memory."""
+    def blocks(query):
+        with library.session() as s:
+            for part in s.execute(query.execution_options(yield_per=chunk)).partitions(chunk):
+                dim = part[0][1]
+                yield (np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)),
+                       np.frombuffer(b"".join(r[2] for r in part), dtype="<f2")
+                       .reshape(len(part), dim).astype(np.float16))
+
+    query = (select(Photo.id, Embedding.dim, Embedding.vector)
+             .join(Embedding, _embedding_of_photo(model, preprocess_version))
+             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
+    if photo_ids is None:
+        yield from blocks(query)
+        return
+    for part in chunks(sorted(int(i) for i in photo_ids)):
+        yield from blocks(query.where(Photo.id.in_(part)))
 
 
 def load_top_classes(library: Library, model: str, photo_ids: Iterable[int],
