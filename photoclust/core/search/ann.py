@@ -94,7 +94,7 @@ class NeighbourIndex:
         graph found fewer."""
         k = max(1, min(k, len(self.photo_ids)))
         Q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        found = self.graph.search(Q, k, threads=os.cpu_count() or 1)
+        found = self.graph.search(Q, k, threads=THREADS)
         keys = np.asarray(found.keys, dtype=np.int64).reshape(len(Q), -1)
         sims = 1.0 - np.asarray(found.distances, dtype=np.float32).reshape(len(Q), -1)
         # one query gives Matches (as many keys as found), several give BatchMatches (counts)
@@ -152,6 +152,11 @@ def _same(index: NeighbourIndex, photo_ids: np.ndarray, embedding_ids: np.ndarra
         bool(np.array_equal(index.embedding_ids, embedding_ids))
 
 
+#: Threads for adding to and searching the graph. A graph built by several threads depends on
+#: their timing (the same photos, a slightly different graph); tests that compare two builds set 1.
+THREADS = os.cpu_count() or 1
+
+
 def _new_graph(dim: int):
     from usearch.index import Index
 
@@ -186,7 +191,7 @@ def _updated(library: Library, model: str, index: NeighbourIndex | None, photo_i
                 if len(rows):
                     graph.add(photo_ids[rows].astype(np.uint64),
                               np.ascontiguousarray(space[rows], np.float32),
-                              threads=os.cpu_count() or 1)
+                              threads=THREADS)
                 index = NeighbourIndex(graph, photo_ids.copy(), embedding_ids.copy(), basis,
                                        space.shape[1])
     if index is None:
@@ -195,7 +200,7 @@ def _updated(library: Library, model: str, index: NeighbourIndex | None, photo_i
             stop = min(n, start + 65_536)
             graph.add(photo_ids[start:stop].astype(np.uint64),
                       np.ascontiguousarray(space[start:stop], np.float32),
-                      threads=os.cpu_count() or 1)
+                      threads=THREADS)
         index = NeighbourIndex(graph, photo_ids.copy(), embedding_ids.copy(), basis,
                                space.shape[1])
     _save(library, model, index)
