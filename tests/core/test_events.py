@@ -172,6 +172,22 @@ def _trip_library(library, tmp_path):
     return folder
 
 
+def test_a_photo_timed_only_by_its_file_joins_no_event_and_no_month(library, tmp_path):
+    """Found in the new-user walk: photos with no time of their own (scans, downloads) took
+    their file's time, the day they were copied, and formed one event and month of it."""
+    folder = tmp_path / "photos"
+    photo(folder, "dated.jpg", datetime(2023, 6, 1, 12), gps=KOLN)
+    for i in range(3):
+        write_jpeg(folder / f"scan{i}.jpg", color=(40 * i, 90, 90))  # no EXIF, no time in its name
+    result = index_and_group(library, folder)
+    assert result.photos_grouped == 1
+    assert [(e.name, e.photos) for e in queries.list_events(library)] == [("Köln, 1 June 2023", 1)]
+    assert queries.timeline_months(library) == [(2023, 6, 1)]
+    guesses = [ww for ww in queries.when_where(library, range(1, 5)).values()
+               if ww.taken_source == "file time"]
+    assert len(guesses) == 3 and all(ww.taken for ww in guesses)  # still shown, as a guess
+
+
 def test_events_found_named_and_listed(library, tmp_path):
     folder = _trip_library(library, tmp_path)
     result = index_and_group(library, folder)

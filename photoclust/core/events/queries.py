@@ -13,7 +13,7 @@ from sqlalchemy import case, func, select
 from photoclust.core.events import place_names
 from photoclust.core.events.grouping import place_label
 from photoclust.core.library import Library
-from photoclust.core.library.capture_time import iso_time
+from photoclust.core.library.capture_time import FILE_TIME, iso_time
 from photoclust.core.library.chunks import chunks
 from photoclust.core.library.models import (
     Event,
@@ -172,14 +172,18 @@ def photos_awaiting_places(library: Library) -> int:
 
 
 def timeline_months(library: Library) -> list[tuple[int, int, int]]:
-    """``(year, month, photos)`` for every month with present photos, oldest first."""
+    """``(year, month, photos)`` for every month with present photos, oldest first. A photo whose
+    only time is its file's (a guess: often the day it was copied) is left out, as it is from
+    events: a folder of scans would otherwise fill the month it was copied in."""
     jd = _shifted_julian()
     month = func.strftime("%Y-%m", jd)
     with library.session() as s:
         rows = s.execute(select(month, func.count())
                          .select_from(Photo)
                          .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
-                         .where(Photo.status == _PRESENT, Photo.taken_at.is_not(None))
+                         .where(Photo.status == _PRESENT, Photo.taken_at.is_not(None),
+                                PhotoWhenWhere.taken_source.is_(None)
+                                | (PhotoWhenWhere.taken_source != FILE_TIME))
                          .group_by(month).order_by(month)).all()
     return [(int(ym[:4]), int(ym[5:7]), n) for ym, n in rows if ym]
 
