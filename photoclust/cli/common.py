@@ -9,8 +9,9 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from photoclust.core.edit_history import EditError, EditResult
 from photoclust.core.jobs import JobContext, JobError, Progress
 from photoclust.core.library import Library, open_library
 
@@ -190,3 +191,23 @@ def job_context(args: argparse.Namespace, description: str) -> Iterator[JobConte
             signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
+
+
+def run_edit(args: argparse.Namespace, operation: Callable[[Library], EditResult],
+             changed: Callable[[Library, EditResult], dict]) -> int:
+    """Run one undoable edit of the library named by ``args`` and report it: ``--json`` prints
+    the edit with ``changed(library, result)`` (what it touched, read after the edit), else its
+    description, or "Nothing changed." when it recorded no edit. An ``EditError`` is the
+    command's error."""
+    with open_from_args(args) as library:
+        try:
+            result = operation(library)
+        except EditError as exc:
+            raise CommandError(str(exc)) from exc
+        if args.json:
+            print_json({**result.to_json(), **changed(library, result)})
+        elif result.event_id is None:
+            print("Nothing changed.")
+        else:
+            print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
+    return 0

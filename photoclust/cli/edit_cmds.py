@@ -14,9 +14,10 @@ from photoclust.cli.common import (
     photo_ids_by_paths,
     print_json,
     printable,
+    run_edit,
 )
 from photoclust.core import editing, queries
-from photoclust.core.editing import EditError, EditResult
+from photoclust.core.editing import EditResult
 from photoclust.core.events.queries import when_where
 from photoclust.core.library import Library
 
@@ -109,17 +110,6 @@ def cmd_photos(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace, library: Library, result: EditResult) -> int:
-    if args.json:
-        print_json({**result.to_json(),
-                    "clusters": [_cluster_json(library, cid) for cid in result.cluster_ids]})
-    elif result.event_id is None:
-        print("Nothing changed.")
-    else:
-        print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
-    return 0
-
-
 def _cluster_json(library: Library, cluster_id: int) -> dict:
     info = queries.cluster_info(library, cluster_id)
     if info is None:
@@ -128,12 +118,11 @@ def _cluster_json(library: Library, cluster_id: int) -> dict:
 
 
 def _edit(args: argparse.Namespace, operation: Callable[[Library], EditResult]) -> int:
-    with open_from_args(args) as library:
-        try:
-            result = operation(library)
-        except EditError as exc:
-            raise CommandError(str(exc)) from exc
-        return _report(args, library, result)
+    return run_edit(args, operation, _clusters_touched)
+
+
+def _clusters_touched(library: Library, result: EditResult) -> dict:
+    return {"clusters": [_cluster_json(library, cid) for cid in result.cluster_ids]}
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
@@ -176,7 +165,8 @@ def _replay(args: argparse.Namespace, step: Callable[[Library], EditResult | Non
                 print(f"Nothing to {verb}.")
             return 0
         if args.json:
-            return _report(args, library, result)
+            print_json({**result.to_json(), **_clusters_touched(library, result)})
+            return 0
         print(f"{verb.capitalize()}: {printable(result.description)}.")
     return 0
 

@@ -15,8 +15,9 @@ from photoclust.cli.common import (
     photo_ids_by_paths,
     print_json,
     printable,
+    run_edit,
 )
-from photoclust.core.edit_history import EditError, EditResult, history
+from photoclust.core.edit_history import EditResult, history
 from photoclust.core.events import editing, queries
 from photoclust.core.library import Library
 
@@ -136,17 +137,8 @@ def cmd_places(args: argparse.Namespace) -> int:
 
 
 def _edit(args: argparse.Namespace, operation: Callable[[Library], EditResult]) -> int:
-    with open_from_args(args) as library:
-        try:
-            result = operation(library)
-        except EditError as exc:
-            raise CommandError(str(exc)) from exc
-        if args.json:
-            print_json({**result.to_json(), "events": [
-                e.to_json() for e in queries.list_events(library, _events_of(library, result))]})
-        else:
-            print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
-    return 0
+    return run_edit(args, operation, lambda library, result: {"events": [
+        e.to_json() for e in queries.list_events(library, _events_of(library, result))]})
 
 
 def _events_of(library: Library, result: EditResult) -> list[int]:

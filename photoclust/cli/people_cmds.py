@@ -16,8 +16,9 @@ from photoclust.cli.common import (
     print_json,
     print_skipped,
     printable,
+    run_edit,
 )
-from photoclust.core.edit_history import EditError, EditResult, history
+from photoclust.core.edit_history import EditResult, history
 from photoclust.core.library import Library
 
 
@@ -199,25 +200,20 @@ def _person_ids(params: dict) -> list[int]:
 
 
 def _edit(args: argparse.Namespace, operation: Callable[[Library], EditResult]) -> int:
+    return run_edit(args, operation, _people_touched)
+
+
+def _people_touched(library: Library, result: EditResult) -> dict:
+    """The people an edit named (from its recorded ``params``), as they are now."""
     from photoclust.core.faces import read
 
-    with open_from_args(args) as library:
-        try:
-            result = operation(library)
-        except EditError as exc:
-            raise CommandError(str(exc)) from exc
-        if args.json:
-            entry = history(library, limit=1)
-            params = entry[0].params if entry and entry[0].event_id == result.event_id else {}
-            people = []
-            for pid in _person_ids(params):
-                row = read.get_person(library, pid)
-                people.append(row.to_json() if row is not None
-                              else {"id": pid, "active": False})
-            print_json({**result.to_json(), "people": people})
-        else:
-            print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
-    return 0
+    entry = history(library, limit=1)
+    params = entry[0].params if entry and entry[0].event_id == result.event_id else {}
+    people = []
+    for pid in _person_ids(params):
+        row = read.get_person(library, pid)
+        people.append(row.to_json() if row is not None else {"id": pid, "active": False})
+    return {"people": people}
 
 
 def cmd_name(args: argparse.Namespace) -> int:
