@@ -53,6 +53,32 @@ def page_action(page: QWidget, text: str, keys: list, slot, tip: str) -> QAction
     return action
 
 
+class ReadWhenShown(_MixinBase):
+    """Mixed into a ``Page`` that shows what it reads from the library (``read_library``): a
+    change of the library is read at once while the page is shown, else when it is next
+    activated (``activate`` calls ``refresh_if_stale``), so hidden pages read nothing."""
+
+    _stale = True
+
+    def read_library(self) -> None:
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        self._stale = False
+        self.read_library()
+
+    def refresh_if_stale(self, moved: bool = False) -> None:
+        """Read again when the library changed meanwhile, or when ``moved`` (the page was asked
+        to show another item)."""
+        if self._stale or moved:
+            self.refresh()
+
+    def _on_library_changed(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+
 class LiveWhileShown(_MixinBase):
     """Mixed into a ``Page``: its actions work only while the page is on screen.
 

@@ -59,7 +59,7 @@ from photoclust.core.faces.read import (
 )
 from photoclust.gui.models.face_crops import FaceCropLoader
 from photoclust.gui.models.reads import Reads
-from photoclust.gui.pages.actions import LiveWhileShown, page_action
+from photoclust.gui.pages.actions import LiveWhileShown, ReadWhenShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.widgets import action_button, message_label
 
@@ -298,7 +298,7 @@ class PeopleList(QListView):
         self.facesDropped.emit(faces, target)
 
 
-class PeoplePage(LiveWhileShown, Page):
+class PeoplePage(ReadWhenShown, LiveWhileShown, Page):
     name = "people"
     title = "People"
 
@@ -310,7 +310,6 @@ class PeoplePage(LiveWhileShown, Page):
         self.reads = Reads(self)
         self.crops = FaceCropLoader(state.library, FACE_SIDE, self)
         self.current_person_id: int | None = None
-        self._stale = True
         self._row = 0  # the row of the person opened, for when they are gone
 
         title = QLabel("People")
@@ -430,17 +429,10 @@ class PeoplePage(LiveWhileShown, Page):
     def activate(self, person_id: int | None = None, **_kwargs) -> None:
         if person_id is not None:
             self.current_person_id = person_id
-        if self._stale or person_id is not None:
-            self.refresh()
+        self.refresh_if_stale(moved=person_id is not None)
         self.people_list.setFocus()
 
-    def _on_library_changed(self) -> None:
-        self._stale = True
-        if self.isVisible():
-            self.refresh()
-
-    def refresh(self) -> None:
-        self._stale = False
+    def read_library(self) -> None:
         library = self.state.library
         self.reads.read("people", lambda: read_people(library), self._on_people,
                         self._on_failed)

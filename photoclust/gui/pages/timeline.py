@@ -58,7 +58,7 @@ from photoclust.core.queries import photo_files
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.reads import Reads
 from photoclust.gui.models.thumbnails import ThumbnailLoader
-from photoclust.gui.pages.actions import LiveWhileShown, page_action
+from photoclust.gui.pages.actions import LiveWhileShown, ReadWhenShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.widgets import action_button, message_label
 
@@ -187,7 +187,7 @@ class EventModel(QAbstractListModel):
                                   [Qt.ItemDataRole.DecorationRole])
 
 
-class TimelinePage(LiveWhileShown, Page):
+class TimelinePage(ReadWhenShown, LiveWhileShown, Page):
     name = "timeline"
     title = "Timeline"
 
@@ -203,7 +203,6 @@ class TimelinePage(LiveWhileShown, Page):
         self._when: tuple[list, list] = ([], [])
         self.current_event_id: int | None = None
         self.place_filter: str | None = None
-        self._stale = True
 
         title = QLabel("Timeline")
         title.setObjectName("paneTitle")
@@ -331,17 +330,10 @@ class TimelinePage(LiveWhileShown, Page):
     def activate(self, event_id: int | None = None, **_kwargs) -> None:
         if event_id is not None:
             self.current_event_id = event_id
-        if self._stale or event_id is not None:
-            self.refresh()
+        self.refresh_if_stale(moved=event_id is not None)
         self.events.setFocus()
 
-    def _on_library_changed(self) -> None:
-        self._stale = True
-        if self.isVisible():
-            self.refresh()
-
-    def refresh(self) -> None:
-        self._stale = False
+    def read_library(self) -> None:
         library = self.state.library
         # One reader thread, in this order: the months and places (a few tenths of a second on
         # 100,000 photos) are on screen while the events are read.
