@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape
 
 from sqlalchemy import select
@@ -550,6 +550,13 @@ class ExportJob(Job[ExportResult]):
             ).all()
         # Folder names come from all active clusters, not only the selected ones, so exporting
         # a few clusters names their folders exactly as a full export into the same place does.
+        self._use_rows(names, selected, rows)
+
+    def _use_rows(self, names: dict[int, str], selected: Iterable[int], rows: Sequence) -> None:
+        """The albums (one per id of ``names``, ``selected`` exported) and their items from
+        ``rows`` of ``(photo id, path, album id, source, content hash, size, mtime_ns)``: each
+        photo once per album, copies the user left out of albums counted, the place, event and
+        people of each photo read for ``--xmp``."""
         self._albums = album_folder_names(names.items())
         self._selected = set(selected)
         seen: set[tuple[int, int]] = set()
@@ -557,15 +564,15 @@ class ExportJob(Job[ExportResult]):
         left_out = left_out_of_albums(self.library)
         self._duplicates_left_out = 0
         places = places_and_events(self.library, [row[0] for row in rows]) if self.xmp else {}
-        for photo_id, path, cluster_id, source, content_hash, size, mtime_ns in rows:
-            if (photo_id, cluster_id) in seen:
+        for photo_id, path, album_id, source, content_hash, size, mtime_ns in rows:
+            if (photo_id, album_id) in seen:
                 continue
             if photo_id in left_out:
                 self._duplicates_left_out += 1
                 continue
-            seen.add((photo_id, cluster_id))
-            keyword = names[cluster_id] or self._albums[cluster_id]
-            self._items.append(ExportItem(photo_id, path, cluster_id, keyword,
+            seen.add((photo_id, album_id))
+            keyword = names[album_id] or self._albums[album_id]
+            self._items.append(ExportItem(photo_id, path, album_id, keyword,
                                           source or Source.AUTO, content_hash, size, mtime_ns,
                                           *places.get(photo_id, (None, None, None))))
         if self.xmp:
@@ -578,23 +585,7 @@ class ExportJob(Job[ExportResult]):
             unknown = [e for e in self.cluster_ids if e not in names]
             if unknown:
                 raise JobError("no such event: " + ", ".join(map(str, unknown)))
-        self._albums = album_folder_names(names.items())
-        self._selected = set(self.cluster_ids if self.cluster_ids is not None else names)
-        places = places_and_events(self.library, [row[0] for row in rows]) if self.xmp else {}
-        left_out = left_out_of_albums(self.library)
-        self._duplicates_left_out = 0
-        self._items = []
-        for photo_id, path, event_id, source, content_hash, size, mtime_ns in rows:
-            if photo_id in left_out:
-                self._duplicates_left_out += 1
-                continue
-            keyword = names[event_id] or self._albums[event_id]
-            self._items.append(ExportItem(photo_id, path, event_id, keyword,
-                                          source or Source.AUTO, content_hash, size, mtime_ns,
-                                          *places.get(photo_id, (None, None, None))))
-        if self.xmp:
-            self._people = named_faces_of_photos(self.library,
-                                                 [item.photo_id for item in self._items])
+        self._use_rows(names, self.cluster_ids if self.cluster_ids is not None else names, rows)
 
     def _check_not_among_sources(self) -> None:
         problem = output_folder_problem(self.library, self.outdir)
