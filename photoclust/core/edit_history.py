@@ -211,14 +211,8 @@ def apply_changes(s: Session, changes: ChangeSet, forward: bool,
         cluster = s.get(Cluster, cid)
         if cluster is None:
             continue
-        now_state = cluster_state(cluster)
-        was = was if was is not None else {"active": False}
-        will = will if will is not None else {"active": False}
-        for key, value in will.items():
-            if now_state.get(key) == was.get(key, now_state.get(key)) and \
-                    now_state.get(key) != value:
-                setattr(cluster, key, value)
-                changed_clusters.add(cid)
+        if _set_where_expected(cluster, cluster_state(cluster), was, will):
+            changed_clusters.add(cid)
     s.flush()
 
     for part in chunks(to_delete):
@@ -555,6 +549,20 @@ def person_state(person: Person) -> dict:
             "active": bool(person.active)}
 
 
+def _set_where_expected(row: object, now_state: dict, was: dict | None,
+                        will: dict | None) -> bool:
+    """Set each column of ``will`` on ``row`` (a cluster or a person) where the row still holds
+    the ``was`` side (``None``: an inactive row); whether anything changed."""
+    was = was if was is not None else {"active": False}
+    will = will if will is not None else {"active": False}
+    changed = False
+    for key, value in will.items():
+        if now_state.get(key) == was.get(key, now_state.get(key)) and now_state.get(key) != value:
+            setattr(row, key, value)
+            changed = True
+    return changed
+
+
 def face_state(face: Face) -> FaceState:
     return (face.person_id, face.source, bool(face.removed), face.confidence)
 
@@ -571,13 +579,7 @@ def _apply_people_changes(s: Session, changes: ChangeSet, forward: bool,
         person = s.get(Person, pid)
         if person is None:
             continue
-        now_state = person_state(person)
-        was = was if was is not None else {"active": False}
-        will = will if will is not None else {"active": False}
-        for key, value in will.items():
-            if now_state.get(key) == was.get(key, now_state.get(key)) and \
-                    now_state.get(key) != value:
-                setattr(person, key, value)
+        _set_where_expected(person, person_state(person), was, will)
     s.flush()
     photos: set[int] = set()
     touched_people: set[int] = set()
