@@ -35,7 +35,8 @@ class WelcomePage(QWidget):
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QLabel(
             "Your library is empty. Choose a folder of photos and press <b>Organize</b>: "
-            "photoclust indexes the photos, looks at each one and groups them by what they show. "
+            "photoclust indexes the photos, looks at each one and groups them by what they show, "
+            "who is in them and when and where they were taken. "
             "It runs in the background; your photos are never changed or moved.")
         text.setObjectName("welcomeText")
         text.setWordWrap(True)
