@@ -8,11 +8,14 @@ each with whether it was undone. The rows an edit changes (assignments with ``so
 ``cannot_links``) are the applied state of the same edits, kept as tables so that the learner
 reads a million labels in one query; undo changes them back with the event.
 
-A new kind of correction (faces, people, events) is a new subclass here, with its ``kind`` and
-its fields (``int``, ``str``, ``int | None`` or ``tuple`` of them): it registers itself in
-``CORRECTIONS``; its writer goes in ``core/editing.py`` (one function that builds the change set
-and calls ``record_correction``), and what it means for learning in
-``core/learning/constraints.py``. Nothing else changes: no table, no settings key.
+A new kind of correction is a new subclass here, with its ``kind`` and its fields (``int``,
+``str``, ``bool``, ``int | None`` or ``tuple`` of them): it registers itself in ``CORRECTIONS``;
+its writer goes in the editing module of what it corrects (``core/editing.py`` for clusters,
+``core/faces/editing.py`` for people, ``core/events/editing.py`` for events: one function that
+builds the change set and records the correction), and what it means for learning where that
+learning reads it (``core/learning/constraints.py`` for clusters; the face grouping reads the
+faces the user placed and their cannot-links from the rows the edit changed). Nothing else
+changes: no table, no settings key. The people and event corrections below were added that way.
 """
 from __future__ import annotations
 
@@ -89,7 +92,7 @@ def _from_json(value: Any) -> Any:
     if isinstance(value, list):
         items = [_from_json(v) for v in value]
         return _BAD if any(v is _BAD for v in items) else tuple(items)
-    if value is None or isinstance(value, (str, int)) and not isinstance(value, bool):
+    if value is None or isinstance(value, (str, int)):  # bool is an int
         return value
     return _BAD
 
@@ -100,6 +103,8 @@ def _well_typed(value: Any, annotation: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation == "str":
         return isinstance(value, str)
+    if annotation == "bool":
+        return isinstance(value, bool)
     if annotation.endswith(" | None"):
         return value is None or _well_typed(value, annotation[:-len(" | None")])
     if annotation.startswith("tuple[") and annotation.endswith(", ...]"):
@@ -211,6 +216,122 @@ class RefuseSuggestion(Correction):
     suggestion: str
     cluster_id: int
     other_cluster_id: int | None = None
+
+
+# -- people (written by core/faces/editing.py) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class NamePerson(Correction):
+    """The user named a person; a name another person has merges this one into it
+    (``merged_into``). A named person is never merged automatically."""
+
+    kind: ClassVar[str] = "name_person"
+    person_id: int
+    name: str
+    merged_into: int | None = None
+
+
+@dataclass(frozen=True)
+class MergePeople(Correction):
+    """The sources' faces are the target's (placed by the user)."""
+
+    kind: ClassVar[str] = "merge_people"
+    target_id: int
+    source_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MoveFaces(Correction):
+    """These faces are that person (a new one when ``created``), and not the one they left
+    (face cannot-links)."""
+
+    kind: ClassVar[str] = "move_faces"
+    face_ids: tuple[int, ...]
+    person_id: int
+    created: bool = False
+
+
+@dataclass(frozen=True)
+class NotThisPerson(Correction):
+    """These faces are not that person: they never return to it."""
+
+    kind: ClassVar[str] = "not_this_person"
+    face_ids: tuple[int, ...]
+    person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SplitPerson(Correction):
+    """The parts (``(person_id, face_ids)``) are not the person they were split from."""
+
+    kind: ClassVar[str] = "split_person"
+    person_id: int
+    parts: tuple[tuple[int, tuple[int, ...]], ...]
+
+
+@dataclass(frozen=True)
+class RemoveFaces(Correction):
+    """Not a face (or not wanted): never found again in its photo."""
+
+    kind: ClassVar[str] = "remove_faces"
+    face_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class NotSamePerson(Correction):
+    """"Are these the same person?" answered no: never put together, never asked again."""
+
+    kind: ClassVar[str] = "not_same_person"
+    person_id: int
+    other_id: int
+
+
+# -- events (written by core/events/editing.py) --------------------------------------------------
+
+@dataclass(frozen=True)
+class RenameEvent(Correction):
+    """The user named an event (regrouping never overwrites the name)."""
+
+    kind: ClassVar[str] = "event_rename"
+    event_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class MergeEvents(Correction):
+    """The sources' photos are the target event's."""
+
+    kind: ClassVar[str] = "event_merge"
+    target_id: int
+    source_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SplitEvent(Correction):
+    """The event's photos taken at or after ``at`` (ISO 8601, local time) are another event."""
+
+    kind: ClassVar[str] = "event_split"
+    event_id: int
+    at: str
+    new_event_id: int
+
+
+@dataclass(frozen=True)
+class MoveToEvent(Correction):
+    """These photos belong to that event."""
+
+    kind: ClassVar[str] = "event_move"
+    photo_ids: tuple[int, ...]
+    event_id: int
+
+
+@dataclass(frozen=True)
+class ShiftTimes(Correction):
+    """These photos' camera clock was off by ``seconds`` (the files are never rewritten)."""
+
+    kind: ClassVar[str] = "time_shift"
+    photo_ids: tuple[int, ...]
+    seconds: int
 
 
 # -- reading them back ----------------------------------------------------------------------------

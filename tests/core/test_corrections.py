@@ -15,13 +15,25 @@ from photoclust.core.corrections import (
     CORRECTIONS,
     Confirm,
     Merge,
+    MergeEvents,
+    MergePeople,
     Move,
+    MoveFaces,
+    MoveToEvent,
+    NamePerson,
     NewCluster,
     NotInCluster,
+    NotSamePerson,
+    NotThisPerson,
     RefuseSuggestion,
     Remove,
+    RemoveFaces,
     Rename,
+    RenameEvent,
+    ShiftTimes,
     Split,
+    SplitEvent,
+    SplitPerson,
     read_corrections,
 )
 from photoclust.core.edit_history import history, next_undo
@@ -33,12 +45,21 @@ def test_every_kind_round_trips_through_the_params_it_is_stored_as():
     examples = [Rename(3, "Beach"), Move((1, 2), 3), Merge(3, (4, 5)),
                 Split(3, 2, "m", ((3, (1, 2)), (9, (4,)))), NewCluster(9, (1,), "New"),
                 Remove((1,)), Confirm((1, 2)), NotInCluster((1,), 3),
-                RefuseSuggestion("merge", 3, 4), RefuseSuggestion("split", 3)]
+                RefuseSuggestion("merge", 3, 4), RefuseSuggestion("split", 3),
+                NamePerson(1, "Anna"), NamePerson(1, "Anna", 2), MergePeople(1, (2, 3)),
+                MoveFaces((4, 5), 1), MoveFaces((4,), 9, True), NotThisPerson((4,), 1),
+                NotThisPerson((4,)), SplitPerson(1, ((9, (4, 5)),)), RemoveFaces((4,)),
+                NotSamePerson(1, 2), RenameEvent(1, "Lisbon"), MergeEvents(1, (2,)),
+                SplitEvent(1, "2023-07-17T00:00:00", 3), MoveToEvent((1, 2), 3),
+                ShiftTimes((1,), -3600)]
     assert {type(c).kind for c in examples} == set(CORRECTIONS)
     for correction in examples:
         params = json.loads(json.dumps(correction.to_params()))
         assert type(correction).from_params(params) == correction
     assert Move((1, 2), 3).to_params() == {"photo_ids": [1, 2], "to_cluster_id": 3}
+    # A flag is a bool, never an int, and an id never a bool.
+    assert MoveFaces.from_params({"face_ids": [4], "person_id": 1, "created": 1}) is None
+    assert MoveFaces.from_params({"face_ids": [4], "person_id": True}) is None
 
 
 @pytest.mark.parametrize("params", [{}, {"photo_ids": "1", "to_cluster_id": 3},
@@ -142,3 +163,38 @@ def test_an_event_whose_payload_is_damaged_is_skipped_not_a_crash(library):
     with library.session() as s:
         assert [r.correction for r in read_corrections(s)] == [
             RefuseSuggestion("merge", beach, forest)]
+
+
+def test_people_corrections_are_read_back_as_their_types(library):
+    """The people edits of core/faces/editing.py store the types of core/corrections.py: what
+    the history holds is what the user asked, in the shape the docs give."""
+    from _face_fixtures import add_faces, centres, near, person_of
+    from photoclust.core.faces import editing as people
+    from photoclust.core.faces.grouping import group_faces
+
+    c = centres(3)
+    anna = add_faces(library, near(c[0], 5, seed=1))
+    bob = add_faces(library, near(c[1], 4, seed=2))
+    carl = add_faces(library, near(c[2], 4, seed=3))
+    group_faces(library)
+    a, b, k = (person_of(library, faces)[0] for faces in (anna, bob, carl))
+    people.name_person(library, a, "Anna")
+    people.move_faces(library, bob[:1], a)
+    people.faces_not_this_person(library, anna[:1], a)
+    people.people_not_same(library, a, b)
+    people.merge_people(library, b, [k])
+    people.remove_faces(library, bob[1:2])
+    split = people.split_person(library, b, bob[2:3])
+    with library.session() as s:
+        got = [r.correction for r in read_corrections(s)]
+    new_person = next(c.parts[0][0] for c in got if isinstance(c, SplitPerson))
+    assert got == [NamePerson(a, "Anna"), MoveFaces((bob[0],), a),
+                   NotThisPerson((anna[0],), a), NotSamePerson(a, b), MergePeople(b, (k,)),
+                   RemoveFaces((bob[1],)), SplitPerson(b, ((new_person, (bob[2],)),))]
+    assert split.kind == "split_person"
+    # The stored JSON is the documented params (docs/people.md, core/faces/editing.py).
+    with library.session() as s:
+        params = json.loads(s.execute(text(
+            "SELECT payload FROM edit_events WHERE kind='move_faces'")).scalar())["params"]
+    assert params == {"face_ids": [bob[0]], "person_id": a, "created": False}
+

@@ -573,3 +573,38 @@ def test_an_undone_split_keeps_its_event_id_for_redo(library, tmp_path):
     edit_history.redo(library)
     assert queries.event_info(library, new_id).photos == 2
     assert queries.event_info(library, autumn.id).photos == 1
+
+
+def test_event_corrections_are_read_back_as_their_types(library, tmp_path):
+    """The event edits store the types of core/corrections.py, undone ones flagged."""
+    from sqlalchemy import text
+
+    from photoclust.core.corrections import (
+        MergeEvents,
+        MoveToEvent,
+        RenameEvent,
+        ShiftTimes,
+        SplitEvent,
+        read_corrections,
+    )
+
+    index_and_group(library, _trip_library(library, tmp_path))
+    home, *_, lisbon = queries.list_events(library)
+    ids = queries.event_photo_ids(library, lisbon.id)
+    editing.rename_event(library, lisbon.id, "Summer")
+    split = editing.split_event(library, lisbon.id, datetime(2023, 7, 17))
+    editing.move_photos_to_event(library, ids[:1], home.id)
+    editing.shift_times(library, ids[1:2], 3600)
+    with library.session() as s:
+        new_event = json.loads(s.execute(text(
+            "SELECT payload FROM edit_events WHERE id = :i"), {"i": split.event_id}
+        ).scalar())["params"]["new_event_id"]
+    editing.merge_events(library, lisbon.id, [new_event])
+    edit_history.undo(library)
+    with library.session() as s:
+        got = [(r.correction, r.undone) for r in read_corrections(s)]
+    assert got == [(RenameEvent(lisbon.id, "Summer"), False),
+                   (SplitEvent(lisbon.id, "2023-07-17T00:00:00", new_event), False),
+                   (MoveToEvent((ids[0],), home.id), False),
+                   (ShiftTimes((ids[1],), 3600), False),
+                   (MergeEvents(lisbon.id, (new_event,)), True)]

@@ -1,6 +1,6 @@
 """The user's event corrections, each one undoable ``EditEvent`` (``core/edit_history.py``).
 
-Kinds and their ``params``:
+Kinds and their ``params`` (each kind a type of ``core/corrections.py``):
 
 - ``event_rename``: ``{"event_id", "name"}``; the name is kept (``name_source`` user).
 - ``event_merge``: ``{"target_id", "source_ids"}``; the sources' photos go to the target (placed
@@ -23,6 +23,14 @@ from typing import Iterable
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from photoclust.core.corrections import (
+    Correction,
+    MergeEvents,
+    MoveToEvent,
+    RenameEvent,
+    ShiftTimes,
+    SplitEvent,
+)
 from photoclust.core.edit_history import (
     ChangeSet,
     EditError,
@@ -91,9 +99,10 @@ def _to_event(changes: ChangeSet, current: dict[int, tuple[int, str]], photo_ids
                              {"event_id": event_id, "source": Source.USER}])
 
 
-def _finish(s: Session, kind: str, description: str, params: dict, changes: ChangeSet,
+def _finish(s: Session, correction: Correction, description: str, changes: ChangeSet,
             events: set[int]) -> EditResult:
-    result = record_edit(s, kind, description, params, changes)
+    """Record the user's ``correction`` (its type in ``core/corrections.py``) as one edit."""
+    result = record_edit(s, correction.kind, description, correction.to_params(), changes)
     renamed = rename_auto_events(s, events)
     if renamed:  # automatic names that follow the edit are part of it: undo restores them
         event = s.get(EditEvent, result.event_id)
@@ -114,8 +123,8 @@ def rename_event(library: Library, event_id: int, name: str) -> EditResult:
         changes = ChangeSet(rows=[["events", {"id": event.id},
                                    {"name": event.name, "name_source": event.name_source},
                                    {"name": name[:256], "name_source": Source.USER}]])
-        return _finish(s, "event_rename", f"Renamed event “{event.name}” to “{name}”",
-                       {"event_id": event.id, "name": name}, changes, set())
+        return _finish(s, RenameEvent(event.id, name), f"Renamed event “{event.name}” to “{name}”",
+                       changes, set())
 
 
 def merge_events(library: Library, target_id: int, source_ids: Iterable[int]) -> EditResult:
@@ -132,9 +141,8 @@ def merge_events(library: Library, target_id: int, source_ids: Iterable[int]) ->
         for source_id in sources:
             changes.rows.append(["events", {"id": source_id}, {"active": True},
                                  {"active": False}])
-        return _finish(s, "event_merge",
-                       f"Merged {len(sources)} event(s) into “{target.name}”",
-                       {"target_id": target.id, "source_ids": sources}, changes, {target.id})
+        return _finish(s, MergeEvents(target.id, tuple(sources)),
+                       f"Merged {len(sources)} event(s) into “{target.name}”", changes, {target.id})
 
 
 def split_event(library: Library, event_id: int, at: datetime) -> EditResult:
@@ -158,10 +166,8 @@ def split_event(library: Library, event_id: int, at: datetime) -> EditResult:
                                    {"active": True}]])
         ids = [p.photo_id for p in later]
         _to_event(changes, _memberships(s, ids), ids, new_id)
-        return _finish(s, "event_split",
-                       f"Split “{event.name}” at {at:%Y-%m-%d %H:%M}",
-                       {"event_id": event.id, "at": at.isoformat(), "new_event_id": new_id},
-                       changes, {event.id})
+        return _finish(s, SplitEvent(event.id, at.isoformat(), new_id),
+                       f"Split “{event.name}” at {at:%Y-%m-%d %H:%M}", changes, {event.id})
 
 
 def move_photos_to_event(library: Library, photo_ids: Iterable[int],
@@ -174,8 +180,8 @@ def move_photos_to_event(library: Library, photo_ids: Iterable[int],
         changes = ChangeSet()
         _to_event(changes, current, ids, event.id)
         touched = {event.id, *(current[p][0] for p in ids if p in current)}
-        return _finish(s, "event_move", f"Moved {len(ids)} photo(s) to “{event.name}”",
-                       {"photo_ids": ids, "event_id": event.id}, changes, touched)
+        return _finish(s, MoveToEvent(tuple(ids), event.id),
+                       f"Moved {len(ids)} photo(s) to “{event.name}”", changes, touched)
 
 
 def shift_times(library: Library, photo_ids: Iterable[int], seconds: int) -> EditResult:
@@ -200,9 +206,9 @@ def shift_times(library: Library, photo_ids: Iterable[int], seconds: int) -> Edi
              {"time_shift_s": (shifts.get(p) or 0) + seconds}] for p in ids])
         events = {eid for eid, _ in _memberships(s, ids).values()}
         sign = "+" if seconds > 0 else "-"
-        return _finish(s, "time_shift",
+        return _finish(s, ShiftTimes(tuple(ids), seconds),
                        f"Shifted the time of {len(ids)} photo(s) by {sign}{_duration(seconds)}",
-                       {"photo_ids": ids, "seconds": seconds}, changes, events)
+                       changes, events)
 
 
 def _duration(seconds: int) -> str:

@@ -8,7 +8,8 @@ grouping (``grouping.py``): a face the user placed (``source='user'``) never mov
 cannot-link ("not this person") keeps the face away from that person for good; a person the user
 named is never merged automatically (the grouping merges no one).
 
-``kind`` and ``params``:
+``kind`` and ``params`` (the corrections are the types of ``core/corrections.py``; Learn's
+re-sorting is not a correction):
 
 - ``name_person``: ``{"person_id", "name", "merged_into"}``. Naming a person with the name of
   another merges it into that one (``merged_into`` its id, else ``null``).
@@ -40,6 +41,16 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from photoclust.core.corrections import (
+    Correction,
+    MergePeople,
+    MoveFaces,
+    NamePerson,
+    NotSamePerson,
+    NotThisPerson,
+    RemoveFaces,
+    SplitPerson,
+)
 from photoclust.core.edit_history import (
     ChangeSet,
     EditError,
@@ -157,6 +168,12 @@ def _record(s: Session, kind: str, description: str, params: dict,
     return result
 
 
+def _correct(s: Session, correction: Correction, description: str,
+             changes: ChangeSet) -> EditResult:
+    """Record the user's ``correction`` (its type in ``core/corrections.py``) as one edit."""
+    return _record(s, correction.kind, description, correction.to_params(), changes)
+
+
 def _merge(s: Session, target: Person, sources: list[Person], changes: ChangeSet) -> None:
     for source in sources:
         faces = s.scalars(select(Face).where(Face.person_id == source.id,
@@ -186,16 +203,13 @@ def name_person(library: Library, person_id: int, name: str) -> EditResult:
             target = twin[0]
             _merge(s, target, [person], changes)
             description = f"Named {old} “{target.name}” (merged with {target.name})"
-            return _record(s, "name_person", description,
-                           {"person_id": person.id, "name": name, "merged_into": target.id},
-                           changes)
+            return _correct(s, NamePerson(person.id, name, target.id), description, changes)
         if person.name == name and person.name_source == "user":
             raise EditError(f"this person is already named “{name}”")
         changes.people[person.id] = (person_state(person),
                                      {**person_state(person), "name": name,
                                       "name_source": "user"})
-        return _record(s, "name_person", f"Named {old} “{name}”",
-                       {"person_id": person.id, "name": name, "merged_into": None}, changes)
+        return _correct(s, NamePerson(person.id, name), f"Named {old} “{name}”", changes)
 
 
 def merge_people(library: Library, target_id: int, source_ids: Iterable[int]) -> EditResult:
@@ -210,8 +224,8 @@ def merge_people(library: Library, target_id: int, source_ids: Iterable[int]) ->
         _merge(s, target, sources, changes)
         after = changes.people.get(target.id, (None, person_state(target)))[1] or {}
         label = display_name(target.id, after.get("name", target.name))
-        return _record(s, "merge_people", f"Merged {len(sources)} people into {label}",
-                       {"target_id": target.id, "source_ids": ids}, changes)
+        return _correct(s, MergePeople(target.id, tuple(ids)),
+                        f"Merged {len(sources)} people into {label}", changes)
 
 
 def move_faces(library: Library, face_ids: Iterable[int], person_id: int | None = None,
@@ -228,9 +242,8 @@ def move_faces(library: Library, face_ids: Iterable[int], person_id: int | None 
         _place(s, faces, target.id, changes)
         label = display_name(target.id, target.name)
         n = len(faces)
-        return _record(s, "move_faces", f"Moved {n} face{'s' * (n != 1)} to {label}",
-                       {"face_ids": [f.id for f in faces], "person_id": target.id,
-                        "created": created}, changes)
+        return _correct(s, MoveFaces(tuple(f.id for f in faces), target.id, created),
+                        f"Moved {n} face{'s' * (n != 1)} to {label}", changes)
 
 
 def faces_not_this_person(library: Library, face_ids: Iterable[int],
@@ -255,8 +268,9 @@ def faces_not_this_person(library: Library, face_ids: Iterable[int],
                 changes.face_links_added.add((face.id, pid))
         label = ", ".join(sorted(display_name(p, _person_name(s, p)) for p in people))
         n = len(faces)
-        return _record(s, "not_this_person", f"{n} face{'s' * (n != 1)} not {label}",
-                       {"face_ids": [f.id for f in faces], "person_id": person_id}, changes)
+        return _correct(s, NotThisPerson(tuple(f.id for f in faces),
+                                         None if person_id is None else int(person_id)),
+                        f"{n} face{'s' * (n != 1)} not {label}", changes)
 
 
 def _person_name(s: Session, person_id: int) -> str:
@@ -274,8 +288,8 @@ def remove_faces(library: Library, face_ids: Iterable[int]) -> EditResult:
         for face in faces:
             changes.faces[face.id] = (face_state(face), (None, face.source, True, None))
         n = len(faces)
-        return _record(s, "remove_faces", f"Removed {n} face{'s' * (n != 1)}",
-                       {"face_ids": [f.id for f in faces]}, changes)
+        return _correct(s, RemoveFaces(tuple(f.id for f in faces)),
+                        f"Removed {n} face{'s' * (n != 1)}", changes)
 
 
 def split_person(library: Library, person_id: int, face_ids: Iterable[int] | None = None,
@@ -298,7 +312,7 @@ def split_person(library: Library, person_id: int, face_ids: Iterable[int] | Non
                 raise EditError("leave at least one face in the person to split it")
             new = _new_person(s, "", changes)
             _place(s, faces, new.id, changes)
-            parts = [[new.id, [f.id for f in faces]]]
+            parts = [(new.id, tuple(f.id for f in faces))]
         else:
             vectors = descriptors_of([f.descriptor for f in members])
             i, j, _ = near_pairs(vectors, None, threshold)
@@ -316,9 +330,9 @@ def split_person(library: Library, person_id: int, face_ids: Iterable[int] | Non
                     before = face_state(face)
                     changes.faces[face.id] = (before, (new.id, face.source, False,
                                                        face.confidence))
-                parts.append([new.id, [members[k].id for k in group]])
-        return _record(s, "split_person", f"Split {label} in {len(parts) + 1}",
-                       {"person_id": person.id, "parts": parts}, changes)
+                parts.append((new.id, tuple(members[k].id for k in group)))
+        return _correct(s, SplitPerson(person.id, tuple(parts)),
+                        f"Split {label} in {len(parts) + 1}", changes)
 
 
 def learn_people(library: Library, threshold: float | None = None) -> EditResult | None:
@@ -391,6 +405,6 @@ def people_not_same(library: Library, person_id: int, other_id: int) -> EditResu
                                             if (fid, other.id) not in links)
         if changes.is_empty():
             raise EditError("already answered: these are not the same person")
-        return _record(s, "not_same_person",
-                       f"{display_name(a.id, a.name)} and {display_name(b.id, b.name)} are not "
-                       "the same person", {"person_id": a.id, "other_id": b.id}, changes)
+        return _correct(s, NotSamePerson(a.id, b.id),
+                        f"{display_name(a.id, a.name)} and {display_name(b.id, b.name)} are not "
+                        "the same person", changes)
