@@ -22,7 +22,7 @@ def main() -> None:
     from photoclust.core.clustering.algorithms import cluster_embeddings
     from photoclust.core.clustering.choose_k import KChooser
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-    from photoclust.core.evaluation import clustering_scores
+    from photoclust.core.organize.evaluation import clustering_scores
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)

@@ -21,10 +21,10 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from machine_info import describe_machine
-from photoclust.core import editing, queries
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
-from photoclust.core.library import open_library
+from photoclust.core.library import open_library, queries
 from photoclust.core.library.models import Embedding, Photo
 
 

@@ -35,8 +35,8 @@ from photoclust.core.events.job import EventsJob
 from photoclust.core.jobs import JobContext
 from photoclust.core.library import open_library
 from photoclust.core.library.models import Photo, PhotoWhenWhere
+from photoclust.core.library.queries import photo_files
 from photoclust.core.library.scan import ScanJob
-from photoclust.core.queries import photo_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from machine_info import describe_machine
-from photoclust.core.export import ExportJob
+from photoclust.core.export.albums import ExportJob
 from photoclust.core.jobs import run_job
 from photoclust.core.library import open_library
 from photoclust.core.library.models import Assignment, Cluster, Photo

@@ -263,8 +263,8 @@ def main() -> int:
         page_stalls["photos: another cluster"] = max(stalls)
 
         # A merge of about 5,000 photos: clusters 2.. into cluster 2 until 5,000 are moved.
-        from photoclust.core import editing
-        from photoclust.core.queries import list_clusters
+        from photoclust.core.clustering import editing
+        from photoclust.core.library.queries import list_clusters
 
         infos = [c for c in list_clusters(library) if c.id != 1]
         sources, moved = [], 0

@@ -39,8 +39,8 @@ from photoclust.core.embedding.store import load_embeddings
 from photoclust.core.imaging import thumbnail_path
 from photoclust.core.jobs import JobContext
 from photoclust.core.library import open_library
+from photoclust.core.library.queries import photo_files
 from photoclust.core.library.scan import ScanJob
-from photoclust.core.queries import photo_files
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 QUALITIES = (95, 85, 75)

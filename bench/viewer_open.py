@@ -1,9 +1,10 @@
 """What opening a photo in the viewer costs, on the GUI thread and on the decode worker.
 
-GUI thread: the details lookup (``core.queries.photo_details``). Workers: the ids of the photo's
-cluster (``core.viewing.cluster_photo_ids``) for a cluster of N photos in a generated library,
-and decoding a 12 MP JPEG written here to fit a 1600 x 1000 screen (``decode_to_fit``) against a
-full decode (the 100 % view). Medians of repeated runs; prints the machine.
+GUI thread: the details lookup (``core.library.queries.photo_details``). Workers: the ids of the
+photo's cluster (``core.library.viewing.cluster_photo_ids``) for a cluster of N photos in a
+generated library, and decoding a 12 MP JPEG written here to fit a 1600 x 1000 screen
+(``decode_to_fit``) against a full decode (the 100 % view). Medians of repeated runs; prints the
+machine.
 
     python bench/viewer_open.py [--photos 50000]
 """
@@ -25,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from machine_info import describe_machine
 from photoclust.core.library import open_library
 from photoclust.core.library.models import Assignment, Cluster, Photo
-from photoclust.core.queries import photo_details
-from photoclust.core.viewing import cluster_photo_ids, decode_to_fit
+from photoclust.core.library.queries import photo_details
+from photoclust.core.library.viewing import cluster_photo_ids, decode_to_fit
 
 
 def median_ms(fn, repeat: int) -> float:

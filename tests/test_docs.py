@@ -1,5 +1,6 @@
 """Every file or folder of the repository that the docs name exists: docs/*.md and README.md
-name paths in backticks (``core/editing.py``, ``gui/pages/``, ``tests/cli/test_crash.py``) and
+name paths in backticks (``core/clustering/editing.py``, ``gui/pages/``,
+``tests/cli/test_crash.py``) and
 in links (``[search.md](search.md)``); a renamed or deleted file must take its mentions along."""
 from __future__ import annotations
 
@@ -69,9 +70,10 @@ def _exists(token: str, doc: Path, files: set[str], folders: set[str]) -> bool:
     entries = folders if token.endswith("/") else files | folders
     if path in entries or (doc.parent / path).exists():
         return True
-    # Paths are named from the package ("core/editing.py"), a package ("pages/actions.py") or
+    # Paths are named from the package ("core/clustering/editing.py"), a package
+    # ("pages/actions.py") or
     # by a module's name alone ("main_window.py"): some entry must end with it. A module's
-    # attribute ("core/queries.photo_details") names the module.
+    # attribute ("core/library/queries.photo_details") names the module.
     module, _, attribute = path.rpartition(".")
     candidates = [path] + ([module + ".py"] if module and "/" not in attribute
                            and not path.endswith(REPO_SUFFIXES) else [])
@@ -91,10 +93,10 @@ def test_every_path_the_docs_name_exists():
 def test_the_check_sees_a_missing_path(tmp_path):
     files, folders = _repo_entries()
     doc = ROOT / "docs" / "architecture.md"
-    text = ("see `gui/undo_commands.py`, `pages/legacy.py` and [x](nowhere.md); `core/editing.py`"
-            "\n```\n  gui/   workers.py (the bridge), gone.py\n```\n")
+    text = ("see `gui/undo_commands.py`, `pages/legacy.py` and [x](nowhere.md); "
+            "`core/clustering/editing.py`\n```\n  gui/   workers.py (the bridge), gone.py\n```\n")
     tokens = _candidates(text)
-    assert tokens == {"gui/undo_commands.py", "pages/legacy.py", "nowhere.md", "core/editing.py",
-                      "workers.py", "gone.py"}
+    assert tokens == {"gui/undo_commands.py", "pages/legacy.py", "nowhere.md",
+                      "core/clustering/editing.py", "workers.py", "gone.py"}
     assert [t for t in sorted(tokens) if not _exists(t, doc, files, folders)] == \
         ["gone.py", "gui/undo_commands.py", "nowhere.md", "pages/legacy.py"]

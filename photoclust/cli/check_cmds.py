@@ -13,8 +13,8 @@ from photoclust.cli.common import (
     print_json,
     printable,
 )
-from photoclust.core.check import LEFTOVER_KINDS, CheckJob, CheckReport
 from photoclust.core.jobs import run_job
+from photoclust.core.library.check import LEFTOVER_KINDS, CheckJob, CheckReport
 from photoclust.core.library.db import (
     LibraryError,
     LibraryUnavailableError,

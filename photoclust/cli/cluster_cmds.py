@@ -61,7 +61,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from photoclust.core.jobs import run_job
 
     with open_from_args(args) as library:
-        from photoclust.core.settings import load_settings
+        from photoclust.core.organize.settings import load_settings
 
         k = args.k if args.k is not None else load_settings(library).k
         job = ClusterJob(library, model=args.model, k=k, method=args.method,

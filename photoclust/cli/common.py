@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from photoclust.core.edit_history import EditError, EditResult
+from photoclust.core.edits.history import EditError, EditResult
 from photoclust.core.jobs import JobContext, JobError, Progress
 from photoclust.core.library import Library, open_library
 
@@ -123,7 +123,7 @@ _JSON_UNPRINTABLE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udff
 def photo_ids_by_paths(library: Library, paths: list[str], nothing_done: str) -> list[int]:
     """The ids of the photos at ``paths``, in that order; a ``CommandError`` naming the paths the
     library does not hold (``nothing_done`` says what was therefore not done)."""
-    from photoclust.core import queries
+    from photoclust.core.library import queries
 
     found = queries.photos_by_paths(library, paths)
     unknown = [p for p in paths if p not in found]

@@ -16,10 +16,10 @@ from photoclust.cli.common import (
     printable,
     run_edit,
 )
-from photoclust.core import editing, queries
-from photoclust.core.editing import EditResult
+from photoclust.core.clustering import editing
+from photoclust.core.clustering.editing import EditResult
 from photoclust.core.events.queries import when_where
-from photoclust.core.library import Library
+from photoclust.core.library import Library, queries
 
 
 def register(sub: argparse._SubParsersAction) -> None:

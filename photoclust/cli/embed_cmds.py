@@ -16,7 +16,7 @@ from photoclust.cli.common import (
 )
 from photoclust.core.embedding.devices import DEVICE_CHOICES, RUNTIME_CHOICES
 from photoclust.core.jobs import run_job
-from photoclust.core.settings import load_settings
+from photoclust.core.organize.settings import load_settings
 
 # The engine (and torch) is imported by the handlers only: other commands start without it.
 

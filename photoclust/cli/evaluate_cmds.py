@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from photoclust.core.evaluation import EvaluateJob
     from photoclust.core.jobs import run_job
+    from photoclust.core.organize.evaluation import EvaluateJob
 
     problem = _folder_problem(args.dataset)
     if problem is not None:

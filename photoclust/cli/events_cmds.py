@@ -17,7 +17,7 @@ from photoclust.cli.common import (
     printable,
     run_edit,
 )
-from photoclust.core.edit_history import EditResult, history
+from photoclust.core.edits.history import EditResult, history
 from photoclust.core.events import editing, queries
 from photoclust.core.library import Library
 

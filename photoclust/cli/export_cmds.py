@@ -13,7 +13,7 @@ from photoclust.cli.common import (
     print_skipped,
     printable,
 )
-from photoclust.core.export import EXPORT_MODES, ExportJob
+from photoclust.core.export.albums import EXPORT_MODES, ExportJob
 from photoclust.core.jobs import run_job
 
 
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         if args.people is not None:
-            from photoclust.core.export import PeopleExportJob
+            from photoclust.core.export.albums import PeopleExportJob
 
             if args.clusters or args.events is not None:
                 raise CommandError("export albums per cluster (--clusters), per event (--events) "

@@ -142,7 +142,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
 
 def cmd_dismiss(args: argparse.Namespace) -> int:
-    from photoclust.core import editing
+    from photoclust.core.clustering import editing
 
     if args.kind == "photo":
         return _dismiss_photos(args)
@@ -186,7 +186,7 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
 def _check_clusters_exist(library, cluster_ids: list[int]) -> None:
     """A ``CommandError`` naming the ids that are no cluster of the library (or one merged or
     emptied away), so that a typo is not remembered silently as an answer."""
-    from photoclust.core.queries import cluster_info
+    from photoclust.core.library.queries import cluster_info
 
     unknown = [str(c) for c in dict.fromkeys(cluster_ids) if cluster_info(library, c) is None]
     if unknown:
@@ -195,7 +195,7 @@ def _check_clusters_exist(library, cluster_ids: list[int]) -> None:
 
 
 def _dismiss_photos(args: argparse.Namespace) -> int:
-    from photoclust.core import editing
+    from photoclust.core.clustering import editing
 
     if not args.other:
         raise CommandError("dismiss photo needs a cluster id and at least one photo path: "

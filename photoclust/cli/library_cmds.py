@@ -12,10 +12,9 @@ from photoclust.cli.common import (
     print_skipped,
     printable,
 )
-from photoclust.core import queries
 from photoclust.core.embedding.store import library_model
 from photoclust.core.jobs import run_job
-from photoclust.core.library import Library
+from photoclust.core.library import Library, queries
 from photoclust.core.library.scan import ScanJob
 
 

@@ -17,7 +17,7 @@ from photoclust.cli.common import (
 )
 from photoclust.cli.embed_cmds import add_model_options, check_batch_size, print_embed_summary
 from photoclust.core.jobs import run_job
-from photoclust.core.settings import add_folder, effective_model, load_settings
+from photoclust.core.organize.settings import add_folder, effective_model, load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_organize(args: argparse.Namespace) -> int:
-    from photoclust.core.pipeline import OrganizeJob
+    from photoclust.core.organize.pipeline import OrganizeJob
 
     check_batch_size(args)
     with open_from_args(args) as library:

@@ -18,7 +18,7 @@ from photoclust.cli.common import (
     printable,
     run_edit,
 )
-from photoclust.core.edit_history import EditResult, history
+from photoclust.core.edits.history import EditResult, history
 from photoclust.core.library import Library
 
 
@@ -313,7 +313,7 @@ def print_faces_summary(result) -> None:
 
 
 def cmd_setting(args: argparse.Namespace) -> int:
-    from photoclust.core.settings import load_settings, save_settings
+    from photoclust.core.organize.settings import load_settings, save_settings
 
     with open_from_args(args) as library:
         if args.value is not None:

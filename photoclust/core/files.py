@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-#: File names of the manifest an export writes into its output folder. ``core/export.py`` writes
-#: them and indexing leaves out a folder that holds one; they live here, below both.
+#: File names of the manifest an export writes into its output folder. ``core/export/albums.py``
+#: writes them and indexing leaves out a folder that holds one; they live here, below both.
 EXPORT_MANIFEST_JSON = "manifest.json"
 EXPORT_MANIFEST_CSV = "manifest.csv"
-#: Prefix of the temporary files an export writes through (``core/export.py``); a leftover one is
-#: never a finished photo (``core/library/exports.py`` removes those of killed exports).
+#: Prefix of the temporary files an export writes through (``core/export/albums.py``); a leftover
+#: one is never a finished photo (``core/library/exports.py`` removes those of killed exports).
 EXPORT_TEMP_PREFIX = ".photoclust-part-"
 
 

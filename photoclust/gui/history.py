@@ -16,9 +16,9 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
-from photoclust.core import edit_history
-from photoclust.core.edit_history import HistoryEntry
-from photoclust.core.queries import library_version
+from photoclust.core.edits import history as edit_history
+from photoclust.core.edits.history import HistoryEntry
+from photoclust.core.library.queries import library_version
 from photoclust.gui.state import AppState
 from photoclust.gui.workers import run_in_background
 

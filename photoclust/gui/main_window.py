@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from photoclust.core.jobs import Progress
 from photoclust.core.library import Library
-from photoclust.core.queries import list_clusters
-from photoclust.core.settings import add_folder, effective_model, remove_folder
+from photoclust.core.library.queries import list_clusters
+from photoclust.core.organize.settings import add_folder, effective_model, remove_folder
 from photoclust.gui.dialogs.export_dialog import ExportDialog
 from photoclust.gui.dialogs.settings_dialog import SettingsDialog
 from photoclust.gui.file_dialogs import choose_folder
@@ -364,7 +364,7 @@ class MainWindow(QMainWindow):
         is no Photos page."""
         counts = self.state.counts
         if counts is None:
-            from photoclust.core.queries import count_present_photos
+            from photoclust.core.library.queries import count_present_photos
 
             counts = (count_present_photos(self.library), len(list_clusters(self.library)))
             self.state.set_counts(*counts)
@@ -549,7 +549,7 @@ class MainWindow(QMainWindow):
         library = self.library
 
         def build():
-            from photoclust.core.pipeline import OrganizeJob
+            from photoclust.core.organize.pipeline import OrganizeJob
 
             return OrganizeJob(library, [Path(f) for f in settings.folders],
                                model=effective_model(library, settings), device=settings.device,

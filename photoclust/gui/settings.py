@@ -1,7 +1,7 @@
 """Per-user state of the app, kept in QSettings: which library to open, the window's geometry.
 
 The library's own settings (folders, model, device, k, thumbnail size, sort order) are data of
-the library, shared with the CLI: see ``photoclust.core.settings``.
+the library, shared with the CLI: see ``photoclust.core.organize.settings``.
 """
 from __future__ import annotations
 

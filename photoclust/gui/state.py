@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.library import Library
-from photoclust.core.settings import LibrarySettings, load_settings, save_settings
+from photoclust.core.organize.settings import LibrarySettings, load_settings, save_settings
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.workers import JobQueue, JobWorker
 
@@ -69,7 +69,7 @@ class AppState(QObject):
             self.countsChanged.emit(photos, clusters)
 
     def update_settings(self, **values) -> LibrarySettings:
-        """Save library settings (``core.settings.save_settings``) and tell the pages."""
+        """Save library settings (``core.organize.settings.save_settings``) and tell the pages."""
         self.settings = save_settings(self.library, **values)
         self.settingsChanged.emit(self.settings)
         return self.settings

@@ -16,9 +16,9 @@ from sklearn.manifold import TSNE
 
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.embedding.store import load_embeddings
-from photoclust.core.evaluation import cluster_table, clustering_scores
 from photoclust.core.imaging import ImageError, load_thumbnail
 from photoclust.core.library.db import Library
+from photoclust.core.organize.evaluation import cluster_table, clustering_scores
 
 #: t-SNE runs on at most this many photos (it is quadratic-ish and only a picture).
 TSNE_MAX = 2000

@@ -378,9 +378,9 @@ def simulate_library_corrections(library, model: str, dataset_root, fractions=(0
 
     from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
     from photoclust.core.embedding.store import load_embeddings
-    from photoclust.core.evaluation import dataset_root as normalized_root
-    from photoclust.core.evaluation import label_of
     from photoclust.core.library.models import Assignment, Cluster, Photo
+    from photoclust.core.organize.evaluation import dataset_root as normalized_root
+    from photoclust.core.organize.evaluation import label_of
 
     root = normalized_root(dataset_root)
     photo_ids, X = load_embeddings(library, model)

@@ -6,7 +6,7 @@ from sqlalchemy import update
 
 from _edit_fixtures import add_embeddings, add_photos
 from photoclust.cli import main
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.library.models import Photo
 

@@ -20,11 +20,11 @@ import pytest
 
 from helpers import write_photos
 from photoclust.cli import main as cli_main
-from photoclust.core.check import CheckJob
-from photoclust.core.editing import move_photos, rename_cluster
+from photoclust.core.clustering.editing import move_photos, rename_cluster
 from photoclust.core.jobs import run_job
 from photoclust.core.library import open_library
-from photoclust.core.queries import list_clusters, photos_in_cluster
+from photoclust.core.library.check import CheckJob
+from photoclust.core.library.queries import list_clusters, photos_in_cluster
 
 #: Every test here loads real model weights.
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import torch
 from helpers import write_photos
 from photoclust.cli import main
 from photoclust.core.library import open_library
-from photoclust.core.queries import photo_by_path
+from photoclust.core.library.queries import photo_by_path
 
 #: Photos big enough to be embedded from their thumbnail, named photo0.jpg, photo1.jpg, ...
 PHOTOS = {"size": (320, 240), "name": "photo{}.jpg"}

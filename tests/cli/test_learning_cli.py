@@ -6,7 +6,7 @@ import pytest
 
 from _edit_fixtures import cluster_of, labelled_library
 from photoclust.cli import main
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 
 
 def run(capsys, *argv):

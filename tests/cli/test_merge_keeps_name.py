@@ -8,10 +8,10 @@ import pytest
 
 from _edit_fixtures import add_embeddings, add_photos
 from photoclust.cli import main
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
-from photoclust.core.edit_history import undo
-from photoclust.core.queries import list_clusters
+from photoclust.core.edits.history import undo
+from photoclust.core.library.queries import list_clusters
 
 
 @pytest.fixture

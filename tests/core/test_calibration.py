@@ -5,7 +5,7 @@ import numpy as np
 
 from _edit_fixtures import labelled_library
 from photoclust.cli import main
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.calibration import (
     ConfidenceCalibrator,
     answer_margins,

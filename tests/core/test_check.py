@@ -10,10 +10,10 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import func, select
 
-from photoclust.core.check import STALE_TEMP_SECONDS, CheckJob
 from photoclust.core.imaging import thumbnail_path
 from photoclust.core.jobs import run_job
 from photoclust.core.library import open_library
+from photoclust.core.library.check import STALE_TEMP_SECONDS, CheckJob
 from photoclust.core.library.models import (
     Assignment,
     Cluster,

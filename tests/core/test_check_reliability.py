@@ -11,9 +11,9 @@ from sqlalchemy import select
 from _export_fixtures import add_cluster, assign
 from helpers import write_photo
 from photoclust.cli import main
-from photoclust.core.check import CheckJob
-from photoclust.core.export import ExportJob
+from photoclust.core.export.albums import ExportJob
 from photoclust.core.jobs import run_job
+from photoclust.core.library.check import CheckJob
 from photoclust.core.library.models import Photo
 from photoclust.core.library.scan import ScanJob
 

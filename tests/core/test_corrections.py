@@ -1,6 +1,6 @@
-"""Every kind of correction is one typed shape in the edit history (core/corrections.py): written
-by editing, read back by constraints, each one undoable; refusals kept by schema 1 in a settings
-key are moved into the history when the library is upgraded."""
+"""Every kind of correction is one typed shape in the edit history (core/edits/corrections.py):
+written by editing, read back by constraints, each one undoable; refusals kept by schema 1 in a
+settings key are moved into the history when the library is upgraded."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from _export_fixtures import add_cluster
-from photoclust.core import editing
-from photoclust.core.corrections import (
+from photoclust.core.clustering import editing
+from photoclust.core.edits.corrections import (
     CORRECTIONS,
     Confirm,
     Merge,
@@ -36,7 +36,7 @@ from photoclust.core.corrections import (
     SplitPerson,
     read_corrections,
 )
-from photoclust.core.edit_history import history, next_undo
+from photoclust.core.edits.history import history, next_undo
 from photoclust.core.learning.constraints import derive_constraints
 from photoclust.core.library import migrations, open_library
 
@@ -74,7 +74,7 @@ def test_a_new_kind_is_a_subclass_and_two_kinds_cannot_share_a_name():
     from dataclasses import dataclass
     from typing import ClassVar
 
-    from photoclust.core.corrections import Correction
+    from photoclust.core.edits.corrections import Correction
 
     with pytest.raises(TypeError, match="two correction types"):
         @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def test_an_event_whose_payload_is_damaged_is_skipped_not_a_crash(library):
 
 
 def test_people_corrections_are_read_back_as_their_types(library):
-    """The people edits of core/faces/editing.py store the types of core/corrections.py: what
+    """The people edits of core/faces/editing.py store the types of core/edits/corrections.py: what
     the history holds is what the user asked, in the shape the docs give."""
     from _face_fixtures import add_faces, centres, near, person_of
     from photoclust.core.faces import editing as people

@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from _export_fixtures import add_cluster, assign, fingerprint
 from helpers import draw_shape, write_jpeg
-from photoclust.core import duplicates_choice as dc
-from photoclust.core.export import ExportJob
+from photoclust.core.export import duplicates_choice as dc
+from photoclust.core.export.albums import ExportJob
 from photoclust.core.jobs import run_job
 from photoclust.core.library.models import Photo
 

@@ -12,10 +12,10 @@ from _edit_fixtures import (
     members,
     snapshot,
 )
-from photoclust.core import editing, queries
+from photoclust.core.clustering import editing
+from photoclust.core.clustering.editing import EditError
 from photoclust.core.clustering.identity import apply_clustering
-from photoclust.core.editing import EditError
-from photoclust.core.library import open_library
+from photoclust.core.library import open_library, queries
 from photoclust.core.library.models import Assignment, CannotLink, Cluster, EditEvent
 
 
@@ -394,7 +394,7 @@ def test_write_session_holds_the_write_lock_from_its_start(library):
     connection can start writing; a plain session leaves the lock free until it writes."""
     import sqlite3
 
-    from photoclust.core.edit_history import write_session
+    from photoclust.core.edits.history import write_session
 
     def another_writer_gets_in() -> bool:
         con = sqlite3.connect(library.path, timeout=0, isolation_level=None)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _edit_fixtures import add_photos, check_invariants, snapshot
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.library import open_library
 

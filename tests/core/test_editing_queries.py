@@ -4,8 +4,9 @@ import pytest
 from sqlalchemy import event, update
 
 from _edit_fixtures import add_photos, cluster_of
-from photoclust.core import editing, queries
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
+from photoclust.core.library import queries
 from photoclust.core.library.models import Photo
 
 

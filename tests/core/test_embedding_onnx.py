@@ -168,7 +168,7 @@ def test_calibration_pictures_are_fixed_by_their_seed():
 @pytest.mark.slow
 def test_int8_model_has_its_own_key_and_is_never_mixed_with_fp32(library, tmp_path):
     from photoclust.core.embedding.store import newest_clustering_model
-    from photoclust.core.pipeline import OrganizeJob
+    from photoclust.core.organize.pipeline import OrganizeJob
 
     photos = write_photos(tmp_path / "photos", 8)
     fp32, int8 = "efficientnet_lite2", "efficientnet_lite2_int8"

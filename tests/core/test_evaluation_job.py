@@ -8,9 +8,9 @@ import pytest
 from _clustering_fixtures import add_embedded_photos
 from helpers import make_labeled_folder
 from photoclust.cli import main
-from photoclust.core.evaluation import EvaluateJob, dataset_labels, label_of
 from photoclust.core.jobs import JobError, run_job
 from photoclust.core.library import open_library
+from photoclust.core.organize.evaluation import EvaluateJob, dataset_labels, label_of
 
 
 @pytest.mark.slow

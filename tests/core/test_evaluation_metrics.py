@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from photoclust.core.evaluation import cluster_accuracy, cluster_table, clustering_scores
+from photoclust.core.organize.evaluation import cluster_accuracy, cluster_table, clustering_scores
 
 
 def test_accuracy_is_invariant_to_cluster_numbering():

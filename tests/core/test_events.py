@@ -12,7 +12,7 @@ from PIL import ExifTags
 from sqlalchemy import select
 
 from helpers import make_exif, write_jpeg
-from photoclust.core import edit_history
+from photoclust.core.edits import history as edit_history
 from photoclust.core.events import editing, queries
 from photoclust.core.events.grouping import Moment, date_range, group_moments, home_of
 from photoclust.core.events.job import EventsJob
@@ -462,7 +462,7 @@ def test_export_xmp_carries_place_and_event(library, tmp_path):
     import xml.etree.ElementTree as ET
 
     from _export_fixtures import add_cluster, assign
-    from photoclust.core.export import ExportJob
+    from photoclust.core.export.albums import ExportJob
     from photoclust.core.jobs import run_job
 
     folder = tmp_path / "photos"
@@ -576,10 +576,10 @@ def test_an_undone_split_keeps_its_event_id_for_redo(library, tmp_path):
 
 
 def test_event_corrections_are_read_back_as_their_types(library, tmp_path):
-    """The event edits store the types of core/corrections.py, undone ones flagged."""
+    """The event edits store the types of core/edits/corrections.py, undone ones flagged."""
     from sqlalchemy import text
 
-    from photoclust.core.corrections import (
+    from photoclust.core.edits.corrections import (
         MergeEvents,
         MoveToEvent,
         RenameEvent,

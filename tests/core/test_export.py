@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo, files_under, fingerprint
-from photoclust.core import export as export_module
-from photoclust.core.export import (
+from photoclust.core.export import albums as export_module
+from photoclust.core.export.albums import (
     MANIFEST_FIELDS,
     TEMP_PREFIX,
     ExportJob,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from _export_fixtures import add_cluster, assign, draw_photo, files_under
 from _mounts import NO_MOUNT, small_tmpfs
-from photoclust.core.export import (
+from photoclust.core.export.albums import (
     MANIFEST_RESERVE,
     SOURCE_CHANGED,
     TEMP_PREFIX,
@@ -83,7 +83,7 @@ def test_export_refuses_a_changed_original_and_copies_only_indexed_bytes(library
 
 def test_a_file_changed_during_the_copy_is_not_exported(library, pictures, tmp_path,
                                                         monkeypatch):
-    from photoclust.core import export as export_module
+    from photoclust.core.export import albums as export_module
 
     real_read_chunks = export_module._read_chunks
 
@@ -150,7 +150,7 @@ def test_manifest_written_when_the_disk_fills_up_simulated(library, pictures, tm
                                                             monkeypatch):
     """Where no tmpfs can be mounted: the third copy meets a full disk; the space held for the
     manifest is what lets it be written."""
-    from photoclust.core import export as export_module
+    from photoclust.core.export import albums as export_module
 
     real_copy = export_module._copy_verified
     copies = []

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo, files_under
-from photoclust.core.check import CheckJob
-from photoclust.core.export import TEMP_PREFIX, ExportJob, album_folder_names, safe_name
+from photoclust.core.export.albums import TEMP_PREFIX, ExportJob, album_folder_names, safe_name
 from photoclust.core.jobs import run_job
+from photoclust.core.library.check import CheckJob
 from photoclust.core.library.exports import RUNNING_EXPORTS, register_export
 from photoclust.core.library.models import Setting
 

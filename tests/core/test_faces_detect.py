@@ -111,7 +111,7 @@ def test_a_damaged_model_file_is_one_sentence(tmp_path, monkeypatch, damage):
 
 
 def test_organize_goes_on_without_faces_when_a_model_is_missing(library, tmp_path, monkeypatch):
-    from photoclust.core.pipeline import OrganizeJob
+    from photoclust.core.organize.pipeline import OrganizeJob
 
     folder = tmp_path / "photos"
     make_labeled_folder(folder, per_class=3, size=(96, 72))
@@ -127,8 +127,8 @@ def test_organize_goes_on_without_faces_when_a_model_is_missing(library, tmp_pat
 
 
 def test_the_library_setting_turns_faces_off(library, tmp_path):
-    from photoclust.core.pipeline import OrganizeJob
-    from photoclust.core.settings import load_settings, save_settings
+    from photoclust.core.organize.pipeline import OrganizeJob
+    from photoclust.core.organize.settings import load_settings, save_settings
 
     assert load_settings(library).faces is True
     save_settings(library, faces=False)
@@ -254,7 +254,7 @@ def test_faces_of_three_people_are_grouped_as_three_people(library, dataset, tmp
 
 
 def test_organize_cancelled_in_the_faces_stage_resumes_there(library, tmp_path):
-    from photoclust.core.pipeline import OrganizeJob
+    from photoclust.core.organize.pipeline import OrganizeJob
 
     folder = tmp_path / "photos"
     make_labeled_folder(folder, per_class=5, size=(96, 72))  # 20 photos

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from _face_fixtures import add_faces, centres, near, people_state, person_of
-from photoclust.core import edit_history
+from photoclust.core.edits import history as edit_history
 from photoclust.core.faces import read
 from photoclust.core.faces.editing import (
     EditError,

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
 from _face_fixtures import add_faces, centres, near
-from photoclust.core.export import ExportJob, xmp_sidecar
+from photoclust.core.export.albums import ExportJob, xmp_sidecar
 from photoclust.core.faces.editing import move_faces
 from photoclust.core.jobs import run_job
 from photoclust.core.library.models import Face, Photo
@@ -88,7 +88,7 @@ def test_exiv2_reads_the_face_regions(exported):
 
 
 def test_people_are_exported_as_albums_one_folder_per_named_person(library, tmp_path):
-    from photoclust.core.export import PeopleExportJob
+    from photoclust.core.export.albums import PeopleExportJob
     from photoclust.core.jobs import JobError
 
     photos = tmp_path / "photos"

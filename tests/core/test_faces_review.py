@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from _face_fixtures import add_faces, centres, near, people_state, person_of
-from photoclust.core import edit_history, review_queue
+from photoclust.core.edits import history as edit_history
 from photoclust.core.faces import questions
 from photoclust.core.faces.editing import learn_people, move_faces, name_person
 from photoclust.core.faces.grouping import group_faces
+from photoclust.core.learning import review_queue
 
 
 def _split_anna(library):

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import make_labeled_folder, write_jpeg
 from photoclust.core.jobs import JobContext, JobError
-from photoclust.core.pipeline import PREPARING_MODEL, OrganizeJob
+from photoclust.core.organize.pipeline import PREPARING_MODEL, OrganizeJob
 
 MODEL = "efficientnet_lite0"
 

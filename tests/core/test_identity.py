@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from _edit_fixtures import add_photos, check_invariants, cluster_of, members
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.library.models import Assignment, Cluster, ClusteringRun, EditEvent
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from _clustering_fixtures import add_embedded_photos
 from _edit_fixtures import check_invariants, snapshot
 from photoclust.cli import main
-from photoclust.core import edit_history, editing
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.job import ClusterJob
+from photoclust.core.edits import history as edit_history
 from photoclust.core.jobs import Cancelled, JobContext, run_job
 from photoclust.core.library.models import Assignment, ClusteringRun, EditEvent
 

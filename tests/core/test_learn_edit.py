@@ -14,9 +14,10 @@ from _edit_fixtures import (
     snapshot,
 )
 from photoclust.cli import main
-from photoclust.core import edit_history, editing
+from photoclust.core.clustering import editing
+from photoclust.core.clustering.editing import EditError
 from photoclust.core.clustering.job import ClusterJob
-from photoclust.core.editing import EditError
+from photoclust.core.edits import history as edit_history
 from photoclust.core.jobs import run_job
 from photoclust.core.learning.job import LearnJob
 from photoclust.core.library import open_library

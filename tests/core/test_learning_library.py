@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from _edit_fixtures import add_embeddings, add_photos, cluster_of, labelled_library
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
-from photoclust.core.corrections import Merge, Split
+from photoclust.core.edits.corrections import Merge, Split
 from photoclust.core.jobs import JobError, run_job
 from photoclust.core.learning.constraints import derive_constraints
 from photoclust.core.learning.job import LearnJob

@@ -1,11 +1,11 @@
-"""The map layout job's t-SNE (Qt-free, core/map_layout.py)."""
+"""The map layout job's t-SNE (Qt-free, core/search/map_layout.py)."""
 from __future__ import annotations
 
 import numpy as np
 
 
 def test_layout_places_photos_beyond_the_fitted_sample_near_their_neighbours():
-    from photoclust.core.map_layout import tsne_layout
+    from photoclust.core.search.map_layout import tsne_layout
 
     rng = np.random.default_rng(0)
     centers = rng.normal(size=(3, 32)) * 10

@@ -20,7 +20,7 @@ from photoclust.core.embedding.store import load_embeddings
 from photoclust.core.jobs import Cancelled, JobContext, run_job
 from photoclust.core.library import open_library
 from photoclust.core.library.models import Embedding, Photo
-from photoclust.core.pipeline import OrganizeJob
+from photoclust.core.organize.pipeline import OrganizeJob
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from sqlalchemy import distinct, func, select
 from helpers import make_labeled_folder
 from photoclust.core.jobs import Cancelled, JobContext, JobError
 from photoclust.core.library.models import ClusteringRun, Embedding, Photo
-from photoclust.core.pipeline import OrganizeJob
+from photoclust.core.organize.pipeline import OrganizeJob
 
 MODEL = "efficientnet_lite0"  # the faster bundled model
 PER_CLASS = 3

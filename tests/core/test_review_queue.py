@@ -1,4 +1,5 @@
-"""What each review question shows, and each answer as a library edit (core/review_queue.py)."""
+"""What each review question shows, and each answer as a library edit
+(core/learning/review_queue.py)."""
 from __future__ import annotations
 
 import json
@@ -7,16 +8,10 @@ import pytest
 from sqlalchemy import update
 
 from _export_fixtures import add_cluster, add_photo, assign, draw_photo
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.learning.constraints import derive_constraints
 from photoclust.core.learning.questions import MERGE, PHOTO, SPLIT
-from photoclust.core.learning.suggestions import (
-    ClusterSuggestion,
-    PhotoSuggestion,
-    ReviewSuggestions,
-)
-from photoclust.core.library.models import Assignment, Cluster, Photo
-from photoclust.core.review_queue import (
+from photoclust.core.learning.review_queue import (
     ELSEWHERE,
     NO,
     SKIP,
@@ -24,6 +19,12 @@ from photoclust.core.review_queue import (
     answer_question,
     question_views,
 )
+from photoclust.core.learning.suggestions import (
+    ClusterSuggestion,
+    PhotoSuggestion,
+    ReviewSuggestions,
+)
+from photoclust.core.library.models import Assignment, Cluster, Photo
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ def test_merge_and_split_answers(two_clusters):
 
 
 def test_question_text_says_how_sure_only_when_there_is_an_honest_number():
-    from photoclust.core.review_queue import question_text
+    from photoclust.core.learning.review_queue import question_text
 
     def ask(reason, confidence):
         return question_text(PhotoSuggestion(1, 1, "/p/cat.jpg", 2, "Cats", confidence, reason,

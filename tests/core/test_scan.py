@@ -447,7 +447,7 @@ def test_scan_damaged_png_is_refused(tmp_path, library):
 
 
 def test_scan_files_that_turn_bad_become_unreadable_and_come_back(tmp_path, library):
-    from photoclust.core.queries import photos_in_cluster
+    from photoclust.core.library.queries import photos_in_cluster
 
     root = tmp_path / "p"
     names = ["text.jpg", "cut.jpg", "link.jpg", "folder.jpg", "damaged.png", "fine.jpg"]
@@ -575,7 +575,7 @@ def test_scan_huge_sparse_file_is_refused_without_being_hashed(tmp_path, library
 
 
 def test_scan_leaves_out_a_folder_holding_a_photoclust_export(tmp_path, library):
-    from photoclust.core.export import ExportJob
+    from photoclust.core.export.albums import ExportJob
 
     root = tmp_path / "Pictures"
     written = make_labeled_folder(root, per_class=2)
@@ -599,7 +599,8 @@ def test_scan_leaves_out_a_folder_holding_a_photoclust_export(tmp_path, library)
 
 
 def test_scan_knows_the_export_manifest_names():
-    from photoclust.core import export, files
+    from photoclust.core import files
+    from photoclust.core.export import albums as export
 
     assert (files.EXPORT_MANIFEST_JSON, files.EXPORT_MANIFEST_CSV) == (
         export.MANIFEST_JSON, export.MANIFEST_CSV)

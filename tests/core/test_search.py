@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from photoclust.cli import main
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, PhotoStatus
 from photoclust.core.search import (

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QToolBar
 
-from photoclust.core.export import ExportJob
+from photoclust.core.export.albums import ExportJob
 
 
 def _open_dialog(window, qtbot):

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from photoclust.core.jobs import Job
-from photoclust.core.pipeline import PREPARING_MODEL
+from photoclust.core.organize.pipeline import PREPARING_MODEL
 
 
 class _SaysThenWaits(Job):

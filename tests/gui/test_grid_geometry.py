@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 from qt_helpers import settled
 
 from helpers import write_jpeg
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.imaging import thumbnail_path
 from photoclust.gui.models.photo_model import PhotoRole
 from photoclust.gui.views.photo_grid import CELL_GAP

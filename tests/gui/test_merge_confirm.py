@@ -5,8 +5,8 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QMessageBox
 from qt_helpers import settled
 
-from photoclust.core import editing
-from photoclust.core.queries import list_clusters
+from photoclust.core.clustering import editing
+from photoclust.core.library.queries import list_clusters
 
 
 def _select_clusters(page, cluster_ids) -> None:

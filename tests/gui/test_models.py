@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from sqlalchemy import select
 
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.library.models import Assignment
 from photoclust.gui.models import photo_model as photo_model_module
 from photoclust.gui.models.cluster_model import ClusterListModel, ClusterRole, ClusterSortProxy

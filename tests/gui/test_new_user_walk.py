@@ -68,7 +68,7 @@ def test_an_edit_message_has_the_whole_bar_while_no_job_runs(window, qtbot):
 
 def test_answering_no_says_its_cluster_for_one_photo(gui_library):
     """Review's No said "Removed 1 photo from their cluster"."""
-    from photoclust.core import editing
+    from photoclust.core.clustering import editing
 
     a, b = gui_library.cluster_ids[:2]
     one = editing.remove_photos_from_cluster(gui_library.library, gui_library.photo_ids[a][:1])
@@ -137,7 +137,7 @@ def test_organize_says_the_faces_it_found_or_why_it_found_none(window, gui_libra
     failed was only in the log, and the People page stayed empty without a word why."""
     from photoclust.core.clustering.job import ClusterResult
     from photoclust.core.faces.job import FacesResult
-    from photoclust.core.pipeline import OrganizeResult
+    from photoclust.core.organize.pipeline import OrganizeResult
 
     first = ClusterResult(run_id=1, model="m", method="kmeans", k=3, k_auto=False, n=13,
                           seconds=0.1, mode="first")

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from sqlalchemy import insert
 
 from helpers import draw_shape, write_jpeg
-from photoclust.core import duplicates_choice as dc
-from photoclust.core.export import ExportJob
+from photoclust.core.export import duplicates_choice as dc
+from photoclust.core.export.albums import ExportJob
 from photoclust.core.jobs import run_job
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo
 from photoclust.gui.pages.duplicates import DuplicatesPage
@@ -183,7 +183,7 @@ def test_page_fits_1024_by_700(qtbot, library, dup_library):
 
 def test_groups_are_found_again_only_when_the_photos_change(qtbot, library, dup_library,
                                                              tmp_path):
-    from photoclust.core import editing
+    from photoclust.core.clustering import editing
 
     state, page = _open(qtbot, library)
     first = page.all_groups

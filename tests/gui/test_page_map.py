@@ -6,8 +6,8 @@ import numpy as np
 from _pages import open_page, page_requests
 from PySide6.QtCore import Qt
 
-from photoclust.core import editing
-from photoclust.core.map_layout import MapLayout, cluster_of_photos
+from photoclust.core.clustering import editing
+from photoclust.core.search.map_layout import MapLayout, cluster_of_photos
 from photoclust.gui.pages.map import MapPage
 
 

@@ -6,11 +6,12 @@ from _pages import open_page, page_requests
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from photoclust.core import edit_history, editing
+from photoclust.core.clustering import editing
+from photoclust.core.edits import history as edit_history
 from photoclust.core.learning.constraints import derive_constraints
+from photoclust.core.learning.review_queue import ReviewQueue, question_views
 from photoclust.core.learning.suggestions import ClusterSuggestion, PhotoSuggestion
 from photoclust.core.library.models import Assignment, Cluster
-from photoclust.core.review_queue import ReviewQueue, question_views
 from photoclust.gui.pages.review import QUESTION_THUMB, ReviewPage
 
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from sqlalchemy import update
 
 from helpers import make_exif, two_tone_image, write_jpeg
-from photoclust.core import viewing
+from photoclust.core.library import viewing
 from photoclust.core.library.models import Photo
 from photoclust.gui.pages.viewer import ViewerPage
 
@@ -138,7 +138,7 @@ def test_show_similar_asks_for_the_search_page(qtbot, gui_library):
 
 
 def test_details_follow_an_edit(qtbot, gui_library):
-    from photoclust.core import editing
+    from photoclust.core.clustering import editing
 
     ids = _all_ids(gui_library)
     state, page = _open(qtbot, gui_library, ids[0], ids)
@@ -173,7 +173,7 @@ def test_opened_from_a_cluster_it_steps_through_that_cluster(qtbot, gui_library)
     assert page.photo_ids == members  # by path, as the grid lists them
     assert page.position_label.text() == f"Photo 2 of {len(members)}"
     editing_ids = gui_library.photo_ids[gui_library.cluster_ids[0]][:2]
-    from photoclust.core import editing
+    from photoclust.core.clustering import editing
 
     editing.remove_photos_from_cluster(gui_library.library, editing_ids)
     with qtbot.waitSignals([page.photoShown, page.listReady], timeout=10000):

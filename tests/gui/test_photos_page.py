@@ -8,7 +8,7 @@ from qt_helpers import settled
 from sqlalchemy import select
 
 from photoclust.core.library.models import Assignment, Cluster
-from photoclust.core.settings import load_settings
+from photoclust.core.organize.settings import load_settings
 from photoclust.gui.models.cluster_model import ClusterRole
 from photoclust.gui.models.photo_model import PhotoRole
 

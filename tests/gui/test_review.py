@@ -4,7 +4,7 @@ from __future__ import annotations
 from qt_helpers import settled
 from sqlalchemy import select
 
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.learning.suggestions import PhotoSuggestion
 from photoclust.core.library.models import Assignment, ClusteringRun
 
@@ -48,7 +48,7 @@ def test_learning_ends_the_redo_branch_in_the_window_as_in_the_library(window, q
 
 
 def test_question_text_says_how_sure_only_for_doubtful_photos():
-    from photoclust.core.review_queue import question_text
+    from photoclust.core.learning.review_queue import question_text
 
     def ask(reason, confidence):
         return question_text(PhotoSuggestion(

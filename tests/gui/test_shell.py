@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QToolBar, QToolButton
 from qt_helpers import settled
 from sqlalchemy import select
 
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.jobs import Job, Progress
 from photoclust.core.library import open_library
 from photoclust.core.library.models import Assignment, Cluster, Photo, Setting
-from photoclust.core.settings import load_settings, save_settings
+from photoclust.core.organize.settings import load_settings, save_settings
 from photoclust.gui.views.job_status import describe_progress, format_time_left
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -373,7 +373,7 @@ def test_cancelled_organize_shows_the_photos_it_found_not_an_empty_library(
 
 def test_organize_builds_its_job_off_the_gui_thread_and_says_what_it_did(
         window, qtbot, gui_library, tmp_path, monkeypatch):
-    import photoclust.core.pipeline as pipeline
+    import photoclust.core.organize.pipeline as pipeline
 
     built = []
 
@@ -512,7 +512,7 @@ def test_settings_lists_the_folders_and_removing_one_takes_its_photos_out(
 
 def test_the_cli_organizes_with_the_library_settings(gui_library, monkeypatch):
     """One source: a k and device chosen in the app are what `photoclust organize` uses."""
-    import photoclust.core.pipeline as pipeline
+    import photoclust.core.organize.pipeline as pipeline
     from photoclust.cli import main
 
     library = gui_library.library

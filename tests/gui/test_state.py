@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import select
 
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.jobs import Job
 from photoclust.core.library.models import Assignment, Cluster
 from photoclust.gui.pages.base import Page

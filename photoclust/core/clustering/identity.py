@@ -26,7 +26,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from photoclust.core.clustering import NO_CLUSTER
-from photoclust.core.edit_history import (
+from photoclust.core.edits.history import (
     EditResult,
     library_state,
     record_applied,

@@ -34,7 +34,7 @@ from photoclust.core.clustering.identity import (
 from photoclust.core.clustering.naming import suggest_names
 from photoclust.core.clustering.placement import copy_groups, place_new_photos
 from photoclust.core.clustering.preprocess import PCA_FIT_SAMPLE, EmbeddingPreprocessor
-from photoclust.core.edit_history import cluster_moves
+from photoclust.core.edits.history import cluster_moves
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import (
     embedded_photo_ids,
@@ -55,7 +55,7 @@ from photoclust.core.library.models import (
     PhotoStatus,
     Source,
 )
-from photoclust.core.queries import list_clusters
+from photoclust.core.library.queries import list_clusters
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""The user's event corrections, each one undoable ``EditEvent`` (``core/edit_history.py``).
+"""The user's event corrections, each one undoable ``EditEvent`` (``core/edits/history.py``).
 
-Kinds and their ``params`` (each kind a type of ``core/corrections.py``):
+Kinds and their ``params`` (each kind a type of ``core/edits/corrections.py``):
 
 - ``event_rename``: ``{"event_id", "name"}``; the name is kept (``name_source`` user).
 - ``event_merge``: ``{"target_id", "source_ids"}``; the sources' photos go to the target (placed
@@ -23,7 +23,7 @@ from typing import Iterable
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from photoclust.core.corrections import (
+from photoclust.core.edits.corrections import (
     Correction,
     MergeEvents,
     MoveToEvent,
@@ -31,7 +31,7 @@ from photoclust.core.corrections import (
     ShiftTimes,
     SplitEvent,
 )
-from photoclust.core.edit_history import (
+from photoclust.core.edits.history import (
     ChangeSet,
     EditError,
     EditResult,
@@ -101,7 +101,7 @@ def _to_event(changes: ChangeSet, current: dict[int, tuple[int, str]], photo_ids
 
 def _finish(s: Session, correction: Correction, description: str, changes: ChangeSet,
             events: set[int]) -> EditResult:
-    """Record the user's ``correction`` (its type in ``core/corrections.py``) as one edit."""
+    """Record the user's ``correction`` (its type in ``core/edits/corrections.py``) as one edit."""
     result = record_edit(s, correction.kind, description, correction.to_params(), changes)
     renamed = rename_auto_events(s, events)
     if renamed:  # automatic names that follow the edit are part of it: undo restores them

@@ -1,5 +1,5 @@
 """The user's corrections to people, each one ``EditEvent`` (undoable with ``photoclust undo``
-and the app's Undo, like the cluster edits of ``core/editing.py``).
+and the app's Undo, like the cluster edits of ``core/clustering/editing.py``).
 
 Every operation reads the current state, builds a ``ChangeSet`` with the before and after of each
 face, person and face cannot-link it touches (``faces``, ``people``, ``face_links_added``,
@@ -8,7 +8,7 @@ grouping (``grouping.py``): a face the user placed (``source='user'``) never mov
 cannot-link ("not this person") keeps the face away from that person for good; a person the user
 named is never merged automatically (the grouping merges no one).
 
-``kind`` and ``params`` (the corrections are the types of ``core/corrections.py``; Learn's
+``kind`` and ``params`` (the corrections are the types of ``core/edits/corrections.py``; Learn's
 re-sorting is not a correction):
 
 - ``name_person``: ``{"person_id", "name", "merged_into"}``. Naming a person with the name of
@@ -41,7 +41,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from photoclust.core.corrections import (
+from photoclust.core.edits.corrections import (
     Correction,
     MergePeople,
     MoveFaces,
@@ -51,7 +51,7 @@ from photoclust.core.corrections import (
     RemoveFaces,
     SplitPerson,
 )
-from photoclust.core.edit_history import (
+from photoclust.core.edits.history import (
     ChangeSet,
     EditError,
     EditResult,
@@ -170,7 +170,7 @@ def _record(s: Session, kind: str, description: str, params: dict,
 
 def _correct(s: Session, correction: Correction, description: str,
              changes: ChangeSet) -> EditResult:
-    """Record the user's ``correction`` (its type in ``core/corrections.py``) as one edit."""
+    """Record the user's ``correction`` (its type in ``core/edits/corrections.py``) as one edit."""
     return _record(s, correction.kind, description, correction.to_params(), changes)
 
 

@@ -151,7 +151,7 @@ class GroupingResult:
 
 def group_faces(library: Library, threshold: float = THRESHOLD) -> GroupingResult:
     """Place the faces in no person (see the module docstring), in one transaction."""
-    from photoclust.core.edit_history import write_session
+    from photoclust.core.edits.history import write_session
 
     with write_session(library) as s:
         return group_in_session(s, threshold)

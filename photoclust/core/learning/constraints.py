@@ -1,7 +1,8 @@
 """What the user's corrections say, read back from the library.
 
-Every correction is an edit in the library's history, typed by ``photoclust.core.corrections``;
-this module turns them into what the learner and the review queue honour:
+Every correction is an edit in the library's history, typed by
+``photoclust.core.edits.corrections``; this module turns them into what the learner and the review
+queue honour:
 
 - ``labels``: a photo the user moved to or confirmed in a cluster (``Move``, ``Confirm``,
   ``NewCluster``, ``Merge``: ``Assignment.source == 'user'``) stays there and steers that
@@ -23,7 +24,7 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
-from photoclust.core.corrections import (
+from photoclust.core.edits.corrections import (
     Correction,
     Merge,
     RecordedCorrection,

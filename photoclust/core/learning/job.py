@@ -19,7 +19,7 @@ from sqlalchemy import select
 from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.clustering.identity import apply_clustering_as_edit
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.core.edit_history import ChangeSet, cluster_moves
+from photoclust.core.edits.history import ChangeSet, cluster_moves
 from photoclust.core.embedding.store import load_embeddings, newest_clustering_model
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.constraints import Constraints, derive_constraints

@@ -2,9 +2,9 @@
 
 Three modules make the review queue, one step each: this one chooses and orders the questions
 (arrays in, ``ReviewItem`` out); ``learning/suggestions.py`` runs it on a library and names them
-(``review_suggestions``: ``photoclust review``); ``core/review_queue.py`` is the review queue as
-the app shows and answers it (``ReviewJob``, ``answer_question``). ``learning/questions.py``
-holds the question type they share.
+(``review_suggestions``: ``photoclust review``); ``core/learning/review_queue.py`` is the review
+queue as the app shows and answers it (``ReviewJob``, ``answer_question``).
+``learning/questions.py`` holds the question type they share.
 
 One answer from the user is one action, so the queue asks first what fixes the most photos:
 1. merge suggestions backed by evidence: the user moved photos (at least

@@ -1,5 +1,5 @@
 """The review questions of a library, named: for ``photoclust review`` and the app's review queue
-(``core/review_queue.py``); the questions are chosen by ``learning/review.py``.
+(``core/learning/review_queue.py``); the questions are chosen by ``learning/review.py``.
 
 ``review_suggestions(library)`` refits the learner on the library (about a second for a few
 thousand photos; run it off the GUI thread) and returns the questions in the order to ask them:

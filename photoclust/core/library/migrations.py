@@ -27,8 +27,8 @@ LEGACY_REFUSED_SETTING = "learning.refused_suggestions"
 
 def _refusals_as_edits(con: Connection) -> None:
     """Each refusal kept in the settings key becomes a ``refuse_suggestion`` edit event (the
-    shape of ``photoclust.core.corrections.RefuseSuggestion``), in the order they were made, and
-    the key is deleted: a refusal is now in the history, undoable like any other answer."""
+    shape of ``photoclust.core.edits.corrections.RefuseSuggestion``), in the order they were made,
+    and the key is deleted: a refusal is now in the history, undoable like any other answer."""
     row = con.execute(text("SELECT value FROM settings WHERE key = :key"),
                       {"key": LEGACY_REFUSED_SETTING}).first()
     if row is None:

@@ -155,7 +155,7 @@ class EditEvent(Base):
     ``payload`` is JSON with everything needed to replay, undo and learn from it.
     ``undone`` marks events reverted by undo (kept: an undone correction is still a signal).
     ``superseded`` marks undone events that can no longer be redone (a later edit or clustering
-    run replaced the redo branch); see ``photoclust.core.edit_history``.
+    run replaced the redo branch); see ``photoclust.core.edits.history``.
     """
 
     __tablename__ = "edit_events"

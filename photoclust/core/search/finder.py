@@ -331,7 +331,7 @@ def _exact_rows(space: np.ndarray, photo_ids: np.ndarray, v: int, k: int
 def _photo_id(library: Library, photo: int | str | Path) -> int:
     if isinstance(photo, (int, np.integer)):
         return int(photo)
-    from photoclust.core.queries import photo_by_path
+    from photoclust.core.library.queries import photo_by_path
 
     info = photo_by_path(library, photo)
     if info is None:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclust.core.export import ExportJob, ExportResult
+from photoclust.core.export.albums import ExportJob, ExportResult
 from photoclust.core.jobs import JobError, Progress
 from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.resources import icon

@@ -1,6 +1,6 @@
 """Settings: the library's folders (add, remove), the image model in words, the device, the number
 of clusters, and which library file to open. They are the library's settings
-(``core.settings``), the same the command line uses."""
+(``core.organize.settings``), the same the command line uses."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.core.clustering import MIN_K
 from photoclust.core.library import Library
-from photoclust.core.settings import (
+from photoclust.core.organize.settings import (
     DEVICE_LABELS,
     MODEL_LABELS,
     LibrarySettings,
@@ -203,9 +203,9 @@ class SettingsDialog(QDialog):
             self.library_edit.setText(path)
 
     def values(self) -> dict:
-        """The settings to save (``core.settings.save_settings`` keywords). Removed folders are
-        left in: the caller removes them with ``core.settings.remove_folder``, which also takes
-        their photos out of the clusters."""
+        """The settings to save (``core.organize.settings.save_settings`` keywords). Removed folders
+        are left in: the caller removes them with ``core.organize.settings.remove_folder``, which
+        also takes their photos out of the clusters."""
         values = {
             "device": self.device_combo.currentData(),
             "k": self.k_spin.value() if self.k_fixed.isChecked() else "auto",

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage
 
 from photoclust.core.library import Library
-from photoclust.core.queries import (
+from photoclust.core.library.queries import (
     count_unassigned_photos,
     list_clusters,
     photo_files,

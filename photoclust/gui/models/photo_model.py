@@ -24,7 +24,12 @@ from PySide6.QtCore import (
 )
 
 from photoclust.core.library import Library
-from photoclust.core.queries import PhotoInfo, photos_in_cluster, photos_now_in, unassigned_photos
+from photoclust.core.library.queries import (
+    PhotoInfo,
+    photos_in_cluster,
+    photos_now_in,
+    unassigned_photos,
+)
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID
 from photoclust.gui.models.mime import PHOTO_IDS_MIME, photo_ids_to_mime
 from photoclust.gui.models.thumbnails import ThumbnailLoader

@@ -8,7 +8,7 @@ from typing import AbstractSet
 from PySide6.QtCore import QSortFilterProxyModel, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout
 
-from photoclust.core.queries import list_clusters
+from photoclust.core.library.queries import list_clusters
 
 
 class ClusterPicker(QDialog):

@@ -5,9 +5,9 @@ On the left, the groups (filter: all, exact, near, bursts), each with the photo 
 on the right, the copies of the current group side by side with their pixel size (file size and
 sharpness in the tooltip), the suggested copy (largest, then sharpest) and the chosen one marked.
 K keeps the current copy in albums, U uses the suggestion, A keeps all copies (forgets the
-choice). The choice is stored in the library (``core.duplicates_choice``) and an export leaves the
-other copies out. photoclust never deletes a file: the copies stay in their folders and clusters.
-Groups are found off the GUI thread (``core.duplicates_choice.DuplicatesJob``).
+choice). The choice is stored in the library (``core.export.duplicates_choice``) and an export
+leaves the other copies out. photoclust never deletes a file: the copies stay in their folders and
+clusters. Groups are found off the GUI thread (``core.export.duplicates_choice.DuplicatesJob``).
 
 The shell registers it like every page: ``DuplicatesPage(state)`` in its page stack under
 ``DuplicatesPage.name``; ``actions()`` go in its toolbar, ``view_actions()`` (look again) in its
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclust.core.duplicates_choice import (
+from photoclust.core.export.duplicates_choice import (
     DuplicatesJob,
     GroupForReview,
     choose,
@@ -46,7 +46,7 @@ from photoclust.core.duplicates_choice import (
     photos_key,
 )
 from photoclust.core.jobs import Job, JobContext, Progress
-from photoclust.core.viewing import file_size_text
+from photoclust.core.library.viewing import file_size_text
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action

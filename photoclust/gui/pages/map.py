@@ -1,9 +1,9 @@
 """The map page: every photo as a dot at its place on a 2-D map of likeness, coloured by cluster.
 
-The layout is computed off the GUI thread by ``core.map_layout.MapLayoutJob`` (cached beside the
-library, so a second visit is quick); colours follow every edit. A click (or the arrow keys, which
-move to the nearest dot in that direction) picks a photo: its name and cluster show above the map,
-the photo itself and its details beside it, and its cluster becomes the current one; a
+The layout is computed off the GUI thread by ``core.search.map_layout.MapLayoutJob`` (cached beside
+the library, so a second visit is quick); colours follow every edit. A click (or the arrow keys,
+which move to the nearest dot in that direction) picks a photo: its name and cluster show above the
+map, the photo itself and its details beside it, and its cluster becomes the current one; a
 double-click or Enter opens it in the viewer with the photos of its cluster (``back="map"``).
 + and - zoom, 0 fits, F5 lays the map out again.
 
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from photoclust.core.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
-from photoclust.core.queries import list_clusters, photo_details
+from photoclust.core.library.queries import list_clusters, photo_details
+from photoclust.core.search.map_layout import MapLayout, MapLayoutJob, cluster_of_photos
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import JobPage
 from photoclust.gui.pages.widgets import busy_panel, message_label

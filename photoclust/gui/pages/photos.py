@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclust.core import editing
+from photoclust.core.clustering import editing
 from photoclust.core.library import Library
-from photoclust.core.queries import count_present_photos, photos_now_in
-from photoclust.core.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
+from photoclust.core.library.queries import count_present_photos, photos_now_in
+from photoclust.core.organize.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, PhotoRole, read_page
 from photoclust.gui.pages.actions import make_action

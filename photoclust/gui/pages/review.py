@@ -7,9 +7,9 @@ showing what it is about at a size a person can decide from.
 
 One key per answer: Y (yes), N (no), B ("No, it belongs in…": a cluster picker), S (skip);
 Left/Right go back and forth between questions, F5 asks afresh. Answers are edits
-(``core.review_queue.answer_question`` through ``state.run_edit``), undoable like any other.
-The queue is computed off the GUI thread by ``core.review_queue.ReviewJob``; while it runs the page
-says so ("Looking for…"), which is not the same as "Nothing to review".
+(``core.learning.review_queue.answer_question`` through ``state.run_edit``), undoable like any
+other. The queue is computed off the GUI thread by ``core.learning.review_queue.ReviewJob``; while
+it runs the page says so ("Looking for…"), which is not the same as "Nothing to review".
 
 The shell registers it like every page: ``ReviewPage(state)`` in its page stack under
 ``ReviewPage.name``; ``actions()`` (the answers) go in its toolbar, ``view_actions()``
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclust.core.review_queue import (
+from photoclust.core.learning.review_queue import (
     ELSEWHERE,
     MERGE,
     NO,

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from photoclust.core import editing
-from photoclust.core.queries import list_clusters, photo_details, photo_files
+from photoclust.core.clustering import editing
+from photoclust.core.library.queries import list_clusters, photo_details, photo_files
 from photoclust.gui.gc_freeze import freeze_new_modules
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader

@@ -54,7 +54,7 @@ from photoclust.core.events.queries import (
     list_places,
     timeline_months,
 )
-from photoclust.core.queries import photo_files
+from photoclust.core.library.queries import photo_files
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.reads import Reads
 from photoclust.gui.models.thumbnails import ThumbnailLoader

@@ -5,7 +5,7 @@ Opened by ``state.show_page("viewer", photo_id=..., photo_ids=[...], back="photo
 ``photo_ids`` step through that cluster as the grid sorts it). Left/Right (or Page Up/Down) go to
 the previous/next photo of ``photo_ids``, Esc goes back to the page named by ``back``, F fits the
 photo to the window and 1 shows it at 100 %. Photos are decoded off the GUI thread at the
-screen's size (``core.viewing.decode_to_fit``; 100 % decodes in full) and the neighbours are
+screen's size (``core.library.viewing.decode_to_fit``; 100 % decodes in full) and the neighbours are
 decoded ahead, so stepping through a cluster does not wait.
 
 The shell registers it like every page: ``ViewerPage(state)`` added to its page stack under
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from photoclust.core.imaging import ImageError
-from photoclust.core.queries import photo_details
-from photoclust.core.viewing import cluster_photo_ids, decode_to_fit
+from photoclust.core.library.queries import photo_details
+from photoclust.core.library.viewing import cluster_photo_ids, decode_to_fit
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.widgets import action_button

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from photoclust.core.imaging import ImageError, load_rgb
 from photoclust.core.library import Library
-from photoclust.core.queries import PhotoDetails, photo_details
-from photoclust.core.viewing import details_rows
+from photoclust.core.library.queries import PhotoDetails, photo_details
+from photoclust.core.library.viewing import details_rows
 from photoclust.gui.views.who_where import who_and_where_rows
 from photoclust.gui.workers import run_in_background
 

@@ -1,8 +1,8 @@
 """Every kind of correction the user makes, as one typed shape: what the user asked, stored as the
 ``params`` of the edit that made it (``EditEvent.kind`` names the type).
 
-There is one store: the edit history. ``core/editing.py`` writes a correction as an undoable
-edit (``record_edit`` with ``correction.kind`` and ``correction.to_params()``), and
+There is one store: the edit history. ``core/clustering/editing.py`` writes a correction as an
+undoable edit (``record_edit`` with ``correction.kind`` and ``correction.to_params()``), and
 ``core/learning/constraints.py`` reads them back with ``read_corrections`` as these dataclasses,
 each with whether it was undone. The rows an edit changes (assignments with ``source='user'``,
 ``cannot_links``) are the applied state of the same edits, kept as tables so that the learner
@@ -10,7 +10,8 @@ reads a million labels in one query; undo changes them back with the event.
 
 A new kind of correction is a new subclass here, with its ``kind`` and its fields (``int``,
 ``str``, ``bool``, ``int | None`` or ``tuple`` of them): it registers itself in ``CORRECTIONS``;
-its writer goes in the editing module of what it corrects (``core/editing.py`` for clusters,
+its writer goes in the editing module of what it corrects (``core/clustering/editing.py`` for
+clusters,
 ``core/faces/editing.py`` for people, ``core/events/editing.py`` for events: one function that
 builds the change set and records the correction), and what it means for learning where that
 learning reads it (``core/learning/constraints.py`` for clusters; the face grouping reads the

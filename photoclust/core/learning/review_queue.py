@@ -11,9 +11,9 @@ person needs to see to decide at a glance (``QuestionView``):
 - a split ("are these photos a group of their own?"): samples of both parts.
 
 A cluster's typical photos are its most confident ones (photos the user placed or confirmed
-first). ``answer_question`` turns one key press into one edit through ``photoclust.core.editing``,
-undoable like every other edit; a "no" to a merge or split too (``editing.refuse_suggestion``:
-not suggested again unless undone).
+first). ``answer_question`` turns one key press into one edit through
+``photoclust.core.clustering.editing``, undoable like every other edit; a "no" to a merge or split
+too (``editing.refuse_suggestion``: not suggested again unless undone).
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from photoclust.core import editing
-from photoclust.core.edit_history import EditResult
+from photoclust.core.clustering import editing
+from photoclust.core.edits.history import EditResult
 from photoclust.core.faces.questions import PeopleQuestion
 from photoclust.core.jobs import Job, JobContext
 from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, Question

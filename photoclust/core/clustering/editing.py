@@ -4,7 +4,7 @@ redoable.
 Every operation runs in its own transaction: it reads the current state, builds a ``ChangeSet``
 (before and after of each photo, cluster and cannot-link it touches), applies it and stores it in
 the event, so that a crash never loses a committed correction and undo never guesses.
-``undo(library)`` and ``redo(library)`` walk a linear history (``photoclust.core.edit_history``).
+``undo(library)`` and ``redo(library)`` walk a linear history (``photoclust.core.edits.history``).
 Every operation returns an ``EditResult`` (changed photo and cluster ids) for views to refresh.
 
 Event payload (JSON in ``EditEvent.payload``), the same shape for every kind::
@@ -42,8 +42,8 @@ Event payload (JSON in ``EditEvent.payload``), the same shape for every kind::
   ``cluster_id``: ``other_cluster_id`` null). Changes no row; undoing it lets the suggestion come
   back.
 
-Each ``params`` is a typed ``Correction`` of ``photoclust.core.corrections`` (one dataclass per
-kind; ``record_correction`` writes it, ``read_corrections`` reads it back).
+Each ``params`` is a typed ``Correction`` of ``photoclust.core.edits.corrections`` (one dataclass
+per kind; ``record_correction`` writes it, ``read_corrections`` reads it back).
 
 ``undone`` events were taken back by the user; ``superseded`` ones can no longer be redone.
 """
@@ -56,7 +56,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from photoclust.core.clustering import NO_CLUSTER, unique_name
-from photoclust.core.corrections import (
+from photoclust.core.edits.corrections import (
     Confirm,
     Correction,
     Merge,
@@ -69,7 +69,7 @@ from photoclust.core.corrections import (
     Split,
     read_corrections,
 )
-from photoclust.core.edit_history import (
+from photoclust.core.edits.history import (
     ChangeSet,
     EditError,
     EditResult,
@@ -180,8 +180,8 @@ def _record(s: Session, kind: str, description: str, params: dict,
 
 def record_correction(s: Session, correction: Correction, description: str,
                       changes: ChangeSet, created: Sequence[int] = ()) -> EditResult:
-    """Store ``correction`` (its kind and params, ``core/corrections.py``) as one undoable edit
-    that applies ``changes``; nothing is recorded when the change set is empty."""
+    """Store ``correction`` (its kind and params, ``core/edits/corrections.py``) as one undoable
+    edit that applies ``changes``; nothing is recorded when the change set is empty."""
     return _record(s, correction.kind, description, correction.to_params(), changes, created)
 
 

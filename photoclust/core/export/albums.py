@@ -29,8 +29,8 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select
 
 from photoclust import __version__
-from photoclust.core.duplicates_choice import left_out_of_albums
 from photoclust.core.events.queries import event_albums, places_and_events
+from photoclust.core.export.duplicates_choice import left_out_of_albums
 from photoclust.core.faces.read import PhotoPeople, named_faces_of_photos
 from photoclust.core.files import EXPORT_TEMP_PREFIX, remove_quietly, replaced_atomically
 from photoclust.core.jobs import Job, JobContext, JobError
@@ -461,7 +461,7 @@ class _AlbumNames:
             self._on_disk.setdefault(_fold(n), set()).add(n)
 
 
-# -- duplicates: the copy the user chose stands for its group (core/duplicates_choice.py) ------
+# -- duplicates: the copy the user chose stands for its group (core/export/duplicates_choice.py) -
 
 def _duplicates_note(n: int) -> str:
     return (f"left out {n} duplicate cop{'y' if n == 1 else 'ies'}: the copy you chose on the "

@@ -25,7 +25,7 @@ from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.db import Library, open_library
 from photoclust.core.library.models import Assignment, Photo, PhotoStatus
 from photoclust.core.library.scan import scan_root
-from photoclust.core.pipeline import OrganizeJob
+from photoclust.core.organize.pipeline import OrganizeJob
 
 
 def contingency(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

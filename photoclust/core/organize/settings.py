@@ -28,7 +28,7 @@ from photoclust.core.library.models import Photo, PhotoStatus, Setting
 
 #: The grid's thumbnail sizes in pixels (the slider's range).
 THUMBNAIL_MIN, THUMBNAIL_MAX, THUMBNAIL_DEFAULT = 64, 320, 160
-#: Sort orders of the photo grid (``core.queries.PHOTO_ORDERS``).
+#: Sort orders of the photo grid (``core.library.queries.PHOTO_ORDERS``).
 PHOTO_ORDERS = ("path", "taken_at", "confidence")
 
 #: Image models in words, fastest first: (label, what it means for the user).

@@ -17,7 +17,7 @@ from PIL import Image
 from photoclust.core.imaging import load_rgb, read_metadata
 from photoclust.core.library import Library
 from photoclust.core.library.models import PhotoStatus, Source
-from photoclust.core.queries import PhotoDetails, photos_in_cluster, unassigned_photos
+from photoclust.core.library.queries import PhotoDetails, photos_in_cluster, unassigned_photos
 
 
 def cluster_photo_ids(library: Library, cluster_id: int | None,

@@ -33,8 +33,8 @@ from photoclust.core.jobs import (
     ProgressListener,
 )
 from photoclust.core.library.db import Library
+from photoclust.core.library.queries import count_present_photos
 from photoclust.core.library.scan import ScanJob, ScanResult, has_any_photo, printable_path
-from photoclust.core.queries import count_present_photos
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class OrganizeJob(Job[OrganizeResult]):
         the result: the rest of Organize is done and kept."""
         enabled = self.faces
         if enabled is None:
-            from photoclust.core.settings import load_settings
+            from photoclust.core.organize.settings import load_settings
 
             enabled = load_settings(self.library).faces
         if not enabled:
