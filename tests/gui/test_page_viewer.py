@@ -179,3 +179,40 @@ def test_opened_from_a_cluster_it_steps_through_that_cluster(qtbot, gui_library)
     with qtbot.waitSignals([page.photoShown, page.listReady], timeout=10000):
         page.activate(photo_id=editing_ids[0], cluster_id=-1)  # "Not in a cluster"
     assert page.photo_ids == editing_ids
+
+
+def test_b_shows_the_faces_boxed_with_their_names(qtbot, gui_library, tmp_path):
+    from sqlalchemy import update as sql_update
+
+    from _face_fixtures import add_faces
+    from photoclust.core.faces.editing import move_faces
+    from photoclust.core.library.models import Face
+
+    ids = _all_ids(gui_library)
+    _make_big(gui_library, ids[0], tmp_path)  # 2400 x 1600
+    vectors = [[1.0] + [0.0] * 127, [0.0, 1.0] + [0.0] * 126]
+    anna, stranger = add_faces(gui_library.library, vectors, photo_ids=[ids[0], ids[0]], size=400)
+    with gui_library.library.session() as s:
+        s.execute(sql_update(Face).where(Face.id == anna).values(left=400, top=300))
+        s.execute(sql_update(Face).where(Face.id == stranger).values(left=1600, top=800,
+                                                                       unsure=True))
+    move_faces(gui_library.library, [anna], None, name="Anna")
+    _state, page = _open(qtbot, gui_library, ids[0], ids)
+    shown = page.shown_size()
+    scale = shown.width() / 2400
+    assert page.face_boxes(shown) == []  # off until asked for
+
+    def edge_pixel():
+        image = page.image_label.pixmap().toImage()
+        return image.pixelColor(round(400 * scale), round(500 * scale)).name()
+
+    plain = edge_pixel()
+    qtbot.keyClick(page.scroll_area, Qt.Key.Key_B)
+    assert page.faces_action.isChecked()
+    boxes = page.face_boxes(shown)
+    assert [(label, unsure) for _rect, label, unsure in boxes] == [("Anna", False), ("?", True)]
+    rect = boxes[0][0]
+    assert abs(rect.x() - 400 * scale) <= 1 and abs(rect.width() - 400 * scale) <= 1
+    assert edge_pixel() == "#ffd54f" != plain  # the box is drawn on the photo as shown
+    qtbot.keyClick(page.scroll_area, Qt.Key.Key_B)
+    assert page.face_boxes(shown) == [] and edge_pixel() == plain

@@ -4,7 +4,9 @@ Opened by ``state.show_page("viewer", photo_id=..., photo_ids=[...], back="photo
 (double-click, Enter or Space on a photo anywhere; ``cluster_id=`` and ``order=`` instead of
 ``photo_ids`` step through that cluster as the grid sorts it). Left/Right (or Page Up/Down) go to
 the previous/next photo of ``photo_ids``, Esc goes back to the page named by ``back``, F fits the
-photo to the window and 1 shows it at 100 %. Photos are decoded off the GUI thread at the
+photo to the window and 1 shows it at 100 %. B shows the faces found in the photo, each boxed
+with the name of its person ("Person 12" for one not named yet, "?" for a face in no person;
+dashed when too small or blurred to judge). Photos are decoded off the GUI thread at the
 screen's size (``core.library.viewing.decode_to_fit``; 100 % decodes in full) and the neighbours are
 decoded ahead, so stepping through a cluster does not wait.
 
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QAction, QImage, QPixmap
+from PySide6.QtCore import QRect, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QAction, QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.core.faces.read import FaceRow, display_name, list_faces
 from photoclust.core.imaging import ImageError
 from photoclust.core.library.queries import photo_details
 from photoclust.core.library.viewing import cluster_photo_ids, decode_to_fit
@@ -72,6 +75,8 @@ class ViewerPage(LiveWhileShown, Page):
         self._cache: OrderedDict[tuple[int, bool], QImage] = OrderedDict()
         self._pending: set[tuple[int, bool]] = set()
         self._paths: dict[int, str] = {}
+        self._sizes: dict[int, tuple[int, int]] = {}  # upright width and height, from the library
+        self._faces: list[FaceRow] | None = None  # of the photo shown, read when first drawn
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._list_pool = QThreadPool(self)
@@ -112,13 +117,15 @@ class ViewerPage(LiveWhileShown, Page):
         self.similar_action = page_action(self, "Show similar", ["Ctrl+Shift+F"],
                                           self.show_similar,
                                           "Find the photos that look most like this one")
-        for action in (self.fit_action, self.actual_action):
+        self.faces_action = page_action(self, "Faces", ["B"], self._redraw,
+                                        "Show the faces found in this photo and who they are")
+        for action in (self.fit_action, self.actual_action, self.faces_action):
             action.setCheckable(True)
         self.fit_action.setChecked(True)
 
         buttons = QHBoxLayout()
         for action in (self.back_action, self.prev_action, self.next_action, self.fit_action,
-                       self.actual_action):
+                       self.actual_action, self.faces_action):
             buttons.addWidget(action_button(action))  # takes no focus: keys stay with the photo
         buttons.addStretch(1)
         similar = QPushButton(self.similar_action.text())
@@ -150,7 +157,7 @@ class ViewerPage(LiveWhileShown, Page):
         return [self.back_action, self.prev_action, self.next_action, self.similar_action]
 
     def view_actions(self) -> list[QAction]:
-        return [self.fit_action, self.actual_action]
+        return [self.fit_action, self.actual_action, self.faces_action]
 
     # --- page interface -----------------------------------------------------------------------
     def activate(self, photo_id: int | None = None, photo_ids: list[int] | None = None,
@@ -220,6 +227,7 @@ class ViewerPage(LiveWhileShown, Page):
     def show_photo(self, photo_id: int) -> None:
         self.photo_id = photo_id
         self._image = None
+        self._faces = None
         details = photo_details(self.state.library, photo_id)
         self._update_actions()
         if details is None:
@@ -227,6 +235,8 @@ class ViewerPage(LiveWhileShown, Page):
             self._show_text("This photo is no longer in the library.")
             return
         self._paths[photo_id] = details.path
+        if details.width and details.height:
+            self._sizes[photo_id] = (details.width, details.height)
         self.details_label.setText(details_html(details))
         cached = self._cache.get((photo_id, self.zoom == "100"))
         if cached is not None:
@@ -294,7 +304,7 @@ class ViewerPage(LiveWhileShown, Page):
         self.image_label.setText("")
         if self.zoom == "100":
             self.scroll_area.setWidgetResizable(False)
-            self.image_label.setPixmap(QPixmap.fromImage(image))
+            self.image_label.setPixmap(QPixmap.fromImage(self._with_faces(image)))
             self.image_label.resize(image.size())
         else:
             self.scroll_area.setWidgetResizable(True)
@@ -318,10 +328,65 @@ class ViewerPage(LiveWhileShown, Page):
         if image.width() > box.width() or image.height() > box.height():
             image = image.scaled(box, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)
-        self.image_label.setPixmap(QPixmap.fromImage(image))
+        self.image_label.setPixmap(QPixmap.fromImage(self._with_faces(image)))
+
+    # --- faces --------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        if self._image is not None:
+            self._show_image(self._image)
+
+    def face_boxes(self, shown: QSize) -> list[tuple[QRect, str, bool]]:
+        """The faces of the photo shown, as drawn on an image of size ``shown``: each box, its
+        label and whether it is unsure. Empty while B is off."""
+        if not self.faces_action.isChecked() or self.photo_id is None or shown.isEmpty():
+            return []
+        size = self._sizes.get(self.photo_id)
+        if size is None:
+            return []
+        if self._faces is None:
+            self._faces = list_faces(self.state.library, photo_id=self.photo_id)
+        scale = shown.width() / size[0]
+        boxes = []
+        for face in self._faces:
+            left, top, width, height = face.box
+            rect = QRect(round(left * scale), round(top * scale), max(1, round(width * scale)),
+                         max(1, round(height * scale)))
+            label = "?" if face.person_id is None else display_name(face.person_id,
+                                                                    face.person_name or "")
+            boxes.append((rect, label, face.unsure))
+        return boxes
+
+    def _with_faces(self, image: QImage) -> QImage:
+        """``image`` with the face boxes and names drawn on a copy (B), else ``image``."""
+        boxes = self.face_boxes(image.size())
+        if not boxes:
+            return image
+        image = image.convertToFormat(QImage.Format.Format_RGB32)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        metrics = painter.fontMetrics()
+        for rect, label, unsure in boxes:
+            pen = QPen(QColor("#ffd54f"), 2,
+                       Qt.PenStyle.DashLine if unsure else Qt.PenStyle.SolidLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(rect)
+            text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, max(rect.width(), 80))
+            tag = metrics.boundingRect(text).adjusted(-4, -2, 4, 2)
+            tag.moveTopLeft(rect.bottomLeft())
+            if tag.bottom() > image.height():  # no room below: the name goes above the box
+                tag.moveBottomLeft(rect.topLeft())
+            painter.fillRect(tag, QColor(0, 0, 0, 170))
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
+        painter.end()
+        return image
 
     def _refresh_details(self) -> None:
         if self.photo_id is not None and self.isVisible():
+            if self._faces is not None:  # a person renamed or a face moved: read them again
+                self._faces = None
+                self._redraw()
             details = photo_details(self.state.library, self.photo_id)
             if details is not None:
                 self.details_label.setText(details_html(details))
