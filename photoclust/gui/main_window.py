@@ -579,7 +579,8 @@ class MainWindow(QMainWindow):
                             reread=True)
 
     def learn(self) -> JobWorker:
-        """Reassign the photos the user did not place, from a model of the user's corrections."""
+        """Reassign the photos the user did not place, from a model of the user's corrections,
+        then re-sort the faces the user did not place (``LearnJob``, as ``photoclust learn``)."""
         library = self.library
 
         def build():
@@ -588,9 +589,18 @@ class MainWindow(QMainWindow):
             return LearnJob(library)
 
         def learned(result) -> None:
-            self.history.adopt(getattr(result, "event_id", None))  # Learn is this window's edit
+            # Learn's edits are this window's: the clusters', then the faces' (``learn_people``)
+            self.history.adopt(getattr(result, "event_id", None))
+            people = getattr(result, "people", None)
+            self.history.adopt(getattr(people, "event_id", None))
             description = getattr(result, "description", "")
-            worker.summary = (f"{description}. Edit > Undo takes it back." if description
+            if people is not None:
+                description = (f"{description}. People: {people.description}" if description
+                               else f"People: {people.description}")
+            both = people is not None and getattr(result, "event_id", None) is not None
+            undo = ("Edit > Undo takes them back, one at a time." if both
+                    else "Edit > Undo takes it back.")
+            worker.summary = (f"{description}. {undo}" if description
                               else "Learned from your corrections: nothing changed.")
 
         worker = self.run_job(DeferredJob("Learning from your corrections", build), learned,
