@@ -7,7 +7,7 @@ that stand best for a person, for the review page).
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -263,6 +263,26 @@ def named_faces_of_photos(library: Library, photo_ids: list[int]) -> dict[int, P
                 found.setdefault(pid, []).append((name, (left, top, w, h)))
                 sizes[pid] = (pw or 0, ph or 0)  # 0: unknown (no face regions then)
     return {pid: PhotoPeople(*sizes[pid], tuple(faces)) for pid, faces in found.items()}
+
+
+def person_albums(library: Library, person_ids: Iterable[int]) -> list[tuple]:
+    """For an export per person: the present photos with a face (not removed) of each of
+    ``person_ids``, as ``(photo_id, path, person_id, source, content_hash, file_size,
+    mtime_ns)`` (``source``: who put the face with the person; a photo with two faces of one
+    person comes once per face, the user's first), by person and path."""
+    ids = sorted({int(p) for p in person_ids})
+    rows: list[tuple] = []
+    with library.session() as s:
+        for part in chunks(ids):
+            rows.extend(tuple(r) for r in s.execute(
+                select(Photo.id, Photo.path, Face.person_id, Face.source, Photo.content_hash,
+                       Photo.file_size, Photo.mtime_ns)
+                .join(Face, Face.photo_id == Photo.id)
+                .where(Face.person_id.in_(part), Face.removed.is_(False),
+                       Photo.status == PhotoStatus.PRESENT)
+                .order_by(Face.person_id, Photo.path, (Face.source == "user").desc(),
+                          Face.left, Face.id)))
+    return sorted(rows, key=lambda r: r[2])  # by person (stable: each person's order kept)
 
 
 # --- for the app's People page ----------------------------------------------------------------
