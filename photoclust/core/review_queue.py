@@ -249,8 +249,8 @@ def question_text(q: Question | PeopleQuestion) -> str:
         if q.kind == SAME_PERSON:
             return f"{q.text}\nAsked because their faces look much alike."
         if q.kind == IS_THIS:
-            return (f"{q.text}\nAsked because photoclust is least sure of this face. “No, it "
-                    "is…” says who it is.")
+            return (f"{q.text}\nAsked because you have not checked this face yet (the least "
+                    "sure first). “No, it is…” says who it is.")
         return f"{q.text}\nThis face is with no one yet: “Who is it?…” says who it is."
     if q.kind == PHOTO:
         # How sure the program is matters for a doubtful photo; a cluster's most typical photo is

@@ -95,6 +95,21 @@ MENU_LABEL_CHARS = 70
 REREAD_WHILE_RUNNING_S = 5.0
 
 
+def learn_summary(result) -> str:
+    """What Learn did, in words: the photos it moved, then the faces it re-sorted (each an edit
+    that Undo takes back)."""
+    people = getattr(result, "people", None)
+    changed = getattr(result, "event_id", None) is not None or getattr(result, "n_reassigned", 0)
+    photos = getattr(result, "description", "") if changed else ""
+    if people is None:
+        return (f"{photos}. Edit > Undo takes it back." if photos
+                else "Learned from your corrections: nothing changed.")
+    if not photos:
+        return (f"Learned from your corrections: no photo moved. People: {people.description}. "
+                "Edit > Undo takes it back.")
+    return f"{photos}. People: {people.description}. Edit > Undo takes them back, one at a time."
+
+
 def menu_label(label: str, limit: int = MENU_LABEL_CHARS) -> str:
     """A history label short enough for a menu (Learn's describes every move): the middle is
     cut, a closing "(made elsewhere)" kept; the tooltip and Edit > History keep the whole text."""
@@ -593,15 +608,7 @@ class MainWindow(QMainWindow):
             self.history.adopt(getattr(result, "event_id", None))
             people = getattr(result, "people", None)
             self.history.adopt(getattr(people, "event_id", None))
-            description = getattr(result, "description", "")
-            if people is not None:
-                description = (f"{description}. People: {people.description}" if description
-                               else f"People: {people.description}")
-            both = people is not None and getattr(result, "event_id", None) is not None
-            undo = ("Edit > Undo takes them back, one at a time." if both
-                    else "Edit > Undo takes it back.")
-            worker.summary = (f"{description}. {undo}" if description
-                              else "Learned from your corrections: nothing changed.")
+            worker.summary = learn_summary(result)
 
         worker = self.run_job(DeferredJob("Learning from your corrections", build), learned,
                               reread=True)

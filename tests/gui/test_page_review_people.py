@@ -214,7 +214,8 @@ def test_same_person_shows_faces_of_both_and_no_is_remembered_yes_merges(qtbot, 
     show(page, lambda q: getattr(q, "kind", "") == SAME_PERSON)
     answer_with(qtbot, page, Qt.Key.Key_Y)
     assert set(person_of(library, faces["anna"])) == {a}
-    assert edit_history.next_undo(library).kind == "merge_people"
+    merged = edit_history.next_undo(library)
+    assert merged.kind == "merge_people" and merged.description == f"Merged Person {twin} into Anna"
 
 
 def test_who_is_this_is_answered_by_choosing_a_person(qtbot, library, tmp_path):
@@ -231,6 +232,8 @@ def test_who_is_this_is_answered_by_choosing_a_person(qtbot, library, tmp_path):
     q = show(page, lambda q: getattr(q, "kind", "") == WHO)
     assert q.face_id == alone and page.question_label.text().startswith("Who is this?")
     assert page.face_left.model.face_ids() == [alone] and not page.face_right.isVisible()
+    qtbot.wait(1)
+    assert page.face_left.mapTo(page, page.face_left.rect().topLeft()).x() < 40  # on the left
     assert not page.yes_action.isEnabled() and not page.no_action.isEnabled()
     assert page.buttons["No, it belongs in…"].text() == "Who is it?…  (B)"
     page.pick_cluster()

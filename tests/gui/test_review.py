@@ -102,3 +102,23 @@ def test_learn_also_resorts_the_faces_nobody_placed_and_undo_takes_each_edit_bac
     qtbot.waitUntil(lambda: window.history.next_undo is not None
                     and window.history.next_undo.kind == "learn", timeout=10000)
     assert "made elsewhere" not in window.undo_action.toolTip()
+
+
+def test_learn_summary_names_each_edit_and_says_nothing_changed_when_nothing_did():
+    from photoclust.core.edit_history import EditResult
+    from photoclust.core.learning.job import LearnResult
+    from photoclust.gui.main_window import learn_summary
+
+    faces = EditResult(8, "learn_people", "Re-sorted 2 faces you did not place")
+    photos = LearnResult(1, 30, 2, 3, 7, "Learned from 2 answers: moved 3 photos")
+    still = LearnResult(1, 30, 0, 0, None, "Learned from 0 answers: moved 0 photos")
+    assert learn_summary(still) == "Learned from your corrections: nothing changed."
+    assert learn_summary(photos) == ("Learned from 2 answers: moved 3 photos. Edit > Undo takes "
+                                     "it back.")
+    still.people = faces
+    assert learn_summary(still) == ("Learned from your corrections: no photo moved. People: "
+                                    "Re-sorted 2 faces you did not place. Edit > Undo takes it "
+                                    "back.")
+    photos.people = faces
+    assert learn_summary(photos).endswith("moved 3 photos. People: Re-sorted 2 faces you did not "
+                                          "place. Edit > Undo takes them back, one at a time.")

@@ -210,7 +210,9 @@ def merge_people(library: Library, target_id: int, source_ids: Iterable[int]) ->
         _merge(s, target, sources, changes)
         after = changes.people.get(target.id, (None, person_state(target)))[1] or {}
         label = display_name(target.id, after.get("name", target.name))
-        return _record(s, "merge_people", f"Merged {len(sources)} people into {label}",
+        what = (display_name(sources[0].id, sources[0].name) if len(sources) == 1
+                else f"{len(sources)} people")
+        return _record(s, "merge_people", f"Merged {what} into {label}",
                        {"target_id": target.id, "source_ids": ids}, changes)
 
 

@@ -145,6 +145,7 @@ class ReviewPage(LiveWhileShown, JobPage):
         faces.setContentsMargins(0, 0, 0, 0)
         faces.addWidget(self.face_left, 1)
         faces.addWidget(self.face_right, 1)
+        faces.addStretch(0)  # takes the room of a right side left empty ("Who is this?")
         self.faces_layout = faces
         self.content = QStackedWidget()
         self.content.addWidget(self.photo_sides)
@@ -336,6 +337,7 @@ class ReviewPage(LiveWhileShown, JobPage):
                                    [crops[f] for f in view.right if f in crops], self.face_small)
         self.faces_layout.setStretch(0, 1)
         self.faces_layout.setStretch(1, 2 if one_face else 1)
+        self.faces_layout.setStretch(2, 0 if view.right else 2)
         self.face_left.setMinimumWidth(QUESTION_FACE + 40 if one_face else 0)
         self.face_left.setMaximumWidth(QUESTION_FACE + 60 if one_face else 16777215)
         self.content.setCurrentWidget(self.face_sides)
