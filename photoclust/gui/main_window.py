@@ -99,7 +99,8 @@ def learn_summary(result) -> str:
     """What Learn did, in words: the photos it moved, then the faces it re-sorted (each an edit
     that Undo takes back)."""
     people = getattr(result, "people", None)
-    changed = getattr(result, "event_id", None) is not None or getattr(result, "n_reassigned", 0)
+    changed = getattr(result, "event_id", None) is not None or \
+        bool(getattr(result, "n_reassigned", 0))
     photos = getattr(result, "description", "") if changed else ""
     if people is None:
         return (f"{photos}. Edit > Undo takes it back." if photos
