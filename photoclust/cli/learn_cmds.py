@@ -119,16 +119,14 @@ def _ids(ids) -> str:
 
 
 def cmd_learn(args: argparse.Namespace) -> int:
-    from photoclust.core.faces.editing import learn_people
     from photoclust.core.learning.job import LearnJob
 
     with open_from_args(args) as library, job_context(args, "learning") as ctx:
+        # The clusters, then the faces the user did not place: two undoable edits.
         result = run_job(LearnJob(library, model=args.model), ctx)
-        # Then the faces the user did not place are re-sorted: a second undoable edit.
-        people = learn_people(library)
+    people = result.people
     if args.json:
-        print_json({**result.to_json(),
-                    "people": None if people is None else people.to_json()})
+        print_json(result.to_json())
         return 0
     if result.event_id is None:
         print(f"Learned from {result.n_labelled} labelled photos; nothing changed.")

@@ -95,6 +95,22 @@ MENU_LABEL_CHARS = 70
 REREAD_WHILE_RUNNING_S = 5.0
 
 
+def learn_summary(result) -> str:
+    """What Learn did, in words: the photos it moved, then the faces it re-sorted (each an edit
+    that Undo takes back)."""
+    people = getattr(result, "people", None)
+    changed = getattr(result, "event_id", None) is not None or \
+        bool(getattr(result, "n_reassigned", 0))
+    photos = getattr(result, "description", "") if changed else ""
+    if people is None:
+        return (f"{photos}. Edit > Undo takes it back." if photos
+                else "Learned from your corrections: nothing changed.")
+    if not photos:
+        return (f"Learned from your corrections: no photo moved. People: {people.description}. "
+                "Edit > Undo takes it back.")
+    return f"{photos}. People: {people.description}. Edit > Undo takes them back, one at a time."
+
+
 def menu_label(label: str, limit: int = MENU_LABEL_CHARS) -> str:
     """A history label short enough for a menu (Learn's describes every move): the middle is
     cut, a closing "(made elsewhere)" kept; the tooltip and Edit > History keep the whole text."""
@@ -579,7 +595,8 @@ class MainWindow(QMainWindow):
                             reread=True)
 
     def learn(self) -> JobWorker:
-        """Reassign the photos the user did not place, from a model of the user's corrections."""
+        """Reassign the photos the user did not place, from a model of the user's corrections,
+        then re-sort the faces the user did not place (``LearnJob``, as ``photoclust learn``)."""
         library = self.library
 
         def build():
@@ -588,10 +605,11 @@ class MainWindow(QMainWindow):
             return LearnJob(library)
 
         def learned(result) -> None:
-            self.history.adopt(getattr(result, "event_id", None))  # Learn is this window's edit
-            description = getattr(result, "description", "")
-            worker.summary = (f"{description}. Edit > Undo takes it back." if description
-                              else "Learned from your corrections: nothing changed.")
+            # Learn's edits are this window's: the clusters', then the faces' (``learn_people``)
+            self.history.adopt(getattr(result, "event_id", None))
+            people = getattr(result, "people", None)
+            self.history.adopt(getattr(people, "event_id", None))
+            worker.summary = learn_summary(result)
 
         worker = self.run_job(DeferredJob("Learning from your corrections", build), learned,
                               reread=True)

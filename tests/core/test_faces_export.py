@@ -120,3 +120,55 @@ def test_people_are_exported_as_albums_one_folder_per_named_person(library, tmp_
     assert (again.exported, again.unchanged) == (0, 4)
     with pytest.raises(JobError, match="no named person"):
         run_job(PeopleExportJob(library, tmp_path / "x", person_ids=[999]))
+
+
+def test_person_albums_leave_out_copies_and_carry_place_and_event_as_other_albums(library,
+                                                                                tmp_path):
+    """Person albums go through the same rows as cluster and event albums: the copy the user
+    left out of albums (Duplicates page) is left out, a photo with two faces of one person is
+    exported once, and the sidecars carry the photo's place and event besides the people."""
+    import shutil as sh
+
+    from sqlalchemy import insert
+
+    from photoclust.core.export import duplicates_choice as dc
+    from photoclust.core.export.albums import PeopleExportJob
+    from photoclust.core.jobs import JobError
+    from photoclust.core.library.models import Event, EventPhoto, PhotoWhenWhere
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    draw_photo(photos / "p0.jpg", seed=0, size=(200, 150))
+    sh.copy(photos / "p0.jpg", photos / "p0 copy.jpg")
+    draw_photo(photos / "p2.jpg", seed=2, size=(200, 150))
+    ids = [add_photo(library, photos / n) for n in ("p0.jpg", "p0 copy.jpg", "p2.jpg")]
+    c = centres(1)
+    # Anna in every photo, twice in p2.
+    anna = add_faces(library, near(c[0], 4, seed=1), photo_ids=[*ids, ids[2]])
+    with library.session() as s:
+        s.execute(update(Face).where(Face.id == anna[3]).values(left=100))
+        s.execute(insert(PhotoWhenWhere), [{"photo_id": ids[0], "place_city": "Lisbon",
+                                            "place_country": "Portugal"}])
+        s.add(Event(id=7, name="Surf week"))
+        s.flush()
+        s.execute(insert(EventPhoto), [{"photo_id": p, "event_id": 7} for p in ids])
+    move_faces(library, anna, None, name="Anna")
+    dc.choose(library, ids[:2], ids[0])  # the copy stands for nothing: left out
+    out = tmp_path / "people"
+    result = run_job(PeopleExportJob(library, out, xmp=True))
+    assert sorted(p.name for p in (out / "Anna").glob("*.jpg")) == ["p0.jpg", "p2.jpg"]
+    assert result.exported == 2
+    assert any("left out 1 duplicate copy" in n for n in result.notes)
+    xmp = (out / "Anna" / "p0.jpg.xmp").read_text(encoding="utf-8")
+    assert "<photoshop:City>Lisbon</photoshop:City>" in xmp
+    assert "<photoshop:Country>Portugal</photoshop:Country>" in xmp
+    assert "Surf week" in xmp and "People/Anna" in xmp
+    assert "Surf week" in (out / "Anna" / "p2.jpg.xmp").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["albums"] == "people" and len(manifest["entries"]) == 2
+    # Person albums and cluster albums never share a folder (their ids would mix).
+    with pytest.raises(JobError, match="holds albums per person; export albums per cluster"):
+        run_job(ExportJob(library, out))
+    run_job(ExportJob(library, tmp_path / "clusters"))
+    with pytest.raises(JobError, match="holds albums per cluster; export albums per person"):
+        run_job(PeopleExportJob(library, tmp_path / "clusters"))

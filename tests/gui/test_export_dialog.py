@@ -212,3 +212,66 @@ def test_an_output_folder_inside_an_indexed_folder_is_refused_in_the_dialog(wind
     _export(dialog, qtbot, expected="failed")
     assert "inside or contains a folder of your photos" in dialog.error_label.text()
     assert not (tmp_path / "photos" / "Albums").exists()
+
+
+def test_albums_per_person_and_per_event_as_the_command_line_offers(window, qtbot, gui_library,
+                                                                   tmp_path):
+    """The dialog offers albums per cluster, per event (``export --events``) and per named
+    person (``export --people``): the list shows the events or people to choose from, and the
+    export writes one folder per event or person."""
+    from sqlalchemy import insert
+
+    from _face_fixtures import add_faces, centres, near
+    from photoclust.core.faces.editing import move_faces
+    from photoclust.core.library.models import Event, EventPhoto
+
+    library = gui_library.library
+    a, b, _c = gui_library.cluster_ids
+    anna_photos, picnic = gui_library.photo_ids[a][:3], gui_library.photo_ids[b][:2]
+    centre = centres(2)
+    anna = add_faces(library, near(centre[0], 3, seed=1), photo_ids=anna_photos)
+    someone = add_faces(library, near(centre[1], 1, seed=2), photo_ids=picnic[:1])
+    move_faces(library, someone, None)  # unnamed: no album
+    with library.session() as s:
+        s.add(Event(id=5, name="Picnic"))
+        s.flush()
+        s.execute(insert(EventPhoto), [{"photo_id": p, "event_id": 5} for p in picnic])
+
+    dialog = _open_dialog(window, qtbot)
+    dialog.outdir_edit.setText(str(tmp_path / "people"))
+    assert [dialog.kind_combo.itemData(i) for i in range(dialog.kind_combo.count())] == [
+        "clusters", "events", "people"]
+    dialog.set_album_kind("people")  # nobody named yet: nothing to export, and why
+    assert dialog.cluster_list.count() == 0 and dialog.scope_hint.isVisible()
+    assert "No named people yet" in dialog.scope_hint.text()
+    assert not dialog.export_button.isEnabled()
+    dialog.reject()
+
+    move_faces(library, anna, None, name="Anna")
+    dialog = _open_dialog(window, qtbot)
+    dialog.outdir_edit.setText(str(tmp_path / "people"))
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("people"))
+    assert dialog.all_radio.text() == "All named people"
+    assert dialog.scope_label.text() == "People:" and not dialog.scope_hint.isVisible()
+    assert [dialog.cluster_list.item(r).text() for r in range(dialog.cluster_list.count())] == [
+        "Anna (3)"]
+    _export(dialog, qtbot)
+    assert {k: len(v) for k, v in _album_files(tmp_path / "people").items()} == {"Anna": 3}
+    manifest = json.loads((tmp_path / "people" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["albums"] == "people"
+
+    dialog.outdir_edit.setText(str(tmp_path / "events"))
+    dialog.set_album_kind("events")
+    assert dialog.scope_label.text() == "Events:" and dialog.all_radio.text() == "All events"
+    assert [dialog.cluster_list.item(r).text() for r in range(dialog.cluster_list.count())] == [
+        "Picnic (2)"]
+    dialog.chosen_radio.setChecked(True)
+    assert not dialog.export_button.isEnabled()  # none checked
+    dialog.cluster_list.item(0).setCheckState(Qt.CheckState.Checked)
+    _export(dialog, qtbot)
+    assert {k: len(v) for k, v in _album_files(tmp_path / "events").items()} == {"Picnic": 2}
+
+    dialog.set_album_kind("clusters")  # back to the clusters, as they were
+    assert dialog.cluster_list.count() == 3 and dialog.scope_label.text() == "Clusters:"
+    dialog.set_album_kind("events")  # the event checked before is still checked
+    assert dialog.chosen_cluster_ids() == [5]

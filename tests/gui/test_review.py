@@ -59,3 +59,66 @@ def test_question_text_says_how_sure_only_for_doubtful_photos():
     assert ask("uncertain", 0.55) == "Is this photo in “Cats”?\nIt is why (55% sure)."
     assert ask("representative", 1.0) == "Is this photo in “Cats”?\nIt is why."
     assert ask("uncertain", None) == "Is this photo in “Cats”?\nIt is why."
+
+
+def test_learn_also_resorts_the_faces_nobody_placed_and_undo_takes_each_edit_back(
+        window, qtbot, gui_library):
+    """The window's Learn does what ``photoclust learn`` does: the photos, then the faces the
+    user did not place (two of Anna's faces the grouping put with Bob go back to her), each an
+    edit of this window that Undo takes back."""
+    from sqlalchemy import update
+
+    from _face_fixtures import add_faces, centres, near, person_of
+    from photoclust.core.edits import history as edit_history
+    from photoclust.core.faces.grouping import group_faces
+    from photoclust.core.library.models import Face
+
+    library = gui_library.library
+    photo_ids = sorted(p for ids in gui_library.photo_ids.values() for p in ids)
+    c = centres(2)
+    anna = add_faces(library, near(c[0], 6, seed=1), photo_ids=photo_ids[:6])
+    bob = add_faces(library, near(c[1], 6, seed=2), photo_ids=photo_ids[6:12])
+    group_faces(library)
+    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
+    with library.session() as s:
+        s.execute(update(Face).where(Face.id.in_(anna[:2])).values(person_id=b))
+    first, c3 = gui_library.photo_ids[gui_library.cluster_ids[0]][0], gui_library.cluster_ids[2]
+    with settled(window, qtbot):
+        window.page("photos").move_photos([first], c3)
+    with qtbot.waitSignal(window.jobEnded, timeout=60000) as ended:
+        window.learn_action.trigger()
+    assert person_of(library, anna) == [a] * 6 and person_of(library, bob) == [b] * 6
+    assert ended.args[0].startswith("Learned from 1 answer: moved ")
+    assert "People: Re-sorted 2 faces you did not place." in ended.args[0]
+    assert ended.args[0].endswith("Edit > Undo takes them back, one at a time.")
+    # Both edits are this window's: the faces' is the next undo, not "made elsewhere".
+    qtbot.waitUntil(lambda: window.history.next_undo is not None
+                    and window.history.next_undo.kind == "learn_people", timeout=10000)
+    assert "made elsewhere" not in window.undo_action.toolTip()
+    with settled(window, qtbot):
+        window.undo_action.trigger()
+    assert person_of(library, anna[:2]) == [b, b]
+    assert edit_history.next_undo(library).kind == "learn"
+    qtbot.waitUntil(lambda: window.history.next_undo is not None
+                    and window.history.next_undo.kind == "learn", timeout=10000)
+    assert "made elsewhere" not in window.undo_action.toolTip()
+
+
+def test_learn_summary_names_each_edit_and_says_nothing_changed_when_nothing_did():
+    from photoclust.core.edits.history import EditResult
+    from photoclust.core.learning.job import LearnResult
+    from photoclust.gui.main_window import learn_summary
+
+    faces = EditResult(8, "learn_people", "Re-sorted 2 faces you did not place")
+    photos = LearnResult(1, 30, 2, 3, 7, "Learned from 2 answers: moved 3 photos")
+    still = LearnResult(1, 30, 0, 0, None, "Learned from 0 answers: moved 0 photos")
+    assert learn_summary(still) == "Learned from your corrections: nothing changed."
+    assert learn_summary(photos) == ("Learned from 2 answers: moved 3 photos. Edit > Undo takes "
+                                     "it back.")
+    still.people = faces
+    assert learn_summary(still) == ("Learned from your corrections: no photo moved. People: "
+                                    "Re-sorted 2 faces you did not place. Edit > Undo takes it "
+                                    "back.")
+    photos.people = faces
+    assert learn_summary(photos).endswith("moved 3 photos. People: Re-sorted 2 faces you did not "
+                                          "place. Edit > Undo takes them back, one at a time.")

@@ -510,18 +510,25 @@ class ExportJob(Job[ExportResult]):
         self._check_same_kind_of_albums()
         self._check_writable()
 
+    @property
+    def albums_kind(self) -> str:
+        """What an album stands for: ``clusters``, ``events`` or ``people`` (the manifest's
+        ``albums``, left out for clusters)."""
+        return "events" if self.events else "clusters"
+
     def _check_same_kind_of_albums(self) -> None:
-        """Cluster albums and event albums do not share an output folder (their manifests would
-        mix two kinds of ids)."""
+        """Cluster, event and person albums do not share an output folder (their manifests
+        would mix kinds of ids)."""
         try:
             previous = json.loads((self.outdir / MANIFEST_JSON).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return
         kind = previous.get("albums", "clusters") if isinstance(previous, dict) else "clusters"
-        wanted = "events" if self.events else "clusters"
+        wanted = self.albums_kind
         if kind != wanted:
-            raise JobError(f"{self.outdir} holds albums per {kind[:-1]}; export albums per "
-                           f"{wanted[:-1]} into another folder")
+            one = {"clusters": "cluster", "events": "event", "people": "person"}
+            raise JobError(f"{self.outdir} holds albums per {one.get(kind, kind)}; export "
+                           f"albums per {one[wanted]} into another folder")
 
     def _load(self) -> None:
         if self.events:
@@ -566,11 +573,11 @@ class ExportJob(Job[ExportResult]):
         places = places_and_events(self.library, [row[0] for row in rows]) if self.xmp else {}
         for photo_id, path, album_id, source, content_hash, size, mtime_ns in rows:
             if (photo_id, album_id) in seen:
-                continue
+                continue  # a second face of one person in a photo
+            seen.add((photo_id, album_id))
             if photo_id in left_out:
                 self._duplicates_left_out += 1
                 continue
-            seen.add((photo_id, album_id))
             keyword = names[album_id] or self._albums[album_id]
             self._items.append(ExportItem(photo_id, path, album_id, keyword,
                                           source or Source.AUTO, content_hash, size, mtime_ns,
@@ -848,7 +855,7 @@ class ExportJob(Job[ExportResult]):
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "library": str(self.library.path),
             "mode": self.mode,
-            **({"albums": "events"} if self.events else {}),
+            **({"albums": self.albums_kind} if self.albums_kind != "clusters" else {}),
             "entries": rows,
         }
         text = io.StringIO()
@@ -882,8 +889,11 @@ class ExportJob(Job[ExportResult]):
 class PeopleExportJob(ExportJob):
     """Export the named people as albums: one folder per person, holding every photo with their
     face. The manifest's ``cluster_id`` and ``cluster_name`` are then the person's id and name,
-    and ``label_source`` says who put the face with the person. Export people into a folder of
-    their own (not the clusters' albums folder): the two manifests would mix."""
+    and ``label_source`` says who put the face with the person; the manifest says ``"albums":
+    "people"``. Export people into a folder of their own: a folder of cluster or event albums
+    is refused (the manifests would mix). Like cluster and event albums (``_use_rows``), the
+    copies the user left out of albums are left out, and ``--xmp`` sidecars carry the place and
+    event besides the people."""
 
     title = "Exporting people"
 
@@ -892,8 +902,12 @@ class PeopleExportJob(ExportJob):
         super().__init__(library, outdir, mode=mode, xmp=xmp)
         self.person_ids = None if person_ids is None else sorted(set(person_ids))
 
+    @property
+    def albums_kind(self) -> str:
+        return "people"
+
     def _load(self) -> None:
-        from photoclust.core.faces.read import list_faces, list_people
+        from photoclust.core.faces.read import list_people, person_albums
 
         people = {p.id: p.name for p in list_people(self.library, named_only=True)}
         if self.person_ids is not None:
@@ -903,23 +917,6 @@ class PeopleExportJob(ExportJob):
             selected = list(self.person_ids)
         else:
             selected = sorted(people)
-        with self.library.session() as s:
-            facts = {pid: (h, size, mtime) for pid, h, size, mtime in s.execute(
-                select(Photo.id, Photo.content_hash, Photo.file_size, Photo.mtime_ns)
-                .where(Photo.status == PhotoStatus.PRESENT))}
-        self._albums = album_folder_names(people.items())
-        self._selected = set(selected)
-        self._items = []
-        self._duplicates_left_out = 0
-        for person in selected:
-            seen: set[int] = set()
-            for face in list_faces(self.library, person_id=person):
-                if face.photo_id in seen or face.photo_id not in facts:
-                    continue
-                seen.add(face.photo_id)
-                content_hash, size, mtime_ns = facts[face.photo_id]
-                self._items.append(ExportItem(face.photo_id, face.path, person, people[person],
-                                              face.source, content_hash, size, mtime_ns))
-        if self.xmp:
-            self._people = named_faces_of_photos(self.library,
-                                                 [item.photo_id for item in self._items])
+        # As cluster and event albums: each photo once per album, the copies the user left
+        # out of albums left out, the place, event and people of each photo for --xmp.
+        self._use_rows(people, selected, person_albums(self.library, selected))

@@ -224,8 +224,10 @@ def merge_people(library: Library, target_id: int, source_ids: Iterable[int]) ->
         _merge(s, target, sources, changes)
         after = changes.people.get(target.id, (None, person_state(target)))[1] or {}
         label = display_name(target.id, after.get("name", target.name))
-        return _correct(s, MergePeople(target.id, tuple(ids)),
-                        f"Merged {len(sources)} people into {label}", changes)
+        what = (display_name(sources[0].id, sources[0].name) if len(sources) == 1
+                else f"{len(sources)} people")
+        return _correct(s, MergePeople(target.id, tuple(ids)), f"Merged {what} into {label}",
+                        changes)
 
 
 def move_faces(library: Library, face_ids: Iterable[int], person_id: int | None = None,

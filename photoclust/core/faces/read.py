@@ -2,10 +2,12 @@
 
 ``list_people`` (each active person with a face: name, counts, cover), ``list_faces`` (a
 person's faces, the faces without a name, or a photo's), ``people_in_photo``, ``person_names``
-(type-ahead), ``find_people`` (by name) and ``photos_of_people``.
+(type-ahead), ``find_people`` (by name), ``photos_of_people`` and ``typical_faces`` (the faces
+that stand best for a person, for the review page).
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -263,6 +265,26 @@ def named_faces_of_photos(library: Library, photo_ids: list[int]) -> dict[int, P
     return {pid: PhotoPeople(*sizes[pid], tuple(faces)) for pid, faces in found.items()}
 
 
+def person_albums(library: Library, person_ids: Iterable[int]) -> list[tuple]:
+    """For an export per person: the present photos with a face (not removed) of each of
+    ``person_ids``, as ``(photo_id, path, person_id, source, content_hash, file_size,
+    mtime_ns)`` (``source``: who put the face with the person; a photo with two faces of one
+    person comes once per face, the user's first), by person and path."""
+    ids = sorted({int(p) for p in person_ids})
+    rows: list[tuple] = []
+    with library.session() as s:
+        for part in chunks(ids):
+            rows.extend(tuple(r) for r in s.execute(
+                select(Photo.id, Photo.path, Face.person_id, Face.source, Photo.content_hash,
+                       Photo.file_size, Photo.mtime_ns)
+                .join(Face, Face.photo_id == Photo.id)
+                .where(Face.person_id.in_(part), Face.removed.is_(False),
+                       Photo.status == PhotoStatus.PRESENT)
+                .order_by(Face.person_id, Photo.path, (Face.source == "user").desc(),
+                          Face.left, Face.id)))
+    return sorted(rows, key=lambda r: r[2])  # by person (stable: each person's order kept)
+
+
 # --- for the app's People page ----------------------------------------------------------------
 
 
@@ -296,6 +318,26 @@ class FaceCrop:
     photo_width: int | None
     photo_height: int | None
     box: tuple[int, int, int, int]
+
+
+def typical_faces(library: Library, person_id: int, exclude: Collection[int] = (),
+                  n: int = 6) -> tuple[list[int], int]:
+    """The ``n`` faces that stand best for a person (those the user placed, then the surest;
+    unsure ones last; none in ``exclude``), and how many faces the person has besides
+    ``exclude`` (not removed, in present photos): what a review question shows beside a face."""
+    where = [Face.person_id == int(person_id), Face.removed.is_(False),
+             Photo.status == PhotoStatus.PRESENT]
+    if exclude:
+        where.append(Face.id.not_in([int(f) for f in exclude]))
+    with library.session() as s:
+        total = s.scalar(select(func.count()).select_from(Face)
+                         .join(Photo, Photo.id == Face.photo_id).where(*where)) or 0
+        ids = list(s.scalars(select(Face.id).join(Photo, Photo.id == Face.photo_id)
+                             .where(*where)
+                             .order_by((Face.source == "user").desc(), Face.unsure,
+                                       Face.confidence.desc().nulls_last(), Face.id)
+                             .limit(n)))
+    return [int(f) for f in ids], int(total)
 
 
 def face_crops(library: Library, face_ids: list[int]) -> dict[int, FaceCrop]:

@@ -8,6 +8,11 @@ before it), whose params hold ``moves``: ``[{"from_cluster_id", "to_cluster_id",
 Undoing it restores the placements and confidences it changed, and only where the library still
 holds what Learn left (photos organised since keep their place). For a few thousand photos on a
 CPU it takes about a second.
+
+Then (``people=True``, the default: what ``photoclust learn`` and the app's Learn do) the faces
+the user did not place are re-sorted after the user's corrections of people
+(``faces.editing.learn_people``): a second undoable edit (kind ``learn_people``), in
+``LearnResult.people``.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from sqlalchemy import select
 from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.clustering.identity import apply_clustering_as_edit
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.core.edits.history import ChangeSet, cluster_moves
+from photoclust.core.edits.history import ChangeSet, EditResult, cluster_moves
 from photoclust.core.embedding.store import load_embeddings, newest_clustering_model
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.constraints import Constraints, derive_constraints
@@ -101,11 +106,14 @@ class LearnResult:
     event_id: int | None = None
     description: str = ""
     moves: list[dict] = field(default_factory=list)
+    #: The faces re-sorted after (``learn_people``, its own edit); ``None`` when none moved.
+    people: EditResult | None = None
 
     def to_json(self) -> dict:
         return {"run_id": self.run_id, "photos": self.n_photos, "labelled": self.n_labelled,
                 "reassigned": self.n_reassigned, "event_id": self.event_id,
-                "description": self.description, "moves": self.moves}
+                "description": self.description, "moves": self.moves,
+                "people": None if self.people is None else self.people.to_json()}
 
 
 def describe_moves(names: dict[int, str], moves: list[dict], limit: int = MOVES_DESCRIBED) -> str:
@@ -120,14 +128,17 @@ def describe_moves(names: dict[int, str], moves: list[dict], limit: int = MOVES_
 
 
 class LearnJob(Job[LearnResult]):
-    """Retrain on the user's corrections and reassign the photos the user did not place."""
+    """Retrain on the user's corrections and reassign the photos the user did not place; with
+    ``people``, then re-sort the faces the user did not place (a second edit)."""
 
     title = "Learning from your corrections"
 
-    def __init__(self, library: Library, model: str | None = None, random_state: int = 0):
+    def __init__(self, library: Library, model: str | None = None, random_state: int = 0,
+                 people: bool = True):
         self.library = library
         self.model = model
         self.random_state = random_state
+        self.people = people
 
     def prepare(self) -> None:
         self.model = self.model or newest_clustering_model(self.library)
@@ -135,13 +146,14 @@ class LearnJob(Job[LearnResult]):
             raise JobError("the library has no clusters yet: run `photoclust cluster` first")
 
     def run(self, ctx: JobContext) -> LearnResult:
-        ctx.report(0, 3, "loading embeddings and corrections")
+        steps = 4 if self.people else 3
+        ctx.report(0, steps, "loading embeddings and corrections")
         data = load_learning_data(self.library, self.model)
         ctx.raise_if_cancelled()
-        ctx.report(1, 3, "learning")
+        ctx.report(1, steps, "learning")
         learner = fit_learner(data, self.random_state)
         ctx.raise_if_cancelled()
-        ctx.report(2, 3, "saving clusters")
+        ctx.report(2, steps, "saving clusters")
         labels, label_clusters = self._labels_for_storage(learner)
         confidences = calibrated_confidences(data.X, learner.labels_, data.user, data.model)
         ctx.raise_if_cancelled()
@@ -162,9 +174,15 @@ class LearnJob(Job[LearnResult]):
             self.library, "learn", describe, data.model, "learn", data.photo_ids, labels,
             confidences=confidences, label_clusters=label_clusters,
             params={"learner": learner.get_params(), "labelled": data.n_labelled})
-        ctx.report(3, 3, "done")
+        people = None
+        if self.people:
+            from photoclust.core.faces.editing import learn_people
+
+            ctx.report(3, steps, "re-sorting faces")
+            people = learn_people(self.library)
+        ctx.report(steps, steps, "done")
         return LearnResult(run_id, len(data.photo_ids), data.n_labelled, summary["moved"],
-                           edit.event_id, summary["description"], summary["moves"])
+                           edit.event_id, summary["description"], summary["moves"], people)
 
     def _labels_for_storage(self, learner: CorrectionLearner) -> tuple[np.ndarray, dict[int, int]]:
         """Label indices into ``classes_`` (-1 for a photo the learner could not place), and the

@@ -8,7 +8,10 @@ person needs to see to decide at a glance (``QuestionView``):
 
 - a photo question ("is this photo in Beach?"): the photo, and the typical photos of Beach;
 - a merge ("does Sand belong in Beach?"): samples of both clusters side by side;
-- a split ("are these photos a group of their own?"): samples of both parts.
+- a split ("are these photos a group of their own?"): samples of both parts;
+- a people question (``core/faces/questions.py``; ``FacesView``): "Is this Anna?" shows the
+  face and Anna's typical faces, "Are these the same person?" faces of both people, "Who is
+  this?" the face; the faces are cut from their photos (``FaceCrop``).
 
 A cluster's typical photos are its most confident ones (photos the user placed or confirmed
 first). ``answer_question`` turns one key press into one edit through
@@ -23,8 +26,9 @@ from sqlalchemy import func, select
 
 from photoclust.core.clustering import editing
 from photoclust.core.edits.history import EditResult
-from photoclust.core.faces.questions import PeopleQuestion
-from photoclust.core.jobs import Job, JobContext
+from photoclust.core.faces.questions import IS_THIS, SAME_PERSON, PeopleQuestion
+from photoclust.core.faces.read import FaceCrop, display_name, face_crops, typical_faces
+from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, Question
 from photoclust.core.library import Library
 from photoclust.core.library.chunks import chunks
@@ -57,6 +61,19 @@ class QuestionView:
     right_total: int = 0
 
 
+@dataclass(frozen=True)
+class FacesView:
+    """What a people question is about, as two captioned rows of faces (face ids; ``right``
+    may be empty). ``left_total``/``right_total``: the faces each side stands for."""
+
+    left_caption: str
+    left: tuple[int, ...]
+    right_caption: str = ""
+    right: tuple[int, ...] = ()
+    left_total: int = 0
+    right_total: int = 0
+
+
 @dataclass
 class ReviewQueue:
     questions: list[Question]
@@ -64,15 +81,30 @@ class ReviewQueue:
     photos: dict[int, PhotoRef] = field(default_factory=dict)  # every photo a view shows
     # The people questions ("Is this Anna?", "Are these the same person?"; core/faces/questions),
     # asked after the photo questions; ``answer_question`` answers them too.
-    people: list = field(default_factory=list)
+    people: list[PeopleQuestion] = field(default_factory=list)
+    people_views: list[FacesView] = field(default_factory=list)  # one per people question
+    faces: dict[int, FaceCrop] = field(default_factory=dict)  # every face a people view shows
 
-    def remove(self, question: Question) -> None:
+    @property
+    def items(self) -> list[Question | PeopleQuestion]:
+        """Every question in the order asked: the photo and cluster questions, then people."""
+        return [*self.questions, *self.people]
+
+    def view(self, row: int) -> QuestionView | FacesView:
+        """The view of ``items[row]``."""
+        n = len(self.questions)
+        return self.views[row] if row < n else self.people_views[row - n]
+
+    def remove(self, question: Question | PeopleQuestion) -> None:
         """Drop an answered question (found by identity)."""
-        for row, q in enumerate(self.questions):
-            if q is question:
-                del self.questions[row]
-                del self.views[row]
-                return
+        for questions, views in ((self.questions, self.views),
+                                 (self.people, self.people_views)):
+            for row, q in enumerate(questions):
+                if q is question:
+                    del questions[row]
+                    if row < len(views):
+                        del views[row]
+                    return
 
 
 def _merged(q: ClusterSuggestion) -> int:
@@ -147,6 +179,34 @@ def question_views(library: Library, questions: list[Question],
     return views, photos
 
 
+def faces_views(library: Library, people: list[PeopleQuestion],
+                per_side: int = SAMPLES_PER_SIDE) -> tuple[list[FacesView], dict[int, FaceCrop]]:
+    """The view of each people question and where to cut the faces they show from."""
+    views: list[FacesView] = []
+    for q in people:
+        if q.kind == SAME_PERSON:
+            assert q.person_id is not None and q.other_person_id is not None
+            sides = []
+            for pid, name, ids in ((q.person_id, q.person_name, q.face_ids),
+                                   (q.other_person_id, q.other_person_name, q.other_face_ids)):
+                _ids, total = typical_faces(library, pid, n=0)
+                sides.append((f"“{display_name(pid, name)}” · {_plural(total, 'face')}",
+                              tuple(ids[:per_side]), total))
+            (lc, left, lt), (rc, right, rt) = sides
+            views.append(FacesView(lc, left, rc, right, lt, rt))
+        elif q.kind == IS_THIS and q.person_id is not None and q.face_id is not None:
+            typical, total = typical_faces(library, q.person_id, {q.face_id}, per_side)
+            views.append(FacesView(
+                "This face", (q.face_id,),
+                f"Faces of “{display_name(q.person_id, q.person_name)}” · "
+                f"{_plural(total, 'face')}", tuple(typical), 1, total))
+        else:  # who is this?
+            views.append(FacesView("This face", () if q.face_id is None else (q.face_id,),
+                                   left_total=1))
+    shown = sorted({f for v in views for f in (*v.left, *v.right)})
+    return views, face_crops(library, shown)
+
+
 class ReviewJob(Job[ReviewQueue]):
     """The review questions with what each one shows, computed off the GUI thread."""
 
@@ -156,24 +216,42 @@ class ReviewJob(Job[ReviewQueue]):
         self.library, self.model, self.limit = library, model, limit
 
     def run(self, ctx: JobContext) -> ReviewQueue:
+        from photoclust.core.faces.questions import people_questions
         from photoclust.core.learning.suggestions import review_suggestions
 
-        ctx.report(0, 2, "Learning from your corrections")
-        review = review_suggestions(self.library, limit=self.limit, model=self.model)
+        ctx.report(0, 3, "Learning from your corrections")
+        questions: list[Question] = []
+        try:
+            review = review_suggestions(self.library, limit=self.limit, model=self.model)
+            questions = sorted([*review.items, *review.suggestions], key=lambda q: q.rank)
+        except JobError as no_clusters:
+            # No clusters yet (faces found, Organize not finished): the people questions are
+            # asked all the same; with none either, the page says why there is nothing.
+            not_clustered: JobError | None = no_clusters
+        else:
+            not_clustered = None
         ctx.raise_if_cancelled()
-        ctx.report(1, 2, "Choosing photos to show")
-        questions: list[Question] = sorted([*review.items, *review.suggestions],
-                                           key=lambda q: q.rank)
+        ctx.report(1, 3, "Choosing photos to show")
         views, photos = question_views(self.library, questions)
-        from photoclust.core.faces.questions import people_questions
-
+        ctx.raise_if_cancelled()
+        ctx.report(2, 3, "Choosing faces to show")
         people = people_questions(self.library, limit=self.limit)
-        ctx.report(2, 2, "")
-        return ReviewQueue(questions, views, photos, people)
+        if not_clustered is not None and not people:
+            raise not_clustered
+        people_views, faces = faces_views(self.library, people)
+        ctx.report(3, 3, "")
+        return ReviewQueue(questions, views, photos, people, people_views, faces)
 
 
-def question_text(q: Question) -> str:
+def question_text(q: Question | PeopleQuestion) -> str:
     """The question in one line, and why it is asked in a second."""
+    if isinstance(q, PeopleQuestion):
+        if q.kind == SAME_PERSON:
+            return f"{q.text}\nAsked because their faces look much alike."
+        if q.kind == IS_THIS:
+            return (f"{q.text}\nAsked because you have not checked this face yet (the least "
+                    "sure first). “No, it is…” says who it is.")
+        return f"{q.text}\nThis face is with no one yet: “Who is it?…” says who it is."
     if q.kind == PHOTO:
         # How sure the program is matters for a doubtful photo; a cluster's most typical photo is
         # asked to check the cluster, and "100 % sure" there would only puzzle.

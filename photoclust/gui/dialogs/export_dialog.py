@@ -1,5 +1,7 @@
-"""Export albums: choose a folder, a mode, the clusters and XMP sidecars, then run the core's
-``ExportJob`` in the background with a progress bar and Cancel inside the dialog.
+"""Export albums: choose a folder, a mode, albums per cluster, per event or per named person
+(as ``photoclust export``, ``--events``, ``--people``), which of them, and XMP sidecars, then run
+the core's ``ExportJob`` (``PeopleExportJob``) in the background with a progress bar and Cancel
+inside the dialog.
 
 The dialog only gathers choices and shows what the job reports: the export itself (and its
 ``prepare()`` checks, which touch the disk) runs on the app's ``JobQueue`` like every other job
@@ -31,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclust.core.export.albums import ExportJob, ExportResult
+from photoclust.core.export.albums import ExportJob, ExportResult, PeopleExportJob
 from photoclust.core.jobs import JobError, Progress
 from photoclust.gui.file_dialogs import choose_folder
 from photoclust.gui.resources import icon
@@ -43,6 +45,16 @@ MODES = (
      "No extra disk space (copies across drives); editing an exported file edits the original"),
     ("symlink", "Symbolic links", "Links to the originals: tiny, but they break if the originals "
                                   "move"),
+)
+#: What an album stands for: (kind, the choice's text, "All …", the list's label, what to say
+#: when there is none).
+ALBUM_KINDS = (
+    ("clusters", "One album per cluster", "All clusters", "Clusters:",
+     "No clusters yet: organize a folder first."),
+    ("events", "One album per event", "All events", "Events:",
+     "No events yet: photos with a capture time are grouped into events when organized."),
+    ("people", "One album per person", "All named people", "People:",
+     "No named people yet: name people on the People page."),
 )
 _OUTDIR_KEY = "export/outdir"
 _MESSAGE_CHARS = 60
@@ -99,39 +111,47 @@ class ExportDialog(QDialog):
             self.mode_combo.addItem(text, mode)
             self.mode_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
 
+        # Albums per cluster, event or named person: the list below shows those of the kind
+        # chosen (events and people are read when first chosen).
+        self.kind_combo = QComboBox()
+        for kind, text, *_rest in ALBUM_KINDS:
+            self.kind_combo.addItem(text, kind)
+        self._entries: dict[str, list[tuple[int, str, int]]] = {"clusters": list(clusters)}
+        self._chosen: dict[str, set[int]] = {"clusters": set(selected_ids)}
+
         self.all_radio = QRadioButton("All clusters")
         self.chosen_radio = QRadioButton("Only these:")
         scope = QButtonGroup(self)
         scope.addButton(self.all_radio)
         scope.addButton(self.chosen_radio)
-        self.cluster_list = QListWidget()
+        self.cluster_list = QListWidget()  # the clusters, events or people to choose from
         self.cluster_list.setMaximumHeight(160)
-        chosen = set(selected_ids)
-        for cluster_id, name, size in clusters:
-            item = QListWidgetItem(f"{name} ({size:,})")
-            item.setData(Qt.ItemDataRole.UserRole, cluster_id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if cluster_id in chosen
-                               else Qt.CheckState.Unchecked)
-            self.cluster_list.addItem(item)
+        self.scope_hint = QLabel()
+        self.scope_hint.setWordWrap(True)
+        self.scope_hint.hide()
+        self.scope_label = QLabel("Clusters:")
+        self._shown_kind: str | None = None
+        self._fill_list("clusters")
         # One selected cluster is just where the user was looking; several are a choice.
-        (self.chosen_radio if len(chosen) > 1 else self.all_radio).setChecked(True)
+        (self.chosen_radio if len(selected_ids) > 1 else self.all_radio).setChecked(True)
         self.cluster_list.setEnabled(self.chosen_radio.isChecked())
         self.chosen_radio.toggled.connect(self.cluster_list.setEnabled)
         scope_box = QVBoxLayout()
         scope_box.addWidget(self.all_radio)
         scope_box.addWidget(self.chosen_radio)
         scope_box.addWidget(self.cluster_list)
+        scope_box.addWidget(self.scope_hint)
 
-        self.xmp_check = QCheckBox("Write XMP sidecars: cluster, people and event as keywords")
+        self.xmp_check = QCheckBox("Write XMP sidecars: album, people and event as keywords")
         self.xmp_check.setToolTip("For digiKam, darktable and Lightroom: <photo>.xmp next to "
-                                  "each exported photo, with its cluster's name, the named "
+                                  "each exported photo, with its album's name, the named "
                                   "people (and their faces), its event and its place")
 
         form = QFormLayout()
         form.addRow("Output folder:", outdir_row)
         form.addRow("Export as:", self.mode_combo)
-        form.addRow("Clusters:", scope_box)
+        form.addRow("Albums:", self.kind_combo)
+        form.addRow(self.scope_label, scope_box)
         form.addRow("", self.xmp_check)
 
         self.progress_bar = QProgressBar()
@@ -173,6 +193,8 @@ class ExportDialog(QDialog):
         self.outdir_edit.textChanged.connect(self._update_buttons)
         self.cluster_list.itemChanged.connect(self._update_buttons)
         self.chosen_radio.toggled.connect(self._update_buttons)
+        self.kind_combo.currentIndexChanged.connect(lambda _i: self.set_album_kind(
+            self.kind_combo.currentData()))
         self._update_buttons()
 
     # --- choices ------------------------------------------------------------------------------
@@ -183,10 +205,60 @@ class ExportDialog(QDialog):
     def mode(self) -> str:
         return self.mode_combo.currentData()
 
+    def album_kind(self) -> str:
+        """``clusters``, ``events`` or ``people``: what one album stands for."""
+        return self.kind_combo.currentData()
+
+    def set_album_kind(self, kind: str) -> None:
+        """Show the clusters, events or named people to choose from (what was checked for a
+        kind is kept while another is shown)."""
+        if self.kind_combo.currentData() != kind:
+            self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind))
+            return  # the combo's signal comes back here
+        self._fill_list(kind)
+        self._update_buttons()
+
+    def _read_entries(self, kind: str) -> list[tuple[int, str, int]]:
+        """``(id, name, photos)`` of the events or named people (one short read each)."""
+        if kind == "events":
+            from photoclust.core.events.queries import list_events
+
+            return [(e.id, e.name, e.photos) for e in list_events(self.library)]
+        from photoclust.core.faces.read import list_people
+
+        return [(p.id, p.label, p.photos) for p in list_people(self.library, named_only=True)]
+
+    def _fill_list(self, kind: str) -> None:
+        if self._shown_kind is not None:  # what was checked for the kind shown so far is kept
+            self._chosen[self._shown_kind] = set(self._checked_ids())
+        if kind not in self._entries:
+            self._entries[kind] = self._read_entries(kind)
+        self._shown_kind = kind
+        _kind, _text, all_text, label, none_text = next(k for k in ALBUM_KINDS if k[0] == kind)
+        self.all_radio.setText(all_text)
+        self.scope_label.setText(label)
+        chosen = self._chosen.get(kind, set())
+        self.cluster_list.blockSignals(True)
+        self.cluster_list.clear()
+        for entry_id, name, size in self._entries[kind]:
+            item = QListWidgetItem(f"{name} ({size:,})")
+            item.setData(Qt.ItemDataRole.UserRole, entry_id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if entry_id in chosen
+                               else Qt.CheckState.Unchecked)
+            self.cluster_list.addItem(item)
+        self.cluster_list.blockSignals(False)
+        self.scope_hint.setText(none_text)
+        self.scope_hint.setVisible(not self._entries[kind])
+
     def chosen_cluster_ids(self) -> list[int] | None:
-        """The checked clusters, or None for all of them."""
+        """The checked clusters (events, people: whatever the list shows), or None for all of
+        them."""
         if self.all_radio.isChecked():
             return None
+        return self._checked_ids()
+
+    def _checked_ids(self) -> list[int]:
         return [self.cluster_list.item(r).data(Qt.ItemDataRole.UserRole)
                 for r in range(self.cluster_list.count())
                 if self.cluster_list.item(r).checkState() == Qt.CheckState.Checked]
@@ -198,11 +270,12 @@ class ExportDialog(QDialog):
     def _update_buttons(self) -> None:
         chosen = self.chosen_cluster_ids()
         self.export_button.setEnabled(not self.is_running() and self.outdir() is not None
+                                      and bool(self.cluster_list.count())
                                       and (chosen is None or bool(chosen)))
 
     def _set_choices_enabled(self, enabled: bool) -> None:
-        for widget in (self.outdir_edit, self.browse_button, self.mode_combo, self.all_radio,
-                       self.chosen_radio, self.xmp_check):
+        for widget in (self.outdir_edit, self.browse_button, self.mode_combo, self.kind_combo,
+                       self.all_radio, self.chosen_radio, self.xmp_check):
             widget.setEnabled(enabled)
         self.cluster_list.setEnabled(enabled and self.chosen_radio.isChecked())
 
@@ -222,8 +295,13 @@ class ExportDialog(QDialog):
         outdir = self.outdir()
         if self.is_running() or outdir is None:
             return None
-        job = ExportJob(self.library, outdir, mode=self.mode(),
-                        cluster_ids=self.chosen_cluster_ids(), xmp=self.xmp_check.isChecked())
+        kind, chosen, xmp = self.album_kind(), self.chosen_cluster_ids(), self.xmp_check.isChecked()
+        if kind == "people":
+            job: ExportJob = PeopleExportJob(self.library, outdir, mode=self.mode(),
+                                             person_ids=chosen, xmp=xmp)
+        else:
+            job = ExportJob(self.library, outdir, mode=self.mode(), cluster_ids=chosen, xmp=xmp,
+                            events=kind == "events")
 
         def connect(worker: JobWorker) -> None:
             worker.progressed.connect(self._on_progress)

@@ -1,27 +1,32 @@
 """A small dialog to choose a cluster by typing part of its name (review's "No, it belongs in…",
-search's "Move to cluster…"). Window-modal but not blocking: ``picked(cluster_id)`` when the user
-presses Enter or double-clicks a cluster."""
+search's "Move to cluster…"), or a person (review's "No, it is…", ``PersonPicker``: the people
+and "A new person"). Window-modal but not blocking: ``picked(id)`` when the user presses Enter
+or double-clicks one (``None`` for a new person)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import AbstractSet
 
 from PySide6.QtCore import QSortFilterProxyModel, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout
 
+from photoclust.core.faces.read import list_people
 from photoclust.core.library.queries import list_clusters
 
 
-class ClusterPicker(QDialog):
-    picked = Signal(int)
+class NamePicker(QDialog):
+    """Choose one of ``entries`` (``(id, label)``) by typing part of its label."""
 
-    def __init__(self, library, prompt: str, exclude: AbstractSet[int] = frozenset(),
-                 parent=None):
+    picked = Signal(object)  # the id chosen
+
+    def __init__(self, entries: Iterable[tuple[int | None, str]], prompt: str, title: str,
+                 placeholder: str, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Choose a cluster")
+        self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.WindowModal)
-        clusters = [c for c in list_clusters(library) if c.id not in exclude]
-        self._ids = [c.id for c in clusters]
-        names = [f"{c.name or 'Unnamed'}  ({c.size:,})" for c in clusters]
+        entries = list(entries)
+        self._ids = [i for i, _label in entries]
+        names = [label for _i, label in entries]
         self._source = QStringListModel(names, self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self._source)
@@ -29,7 +34,7 @@ class ClusterPicker(QDialog):
         label = QLabel(prompt)
         label.setWordWrap(True)
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Type part of a cluster's name")
+        self.filter.setPlaceholderText(placeholder)
         self.filter.setClearButtonEnabled(True)
         self.list = QListView()
         self.list.setModel(self.proxy)
@@ -56,8 +61,8 @@ class ClusterPicker(QDialog):
             return
         super().keyPressEvent(event)
 
-    def cluster_ids(self) -> list[int]:
-        """The clusters the list shows now, in order."""
+    def ids(self) -> list:
+        """The ids the list shows now, in order."""
         return [self._ids[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]
                 for r in range(self.proxy.rowCount())]
 
@@ -65,6 +70,34 @@ class ClusterPicker(QDialog):
         index = self.list.currentIndex()
         if not index.isValid():
             return
-        cluster_id = self._ids[self.proxy.mapToSource(index).row()]
+        chosen = self._ids[self.proxy.mapToSource(index).row()]
         self.accept()
-        self.picked.emit(cluster_id)
+        self.picked.emit(chosen)
+
+
+class ClusterPicker(NamePicker):
+    def __init__(self, library, prompt: str, exclude: AbstractSet[int] = frozenset(),
+                 parent=None):
+        clusters = [c for c in list_clusters(library) if c.id not in exclude]
+        super().__init__([(c.id, f"{c.name or 'Unnamed'}  ({c.size:,})") for c in clusters],
+                         prompt, "Choose a cluster", "Type part of a cluster's name", parent)
+
+    def cluster_ids(self) -> list[int]:
+        """The clusters the list shows now, in order."""
+        return self.ids()
+
+
+#: The entry of ``PersonPicker`` that makes a new person (``picked(None)``).
+NEW_PERSON_LABEL = "A new person"
+
+
+class PersonPicker(NamePicker):
+    """The people (named first, as the People page lists them) and "A new person" last."""
+
+    def __init__(self, library, prompt: str, exclude: AbstractSet[int] = frozenset(),
+                 parent=None):
+        people = [p for p in list_people(library) if p.id not in exclude]
+        entries: list[tuple[int | None, str]] = [
+            (p.id, f"{p.label}  ({p.faces:,} face{'s' * (p.faces != 1)})") for p in people]
+        super().__init__([*entries, (None, NEW_PERSON_LABEL)], prompt, "Choose a person",
+                         "Type part of a name", parent)

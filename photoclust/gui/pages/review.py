@@ -3,9 +3,13 @@ showing what it is about at a size a person can decide from.
 
 - a photo question shows the photo beside the typical photos of its suggested cluster;
 - a merge shows samples of both clusters side by side;
-- a split shows both parts.
+- a split shows both parts;
+- after them, the people questions (``core/faces/questions.py``): "Is this Anna?" shows the face
+  large beside Anna's typical faces, "Are these the same person?" faces of both people, "Who is
+  this?" the face (``review_faces.FaceSide``: faces cut from their photos off the GUI thread).
 
-One key per answer: Y (yes), N (no), B ("No, it belongs in…": a cluster picker), S (skip);
+One key per answer: Y (yes), N (no), B ("No, it belongs in…": a cluster picker; for a face
+"No, it is…" / "Who is it?…": a person picker with "A new person"), S (skip);
 Left/Right go back and forth between questions, F5 asks afresh. Answers are edits
 (``core.learning.review_queue.answer_question`` through ``state.run_edit``), undoable like any
 other. The queue is computed off the GUI thread by ``core.learning.review_queue.ReviewJob``; while
@@ -30,6 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclust.core.faces.questions import IS_THIS, SAME_PERSON, WHO, PeopleQuestion
+from photoclust.core.learning.questions import Question
 from photoclust.core.learning.review_queue import (
     ELSEWHERE,
     MERGE,
@@ -37,20 +43,27 @@ from photoclust.core.learning.review_queue import (
     PHOTO,
     SKIP,
     YES,
+    FacesView,
+    QuestionView,
     ReviewJob,
     ReviewQueue,
     answer_question,
     question_text,
 )
+from photoclust.gui.models.face_crops import FaceCropLoader
 from photoclust.gui.models.photo_refs import PhotoRefModel, PhotoStrip, RefRow
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import JobPage
-from photoclust.gui.pages.cluster_picker import ClusterPicker
+from photoclust.gui.pages.cluster_picker import ClusterPicker, NamePicker, PersonPicker
+from photoclust.gui.pages.review_faces import FaceSide
 from photoclust.gui.pages.widgets import action_button, busy_panel, message_label
 
 #: Thumbnails of a question, in pixels (the issue's floor is 160).
 QUESTION_THUMB = 168
+#: The face a people question asks about ("Is this Anna?"), in pixels.
+QUESTION_FACE = 240
+ELSEWHERE_TEXT = "No, it belongs in…"
 
 
 class _Side(QWidget):
@@ -89,8 +102,11 @@ class ReviewPage(LiveWhileShown, JobPage):
         #: Photos the answers since the queue was made took out of their cluster: no longer
         #: shown among a cluster's typical photos.
         self._taken_out: set[int] = set()
-        self.picker: ClusterPicker | None = None
+        self.picker: NamePicker | None = None
         self.thumbnails = ThumbnailLoader(state.library, icon_size=QUESTION_THUMB, parent=self)
+        # Faces of the people questions: the one asked about large, the others as thumbnails.
+        self.face_large = FaceCropLoader(state.library, QUESTION_FACE, self)
+        self.face_small = FaceCropLoader(state.library, QUESTION_THUMB, self)
 
         title = QLabel("Review")
         title.setObjectName("paneTitle")
@@ -114,14 +130,30 @@ class ReviewPage(LiveWhileShown, JobPage):
         self.question_label.setStyleSheet("font-size: 12pt;")
         self.left = _Side(self.thumbnails)
         self.right = _Side(self.thumbnails)
-        sides = QHBoxLayout()
+        self.photo_sides = QWidget()
+        sides = QHBoxLayout(self.photo_sides)
+        sides.setContentsMargins(0, 0, 0, 0)
         sides.addWidget(self.left, 1)
         sides.addWidget(self.right, 1)
         self.sides = sides
+        # a people question: faces instead of photos
+        loaders = [self.face_small, self.face_large]
+        self.face_left = FaceSide(loaders)
+        self.face_right = FaceSide(loaders)
+        self.face_sides = QWidget()
+        faces = QHBoxLayout(self.face_sides)
+        faces.setContentsMargins(0, 0, 0, 0)
+        faces.addWidget(self.face_left, 1)
+        faces.addWidget(self.face_right, 1)
+        faces.addStretch(0)  # takes the room of a right side left empty ("Who is this?")
+        self.faces_layout = faces
+        self.content = QStackedWidget()
+        self.content.addWidget(self.photo_sides)
+        self.content.addWidget(self.face_sides)
         q = QVBoxLayout(self.question)
         q.setContentsMargins(0, 0, 0, 0)
         q.addWidget(self.question_label)
-        q.addLayout(sides, 1)
+        q.addWidget(self.content, 1)
 
         self.stack = QStackedWidget()
         for w in (self.loading, self.message, self.question):
@@ -132,8 +164,8 @@ class ReviewPage(LiveWhileShown, JobPage):
                             "Yes: the suggestion is right")
         self.no_action = a(self, "No", ["N"], lambda: self.answer(NO),
                            "No: the suggestion is wrong")
-        self.elsewhere_action = a(self, "No, it belongs in…", ["B"], self.pick_cluster,
-                                  "No: choose the cluster it belongs in")
+        self.elsewhere_action = a(self, ELSEWHERE_TEXT, ["B"], self.pick_cluster,
+                                  "No: choose the cluster (or person) it belongs to")
         self.skip_action = a(self, "Skip", ["S"], lambda: self.answer(SKIP),
                              "Skip this question for now")
         self.prev_action = a(self, "Previous question", ["Left"], lambda: self.go(-1),
@@ -150,6 +182,7 @@ class ReviewPage(LiveWhileShown, JobPage):
             button = action_button(action, f"{action.text()}  ({key})")
             buttons.addWidget(button)
             self.buttons[action.text()] = button
+        self.elsewhere_button = self.buttons[ELSEWHERE_TEXT]
         buttons.addStretch(1)
         refresh = QPushButton(f"{self.refresh_action.text()}  (F5)")
         refresh.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -167,7 +200,7 @@ class ReviewPage(LiveWhileShown, JobPage):
         layout.addLayout(buttons)
         layout.addWidget(self.hint)
 
-        for side in (self.left, self.right):
+        for side in (self.left, self.right, self.face_left, self.face_right):
             side.strip.photoActivated.connect(
                 lambda pid, s=side: self.state.show_page("viewer", photo_id=pid,
                                                          photo_ids=s.model.photo_ids(),
@@ -221,10 +254,15 @@ class ReviewPage(LiveWhileShown, JobPage):
             self.stale = True  # edited elsewhere: ask afresh the next time the page is shown
 
     # --- showing ------------------------------------------------------------------------------
-    def current_question(self):
-        if self.queue is None or not 0 <= self.current < len(self.queue.questions):
+    def current_question(self) -> Question | PeopleQuestion | None:
+        """The question shown: a photo or cluster question, or after them a people question."""
+        if self.queue is None:
             return None
-        return self.queue.questions[self.current]
+        items = self.queue.items
+        return items[self.current] if 0 <= self.current < len(items) else None
+
+    def _count(self) -> int:
+        return 0 if self.queue is None else len(self.queue.questions) + len(self.queue.people)
 
     def _show(self, message: str | None = None) -> None:
         q = self.current_question()
@@ -246,7 +284,16 @@ class ReviewPage(LiveWhileShown, JobPage):
         for action in (self.yes_action, self.no_action, self.elsewhere_action,
                        self.skip_action):
             action.setEnabled(has_question)
-        n = len(self.queue.questions) if self.queue is not None else 0
+        if has_question and isinstance(q, PeopleQuestion):
+            # "Same person?" is yes or no; "Who is this?" is answered by naming the person.
+            self.elsewhere_action.setEnabled(q.kind != SAME_PERSON)
+            self.yes_action.setEnabled(q.kind != WHO)
+            self.no_action.setEnabled(q.kind != WHO)
+        elsewhere = (ELSEWHERE_TEXT if not isinstance(q, PeopleQuestion)
+                     else "Who is it?…" if q.kind == WHO else "No, it is…")
+        self.elsewhere_action.setText(elsewhere)
+        self.elsewhere_button.setText(f"{elsewhere}  (B)")
+        n = self._count()
         self.prev_action.setEnabled(has_question and self.current > 0)
         self.next_action.setEnabled(has_question and self.current < n - 1)
         self.refresh_action.setEnabled(not self.job_running())
@@ -266,8 +313,37 @@ class ReviewPage(LiveWhileShown, JobPage):
     def _show_question(self, q) -> None:
         if self.queue is None:
             return
-        view = self.queue.views[self.current]
+        view = self.queue.view(self.current)
         self.question_label.setText(question_text(q))
+        if isinstance(view, FacesView):
+            self._show_faces(q, view)
+        else:
+            self._show_photos(q, view)
+        total = self._count()
+        done = f" · {self.answered_count:,} answered" if self.answered_count else ""
+        self.progress_label.setText(f"Question {self.current + 1:,} of {total:,}{done}")
+        self.stack.setCurrentWidget(self.question)
+
+    def _show_faces(self, q: PeopleQuestion, view: FacesView) -> None:
+        """The face asked about large (with the person's typical faces beside it), or faces of
+        both people side by side."""
+        assert self.queue is not None
+        crops = self.queue.faces
+        one_face = q.kind != SAME_PERSON
+        self.face_left.show_faces(view.left_caption,
+                                  [crops[f] for f in view.left if f in crops],
+                                  self.face_large if one_face else self.face_small)
+        self.face_right.show_faces(view.right_caption,
+                                   [crops[f] for f in view.right if f in crops], self.face_small)
+        self.faces_layout.setStretch(0, 1)
+        self.faces_layout.setStretch(1, 2 if one_face else 1)
+        self.faces_layout.setStretch(2, 0 if view.right else 2)
+        self.face_left.setMinimumWidth(QUESTION_FACE + 40 if one_face else 0)
+        self.face_left.setMaximumWidth(QUESTION_FACE + 60 if one_face else 16777215)
+        self.content.setCurrentWidget(self.face_sides)
+
+    def _show_photos(self, q: Question, view: QuestionView) -> None:
+        assert self.queue is not None
         right = view.right
         if q.kind == PHOTO:  # a cluster's typical photos, less those answered out of it
             right = tuple(p for p in right if p not in self._taken_out)
@@ -284,29 +360,30 @@ class ReviewPage(LiveWhileShown, JobPage):
         self.sides.setStretch(1, 3 if photo else 1)
         self.left.setMinimumWidth(QUESTION_THUMB + 40 if photo else 0)
         self.left.setMaximumWidth(QUESTION_THUMB + 60 if photo else 16777215)
-        self.stack.setCurrentWidget(self.question)
-        total = len(self.queue.questions)
-        done = f" · {self.answered_count:,} answered" if self.answered_count else ""
-        self.progress_label.setText(f"Question {self.current + 1:,} of {total:,}{done}")
+        self.content.setCurrentWidget(self.photo_sides)
 
     def go(self, step: int) -> None:
-        if self.queue is not None and 0 <= self.current + step < len(self.queue.questions):
+        if self.queue is not None and 0 <= self.current + step < self._count():
             self.current += step
             self._show()
 
     # --- answering ----------------------------------------------------------------------------
     def answer(self, answer: str, cluster_id: int | None = None) -> None:
+        """Answer the question shown (``cluster_id``: for ``elsewhere``, the cluster, or for a
+        face the person, ``None`` a new one); the answer is saved as an edit off the GUI
+        thread and the next question is shown at once."""
         q = self.current_question()
         if q is None or self.queue is None:
             return
         if answer == SKIP:
-            if self.current < len(self.queue.questions) - 1:
+            if self.current < self._count() - 1:
                 self.current += 1
             else:
                 self.current = 0
         else:
             self._own_edits += 1
-            if q.kind == PHOTO and answer in (NO, ELSEWHERE):
+            if not isinstance(q, PeopleQuestion) and q.kind == PHOTO and \
+                    answer in (NO, ELSEWHERE):
                 self._taken_out.add(q.photo_id)
             library = self.state.library
             worker = self.state.run_edit(lambda: answer_question(library, q, answer, cluster_id),
@@ -316,7 +393,7 @@ class ReviewPage(LiveWhileShown, JobPage):
             worker.cancelled.connect(self._edit_failed)
             self.queue.remove(q)
             self.answered_count += 1
-            self.current = min(self.current, max(0, len(self.queue.questions) - 1))
+            self.current = min(self.current, max(0, self._count() - 1))
         self._show()
         self.answered.emit(answer)
 
@@ -327,16 +404,19 @@ class ReviewPage(LiveWhileShown, JobPage):
         self._own_edits = max(0, self._own_edits - 1)
         self.stale = True
 
-    def pick_cluster(self) -> ClusterPicker | None:
-        """Open the cluster picker for "No, it belongs in…"; the pick answers the question."""
+    def pick_cluster(self) -> NamePicker | None:
+        """Open the cluster picker for "No, it belongs in…" (for a face the person picker of
+        "No, it is…"); the pick answers the question."""
         q = self.current_question()
         if q is None:
             return None
+        if isinstance(q, PeopleQuestion):
+            return self._pick_person(q)
         if q.kind == PHOTO:
             prompt, exclude = "Which cluster does this photo belong in?", {q.suggested_cluster_id}
         elif q.kind == MERGE:
             prompt = f"Which cluster do the photos of “{q.other_cluster_name}” belong in?"
-            exclude = {q.cluster_id, q.other_cluster_id}
+            exclude = {c for c in (q.cluster_id, q.other_cluster_id) if c is not None}
         else:
             prompt, exclude = "Which cluster do these photos belong in?", {q.cluster_id}
         self.picker = ClusterPicker(self.state.library, prompt, exclude, self)
@@ -344,3 +424,18 @@ class ReviewPage(LiveWhileShown, JobPage):
         self.picker.open()
         self.picker.filter.setFocus()
         return self.picker
+
+    def _pick_person(self, q: PeopleQuestion) -> PersonPicker | None:
+        if q.kind not in (IS_THIS, WHO):
+            return None  # "Are these the same person?" is yes or no
+        from photoclust.core.faces.read import display_name
+
+        prompt = ("Who is it?" if q.kind == WHO or q.person_id is None else
+                  f"Not {display_name(q.person_id, q.person_name)}: who is it?")
+        exclude = {q.person_id} if q.person_id is not None else set()
+        picker = PersonPicker(self.state.library, prompt, exclude, self)
+        picker.picked.connect(lambda pid: self.answer(ELSEWHERE, pid))
+        self.picker = picker
+        picker.open()
+        picker.filter.setFocus()
+        return picker
