@@ -87,7 +87,15 @@ def test_a_click_on_a_dot_shows_its_photos_and_leads_to_its_events(qtbot, trips)
     assert panel.photo_model.rowCount() == 2
     assert panel.place_title.text() == "2 photos taken in Köln, Germany"
     assert all(r.path.split("/")[-1].startswith("koln") for r in panel.photo_model.rows())
-    assert view.selected is not None
+    koln_ids = set(panel.photo_model.photo_ids())
+    assert view.selected_dots(view.clusters()).sum() == 1  # Köln's dot is ringed
+    view.zoom(4096.0, view.screen_point(*KOLN))  # its photos apart: each one's dot is ringed
+    clusters = view.clusters()
+    ringed = view.selected_dots(clusters)
+    assert len(clusters) == 5 and ringed.sum() == 2
+    assert {pid for i in ringed.nonzero()[0] for pid in view.index.photos_in(clusters, i)} \
+        == koln_ids
+    QTest.keyClick(view, Qt.Key.Key_0)
     # A click on the sea selects nothing new.
     QTest.mouseClick(view, Qt.MouseButton.LeftButton,
                      pos=view.screen_point(45.0, -4.0).toPoint())
@@ -168,3 +176,15 @@ def test_the_map_reads_again_when_the_library_changes(qtbot, trips, tmp_path):
     with qtbot.waitSignal(panel.positionsShown, timeout=10000):
         state.photosChanged.emit()
     assert len(panel.map.index) == 6
+
+
+def test_the_positions_are_read_while_the_events_are_looked_at(qtbot, trips):
+    _state, page = open_page(qtbot, TimelinePage, trips)
+    with qtbot.waitSignal(page.map_panel.positionsShown, timeout=10000):
+        page.activate()
+    qtbot.waitUntil(page.is_idle, timeout=10000)
+    assert page.views.currentWidget() is page.splitter
+    page.show_map()  # no read: the dots are there at once, fitted to the photos
+    assert page.reads.is_idle()
+    page.map_panel.map.grab()
+    assert sorted(page.map_panel.map.clusters().count.tolist()) == [2, 3]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, select
 
 from photoclust.core.events.queries import PlaceCount
 from photoclust.core.library import Library
@@ -337,7 +337,7 @@ class PositionIndex:
         return Clusters(level, x, y, count.astype(np.int64), start, order)
 
     def photos_in(self, clusters: Clusters, i: int) -> list[int]:
-        """The photos of cluster ``i`` of ``clusters``, in the index's order (time)."""
+        """The photos of cluster ``i`` of ``clusters``, in the index's order."""
         s = int(clusters.start[i])
         return self.photo_ids[clusters.order[s:s + int(clusters.count[i])]].tolist()
 
@@ -402,21 +402,37 @@ def valid_positions(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 def read_positions(library: Library) -> PositionIndex:
-    """The present photos with a usable GPS position, in time order (the user's shift applied;
-    photos without a time last)."""
-    jd = (func.julianday(Photo.taken_at)
-          + func.coalesce(PhotoWhenWhere.time_shift_s, 0) / 86400.0)
+    """The present photos with a usable GPS position (in the order of their ids; a dot's
+    photos are put in time order when shown: ``in_time_order``)."""
     with library.session() as s:
-        rows = s.execute(
+        # On the connection (Core, not the ORM's row loading: 0.3 s less on 100,000 photos).
+        rows = s.connection().execute(
             select(Photo.id, Photo.gps_lat, Photo.gps_lon)
-            .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
             .where(Photo.status == PhotoStatus.PRESENT, Photo.gps_lat.is_not(None),
                    Photo.gps_lon.is_not(None))
-            .order_by(jd.is_(None), jd, Photo.id)).all()
+            .order_by(Photo.id)).all()
     if not rows:
         return PositionIndex([], [], [])
-    data = np.array(rows, dtype=np.float64)
-    return PositionIndex(data[:, 0].astype(np.int64), data[:, 1], data[:, 2])
+    # Column by column: numpy reads 100,000 SQLAlchemy rows as one array slowly (2 s).
+    ids, lat, lon = zip(*rows)
+    return PositionIndex(np.fromiter(ids, dtype=np.int64, count=len(ids)),
+                         np.fromiter(lat, dtype=np.float64, count=len(lat)),
+                         np.fromiter(lon, dtype=np.float64, count=len(lon)))
+
+
+def in_time_order(library: Library, photo_ids: Iterable[int]) -> list[int]:
+    """The photos, oldest first (the user's time shift applied; photos without a time last)."""
+    jd = (func.julianday(Photo.taken_at, type_=Float)
+          + func.coalesce(PhotoWhenWhere.time_shift_s, 0) / 86400.0)
+    keyed: list[tuple[bool, float, int]] = []
+    with library.session() as s:
+        for part in chunks(sorted(set(photo_ids))):
+            rows = s.execute(select(Photo.id, jd)
+                             .outerjoin(PhotoWhenWhere, PhotoWhenWhere.photo_id == Photo.id)
+                             .where(Photo.id.in_(part)))
+            keyed.extend((when is None, when or 0.0, pid) for pid, when in rows)
+    keyed.sort()
+    return [pid for _none, _when, pid in keyed]
 
 
 def places_of_photos(library: Library, photo_ids: Iterable[int]) -> list[PlaceCount]:

@@ -4,8 +4,9 @@ photos. A click on a dot shows its photos on the right, with the places they wer
 "Show its events" goes back to the events of the place, as the Places list does; a double-click
 on a photo opens it in the viewer (``back="timeline"``).
 
-The positions are read off the GUI thread (``core/events/world_map.read_positions``), the first
-time the tab is shown and after each change of the library while it has been shown.
+The positions are read off the GUI thread (``core/events/world_map.read_positions``) once the
+page's events and covers are read (or at once when the tab is chosen first), and again at each
+change of the library.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from photoclust.core.events.world_map import (
     MapDataError,
     PositionIndex,
     describe_places,
+    in_time_order,
     load_outlines,
     places_of_photos,
     read_positions,
@@ -49,6 +51,7 @@ def warm_outlines(detail: str) -> None:
 
 
 def read_place_photos(library, photo_ids: list[int]) -> tuple[list[RefRow], list[PlaceCount]]:
+    photo_ids = in_time_order(library, photo_ids)
     files = photo_files(library, photo_ids)
     rows = [RefRow(pid, files[pid][0], files[pid][1]) for pid in photo_ids if pid in files]
     return rows, places_of_photos(library, photo_ids)
@@ -115,6 +118,11 @@ class PlacesMapPanel(QWidget):
                         self._on_failed)
         # The finer outlines for zooming in, read next (a few tenths of a second).
         self.reads.read("outlines", lambda: warm_outlines("50m"), lambda _r: None)
+
+    def prefetch(self) -> None:
+        """Read the positions now unless they were read (and are read again at each change)."""
+        if not self.read_once:
+            self.read()
 
     def _on_failed(self, text: str) -> None:
         self.summary.setText(f"The photos' positions could not be read: {text}")

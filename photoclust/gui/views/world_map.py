@@ -65,7 +65,9 @@ class WorldMapView(QWidget):
         self.view = Viewport(1.0, 1.0)
         self.index = PositionIndex([], [], [])
         self.error: str | None = None
-        self.selected: tuple[float, float] | None = None  # map point of the dot selected
+        # The photos of the dot clicked (a flag per photo of the index): the dots holding any
+        # of them are ringed at every zoom.
+        self.selected: np.ndarray | None = None
         self._paths: dict[str, list[tuple[tuple[float, float, float, float], QPainterPath]]] = {}
         self._fit_pending = True
         self._press: QPointF | None = None
@@ -88,7 +90,8 @@ class WorldMapView(QWidget):
         self.update()
 
     def _fit_if_sized(self) -> None:
-        if not self._fit_pending or self.width() < 2 or self.height() < 2:
+        if not self._fit_pending or not self.isVisible() or self.width() < 2 \
+                or self.height() < 2:
             return
         self._fit_pending = False
         self.view.resize(self.width(), self.height())
@@ -192,13 +195,20 @@ class WorldMapView(QWidget):
             painter.drawText(QRectF(float(sx[i] - radii[i]), float(sy[i] - radii[i]),
                                     float(2 * radii[i]), float(2 * radii[i])),
                              int(Qt.AlignmentFlag.AlignCenter), text)
-        if self.selected is not None:
-            px, py = self.view.to_screen(*self.selected)
-            near = np.hypot(sx - px, sy - py)
-            r = float(radii[int(np.argmin(near))]) + 3 if len(near) else 8.0
+        ringed = self.selected_dots(clusters)[shown]
+        if ringed.any():
             painter.setPen(QPen(SELECTED, 2.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(QPointF(float(px), float(py)), r, r)
+            for i in np.flatnonzero(ringed):
+                r = float(radii[i]) + 3
+                painter.drawEllipse(QPointF(float(sx[i]), float(sy[i])), r, r)
+
+    def selected_dots(self, clusters: Clusters) -> np.ndarray:
+        """Which dots hold photos of the dot clicked (all False when none was)."""
+        if self.selected is None or not len(clusters):
+            return np.zeros(len(clusters), dtype=bool)
+        return np.add.reduceat(self.selected[clusters.order].astype(np.int64),
+                               clusters.start) > 0
 
     # --- moving ----------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -275,8 +285,10 @@ class WorldMapView(QWidget):
         hit = self.index.hit(clusters, self.view, sx, sy)
         if hit is None:
             return []
-        self.selected = (float(clusters.x[hit]), float(clusters.y[hit]))
         ids = self.index.photos_in(clusters, hit)
+        s = int(clusters.start[hit])
+        self.selected = np.zeros(len(self.index), dtype=bool)
+        self.selected[clusters.order[s:s + int(clusters.count[hit])]] = True
         self.update()
         self.placeClicked.emit(ids)
         return ids
