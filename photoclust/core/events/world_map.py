@@ -449,7 +449,7 @@ def places_of_photos(library: Library, photo_ids: Iterable[int]) -> list[PlaceCo
                 .group_by(PhotoWhenWhere.place_city, PhotoWhenWhere.place_country,
                           PhotoWhenWhere.place_country_code))
             for city, country, code, n in rows:
-                key = (city, country, code)
+                key = (city or "", country, code)
                 counts[key] = counts.get(key, 0) + n
     places = [PlaceCount(city, country, code, n) for (city, country, code), n in counts.items()]
     places.sort(key=lambda p: (-p.photos, p.name))

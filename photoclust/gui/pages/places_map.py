@@ -10,6 +10,8 @@ change of the library.
 """
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
@@ -127,7 +129,8 @@ class PlacesMapPanel(QWidget):
     def _on_failed(self, text: str) -> None:
         self.summary.setText(f"The photos' positions could not be read: {text}")
 
-    def _on_positions(self, index: PositionIndex) -> None:
+    def _on_positions(self, index: object) -> None:
+        assert isinstance(index, PositionIndex)
         first = not len(self.map.index)
         self.map.set_positions(index, fit=first)
         n = len(index)
@@ -146,8 +149,8 @@ class PlacesMapPanel(QWidget):
         self.reads.read("map place", lambda: read_place_photos(library, ids), self._on_photos,
                         self._on_failed)
 
-    def _on_photos(self, result: tuple[list[RefRow], list[PlaceCount]]) -> None:
-        rows, self.places = result
+    def _on_photos(self, result: object) -> None:
+        rows, self.places = cast(tuple[list[RefRow], list[PlaceCount]], result)
         n = len(rows)
         where = describe_places(self.places)
         self.place_title.setText(f"{n:,} photo{'s' if n != 1 else ''}"
