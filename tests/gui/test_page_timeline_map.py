@@ -173,9 +173,17 @@ def test_the_map_reads_again_when_the_library_changes(qtbot, trips, tmp_path):
     write_jpeg(folder / "porto.jpg", exif=make_exif(taken_at=datetime(2024, 5, 1, 12),
                                                      gps=(41.1579, -8.6291)))
     ScanJob(trips, [folder]).run(JobContext())
+    view = panel.map
+    with qtbot.waitSignal(panel.placeShown, timeout=10000):
+        QTest.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.screen_point(*KOLN).toPoint())
     with qtbot.waitSignal(panel.positionsShown, timeout=10000):
         state.photosChanged.emit()
-    assert len(panel.map.index) == 6
+    assert len(view.index) == 6
+    clusters = view.clusters()
+    ringed = view.selected_dots(clusters)
+    assert ringed.sum() == 1  # Köln's photos are still the ones ringed
+    assert set(view.index.photos_in(clusters, int(ringed.argmax()))) == \
+        set(panel.photo_model.photo_ids())
 
 
 def test_the_positions_are_read_while_the_events_are_looked_at(qtbot, trips):

@@ -77,8 +77,10 @@ class WorldMapView(QWidget):
     # --- data ------------------------------------------------------------------------------
     def set_positions(self, index: PositionIndex, fit: bool = False) -> None:
         """Show these photos' positions; the view fits them the first time (or with ``fit``)."""
+        if self.selected is not None:  # the same photos stay ringed (those still there)
+            kept = self.index.photo_ids[self.selected]
+            self.selected = np.isin(index.photo_ids, kept)
         self.index = index
-        self.selected = None
         if fit or self._fit_pending:
             self._fit_pending = True
             self._fit_if_sized()
