@@ -5,7 +5,8 @@ and the places with theirs (click one to see its events only); a field finds eve
 place ("Lisbon"), and "Go to" jumps to a date. In the middle, the events, oldest first, each
 with a cover, its dates, place and number of photos. On the right, the event opened: its name
 (type a new one and press Enter) and its photos (a double-click opens one in the viewer,
-``back="timeline"``). The events selected in the middle can be merged into one.
+``back="timeline"``). The events selected in the middle can be merged into one. A second tab,
+"World map", shows where the photos were taken (``gui/pages/places_map.py``).
 
 Renames and merges are edits of the library's history (``core/events/editing.py``): the
 window's Undo takes them back. Everything is read off the GUI thread in one pass through the
@@ -60,6 +61,7 @@ from photoclust.gui.models.reads import Reads
 from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.pages.actions import LiveWhileShown, ReadWhenShown, page_action
 from photoclust.gui.pages.base import Page
+from photoclust.gui.pages.places_map import PlacesMapPanel
 from photoclust.gui.pages.widgets import action_button, message_label
 
 COVER = QSize(72, 72)
@@ -292,12 +294,19 @@ class TimelinePage(ReadWhenShown, LiveWhileShown, Page):
             self.splitter.addWidget(w)
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setSizes([180, 300, 530])
+        self.map_panel = PlacesMapPanel(state, self.reads, self.thumbnails, PHOTO_THUMB)
+        self.views = QTabWidget()
+        self.views.setObjectName("timelineViews")
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.splitter, "Events")
+        self.views.addTab(self.map_panel, "World map")
+        self.views.setTabToolTip(1, "Where the photos were taken, on a map of the world")
 
         self.message = message_label()
         self.message.setText("Reading the timeline…")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.message)
-        self.stack.addWidget(self.splitter)
+        self.stack.addWidget(self.views)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.addLayout(header)
@@ -316,6 +325,8 @@ class TimelinePage(ReadWhenShown, LiveWhileShown, Page):
             lambda pid: self.state.show_page("viewer", photo_id=pid,
                                              photo_ids=self.photo_model.photo_ids(),
                                              back="timeline"))
+        self.views.currentChanged.connect(self._on_view_changed)
+        self.map_panel.showEvents.connect(self._show_events_of)
         state.photosChanged.connect(self._on_library_changed)
         self._update_actions()
         self.set_actions_live(self.isVisible())
@@ -340,6 +351,22 @@ class TimelinePage(ReadWhenShown, LiveWhileShown, Page):
         self.reads.read("when", lambda: read_when(library), self._on_when, self._on_failed)
         self.reads.read("timeline", lambda: read_events(library), self._on_events,
                         self._on_failed)
+        if self.views.currentWidget() is self.map_panel or self.map_panel.read_once:
+            self.map_panel.read()
+
+    def _on_view_changed(self, _index: int) -> None:
+        if self.views.currentWidget() is self.map_panel:
+            if not self.map_panel.read_once:
+                self.map_panel.read()
+            self.map_panel.map.setFocus()
+
+    def show_map(self) -> None:
+        """The World map tab."""
+        self.views.setCurrentWidget(self.map_panel)
+
+    def _show_events_of(self, place: str) -> None:
+        self.views.setCurrentWidget(self.splitter)
+        self.show_place(place)
 
     def is_idle(self) -> bool:
         return self.reads.is_idle() and self.thumbnails.is_idle()
@@ -361,7 +388,7 @@ class TimelinePage(ReadWhenShown, LiveWhileShown, Page):
             self.jump_date.setDate(end)
         if self.snapshot is None and months:
             self.filter_label.setText("Reading the events…")
-            self.stack.setCurrentWidget(self.splitter)
+            self.stack.setCurrentWidget(self.views)
         self.whenShown.emit()
 
     def _on_events(self, events: list[EventInfo]) -> None:
@@ -380,7 +407,7 @@ class TimelinePage(ReadWhenShown, LiveWhileShown, Page):
             self.stack.setCurrentWidget(self.message)
             self.timelineShown.emit()
             return
-        self.stack.setCurrentWidget(self.splitter)
+        self.stack.setCurrentWidget(self.views)
         self._apply_filter()
         self.timelineShown.emit()
         library, events = self.state.library, snapshot.events
@@ -391,6 +418,9 @@ class TimelinePage(ReadWhenShown, LiveWhileShown, Page):
             self.snapshot.covers.update(covers)
             self.event_model.covers = self.snapshot.covers
             self.event_model._on_loaded([])
+        # The World map's positions next, while the user looks at the events (0.5-1 s on
+        # 100,000 photos): the tab then opens with its dots.
+        self.map_panel.prefetch()
 
     def _fill_when(self, months: list[tuple[int, int, int]]) -> None:
         self.when.clear()
