@@ -196,3 +196,24 @@ def test_the_positions_are_read_while_the_events_are_looked_at(qtbot, trips):
     assert page.reads.is_idle()
     page.map_panel.map.grab()
     assert sorted(page.map_panel.map.clusters().count.tolist()) == [2, 3]
+
+
+def test_photos_with_a_place_but_no_date_are_on_the_map_without_events(qtbot, library,
+                                                                        tmp_path):
+    """A library whose photos carry GPS but no time of their own has no events: the page opens
+    on the World map instead of only saying "No events yet", so their places can be seen."""
+    folder = tmp_path / "scans"
+    for i in range(2):
+        write_jpeg(folder / f"gps{i}.jpg", color=(60 * i, 90, 200),
+                   exif=make_exif(gps=(LISBON[0] + 0.002 * i, LISBON[1])))
+    ScanJob(library, [folder]).run(JobContext())
+    EventsJob(library).run(JobContext())
+    state, page = open_page(qtbot, TimelinePage, library)
+    with qtbot.waitSignal(page.timelineShown, timeout=10000):
+        page.activate()
+    assert page.stack.currentWidget() is page.views
+    assert page.views.currentWidget() is page.map_panel
+    assert "No events yet" in page.filter_label.text()
+    qtbot.waitUntil(lambda: len(page.map_panel.map.index) == 2, timeout=10000)
+    assert page.map_panel.summary.text().startswith("2 photos with a GPS position")
+    qtbot.waitUntil(page.is_idle, timeout=10000)

@@ -400,6 +400,15 @@ class TimelinePage(ReadWhenShown, LiveWhileShown, Page):
         dated = sum(n for _y, _m, n in snapshot.months)
         self.summary.setText(f"{dated:,} photos with a date  ·  {len(snapshot.events):,} events"
                              f"  ·  {len(snapshot.places):,} places")
+        if not snapshot.events and snapshot.places:
+            # Photos with a place but no date of their own (scans, downloads, a camera that
+            # writes only GPS) join no event: the World map still shows where they were taken.
+            self.stack.setCurrentWidget(self.views)
+            self.filter_label.setText("No events yet: photos without a date of their own join "
+                                      "none. The World map shows where they were taken.")
+            self.show_map()
+            self.timelineShown.emit()
+            return
         if not snapshot.events:
             self.message.setText("No events yet. Organize reads when and where each photo was "
                                  "taken and groups them into events; photos without a date "
