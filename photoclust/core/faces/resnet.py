@@ -1,7 +1,8 @@
 """dlib's face descriptor (``dlib_face_recognition_resnet_model_v1.dat``) run by torch: the same
 network and the same weights, read from the installed model file (nothing is downloaded), 11 ms
 of CPU per face instead of dlib-bin's 75 ms (its wheel is built without BLAS; docs/people.md,
-"Cost").
+"Cost"). The same network, exported to ONNX (``onnx_describer.py``), runs on ONNX Runtime at
+5-7 ms; ``FaceFinder`` prefers that, then this, then dlib's own.
 
 The network is dlib's example ``anet_type`` (``dnn_face_recognition_ex.cpp``): the chip's pixels
 minus dlib's mean colour, over 256; a 7x7 convolution with stride 2, affine, relu, a 3x3 max
