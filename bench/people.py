@@ -291,7 +291,7 @@ def large_photos(folder: Path, n: int, source: Path) -> list[Path]:
 def large_cost(big: Path, n: int, root: Path) -> None:
     """CPU per 12 MP photo through the faces stage's decode + detect + describe (the job's
     route: decode at a quarter, detect there, describe there or on a finer decode for faces
-    under 100 px), with three faces and with none."""
+    under ``DESCRIBE_FACE_SIDE`` px), with three faces and with none."""
     from PIL import Image
 
     from photoclust.core.faces.detect import DETECT_MIN_SIDE, FaceFinder

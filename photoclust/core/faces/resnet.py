@@ -1,7 +1,8 @@
 """dlib's face descriptor (``dlib_face_recognition_resnet_model_v1.dat``) run by torch: the same
 network and the same weights, read from the installed model file (nothing is downloaded), 11 ms
 of CPU per face instead of dlib-bin's 75 ms (its wheel is built without BLAS; docs/people.md,
-"Cost").
+"Cost"). The same network, exported to ONNX (``onnx_describer.py``), runs on ONNX Runtime at
+5-7 ms; ``FaceFinder`` prefers that, then this, then dlib's own.
 
 The network is dlib's example ``anet_type`` (``dnn_face_recognition_ex.cpp``): the chip's pixels
 minus dlib's mean colour, over 256; a 7x7 convolution with stride 2, affine, relu, a 3x3 max
@@ -152,17 +153,35 @@ class TorchDescriber:
             torch.set_num_threads(threads)
 
     def _compute(self, chips: list[np.ndarray]) -> np.ndarray:
-        import torch.nn.functional as F
-
         torch = self._torch
         with torch.no_grad():
-            x = torch.from_numpy(np.stack([np.asarray(c, dtype=np.float32) for c in chips]))
-            x = ((x - self._mean) / 256.0).permute(0, 3, 1, 2).contiguous()
-            x = F.max_pool2d(F.relu(self._layer(x, 0)), 3, 2)
-            for block in range(BLOCKS):
-                first = 1 + 2 * block
-                y = self._layer(F.relu(self._layer(x, first)), first + 1)
-                shortcut = F.avg_pool2d(x, 2, 2) if self._convs[first][2] == 2 else x
-                x = F.relu(self._add(y, shortcut))
-            out = x.mean(dim=(2, 3)) @ self._fc
+            pixels = torch.from_numpy(np.stack([np.asarray(c, dtype=np.uint8) for c in chips]))
+            out = self.forward(pixels)
         return out.numpy().astype(np.float32)
+
+    def forward(self, pixels: Any) -> Any:
+        """The network on a torch tensor of uint8 chips, N x 150 x 150 x 3 (RGB): N x 128.
+        Also the graph exported to ONNX (``onnx_describer.py``), pixel normalisation included."""
+        import torch.nn.functional as F
+
+        x = ((pixels.float() - self._mean) / 256.0).permute(0, 3, 1, 2).contiguous()
+        x = F.max_pool2d(F.relu(self._layer(x, 0)), 3, 2)
+        for block in range(BLOCKS):
+            first = 1 + 2 * block
+            y = self._layer(F.relu(self._layer(x, first)), first + 1)
+            shortcut = F.avg_pool2d(x, 2, 2) if self._convs[first][2] == 2 else x
+            x = F.relu(self._add(y, shortcut))
+        return x.mean(dim=(2, 3)) @ self._fc
+
+    def module(self) -> Any:
+        """The network as a ``torch.nn.Module`` (uint8 N x 150 x 150 x 3 in, N x 128 out), for
+        ``torch.onnx.export``."""
+        import torch
+
+        describer = self
+
+        class Network(torch.nn.Module):
+            def forward(self, pixels):
+                return describer.forward(pixels)
+
+        return Network().eval()
