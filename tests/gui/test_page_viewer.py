@@ -216,3 +216,21 @@ def test_b_shows_the_faces_boxed_with_their_names(qtbot, gui_library, tmp_path):
     assert edge_pixel() == "#ffd54f" != plain  # the box is drawn on the photo as shown
     qtbot.keyClick(page.scroll_area, Qt.Key.Key_B)
     assert page.face_boxes(shown) == [] and edge_pixel() == plain
+
+
+def test_the_viewer_details_say_who_is_in_the_photo_and_when_a_time_is_a_guess(qtbot,
+                                                                              gui_library):
+    """Found in the new-user walk: the viewer showed a copied photo's file date as when it was
+    taken and did not say who was in it, while the preview pane did."""
+    from _face_fixtures import add_faces
+    from photoclust.core.events.job import EventsJob
+    from photoclust.core.faces.editing import move_faces
+    from photoclust.core.jobs import JobContext
+
+    ids = _all_ids(gui_library)
+    face = add_faces(gui_library.library, [[1.0] + [0.0] * 127], photo_ids=[ids[0]])
+    move_faces(gui_library.library, face, None, name="Anna")
+    EventsJob(gui_library.library).run(JobContext())  # reads the times: these files have none
+    _state, page = _open(qtbot, gui_library, ids[0], ids)
+    text = page.details_label.text()
+    assert "Anna" in text and "a guess" in text

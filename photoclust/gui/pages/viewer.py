@@ -38,6 +38,7 @@ from photoclust.gui.pages.actions import LiveWhileShown, page_action
 from photoclust.gui.pages.base import Page
 from photoclust.gui.pages.widgets import action_button
 from photoclust.gui.views.preview import details_html
+from photoclust.gui.views.who_where import who_and_where_rows
 from photoclust.gui.workers import run_in_background
 
 #: Decoded photos kept (the current one and its neighbours).
@@ -237,7 +238,8 @@ class ViewerPage(LiveWhileShown, Page):
         self._paths[photo_id] = details.path
         if details.width and details.height:
             self._sizes[photo_id] = (details.width, details.height)
-        self.details_label.setText(details_html(details))
+        self.details_label.setText(details_html(details, who_and_where_rows(self.state.library,
+                                                                           photo_id)))
         cached = self._cache.get((photo_id, self.zoom == "100"))
         if cached is not None:
             self._cache.move_to_end((photo_id, self.zoom == "100"))
@@ -389,7 +391,8 @@ class ViewerPage(LiveWhileShown, Page):
                 self._redraw()
             details = photo_details(self.state.library, self.photo_id)
             if details is not None:
-                self.details_label.setText(details_html(details))
+                self.details_label.setText(details_html(
+                    details, who_and_where_rows(self.state.library, self.photo_id)))
 
     def _update_actions(self) -> None:
         i = self.index()
