@@ -309,6 +309,8 @@ def print_faces_summary(result) -> None:
     print(f"Faces: {result.faces} found in {result.with_faces} of {result.photos} photo(s) "
           f"searched ({result.unsure} unsure); {g.joined} joined their person, "
           f"{g.in_new_people} made {g.new_people} new people, {g.alone} alone so far.")
+    for cluster_id, name in sorted(result.clusters_named.items()):
+        print(f"  cluster {cluster_id} is mostly photos of people: named “{printable(name)}”")
     print_skipped(result.skipped, "photo")
 
 

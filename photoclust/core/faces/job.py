@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, delete, func, insert, or_, select
 
+from photoclust.core.edits.history import write_session
+from photoclust.core.faces.cluster_names import name_clusters_of_people
 from photoclust.core.faces.detect import (
     DETECT_MIN_SIDE,
     DETECTOR_VERSION,
@@ -47,13 +49,17 @@ class FacesResult:
     seconds: float = 0.0
     #: Why faces were not searched at all (a model missing or damaged), else ``None``.
     error: str | None = None
+    #: Clusters named for the people in them (``cluster_names.py``): ``{cluster_id: name}``.
+    clusters_named: dict[int, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"photos": self.photos, "with_faces": self.with_faces, "faces": self.faces,
                 "unsure": self.unsure, "already": self.already,
                 "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
                 "grouping": self.grouping.to_json(), "seconds": round(self.seconds, 2),
-                "error": self.error}
+                "error": self.error,
+                "clusters_named": [{"cluster_id": c, "name": n}
+                                   for c, n in sorted(self.clusters_named.items())]}
 
 
 def photos_to_search(library: Library, after_id: int = 0, limit: int | None = None
@@ -116,6 +122,8 @@ class FacesJob(Job[FacesResult]):
             ctx.raise_if_cancelled()
             ctx.report(done, total, "grouping into people")
             result.grouping = group_faces(self.library)
+            with write_session(self.library) as s:
+                result.clusters_named = name_clusters_of_people(s)
         result.seconds = time.monotonic() - started
         return result
 

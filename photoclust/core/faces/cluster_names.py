@@ -1,0 +1,79 @@
+"""Clusters of photos of people named for the people in them.
+
+A cluster's automatic name comes from the objects an ImageNet network sees in its photos
+(``clustering/naming.py``), and ImageNet has no class for a person: a cluster of portraits was
+named "Windsor tie" or "suit" by what the people wear. Once the faces are found (Organize's faces
+stage), a cluster whose automatic name it is and most of whose photos show a face the detector is
+sure of is named for them instead: after the person the user named when that one person is in
+most of its photos, else "people". A name the user gave a cluster is never touched, and a cluster
+where faces are the minority keeps the name its content gives it.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from photoclust.core.clustering import name_told_apart, unique_name
+from photoclust.core.library.models import Assignment, Cluster, Face, Person, Source
+
+#: The name of a cluster of photos of people when no one named person is in most of them.
+PEOPLE = "people"
+
+
+def names_for_people(s: Session) -> dict[int, str]:
+    """``{cluster_id: new name}`` for the automatically named clusters whose photos are mostly of
+    people (see the module's docstring); clusters already so named are left out."""
+    sizes: Counter[int] = Counter()
+    members: dict[int, int] = {}
+    auto = {cid: name for cid, name in s.execute(
+        select(Cluster.id, Cluster.name).where(Cluster.active.is_(True),
+                                               Cluster.name_source == Source.AUTO))}
+    if not auto:
+        return {}
+    for photo_id, cluster_id in s.execute(select(Assignment.photo_id, Assignment.cluster_id)):
+        sizes[cluster_id] += 1
+        members[photo_id] = cluster_id
+    with_face: dict[int, set[int]] = defaultdict(set)  # cluster -> photos showing a sure face
+    person_photos: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+    named = {pid: name for pid, name in s.execute(
+        select(Person.id, Person.name).where(Person.active.is_(True),
+                                             Person.name_source == Source.USER))}
+    for photo_id, person_id in s.execute(select(Face.photo_id, Face.person_id)
+                                         .where(Face.removed.is_(False),
+                                                Face.unsure.is_(False))):
+        in_cluster = members.get(photo_id)
+        if in_cluster is None or in_cluster not in auto:
+            continue
+        with_face[in_cluster].add(photo_id)
+        if person_id in named:
+            person_photos[in_cluster][person_id].add(photo_id)
+    taken = {name for name in s.scalars(select(Cluster.name).where(Cluster.active.is_(True)))}
+    renamed = {}
+    for cluster_id, photos in sorted(with_face.items()):
+        if 2 * len(photos) <= sizes[cluster_id]:
+            continue
+        people = person_photos.get(cluster_id, {})
+        top = max(people, key=lambda p: (len(people[p]), -p), default=None)
+        name = named[top] if top is not None and 2 * len(people[top]) > sizes[cluster_id] \
+            else PEOPLE
+        current = auto[cluster_id]
+        if current == name or name_told_apart(current) == name:
+            continue
+        new = unique_name(name, taken - {current})
+        taken.discard(current)
+        taken.add(new)
+        renamed[cluster_id] = new
+    return renamed
+
+
+def name_clusters_of_people(s: Session) -> dict[int, str]:
+    """Rename the clusters ``names_for_people`` finds (automatic names only; not an edit of the
+    user's: the next clustering run names them afresh and this step again). Returns them."""
+    renamed = names_for_people(s)
+    for cluster_id, name in renamed.items():
+        cluster = s.get(Cluster, cluster_id)
+        if cluster is not None and cluster.name_source == Source.AUTO:
+            cluster.name = name
+    return renamed
