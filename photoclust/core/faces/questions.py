@@ -159,8 +159,8 @@ def faces_with_doubt(library: Library, limit: int = 50) -> list[tuple[int, float
                          .order_by(Face.id)).all()
     if limit < 1 or not rows:
         return []
-    out: list[tuple[int, float | None]] = [(int(r[0]), None) for r in rows
-                                           if r[1] is None and r[2] == "auto"][:limit]
+    out: list[tuple[int, float | None]] = []
+    out += [(int(r[0]), None) for r in rows if r[1] is None and r[2] == "auto"][:limit]
     if len(out) >= limit:
         return out
     # Counted again against the library as it is: the faces the grouping was not sure of
