@@ -23,6 +23,11 @@ q90) through the same decode + detect + describe.
     python bench/people.py --people 0      # all 134 people, 2,315 photos (about 4 min of CPU)
     python bench/people.py --people 0 --save faces.npz     # and keep the faces found
     python bench/people.py --faces-from faces.npz [--batches 5] [--weighted]   # seconds
+    python bench/people.py --faces-from faces.npz --review-order   # the review's order
+
+``--review-order``: the simulated user answers the review's people questions in the order the
+review asks them (``questions.people_questions``: most expected fixes first, "Is this one
+person?" not among them) instead of a third each for pairs, splits and faces.
 
 ``--batches N`` lets the saved faces arrive in N batches (random photo order), grouped after each
 (Organize's incremental grouping); ``--weighted`` groups with nearness-weighted Chinese whispers
@@ -63,6 +68,8 @@ from photoclust.core.library import open_library  # noqa: E402
 from photoclust.core.library.scan import ScanJob  # noqa: E402
 
 DATASETS = Path(os.environ.get("PHOTOCLUST_DATASETS") or REPO.parent / "shared" / "datasets")
+#: ``--review-order``: the simulated user answers the review's people questions in its order.
+REVIEW_ORDER = False
 
 
 def bcubed_f(truth: list, pred: list) -> float:
@@ -210,6 +217,66 @@ def save_faces(library, truth_of_photo: dict[int, str], path: Path) -> None:
              photos=np.array(len(truth_of_photo)))
 
 
+def simulate_review(library, truth_of_photo: dict[int, str], budget: int) -> int:
+    """Answer ``budget`` questions in the order the review asks them
+    (``questions.people_questions``, read again after each batch it asked): "the same person?"
+    (yes: merge, no: remembered), "Who is this?" and "Is this <person>?" (the face goes to the
+    person most of its identity's faces are in, a new one if none; yes confirms it). Questions
+    about a face that is not a photo's subject are skipped and not counted; a pair one of whose
+    people a merge of this batch emptied is skipped. Stops when the review has nothing left to
+    ask. No "Is this one person?" (the review does not ask it)."""
+    from photoclust.core.faces.editing import people_not_same
+
+    asked = 0
+    while asked < budget:
+        # All of them: the faces of people behind, asked too, are skipped here (not counted).
+        batch = questions.people_questions(library, limit=10**4)
+        truth_of_person, person_of_identity = _identities(library, truth_of_photo)
+        subject_ids = {f.id: f for f in subjects(library).values()}
+        merged: set[int] = set()
+        counted = 0
+        for q in batch:
+            if asked >= budget:
+                break
+            if q.kind == questions.SAME_PERSON:
+                a, b = q.person_id, q.other_person_id
+                assert a is not None and b is not None
+                if a in merged or b in merged:
+                    continue
+                asked += 1
+                counted += 1
+                if truth_of_person.get(a) is not None and \
+                        truth_of_person.get(a) == truth_of_person.get(b):
+                    merge_people(library, a, [b])
+                    merged.add(b)
+                    truth_of_person, person_of_identity = _identities(library, truth_of_photo)
+                else:
+                    try:
+                        people_not_same(library, a, b)
+                    except EditError:  # already known as two (an earlier answer of this batch)
+                        pass
+                continue
+            face = subject_ids.get(q.face_id or -1)
+            if face is None:
+                continue
+            asked += 1
+            counted += 1
+            name = truth_of_photo[face.photo_id]
+            target = person_of_identity.get(name)
+            try:
+                if target is None:
+                    move_faces(library, [face.id], None)
+                    person_of_identity[name] = _person_of_face(library, face.id)
+                else:
+                    move_faces(library, [face.id], target)  # yes: placed where it is
+            except EditError:  # a merge of this batch placed it there already: asked in vain
+                pass
+        if not counted:
+            break  # nothing left that the simulated user can answer
+    group_faces(library)
+    return asked
+
+
 def from_saved(args) -> int:
     """Grouping and answers on faces saved by ``--save`` (no detection: seconds, not minutes)."""
     from sqlalchemy import insert
@@ -260,7 +327,8 @@ def report(library, truth_of_photo: dict[int, str], answers: str, n_faces: int) 
     given = 0
     for fraction in [float(x) for x in answers.split(",") if x]:
         budget = round(fraction * n_faces) - given
-        given += simulate_answers(library, truth_of_photo, max(0, budget))
+        simulate = simulate_review if REVIEW_ORDER else simulate_answers
+        given += simulate(library, truth_of_photo, max(0, budget))
         after = score(library, truth_of_photo)
         print(f"  {fraction:.0%} answered ({given}): BCubed F {after['bcubed_f']:.4f}, "
               f"ARI {after['ari']:.4f}, people {after['people']} (+{after['alone']} alone)")
@@ -331,7 +399,12 @@ def main() -> int:
                         help="Chinese whispers with edges weighted by nearness (not the default)")
     parser.add_argument("--faces-from", type=Path, default=None, metavar="FILE.npz",
                         help="skip detection: group and answer on faces saved by --save")
+    parser.add_argument("--review-order", action="store_true",
+                        help="answer the review's people questions in the order it asks them "
+                        "(people_questions), instead of a third each for pairs, splits, faces")
     args = parser.parse_args()
+    global REVIEW_ORDER
+    REVIEW_ORDER = args.review_order
     root = DATASETS / "faces_lfw"
     if not root.is_dir():
         print(f"no faces_lfw in {DATASETS}")

@@ -3,7 +3,7 @@ library (people whose faces lie near a centre of their own, far from the others)
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from _edit_fixtures import add_photos
 from photoclust.core.library.models import Face, FaceCannotLink, Person
@@ -55,3 +55,24 @@ def people_state(library) -> dict:
         links = {tuple(r) for r in s.execute(select(FaceCannotLink.face_id,
                                                     FaceCannotLink.person_id))}
     return {"people": people, "faces": faces, "links": links}
+
+
+def one_between(library):
+    """Anna (5 faces) and Bob (4 faces) 0.8 apart, and a face half way between, put with Anna
+    by the grouping with half of its near faces elsewhere: (anna, bob, between, a, b)."""
+    from photoclust.core.faces.grouping import group_faces
+
+    c = centres(1)[0]
+    rng = np.random.default_rng(7)
+    step = rng.standard_normal(128)
+    step -= (step @ c) * c
+    step = (step / np.linalg.norm(step) * 0.8).astype(np.float32)
+    anna = add_faces(library, near(c, 5, seed=1, spread=0.05))
+    bob = add_faces(library, near(c + step, 4, seed=2, spread=0.05))
+    (between,) = add_faces(library, (c + step / 2)[None, :])
+    group_faces(library)
+    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
+    assert a != b
+    with library.session() as s:  # as the grouping leaves such a face: in Anna, unsure
+        s.execute(update(Face).where(Face.id == between).values(person_id=a, confidence=0.5))
+    return anna, bob, between, a, b

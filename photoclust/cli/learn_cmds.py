@@ -128,7 +128,12 @@ def cmd_learn(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
         return 0
-    if result.event_id is None:
+    if result.photos_skipped:
+        # Faces but no clusters yet: only the faces were re-sorted.
+        print(f"Photos: not re-sorted ({printable(result.photos_skipped)}).")
+        if people is None:
+            print("People: no face you did not place had to move.")
+    elif result.event_id is None:
         print(f"Learned from {result.n_labelled} labelled photos; nothing changed.")
     else:
         print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")

@@ -99,6 +99,10 @@ def learn_summary(result) -> str:
     """What Learn did, in words: the photos it moved, then the faces it re-sorted (each an edit
     that Undo takes back)."""
     people = getattr(result, "people", None)
+    if getattr(result, "photos_skipped", ""):  # faces but no clusters yet: only faces re-sorted
+        faces = (f"People: {people.description}. Edit > Undo takes it back." if people is not None
+                 else "People: no face you did not place had to move.")
+        return f"No clusters yet, so no photo was re-sorted. {faces}"
     changed = getattr(result, "event_id", None) is not None or \
         bool(getattr(result, "n_reassigned", 0))
     photos = getattr(result, "description", "") if changed else ""

@@ -181,6 +181,21 @@ def test_learn_text_names_the_people_edit(library, capsys):
     assert code == 0 and "People: Re-sorted 2 faces you did not place" in out.out
 
 
+def test_learn_without_clusters_resorts_the_faces_and_says_so(library, capsys):
+    from _edit_fixtures import add_photos
+    from _face_fixtures import person_of
+
+    anna, _bob, a, _b = _people_with_a_mistake(library, add_photos(library, 12))
+    code, out = run(capsys, "learn", "--library", str(library.path))
+    assert code == 0, out.err
+    assert "Photos: not re-sorted (the library has no clusters yet" in out.out
+    assert "People: Re-sorted 2 faces you did not place" in out.out
+    assert person_of(library, anna) == [a] * 6
+    code, out = run(capsys, "learn", "--json", "--library", str(library.path))
+    result = json.loads(out.out)
+    assert result["people"] is None and "no clusters yet" in result["photos_skipped"]
+
+
 def test_review_asks_people_questions_and_a_no_is_remembered(library, capsys):
     from _face_fixtures import person_of
     from photoclust.core.faces.editing import move_faces

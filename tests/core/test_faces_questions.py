@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _face_fixtures import add_faces, centres, near, person_of
+from _face_fixtures import add_faces, centres, near, one_between, person_of
 from photoclust.core.faces import questions
 from photoclust.core.faces.editing import move_faces
 from photoclust.core.faces.grouping import group_faces
@@ -34,12 +34,60 @@ def test_the_most_spread_person_is_asked_about_first(library):
     assert person_of(library, small)[0] not in [p for p, _ in spread]
 
 
-def test_faces_in_no_person_come_first_then_the_least_sure_never_those_placed(library):
+def test_faces_in_no_person_come_first_never_those_placed_nor_the_sure(library):
     c = centres(3)
     faces = add_faces(library, np.concatenate([near(c[0], 5, seed=1), c[2:3]]))
     group_faces(library)
     lone = faces[-1]
     move_faces(library, [faces[0]], person_of(library, faces[1:2])[0])  # placed by the user
-    asked = questions.faces_to_ask(library)
-    assert asked[0] == lone and faces[0] not in asked
-    assert set(asked) == set(faces) - {faces[0]}
+    # The other four are each nearer than 0.5 to all of their person's faces: sure, not asked
+    # (the review used to ask about every face the user did not place, "100 % sure" ones too).
+    assert questions.faces_to_ask(library) == [lone]
+
+
+def test_only_unsure_faces_are_asked_least_sure_first_and_none_when_none_is_left(library):
+    from photoclust.core.faces.editing import merge_people
+
+    anna, bob, between, a, b = one_between(library)
+    doubt = questions.faces_with_doubt(library)
+    # The face between them first (5 of its 9 near faces in Anna), then Bob's, each of which
+    # has the face between among its near faces (3 of 4 in Bob): least sure first.
+    assert doubt[0] == (between, round(5 / 9, 4))
+    assert {f for f, _ in doubt[1:]} <= set(bob) and \
+        all(share == 0.75 for _f, share in doubt[1:])
+    asked = questions.people_questions(library)
+    is_this = [q for q in asked if q.kind == questions.IS_THIS][0]
+    assert is_this.face_id == between and is_this.text == f"Is this Person {a}? (56% sure)"
+    assert is_this.expected == round(1 - 5 / 9, 4)
+    # Once Anna and Bob are one person (the user said so), the face is sure: counted again,
+    # not asked, though the grouping once stored 50 %.
+    merge_people(library, a, [b])
+    assert questions.faces_to_ask(library) == []
+    assert [q for q in questions.people_questions(library) if q.kind != questions.WHO] == []
+
+
+def test_clearly_different_people_are_not_asked_whether_they_are_one(library):
+    """Anna's two halves merged into one person put her mean face between them, next to Bob's
+    (the review asked "Are Anna and Bill Clinton the same person?"): face by face Bob is far from
+    both halves, so not asked; a person split in two is."""
+    from sqlalchemy import update
+
+    from photoclust.core.library.models import Face
+
+    c = centres(2)
+    halves = [add_faces(library, near(c[k], 4, seed=k + 1, spread=0.05)) for k in (0, 1)]
+    bob = add_faces(library, near((c[0] + c[1]) / 2, 4, seed=5, spread=0.05))
+    group_faces(library)
+    a = person_of(library, halves[0])[0]
+    with library.session() as s:
+        s.execute(update(Face).where(Face.id.in_(halves[1])).values(person_id=a))
+    data = questions.people_faces(library)
+    means = dict(zip(data.person_ids, data.means))
+    b = person_of(library, bob)[0]
+    assert np.linalg.norm(means[a] - means[b]) < questions.MERGE_BELOW  # the old rule asked
+    assert questions.same_person_pairs(library) == []
+    # Bob split in two by the user: his halves are asked about, with the faces they would fix.
+    move_faces(library, bob[:2], None)
+    twin = person_of(library, bob[:2])[0]
+    [(x, y, _dist, share, expected)] = questions.same_person_candidates(library)
+    assert {x, y} == {b, twin} and share == 1.0 and expected == 2.0

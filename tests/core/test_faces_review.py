@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _face_fixtures import add_faces, centres, near, people_state, person_of
+from _face_fixtures import add_faces, centres, near, one_between, people_state, person_of
 from photoclust.core.edits import history as edit_history
 from photoclust.core.faces import questions
 from photoclust.core.faces.editing import learn_people, move_faces, name_person
@@ -72,12 +72,11 @@ def test_yes_to_same_person_merges(library):
 
 
 def test_is_this_person_yes_places_the_face_and_no_sends_it_away(library):
-    c = centres(2)
-    faces = add_faces(library, np.concatenate([near(c[0], 5, seed=1), near(c[1], 3, seed=2)]))
-    group_faces(library)
+    anna, bob, between, _a, _b = one_between(library)  # only the unsure faces are asked
+    faces = [*anna, *bob, between]
     asked = [q for q in questions.people_questions(library, limit=20)
              if q.kind == questions.IS_THIS]
-    assert asked and all(q.face_id in faces and q.path for q in asked)
+    assert len(asked) >= 2 and all(q.face_id in faces and q.path for q in asked)
     first, second = asked[0], asked[1]
     assert first.text.startswith(f"Is this Person {first.person_id}?")
     review_queue.answer_question(library, first, review_queue.YES)
@@ -123,3 +122,31 @@ def test_the_review_job_carries_the_people_questions(library):
     assert set(queue.people[0].other_face_ids) == set(anna[:3])
     review_queue.answer_question(library, queue.people[0], review_queue.YES)
     assert len(set(person_of(library, anna))) == 1
+
+
+def test_people_questions_are_asked_among_the_photo_questions_by_what_they_fix(library):
+    """Each answer's expected fixes (faces or photos) orders the queue: a "same person?" that
+    would place three faces comes before photo questions that would fix less, not after every
+    photo question (question 33 of 65 in a real window)."""
+    from _edit_fixtures import labelled_library
+    from photoclust.core.jobs import run_job
+
+    ids, _y, _clusters = labelled_library(library)
+    c = centres(3)
+    anna = add_faces(library, near(c[0], 6, seed=1), photo_ids=[int(i) for i in ids[:6]])
+    group_faces(library)
+    move_faces(library, anna[:3], None)
+    queue = run_job(review_queue.ReviewJob(library, limit=20))
+    same = queue.people[0]
+    assert same.kind == questions.SAME_PERSON and same.expected == 3.0
+    items = queue.items
+    fixes = [q.expected if isinstance(q, questions.PeopleQuestion)
+             else review_queue.expected_fix(q, queue.view(row)) for row, q in enumerate(items)]
+    row = next(k for k, q in enumerate(items) if q is same)
+    assert row < len(queue.questions)  # before some photo question
+    assert all(f >= 3.0 for f in fixes[:row]) and any(f < 3.0 for f in fixes[row + 1:])
+    assert queue.view(row).left == same.face_ids  # each question keeps its view
+    photos = [q for q in items if not isinstance(q, questions.PeopleQuestion)]
+    assert photos == queue.questions  # the photo questions keep their own order
+    queue.remove(same)
+    assert same not in queue.items and len(queue.items) == len(items) - 1

@@ -89,6 +89,35 @@ def test_learn_job_without_clusters_says_what_to_do(library):
         run_job(LearnJob(library))
 
 
+def test_learn_job_without_clusters_resorts_the_faces_and_says_the_photos_were_not(library):
+    """Faces found but no clusters yet (Organize stopped before grouping the photos): Learn
+    re-sorts the faces the user did not place and says why the photos were not."""
+    from sqlalchemy import update
+
+    from _face_fixtures import add_faces, centres, near, person_of
+    from photoclust.core.edits import history as edit_history
+    from photoclust.core.faces.grouping import group_faces
+    from photoclust.core.library.models import Face
+
+    c = centres(2)
+    anna = add_faces(library, near(c[0], 6, seed=1))
+    bob = add_faces(library, near(c[1], 6, seed=2))
+    group_faces(library)
+    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
+    with library.session() as s:  # an earlier mistake: two of Anna's faces are with Bob
+        s.execute(update(Face).where(Face.id.in_(anna[:2])).values(person_id=b))
+    result = run_job(LearnJob(library))
+    assert "no clusters yet" in result.photos_skipped and result.run_id is None
+    assert result.people is not None and result.people.kind == "learn_people"
+    assert person_of(library, anna) == [a] * 6
+    assert result.to_json()["photos_skipped"] == result.photos_skipped
+    edit_history.undo(library)  # one edit: the faces' only
+    assert person_of(library, anna[:2]) == [b, b]
+    # Without the faces' part, no clusters is an error as before.
+    with pytest.raises(JobError, match="no clusters yet"):
+        run_job(LearnJob(library, people=False))
+
+
 def test_review_suggestions_name_clusters_and_skip_labelled_photos(library):
     ids, y, clusters = labelled_library(library)
     editing.confirm_photos(library, [ids[70], ids[0]])

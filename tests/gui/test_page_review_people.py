@@ -1,7 +1,7 @@
-"""The review page asks the people questions after the photo questions: "Is this Anna?" with the
-face large (cut from its photo) beside Anna's typical faces, "Are these the same person?" with
-faces of both, "Who is this?"; Y/N/B/S answer them, each answer one undoable edit of the
-library's history (as ``photoclust review``'s commands)."""
+"""The review page asks the people questions among the photo questions (most expected fixes
+first): "Is this Anna?" with the face large (cut from its photo) beside Anna's typical faces,
+"Are these the same person?" with faces of both, "Who is this?"; Y/N/B/S answer them, each
+answer one undoable edit of the library's history (as ``photoclust review``'s commands)."""
 from __future__ import annotations
 
 import hashlib
@@ -97,22 +97,34 @@ def decoration(side, row=0):
     return model.data(model.index(row), Qt.ItemDataRole.DecorationRole)
 
 
-def test_the_people_questions_come_after_the_photo_questions(qtbot, gui_library, tmp_path):
+def test_the_people_questions_are_asked_among_the_photo_questions(qtbot, gui_library, tmp_path):
+    """By what each answer is expected to fix: "Are these the same person?" for a person split
+    in two (5 faces would be placed) comes before the photo questions that would fix less, not
+    after every photo question."""
+    from photoclust.core.learning.review_queue import expected_fix
+
     library = gui_library.library
     c = centres(2)
-    faces_in_photos(library, tmp_path, near(c[0], 5, seed=1))
-    faces_in_photos(library, tmp_path, near(c[1], 4, seed=2), start=5)
+    anna = faces_in_photos(library, tmp_path, near(c[0], 10, seed=1))
+    faces_in_photos(library, tmp_path, near(c[1], 4, seed=2), start=10)
     group_faces(library)
+    move_faces(library, anna[:5], None)  # Anna split in two by the user
     _state, page, _history = open_review(qtbot, library)
     photo_questions, people = len(page.queue.questions), len(page.queue.people)
     assert photo_questions and people
     assert page.progress_label.text() == f"Question 1 of {photo_questions + people:,}"
-    page.current = photo_questions
+    items = page.queue.items
+    row = next(k for k, q in enumerate(items) if getattr(q, "kind", "") == SAME_PERSON)
+    assert items[row].expected == 5.0 and row < photo_questions
+    later = [expected_fix(q, page.queue.view(k)) for k, q in enumerate(items)
+             if k > row and q in page.queue.questions]
+    assert later and min(later) < 5.0  # a photo question that fixes less comes after it
+    page.current = row
     page._show()
     assert page.content.currentWidget() is page.face_sides
-    assert page.question_label.text().startswith(("Is this Person", "Who is this?"))
-    page.go(-1)
-    assert page.content.currentWidget() is page.photo_sides
+    assert page.question_label.text().startswith("Are Person")
+    page.go(1)
+    assert page.current_question() is items[row + 1]
 
 
 def test_is_this_anna_shows_the_face_large_and_yes_places_it_undoably(qtbot, anna):

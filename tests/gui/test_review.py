@@ -122,3 +122,11 @@ def test_learn_summary_names_each_edit_and_says_nothing_changed_when_nothing_did
     photos.people = faces
     assert learn_summary(photos).endswith("moved 3 photos. People: Re-sorted 2 faces you did not "
                                           "place. Edit > Undo takes them back, one at a time.")
+    # Faces but no clusters yet: only the faces were re-sorted, and the summary says so.
+    faces_only = LearnResult(None, 0, 0, 0, people=faces,
+                             photos_skipped="the library has no clusters yet")
+    assert learn_summary(faces_only) == ("No clusters yet, so no photo was re-sorted. People: "
+                                         "Re-sorted 2 faces you did not place. Edit > Undo takes "
+                                         "it back.")
+    faces_only.people = None
+    assert learn_summary(faces_only).endswith("no face you did not place had to move.")

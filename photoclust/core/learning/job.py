@@ -12,7 +12,9 @@ CPU it takes about a second.
 Then (``people=True``, the default: what ``photoclust learn`` and the app's Learn do) the faces
 the user did not place are re-sorted after the user's corrections of people
 (``faces.editing.learn_people``): a second undoable edit (kind ``learn_people``), in
-``LearnResult.people``.
+``LearnResult.people``. A library with faces but no clusters yet (Organize stopped before
+grouping the photos, or ``cluster`` never run) still has its faces re-sorted: the photos' part is
+skipped and ``LearnResult.photos_skipped`` says why.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.constraints import Constraints, derive_constraints
 from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner, class_columns
 from photoclust.core.library import Library
-from photoclust.core.library.models import Assignment, Cluster
+from photoclust.core.library.models import Assignment, Cluster, Face
 
 #: PCA dimension of the space the learner works in (the clustering's preprocessing).
 LEARNING_COMPONENTS = 128
@@ -99,7 +101,7 @@ class LearnResult:
     """What Learn did. ``event_id`` is its edit (``None`` when nothing changed); ``moves`` says
     how many photos went from which cluster to which, most first."""
 
-    run_id: int
+    run_id: int | None  # ``None`` when the photos were skipped (``photos_skipped``)
     n_photos: int
     n_labelled: int
     n_reassigned: int
@@ -108,12 +110,22 @@ class LearnResult:
     moves: list[dict] = field(default_factory=list)
     #: The faces re-sorted after (``learn_people``, its own edit); ``None`` when none moved.
     people: EditResult | None = None
+    #: Why the photos were not re-sorted ("" when they were): a library with faces and no
+    #: clusters yet has only its faces re-sorted.
+    photos_skipped: str = ""
 
     def to_json(self) -> dict:
         return {"run_id": self.run_id, "photos": self.n_photos, "labelled": self.n_labelled,
                 "reassigned": self.n_reassigned, "event_id": self.event_id,
                 "description": self.description, "moves": self.moves,
-                "people": None if self.people is None else self.people.to_json()}
+                "people": None if self.people is None else self.people.to_json(),
+                "photos_skipped": self.photos_skipped or None}
+
+
+def has_faces(library: Library) -> bool:
+    """Whether the library holds a face (not removed): Learn then has faces to re-sort."""
+    with library.session() as s:
+        return s.scalar(select(Face.id).where(Face.removed.is_(False)).limit(1)) is not None
 
 
 def describe_moves(names: dict[int, str], moves: list[dict], limit: int = MOVES_DESCRIBED) -> str:
@@ -142,13 +154,19 @@ class LearnJob(Job[LearnResult]):
 
     def prepare(self) -> None:
         self.model = self.model or newest_clustering_model(self.library)
-        if self.model is None:
+        if self.model is None and not (self.people and has_faces(self.library)):
             raise JobError("the library has no clusters yet: run `photoclust cluster` first")
 
     def run(self, ctx: JobContext) -> LearnResult:
         steps = 4 if self.people else 3
         ctx.report(0, steps, "loading embeddings and corrections")
-        data = load_learning_data(self.library, self.model)
+        try:
+            data = load_learning_data(self.library, self.model)
+        except JobError as nothing:
+            # No clusters (or no embeddings) yet: with faces, they are re-sorted all the same.
+            if not (self.people and has_faces(self.library)):
+                raise
+            return self._faces_only(ctx, steps, str(nothing))
         ctx.raise_if_cancelled()
         ctx.report(1, steps, "learning")
         learner = fit_learner(data, self.random_state)
@@ -183,6 +201,15 @@ class LearnJob(Job[LearnResult]):
         ctx.report(steps, steps, "done")
         return LearnResult(run_id, len(data.photo_ids), data.n_labelled, summary["moved"],
                            edit.event_id, summary["description"], summary["moves"], people)
+
+    def _faces_only(self, ctx: JobContext, steps: int, reason: str) -> LearnResult:
+        """Only the faces re-sorted (``learn_people``): the photos cannot be (``reason``)."""
+        from photoclust.core.faces.editing import learn_people
+
+        ctx.report(3, steps, "re-sorting faces")
+        people = learn_people(self.library)
+        ctx.report(steps, steps, "done")
+        return LearnResult(None, 0, 0, 0, people=people, photos_skipped=reason)
 
     def _labels_for_storage(self, learner: CorrectionLearner) -> tuple[np.ndarray, dict[int, int]]:
         """Label indices into ``classes_`` (-1 for a photo the learner could not place), and the

@@ -80,20 +80,40 @@ class ReviewQueue:
     views: list[QuestionView] = field(default_factory=list)  # one per question
     photos: dict[int, PhotoRef] = field(default_factory=dict)  # every photo a view shows
     # The people questions ("Is this Anna?", "Are these the same person?"; core/faces/questions),
-    # asked after the photo questions; ``answer_question`` answers them too.
+    # asked among the photo questions by what each answer is expected to fix (``items``);
+    # ``answer_question`` answers them too.
     people: list[PeopleQuestion] = field(default_factory=list)
     people_views: list[FacesView] = field(default_factory=list)  # one per people question
     faces: dict[int, FaceCrop] = field(default_factory=dict)  # every face a people view shows
 
+    def _order(self) -> list[tuple[bool, int]]:
+        """``(is a people question, index)`` of every question in the order asked: the photo
+        questions in their order and the people questions in theirs, merged by how much each
+        answer is expected to fix (``expected_fix``; the photos' first on a tie)."""
+        photo = [expected_fix(q, self.views[k] if k < len(self.views) else None)
+                 for k, q in enumerate(self.questions)]
+        people = [q.expected for q in self.people]
+        order: list[tuple[bool, int]] = []
+        i = j = 0
+        while i < len(photo) or j < len(people):
+            if j >= len(people) or (i < len(photo) and photo[i] >= people[j]):
+                order.append((False, i))
+                i += 1
+            else:
+                order.append((True, j))
+                j += 1
+        return order
+
     @property
     def items(self) -> list[Question | PeopleQuestion]:
-        """Every question in the order asked: the photo and cluster questions, then people."""
-        return [*self.questions, *self.people]
+        """Every question in the order asked (``_order``)."""
+        return [self.people[k] if is_people else self.questions[k]
+                for is_people, k in self._order()]
 
     def view(self, row: int) -> QuestionView | FacesView:
         """The view of ``items[row]``."""
-        n = len(self.questions)
-        return self.views[row] if row < n else self.people_views[row - n]
+        is_people, k = self._order()[row]
+        return self.people_views[k] if is_people else self.views[k]
 
     def remove(self, question: Question | PeopleQuestion) -> None:
         """Drop an answered question (found by identity)."""
@@ -105,6 +125,28 @@ class ReviewQueue:
                     if row < len(views):
                         del views[row]
                     return
+
+
+#: The chance that a merge or split suggested without a probability is right: as likely as not.
+UNKNOWN_CHANCE = 0.5
+
+
+def expected_fix(q: Question, view: QuestionView | None = None) -> float:
+    """How many photos an answer to a photo or cluster question is expected to fix, on the scale
+    of the people questions' ``expected`` (faces): the chance that the photos it is about are
+    placed wrong times how many the answer places. A doubtful photo: 1 - its confidence. A
+    cluster's representative: that times the cluster's photos (one answer names the cluster, or
+    moving it reveals a split or merge). A merge: the other cluster's photos, a split: its
+    part's, each at ``UNKNOWN_CHANCE``. A confidence that is not known counts as
+    ``UNKNOWN_CHANCE``."""
+    if q.kind == PHOTO:
+        wrong = UNKNOWN_CHANCE if q.confidence is None else 1.0 - float(q.confidence)
+        if q.reason == "representative":
+            return wrong * (1 + (view.right_total if view is not None else 0))
+        return wrong
+    if q.kind == MERGE:
+        return UNKNOWN_CHANCE * (view.right_total if view is not None else 1)
+    return UNKNOWN_CHANCE * len(q.photo_ids)
 
 
 def _merged(q: ClusterSuggestion) -> int:
