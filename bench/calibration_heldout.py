@@ -19,6 +19,11 @@ ECE a perfectly calibrated number would still show on that many photos (right dr
 shown probability, mean of 20 draws), and with ``--fit`` the coefficients to ship
 (fitted on every single-set collection). ``--speed N`` times the confidences of N photos.
 
+Two diagnostics: "accuracy known" is the ECE before any answer with the model's intercept
+shifted so that the collection's mean number equals its true share right (what any estimate of a
+collection's accuracy could reach at best, the slope left as it is); "after 5 %, precision 10"
+refits the answers' intercept with the weak prior shipped before.
+
     python bench/calibration_heldout.py [--features DIR] [--per-set 6] [--fit] [--speed 100000]
 """
 from __future__ import annotations
@@ -35,6 +40,8 @@ from photoclust.core.clustering.calibration import (
     FEATURES,
     ConfidenceCalibrator,
     ConfidenceModel,
+    LibraryStructure,
+    answer_scores,
     calibrated_confidences,
     centre_margins,
     confidence_features,
@@ -48,6 +55,8 @@ BINS = 10
 SETS = ["imagenette224", "clothing14", "cifar10_test"]
 #: The margin-only map shipped before (efficientnet_lite2), for comparison.
 PREVIOUS_MAP = (6.82, -0.69)
+#: The answers' prior precision shipped before, for comparison.
+WEAK_PRIOR = 10.0
 
 
 def majority_right(labels: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -124,7 +133,8 @@ def score(model: ConfidenceModel, features: np.ndarray) -> np.ndarray:
 
 
 def after_answers(c: dict, model: ConfidenceModel, fractions=(0.02, 0.05)) -> list[float]:
-    """ECE on the photos nobody answered after each fraction of answers."""
+    """ECE on the photos nobody answered after each fraction of answers, then after the last
+    fraction with the answers' intercept refitted under the weak prior shipped before."""
     out, state, oracle = [], None, None
     for fraction in fractions:
         result = simulate_corrections(c["Z"], c["y"], c["labels"], (fraction,),
@@ -138,7 +148,22 @@ def after_answers(c: dict, model: ConfidenceModel, fractions=(0.02, 0.05)) -> li
                           for cl, t in zip(state.clusters, c["y"])])
         out.append(ece(conf[auto], right[auto]))
         c.setdefault("after_conf", []).append((conf[auto], right[auto]))
+    structure = LibraryStructure(c["Z"], state.clusters)
+    weak = ConfidenceCalibrator(prior_strength=WEAK_PRIOR).fit(
+        *answer_scores(c["Z"], state.clusters, state.user, model, structure))
+    out.append(ece(weak.predict(score(model, structure.features()))[auto], right[auto]))
     return out
+
+
+def accuracy_known(conf: np.ndarray, right: np.ndarray) -> float:
+    """ECE once the log-odds are shifted so that the mean number is the share right."""
+    from scipy.optimize import brentq
+
+    ok = np.isfinite(conf)
+    logit = np.log(np.clip(conf[ok], 1e-9, 1 - 1e-9) / np.clip(1 - conf[ok], 1e-9, 1))
+    target = float(np.clip(right[ok].mean(), 1e-3, 1 - 1e-3))
+    shift = brentq(lambda b: 1 / (1 + np.exp(-(logit + b))).mean() - target, -60, 60)
+    return ece(1 / (1 + np.exp(-(logit + shift))), right[ok])
 
 
 def speed(n: int, k: int = 100) -> None:
@@ -183,8 +208,9 @@ def main() -> None:
               f"\n  coef={tuple(round(v, 3) for v in everything.coef)} "
               f"intercept={everything.intercept:.3f}")
     print("| held out | collection | k | photos | right | shown | ECE before | margin only | "
-          "previous map | floor | after 2 % | after 5 % |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "previous map | floor | accuracy known | after 2 % | after 5 % | "
+          "after 5 %, precision 10 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     summary = {}
     draws = np.random.default_rng(0)
     for held in list(sets) + ["mixtures"]:
@@ -212,21 +238,22 @@ def main() -> None:
                 score(margin_model, c["features"][:, :1])), c["right"])
             floor = np.mean([ece(conf, draws.uniform(size=conf.size) < conf)
                              for _ in range(20)])
-            after = [np.nan, np.nan] if args.no_answers else after_answers(c, model)
+            known = accuracy_known(conf, c["right"])
+            after = [np.nan] * 3 if args.no_answers else after_answers(c, model)
             c["before_conf"] = conf
-            rows.append((before, margin_only, previous, floor, *after))
+            rows.append((before, margin_only, previous, floor, known, *after))
             k = len(np.unique(c["labels"]))
             print(f"| {held} | {'+'.join(c['sets'])} {len(np.unique(c['y']))} kinds | "
                   f"{k} ({c['k_mode']}) | {len(c['y'])} | {c['right'].mean():.3f} | "
                   f"{np.nanmean(conf):.3f} | {before:.3f} | {margin_only:.3f} | {previous:.3f} | "
-                  f"{floor:.3f} | "
-                  f"{after[0]:.3f} | {after[1]:.3f} |", flush=True)
+                  f"{floor:.3f} | {known:.3f} | "
+                  f"{after[0]:.3f} | {after[1]:.3f} | {after[2]:.3f} |", flush=True)
         summary[held] = (tests, np.array(rows))
     print("\nsummary: mean / worst ECE over the held-out collections (goal: before <= 0.05, "
           "after 5 % <= 0.03)")
-    print("| held out | collections | before | margin only | previous map | floor | after 2 % | "
-          "after 5 % |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| held out | collections | before | margin only | previous map | floor | "
+          "accuracy known | after 2 % | after 5 % | after 5 %, precision 10 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for held, (tests, rows) in summary.items():
         cells = " | ".join(f"{np.mean(rows[:, j]):.3f} / {np.max(rows[:, j]):.3f}"
                            for j in range(rows.shape[1]))

@@ -56,17 +56,34 @@ def test_calibrator_follows_the_answers():
     truth = 1 / (1 + np.exp(-(10 * margins - 1.5)))  # a collection less right than the prior
     right = rng.uniform(size=300) < truth
     prior = (10.0, 1.0)
-    fitted = ConfidenceCalibrator(prior=prior).fit(margins, right)
+    fitted = ConfidenceCalibrator(prior=prior, prior_strength=1.0).fit(margins, right)
     assert abs(fitted.coef_[1] - (-1.5)) < 0.4 and fitted.coef_[0] == 10.0
     grid = np.linspace(-0.2, 0.6, 9)
     want = 1 / (1 + np.exp(-(10 * grid - 1.5)))
     assert np.abs(fitted.predict(grid) - want).max() < 0.1
     assert np.abs(ConfidenceCalibrator(prior=prior).predict(grid) - want).max() > 0.4
     # A few answers nudge the map; none leave it as shipped.
-    few = ConfidenceCalibrator(prior=prior).fit(margins[:3], [False] * 3)
+    few = ConfidenceCalibrator(prior=prior, prior_strength=1.0).fit(margins[:3], [False] * 3)
     assert -1.5 < few.coef_[1] < 1.0
     unfitted = ConfidenceCalibrator(prior=prior).fit([], [])
     assert np.allclose(unfitted.predict(grid), ConfidenceCalibrator(prior=prior).predict(grid))
+
+
+def test_the_review_queues_hard_answers_do_not_drag_down_the_photos_nobody_answered():
+    """The queue asks the photos the learner is least sure of: they are wrong more often than
+    their score says, while the photos nobody answered are right as their score says. A few
+    dozen such answers leave the unanswered photos' numbers near right (a weak prior, precision
+    10, followed them down by 0.05)."""
+    rng = np.random.default_rng(3)
+    scores = rng.normal(2.0, 1.5, 2000)  # log-odds the structure gives, calibrated here
+    right = rng.uniform(size=scores.size) < 1 / (1 + np.exp(-scores))
+    asked = np.argsort(scores)[:60]  # the least sure photos...
+    asked_right = rng.uniform(size=asked.size) < 0.3 / (1 + np.exp(-scores[asked]))  # wronger
+    rest = np.setdiff1d(np.arange(scores.size), asked)
+    shown = ConfidenceCalibrator().fit(scores[asked], asked_right).predict(scores[rest])
+    assert abs(shown.mean() - right[rest].mean()) < 0.03
+    weak = ConfidenceCalibrator(prior_strength=10.0).fit(scores[asked], asked_right)
+    assert right[rest].mean() - weak.predict(scores[rest]).mean() > 0.04
 
 
 def test_answer_margins_say_whether_the_nearest_centre_is_the_users_cluster():
