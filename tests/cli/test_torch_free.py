@@ -39,11 +39,15 @@ def run_without_torch(tmp_path: Path, env: dict, *argv: str) -> subprocess.Compl
 
 
 @pytest.mark.slow
-def test_organize_runs_on_models_built_ahead_without_torch(tmp_path):
+def test_organize_runs_on_models_built_ahead_without_torch(tmp_path, monkeypatch):
     sys.path.insert(0, str(REPO / "packaging"))
     from build_models import main as build_models
 
     models = tmp_path / "models"
+    # build_models points the model cache at its output folder in this process: monkeypatch
+    # puts both variables back afterwards, so no later test finds these models.
+    monkeypatch.setenv("PHOTOCLUST_MODEL_CACHE", str(models))
+    monkeypatch.delenv("PHOTOCLUST_BUNDLED_MODELS", raising=False)
     assert build_models([str(models), "--models", "efficientnet_lite0"]) == 0
     photos = write_photos(tmp_path / "photos", 20)
     library = tmp_path / "library.sqlite"
