@@ -177,11 +177,15 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
 def _said_by_most(classes: set[int], seen: Sequence[set[int]],
                   votes: Mapping[int, float]) -> bool:
     """Whether a word over ``classes`` is among more than ``COVERS_MOST`` of the photos' stored
-    classes and its classes' summed probability beats every other single class's."""
+    classes and its classes' summed probability beats every other single class's, gathered from
+    several of them: when one of its classes holds most of it, that class is the better name
+    (street signs stay "street sign", not "street")."""
     if not seen or sum(bool(c & classes) for c in seen) <= COVERS_MOST * len(seen):
         return False
-    mass = sum(v for k, v in votes.items() if k in classes)
-    return mass > max((v for k, v in votes.items() if k not in classes), default=0.0)
+    own = [v for k, v in votes.items() if k in classes]
+    mass = sum(own)
+    return (mass > max((v for k, v in votes.items() if k not in classes), default=0.0)
+            and max(own) <= COVERS_MOST * mass)
 
 
 def suggest_names(labels: Sequence[int] | np.ndarray, photo_ids: Sequence[int] | np.ndarray,
