@@ -110,6 +110,12 @@ def test_a_re_embedded_photo_is_projected_again(library, large):
     rows[3] += 10_000  # another embedding row for the fourth photo
     at = first.usable_for(photo_ids, rows)
     assert at is not None and at[3] == -1 and (np.delete(at, 3) >= 0).all()
+    # the kept rows copied, that photo read and projected again (here: the same vector)
+    seen, Z, raw = space.project_with(library, MODEL, first, at, photo_ids,
+                                      np.arange(len(photo_ids)) % 50 == 0)
+    assert seen.all() and raw.shape == (4, first.components.shape[0])
+    np.testing.assert_allclose(Z, first.space, atol=1e-5)
+    assert np.array_equal(np.delete(Z, 3, axis=0), np.delete(np.asarray(first.space), 3, axis=0))
 
 
 def space_rows(library):

@@ -178,9 +178,14 @@ def project_with(library: Library, model: str, kept: KeptSpace, rows: np.ndarray
     those photos' embeddings are read."""
     n = len(photo_ids)
     keep_raw = np.asarray(keep_raw, dtype=bool)
-    Z = np.zeros((n, kept.space.shape[1]), dtype=np.float32)
+    Z = np.empty((n, kept.space.shape[1]), dtype=np.float32)
     held = rows >= 0
-    Z[held] = kept.space[rows[held]]
+    at_held = np.flatnonzero(held)
+    m = at_held.size
+    if m and at_held[-1] == m - 1 and np.array_equal(rows[:m], np.arange(m)):
+        Z[:m] = kept.space[:m]  # the usual case (photos only added): one copy of the mapped rows
+    else:
+        Z[at_held] = kept.space[rows[at_held]]
     seen = held.copy()
     X_raw = np.zeros((int(keep_raw.sum()), kept.components.shape[0]), dtype=np.float16)
     slot = np.cumsum(keep_raw) - 1
