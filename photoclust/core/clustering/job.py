@@ -177,6 +177,7 @@ class ClusterJob(Job[ClusterResult]):
                 basis: tuple[np.ndarray, np.ndarray] | None = (previous.components,
                                                                previous.shift)
                 fit_n = previous.fit_n
+                previous = None  # unmapped: its rows are copied (0.5 GB at a million photos)
             else:
                 kept, Z, X_unplaced = project_embeddings(self.library, self.model,
                                                          preprocessor, photo_ids, keep_raw, ctx)
