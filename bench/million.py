@@ -28,7 +28,11 @@ figures are what a new ``photoclust`` command pays, and peak memory is each proc
 | ``similar_first_s`` / ``similar_warm_ms`` | ``similar_photos`` in a new process / again |
 | ``search_words_first_s`` / ``search_words_warm_ms`` | ``search_photos("dog")`` |
 | ``near_duplicates_s`` / ``near_duplicates_peak_mb`` | ``library_duplicate_groups`` |
-| ``place_10000_s`` | ``place_new_photos`` of 10,000 new photos among the others |
+| ``place_10000_s`` | ``ClusterJob`` placing 10,000 new photos among the others, in the space the
+  last clustering kept (``clustering.space``; kept first: ``place_space_kept_s``) |
+| ``place_10000_unkept_s`` | the same without a kept space (operation ``place_unkept``: the first
+  placement after an upgrade, or when the basis is fitted again) |
+| ``learn_s`` / ``learn_peak_mb`` | ``LearnJob`` (no answers) on a copy of the library |
 | ``recluster_s`` / ``recluster_peak_mb`` | ``ClusterJob`` of every photo (k given) |
 | ``library_bytes_per_photo`` | the SQLite file (and its index files) per photo |
 | ``peak_mb`` | the largest peak resident memory of all these processes |
@@ -334,15 +338,26 @@ def child(op: str, path: Path) -> dict:
         out["near_duplicates_s"] = time.perf_counter() - t
         out["near_duplicate_groups"] = len(groups)
         out["near_duplicates_peak_mb"] = _peak_mb()
-    elif op == "place":
+    elif op in ("place", "place_unkept"):
         from photoclust.core.clustering.job import ClusterJob
         from photoclust.core.jobs import JobContext
 
+        name = "place_10000" if op == "place" else "place_10000_unkept"
+        if op == "place":  # the space the last clustering (of the placed photos) kept
+            out["place_space_kept_s"] = keep_space_of_placed(library)
         t = time.perf_counter()
         result = ClusterJob(library).run(JobContext())
-        out["place_10000_s"] = time.perf_counter() - t
-        out["place_10000_placed"] = result.placed
-        out["place_10000_peak_mb"] = _peak_mb()
+        out[f"{name}_s"] = time.perf_counter() - t
+        out[f"{name}_placed"] = result.placed
+        out[f"{name}_peak_mb"] = _peak_mb()
+    elif op == "learn":
+        from photoclust.core.jobs import JobContext
+        from photoclust.core.learning.job import LearnJob
+
+        t = time.perf_counter()
+        LearnJob(library).run(JobContext())
+        out["learn_s"] = time.perf_counter() - t
+        out["learn_peak_mb"] = _peak_mb()
     elif op == "recluster":
         from photoclust.core.clustering.job import ClusterJob
         from photoclust.core.jobs import JobContext
@@ -358,6 +373,28 @@ def child(op: str, path: Path) -> dict:
     library.close()
     out[f"{op}_process_peak_mb"] = _peak_mb()
     return out
+
+
+def keep_space_of_placed(library) -> float:
+    """Keep the clustering space as a clustering of the photos in a cluster would have kept it
+    (``clustering.space``: the bench writes its clusters directly, no run kept one), so that
+    ``place`` measures a placement after a clustering; seconds taken (not part of the figure)."""
+    from photoclust.core.clustering import space
+    from photoclust.core.clustering.job import ClusterJob, project_embeddings
+    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+    from photoclust.core.embedding.store import embedded_photo_rows, library_model
+
+    started = time.perf_counter()
+    model = library_model(library)
+    photo_ids, rows = embedded_photo_rows(library, model)
+    current, _user, _removed = ClusterJob(library)._placements(photo_ids)
+    photo_ids, rows = photo_ids[current >= 0], rows[current >= 0]
+    preprocessor = EmbeddingPreprocessor(128, random_state=0)
+    kept, Z, _ = project_embeddings(library, model, preprocessor, photo_ids,
+                                    np.zeros(len(photo_ids), dtype=bool))
+    space.save(library, model, space.KeptSpace(photo_ids[kept], rows[kept], Z,
+                                                *preprocessor.basis(), len(photo_ids)))
+    return time.perf_counter() - started
 
 
 def run_child(op: str, path: Path, timeout: float) -> dict:
@@ -403,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     if "similar" in args.operations:
         figures.update(run_child("similar_build", path, args.timeout))
     for op in args.operations:
-        if op in ("place", "recluster"):
+        if op in ("place", "place_unkept", "recluster", "learn"):
             scratch = folder / "scratch.sqlite"  # these change the library: a copy of it
             shutil.copyfile(path, scratch)
             figures.update(run_child(op, scratch, args.timeout))

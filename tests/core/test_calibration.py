@@ -125,6 +125,22 @@ def test_margins_are_the_same_computed_in_chunks(monkeypatch):
     assert np.allclose(whole[1][0], chunked[1][0]) and (whole[1][1] == chunked[1][1]).all()
 
 
+
+def test_confidences_of_some_rows_are_those_of_every_row():
+    """Placing 10,000 photos in a million scores only them (issue 26): the same numbers, user
+    placements and rows without an honest number included."""
+    rng = np.random.default_rng(4)
+    Z = l2_normalize(rng.normal(size=(300, 8)) + 3 * np.eye(8)[rng.integers(0, 4, 300)])
+    labels = rng.integers(0, 4, 300)
+    labels[:5] = -1
+    labels[7] = 9  # a lone photo: no honest number
+    user = np.where(rng.uniform(size=300) < 0.2, labels, -1)
+    every = calibrated_confidences(Z, labels, user)
+    rows = np.array([250, 3, 7, 0, *np.flatnonzero(user >= 0)[:4], 120])
+    some = calibrated_confidences(Z, labels, user, rows=rows)
+    assert np.array_equal(some, every[rows], equal_nan=True)
+    assert np.isnan(some[2]) and (some[4:8] == 1.0).all()
+
 # --- The confidence from the library's structure (issue 27) ---
 
 def test_nearest_clustered_matches_brute_force_in_blocks_and_samples(monkeypatch):

@@ -126,3 +126,29 @@ def test_streamed_projection_equals_projecting_everything(library, four_groups, 
     assert kept.all() and Z.shape == expected.shape
     np.testing.assert_allclose(Z, expected, atol=1e-5)
     np.testing.assert_array_equal(raw, X[marked].astype(np.float16))
+
+
+def test_learn_projects_the_embeddings_as_they_come_into_the_same_space(library, four_groups,
+                                                                        monkeypatch):
+    """Learn's space is the one ``fit_transform`` gives on every embedding at once, without
+    holding them all as float32 (issue 26: 5.1 GB at a million photos)."""
+    import photoclust.core.clustering.job as job_module
+    import photoclust.core.clustering.preprocess as preprocess_module
+    import photoclust.core.learning.job as learn_module
+    from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+    from photoclust.core.embedding.store import load_embeddings
+
+    monkeypatch.setattr(job_module, "PCA_FIT_SAMPLE", 70)
+    monkeypatch.setattr(preprocess_module, "PCA_FIT_SAMPLE", 70)
+    monkeypatch.setattr(learn_module, "LEARNING_COMPONENTS", 8)
+    run_job(ClusterJob(library, k=4))
+    photo_ids, X = load_embeddings(library, job_module.library_model(library))
+    expected = EmbeddingPreprocessor(8, random_state=0).fit_transform(X)
+
+    def every_vector(*args, **kwargs):
+        raise AssertionError("every embedding loaded at once")
+
+    monkeypatch.setattr(learn_module, "load_embeddings", every_vector, raising=False)
+    data = learn_module.load_learning_data(library)
+    assert data.photo_ids.tolist() == photo_ids.tolist()
+    np.testing.assert_allclose(data.X, expected, atol=1e-5)

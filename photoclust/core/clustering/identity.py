@@ -277,7 +277,7 @@ def _clusters_for_labels(s, run_id: int, final_labels: np.ndarray, user_placed: 
 
 def place_photos(library: Library, model: str, photo_ids: Sequence[int] | np.ndarray,
                  clusters: Sequence[int] | np.ndarray, groups: Sequence[int] | np.ndarray,
-                 confidences: Sequence[float] | None = None,
+                 confidences: Sequence[float] | np.ndarray | None = None,
                  group_names: Mapping[int, str] | None = None,
                  params: dict | None = None) -> tuple[int, list[int], list[int]]:
     """Store new photos' placement as one run (method ``place``) without touching anyone else.

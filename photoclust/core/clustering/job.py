@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import func, select
 
-from photoclust.core.clustering import check_k, check_method, unique_name
+from photoclust.core.clustering import check_k, check_method, space, unique_name
 from photoclust.core.clustering.algorithms import cluster_embeddings
 from photoclust.core.clustering.calibration import calibrated_confidences
 from photoclust.core.clustering.contrastive import adapt_embeddings
@@ -33,15 +33,20 @@ from photoclust.core.clustering.identity import (
 )
 from photoclust.core.clustering.naming import suggest_names
 from photoclust.core.clustering.placement import copy_groups, place_new_photos
-from photoclust.core.clustering.preprocess import PCA_FIT_SAMPLE, EmbeddingPreprocessor
+from photoclust.core.clustering.preprocess import (
+    PCA_FIT_SAMPLE,
+    EmbeddingPreprocessor,
+    project_rows,
+)
 from photoclust.core.edits.history import cluster_moves
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import (
-    embedded_photo_ids,
+    embedded_photo_rows,
     iter_embeddings,
     library_model,
     load_embeddings,
     load_top_classes,
+    raw_cursor,
 )
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.chunks import chunks
@@ -138,7 +143,7 @@ class ClusterJob(Job[ClusterResult]):
     def run(self, ctx: JobContext) -> ClusterResult:
         started = time.monotonic()
         ctx.report(0, 0, "loading embeddings")
-        photo_ids = embedded_photo_ids(self.library, self.model)
+        photo_ids, embedding_rows = embedded_photo_rows(self.library, self.model)
         if len(photo_ids) == 0:
             raise JobError(f"no photo has an embedding under model {self.model!r}")
         ctx.raise_if_cancelled()
@@ -154,16 +159,35 @@ class ClusterJob(Job[ClusterResult]):
             Z = preprocessor.fit_transform(X)
             X_unplaced = X[current < 0]
             del X
+            kept_space = None  # an adapted space is not what the next placement projects
         else:
             # every embedding read once, a block at a time, projected as it comes: memory is
             # the projected space (128 numbers a photo) and the raw vectors of unplaced photos
             ctx.report(0, 0, "preprocessing")
             # (only placing needs those, for the copies among the new photos)
             keep_raw = (current < 0) if incremental else np.zeros(len(photo_ids), dtype=bool)
-            kept, Z, X_unplaced = project_embeddings(self.library, self.model, preprocessor,
-                                                     photo_ids, keep_raw, ctx)
-            photo_ids, current, user, removed = (photo_ids[kept], current[kept], user[kept],
-                                                 removed[kept])
+            # a large library places new photos in the space kept from its last run: only the
+            # photos not in it are read (``space``)
+            previous = (space.load(self.library, self.model, self.n_components)
+                        if incremental and len(photo_ids) >= space.KEEP_FROM else None)
+            rows = None if previous is None else previous.usable_for(photo_ids, embedding_rows)
+            if previous is not None and rows is not None:
+                kept, Z, X_unplaced = space.project_with(self.library, self.model, previous,
+                                                         rows, photo_ids, keep_raw, ctx)
+                basis: tuple[np.ndarray, np.ndarray] | None = (previous.components,
+                                                               previous.shift)
+                fit_n = previous.fit_n
+                previous = None  # unmapped: its rows are copied (0.5 GB at a million photos)
+            else:
+                kept, Z, X_unplaced = project_embeddings(self.library, self.model,
+                                                         preprocessor, photo_ids, keep_raw, ctx)
+                basis = (preprocessor.basis() if getattr(preprocessor, "pca_", None) is not None
+                         else None)
+                fit_n = len(photo_ids)
+            photo_ids, embedding_rows, current, user, removed = (
+                photo_ids[kept], embedding_rows[kept], current[kept], user[kept], removed[kept])
+            kept_space = None if basis is None else space.KeptSpace(
+                photo_ids, embedding_rows, Z, basis[0], basis[1], fit_n)
         if len(photo_ids) == 0:
             raise JobError(f"no photo has an embedding under model {self.model!r}")
         ctx.raise_if_cancelled()
@@ -171,6 +195,10 @@ class ClusterJob(Job[ClusterResult]):
             result = self._place_new(ctx, photo_ids, X_unplaced, Z, current, user, removed)
         else:
             result = self._cluster_all(ctx, photo_ids, Z, fresh=bool(np.any(current >= 0)))
+        if kept_space is not None:
+            space.save(self.library, self.model, kept_space)
+        else:
+            space.forget(self.library, self.model)
         result.seconds = time.monotonic() - started
         result.clusters = [{"id": c.id, "name": c.name, "size": c.size}
                            for c in list_clusters(self.library)]
@@ -180,24 +208,33 @@ class ClusterJob(Job[ClusterResult]):
     def _placements(self, photo_ids: np.ndarray):
         """Per photo: its active cluster (-1: none), the cluster the user put it in (-1), and
         whether the user took it out of a cluster (such a photo is not placed again)."""
-        row = {int(pid): i for i, pid in enumerate(photo_ids.tolist())}
-        current = np.full(len(photo_ids), -1, dtype=np.int64)
-        user = np.full(len(photo_ids), -1, dtype=np.int64)
-        removed = np.zeros(len(photo_ids), dtype=bool)
-        with self.library.session() as s:
-            for pid, cid, source in s.execute(
-                    select(Assignment.photo_id, Assignment.cluster_id, Assignment.source)
-                    .join(Cluster, Cluster.id == Assignment.cluster_id)
-                    .where(Cluster.active.is_(True))):
-                i = row.get(int(pid))
-                if i is not None:
-                    current[i] = cid
-                    if source == Source.USER:
-                        user[i] = cid
-            for pid in s.scalars(select(CannotLink.photo_id).distinct()):
-                i = row.get(int(pid))
-                if i is not None:
-                    removed[i] = True
+        n = len(photo_ids)
+        current = np.full(n, -1, dtype=np.int64)
+        user = np.full(n, -1, dtype=np.int64)
+        removed = np.zeros(n, dtype=bool)
+        if n == 0:
+            return current, user, removed
+
+        def rows_of(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """The rows of ``photo_ids`` (sorted) holding ``ids``, and which ids have one."""
+            at = np.minimum(np.searchsorted(photo_ids, ids), n - 1)
+            return at, photo_ids[at] == ids
+
+        with self.library.session() as s:  # sqlite3's own rows: a million in seconds
+            placed = raw_cursor(s, select(Assignment.photo_id, Assignment.cluster_id,
+                                          Assignment.source == Source.USER)
+                                .join(Cluster, Cluster.id == Assignment.cluster_id)
+                                .where(Cluster.active.is_(True))).fetchall()
+            taken_out = np.fromiter((r[0] for r in raw_cursor(
+                s, select(CannotLink.photo_id).distinct())), dtype=np.int64)
+        if placed:
+            pid, cid, by_user = np.array(placed, dtype=np.int64).T
+            at, ok = rows_of(pid)
+            current[at[ok]] = cid[ok]
+            mine = ok & (by_user == 1)
+            user[at[mine]] = cid[mine]
+        at, ok = rows_of(taken_out)
+        removed[at[ok]] = True
         return current, user, removed
 
     def _cluster_all(self, ctx: JobContext, photo_ids: np.ndarray, Z: np.ndarray,
@@ -257,7 +294,8 @@ class ClusterJob(Job[ClusterResult]):
             labels = current.copy()
             labels[new] = np.where(clusters >= 0, clusters,
                                    int(current.max()) + 1 + groups)
-            confidence = calibrated_confidences(Z, labels, user, self.model)[new]
+            confidence = calibrated_confidences(Z, labels, user, self.model,
+                                               rows=np.flatnonzero(new))
             names = self._group_names(photo_ids[new], groups, placement.n_groups)
         ctx.raise_if_cancelled()
         params = {"new_photos": int(new.sum()), "outliers": outliers,
@@ -331,6 +369,10 @@ def project_embeddings(library: Library, model: str, preprocessor: EmbeddingPrep
     seen = np.zeros(n, dtype=bool)
     keep_raw = np.asarray(keep_raw, dtype=bool)
     slot = np.cumsum(keep_raw) - 1
+    # ``transform``'s own arithmetic without scikit-learn's checks of every block (profiled:
+    # 17 of 116 s reading and projecting a million photos, under load); the one that matters,
+    # a vector that is not finite, is kept
+    basis = preprocessor.basis() if getattr(preprocessor, "pca_", None) is not None else None
     Z: np.ndarray | None = None
     X_raw: np.ndarray | None = None
     for ids, block in iter_embeddings(library, model):
@@ -339,7 +381,13 @@ def project_embeddings(library: Library, model: str, preprocessor: EmbeddingPrep
         at, block = at[known], block[known]
         if not at.size:
             continue
-        projected = preprocessor.transform(block)
+        if basis is None:
+            projected = preprocessor.transform(block)
+        elif not np.isfinite(block).all():
+            raise ValueError(f"Input contains NaN or infinity (an embedding of photo "
+                             f"{int(ids[known][~np.isfinite(block).all(axis=1)][0])}).")
+        else:
+            projected = project_rows(block, *basis)
         if Z is None:
             Z = np.zeros((n, projected.shape[1]), dtype=np.float32)
             X_raw = np.zeros((int(keep_raw.sum()), block.shape[1]), dtype=np.float16)

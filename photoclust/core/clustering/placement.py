@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photoclust.core.clustering.preprocess import l2_normalize, unit_rows
+from photoclust.core.clustering.preprocess import l2_normalize, sums_by_column, unit_rows
 
 #: A new photo is an outlier when its distance to the chosen centre exceeds this quantile of the
 #: distances of the cluster's own members to it.
@@ -80,14 +80,10 @@ class Placement:
 
 def _sums_by_column(Z: np.ndarray, rows: np.ndarray, column: np.ndarray, k: int,
                     weights: np.ndarray | None = None) -> np.ndarray:
-    """``k x dim`` float64 sums of the rows ``rows`` of ``Z`` (times ``weights``) by ``column``:
-    a sparse one-hot product, ten times faster than ``np.add.at`` and without a copy of the
-    rows."""
-    from scipy.sparse import csr_matrix
-
-    values = np.ones(rows.size) if weights is None else np.asarray(weights, dtype=np.float64)
-    onehot = csr_matrix((values, (column, rows)), shape=(k, len(Z)))
-    return np.asarray(onehot @ Z, dtype=np.float64)
+    """``k x dim`` float64 sums of the rows ``rows`` of ``Z`` (times ``weights``) by ``column``
+    (``preprocess.sums_by_column``: ten times faster than ``np.add.at``, no float64 copy of
+    every row)."""
+    return sums_by_column(Z, rows, column, k, weights)
 
 
 def _top_k(sims: np.ndarray, k: int) -> np.ndarray:

@@ -9,7 +9,8 @@ import json
 from typing import Iterable, Iterator
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, literal_column, select
+from sqlalchemy.orm import Session
 
 from photoclust.core.embedding.backbones import DEFAULT_MODEL, PREPROCESS_VERSION
 from photoclust.core.library.chunks import chunks
@@ -29,6 +30,16 @@ LOAD_CHUNK = 4096
 def _embedding_of_photo(model: str, preprocess_version: int):
     return (Embedding.content_hash == Photo.content_hash) & (Embedding.model == model) & (
         Embedding.preprocess_version == preprocess_version)
+
+
+def raw_cursor(s: Session, query):
+    """The sqlite3 cursor of a Core ``query`` (no IN list) whose columns need no conversion
+    (numbers, text, bytes): SQLAlchemy's row processing doubles the time of many rows (a million
+    photos' ids and vectors)."""
+    compiled = query.compile(dialect=s.get_bind().dialect)
+    cursor = s.connection().connection.cursor()
+    cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup or ()])
+    return cursor
 
 
 def newest_clustering_model(library: Library) -> str | None:
@@ -101,7 +112,21 @@ def embedded_photo_ids(library: Library, model: str,
     query = (select(Photo.id).join(Embedding, _embedding_of_photo(model, preprocess_version))
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:
-        return np.fromiter(s.scalars(query), dtype=np.int64)
+        return np.fromiter((r[0] for r in raw_cursor(s, query)), dtype=np.int64)
+
+
+def embedded_photo_rows(library: Library, model: str,
+                        preprocess_version: int = PREPROCESS_VERSION
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """``(photo_ids, embedding_rows)``: ``embedded_photo_ids`` and the rowid of each photo's
+    embedding (which vector it has: a photo re-embedded gets another row)."""
+    query = (select(Photo.id, literal_column("embeddings.rowid", Integer))
+             .join(Embedding, _embedding_of_photo(model, preprocess_version))
+             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
+    with library.session() as s:
+        rows = raw_cursor(s, query).fetchall()
+    return (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+            np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)))
 
 
 def iter_embeddings(library: Library, model: str, photo_ids: Iterable[int] | None = None,
@@ -110,19 +135,25 @@ def iter_embeddings(library: Library, model: str, photo_ids: Iterable[int] | Non
     """``(ids, vectors)`` blocks of at most ``chunk`` present photos with an embedding under
     ``model`` (those of ``photo_ids`` only, when given), in id order, vectors float16 as stored:
     a whole library's embeddings in bounded memory."""
+    def block(part):
+        dim = part[0][1]
+        return (np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)),
+                np.frombuffer(b"".join(r[2] for r in part), dtype="<f2")
+                .reshape(len(part), dim).astype(np.float16))
+
     def blocks(query):
         with library.session() as s:
             for part in s.execute(query.execution_options(yield_per=chunk)).partitions(chunk):
-                dim = part[0][1]
-                yield (np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)),
-                       np.frombuffer(b"".join(r[2] for r in part), dtype="<f2")
-                       .reshape(len(part), dim).astype(np.float16))
+                yield block(part)
 
     query = (select(Photo.id, Embedding.dim, Embedding.vector)
              .join(Embedding, _embedding_of_photo(model, preprocess_version))
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
-    if photo_ids is None:
-        yield from blocks(query)
+    if photo_ids is None:  # every row: sqlite3's own cursor (the ORM's rows cost as much again)
+        with library.session() as s:
+            cursor = raw_cursor(s, query)
+            while part := cursor.fetchmany(chunk):
+                yield block(part)
         return
     for part in chunks(sorted(int(i) for i in photo_ids)):
         yield from blocks(query.where(Photo.id.in_(part)))
