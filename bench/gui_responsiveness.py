@@ -297,7 +297,11 @@ def main() -> int:
                     time.sleep(0.05)
 
         busy = window.run_job(Busy())
-        QApplication.processEvents()
+        # In a large library the queue may still finish the merge's reads first: wait for it.
+        waited = time.perf_counter()
+        while not busy.running and time.perf_counter() - waited < 120:
+            QApplication.processEvents()
+            time.sleep(0.01)
         assert window.isVisible() and busy.running
         t = time.perf_counter()
         window.close()
