@@ -179,8 +179,10 @@ def _person_of_face(library, face_id: int) -> int | None:
 
 
 def _identities(library, truth_of_photo) -> tuple[dict[int, str], dict[str, int]]:
-    """Each person's identity (most of its faces'), and each identity's person (the one holding
-    most of its faces): what the simulated user knows."""
+    """Each person's identity (most of its faces'), and each identity's person (of the people
+    who are that identity, the one holding most of its faces; none when no person is: a user
+    does not take a person who is mostly someone else for them): what the simulated user
+    knows."""
     counts: dict[int, Counter] = defaultdict(Counter)
     for f in subjects(library).values():
         if f.person_id is not None:
@@ -189,6 +191,8 @@ def _identities(library, truth_of_photo) -> tuple[dict[int, str], dict[str, int]
     best: dict[str, tuple[int, int]] = {}
     for pid, c in counts.items():
         for name, n in c.items():
+            if name != truth_of_person[pid]:
+                continue
             if name not in best or n > best[name][0]:
                 best[name] = (n, pid)
     return truth_of_person, {name: pid for name, (_n, pid) in best.items()}

@@ -120,3 +120,30 @@ def test_a_part_the_user_put_in_the_person_is_not_asked_about(library):
     merge_people(library, person, [other])
     assert set(person_of(library, bea)) == {person}
     assert questions.split_candidates(library) == []
+
+
+def test_a_person_is_in_the_question_expected_to_fix_most(library):
+    """A person of two lookalikes with a small third person near both: "Are these one person?"
+    (a no fixes 4 faces) is asked about the person, not "the same person?" with the small one
+    (a yes fixes at most 2), which used to be asked first and kept the split from being asked
+    at all."""
+    anna, bea, person = lookalikes(library)
+    c = centres(1, seed=3)[0]
+    vectors = questions.people_faces(library).vectors[person]
+    middle = vectors.mean(axis=0)
+    rng = np.random.default_rng(12)
+    perp = rng.standard_normal(128)
+    for v in (c, vectors[-1] - vectors[0]):
+        v = v / np.linalg.norm(v)
+        perp -= (perp @ v) * v
+    perp = (perp / np.linalg.norm(perp) * 0.5).astype(np.float32)
+    small = add_faces(library, near(middle + perp, 2, seed=6, spread=0.02))
+    group_faces(library)
+    (other,) = set(person_of(library, small))
+    assert other != person
+    pairs = questions.same_person_candidates(library)
+    assert [(a, b) for a, b, *_ in pairs] == [(person, other)] and pairs[0][4] <= 2
+    asked = questions.people_questions(library)
+    about = [(q.kind, q.person_id, q.other_person_id) for q in asked
+             if q.kind in (questions.SAME_PERSON, questions.ONE_PERSON)]
+    assert about == [(questions.ONE_PERSON, person, None)]

@@ -422,8 +422,8 @@ def people_questions(library: Library, limit: int = 20) -> list[PeopleQuestion]:
     """The people questions in the order to ask, most expected fixes first (ties: "the same
     person?" first, then "Are these one person?", "Who is this?", "Is this <person>?"): "Are
     these the same person?" for the pairs of ``same_person_candidates`` (each person in one
-    pair), "Are these one person?" for the people of ``split_candidates`` (not in a pair asked),
-    "Who is this?" and
+    pair), "Are these one person?" for the people of ``split_candidates`` (each person in one
+    of these two kinds of question, the one expected to fix most), "Who is this?" and
     "Is this <person>?" for the faces of ``faces_with_doubt``; at most ``limit``."""
     from photoclust.core.faces.read import list_faces
 
@@ -434,30 +434,35 @@ def people_questions(library: Library, limit: int = 20) -> list[PeopleQuestion]:
     if data.person_ids:
         with library.session() as s:
             names = {int(p): n for p, n in s.execute(select(Person.id, Person.name))}
-    out: list[PeopleQuestion] = []
-    asked: set[int] = set()
+    # "The same person?" and "one person?" each change the people they are about: each person
+    # is in one of them, the one expected to fix most (a pair asked first would otherwise keep
+    # a person's split from being asked at all).
+    about: list[PeopleQuestion] = []
     for a, b, dist, _share, expected in same_person_candidates(library, limit=10 * limit,
                                                                 data=data):
+        about.append(PeopleQuestion(SAME_PERSON, 0, a, names.get(a, ""), b,
+                                    names.get(b, ""), distance=dist,
+                                    face_ids=tuple(data.face_ids[a][:FACES_PER_SIDE]),
+                                    other_face_ids=tuple(data.face_ids[b][:FACES_PER_SIDE]),
+                                    expected=expected))
+    for c in split_candidates(library, limit=10 * limit, data=data):
+        about.append(PeopleQuestion(ONE_PERSON, 0, c.person_id, names.get(c.person_id, ""),
+                                    face_ids=c.part[:FACES_PER_SIDE],
+                                    other_face_ids=c.other[:FACES_PER_SIDE],
+                                    confidence=round(1.0 - c.chance, 4), expected=c.expected,
+                                    split_face_ids=c.other,
+                                    part_sizes=(len(c.part), len(c.other))))
+    about.sort(key=lambda q: (-q.expected, q.kind != SAME_PERSON))  # stable
+    out: list[PeopleQuestion] = []
+    asked: set[int] = set()
+    for q in about:
+        people = {p for p in (q.person_id, q.other_person_id) if p is not None}
         if len(out) >= limit:
             break
-        if a in asked or b in asked:
+        if people & asked:
             continue
-        asked.update((a, b))
-        out.append(PeopleQuestion(SAME_PERSON, 0, a, names.get(a, ""), b,
-                                  names.get(b, ""), distance=dist,
-                                  face_ids=tuple(data.face_ids[a][:FACES_PER_SIDE]),
-                                  other_face_ids=tuple(data.face_ids[b][:FACES_PER_SIDE]),
-                                  expected=expected))
-    for c in split_candidates(library, limit=limit, data=data):
-        if c.person_id in asked:
-            continue
-        asked.add(c.person_id)
-        out.append(PeopleQuestion(ONE_PERSON, 0, c.person_id, names.get(c.person_id, ""),
-                                  face_ids=c.part[:FACES_PER_SIDE],
-                                  other_face_ids=c.other[:FACES_PER_SIDE],
-                                  confidence=round(1.0 - c.chance, 4), expected=c.expected,
-                                  split_face_ids=c.other,
-                                  part_sizes=(len(c.part), len(c.other))))
+        asked |= people
+        out.append(q)
     doubt = faces_with_doubt(library, limit=limit)
     if doubt:
         wanted = {fid for fid, _share in doubt}
