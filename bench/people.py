@@ -26,8 +26,9 @@ q90) through the same decode + detect + describe.
     python bench/people.py --faces-from faces.npz --review-order   # the review's order
 
 ``--review-order``: the simulated user answers the review's people questions in the order the
-review asks them (``questions.people_questions``: most expected fixes first, "Is this one
-person?" not among them) instead of a third each for pairs, splits and faces.
+review asks them (``questions.people_questions``: most expected fixes first, "Are these one
+person?" among them: no splits the second part shown off, ``split_person`` with its faces)
+instead of a third each for pairs, splits and faces.
 
 ``--batches N`` lets the saved faces arrive in N batches (random photo order), grouped after each
 (Organize's incremental grouping); ``--weighted`` groups with nearness-weighted Chinese whispers
@@ -178,8 +179,10 @@ def _person_of_face(library, face_id: int) -> int | None:
 
 
 def _identities(library, truth_of_photo) -> tuple[dict[int, str], dict[str, int]]:
-    """Each person's identity (most of its faces'), and each identity's person (the one holding
-    most of its faces): what the simulated user knows."""
+    """Each person's identity (most of its faces'), and each identity's person (of the people
+    who are that identity, the one holding most of its faces; none when no person is: a user
+    does not take a person who is mostly someone else for them): what the simulated user
+    knows."""
     counts: dict[int, Counter] = defaultdict(Counter)
     for f in subjects(library).values():
         if f.person_id is not None:
@@ -188,6 +191,8 @@ def _identities(library, truth_of_photo) -> tuple[dict[int, str], dict[str, int]
     best: dict[str, tuple[int, int]] = {}
     for pid, c in counts.items():
         for name, n in c.items():
+            if name != truth_of_person[pid]:
+                continue
             if name not in best or n > best[name][0]:
                 best[name] = (n, pid)
     return truth_of_person, {name: pid for name, (_n, pid) in best.items()}
@@ -224,8 +229,10 @@ def simulate_review(library, truth_of_photo: dict[int, str], budget: int) -> int
     person most of its identity's faces are in, a new one if none; yes confirms it). Questions
     about a face that is not a photo's subject are skipped and not counted; a pair one of whose
     people a merge of this batch emptied is skipped. Stops when the review has nothing left to
-    ask. No "Is this one person?" (the review does not ask it)."""
-    from photoclust.core.faces.editing import people_not_same
+    ask. "Are these one person?": no (the second part split off with its faces) when the
+    photos' subjects in its two parts are mostly of two identities, else yes (remembered); a
+    part without a subject is skipped and not counted."""
+    from photoclust.core.faces.editing import confirm_person, people_not_same
 
     asked = 0
     while asked < budget:
@@ -255,6 +262,30 @@ def simulate_review(library, truth_of_photo: dict[int, str], budget: int) -> int
                         people_not_same(library, a, b)
                     except EditError:  # already known as two (an earlier answer of this batch)
                         pass
+                continue
+            if q.kind == questions.ONE_PERSON:
+                assert q.person_id is not None
+                if q.person_id in merged:
+                    continue
+                split = set(q.split_face_ids)
+                sides: list[Counter] = [Counter(), Counter()]
+                for f in subject_ids.values():
+                    if f.person_id == q.person_id:
+                        sides[f.id in split][truth_of_photo[f.photo_id]] += 1
+                if not sides[0] or not sides[1]:
+                    continue
+                asked += 1
+                counted += 1
+                try:
+                    if sides[0].most_common(1)[0][0] != sides[1].most_common(1)[0][0]:
+                        split_person(library, q.person_id, sorted(split))
+                        merged.add(q.person_id)  # its faces changed: asked again next batch
+                        truth_of_person, person_of_identity = _identities(library,
+                                                                          truth_of_photo)
+                    else:
+                        confirm_person(library, q.person_id)
+                except EditError:  # an answer of this batch moved its faces
+                    pass
                 continue
             face = subject_ids.get(q.face_id or -1)
             if face is None:

@@ -76,3 +76,23 @@ def one_between(library):
     with library.session() as s:  # as the grouping leaves such a face: in Anna, unsure
         s.execute(update(Face).where(Face.id == between).values(person_id=a, confidence=0.5))
     return anna, bob, between, a, b
+
+
+def lookalikes(library, add=None):
+    """Anna (6 faces) and Bea (4), two tight groups about 0.45 apart: every face of one nearer
+    than the grouping's 0.5 to every face of the other, so grouped as one person, but apart at
+    the stricter split threshold (0.4). ``add`` writes the faces (default ``add_faces``).
+    ``(anna, bea, person)``."""
+    from photoclust.core.faces.grouping import group_faces
+
+    c = centres(1, seed=3)[0]
+    rng = np.random.default_rng(11)
+    step = rng.standard_normal(128)
+    step -= (step @ c) * c
+    step = (step / np.linalg.norm(step) * 0.45).astype(np.float32)
+    add = add or (lambda lib, d, start=0: add_faces(lib, d))
+    anna = add(library, near(c, 6, seed=1, spread=0.05))
+    bea = add(library, near(c + step, 4, seed=2, spread=0.05), 6)
+    group_faces(library)
+    (person,) = set(person_of(library, anna + bea))
+    return anna, bea, person

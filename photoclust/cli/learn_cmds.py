@@ -105,6 +105,11 @@ def _print_people_questions(people) -> None:
                   f"{_ids(q.other_face_ids)})\n     yes: photoclust people merge {q.person_id} "
                   f"{q.other_person_id}; no: photoclust people not-same {q.person_id} "
                   f"{q.other_person_id}")
+        elif q.kind == "one_person":
+            print(f"{q.rank:3d}. {printable(q.text)} (faces {_ids(q.face_ids)} and "
+                  f"{_ids(q.other_face_ids)}; {q.part_sizes[0]} and {q.part_sizes[1]} faces)\n"
+                  f"     yes: photoclust people one {q.person_id}; no: photoclust people split "
+                  f"{q.person_id} --faces {_ids(q.split_face_ids)}")
         elif q.kind == "is_this":
             print(f"{q.rank:3d}. {printable(q.text)} face {q.face_id} in {printable(q.path)}\n"
                   f"     yes: photoclust faces move {q.face_id} --to {q.person_id}; no: "

@@ -68,6 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _options(not_same, inner=True)
     not_same.set_defaults(func=cmd_not_same)
 
+    one = actions.add_parser(
+        "one", help="answer yes to “are these one person?” (remembered: not asked again "
+        "unless undone)")
+    one.add_argument("person_id", type=int, metavar="PERSON")
+    _options(one, inner=True)
+    one.set_defaults(func=cmd_one)
+
     split = actions.add_parser(
         "split", help="split a person in two or more",
         description="With --faces, those faces become a new person; without, the person's faces "
@@ -260,6 +267,12 @@ def cmd_not_same(args: argparse.Namespace) -> int:
     from photoclust.core.faces.editing import people_not_same
 
     return _edit(args, lambda lib: people_not_same(lib, args.person_id, args.other_id))
+
+
+def cmd_one(args: argparse.Namespace) -> int:
+    from photoclust.core.faces.editing import confirm_person
+
+    return _edit(args, lambda lib: confirm_person(lib, args.person_id))
 
 
 def cmd_remove(args: argparse.Namespace) -> int:

@@ -224,3 +224,37 @@ def test_review_asks_people_questions_and_a_no_is_remembered(library, capsys):
     code, out = run(capsys, "undo", "--library", path)
     code, out = run(capsys, "review", "--limit", "6", "--json", "--library", path)
     assert json.loads(out.out)["people"][0]["kind"] == "same_person"
+
+
+def test_review_asks_whether_a_person_is_one_and_both_answers_work(library, capsys):
+    from _face_fixtures import lookalikes, person_of
+
+    labelled_library(library)
+    anna, bea, person = lookalikes(library)
+    path = str(library.path)
+    code, out = run(capsys, "review", "--limit", "6", "--json", "--library", path)
+    assert code == 0
+    (q,) = [q for q in json.loads(out.out)["people"] if q["kind"] == "one_person"]
+    assert q["person_id"] == person and q["question"].endswith("one person?")
+    assert set(q["face_ids"]) == set(anna) and set(q["split_face_ids"]) == set(bea)
+    assert q["part_sizes"] == [6, 4] and q["expected_fix"] > 0
+    assert set(q) >= {"rank", "other_face_ids", "other_person_id", "face_id", "confidence"}
+    code, out = run(capsys, "review", "--limit", "6", "--library", path)
+    faces = " ".join(str(f) for f in q["split_face_ids"])
+    assert f"people one {person}" in out.out and f"people split {person} --faces {faces}" \
+        in out.out
+    # Yes: remembered, not asked again; a second yes says it was answered.
+    code, out = run(capsys, "people", "one", str(person), "--library", path)
+    assert code == 0 and "is one person" in out.out
+    code, out = run(capsys, "review", "--limit", "6", "--json", "--library", path)
+    assert all(q["kind"] != "one_person" for q in json.loads(out.out)["people"])
+    code, out = run(capsys, "people", "one", str(person), "--library", path)
+    assert code == 2 and "already answered" in out.err
+    # Undone: asked again; no (the printed split) makes the second part a person of its own.
+    code, out = run(capsys, "undo", "--library", path)
+    code, out = run(capsys, "review", "--limit", "6", "--json", "--library", path)
+    assert any(q["kind"] == "one_person" for q in json.loads(out.out)["people"])
+    code, out = run(capsys, "people", "split", str(person), "--faces", *faces.split(),
+                    "--library", path)
+    assert code == 0
+    assert set(person_of(library, anna)) == {person} and person not in person_of(library, bea)

@@ -14,6 +14,7 @@ from photoclust.core.clustering import editing
 from photoclust.core.edits.corrections import (
     CORRECTIONS,
     Confirm,
+    ConfirmPerson,
     Merge,
     MergeEvents,
     MergePeople,
@@ -49,7 +50,8 @@ def test_every_kind_round_trips_through_the_params_it_is_stored_as():
                 NamePerson(1, "Anna"), NamePerson(1, "Anna", 2), MergePeople(1, (2, 3)),
                 MoveFaces((4, 5), 1), MoveFaces((4,), 9, True), NotThisPerson((4,), 1),
                 NotThisPerson((4,)), SplitPerson(1, ((9, (4, 5)),)), RemoveFaces((4,)),
-                NotSamePerson(1, 2), RenameEvent(1, "Lisbon"), MergeEvents(1, (2,)),
+                NotSamePerson(1, 2), ConfirmPerson(1, (2, 3)), RenameEvent(1, "Lisbon"),
+                MergeEvents(1, (2,)),
                 SplitEvent(1, "2023-07-17T00:00:00", 3), MoveToEvent((1, 2), 3),
                 ShiftTimes((1,), -3600)]
     assert {type(c).kind for c in examples} == set(CORRECTIONS)

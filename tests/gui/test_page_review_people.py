@@ -11,12 +11,12 @@ from _pages import open_page
 from PySide6.QtCore import Qt
 from sqlalchemy import insert, select
 
-from _face_fixtures import add_faces, centres, near, people_state, person_of
+from _face_fixtures import add_faces, centres, lookalikes, near, people_state, person_of
 from helpers import write_jpeg
 from photoclust.core.edits import history as edit_history
 from photoclust.core.faces.editing import move_faces, name_person
 from photoclust.core.faces.grouping import group_faces
-from photoclust.core.faces.questions import IS_THIS, SAME_PERSON, WHO
+from photoclust.core.faces.questions import IS_THIS, ONE_PERSON, SAME_PERSON, WHO
 from photoclust.core.library.models import Face, Photo
 from photoclust.gui.history import UndoHistory
 from photoclust.gui.pages.cluster_picker import NEW_PERSON_LABEL, PersonPicker
@@ -228,6 +228,59 @@ def test_same_person_shows_faces_of_both_and_no_is_remembered_yes_merges(qtbot, 
     assert set(person_of(library, faces["anna"])) == {a}
     merged = edit_history.next_undo(library)
     assert merged.kind == "merge_people" and merged.description == f"Merged Person {twin} into Anna"
+
+
+def test_one_person_shows_both_parts_in_two_rows_yes_is_remembered_no_splits(qtbot, library,
+                                                                             tmp_path):
+    from PySide6.QtWidgets import QBoxLayout
+
+    anna, bea, person = lookalikes(
+        library, lambda lib, d, start=0: faces_in_photos(lib, tmp_path, d, start))
+    # A face in no person: the review has a question left once this one is answered.
+    [alone] = faces_in_photos(library, tmp_path, centres(2, seed=8)[1:], start=10)
+    with library.session() as s:
+        s.get(Face, alone).person_id = None
+    _state, page, history = open_review(qtbot, library)
+    q = show(page, lambda q: getattr(q, "kind", "") == ONE_PERSON)
+    assert q.person_id == person
+    assert page.question_label.text().startswith(
+        f"Are these faces of Person {person} one person?")
+    assert page.content.currentWidget() is page.face_sides
+    # Two rows, one above the other: the person's largest part, then the part that would go.
+    assert page.faces_layout.direction() == QBoxLayout.Direction.TopToBottom
+    assert set(page.face_left.model.face_ids()) == set(anna)
+    assert set(page.face_right.model.face_ids()) == set(bea)
+    assert page.face_left.caption.text() == f"6 faces of “Person {person}”"
+    assert page.face_right.caption.text().startswith(f"and 4 faces of “Person {person}”")
+    qtbot.waitUntil(lambda: decoration(page.face_right).width() == QUESTION_THUMB,
+                    timeout=10000)
+    assert page.yes_action.isEnabled() and page.no_action.isEnabled()
+    assert not page.elsewhere_action.isEnabled()  # yes or no
+    # Y: one person, remembered: not asked again.
+    answer_with(qtbot, page, Qt.Key.Key_Y)
+    assert edit_history.next_undo(library).kind == "confirm_person"
+    assert set(person_of(library, anna + bea)) == {person}
+    with qtbot.waitSignal(page.queueReady, timeout=60000):
+        page.refresh()
+    assert all(getattr(q, "kind", "") != ONE_PERSON for q in page.queue.items)
+    # Undone: asked again; N splits the second row off as one undoable edit.
+    with qtbot.waitSignal(page.state.edited, timeout=10000):
+        history.undo()
+    with qtbot.waitSignal(page.queueReady, timeout=60000):
+        page.refresh()
+    show(page, lambda q: getattr(q, "kind", "") == ONE_PERSON)
+    answer_with(qtbot, page, Qt.Key.Key_N)
+    split = edit_history.next_undo(library)
+    assert split.kind == "split_person"
+    assert set(person_of(library, anna)) == {person}
+    (new,) = set(person_of(library, bea))
+    assert new != person
+    with qtbot.waitSignal(page.state.edited, timeout=10000):
+        history.undo()
+    assert set(person_of(library, anna + bea)) == {person}
+    # Another question is drawn side by side again.
+    show(page, lambda q: getattr(q, "kind", "") == WHO)
+    assert page.faces_layout.direction() == QBoxLayout.Direction.LeftToRight
 
 
 def test_who_is_this_is_answered_by_choosing_a_person(qtbot, library, tmp_path):

@@ -287,6 +287,16 @@ class NotSamePerson(Correction):
     other_id: int
 
 
+@dataclass(frozen=True)
+class ConfirmPerson(Correction):
+    """"Are these one person?" answered yes: the person's faces (``face_ids``, those it had then)
+    are one person. It changes no row; while it is not undone the person is not asked again."""
+
+    kind: ClassVar[str] = "confirm_person"
+    person_id: int
+    face_ids: tuple[int, ...]
+
+
 # -- events (written by core/events/editing.py) --------------------------------------------------
 
 @dataclass(frozen=True)

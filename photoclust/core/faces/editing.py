@@ -27,6 +27,8 @@ re-sorting is not a correction):
 - ``not_same_person``: ``{"person_id", "other_id"}``. "Are these the same person?" answered no:
   every face of each gets a cannot-link to the other, so they are never asked about again, no
   face of one is put with the other automatically, and ``learn_people`` respects it.
+- ``confirm_person``: ``{"person_id", "face_ids"}``. "Are these one person?" answered yes: no
+  row changes; while it is not undone the person is not asked again (``questions.py``).
 - ``learn_people``: ``{"face_ids", "moved"}``. ``people learn``: the faces the user did not
   place re-sorted after the corrections (``learn_people`` below).
 
@@ -42,6 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from photoclust.core.edits.corrections import (
+    ConfirmPerson,
     Correction,
     MergePeople,
     MoveFaces,
@@ -50,6 +53,7 @@ from photoclust.core.edits.corrections import (
     NotThisPerson,
     RemoveFaces,
     SplitPerson,
+    read_corrections,
 )
 from photoclust.core.edits.history import (
     ChangeSet,
@@ -70,7 +74,8 @@ SPLIT_THRESHOLD = 0.4
 USER_CONFIDENCE = 1.0
 
 __all__ = ["name_person", "merge_people", "move_faces", "faces_not_this_person", "split_person",
-           "remove_faces", "learn_people", "people_not_same", "EditError", "EditResult"]
+           "remove_faces", "learn_people", "people_not_same", "confirm_person", "EditError",
+           "EditResult"]
 
 
 def _person(s: Session, person_id: int) -> Person:
@@ -410,3 +415,21 @@ def people_not_same(library: Library, person_id: int, other_id: int) -> EditResu
         return _correct(s, NotSamePerson(a.id, b.id),
                         f"{display_name(a.id, a.name)} and {display_name(b.id, b.name)} are not "
                         "the same person", changes)
+
+
+def confirm_person(library: Library, person_id: int) -> EditResult:
+    """"Are these one person?" answered yes: one undoable edit (``confirm_person``) that changes
+    no row and records the person's faces; while it is not undone the person is not asked
+    again."""
+    with write_session(library) as s:
+        person = _person(s, person_id)
+        if any(isinstance(r.correction, ConfirmPerson) and r.correction.person_id == person.id
+               and not r.undone for r in read_corrections(s, [ConfirmPerson])):
+            raise EditError("already answered: these faces are one person")
+        face_ids = tuple(s.scalars(select(Face.id).where(Face.person_id == person.id,
+                                                         Face.removed.is_(False))
+                                   .order_by(Face.id)))
+        correction = ConfirmPerson(person.id, face_ids)
+        return record_edit(s, correction.kind,
+                           f"{display_name(person.id, person.name)} is one person",
+                           correction.to_params(), ChangeSet())

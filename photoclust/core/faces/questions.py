@@ -10,8 +10,18 @@ photo questions by the same measure (``core/learning/review_queue.py``):
   faces only under its stricter 0.5). The chance of "yes" is the share of their pairs of faces
   nearer than ``SAME_BELOW``; a yes fixes the faces of the smaller one: ``expected`` is the
   product. Yes is ``merge_people``.
-- ``spread_people``: "Is this one person?" for the people whose faces lie farthest from their
-  mean: no is ``split_person``.
+- ``spread_people``: the people whose faces lie farthest from their mean (the simulated user of
+  ``bench/people.py`` without ``--review-order``).
+- ``split_candidates``: "Are these one person?" (the one question that finds two lookalikes
+  grouped as one person): a person's faces grouped again at the stricter ``SPLIT_THRESHOLD``
+  of ``split_person``; the largest group is one part, the other group (of at least
+  ``MIN_SPLIT_PART`` faces) whose split is expected to fix most is the other, and each
+  remaining face joins the part whose mean face is nearer. The chance that they are two people
+  is how clearly the parts are apart (``separation``: their mean silhouette, 0 when they are
+  not; dlib's ``SAME_BELOW`` cannot tell two lookalikes apart: they are nearer than that); a
+  "no" fixes the faces of the smaller part: ``expected`` is the product. Yes is remembered
+  (``confirm_person``: not asked again unless undone), no is ``split_person`` along the two
+  parts shown.
 - ``faces_to_ask``: "Who is this?" for the faces in no person (not unsure; ``expected`` 1: the
   face is placed by the answer), then "Is this <person>?" for the faces the user did not place
   that are unsure: fewer than all of their near faces (at most ``VOTERS`` nearer than the
@@ -24,7 +34,8 @@ photo questions by the same measure (``core/learning/review_queue.py``):
 ``people_questions`` puts them in the order to ask (most expected fixes first), with what a
 review page or ``photoclust review`` shows (``PeopleQuestion``); ``answer_people_question``
 turns an answer into one edit of ``core/faces/editing.py``. A "no" to "Are these the same
-person?" is remembered (``people_not_same``): the pair is not asked again.
+person?" is remembered (``people_not_same``): the pair is not asked again; so is a "yes" to
+"Are these one person?" (``confirm_person``).
 """
 from __future__ import annotations
 
@@ -34,7 +45,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sqlalchemy import select
 
-from photoclust.core.faces.grouping import THRESHOLD, VOTERS, descriptors_of
+from photoclust.core.edits.corrections import ConfirmPerson, read_corrections
+from photoclust.core.faces.editing import SPLIT_THRESHOLD
+from photoclust.core.faces.grouping import (
+    THRESHOLD,
+    VOTERS,
+    chinese_whispers,
+    descriptors_of,
+    near_pairs,
+)
 from photoclust.core.library import Library
 from photoclust.core.library.models import (
     EditEvent,
@@ -59,6 +78,12 @@ PAIR_FACES = 200
 RECOUNT = 2048
 #: People with fewer faces are not asked "Is this one person?".
 MIN_FACES_TO_SPLIT = 4
+#: A group of fewer faces (at ``SPLIT_THRESHOLD``) is not offered as a part of its own: a pair is
+#: the least that is a group at all (``split_person`` without face ids leaves single faces too).
+MIN_SPLIT_PART = 2
+#: Faces of a person grouped again at most (the first ones; the others join the nearer part):
+#: bounded time for a person of thousands of faces.
+SPLIT_FACES = 1000
 
 
 @dataclass(frozen=True)
@@ -69,11 +94,12 @@ class PeopleFaces:
     face_ids: dict[int, list[int]]
     vectors: dict[int, np.ndarray]
     means: np.ndarray  # one row per person_ids entry
+    placed: frozenset[int] = frozenset()  # the faces the user placed (source "user")
 
 
 def people_faces(library: Library) -> PeopleFaces:
     with library.session() as s:
-        rows = s.execute(select(Face.id, Face.person_id, Face.descriptor)
+        rows = s.execute(select(Face.id, Face.person_id, Face.descriptor, Face.source)
                          .join(Photo, Photo.id == Face.photo_id)
                          .join(Person, Person.id == Face.person_id)
                          .where(Face.removed.is_(False), Person.active.is_(True),
@@ -81,16 +107,19 @@ def people_faces(library: Library) -> PeopleFaces:
                          .order_by(Face.id)).all()
     ids: dict[int, list[int]] = defaultdict(list)
     blobs: dict[int, list[bytes]] = defaultdict(list)
-    for fid, pid, blob in rows:
+    placed: set[int] = set()
+    for fid, pid, blob, source in rows:
         if pid is None:  # the join keeps only faces in a person
             continue
         ids[pid].append(fid)
         blobs[pid].append(blob)
+        if source == "user":
+            placed.add(fid)
     people = sorted(ids)
     vectors = {p: descriptors_of(blobs[p]) for p in people}
     means = (np.stack([vectors[p].mean(axis=0) for p in people]) if people
              else np.zeros((0, 128), dtype=np.float32))
-    return PeopleFaces(people, dict(ids), vectors, means)
+    return PeopleFaces(people, dict(ids), vectors, means, frozenset(placed))
 
 
 def same_person_pairs(library: Library, limit: int = 20, data: PeopleFaces | None = None
@@ -138,6 +167,104 @@ def spread_people(library: Library, limit: int = 20, data: PeopleFaces | None = 
             spread = float(np.linalg.norm(data.vectors[pid] - data.means[k], axis=1).mean())
             out.append((pid, round(spread, 4)))
     return sorted(out, key=lambda item: (-item[1], item[0]))[:limit]
+
+
+@dataclass(frozen=True)
+class SplitCandidate:
+    """A person that may be two: ``part`` (its largest group) and ``other`` (the faces to split
+    off), face ids nearest their part's mean first; ``chance`` that they are two people and the
+    faces a "no" is expected to fix."""
+
+    person_id: int
+    part: tuple[int, ...]
+    other: tuple[int, ...]
+    chance: float
+    expected: float
+
+
+def confirmed_people(library: Library) -> set[int]:
+    """People the user said are one person ("Are these one person?" answered yes, not undone)."""
+    with library.session() as s:
+        return {r.correction.person_id for r in read_corrections(s, [ConfirmPerson])
+                if not r.undone and isinstance(r.correction, ConfirmPerson)}
+
+
+def separation(a: np.ndarray, b: np.ndarray) -> float:
+    """How clearly the faces ``a`` and ``b`` are two people: their mean silhouette (Rousseeuw,
+    1987: for each face, its mean distance to the other part less that to its own, over the
+    larger of the two), 0 when they are no apart (never below). Two parts of one person that
+    a stricter grouping cut apart lie about as near each other as within themselves (near 0);
+    two lookalikes each nearer their own faces (towards 1). Read as the chance that they are two
+    people."""
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    cross = _distances(a, b)
+    own = np.r_[_distances(a, a).sum(1) / (len(a) - 1), _distances(b, b).sum(1) / (len(b) - 1)]
+    other = np.r_[cross.mean(1), cross.mean(0)]
+    scores = (other - own) / np.maximum(np.maximum(own, other), 1e-9)
+    return max(0.0, float(scores.mean()))
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :]
+                              - 2.0 * a @ b.T, 0.0))
+
+
+def split_candidates(library: Library, limit: int = 20, data: PeopleFaces | None = None
+                     ) -> list[SplitCandidate]:
+    """The people whose faces fall, grouped again at ``SPLIT_THRESHOLD``, into two groups of at
+    least ``MIN_SPLIT_PART`` faces, with the two parts to show (see the module docstring); not
+    the people the user confirmed, nor a part all of whose faces the user placed in the person
+    (a merge of the user's, faces moved there); most expected fixes first, at most
+    ``limit``."""
+    data = data or people_faces(library)
+    confirmed = confirmed_people(library)
+    out: list[SplitCandidate] = []
+    for pid in data.person_ids:
+        ids = data.face_ids[pid]
+        if len(ids) < MIN_FACES_TO_SPLIT or pid in confirmed:
+            continue
+        vectors = data.vectors[pid].astype(np.float32)
+        head = vectors[:SPLIT_FACES]
+        i, j, _d = near_pairs(head, None, SPLIT_THRESHOLD)
+        labels = chinese_whispers(len(head), i, j)
+        groups = sorted((np.flatnonzero(labels == lab) for lab in np.unique(labels)),
+                        key=lambda g: (-len(g), int(g[0])))
+        groups = [g for g in groups if len(g) >= MIN_SPLIT_PART]
+        if len(groups) < 2:
+            continue
+        first = head[groups[0]]
+        best: tuple[float, np.ndarray] | None = None
+        for g in groups[1:]:
+            fix = separation(first, head[g]) * len(g)
+            if best is None or fix > best[0]:
+                best = (fix, g)
+        assert best is not None
+        seeds = (groups[0], best[1])
+        means = np.stack([head[g].mean(axis=0) for g in seeds])
+        side = np.argmin(_distances(vectors, means), axis=1)
+        side[seeds[0]], side[seeds[1]] = 0, 1
+        if (side == 1).all() or (side == 0).all():
+            continue
+        a, b = np.flatnonzero(side == 0), np.flatnonzero(side == 1)
+        chance = round(separation(vectors[a][:PAIR_FACES], vectors[b][:PAIR_FACES]), 4)
+        if chance <= 0.0:
+            continue
+        part, other = (_by_nearness(ids, vectors, a, means[0]),
+                       _by_nearness(ids, vectors, b, means[1]))
+        if all(f in data.placed for f in other):
+            continue  # the user put them in this person (or merged it): they said so
+        out.append(SplitCandidate(pid, part, other, chance,
+                                  round(chance * min(len(part), len(other)), 4)))
+    out.sort(key=lambda c: (-c.expected, c.person_id))
+    return out[:limit]
+
+
+def _by_nearness(ids: list[int], vectors: np.ndarray, rows: np.ndarray, mean: np.ndarray
+                 ) -> tuple[int, ...]:
+    """The face ids of ``rows``, nearest ``mean`` first."""
+    order = np.argsort(np.linalg.norm(vectors[rows] - mean, axis=1), kind="stable")
+    return tuple(ids[int(k)] for k in rows[order])
 
 
 def faces_to_ask(library: Library, limit: int = 50) -> list[int]:
@@ -225,7 +352,7 @@ def refused_pairs(library: Library) -> set[tuple[int, int]]:
     return out
 
 
-SAME_PERSON, IS_THIS, WHO = "same_person", "is_this", "who"
+SAME_PERSON, IS_THIS, WHO, ONE_PERSON = "same_person", "is_this", "who", "one_person"
 #: Faces shown per person in a "same person?" question.
 FACES_PER_SIDE = 6
 
@@ -234,7 +361,9 @@ FACES_PER_SIDE = 6
 class PeopleQuestion:
     """A question about people, with what to show: ``same_person`` (``person_id`` and
     ``other_person_id``, a few faces of each in ``face_ids``/``other_face_ids``), ``is_this``
-    (is ``face_id`` ``person_id``?) or ``who`` (``face_id`` is in no person)."""
+    (is ``face_id`` ``person_id``?), ``who`` (``face_id`` is in no person) or ``one_person``
+    (are the faces of ``person_id`` one person? a few of each part in
+    ``face_ids``/``other_face_ids``; every face a "no" splits off in ``split_face_ids``)."""
 
     kind: str
     rank: int
@@ -252,6 +381,10 @@ class PeopleQuestion:
     other_face_ids: tuple[int, ...] = ()
     #: How many faces the answer is expected to fix (see the module docstring).
     expected: float = 0.0
+    #: ``one_person``: the faces a "no" makes a person of their own (all of the second part).
+    split_face_ids: tuple[int, ...] = ()
+    #: ``one_person``: how many faces each part has.
+    part_sizes: tuple[int, int] = (0, 0)
 
     @property
     def text(self) -> str:
@@ -261,6 +394,10 @@ class PeopleQuestion:
             assert self.person_id is not None and self.other_person_id is not None
             return (f"Are {display_name(self.person_id, self.person_name)} and "
                     f"{display_name(self.other_person_id, self.other_person_name)} the same "
+                    "person?")
+        if self.kind == ONE_PERSON:
+            assert self.person_id is not None
+            return (f"Are these faces of {display_name(self.person_id, self.person_name)} one "
                     "person?")
         if self.kind == IS_THIS:
             assert self.person_id is not None
@@ -277,13 +414,16 @@ class PeopleQuestion:
                 "box": list(self.box) if self.box is not None else None,
                 "confidence": self.confidence, "distance": self.distance,
                 "face_ids": list(self.face_ids), "other_face_ids": list(self.other_face_ids),
-                "expected_fix": self.expected}
+                "expected_fix": self.expected, "split_face_ids": list(self.split_face_ids),
+                "part_sizes": list(self.part_sizes)}
 
 
 def people_questions(library: Library, limit: int = 20) -> list[PeopleQuestion]:
     """The people questions in the order to ask, most expected fixes first (ties: "the same
-    person?" first, then "Who is this?", then "Is this <person>?"): "Are these the same person?"
-    for the pairs of ``same_person_candidates`` (each person in one pair), "Who is this?" and
+    person?" first, then "Are these one person?", "Who is this?", "Is this <person>?"): "Are
+    these the same person?" for the pairs of ``same_person_candidates`` (each person in one
+    pair), "Are these one person?" for the people of ``split_candidates`` (each person in one
+    of these two kinds of question, the one expected to fix most), "Who is this?" and
     "Is this <person>?" for the faces of ``faces_with_doubt``; at most ``limit``."""
     from photoclust.core.faces.read import list_faces
 
@@ -294,20 +434,35 @@ def people_questions(library: Library, limit: int = 20) -> list[PeopleQuestion]:
     if data.person_ids:
         with library.session() as s:
             names = {int(p): n for p, n in s.execute(select(Person.id, Person.name))}
-    out: list[PeopleQuestion] = []
-    asked: set[int] = set()
+    # "The same person?" and "one person?" each change the people they are about: each person
+    # is in one of them, the one expected to fix most (a pair asked first would otherwise keep
+    # a person's split from being asked at all).
+    about: list[PeopleQuestion] = []
     for a, b, dist, _share, expected in same_person_candidates(library, limit=10 * limit,
                                                                 data=data):
+        about.append(PeopleQuestion(SAME_PERSON, 0, a, names.get(a, ""), b,
+                                    names.get(b, ""), distance=dist,
+                                    face_ids=tuple(data.face_ids[a][:FACES_PER_SIDE]),
+                                    other_face_ids=tuple(data.face_ids[b][:FACES_PER_SIDE]),
+                                    expected=expected))
+    for c in split_candidates(library, limit=10 * limit, data=data):
+        about.append(PeopleQuestion(ONE_PERSON, 0, c.person_id, names.get(c.person_id, ""),
+                                    face_ids=c.part[:FACES_PER_SIDE],
+                                    other_face_ids=c.other[:FACES_PER_SIDE],
+                                    confidence=round(1.0 - c.chance, 4), expected=c.expected,
+                                    split_face_ids=c.other,
+                                    part_sizes=(len(c.part), len(c.other))))
+    about.sort(key=lambda q: (-q.expected, q.kind != SAME_PERSON))  # stable
+    out: list[PeopleQuestion] = []
+    asked: set[int] = set()
+    for q in about:
+        people = {p for p in (q.person_id, q.other_person_id) if p is not None}
         if len(out) >= limit:
             break
-        if a in asked or b in asked:
+        if people & asked:
             continue
-        asked.update((a, b))
-        out.append(PeopleQuestion(SAME_PERSON, 0, a, names.get(a, ""), b,
-                                  names.get(b, ""), distance=dist,
-                                  face_ids=tuple(data.face_ids[a][:FACES_PER_SIDE]),
-                                  other_face_ids=tuple(data.face_ids[b][:FACES_PER_SIDE]),
-                                  expected=expected))
+        asked |= people
+        out.append(q)
     doubt = faces_with_doubt(library, limit=limit)
     if doubt:
         wanted = {fid for fid, _share in doubt}
@@ -321,7 +476,7 @@ def people_questions(library: Library, limit: int = 20) -> list[PeopleQuestion]:
                                       face_id=f.id, photo_id=f.photo_id, path=f.path, box=f.box,
                                       confidence=f.confidence if share is None else share,
                                       expected=1.0 if share is None else round(1.0 - share, 4)))
-    order = {SAME_PERSON: 0, WHO: 1, IS_THIS: 2}
+    order = {SAME_PERSON: 0, ONE_PERSON: 1, WHO: 2, IS_THIS: 3}
     out.sort(key=lambda q: (-q.expected, order[q.kind]))  # stable: each kind keeps its order
     return [replace(q, rank=k) for k, q in enumerate(out[:limit], 1)]
 
@@ -332,7 +487,9 @@ def answer_people_question(library: Library, q: PeopleQuestion, answer: str,
     merged (into ``person_id``), the face confirmed in its person (placed by you). ``no``: the
     pair is remembered as two people (``people_not_same``), the face leaves the person for good
     (``faces_not_this_person``). ``elsewhere`` with ``person_id`` (``None``: a new person): the
-    face goes there. A "who" question takes ``elsewhere`` (or ``yes``: a new person)."""
+    face goes there. A "who" question takes ``elsewhere`` (or ``yes``: a new person). "Are
+    these one person?": ``yes`` is remembered (``confirm_person``: not asked again), ``no``
+    makes the second part shown a person of its own (``split_person`` with its faces)."""
     from photoclust.core.faces import editing
 
     if answer == "skip":
@@ -344,6 +501,13 @@ def answer_people_question(library: Library, q: PeopleQuestion, answer: str,
         if answer == "no":
             return editing.people_not_same(library, q.person_id, q.other_person_id)
         raise editing.EditError("answer yes or no to “are these the same person?”")
+    if q.kind == ONE_PERSON:
+        assert q.person_id is not None
+        if answer == "yes":
+            return editing.confirm_person(library, q.person_id)
+        if answer == "no":
+            return editing.split_person(library, q.person_id, q.split_face_ids)
+        raise editing.EditError("answer yes or no to “are these one person?”")
     assert q.face_id is not None
     if answer == "elsewhere" or (q.kind == WHO and answer == "yes"):
         return editing.move_faces(library, [q.face_id], person_id)

@@ -10,8 +10,9 @@ person needs to see to decide at a glance (``QuestionView``):
 - a merge ("does Sand belong in Beach?"): samples of both clusters side by side;
 - a split ("are these photos a group of their own?"): samples of both parts;
 - a people question (``core/faces/questions.py``; ``FacesView``): "Is this Anna?" shows the
-  face and Anna's typical faces, "Are these the same person?" faces of both people, "Who is
-  this?" the face; the faces are cut from their photos (``FaceCrop``).
+  face and Anna's typical faces, "Are these the same person?" faces of both people, "Are
+  these one person?" faces of both parts of the person, "Who is this?" the face; the faces are
+  cut from their photos (``FaceCrop``).
 
 A cluster's typical photos are its most confident ones (photos the user placed or confirmed
 first). ``answer_question`` turns one key press into one edit through
@@ -26,7 +27,7 @@ from sqlalchemy import func, select
 
 from photoclust.core.clustering import editing
 from photoclust.core.edits.history import EditResult
-from photoclust.core.faces.questions import IS_THIS, SAME_PERSON, PeopleQuestion
+from photoclust.core.faces.questions import IS_THIS, ONE_PERSON, SAME_PERSON, PeopleQuestion
 from photoclust.core.faces.read import FaceCrop, display_name, face_crops, typical_faces
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, Question
@@ -236,6 +237,13 @@ def faces_views(library: Library, people: list[PeopleQuestion],
                               tuple(ids[:per_side]), total))
             (lc, left, lt), (rc, right, rt) = sides
             views.append(FacesView(lc, left, rc, right, lt, rt))
+        elif q.kind == ONE_PERSON and q.person_id is not None:
+            name = display_name(q.person_id, q.person_name)
+            n_part, n_other = q.part_sizes
+            views.append(FacesView(
+                f"{_plural(n_part, 'face')} of “{name}”", tuple(q.face_ids[:per_side]),
+                f"and {_plural(n_other, 'face')} of “{name}” that look like someone else",
+                tuple(q.other_face_ids[:per_side]), n_part, n_other))
         elif q.kind == IS_THIS and q.person_id is not None and q.face_id is not None:
             typical, total = typical_faces(library, q.person_id, {q.face_id}, per_side)
             views.append(FacesView(
@@ -290,6 +298,9 @@ def question_text(q: Question | PeopleQuestion) -> str:
     if isinstance(q, PeopleQuestion):
         if q.kind == SAME_PERSON:
             return f"{q.text}\nAsked because their faces look much alike."
+        if q.kind == ONE_PERSON:
+            return (f"{q.text}\nAsked because its faces fall in two groups. Yes keeps them "
+                    "together; no makes the second row a person of its own.")
         if q.kind == IS_THIS:
             return (f"{q.text}\nAsked because you have not checked this face yet (the least "
                     "sure first). “No, it is…” says who it is.")

@@ -5,7 +5,8 @@ showing what it is about at a size a person can decide from.
 - a merge shows samples of both clusters side by side;
 - a split shows both parts;
 - after them, the people questions (``core/faces/questions.py``): "Is this Anna?" shows the face
-  large beside Anna's typical faces, "Are these the same person?" faces of both people, "Who is
+  large beside Anna's typical faces, "Are these the same person?" faces of both people, "Are
+  these one person?" faces of the two parts of a person (no splits the second off), "Who is
   this?" the face (``review_faces.FaceSide``: faces cut from their photos off the GUI thread).
 
 One key per answer: Y (yes), N (no), B ("No, it belongs in…": a cluster picker; for a face
@@ -26,6 +27,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
+    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -34,7 +36,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclust.core.faces.questions import IS_THIS, SAME_PERSON, WHO, PeopleQuestion
+from photoclust.core.faces.questions import (
+    IS_THIS,
+    ONE_PERSON,
+    SAME_PERSON,
+    WHO,
+    PeopleQuestion,
+)
 from photoclust.core.learning.questions import Question
 from photoclust.core.learning.review_queue import (
     ELSEWHERE,
@@ -285,8 +293,9 @@ class ReviewPage(LiveWhileShown, JobPage):
                        self.skip_action):
             action.setEnabled(has_question)
         if has_question and isinstance(q, PeopleQuestion):
-            # "Same person?" is yes or no; "Who is this?" is answered by naming the person.
-            self.elsewhere_action.setEnabled(q.kind != SAME_PERSON)
+            # "Same person?" and "One person?" are yes or no; "Who is this?" is answered by
+            # naming the person.
+            self.elsewhere_action.setEnabled(q.kind not in (SAME_PERSON, ONE_PERSON))
             self.yes_action.setEnabled(q.kind != WHO)
             self.no_action.setEnabled(q.kind != WHO)
         elsewhere = (ELSEWHERE_TEXT if not isinstance(q, PeopleQuestion)
@@ -325,11 +334,14 @@ class ReviewPage(LiveWhileShown, JobPage):
         self.stack.setCurrentWidget(self.question)
 
     def _show_faces(self, q: PeopleQuestion, view: FacesView) -> None:
-        """The face asked about large (with the person's typical faces beside it), or faces of
-        both people side by side."""
+        """The face asked about large (with the person's typical faces beside it), faces of
+        both people side by side, or the two parts of one person in two rows."""
         assert self.queue is not None
         crops = self.queue.faces
-        one_face = q.kind != SAME_PERSON
+        one_face = q.kind not in (SAME_PERSON, ONE_PERSON)
+        # "Are these one person?": the two parts of the person as two rows, one above the other.
+        self.faces_layout.setDirection(QBoxLayout.Direction.TopToBottom if q.kind == ONE_PERSON
+                                       else QBoxLayout.Direction.LeftToRight)
         self.face_left.show_faces(view.left_caption,
                                   [crops[f] for f in view.left if f in crops],
                                   self.face_large if one_face else self.face_small)
