@@ -4,9 +4,13 @@ A cluster's automatic name comes from the objects an ImageNet network sees in it
 (``clustering/naming.py``), and ImageNet has no class for a person: a cluster of portraits was
 named "Windsor tie" or "suit" by what the people wear. Once the faces are found (Organize's faces
 stage), a cluster whose automatic name it is and most of whose photos show a face the detector is
-sure of is named for them instead: after the person the user named when that one person is in
-most of its photos, else "people". A name the user gave a cluster is never touched, and a cluster
-where faces are the minority keeps the name its content gives it.
+sure of is named for them instead: after the person in most of its photos (their name, or
+"Person 12" as the People page shows one not named yet: naming them there renames the cluster at
+the next Organize), else "people". A name the user gave a cluster is never touched, and a cluster
+where faces are the minority keeps the name its content gives it. Two clusters of one person are
+"Anna" and "Anna (2)" and several clusters of mixed people "people", "people (2)"; the review
+does not offer such clusters for merging for their names alone (``is_people_name``): the content
+may tell apart what the faces did not (two sisters the face grouping took for one person).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from photoclust.core.clustering import name_told_apart, unique_name
+from photoclust.core.faces.read import display_name
 from photoclust.core.library.models import Assignment, Cluster, Face, Person, Source
 
 #: The name of a cluster of photos of people when no one named person is in most of them.
@@ -37,9 +42,10 @@ def names_for_people(s: Session) -> dict[int, str]:
         members[photo_id] = cluster_id
     with_face: dict[int, set[int]] = defaultdict(set)  # cluster -> photos showing a sure face
     person_photos: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
-    named = {pid: name for pid, name in s.execute(
-        select(Person.id, Person.name).where(Person.active.is_(True),
-                                             Person.name_source == Source.USER))}
+    people_names = {pid: display_name(pid, name if source == Source.USER else "")
+                    for pid, name, source in s.execute(
+                        select(Person.id, Person.name, Person.name_source)
+                        .where(Person.active.is_(True)))}
     for photo_id, person_id in s.execute(select(Face.photo_id, Face.person_id)
                                          .where(Face.removed.is_(False),
                                                 Face.unsure.is_(False))):
@@ -47,7 +53,7 @@ def names_for_people(s: Session) -> dict[int, str]:
         if in_cluster is None or in_cluster not in auto:
             continue
         with_face[in_cluster].add(photo_id)
-        if person_id in named:
+        if person_id in people_names:
             person_photos[in_cluster][person_id].add(photo_id)
     taken = {name for name in s.scalars(select(Cluster.name).where(Cluster.active.is_(True)))}
     renamed = {}
@@ -56,7 +62,7 @@ def names_for_people(s: Session) -> dict[int, str]:
             continue
         people = person_photos.get(cluster_id, {})
         top = max(people, key=lambda p: (len(people[p]), -p), default=None)
-        name = named[top] if top is not None and 2 * len(people[top]) > sizes[cluster_id] \
+        name = people_names[top] if top is not None and 2 * len(people[top]) > sizes[cluster_id] \
             else PEOPLE
         current = auto[cluster_id]
         if current == name or name_told_apart(current) == name:
@@ -66,6 +72,20 @@ def names_for_people(s: Session) -> dict[int, str]:
         taken.add(new)
         renamed[cluster_id] = new
     return renamed
+
+
+def people_base_names(s: Session) -> set[str]:
+    """The names this step gives clusters: "people" and each active person's label."""
+    return {PEOPLE} | {display_name(pid, name if source == Source.USER else "")
+                       for pid, name, source in s.execute(
+                           select(Person.id, Person.name, Person.name_source)
+                           .where(Person.active.is_(True)))}
+
+
+def is_people_name(name: str, base_names: set[str]) -> bool:
+    """Whether ``name`` is one this step gives ("people (2)", "Anna", "Person 3 (2)"), given
+    ``people_base_names``."""
+    return name in base_names or name_told_apart(name) in base_names
 
 
 def name_clusters_of_people(s: Session) -> dict[int, str]:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from photoclust.core.clustering import name_told_apart
 from photoclust.core.clustering.calibration import calibrated_confidences
+from photoclust.core.faces.cluster_names import is_people_name, people_base_names
 from photoclust.core.learning.job import fit_learner, load_learning_data
 from photoclust.core.learning.questions import MERGE, PHOTO, ClusterSuggestion, PhotoSuggestion
 from photoclust.core.learning.review import (
@@ -109,11 +110,13 @@ def twin_merges(library: Library, refused, placed_in: set[int],
     with library.session() as s:
         rows = s.execute(select(Cluster.id, Cluster.name, Cluster.name_source)
                          .where(Cluster.active.is_(True))).all()
+        named_for_people = people_base_names(s)
     by_name = {name: cid for cid, name, _source in rows}
     items = []
     for cid, name, source in rows:
         told_apart = name_told_apart(name)
-        if source == Source.USER or told_apart is None or cid in placed_in:
+        if source == Source.USER or told_apart is None or cid in placed_in \
+                or is_people_name(name, named_for_people):  # named for its people
             continue
         base = by_name.get(told_apart)
         if base is None or base == cid or merge_key(base, cid) in refused \
