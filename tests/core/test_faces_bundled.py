@@ -1,6 +1,7 @@
 """The packaged app's faces without dlib's descriptor model file (22.5 MB, left out of the
 bundle, issue #24): the descriptor's ONNX graph that ``packaging/build_models.py`` built and
-compared with dlib's own descriptor is used in its place and gives dlib's descriptors; a graph
+compared with dlib's own descriptor (its weights stored as float16, computed in float32) is used
+in its place and gives dlib's descriptors (within 1e-2, Euclidean, on LFW faces); a graph
 missing, damaged, never compared or giving other descriptors is one sentence, and Organize goes
 on without faces. Outside the bundle (no models built ahead) the model file is still needed."""
 from __future__ import annotations
@@ -49,7 +50,7 @@ def built(tmp_path_factory):
         mp.setenv("PHOTOCLUST_MODEL_CACHE", str(out))
         mp.delenv("PHOTOCLUST_BUNDLED_MODELS", raising=False)
         path, difference = build_face_graph()
-    assert path.parent == out and difference < 1e-3
+    assert path.parent == out and difference < 1e-2
     return path
 
 
@@ -81,10 +82,13 @@ def _chips():
 
 
 def test_build_models_records_dlibs_descriptor_of_the_check_chip(built, dlib_finder):
-    record = json.loads(built.with_suffix(".json").read_text())[DLIB_CHECK]
+    meta = json.loads(built.with_suffix(".json").read_text())
+    record = meta[DLIB_CHECK]
     theirs = np.asarray(dlib_finder._describer.compute_face_descriptor(check_chip()))
     assert np.abs(np.asarray(record["descriptor"]) - theirs).max() < 1e-6
-    assert 0 <= record["max_difference"] < 1e-3
+    assert 0 <= record["max_difference"] < 1e-2
+    # float16 weights: half the float32 graph's 22.6 MB
+    assert meta["weights"] == "float16" and meta["size"] == built.stat().st_size < 12_000_000
 
 
 def test_the_bundled_graph_is_used_without_the_model_file(bundle, tmp_path, monkeypatch,
@@ -100,7 +104,8 @@ def test_the_bundled_graph_is_used_without_the_model_file(bundle, tmp_path, monk
     chips = _chips()
     mine = finder.fast.compute(chips)
     theirs = np.array([dlib_finder._describer.compute_face_descriptor(c) for c in chips])
-    assert np.linalg.norm(mine - theirs, axis=1).max() < 1e-3
+    assert np.linalg.norm(mine - theirs, axis=1).max() < 1e-2
+    assert np.abs(mine - theirs).max() < 1e-3
     photo = Image.fromarray(np.random.default_rng(1).integers(0, 256, (90, 120, 3),
                                                               dtype=np.uint8))
     assert finder.find(photo) == []  # the whole route runs (no face in noise)
@@ -166,3 +171,30 @@ def test_organize_goes_on_without_faces_when_the_bundled_graph_is_damaged(bundle
     assert result.cluster.n == result.index.added > 0
     assert result.faces is not None and result.faces.error.startswith("Faces are not searched")
     assert "corrupt" in result.faces.error
+
+
+@pytest.mark.datasets
+def test_on_real_faces_the_bundled_graph_gives_dlibs_descriptors(bundle, dlib_finder, dataset):
+    """LFW faces found and aligned by the product, described without the model file: within
+    1e-2 (Euclidean) of dlib's own descriptor of the same chip; one person near, two far."""
+    finder = FaceFinder()
+    finder.load()
+    assert finder._describer is None and finder.fast.path == bundle
+    found = {}
+    for name in ("Bill_Gates", "Serena_Williams"):
+        for path in sorted((dataset("faces_lfw") / name).glob("*.jpg"))[:3]:
+            faces = finder.find(Image.open(path).convert("RGB"))
+            assert faces, path
+            found.setdefault(name, []).append(faces[0].descriptor)
+    dlib = dlib_finder._dlib
+    chips = []
+    for path in sorted((dataset("faces_lfw") / "Bill_Gates").glob("*.jpg"))[:8]:
+        rgb = np.asarray(Image.open(path).convert("RGB"))
+        rect = dlib_finder._detector(rgb, 1)[0]
+        chips.append(dlib.get_face_chip(rgb, dlib_finder._landmarks(rgb, rect), size=150,
+                                        padding=0.25))
+    mine = finder.fast.compute(chips)
+    theirs = np.array([dlib_finder._describer.compute_face_descriptor(c) for c in chips])
+    assert np.linalg.norm(mine - theirs, axis=1).max() < 1e-2
+    gates, serena = found["Bill_Gates"], found["Serena_Williams"]
+    assert np.linalg.norm(gates[0] - gates[1]) < 0.6 < np.linalg.norm(gates[0] - serena[0])
