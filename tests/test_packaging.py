@@ -258,3 +258,15 @@ def test_a_damaged_compressed_data_file_is_an_os_error(tmp_path):
         read_data_file(tmp_path / "missing.json")
     # the villages are left out, the larger places still name every photo
     assert Geocoder(small_places=tmp_path / "cities500.json").lookup([(55.6757, 12.5691)])[0]
+
+
+def test_spec_leaves_dlibs_descriptor_file_out_and_needs_the_checked_graph():
+    """Issue #24 (under 400 MB): the face descriptor's ONNX graph that build_models.py compared
+    with dlib's stands for dlib's 22.5 MB model file, which the bundle does not carry."""
+    spec = (REPO / "photoclust.spec").read_text(encoding="utf-8")
+    assert "dlib_face_recognition_resnet_model_v1.dat" not in spec
+    assert "shape_predictor_5_face_landmarks.dat" in spec
+    assert '"dlib_check"' in spec
+    from photoclust.core.faces.onnx_describer import DLIB_CHECK
+
+    assert DLIB_CHECK == "dlib_check"

@@ -100,6 +100,14 @@ def models_folder() -> Path | None:
 INSTALL_HINT = "install them with: pip install dlib-bin face-recognition-models"
 
 
+def _check_model_file(path: Path) -> None:
+    if not path.is_file():
+        raise FaceModelError(f"The face model file {path} is missing; {INSTALL_HINT}.")
+    if path.stat().st_size == 0:
+        raise FaceModelError(f"The face model file {path} is empty (damaged); reinstall "
+                             "face-recognition-models.")
+
+
 def model_paths(folder: Path | None = None) -> tuple[Path, Path]:
     """The landmark and descriptor model files, checked to exist and not be empty; else
     ``FaceModelError``."""
@@ -108,12 +116,40 @@ def model_paths(folder: Path | None = None) -> tuple[Path, Path]:
         raise FaceModelError(f"The face models are not installed; {INSTALL_HINT}.")
     paths = (folder / LANDMARKS_FILE, folder / DESCRIPTOR_FILE)
     for path in paths:
-        if not path.is_file():
-            raise FaceModelError(f"The face model file {path} is missing; {INSTALL_HINT}.")
-        if path.stat().st_size == 0:
-            raise FaceModelError(f"The face model file {path} is empty (damaged); reinstall "
-                                 "face-recognition-models.")
+        _check_model_file(path)
     return paths
+
+
+def finder_model_paths(folder: Path | None = None) -> tuple[Path, Path | None]:
+    """``model_paths``, except where the descriptor's model file is not there and models are built
+    ahead (the packaged app, which leaves that 22.5 MB file out): then ``None`` for it, when the
+    descriptor's ONNX graph built ahead was checked against dlib's when it was built
+    (``onnx_describer.bundled_checked_graph``), else ``FaceModelError`` saying what is wrong."""
+    from photoclust.core.embedding.onnx_runtime import bundled_models_dir
+
+    folder = folder if folder is not None else models_folder()
+    if (folder is None or bundled_models_dir() is None
+            or (folder / DESCRIPTOR_FILE).exists()):
+        return model_paths(folder)
+    landmarks = folder / LANDMARKS_FILE
+    _check_model_file(landmarks)
+    from photoclust.core.embedding.onnx_runtime import RuntimeUnavailable, import_onnxruntime
+    from photoclust.core.faces.onnx_describer import bundled_checked_graph
+
+    try:
+        found = bundled_checked_graph(import_onnxruntime().__version__)
+    except RuntimeUnavailable as exc:
+        found = f"cannot be run ({exc})"
+    if isinstance(found, str):
+        raise FaceModelError(without_descriptor_file(folder, found))
+    return landmarks, None
+
+
+def without_descriptor_file(folder: Path, reason: str) -> str:
+    """The sentence for a packaged app whose descriptor graph cannot stand for the model file."""
+    return (f"Faces are not searched: the face descriptor's model file "
+            f"{folder / DESCRIPTOR_FILE} is not installed and its ONNX graph built ahead "
+            f"{reason}; reinstall photoclust.")
 
 
 def import_dlib() -> Any:
@@ -146,6 +182,7 @@ class FaceFinder:
         self._detector: Any = None
         self._landmarks: Any = None
         self._describer: Any = None
+        self._loaded = False
         #: The same descriptor run by ONNX Runtime (``onnx_describer.py``) or torch
         #: (``resnet.py``), when it gives dlib's; else None (dlib's own is used).
         self.fast: Any = None
@@ -153,17 +190,21 @@ class FaceFinder:
     def check(self) -> None:
         """Cheap: dlib importable and the model files there (``FaceModelError`` if not)."""
         import_dlib()
-        model_paths(self.models_dir)
+        finder_model_paths(self.models_dir)
 
     def load(self) -> None:
-        if self._describer is not None:
+        """Loads dlib and the models. Without the descriptor's model file (the packaged app,
+        ``finder_model_paths``) the descriptor's ONNX graph built ahead is the only route."""
+        if self._loaded:
             return
         dlib = import_dlib()
-        landmarks_path, descriptor_path = model_paths(self.models_dir)
+        landmarks_path, descriptor_path = finder_model_paths(self.models_dir)
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
-        for path, attr, make in ((landmarks_path, "_landmarks", dlib.shape_predictor),
-                                 (descriptor_path, "_describer", dlib.face_recognition_model_v1)):
+        models = [(landmarks_path, "_landmarks", dlib.shape_predictor)]
+        if descriptor_path is not None:
+            models.append((descriptor_path, "_describer", dlib.face_recognition_model_v1))
+        for path, attr, make in models:
             try:
                 setattr(self, attr, make(str(path)))
             except (RuntimeError, OSError, ValueError) as exc:
@@ -172,7 +213,18 @@ class FaceFinder:
                 reason = text.splitlines()[0][:120] if text else "unreadable"
                 raise FaceModelError(f"The face model file {path} is damaged ({reason}); "
                                      "reinstall face-recognition-models.") from None
-        self.fast = _checked_fast_describer(descriptor_path, self._describer)
+        if descriptor_path is None:
+            from photoclust.core.embedding.onnx_runtime import RuntimeUnavailable
+            from photoclust.core.faces.onnx_describer import OnnxDescriber
+
+            try:
+                self.fast = OnnxDescriber.load_checked()
+            except RuntimeUnavailable as exc:
+                raise FaceModelError(without_descriptor_file(landmarks_path.parent, str(exc))
+                                     ) from None
+        else:
+            self.fast = _checked_fast_describer(descriptor_path, self._describer)
+        self._loaded = True
 
     def find(self, image: Image.Image, full_size: tuple[int, int] | None = None,
              detail: Callable[[int], Image.Image] | None = None) -> list[FoundFace]:
@@ -287,7 +339,9 @@ def _checked_fast_describer(path: Path, describer: Any) -> Any:
     wanted = os.environ.get(DESCRIBER_ENV, "").strip().lower()
     if os.environ.get("PHOTOCLUST_FACES_DLIB_ONLY") or wanted == "dlib":
         return None
-    chip = np.random.default_rng(0).integers(0, 256, (150, 150, 3), dtype=np.uint8)
+    from photoclust.core.faces.onnx_describer import TOLERANCE, check_chip
+
+    chip = check_chip()
     theirs: np.ndarray | None = None
     for route in DESCRIBERS:
         if wanted and route != wanted:
@@ -300,7 +354,7 @@ def _checked_fast_describer(path: Path, describer: Any) -> Any:
         except Exception as exc:  # noqa: BLE001 - any failure: the next route, as before
             log.info("face descriptor by %s not used: %s", route, str(exc)[:200])
             continue
-        if float(np.abs(mine - theirs).max()) < 1e-3:
+        if float(np.abs(mine - theirs).max()) < TOLERANCE:
             return fast
         log.warning("face descriptor by %s differs from dlib's; not used", route)
     return None

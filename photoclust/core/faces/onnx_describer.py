@@ -12,7 +12,13 @@ name holds the export version, the ONNX Runtime version and the start of the mod
 SHA-256, so another model file never meets a graph made from another; beside it a JSON record
 holds its size and SHA-256 (a partial or corrupt file is rebuilt), as for the image models
 (``core/embedding/onnx_runtime.py``). ``FaceFinder`` checks, when loading, that it gives dlib's
-descriptor for a test chip, else it uses torch's, else dlib's own.
+descriptor for a test chip (``check_chip``), else it uses torch's, else dlib's own.
+
+The packaged app leaves the model file (22.5 MB) out: ``packaging/build_models.py`` compares the
+graph with dlib's own descriptor when it builds it and records dlib's descriptor of the test chip
+in the graph's JSON (``DLIB_CHECK``); a graph built ahead with that record is used without the
+model file (``bundled_checked_graph``, ``OnnxDescriber.load_checked``), and is checked at load
+time against the recorded descriptor instead of dlib's.
 """
 from __future__ import annotations
 
@@ -44,6 +50,17 @@ NAME = "dlib_face_resnet_v1"
 #: One thread: a face is too small a job to share; the other threads' waiting would cost more
 #: CPU than it saves (as for torch, ``resnet.TorchDescriber.compute``).
 THREADS = 1
+#: Key of the record ``packaging/build_models.py`` adds to the graph's JSON: dlib's descriptor of
+#: ``check_chip()`` (``descriptor``) and the largest difference, Euclidean, between the graph's
+#: descriptors and dlib's on the chips it compared (``max_difference``).
+DLIB_CHECK = "dlib_check"
+#: A fast descriptor is used when it is this near dlib's (largest difference of one number).
+TOLERANCE = 1e-3
+
+
+def check_chip() -> np.ndarray:
+    """The chip a fast descriptor is compared with dlib's on before it is used (random pixels)."""
+    return np.random.default_rng(0).integers(0, 256, (150, 150, 3), dtype=np.uint8)
 
 
 def model_digest(descriptor_path: Path) -> str:
@@ -98,6 +115,47 @@ def onnx_file(descriptor_path: Path, runtime_version: str) -> Path:
     return onnx_path
 
 
+def record_dlib_check(onnx_path: Path, descriptor: np.ndarray, max_difference: float) -> None:
+    """Adds ``DLIB_CHECK`` to the JSON beside ``onnx_path`` (``packaging/build_models.py``, which
+    compared the graph with dlib's own descriptor): ``descriptor`` is dlib's for
+    ``check_chip()``."""
+    meta_path = onnx_path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta[DLIB_CHECK] = {"descriptor": [float(v) for v in np.asarray(descriptor).reshape(-1)],
+                        "max_difference": float(max_difference)}
+    with replaced_atomically(meta_path, suffix=".json") as tmp:
+        Path(tmp).write_text(json.dumps(meta), encoding="utf-8")
+
+
+def bundled_checked_graph(runtime_version: str) -> tuple[Path, np.ndarray] | str:
+    """The graph built ahead for this runtime version and checked against dlib when it was built,
+    for use without the model file: its path and dlib's descriptor of ``check_chip()``; else why
+    there is none, as the end of a sentence ("... its ONNX graph built ahead is missing")."""
+    folder = bundled_models_dir()
+    if folder is None:
+        return "is not built ahead"
+    prefix = f"{NAME}-exp{EXPORT_VERSION}-ort{runtime_version}-"
+    stems = sorted({p.stem for p in folder.glob(f"{prefix}*") if p.suffix in (".onnx", ".json")})
+    reason = f"is missing from {folder}"
+    for stem in stems:
+        onnx_path, meta_path = folder / f"{stem}.onnx", folder / f"{stem}.json"
+        problem = cache_problem(onnx_path, meta_path)
+        if problem is not None:
+            reason = f"{onnx_path} is {problem}"
+            continue
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            recorded = np.asarray(meta[DLIB_CHECK]["descriptor"], dtype=np.float32)
+            if (recorded.shape != (128,) or not np.isfinite(recorded).all()
+                    or stem != prefix + str(meta["source_sha256"])):
+                raise ValueError(stem)
+        except (OSError, ValueError, KeyError, TypeError):
+            reason = f"{onnx_path} was not checked against dlib's descriptor when it was built"
+            continue
+        return onnx_path, recorded
+    return reason
+
+
 def export(descriptor_path: Path, onnx_path: Path) -> None:
     """The torch network of ``resnet.py`` with the model file's weights, to ``onnx_path``
     (written atomically): uint8 ``chips`` N x 150 x 150 x 3 in, ``descriptors`` N x 128 out."""
@@ -130,7 +188,34 @@ class OnnxDescriber:
     def load(cls, descriptor_path: Path) -> OnnxDescriber:
         """Raises ``RuntimeUnavailable`` when ONNX Runtime cannot run it here."""
         ort = import_onnxruntime()
-        path = onnx_file(descriptor_path, ort.__version__)
+        return cls.open(onnx_file(descriptor_path, ort.__version__))
+
+    @classmethod
+    def load_checked(cls) -> OnnxDescriber:
+        """Without the model file (the packaged app): the graph built ahead and checked when it
+        was built (``bundled_checked_graph``), if it gives the recorded descriptor of dlib for
+        ``check_chip()`` here too; else ``RuntimeUnavailable`` saying why (the end of a
+        sentence, as ``bundled_checked_graph``)."""
+        ort = import_onnxruntime()
+        found = bundled_checked_graph(ort.__version__)
+        if isinstance(found, str):
+            raise RuntimeUnavailable(found)
+        path, recorded = found
+        try:
+            describer = cls.open(path)
+        except RuntimeUnavailable:
+            raise RuntimeUnavailable(f"{path} cannot be loaded by ONNX Runtime") from None
+        mine = describer.compute([check_chip()])[0]
+        if not float(np.abs(mine - recorded).max()) < TOLERANCE:
+            raise RuntimeUnavailable(f"{path} gives other descriptors than dlib's on this "
+                                     "computer")
+        return describer
+
+    @classmethod
+    def open(cls, path: Path) -> OnnxDescriber:
+        """The graph in ``path`` in an ONNX Runtime session (``RuntimeUnavailable`` if it
+        cannot be)."""
+        ort = import_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = THREADS
         options.inter_op_num_threads = 1
