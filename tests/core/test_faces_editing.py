@@ -196,3 +196,14 @@ def test_learn_people_resorts_the_faces_nobody_placed_and_is_undoable(library):
     after = people_state(library)
     undo_redo_round_trip(library, before, after)
     assert learn_people(library) is None  # nothing left to move
+
+
+def test_a_person_whose_cover_face_leaves_gets_another_cover(two_people):
+    """Seen in a real window: after "Are these one person?" answered no, the person split from
+    kept as its cover a face that had gone to the new person."""
+    library, anna, _bob, a, _b = two_people
+    cover = read.get_person(library, a).cover_face_id
+    assert cover in anna
+    split_person(library, a, [cover])
+    remaining = read.get_person(library, a)
+    assert remaining.cover_face_id in anna and remaining.cover_face_id != cover

@@ -167,9 +167,10 @@ def _record(s: Session, kind: str, description: str, params: dict,
     result = record_edit(s, kind, description, params, changes)
     from photoclust.core.faces.grouping import refresh_covers
 
+    # The people faces join and the people faces leave: a cover that left is replaced.
     refresh_covers(s, sorted({pid for pid in changes.people}
-                             | {a[0] for _b, a in changes.faces.values()
-                                if a is not None and a[0] is not None}))
+                             | {state[0] for pair in changes.faces.values() for state in pair
+                                if state is not None and state[0] is not None}))
     return result
 
 
