@@ -3,6 +3,7 @@ small data, kept on disk, updated as photos arrive and leave, rebuilt when missi
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -265,6 +266,63 @@ def test_near_duplicates_through_the_index_find_the_groups_all_pairs_find(librar
     assert list(library.data_dir.glob("tmp*")) == []  # the scratch file is gone
     ann.forget(library)
     index_module.forget(library)
+
+
+def test_near_duplicates_hold_the_photos_as_arrays(library):
+    """What the indexed search holds of every photo: its id, a code per content hash (equal for
+    equal hashes only) and its capture time in seconds as the rows' datetimes give it, not the
+    rows themselves."""
+    from datetime import datetime
+
+    from photoclust.core.clustering import duplicates
+
+    _duplicate_library(library, np.random.default_rng(3))
+    with library.session() as s:
+        photo = s.query(Photo).order_by(Photo.id).first()
+        photo.taken_at = datetime(2023, 7, 14, 10, 0, 0, 250_000)  # a fraction of a second
+        s.query(Photo).filter(Photo.id == photo.id + 1).update({"status": PhotoStatus.MISSING})
+    ids, codes, seconds = duplicates._photo_arrays(library)
+    with library.session() as s:
+        rows = s.query(Photo.id, Photo.content_hash, Photo.taken_at).filter(
+            Photo.status == PhotoStatus.PRESENT).order_by(Photo.id).all()
+    assert ids.dtype == np.int64 and ids.tolist() == [r[0] for r in rows]
+    hashes = np.array([r[1] for r in rows])
+    assert np.array_equal(codes[:, None] == codes[None, :], hashes[:, None] == hashes[None, :])
+    assert np.array_equal(seconds, duplicates._seconds([r[2] for r in rows], len(rows)),
+                          equal_nan=True)
+    assert np.isfinite(seconds).sum() == 7 and seconds[0] % 1 == 0.25
+    assert [a.tolist() for a in duplicates._exact_links(codes)] == \
+        [a.tolist() for a in duplicates._exact_links([r[1] for r in rows])]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads Linux's smaps")
+def test_scattered_rows_of_a_mapped_file_do_not_stay_resident(tmp_path, monkeypatch):
+    """Rows read from the raw vectors' scratch file are the rows asked for, and the pages mapped
+    to read them are given back as it goes (without this, at a million photos, the 2.5 GB file
+    stayed counted in the process's memory)."""
+    from photoclust.core.clustering import duplicates
+
+    path = tmp_path / "rows.bin"
+    rows = np.memmap(path, dtype="<f2", mode="w+", shape=(16_384, 1024))  # 32 MB
+    rows[:] = np.arange(16_384, dtype=np.float32)[:, None] % 2048
+    duplicates._drop_pages(rows)
+    monkeypatch.setattr(duplicates, "DROP_PAGES_EVERY", 2**20)
+    wanted = np.sort(np.random.default_rng(0).choice(16_384, 4_000, replace=False))
+    got = duplicates._gather(rows, wanted)
+    assert np.array_equal(got, np.asarray(rows[wanted]))
+    duplicates._drop_pages(rows)
+    got = duplicates._gather(rows, wanted)
+
+    def resident_kb() -> int:
+        with open("/proc/self/smaps") as f:
+            lines = f.read().splitlines()
+        for k, line in enumerate(lines):
+            if line.endswith(str(path)):
+                return next(int(x.split()[1]) for x in lines[k + 1:] if x.startswith("Rss:"))
+        return 0
+
+    assert resident_kb() <= 2 * 1024  # of 32 MB, all of whose pages were read
+    del rows
 
 
 def test_similar_in_a_new_process_reads_neither_facts_nor_classes(indexed, monkeypatch):

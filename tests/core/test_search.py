@@ -190,6 +190,10 @@ def _space_file(library):
     return library.data_dir / f"similar-{MODEL}.npz"
 
 
+def _rows_files(library):
+    return sorted(library.data_dir.glob(f"similar-{MODEL}.*.npy"))
+
+
 def test_similar_space_is_kept_on_disk_until_photos_or_embeddings_change(filled, counted):
     library, ids, *_ = filled
     fits, projected = counted
@@ -260,18 +264,26 @@ def test_similar_space_of_another_model_is_built_for_it(filled, counted):
     assert fits == [1, 1, 1] and projected[-1] is None and space.shape[0] == len(ids)
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a zip file", "truncated", "wrong arrays"])
+@pytest.mark.parametrize("damage", [b"", b"not a zip file", "truncated", "wrong arrays",
+                                    "rows missing", "rows truncated", "rows of another shape"])
 def test_a_damaged_space_file_is_built_again(filled, counted, damage):
     library, ids, *_ = filled
     fits, _ = counted
     first = similar_photos(library, ids[0], limit=5)
     path = _space_file(library)
+    [rows_file] = _rows_files(library)
     if damage == "truncated":
         path.write_bytes(path.read_bytes()[:300])
     elif damage == "wrong arrays":
         with np.load(path) as data:
             arrays = dict(data)
-        np.savez(path, **{**arrays, "space": arrays["space"][:3]})
+        np.savez(path, **{**arrays, "photo_ids": arrays["photo_ids"][:3]})
+    elif damage == "rows missing":
+        rows_file.unlink()
+    elif damage == "rows truncated":
+        rows_file.write_bytes(rows_file.read_bytes()[:200])
+    elif damage == "rows of another shape":
+        np.save(rows_file, np.load(rows_file)[:, :3])
     else:
         path.write_bytes(damage)
     index_module.forget(library)
@@ -301,7 +313,8 @@ def test_a_read_only_library_writes_no_space(filled, monkeypatch):
         assert len(similar_photos(reader, ids[0], limit=100)) == len(ids)
         index_module.forget(reader)
     assert _space_file(library).read_bytes() == kept
-    assert sorted(p.name for p in library.data_dir.iterdir()) == [_space_file(library).name]
+    assert sorted(p.name for p in library.data_dir.iterdir()) == [
+        p.name for p in _rows_files(library)] + [_space_file(library).name]
 
 
 def test_similar_space_fitted_on_a_sample_and_built_in_chunks(filled, monkeypatch):
@@ -478,3 +491,84 @@ def test_scene_and_common_words_find_the_objects_of_the_place(filled):
     assert found(search_photos(library, "kitchen")) == ["c.jpg"]
     assert found(search_photos(library, "church")) == ["d.jpg"]
     assert found(search_photos(library, "beach")) == ["beach_day.jpg"]
+
+
+def test_a_new_process_maps_the_kept_space_and_reads_no_photo_row(filled, counted, monkeypatch):
+    """The first "similar" of a new process takes the photos and embeddings kept with the space
+    when the library's fingerprint is the one kept with it: no pair of every photo read, the
+    rows mapped from their file (not read whole)."""
+    library, ids, *_ = filled
+    first = similar_photos(library, ids[0], limit=5)
+    index_module.forget(library)
+    reads = []
+    raw = index_module._raw_cursor
+    monkeypatch.setattr(index_module, "_raw_cursor", lambda s, q: reads.append(q) or raw(s, q))
+    assert similar_photos(library, ids[0], limit=5) == first
+    assert reads == [] and counted == ([1], [None])
+    vectors = index_module.similar_vectors(library)
+    assert isinstance(vectors.space, np.memmap) and not vectors.space.flags.writeable
+    assert str(vectors.space.filename) == str(_rows_files(library)[0])
+    # a photo not embedded yet: the fingerprint changed, the pairs are read once, found the
+    # same, and the new fingerprint kept beside the same rows
+    rows_file = _rows_files(library)
+    with library.session() as s:
+        s.add(Photo(path="/pics/misc/later.jpg", content_hash="9" * 64, file_size=1, mtime_ns=0))
+    index_module.forget(library)
+    assert similar_photos(library, ids[0], limit=5) == first
+    assert len(reads) == 1 and _rows_files(library) == rows_file
+    index_module.forget(library)
+    assert similar_photos(library, ids[0], limit=5) == first
+    assert len(reads) == 1 and counted == ([1], [None])
+
+
+@pytest.mark.parametrize("change", ["added", "missing", "re-embedded", "content of another",
+                                    "embedding removed"])
+def test_a_new_process_finds_the_kept_space_stale(filled, monkeypatch, change):
+    """Whatever changed the present photos or their embeddings since the space was kept, a new
+    process answers as it would reading every photo's pair (the fingerprint changed, or the
+    answer's photos are found stale)."""
+    library, ids, *_ = filled
+    first = similar_photos(library, ids[0], limit=6)
+    assert first[0].id == ids[1]
+    with library.session() as s:
+        if change == "added":  # a copy of the second photo's look
+            vector = np.frombuffer(s.query(Embedding.vector).filter_by(
+                content_hash=f"{1:064x}").scalar(), "<f2").astype(float)
+            _add_embedded_photo(library, "/pics/walks/copy.jpg", "c" * 64, None, vector)
+        elif change == "missing":
+            s.get(Photo, ids[1]).status = PhotoStatus.MISSING
+        elif change == "re-embedded":  # its content changed, and it was embedded again
+            s.get(Photo, ids[1]).content_hash = "d" * 64
+            s.add(Embedding(content_hash="d" * 64, model=MODEL, dim=32,
+                            preprocess_version=PREPROCESS_VERSION, top_classes=None,
+                            vector=np.full(32, -1, "<f2").tobytes()))
+        elif change == "content of another":  # now a copy of the golf ball, embedded already
+            s.get(Photo, ids[1]).content_hash = f"{6:064x}"
+        else:
+            s.query(Embedding).filter_by(content_hash=f"{1:064x}").delete()
+    index_module.forget(library)
+    answer = similar_photos(library, ids[0], limit=6)
+    index_module.forget(library)  # the oracle: every pair read
+    calls = iter(range(1000))
+    monkeypatch.setattr(index_module, "_fingerprint", lambda *a: ("never the same", next(calls)))
+    assert answer == similar_photos(library, ids[0], limit=6)
+    assert [h.id for h in answer] != [h.id for h in first]
+
+
+def test_a_space_kept_by_the_earlier_version_is_used_and_written_again(filled, counted):
+    """A space kept in one file (rows inside, before they were mapped) is read once, not built
+    again, and kept again as a description and its rows."""
+    library, ids, *_ = filled
+    first = similar_photos(library, ids[0], limit=5)
+    path = _space_file(library)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if k not in ("rows_file", "fingerprint")}
+    arrays["space"] = np.load(_rows_files(library)[0])
+    _rows_files(library)[0].unlink()
+    np.savez(path, **arrays)
+    index_module.forget(library)
+    assert similar_photos(library, ids[0], limit=5) == first
+    assert counted == ([1], [None])  # neither fitted nor projected again
+    assert len(_rows_files(library)) == 1
+    with np.load(path) as data:
+        assert "space" not in data.files and "rows_file" in data.files

@@ -11,6 +11,7 @@ Groups are the connected components of these links, found with a union-find.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -19,12 +20,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, func, select
 
 from photoclust.core.clustering.preprocess import l2_normalize
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model, load_embeddings
 from photoclust.core.imaging import ImageError, load_rgb, thumbnail_path
+from photoclust.core.library.chunks import chunks
 from photoclust.core.library.db import Library
 from photoclust.core.library.models import Embedding, Photo, PhotoStatus
 
@@ -93,6 +95,14 @@ MOST_COPIES = 256
 BURST_WINDOW = 64
 #: Pairs compared at once (bounds memory: this many x 2 raw vectors).
 PAIR_BLOCK = 8192
+#: Photo rows read at a time into arrays (``_photo_arrays``).
+ROWS_AT_ONCE = 65_536
+#: Bytes of a memory-mapped file (the raw vectors, the space of similar photos) read or written
+#: before the process gives back the pages it mapped (``_drop_pages``).
+DROP_PAGES_EVERY = 64 * 2**20
+#: What reading one row of a mapped file maps at most: the system maps the pages around a
+#: page read from its cache (Linux: 64 KiB), so scattered rows map far more than their bytes.
+FAULT_AROUND = 64 * 2**10
 _KINDS = ("exact", "near", "burst")
 
 
@@ -124,12 +134,15 @@ def _seconds(taken_at: Sequence[datetime | None] | None, n: int) -> np.ndarray:
     return np.array([t.timestamp() if t is not None else np.nan for t in taken_at], np.float64)
 
 
-def _exact_links(content_hashes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Each photo linked to the first photo with its content hash."""
+def _exact_links(content_hashes: Sequence[str] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each photo linked to the first photo with its content hash (or its hash's code: an
+    integer array, equal codes for equal hashes)."""
     if not len(content_hashes):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    _u, first, inverse = np.unique(np.asarray(content_hashes, dtype=object).astype(str),
-                                   return_index=True, return_inverse=True)
+    keys = content_hashes if isinstance(content_hashes, np.ndarray) and \
+        content_hashes.dtype.kind in "iu" else \
+        np.asarray(content_hashes, dtype=object).astype(str)
+    _u, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     a = first[inverse.reshape(-1)].astype(np.int64)
     b = np.arange(len(content_hashes), dtype=np.int64)
     copy = a != b
@@ -248,38 +261,92 @@ def library_duplicate_groups(library: Library, model: str | None = None,
     """Duplicate groups among a library's present photos, and the path of each grouped photo.
     Photos without an embedding under ``model`` are compared by content hash only; ``threshold``
     defaults to the model's (``NEAR_THRESHOLDS``). From ``INDEXED_FROM`` embedded photos, each
-    photo is compared with its nearest photos only (``_indexed_links``), in bounded memory."""
+    photo is compared with its nearest photos only (``_indexed_links``), in bounded memory: the
+    photos are held as arrays (ids, a code per content hash, capture seconds), and only the
+    grouped photos' paths are read."""
+    model = model or library_model(library)
+    if threshold is None:
+        threshold = near_threshold(model)
+    if _indexed(library, model):
+        ids, hash_codes, seconds = _photo_arrays(library)
+        links = _indexed_links(library, model, ids, hash_codes, seconds, threshold,
+                               burst_seconds, burst_threshold)
+        if links is not None:
+            groups = _groups(ids, *links)
+            return groups, _paths(library, [pid for g in groups for pid in g.photo_ids])
     with library.session() as s:
         rows = s.execute(select(Photo.id, Photo.path, Photo.content_hash, Photo.taken_at,
                                 Photo.width, Photo.height)
                          .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id)).all()
-    model = model or library_model(library)
-    if threshold is None:
-        threshold = near_threshold(model)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    hashes = [r[2] for r in rows]
-    links = _indexed_links(library, model, ids, hashes, [r[3] for r in rows], threshold,
-                           burst_seconds, burst_threshold)
-    if links is not None:
-        groups = _groups(ids, *links)
+    embedded_ids, X = load_embeddings(library, model)
+    row_of = {int(pid): i for i, pid in enumerate(embedded_ids)}
+    if not len(embedded_ids):
+        groups = find_duplicate_groups([r[0] for r in rows], [r[2] for r in rows])
     else:
-        embedded_ids, X = load_embeddings(library, model)
-        row_of = {int(pid): i for i, pid in enumerate(embedded_ids)}
-        if not len(embedded_ids):
-            groups = find_duplicate_groups([r[0] for r in rows], [r[2] for r in rows])
-        else:
-            embedded = [r for r in rows if r[0] in row_of]
-            unembedded = [r for r in rows if r[0] not in row_of]
-            groups = find_duplicate_groups(
-                [r[0] for r in embedded], [r[2] for r in embedded],
-                X[[row_of[r[0]] for r in embedded]], [r[3] for r in embedded],
-                threshold, burst_seconds, burst_threshold,
-                same_picture=_SamePicture(library, embedded))
-            groups += find_duplicate_groups([r[0] for r in unembedded],
-                                            [r[2] for r in unembedded])
-            groups.sort(key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
+        embedded = [r for r in rows if r[0] in row_of]
+        unembedded = [r for r in rows if r[0] not in row_of]
+        groups = find_duplicate_groups(
+            [r[0] for r in embedded], [r[2] for r in embedded],
+            X[[row_of[r[0]] for r in embedded]], [r[3] for r in embedded],
+            threshold, burst_seconds, burst_threshold,
+            same_picture=_SamePicture(library, embedded))
+        groups += find_duplicate_groups([r[0] for r in unembedded],
+                                        [r[2] for r in unembedded])
+        groups.sort(key=lambda g: (-len(g.photo_ids), g.photo_ids[0]))
     paths = {r[0]: r[1] for r in rows}
     return groups, {pid: paths[pid] for g in groups for pid in g.photo_ids}
+
+
+def _indexed(library: Library, model: str) -> bool:
+    """Are near duplicates found through the index (``INDEXED_FROM`` embedded photos, and the
+    index library installed)?"""
+    from photoclust.core.search import ann
+
+    if not ann.available():
+        return False
+    with library.session() as s:
+        embedded = s.scalar(select(func.count()).select_from(Photo)
+                            .join(Embedding, _embedding_join(model))
+                            .where(Photo.status == PhotoStatus.PRESENT)) or 0
+    return embedded >= INDEXED_FROM
+
+
+def _photo_arrays(library: Library) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The present photos as arrays, in id order: their ids, a code per content hash (equal
+    codes: equal hashes) and their capture times in seconds (NaN when unknown, as
+    ``_seconds``), read ``ROWS_AT_ONCE`` rows at a time: no Python object per photo is kept
+    (at a million photos, the rows as objects and the hashes as text were most of the memory)."""
+    id_parts, hash_parts, second_parts = [], [], []
+    query = (select(Photo.id, Photo.content_hash, Photo.taken_at)
+             .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
+    with library.session() as s:
+        dialect = s.get_bind().dialect
+        convert = DateTime().dialect_impl(dialect).result_processor(dialect, None)  # as the ORM
+        compiled = query.compile(dialect=dialect)
+        cursor = s.connection().connection.cursor()
+        cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup or ()])
+        for part in iter(lambda: cursor.fetchmany(ROWS_AT_ONCE), []):
+            id_parts.append(np.fromiter((r[0] for r in part), np.int64, count=len(part)))
+            hash_parts.append(np.array([r[1].encode() for r in part], dtype=np.bytes_))
+            times = [r[2] for r in part]
+            if convert is not None:
+                times = [convert(t) if t is not None else None for t in times]
+            second_parts.append(_seconds(times, len(part)))
+    if not id_parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    hashes = np.concatenate(hash_parts)
+    del hash_parts
+    codes = np.unique(hashes, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return np.concatenate(id_parts), codes, np.concatenate(second_parts)
+
+
+def _paths(library: Library, photo_ids: list[int]) -> dict[int, str]:
+    paths: dict[int, str] = {}
+    with library.session() as s:
+        for part in chunks(photo_ids):
+            paths.update((r[0], r[1]) for r in s.execute(
+                select(Photo.id, Photo.path).where(Photo.id.in_(part))))
+    return paths
 
 
 class _SamePicture:
@@ -315,12 +382,13 @@ class _SamePicture:
         return self._grey[i]
 
 
-def _indexed_links(library: Library, model: str, ids: np.ndarray, hashes: list[str],
-                   taken_at: list[datetime | None], threshold: float, burst_seconds: float,
+def _indexed_links(library: Library, model: str, ids: np.ndarray, hash_codes: np.ndarray,
+                   taken_seconds: np.ndarray, threshold: float, burst_seconds: float,
                    burst_threshold: float
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """The links ``(a, b, similarity, kind)`` between rows of ``ids`` (all present photos, in id
-    order) found through the nearest-neighbour index: exact copies by hash; near copies among
+    order; ``hash_codes``: equal for equal content hashes; ``taken_seconds``: NaN when unknown)
+    found through the nearest-neighbour index: exact copies by hash; near copies among
     each embedded photo's ``DUPLICATE_NEIGHBOURS`` nearest in the space of similar photos,
     confirmed by their raw embeddings (as all pairs would); bursts among the photos taken
     within ``burst_seconds`` after each (at most ``BURST_WINDOW``). None below ``INDEXED_FROM``
@@ -328,25 +396,27 @@ def _indexed_links(library: Library, model: str, ids: np.ndarray, hashes: list[s
     go to a temporary memory-mapped file, pairs are compared ``PAIR_BLOCK`` at a time."""
     from photoclust.core.search import ann
 
-    with library.session() as s:
-        embedded = s.scalar(select(func.count()).select_from(Photo)
-                            .join(Embedding, _embedding_join(model))
-                            .where(Photo.status == PhotoStatus.PRESENT)) or 0
-    if embedded < INDEXED_FROM or not ann.available():
-        return None
     photo_ids, space, graph = ann.library_neighbours(library, model)
     if graph is None or not len(photo_ids):
         return None
     n = len(photo_ids)
     rows = np.minimum(np.searchsorted(ids, photo_ids), len(ids) - 1)  # row in ids of each vector
-    hash_codes = np.unique(np.asarray(hashes, dtype=object).astype(str), return_inverse=True)[1]
-    hash_codes = hash_codes.reshape(-1)
-    seconds = _seconds(taken_at, len(ids))[rows]
+    seconds = taken_seconds[rows]
     with tempfile.TemporaryFile(dir=_scratch(library)) as scratch:
         raw = _raw_unit_vectors(library, model, photo_ids, scratch)
         if raw is None:
             return None
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
+        touched = [0]
+
+        def mapped(nbytes: int) -> None:
+            """Give back the mapped pages of the raw vectors and the space every
+            ``DROP_PAGES_EVERY`` bytes read from them: resident memory stays bounded."""
+            touched[0] += nbytes
+            if touched[0] >= DROP_PAGES_EVERY:
+                _drop_pages(raw)
+                _drop_pages(space)
+                touched[0] = 0
 
         def confirm(a: np.ndarray, b: np.ndarray, low: float, kind: int) -> None:
             if a.size:  # each pair once (a photo and its neighbour find each other)
@@ -356,7 +426,7 @@ def _indexed_links(library: Library, model: str, ids: np.ndarray, hashes: list[s
                 i, j = a[start:start + PAIR_BLOCK], b[start:start + PAIR_BLOCK]
                 # each photo's vector read and widened once per block, not once per pair
                 both, at = np.unique(np.concatenate([i, j]), return_inverse=True)
-                wide = raw[both].astype(np.float32)
+                wide = _gather(raw, both).astype(np.float32)
                 at = at.reshape(-1)
                 sim = np.einsum("ij,ij->i", wide[at[:i.size]], wide[at[i.size:]])
                 sim = sim.astype(np.float64)
@@ -375,6 +445,7 @@ def _indexed_links(library: Library, model: str, ids: np.ndarray, hashes: list[s
             mine = searched[start:start + chunk]
             k = DUPLICATE_NEIGHBOURS + 1 + int(extra[start:start + chunk].max())
             keys, _ = graph.search(space[mine], k)
+            mapped(mine.size * space.shape[1] * space.itemsize)
             at = np.minimum(np.searchsorted(photo_ids, keys), n - 1)
             me = np.broadcast_to(mine[:, None], keys.shape)
             valid = (keys >= 0) & (photo_ids[at] == keys) & (at != me)
@@ -388,7 +459,7 @@ def _indexed_links(library: Library, model: str, ids: np.ndarray, hashes: list[s
             if not within.any():
                 break  # sorted by time: no pair further apart is within the burst either
             confirm(a[within], b[within], burst_threshold, 2)
-    exact_a, exact_b = _exact_links(hashes)
+    exact_a, exact_b = _exact_links(hash_codes)
     parts_a = [exact_a] + [rows[f[0]] for f in found]
     parts_b = [exact_b] + [rows[f[1]] for f in found]
     sims = [np.ones(exact_a.size)] + [f[2] for f in found]
@@ -441,4 +512,34 @@ def _raw_unit_vectors(library: Library, model: str, photo_ids: np.ndarray, scrat
             block = np.frombuffer(b"".join(r[1] for r in part), dtype="<f2").reshape(-1, dim)
             out[at] = l2_normalize(block.astype(np.float32)).astype("<f2")  # type: ignore[index]
             filled += len(part)
+            if (filled // len(part)) % max(1, DROP_PAGES_EVERY // block.nbytes) == 0:
+                _drop_pages(out)
     return out if filled == n else None
+
+
+def _gather(mapped: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``mapped[rows]`` read ``DROP_PAGES_EVERY // FAULT_AROUND`` rows at a time, the pages
+    mapped given back after each: scattered rows of a mapped file map far more than their
+    bytes, so that the whole file would otherwise stay resident."""
+    step = max(1, DROP_PAGES_EVERY // max(FAULT_AROUND, mapped.shape[1] * mapped.itemsize))
+    if len(rows) <= step or getattr(mapped, "_mmap", None) is None:
+        return mapped[rows]
+    out = np.empty((len(rows), mapped.shape[1]), mapped.dtype)
+    for start in range(0, len(rows), step):
+        out[start:start + step] = mapped[rows[start:start + step]]
+        _drop_pages(mapped)
+    return out
+
+
+def _drop_pages(array) -> None:
+    """Give back the pages of the file ``array`` is mapped from (a ``numpy.memmap``) that this
+    process has mapped so far: their contents stay in the file (and in the system's cache, as
+    it can keep them), a later read maps them again. Without this, every row read once stays
+    counted in the process's resident memory (2.5 GB of raw vectors at a million photos)."""
+    handle = getattr(array, "_mmap", None)
+    if handle is None or not hasattr(handle, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return  # not a mapped file, or a system without it (Windows)
+    try:
+        handle.madvise(mmap.MADV_DONTNEED)
+    except (OSError, ValueError):
+        pass

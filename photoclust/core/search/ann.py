@@ -301,10 +301,11 @@ def library_neighbours(library: Library, model: str
                        ) -> tuple[np.ndarray, np.ndarray, NeighbourIndex | None]:
     """``(photo ids, space, index)``: the present photos embedded under ``model`` (sorted), their
     rows of the space of similar photos, and the index over them (None without the index
-    library, or when there is nothing to index)."""
+    library, or when there is nothing to index). The photos are read from the library (not
+    taken from the kept space on the library's fingerprint: the caller compares every one)."""
     from photoclust.core.search.index import similar_vectors, vectors_space
 
-    vectors = similar_vectors(library, model)
+    vectors = similar_vectors(library, model, recheck=True)
     space = vectors_space(library, vectors)
     if vectors.basis is None or not len(space):
         return vectors.photo_ids, space, None

@@ -12,6 +12,7 @@ bench/search_quality.py; design in docs/search.md.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,10 +21,12 @@ import numpy as np
 from sqlalchemy import select
 
 from photoclust.core.clustering import NO_CLUSTER
+from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.library import Library
 from photoclust.core.library.chunks import chunks
-from photoclust.core.library.models import Assignment, Photo, PhotoStatus, Source
+from photoclust.core.library.models import Assignment, Embedding, Photo, PhotoStatus, Source
 from photoclust.core.search.index import (
+    _EMBEDDING_ROWID,
     SearchIndex,
     Vectors,
     WordColumn,
@@ -32,6 +35,8 @@ from photoclust.core.search.index import (
     vectors_space,
 )
 from photoclust.core.search.vocabulary import Match, Vocabulary, vocabulary, words
+
+log = logging.getLogger(__name__)
 
 #: Photos scoring less than this are not results (a 3 % chance of a dog is not a dog photo).
 MIN_SCORE = 0.05
@@ -264,34 +269,56 @@ def _hit(index: SearchIndex, row: int, score: float, why: str) -> SearchHit:
 
 
 def similar_photos(library: Library, photo: int | str | Path, limit: int = 20,
-                   model: str | None = None) -> list[SearchHit]:
+                  model: str | None = None) -> list[SearchHit]:
     """The photos that look most like ``photo`` (an id, or a path the library knows), best
     first, itself left out. Raises ``SearchError`` when the photo is not in the library or has
     no embedding yet. Reads only what likeness needs (``index.similar_vectors``): a new
-    process's first "similar" does not build the index of words."""
-    vectors = similar_vectors(library, model)
+    process's first "similar" does not build the index of words. When the photos and embeddings
+    were taken from the kept space on the library's fingerprint alone, the answer's photos are
+    checked against the library (present, with the embedding the space has for them); one that
+    is not makes every pair read again."""
     photo_id = _photo_id(library, photo)
-    photo_ids = vectors.photo_ids
-    v = int(np.searchsorted(photo_ids, photo_id))
-    if v >= len(photo_ids) or photo_ids[v] != photo_id:
-        raise SearchError(_why_not_searchable(library, photo_id, vectors.model))
-    space = vectors_space(library, vectors)
-    k = min(limit, len(space) - 1)
-    if k <= 0:
-        return []
-    top, similarity = _nearest_rows(library, vectors, space, v, k)
-    ids = [int(photo_ids[t]) for t in top.tolist()] + [photo_id]
-    facts: dict[int, tuple[str, int | None]] = {}
-    with library.session() as s:
-        for chunk in chunks(ids):
-            facts.update((r[0], (r[1], r[2])) for r in s.execute(
-                select(Photo.id, Photo.path, Assignment.cluster_id)
-                .outerjoin(Assignment, Assignment.photo_id == Photo.id)
-                .where(Photo.id.in_(chunk))))
+    for recheck in (False, True):
+        vectors = similar_vectors(library, model, recheck=recheck)
+        trusted = not recheck and vectors.key[1:2] == ("kept",)
+        photo_ids = vectors.photo_ids
+        v = int(np.searchsorted(photo_ids, photo_id))
+        if v >= len(photo_ids) or photo_ids[v] != photo_id:
+            if trusted:
+                continue
+            raise SearchError(_why_not_searchable(library, photo_id, vectors.model))
+        space = vectors_space(library, vectors)
+        k = min(limit, len(space) - 1)
+        if k <= 0:
+            return []
+        top, similarity = _nearest_rows(library, vectors, space, v, k)
+        rows = top.tolist() + [v]
+        ids = [int(photo_ids[t]) for t in rows]
+        facts: dict[int, tuple[str, int | None]] = {}
+        fresh = True
+        embedding_join = (Embedding, (Embedding.content_hash == Photo.content_hash)
+                          & (Embedding.model == vectors.model)
+                          & (Embedding.preprocess_version == PREPROCESS_VERSION))
+        with library.session() as s:
+            for chunk in chunks(ids):
+                for pid, path, cluster, status, rowid in s.execute(
+                        select(Photo.id, Photo.path, Assignment.cluster_id, Photo.status,
+                               _EMBEDDING_ROWID)
+                        .outerjoin(Assignment, Assignment.photo_id == Photo.id)
+                        .outerjoin(*embedding_join)
+                        .where(Photo.id.in_(chunk))):
+                    facts[pid] = (path, cluster)
+                    fresh &= status == PhotoStatus.PRESENT and rowid is not None
+                    fresh &= rowid == int(vectors.embedding_ids[np.searchsorted(photo_ids, pid)])
+        if trusted and (not fresh or len(facts) < len(ids)):
+            log.info("The kept space of similar photos in %s is stale; every photo's embedding "
+                     "is checked.", library.data_dir)
+            continue
+        break
     name = Path(facts[photo_id][0]).name if photo_id in facts else str(photo_id)
     return [SearchHit(pid, facts[pid][0], round(float(similarity[t]), 4), facts[pid][1],
                       f"looks like {name}")
-            for pid, t in zip(ids, top.tolist()) if pid in facts]
+            for pid, t in zip(ids, rows) if pid in facts and pid != photo_id]
 
 
 def _nearest_rows(library: Library, vectors: Vectors, space: np.ndarray, v: int, k: int

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,8 @@ class Vectors:
     space: np.ndarray | None = None   # n x d float32, unit rows; built by ``similarity_space``
     basis: Basis | None = None        # what ``space`` is projected on
     quick_key: tuple = ()             # the counts that last found these vectors unchanged
+    #: ``_fingerprint`` of the library when these pairs were read (or found unchanged)
+    fingerprint: tuple = ()
 
 
 class WordColumn:
@@ -209,12 +212,15 @@ def search_index(library: Library, model: str | None = None) -> SearchIndex:
 _similar_cache: dict[str, Vectors] = {}
 
 
-def similar_vectors(library: Library, model: str | None = None) -> Vectors:
+def similar_vectors(library: Library, model: str | None = None, recheck: bool = False
+                    ) -> Vectors:
     """What "similar" needs of the index: the present embedded photos (ids, and which embedding
     each has) and their space once built, without the photos' facts and classes that only a
     search by words needs (reading them is most of a new process's first "similar"): the cached
-    full index's vectors when it is fresh, else these alone, re-read when the present photos'
-    embeddings changed."""
+    full index's vectors when it is fresh, else these alone. A new process takes them from the
+    space kept on disk when the library's ``_fingerprint`` is the one kept with it (no row of the
+    library read, the space mapped), else reads every present photo's pair; ``recheck`` reads
+    them whatever the fingerprint says (a result found stale, ``finder.similar_photos``)."""
     with _lock:
         cache_id = f"{Path(library.path).resolve()}|{model or ''}"
         full = _cache.get(cache_id)
@@ -222,15 +228,26 @@ def similar_vectors(library: Library, model: str | None = None) -> Vectors:
         if full is not None and full.key == file_key:
             return full.vectors
         cached = _similar_cache.get(cache_id)
-        if cached is not None and cached.quick_key == file_key:
+        if cached is not None and cached.quick_key == file_key and not recheck:
             return cached  # nothing was written to the library since
         model = model or library_model(library)
-        key = (model, _present_embeddings_key(library, model))
-        if full is not None and full.vectors.model == model and full.vectors.key == key:
-            return full.vectors
-        if cached is not None and cached.key == key:
-            cached.quick_key = file_key
-            return cached
+        fingerprint = _fingerprint(library, model)
+        if not recheck:
+            for known in (cached, full.vectors if full is not None else None):
+                if known is not None and known.model == model and \
+                        known.fingerprint == fingerprint:
+                    known.quick_key = file_key
+                    return known
+            stored = _load_space(library, model)
+            if stored is not None and stored.fingerprint == fingerprint:
+                # nothing that changes the pairs was written since the space was kept: its ids
+                # are the present embedded photos', its rows (mapped, not read) their space
+                vectors = Vectors((model, "kept", fingerprint), model, stored.photo_ids,
+                                  stored.embedding_ids, sparse.csr_matrix(
+                                      (len(stored.photo_ids), 0), dtype=np.float32),
+                                  space=stored.space, basis=stored.basis, quick_key=file_key,
+                                  fingerprint=fingerprint)
+                return _cached_similar(cache_id, vectors)
         join = (Embedding, (Embedding.content_hash == Photo.content_hash)
                 & (Embedding.model == model)
                 & (Embedding.preprocess_version == PREPROCESS_VERSION))
@@ -239,23 +256,37 @@ def similar_vectors(library: Library, model: str | None = None) -> Vectors:
                                 .where(Photo.status == PhotoStatus.PRESENT)
                                 .order_by(Photo.id)).fetchall()
         n = len(pairs)
-        vectors = Vectors(key, model, np.fromiter((r[0] for r in pairs), np.int64, count=n),
+        vectors = Vectors((model, "read", fingerprint), model,
+                          np.fromiter((r[0] for r in pairs), np.int64, count=n),
                           np.fromiter((r[1] for r in pairs), np.int64, count=n),
-                          sparse.csr_matrix((n, 0), dtype=np.float32), quick_key=file_key)
-        if len(_similar_cache) > 3:
-            _similar_cache.clear()
-        _similar_cache[cache_id] = vectors
-        return vectors
+                          sparse.csr_matrix((n, 0), dtype=np.float32), quick_key=file_key,
+                          fingerprint=fingerprint)
+        for known in (cached, full.vectors if full is not None else None):
+            if known is not None and known.model == model and known.space is not None and \
+                    np.array_equal(known.photo_ids, vectors.photo_ids) and \
+                    np.array_equal(known.embedding_ids, vectors.embedding_ids):
+                # the same pairs: its space holds, and is kept with the new fingerprint
+                vectors.space, vectors.basis = known.space, known.basis
+                _save_space(library, vectors, _load_space(library, model))
+                break
+        return _cached_similar(cache_id, vectors)
+
+
+def _cached_similar(cache_id: str, vectors: Vectors) -> Vectors:
+    if len(_similar_cache) > 3:
+        _similar_cache.clear()
+    _similar_cache[cache_id] = vectors
+    return vectors
 
 
 def vectors_space(library: Library, vectors: Vectors) -> np.ndarray:
     """``similarity_space`` of ``vectors`` (from ``search_index`` or ``similar_vectors``)."""
     with _lock:
         if vectors.space is None:
-            stored = _load_space(library, vectors)
+            stored = _load_space(library, vectors.model)
             vectors.space, vectors.basis, changed = _updated_space(library, vectors, stored)
-            if changed:
-                _save_space(library, vectors)
+            if changed or stored is None or stored.fingerprint != vectors.fingerprint:
+                _save_space(library, vectors, None if changed else stored)
         return vectors.space
 
 
@@ -296,8 +327,10 @@ class Basis:
 class _Stored:
     photo_ids: np.ndarray
     embedding_ids: np.ndarray
-    space: np.ndarray
+    space: np.ndarray                 # mapped from ``rows_file`` (read whole from a legacy file)
     basis: Basis
+    fingerprint: tuple | None = None  # the library's ``_fingerprint`` when the pairs were read
+    rows_file: Path | None = None
 
 
 def _updated_space(library: Library, vectors: Vectors, stored: _Stored | None
@@ -329,7 +362,16 @@ def _updated_space(library: Library, vectors: Vectors, stored: _Stored | None
 
 
 def _space_path(library: Library, model: str) -> Path:
+    """The description of the kept space: its photo ids, embedding ids, basis, the library's
+    fingerprint when it was kept, and the name of the file of its rows (``.npy``, mapped into
+    memory: a query reads only the rows it needs). A file of an earlier version held the rows
+    too: it is read whole once and written again as two."""
     return library.data_dir / f"similar-{model}.npz"
+
+
+def _rows_files(library: Library, model: str) -> list[Path]:
+    path = _space_path(library, model)
+    return sorted(path.parent.glob(f"{path.stem}.*.npy"))
 
 
 def _space_key(model: str) -> str:
@@ -337,47 +379,78 @@ def _space_key(model: str) -> str:
                        PREPROCESS_VERSION])
 
 
-def _load_space(library: Library, vectors: Vectors) -> _Stored | None:
-    """The space kept on disk for ``vectors.model``; None when there is none, or it was kept by
+def _load_space(library: Library, model: str) -> _Stored | None:
+    """The space kept on disk for ``model``; None when there is none, or it was kept by
     another version or model, or it is damaged (then it is built again)."""
+    path = _space_path(library, model)
     try:
-        with np.load(_space_path(library, vectors.model)) as data:
-            if str(data["key"]) != _space_key(vectors.model):
+        with np.load(path) as data:
+            if str(data["key"]) != _space_key(model):
                 return None
+            rows_file = fingerprint = None
+            if "rows_file" in data.files:
+                rows_file = path.parent / Path(str(data["rows_file"])).name
+                space = np.load(rows_file, mmap_mode="r")
+                fingerprint = tuple(json.loads(str(data["fingerprint"])))
+            else:  # kept by an earlier version: the rows inside, read whole
+                space = np.asarray(data["space"], np.float32)
             stored = _Stored(np.asarray(data["photo_ids"], np.int64),
                              np.asarray(data["embedding_ids"], np.int64),
-                             np.asarray(data["space"], np.float32),
+                             space,
                              Basis(np.asarray(data["components"], np.float32),
                                    np.asarray(data["offset"], np.float32), int(data["fit_n"]),
-                                   int(data["dim"])))
+                                   int(data["dim"])), fingerprint, rows_file)
     except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile):
         return None  # none yet, or unreadable: built again
     b, rows = stored.basis, len(stored.photo_ids)
     if b.components.size and (b.components.shape[0] != b.dim or b.offset.shape != (b.width,)) \
+            or stored.space.dtype != np.float32 or stored.space.ndim != 2 \
             or stored.space.shape != (rows, b.width) or len(stored.embedding_ids) != rows \
             or np.any(np.diff(stored.photo_ids) <= 0):
         return None  # not what this code writes: built again
     return stored
 
 
-def _save_space(library: Library, vectors: Vectors) -> None:
-    """Keep the space for the next process; a library that cannot be written keeps none."""
+def _save_space(library: Library, vectors: Vectors, stored: _Stored | None = None) -> None:
+    """Keep the space for the next process (the rows under a new name, then the description
+    naming them, written beside and renamed: a reader finds the old pair or the new one); only
+    the description when ``stored`` holds the same rows already. A library that cannot be
+    written keeps none."""
     basis = vectors.basis
     if library.read_only or vectors.space is None or basis is None:
         return
     path = _space_path(library, vectors.model)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    rows_file = stored.rows_file if stored is not None and stored.space is vectors.space \
+        else None
+    written = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if rows_file is None:
+            written = rows_file = path.with_name(f"{path.stem}.{os.getpid()}-{time.time_ns()}.npy")
+            tmp_rows = rows_file.with_name(f".{rows_file.name}.tmp")
+            with open(tmp_rows, "wb") as f:
+                np.save(f, np.asarray(vectors.space, dtype=np.float32))
+            os.replace(tmp_rows, rows_file)
         np.savez(tmp, key=np.array(_space_key(vectors.model)), photo_ids=vectors.photo_ids,
-                 embedding_ids=vectors.embedding_ids, space=vectors.space,
+                 embedding_ids=vectors.embedding_ids, rows_file=np.array(rows_file.name),
+                 fingerprint=np.array(json.dumps(list(vectors.fingerprint))),
                  components=basis.components, offset=basis.offset, fit_n=np.array(basis.fit_n),
                  dim=np.array(basis.dim))
         os.replace(tmp, path)
     except OSError as exc:
         log.info("the space for similar photos is not kept on disk: %s", exc)
         tmp.unlink(missing_ok=True)
-
+        if written is not None:
+            for leftover in (written, written.with_name(f".{written.name}.tmp")):
+                leftover.unlink(missing_ok=True)
+        return
+    for old in _rows_files(library, vectors.model):
+        if old != rows_file:
+            try:
+                old.unlink()
+            except OSError:
+                pass  # still mapped elsewhere (Windows): removed by a later save
 
 
 def _embedding_rows(library: Library, model: str, photo_ids=None):
@@ -514,6 +587,25 @@ def _embeddings_key(library: Library, model: str) -> tuple:
     with library.session() as s:
         return tuple(s.execute(select(func.count(), func.max(literal_column("rowid")))
                                .select_from(Embedding).where(Embedding.model == model)).one())
+
+
+def _fingerprint(library: Library, model: str) -> tuple:
+    """Changes when photos may have joined the pairs of present photo and embedding
+    (``similar_vectors``), read from indexes rather than every row (about 0.2 s at a million
+    photos against 4 s for ``_present_embeddings_key``): which photos are present (their count,
+    the sum and largest of their ids: a new photo, one back on disk), the largest embedding rowid
+    (a new embedding has a new one) and a sum over every photo's id times the first character of
+    its content hash (a photo whose content changed to one embedded already: caught 15 times in
+    16). Photos that left the pairs (gone from disk, an embedding deleted) can only be missing
+    from an answer: ``finder.similar_photos`` checks the pairs of the photos it answers with."""
+    with library.session() as s:
+        con = s.connection()
+        present = con.execute(select(func.count(), func.sum(Photo.id), func.max(Photo.id))
+                              .where(Photo.status == PhotoStatus.PRESENT)).one()
+        hashes = con.execute(select(func.sum(Photo.id * func.unicode(Photo.content_hash))))\
+            .scalar()
+        newest = con.execute(select(func.max(_EMBEDDING_ROWID)).select_from(Embedding)).scalar()
+    return (model, PREPROCESS_VERSION, *present, hashes, newest)
 
 
 def _present_embeddings_key(library: Library, model: str) -> tuple:
