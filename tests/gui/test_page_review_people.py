@@ -190,7 +190,7 @@ def test_no_it_is_picks_the_person_by_typing(qtbot, anna):
     assert a not in picker.ids() and bob in picker.ids() and picker.ids()[-1] is None
     assert picker.proxy.index(picker.proxy.rowCount() - 1, 0).data() == NEW_PERSON_LABEL
     qtbot.keyClicks(picker.filter, f"Person {bob}")
-    assert picker.ids() == [bob]
+    assert picker.ids() == [bob, None]  # the match first; a new person of that name stays last
     with qtbot.waitSignal(page.state.edited, timeout=10000):
         qtbot.keyClick(picker.filter, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: page.state.edits_in_flight == 0, timeout=10000)
@@ -344,3 +344,29 @@ def test_nothing_is_cut_off_at_1024_pixels(qtbot, anna):
             assert button.width() >= button.sizeHint().width()
             assert button.geometry().right() <= page.width()
     assert {SAME_PERSON, IS_THIS} <= kinds
+
+
+def test_a_name_no_one_has_makes_a_new_person_of_that_name(qtbot, library, tmp_path):
+    """ "Who is it?…": typing a name no one has offers "A new person named “Mia”", and choosing
+    it makes that person (before, the list went empty and the name had to be given later)."""
+    from photoclust.core.faces import read
+
+    c = centres(2)
+    faces_in_photos(library, tmp_path, near(c[0], 4, seed=1))
+    [alone] = faces_in_photos(library, tmp_path, near(c[1], 1, seed=2), start=4)
+    group_faces(library)
+    if person_of(library, [alone])[0] is not None:
+        with library.session() as s:
+            s.get(Face, alone).person_id = None
+    _state, page, _history = open_review(qtbot, library)
+    show(page, lambda q: getattr(q, "kind", "") == WHO)
+    page.pick_cluster()
+    picker = page.picker
+    qtbot.keyClicks(picker.filter, "Mia")
+    assert picker.proxy.rowCount() == 1
+    assert picker.proxy.index(0, 0).data() == f"{NEW_PERSON_LABEL} named “Mia”"
+    with qtbot.waitSignal(page.state.edited, timeout=10000):
+        qtbot.keyClick(picker.filter, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.state.edits_in_flight == 0, timeout=10000)
+    person = person_of(library, [alone])[0]
+    assert read.get_person(library, person).name == "Mia"

@@ -482,14 +482,15 @@ def people_questions(library: Library, limit: int = 20) -> list[PeopleQuestion]:
 
 
 def answer_people_question(library: Library, q: PeopleQuestion, answer: str,
-                           person_id: int | None = None):
+                           person_id: int | None = None, name: str = ""):
     """One answer as one edit (``EditResult``; ``None`` for ``skip``). ``yes``: the pair is
     merged (into ``person_id``), the face confirmed in its person (placed by you). ``no``: the
     pair is remembered as two people (``people_not_same``), the face leaves the person for good
     (``faces_not_this_person``). ``elsewhere`` with ``person_id`` (``None``: a new person): the
-    face goes there. A "who" question takes ``elsewhere`` (or ``yes``: a new person). "Are
-    these one person?": ``yes`` is remembered (``confirm_person``: not asked again), ``no``
-    makes the second part shown a person of its own (``split_person`` with its faces)."""
+    face goes there (a new person is named ``name`` when given). A "who" question takes
+    ``elsewhere`` (or ``yes``: a new person). "Are these one person?": ``yes`` is remembered
+    (``confirm_person``: not asked again), ``no`` makes the second part shown a person of its own
+    (``split_person`` with its faces)."""
     from photoclust.core.faces import editing
 
     if answer == "skip":
@@ -510,7 +511,8 @@ def answer_people_question(library: Library, q: PeopleQuestion, answer: str,
         raise editing.EditError("answer yes or no to “are these one person?”")
     assert q.face_id is not None
     if answer == "elsewhere" or (q.kind == WHO and answer == "yes"):
-        return editing.move_faces(library, [q.face_id], person_id)
+        return editing.move_faces(library, [q.face_id], person_id,
+                                  name=name if person_id is None else "")
     if q.kind == IS_THIS and answer == "yes":
         return editing.move_faces(library, [q.face_id], q.person_id)
     if q.kind == IS_THIS and answer == "no":

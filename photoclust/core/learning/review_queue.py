@@ -319,7 +319,7 @@ def question_text(q: Question | PeopleQuestion) -> str:
 
 
 def answer_question(library: Library, q: Question | PeopleQuestion, answer: str,
-                    cluster_id: int | None = None) -> EditResult | None:
+                    cluster_id: int | None = None, name: str = "") -> EditResult | None:
     """Apply one answer; returns the edit made (``None`` when nothing was edited).
 
     ``yes``: a photo is confirmed in (or moved to) its suggested cluster, a merge is made, a split
@@ -330,8 +330,9 @@ def answer_question(library: Library, q: Question | PeopleQuestion, answer: str,
     with ``cluster_id``: the photo (a split's part, a merge's other cluster) goes to that
     cluster instead. ``skip``: nothing.
     A people question (``core/faces/questions.PeopleQuestion``) is answered by
-    ``answer_people_question`` (``cluster_id`` is then the person; a "no" to "Are these the same
-    person?" is remembered as an undoable edit).
+    ``answer_people_question`` (``cluster_id`` is then the person, ``None`` with ``elsewhere`` a
+    new one named ``name`` when given; a "no" to "Are these the same person?" is remembered as
+    an undoable edit).
     Raises ``editing.EditError`` (a message for the user) when an edit cannot be made.
     """
     if answer == SKIP:
@@ -339,7 +340,7 @@ def answer_question(library: Library, q: Question | PeopleQuestion, answer: str,
     from photoclust.core.faces.questions import answer_people_question
 
     if isinstance(q, PeopleQuestion):  # cluster_id is then the person the face goes to
-        return answer_people_question(library, q, answer, cluster_id)
+        return answer_people_question(library, q, answer, cluster_id, name)
     if answer == ELSEWHERE:
         if cluster_id is None:
             raise editing.EditError("choose the cluster the photos belong in")

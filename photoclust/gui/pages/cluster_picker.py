@@ -1,7 +1,8 @@
 """A small dialog to choose a cluster by typing part of its name (review's "No, it belongs in…",
 search's "Move to cluster…"), or a person (review's "No, it is…", ``PersonPicker``: the people
 and "A new person"). Window-modal but not blocking: ``picked(id)`` when the user presses Enter
-or double-clicks one (``None`` for a new person)."""
+or double-clicks one (``None`` for a new person; a name typed that no one has is kept in
+``PersonPicker.new_name`` for it)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -14,13 +15,22 @@ from photoclust.core.faces.read import list_people
 from photoclust.core.library.queries import list_clusters
 
 
+class _KeepLastRow(QSortFilterProxyModel):
+    """A filter that always shows the last row (the picker's "A new person")."""
+
+    def filterAcceptsRow(self, source_row, source_parent) -> bool:  # noqa: N802 - Qt override
+        model = self.sourceModel()
+        return (model is not None and source_row == model.rowCount() - 1) or \
+            super().filterAcceptsRow(source_row, source_parent)
+
+
 class NamePicker(QDialog):
     """Choose one of ``entries`` (``(id, label)``) by typing part of its label."""
 
     picked = Signal(object)  # the id chosen
 
     def __init__(self, entries: Iterable[tuple[int | None, str]], prompt: str, title: str,
-                 placeholder: str, parent=None):
+                 placeholder: str, parent=None, keep_last: bool = False):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.WindowModal)
@@ -28,7 +38,7 @@ class NamePicker(QDialog):
         self._ids = [i for i, _label in entries]
         names = [label for _i, label in entries]
         self._source = QStringListModel(names, self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = _KeepLastRow(self) if keep_last else QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self._source)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         label = QLabel(prompt)
@@ -92,12 +102,23 @@ NEW_PERSON_LABEL = "A new person"
 
 
 class PersonPicker(NamePicker):
-    """The people (named first, as the People page lists them) and "A new person" last."""
+    """The people (named first, as the People page lists them) and "A new person" last, always
+    shown: with a name typed it reads "A new person named “Mia”", and choosing it keeps the
+    name in ``new_name`` (the answer makes the new person with that name)."""
 
     def __init__(self, library, prompt: str, exclude: AbstractSet[int] = frozenset(),
                  parent=None):
+        self.new_name = ""
         people = [p for p in list_people(library) if p.id not in exclude]
         entries: list[tuple[int | None, str]] = [
             (p.id, f"{p.label}  ({p.faces:,} face{'s' * (p.faces != 1)})") for p in people]
         super().__init__([*entries, (None, NEW_PERSON_LABEL)], prompt, "Choose a person",
-                         "Type part of a name", parent)
+                         "Type part of a name", parent, keep_last=True)
+
+    def _on_filter(self, text: str) -> None:
+        self.new_name = " ".join(text.split())
+        source = self.proxy.sourceModel()
+        last = source.index(source.rowCount() - 1, 0)
+        source.setData(last, f"{NEW_PERSON_LABEL} named “{self.new_name}”" if self.new_name
+                       else NEW_PERSON_LABEL)
+        super()._on_filter(text)

@@ -380,10 +380,10 @@ class ReviewPage(LiveWhileShown, JobPage):
             self._show()
 
     # --- answering ----------------------------------------------------------------------------
-    def answer(self, answer: str, cluster_id: int | None = None) -> None:
+    def answer(self, answer: str, cluster_id: int | None = None, name: str = "") -> None:
         """Answer the question shown (``cluster_id``: for ``elsewhere``, the cluster, or for a
-        face the person, ``None`` a new one); the answer is saved as an edit off the GUI
-        thread and the next question is shown at once."""
+        face the person, ``None`` a new one, named ``name`` when given); the answer is saved as
+        an edit off the GUI thread and the next question is shown at once."""
         q = self.current_question()
         if q is None or self.queue is None:
             return
@@ -398,7 +398,8 @@ class ReviewPage(LiveWhileShown, JobPage):
                     answer in (NO, ELSEWHERE):
                 self._taken_out.add(q.photo_id)
             library = self.state.library
-            worker = self.state.run_edit(lambda: answer_question(library, q, answer, cluster_id),
+            worker = self.state.run_edit(lambda: answer_question(library, q, answer, cluster_id,
+                                                                 name),
                                          on_done=lambda _r: self._edit_done(),
                                          title="Saving your answer")
             worker.failed.connect(self._edit_failed)
@@ -446,7 +447,8 @@ class ReviewPage(LiveWhileShown, JobPage):
                   f"Not {display_name(q.person_id, q.person_name)}: who is it?")
         exclude = {q.person_id} if q.person_id is not None else set()
         picker = PersonPicker(self.state.library, prompt, exclude, self)
-        picker.picked.connect(lambda pid: self.answer(ELSEWHERE, pid))
+        picker.picked.connect(
+            lambda pid: self.answer(ELSEWHERE, pid, picker.new_name if pid is None else ""))
         self.picker = picker
         picker.open()
         picker.filter.setFocus()
