@@ -501,8 +501,8 @@ def test_a_new_process_maps_the_kept_space_and_reads_no_photo_row(filled, counte
     first = similar_photos(library, ids[0], limit=5)
     index_module.forget(library)
     reads = []
-    raw = index_module._raw_cursor
-    monkeypatch.setattr(index_module, "_raw_cursor", lambda s, q: reads.append(q) or raw(s, q))
+    raw = index_module.raw_cursor
+    monkeypatch.setattr(index_module, "raw_cursor", lambda s, q: reads.append(q) or raw(s, q))
     assert similar_photos(library, ids[0], limit=5) == first
     assert reads == [] and counted == ([1], [None])
     vectors = index_module.similar_vectors(library)

@@ -46,11 +46,10 @@ from photoclust.core.embedding.store import (
     library_model,
     load_embeddings,
     load_top_classes,
-    raw_cursor,
 )
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library.chunks import chunks
-from photoclust.core.library.db import Library
+from photoclust.core.library.db import Library, raw_cursor
 from photoclust.core.library.models import (
     Assignment,
     CannotLink,

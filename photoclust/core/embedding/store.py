@@ -10,11 +10,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 from sqlalchemy import Integer, func, literal_column, select
-from sqlalchemy.orm import Session
 
 from photoclust.core.embedding.backbones import DEFAULT_MODEL, PREPROCESS_VERSION
 from photoclust.core.library.chunks import chunks
-from photoclust.core.library.db import Library
+from photoclust.core.library.db import Library, raw_cursor
 from photoclust.core.library.models import (
     ClusteringRun,
     Embedding,
@@ -32,14 +31,6 @@ def _embedding_of_photo(model: str, preprocess_version: int):
         Embedding.preprocess_version == preprocess_version)
 
 
-def raw_cursor(s: Session, query):
-    """The sqlite3 cursor of a Core ``query`` (no IN list) whose columns need no conversion
-    (numbers, text, bytes): SQLAlchemy's row processing doubles the time of many rows (a million
-    photos' ids and vectors)."""
-    compiled = query.compile(dialect=s.get_bind().dialect)
-    cursor = s.connection().connection.cursor()
-    cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup or ()])
-    return cursor
 
 
 def newest_clustering_model(library: Library) -> str | None:

@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 from sqlalchemy import Integer, func, literal_column, select
-from sqlalchemy.orm import Session
 
 from photoclust.core.clustering import NO_CLUSTER
 from photoclust.core.embedding.backbones import PREPROCESS_VERSION
 from photoclust.core.embedding.store import library_model
 from photoclust.core.library import Library
+from photoclust.core.library.db import raw_cursor
 from photoclust.core.library.models import Assignment, Cluster, Embedding, Photo, PhotoStatus
 from photoclust.core.search.vocabulary import Vocabulary, vocabulary, words
 
@@ -252,7 +252,7 @@ def similar_vectors(library: Library, model: str | None = None, recheck: bool = 
                 & (Embedding.model == model)
                 & (Embedding.preprocess_version == PREPROCESS_VERSION))
         with library.session() as s:
-            pairs = _raw_cursor(s, select(Photo.id, _EMBEDDING_ROWID).join(*join)
+            pairs = raw_cursor(s, select(Photo.id, _EMBEDDING_ROWID).join(*join)
                                 .where(Photo.status == PhotoStatus.PRESENT)
                                 .order_by(Photo.id)).fetchall()
         n = len(pairs)
@@ -466,13 +466,6 @@ def _embedding_rows(library: Library, model: str, photo_ids=None):
     return query
 
 
-def _raw_cursor(s: Session, query):
-    """The sqlite3 cursor of a Core ``query`` (no IN list) whose columns need no conversion
-    (numbers, text, bytes): SQLAlchemy's row processing would double the time of 100,000 rows."""
-    compiled = query.compile(dialect=s.get_bind().dialect)
-    cursor = s.connection().connection.cursor()
-    cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup or ()])
-    return cursor
 
 
 def _fill(X: np.ndarray, photo_ids: np.ndarray, rows) -> np.ndarray:
@@ -535,7 +528,7 @@ def _project_into(library: Library, vectors: Vectors, basis: Basis, space: np.nd
         return
     with library.session() as s:
         if rows is None:
-            cursor = _raw_cursor(s, _embedding_rows(library, vectors.model))
+            cursor = raw_cursor(s, _embedding_rows(library, vectors.model))
             parts = iter(lambda: cursor.fetchmany(SPACE_CHUNK), [])
         else:
             wanted = vectors.photo_ids[rows]
@@ -630,7 +623,7 @@ def _build_vectors(library: Library, model: str, key: tuple,
             & (Embedding.model == model) & (Embedding.preprocess_version == PREPROCESS_VERSION))
     if previous is not None and len(previous.photo_ids):
         with library.session() as s:
-            pairs = _raw_cursor(s, select(Photo.id, _EMBEDDING_ROWID).join(*join)
+            pairs = raw_cursor(s, select(Photo.id, _EMBEDDING_ROWID).join(*join)
                                 .where(Photo.status == PhotoStatus.PRESENT)
                                 .order_by(Photo.id)).fetchall()
         photo_ids = np.fromiter((r[0] for r in pairs), dtype=np.int64, count=len(pairs))
@@ -653,7 +646,7 @@ def _build_vectors(library: Library, model: str, key: tuple,
     query = (select(Photo.id, Embedding.top_classes, _EMBEDDING_ROWID).join(*join)
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:
-        rows_read = _raw_cursor(s, query).fetchall()
+        rows_read = raw_cursor(s, query).fetchall()
     photo_ids = np.fromiter((r[0] for r in rows_read), dtype=np.int64, count=len(rows_read))
     embedding_ids = np.fromiter((r[2] for r in rows_read), dtype=np.int64, count=len(rows_read))
     return Vectors(key, model, photo_ids, embedding_ids, _class_matrix([r[1] for r in rows_read]))
@@ -695,7 +688,7 @@ def _read_photos(library: Library, key: tuple, previous: PhotoFacts | None) -> P
     query = (select(Photo.id, Photo.path, Photo.taken_at, Photo.camera)
              .where(Photo.status == PhotoStatus.PRESENT).order_by(Photo.id))
     with library.session() as s:  # raw rows (no row processing: 100,000 rows)
-        rows = _raw_cursor(s, query).fetchall()
+        rows = raw_cursor(s, query).fetchall()
     rows_hash = hash(tuple(rows))
     if previous is not None and previous.rows_hash == rows_hash:
         previous.key = key
@@ -742,7 +735,7 @@ def _build_index(library: Library, key: tuple, photos: PhotoFacts, vectors: Vect
                  vocab: Vocabulary) -> SearchIndex:
     """The index over ``photos`` and ``vectors`` with the placements read now."""
     with library.session() as s:
-        placed = _raw_cursor(s, select(Assignment.photo_id, Assignment.cluster_id)).fetchall()
+        placed = raw_cursor(s, select(Assignment.photo_id, Assignment.cluster_id)).fetchall()
         clusters = s.execute(select(Cluster.id, Cluster.name, Cluster.name_source)
                              .where(Cluster.active.is_(True))).all()
     ids, n = photos.ids, len(photos.ids)
