@@ -42,10 +42,7 @@ def names_for_people(s: Session) -> dict[int, str]:
         members[photo_id] = cluster_id
     with_face: dict[int, set[int]] = defaultdict(set)  # cluster -> photos showing a sure face
     person_photos: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
-    people_names = {pid: display_name(pid, name if source == Source.USER else "")
-                    for pid, name, source in s.execute(
-                        select(Person.id, Person.name, Person.name_source)
-                        .where(Person.active.is_(True)))}
+    people_names = _person_labels(s)
     for photo_id, person_id in s.execute(select(Face.photo_id, Face.person_id)
                                          .where(Face.removed.is_(False),
                                                 Face.unsure.is_(False))):
@@ -74,12 +71,18 @@ def names_for_people(s: Session) -> dict[int, str]:
     return renamed
 
 
+def _person_labels(s: Session) -> dict[int, str]:
+    """Each active person's label as the People page shows it: the user's name, else
+    "Person 12"."""
+    return {pid: display_name(pid, name if source == Source.USER else "")
+            for pid, name, source in s.execute(
+                select(Person.id, Person.name, Person.name_source)
+                .where(Person.active.is_(True)))}
+
+
 def people_base_names(s: Session) -> set[str]:
     """The names this step gives clusters: "people" and each active person's label."""
-    return {PEOPLE} | {display_name(pid, name if source == Source.USER else "")
-                       for pid, name, source in s.execute(
-                           select(Person.id, Person.name, Person.name_source)
-                           .where(Person.active.is_(True)))}
+    return {PEOPLE} | set(_person_labels(s).values())
 
 
 def is_people_name(name: str, base_names: set[str]) -> bool:
