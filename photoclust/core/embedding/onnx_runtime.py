@@ -173,6 +173,21 @@ def is_cached(spec: BackboneSpec, weights: str | Path | None = None) -> bool:
     return cache_problem(folder / f"{key}.onnx", folder / f"{key}.json") is None
 
 
+def prepare_export(onnx_path: Path, problem: str, what: str) -> None:
+    """Say why ``what`` is exported into the cache now (``problem``: from ``cache_problem``:
+    a first export is news, a damaged file a warning) and make the cache folder
+    (``RuntimeUnavailable`` when it cannot be made)."""
+    folder = onnx_path.parent
+    if problem == "missing":
+        log.info("exporting %s to ONNX once, into %s", what, folder)
+    else:
+        log.warning("The ONNX model cache %s is %s; rebuilding it.", onnx_path, problem)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RuntimeUnavailable(f"the model cache {folder} cannot be created ({exc})") from exc
+
+
 def cached_model(spec: BackboneSpec, weights: Path | None, runtime_version: str
                  ) -> tuple[Path, dict]:
     """The ONNX file of ``spec`` and its metadata, exported (and quantised) first if needed."""
@@ -186,14 +201,7 @@ def cached_model(spec: BackboneSpec, weights: Path | None, runtime_version: str
     problem = cache_problem(onnx_path, meta_path)
     if problem is None:
         return onnx_path, json.loads(meta_path.read_text(encoding="utf-8"))
-    if problem == "missing":
-        log.info("exporting %s to ONNX once, into %s", spec.name, folder)
-    else:
-        log.warning("The ONNX model cache %s is %s; rebuilding it.", onnx_path, problem)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RuntimeUnavailable(f"the model cache {folder} cannot be created ({exc})") from exc
+    prepare_export(onnx_path, problem, spec.name)
     meta = _build(spec, weights, onnx_path)
     with replaced_atomically(meta_path, suffix=".json") as tmp:
         Path(tmp).write_text(json.dumps(meta), encoding="utf-8")

@@ -22,7 +22,6 @@ time against the recorded descriptor instead of dlib's.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import warnings
@@ -39,6 +38,7 @@ from photoclust.core.embedding.onnx_runtime import (
     file_sha256,
     import_onnxruntime,
     model_cache_dir,
+    prepare_export,
 )
 from photoclust.core.files import replaced_atomically
 
@@ -65,11 +65,7 @@ def check_chip() -> np.ndarray:
 
 def model_digest(descriptor_path: Path) -> str:
     """The start of the model file's SHA-256 (names the ONNX file made from it)."""
-    digest = hashlib.sha256()
-    with open(descriptor_path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return file_sha256(descriptor_path)[:16]
 
 
 def onnx_key(digest: str, runtime_version: str) -> str:
@@ -98,14 +94,7 @@ def onnx_file(descriptor_path: Path, runtime_version: str) -> Path:
     except ImportError:
         raise RuntimeUnavailable("the face descriptor is not built for ONNX Runtime and torch, "
                                  "which builds it, is not installed") from None
-    if problem == "missing":
-        log.info("exporting the face descriptor to ONNX once, into %s", folder)
-    else:
-        log.warning("The ONNX face descriptor %s is %s; rebuilding it.", onnx_path, problem)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RuntimeUnavailable(f"the model cache {folder} cannot be created ({exc})") from exc
+    prepare_export(onnx_path, problem, "the face descriptor")
     export(descriptor_path, onnx_path)
     meta = {"model": NAME, "dim": 128, "classes": 0, "class_names": [],
             "size": onnx_path.stat().st_size, "sha256": file_sha256(onnx_path), "quantized": False,
