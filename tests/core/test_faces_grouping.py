@@ -180,3 +180,35 @@ def test_the_edges_of_a_person_whose_few_faces_form_a_chain_are_all_kept():
     i, j, d = near_pairs(chain, None, 0.5)
     assert sorted(zip(i.tolist(), j.tolist())) == [(0, 1), (1, 2), (2, 3), (3, 4)]
     assert (shared_neighbour_weights(5, i, j, d) >= SHARED_MIN).all()
+
+
+def test_two_faces_of_one_photo_never_become_one_person(library):
+    # A photo showing two faces alike (twins side by side), and Anna's faces in photos of their
+    # own: the grouping puts at most one face of the photo with Anna, and never the two together.
+    from _edit_fixtures import add_photos
+
+    c = centres(2)
+    (twins,) = add_photos(library, 1, prefix="/people/twins")
+    pair = add_faces(library, near(c[1], 2, seed=3, spread=0.05), photo_ids=[twins, twins])
+    group_faces(library)
+    assert person_of(library, pair) == [None, None]  # not a person of two faces of one photo
+    anna = add_faces(library, near(c[0], 5, seed=1))
+    group_faces(library)
+    (anna_id,) = set(person_of(library, anna))
+    both = add_faces(library, near(c[0], 2, seed=4, spread=0.05), photo_ids=[twins, twins])
+    result = group_faces(library)
+    placed = person_of(library, both)
+    assert placed.count(anna_id) == 1 and result.joined == 1
+    # The user may still put both in one person (a mirror): the grouping leaves them there.
+    move_faces(library, both, anna_id)
+    group_faces(library)
+    assert person_of(library, both) == [anna_id, anna_id]
+
+
+def test_one_face_per_photo_keeps_the_best_supported_face_of_each_photo():
+    from photoclust.core.faces.grouping import one_face_per_photo
+
+    labels = np.array([0, 0, 0, 1, 1])
+    photos = np.array([7, 7, 8, 7, 9])
+    out = one_face_per_photo(labels, photos, np.array([1, 3, 2, 1, 1]))
+    assert out[1] == out[2] == 0 and out[0] not in (0, 1) and out[3] == out[4] == 1
