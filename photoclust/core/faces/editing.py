@@ -374,7 +374,7 @@ def learn_people(library: Library, threshold: float | None = None) -> EditResult
         for a, b, dist in zip(i.tolist(), j.tolist(), d.tolist()):
             near[a].append((dist, b))
             near[b].append((dist, a))
-        taken = {(int(r[1]), int(r[4])) for r in rows}  # (person, photo) pairs held
+        taken = set(zip(persons.tolist(), (int(r[4]) for r in rows)))  # (person, photo) held
         moves: dict[int, tuple[int, float]] = {}
         for row, (fid, _pid, source, _blob, photo) in enumerate(rows):
             if source != "auto" or not near.get(row):
