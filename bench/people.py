@@ -24,6 +24,8 @@ q90) through the same decode + detect + describe.
     python bench/people.py --people 0 --save faces.npz     # and keep the faces found
     python bench/people.py --faces-from faces.npz [--batches 5] [--weighted]   # seconds
     python bench/people.py --faces-from faces.npz --review-order   # the review's order
+    python bench/people.py --faces-from faces.npz --half last      # half of the people only
+    python bench/people.py --faces-from faces.npz --shared-min 0   # every edge (before #28)
 
 ``--review-order``: the simulated user answers the review's people questions in the order the
 review asks them (``questions.people_questions``: most expected fixes first, "Are these one
@@ -32,8 +34,13 @@ instead of a third each for pairs, splits and faces.
 
 ``--batches N`` lets the saved faces arrive in N batches (random photo order), grouped after each
 (Organize's incremental grouping); ``--weighted`` groups with nearness-weighted Chinese whispers
-(``grouping.WEIGHTED``, not the product's default). ``--large`` also times 12 MP photos without
-faces.
+(``grouping.WEIGHTED``, not the product's default). ``--shared-min S`` sets
+``grouping.SHARED_MIN`` (0: Chinese whispers on every edge under 0.5, the grouping before the
+shared-neighbour rule). ``--half first|last|even|odd`` keeps the saved faces of the photos of
+half of the people (alphabetical: the first or last 67, every other one from the first or the
+second), a second check that no constant fits one set (its face-found rate counts only the
+photos with a face). ``--large`` also times 12 MP photos
+without faces.
 """
 from __future__ import annotations
 
@@ -314,7 +321,13 @@ def from_saved(args) -> int:
 
     from photoclust.core.library.models import Face, Photo
 
-    saved = np.load(args.faces_from)
+    saved = dict(np.load(args.faces_from))
+    if args.half:
+        names = sorted(set(saved["truth"][saved["subject"]].tolist()))
+        half = {"first": names[:len(names) // 2], "last": names[len(names) // 2:],
+                "even": names[::2], "odd": names[1::2]}[args.half]
+        keep = np.isin(saved["truth"], half)
+        saved = {k: (v if k == "photos" else v[keep]) for k, v in saved.items()}
     with tempfile.TemporaryDirectory() as tmp:
         library = open_library(Path(tmp) / "library.sqlite")
         photo_truth = dict(zip(saved["photo"].tolist(), saved["truth"].tolist()))
@@ -336,6 +349,8 @@ def from_saved(args) -> int:
         # Photos without a face count in the face-found rate only: give them a truth too.
         truth_of_photo = {pid: photo_truth.get(pid, f"none{pid}")
                           for pid in range(1, n_photos + 1)}
+        if args.half:  # the other half's photos are not scored (nor counted as faceless)
+            truth_of_photo = {pid: t for pid, t in truth_of_photo.items() if pid in photo_truth}
         cpu = time.process_time()
         for batch in range(args.batches):
             with library.session() as s:
@@ -428,6 +443,10 @@ def main() -> int:
                         "each (incremental)")
     parser.add_argument("--weighted", action="store_true",
                         help="Chinese whispers with edges weighted by nearness (not the default)")
+    parser.add_argument("--shared-min", type=float, default=None, metavar="S",
+                        help="grouping.SHARED_MIN (0: every edge, the grouping before #28)")
+    parser.add_argument("--half", choices=["first", "last", "even", "odd"], default=None,
+                        help="with --faces-from: only the faces of half of the people")
     parser.add_argument("--faces-from", type=Path, default=None, metavar="FILE.npz",
                         help="skip detection: group and answer on faces saved by --save")
     parser.add_argument("--review-order", action="store_true",
@@ -445,6 +464,10 @@ def main() -> int:
         from photoclust.core.faces import grouping
 
         grouping.WEIGHTED = True
+    if args.shared_min is not None:
+        from photoclust.core.faces import grouping
+
+        grouping.SHARED_MIN = args.shared_min
     if args.faces_from:
         return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())

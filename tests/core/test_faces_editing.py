@@ -198,6 +198,32 @@ def test_learn_people_resorts_the_faces_nobody_placed_and_is_undoable(library):
     assert learn_people(library) is None  # nothing left to move
 
 
+def test_learn_people_never_puts_two_faces_of_one_photo_in_one_person(library):
+    from sqlalchemy import update
+
+    from _edit_fixtures import add_photos
+    from photoclust.core.library.models import Face
+
+    c = centres(2)
+    anna = add_faces(library, near(c[0], 6, seed=1))
+    bob = add_faces(library, near(c[1], 6, seed=2))
+    group_faces(library)
+    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
+    # A photo of two faces like Anna's (twins), both put with Bob by an earlier mistake.
+    (photo,) = add_photos(library, 1, prefix="/people/twins")
+    twins = add_faces(library, near(c[0], 2, seed=3), photo_ids=[photo, photo])
+    with library.session() as s:
+        s.execute(update(Face).where(Face.id.in_(twins)).values(person_id=b, source="auto"))
+    assert learn_people(library) is not None
+    assert sorted(person_of(library, twins), key=lambda p: p != a) == [a, b]
+    # The same for one already with Anna: the other stays where it is.
+    with library.session() as s:
+        s.execute(update(Face).where(Face.id == twins[1]).values(person_id=a))
+        s.execute(update(Face).where(Face.id == twins[0]).values(person_id=b))
+    assert learn_people(library) is None
+    assert person_of(library, twins) == [b, a]
+
+
 def test_a_person_whose_cover_face_leaves_gets_another_cover(two_people):
     """Seen in a real window: after "Are these one person?" answered no, the person split from
     kept as its cover a face that had gone to the new person."""

@@ -118,3 +118,97 @@ def test_weighted_chinese_whispers_follows_the_near_faces_not_the_many(monkeypat
     assert weighted[0] != weighted[3] and weighted[7] == weighted[0]
     if not with_dlib:  # deterministic here: the three far votes outnumber the two near ones
         assert plain[7] == plain[3]
+
+
+def test_shared_neighbours_counts_the_near_faces_two_faces_have_in_common():
+    from photoclust.core.faces.grouping import shared_neighbour_weights
+
+    # A path 0-1-2 and a star 3-(4, 5, 6); with k=2 face 3 keeps its two nearest (4 and 5).
+    i = np.array([0, 1, 3, 3, 3])
+    j = np.array([1, 2, 4, 5, 6])
+    d = np.array([0.1, 0.2, 0.1, 0.2, 0.3])
+    share = shared_neighbour_weights(7, i, j, d, k=2)
+    # {0, 1} & {1, 0, 2}: 2 of at most 2; {1, 0, 2} & {2, 1}: 2 of 2; {3, 4, 5} & {4, 3}: 2 of
+    # 2; {3, 4, 5} & {5, 3}: 2 of 2; {3, 4, 5} & {6, 3}: 1 of 2 (face 6 is not among 3's two).
+    assert np.allclose(share, [1, 1, 1, 1, 0.5])
+    assert len(shared_neighbour_weights(3, i[:0], j[:0], d[:0])) == 0
+
+
+def _two_lookalikes(n: int, apart: float = 0.45):
+    """Two tight groups of ``n`` faces whose centres are ``apart``: every face of one nearer
+    than the grouping's 0.5 to every face of the other."""
+    c = centres(1, seed=3)[0]
+    rng = np.random.default_rng(11)
+    step = rng.standard_normal(128)
+    step -= (step @ c) * c
+    step = (step / np.linalg.norm(step) * apart).astype(np.float32)
+    return near(c, n, seed=1, spread=0.05), near(c + step, n, seed=2, spread=0.05)
+
+
+@pytest.mark.parametrize("with_dlib", [True, False])
+def test_two_lookalikes_with_many_photos_each_become_two_people(library, monkeypatch, with_dlib):
+    # Every face of Anna is under 0.5 from every face of Bea (plain Chinese whispers on that
+    # complete graph makes one person), but each face's ten nearest are of its own person: the
+    # edges between them share no near face and are left out.
+    import sys
+
+    if not with_dlib:
+        monkeypatch.setitem(sys.modules, "dlib", None)
+    a, b = _two_lookalikes(12)
+    i, j, _d = near_pairs(np.vstack([a, b]), None, 0.5)
+    assert len(i) == 24 * 23 // 2  # every pair is "near"
+    anna, bea = add_faces(library, a), add_faces(library, b)
+    result = group_faces(library)
+    assert result.new_people == 2 and result.alone == 0
+    assert len(set(person_of(library, anna))) == 1 and len(set(person_of(library, bea))) == 1
+    assert person_of(library, anna)[0] != person_of(library, bea)[0]
+
+
+def test_the_edges_of_a_person_whose_few_faces_form_a_chain_are_all_kept():
+    # Five faces each 0.45 from the next and farther than 0.5 from the others (five photos of
+    # one person, each a little different): each edge's two faces share their near faces, so
+    # Chinese whispers sees the same graph as without shared neighbours (weighting the edges
+    # by the share instead cut such a person in two: tests/cli/test_people_cli.py).
+    from photoclust.core.faces.grouping import SHARED_MIN, shared_neighbour_weights
+
+    c = centres(1, seed=4)[0]
+    q, _r = np.linalg.qr(np.vstack([c, np.random.default_rng(5).standard_normal((4, 128))]).T)
+    points = [c]
+    for k in range(4):
+        points.append(points[-1] + 0.45 * q[:, k + 1])
+    chain = np.array(points, dtype=np.float32)
+    i, j, d = near_pairs(chain, None, 0.5)
+    assert sorted(zip(i.tolist(), j.tolist())) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert (shared_neighbour_weights(5, i, j, d) >= SHARED_MIN).all()
+
+
+def test_two_faces_of_one_photo_never_become_one_person(library):
+    # A photo showing two faces alike (twins side by side), and Anna's faces in photos of their
+    # own: the grouping puts at most one face of the photo with Anna, and never the two together.
+    from _edit_fixtures import add_photos
+
+    c = centres(2)
+    (twins,) = add_photos(library, 1, prefix="/people/twins")
+    pair = add_faces(library, near(c[1], 2, seed=3, spread=0.05), photo_ids=[twins, twins])
+    group_faces(library)
+    assert person_of(library, pair) == [None, None]  # not a person of two faces of one photo
+    anna = add_faces(library, near(c[0], 5, seed=1))
+    group_faces(library)
+    (anna_id,) = set(person_of(library, anna))
+    both = add_faces(library, near(c[0], 2, seed=4, spread=0.05), photo_ids=[twins, twins])
+    result = group_faces(library)
+    placed = person_of(library, both)
+    assert placed.count(anna_id) == 1 and result.joined == 1
+    # The user may still put both in one person (a mirror): the grouping leaves them there.
+    move_faces(library, both, anna_id)
+    group_faces(library)
+    assert person_of(library, both) == [anna_id, anna_id]
+
+
+def test_one_face_per_photo_keeps_the_best_supported_face_of_each_photo():
+    from photoclust.core.faces.grouping import one_face_per_photo
+
+    labels = np.array([0, 0, 0, 1, 1])
+    photos = np.array([7, 7, 8, 7, 9])
+    out = one_face_per_photo(labels, photos, np.array([1, 3, 2, 1, 1]))
+    assert out[1] == out[2] == 0 and out[0] not in (0, 1) and out[3] == out[4] == 1

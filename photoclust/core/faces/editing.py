@@ -346,15 +346,18 @@ def split_person(library: Library, person_id: int, face_ids: Iterable[int] | Non
 def learn_people(library: Library, threshold: float | None = None) -> EditResult | None:
     """Re-sort the faces the user did not place, after the user's corrections: each such face
     goes to the person most of its near placed faces (at most ``VOTERS``, nearer than the
-    grouping's threshold) are in, when more of them are there than in its own person and the
-    user did not say it is not that person. Faces the user placed, unsure and removed faces stay;
-    no two people are merged. One undoable edit (``learn_people``); ``None`` when nothing moves.
+    grouping's threshold) are in, when more of them are there than in its own person, the
+    user did not say it is not that person and that person holds no face of its photo (two
+    faces of one photo are two people, as in the grouping). Faces the user placed, unsure and
+    removed faces stay; no two people are merged. One undoable edit (``learn_people``);
+    ``None`` when nothing moves.
     """
     from photoclust.core.faces.grouping import THRESHOLD, VOTERS
 
     threshold = THRESHOLD if threshold is None else threshold
     with write_session(library) as s:
-        rows = s.execute(select(Face.id, Face.person_id, Face.source, Face.descriptor)
+        rows = s.execute(select(Face.id, Face.person_id, Face.source, Face.descriptor,
+                                Face.photo_id)
                          .join(Person, Person.id == Face.person_id)
                          .where(Face.removed.is_(False), Face.unsure.is_(False),
                                 Person.active.is_(True))
@@ -371,8 +374,9 @@ def learn_people(library: Library, threshold: float | None = None) -> EditResult
         for a, b, dist in zip(i.tolist(), j.tolist(), d.tolist()):
             near[a].append((dist, b))
             near[b].append((dist, a))
+        taken = set(zip(persons.tolist(), (int(r[4]) for r in rows)))  # (person, photo) held
         moves: dict[int, tuple[int, float]] = {}
-        for row, (fid, _pid, source, _blob) in enumerate(rows):
+        for row, (fid, _pid, source, _blob, photo) in enumerate(rows):
             if source != "auto" or not near.get(row):
                 continue
             voters = sorted(near[row])[:VOTERS]
@@ -380,10 +384,12 @@ def learn_people(library: Library, threshold: float | None = None) -> EditResult
             for _dist, other in voters:
                 votes[int(persons[other])] += 1
             own = int(persons[row])
-            best = max((p for p in votes if p not in links.get(fid, ())),
+            best = max((p for p in votes if p not in links.get(fid, ())
+                         and (p == own or (p, int(photo)) not in taken)),
                        key=lambda p: (votes[p], p == own), default=own)
             if best != own and votes[best] > votes.get(own, 0):
                 moves[fid] = (best, round(votes[best] / len(voters), 4))
+                taken.add((best, int(photo)))
         if not moves:
             return None
         changes = ChangeSet()
