@@ -300,3 +300,69 @@ def test_photos_json_shows_no_number_in_a_library_of_one_cluster(library, capsys
     shown = {p["id"]: p for p in json.loads(capsys.readouterr().out)}
     assert len(shown) == len(ids) and shown[int(ids[0])]["confidence"] == 1.0
     assert all(p["confidence"] is None for pid, p in shown.items() if pid != int(ids[0]))
+
+
+def test_the_answer_shift_grows_with_the_share_answered_up_to_its_full_share():
+    from photoclust.core.clustering.calibration import AnswerShift
+
+    shift = AnswerShift(coef=(0.5, 0.1), full_share=0.05)
+    scores = np.array([-1.0, 0.0, 2.0])
+    assert np.array_equal(shift.apply(scores, 0.0), scores)  # before any answer: as it is
+    full = scores + 0.5 + 0.1 * scores
+    assert np.allclose(shift.apply(scores, 0.05), full)
+    assert np.allclose(shift.apply(scores, 0.025), (scores + full) / 2)
+    assert np.allclose(shift.apply(scores, 0.6), full)  # no further than fitted
+
+
+def test_fitting_the_answer_shift_recovers_a_known_one():
+    """States after answers where the photos nobody answered are righter than the model's score
+    says, by a shift that grows with the share answered: the fit finds it, every state weighed
+    alike, rows without a number left out, states without answers ignored."""
+    from photoclust.core.clustering.calibration import AnswerShift, fit_answer_shift
+
+    rng = np.random.default_rng(8)
+    truth = AnswerShift(coef=(0.8, 0.3))
+    scores, shares, right = [], [], []
+    for size, share in ((400, 0.02), (4000, 0.05), (900, 0.03), (700, 0.05), (300, 0.0)):
+        s = rng.normal(0.5, 1.5, size)
+        r = rng.uniform(size=size) < 1 / (1 + np.exp(-truth.apply(s, share)))
+        s[:3] = np.nan
+        scores.append(s)
+        shares.append(share)
+        right.append(r)
+    fitted = fit_answer_shift(scores, shares, right, regularization=1e-4)
+    assert np.allclose(fitted.coef, truth.coef, atol=0.15)
+    grid = np.linspace(-2, 3, 11)
+    assert np.abs(fitted.apply(grid, 0.05) - truth.apply(grid, 0.05)).max() < 0.3
+    nothing = fit_answer_shift(scores[-1:], shares[-1:], right[-1:])
+    assert nothing.coef == (0.0, 0.0)
+
+
+def test_after_answers_the_shift_moves_only_the_photos_nobody_answered():
+    """The shift moves the automatic photos' numbers as the share of photos answered grows; the
+    user's photos keep 1, and a photo with no honest number gets none, answers or not."""
+    from photoclust.core.clustering.calibration import NO_SHIFT, AnswerShift
+
+    rng = np.random.default_rng(9)
+    centres = 3 * np.eye(6)[:3]
+    labels = np.repeat([0, 1, 2], 40)
+    Z = centres[labels] + rng.normal(size=(120, 6))
+    labels = labels.copy()
+    labels[119] = -1  # in no cluster
+    user = np.full(120, -1)
+    user[:6] = labels[:6]  # 5 % answered
+    up = AnswerShift(coef=(1.0, 0.0))
+    plain = calibrated_confidences(Z, labels, user, shift=NO_SHIFT)
+    shifted = calibrated_confidences(Z, labels, user, shift=up)
+    auto = np.arange(6, 119)
+    assert (shifted[auto] > plain[auto]).all()
+    logit = np.log(plain[auto] / (1 - plain[auto]))
+    assert np.allclose(np.log(shifted[auto] / (1 - shifted[auto])), logit + 1.0, atol=0.05)
+    assert (shifted[:6] == 1.0).all() and np.isnan(shifted[119])
+    # Before any answer the shift does nothing.
+    assert np.array_equal(calibrated_confidences(Z, labels, shift=up),
+                          calibrated_confidences(Z, labels, shift=NO_SHIFT), equal_nan=True)
+    # One cluster: still no number, however many answers.
+    one = np.where(labels >= 0, 0, -1)
+    conf = calibrated_confidences(Z, one, np.where(user >= 0, 0, -1), shift=up)
+    assert (conf[:6] == 1.0).all() and np.isnan(conf[6:]).all()
