@@ -73,7 +73,10 @@ def majority_right(labels: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 def ece(conf: np.ndarray, right: np.ndarray) -> float:
+    """Expected calibration error over the photos with a number; ``NaN`` when none has one."""
     ok = np.isfinite(conf)
+    if not ok.any():
+        return float("nan")
     conf, right = conf[ok], right[ok]
     bins = np.minimum((conf * BINS).astype(int), BINS - 1)
     total = 0.0
@@ -190,6 +193,8 @@ def build_or_load(sets: dict, per_set: int, seed: int, cache: Path | None,
     if path is not None and path.exists():
         with open(path, "rb") as f:
             collections = pickle.load(f)
+        for c in collections:  # the clusters and answers are kept; the features made anew
+            c["features"] = confidence_features(c["Z"], c["labels"])
         if not answers or all("states" in c for c in collections):
             return collections
     else:
@@ -204,11 +209,19 @@ def build_or_load(sets: dict, per_set: int, seed: int, cache: Path | None,
     return collections
 
 
+def shown_mean(conf: np.ndarray) -> str:
+    """The mean number shown, or "none" where no photo has one."""
+    ok = np.isfinite(conf)
+    return f"{conf[ok].mean():.3f}" if ok.any() else "none"
+
+
 def accuracy_known(conf: np.ndarray, right: np.ndarray) -> float:
     """ECE once the log-odds are shifted so that the mean number is the share right."""
     from scipy.optimize import brentq
 
     ok = np.isfinite(conf)
+    if not ok.any():
+        return float("nan")
     logit = np.log(np.clip(conf[ok], 1e-9, 1 - 1e-9) / np.clip(1 - conf[ok], 1e-9, 1))
     target = float(np.clip(right[ok].mean(), 1e-3, 1 - 1e-3))
     shift = brentq(lambda b: 1 / (1 + np.exp(-(logit + b))).mean() - target, -60, 60)
@@ -295,8 +308,8 @@ def main() -> None:
                 centre_margins(c["Z"], c["labels"])), c["right"])
             margin_only = ece(ConfidenceCalibrator().predict(
                 score(margin_model, c["features"][:, :1])), c["right"])
-            floor = np.mean([ece(conf, draws.uniform(size=conf.size) < conf)
-                             for _ in range(20)])
+            floor = float(np.mean([ece(conf, draws.uniform(size=conf.size) < conf)
+                                   for _ in range(20)])) if np.isfinite(conf).any() else np.nan
             known = accuracy_known(conf, c["right"])
             c.pop("after_conf", None)
             after = after_answers(c, model, shift) if answers else [np.nan] * 4
@@ -306,7 +319,7 @@ def main() -> None:
             cells = " | ".join(f"{v:.3f}" for v in rows[-1])
             print(f"| {held} | {'+'.join(c['sets'])} {len(np.unique(c['y']))} kinds | "
                   f"{k} ({c['k_mode']}) | {len(c['y'])} | {c['right'].mean():.3f} | "
-                  f"{np.nanmean(conf):.3f} | {cells} |", flush=True)
+                  f"{shown_mean(conf)} | {cells} |", flush=True)
         summary[held] = (tests, np.array(rows))
     print("\nsummary: mean / worst ECE over the held-out collections [how many within the goal: "
           "before <= 0.05, after 5 % <= 0.03; after 2 %: <= 0.05]")
@@ -316,10 +329,12 @@ def main() -> None:
     goals = {0: 0.05, 5: 0.05, 6: 0.03, 7: 0.05, 8: 0.03}
     for held, (tests, rows) in summary.items():
         cells = " | ".join(
-            f"{np.mean(rows[:, j]):.3f} / {np.max(rows[:, j]):.3f}"
+            f"{np.nanmean(rows[:, j]):.3f} / {np.nanmax(rows[:, j]):.3f}"
             + (f" [{int((rows[:, j] <= goals[j]).sum())}]" if j in goals else "")
             for j in range(rows.shape[1]))
-        print(f"| {held} | {len(tests)} | {cells} |")
+        silent = int(np.isnan(rows[:, 0]).sum())
+        print(f"| {held} | {len(tests)}{f' ({silent} without a number)' if silent else ''} | "
+              f"{cells} |")
     for held, (tests, _) in summary.items():
         before = np.concatenate([c["before_conf"] for c in tests])
         right = np.concatenate([c["right"] for c in tests])

@@ -47,7 +47,32 @@ def test_no_honest_number_for_one_cluster_a_lone_photo_or_no_cluster():
     assert np.isnan(centre_margins(Z, np.array([0, 0, 0, 0, 0, 1]))[5])  # alone in its cluster
     conf = calibrated_confidences(Z, np.array([0, 0, 0, 1, 1, -1]),
                                   np.array([-1, 0, -1, -1, -1, -1]))
-    assert conf[1] == 1.0 and np.isnan(conf[5]) and 0 < conf[0] < 1
+    # Two clusters: the margins exist, but no number (below); the user's photo keeps its 1.
+    assert conf[1] == 1.0 and np.isnan(conf[[0, 2, 3, 4, 5]]).all()
+
+
+def test_no_number_in_a_library_of_two_clusters_split_by_source():
+    """Photos of 6 kinds from two sources that differ more than the kinds do: two clusters, one
+    per source, each as clean as can be by every structural sign, and a third of the photos in
+    the right cluster. Two clean kinds look the same, so no number is honest for either; a third
+    cluster brings the numbers back."""
+    rng = np.random.default_rng(10)
+    source = 6 * np.eye(8)[:2]
+    kinds = 0.6 * rng.normal(size=(6, 8))
+    y = np.repeat(np.arange(6), 40)
+    Z = source[y // 3] + kinds[y] + 0.3 * rng.normal(size=(y.size, 8))
+    labels = y // 3
+    right = np.zeros(y.size, bool)
+    for c in (0, 1):
+        members = labels == c
+        right[members] = y[members] == np.bincount(y[members]).argmax()
+    assert right.mean() < 0.4
+    assert np.isnan(calibrated_confidences(Z, labels)).all()
+    two_kinds = np.repeat([0, 1], 120)
+    assert np.isnan(calibrated_confidences(source[two_kinds] + rng.normal(size=(240, 8)),
+                                           two_kinds)).all()
+    three = np.where(y == 5, 2, labels)
+    assert np.isfinite(calibrated_confidences(Z, three)).all()
 
 
 def test_calibrator_follows_the_answers():
