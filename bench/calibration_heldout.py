@@ -40,6 +40,7 @@ from machine_info import describe_machine
 from photoclust.core.clustering.calibration import (
     FEATURES,
     NO_SHIFT,
+    SHIPPED_MODEL,
     AnswerShift,
     ConfidenceCalibrator,
     ConfidenceModel,
@@ -281,6 +282,10 @@ def main() -> None:
               f"intercept={everything.intercept:.3f}"
               f"\n  shift after answers (constant, score): "
               f"coef={tuple(round(v, 3) for v in everything_shift.coef)}")
+        if answers:
+            shipped = fit_shift(fitted_on, SHIPPED_MODEL)
+            print(f"  shift for the shipped model on them: "
+                  f"coef={tuple(round(v, 3) for v in shipped.coef)}")
     print("| held out | collection | k | photos | right | shown | ECE before | margin only | "
           "previous map | floor | accuracy known | after 2 % | after 5 % | "
           "after 2 %, no shift | after 5 %, no shift |")
