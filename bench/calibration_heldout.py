@@ -4,27 +4,35 @@ Builds many photo collections from the cached features of the labelled sets
 (``bench/cache_features.py``): for each set, random subsets of 4-10 of its kinds (each kind
 keeping 30-100 % of its photos, CIFAR-10 at most 300 per kind), and mixtures of kinds from two
 sets. Each is organized as the product does (PCA 128 + L2, K-means, ``cluster_embeddings``) with
-the true number of kinds and with the automatic k. A photo is right when its kind is its
-cluster's majority kind (after answers: the kind the simulated user gave the cluster).
+the true number of kinds and with the automatic k, and answered by the simulated user
+(``research/simulate.py``, Learn after every 10 answers) up to 2 % and 5 % of its photos. A photo
+is right when its kind is its cluster's majority kind (after answers: the kind the simulated
+user gave the cluster). ``--cache DIR`` keeps the collections and their answered states (the
+features are made anew from them), so a rerun takes a minute instead of several.
 
-Leave one set out: the confidence model (``calibration.fit_confidence_model``) is fitted on the
-single-set collections of two sets and measured on every collection of the third, before any
-answer and after the simulated user (``research/simulate.py``) answered 2 % and 5 % of the photos
-(Learn after every 10 answers; the photos nobody answered). Mixtures are measured with the model
-fitted on every single-set collection. Prints the expected calibration error (10 equal bins) per
-collection, a summary per held-out set, a reliability table (pooled per held-out set); for
-comparison a map of the margin alone fitted the same way ("margin only"), the margin map shipped
-before (fitted on all of imagenette224 and clothing14: not held out there), and the "floor": the
+Leave one set out: the confidence model (``calibration.fit_confidence_model``, before any answer)
+and the shift after answers (``calibration.fit_answer_shift``, on the same collections' states
+after answers, the photos nobody answered) are fitted on the single-set collections of two sets
+and measured on every collection of the third, before any answer and after 2 % and 5 % answers
+(the photos nobody answered). Mixtures are measured with both fitted on every single-set
+collection. ``--train-seeds`` adds collections built with other seeds to every fit (never to
+the tests). Prints the expected calibration error (10 equal bins) per collection, a summary per
+held-out set (how many collections within the goal; a collection where no photo has a number,
+as in a library of two clusters, is counted apart), a reliability table (pooled per held-out
+set); for comparison a map of the margin alone fitted the same way ("margin only"), the margin
+map shipped before (fitted on all of imagenette224 and clothing14: not held out there), the
+numbers after answers without the shift ("no shift", as shipped before), and the "floor": the
 ECE a perfectly calibrated number would still show on that many photos (right drawn with the
-shown probability, mean of 20 draws), and with ``--fit`` the coefficients to ship
-(fitted on every single-set collection). ``--speed N`` times the confidences of N photos.
+shown probability, mean of 20 draws). ``--fit`` prints the coefficients to ship (fitted on every
+single-set collection) and the shift fitted for the shipped model. ``--speed N`` times the
+confidences of N photos.
 
-Two diagnostics: "accuracy known" is the ECE before any answer with the model's intercept
-shifted so that the collection's mean number equals its true share right (what any estimate of a
-collection's accuracy could reach at best, the slope left as it is); "after 5 %, precision 10"
-refits the answers' intercept with the weak prior shipped before.
+"Accuracy known" is the ECE before any answer with the model's intercept shifted so that the
+collection's mean number equals its true share right (what any estimate of a collection's
+accuracy could reach at best, the slope left as it is).
 
-    python bench/calibration_heldout.py [--features DIR] [--per-set 6] [--fit] [--speed 100000]
+    python bench/calibration_heldout.py [--features DIR] [--cache DIR] [--per-set 6] [--seed 0]
+        [--train-seeds 1 ...] [--fit] [--speed 100000]
 """
 from __future__ import annotations
 
