@@ -391,3 +391,53 @@ def test_after_answers_the_shift_moves_only_the_photos_nobody_answered():
     one = np.where(labels >= 0, 0, -1)
     conf = calibrated_confidences(Z, one, np.where(user >= 0, 0, -1), shift=up)
     assert (conf[:6] == 1.0).all() and np.isnan(conf[6:]).all()
+
+
+def test_the_shift_fitted_on_some_answered_collections_holds_on_others():
+    """Synthetic collections organized with K-means and answered by the simulated user up to 5 %:
+    the photos nobody answered are then righter than the structure says (the answers were the
+    hard photos, and Learn used them). A shift fitted on some collections' states makes the
+    others' mean number meet their share right, where without it the number stays low."""
+    from photoclust.core.clustering.algorithms import PhotoKMeans
+    from photoclust.core.clustering.calibration import (
+        NO_SHIFT,
+        SHIPPED_MODEL,
+        LibraryStructure,
+        answered_share,
+        fit_answer_shift,
+    )
+    from photoclust.research.simulate import simulate_corrections
+
+    def answered(seed):
+        rng = np.random.default_rng(seed)
+        k, spread = int(rng.integers(4, 7)), rng.uniform(0.5, 1.3)
+        y = np.repeat(np.arange(k), 50)
+        Z = l2_normalize(rng.normal(size=(k, 16))[y] + spread * rng.normal(size=(y.size, 16)))
+        Z = Z.astype(np.float32)
+        labels = PhotoKMeans(n_clusters=k, random_state=0).fit(Z).labels_
+        result = simulate_corrections(Z, y, labels, (0.05,), max_fraction=0.05)
+        state, oracle = result.state, result.oracle
+        right = np.array([oracle.cluster_label(state, int(c)) == t
+                          for c, t in zip(state.clusters, y)])
+        return Z, state.clusters, state.user, right
+
+    train = []
+    for seed in range(10):
+        Z, clusters, user, right = answered(seed)
+        features = LibraryStructure(Z, clusters).features()
+        auto = user < 0
+        train.append((SHIPPED_MODEL.score(features)[auto], answered_share(clusters, user),
+                      right[auto]))
+    shift = fit_answer_shift(*(list(v) for v in zip(*train)))
+    assert shift.coef[0] > 0  # up: the unanswered photos are righter than their score says
+    gaps, before = [], []
+    for seed in range(10, 14):
+        Z, clusters, user, right = answered(seed)
+        auto = user < 0
+        shifted = calibrated_confidences(Z, clusters, user, shift=shift)[auto]
+        plain = calibrated_confidences(Z, clusters, user, shift=NO_SHIFT)[auto]
+        assert np.isfinite(shifted).all() and (calibrated_confidences(
+            Z, clusters, user, shift=shift)[~auto] == 1.0).all()
+        gaps.append(abs(shifted.mean() - right[auto].mean()))
+        before.append(abs(plain.mean() - right[auto].mean()))
+    assert max(gaps) < 0.04 and np.mean(before) > 2 * np.mean(gaps)
