@@ -47,7 +47,32 @@ def test_no_honest_number_for_one_cluster_a_lone_photo_or_no_cluster():
     assert np.isnan(centre_margins(Z, np.array([0, 0, 0, 0, 0, 1]))[5])  # alone in its cluster
     conf = calibrated_confidences(Z, np.array([0, 0, 0, 1, 1, -1]),
                                   np.array([-1, 0, -1, -1, -1, -1]))
-    assert conf[1] == 1.0 and np.isnan(conf[5]) and 0 < conf[0] < 1
+    # Two clusters: the margins exist, but no number (below); the user's photo keeps its 1.
+    assert conf[1] == 1.0 and np.isnan(conf[[0, 2, 3, 4, 5]]).all()
+
+
+def test_no_number_in_a_library_of_two_clusters_split_by_source():
+    """Photos of 6 kinds from two sources that differ more than the kinds do: two clusters, one
+    per source, each as clean as can be by every structural sign, and a third of the photos in
+    the right cluster. Two clean kinds look the same, so no number is honest for either; a third
+    cluster brings the numbers back."""
+    rng = np.random.default_rng(10)
+    source = 6 * np.eye(8)[:2]
+    kinds = 0.6 * rng.normal(size=(6, 8))
+    y = np.repeat(np.arange(6), 40)
+    Z = source[y // 3] + kinds[y] + 0.3 * rng.normal(size=(y.size, 8))
+    labels = y // 3
+    right = np.zeros(y.size, bool)
+    for c in (0, 1):
+        members = labels == c
+        right[members] = y[members] == np.bincount(y[members]).argmax()
+    assert right.mean() < 0.4
+    assert np.isnan(calibrated_confidences(Z, labels)).all()
+    two_kinds = np.repeat([0, 1], 120)
+    assert np.isnan(calibrated_confidences(source[two_kinds] + rng.normal(size=(240, 8)),
+                                           two_kinds)).all()
+    three = np.where(y == 5, 2, labels)
+    assert np.isfinite(calibrated_confidences(Z, three)).all()
 
 
 def test_calibrator_follows_the_answers():
@@ -300,3 +325,119 @@ def test_photos_json_shows_no_number_in_a_library_of_one_cluster(library, capsys
     shown = {p["id"]: p for p in json.loads(capsys.readouterr().out)}
     assert len(shown) == len(ids) and shown[int(ids[0])]["confidence"] == 1.0
     assert all(p["confidence"] is None for pid, p in shown.items() if pid != int(ids[0]))
+
+
+def test_the_answer_shift_grows_with_the_share_answered_up_to_its_full_share():
+    from photoclust.core.clustering.calibration import AnswerShift
+
+    shift = AnswerShift(coef=(0.5, 0.1), full_share=0.05)
+    scores = np.array([-1.0, 0.0, 2.0])
+    assert np.array_equal(shift.apply(scores, 0.0), scores)  # before any answer: as it is
+    full = scores + 0.5 + 0.1 * scores
+    assert np.allclose(shift.apply(scores, 0.05), full)
+    assert np.allclose(shift.apply(scores, 0.025), (scores + full) / 2)
+    assert np.allclose(shift.apply(scores, 0.6), full)  # no further than fitted
+
+
+def test_fitting_the_answer_shift_recovers_a_known_one():
+    """States after answers where the photos nobody answered are righter than the model's score
+    says, by a shift that grows with the share answered: the fit finds it, every state weighed
+    alike, rows without a number left out, states without answers ignored."""
+    from photoclust.core.clustering.calibration import AnswerShift, fit_answer_shift
+
+    rng = np.random.default_rng(8)
+    truth = AnswerShift(coef=(0.8, 0.3))
+    scores, shares, right = [], [], []
+    for size, share in ((400, 0.02), (4000, 0.05), (900, 0.03), (700, 0.05), (300, 0.0)):
+        s = rng.normal(0.5, 1.5, size)
+        r = rng.uniform(size=size) < 1 / (1 + np.exp(-truth.apply(s, share)))
+        s[:3] = np.nan
+        scores.append(s)
+        shares.append(share)
+        right.append(r)
+    fitted = fit_answer_shift(scores, shares, right, regularization=1e-4)
+    assert np.allclose(fitted.coef, truth.coef, atol=0.15)
+    grid = np.linspace(-2, 3, 11)
+    assert np.abs(fitted.apply(grid, 0.05) - truth.apply(grid, 0.05)).max() < 0.3
+    nothing = fit_answer_shift(scores[-1:], shares[-1:], right[-1:])
+    assert nothing.coef == (0.0, 0.0)
+
+
+def test_after_answers_the_shift_moves_only_the_photos_nobody_answered():
+    """The shift moves the automatic photos' numbers as the share of photos answered grows; the
+    user's photos keep 1, and a photo with no honest number gets none, answers or not."""
+    from photoclust.core.clustering.calibration import NO_SHIFT, AnswerShift
+
+    rng = np.random.default_rng(9)
+    centres = 3 * np.eye(6)[:3]
+    labels = np.repeat([0, 1, 2], 40)
+    Z = centres[labels] + rng.normal(size=(120, 6))
+    labels = labels.copy()
+    labels[119] = -1  # in no cluster
+    user = np.full(120, -1)
+    user[:6] = labels[:6]  # 5 % answered
+    up = AnswerShift(coef=(1.0, 0.0))
+    plain = calibrated_confidences(Z, labels, user, shift=NO_SHIFT)
+    shifted = calibrated_confidences(Z, labels, user, shift=up)
+    auto = np.arange(6, 119)
+    assert (shifted[auto] > plain[auto]).all()
+    logit = np.log(plain[auto] / (1 - plain[auto]))
+    assert np.allclose(np.log(shifted[auto] / (1 - shifted[auto])), logit + 1.0, atol=0.05)
+    assert (shifted[:6] == 1.0).all() and np.isnan(shifted[119])
+    # Before any answer the shift does nothing.
+    assert np.array_equal(calibrated_confidences(Z, labels, shift=up),
+                          calibrated_confidences(Z, labels, shift=NO_SHIFT), equal_nan=True)
+    # One cluster: still no number, however many answers.
+    one = np.where(labels >= 0, 0, -1)
+    conf = calibrated_confidences(Z, one, np.where(user >= 0, 0, -1), shift=up)
+    assert (conf[:6] == 1.0).all() and np.isnan(conf[6:]).all()
+
+
+def test_the_shift_fitted_on_some_answered_collections_holds_on_others():
+    """Synthetic collections organized with K-means and answered by the simulated user up to 5 %:
+    the photos nobody answered are then righter than the structure says (the answers were the
+    hard photos, and Learn used them). A shift fitted on some collections' states makes the
+    others' mean number meet their share right, where without it the number stays low."""
+    from photoclust.core.clustering.algorithms import PhotoKMeans
+    from photoclust.core.clustering.calibration import (
+        NO_SHIFT,
+        SHIPPED_MODEL,
+        LibraryStructure,
+        answered_share,
+        fit_answer_shift,
+    )
+    from photoclust.research.simulate import simulate_corrections
+
+    def answered(seed):
+        rng = np.random.default_rng(seed)
+        k, spread = int(rng.integers(4, 7)), rng.uniform(0.5, 1.3)
+        y = np.repeat(np.arange(k), 50)
+        Z = l2_normalize(rng.normal(size=(k, 16))[y] + spread * rng.normal(size=(y.size, 16)))
+        Z = Z.astype(np.float32)
+        labels = PhotoKMeans(n_clusters=k, random_state=0).fit(Z).labels_
+        result = simulate_corrections(Z, y, labels, (0.05,), max_fraction=0.05)
+        state, oracle = result.state, result.oracle
+        right = np.array([oracle.cluster_label(state, int(c)) == t
+                          for c, t in zip(state.clusters, y)])
+        return Z, state.clusters, state.user, right
+
+    train = []
+    for seed in range(10):
+        Z, clusters, user, right = answered(seed)
+        features = LibraryStructure(Z, clusters).features()
+        auto = user < 0
+        train.append((SHIPPED_MODEL.score(features)[auto], answered_share(clusters, user),
+                      right[auto]))
+    shift = fit_answer_shift(*(list(v) for v in zip(*train)))
+    assert shift.coef[0] > 0  # up: the unanswered photos are righter than their score says
+    gaps, before = [], []
+    for seed in range(10, 14):
+        Z, clusters, user, right = answered(seed)
+        auto = user < 0
+        shifted = calibrated_confidences(Z, clusters, user, shift=shift)[auto]
+        plain = calibrated_confidences(Z, clusters, user, shift=NO_SHIFT)[auto]
+        assert np.isfinite(shifted).all() and (calibrated_confidences(
+            Z, clusters, user, shift=shift)[~auto] == 1.0).all()
+        gaps.append(abs(shifted.mean() - right[auto].mean()))
+        before.append(abs(plain.mean() - right[auto].mean()))
+    assert max(gaps) < 0.04 and np.mean(before) > 2 * np.mean(gaps)
