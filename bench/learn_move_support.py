@@ -10,7 +10,9 @@ was before the answer and judged by the check with the other answers; a move fro
 only when such held-out moves from A to B (``loo_pair``) or into B (``loo_target``, what the
 learner's ``held_out_check`` does) were right more often than wrong; ``loo_both``: both),
 ``..._lenient`` (... kept unless they were wrong at least as often as right, no held-out move
-counting as no objection).
+counting as no objection); ``cohesion`` (more than half of the photo's 5 most similar
+cluster-mates move with it), ``cohesion_fallback`` (``loo_target`` where held-out answers moved
+photos into the cluster, ``cohesion`` where none did).
 """
 from __future__ import annotations
 
@@ -49,6 +51,15 @@ class Variant(RecordingLearner):
             return out, kept
         if self.variant == "answered_source":
             ok = np.isin(y_init[moved], y_user[answered])
+        elif self.variant.startswith("cohesion"):
+            ok = cohesive(Z, y_init, out, moved, 5)
+            if self.variant == "cohesion_fallback":  # held-out where the answers say something
+                right, wrong = held_out_moves(Z, y_user, answered, self._links,
+                                              int(self.answer_neighbours), per_pair=False)
+                for row, photo in enumerate(moved):
+                    b = int(out[photo])
+                    if right.get(b, 0) or wrong.get(b, 0):
+                        ok[row] = right.get(b, 0) > wrong.get(b, 0)
         else:
             books = {per_pair: held_out_moves(Z, y_user, answered, self._links,
                                               int(self.answer_neighbours), per_pair)
@@ -67,6 +78,20 @@ class Variant(RecordingLearner):
         out[moved[~ok]] = y_init[moved[~ok]]
         kept[moved[~ok]] = True
         return out, kept
+
+
+def cohesive(Z, y_init, out, moved, m):
+    """Whether more than half of each moved photo's ``m`` most similar cluster-mates go (or are
+    placed) where it goes: the look-alikes move as a group, not a scattered part of a mix."""
+    ok = np.zeros(moved.size, bool)
+    for row, photo in enumerate(moved):
+        mates = np.flatnonzero(y_init == y_init[photo])
+        mates = mates[mates != photo]
+        if mates.size == 0:
+            continue
+        nearest = mates[np.argsort(-(Z[mates] @ Z[photo]), kind="stable")[:m]]
+        ok[row] = np.mean(out[nearest] == out[photo]) > 0.5
+    return ok
 
 
 def held_out_moves(Z, y_user, answered, links, k, per_pair):
