@@ -29,8 +29,10 @@ from photoclust.research.simulate import simulate_corrections
 class Variant(RecordingLearner):
     variant = "base"
 
-    def _supported_moves(self, Z, y_init, labels, y_user, labelled, proba, scores):
-        out, kept = super()._supported_moves(Z, y_init, labels, y_user, labelled, proba, scores)
+    def _supported_moves(self, Z, y_init, labels, y_user, labelled, proba, scores,
+                         cannot_link=()):
+        out, kept = super()._supported_moves(Z, y_init, labels, y_user, labelled, proba, scores,
+                                             cannot_link)
         moved = np.flatnonzero((out != y_init) & ~labelled & (y_init >= 0))
         answered = np.flatnonzero(labelled)
         if self.variant == "base" or moved.size == 0 or answered.size == 0:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner
+from photoclust.core.learning.learner import NO_CLUSTER, CorrectionLearner, held_out_moves
 from photoclust.core.learning.questions import SPLIT
 from photoclust.core.learning.review import (
     DEFAULT_SPLIT_GAP,
@@ -69,6 +69,45 @@ def test_learner_grows_a_new_cluster_from_one_moved_photo():
     assert np.mean(learner.labels_[y == 1] == 99) > 0.8
     assert np.mean(learner.labels_[y == 0] == 10) > 0.9
     assert adjusted_rand_score(y, learner.labels_) > adjusted_rand_score(y, start)
+
+
+def test_held_out_check_wants_more_than_one_answer_behind_a_move():
+    """With ``held_out_check`` a move into a cluster needs answers that bear each other out: the
+    one moved photo the default check follows carries no photo along; a second one does."""
+    X, y = blobs()
+    start = wrong_start(y)
+    user = np.full(len(y), NO_CLUSTER)
+    user[60] = 99
+    links = [(60, 10)]
+    assert np.mean(CorrectionLearner().fit(X, start, user, links).labels_[y == 1] == 99) > 0.8
+    strict = CorrectionLearner(held_out_check=True).fit(X, start, user, links)
+    unanswered = user == NO_CLUSTER
+    assert np.array_equal(strict.labels_[unanswered], start[unanswered])
+    assert strict.kept_[y == 1].sum() > 40
+    user[61] = 99  # a second class-1 photo moved there: each, held out, is sent there by the other
+    strict = CorrectionLearner(held_out_check=True).fit(X, start, user, links + [(61, 10)])
+    assert np.mean(strict.labels_[y == 1] == 99) > 0.8
+    assert np.mean(strict.labels_[y == 0] == 10) > 0.9
+
+
+def test_held_out_moves_counts_the_check_s_moves_of_answers_right_and_wrong():
+    """An answer confirmed in cluster 4 that the check, judging it by the others, would send to 5
+    counts against moves into 5; two answers moved from 4 to 6 that send each other there count
+    for moves into 6; an answer the check leaves where it was counts for nothing."""
+    Z = np.array([[1.0, 0.0, 0.0], [0.99, 0.14, 0.0], [0.0, 1.0, 0.0], [0.0, 0.99, 0.14],
+                  [0.0, 0.0, 1.0], [0.1, 0.0, 0.99]])
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True)
+    answers = np.array([5, 4, 6, 6, 7, 7])
+    origins = np.array([4, 4, 4, 4, 7, 7])  # the first moved 4 -> 5, the second confirmed in 4
+    right, wrong = held_out_moves(Z, answers, origins, neighbours=1)
+    assert wrong == {5: 1}  # the confirmed one, judged by its neighbour in 5
+    assert right == {6: 2}
+    # With 3 neighbours, one more answer confirmed in 4 among them keeps it there (as Learn would).
+    Z2 = np.vstack([Z, [[0.97, 0.0, 0.24]]])
+    Z2 /= np.linalg.norm(Z2, axis=1, keepdims=True)
+    right, wrong = held_out_moves(Z2, np.append(answers, 4), np.append(origins, 4), 3)
+    assert wrong.get(5, 0) == 0
+    assert held_out_moves(Z[:1], answers[:1], origins[:1], 3) == ({}, {})
 
 
 def test_learner_confidence_is_lower_on_the_boundary():

@@ -1,0 +1,143 @@
+"""Which of the moves Learn's check lets through do the user's answers support? Variants of a
+rule judged on the answers themselves, over the starts of bench/learn_never_worse.py
+(docs/learning.md, "Only the moves your answers support").
+
+    python bench/learn_move_support.py VARIANT STARTS SET [SET ...]
+
+VARIANT: ``base`` (the check as it was), ``answered_source`` (the photo's current cluster has an
+answer), ``loo_pair`` / ``loo_target`` (held-out answers: each answered photo is put back where it
+was before the answer and judged by the check with the other answers; a move from A to B is kept
+only when such held-out moves from A to B (``loo_pair``) or into B (``loo_target``, what the
+learner's ``held_out_check`` does) were right more often than wrong; ``loo_both``: both),
+``..._lenient`` (... kept unless they were wrong at least as often as right, no held-out move
+counting as no objection); ``cohesion`` (more than half of the photo's 5 most similar
+cluster-mates move with it), ``cohesion_fallback`` (``loo_target`` where held-out answers moved
+photos into the cluster, ``cohesion`` where none did).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from learn_never_worse import FRACTIONS, RecordingLearner, nine_kinds
+
+from cached_features import load_cached_sets
+from machine_info import describe_machine
+from photoclust.core.clustering.algorithms import PhotoKMeans
+from photoclust.core.clustering.choose_k import choose_k
+from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+from photoclust.research.simulate import simulate_corrections
+
+
+class Variant(RecordingLearner):
+    variant = "base"
+
+    def fit(self, X, y_init, y_user=None, cannot_link=()):
+        self._links = list(cannot_link)
+        return super().fit(X, y_init, y_user, cannot_link)
+
+    def _supported_moves(self, Z, y_init, labels, y_user, labelled, proba, scores,
+                         cannot_link=()):
+        out, kept = super()._supported_moves(Z, y_init, labels, y_user, labelled, proba, scores,
+                                             cannot_link)
+        moved = np.flatnonzero((out != y_init) & ~labelled & ~kept
+                               & np.isin(y_init, self.classes_))
+        answered = np.flatnonzero(labelled)
+        if self.variant == "base" or moved.size == 0 or answered.size == 0:
+            return out, kept
+        if self.variant == "answered_source":
+            ok = np.isin(y_init[moved], y_user[answered])
+        elif self.variant.startswith("cohesion"):
+            ok = cohesive(Z, y_init, out, moved, 5)
+            if self.variant == "cohesion_fallback":  # held-out where the answers say something
+                right, wrong = held_out_moves(Z, y_user, answered, self._links,
+                                              int(self.answer_neighbours), per_pair=False)
+                for row, photo in enumerate(moved):
+                    b = int(out[photo])
+                    if right.get(b, 0) or wrong.get(b, 0):
+                        ok[row] = right.get(b, 0) > wrong.get(b, 0)
+        else:
+            books = {per_pair: held_out_moves(Z, y_user, answered, self._links,
+                                              int(self.answer_neighbours), per_pair)
+                     for per_pair in (True, False)}
+            ok = np.ones(moved.size, bool)
+            for per_pair, (right, wrong) in books.items():
+                if self.variant.startswith("loo_pair" if not per_pair else "loo_target"):
+                    continue  # loo_both uses both books
+                for row, photo in enumerate(moved):
+                    a, b = int(y_init[photo]), int(out[photo])
+                    k = (a, b) if per_pair else b
+                    r, w = right.get(k, 0), wrong.get(k, 0)
+                    ok[row] &= ((w < r or (r == w == 0)) if self.variant.endswith("lenient")
+                                else r > w)
+        out, kept = out.copy(), kept.copy()
+        out[moved[~ok]] = y_init[moved[~ok]]
+        kept[moved[~ok]] = True
+        return out, kept
+
+
+def cohesive(Z, y_init, out, moved, m):
+    """Whether more than half of each moved photo's ``m`` most similar cluster-mates go (or are
+    placed) where it goes: the look-alikes move as a group, not a scattered part of a mix."""
+    ok = np.zeros(moved.size, bool)
+    for row, photo in enumerate(moved):
+        mates = np.flatnonzero(y_init == y_init[photo])
+        mates = mates[mates != photo]
+        if mates.size == 0:
+            continue
+        nearest = mates[np.argsort(-(Z[mates] @ Z[photo]), kind="stable")[:m]]
+        ok[row] = np.mean(out[nearest] == out[photo]) > 0.5
+    return ok
+
+
+def held_out_moves(Z, y_user, answered, links, k, per_pair):
+    origin = {int(p): int(c) for p, c in links}
+    placed = y_user[answered]
+    was = np.array([origin.get(int(q), int(c)) for q, c in zip(answered, placed)])
+    similarity = Z[answered] @ Z[answered].T
+    np.fill_diagonal(similarity, -np.inf)
+    k = max(1, min(k, answered.size - 1))
+    right: dict = {}
+    wrong: dict = {}
+    if answered.size < 2:
+        return right, wrong
+    nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    near = placed[nearest]
+    to = near[:, 0]
+    moves = (to != was) & ~np.any(near == was[:, None], axis=1)
+    for q in np.flatnonzero(moves):
+        key = (int(was[q]), int(to[q])) if per_pair else int(to[q])
+        book = right if to[q] == placed[q] else wrong
+        book[key] = book.get(key, 0) + 1
+    return right, wrong
+
+
+def main() -> None:
+    Variant.variant, starts = sys.argv[1], int(sys.argv[2])
+    print(f"machine: {describe_machine()}", flush=True)
+    for name, X_all, y_all in load_cached_sets(Path("/tmp/pc_features"), sys.argv[3:]):
+        cases = [(name, X_all, y_all, s) for s in range(starts)]
+        cases += [(f"{name} 9 kinds", *nine_kinds(X_all, y_all, s), s) for s in range(starts)]
+        for label, X, y, seed in cases:
+            Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(X)
+            k = 9 if "9 kinds" in label else choose_k(Z, random_state=0)
+            start = PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_
+            log: list = []
+            result = simulate_corrections(Z, y, start, FRACTIONS, max_fraction=0.1,
+                                          learner=Variant(truth=y, log=log))
+            learns = log[1:]
+            worse = [a - b for b, a, _, _ in learns if a < b - 1e-9]
+            gain = sum(a - b for b, a, _, _ in learns)
+            curve = " / ".join(f"{p['ari']:.3f}" for p in result.curve)
+            print(f"| {Variant.variant} | {label} | {seed} | {len(learns)} | {len(worse)} | "
+                  f"{min(worse) if worse else 0:+.4f} | {gain:+.4f} | "
+                  f"{sum(s[2] for s in learns)} / {sum(s[3] for s in learns)} | {curve} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
