@@ -326,3 +326,44 @@ def test_enter_goes_from_the_clusters_to_their_photos_and_escape_back(photos, qt
     assert photos.grid.currentIndex().data(PhotoRole.PhotoId) == gui_library.photo_ids[b][0]
     qtbot.keyClick(photos.grid, Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is photos.sidebar.view
+
+
+def test_opening_reads_sizes_first_and_covers_off_the_gui_thread_and_the_first_page_once(
+        gui_library, qtbot, monkeypatch):
+    """The window shows the clusters from their sizes (no covers: a cover needs a visit of every
+    assigned photo, a second at a million photos) and the largest cluster's first page, read
+    once; the covers follow from a read on another thread, without re-listing the photos."""
+    import threading
+
+    from photoclust.gui.app import create_application
+    from photoclust.gui.main_window import MainWindow
+    from photoclust.gui.models import cluster_model, photo_model
+
+    gui_thread = threading.current_thread()
+    listed, pages = [], []
+    real_list, real_page = cluster_model.list_clusters, photo_model.photos_in_cluster
+    monkeypatch.setattr(cluster_model, "list_clusters", lambda library: (
+        listed.append(threading.current_thread() is gui_thread), real_list(library))[1])
+    monkeypatch.setattr(photo_model, "photos_in_cluster", lambda library, cid, offset=0, *a, **k: (
+        pages.append((cid, offset)), real_page(library, cid, offset, *a, **k))[1])
+    create_application()
+    window = MainWindow(gui_library.library)
+    qtbot.addWidget(window)
+    photos = window.page("photos")
+    model = photos.cluster_model
+    largest = gui_library.cluster_ids[0]
+    assert listed == []  # no cover read on the GUI thread
+    assert [(model.cluster(r).id, model.cluster(r).size) for r in range(model.rowCount())] == \
+        [(largest, 6), (gui_library.cluster_ids[1], 4), (gui_library.cluster_ids[2], 3)]
+    assert photos.sidebar.current_cluster_id() == largest
+    assert photos.photo_model.rowCount() == 6
+    window.show()
+    qtbot.waitUntil(photos.is_up_to_date)
+    qtbot.wait(50)
+    assert listed == [False]  # one read of the covers, on the reader thread
+    covers = [model.index(r).data(ClusterRole.CoverHash) for r in range(model.rowCount())]
+    assert all(covers)
+    assert pages == [(largest, 0)]  # the first page, read once
+    assert photos.photo_model.rowCount() == 6
+    window.close()
+    window.queue.wait_for_done(10000)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.core.clustering import editing
 from photoclust.core.library import Library
-from photoclust.core.library.queries import count_present_photos, photos_now_in
+from photoclust.core.library.queries import cluster_sizes, count_present_photos, photos_now_in
 from photoclust.core.organize.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, PhotoRole, read_page
@@ -78,6 +78,13 @@ def read_snapshot(library: Library, cluster_id: int | None, edited: list[int] | 
     return Snapshot(rows, count_present_photos(library), now_in, first_page)
 
 
+def read_sizes_snapshot(library: Library) -> Snapshot:
+    """The clusters and counts without covers (``queries.cluster_sizes``): what the page shows
+    first when it opens; the covers are read next, off the GUI thread."""
+    sizes = cluster_sizes(library)
+    return Snapshot(ClusterListModel.rows_without_covers(sizes), sizes.present, None)
+
+
 class PhotosPage(Page):
     name = "photos"
     title = "Photos"
@@ -101,6 +108,7 @@ class PhotosPage(Page):
         self._reader.setMaxThreadCount(1)
         self._generation = 0
         self._shown_generation = 0
+        self._covers_pending = False
 
         self.sidebar = ClusterSidebar(self.cluster_model)
         self.grid = PhotoGrid(self.photo_model)
@@ -167,7 +175,7 @@ class PhotosPage(Page):
 
         self._build_actions()
         self._connect()
-        self.reload()
+        self._open()
 
     # --- construction -------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -242,6 +250,27 @@ class PhotosPage(Page):
         self._apply(read_snapshot(self.state.library, self.sidebar.current_cluster_id(),
                                   self._edited_photo_ids), select_cluster)
 
+    def _open(self) -> None:
+        """The first read: the clusters' sizes and counts now, without their covers (a cover is
+        the most confident photo of its cluster: finding it visits every assigned photo, a second
+        at a million photos), then the covers on the reader thread."""
+        self._generation += 1
+        self._shown_generation = generation = self._generation
+        self._apply(read_sizes_snapshot(self.state.library))
+        library = self.state.library
+        self._covers_pending = True
+        run_in_background(lambda: ClusterListModel.read(library),
+                          lambda rows: self._on_covers_read(generation, rows),
+                          pool=self._reader, owner=self,
+                          on_failed=lambda _error: self._on_covers_read(generation, None))
+
+    def _on_covers_read(self, generation: int, rows: list | None) -> None:
+        self._covers_pending = False
+        if generation != self._generation:
+            return  # a newer re-read (with covers) is on its way or shown
+        if rows is None or not self.cluster_model.update_covers(rows):
+            self.reload_in_background()  # the clusters changed meanwhile: show them anew
+
     def reload_in_background(self) -> None:
         """Re-read the library on the reader thread, then show it (``reloaded``)."""
         self._generation += 1
@@ -257,8 +286,8 @@ class PhotosPage(Page):
             self._apply(snapshot)
 
     def is_up_to_date(self) -> bool:
-        """True when the newest re-read is shown (none is running)."""
-        return self._shown_generation == self._generation
+        """True when the newest re-read is shown (none is running), covers included."""
+        return self._shown_generation == self._generation and not self._covers_pending
 
     def wait_for_reads(self, msecs: int = -1) -> bool:
         """Block until no re-read is running (shutdown and tests)."""
