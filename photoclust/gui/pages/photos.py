@@ -67,14 +67,15 @@ class Snapshot(NamedTuple):
 def read_snapshot(library: Library, cluster_id: int | None, edited: list[int] | None,
                   order: str | None = None) -> Snapshot:
     """The clusters and counts; with ``order``, also the first page of ``cluster_id`` (so the
-    GUI thread does not read it when the edit changed that cluster's photos)."""
+    GUI thread does not read it again when it shows the cluster re-read: a quarter of a second
+    for the largest cluster of a million photos)."""
     rows = ClusterListModel.read(library)
     now_in = first_page = None
     if cluster_id is not None and edited:
         now_in = set(photos_now_in(library, None if cluster_id == UNASSIGNED_ID else cluster_id,
                                    edited))
-        if order is not None:
-            first_page = (cluster_id, order, read_page(library, cluster_id, 0, PAGE_SIZE, order))
+    if cluster_id is not None and order is not None:
+        first_page = (cluster_id, order, read_page(library, cluster_id, 0, PAGE_SIZE, order))
     return Snapshot(rows, count_present_photos(library), now_in, first_page)
 
 
