@@ -420,3 +420,38 @@ def test_a_big_clusters_first_page_and_a_re_read_are_read_off_the_gui_thread(
     assert photos.photo_model.rowCount() == 4
     assert pages[2:] == [(big, False)]  # read with the clusters, not again on the GUI thread
     assert photos.grid.currentIndex().data(PhotoRole.PhotoId) == current  # kept
+
+
+def test_opening_on_a_big_cluster_reads_the_covers_after_its_first_page(
+        gui_library, qtbot, monkeypatch):
+    """The largest cluster's first page, read off the GUI thread when the cluster is big, comes
+    before the covers' read (which would share the CPU with it before the first paint)."""
+    import time
+
+    from photoclust.gui.app import create_application
+    from photoclust.gui.main_window import MainWindow
+    from photoclust.gui.models import cluster_model, photo_model
+
+    events: list[str] = []
+    real_list, real_page = cluster_model.list_clusters, photo_model.photos_in_cluster
+
+    def slow_page(*a, **k):
+        time.sleep(0.3)  # a big cluster's sort
+        events.append("page")
+        return real_page(*a, **k)
+
+    monkeypatch.setattr(cluster_model, "list_clusters", lambda library: (
+        events.append("covers"), real_list(library))[1])
+    monkeypatch.setattr(photo_model, "photos_in_cluster", slow_page)
+    monkeypatch.setattr(photo_model, "SYNC_FIRST_PAGE_MAX", 3)
+    create_application()
+    window = MainWindow(gui_library.library)
+    qtbot.addWidget(window)
+    photos = window.page("photos")
+    assert photos.photo_model.rowCount() == 0  # its first page is being read
+    qtbot.waitUntil(lambda: photos.is_up_to_date() and photos.photo_model.rowCount() == 6)
+    assert events == ["page", "covers"]
+    model = photos.cluster_model
+    assert all(model.index(r).data(ClusterRole.CoverHash) for r in range(model.rowCount()))
+    window.close()
+    window.queue.wait_for_done(10000)

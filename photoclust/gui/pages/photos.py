@@ -51,6 +51,8 @@ from photoclust.gui.workers import run_in_background
 ORDERS = (("By file name", "path"), ("By date taken", "taken_at"),
           ("Least sure first", "confidence"))
 THUMBNAIL_STEP = 16
+#: At the latest this long after the window opens, the clusters' covers are read.
+COVERS_AFTER_MS = 2000
 #: How long the thumbnail size must rest before thumbnails are decoded again at the new size.
 RESIZE_SETTLE_MS = 250
 
@@ -260,10 +262,27 @@ class PhotosPage(Page):
         self._apply(read_sizes_snapshot(self.state.library))
         library = self.state.library
         self._covers_pending = True
-        run_in_background(lambda: ClusterListModel.read(library),
-                          lambda rows: self._on_covers_read(generation, rows),
-                          pool=self._reader, owner=self,
-                          on_failed=lambda _error: self._on_covers_read(generation, None))
+
+        started = []
+
+        def read_covers() -> None:
+            if started:
+                return
+            started.append(True)
+            run_in_background(lambda: ClusterListModel.read(library),
+                              lambda rows: self._on_covers_read(generation, rows),
+                              pool=self._reader, owner=self,
+                              on_failed=lambda _error: self._on_covers_read(generation, None))
+
+        model = self.photo_model
+        if model.rowCount() == 0 and model.canFetchMore():
+            # A big cluster's first page is being read on another thread: the covers after it
+            # (or after COVERS_AFTER_MS, should that page never come), so that the two reads do
+            # not share the CPU before the grid's first paint.
+            model.pageLoaded.connect(read_covers, Qt.ConnectionType.SingleShotConnection)
+            QTimer.singleShot(COVERS_AFTER_MS, self, read_covers)
+        else:
+            read_covers()
 
     def _on_covers_read(self, generation: int, rows: list | None) -> None:
         self._covers_pending = False
