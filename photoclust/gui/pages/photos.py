@@ -263,7 +263,7 @@ class PhotosPage(Page):
         library = self.state.library
         self._covers_pending = True
 
-        started = []
+        started: list[bool] = []
 
         def read_covers() -> None:
             if started:
