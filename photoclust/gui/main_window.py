@@ -9,11 +9,12 @@ run off the GUI thread through ``AppState.run_edit``.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import logging
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Mapping
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
@@ -59,6 +60,11 @@ PAGE_MODULES = {
     "people": "photoclust.gui.pages.people",
     "timeline": "photoclust.gui.pages.timeline",
 }
+#: Page name -> its title, for the tabs and the View menu: they are made when the window opens,
+#: before the page's module is imported (it is imported when the page is first shown).
+PAGE_TITLES = {"photos": "Photos", "viewer": "Viewer", "map": "Map", "review": "Review",
+               "duplicates": "Duplicates", "search": "Search", "people": "People",
+               "timeline": "Timeline"}
 #: Pages reached from the toolbar and the View menu (the viewer opens from a photo), with keys.
 NAVIGATION = (("photos", "Ctrl+1", "grid"), ("map", "Ctrl+2", "map"),
               ("review", "Ctrl+3", "review"), ("duplicates", "Ctrl+4", "duplicates"),
@@ -88,6 +94,49 @@ def page_class(name: str) -> type[Page] | None:
         if inspect.isclass(value) and issubclass(value, Page) and value.name == name:
             return value
     return None
+
+
+def page_module_exists(name: str) -> bool:
+    """Whether the module of page ``name`` is there, without importing it."""
+    module_name = PAGE_MODULES.get(name)
+    if module_name is None:
+        return False
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class PageClasses(Mapping[str, type[Page]]):
+    """The pages this version has, by name: a page's module is imported the first time its
+    class is asked for (the page is first shown), not when the window opens. At a million photos
+    importing every page's module (the map's search index, SciPy) took most of a second of the
+    window's first paint."""
+
+    def __init__(self) -> None:
+        self._names = [name for name in PAGE_MODULES if page_module_exists(name)]
+        self._classes: dict[str, type[Page]] = {}
+
+    def __getitem__(self, name: str) -> type[Page]:
+        if name not in self._classes:
+            cls = page_class(name) if name in self._names else None
+            if cls is None:
+                raise KeyError(name)
+            self._classes[name] = cls
+        return self._classes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def imported(self) -> list[str]:
+        """The pages whose module was imported by this mapping."""
+        return list(self._classes)
 
 
 MENU_LABEL_CHARS = 70
@@ -140,9 +189,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"photoclust — {library.path.name}")
         self.setWindowIcon(app_icon())
 
-        #: The pages this version has, by name; each is built the first time it is shown (or
-        #: asked for with ``page()``), so opening the window builds only the Photos page.
-        self.page_classes: dict[str, type[Page]] = {}
+        #: The pages this version has, by name; each is imported and built the first time it is
+        #: shown (or asked for with ``page()``), so opening the window builds only the Photos page.
+        self.page_classes = PageClasses()
         self.pages: dict[str, Page] = {}
         self.stack = QStackedWidget()
         # The pages as tabs above the stack: one row that never overflows the toolbar.
@@ -157,10 +206,6 @@ class MainWindow(QMainWindow):
         central_layout.addWidget(self.nav_bar)
         central_layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        for name in PAGE_MODULES:
-            cls = page_class(name)
-            if cls is not None:
-                self.page_classes[name] = cls
         self.current_page: Page | None = None
 
         self.summary_label = QLabel()
@@ -185,8 +230,10 @@ class MainWindow(QMainWindow):
 
     def page(self, name: str) -> Page | None:
         """The page called ``name``, built now if it was not yet; None when there is none."""
-        if name not in self.pages and name in self.page_classes:
-            self.register_page(self.page_classes[name](self.state))
+        if name not in self.pages:
+            cls = self.page_classes.get(name)  # the page's module is imported now
+            if cls is not None:
+                self.register_page(cls(self.state))
         return self.pages.get(name)
 
     def show_page(self, name: str, **kwargs) -> bool:
@@ -248,16 +295,16 @@ class MainWindow(QMainWindow):
         self.nav_group = QActionGroup(self)
         self.nav_actions: dict[str, QAction] = {}
         for name, key, icon_name in NAVIGATION:
-            page = self.page_classes.get(name)
-            if page is None:
+            if name not in self.page_classes:
                 continue
-            action = a(f"show_{name}", page.title, icon_name, key, f"Show the {page.title} page",
+            title = PAGE_TITLES[name]
+            action = a(f"show_{name}", title, icon_name, key, f"Show the {title} page",
                        lambda n=name: self.show_page(n))
             action.setCheckable(True)
             action.setData(name)
             self.nav_group.addAction(action)
             self.nav_actions[name] = action
-            tab = self.nav_bar.addTab(icon(icon_name), page.title)
+            tab = self.nav_bar.addTab(icon(icon_name), title)
             self.nav_bar.setTabData(tab, name)
             self.nav_bar.setTabToolTip(tab, action.toolTip())
         self.nav_bar.currentChanged.connect(self._on_tab_changed)

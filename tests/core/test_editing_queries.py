@@ -93,3 +93,45 @@ def test_list_clusters_cover_without_confidences_is_lowest_id(library):
     assert queries.list_clusters(library)[0].cover_photo_id == ids[0]
     editing.confirm_photos(library, [ids[2]])  # a confirmed photo (confidence 1) wins
     assert queries.list_clusters(library)[0].cover_photo_id == ids[2]
+
+
+def test_cluster_sizes_agree_with_list_clusters_and_the_counts(clustered):
+    library, ids, (five, three, two) = clustered
+    editing.merge_clusters(library, two, [three])  # "three" inactive, "two" of 5
+    editing.remove_photos_from_cluster(library, [ids[3]])
+    add_photos(library, 2, prefix="/photos/new")  # in no cluster
+    with library.session() as s:
+        s.execute(update(Photo).where(Photo.id == ids[0]).values(status="missing"))
+        s.execute(update(Photo).where(Photo.id == ids[8]).values(status="unreadable"))
+        s.execute(update(Photo).where(Photo.id == ids[3]).values(status="missing"))
+    sizes = queries.cluster_sizes(library)
+    full = queries.list_clusters(library)
+    assert [(c.id, c.name, c.size, c.name_source) for c in sizes.clusters] == \
+        [(c.id, c.name, c.size, c.name_source) for c in full] == \
+        [(two, "two", 4, "auto"), (five, "five", 3, "auto")]
+    assert all(c.cover_photo_id is None for c in sizes.clusters)
+    assert sizes.present == queries.count_present_photos(library) == 9
+    assert sizes.unassigned == queries.count_unassigned_photos(library) == 2
+
+
+def test_cluster_sizes_visit_no_photo_row_per_assignment(clustered):
+    """The plans (alike for 10 photos and a million: SQLite keeps no statistics here): the
+    assignments are counted from their cluster index alone, and photos are found through the
+    status index, never one photo row per assignment as list_clusters visits them."""
+    library, _ids, _clusters = clustered
+    seen = []
+    event.listen(library.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, params, *a: seen.append((statement, params)))
+    queries.cluster_sizes(library)
+    con = library.engine.raw_connection()
+    try:
+        steps = [row[3] for statement, params in seen
+                 if statement.lstrip().upper().startswith("SELECT")
+                 for row in con.execute("EXPLAIN QUERY PLAN " + statement, params)]
+    finally:
+        con.close()
+    assert "SCAN assignments USING COVERING INDEX ix_assignments_cluster_id" in steps
+    assert [s for s in steps if s.startswith(("SCAN photos", "SEARCH photos USING INTEGER"))] \
+        == []
+    assert [s for s in steps if "photos" in s] and \
+        all("COVERING INDEX ix_photos_status" in s for s in steps if "photos" in s)

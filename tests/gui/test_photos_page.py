@@ -115,6 +115,27 @@ def test_split_cluster_makes_a_new_cluster_from_part_of_it(window, photos, qtbot
     assert photos.cluster_model.rowCount() == 4
 
 
+def test_a_name_being_typed_stays_when_the_covers_arrive(window, photos, qtbot, gui_library):
+    """The covers are read after the window opens: their arrival (a change of every row) must
+    not put the old name back into the editor the user is typing in."""
+    a = gui_library.cluster_ids[0]
+    qtbot.waitUntil(photos.is_up_to_date)
+    window.activateWindow()
+    photos.sidebar.view.setFocus()
+    qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_F2)
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit)
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Beach days")
+    model = photos.cluster_model
+    rows = [model.cluster(r) for r in range(model.rowCount())]
+    assert model.update_covers(rows)  # as when the covers come
+    assert editor.text() == "Beach days"
+    with settled(window, qtbot):
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert _clusters(gui_library.library)[a][:2] == ("Beach days", "user")
+
+
 def test_rename_inline_with_f2(window, photos, qtbot, gui_library):
     library = gui_library.library
     a = gui_library.cluster_ids[0]
@@ -326,3 +347,111 @@ def test_enter_goes_from_the_clusters_to_their_photos_and_escape_back(photos, qt
     assert photos.grid.currentIndex().data(PhotoRole.PhotoId) == gui_library.photo_ids[b][0]
     qtbot.keyClick(photos.grid, Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is photos.sidebar.view
+
+
+def test_opening_reads_sizes_first_and_covers_off_the_gui_thread_and_the_first_page_once(
+        gui_library, qtbot, monkeypatch):
+    """The window shows the clusters from their sizes (no covers: a cover needs a visit of every
+    assigned photo, a second at a million photos) and the largest cluster's first page, read
+    once; the covers follow from a read on another thread, without re-listing the photos."""
+    import threading
+
+    from photoclust.gui.app import create_application
+    from photoclust.gui.main_window import MainWindow
+    from photoclust.gui.models import cluster_model, photo_model
+
+    gui_thread = threading.current_thread()
+    listed, pages = [], []
+    real_list, real_page = cluster_model.list_clusters, photo_model.photos_in_cluster
+    monkeypatch.setattr(cluster_model, "list_clusters", lambda library: (
+        listed.append(threading.current_thread() is gui_thread), real_list(library))[1])
+    monkeypatch.setattr(photo_model, "photos_in_cluster", lambda library, cid, offset=0, *a, **k: (
+        pages.append((cid, offset)), real_page(library, cid, offset, *a, **k))[1])
+    create_application()
+    window = MainWindow(gui_library.library)
+    qtbot.addWidget(window)
+    photos = window.page("photos")
+    model = photos.cluster_model
+    largest = gui_library.cluster_ids[0]
+    assert True not in listed  # no cover read on the GUI thread (one may be under way)
+    assert [(model.cluster(r).id, model.cluster(r).size) for r in range(model.rowCount())] == \
+        [(largest, 6), (gui_library.cluster_ids[1], 4), (gui_library.cluster_ids[2], 3)]
+    assert photos.sidebar.current_cluster_id() == largest
+    assert photos.photo_model.rowCount() == 6
+    window.show()
+    qtbot.waitUntil(photos.is_up_to_date)
+    qtbot.wait(50)
+    assert listed == [False]  # one read of the covers, on the reader thread
+    covers = [model.index(r).data(ClusterRole.CoverHash) for r in range(model.rowCount())]
+    assert all(covers)
+    assert pages == [(largest, 0)]  # the first page, read once
+    assert photos.photo_model.rowCount() == 6
+    window.close()
+    window.queue.wait_for_done(10000)
+
+
+def test_a_big_clusters_first_page_and_a_re_read_are_read_off_the_gui_thread(
+        photos, gui_library, qtbot, monkeypatch):
+    """A cluster bigger than ``SYNC_FIRST_PAGE_MAX`` is listed from a page read on the model's
+    thread (the grid is empty meanwhile); a re-read of the library (a job saved photos) reads
+    the shown cluster's first page with the clusters, on the page's reader thread."""
+    import threading
+
+    from photoclust.gui.models import photo_model
+
+    gui_thread = threading.current_thread()
+    pages: list[tuple[int, bool]] = []
+    real_page = photo_model.photos_in_cluster
+    monkeypatch.setattr(photo_model, "photos_in_cluster", lambda library, cid, *a, **k: (
+        pages.append((cid, threading.current_thread() is gui_thread)),
+        real_page(library, cid, *a, **k))[1])
+    monkeypatch.setattr(photo_model, "SYNC_FIRST_PAGE_MAX", 3)
+    big, small = gui_library.cluster_ids[1], gui_library.cluster_ids[2]  # 4 and 3 photos
+    photos.sidebar.select_cluster(small)
+    assert photos.photo_model.rowCount() == 3 and pages == [(small, True)]
+    photos.sidebar.select_cluster(big)
+    assert photos.photo_model.rowCount() == 0
+    qtbot.waitUntil(lambda: photos.photo_model.rowCount() == 4)
+    assert pages[1:] == [(big, False)]
+    photos.grid.setCurrentIndex(photos.photo_model.index(2))
+    current = photos.grid.currentIndex().data(PhotoRole.PhotoId)
+    photos.state.photosChanged.emit()  # as after a job that saved photos
+    qtbot.waitUntil(photos.is_up_to_date)
+    assert photos.photo_model.rowCount() == 4
+    assert pages[2:] == [(big, False)]  # read with the clusters, not again on the GUI thread
+    assert photos.grid.currentIndex().data(PhotoRole.PhotoId) == current  # kept
+
+
+def test_opening_on_a_big_cluster_reads_the_covers_after_its_first_page(
+        gui_library, qtbot, monkeypatch):
+    """The largest cluster's first page, read off the GUI thread when the cluster is big, comes
+    before the covers' read (which would share the CPU with it before the first paint)."""
+    import time
+
+    from photoclust.gui.app import create_application
+    from photoclust.gui.main_window import MainWindow
+    from photoclust.gui.models import cluster_model, photo_model
+
+    events: list[str] = []
+    real_list, real_page = cluster_model.list_clusters, photo_model.photos_in_cluster
+
+    def slow_page(*a, **k):
+        time.sleep(0.3)  # a big cluster's sort
+        events.append("page")
+        return real_page(*a, **k)
+
+    monkeypatch.setattr(cluster_model, "list_clusters", lambda library: (
+        events.append("covers"), real_list(library))[1])
+    monkeypatch.setattr(photo_model, "photos_in_cluster", slow_page)
+    monkeypatch.setattr(photo_model, "SYNC_FIRST_PAGE_MAX", 3)
+    create_application()
+    window = MainWindow(gui_library.library)
+    qtbot.addWidget(window)
+    photos = window.page("photos")
+    assert photos.photo_model.rowCount() == 0  # its first page is being read
+    qtbot.waitUntil(lambda: photos.is_up_to_date() and photos.photo_model.rowCount() == 6)
+    assert events == ["page", "covers"]
+    model = photos.cluster_model
+    assert all(model.index(r).data(ClusterRole.CoverHash) for r in range(model.rowCount()))
+    window.close()
+    window.queue.wait_for_done(10000)

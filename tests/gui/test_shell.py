@@ -126,6 +126,47 @@ def test_pages_are_found_by_name_and_a_missing_module_is_left_out(monkeypatch):
     assert main_window.page_class("no-such-page") is None
 
 
+def test_page_titles_are_those_of_the_page_classes():
+    from photoclust.gui import main_window
+
+    assert set(main_window.PAGE_TITLES) == set(main_window.PAGE_MODULES)
+    for name in main_window.PAGE_MODULES:
+        assert main_window.PAGE_TITLES[name] == main_window.page_class(name).title
+
+
+_LAZY_PAGES = """
+import sys
+from photoclust.core.library import open_library
+from photoclust.gui.app import create_application
+from photoclust.gui.main_window import PAGE_MODULES, MainWindow
+
+create_application()
+window = MainWindow(open_library(sys.argv[1]))
+window.show()
+print("opened", sorted(n for n, m in PAGE_MODULES.items() if m in sys.modules))
+print("tabs", window.nav_bar.count(), window.nav_bar.tabText(1))
+window.show_page("map")
+print("after map", sorted(n for n, m in PAGE_MODULES.items() if m in sys.modules))
+window.queue.cancel_all()
+window.queue.wait_for_done(10000)
+"""
+
+
+def test_opening_the_window_imports_only_the_photos_page(gui_library):
+    """A new process, so that no other test has imported the pages: opening the window imports
+    the Photos page's module only, the others on their first visit (their tabs are there)."""
+    done = subprocess.run([sys.executable, "-c", _LAZY_PAGES, str(gui_library.library.path)],
+                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                               "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines()
+                 if line.startswith(("opened", "tabs", "after")))
+    assert lines["opened"] == "['photos']"
+    assert lines["tabs"] == "7 Map"
+    assert lines["after"] == "map ['map', 'photos']"
+
+
 def test_review_and_map_are_disabled_on_an_empty_library(qtbot, library, monkeypatch):
     from photoclust.gui.app import create_application
     from photoclust.gui.main_window import MainWindow

@@ -1,9 +1,11 @@
 """The photos of one cluster as a paged list model with lazy thumbnails; a drag source.
 
 Rows arrive a page at a time through ``canFetchMore``/``fetchMore`` (the view asks for more as the
-user scrolls), so a 50,000-photo cluster never loads at once. The first page is read at once (the
-user just picked the cluster); later pages are read on a worker thread, because sorting a big
-cluster costs tens of milliseconds per page and the GUI thread must not stall while scrolling.
+user scrolls), so a 50,000-photo cluster never loads at once. The first page of a small cluster
+is read at once (the user just picked it: no empty grid flashes); that of a big cluster
+(``SYNC_FIRST_PAGE_MAX``) and later pages are read on a worker thread, because sorting a big
+cluster costs tens of milliseconds per page (a quarter of a second for the largest cluster of a
+million photos) and the GUI thread must not stall.
 Thumbnails come from the shared ``ThumbnailLoader``: a placeholder until the file is decoded off
 the GUI thread, then one ``dataChanged`` per loaded batch.
 """
@@ -36,6 +38,9 @@ from photoclust.gui.models.thumbnails import ThumbnailLoader
 from photoclust.gui.workers import run_in_background
 
 PAGE_SIZE = 600
+#: Clusters of up to this many photos have their first page read on the GUI thread (a few
+#: milliseconds); bigger ones off it, the grid empty until it comes.
+SYNC_FIRST_PAGE_MAX = 5000
 
 
 class PhotoRole(IntEnum):
@@ -207,7 +212,7 @@ class PhotoListModel(PhotoRowsMixin, QAbstractListModel):
         cluster_id = self.cluster_id
         if cluster_id is None or not self.canFetchMore(parent) or self._page_in_flight:
             return
-        if not self._rows:
+        if not self._rows and self.total <= SYNC_FIRST_PAGE_MAX:
             page = read_page(self.library, cluster_id, 0, PAGE_SIZE, self.order)
             self._append(page)
             return

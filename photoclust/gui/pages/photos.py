@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from photoclust.core.clustering import editing
 from photoclust.core.library import Library
-from photoclust.core.library.queries import count_present_photos, photos_now_in
+from photoclust.core.library.queries import cluster_sizes, count_present_photos, photos_now_in
 from photoclust.core.organize.settings import THUMBNAIL_MAX, THUMBNAIL_MIN, effective_model
 from photoclust.gui.models.cluster_model import UNASSIGNED_ID, ClusterListModel
 from photoclust.gui.models.photo_model import PAGE_SIZE, PhotoListModel, PhotoRole, read_page
@@ -51,6 +51,8 @@ from photoclust.gui.workers import run_in_background
 ORDERS = (("By file name", "path"), ("By date taken", "taken_at"),
           ("Least sure first", "confidence"))
 THUMBNAIL_STEP = 16
+#: At the latest this long after the window opens, the clusters' covers are read.
+COVERS_AFTER_MS = 2000
 #: How long the thumbnail size must rest before thumbnails are decoded again at the new size.
 RESIZE_SETTLE_MS = 250
 
@@ -67,15 +69,23 @@ class Snapshot(NamedTuple):
 def read_snapshot(library: Library, cluster_id: int | None, edited: list[int] | None,
                   order: str | None = None) -> Snapshot:
     """The clusters and counts; with ``order``, also the first page of ``cluster_id`` (so the
-    GUI thread does not read it when the edit changed that cluster's photos)."""
+    GUI thread does not read it again when it shows the cluster re-read: a quarter of a second
+    for the largest cluster of a million photos)."""
     rows = ClusterListModel.read(library)
     now_in = first_page = None
     if cluster_id is not None and edited:
         now_in = set(photos_now_in(library, None if cluster_id == UNASSIGNED_ID else cluster_id,
                                    edited))
-        if order is not None:
-            first_page = (cluster_id, order, read_page(library, cluster_id, 0, PAGE_SIZE, order))
+    if cluster_id is not None and order is not None:
+        first_page = (cluster_id, order, read_page(library, cluster_id, 0, PAGE_SIZE, order))
     return Snapshot(rows, count_present_photos(library), now_in, first_page)
+
+
+def read_sizes_snapshot(library: Library) -> Snapshot:
+    """The clusters and counts without covers (``queries.cluster_sizes``): what the page shows
+    first when it opens; the covers are read next, off the GUI thread."""
+    sizes = cluster_sizes(library)
+    return Snapshot(ClusterListModel.rows_without_covers(sizes), sizes.present, None)
 
 
 class PhotosPage(Page):
@@ -101,6 +111,7 @@ class PhotosPage(Page):
         self._reader.setMaxThreadCount(1)
         self._generation = 0
         self._shown_generation = 0
+        self._covers_pending = False
 
         self.sidebar = ClusterSidebar(self.cluster_model)
         self.grid = PhotoGrid(self.photo_model)
@@ -167,7 +178,7 @@ class PhotosPage(Page):
 
         self._build_actions()
         self._connect()
-        self.reload()
+        self._open()
 
     # --- construction -------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -242,6 +253,44 @@ class PhotosPage(Page):
         self._apply(read_snapshot(self.state.library, self.sidebar.current_cluster_id(),
                                   self._edited_photo_ids), select_cluster)
 
+    def _open(self) -> None:
+        """The first read: the clusters' sizes and counts now, without their covers (a cover is
+        the most confident photo of its cluster: finding it visits every assigned photo, a second
+        at a million photos), then the covers on the reader thread."""
+        self._generation += 1
+        self._shown_generation = generation = self._generation
+        self._apply(read_sizes_snapshot(self.state.library))
+        library = self.state.library
+        self._covers_pending = True
+
+        started: list[bool] = []
+
+        def read_covers() -> None:
+            if started:
+                return
+            started.append(True)
+            run_in_background(lambda: ClusterListModel.read(library),
+                              lambda rows: self._on_covers_read(generation, rows),
+                              pool=self._reader, owner=self,
+                              on_failed=lambda _error: self._on_covers_read(generation, None))
+
+        model = self.photo_model
+        if model.rowCount() == 0 and model.canFetchMore():
+            # A big cluster's first page is being read on another thread: the covers after it
+            # (or after COVERS_AFTER_MS, should that page never come), so that the two reads do
+            # not share the CPU before the grid's first paint.
+            model.pageLoaded.connect(read_covers, Qt.ConnectionType.SingleShotConnection)
+            QTimer.singleShot(COVERS_AFTER_MS, self, read_covers)
+        else:
+            read_covers()
+
+    def _on_covers_read(self, generation: int, rows: list | None) -> None:
+        self._covers_pending = False
+        if generation != self._generation:
+            return  # a newer re-read (with covers) is on its way or shown
+        if rows is None or not self.cluster_model.update_covers(rows):
+            self.reload_in_background()  # the clusters changed meanwhile: show them anew
+
     def reload_in_background(self) -> None:
         """Re-read the library on the reader thread, then show it (``reloaded``)."""
         self._generation += 1
@@ -257,8 +306,8 @@ class PhotosPage(Page):
             self._apply(snapshot)
 
     def is_up_to_date(self) -> bool:
-        """True when the newest re-read is shown (none is running)."""
-        return self._shown_generation == self._generation
+        """True when the newest re-read is shown (none is running), covers included."""
+        return self._shown_generation == self._generation and not self._covers_pending
 
     def wait_for_reads(self, msecs: int = -1) -> bool:
         """Block until no re-read is running (shutdown and tests)."""

@@ -8,12 +8,24 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
+    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
 
 from photoclust.gui.models.cluster_model import ClusterListModel, ClusterRole, ClusterSortProxy
+
+
+class _NameDelegate(QStyledItemDelegate):
+    """Keeps what the user typed in an open name editor: a change to its row (the covers, read
+    after the sizes when the window opens; a thumbnail loaded) would put the old name back."""
+
+    def setEditorData(self, editor, index) -> None:  # noqa: N802 - Qt override
+        if isinstance(editor, QLineEdit) and editor.isModified():
+            return
+        super().setEditorData(editor, index)
 
 
 class ClusterSidebar(QWidget):
@@ -41,6 +53,7 @@ class ClusterSidebar(QWidget):
         self.view = QListView()
         self.view.setObjectName("clusterSidebar")
         self.view.setModel(self.proxy)
+        self.view.setItemDelegate(_NameDelegate(self.view))
         self.view.setIconSize(model.cover_size)
         self.view.setSpacing(1)
         self.view.setUniformItemSizes(True)
