@@ -263,3 +263,38 @@ def test_a_face_apart_waits_when_no_person_holds_most_of_its_nearest_faces(libra
     result = group_faces(library)
     assert result.new_people == 2 and len(set(person_of(library, anna + bob))) == 2
     assert person_of(library, [between]) == [None] and result.alone == 1
+
+
+def test_two_groups_with_edges_from_most_of_their_faces_to_each_other_become_one():
+    from photoclust.core.faces.grouping import merge_split_groups
+
+    # Groups 0 and 1 (3 faces each): every face of each has an edge to the other: one group.
+    # Groups 2 and 3: one face of 2 only has edges to 3 (a lookalike): kept apart. Group 4,
+    # one face, with an edge to 3: not merged here (a face alone joins later, step 1).
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4])
+    i = np.array([0, 1, 0, 3, 4, 3, 0, 1, 2, 6, 7, 6, 9, 10, 9, 6, 6, 12])
+    j = np.array([1, 2, 2, 4, 5, 5, 3, 4, 5, 7, 8, 8, 10, 11, 11, 9, 10, 11])
+    out = merge_split_groups(labels, i, j, 0.5)
+    assert out[0] == out[3] and len(set(out[:6].tolist())) == 1
+    assert len({out[6], out[9], out[12], out[0]}) == 4
+
+
+def test_chinese_whispers_stopping_with_one_person_in_two_groups_makes_one_person(
+        library, monkeypatch):
+    # Chinese whispers may stop with a person in two groups whose faces are near each other
+    # (a local optimum); the grouping makes them one person.
+    from photoclust.core.faces import grouping
+
+    c = centres(1)[0]
+    faces = add_faces(library, near(c, 8, seed=1, spread=0.1))
+
+    def split(n, i, j, **kwargs):
+        return np.arange(n) % 2  # every other face: two groups, each near all of the other
+
+    monkeypatch.setattr(grouping, "chinese_whispers", split)
+    group_faces(library)
+    assert len(set(person_of(library, faces))) == 1
+    monkeypatch.setattr(grouping, "MERGE_SHARE", None)
+    more = add_faces(library, near(centres(2, seed=3)[1], 8, seed=2, spread=0.1))
+    group_faces(library)
+    assert len(set(person_of(library, more))) == 2  # without the rule: two people
