@@ -148,7 +148,7 @@ def same_person_candidates(library: Library, limit: int = 20, data: PeopleFaces 
     data = data or people_faces(library)
     refused = refused_pairs(library)
     pairs: list[tuple[float, float, int, int, float]] = []
-    near_lists: dict[tuple[int, int], frozenset[tuple[int, int]]] = {}
+    near: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for a in range(len(data.person_ids)):
         d = np.linalg.norm(data.means[a + 1:] - data.means[a], axis=1)
         for k in np.flatnonzero(d < MERGE_BELOW).tolist():
@@ -161,49 +161,49 @@ def same_person_candidates(library: Library, limit: int = 20, data: PeopleFaces 
             if float(cross.mean()) >= SAME_BELOW:
                 continue  # clearly two people: not asked
             share = float((cross < SAME_BELOW).mean())
-            if LOOKALIKES_APART is not None:
-                kept = near_kept_share(data, pa, pb, cross, near_lists)
-                if kept is not None and kept < LOOKALIKES_APART:
-                    continue  # two lookalikes the grouping keeps apart: "no" is foreseen
             expected = share * min(len(data.face_ids[pa]), len(data.face_ids[pb]))
             pairs.append((-expected, float(d[k]), pa, pb, share))
+            if LOOKALIKES_APART is not None:
+                near[(pa, pb)] = np.nonzero(cross < THRESHOLD)
+    if near and LOOKALIKES_APART is not None:
+        # Two lookalikes the grouping keeps apart: "no" is foreseen, not asked.
+        kept = near_kept_shares(data, near)
+        pairs = [p for p in pairs if kept.get((p[2], p[3]), 1.0) >= LOOKALIKES_APART]
     pairs.sort()
     return [(a, b, round(dist, 4), round(share, 4), round(-neg, 4))
             for neg, dist, a, b, share in pairs[:limit]]
 
 
-def near_kept_share(data: PeopleFaces, a: int, b: int, cross: np.ndarray,
-                    cache: dict[tuple[int, int], frozenset[tuple[int, int]]]) -> float | None:
-    """Of the pairs of faces of people ``a`` and ``b`` (``cross``: their distances, the first
-    ``PAIR_FACES`` of each) nearer than the grouping's ``THRESHOLD``, the share the grouping's
-    shared-neighbour rule keeps (``grouping.shared_neighbour_weights``: the two faces share at
-    least ``SHARED_MIN`` of their near faces, each face's ``VOTERS`` nearest faces in people
-    nearer than ``THRESHOLD``, and itself); ``None`` when no pair is that near. 0: every near
-    pair joins two faces each of whose nearest faces are of its own person (two lookalikes,
-    kept apart by the grouping: "Are these the same person?" would be answered no)."""
-    ii, jj = np.nonzero(cross < THRESHOLD)
-    if not len(ii):
-        return None
-    faces = [(a, int(k)) for k in np.unique(ii)] + [(b, int(k)) for k in np.unique(jj)]
-    wanted = [f for f in faces if f not in cache]
-    if wanted:
-        everyone = np.concatenate([data.vectors[p] for p in data.person_ids]).astype(np.float32)
-        start = np.cumsum([0] + [len(data.vectors[p]) for p in data.person_ids])
-        first = dict(zip(data.person_ids, start.tolist()))
-        owner = np.repeat(np.arange(len(data.person_ids)), np.diff(start))
-        local = start[owner]
-        rows = np.array([first[p] + k for p, k in wanted], dtype=np.int64)
-        near, dist = nearest_faces(everyone, rows)
-        for (p, k), n_row, d_row in zip(wanted, near, dist):
-            close = n_row[d_row < THRESHOLD]
-            cache[(p, k)] = frozenset(
-                [(p, k)] + [(data.person_ids[int(owner[m])], int(m - local[m])) for m in close])
-    kept = 0
-    for x, y in zip(ii.tolist(), jj.tolist()):
-        la, lb = cache[(a, x)], cache[(b, y)]
-        if len(la & lb) / min(len(la), len(lb)) >= SHARED_MIN:
-            kept += 1
-    return kept / len(ii)
+def near_kept_shares(data: PeopleFaces, near: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+                     ) -> dict[tuple[int, int], float]:
+    """For each pair of people ``(a, b)`` with the pairs ``(i, j)`` of their faces (the ``i``-th
+    of ``a``, the ``j``-th of ``b``) nearer than the grouping's ``THRESHOLD``: the share of those
+    the grouping's shared-neighbour rule keeps (``grouping.shared_neighbour_weights``: the two
+    faces share at least ``SHARED_MIN`` of their near faces, each face's ``VOTERS`` nearest
+    faces in people nearer than ``THRESHOLD`` and itself). Near 0: each face's nearest faces
+    are of its own person (two lookalikes, kept apart by the grouping: "Are these the same
+    person?" would be answered no). Pairs without such faces are left out."""
+    sizes = [len(data.vectors[p]) for p in data.person_ids]
+    first = dict(zip(data.person_ids, np.cumsum([0] + sizes).tolist()))
+    rows = {first[a] + int(x) for (a, b), (ii, jj) in near.items() for x in ii.tolist()}
+    rows |= {first[b] + int(y) for (a, b), (ii, jj) in near.items() for y in jj.tolist()}
+    if not rows:
+        return {}
+    everyone = np.concatenate([data.vectors[p] for p in data.person_ids]).astype(np.float32)
+    wanted = np.array(sorted(rows), dtype=np.int64)
+    nn, dist = nearest_faces(everyone, wanted)
+    lists = {int(r): frozenset([int(r), *n_row[d_row < THRESHOLD].tolist()])
+             for r, n_row, d_row in zip(wanted.tolist(), nn, dist)}
+    out: dict[tuple[int, int], float] = {}
+    for (a, b), (ii, jj) in near.items():
+        if not len(ii):
+            continue
+        kept = 0
+        for x, y in zip(ii.tolist(), jj.tolist()):
+            la, lb = lists[first[a] + x], lists[first[b] + y]
+            kept += len(la & lb) >= SHARED_MIN * min(len(la), len(lb))
+        out[(a, b)] = kept / len(ii)
+    return out
 
 
 def spread_people(library: Library, limit: int = 20, data: PeopleFaces | None = None
