@@ -164,7 +164,8 @@ def same_person_candidates(library: Library, limit: int = 20, data: PeopleFaces 
             expected = share * min(len(data.face_ids[pa]), len(data.face_ids[pb]))
             pairs.append((-expected, float(d[k]), pa, pb, share))
             if LOOKALIKES_APART is not None:
-                near[(pa, pb)] = np.nonzero(cross < THRESHOLD)
+                ii, jj = np.nonzero(cross < THRESHOLD)
+                near[(pa, pb)] = (ii, jj)
     if near and LOOKALIKES_APART is not None:
         # Two lookalikes the grouping keeps apart: "no" is foreseen, not asked.
         kept = near_kept_shares(data, near)
