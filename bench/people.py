@@ -27,6 +27,11 @@ q90) through the same decode + detect + describe.
     python bench/people.py --faces-from faces.npz --half last      # half of the people only
     python bench/people.py --faces-from faces.npz --shared-min 0   # every edge (before #28)
 
+``--without alone,merge,lookalikes`` turns off the rules of #28's third pass (a face alone joins
+the person holding most of its nearest faces; two groups of Chinese whispers joined by most of
+their faces become one; no "the same person?" for lookalikes the grouping keeps apart): the
+figures before them, in the same session.
+
 ``--review-order``: the simulated user answers the review's people questions in the order the
 review asks them (``questions.people_questions``: most expected fixes first, "Are these one
 person?" among them: no splits the second part shown off, ``split_person`` with its faces)
@@ -449,6 +454,10 @@ def main() -> int:
                         help="with --faces-from: only the faces of half of the people")
     parser.add_argument("--faces-from", type=Path, default=None, metavar="FILE.npz",
                         help="skip detection: group and answer on faces saved by --save")
+    parser.add_argument("--without", default="", metavar="RULES",
+                        help="turn off rules of the grouping and questions (comma-separated: "
+                        "alone = attach_by_majority, merge = merge_split_groups, lookalikes = "
+                        "questions.LOOKALIKES_APART): the figures before them")
     parser.add_argument("--review-order", action="store_true",
                         help="answer the review's people questions in the order it asks them "
                         "(people_questions), instead of a third each for pairs, splits, faces")
@@ -468,6 +477,18 @@ def main() -> int:
         from photoclust.core.faces import grouping
 
         grouping.SHARED_MIN = args.shared_min
+    without = {w for w in args.without.split(",") if w}
+    if without - {"alone", "merge", "lookalikes"}:
+        parser.error(f"--without: unknown {sorted(without)}")
+    if without:
+        from photoclust.core.faces import grouping
+
+        if "alone" in without:
+            grouping.MAJORITY_THRESHOLD = None
+        if "merge" in without:
+            grouping.MERGE_SHARE = None
+        if "lookalikes" in without:
+            questions.LOOKALIKES_APART = None
     if args.faces_from:
         return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())

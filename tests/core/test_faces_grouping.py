@@ -212,3 +212,89 @@ def test_one_face_per_photo_keeps_the_best_supported_face_of_each_photo():
     photos = np.array([7, 7, 8, 7, 9])
     out = one_face_per_photo(labels, photos, np.array([1, 3, 2, 1, 1]))
     assert out[1] == out[2] == 0 and out[0] not in (0, 1) and out[3] == out[4] == 1
+
+
+
+def _apart(centre: np.ndarray, distance: float, seed: int) -> np.ndarray:
+    """A descriptor ``distance`` from ``centre``, in a direction of its own."""
+    step = np.random.default_rng(seed).standard_normal(128)
+    step -= (step @ centre) * centre
+    return (centre + step / np.linalg.norm(step) * distance).astype(np.float32)[None, :]
+
+
+def test_a_face_a_little_apart_joins_the_person_holding_most_of_its_nearest_faces(library):
+    # Anna's 11 faces lie together; a face of hers 0.55 from them (over the grouping's 0.5,
+    # under dlib's 0.6), all its nearest faces hers, joins her; one 0.7 apart stays alone, and
+    # so do one the user said is not Anna and one of a photo that already shows Anna.
+    from _edit_fixtures import add_photos
+    from photoclust.core.faces.grouping import THRESHOLD
+    from photoclust.core.library.models import FaceCannotLink
+
+    c = centres(1)[0]
+    (photo,) = add_photos(library, 1, prefix="/people/both")
+    anna = add_faces(library, near(c, 10, seed=1, spread=0.05))
+    anna += add_faces(library, near(c, 1, seed=5, spread=0.05), photo_ids=[photo])
+    group_faces(library)
+    (anna_id,) = set(person_of(library, anna))
+    close, far, refused = add_faces(library, np.concatenate(
+        [_apart(c, 0.55, seed=2), _apart(c, 0.7, seed=3), _apart(c, 0.55, seed=4)]))
+    (same_photo,) = add_faces(library, _apart(c, 0.55, seed=6), photo_ids=[photo])
+    with library.session() as s:
+        s.add(FaceCannotLink(face_id=refused, person_id=anna_id))
+    anna_vectors = np.concatenate([near(c, 10, seed=1, spread=0.05),
+                                   near(c, 1, seed=5, spread=0.05)])
+    for seed in (2, 4, 6):
+        assert np.linalg.norm(anna_vectors - _apart(c, 0.55, seed), axis=1).min() > THRESHOLD
+    result = group_faces(library)
+    assert person_of(library, [close, far, refused, same_photo]) == [anna_id, None, None, None]
+    assert result.joined == 1 and result.alone == 3
+    assert sorted(person_of(library, anna)) == [anna_id] * 11
+
+
+def test_a_face_apart_waits_when_no_person_holds_most_of_its_nearest_faces(library):
+    # Anna's 3 faces and Bob's 3 faces, each 0.55 from a face between them: neither holds more
+    # than half of its nearest faces, so it waits.
+    c = centres(2)
+    middle = ((c[0] + c[1]) / 2).astype(np.float32)
+    towards = (c[1] - c[0]) / np.linalg.norm(c[1] - c[0])
+    anna = add_faces(library, near(middle - 0.55 * towards, 3, seed=1, spread=0.05))
+    bob = add_faces(library, near(middle + 0.55 * towards, 3, seed=2, spread=0.05))
+    (between,) = add_faces(library, middle[None, :])
+    result = group_faces(library)
+    assert result.new_people == 2 and len(set(person_of(library, anna + bob))) == 2
+    assert person_of(library, [between]) == [None] and result.alone == 1
+
+
+def test_two_groups_with_edges_from_most_of_their_faces_to_each_other_become_one():
+    from photoclust.core.faces.grouping import merge_split_groups
+
+    # Groups 0 and 1 (3 faces each): every face of each has an edge to the other: one group.
+    # Groups 2 and 3: one face of 2 only has edges to 3 (a lookalike): kept apart. Group 4,
+    # one face, with an edge to 3: not merged here (a face alone joins later, step 1).
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4])
+    i = np.array([0, 1, 0, 3, 4, 3, 0, 1, 2, 6, 7, 6, 9, 10, 9, 6, 6, 12])
+    j = np.array([1, 2, 2, 4, 5, 5, 3, 4, 5, 7, 8, 8, 10, 11, 11, 9, 10, 11])
+    out = merge_split_groups(labels, i, j, 0.5)
+    assert out[0] == out[3] and len(set(out[:6].tolist())) == 1
+    assert len({out[6], out[9], out[12], out[0]}) == 4
+
+
+def test_chinese_whispers_stopping_with_one_person_in_two_groups_makes_one_person(
+        library, monkeypatch):
+    # Chinese whispers may stop with a person in two groups whose faces are near each other
+    # (a local optimum); the grouping makes them one person.
+    from photoclust.core.faces import grouping
+
+    c = centres(1)[0]
+    faces = add_faces(library, near(c, 8, seed=1, spread=0.1))
+
+    def split(n, i, j, **kwargs):
+        return np.arange(n) % 2  # every other face: two groups, each near all of the other
+
+    monkeypatch.setattr(grouping, "chinese_whispers", split)
+    group_faces(library)
+    assert len(set(person_of(library, faces))) == 1
+    monkeypatch.setattr(grouping, "MERGE_SHARE", None)
+    more = add_faces(library, near(centres(2, seed=3)[1], 8, seed=2, spread=0.1))
+    group_faces(library)
+    assert len(set(person_of(library, more))) == 2  # without the rule: two people

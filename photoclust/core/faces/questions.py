@@ -9,7 +9,9 @@ photo questions by the same measure (``core/learning/review_queue.py``):
   on average than ``SAME_BELOW`` (dlib's own distance for "the same person"; the grouping joins
   faces only under its stricter 0.5). The chance of "yes" is the share of their pairs of faces
   nearer than ``SAME_BELOW``; a yes fixes the faces of the smaller one: ``expected`` is the
-  product. Yes is ``merge_people``.
+  product. Not asked for two lookalikes the grouping keeps apart (``LOOKALIKES_APART``: the
+  shared-neighbour rule leaves out most of their pairs of faces nearer than its threshold; the
+  answer is foreseen: no). Yes is ``merge_people``.
 - ``spread_people``: the people whose faces lie farthest from their mean (the simulated user of
   ``bench/people.py`` without ``--review-order``).
 - ``split_candidates``: "Are these one person?" (the one question that finds two lookalikes
@@ -48,11 +50,13 @@ from sqlalchemy import select
 from photoclust.core.edits.corrections import ConfirmPerson, read_corrections
 from photoclust.core.faces.editing import SPLIT_THRESHOLD
 from photoclust.core.faces.grouping import (
+    SHARED_MIN,
     THRESHOLD,
     VOTERS,
     chinese_whispers,
     descriptors_of,
     near_pairs,
+    nearest_faces,
 )
 from photoclust.core.library import Library
 from photoclust.core.library.models import (
@@ -76,6 +80,11 @@ PAIR_FACES = 200
 #: Faces whose doubt is counted again for a review at most (each against every face: bounded
 #: time in a library of 100,000 faces).
 RECOUNT = 2048
+#: "Are these the same person?" is not asked for two people fewer than this share of whose
+#: pairs of faces nearer than the grouping's threshold the shared-neighbour rule keeps
+#: (``near_kept_share``: most are left out, two lookalikes the grouping keeps apart). ``None``:
+#: asked whatever the rule says.
+LOOKALIKES_APART: float | None = 0.5
 #: People with fewer faces are not asked "Is this one person?".
 MIN_FACES_TO_SPLIT = 4
 #: A group of fewer faces (at ``SPLIT_THRESHOLD``) is not offered as a part of its own: a pair is
@@ -134,10 +143,12 @@ def same_person_candidates(library: Library, limit: int = 20, data: PeopleFaces 
                            ) -> list[tuple[int, int, float, float, float]]:
     """``(person, other, mean-face distance, share of their face pairs nearer than SAME_BELOW,
     expected faces fixed)`` for the pairs not refused whose faces are nearer than
-    ``SAME_BELOW`` on average, most expected fixes first (then nearest)."""
+    ``SAME_BELOW`` on average and not two lookalikes the grouping keeps apart
+    (``LOOKALIKES_APART``), most expected fixes first (then nearest)."""
     data = data or people_faces(library)
     refused = refused_pairs(library)
     pairs: list[tuple[float, float, int, int, float]] = []
+    near: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for a in range(len(data.person_ids)):
         d = np.linalg.norm(data.means[a + 1:] - data.means[a], axis=1)
         for k in np.flatnonzero(d < MERGE_BELOW).tolist():
@@ -152,9 +163,48 @@ def same_person_candidates(library: Library, limit: int = 20, data: PeopleFaces 
             share = float((cross < SAME_BELOW).mean())
             expected = share * min(len(data.face_ids[pa]), len(data.face_ids[pb]))
             pairs.append((-expected, float(d[k]), pa, pb, share))
+            if LOOKALIKES_APART is not None:
+                ii, jj = np.nonzero(cross < THRESHOLD)
+                near[(pa, pb)] = (ii, jj)
+    if near and LOOKALIKES_APART is not None:
+        # Two lookalikes the grouping keeps apart: "no" is foreseen, not asked.
+        kept = near_kept_shares(data, near)
+        pairs = [p for p in pairs if kept.get((p[2], p[3]), 1.0) >= LOOKALIKES_APART]
     pairs.sort()
     return [(a, b, round(dist, 4), round(share, 4), round(-neg, 4))
             for neg, dist, a, b, share in pairs[:limit]]
+
+
+def near_kept_shares(data: PeopleFaces, near: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+                     ) -> dict[tuple[int, int], float]:
+    """For each pair of people ``(a, b)`` with the pairs ``(i, j)`` of their faces (the ``i``-th
+    of ``a``, the ``j``-th of ``b``) nearer than the grouping's ``THRESHOLD``: the share of those
+    the grouping's shared-neighbour rule keeps (``grouping.shared_neighbour_weights``: the two
+    faces share at least ``SHARED_MIN`` of their near faces, each face's ``VOTERS`` nearest
+    faces in people nearer than ``THRESHOLD`` and itself). Near 0: each face's nearest faces
+    are of its own person (two lookalikes, kept apart by the grouping: "Are these the same
+    person?" would be answered no). Pairs without such faces are left out."""
+    sizes = [len(data.vectors[p]) for p in data.person_ids]
+    first = dict(zip(data.person_ids, np.cumsum([0] + sizes).tolist()))
+    rows = {first[a] + int(x) for (a, b), (ii, jj) in near.items() for x in ii.tolist()}
+    rows |= {first[b] + int(y) for (a, b), (ii, jj) in near.items() for y in jj.tolist()}
+    if not rows:
+        return {}
+    everyone = np.concatenate([data.vectors[p] for p in data.person_ids]).astype(np.float32)
+    wanted = np.array(sorted(rows), dtype=np.int64)
+    nn, dist = nearest_faces(everyone, wanted)
+    lists = {int(r): frozenset([int(r), *n_row[d_row < THRESHOLD].tolist()])
+             for r, n_row, d_row in zip(wanted.tolist(), nn, dist)}
+    out: dict[tuple[int, int], float] = {}
+    for (a, b), (ii, jj) in near.items():
+        if not len(ii):
+            continue
+        kept = 0
+        for x, y in zip(ii.tolist(), jj.tolist()):
+            la, lb = lists[first[a] + x], lists[first[b] + y]
+            kept += len(la & lb) >= SHARED_MIN * min(len(la), len(lb))
+        out[(a, b)] = kept / len(ii)
+    return out
 
 
 def spread_people(library: Library, limit: int = 20, data: PeopleFaces | None = None
