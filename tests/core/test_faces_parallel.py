@@ -40,13 +40,17 @@ def _faces(library) -> list[tuple]:
             for r in rows]
 
 
-@pytest.mark.datasets
-def test_searching_in_threads_stores_the_faces_and_people_of_one_thread(dataset, tmp_path):
-    folder = tmp_path / "photos"
+def _lfw_folder(dataset, folder: Path) -> Path:
     for name in PEOPLE:
         (folder / name).mkdir(parents=True)
         for photo in sorted((dataset("faces_lfw") / name).glob("*.jpg"))[:8]:
             shutil.copy(photo, folder / name / photo.name)
+    return folder
+
+
+@pytest.mark.datasets
+def test_searching_in_threads_stores_the_faces_and_people_of_one_thread(dataset, tmp_path):
+    folder = _lfw_folder(dataset, tmp_path / "photos")
     finder = FaceFinder()
     finder.load()  # one finder for both runs: the threads share its models
     threads: dict[int, set[int]] = {}
@@ -83,5 +87,57 @@ def test_searching_in_threads_stores_the_faces_and_people_of_one_thread(dataset,
     assert parallel.grouping.to_json() == serial.grouping.to_json()
     assert len(parallel_faces) == len(serial_faces)
     for mine, theirs in zip(parallel_faces, serial_faces):
+        assert mine[:3] == theirs[:3] and mine[4:] == theirs[4:]
+        assert np.abs(mine[3] - theirs[3]).max() < 1e-5
+
+
+@pytest.mark.datasets
+def test_organize_searches_faces_beside_the_embedding_and_stores_the_serial_faces(
+        dataset, tmp_path, monkeypatch):
+    """Organize searches faces in a thread beside indexing and embedding (clustering waits here
+    until that thread has stored a batch, so it surely took part), then the faces stage does the
+    rest: the faces and people stored are those of one thread searching after clustering."""
+    from photoclust.core.clustering.job import ClusterJob
+    from photoclust.core.organize.pipeline import OrganizeJob
+
+    folder = _lfw_folder(dataset, tmp_path / "photos")
+    serial = open_library(tmp_path / "serial" / "library.sqlite")
+    try:
+        run_job(ScanJob(serial, [folder]))
+        run_job(FacesJob(serial, workers=1))
+        expected = _faces(serial)
+    finally:
+        serial.close()
+
+    beside_stored = threading.Event()
+    stored_by: list[str] = []
+    store = FacesJob._store
+
+    def recording_store(self, batch, found):
+        store(self, batch, found)
+        stored_by.append(threading.current_thread().name)
+        if threading.current_thread().name == "photoclust-faces-beside":
+            beside_stored.set()
+
+    cluster = ClusterJob.run
+
+    def cluster_once_faces_stored(self, ctx):
+        assert beside_stored.wait(60), "no faces stored beside the embedding"
+        return cluster(self, ctx)
+
+    monkeypatch.setattr(FacesJob, "_store", recording_store)
+    monkeypatch.setattr(ClusterJob, "run", cluster_once_faces_stored)
+    library = open_library(tmp_path / "organized" / "library.sqlite")
+    try:
+        result = run_job(OrganizeJob(library, [folder], model="efficientnet_lite0", k=2,
+                                     device="cpu", faces=True))
+        got = _faces(library)
+    finally:
+        library.close()
+    assert "photoclust-faces-beside" in stored_by
+    assert result.faces is not None and result.faces.error is None
+    assert (result.faces.photos, result.faces.already) == (8 * len(PEOPLE), 0)
+    assert result.faces.faces == len(expected) and len(got) == len(expected)
+    for mine, theirs in zip(got, expected):
         assert mine[:3] == theirs[:3] and mine[4:] == theirs[4:]
         assert np.abs(mine[3] - theirs[3]).max() < 1e-5
