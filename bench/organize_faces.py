@@ -1,7 +1,8 @@
 """Organize with people: the faces search serial and after clustering (as before issue #26's
-change), in threads after clustering, and in threads beside the embedding (the default), as
-fresh processes on the same 12 MP JPEGs, interleaved; then the faces stage alone (``FacesJob`` on
-an indexed library) in one thread and in one per core, interleaved.
+change), in threads after clustering (the default), and in threads beside the embedding (opt-in:
+``PHOTOCLUST_FACES_BESIDE=1``), as fresh processes on the same 12 MP JPEGs, interleaved; then
+the faces stage alone (``FacesJob`` on an indexed library) in one thread and in one per core,
+interleaved.
 
 Each organize line: wall seconds, photos/s, CPU ms per photo of the whole process (user + system:
 the figure a shared machine disturbs least), the cores it used on average, and the faces stage's
@@ -32,8 +33,8 @@ from machine_info import describe_machine  # noqa: E402
 
 VARIANTS = {  # name: (PHOTOCLUST_FACES_WORKERS, PHOTOCLUST_FACES_BESIDE)
     "serial, after clustering (before)": ("1", "0"),
-    "threads, after clustering": ("0", "0"),
-    "threads, beside the embedding (now)": ("0", "1"),
+    "threads, after clustering (now)": ("0", "0"),
+    "threads, beside the embedding (opt-in)": ("0", "1"),
 }
 
 

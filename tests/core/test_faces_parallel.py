@@ -94,11 +94,15 @@ def test_searching_in_threads_stores_the_faces_and_people_of_one_thread(dataset,
 @pytest.mark.datasets
 def test_organize_searches_faces_beside_the_embedding_and_stores_the_serial_faces(
         dataset, tmp_path, monkeypatch):
-    """Organize searches faces in a thread beside indexing and embedding (clustering waits here
+    """With PHOTOCLUST_FACES_BESIDE=1, Organize searches faces in a thread beside indexing and
+    embedding (clustering waits here
     until that thread has stored a batch, so it surely took part), then the faces stage does the
     rest: the faces and people stored are those of one thread searching after clustering."""
     from photoclust.core.clustering.job import ClusterJob
+    from photoclust.core.organize import pipeline
     from photoclust.core.organize.pipeline import OrganizeJob
+
+    monkeypatch.setattr(pipeline, "FACES_BESIDE", True)  # opt-in (PHOTOCLUST_FACES_BESIDE=1)
 
     folder = _lfw_folder(dataset, tmp_path / "photos")
     serial = open_library(tmp_path / "serial" / "library.sqlite")

@@ -5,11 +5,12 @@ indexing has committed, batch after batch: the library is the queue between the 
 rows are picked up by id as each indexing batch commits), so memory stays bounded whatever the
 number of photos, and both stages still commit batch by batch. An interrupted ``organize``
 resumes where it stopped: indexing skips unchanged files, embedding skips embedded contents, and
-clustering (one call at the end) reruns over whatever is embedded. The faces search
-(``FacesJob``, when the library's ``faces`` setting is on) runs in a thread of its own beside all
-this, taking photos as indexing commits them, so that the cores the embedding leaves idle search
-faces; once clustering is done it stops at its next batch and the faces stage goes on from there
-(its progress shown) and groups the faces into people. See docs/performance.md.
+clustering (one call at the end) reruns over whatever is embedded. Then the faces stage
+(``FacesJob``, when the library's ``faces`` setting is on) searches photos in one thread per core
+and groups the faces into people. With ``FACES_BESIDE`` the search runs in a thread of its own
+beside indexing and embedding instead, taking photos as indexing commits them; once clustering
+is done it stops at its next batch and the faces stage goes on from there. See
+docs/performance.md.
 """
 from __future__ import annotations
 
@@ -45,8 +46,11 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 """Longest wait for the next indexing batch before looking for new photos anyway."""
 
-FACES_BESIDE = os.environ.get("PHOTOCLUST_FACES_BESIDE", "1") != "0"
-"""Search faces beside indexing and embedding (``0``: after clustering, as before; benchmarks)."""
+FACES_BESIDE = os.environ.get("PHOTOCLUST_FACES_BESIDE", "0") == "1"
+"""Search faces beside indexing and embedding (``PHOTOCLUST_FACES_BESIDE=1``) instead of after
+clustering. Off: on 2 cores (docs/performance.md, 7 Dec 2026) the search in one thread per core
+after clustering was as fast (11.1-11.7 against 10.1-10.8 photos/s) with 6-8 % less CPU, since
+the faces threads beside ONNX Runtime's own made both cost more."""
 
 PREPARING_MODEL = "Preparing the model (once, about half a minute)…"
 """Said (stage ``prepare``) while the model is built for ONNX Runtime on the first run."""
