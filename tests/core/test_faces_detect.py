@@ -275,27 +275,40 @@ def test_faces_of_three_people_are_grouped_as_three_people(library, dataset, tmp
     assert len(largest) == 3 and {f.person_name for f in largest.values()} == {"Anna"}
 
 
-def test_organize_cancelled_in_the_faces_stage_resumes_there(library, tmp_path):
+def test_organize_cancelled_in_the_faces_stage_resumes_there(library, tmp_path, monkeypatch):
+    """Cancelled once a batch of faces is stored (by the search beside the embedding or by the
+    faces stage after clustering, whichever stores it): that batch is kept, the next Organize
+    searches the other photos only."""
     from photoclust.core.organize.pipeline import OrganizeJob
 
     folder = tmp_path / "photos"
     make_labeled_folder(folder, per_class=5, size=(96, 72))  # 20 photos
+    store = FacesJob._store
+    stored: list[int] = []
 
-    def stop_in_faces(done, total, message):
-        if message.startswith("faces") and done >= BATCH:
+    def store_then_cancel(self, batch, found):
+        store(self, batch, found)
+        if not stored:
+            stored.append(len(batch))
             ctx.cancel()
 
-    ctx = JobContext(stop_in_faces)
+    monkeypatch.setattr(FacesJob, "_store", store_then_cancel)
+    ctx = JobContext()
     job = OrganizeJob(library, [folder], model="efficientnet_lite0", k=2, device="cpu")
     job.prepare()
     with pytest.raises(Cancelled):
         job.run(ctx)
+    (first,) = stored
+    assert 0 < first <= BATCH
     with library.session() as s:
-        assert s.scalar(select(func.count(FaceScan.photo_id))) == BATCH
+        assert s.scalar(select(func.count(FaceScan.photo_id))) == first
+    monkeypatch.setattr(FacesJob, "_store", store)
     again = run_job(OrganizeJob(library, [folder], model="efficientnet_lite0", k=2,
                                 device="cpu"))
-    assert again.embed.embedded == 0
-    assert again.faces is not None and (again.faces.photos, again.faces.already) == (4, BATCH)
+    assert again.faces is not None and (again.faces.photos, again.faces.already) == (
+        20 - first, first)
+    with library.session() as s:
+        assert s.scalar(select(func.count(FaceScan.photo_id))) == 20
 
 
 @pytest.mark.datasets

@@ -19,6 +19,7 @@ import importlib.util
 import logging
 import math
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -170,7 +171,15 @@ def sharpness(chip: np.ndarray) -> float:
 
 
 class FaceFinder:
-    """Loads the models once (``load``) and finds faces in decoded photos (``find``)."""
+    """Loads the models once (``load``) and finds faces in decoded photos (``find``).
+
+    One finder may ``find`` in several threads at once, with the same faces as one thread: dlib's
+    HOG detector keeps its feature pyramid in the detector object while it runs, so two threads
+    running one detector mix their photos' pyramids (other boxes found); each thread other than
+    the one that loaded the models gets a detector of its own (building one takes well under a
+    millisecond). The landmark model and ONNX Runtime's session are safe to share; dlib's own
+    descriptor (used only when no faster route gives its numbers) runs one face set at a time.
+    """
 
     def __init__(self, models_dir: Path | None = None, detect_long_side: int = DETECT_LONG_SIDE,
                  upsample_below: int = UPSAMPLE_BELOW, max_faces: int = MAX_FACES_PER_PHOTO):
@@ -183,6 +192,10 @@ class FaceFinder:
         self._landmarks: Any = None
         self._describer: Any = None
         self._loaded = False
+        self._owner: int | None = None  # the thread that loaded the models uses ``_detector``
+        self._local = threading.local()  # every other thread's own detector
+        self._load_lock = threading.Lock()
+        self._describe_lock = threading.Lock()  # dlib's own descriptor is not thread-safe
         #: The same descriptor run by ONNX Runtime (``onnx_describer.py``) or torch
         #: (``resnet.py``), when it gives dlib's; else None (dlib's own is used).
         self.fast: Any = None
@@ -197,10 +210,16 @@ class FaceFinder:
         ``finder_model_paths``) the descriptor's ONNX graph built ahead is the only route."""
         if self._loaded:
             return
+        with self._load_lock:
+            if not self._loaded:
+                self._load()
+
+    def _load(self) -> None:
         dlib = import_dlib()
         landmarks_path, descriptor_path = finder_model_paths(self.models_dir)
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
+        self._owner = threading.get_ident()
         models = [(landmarks_path, "_landmarks", dlib.shape_predictor)]
         if descriptor_path is not None:
             models.append((descriptor_path, "_describer", dlib.face_recognition_model_v1))
@@ -272,8 +291,18 @@ class FaceFinder:
             # faces found (docs/people.md, "Cost"); small photos keep RGB, where grey found
             # a few faces fewer.
             pixels = np.asarray(small.convert("L"), dtype=np.uint8)
-        rects, scores, _ = self._detector.run(pixels, upsample, 0.0)
+        rects, scores, _ = self._thread_detector().run(pixels, upsample, 0.0)
         return sorted(zip(rects, scores), key=lambda rs: -rs[1])[:self.max_faces], scale
+
+    def _thread_detector(self) -> Any:
+        """This thread's HOG detector: the loading thread's is ``_detector``, every other thread
+        builds its own once (the class docstring says why)."""
+        if threading.get_ident() == self._owner:
+            return self._detector
+        detector = getattr(self._local, "detector", None)
+        if detector is None:
+            detector = self._local.detector = self._dlib.get_frontal_face_detector()
+        return detector
 
     def _describe(self, found: list, scale: float, rgb: np.ndarray, k: float,
                   size: tuple[int, int], full: tuple[int, int]) -> list[FoundFace]:
@@ -294,9 +323,12 @@ class FaceFinder:
             chips.append(dlib.get_face_chip(rgb, shape, size=150, padding=0.25))
         if self.fast is not None:
             descriptors = list(self.fast.compute(chips))
+        elif chips:
+            with self._describe_lock:
+                descriptors = [np.asarray(self._describer.compute_face_descriptor(chip),
+                                          dtype=np.float32) for chip in chips]
         else:
-            descriptors = [np.asarray(self._describer.compute_face_descriptor(chip),
-                                      dtype=np.float32) for chip in chips]
+            descriptors = []
         for (rect, score), chip, descriptor in zip(found, chips, descriptors):
             left, top = rect.left() / scale, rect.top() / scale
             right, bottom = rect.right() / scale, rect.bottom() / scale

@@ -4,14 +4,19 @@ Incremental and resumable: a photo is searched once per content (``face_scans`` 
 content hash and the detector version; a photo whose file changed is searched again, its old
 faces replaced). Photos are committed in batches of ``BATCH`` (each batch one transaction), so a
 cancelled or killed job loses at most the batch in flight and the next run continues. A photo
-that cannot be decoded is recorded with its reason and skipped. Grouping
+that cannot be decoded is recorded with its reason and skipped. The photos of a batch are
+searched in ``workers`` threads (one per core by default: decoding, HOG and the descriptor release
+the GIL), each with its own HOG detector (``FaceFinder``), and stored in the batch's order, so the
+faces stored are the same as one thread's. Grouping
 (``grouping.group_faces``) runs at the end over every face in no person, so an interrupted run's
 faces are grouped by the next one.
 """
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, delete, func, insert, or_, select
@@ -29,12 +34,24 @@ from photoclust.core.imaging import ImageError, load_rgb
 from photoclust.core.jobs import Job, JobContext, JobError
 from photoclust.core.library import Library
 from photoclust.core.library.chunks import chunks
+from photoclust.core.library.db import WRITE_LOCK
 from photoclust.core.library.models import Face, FaceScan, Photo, PhotoStatus
 
 log = logging.getLogger(__name__)
 
 #: Photos searched per transaction.
 BATCH = 16
+#: Threads searching a batch's photos (``None``: one per core).
+WORKERS_ENV = "PHOTOCLUST_FACES_WORKERS"
+
+
+def default_workers() -> int:
+    """``$PHOTOCLUST_FACES_WORKERS`` if set (1: the serial search), else one per core."""
+    try:
+        wanted = int(os.environ.get(WORKERS_ENV, "") or 0)
+    except ValueError:
+        wanted = 0
+    return max(1, wanted or os.cpu_count() or 1)
 
 
 @dataclass
@@ -91,10 +108,16 @@ class FacesJob(Job[FacesResult]):
 
     title = "Finding faces"
 
-    def __init__(self, library: Library, finder: FaceFinder | None = None, group: bool = True):
+    def __init__(self, library: Library, finder: FaceFinder | None = None, group: bool = True,
+                 workers: int | None = None, earlier: FacesResult | None = None):
         self.library = library
         self.finder = finder or FaceFinder()
         self.group = group
+        #: Threads searching each batch (``default_workers()`` when ``None``).
+        self.workers = max(1, workers) if workers is not None else default_workers()
+        #: What a search beside the embedding did in this Organize (``organize.pipeline``): its
+        #: photos count as this run's (not as searched before) and the result goes on from it.
+        self.earlier = earlier
 
     def prepare(self) -> None:
         try:
@@ -104,50 +127,67 @@ class FacesJob(Job[FacesResult]):
 
     def run(self, ctx: JobContext) -> FacesResult:
         started = time.monotonic()
-        result = FacesResult()
+        result = self.earlier if self.earlier is not None else FacesResult()
+        earlier = result.photos + len(result.skipped)
         todo = photos_to_search(self.library)
-        result.already = present_count(self.library) - len(todo)
-        total = len(todo)
-        ctx.report(0, total, "")
-        if todo:
-            self.finder.load()
-        done = 0
-        for batch in _in_batches(todo, BATCH):
-            ctx.raise_if_cancelled()
-            found = [self._search(item, result) for item in batch]
-            self._store(batch, found)
-            done += len(batch)
-            ctx.report(done, total, f"{result.faces} faces in {done} photos")
+        result.already = max(0, present_count(self.library) - len(todo) - earlier)
+        total = earlier + len(todo)
+        ctx.report(earlier, total, f"{result.faces} faces in {earlier} photos" if earlier else "")
+        done = self.search(ctx, todo, result, done=earlier, total=total)
         if self.group:
             ctx.raise_if_cancelled()
             ctx.report(done, total, "grouping into people")
             result.grouping = group_faces(self.library)
             with write_session(self.library) as s:
                 result.clusters_named = name_clusters_of_people(s)
-        result.seconds = time.monotonic() - started
+        result.seconds += time.monotonic() - started
         return result
 
-    def _search(self, item, result: FacesResult):
+    def search(self, ctx: JobContext, todo: list, result: FacesResult, done: int = 0,
+               total: int | None = None) -> int:
+        """Search ``todo`` (``photos_to_search`` rows) batch by batch, each batch's photos in
+        ``workers`` threads and stored in one transaction in their order; counts into
+        ``result``. Returns ``done`` plus the photos searched."""
+        if not todo:
+            return done
+        total = total if total is not None else done + len(todo)
+        self.finder.load()
+        workers = min(self.workers, BATCH, len(todo))
+        pool = (ThreadPoolExecutor(workers, thread_name_prefix="photoclust-faces")
+                if workers > 1 else None)
+        try:
+            for batch in _in_batches(todo, BATCH):
+                ctx.raise_if_cancelled()
+                found = (list(pool.map(self._search, batch)) if pool is not None
+                         else [self._search(item) for item in batch])
+                self._store(batch, found)
+                for item, (faces, error) in zip(batch, found):
+                    _count(result, item[1], faces, error)
+                done += len(batch)
+                ctx.report(done, total, f"{result.faces} faces in {done} photos")
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        return done
+
+    def _search(self, item) -> tuple[list | None, str | None]:
+        """``(faces, None)``, or ``(None, why)`` for a photo that cannot be decoded; safe to run
+        in several threads (it touches nothing but the finder)."""
         _pid, path, _hash, width, height = item
         try:
             image = load_rgb(path, min_side=DETECT_MIN_SIDE)
         except ImageError as exc:
-            result.skipped.append((path, str(exc)))
             return None, str(exc)
         except OSError as exc:
-            result.skipped.append((path, exc.strerror or str(exc)))
             return None, exc.strerror or str(exc)
         full = (width or image.size[0], height or image.size[1])
-        faces = self.finder.find(image, full,
-                                 detail=lambda side: load_rgb(path, min_side=side))
-        result.photos += 1
-        result.with_faces += bool(faces)
-        result.faces += len(faces)
-        result.unsure += sum(f.unsure for f in faces)
-        return faces, None
+        return self.finder.find(image, full,
+                                detail=lambda side: load_rgb(path, min_side=side)), None
 
     def _store(self, batch, found) -> None:
         with self.library.session() as s:
+            # The write lock first: indexing and embedding may write beside this (Organize).
+            s.connection(execution_options=WRITE_LOCK)
             ids = [item[0] for item in batch]
             for part in chunks(ids):
                 s.execute(delete(Face).where(Face.photo_id.in_(part)))
@@ -169,6 +209,16 @@ class FacesJob(Job[FacesResult]):
                 s.execute(insert(FaceScan), scans)
             if rows:
                 s.execute(insert(Face), rows)
+
+
+def _count(result: FacesResult, path: str, faces: list | None, error: str | None) -> None:
+    if faces is None:
+        result.skipped.append((path, error or "unreadable"))
+        return
+    result.photos += 1
+    result.with_faces += bool(faces)
+    result.faces += len(faces)
+    result.unsure += sum(f.unsure for f in faces)
 
 
 def _in_batches(items: list, size: int):
