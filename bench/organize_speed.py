@@ -11,7 +11,7 @@ DCT-scaled decode, thumbnail, model forward pass in batches), measured here in t
 spread over the cores: photos/s that no scheduling can beat. Organize's steady state is its rate
 once started: (n - few) / (time for n photos - time for a few photos).
 
-    python bench/organize_speed.py [--n 200] [--pairs 2] [--photos DIR]
+    python bench/organize_speed.py [--n 200] [--pairs 2] [--photos DIR] [--without-faces]
 
 The ONNX models are exported (and quantised) before timing, into their own cache folder: the
 export is a one-off of first use, printed separately.
@@ -96,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200, help="number of 12 MP photos (default 200)")
     parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--without-faces", action="store_true",
+                        help="organize with the library's faces setting off (no People)")
     parser.add_argument("--photos", type=Path,
                         default=Path(tempfile.gettempdir()) / "pc_bench_12mp")
     args = parser.parse_args()
@@ -129,6 +131,12 @@ def main() -> None:
 
         def organize(folder: Path, model: str, tag: str) -> tuple[float, float, float, dict]:
             library = work / f"lib-{tag}.sqlite"
+            if args.without_faces:  # the library setting a user turns People off with
+                from photoclust.core.library import open_library
+                from photoclust.core.organize.settings import save_settings
+                made = open_library(library)
+                save_settings(made, faces=False)
+                made.close()
             seconds, peak, cpu, out = run_process([
                 sys.executable, "-m", "photoclust", "organize", str(folder), "--library",
                 str(library), "--model", model, "--json"])

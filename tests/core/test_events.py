@@ -608,3 +608,33 @@ def test_event_corrections_are_read_back_as_their_types(library, tmp_path):
                    (MoveToEvent((ids[0],), home.id), False),
                    (ShiftTimes((ids[1],), 3600), False),
                    (MergeEvents(lisbon.id, (new_event,)), True)]
+
+
+def test_date_words_read_no_photo_row_for_time_shifts_until_a_shift_was_made(library, tmp_path):
+    """Only a ``time_shift`` edit writes a shift: without one in the history, a date word's
+    search asks the small history, not every photo's row (70-150 ms of each date search at a
+    million photos), and after one (even undone) the shifted photos are read again."""
+    from sqlalchemy import event
+
+    folder = tmp_path / "photos"
+    photo(folder, "late.jpg", datetime(2019, 6, 30, 23, 30))
+    index_and_group(library, folder)
+    late = next(iter(queries.photos_taken_in(library, year=2019, month=6)))
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = library.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert queries.shifted_year_months(library) == {}
+        assert not [q for q in statements if "time_shift_s" in q]
+        shift = editing.shift_times(library, [late], 3600)
+        assert queries.shifted_year_months(library) == {late: (2019, 7)}
+        edit_history.undo(library, shift.event_id)
+        statements.clear()
+        assert queries.shifted_year_months(library) == {}
+        assert [q for q in statements if "time_shift_s" in q]  # the history has a shift: read
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)

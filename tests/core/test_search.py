@@ -572,3 +572,40 @@ def test_a_space_kept_by_the_earlier_version_is_used_and_written_again(filled, c
     assert len(_rows_files(library)) == 1
     with np.load(path) as data:
         assert "space" not in data.files and "rows_file" in data.files
+
+
+def _rows_with_reference(texts: list[str], forms: list[str]) -> list[int]:
+    """Whole-word matching as a person reads it: a row matches a form when one of its words
+    (runs of letters and digits) is the form, or the form with "s" or "es" after it."""
+    import re as _re
+
+    rows = []
+    for row, text in enumerate(texts):
+        text = text.lower()
+        for form in forms:
+            if any(_re.search(r"(?<![^\W_])" + _re.escape(form + suffix) + r"(?![^\W_])", text)
+                   for suffix in ("", "s", "es")):
+                rows.append(row)
+                break
+    return rows
+
+
+def test_word_column_finds_whole_words_and_their_plurals_only():
+    texts = ["Holiday/IMG_0012.jpg", "2019/12/dog.jpg", "dogs/beach 12.png", "Hotdogs/x.jpg",
+             "cats/12_b.jpg", "", "Dogés/Ünïcode 12³.jpg", "a b a b/boxes", "dog\nnewline 12"]
+    column = index_module.WordColumn(texts)
+    assert column.rows_with(["dog"]).tolist() == [1, 2, 8]
+    assert column.rows_with(["12"]).tolist() == [1, 2, 4, 8]  # never inside IMG_0012 or 12³
+    assert column.rows_with(["box", "a b"]).tolist() == [7]
+    assert column.rows_with([]).tolist() == []
+    rng = np.random.default_rng(3)
+    alphabet = list("ab s_e.1-2é²/")
+    for _ in range(500):
+        texts = ["".join(rng.choice(alphabet, rng.integers(0, 12))) for _ in range(5)]
+        forms = ["".join(rng.choice(list("abse12é"), rng.integers(1, 3)))
+                 for _ in range(rng.integers(1, 3))]
+        assert column_rows(texts, forms) == _rows_with_reference(texts, forms), (texts, forms)
+
+
+def column_rows(texts, forms):
+    return index_module.WordColumn(texts).rows_with(forms).tolist()

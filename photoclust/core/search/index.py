@@ -13,9 +13,11 @@ changed (an edit, a rename). Over 100,000 photos a query then takes milliseconds
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import re
 import threading
 import time
 import zipfile
@@ -94,24 +96,34 @@ class WordColumn:
         return joined
 
     def rows_with(self, forms: list[str]) -> np.ndarray:
-        """Rows whose text has one of ``forms`` as a whole word, or its plural."""
-        text, positions = self.text, []
+        """Rows whose text has one of ``forms`` as a whole word, or its plural.
+
+        One regular expression per form scans the text in C: it starts with the form itself (so
+        the scan jumps from one occurrence to the next as ``str.find`` does), then asks that no
+        letter or digit comes before it and none after its plural ending. Only whole words come
+        back to Python: a form inside many longer words ("12" in "img_0012") costs no Python
+        step per occurrence (a word search at a million photos took 0.06-1.3 s, docs/search.md).
+        """
+        found = []
         for form in forms:
-            i = text.find(form)
-            while i >= 0:
-                end = i + len(form)
-                for suffix in ("", "s", "es"):
-                    if text.startswith(suffix, end):
-                        after = end + len(suffix)
-                        if (i == 0 or not text[i - 1].isalnum()) and (
-                                after == len(text) or not text[after].isalnum()):
-                            positions.append(i)
-                            break
-                i = text.find(form, i + 1)
-        if not positions:
+            if not form:
+                continue
+            starts = np.fromiter(map(re.Match.start, _whole_word(form).finditer(self.text)),
+                                 dtype=np.int64)
+            if starts.size:  # in text order, so the rows come sorted
+                found.append(np.searchsorted(self.starts, starts, side="right") - 1)
+        if not found:
             return np.zeros(0, np.int64)
-        rows = np.searchsorted(self.starts, np.asarray(positions, np.int64), side="right") - 1
-        return np.unique(rows)
+        rows = np.sort(np.concatenate(found)) if len(found) > 1 else found[0]
+        return rows[np.concatenate([[True], rows[1:] != rows[:-1]])]
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_word(form: str) -> re.Pattern:
+    """``form``, ``forms`` or ``formes`` with neither a letter nor a digit on either side
+    (``[^\\W_]`` is exactly ``str.isalnum``)."""
+    literal = re.escape(form)
+    return re.compile(literal + r"(?<![^\W_]" + literal + r")(?:|s|es)(?![^\W_])")
 
 
 @dataclass
