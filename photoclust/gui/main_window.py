@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import inspect
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
@@ -60,6 +61,10 @@ PAGE_MODULES = {
     "people": "photoclust.gui.pages.people",
     "timeline": "photoclust.gui.pages.timeline",
 }
+#: This long after the window is made, the modules of the pages not shown yet are imported on a
+#: background thread, so that a page's first opening does not pay its import on the GUI thread
+#: (the Map page's, SciPy's modules through the search code, was a 0.14-0.2 s stall); None: never.
+PREFETCH_PAGES_AFTER_MS: int | None = 1500
 #: Page name -> its title, for the tabs and the View menu: they are made when the window opens,
 #: before the page's module is imported (it is imported when the page is first shown).
 PAGE_TITLES = {"photos": "Photos", "viewer": "Viewer", "map": "Map", "review": "Review",
@@ -116,9 +121,36 @@ class PageClasses(Mapping[str, type[Page]]):
     def __init__(self) -> None:
         self._names = [name for name in PAGE_MODULES if page_module_exists(name)]
         self._classes: dict[str, type[Page]] = {}
+        self._prefetch: threading.Thread | None = None
+
+    def prefetch(self) -> threading.Thread:
+        """Import the modules of the pages not asked for yet on a background thread (their
+        classes are still taken on the GUI thread, when a page is first shown). A failed import
+        is left for that first showing to report."""
+        if self._prefetch is None:
+            wanted = [PAGE_MODULES[name] for name in self._names if name not in self._classes]
+
+            def run() -> None:
+                for module_name in wanted:
+                    try:
+                        importlib.import_module(module_name)
+                    except Exception:  # page_class raises it again when the page is shown
+                        log.debug("importing %s ahead failed", module_name, exc_info=True)
+
+            self._prefetch = threading.Thread(target=run, name="photoclust-page-imports",
+                                              daemon=True)
+            self._prefetch.start()
+        return self._prefetch
+
+    @property
+    def prefetching(self) -> threading.Thread | None:
+        """The thread of ``prefetch`` once started, else None."""
+        return self._prefetch
 
     def __getitem__(self, name: str) -> type[Page]:
         if name not in self._classes:
+            if self._prefetch is not None:
+                self._prefetch.join()  # one importer at a time: never two threads in one module
             cls = page_class(name) if name in self._names else None
             if cls is None:
                 raise KeyError(name)
@@ -220,6 +252,8 @@ class MainWindow(QMainWindow):
         self.resize(1320, 820)
         self.show_page("photos")
         self._update_library_state()
+        if PREFETCH_PAGES_AFTER_MS is not None:
+            QTimer.singleShot(PREFETCH_PAGES_AFTER_MS, self, self.page_classes.prefetch)
 
     # --- pages --------------------------------------------------------------------------------
     def register_page(self, page: Page) -> None:

@@ -167,6 +167,59 @@ def test_opening_the_window_imports_only_the_photos_page(gui_library):
     assert lines["after"] == "map ['map', 'photos']"
 
 
+_PREFETCH = """
+import sys
+from PySide6.QtCore import QEventLoop, QTimer
+from photoclust.core.library import open_library
+from photoclust.gui import main_window
+from photoclust.gui.app import create_application
+
+main_window.PREFETCH_PAGES_AFTER_MS = 50
+create_application()
+window = main_window.MainWindow(open_library(sys.argv[1]))
+window.show()
+print("opened", sorted(n for n, m in main_window.PAGE_MODULES.items() if m in sys.modules))
+loop = QEventLoop()
+QTimer.singleShot(500, loop.quit)
+loop.exec()
+started = window.page_classes.prefetching
+print("started", started is not None)
+if started is not None:
+    started.join(120)
+print("later", sorted(n for n, m in main_window.PAGE_MODULES.items() if m in sys.modules))
+print("built", sorted(window.pages))
+window.show_page("map")
+print("map shown", window.current_page.name)
+window.queue.cancel_all()
+window.queue.wait_for_done(10000)
+"""
+
+
+def test_the_other_pages_modules_are_imported_in_the_background_after_the_window_opens(
+        gui_library):
+    """A new process: the window opens with the Photos page's module only; a moment later the
+    other pages' modules are imported on a background thread (their first opening then pays no
+    import on the GUI thread), while no page but Photos is built until it is shown."""
+    done = subprocess.run([sys.executable, "-c", _PREFETCH, str(gui_library.library.path)],
+                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                               "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines()
+                 if line.startswith(("opened", "started", "later", "built", "map")))
+    assert lines["opened"] == "['photos']"
+    assert lines["started"] == "True"
+    assert lines["later"] == str(sorted(main_window_pages()))
+    assert lines["built"] == "['photos']"
+    assert lines["map"] == "shown map"
+
+
+def main_window_pages() -> list[str]:
+    from photoclust.gui.main_window import PAGE_MODULES, page_module_exists
+
+    return [name for name in PAGE_MODULES if page_module_exists(name)]
+
+
 def test_review_and_map_are_disabled_on_an_empty_library(qtbot, library, monkeypatch):
     from photoclust.gui.app import create_application
     from photoclust.gui.main_window import MainWindow
