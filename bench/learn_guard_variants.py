@@ -17,13 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from learn_never_worse import FRACTIONS, RecordingLearner, nine_kinds
-
-from cached_features import load_cached_sets
-from photoclust.core.clustering.algorithms import PhotoKMeans
-from photoclust.core.clustering.choose_k import choose_k
-from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
-from photoclust.research.simulate import simulate_corrections
+from learn_never_worse import RecordingLearner, run, variant_cases
 
 
 class Variant(RecordingLearner):
@@ -60,22 +54,12 @@ class Variant(RecordingLearner):
 
 def main() -> None:
     Variant.variant, starts = sys.argv[1], int(sys.argv[2])
-    for name, X_all, y_all in load_cached_sets(Path("/tmp/pc_features"), sys.argv[3:]):
-        cases = [(name, X_all, y_all, s) for s in range(starts)]
-        cases += [(f"{name} 9 kinds", *nine_kinds(X_all, y_all, s), s) for s in range(starts)]
-        for label, X, y, seed in cases:
-            Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(X)
-            k = 9 if "9 kinds" in label else choose_k(Z, random_state=0)
-            start = PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_
-            log: list = []
-            result = simulate_corrections(Z, y, start, FRACTIONS, max_fraction=0.1,
-                                          learner=Variant(truth=y, log=log))
-            learns = log[1:]
-            worse = [a - b for b, a, _, _ in learns if a < b - 1e-9]
-            curve = " / ".join(f"{p['ari']:.3f}" for p in result.curve)
-            print(f"| {Variant.variant} | {label} | {seed} | {len(learns)} | {len(worse)} | "
-                  f"{min(worse) if worse else 0:+.4f} | {sum(s[2] for s in learns)} / "
-                  f"{sum(s[3] for s in learns)} | {curve} |", flush=True)
+    for label, Z, y, start, seed in variant_cases(starts, sys.argv[3:]):
+        result, learns, worse = run(Z, y, start, "on", 0.1, learner_class=Variant)
+        curve = " / ".join(f"{p['ari']:.3f}" for p in result.curve)
+        print(f"| {Variant.variant} | {label} | {seed} | {len(learns)} | {len(worse)} | "
+              f"{min(worse) if worse else 0:+.4f} | {sum(s[2] for s in learns)} / "
+              f"{sum(s[3] for s in learns)} | {curve} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -76,10 +76,13 @@ def fixed_and_broken(truth, before, after) -> tuple[int, int]:
 CHECKS = {"on": {}, "held-out": {"held_out_check": True}, "off": {"guard_moves": False}}
 
 
-def run(Z, y, start, check: str, max_fraction: float):
+def run(Z, y, start, check: str, max_fraction: float, learner_class=None):
+    """The simulated user's answers and Learns from ``start``: the result, each Learn's
+    ``(ARI before, after, fixed, broken)``, and the drops of the Learns that lowered ARI.
+    ``learner_class``: a ``RecordingLearner`` (the default) or a variant of it."""
     log: list = []
     params = CHECKS[check]
-    learner = RecordingLearner(truth=y, log=log, **params)
+    learner = (learner_class or RecordingLearner)(truth=y, log=log, **params)
     result = simulate_corrections(Z, y, start, FRACTIONS, max_fraction=max_fraction,
                                   learner=learner)
     learns = log[1:]  # the first fit is before any answer: the review queue's, not a Learn
@@ -94,6 +97,18 @@ def nine_kinds(X, y, seed: int):
     rows = np.concatenate([rng.choice(np.flatnonzero(y == kind), size=34 if i < 3 else 33,
                                       replace=False) for i, kind in enumerate(kinds)])
     return X[rows], y[rows]
+
+
+def variant_cases(starts: int, names: list[str]):
+    """The libraries the guard-variant benches try: each cached set whole and as 300 photos of 9
+    kinds, from ``starts`` K-means starts each: ``(label, Z, y, start, seed)``."""
+    for name, X_all, y_all in load_cached_sets(Path("/tmp/pc_features"), names):
+        cases = [(name, X_all, y_all, s) for s in range(starts)]
+        cases += [(f"{name} 9 kinds", *nine_kinds(X_all, y_all, s), s) for s in range(starts)]
+        for label, X, y, seed in cases:
+            Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(X)
+            k = 9 if "9 kinds" in label else choose_k(Z, random_state=0)
+            yield label, Z, y, PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_, seed
 
 
 def main() -> None:
