@@ -134,6 +134,19 @@ def test_page_titles_are_those_of_the_page_classes():
         assert main_window.PAGE_TITLES[name] == main_window.page_class(name).title
 
 
+def _window_script(script: str, library_path, keys: tuple[str, ...]) -> dict[str, str]:
+    """Run ``script`` in a new Python process (offscreen Qt, the library's path as its argument,
+    so that no other test has imported the pages) and return its printed lines that start with
+    one of ``keys``, as ``{first word: the rest}``."""
+    done = subprocess.run([sys.executable, "-c", script, str(library_path)],
+                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                               "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    return dict(line.split(" ", 1) for line in done.stdout.splitlines()
+                if line.startswith(keys))
+
+
 _LAZY_PAGES = """
 import sys
 from photoclust.core.library import open_library
@@ -155,13 +168,7 @@ window.queue.wait_for_done(10000)
 def test_opening_the_window_imports_only_the_photos_page(gui_library):
     """A new process, so that no other test has imported the pages: opening the window imports
     the Photos page's module only, the others on their first visit (their tabs are there)."""
-    done = subprocess.run([sys.executable, "-c", _LAZY_PAGES, str(gui_library.library.path)],
-                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
-                               "PYTHONPATH": str(REPO_ROOT)})
-    assert done.returncode == 0, done.stderr
-    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines()
-                 if line.startswith(("opened", "tabs", "after")))
+    lines = _window_script(_LAZY_PAGES, gui_library.library.path, ("opened", "tabs", "after"))
     assert lines["opened"] == "['photos']"
     assert lines["tabs"] == "7 Map"
     assert lines["after"] == "map ['map', 'photos']"
@@ -200,13 +207,8 @@ def test_the_other_pages_modules_are_imported_in_the_background_after_the_window
     """A new process: the window opens with the Photos page's module only; a moment later the
     other pages' modules are imported on a background thread (their first opening then pays no
     import on the GUI thread), while no page but Photos is built until it is shown."""
-    done = subprocess.run([sys.executable, "-c", _PREFETCH, str(gui_library.library.path)],
-                          capture_output=True, text=True, timeout=180, cwd=REPO_ROOT,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
-                               "PYTHONPATH": str(REPO_ROOT)})
-    assert done.returncode == 0, done.stderr
-    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines()
-                 if line.startswith(("opened", "started", "later", "built", "map")))
+    lines = _window_script(_PREFETCH, gui_library.library.path,
+                           ("opened", "started", "later", "built", "map"))
     assert lines["opened"] == "['photos']"
     assert lines["started"] == "True"
     assert lines["later"] == str(sorted(main_window_pages()))
