@@ -234,8 +234,9 @@ def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult
     for fid, pid in s.execute(select(FaceCannotLink.face_id, FaceCannotLink.person_id)):
         links[fid].add(pid)
     active = set(s.scalars(select(Person.id).where(Person.active.is_(True))))
+    run = _Run(s, ids, persons, vectors, photos, links, active)
 
-    result.joined = _join(s, ids, persons, vectors, photos, links, active, threshold)
+    result.joined = _join(run, threshold)
     rest = np.flatnonzero(persons < 0)
     if len(rest):
         ri, rj, rd = near_pairs(vectors[rest], None, threshold)
@@ -264,18 +265,14 @@ def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult
             s.flush()
             active.add(person.id)
             for m in members.tolist():
-                confidence = round(float(same[m]) / max(1, int(degree[m])), 4)
-                persons[rest[m]] = person.id
-                s.execute(update(Face).where(Face.id == int(ids[rest[m]]))
-                          .values(person_id=person.id, source=FaceSource.AUTO,
-                                  confidence=confidence))
+                run.place(int(rest[m]), person.id,
+                          round(float(same[m]) / max(1, int(degree[m])), 4))
             result.new_people += 1
             result.in_new_people += len(members)
         # A face left alone by Chinese whispers may still be near a new person's faces.
-        result.joined += _join(s, ids, persons, vectors, photos, links, active, threshold)
+        result.joined += _join(run, threshold)
         if MAJORITY_THRESHOLD is not None:
-            result.joined += attach_by_majority(s, ids, persons, vectors, photos, links, active,
-                                                MAJORITY_THRESHOLD)
+            result.joined += attach_by_majority(run, MAJORITY_THRESHOLD)
     result.alone = int((persons < 0).sum())
     s.flush()
     refresh_covers(s)
@@ -338,17 +335,50 @@ def one_face_per_photo(labels: np.ndarray, photos: np.ndarray, support: np.ndarr
     return labels
 
 
-def _join(s: Session, ids: np.ndarray, persons: np.ndarray, vectors: np.ndarray,
-          photos: np.ndarray, links: dict[int, set[int]], active: set[int],
-          threshold: float) -> int:
+@dataclass
+class _Run:
+    """The faces of one grouping run (in id order) and what limits placing one automatically."""
+
+    s: Session
+    ids: np.ndarray
+    persons: np.ndarray   # each face's person, -1 for none; updated as faces are placed
+    vectors: np.ndarray
+    photos: np.ndarray
+    links: dict[int, set[int]]  # face id -> the people the user said it is not
+    active: set[int]
+
+    def taken(self) -> set[tuple[int, int]]:
+        """``(person, photo)`` of every placed face."""
+        placed = self.persons >= 0
+        return set(zip(self.persons[placed].tolist(), self.photos[placed].tolist()))
+
+    def may_join(self, row: int, person: int, taken: set[tuple[int, int]]) -> bool:
+        """Whether the face of ``row`` may join ``person`` automatically: an active person the
+        user did not say it is not, holding no face of its photo."""
+        return (person in self.active and person not in self.links.get(int(self.ids[row]), ())
+                and (person, int(self.photos[row])) not in taken)
+
+    def place(self, row: int, person: int, confidence: float,
+              taken: set[tuple[int, int]] | None = None) -> None:
+        """Put the face of ``row`` in ``person`` as the grouping's (``source`` auto)."""
+        self.persons[row] = person
+        if taken is not None:
+            taken.add((person, int(self.photos[row])))
+        self.s.execute(update(Face).where(Face.id == int(self.ids[row]))
+                       .values(person_id=person, source=FaceSource.AUTO, confidence=confidence))
+
+
+def _join(run: _Run, threshold: float) -> int:
     """Faces in no person join the person most of their near placed faces are in, but not one
-    holding a face of their photo (``persons`` is updated in place). Returns how many joined."""
+    holding a face of their photo (``run.persons`` is updated in place). Returns how many
+    joined."""
+    persons = run.persons
     pool = np.flatnonzero(persons < 0)
     placed = np.flatnonzero(persons >= 0)
     if not len(pool) or not len(placed):
         return 0
-    taken = set(zip(persons[placed].tolist(), photos[placed].tolist()))
-    pi, pj, pd = near_pairs(vectors[pool], vectors[placed], threshold)
+    taken = run.taken()
+    pi, pj, pd = near_pairs(run.vectors[pool], run.vectors[placed], threshold)
     order = np.lexsort((pd, pi))
     by_face: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for k in order.tolist():
@@ -357,20 +387,14 @@ def _join(s: Session, ids: np.ndarray, persons: np.ndarray, vectors: np.ndarray,
             by_face[row].append((int(persons[placed[pj[k]]]), float(pd[k])))
     joined = 0
     for row, near in by_face.items():
-        allowed = [(p, d) for p, d in near
-                   if p in active and p not in links.get(int(ids[row]), ())
-                   and (p, int(photos[row])) not in taken]
+        allowed = [(p, d) for p, d in near if run.may_join(row, p, taken)]
         if not allowed:
             continue
         votes: dict[int, list[float]] = defaultdict(list)
         for p, d in allowed:
             votes[p].append(d)
         person = min(votes, key=lambda p: (-len(votes[p]), min(votes[p])))
-        confidence = round(len(votes[person]) / len(near), 4)
-        persons[row] = person
-        taken.add((person, int(photos[row])))
-        s.execute(update(Face).where(Face.id == int(ids[row]))
-                  .values(person_id=person, source=FaceSource.AUTO, confidence=confidence))
+        run.place(row, person, round(len(votes[person]) / len(near), 4), taken)
         joined += 1
     return joined
 
@@ -403,23 +427,22 @@ def nearest_faces(vectors: np.ndarray, rows: np.ndarray, k: int = VOTERS
     return out_i, out_d
 
 
-def attach_by_majority(s: Session, ids: np.ndarray, persons: np.ndarray, vectors: np.ndarray,
-                       photos: np.ndarray, links: dict[int, set[int]], active: set[int],
-                       threshold: float = 0.6) -> int:
+def attach_by_majority(run: _Run, threshold: float = 0.6) -> int:
     """Faces still in no person after ``_join`` (no placed face nearer than ``THRESHOLD``) join
     the person holding more than half of their ``VOTERS`` nearest faces when the nearest of
     those is nearer than ``threshold`` (0.6, dlib's own figure): a face a little apart from a
     person whose faces are all around it. Not a person the user said it is not, one holding a
     face of its photo, or an inactive one; the faces here are never unsure (they are not
-    grouped). ``persons`` is updated in place. Measured (docs/people.md, "Faces alone",
+    grouped). ``run.persons`` is updated in place. Measured (docs/people.md, "Faces alone",
     faces_lfw): 24 faces alone -> 15, BCubed F 0.977 -> 0.981 with no answer, better on every
     half of the people; every face alone there is over 0.5 from all the others."""
+    persons = run.persons
     pool = np.flatnonzero(persons < 0)
     if not len(pool) or not (persons >= 0).any():
         return 0
-    taken = set(zip(persons[persons >= 0].tolist(), photos[persons >= 0].tolist()))
+    taken = run.taken()
     # Every face votes with the people as they were before this step.
-    near, dist = nearest_faces(vectors, pool)
+    near, dist = nearest_faces(run.vectors, pool)
     owners = persons[near]
     voters = near.shape[1]
     joined = 0
@@ -431,14 +454,9 @@ def attach_by_majority(s: Session, ids: np.ndarray, persons: np.ndarray, vectors
         best = int(np.argmax(counts))
         person, votes = int(values[best]), int(counts[best])
         if (2 * votes <= voters or float(dist[k][owners[k] == person].min()) >= threshold
-                or person not in active or person in links.get(int(ids[row]), ())
-                or (person, int(photos[row])) in taken):
+                or not run.may_join(row, person, taken)):
             continue
-        persons[row] = person
-        taken.add((person, int(photos[row])))
-        s.execute(update(Face).where(Face.id == int(ids[row]))
-                  .values(person_id=person, source=FaceSource.AUTO,
-                          confidence=round(votes / voters, 4)))
+        run.place(row, person, round(votes / voters, 4), taken)
         joined += 1
     return joined
 
