@@ -1,13 +1,12 @@
 """Organize with people: the faces search serial and after clustering (as before issue #26's
-change), in threads after clustering (the default), and in threads beside the embedding (opt-in:
-``PHOTOCLUST_FACES_BESIDE=1``), as fresh processes on the same 12 MP JPEGs, interleaved; then
+change) and in threads after clustering (the default), as fresh processes on the same 12 MP
+JPEGs, interleaved; then
 the faces stage alone (``FacesJob`` on an indexed library) in one thread and in one per core,
 interleaved.
 
 Each organize line: wall seconds, photos/s, CPU ms per photo of the whole process (user + system:
 the figure a shared machine disturbs least), the cores it used on average, and the faces stage's
-own seconds (what remained after clustering; beside the embedding most of the search is done
-before). The faces stored are compared between the runs (counts and boxes).
+own seconds. The faces stored are compared between the runs (counts and boxes).
 
     python bench/organize_faces.py [--n 200] [--pairs 2] [--photos DIR]
 """
@@ -31,10 +30,9 @@ from embed_speed import make_photos, run_process  # noqa: E402
 
 from machine_info import describe_machine  # noqa: E402
 
-VARIANTS = {  # name: (PHOTOCLUST_FACES_WORKERS, PHOTOCLUST_FACES_BESIDE)
-    "serial, after clustering (before)": ("1", "0"),
-    "threads, after clustering (now)": ("0", "0"),
-    "threads, beside the embedding (opt-in)": ("0", "1"),
+VARIANTS = {  # name: PHOTOCLUST_FACES_WORKERS
+    "serial, after clustering (before)": "1",
+    "threads, after clustering (now)": "0",
 }
 
 
@@ -105,10 +103,9 @@ def main() -> None:
         rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in VARIANTS}
         faces: dict[str, list[tuple]] = {}
         for pair in range(0 if args.alone_only else args.pairs):
-            for name, (workers, beside) in VARIANTS.items():
+            for name, workers in VARIANTS.items():
                 os.environ["PHOTOCLUST_FACES_WORKERS"] = workers
-                os.environ["PHOTOCLUST_FACES_BESIDE"] = beside
-                library = work / f"lib{pair}-{workers}-{beside}.sqlite"
+                library = work / f"lib{pair}-{workers}.sqlite"
                 seconds, _peak, cpu, out = run_process([
                     sys.executable, "-m", "photoclust", "organize", str(photos), "--library",
                     str(library), "--model", args.model, "--json"])
@@ -119,8 +116,7 @@ def main() -> None:
                       f"photos/s, {1000 * cpu / args.n:.0f} ms CPU per photo, "
                       f"{cpu / seconds:.2f} cores, faces stage {report['faces']['seconds']:.1f}"
                       f" s; {len(faces[name])} faces; {load_line()}", flush=True)
-            for key in ("PHOTOCLUST_FACES_WORKERS", "PHOTOCLUST_FACES_BESIDE"):
-                os.environ.pop(key, None)
+            os.environ.pop("PHOTOCLUST_FACES_WORKERS", None)
         alone = faces_alone(photos, work, args.pairs)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -276,8 +276,7 @@ def test_faces_of_three_people_are_grouped_as_three_people(library, dataset, tmp
 
 
 def test_organize_cancelled_in_the_faces_stage_resumes_there(library, tmp_path, monkeypatch):
-    """Cancelled once a batch of faces is stored (by the search beside the embedding or by the
-    faces stage after clustering, whichever stores it): that batch is kept, the next Organize
+    """Cancelled once the faces stage has stored a batch: that batch is kept, the next Organize
     searches the other photos only."""
     from photoclust.core.organize.pipeline import OrganizeJob
 

@@ -109,15 +109,12 @@ class FacesJob(Job[FacesResult]):
     title = "Finding faces"
 
     def __init__(self, library: Library, finder: FaceFinder | None = None, group: bool = True,
-                 workers: int | None = None, earlier: FacesResult | None = None):
+                 workers: int | None = None):
         self.library = library
         self.finder = finder or FaceFinder()
         self.group = group
         #: Threads searching each batch (``default_workers()`` when ``None``).
         self.workers = max(1, workers) if workers is not None else default_workers()
-        #: What a search beside the embedding did in this Organize (``organize.pipeline``): its
-        #: photos count as this run's (not as searched before) and the result goes on from it.
-        self.earlier = earlier
 
     def prepare(self) -> None:
         try:
@@ -127,30 +124,28 @@ class FacesJob(Job[FacesResult]):
 
     def run(self, ctx: JobContext) -> FacesResult:
         started = time.monotonic()
-        result = self.earlier if self.earlier is not None else FacesResult()
-        earlier = result.photos + len(result.skipped)
+        result = FacesResult()
         todo = photos_to_search(self.library)
-        result.already = max(0, present_count(self.library) - len(todo) - earlier)
-        total = earlier + len(todo)
-        ctx.report(earlier, total, f"{result.faces} faces in {earlier} photos" if earlier else "")
-        done = self.search(ctx, todo, result, done=earlier, total=total)
+        result.already = present_count(self.library) - len(todo)
+        total = len(todo)
+        ctx.report(0, total, "")
+        done = self._search_all(ctx, todo, result)
         if self.group:
             ctx.raise_if_cancelled()
             ctx.report(done, total, "grouping into people")
             result.grouping = group_faces(self.library)
             with write_session(self.library) as s:
                 result.clusters_named = name_clusters_of_people(s)
-        result.seconds += time.monotonic() - started
+        result.seconds = time.monotonic() - started
         return result
 
-    def search(self, ctx: JobContext, todo: list, result: FacesResult, done: int = 0,
-               total: int | None = None) -> int:
+    def _search_all(self, ctx: JobContext, todo: list, result: FacesResult) -> int:
         """Search ``todo`` (``photos_to_search`` rows) batch by batch, each batch's photos in
         ``workers`` threads and stored in one transaction in their order; counts into
-        ``result``. Returns ``done`` plus the photos searched."""
+        ``result``. Returns the photos searched."""
+        done, total = 0, len(todo)
         if not todo:
             return done
-        total = total if total is not None else done + len(todo)
         self.finder.load()
         workers = min(self.workers, BATCH, len(todo))
         pool = (ThreadPoolExecutor(workers, thread_name_prefix="photoclust-faces")
@@ -186,7 +181,7 @@ class FacesJob(Job[FacesResult]):
 
     def _store(self, batch, found) -> None:
         with self.library.session() as s:
-            # The write lock first: indexing and embedding may write beside this (Organize).
+            # The write lock first, as every batch writer takes it (an edit may write meanwhile).
             s.connection(execution_options=WRITE_LOCK)
             ids = [item[0] for item in batch]
             for part in chunks(ids):

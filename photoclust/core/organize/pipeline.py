@@ -5,12 +5,7 @@ indexing has committed, batch after batch: the library is the queue between the 
 rows are picked up by id as each indexing batch commits), so memory stays bounded whatever the
 number of photos, and both stages still commit batch by batch. An interrupted ``organize``
 resumes where it stopped: indexing skips unchanged files, embedding skips embedded contents, and
-clustering (one call at the end) reruns over whatever is embedded. Then the faces stage
-(``FacesJob``, when the library's ``faces`` setting is on) searches photos in one thread per core
-and groups the faces into people. With ``FACES_BESIDE`` the search runs in a thread of its own
-beside indexing and embedding instead, taking photos as indexing commits them; once clustering
-is done it stops at its next batch and the faces stage goes on from there. See
-docs/performance.md.
+clustering (one call at the end) reruns over whatever is embedded. See docs/performance.md.
 """
 from __future__ import annotations
 
@@ -28,7 +23,7 @@ from photoclust.core.embedding.engine import EmbedItem, EmbedJob, EmbedResult, i
 from photoclust.core.embedding.store import library_model
 from photoclust.core.events.job import EventsJob, EventsResult
 from photoclust.core.faces.detect import FaceModelError
-from photoclust.core.faces.job import FacesJob, FacesResult, photos_to_search
+from photoclust.core.faces.job import FacesJob, FacesResult
 from photoclust.core.jobs import (
     Cancelled,
     Job,
@@ -45,12 +40,6 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 """Longest wait for the next indexing batch before looking for new photos anyway."""
-
-FACES_BESIDE = os.environ.get("PHOTOCLUST_FACES_BESIDE", "0") == "1"
-"""Search faces beside indexing and embedding (``PHOTOCLUST_FACES_BESIDE=1``) instead of after
-clustering. Off: on 2 cores (docs/performance.md, 7 Dec 2026) the search in one thread per core
-after clustering was as fast (11.1-11.7 against 10.1-10.8 photos/s) with 6-8 % less CPU, since
-the faces threads beside ONNX Runtime's own made both cost more."""
 
 PREPARING_MODEL = "Preparing the model (once, about half a minute)…"
 """Said (stage ``prepare``) while the model is built for ONNX Runtime on the first run."""
@@ -109,7 +98,6 @@ class _Indexing:
 
     def __init__(self, scan_job: ScanJob, parent: JobContext):
         self.committed = threading.Event()  # set after every indexing batch and at the end
-        self.faces_wake = threading.Event()  # the same, for the faces search beside
         self.finished = threading.Event()
         self.progress = Progress(0, 0, stage="index")
         self.embedded = 0  # photos embedded so far, shown with indexing's progress
@@ -122,7 +110,6 @@ class _Indexing:
     def _on_report(self, progress: Progress) -> None:
         self.progress = progress
         self.committed.set()
-        self.faces_wake.set()
 
     def _run(self, scan_job: ScanJob) -> None:
         try:
@@ -132,7 +119,6 @@ class _Indexing:
         finally:
             self.finished.set()
             self.committed.set()
-            self.faces_wake.set()
 
     def start(self) -> None:
         self._thread.start()
@@ -147,61 +133,6 @@ class _Indexing:
             raise self.error
         assert self.result is not None
         return self.result
-
-
-class _FacesBeside:
-    """The faces search in a thread of its own while indexing, embedding and clustering run: the
-    photos indexing has committed, batch after batch (``FacesJob.search``, stored as it goes),
-    until indexing has ended and every photo there was then is searched, or until stopped (at a
-    batch's end). It reports nothing (the embedding's progress is shown meanwhile); the faces
-    stage that follows counts what it did and searches whatever is left."""
-
-    def __init__(self, job: FacesJob, parent: JobContext, indexing: _Indexing):
-        self.job = job
-        self.result = FacesResult()
-        self.error: BaseException | None = None
-        self.ctx = StageContext(parent, "faces", on_report=lambda progress: None)
-        self._indexing = indexing
-        self._thread = threading.Thread(target=self._run, name="photoclust-faces-beside",
-                                        daemon=True)
-
-    def _run(self) -> None:
-        started = time.monotonic()
-        try:
-            last_id = 0
-            while True:
-                finished = self._indexing.finished.is_set()  # before the query, as embedding
-                self._indexing.faces_wake.clear()
-                todo = photos_to_search(self.job.library, after_id=last_id)
-                if todo:
-                    self.job.search(self.ctx, todo, self.result)
-                    last_id = todo[-1][0]
-                if finished:
-                    return
-                self.ctx.raise_if_cancelled()
-                self._indexing.faces_wake.wait(POLL_SECONDS)
-        except Cancelled:
-            pass
-        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
-            self.error = exc
-        finally:
-            self.result.seconds = time.monotonic() - started
-
-    def load_and_start(self) -> None:
-        """Load the face models here (in the calling thread, after the image model: two ONNX
-        exports of a first run do not run at once) and start searching; a face model that
-        cannot be loaded is kept as ``error`` for the faces stage to say."""
-        try:
-            self.job.finder.load()
-        except FaceModelError as exc:
-            self.error = exc
-            return
-        self._thread.start()
-
-    def stop_and_wait(self) -> None:
-        self.ctx.stop()
-        if self._thread.is_alive():
-            self._thread.join()
 
 
 class OrganizeJob(Job[OrganizeResult]):
@@ -237,73 +168,43 @@ class OrganizeJob(Job[OrganizeResult]):
         if not self._any_photo():
             raise JobError(self._no_photos_sentence())  # before the model is loaded for nothing
         indexing = _Indexing(self.scan_job, ctx)
-        faces_job, faces_error = self._faces_job()
-        beside = (_FacesBeside(faces_job, ctx, indexing)
-                  if faces_job is not None and FACES_BESIDE else None)
         started = time.monotonic()
         indexing.start()
         try:
-            try:
-                if self.embed_job.needs_building():
-                    ctx.report(0, 0, PREPARING_MODEL, stage="prepare")
-                self.embed_job.load()  # while the first photos are being indexed
-                if beside is not None:
-                    beside.load_and_start()
-                embedded = self._embed_while_indexing(ctx, indexing)
-            finally:
-                indexing.stop_and_wait()  # at once if embedding failed; else indexing is over
-            scanned = indexing.outcome()
-            ctx.raise_if_cancelled()
-            _, with_vector, _ = self.embed_job.select_work()
-            embedded.already = max(0, with_vector - embedded.embedded)
-            embedded.seconds = time.monotonic() - started
-            log.info("indexed and embedded in %.1f s: %d embedded with %s on %s",
-                     embedded.seconds, embedded.embedded, embedded.model, embedded.device)
-            if not with_vector:
-                raise JobError(self._no_photos_sentence(scanned))
-            self.cluster_job.prepare()  # needs the embeddings, so only now
-            clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
+            if self.embed_job.needs_building():
+                ctx.report(0, 0, PREPARING_MODEL, stage="prepare")
+            self.embed_job.load()  # while the first photos are being indexed
+            embedded = self._embed_while_indexing(ctx, indexing)
         finally:
-            if beside is not None:
-                beside.stop_and_wait()  # at its batch's end: what it searched is stored
-        faces = faces_error or self._find_faces(ctx, faces_job, beside)
+            indexing.stop_and_wait()  # at once if embedding failed; else indexing is over
+        scanned = indexing.outcome()
+        ctx.raise_if_cancelled()
+        _, with_vector, _ = self.embed_job.select_work()
+        embedded.already = max(0, with_vector - embedded.embedded)
+        embedded.seconds = time.monotonic() - started
+        log.info("indexed and embedded in %.1f s: %d embedded with %s on %s", embedded.seconds,
+                 embedded.embedded, embedded.model, embedded.device)
+        if not with_vector:
+            raise JobError(self._no_photos_sentence(scanned))
+        self.cluster_job.prepare()  # needs the embeddings, so only now
+        clustered = self.cluster_job.run(StageContext(ctx, "cluster"))
+        faces = self._find_faces(ctx)
         events = EventsJob(self.library).run(StageContext(ctx, "events"))
         return OrganizeResult(scanned, embedded, clustered, faces, events)
 
-    def _faces_job(self) -> tuple[FacesJob | None, FacesResult | None]:
-        """The faces stage's job, or ``(None, None)`` when the library's ``faces`` setting is
-        off, or ``(None, result)`` saying why faces cannot be searched (a face model missing)."""
+    def _find_faces(self, ctx: JobContext) -> FacesResult | None:
+        """The faces stage (docs/people.md). A face model missing or damaged is one sentence in
+        the result: the rest of Organize is done and kept."""
         enabled = self.faces
         if enabled is None:
             from photoclust.core.organize.settings import load_settings
 
             enabled = load_settings(self.library).faces
         if not enabled:
-            return None, None
+            return None
         job = FacesJob(self.library)
         try:
             job.finder.check()
-        except FaceModelError as exc:
-            log.warning("faces not searched: %s", exc)
-            return None, FacesResult(error=str(exc))
-        return job, None
-
-    def _find_faces(self, ctx: JobContext, job: FacesJob | None,
-                    beside: _FacesBeside | None) -> FacesResult | None:
-        """The faces stage (docs/people.md): goes on from the search beside the embedding (the
-        photos it did count as this run's) and groups the faces. A face model missing or
-        damaged is one sentence in the result: the rest of Organize is done and kept."""
-        if job is None:
-            return None
-        ctx.raise_if_cancelled()
-        if beside is not None:
-            if isinstance(beside.error, FaceModelError):
-                log.warning("faces not searched: %s", beside.error)
-                return FacesResult(error=str(beside.error))
-            if beside.error is not None:
-                raise beside.error
-            job.earlier = beside.result
-        try:
             return job.run(StageContext(ctx, "faces"))
         except FaceModelError as exc:
             log.warning("faces not searched: %s", exc)
