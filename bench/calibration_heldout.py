@@ -26,13 +26,18 @@ ECE a perfectly calibrated number would still show on that many photos (right dr
 shown probability, mean of 20 draws). ``--fit`` prints the coefficients to ship (fitted on every
 single-set collection) and the shift fitted for the shipped model. ``--speed N`` times the
 confidences of N photos.
+``--siblings`` measures, before any answer, features that see sibling clusters (two clusters
+likely to be halves of one kind: ``SIBLING_RULES``): the margin against the nearest centre that
+is not a sibling, the library's agreement with a neighbour in a sibling counted as agreeing, or
+both, in place of the shipped ones; the model refitted leave one set out the same way
+(docs/learning.md: measured, not adopted).
 
 "Accuracy known" is the ECE before any answer with the model's intercept shifted so that the
 collection's mean number equals its true share right (what any estimate of a collection's
 accuracy could reach at best, the slope left as it is).
 
     python bench/calibration_heldout.py [--features DIR] [--cache DIR] [--per-set 6] [--seed 0]
-        [--train-seeds 1 ...] [--fit] [--speed 100000]
+        [--train-seeds 1 ...] [--fit] [--speed 100000] [--siblings]
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ from cached_features import load_cached_sets
 from machine_info import describe_machine
 from photoclust.core.clustering.calibration import (
     FEATURES,
+    NEIGHBOURS,
     NO_SHIFT,
     SHIPPED_MODEL,
     AnswerShift,
@@ -59,9 +65,10 @@ from photoclust.core.clustering.calibration import (
     confidence_features,
     fit_answer_shift,
     fit_confidence_model,
+    nearest_clustered,
 )
 from photoclust.core.clustering.job import cluster_embeddings
-from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
+from photoclust.core.clustering.preprocess import EmbeddingPreprocessor, unit_rows
 from photoclust.research.simulate import simulate_corrections
 
 BINS = 10
@@ -237,6 +244,129 @@ def accuracy_known(conf: np.ndarray, right: np.ndarray) -> float:
     return ece(1 / (1 + np.exp(-(logit + shift))), right[ok])
 
 
+def _neighbour_flow(Z: np.ndarray, col: np.ndarray, k: int) -> np.ndarray:
+    """``(k, k)`` counts: photos of cluster ``a`` with a nearest photo in cluster ``b``."""
+    nn = nearest_clustered(Z, col, np.arange(col.size))
+    flow = np.zeros((k, k))
+    valid = nn >= 0
+    np.add.at(flow, (np.repeat(col, NEIGHBOURS)[valid.ravel()], col[nn[valid]]), 1)
+    return flow
+
+
+def _mutual(score: np.ndarray) -> np.ndarray:
+    """Pairs ``(a, b)`` where each is the other's best by ``score`` (its diagonal ignored)."""
+    score = score.astype(np.float64).copy()
+    np.fill_diagonal(score, -np.inf)
+    best = np.argmax(score, axis=1)
+    pairs = np.zeros(score.shape, dtype=bool)
+    for a, b in enumerate(best):
+        if best[b] == a and np.isfinite(score[a, b]):
+            pairs[a, b] = pairs[b, a] = True
+    return pairs
+
+
+#: Which clusters count as siblings (halves of one kind), each without a constant:
+#: ``centres``: mutual nearest centres; ``neighbours``: the two clusters each send most of their
+#: photos' nearest photos to (a dense boundary), mutually; ``truth``: the same majority kind
+#: (known only here: the most any sibling rule could give).
+SIBLING_RULES = ("centres", "neighbours", "truth")
+
+
+def sibling_pairs(c: dict, rule: str) -> np.ndarray:
+    labels = c["labels"]
+    classes = np.unique(labels)
+    col = np.searchsorted(classes, labels)
+    k = classes.size
+    Z = unit_rows(np.asarray(c["Z"], dtype=np.float32)).astype(np.float64)
+    if rule == "centres":
+        sums = np.stack([Z[col == j].sum(axis=0) for j in range(k)])
+        centres = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+        return _mutual(centres @ centres.T)
+    if rule == "neighbours":
+        flow = _neighbour_flow(Z, col, k)
+        pairs = _mutual(flow)
+        return pairs & (flow > 0) & (flow.T > 0)
+    majority = []
+    for j in range(k):
+        kinds, counts = np.unique(c["y"][col == j], return_counts=True)
+        majority.append(kinds[np.argmax(counts)])
+    pairs = np.equal.outer(majority, majority)
+    np.fill_diagonal(pairs, False)
+    return pairs
+
+
+def sibling_features(c: dict, pairs: np.ndarray, which: str) -> np.ndarray:
+    """The shipped features with the margin (``which`` "margin" or "both") taken against the
+    nearest centre that is not a sibling, and the library's agreement ("agreement" or "both")
+    counting a nearest photo in a sibling cluster as agreeing."""
+    features = c["features"].copy()
+    ok = np.isfinite(features).all(axis=1)
+    labels = c["labels"]
+    classes = np.unique(labels)
+    col = np.searchsorted(classes, labels)
+    Z = unit_rows(np.asarray(c["Z"], dtype=np.float32)).astype(np.float64)
+    if which in ("margin", "both"):
+        sums = np.stack([Z[col == j].sum(axis=0) for j in range(classes.size)])
+        norms2 = (sums ** 2).sum(axis=1)
+        raw = Z @ sums.T
+        rows = np.arange(col.size)
+        own_dot = raw[rows, col]
+        own = (own_dot - 1.0) / np.sqrt(np.maximum(norms2[col] - 2.0 * own_dot + 1.0, 1e-24))
+        others = raw / np.sqrt(norms2)[None, :]
+        others[rows, col] = -np.inf
+        others[pairs[col]] = -np.inf
+        features[ok, 0] = (own - others.max(axis=1))[ok]
+    if which in ("agreement", "both"):
+        nn = nearest_clustered(Z, col, np.arange(col.size))
+        valid = nn >= 0
+        near = col[np.maximum(nn, 0)]
+        agree = ((near == col[:, None]) | pairs[col[:, None], near]) & valid
+        features[ok, 1] = float((agree.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)).mean())
+    return features
+
+
+def siblings(collections: list[dict], fitted_on: list[dict], sets: dict) -> None:
+    """Before any answer, leave one set out as the main table: the shipped features, then each
+    ``SIBLING_RULES`` rule with the sibling margin, the sibling agreement and both."""
+    singles = [c for c in collections if c["kind"] == "single"]
+    print("\nsiblings: sibling pairs found (same majority kind / not / same kind missed)")
+    for rule in SIBLING_RULES[:-1]:
+        found = [0, 0, 0]
+        for c in collections:
+            pairs = sibling_pairs(c, rule)
+            truth = sibling_pairs(c, "truth")
+            found[0] += int((pairs & truth).sum() // 2)
+            found[1] += int((pairs & ~truth).sum() // 2)
+            found[2] += int((~pairs & truth).sum() // 2)
+        print(f"  {rule}: {found[0]} / {found[1]} / {found[2]}")
+    print("siblings, before any answer: mean / worst ECE [within 0.05]")
+    print("| features | " + " | ".join(list(sets) + ["mixtures"]) + " | single-set within 0.05 |")
+    print("|---|" + "---|" * (len(sets) + 2))
+    variants = [("shipped", None, None)] + [(f"{rule}, {which}", rule, which)
+                                            for rule in SIBLING_RULES
+                                            for which in ("margin", "agreement", "both")]
+    for name, rule, which in variants:
+        every = {id(c): c for c in collections + fitted_on}
+        for c in every.values():
+            c["sibling_features"] = (c["features"] if rule is None else
+                                     sibling_features(c, sibling_pairs(c, rule), str(which)))
+        cells, within = [], 0
+        for held in list(sets) + ["mixtures"]:
+            if held == "mixtures":
+                train, tests = fitted_on, [c for c in collections if c["kind"] == "mix"]
+            else:
+                train = [c for c in fitted_on if held not in c["sets"]]
+                tests = [c for c in singles if c["sets"] == [held]]
+            model = fit_confidence_model([c["sibling_features"] for c in train],
+                                         [c["right"] for c in train])
+            errors = np.array([ece(ConfidenceCalibrator().predict(
+                score(model, c["sibling_features"])), c["right"]) for c in tests])
+            count = int((errors <= 0.05).sum())
+            within += count if held != "mixtures" else 0
+            cells.append(f"{np.nanmean(errors):.3f} / {np.nanmax(errors):.3f} [{count}]")
+        print(f"| {name} | " + " | ".join(cells) + f" | {within} of {len(singles)} |", flush=True)
+
+
 def speed(n: int, k: int = 100) -> None:
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(k, 128))
@@ -264,6 +394,8 @@ def main() -> None:
                         help="print the model and shift fitted on every single-set collection")
     parser.add_argument("--speed", type=int, default=0, metavar="N",
                         help="also time the confidences of N synthetic photos")
+    parser.add_argument("--siblings", action="store_true",
+                        help="also measure features that see sibling clusters (before answers)")
     args = parser.parse_args()
     print(f"machine: {describe_machine()}")
     started = time.monotonic()
@@ -358,6 +490,8 @@ def main() -> None:
             right = np.concatenate([c["after_conf"][-1][1] for c in tests])
             print(f"reliability, {held}, after 5 % answers:")
             print("\n".join(reliability(conf, right)))
+    if args.siblings:
+        siblings(collections, fitted_on, sets)
     if args.speed:
         speed(args.speed)
     print(f"total {time.monotonic() - started:.0f} s")
