@@ -25,9 +25,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from faces_lfw import faces_lfw  # noqa: E402
 from people import bcubed_f  # noqa: E402  (BCubed F as bench/people.py scores people)
 
+from faces_lfw import faces_lfw  # noqa: E402
 from machine_info import describe_machine  # noqa: E402
 
 

@@ -20,7 +20,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from faces_lfw import faces_lfw  # noqa: E402
-
 from machine_info import describe_machine  # noqa: E402
 
 

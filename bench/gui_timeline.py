@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from events import synthetic_rows
-from timeline_bench import grouped_library, pump_until, timeline_page, wait_for
 
 from machine_info import describe_machine
+from timeline_bench import grouped_library, pump_until, timeline_page, wait_for
 
 
 def main() -> None:

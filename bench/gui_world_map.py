@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from events import synthetic_rows
-from timeline_bench import grouped_library, pump_until, timeline_page, wait_for
 
 from machine_info import describe_machine
 from photoclust.core.events.world_map import read_positions
+from timeline_bench import grouped_library, pump_until, timeline_page, wait_for
 
 
 def rows_with_gps(n: int, rng) -> list[dict]:

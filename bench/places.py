@@ -18,10 +18,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from places_signs import add_datasets_option, photos_with_gps, right_place
-
 from machine_info import describe_machine
 from photoclust.core.events.places import Geocoder
+from places_signs import add_datasets_option, photos_with_gps, right_place
 
 
 def main() -> None:
