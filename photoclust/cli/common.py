@@ -158,6 +158,14 @@ def photo_ids_by_paths(library: Library, paths: list[str], nothing_done: str) ->
     return [found[p].id for p in paths]
 
 
+def edit_of_photos(paths: list[str], nothing_done: str,
+                   operation: Callable[[Library, list[int]], EditResult]
+                   ) -> Callable[[Library], EditResult]:
+    """The edit (for ``run_edit``) ``operation(library, ids)`` of the photos at ``paths``; a
+    path the library does not hold stops it first (``photo_ids_by_paths``, ``nothing_done``)."""
+    return lambda library: operation(library, photo_ids_by_paths(library, paths, nothing_done))
+
+
 def print_json(obj: Any) -> None:
     """``obj`` as JSON on stdout; every control character is a JSON escape (``\\u001b``), so
     the text is exact JSON and safe on a terminal."""

@@ -9,9 +9,9 @@ from photoclust.cli.common import (
     CommandError,
     add_command,
     add_model_option,
+    edit_of_photos,
     no_edit_json,
     open_from_args,
-    photo_ids_by_paths,
     print_json,
     printable,
     run_edit,
@@ -124,11 +124,8 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    def move(library: Library) -> EditResult:
-        ids = photo_ids_by_paths(library, args.paths, "nothing was moved")
-        return editing.move_photos(library, ids, args.to_cluster)
-
-    return _edit(args, move)
+    return _edit(args, edit_of_photos(args.paths, "nothing was moved", lambda lib, ids:
+                                      editing.move_photos(lib, ids, args.to_cluster)))
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

@@ -11,9 +11,9 @@ from photoclust.cli.common import (
     CommandError,
     add_command,
     command_options,
+    edit_of_photos,
     json_or_empty,
     open_from_args,
-    photo_ids_by_paths,
     printable,
     run_edit,
 )
@@ -148,16 +148,10 @@ def cmd_event_split(args: argparse.Namespace) -> int:
 
 
 def cmd_event_move(args: argparse.Namespace) -> int:
-    def move(library: Library) -> EditResult:
-        ids = photo_ids_by_paths(library, args.paths, "nothing was moved")
-        return editing.move_photos_to_event(library, ids, args.event_id)
-
-    return _edit(args, move)
+    return _edit(args, edit_of_photos(args.paths, "nothing was moved", lambda lib, ids:
+                                      editing.move_photos_to_event(lib, ids, args.event_id)))
 
 
 def cmd_shift_time(args: argparse.Namespace) -> int:
-    def shift(library: Library) -> EditResult:
-        ids = photo_ids_by_paths(library, args.paths, "no time was changed")
-        return editing.shift_times(library, ids, args.by)
-
-    return _edit(args, shift)
+    return _edit(args, edit_of_photos(args.paths, "no time was changed", lambda lib, ids:
+                                      editing.shift_times(lib, ids, args.by)))

@@ -8,9 +8,9 @@ from photoclust.cli.common import (
     CommandError,
     add_model_option,
     command_options,
+    edit_of_photos,
     job_context,
     open_from_args,
-    photo_ids_by_paths,
     print_json,
     printable,
     run_edit,
@@ -200,11 +200,8 @@ def _dismiss_photos(args: argparse.Namespace) -> int:
     if not args.other:
         raise CommandError("dismiss photo needs a cluster id and at least one photo path: "
                            "ID PHOTO_PATH...")
-
-    def dismiss(library) -> EditResult:
-        ids = photo_ids_by_paths(library, args.other, "nothing was changed")
-        return editing.photos_not_in_cluster(library, ids, args.cluster_id)
-
+    dismiss = edit_of_photos(args.other, "nothing was changed", lambda lib, ids:
+                             editing.photos_not_in_cluster(lib, ids, args.cluster_id))
     return run_edit(args, dismiss, lambda library, result: {
         "dismissed": "photo", "cluster_id": args.cluster_id},
         nothing="Nothing changed: already marked as not in that cluster.")
