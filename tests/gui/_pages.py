@@ -25,6 +25,22 @@ def open_page(qtbot, page_cls, library, size=(1024, 700), state: AppState | None
     return state, page
 
 
+def open_page_with_history(qtbot, page_cls, library, ready: str, timeout: int = 10000,
+                           idle: bool = True):
+    """``(state, page, history)``: ``open_page`` with the window's undo history of its edits,
+    activated, once it has emitted its signal ``ready`` (and, with ``idle``, has nothing left
+    to read)."""
+    from photoclust.gui.history import UndoHistory
+
+    state, page = open_page(qtbot, page_cls, library)
+    history = UndoHistory(state, page)
+    with qtbot.waitSignal(getattr(page, ready), timeout=timeout):
+        page.activate()
+    if idle:
+        qtbot.waitUntil(page.is_idle, timeout=10000)
+    return state, page, history
+
+
 def _stop(state: AppState) -> None:
     state.queue.cancel_all()
     state.queue.wait_for_done(20000)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from _pages import open_page
+from _pages import open_page, open_page_with_history
 from PySide6.QtCore import Qt
 from sqlalchemy import insert, select
 
@@ -18,7 +18,6 @@ from photoclust.core.faces.editing import move_faces, name_person
 from photoclust.core.faces.grouping import group_faces
 from photoclust.core.faces.questions import IS_THIS, ONE_PERSON, SAME_PERSON, WHO
 from photoclust.core.library.models import Face, Photo
-from photoclust.gui.history import UndoHistory
 from photoclust.gui.pages.cluster_picker import NEW_PERSON_LABEL, PersonPicker
 from photoclust.gui.pages.review import QUESTION_FACE, QUESTION_THUMB, ReviewPage
 from photoclust.gui.pages.review_faces import PhotoIdRole
@@ -85,11 +84,8 @@ def alone(library, tmp_path):
 
 
 def open_review(qtbot, library):
-    state, page = open_page(qtbot, ReviewPage, library)
-    history = UndoHistory(state, page)
-    with qtbot.waitSignal(page.queueReady, timeout=60000):
-        page.activate()
-    return state, page, history
+    return open_page_with_history(qtbot, ReviewPage, library, "queueReady", timeout=60000,
+                                  idle=False)
 
 
 def show(page, kind, **fields):
@@ -114,6 +110,19 @@ def refresh(qtbot, page):
     """Ask the queue again and wait for it."""
     with qtbot.waitSignal(page.queueReady, timeout=60000):
         page.refresh()
+
+
+def assert_not_asked_again(qtbot, page, kind):
+    """Asked again, the queue has no question of ``kind``."""
+    refresh(qtbot, page)
+    assert all(getattr(q, "kind", "") != kind for q in page.queue.items)
+
+
+def undo_and_show_again(qtbot, page, history, kind):
+    """Undo the answer, ask the queue again and show its question of ``kind`` again."""
+    undo(qtbot, page, history)
+    refresh(qtbot, page)
+    return show(page, kind)
 
 
 def undo(qtbot, page, history):
@@ -242,12 +251,9 @@ def test_same_person_shows_faces_of_both_and_no_is_remembered_yes_merges(qtbot, 
     assert edit_history.next_undo(library).kind == "not_same_person"
     assert set(person_of(library, faces["anna"][:3])) == {twin}
     # Asked again: the pair is not among the questions any more.
-    refresh(qtbot, page)
-    assert all(getattr(q, "kind", "") != SAME_PERSON for q in page.queue.items)
+    assert_not_asked_again(qtbot, page, SAME_PERSON)
     # Undone: asked again, and yes merges the two.
-    undo(qtbot, page, history)
-    refresh(qtbot, page)
-    show(page, SAME_PERSON)
+    undo_and_show_again(qtbot, page, history, SAME_PERSON)
     answer_with(qtbot, page, Qt.Key.Key_Y)
     assert set(person_of(library, faces["anna"])) == {a}
     merged = edit_history.next_undo(library)
@@ -284,12 +290,9 @@ def test_one_person_shows_both_parts_in_two_rows_yes_is_remembered_no_splits(qtb
     answer_with(qtbot, page, Qt.Key.Key_Y)
     assert edit_history.next_undo(library).kind == "confirm_person"
     assert set(person_of(library, anna + bea)) == {person}
-    refresh(qtbot, page)
-    assert all(getattr(q, "kind", "") != ONE_PERSON for q in page.queue.items)
+    assert_not_asked_again(qtbot, page, ONE_PERSON)
     # Undone: asked again; N splits the second row off as one undoable edit.
-    undo(qtbot, page, history)
-    refresh(qtbot, page)
-    show(page, ONE_PERSON)
+    undo_and_show_again(qtbot, page, history, ONE_PERSON)
     answer_with(qtbot, page, Qt.Key.Key_N)
     split = edit_history.next_undo(library)
     assert split.kind == "split_person"
