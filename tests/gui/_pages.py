@@ -41,6 +41,16 @@ def open_page_with_history(qtbot, page_cls, library, ready: str, timeout: int = 
     return state, page, history
 
 
+def message_of(qtbot, page_cls, library) -> str:
+    """``page_cls`` opened on ``library`` and activated: the sentence its message shows (it
+    must come to show its message, as where the library lacks what the page needs)."""
+    _state, page = open_page(qtbot, page_cls, library)
+    with qtbot.waitSignal(page.stack.currentChanged, timeout=60000, check_params_cb=lambda i:
+                          page.stack.widget(i) is page.message):
+        page.activate()
+    return page.message.text()
+
+
 def _stop(state: AppState) -> None:
     state.queue.cancel_all()
     state.queue.wait_for_done(20000)
