@@ -16,10 +16,8 @@ on a finer decode (docs/people.md, "Cost").
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -27,27 +25,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from people import bcubed_f  # noqa: E402  (BCubed F as bench/people.py scores people)
+
+from faces_lfw import faces_lfw  # noqa: E402
 from machine_info import describe_machine  # noqa: E402
-
-DATASETS = Path(os.environ.get("PHOTOCLUST_DATASETS") or REPO.parent / "shared" / "datasets")
-
-
-def bcubed_f(truth: list, pred: list) -> float:
-    by_pred: dict = defaultdict(list)
-    by_true: dict = defaultdict(list)
-    for i, (t, p) in enumerate(zip(truth, pred)):
-        by_pred[p].append(i)
-        by_true[t].append(i)
-    precision = recall = 0.0
-    for t, p in zip(truth, pred):
-        same_pred = by_pred[p]
-        same_true = by_true[t]
-        both = sum(1 for j in same_pred if truth[j] == t)
-        precision += both / len(same_pred)
-        recall += both / len(same_true)
-    n = len(truth)
-    precision, recall = precision / n, recall / n
-    return 2 * precision * recall / (precision + recall)
 
 
 def main() -> int:
@@ -59,9 +40,8 @@ def main() -> int:
 
     from photoclust.core.faces.detect import FaceFinder
 
-    root = DATASETS / "faces_lfw"
-    if not root.is_dir():
-        print(f"no faces_lfw in {DATASETS}")
+    root = faces_lfw()
+    if root is None:
         return 1
     print(describe_machine())
     finder = FaceFinder()

@@ -9,7 +9,6 @@ level's on grey; the product detects on grey where it does not upsample (``detec
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -20,9 +19,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from faces_lfw import faces_lfw  # noqa: E402
 from machine_info import describe_machine  # noqa: E402
-
-DATASETS = Path(os.environ.get("PHOTOCLUST_DATASETS") or REPO.parent / "shared" / "datasets")
 
 
 def main() -> int:
@@ -35,9 +33,8 @@ def main() -> int:
 
     from photoclust.core.imaging import load_rgb
 
-    root = DATASETS / "faces_lfw"
-    if not root.is_dir():
-        print(f"no faces_lfw in {DATASETS}")
+    root = faces_lfw()
+    if root is None:
         return 1
     print(describe_machine())
     detector = dlib.get_frontal_face_detector()

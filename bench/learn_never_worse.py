@@ -30,7 +30,7 @@ from photoclust.core.clustering.algorithms import PhotoKMeans
 from photoclust.core.clustering.choose_k import choose_k
 from photoclust.core.clustering.preprocess import EmbeddingPreprocessor
 from photoclust.core.learning.learner import CorrectionLearner
-from photoclust.research.simulate import simulate_corrections
+from photoclust.research.simulate import fixed_and_broken, simulate_corrections
 
 FRACTIONS = (0.02, 0.05, 0.1)
 
@@ -54,21 +54,6 @@ class RecordingLearner(CorrectionLearner):
 
     def get_params(self, deep=True):
         return {k: v for k, v in super().get_params(deep).items() if k not in ("truth", "log")}
-
-
-def fixed_and_broken(truth, before, after) -> tuple[int, int]:
-    """Photos a Learn moved into a cluster whose commonest kind is theirs from one whose is not
-    (fixed), and the other way round (broken)."""
-    commonest = {int(c): np.bincount(truth[before == c]).argmax() for c in np.unique(before)}
-    commonest.update({int(c): np.bincount(truth[after == c]).argmax()
-                      for c in np.unique(after) if int(c) not in commonest})
-    fixed = broken = 0
-    for photo in np.flatnonzero(before != after):
-        was = commonest[int(before[photo])] == truth[photo]
-        now = commonest[int(after[photo])] == truth[photo]
-        fixed += int(now and not was)
-        broken += int(was and not now)
-    return fixed, broken
 
 
 #: The checks compared: the learner's default (issue #24's third pass), with its held-out check
@@ -99,15 +84,17 @@ def nine_kinds(X, y, seed: int):
     return X[rows], y[rows]
 
 
-def variant_cases(starts: int, names: list[str]):
-    """The libraries the guard-variant benches try: each cached set whole and as 300 photos of 9
-    kinds, from ``starts`` K-means starts each: ``(label, Z, y, start, seed)``."""
-    for name, X_all, y_all in load_cached_sets(Path("/tmp/pc_features"), names):
-        cases = [(name, X_all, y_all, s) for s in range(starts)]
-        cases += [(f"{name} 9 kinds", *nine_kinds(X_all, y_all, s), s) for s in range(starts)]
+def variant_cases(starts: int, names: list[str], features: Path = Path("/tmp/pc_features"),
+                  whole: bool = True, subset: str = "9 kinds"):
+    """The libraries the Learn benches try: each cached set whole (unless not ``whole``) and as
+    300 photos of 9 kinds (labelled ``{set} {subset}``), from ``starts`` K-means starts each:
+    ``(label, Z, y, start, seed)``."""
+    for name, X_all, y_all in load_cached_sets(features, names):
+        cases = [(name, X_all, y_all, s) for s in range(starts)] if whole else []
+        cases += [(f"{name} {subset}", *nine_kinds(X_all, y_all, s), s) for s in range(starts)]
         for label, X, y, seed in cases:
             Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(X)
-            k = 9 if "9 kinds" in label else choose_k(Z, random_state=0)
+            k = 9 if subset in label else choose_k(Z, random_state=0)
             yield label, Z, y, PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_, seed
 
 
@@ -126,28 +113,22 @@ def main() -> None:
           "ARI gained by Learns | photos fixed / broken | Learns that broke more than they fixed | "
           "ARI 0 / 2 % / 5 % / 10 % | s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, X_all, y_all in load_cached_sets(args.features, args.sets):
-        cases = ([] if args.subsets_only
-                 else [(name, X_all, y_all, seed) for seed in range(args.starts)])
-        cases += [(f"{name} 300 of 9 kinds", *nine_kinds(X_all, y_all, seed), seed)
-                  for seed in range(args.starts)]
-        for label, X, y, seed in cases:
-            Z = EmbeddingPreprocessor(n_components=128, random_state=0).fit_transform(X)
-            k = 9 if "9 kinds" in label else choose_k(Z, random_state=0)
-            start = PhotoKMeans(n_clusters=k, random_state=seed).fit(Z).labels_
-            for check in args.checks:
-                began = time.perf_counter()
-                result, learns, worse = run(Z, y, start, check, args.max_fraction)
-                curve = " / ".join(f"{p['ari']:.3f}" for p in result.curve)
-                drop = f"{min(worse):+.4f}" if worse else "-"
-                fixed = sum(step[2] for step in learns)
-                broken = sum(step[3] for step in learns)
-                gained = sum(after - before for before, after, _, _ in learns)
-                net_broken = sum(1 for step in learns if step[3] > step[2])
-                print(f"| {label} | {len(y)} | {check} | {seed} | "
-                      f"{len(learns)} | {len(worse)} | {drop} | {gained:+.4f} | "
-                      f"{fixed} / {broken} | {net_broken} | {curve} | "
-                      f"{time.perf_counter() - began:.0f} |", flush=True)
+    for label, Z, y, start, seed in variant_cases(args.starts, args.sets, args.features,
+                                                  whole=not args.subsets_only,
+                                                  subset="300 of 9 kinds"):
+        for check in args.checks:
+            began = time.perf_counter()
+            result, learns, worse = run(Z, y, start, check, args.max_fraction)
+            curve = " / ".join(f"{p['ari']:.3f}" for p in result.curve)
+            drop = f"{min(worse):+.4f}" if worse else "-"
+            fixed = sum(step[2] for step in learns)
+            broken = sum(step[3] for step in learns)
+            gained = sum(after - before for before, after, _, _ in learns)
+            net_broken = sum(1 for step in learns if step[3] > step[2])
+            print(f"| {label} | {len(y)} | {check} | {seed} | "
+                  f"{len(learns)} | {len(worse)} | {drop} | {gained:+.4f} | "
+                  f"{fixed} / {broken} | {net_broken} | {curve} | "
+                  f"{time.perf_counter() - began:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ photographer's names (local or English form: tests/core/test_events.py's table).
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -18,20 +17,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "core"))
 
 from machine_info import describe_machine
 from photoclust.core.events.places import Geocoder
-from photoclust.core.imaging import read_metadata
-
-ROOT = Path(__file__).resolve().parent.parent
+from places_signs import add_datasets_option, photos_with_gps, right_place
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
+    add_datasets_option(parser)
     args = parser.parse_args()
     print(describe_machine())
     started = time.perf_counter()
@@ -53,22 +48,17 @@ def main() -> None:
     print(f"named {sum(p is not None for p in places):,} of {len(positions):,} positions in "
           f"{seconds:.2f} s ({len(positions) / seconds:,.0f} per second)")
 
-    root = Path(args.datasets) / "places_signs"
-    if not (root / "places.csv").exists():
+    signs = photos_with_gps(args.datasets)
+    if signs is None:
         print(f"places_signs not found under {args.datasets}: accuracy not measured")
         return
-    from test_events import CITY_FORMS, COUNTRY_CODES
-
-    rows = list(csv.DictReader(open(root / "places.csv", encoding="utf-8")))
-    metas = [(row, read_metadata(root / "photos" / row["file"])) for row in rows]
-    with_gps = [(row, m) for row, m in metas if m.gps_lat is not None]
+    rows, with_gps = signs
     found = geocoder.lookup([(m.gps_lat, m.gps_lon) for _, m in with_gps])
     country = city = 0
     wrong = []
     for place, (row, _) in zip(found, with_gps):
-        code_ok = place is not None and place.country_code == COUNTRY_CODES.get(row["country"])
-        city_ok = code_ok and place is not None and (
-            place.city == row["city"] or place.city in CITY_FORMS.get(row["city"], ()))
+        code_ok, city_ok = ((False, False) if place is None
+                            else right_place(row, place.city, place.country_code))
         country += code_ok
         city += city_ok
         if not city_ok:

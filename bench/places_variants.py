@@ -19,7 +19,6 @@ Prints the machine, each variant's right count and the load times.
 from __future__ import annotations
 
 import argparse
-import csv
 import gzip
 import json
 import re
@@ -30,37 +29,27 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "core"))
 
 from machine_info import describe_machine
 from photoclust.core.events import places as P
-from photoclust.core.imaging import read_metadata
-
-ROOT = Path(__file__).resolve().parent.parent
+from places_signs import add_datasets_option, photos_with_gps, right_place
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"))
+    add_datasets_option(parser)
     args = parser.parse_args()
     print(describe_machine())
-    root = Path(args.datasets) / "places_signs"
-    if not (root / "places.csv").exists():
+    signs = photos_with_gps(args.datasets)
+    if signs is None:
         print(f"places_signs not found under {args.datasets}")
         return
-    from test_events import CITY_FORMS, COUNTRY_CODES
-
-    rows = list(csv.DictReader(open(root / "places.csv", encoding="utf-8")))
-    gps = [(r, m) for r, m in ((r, read_metadata(root / "photos" / r["file"])) for r in rows)
-           if m.gps_lat is not None]
+    _rows, gps = signs
     lat = np.array([m.gps_lat for _, m in gps])
     lon = np.array([m.gps_lon for _, m in gps])
 
     def score(label: str, names: list[str], codes: list[str]) -> None:
-        right = sum(code == COUNTRY_CODES.get(r["country"])
-                    and (name == r["city"] or name in CITY_FORMS.get(r["city"], ()))
-                    for name, code, (r, _) in zip(names, codes, gps))
+        right = sum(right_place(r, name, code)[1] for name, code, (r, _) in zip(names, codes, gps))
         print(f"{label}: {right}/{len(gps)} ({right / len(gps):.1%})")
 
     started = time.perf_counter()

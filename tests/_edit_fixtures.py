@@ -2,6 +2,8 @@
 directly into the tables (no image decoding), and a snapshot of the editable state."""
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
 from sqlalchemy import insert, select
 
@@ -94,3 +96,18 @@ def labelled_library(library, n_classes=3, per_class=30, seed=0):
     apply_clustering(library, "efficientnet_lite0", "kmeans", ids, np.where(y <= 1, 0, y - 1))
     clusters = cluster_of(library)
     return np.array(ids), y, {0: clusters[ids[0]], 1: clusters[ids[-1]]}
+
+
+def as_version_1(path, drop_tables=(), statements=()) -> None:
+    """Rewrite the library file at ``path`` as photoclust 1 wrote it: without ``drop_tables``
+    (the tables later versions added), schema version 1, SQLite's ``user_version`` 0; then run
+    ``statements`` (``(sql, parameters)``, e.g. a version 1 setting) in the same transaction."""
+    con = sqlite3.connect(path)
+    for table in drop_tables:
+        con.execute(f"DROP TABLE {table}")
+    con.execute("UPDATE schema_info SET version = 1")
+    con.execute("PRAGMA user_version = 0")
+    for sql, parameters in statements:
+        con.execute(sql, parameters)
+    con.commit()
+    con.close()

@@ -96,3 +96,18 @@ def lookalikes(library, add=None):
     group_faces(library)
     (person,) = set(person_of(library, anna + bea))
     return anna, bea, person
+
+
+def people_with_a_mistake(library, photo_ids):
+    """Anna (6 faces) and Bob (6) in the given photos, grouped, then two of Anna's faces put
+    with Bob (a grouping mistake); returns (anna faces, bob faces, Anna's person, Bob's)."""
+    from photoclust.core.faces.grouping import group_faces
+
+    c = centres(2)
+    anna = add_faces(library, near(c[0], 6, seed=1), photo_ids=photo_ids[:6])
+    bob = add_faces(library, near(c[1], 6, seed=2), photo_ids=photo_ids[6:12])
+    group_faces(library)
+    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
+    with library.session() as s:
+        s.execute(update(Face).where(Face.id.in_(anna[:2])).values(person_id=b))
+    return anna, bob, a, b

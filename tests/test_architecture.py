@@ -40,8 +40,7 @@ def test_core_imports_with_qt_blocked():
         "research = [m for m in sys.modules if m.startswith('photoclust.research')]\n"
         "assert not research, f'the core imported research code: {research}'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    _passes_in_a_fresh_python(code)
 
 
 def test_building_the_command_line_loads_no_heavy_library():
@@ -54,5 +53,10 @@ def test_building_the_command_line_loads_no_heavy_library():
         "         if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
+    _passes_in_a_fresh_python(code)
+
+
+def _passes_in_a_fresh_python(code: str) -> None:
+    """``code`` runs without error in a new Python process (nothing imported yet)."""
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -6,8 +6,7 @@ import argparse
 from sqlalchemy.exc import DBAPIError
 
 from photoclust.cli.common import (
-    add_json_option,
-    add_library_option,
+    command_options,
     job_context,
     open_from_args,
     print_json,
@@ -40,9 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="also read every photo and compare its bytes with what was indexed "
                        "(slow: reads the whole collection; without it, size and time are "
                        "compared)")
-    add_library_option(check)
-    add_json_option(check)
-    check.set_defaults(func=cmd_check)
+    command_options(check, cmd_check)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

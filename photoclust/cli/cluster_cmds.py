@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 
 from photoclust.cli.common import (
-    add_json_option,
-    add_library_option,
     add_model_option,
     cluster_count,
+    command_options,
     job_context,
     open_from_args,
     print_json,
@@ -42,18 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     cluster.add_argument("--adapt", action="store_true",
                          help="adapt the embeddings to this library first (contrastive training "
                          "on augmented views; two extra model passes per photo)")
-    add_library_option(cluster)
-    add_json_option(cluster)
-    cluster.set_defaults(func=cmd_cluster)
+    command_options(cluster, cmd_cluster)
 
     duplicates = sub.add_parser(
         "duplicates", help="list groups of identical or near-identical photos and bursts",
         description="Groups of photos with the same content, nearly the same embedding "
         "(resized or re-compressed copies), or shot seconds apart and alike (bursts).")
     add_model_option(duplicates, "embeddings to compare")
-    add_library_option(duplicates)
-    add_json_option(duplicates)
-    duplicates.set_defaults(func=cmd_duplicates)
+    command_options(duplicates, cmd_duplicates)
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from photoclust.core.edits.history import EditError, EditResult
 from photoclust.core.jobs import JobContext, JobError, Progress
@@ -59,15 +59,39 @@ class CommandError(Exception):
     """Stops a command with a one-line message for the user and exit status 2."""
 
 
-def add_library_option(parser: argparse.ArgumentParser) -> None:
+def add_library_option(parser: argparse.ArgumentParser, inner: bool = False) -> None:
+    """``--library FILE``; on an ``inner`` command (an action under a command that has it too)
+    it does not reset what was given before the action (``people --library L name ...``)."""
     parser.add_argument(
-        "--library", metavar="FILE", type=Path, default=None,
+        "--library", metavar="FILE", type=Path, default=argparse.SUPPRESS if inner else None,
         help="library file (default: photoclust's library in your user data folder)",
     )
 
 
-def add_json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+def add_json_option(parser: argparse.ArgumentParser, inner: bool = False) -> None:
+    """``--json``; ``inner`` as for ``add_library_option``."""
+    parser.add_argument("--json", action="store_true",
+                        default=argparse.SUPPRESS if inner else False,
+                        help="print machine-readable JSON")
+
+
+def command_options(parser: argparse.ArgumentParser, handler: Callable[[argparse.Namespace], int],
+                    inner: bool = False) -> argparse.ArgumentParser:
+    """What every library command has: ``--library`` and ``--json`` (added where the call
+    stands among the command's own options, so in that place in its help), and ``handler`` to
+    run it. ``inner``: see ``add_library_option``. Returns ``parser``."""
+    add_library_option(parser, inner)
+    add_json_option(parser, inner)
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def add_command(sub: argparse._SubParsersAction, name: str,
+                handler: Callable[[argparse.Namespace], int],
+                **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand ``name`` (``kwargs`` as for ``add_parser``: help, description) with
+    ``command_options`` first; the caller adds its own arguments after them."""
+    return command_options(sub.add_parser(name, **kwargs), handler)
 
 
 def add_model_option(parser: argparse.ArgumentParser, what: str = "image model") -> None:
@@ -134,6 +158,14 @@ def photo_ids_by_paths(library: Library, paths: list[str], nothing_done: str) ->
     return [found[p].id for p in paths]
 
 
+def edit_of_photos(paths: list[str], nothing_done: str,
+                   operation: Callable[[Library, list[int]], EditResult]
+                   ) -> Callable[[Library], EditResult]:
+    """The edit (for ``run_edit``) ``operation(library, ids)`` of the photos at ``paths``; a
+    path the library does not hold stops it first (``photo_ids_by_paths``, ``nothing_done``)."""
+    return lambda library: operation(library, photo_ids_by_paths(library, paths, nothing_done))
+
+
 def print_json(obj: Any) -> None:
     """``obj`` as JSON on stdout; every control character is a JSON escape (``\\u001b``), so
     the text is exact JSON and safe on a terminal."""
@@ -141,6 +173,19 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(_JSON_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def json_or_empty(args: argparse.Namespace, items: Sequence[Any], empty: str | None = None) -> bool:
+    """The start of a listing command: with ``--json`` the items as a JSON list (each its
+    ``to_json()``); without, ``empty`` when there are no items. ``True`` when that is all the
+    command prints."""
+    if args.json:
+        print_json([item.to_json() for item in items])
+        return True
+    if not items and empty is not None:
+        print(empty)
+        return True
+    return False
 
 
 @contextmanager
@@ -194,11 +239,12 @@ def job_context(args: argparse.Namespace, description: str) -> Iterator[JobConte
 
 
 def run_edit(args: argparse.Namespace, operation: Callable[[Library], EditResult],
-             changed: Callable[[Library, EditResult], dict]) -> int:
+             changed: Callable[[Library, EditResult], dict], *, nothing: str = "Nothing changed.",
+             said: Callable[[EditResult], str] | None = None) -> int:
     """Run one undoable edit of the library named by ``args`` and report it: ``--json`` prints
-    the edit with ``changed(library, result)`` (what it touched, read after the edit), else its
-    description, or "Nothing changed." when it recorded no edit. An ``EditError`` is the
-    command's error."""
+    the edit with ``changed(library, result)`` (what it touched, read after the edit), else
+    ``said(result)`` (by default its description and that undo takes it back), or ``nothing``
+    when it recorded no edit. An ``EditError`` is the command's error."""
     with open_from_args(args) as library:
         try:
             result = operation(library)
@@ -207,7 +253,16 @@ def run_edit(args: argparse.Namespace, operation: Callable[[Library], EditResult
         if args.json:
             print_json({**result.to_json(), **changed(library, result)})
         elif result.event_id is None:
-            print("Nothing changed.")
+            print(nothing)
+        elif said is not None:
+            print(said(result))
         else:
             print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
     return 0
+
+
+def no_edit_json(description: str, **touched: list) -> dict:
+    """What ``--json`` prints for an edit command that found nothing to do: the keys of
+    ``EditResult.to_json`` (``event_id`` and ``kind`` null), then ``touched`` (empty lists)."""
+    return {"event_id": None, "kind": None, "description": description, "photo_ids": [],
+            "cluster_ids": [], "created_cluster_ids": [], **touched}

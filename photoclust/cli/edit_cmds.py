@@ -7,11 +7,11 @@ from typing import Callable
 
 from photoclust.cli.common import (
     CommandError,
-    add_json_option,
-    add_library_option,
+    add_command,
     add_model_option,
+    edit_of_photos,
+    no_edit_json,
     open_from_args,
-    photo_ids_by_paths,
     print_json,
     printable,
     run_edit,
@@ -23,48 +23,41 @@ from photoclust.core.library import Library, queries
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    def command(name: str, handler: Callable, **kwargs) -> argparse.ArgumentParser:
-        parser = sub.add_parser(name, **kwargs)
-        add_library_option(parser)
-        add_json_option(parser)
-        parser.set_defaults(func=handler)
-        return parser
+    add_command(sub, "clusters", cmd_clusters, help="list the clusters, largest first")
 
-    command("clusters", cmd_clusters, help="list the clusters, largest first")
-
-    photos = command("photos", cmd_photos, help="list the photos with their cluster",
-                     description="One row per present photo: its cluster, whether you placed "
-                     "it (user) or the program did (auto), and how sure the program is that it "
-                     "is in the right cluster.")
+    photos = add_command(sub, "photos", cmd_photos, help="list the photos with their cluster",
+                         description="One row per present photo: its cluster, whether you placed "
+                         "it (user) or the program did (auto), and how sure the program is that it "
+                         "is in the right cluster.")
     which = photos.add_mutually_exclusive_group()
     which.add_argument("--cluster", type=int, default=None, metavar="ID",
                        help="only the photos of cluster ID")
     which.add_argument("--unassigned", action="store_true", help="only photos in no cluster")
 
-    rename = command("rename", cmd_rename, help="rename a cluster",
-                     description="Give cluster ID your NAME; re-clustering keeps it.")
+    rename = add_command(sub, "rename", cmd_rename, help="rename a cluster",
+                         description="Give cluster ID your NAME; re-clustering keeps it.")
     rename.add_argument("cluster_id", type=int, metavar="ID")
     rename.add_argument("name", nargs="+", metavar="NAME")
 
-    move = command("move", cmd_move, help="move photos to a cluster",
-                   description="Move photos (by path) to cluster ID. They count as labelled: "
-                   "re-clustering leaves them there and never puts them back where they were.")
+    move = add_command(sub, "move", cmd_move, help="move photos to a cluster",
+                       description="Move photos (by path) to cluster ID. They count as labelled: "
+                       "re-clustering leaves them there and never puts them back where they were.")
     move.add_argument("paths", nargs="+", metavar="PHOTO_PATH")
     move.add_argument("--to", dest="to_cluster", type=int, required=True, metavar="ID")
 
-    merge = command("merge", cmd_merge, help="merge clusters into the first one",
-                    description="Move all photos of the other clusters into the first ID.")
+    merge = add_command(sub, "merge", cmd_merge, help="merge clusters into the first one",
+                        description="Move all photos of the other clusters into the first ID.")
     merge.add_argument("cluster_ids", nargs="+", type=int, metavar="ID")
 
-    split = command("split", cmd_split, help="split a cluster in parts by content",
-                    description="Split cluster ID with K-means on its photos' embeddings into "
-                    "N parts (automatic without --k). The largest part keeps the cluster.")
+    split = add_command(sub, "split", cmd_split, help="split a cluster in parts by content",
+                        description="Split cluster ID with K-means on its photos' embeddings into "
+                        "N parts (automatic without --k). The largest part keeps the cluster.")
     split.add_argument("cluster_id", type=int, metavar="ID")
     split.add_argument("--k", type=int, default=None, metavar="N")
     add_model_option(split, "embedding model")
 
-    command("undo", cmd_undo, help="undo the last cluster edit")
-    command("redo", cmd_redo, help="redo the last undone cluster edit")
+    add_command(sub, "undo", cmd_undo, help="undo the last cluster edit")
+    add_command(sub, "redo", cmd_redo, help="redo the last undone cluster edit")
 
 
 def cmd_clusters(args: argparse.Namespace) -> int:
@@ -131,11 +124,8 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    def move(library: Library) -> EditResult:
-        ids = photo_ids_by_paths(library, args.paths, "nothing was moved")
-        return editing.move_photos(library, ids, args.to_cluster)
-
-    return _edit(args, move)
+    return _edit(args, edit_of_photos(args.paths, "nothing was moved", lambda lib, ids:
+                                      editing.move_photos(lib, ids, args.to_cluster)))
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -158,9 +148,7 @@ def _replay(args: argparse.Namespace, step: Callable[[Library], EditResult | Non
         result = step(library)
         if result is None:
             if args.json:
-                print_json({"event_id": None, "kind": None, "description": f"nothing to {verb}",
-                            "photo_ids": [], "cluster_ids": [], "created_cluster_ids": [],
-                            "clusters": []})
+                print_json(no_edit_json(f"nothing to {verb}", clusters=[]))
             else:
                 print(f"Nothing to {verb}.")
             return 0

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from photoclust.cli.common import (
     CommandError,
-    add_json_option,
-    add_library_option,
     add_model_option,
+    command_options,
     job_context,
     open_from_args,
     print_json,
@@ -51,9 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "here, as a local run writes them")
     embed.add_argument("--ray-workers", type=int, default=None, metavar="N",
                        help="with --ray: workers to start (default: one per CPU of the cluster)")
-    add_library_option(embed)
-    add_json_option(embed)
-    embed.set_defaults(func=cmd_embed)
+    command_options(embed, cmd_embed)
 
 
 def check_batch_size(args: argparse.Namespace) -> None:

@@ -9,11 +9,11 @@ from typing import Callable
 
 from photoclust.cli.common import (
     CommandError,
-    add_json_option,
-    add_library_option,
+    add_command,
+    command_options,
+    edit_of_photos,
+    json_or_empty,
     open_from_args,
-    photo_ids_by_paths,
-    print_json,
     printable,
     run_edit,
 )
@@ -27,40 +27,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         "events", help="list the events (photos grouped by time and place), oldest first",
         description="Events are found by Organize: photos taken close together in time, a trip "
         "away from home kept whole. Rename, merge, split and move with `photoclust event`.")
-    add_library_option(events)
-    add_json_option(events)
-    events.set_defaults(func=cmd_events)
+    command_options(events, cmd_events)
 
     places = sub.add_parser("places", help="list the places photos were taken, most photos "
                             "first", description="Places are named offline from the photos' "
                             "GPS positions (GeoNames). Photos without GPS have no place.")
-    add_library_option(places)
-    add_json_option(places)
-    places.set_defaults(func=cmd_places)
+    command_options(places, cmd_places)
 
     event = sub.add_parser("event", help="correct events: rename, merge, split, move photos",
                            description="Each correction is kept across Organize and can be "
                            "undone with `photoclust undo`.")
     actions = event.add_subparsers(dest="event_action", metavar="ACTION", required=True)
 
-    def action(name: str, handler: Callable, **kwargs) -> argparse.ArgumentParser:
-        parser = actions.add_parser(name, **kwargs)
-        add_library_option(parser)
-        add_json_option(parser)
-        parser.set_defaults(func=handler)
-        return parser
-
-    rename = action("rename", cmd_event_rename, help="give event ID your NAME")
+    rename = add_command(actions, "rename", cmd_event_rename, help="give event ID your NAME")
     rename.add_argument("event_id", type=int, metavar="ID")
     rename.add_argument("name", nargs="+", metavar="NAME")
-    merge = action("merge", cmd_event_merge, help="merge events into the first one")
+    merge = add_command(actions, "merge", cmd_event_merge, help="merge events into the first one")
     merge.add_argument("event_ids", nargs="+", type=int, metavar="ID")
-    split = action("split", cmd_event_split, help="split event ID at a time",
-                   description="The photos of event ID taken at or after TIME "
-                   "(2023-07-17 or 2023-07-17T12:00, local time) go to a new event.")
+    split = add_command(actions, "split", cmd_event_split, help="split event ID at a time",
+                        description="The photos of event ID taken at or after TIME "
+                        "(2023-07-17 or 2023-07-17T12:00, local time) go to a new event.")
     split.add_argument("event_id", type=int, metavar="ID")
     split.add_argument("--at", required=True, type=_time, metavar="TIME")
-    move = action("move", cmd_event_move, help="move photos (by path) to event ID")
+    move = add_command(actions, "move", cmd_event_move, help="move photos (by path) to event ID")
     move.add_argument("paths", nargs="+", metavar="PHOTO_PATH")
     move.add_argument("--to", dest="event_id", type=int, required=True, metavar="ID")
 
@@ -71,9 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "`photoclust undo` takes it back.")
     shift.add_argument("paths", nargs="+", metavar="PHOTO_PATH")
     shift.add_argument("--by", required=True, type=_duration, metavar="DURATION")
-    add_library_option(shift)
-    add_json_option(shift)
-    shift.set_defaults(func=cmd_shift_time)
+    command_options(shift, cmd_shift_time)
 
 
 def _time(text: str) -> datetime:
@@ -103,11 +90,7 @@ def _duration(text: str) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         events = queries.list_events(library)
-    if args.json:
-        print_json([e.to_json() for e in events])
-        return 0
-    if not events:
-        print("No events yet: run `photoclust organize FOLDER`.")
+    if json_or_empty(args, events, "No events yet: run `photoclust organize FOLDER`."):
         return 0
     width = max(len(str(e.id)) for e in events)
     print(f"{'ID':>{width}}  {'PHOTOS':>6}  {'FROM':<10}  {'TO':<10}  NAME")
@@ -122,8 +105,7 @@ def cmd_places(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         places = queries.list_places(library)
         waiting = 0 if args.json else queries.photos_awaiting_places(library)
-    if args.json:
-        print_json([p.to_json() for p in places])
+    if json_or_empty(args, places):
         return 0
     if not places and not waiting:
         print("No places: no photo has a GPS position.")
@@ -166,16 +148,10 @@ def cmd_event_split(args: argparse.Namespace) -> int:
 
 
 def cmd_event_move(args: argparse.Namespace) -> int:
-    def move(library: Library) -> EditResult:
-        ids = photo_ids_by_paths(library, args.paths, "nothing was moved")
-        return editing.move_photos_to_event(library, ids, args.event_id)
-
-    return _edit(args, move)
+    return _edit(args, edit_of_photos(args.paths, "nothing was moved", lambda lib, ids:
+                                      editing.move_photos_to_event(lib, ids, args.event_id)))
 
 
 def cmd_shift_time(args: argparse.Namespace) -> int:
-    def shift(library: Library) -> EditResult:
-        ids = photo_ids_by_paths(library, args.paths, "no time was changed")
-        return editing.shift_times(library, ids, args.by)
-
-    return _edit(args, shift)
+    return _edit(args, edit_of_photos(args.paths, "no time was changed", lambda lib, ids:
+                                      editing.shift_times(lib, ids, args.by)))

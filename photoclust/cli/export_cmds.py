@@ -5,8 +5,7 @@ import argparse
 
 from photoclust.cli.common import (
     CommandError,
-    add_json_option,
-    add_library_option,
+    command_options,
     job_context,
     open_from_args,
     print_json,
@@ -39,9 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="export named people instead of clusters: one album per person "
                         "(all named people, or these ids from `photoclust people`); use a "
                         "folder of its own")
-    add_library_option(export)
-    add_json_option(export)
-    export.set_defaults(func=cmd_export)
+    command_options(export, cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

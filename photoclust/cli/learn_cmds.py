@@ -6,16 +6,17 @@ import argparse
 
 from photoclust.cli.common import (
     CommandError,
-    add_json_option,
-    add_library_option,
     add_model_option,
+    command_options,
+    edit_of_photos,
     job_context,
     open_from_args,
-    photo_ids_by_paths,
     print_json,
     printable,
+    run_edit,
 )
 from photoclust.core.clustering import NO_CLUSTER
+from photoclust.core.edits.history import EditResult
 from photoclust.core.jobs import run_job
 
 
@@ -30,9 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     review.add_argument("--limit", type=int, default=20, metavar="N",
                         help="how many questions (default 20)")
     add_model_option(review, "embedding model")
-    add_library_option(review)
-    add_json_option(review)
-    review.set_defaults(func=cmd_review)
+    command_options(review, cmd_review)
 
     learn = sub.add_parser(
         "learn", help="retrain on your corrections and reassign the other photos",
@@ -40,9 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "cluster the corrections point to, with a new confidence. One edit: `photoclust undo` "
         "takes it back.")
     add_model_option(learn, "embedding model")
-    add_library_option(learn)
-    add_json_option(learn)
-    learn.set_defaults(func=cmd_learn)
+    command_options(learn, cmd_learn)
 
     dismiss = sub.add_parser(
         "dismiss", help="answer no to a suggestion (a photo's cluster, a merge or a split)",
@@ -55,9 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     dismiss.add_argument("cluster_id", type=int, metavar="ID")
     dismiss.add_argument("other", nargs="*", default=[], metavar="OTHER|PHOTO_PATH",
                          help="merge: the other cluster's id; photo: the photos' paths")
-    add_library_option(dismiss)
-    add_json_option(dismiss)
-    dismiss.set_defaults(func=cmd_dismiss)
+    command_options(dismiss, cmd_dismiss)
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -169,26 +164,23 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
                                "changed.")
     elif args.other:
         raise CommandError("dismiss split takes one cluster id: ID")
-    with open_from_args(args) as library:
-        _check_clusters_exist(library, [args.cluster_id] + ([other] if other != NO_CLUSTER
-                                                            else []))
-        try:
-            result = editing.refuse_suggestion(library, args.kind, args.cluster_id, other)
-        except editing.EditError as exc:
-            raise CommandError(str(exc)) from exc
-    if args.json:
-        print_json({**result.to_json(), "dismissed": args.kind, "cluster_id": args.cluster_id,
-                    "other_cluster_id": None if other == NO_CLUSTER else other})
-    elif result.event_id is None:
-        print("Nothing changed: that suggestion was already dismissed.")
-    elif args.kind == "merge":
-        print(f"Dismissed: cluster {other} will not be suggested for merging into cluster "
-              f"{args.cluster_id} again ({printable(result.description)}; `photoclust undo` "
-              "takes it back).")
-    else:
-        print(f"Dismissed: cluster {args.cluster_id} will not be suggested for a split again "
-              f"({printable(result.description)}; `photoclust undo` takes it back).")
-    return 0
+    other_id = None if other == NO_CLUSTER else other
+
+    def dismiss(library) -> EditResult:
+        _check_clusters_exist(library, [args.cluster_id, *([] if other_id is None else [other])])
+        return editing.refuse_suggestion(library, args.kind, args.cluster_id, other)
+
+    def said(result: EditResult) -> str:
+        if args.kind == "merge":
+            return (f"Dismissed: cluster {other} will not be suggested for merging into cluster "
+                    f"{args.cluster_id} again ({printable(result.description)}; `photoclust "
+                    "undo` takes it back).")
+        return (f"Dismissed: cluster {args.cluster_id} will not be suggested for a split again "
+                f"({printable(result.description)}; `photoclust undo` takes it back).")
+
+    return run_edit(args, dismiss, lambda library, result: {
+        "dismissed": args.kind, "cluster_id": args.cluster_id, "other_cluster_id": other_id},
+        nothing="Nothing changed: that suggestion was already dismissed.", said=said)
 
 
 def _check_clusters_exist(library, cluster_ids: list[int]) -> None:
@@ -208,16 +200,8 @@ def _dismiss_photos(args: argparse.Namespace) -> int:
     if not args.other:
         raise CommandError("dismiss photo needs a cluster id and at least one photo path: "
                            "ID PHOTO_PATH...")
-    with open_from_args(args) as library:
-        ids = photo_ids_by_paths(library, args.other, "nothing was changed")
-        try:
-            result = editing.photos_not_in_cluster(library, ids, args.cluster_id)
-        except editing.EditError as exc:
-            raise CommandError(str(exc)) from exc
-    if args.json:
-        print_json({**result.to_json(), "dismissed": "photo", "cluster_id": args.cluster_id})
-    elif result.event_id is None:
-        print("Nothing changed: already marked as not in that cluster.")
-    else:
-        print(f"{printable(result.description)}. (`photoclust undo` takes it back.)")
-    return 0
+    dismiss = edit_of_photos(args.other, "nothing was changed", lambda lib, ids:
+                             editing.photos_not_in_cluster(lib, ids, args.cluster_id))
+    return run_edit(args, dismiss, lambda library, result: {
+        "dismissed": "photo", "cluster_id": args.cluster_id},
+        nothing="Nothing changed: already marked as not in that cluster.")

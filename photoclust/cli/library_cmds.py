@@ -4,8 +4,7 @@ from __future__ import annotations
 import argparse
 
 from photoclust.cli.common import (
-    add_json_option,
-    add_library_option,
+    command_options,
     job_context,
     open_from_args,
     print_json,
@@ -25,14 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with pillow-heif) and add them to the library. Unchanged files are not read again; "
         "moved files keep their clusters and labels; vanished files are marked missing.")
     index.add_argument("folders", nargs="+", metavar="FOLDER", help="folder to scan")
-    add_library_option(index)
-    add_json_option(index)
-    index.set_defaults(func=cmd_index)
+    command_options(index, cmd_index)
 
     status = sub.add_parser("status", help="show what the library holds")
-    add_library_option(status)
-    add_json_option(status)
-    status.set_defaults(func=cmd_status)
+    command_options(status, cmd_status)
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from photoclust.cli.common import (
     CommandError,
-    add_json_option,
-    add_library_option,
     cluster_count,
+    command_options,
     job_context,
     open_from_args,
     print_json,
@@ -35,9 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                           help="clustering method: kmeans (default), agglomerative, hdbscan or "
                           "scan (see `photoclust cluster`)")
     add_model_options(organize)
-    add_library_option(organize)
-    add_json_option(organize)
-    organize.set_defaults(func=cmd_organize)
+    command_options(organize, cmd_organize)
 
 
 def cmd_organize(args: argparse.Namespace) -> int:

@@ -8,9 +8,10 @@ from typing import Callable
 
 from photoclust.cli.common import (
     CommandError,
-    add_json_option,
-    add_library_option,
+    command_options,
     job_context,
+    json_or_empty,
+    no_edit_json,
     open_from_args,
     photo_ids_by_paths,
     print_json,
@@ -22,58 +23,37 @@ from photoclust.core.edits.history import EditResult, history
 from photoclust.core.library import Library
 
 
-def _options(parser: argparse.ArgumentParser, inner: bool = False) -> None:
-    """``--library`` and ``--json``; on an inner command they do not reset what was given
-    before it (``people --json name ...``)."""
-    if not inner:
-        add_library_option(parser)
-        add_json_option(parser)
-        return
-    from pathlib import Path
-
-    parser.add_argument("--library", metavar="FILE", type=Path, default=argparse.SUPPRESS,
-                        help="library file (default: photoclust's library in your user data "
-                        "folder)")
-    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print machine-readable JSON")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     people = sub.add_parser(
         "people", help="list the people found in your photos; name, merge or split them",
         description="Faces found by Organize, grouped into people. Without an action: one line "
         "per person (id, name, faces, photos; named people first). Every change can be undone "
         "with `photoclust undo`.")
-    _options(people)
-    people.set_defaults(func=cmd_people)
+    command_options(people, cmd_people)
     actions = people.add_subparsers(dest="people_action", metavar="ACTION")
 
     name = actions.add_parser("name", help="name a person (a name another person has merges "
                               "them)")
     name.add_argument("person_id", type=int, metavar="PERSON")
     name.add_argument("name", nargs="+", metavar="NAME")
-    _options(name, inner=True)
-    name.set_defaults(func=cmd_name)
+    command_options(name, cmd_name, inner=True)
 
     merge = actions.add_parser("merge", help="merge people into the first one")
     merge.add_argument("person_ids", nargs="+", type=int, metavar="PERSON")
-    _options(merge, inner=True)
-    merge.set_defaults(func=cmd_merge)
+    command_options(merge, cmd_merge, inner=True)
 
     not_same = actions.add_parser(
         "not-same", help="answer no to “are these the same person?” (remembered: not asked "
         "again, and no face of one goes to the other)")
     not_same.add_argument("person_id", type=int, metavar="PERSON")
     not_same.add_argument("other_id", type=int, metavar="OTHER")
-    _options(not_same, inner=True)
-    not_same.set_defaults(func=cmd_not_same)
+    command_options(not_same, cmd_not_same, inner=True)
 
     one = actions.add_parser(
         "one", help="answer yes to “are these one person?” (remembered: not asked again "
         "unless undone)")
     one.add_argument("person_id", type=int, metavar="PERSON")
-    _options(one, inner=True)
-    one.set_defaults(func=cmd_one)
+    command_options(one, cmd_one, inner=True)
 
     split = actions.add_parser(
         "split", help="split a person in two or more",
@@ -81,28 +61,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "are grouped again more strictly and each further group becomes a new person.")
     split.add_argument("person_id", type=int, metavar="PERSON")
     split.add_argument("--faces", nargs="+", type=int, default=None, metavar="FACE")
-    _options(split, inner=True)
-    split.set_defaults(func=cmd_split)
+    command_options(split, cmd_split, inner=True)
 
     find = actions.add_parser(
         "find", help="find faces in the photos not searched yet and group them (what Organize "
         "does after clustering)")
-    _options(find, inner=True)
-    find.set_defaults(func=cmd_find)
+    command_options(find, cmd_find, inner=True)
 
     learn = actions.add_parser(
         "learn", help="re-sort the faces you did not place, after your corrections",
         description="Each face you did not place goes to the person most of its near faces are "
         "in, unless you said it is not that person. Faces you placed stay; no people are "
         "merged. Undo with `photoclust undo`.")
-    _options(learn, inner=True)
-    learn.set_defaults(func=cmd_learn)
+    command_options(learn, cmd_learn, inner=True)
 
     setting = actions.add_parser(
         "setting", help="whether Organize finds faces in this library (on or off)")
     setting.add_argument("value", nargs="?", choices=("on", "off"), default=None)
-    _options(setting, inner=True)
-    setting.set_defaults(func=cmd_setting)
+    command_options(setting, cmd_setting, inner=True)
 
     faces = sub.add_parser(
         "faces", help="list faces (of a person, without a name, or in a photo); move, dismiss "
@@ -116,8 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="only faces in no person or in an unnamed one")
     which.add_argument("--photo", default=None, metavar="PHOTO",
                        help="only the faces in PHOTO (its id or path)")
-    _options(faces)
-    faces.set_defaults(func=cmd_faces)
+    command_options(faces, cmd_faces)
     face_actions = faces.add_subparsers(dest="faces_action", metavar="ACTION")
 
     move = face_actions.add_parser(
@@ -126,21 +101,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     move.add_argument("--to", required=True, metavar="PERSON|new",
                       help="a person id, or `new` for a new person")
     move.add_argument("--name", default="", metavar="NAME", help="the new person's name")
-    _options(move, inner=True)
-    move.set_defaults(func=cmd_move)
+    command_options(move, cmd_move, inner=True)
 
     dismiss = face_actions.add_parser(
         "dismiss", help="not this person: the faces leave their person and never return to it")
     dismiss.add_argument("face_ids", nargs="+", type=int, metavar="FACE")
     dismiss.add_argument("--person", type=int, default=None, metavar="ID",
                          help="the person they are not (default: the one each is in)")
-    _options(dismiss, inner=True)
-    dismiss.set_defaults(func=cmd_dismiss)
+    command_options(dismiss, cmd_dismiss, inner=True)
 
     remove = face_actions.add_parser("remove", help="not a face: hide it for good")
     remove.add_argument("face_ids", nargs="+", type=int, metavar="FACE")
-    _options(remove, inner=True)
-    remove.set_defaults(func=cmd_remove)
+    command_options(remove, cmd_remove, inner=True)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -151,11 +123,8 @@ def cmd_people(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         people = read.list_people(library)
         counts = read.face_counts(library)
-    if args.json:
-        print_json([p.to_json() for p in people])
-        return 0
-    if not people:
-        print("No people yet: `photoclust organize` finds faces (or `photoclust people find`).")
+    if json_or_empty(args, people, "No people yet: `photoclust organize` finds faces "
+                       "(or `photoclust people find`)."):
         return 0
     for p in people:
         who = printable(p.label) + ("" if p.source == "user" else " (unnamed)")
@@ -180,8 +149,7 @@ def cmd_faces(args: argparse.Namespace) -> int:
             raise CommandError(f"no person with id {args.person}")
         faces = read.list_faces(library, person_id=args.person, unnamed=args.unnamed,
                                 photo_id=photo_id)
-    if args.json:
-        print_json([f.to_json() for f in faces])
+    if json_or_empty(args, faces):
         return 0
     for f in faces:
         who = "no person" if f.person_id is None else (
@@ -288,9 +256,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
         result = learn_people(library)
         if result is None:
             if args.json:
-                print_json({"event_id": None, "kind": None, "description": "nothing to re-sort",
-                            "photo_ids": [], "cluster_ids": [], "created_cluster_ids": [],
-                            "people": []})
+                print_json(no_edit_json("nothing to re-sort", people=[]))
             else:
                 print("Nothing to re-sort: every face is with the person most like it.")
             return 0

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from photoclust.cli.common import (
     CommandError,
-    add_json_option,
-    add_library_option,
     add_model_option,
+    command_options,
     open_from_args,
     print_json,
     printable,
@@ -36,9 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     search.add_argument("--limit", type=_positive, default=50, metavar="N",
                         help="most results to show (default 50)")
     add_model_option(search, "embeddings of which image model")
-    add_library_option(search)
-    add_json_option(search)
-    search.set_defaults(func=cmd_search)
+    command_options(search, cmd_search)
 
     similar = sub.add_parser(
         "similar", help="find the photos that look most like a photo",
@@ -48,9 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     similar.add_argument("--limit", type=_positive, default=20, metavar="N",
                          help="most results to show (default 20)")
     add_model_option(similar, "embeddings of which image model")
-    add_library_option(similar)
-    add_json_option(similar)
-    similar.set_defaults(func=cmd_similar)
+    command_options(similar, cmd_similar)
 
 
 def _print_hits(hits, args: argparse.Namespace, empty: str) -> None:

@@ -159,6 +159,23 @@ class SimulationResult:
         return out
 
 
+def fixed_and_broken(truth, before, after) -> tuple[int, int]:
+    """Photos that a refit (a Learn) moved into a cluster whose commonest kind in ``truth`` is
+    theirs from one whose is not (fixed), and the other way round (broken). ``before`` and
+    ``after`` are the cluster of each photo; a cluster's commonest kind is taken in ``before``
+    where it was there, else in ``after``."""
+    commonest = {int(c): np.bincount(truth[before == c]).argmax() for c in np.unique(before)}
+    commonest.update({int(c): np.bincount(truth[after == c]).argmax()
+                      for c in np.unique(after) if int(c) not in commonest})
+    fixed = broken = 0
+    for photo in np.flatnonzero(before != after):
+        was = commonest[int(before[photo])] == truth[photo]
+        now = commonest[int(after[photo])] == truth[photo]
+        fixed += int(now and not was)
+        broken += int(was and not now)
+    return fixed, broken
+
+
 def simulate_corrections(X, true_labels, initial_clusters, fractions=(0.02, 0.05), *,
                          batch_size: int = 10, target_ari: float = 0.9,
                          max_fraction: float | None = None,

@@ -1,10 +1,9 @@
-import json
 
 import numpy as np
 import pytest
 
+from _cli_runs import run, run_json
 from _edit_fixtures import add_embeddings, add_photos, cluster_of, members, snapshot
-from photoclust.cli import main
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.library import open_library
 
@@ -25,16 +24,6 @@ def lib_path(library):
     return library.path
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv):
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def _ids_by_name(capsys, lib_path):

@@ -1,21 +1,14 @@
 """``photoclust photos``: one row per present photo with its cluster, source and confidence."""
-import json
 
 import numpy as np
 from sqlalchemy import update
 
+from _cli_runs import run_json
 from _edit_fixtures import add_embeddings, add_photos
 from photoclust.cli import main
 from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
 from photoclust.core.library.models import Photo
-
-
-def run_json(capsys, *argv):
-    code = main([*argv, "--json"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return json.loads(out)
 
 
 def make_library(library):

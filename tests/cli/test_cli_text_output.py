@@ -38,6 +38,11 @@ def _embed(library, photo_ids) -> None:
                             top_classes=json.dumps([["beagle", 0.9]])))
 
 
+def _photo_in_new_cluster(library, path, seed: int, name: str) -> None:
+    """A photo drawn at ``path`` (``seed``), added to the library in a new cluster ``name``."""
+    assign(library, add_photo(library, draw_photo(path, seed)), add_cluster(library, name))
+
+
 def _hostile_library(tmp_path):
     path = tmp_path / "lib" / "library.sqlite"
     photos = tmp_path / "photos"
@@ -113,10 +118,8 @@ def test_reading_commands_on_a_read_only_file_system(tmp_path, capsys):
             pytest.skip(NO_MOUNT)
         library = mnt / "library.sqlite"
         with open_library(library) as lib:
-            assign(lib, add_photo(lib, draw_photo(tmp_path / "photos" / "a.jpg", 1)),
-                   add_cluster(lib, "A"))
-            assign(lib, add_photo(lib, draw_photo(tmp_path / "photos" / "b.jpg", 2)),
-                   add_cluster(lib, "B"))
+            _photo_in_new_cluster(lib, tmp_path / "photos" / "a.jpg", 1, "A")
+            _photo_in_new_cluster(lib, tmp_path / "photos" / "b.jpg", 2, "B")
             _embed(lib, [1, 2])
         assert remount_read_only(mnt)
         _check_reading_commands_work(library, tmp_path, capsys)
@@ -129,8 +132,7 @@ def test_check_on_a_full_disk_says_full_not_damaged(tmp_path, capsys):
             pytest.skip(NO_MOUNT)
         library = mnt / "library.sqlite"
         with open_library(library) as lib:
-            assign(lib, add_photo(lib, draw_photo(tmp_path / "photos" / "a.jpg", 1)),
-                   add_cluster(lib, "A"))
+            _photo_in_new_cluster(lib, tmp_path / "photos" / "a.jpg", 1, "A")
         fill_disk(mnt)
         assert main(["check", "--library", str(library)]) == 0  # read-only: it can still look
         assert "damaged" not in capsys.readouterr().out

@@ -7,6 +7,7 @@ import urllib.error
 import pytest
 import torch
 
+from _cli_runs import run_json
 from helpers import write_photos
 from photoclust.cli import main
 from photoclust.core.library import open_library
@@ -15,12 +16,6 @@ from photoclust.core.library.queries import photo_by_path
 #: Photos big enough to be embedded from their thumbnail, named photo0.jpg, photo1.jpg, ...
 PHOTOS = {"size": (320, 240), "name": "photo{}.jpg"}
 
-
-def run_json(capsys, *argv) -> dict:
-    code = main([*argv, "--json"])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    return json.loads(captured.out)
 
 
 @pytest.mark.slow

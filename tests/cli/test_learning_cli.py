@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from _edit_fixtures import cluster_of, labelled_library
+from _face_fixtures import people_with_a_mistake
 from photoclust.cli import main
 from photoclust.core.clustering import editing
 
@@ -132,30 +133,11 @@ def test_dismiss_merge_is_an_edit_that_undo_takes_back(library, capsys):
     assert code != 0 and "no such cluster: 999" in out.err
 
 
-def _people_with_a_mistake(library, photo_ids):
-    """Anna (6 faces) and Bob (6) in the given photos, grouped, then two of Anna's faces put
-    with Bob (a grouping mistake); returns (anna faces, bob faces, Anna's person, Bob's)."""
-    from sqlalchemy import update
-
-    from _face_fixtures import add_faces, centres, near, person_of
-    from photoclust.core.faces.grouping import group_faces
-    from photoclust.core.library.models import Face
-
-    c = centres(2)
-    anna = add_faces(library, near(c[0], 6, seed=1), photo_ids=photo_ids[:6])
-    bob = add_faces(library, near(c[1], 6, seed=2), photo_ids=photo_ids[6:12])
-    group_faces(library)
-    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
-    with library.session() as s:
-        s.execute(update(Face).where(Face.id.in_(anna[:2])).values(person_id=b))
-    return anna, bob, a, b
-
-
 def test_learn_also_resorts_the_faces_nobody_placed_as_a_second_edit(library, capsys):
     from _face_fixtures import person_of
 
     ids, y, clusters = labelled_library(library)
-    anna, bob, a, b = _people_with_a_mistake(library, [int(i) for i in ids[:12]])
+    anna, bob, a, b = people_with_a_mistake(library, [int(i) for i in ids[:12]])
     editing.new_cluster_from_photos(library, [int(ids[40])])
     code, out = run(capsys, "learn", "--json", "--library", str(library.path))
     assert code == 0
@@ -176,7 +158,7 @@ def test_learn_also_resorts_the_faces_nobody_placed_as_a_second_edit(library, ca
 
 def test_learn_text_names_the_people_edit(library, capsys):
     ids, y, clusters = labelled_library(library)
-    _people_with_a_mistake(library, [int(i) for i in ids[:12]])
+    people_with_a_mistake(library, [int(i) for i in ids[:12]])
     code, out = run(capsys, "learn", "--library", str(library.path))
     assert code == 0 and "People: Re-sorted 2 faces you did not place" in out.out
 
@@ -185,7 +167,7 @@ def test_learn_without_clusters_resorts_the_faces_and_says_so(library, capsys):
     from _edit_fixtures import add_photos
     from _face_fixtures import person_of
 
-    anna, _bob, a, _b = _people_with_a_mistake(library, add_photos(library, 12))
+    anna, _bob, a, _b = people_with_a_mistake(library, add_photos(library, 12))
     code, out = run(capsys, "learn", "--library", str(library.path))
     assert code == 0, out.err
     assert "Photos: not re-sorted (the library has no clusters yet" in out.out
@@ -201,7 +183,7 @@ def test_review_asks_people_questions_and_a_no_is_remembered(library, capsys):
     from photoclust.core.faces.editing import move_faces
 
     ids, y, clusters = labelled_library(library)
-    anna, bob, a, b = _people_with_a_mistake(library, [int(i) for i in ids[:12]])
+    anna, bob, a, b = people_with_a_mistake(library, [int(i) for i in ids[:12]])
     move_faces(library, anna[:2], a)
     move_faces(library, bob[:3], None)  # Bob split in two by the user
     (twin,) = set(person_of(library, bob[:3]))

@@ -7,24 +7,14 @@ import shutil
 
 import pytest
 
+from _cli_runs import run, run_json
 from _face_fixtures import add_faces, centres, near, people_state
-from photoclust.cli import main
 from photoclust.core.faces.grouping import group_faces
 
 PERSON_KEYS = {"id", "name", "faces", "photos", "source"}
 FACE_KEYS = {"id", "photo_id", "path", "box", "person_id", "person_name", "source", "confidence"}
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv):
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.fixture

@@ -183,18 +183,13 @@ def test_damaged_exif_costs_only_the_time(tmp_path):
 def test_version_1_library_upgrades_with_the_when_and_where_tables(tmp_path):
     import sqlite3
 
+    from _edit_fixtures import as_version_1
     from photoclust.core.library import open_library
     from photoclust.core.library.migrations import SCHEMA_VERSION
 
     path = tmp_path / "old.sqlite"
     open_library(path).close()
-    con = sqlite3.connect(path)
-    for table in ("photo_when_where", "event_photos", "events"):
-        con.execute(f"DROP TABLE {table}")
-    con.execute("UPDATE schema_info SET version = 1")
-    con.execute("PRAGMA user_version = 0")  # as photoclust 1 wrote it
-    con.commit()
-    con.close()
+    as_version_1(path, ("photo_when_where", "event_photos", "events"))
     library = open_library(path)
     try:
         with library.session() as s:

@@ -4,11 +4,11 @@ settings key are moved into the history when the library is upgraded."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from sqlalchemy import text
 
+from _edit_fixtures import as_version_1
 from _export_fixtures import add_cluster
 from photoclust.core.clustering import editing
 from photoclust.core.edits.corrections import (
@@ -126,15 +126,11 @@ def test_refusals_of_a_schema_1_library_become_edits_when_it_is_upgraded(tmp_pat
     library = open_library(path)
     beach, forest = add_cluster(library, "Beach"), add_cluster(library, "Forest")
     library.close()
-    con = sqlite3.connect(path)
-    con.execute("UPDATE schema_info SET version = 1")
-    con.execute("PRAGMA user_version = 0")  # as photoclust 1 wrote it
-    con.execute("INSERT INTO settings (key, value) VALUES (?, ?)",
-                (migrations.LEGACY_REFUSED_SETTING,
-                 json.dumps([["merge", beach, forest], ["split", forest, -1],
-                             ["merge", beach, forest], ["bogus", 1], "x"])))
-    con.commit()
-    con.close()
+    as_version_1(path, statements=[(
+        "INSERT INTO settings (key, value) VALUES (?, ?)",
+        (migrations.LEGACY_REFUSED_SETTING,
+         json.dumps([["merge", beach, forest], ["split", forest, -1], ["merge", beach, forest],
+                     ["bogus", 1], "x"])))])
 
     library = open_library(path)
     try:

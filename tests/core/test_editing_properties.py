@@ -1,6 +1,8 @@
 """Random sequences of edits, undos and redos against a simple in-memory model of the library."""
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 from _edit_fixtures import add_photos, check_invariants, snapshot
 from photoclust.core.clustering import editing
 from photoclust.core.clustering.identity import apply_clustering
-from photoclust.core.library import open_library
+from photoclust.core.library import Library, open_library
 
 N_PHOTOS = 8
 
@@ -71,41 +73,49 @@ def _expected_after(state: dict, op: tuple, ids: list[int], active: list[int], c
     return {"clusters": clusters, "assignments": assignments, "cannot_links": links}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(operations, min_size=1, max_size=14))
-def test_random_edits_match_model_and_undo_redo_restore_exact_states(ops):
+@contextmanager
+def clustered_library() -> Iterator[tuple[Library, list[int]]]:
+    """A new library in a temporary folder (one per Hypothesis example: a fixture would be
+    shared by all) with ``N_PHOTOS`` photos clustered in three: ``(library, photo ids)``."""
     with tempfile.TemporaryDirectory() as tmp:
         library = open_library(Path(tmp) / "library.sqlite")
         try:
             ids = add_photos(library, N_PHOTOS)
             apply_clustering(library, "m", "kmeans", ids, np.arange(N_PHOTOS) % 3)
-            history = [snapshot(library)]  # states reachable by undo/redo
-            position = 0
-            for op in ops:
-                state = history[position]
-                active = sorted(state["clusters"])
-                if op[0] == "undo":
-                    result = editing.undo(library)
-                    assert (result is None) == (position == 0)
-                    position = max(0, position - 1)
-                elif op[0] == "redo":
-                    result = editing.redo(library)
-                    assert (result is None) == (position == len(history) - 1)
-                    position = min(len(history) - 1, position + 1)
-                else:
-                    if op[0] == "merge" and active[op[1] % len(active)] == \
-                            active[op[2] % len(active)]:
-                        continue
-                    result = _run(library, op, ids, active)
-                    expected = _expected_after(state, op, ids, active, result.created_cluster_ids)
-                    assert snapshot(library) == expected
-                    if result.event_id is not None:
-                        history = history[:position + 1] + [expected]
-                        position += 1
-                assert snapshot(library) == history[position]
-                check_invariants(library)
+            yield library, ids
         finally:
             library.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(operations, min_size=1, max_size=14))
+def test_random_edits_match_model_and_undo_redo_restore_exact_states(ops):
+    with clustered_library() as (library, ids):
+        history = [snapshot(library)]  # states reachable by undo/redo
+        position = 0
+        for op in ops:
+            state = history[position]
+            active = sorted(state["clusters"])
+            if op[0] == "undo":
+                result = editing.undo(library)
+                assert (result is None) == (position == 0)
+                position = max(0, position - 1)
+            elif op[0] == "redo":
+                result = editing.redo(library)
+                assert (result is None) == (position == len(history) - 1)
+                position = min(len(history) - 1, position + 1)
+            else:
+                if op[0] == "merge" and active[op[1] % len(active)] == \
+                        active[op[2] % len(active)]:
+                    continue
+                result = _run(library, op, ids, active)
+                expected = _expected_after(state, op, ids, active, result.created_cluster_ids)
+                assert snapshot(library) == expected
+                if result.event_id is not None:
+                    history = history[:position + 1] + [expected]
+                    position += 1
+            assert snapshot(library) == history[position]
+            check_invariants(library)
 
 
 def _run(library, op, ids, active):
@@ -131,30 +141,24 @@ recluster = st.tuples(st.just("recluster"),
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(operations, recluster), min_size=1, max_size=14))
 def test_edits_mixed_with_reclustering_keep_invariants_and_user_labels(ops):
-    with tempfile.TemporaryDirectory() as tmp:
-        library = open_library(Path(tmp) / "library.sqlite")
-        try:
-            ids = add_photos(library, N_PHOTOS)
-            apply_clustering(library, "m", "kmeans", ids, np.arange(N_PHOTOS) % 3)
-            for op in ops:
-                state = snapshot(library)
-                active = sorted(state["clusters"])
-                if op[0] == "recluster":
-                    apply_clustering(library, "m", "kmeans", ids, op[1])
-                    after = snapshot(library)
-                    user = {pid: a for pid, a in state["assignments"].items() if a[1] == "user"}
-                    assert {pid: after["assignments"].get(pid) for pid in user} == user
-                    assert {c: after["clusters"][c] for c in state["clusters"]
-                            if c in after["clusters"]} == {
-                        c: name for c, name in state["clusters"].items()
-                        if c in after["clusters"]}
-                elif op[0] == "undo":
-                    editing.undo(library)
-                elif op[0] == "redo":
-                    editing.redo(library)
-                elif active and not (op[0] == "merge" and active[op[1] % len(active)]
-                                     == active[op[2] % len(active)]):
-                    _run(library, op, ids, active)
-                check_invariants(library)
-        finally:
-            library.close()
+    with clustered_library() as (library, ids):
+        for op in ops:
+            state = snapshot(library)
+            active = sorted(state["clusters"])
+            if op[0] == "recluster":
+                apply_clustering(library, "m", "kmeans", ids, op[1])
+                after = snapshot(library)
+                user = {pid: a for pid, a in state["assignments"].items() if a[1] == "user"}
+                assert {pid: after["assignments"].get(pid) for pid in user} == user
+                assert {c: after["clusters"][c] for c in state["clusters"]
+                        if c in after["clusters"]} == {
+                    c: name for c, name in state["clusters"].items()
+                    if c in after["clusters"]}
+            elif op[0] == "undo":
+                editing.undo(library)
+            elif op[0] == "redo":
+                editing.redo(library)
+            elif active and not (op[0] == "merge" and active[op[1] % len(active)]
+                                 == active[op[2] % len(active)]):
+                _run(library, op, ids, active)
+            check_invariants(library)

@@ -30,6 +30,14 @@ def lite0_source_state() -> dict[str, torch.Tensor]:
                       weights_only=True)
 
 
+def assert_refused(tmp_path, state: dict[str, torch.Tensor], match: str) -> None:
+    """``state`` saved as a weights file is refused by ``load_backbone`` with an
+    ``EmbeddingError`` matching ``match``."""
+    torch.save(state, tmp_path / "weights.pth")
+    with pytest.raises(EmbeddingError, match=match):
+        load_backbone("efficientnet_lite0", weights=tmp_path / "weights.pth")
+
+
 def test_registry_lists_default_and_resnet_with_their_dimensions():
     assert backbones.DEFAULT_MODEL == "efficientnet_lite2"
     assert backbones.REGISTRY["efficientnet_lite2"].dim == 1280
@@ -79,27 +87,21 @@ def test_crop_gives_centre_square_of_input_size(lite0):
 def test_missing_key_in_weights_fails_loudly(tmp_path):
     state = lite0_source_state()
     del state["_blocks.3._bn1.running_var"]
-    torch.save(state, tmp_path / "broken.pth")
-    with pytest.raises(EmbeddingError, match="missing key blocks.2.0.bn2.running_var"):
-        load_backbone("efficientnet_lite0", weights=tmp_path / "broken.pth")
+    assert_refused(tmp_path, state, "missing key blocks.2.0.bn2.running_var")
 
 
 @pytest.mark.slow
 def test_extra_key_in_weights_fails_loudly(tmp_path):
     state = lite0_source_state()
     state["_blocks.3._se_reduce.weight"] = torch.zeros(1)
-    torch.save(state, tmp_path / "extra.pth")
-    with pytest.raises(EmbeddingError, match="unexpected key _blocks.3._se_reduce.weight"):
-        load_backbone("efficientnet_lite0", weights=tmp_path / "extra.pth")
+    assert_refused(tmp_path, state, "unexpected key _blocks.3._se_reduce.weight")
 
 
 @pytest.mark.slow
 def test_wrong_shape_in_weights_fails_loudly(tmp_path):
     state = lite0_source_state()
     state["_fc.bias"] = torch.zeros(10)
-    torch.save(state, tmp_path / "shape.pth")
-    with pytest.raises(EmbeddingError, match=r"classifier.bias: shape \(10,\) != \(1000,\)"):
-        load_backbone("efficientnet_lite0", weights=tmp_path / "shape.pth")
+    assert_refused(tmp_path, state, r"classifier.bias: shape \(10,\) != \(1000,\)")
 
 
 @pytest.mark.slow

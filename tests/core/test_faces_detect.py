@@ -5,7 +5,6 @@ again) and the faces stage of Organize (a missing or damaged model is one senten
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from _edit_fixtures import as_version_1
 from helpers import make_exif, make_labeled_folder, write_jpeg
 from photoclust.core.faces import read
 from photoclust.core.faces.detect import (
@@ -168,13 +168,7 @@ def test_the_library_setting_turns_faces_off(library, tmp_path):
 def test_a_version_1_library_gets_the_people_tables(tmp_path):
     path = tmp_path / "old.sqlite"
     open_library(path).close()
-    con = sqlite3.connect(path)
-    for table in ("faces", "face_cannot_links", "face_scans", "people"):
-        con.execute(f"DROP TABLE {table}")
-    con.execute("UPDATE schema_info SET version = 1")
-    con.execute("PRAGMA user_version = 0")  # as photoclust 1 wrote it
-    con.commit()
-    con.close()
+    as_version_1(path, ("faces", "face_cannot_links", "face_scans", "people"))
     lib = open_library(path)
     try:
         with lib.session() as s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from _face_fixtures import add_faces, centres, near, people_state, person_of
 from photoclust.core.edits import history as edit_history
@@ -21,7 +21,7 @@ from photoclust.core.faces.editing import (
     split_person,
 )
 from photoclust.core.faces.grouping import group_faces
-from photoclust.core.library.models import EditEvent
+from photoclust.core.library.models import EditEvent, Face
 
 
 @pytest.fixture
@@ -32,6 +32,17 @@ def two_people(library):
     bob = add_faces(library, near(c[1], 4, seed=2))
     group_faces(library)
     return library, anna, bob, person_of(library, anna)[0], person_of(library, bob)[0]
+
+
+@pytest.fixture
+def six_and_six(library):
+    """Anna and Bob, 6 faces each, grouped automatically, unnamed:
+    ``(library, centres, anna's faces, bob's, anna, bob)``."""
+    c = centres(2)
+    anna = add_faces(library, near(c[0], 6, seed=1))
+    bob = add_faces(library, near(c[1], 6, seed=2))
+    group_faces(library)
+    return library, c, anna, bob, person_of(library, anna)[0], person_of(library, bob)[0]
 
 
 def undo_redo_round_trip(library, before, after):
@@ -173,17 +184,9 @@ def test_edits_refuse_unknown_ids_and_change_nothing(two_people):
     assert people_state(library) == before
 
 
-def test_learn_people_resorts_the_faces_nobody_placed_and_is_undoable(library):
-    c = centres(2)
-    anna = add_faces(library, near(c[0], 6, seed=1))
-    bob = add_faces(library, near(c[1], 6, seed=2))
-    group_faces(library)
-    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
+def test_learn_people_resorts_the_faces_nobody_placed_and_is_undoable(six_and_six):
+    library, _c, anna, bob, a, b = six_and_six
     # An earlier mistake of the grouping, simulated: two of Anna's faces ended up with Bob.
-    from sqlalchemy import update
-
-    from photoclust.core.library.models import Face
-
     with library.session() as s:
         s.execute(update(Face).where(Face.id.in_(anna[:2])).values(person_id=b))
     # One of Bob's faces was placed by the user with Anna: it stays there.
@@ -198,17 +201,10 @@ def test_learn_people_resorts_the_faces_nobody_placed_and_is_undoable(library):
     assert learn_people(library) is None  # nothing left to move
 
 
-def test_learn_people_never_puts_two_faces_of_one_photo_in_one_person(library):
-    from sqlalchemy import update
-
+def test_learn_people_never_puts_two_faces_of_one_photo_in_one_person(six_and_six):
     from _edit_fixtures import add_photos
-    from photoclust.core.library.models import Face
 
-    c = centres(2)
-    anna = add_faces(library, near(c[0], 6, seed=1))
-    bob = add_faces(library, near(c[1], 6, seed=2))
-    group_faces(library)
-    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
+    library, c, anna, _bob, a, b = six_and_six
     # A photo of two faces like Anna's (twins), both put with Bob by an earlier mistake.
     (photo,) = add_photos(library, 1, prefix="/people/twins")
     twins = add_faces(library, near(c[0], 2, seed=3), photo_ids=[photo, photo])

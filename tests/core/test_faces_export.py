@@ -21,16 +21,21 @@ needs = {tool: pytest.mark.skipif(shutil.which(tool) is None, reason=f"{tool} is
          for tool in ("exiftool", "exiv2")}
 
 
+def drawn_photos(library, folder, n: int, size: tuple[int, int]) -> list[int]:
+    """``n`` photos drawn as ``folder``/p0.jpg, p1.jpg, ... (seeds 0, 1, ...) and added to the
+    library: their ids."""
+    folder.mkdir()
+    ids = []
+    for i in range(n):
+        draw_photo(folder / f"p{i}.jpg", seed=i, size=size)
+        ids.append(add_photo(library, folder / f"p{i}.jpg"))
+    return ids
+
+
 @pytest.fixture
 def exported(library, tmp_path):
     """Two photos in cluster "Beach": one with Anna (left) and Bob, one with nobody named."""
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    ids = []
-    for i in range(2):
-        path = photos / f"p{i}.jpg"
-        draw_photo(path, seed=i, size=(400, 300))
-        ids.append(add_photo(library, path))
+    ids = drawn_photos(library, tmp_path / "photos", 2, size=(400, 300))
     with library.session() as s:
         s.execute(update(Photo).values(width=4000, height=3000))
     beach = add_cluster(library, "Beach", "user")
@@ -91,13 +96,7 @@ def test_people_are_exported_as_albums_one_folder_per_named_person(library, tmp_
     from photoclust.core.export.albums import PeopleExportJob
     from photoclust.core.jobs import JobError
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    ids = []
-    for i in range(3):
-        path = photos / f"p{i}.jpg"
-        draw_photo(path, seed=i, size=(200, 150))
-        ids.append(add_photo(library, path))
+    ids = drawn_photos(library, tmp_path / "photos", 3, size=(200, 150))
     c = centres(3)
     # Anna in photos 0 and 1, Bob in photos 1 and 2, someone unnamed in photo 2.
     anna = add_faces(library, near(c[0], 2, seed=1), photo_ids=ids[:2])

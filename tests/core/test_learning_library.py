@@ -13,7 +13,7 @@ from photoclust.core.learning.constraints import derive_constraints
 from photoclust.core.learning.job import LearnJob
 from photoclust.core.learning.suggestions import review_suggestions
 from photoclust.core.library.models import Assignment
-from photoclust.research.simulate import simulate_library_corrections
+from photoclust.research.simulate import fixed_and_broken, simulate_library_corrections
 
 MODEL = "efficientnet_lite0"
 
@@ -261,21 +261,6 @@ def test_learn_keeps_photos_where_the_answers_do_not_support_a_move(library):
 
     assert cluster_of(library) == right
     assert result.n_reassigned == 0 and result.moves == []
-
-
-def fixed_and_broken(truth, before, after) -> tuple[int, int]:
-    """Photos a Learn moved into a cluster whose commonest kind is theirs from one whose is not
-    (fixed), and the other way round (broken)."""
-    commonest = {int(c): np.bincount(truth[before == c]).argmax() for c in np.unique(before)}
-    commonest.update({int(c): np.bincount(truth[after == c]).argmax()
-                      for c in np.unique(after) if int(c) not in commonest})
-    fixed = broken = 0
-    for photo in np.flatnonzero(before != after):
-        was = commonest[int(before[photo])] == truth[photo]
-        now = commonest[int(after[photo])] == truth[photo]
-        fixed += int(now and not was)
-        broken += int(was and not now)
-    return fixed, broken
 
 
 def test_the_simulated_user_s_learns_fix_photos_and_break_none():

@@ -25,6 +25,32 @@ def open_page(qtbot, page_cls, library, size=(1024, 700), state: AppState | None
     return state, page
 
 
+def open_page_with_history(qtbot, page_cls, library, ready: str, timeout: int = 10000,
+                           idle: bool = True):
+    """``(state, page, history)``: ``open_page`` with the window's undo history of its edits,
+    activated, once it has emitted its signal ``ready`` (and, with ``idle``, has nothing left
+    to read)."""
+    from photoclust.gui.history import UndoHistory
+
+    state, page = open_page(qtbot, page_cls, library)
+    history = UndoHistory(state, page)
+    with qtbot.waitSignal(getattr(page, ready), timeout=timeout):
+        page.activate()
+    if idle:
+        qtbot.waitUntil(page.is_idle, timeout=10000)
+    return state, page, history
+
+
+def message_of(qtbot, page_cls, library) -> str:
+    """``page_cls`` opened on ``library`` and activated: the sentence its message shows (it
+    must come to show its message, as where the library lacks what the page needs)."""
+    _state, page = open_page(qtbot, page_cls, library)
+    with qtbot.waitSignal(page.stack.currentChanged, timeout=60000, check_params_cb=lambda i:
+                          page.stack.widget(i) is page.message):
+        page.activate()
+    return page.message.text()
+
+
 def _stop(state: AppState) -> None:
     state.queue.cancel_all()
     state.queue.wait_for_done(20000)

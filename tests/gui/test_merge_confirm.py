@@ -1,22 +1,12 @@
 """The app's merge says what it will keep before doing it (issue 24, point 5)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
-from qt_helpers import settled
+from qt_helpers import select_clusters, settled
 
 from photoclust.core.clustering import editing
 from photoclust.core.library.queries import list_clusters
-
-
-def _select_clusters(page, cluster_ids) -> None:
-    """Current = the first id (the merge target, the last one clicked); all selected."""
-    view, proxy, model = page.sidebar.view, page.sidebar.proxy, page.cluster_model
-    indexes = [proxy.mapFromSource(model.index(model.row_of(c))) for c in cluster_ids]
-    view.selectionModel().setCurrentIndex(indexes[0],
-                                          QItemSelectionModel.SelectionFlag.ClearAndSelect)
-    for index in indexes[1:]:
-        view.selectionModel().select(index, QItemSelectionModel.SelectionFlag.Select)
 
 
 def _names(library) -> dict[int, tuple[str, str]]:
@@ -29,7 +19,7 @@ def test_merge_asks_naming_the_kept_cluster_and_the_users_name(window, photos, q
     a, b, _c = gui_library.cluster_ids
     with settled(window, qtbot):
         photos.rename_cluster_to(b, "Hats")  # the user's name on B; A's is suggested
-    _select_clusters(photos, [a, b])  # A clicked last: the target
+    select_clusters(photos, [a, b])  # A clicked last: the target
     qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     box = photos.merge_box
     qtbot.waitUntil(lambda: box.isVisible())
@@ -47,7 +37,7 @@ def test_cancelling_the_merge_changes_nothing(window, photos, qtbot, gui_library
     library = gui_library.library
     a, b, _c = gui_library.cluster_ids
     before = _names(library)
-    _select_clusters(photos, [a, b])
+    select_clusters(photos, [a, b])
     box = photos.merge_selected_clusters()
     qtbot.waitUntil(lambda: box.isVisible())
     assert box.informativeText().startswith("One cluster of 10 photos stays, named “Group A”.")

@@ -2,27 +2,15 @@
 would see it."""
 from __future__ import annotations
 
-import threading
+from qt_helpers import WaitingJob
 
-from photoclust.core.jobs import Job, Progress
-
-
-class _Waits(Job):
-    """Waits for ``done`` (the status area shows it meanwhile)."""
-
-    title = "Organizing photos"
-
-    def __init__(self):
-        self.done = threading.Event()
-
-    def run(self, ctx):
-        self.done.wait(10)
+from photoclust.core.jobs import Progress
 
 
 def test_finding_faces_is_named_and_its_bar_starts_from_nothing(window, qtbot):
     """After looking at 195 photos Organize finds faces in them: the status said "Organizing
     photos: 16 of 195" under a full bar (the bar kept the previous stage's end)."""
-    job = _Waits()
+    job = WaitingJob()
     worker = window.run_job(job)
     status = window.job_status
     qtbot.waitUntil(lambda: status.worker is worker, timeout=10000)
@@ -50,7 +38,7 @@ def test_an_edit_message_has_the_whole_bar_while_no_job_runs(window, qtbot):
     window.show_status(text, 5000)
     assert window.statusBar().currentMessage() == text
     assert not window.job_status.isVisible()
-    job = _Waits()
+    job = WaitingJob()
     worker = window.run_job(job)  # a job shows its progress in the same place as before
     qtbot.waitUntil(lambda: window.job_status.isVisible(), timeout=10000)
     assert window.job_status.geometry().right() >= window.statusBar().width() - 30

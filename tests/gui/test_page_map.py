@@ -3,7 +3,7 @@ clicks and keys that pick and open photos."""
 from __future__ import annotations
 
 import numpy as np
-from _pages import open_page, page_requests
+from _pages import message_of, open_page, page_requests
 from PySide6.QtCore import Qt
 
 from photoclust.core.clustering import editing
@@ -94,11 +94,8 @@ def test_colours_follow_edits(qtbot, gui_library):
 
 
 def test_a_library_without_embeddings_gets_a_sentence(qtbot, library):
-    _state, page = open_page(qtbot, MapPage, library)
-    with qtbot.waitSignal(page.stack.currentChanged, timeout=60000, check_params_cb=lambda i:
-                          page.stack.widget(i) is page.message):
-        page.activate()
-    assert page.message.text().startswith("The map cannot be drawn yet: The map needs at least")
+    message = message_of(qtbot, MapPage, library)
+    assert message.startswith("The map cannot be drawn yet: The map needs at least")
 
 
 def test_zoom_keys(qtbot, gui_library):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from _pages import open_page
+from _pages import open_page_with_history
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from sqlalchemy import insert, select
@@ -17,7 +17,6 @@ from photoclust.core.faces import editing, read
 from photoclust.core.faces.grouping import group_faces
 from photoclust.core.imaging import thumbnail_path, write_thumbnail
 from photoclust.core.library.models import Face, FaceCannotLink, Photo
-from photoclust.gui.history import UndoHistory
 from photoclust.gui.models.face_crops import cut_face
 from photoclust.gui.pages.people import TO_CHECK, PeoplePage, face_ids_from_mime
 
@@ -34,12 +33,7 @@ def people_library(library):
 
 
 def open_people(qtbot, library):
-    state, page = open_page(qtbot, PeoplePage, library)
-    history = UndoHistory(state, page)
-    with qtbot.waitSignal(page.peopleShown, timeout=10000):
-        page.activate()
-    qtbot.waitUntil(page.is_idle, timeout=10000)
-    return state, page, history
+    return open_page_with_history(qtbot, PeoplePage, library, "peopleShown")
 
 
 def wait_edit(qtbot, page, action):

@@ -2,7 +2,7 @@
 key per answer, answers are library edits."""
 from __future__ import annotations
 
-from _pages import open_page, page_requests
+from _pages import message_of, open_page, page_requests
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
@@ -30,8 +30,11 @@ def _show_queue(page, library, questions):
     page._on_queue(ReviewQueue(list(questions), views, photos))
 
 
-def _first(page, predicate) -> int:
-    return next(i for i, q in enumerate(page.queue.questions) if predicate(q))
+def _show_first(page, predicate):
+    """Show the first question of the queue for which ``predicate`` holds; that question."""
+    page.current = next(i for i, q in enumerate(page.queue.questions) if predicate(q))
+    page._show()
+    return page.current_question()
 
 
 def _key(qtbot, page, key):
@@ -42,9 +45,7 @@ def test_a_photo_question_shows_the_photo_beside_its_clusters_typical_photos(qtb
                                                                             gui_library):
     _state, page = _open_review(qtbot, gui_library)
     assert page.stack.currentWidget() is page.question
-    page.current = _first(page, lambda q: isinstance(q, PhotoSuggestion))
-    page._show()
-    q = page.current_question()
+    q = _show_first(page, lambda q: isinstance(q, PhotoSuggestion))
     assert page.left.model.photo_ids() == [q.photo_id]
     typical = page.right.model.photo_ids()
     members = gui_library.photo_ids[q.suggested_cluster_id]
@@ -57,9 +58,8 @@ def test_a_photo_question_shows_the_photo_beside_its_clusters_typical_photos(qtb
 def test_yes_key_places_the_photo_as_the_user_and_moves_on(qtbot, gui_library):
     library = gui_library.library
     state, page = _open_review(qtbot, gui_library)
-    page.current = _first(page, lambda q: isinstance(q, PhotoSuggestion))
-    page._show()
-    q, before = page.current_question(), len(page.queue.questions)
+    q = _show_first(page, lambda q: isinstance(q, PhotoSuggestion))
+    before = len(page.queue.questions)
     with qtbot.waitSignal(state.photosChanged, timeout=10000):
         _key(qtbot, page, Qt.Key.Key_Y)
     with library.session() as s:
@@ -73,9 +73,7 @@ def test_yes_key_places_the_photo_as_the_user_and_moves_on(qtbot, gui_library):
 def test_no_key_takes_a_photo_out_of_the_suggested_cluster(qtbot, gui_library):
     library = gui_library.library
     state, page = _open_review(qtbot, gui_library)
-    page.current = _first(page, lambda q: isinstance(q, PhotoSuggestion))
-    page._show()
-    q = page.current_question()
+    q = _show_first(page, lambda q: isinstance(q, PhotoSuggestion))
     with qtbot.waitSignal(state.photosChanged, timeout=10000):
         _key(qtbot, page, Qt.Key.Key_N)
     with library.session() as s:
@@ -128,9 +126,7 @@ def test_a_merge_shows_both_clusters_and_no_is_remembered(qtbot, gui_library):
     a, b = gui_library.cluster_ids[:2]
     editing.move_photos(library, gui_library.photo_ids[b][:3], a)  # evidence for "merge b into a"
     state, page = _open_review(qtbot, gui_library)
-    page.current = _first(page, lambda q: getattr(q, "kind", None) == "merge")
-    page._show()
-    q = page.current_question()
+    q = _show_first(page, lambda q: getattr(q, "kind", None) == "merge")
     assert set(page.left.model.photo_ids()) <= set(gui_library.photo_ids[a]) | \
         set(gui_library.photo_ids[b])
     with library.session() as s:
@@ -178,9 +174,7 @@ def test_a_split_shows_both_parts_and_yes_makes_the_new_cluster(qtbot, gui_libra
 def test_belongs_in_picks_a_cluster_by_typing_its_name(qtbot, gui_library):
     library = gui_library.library
     state, page = _open_review(qtbot, gui_library)
-    page.current = _first(page, lambda q: isinstance(q, PhotoSuggestion))
-    page._show()
-    q = page.current_question()
+    q = _show_first(page, lambda q: isinstance(q, PhotoSuggestion))
     target_name = next(n for n, cid in zip(("Group A", "Group B", "Group C"),
                                            gui_library.cluster_ids)
                        if cid != q.suggested_cluster_id)
@@ -225,12 +219,9 @@ def test_nothing_to_review_is_said_only_once_the_queue_is_known(qtbot, gui_libra
 
 
 def test_a_library_without_clusters_gets_a_sentence_not_a_crash(qtbot, library):
-    _state, page = open_page(qtbot, ReviewPage, library)
-    with qtbot.waitSignal(page.stack.currentChanged, timeout=60000, check_params_cb=lambda i:
-                          page.stack.widget(i) is page.message):
-        page.activate()
-    assert page.message.text().startswith("No questions could be made:")
-    assert "no clusters yet" in page.message.text()
+    message = message_of(qtbot, ReviewPage, library)
+    assert message.startswith("No questions could be made:")
+    assert "no clusters yet" in message
 
 
 def test_nothing_is_cut_off_at_1024_pixels(qtbot, gui_library):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from _pages import open_page
+from _pages import message_of, open_page, open_page_with_history
 from PySide6.QtCore import Qt
 from sqlalchemy import insert, select
 
@@ -18,7 +18,6 @@ from photoclust.core.faces.editing import move_faces, name_person
 from photoclust.core.faces.grouping import group_faces
 from photoclust.core.faces.questions import IS_THIS, ONE_PERSON, SAME_PERSON, WHO
 from photoclust.core.library.models import Face, Photo
-from photoclust.gui.history import UndoHistory
 from photoclust.gui.pages.cluster_picker import NEW_PERSON_LABEL, PersonPicker
 from photoclust.gui.pages.review import QUESTION_FACE, QUESTION_THUMB, ReviewPage
 from photoclust.gui.pages.review_faces import PhotoIdRole
@@ -71,25 +70,65 @@ def anna(library, tmp_path):
     return library, a, twin, bob, faces
 
 
+@pytest.fixture
+def alone(library, tmp_path):
+    """A face in no person beside a person of 4 faces, every face in a real photo: its id."""
+    c = centres(2)
+    faces_in_photos(library, tmp_path, near(c[0], 4, seed=1))
+    [alone] = faces_in_photos(library, tmp_path, near(c[1], 1, seed=2), start=4)
+    group_faces(library)
+    if person_of(library, [alone])[0] is not None:  # the grouping made it a person of its own
+        with library.session() as s:
+            s.get(Face, alone).person_id = None
+    return alone
+
+
 def open_review(qtbot, library):
-    state, page = open_page(qtbot, ReviewPage, library)
-    history = UndoHistory(state, page)
-    with qtbot.waitSignal(page.queueReady, timeout=60000):
-        page.activate()
-    return state, page, history
+    return open_page_with_history(qtbot, ReviewPage, library, "queueReady", timeout=60000,
+                                  idle=False)
 
 
-def show(page, predicate):
-    """Show the first question of the queue for which ``predicate`` holds."""
-    page.current = next(i for i, q in enumerate(page.queue.items) if predicate(q))
+def show(page, kind, **fields):
+    """Show the first question of the queue of ``kind`` (and these ``fields``, as
+    ``person_id=a``)."""
+    page.current = next(i for i, q in enumerate(page.queue.items)
+                        if getattr(q, "kind", "") == kind
+                        and all(getattr(q, k) == v for k, v in fields.items()))
     page._show()
     return page.current_question()
 
 
-def answer_with(qtbot, page, key):
+def answer_with(qtbot, page, key, widget=None):
+    """Press ``key`` on the page (or on ``widget``, as the picker's filter) and wait until the
+    edit it makes is done."""
     with qtbot.waitSignal(page.state.edited, timeout=10000):
-        qtbot.keyClick(page, key)
+        qtbot.keyClick(page if widget is None else widget, key)
     qtbot.waitUntil(lambda: page.state.edits_in_flight == 0, timeout=10000)
+
+
+def refresh(qtbot, page):
+    """Ask the queue again and wait for it."""
+    with qtbot.waitSignal(page.queueReady, timeout=60000):
+        page.refresh()
+
+
+def assert_not_asked_again(qtbot, page, kind):
+    """Asked again, the queue has no question of ``kind``."""
+    refresh(qtbot, page)
+    assert all(getattr(q, "kind", "") != kind for q in page.queue.items)
+
+
+def undo_and_show_again(qtbot, page, history, kind):
+    """Undo the answer, ask the queue again and show its question of ``kind`` again."""
+    undo(qtbot, page, history)
+    refresh(qtbot, page)
+    return show(page, kind)
+
+
+def undo(qtbot, page, history):
+    """Undo the last edit and wait until the library says it is undone."""
+    with qtbot.waitSignal(page.state.edited, timeout=10000):
+        history.undo()
 
 
 def decoration(side, row=0):
@@ -130,7 +169,7 @@ def test_the_people_questions_are_asked_among_the_photo_questions(qtbot, gui_lib
 def test_is_this_anna_shows_the_face_large_and_yes_places_it_undoably(qtbot, anna):
     library, a, _twin, _bob, faces = anna
     state, page, history = open_review(qtbot, library)
-    q = show(page, lambda q: getattr(q, "kind", "") == IS_THIS and q.person_id == a)
+    q = show(page, IS_THIS, person_id=a)
     assert page.stack.currentWidget() is page.question
     assert page.content.currentWidget() is page.face_sides
     assert page.question_label.text().startswith("Is this Anna?")
@@ -165,15 +204,14 @@ def test_is_this_anna_shows_the_face_large_and_yes_places_it_undoably(qtbot, ann
     assert edit_history.next_undo(library).kind == "move_faces"
     qtbot.waitUntil(lambda: history.next_undo is not None and
                     history.next_undo.kind == "move_faces", timeout=10000)
-    with qtbot.waitSignal(state.edited, timeout=10000):
-        history.undo()
+    undo(qtbot, page, history)
     qtbot.waitUntil(lambda: people_state(library) == before, timeout=10000)
 
 
 def test_no_to_is_this_anna_takes_the_face_away_for_good(qtbot, anna):
     library, a, _twin, _bob, _faces = anna
     _state, page, _history = open_review(qtbot, library)
-    q = show(page, lambda q: getattr(q, "kind", "") == IS_THIS and q.person_id == a)
+    q = show(page, IS_THIS, person_id=a)
     answer_with(qtbot, page, Qt.Key.Key_N)
     state = people_state(library)
     assert state["faces"][q.face_id][0] != a and (q.face_id, a) in state["links"]
@@ -183,7 +221,7 @@ def test_no_to_is_this_anna_takes_the_face_away_for_good(qtbot, anna):
 def test_no_it_is_picks_the_person_by_typing(qtbot, anna):
     library, a, _twin, bob, _faces = anna
     _state, page, _history = open_review(qtbot, library)
-    q = show(page, lambda q: getattr(q, "kind", "") == IS_THIS and q.person_id == a)
+    q = show(page, IS_THIS, person_id=a)
     qtbot.keyClick(page, Qt.Key.Key_B)
     picker = page.picker
     assert isinstance(picker, PersonPicker) and picker.isVisible()
@@ -191,16 +229,14 @@ def test_no_it_is_picks_the_person_by_typing(qtbot, anna):
     assert picker.proxy.index(picker.proxy.rowCount() - 1, 0).data() == NEW_PERSON_LABEL
     qtbot.keyClicks(picker.filter, f"Person {bob}")
     assert picker.ids() == [bob, None]  # the match first; a new person of that name stays last
-    with qtbot.waitSignal(page.state.edited, timeout=10000):
-        qtbot.keyClick(picker.filter, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: page.state.edits_in_flight == 0, timeout=10000)
+    answer_with(qtbot, page, Qt.Key.Key_Return, picker.filter)
     assert people_state(library)["faces"][q.face_id] == (bob, "user", False)
 
 
 def test_same_person_shows_faces_of_both_and_no_is_remembered_yes_merges(qtbot, anna):
     library, a, twin, _bob, faces = anna
     _state, page, history = open_review(qtbot, library)
-    q = show(page, lambda q: getattr(q, "kind", "") == SAME_PERSON)
+    q = show(page, SAME_PERSON)
     assert (q.person_id, q.other_person_id) == (a, twin)
     assert page.question_label.text().startswith(f"Are Anna and Person {twin} the same person?")
     assert set(page.face_left.model.face_ids()) == set(faces["anna"][3:])
@@ -215,15 +251,9 @@ def test_same_person_shows_faces_of_both_and_no_is_remembered_yes_merges(qtbot, 
     assert edit_history.next_undo(library).kind == "not_same_person"
     assert set(person_of(library, faces["anna"][:3])) == {twin}
     # Asked again: the pair is not among the questions any more.
-    with qtbot.waitSignal(page.queueReady, timeout=60000):
-        page.refresh()
-    assert all(getattr(q, "kind", "") != SAME_PERSON for q in page.queue.items)
+    assert_not_asked_again(qtbot, page, SAME_PERSON)
     # Undone: asked again, and yes merges the two.
-    with qtbot.waitSignal(page.state.edited, timeout=10000):
-        history.undo()
-    with qtbot.waitSignal(page.queueReady, timeout=60000):
-        page.refresh()
-    show(page, lambda q: getattr(q, "kind", "") == SAME_PERSON)
+    undo_and_show_again(qtbot, page, history, SAME_PERSON)
     answer_with(qtbot, page, Qt.Key.Key_Y)
     assert set(person_of(library, faces["anna"])) == {a}
     merged = edit_history.next_undo(library)
@@ -241,7 +271,7 @@ def test_one_person_shows_both_parts_in_two_rows_yes_is_remembered_no_splits(qtb
     with library.session() as s:
         s.get(Face, alone).person_id = None
     _state, page, history = open_review(qtbot, library)
-    q = show(page, lambda q: getattr(q, "kind", "") == ONE_PERSON)
+    q = show(page, ONE_PERSON)
     assert q.person_id == person
     assert page.question_label.text().startswith(
         f"Are these faces of Person {person} one person?")
@@ -260,41 +290,27 @@ def test_one_person_shows_both_parts_in_two_rows_yes_is_remembered_no_splits(qtb
     answer_with(qtbot, page, Qt.Key.Key_Y)
     assert edit_history.next_undo(library).kind == "confirm_person"
     assert set(person_of(library, anna + bea)) == {person}
-    with qtbot.waitSignal(page.queueReady, timeout=60000):
-        page.refresh()
-    assert all(getattr(q, "kind", "") != ONE_PERSON for q in page.queue.items)
+    assert_not_asked_again(qtbot, page, ONE_PERSON)
     # Undone: asked again; N splits the second row off as one undoable edit.
-    with qtbot.waitSignal(page.state.edited, timeout=10000):
-        history.undo()
-    with qtbot.waitSignal(page.queueReady, timeout=60000):
-        page.refresh()
-    show(page, lambda q: getattr(q, "kind", "") == ONE_PERSON)
+    undo_and_show_again(qtbot, page, history, ONE_PERSON)
     answer_with(qtbot, page, Qt.Key.Key_N)
     split = edit_history.next_undo(library)
     assert split.kind == "split_person"
     assert set(person_of(library, anna)) == {person}
     (new,) = set(person_of(library, bea))
     assert new != person
-    with qtbot.waitSignal(page.state.edited, timeout=10000):
-        history.undo()
+    undo(qtbot, page, history)
     assert set(person_of(library, anna + bea)) == {person}
     # Another question is drawn side by side again.
-    show(page, lambda q: getattr(q, "kind", "") == WHO)
+    show(page, WHO)
     assert page.faces_layout.direction() == QBoxLayout.Direction.LeftToRight
 
 
-def test_who_is_this_is_answered_by_choosing_a_person(qtbot, library, tmp_path):
+def test_who_is_this_is_answered_by_choosing_a_person(qtbot, library, alone):
     """A face in no person: Y and N do nothing, B chooses who it is (here a new person)."""
-    c = centres(2)
-    faces_in_photos(library, tmp_path, near(c[0], 4, seed=1))
-    [alone] = faces_in_photos(library, tmp_path, near(c[1], 1, seed=2), start=4)
-    group_faces(library)
-    if person_of(library, [alone])[0] is not None:  # the grouping made it a person of its own
-        with library.session() as s:
-            s.get(Face, alone).person_id = None
     _state, page, _history = open_review(qtbot, library)  # no clusters: people all the same
     assert page.queue.questions == []
-    q = show(page, lambda q: getattr(q, "kind", "") == WHO)
+    q = show(page, WHO)
     assert q.face_id == alone and page.question_label.text().startswith("Who is this?")
     assert page.face_left.model.face_ids() == [alone] and not page.face_right.isVisible()
     qtbot.wait(1)
@@ -305,19 +321,14 @@ def test_who_is_this_is_answered_by_choosing_a_person(qtbot, library, tmp_path):
     picker = page.picker
     assert isinstance(picker, PersonPicker)
     qtbot.keyClicks(picker.filter, "new")
-    with qtbot.waitSignal(page.state.edited, timeout=10000):
-        qtbot.keyClick(picker.filter, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: page.state.edits_in_flight == 0, timeout=10000)
+    answer_with(qtbot, page, Qt.Key.Key_Return, picker.filter)
     person = person_of(library, [alone])[0]
     assert person is not None and people_state(library)["faces"][alone] == (person, "user", False)
 
 
 def test_a_library_without_faces_or_clusters_still_says_why(qtbot, library):
-    _state, page = open_page(qtbot, ReviewPage, library)
-    with qtbot.waitSignal(page.stack.currentChanged, timeout=60000, check_params_cb=lambda i:
-                          page.stack.widget(i) is page.message):
-        page.activate()
-    assert "no clusters yet" in page.message.text()
+    message = message_of(qtbot, ReviewPage, library)
+    assert "no clusters yet" in message
 
 
 def test_nothing_is_cut_off_at_1024_pixels(qtbot, anna):
@@ -346,27 +357,18 @@ def test_nothing_is_cut_off_at_1024_pixels(qtbot, anna):
     assert {SAME_PERSON, IS_THIS} <= kinds
 
 
-def test_a_name_no_one_has_makes_a_new_person_of_that_name(qtbot, library, tmp_path):
+def test_a_name_no_one_has_makes_a_new_person_of_that_name(qtbot, library, alone):
     """ "Who is it?…": typing a name no one has offers "A new person named “Mia”", and choosing
     it makes that person (before, the list went empty and the name had to be given later)."""
     from photoclust.core.faces import read
 
-    c = centres(2)
-    faces_in_photos(library, tmp_path, near(c[0], 4, seed=1))
-    [alone] = faces_in_photos(library, tmp_path, near(c[1], 1, seed=2), start=4)
-    group_faces(library)
-    if person_of(library, [alone])[0] is not None:
-        with library.session() as s:
-            s.get(Face, alone).person_id = None
     _state, page, _history = open_review(qtbot, library)
-    show(page, lambda q: getattr(q, "kind", "") == WHO)
+    show(page, WHO)
     page.pick_cluster()
     picker = page.picker
     qtbot.keyClicks(picker.filter, "Mia")
     assert picker.proxy.rowCount() == 1
     assert picker.proxy.index(0, 0).data() == f"{NEW_PERSON_LABEL} named “Mia”"
-    with qtbot.waitSignal(page.state.edited, timeout=10000):
-        qtbot.keyClick(picker.filter, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: page.state.edits_in_flight == 0, timeout=10000)
+    answer_with(qtbot, page, Qt.Key.Key_Return, picker.filter)
     person = person_of(library, [alone])[0]
     assert read.get_person(library, person).name == "Mia"

@@ -43,6 +43,18 @@ def _search(qtbot, page, text):
         qtbot.keyClick(page.field, Qt.Key.Key_Return)
 
 
+def _export_hats(qtbot, gui_library):
+    """Search "hat", select every result and "Export as album…": the app state and the export
+    dialog it opened."""
+    state, page = _open(qtbot, gui_library)
+    _search(qtbot, page, "hat")
+    page.results.selectAll()
+    with qtbot.waitSignal(state.photosChanged, timeout=10000):
+        page.export_action.trigger()
+    qtbot.waitUntil(lambda: page.export_dialog is not None and page.export_dialog.isVisible())
+    return state, page.export_dialog
+
+
 def _dogs(gui_library):
     return gui_library.photo_ids[gui_library.cluster_ids[0]]
 
@@ -157,13 +169,7 @@ def test_new_cluster_from_selected_results_is_named_after_the_query(qtbot, searc
 
 
 def test_export_as_album_makes_the_cluster_and_opens_the_export_dialog_on_it(qtbot, searchable):
-    state, page = _open(qtbot, searchable)
-    _search(qtbot, page, "hat")
-    page.results.selectAll()
-    with qtbot.waitSignal(state.photosChanged, timeout=10000):
-        page.export_action.trigger()
-    qtbot.waitUntil(lambda: page.export_dialog is not None and page.export_dialog.isVisible())
-    dialog = page.export_dialog
+    _state, dialog = _export_hats(qtbot, searchable)
     checked = [dialog.cluster_list.item(i).data(Qt.ItemDataRole.UserRole)
                for i in range(dialog.cluster_list.count())
                if dialog.cluster_list.item(i).checkState() == Qt.CheckState.Checked]
@@ -177,13 +183,7 @@ def test_the_album_made_from_results_is_exported_on_the_app_s_job_queue(qtbot, s
                                                                       tmp_path):
     """Found by type-checking the GUI: the page gave the dialog the queue's thread pool, so
     Export raised AttributeError instead of exporting."""
-    state, page = _open(qtbot, searchable)
-    _search(qtbot, page, "hat")
-    page.results.selectAll()
-    with qtbot.waitSignal(state.photosChanged, timeout=10000):
-        page.export_action.trigger()
-    qtbot.waitUntil(lambda: page.export_dialog is not None and page.export_dialog.isVisible())
-    dialog = page.export_dialog
+    state, dialog = _export_hats(qtbot, searchable)
     assert dialog.queue is state.queue
     dialog.outdir_edit.setText(str(tmp_path / "albums"))
     with qtbot.waitSignal(state.queue.jobEnded, timeout=30000):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from _pages import open_page, page_requests
+from _pages import open_page_with_history, page_requests
 from PIL import ExifTags
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -17,7 +17,6 @@ from photoclust.core.events import queries
 from photoclust.core.events.job import EventsJob
 from photoclust.core.jobs import JobContext
 from photoclust.core.library.scan import ScanJob
-from photoclust.gui.history import UndoHistory
 from photoclust.gui.pages import timeline
 from photoclust.gui.pages.timeline import TimelinePage
 
@@ -51,12 +50,7 @@ def trips(library, tmp_path):
 
 
 def open_timeline(qtbot, library):
-    state, page = open_page(qtbot, TimelinePage, library)
-    history = UndoHistory(state, page)
-    with qtbot.waitSignal(page.timelineShown, timeout=10000):
-        page.activate()
-    qtbot.waitUntil(page.is_idle, timeout=10000)
-    return state, page, history
+    return open_page_with_history(qtbot, TimelinePage, library, "timelineShown")
 
 
 def wait_edit(qtbot, page, action):

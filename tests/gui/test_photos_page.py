@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
-from qt_helpers import settled
+from PySide6.QtWidgets import QApplication, QInputDialog
+from qt_helpers import cluster_name_editor, select_clusters, settled
 from sqlalchemy import select
 
 from photoclust.core.library.models import Assignment, Cluster
@@ -31,16 +31,6 @@ def _select_photos(page, rows) -> None:
         selection.select(page.photo_model.index(r), QItemSelectionModel.SelectionFlag.Select)
 
 
-def _select_clusters(page, cluster_ids) -> None:
-    """Current = the first id (the merge target); all of them selected."""
-    view, proxy, model = page.sidebar.view, page.sidebar.proxy, page.cluster_model
-    indexes = [proxy.mapFromSource(model.index(model.row_of(c))) for c in cluster_ids]
-    view.selectionModel().setCurrentIndex(indexes[0],
-                                          QItemSelectionModel.SelectionFlag.ClearAndSelect)
-    for index in indexes[1:]:
-        view.selectionModel().select(index, QItemSelectionModel.SelectionFlag.Select)
-
-
 def _shown(page) -> list[int]:
     return [page.photo_model.index(r).data(PhotoRole.PhotoId)
             for r in range(page.photo_model.rowCount())]
@@ -49,7 +39,7 @@ def _shown(page) -> list[int]:
 def test_selecting_a_cluster_shows_its_photos(window, photos, gui_library):
     second = gui_library.cluster_ids[1]
     assert photos.sidebar.current_cluster_id() == gui_library.cluster_ids[0]
-    _select_clusters(photos, [second])
+    select_clusters(photos, [second])
     shown = [photos.photo_model.index(r).data(PhotoRole.PhotoId)
              for r in range(photos.photo_model.rowCount())]
     assert shown == gui_library.photo_ids[second] == _members(gui_library.library, second)
@@ -87,7 +77,7 @@ def test_drop_on_sidebar_moves_photos_and_undo_brings_them_back(window, photos, 
 def test_merge_selected_clusters_with_ctrl_m(window, photos, qtbot, gui_library):
     library = gui_library.library
     a, b, c = gui_library.cluster_ids
-    _select_clusters(photos, [b, c])
+    select_clusters(photos, [b, c])
     assert photos.merge_action.isEnabled()
     qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: photos.merge_box is not None and photos.merge_box.isVisible())
@@ -121,10 +111,7 @@ def test_a_name_being_typed_stays_when_the_covers_arrive(window, photos, qtbot, 
     a = gui_library.cluster_ids[0]
     qtbot.waitUntil(photos.is_up_to_date)
     window.activateWindow()
-    photos.sidebar.view.setFocus()
-    qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_F2)
-    editor = QApplication.focusWidget()
-    assert isinstance(editor, QLineEdit)
+    editor = cluster_name_editor(qtbot, photos)
     editor.selectAll()
     qtbot.keyClicks(editor, "Beach days")
     model = photos.cluster_model
@@ -140,10 +127,8 @@ def test_rename_inline_with_f2(window, photos, qtbot, gui_library):
     library = gui_library.library
     a = gui_library.cluster_ids[0]
     window.activateWindow()
-    photos.sidebar.view.setFocus()
-    qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_F2)
-    editor = QApplication.focusWidget()
-    assert isinstance(editor, QLineEdit) and editor.text() == "Group A"
+    editor = cluster_name_editor(qtbot, photos)
+    assert editor.text() == "Group A"
     editor.selectAll()
     qtbot.keyClicks(editor, "Beach days")
     with settled(window, qtbot):
@@ -189,7 +174,7 @@ def test_new_cluster_asks_for_a_name(window, photos, qtbot, gui_library, monkeyp
 def test_delete_key_removes_photos_from_their_cluster(window, photos, qtbot, gui_library):
     library = gui_library.library
     c = gui_library.cluster_ids[2]
-    _select_clusters(photos, [c])
+    select_clusters(photos, [c])
     _select_photos(photos, [0])
     photos.grid.setFocus()
     with settled(window, qtbot):
@@ -197,8 +182,6 @@ def test_delete_key_removes_photos_from_their_cluster(window, photos, qtbot, gui
     assert _members(library, c) == gui_library.photo_ids[c][1:]
     with library.session() as s:
         assert s.get(Assignment, gui_library.photo_ids[c][0]) is None
-
-
 
 
 def test_cancelling_the_name_of_a_new_cluster_changes_nothing(photos, gui_library, monkeypatch):
@@ -225,7 +208,7 @@ def test_removed_photos_are_listed_under_not_in_a_cluster_and_can_be_dropped_bac
     assert photos.cluster_model.cluster(unassigned_row).size == 2
     assert photos.sidebar.proxy.mapFromSource(
         photos.cluster_model.index(unassigned_row)).row() == 3  # listed last
-    _select_clusters(photos, [UNASSIGNED_ID])
+    select_clusters(photos, [UNASSIGNED_ID])
     assert _shown(photos) == removed
     assert not photos.split_action.isEnabled() and not photos.rename_action.isEnabled()
     mime = photos.photo_model.mimeData([photos.photo_model.index(0)])
@@ -330,7 +313,7 @@ def test_arrow_keys_move_through_the_grid_and_the_preview_follows(photos, qtbot,
 def test_selection_and_current_cluster_are_shared_through_the_state(photos, gui_library):
     a, b = gui_library.cluster_ids[:2]
     assert photos.state.current_cluster_id == a
-    _select_clusters(photos, [b])
+    select_clusters(photos, [b])
     assert photos.state.current_cluster_id == b
     _select_photos(photos, [0, 1])
     assert photos.grid.selected_photo_ids() == gui_library.photo_ids[b][:2]
@@ -340,7 +323,7 @@ def test_selection_and_current_cluster_are_shared_through_the_state(photos, gui_
 
 def test_enter_goes_from_the_clusters_to_their_photos_and_escape_back(photos, qtbot, gui_library):
     b = gui_library.cluster_ids[1]
-    _select_clusters(photos, [b])
+    select_clusters(photos, [b])
     photos.sidebar.view.setFocus()
     qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_Return)
     assert photos.grid.hasFocus() or QApplication.focusWidget() is photos.grid

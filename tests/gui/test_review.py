@@ -66,22 +66,12 @@ def test_learn_also_resorts_the_faces_nobody_placed_and_undo_takes_each_edit_bac
     """The window's Learn does what ``photoclust learn`` does: the photos, then the faces the
     user did not place (two of Anna's faces the grouping put with Bob go back to her), each an
     edit of this window that Undo takes back."""
-    from sqlalchemy import update
-
-    from _face_fixtures import add_faces, centres, near, person_of
+    from _face_fixtures import people_with_a_mistake, person_of
     from photoclust.core.edits import history as edit_history
-    from photoclust.core.faces.grouping import group_faces
-    from photoclust.core.library.models import Face
 
     library = gui_library.library
     photo_ids = sorted(p for ids in gui_library.photo_ids.values() for p in ids)
-    c = centres(2)
-    anna = add_faces(library, near(c[0], 6, seed=1), photo_ids=photo_ids[:6])
-    bob = add_faces(library, near(c[1], 6, seed=2), photo_ids=photo_ids[6:12])
-    group_faces(library)
-    a, b = person_of(library, anna)[0], person_of(library, bob)[0]
-    with library.session() as s:
-        s.execute(update(Face).where(Face.id.in_(anna[:2])).values(person_id=b))
+    anna, bob, a, b = people_with_a_mistake(library, photo_ids)
     first, c3 = gui_library.photo_ids[gui_library.cluster_ids[0]][0], gui_library.cluster_ids[2]
     with settled(window, qtbot):
         window.page("photos").move_photos([first], c3)

@@ -1,14 +1,12 @@
 """The smaller things a new user tripped over (issue 24, point 6), each driven as a user would."""
 from __future__ import annotations
 
-import threading
-
 from _pages import open_page
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
-from qt_helpers import settled
+from qt_helpers import WaitingJob, cluster_name_editor, settled
 
-from photoclust.core.jobs import Job, Progress
+from photoclust.core.jobs import Progress
 from photoclust.core.library.models import Assignment
 from photoclust.gui.models.photo_model import PhotoRole
 
@@ -50,22 +48,10 @@ def test_a_click_on_a_map_dot_shows_its_photo(qtbot, gui_library):
     assert "Group B" in page.preview.metadata_label.text()
 
 
-class _Waits(Job):
-    """Waits for ``done`` (the status area shows it meanwhile)."""
-
-    title = "Organizing photos"
-
-    def __init__(self):
-        self.done = threading.Event()
-
-    def run(self, ctx):
-        self.done.wait(10)
-
-
 def test_the_progress_bar_never_goes_back(window, qtbot):
     """What Organize reported on a 2-core machine: "16 of 32", then "40 of 150" (more photos
     found), then the clustering's own steps."""
-    job = _Waits()
+    job = WaitingJob()
     worker = window.run_job(job)
     status = window.job_status
     qtbot.waitUntil(lambda: status.worker is worker, timeout=10000)
@@ -98,10 +84,7 @@ def test_an_undo_says_it_was_undone(window, photos, qtbot, gui_library):
 
 
 def test_renaming_to_an_empty_name_says_why(window, photos, qtbot, gui_library):
-    photos.sidebar.view.setFocus()
-    qtbot.keyClick(photos.sidebar.view, Qt.Key.Key_F2)
-    editor = QApplication.focusWidget()
-    assert isinstance(editor, QLineEdit)
+    editor = cluster_name_editor(qtbot, photos)
     editor.selectAll()
     qtbot.keyClicks(editor, "   ")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
@@ -161,7 +144,7 @@ def test_while_reading_the_count_is_of_the_photos_to_look_at_not_the_files():
 
 
 def test_the_bar_follows_the_photos_to_look_at_while_reading(window, qtbot):
-    job = _Waits()
+    job = WaitingJob()
     worker = window.run_job(job)
     status = window.job_status
     qtbot.waitUntil(lambda: status.worker is worker, timeout=10000)
