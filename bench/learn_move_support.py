@@ -10,12 +10,13 @@ was before the answer and judged by the check with the other answers; a move fro
 only when such held-out moves from A to B (``loo_pair``) or into B (``loo_target``, what the
 learner's ``held_out_check`` does) were right more often than wrong; ``loo_both``: both),
 ``..._lenient`` (... kept unless they were wrong at least as often as right, no held-out move
-counting as no objection); ``cohesion`` (more than half of the photo's 5 most similar
-cluster-mates move with it), ``cohesion_fallback`` (``loo_target`` where held-out answers moved
-photos into the cluster, ``cohesion`` where none did), ``auto`` (the check as shipped until a
-held-out answer is moved wrongly anywhere in the library, ``loo_target`` from then on). The
-columns: Learns, Learns that lowered ARI, worst drop, ARI the Learns gained, photos fixed /
-broken, Learns that broke more photos than they fixed, ARI after 0 / 2 / 5 / 10 %.
+counting as no objection); ``cohesion`` (more than half of the photo's 5 most similar cluster-mates
+move with it), ``cohesion_fallback`` (``loo_target`` where held-out answers moved photos into the
+cluster, ``cohesion`` where none did), ``auto`` (the check as shipped until a held-out answer is
+moved wrongly anywhere in the library, ``loo_target`` from then on), ``confidence`` (the photo's
+confidence in B as the Learn leaves the library is above its confidence in A as it was; the shipped
+confidence model). The columns: Learns, Learns that lowered ARI, worst drop, ARI the Learns gained,
+photos fixed / broken, Learns that broke more photos than they fixed, ARI after 0 / 2 / 5 / 10 %.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from learn_never_worse import RecordingLearner, run, variant_cases
 
 from machine_info import describe_machine
+from photoclust.core.clustering.calibration import calibrated_confidences
 
 
 class Variant(RecordingLearner):
@@ -49,6 +51,12 @@ class Variant(RecordingLearner):
             return out, kept
         if self.variant == "answered_source":
             ok = np.isin(y_init[moved], y_user[answered])
+        elif self.variant == "confidence":
+            # the move must make the photo's own confidence higher: in B as the Learn leaves the
+            # library than in A as it was (the shipped confidence model, no answers: one map)
+            before = calibrated_confidences(Z, y_init, targets=y_init, rows=moved)
+            after = calibrated_confidences(Z, out, targets=out, rows=moved)
+            ok = np.nan_to_num(after, nan=0.0) > np.nan_to_num(before, nan=0.0)
         elif self.variant == "auto":  # held-out only once a held-out answer was moved wrongly
             right, wrong = held_out_moves(Z, y_user, answered, self._links,
                                           int(self.answer_neighbours), per_pair=False)
