@@ -156,6 +156,15 @@ def test_a_face_nearer_another_persons_mean_face_is_asked_though_its_near_faces_
     assert doubt[0][0] == face and doubt[0][1] < 0.5  # nearer Bob's mean face than Anna's
     q = [q for q in questions.people_questions(library) if q.kind == questions.IS_THIS][0]
     assert q.face_id == face and q.person_id == a and q.expected == round(1 - doubt[0][1], 4)
+    # "Are these faces of Anna one person?" answered yes covers them: not asked about again
+    # (until that answer is undone).
+    from photoclust.core.edits import history as edit_history
+    from photoclust.core.faces.editing import confirm_person
+
+    confirm_person(library, a)
+    assert face not in {f for f, _ in questions.faces_with_doubt(library)}
+    edit_history.undo(library)
+    assert questions.faces_with_doubt(library)[0][0] == face
 
 
 def _state(library):

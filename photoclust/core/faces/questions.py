@@ -37,7 +37,9 @@ photo questions by the same measure (``core/learning/review_queue.py``):
   face's silhouette ``s`` against the people's mean faces (``face_silhouettes``: one half for a
   face as near another person's mean face as its own person's, less for one nearer another's;
   a face whose near faces are all in a person it does not belong to is found so). A face sure
-  both ways (its person's only face, or only one person) is not asked. The answer is
+  both ways (its person's only face, or only one person) is not asked, nor one of the faces a
+  "yes" to "Are these one person?" covered while it is in that person and the answer is not
+  undone (``confirmed_faces``). The answer is
   ``move_faces`` or ``faces_not_this_person``.
 
 ``people_questions`` puts them in the order to ask (most expected fixes first), with what a
@@ -348,6 +350,16 @@ def split_candidates(library: Library, limit: int = 20, data: PeopleFaces | None
     return out[:limit]
 
 
+def confirmed_faces(library: Library) -> set[tuple[int, int]]:
+    """``(face, person)`` for the faces of the people the user said are one person ("Are these
+    one person?" answered yes, not undone: the faces the person had then)."""
+    with library.session() as s:
+        return {(int(f), r.correction.person_id)
+                for r in read_corrections(s, [ConfirmPerson])
+                if not r.undone and isinstance(r.correction, ConfirmPerson)
+                for f in r.correction.face_ids}
+
+
 def _by_nearness(ids: list[int], vectors: np.ndarray, rows: np.ndarray, mean: np.ndarray
                  ) -> tuple[int, ...]:
     """The face ids of ``rows``, nearest ``mean`` first."""
@@ -368,7 +380,8 @@ def faces_with_doubt(library: Library, limit: int = 50) -> list[tuple[int, float
     the grouping was not sure of and those of the people the user changed; 1 for the others)
     and, with ``SILHOUETTE``, ``(1 + s) / 2`` for its silhouette ``s`` against the people's mean
     faces (``face_silhouettes``: 1/2 for a face as near another person's mean face as its own
-    person's, below for one nearer another's). A face sure both ways is not listed."""
+    person's, below for one nearer another's). A face sure both ways is not listed, nor one the
+    user said is one person with the others of its person (``confirmed_faces``)."""
     with library.session() as s:
         rows = s.execute(select(Face.id, Face.person_id, Face.source, Face.confidence,
                                 Face.descriptor)
@@ -403,6 +416,10 @@ def faces_with_doubt(library: Library, limit: int = 50) -> list[tuple[int, float
         for k, s_k in zip(auto, face_silhouettes(vectors, persons, auto)):
             fid = int(rows[k][0])
             sure[fid] = min(sure.get(fid, 1.0), (1.0 + s_k) / 2.0)
+    # "Are these one person?" answered yes covers the faces it showed while they stay there.
+    said = confirmed_faces(library) if sure else set()
+    person_of = {int(r[0]): int(r[1]) for r in rows if r[1] is not None}
+    sure = {fid: share for fid, share in sure.items() if (fid, person_of[fid]) not in said}
     ranked = sorted((share, fid) for fid, share in sure.items() if share < 1.0)
     return out + [(fid, round(share, 4)) for share, fid in ranked[:limit - len(out)]]
 
