@@ -30,7 +30,9 @@ q90) through the same decode + detect + describe.
 ``--without alone,merge,lookalikes`` turns off the rules of #28's third pass (a face alone joins
 the person holding most of its nearest faces; two groups of Chinese whispers joined by most of
 their faces become one; no "the same person?" for lookalikes the grouping keeps apart): the
-figures before them, in the same session.
+figures before them, in the same session; ``splitkept,silhouette`` those of #28's answers pass
+(the chance of "Are these one person?" without the shared-neighbour rule; "Is this <person>?"
+from the near faces alone).
 
 ``--review-order``: the simulated user answers the review's people questions in the order the
 review asks them (``questions.people_questions``: most expected fixes first, "Are these one
@@ -266,7 +268,10 @@ def simulate_review(library, truth_of_photo: dict[int, str], budget: int) -> int
                 counted += 1
                 if truth_of_person.get(a) is not None and \
                         truth_of_person.get(a) == truth_of_person.get(b):
-                    merge_people(library, a, [b])
+                    try:
+                        merge_people(library, a, [b])
+                    except EditError:  # an answer of this batch moved its last faces away
+                        continue
                     merged.add(b)
                     truth_of_person, person_of_identity = _identities(library, truth_of_photo)
                 else:
@@ -457,7 +462,8 @@ def main() -> int:
     parser.add_argument("--without", default="", metavar="RULES",
                         help="turn off rules of the grouping and questions (comma-separated: "
                         "alone = attach_by_majority, merge = merge_split_groups, lookalikes = "
-                        "questions.LOOKALIKES_APART): the figures before them")
+                        "questions.LOOKALIKES_APART, splitkept = questions.SPLIT_KEPT, "
+                        "silhouette = questions.SILHOUETTE): the figures before them")
     parser.add_argument("--review-order", action="store_true",
                         help="answer the review's people questions in the order it asks them "
                         "(people_questions), instead of a third each for pairs, splits, faces")
@@ -478,7 +484,7 @@ def main() -> int:
 
         grouping.SHARED_MIN = args.shared_min
     without = {w for w in args.without.split(",") if w}
-    if without - {"alone", "merge", "lookalikes"}:
+    if without - {"alone", "merge", "lookalikes", "splitkept", "silhouette"}:
         parser.error(f"--without: unknown {sorted(without)}")
     if without:
         from photoclust.core.faces import grouping
@@ -489,6 +495,10 @@ def main() -> int:
             grouping.MERGE_SHARE = None
         if "lookalikes" in without:
             questions.LOOKALIKES_APART = None
+        if "splitkept" in without:
+            questions.SPLIT_KEPT = False
+        if "silhouette" in without:
+            questions.SILHOUETTE = False
     if args.faces_from:
         return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())

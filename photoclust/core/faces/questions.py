@@ -20,18 +20,27 @@ photo questions by the same measure (``core/learning/review_queue.py``):
   ``MIN_SPLIT_PART`` faces) whose split is expected to fix most is the other, and each
   remaining face joins the part whose mean face is nearer. The chance that they are two people
   is how clearly the parts are apart (``separation``: their mean silhouette, 0 when they are
-  not; dlib's ``SAME_BELOW`` cannot tell two lookalikes apart: they are nearer than that); a
-  "no" fixes the faces of the smaller part: ``expected`` is the product. Yes is remembered
-  (``confirm_person``: not asked again unless undone), no is ``split_person`` along the two
-  parts shown.
+  not; dlib's ``SAME_BELOW`` cannot tell two lookalikes apart: they are nearer than that) times,
+  with ``SPLIT_KEPT``, the share of their pairs of faces nearer than the grouping's threshold
+  that the shared-neighbour rule leaves out (parts whose near faces are shared are what the
+  grouping keeps together: one person that the stricter threshold cut; pairs of faces each of
+  which has all the faces of the person among its near faces tell nothing and are not
+  counted); a "no" fixes the faces of the smaller part: ``expected`` is the product. Yes is
+  remembered (``confirm_person``: not asked again unless undone), no is ``split_person`` along
+  the two parts shown.
 - ``faces_to_ask``: "Who is this?" for the faces in no person (not unsure; ``expected`` 1: the
-  face is placed by the answer), then "Is this <person>?" for the faces the user did not place
-  that are unsure: fewer than all of their near faces (at most ``VOTERS`` nearer than the
-  grouping's threshold) in their person, counted now (an earlier merge may have settled them, a
-  move unsettled them) for the faces the grouping was unsure of and those of the people the user
-  changed, least sure first; ``expected`` is 1 - that share. A face all of whose near faces
-  are in its person is not asked: when none is unsure, there is no such question. The answer
-  is ``move_faces`` or ``faces_not_this_person``.
+  face is placed by the answer), then "Is this <person>?" for the faces the user did not place,
+  least sure first; ``expected`` is 1 - how sure. How sure: the share of its near faces (at most
+  ``VOTERS`` nearer than the grouping's threshold) in its person, counted now (an earlier merge
+  may have settled them, a move unsettled them) for the faces the grouping was unsure of and
+  those of the people the user changed; with ``SILHOUETTE`` at most ``(1 + s) / 2`` for the
+  face's silhouette ``s`` against the people's mean faces (``face_silhouettes``: one half for a
+  face as near another person's mean face as its own person's, less for one nearer another's;
+  a face whose near faces are all in a person it does not belong to is found so). A face sure
+  both ways (its person's only face, or only one person) is not asked, nor one of the faces a
+  "yes" to "Are these one person?" covered while it is in that person and the answer is not
+  undone (``confirmed_faces``). The answer is
+  ``move_faces`` or ``faces_not_this_person``.
 
 ``people_questions`` puts them in the order to ask (most expected fixes first), with what a
 review page or ``photoclust review`` shows (``PeopleQuestion``); ``answer_people_question``
@@ -85,6 +94,15 @@ RECOUNT = 2048
 #: (``near_kept_share``: most are left out, two lookalikes the grouping keeps apart). ``None``:
 #: asked whatever the rule says.
 LOOKALIKES_APART: float | None = 0.5
+#: "Are these one person?": the chance of two people is the parts' separation times the share
+#: of their pairs of faces nearer than the grouping's threshold that the shared-neighbour rule
+#: leaves out (``near_kept_shares``: parts whose near faces are shared are what the grouping keeps
+#: together). ``False``: the separation alone (before #28's answers pass).
+SPLIT_KEPT = True
+#: "Is this <person>?" also for the faces nearer another person's mean face than their own
+#: person's (``face_silhouettes``), not only those some of whose near faces are elsewhere.
+#: ``False``: the near faces alone (before #28's answers pass).
+SILHOUETTE = True
 #: People with fewer faces are not asked "Is this one person?".
 MIN_FACES_TO_SPLIT = 4
 #: A group of fewer faces (at ``SPLIT_THRESHOLD``) is not offered as a part of its own: a pair is
@@ -175,15 +193,17 @@ def same_person_candidates(library: Library, limit: int = 20, data: PeopleFaces 
             for neg, dist, a, b, share in pairs[:limit]]
 
 
-def near_kept_shares(data: PeopleFaces, near: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
-                     ) -> dict[tuple[int, int], float]:
+def near_kept_shares(data: PeopleFaces, near: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+                     full_only: bool = False) -> dict[tuple[int, int], float]:
     """For each pair of people ``(a, b)`` with the pairs ``(i, j)`` of their faces (the ``i``-th
     of ``a``, the ``j``-th of ``b``) nearer than the grouping's ``THRESHOLD``: the share of those
     the grouping's shared-neighbour rule keeps (``grouping.shared_neighbour_weights``: the two
     faces share at least ``SHARED_MIN`` of their near faces, each face's ``VOTERS`` nearest
     faces in people nearer than ``THRESHOLD`` and itself). Near 0: each face's nearest faces
     are of its own person (two lookalikes, kept apart by the grouping: "Are these the same
-    person?" would be answered no). Pairs without such faces are left out."""
+    person?" would be answered no). Pairs without such faces are left out. ``full_only``: only
+    the pairs of faces that both have ``VOTERS`` near faces count (a face with fewer has every
+    face near it in its list, so sharing them tells nothing: a small library's lookalikes)."""
     sizes = [len(data.vectors[p]) for p in data.person_ids]
     first = dict(zip(data.person_ids, np.cumsum([0] + sizes).tolist()))
     rows = {first[a] + int(x) for (a, b), (ii, jj) in near.items() for x in ii.tolist()}
@@ -199,11 +219,17 @@ def near_kept_shares(data: PeopleFaces, near: dict[tuple[int, int], tuple[np.nda
     for (a, b), (ii, jj) in near.items():
         if not len(ii):
             continue
-        kept = 0
+        kept = counted = 0
+        both = frozenset(range(first[a], first[a] + len(data.vectors[a]))) | frozenset(
+            range(first[b], first[b] + len(data.vectors[b])))
         for x, y in zip(ii.tolist(), jj.tolist()):
             la, lb = lists[first[a] + x], lists[first[b] + y]
+            if full_only and both <= la and both <= lb:
+                continue
+            counted += 1
             kept += len(la & lb) >= SHARED_MIN * min(len(la), len(lb))
-        out[(a, b)] = kept / len(ii)
+        if counted:
+            out[(a, b)] = kept / counted
     return out
 
 
@@ -270,6 +296,8 @@ def split_candidates(library: Library, limit: int = 20, data: PeopleFaces | None
     data = data or people_faces(library)
     confirmed = confirmed_people(library)
     out: list[SplitCandidate] = []
+    found: list[tuple[int, tuple[int, ...], tuple[int, ...], float]] = []
+    across: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for pid in data.person_ids:
         ids = data.face_ids[pid]
         if len(ids) < MIN_FACES_TO_SPLIT or pid in confirmed:
@@ -297,17 +325,39 @@ def split_candidates(library: Library, limit: int = 20, data: PeopleFaces | None
         if (side == 1).all() or (side == 0).all():
             continue
         a, b = np.flatnonzero(side == 0), np.flatnonzero(side == 1)
-        chance = round(separation(vectors[a][:PAIR_FACES], vectors[b][:PAIR_FACES]), 4)
+        chance = separation(vectors[a][:PAIR_FACES], vectors[b][:PAIR_FACES])
         if chance <= 0.0:
             continue
         part, other = (_by_nearness(ids, vectors, a, means[0]),
                        _by_nearness(ids, vectors, b, means[1]))
         if all(f in data.placed for f in other):
             continue  # the user put them in this person (or merged it): they said so
+        found.append((pid, part, other, chance))
+        ai, bj = a[:PAIR_FACES], b[:PAIR_FACES]
+        ii, jj = np.nonzero(_distances(vectors[ai], vectors[bj]) < THRESHOLD)
+        across[(pid, pid)] = (ai[ii], bj[jj])
+    # Two parts whose faces near each other share their near faces are what the grouping
+    # keeps together (one person the stricter threshold cut); a "no" is likely only for the
+    # share of those pairs the shared-neighbour rule leaves out (two lookalikes).
+    kept = near_kept_shares(data, across, full_only=True) if SPLIT_KEPT else {}
+    for pid, part, other, chance in found:
+        chance = round(chance * (1.0 - kept.get((pid, pid), 0.0)), 4)
+        if chance <= 0.0:
+            continue
         out.append(SplitCandidate(pid, part, other, chance,
                                   round(chance * min(len(part), len(other)), 4)))
     out.sort(key=lambda c: (-c.expected, c.person_id))
     return out[:limit]
+
+
+def confirmed_faces(library: Library) -> set[tuple[int, int]]:
+    """``(face, person)`` for the faces of the people the user said are one person ("Are these
+    one person?" answered yes, not undone: the faces the person had then)."""
+    with library.session() as s:
+        return {(int(f), r.correction.person_id)
+                for r in read_corrections(s, [ConfirmPerson])
+                if not r.undone and isinstance(r.correction, ConfirmPerson)
+                for f in r.correction.face_ids}
 
 
 def _by_nearness(ids: list[int], vectors: np.ndarray, rows: np.ndarray, mean: np.ndarray
@@ -324,9 +374,14 @@ def faces_to_ask(library: Library, limit: int = 50) -> list[int]:
 
 
 def faces_with_doubt(library: Library, limit: int = 50) -> list[tuple[int, float | None]]:
-    """``(face, share of its near faces in its person)``: the faces in no person (share
-    ``None``), then the unsure faces the user did not place, least sure first; at most
-    ``limit``."""
+    """``(face, how sure its person is)``: the faces in no person (``None``), then the faces the
+    user did not place in a person, least sure first; at most ``limit``. How sure: the smaller of
+    the share of its near faces in its person (``unsure_shares``, counted again for the faces
+    the grouping was not sure of and those of the people the user changed; 1 for the others)
+    and, with ``SILHOUETTE``, ``(1 + s) / 2`` for its silhouette ``s`` against the people's mean
+    faces (``face_silhouettes``: 1/2 for a face as near another person's mean face as its own
+    person's, below for one nearer another's). A face sure both ways is not listed, nor one the
+    user said is one person with the others of its person (``confirmed_faces``)."""
     with library.session() as s:
         rows = s.execute(select(Face.id, Face.person_id, Face.source, Face.confidence,
                                 Face.descriptor)
@@ -349,14 +404,64 @@ def faces_with_doubt(library: Library, limit: int = 50) -> list[tuple[int, float
                        and (r[3] is None or r[3] < 1.0 or r[1] in touched)),
                       key=lambda r: (r[3] if r[3] is not None else 0.0, r[0]))
     doubtful = doubtful[:max(RECOUNT, 2 * limit)]
-    if not doubtful:
-        return out
     persons = np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64)
     vectors = descriptors_of([r[4] for r in rows])
     row_of = {int(r[0]): k for k, r in enumerate(rows)}
-    shares = unsure_shares(vectors, persons, [row_of[int(r[0])] for r in doubtful])
-    ranked = sorted((share, int(r[0])) for r, share in zip(doubtful, shares) if share < 1.0)
+    sure: dict[int, float] = {}
+    if doubtful:
+        shares = unsure_shares(vectors, persons, [row_of[int(r[0])] for r in doubtful])
+        sure = {int(r[0]): share for r, share in zip(doubtful, shares)}
+    if SILHOUETTE:
+        auto = [k for k, r in enumerate(rows) if r[1] is not None and r[2] == "auto"]
+        for k, s_k in zip(auto, face_silhouettes(vectors, persons, auto)):
+            fid = int(rows[k][0])
+            sure[fid] = min(sure.get(fid, 1.0), (1.0 + s_k) / 2.0)
+    # "Are these one person?" answered yes covers the faces it showed while they stay there.
+    said = confirmed_faces(library) if sure else set()
+    person_of = {int(r[0]): int(r[1]) for r in rows if r[1] is not None}
+    sure = {fid: share for fid, share in sure.items() if (fid, person_of[fid]) not in said}
+    ranked = sorted((share, fid) for fid, share in sure.items() if share < 1.0)
     return out + [(fid, round(share, 4)) for share, fid in ranked[:limit - len(out)]]
+
+
+def face_silhouettes(vectors: np.ndarray, persons: np.ndarray, rows: list[int],
+                     block: int = 2048) -> list[float]:
+    """For each row (a face in a person, ``persons`` -1 for none), its simplified silhouette
+    (Rousseeuw 1987 with mean faces, as in Hruschka et al. 2004): ``(b - a) / max(a, b)``, ``a``
+    its distance to the mean of its person's other faces, ``b`` to the nearest mean face of
+    another person; towards 1 for a face well inside its person, below 0 for one nearer another
+    person than its own. 1 (nothing to doubt) for a face alone in its person or when there is
+    no other person. Costs one distance per face and person (in blocks of rows)."""
+    out = [1.0] * len(rows)
+    people, inverse = np.unique(persons, return_inverse=True)
+    placed = people >= 0
+    if placed.sum() < 2 or not rows:
+        return out
+    counts = np.bincount(inverse, minlength=len(people)).astype(np.float64)
+    sums = np.zeros((len(people), vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, inverse, vectors.astype(np.float64))
+    means = (sums / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
+    means_sq = (means * means).sum(axis=1)
+    for start in range(0, len(rows), block):
+        part = np.asarray(rows[start:start + block], dtype=np.int64)
+        x = vectors[part].astype(np.float32)
+        # The squared distance less |x|^2 (the same for every mean of a row): the nearest mean.
+        d = means_sq[None, :] - 2.0 * (x @ means.T)
+        d[:, ~placed] = np.inf
+        own = inverse[part]
+        d[np.arange(len(part)), own] = np.inf
+        b = np.sqrt(np.maximum(d.min(axis=1).astype(np.float64)
+                               + (x.astype(np.float64) ** 2).sum(1), 0.0))
+        n_own = counts[own]
+        # The mean of the other faces of its person: (sum - x) / (n - 1); its distance to x is
+        # |sum - n x| / (n - 1).
+        a = (np.linalg.norm(sums[own] - n_own[:, None] * x.astype(np.float64), axis=1)
+             / np.maximum(n_own - 1.0, 1.0))
+        valid = (n_own >= 2) & np.isfinite(b)
+        s = np.ones(len(part))
+        s[valid] = (b[valid] - a[valid]) / np.maximum(np.maximum(a[valid], b[valid]), 1e-9)
+        out[start:start + len(part)] = s.tolist()
+    return out
 
 
 def touched_people(library: Library) -> set[int]:
