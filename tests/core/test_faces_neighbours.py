@@ -121,3 +121,18 @@ def test_a_first_grouping_of_thousands_of_faces_finds_every_person(library, monk
         assert len(set(mine.tolist())) == 1 and (person == mine[0]).sum() == 20
     # The placements are written together, not one statement per face.
     assert len(statements) <= 2
+
+
+def test_a_cell_of_many_alike_faces_is_compared_in_bounded_blocks_with_the_same_answer(
+        monkeypatch):
+    faces, _ = made_up_faces(30, 20, seed=6)
+    faces = np.vstack([faces, np.repeat(faces[:1], 300, axis=0)])  # one face imported 300 times
+    whole = neighbours._cell_pairs(faces, None, 0.5)
+    rows = np.arange(0, len(faces), 4)
+    nearest = neighbours._cell_nearest(faces, rows, 10)
+    monkeypatch.setattr(neighbours, "BLOCK", 500)
+    i, j, d = neighbours._cell_pairs(faces, None, 0.5)
+    assert np.array_equal(i, whole[0]) and np.array_equal(j, whole[1])
+    assert np.allclose(d, whole[2], atol=1e-5)
+    blocks = neighbours._cell_nearest(faces, rows, 10)
+    assert np.allclose(blocks[1], nearest[1], atol=2e-3)  # float32 rounding near 0

@@ -43,6 +43,8 @@ ROUNDS = 4
 SAMPLE_PER_CELL = 64
 #: Rows of the distance matrix computed at once (bounded memory on 100,000 faces).
 CHUNK = 2048
+#: Distances computed at once within a cell (bounded memory when many faces are alike).
+BLOCK = 2**22
 #: "exact", "cells" or None (by size); the environment variable wins when set.
 ROUTE: str | None = None
 
@@ -220,18 +222,19 @@ def _cell_pairs(a: np.ndarray, b: np.ndarray | None, threshold: float
         for c in range(m):
             ra = rows_a[bounds_a[c]:bounds_a[c + 1]]
             rb = rows_b[bounds_b[c]:bounds_b[c + 1]]
-            if not len(ra) or not len(rb):
-                continue
-            d2 = (a_sq[ra][:, None] + b_sq[rb][None, :]) - 2.0 * (xa[ra] @ xb[rb].T)
-            np.maximum(d2, 0.0, out=d2)
-            ii, jj = np.nonzero(d2 < limit)
-            i, j, d = ra[ii], rb[jj], np.sqrt(d2[ii, jj])
-            if same:
-                keep = i != j
-                i, j, d = np.minimum(i[keep], j[keep]), np.maximum(i[keep], j[keep]), d[keep]
-            out_i.append(i)
-            out_j.append(j)
-            out_d.append(d)
+            step = max(1, BLOCK // max(1, len(rb)))
+            for start in range(0, len(ra), step):
+                part = ra[start:start + step]
+                d2 = (a_sq[part][:, None] + b_sq[rb][None, :]) - 2.0 * (xa[part] @ xb[rb].T)
+                np.maximum(d2, 0.0, out=d2)
+                ii, jj = np.nonzero(d2 < limit)
+                i, j, d = part[ii], rb[jj], np.sqrt(d2[ii, jj])
+                if same:
+                    keep = i != j
+                    i, j, d = np.minimum(i[keep], j[keep]), np.maximum(i[keep], j[keep]), d[keep]
+                out_i.append(i)
+                out_j.append(j)
+                out_d.append(d)
     if not out_i:
         return _empty_pairs()
     i, j, d = np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_d)
@@ -255,17 +258,20 @@ def _cell_nearest(vectors: np.ndarray, rows: np.ndarray, k: int
     for c in range(m):
         q = queries[query_bounds[c]:query_bounds[c + 1]]   # positions in rows
         f = members[member_bounds[c]:member_bounds[c + 1]]  # faces
-        if not len(q) or not len(f):
-            continue
-        d2 = (x_sq[rows[q]][:, None] + x_sq[f][None, :]) - 2.0 * (x[rows[q]] @ x[f].T)
-        np.maximum(d2, 0.0, out=d2)
-        d2[rows[q][:, None] == f[None, :]] = np.inf
         take = min(k, len(f))
-        near = np.argpartition(d2, take - 1, axis=1)[:, :take] if take < len(f) \
-            else np.broadcast_to(np.arange(len(f)), (len(q), len(f)))
-        cand_q.append(np.repeat(q, take))
-        cand_j.append(f[near].ravel())
-        cand_d.append(np.take_along_axis(d2, near, axis=1).ravel())
+        step = max(1, BLOCK // max(1, len(f)))
+        for start in range(0, len(q) if len(f) else 0, step):
+            part = q[start:start + step]
+            d2 = (x_sq[rows[part]][:, None] + x_sq[f][None, :]) - 2.0 * (x[rows[part]] @ x[f].T)
+            np.maximum(d2, 0.0, out=d2)
+            d2[rows[part][:, None] == f[None, :]] = np.inf
+            near = np.argpartition(d2, take - 1, axis=1)[:, :take] if take < len(f) \
+                else np.broadcast_to(np.arange(len(f)), (len(part), len(f)))
+            cand_q.append(np.repeat(part, take))
+            cand_j.append(f[near].ravel())
+            cand_d.append(np.take_along_axis(d2, near, axis=1).ravel())
+    if not cand_q:
+        return exact_nearest_faces(vectors, rows, k)
     qs, js, ds = (np.concatenate(cand_q), np.concatenate(cand_j), np.concatenate(cand_d))
     found = np.isfinite(ds)
     qs, js, ds = qs[found], js[found], ds[found]
