@@ -5,9 +5,14 @@ faces lie within about 0.15 of them (like dlib's descriptors of one person, most
 0.5 to each other). ``--faces`` faces in people of 20 are written into a fresh library as already
 grouped; then a batch of ``--batch`` new faces (most of known people, some of new ones) is
 placed by ``group_faces``, timed; and a first grouping of ``--first`` faces (nobody grouped yet,
-Chinese whispers on all of them) is timed in another library.
+Chinese whispers on all of them) is timed in another library, and scored: how many of the
+made-up people are found whole (all their faces in one person holding no other face).
 
     python bench/people_scale.py [--faces 100000] [--batch 1000] [--first 20000]
+                                 [--neighbours exact|cells]
+
+``--faces 0`` skips the placement, ``--first 0`` the first grouping; ``--neighbours`` forces how
+near faces are found (``faces.neighbours.ROUTE``; by default, by size).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -61,40 +66,68 @@ def main() -> int:
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--first", type=int, default=20_000)
+    parser.add_argument("--neighbours", choices=["exact", "cells"], default=None,
+                        help="force how near faces are found (default: by size)")
     args = parser.parse_args()
     print(describe_machine())
+    if args.neighbours:
+        from photoclust.core.faces import neighbours
+        neighbours.ROUTE = args.neighbours
     rng = np.random.default_rng(0)
     n_people = args.faces // PER_PERSON
     centres = rng.standard_normal((n_people + args.batch, 128))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     with tempfile.TemporaryDirectory() as tmp:
-        library = open_library(Path(tmp) / "big.sqlite")
-        labels = np.repeat(np.arange(n_people), PER_PERSON)[:args.faces]
-        fill(library, faces_of(centres, labels, rng), labels + 1, 1)
-        # The batch: 90 % of known people, 10 % of new people (in pairs).
-        known = rng.integers(0, n_people, size=args.batch * 9 // 10)
-        new = n_people + np.arange(args.batch - len(known)) // 2
-        batch_labels = np.concatenate([known, new])
-        fill(library, faces_of(centres, batch_labels, rng), None, args.faces + 1)
-        cpu, wall = time.process_time(), time.monotonic()
-        result = group_faces(library)
-        print(f"{args.faces} faces grouped, {args.batch} new placed in "
-              f"{time.monotonic() - wall:.1f} s ({time.process_time() - cpu:.1f} s CPU): "
-              f"{result.joined} joined, {result.new_people} new people "
-              f"({result.in_new_people} faces), {result.alone} alone; expected "
-              f"{len(known)} joined, {len(new) // 2} new people")
-        library.close()
-
-        library = open_library(Path(tmp) / "first.sqlite")
-        labels = np.repeat(np.arange(args.first // PER_PERSON), PER_PERSON)
-        fill(library, faces_of(centres, labels, rng), None, 1)
-        cpu, wall = time.process_time(), time.monotonic()
-        result = group_faces(library)
-        print(f"first grouping of {args.first} faces: {time.monotonic() - wall:.1f} s "
-              f"({time.process_time() - cpu:.1f} s CPU), {result.new_people} people "
-              f"(true {args.first // PER_PERSON}), {result.alone} alone")
-        library.close()
+        if args.faces:
+            place_batch(args, Path(tmp), centres, n_people, rng)
+        if args.first:
+            first_grouping(args, Path(tmp), centres, rng)
     return 0
+
+
+def place_batch(args, tmp: Path, centres: np.ndarray, n_people: int, rng) -> None:
+    library = open_library(tmp / "big.sqlite")
+    labels = np.repeat(np.arange(n_people), PER_PERSON)[:args.faces]
+    fill(library, faces_of(centres, labels, rng), labels + 1, 1)
+    # The batch: 90 % of known people, 10 % of new people (in pairs).
+    known = rng.integers(0, n_people, size=args.batch * 9 // 10)
+    new = n_people + np.arange(args.batch - len(known)) // 2
+    batch_labels = np.concatenate([known, new])
+    fill(library, faces_of(centres, batch_labels, rng), None, args.faces + 1)
+    cpu, wall = time.process_time(), time.monotonic()
+    result = group_faces(library)
+    print(f"{args.faces} faces grouped, {args.batch} new placed in "
+          f"{time.monotonic() - wall:.1f} s ({time.process_time() - cpu:.1f} s CPU): "
+          f"{result.joined} joined, {result.new_people} new people "
+          f"({result.in_new_people} faces), {result.alone} alone; expected "
+          f"{len(known)} joined, {len(new) // 2} new people")
+    library.close()
+
+
+def first_grouping(args, tmp: Path, centres: np.ndarray, rng) -> None:
+    library = open_library(tmp / "first.sqlite")
+    n_people = args.first // PER_PERSON
+    if len(centres) < n_people:
+        more = rng.standard_normal((n_people - len(centres), 128))
+        centres = np.vstack([centres, more / np.linalg.norm(more, axis=1, keepdims=True)])
+    labels = np.repeat(np.arange(n_people), PER_PERSON)
+    fill(library, faces_of(centres, labels, rng), None, 1)
+    cpu, wall = time.process_time(), time.monotonic()
+    result = group_faces(library)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    with library.session() as s:
+        found = dict(s.execute(select(Face.photo_id, Face.person_id)).all())
+    person = np.array([-1 if found.get(i + 1) is None else found[i + 1]
+                       for i in range(len(labels))])
+    whole = 0
+    for label in range(n_people):
+        mine = person[labels == label]
+        if mine[0] >= 0 and (mine == mine[0]).all() and (person == mine[0]).sum() == len(mine):
+            whole += 1
+    print(f"first grouping of {args.first} faces: {wall:.1f} s ({cpu:.1f} s CPU), "
+          f"{result.new_people} people (true {n_people}, {whole} found whole), "
+          f"{result.alone} alone")
+    library.close()
 
 
 if __name__ == "__main__":

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from photoclust.core.faces import neighbours
 from photoclust.core.library import Library
 from photoclust.core.library.models import Face, FaceCannotLink, FaceSource, Person
 
@@ -57,8 +58,6 @@ WEIGHTED = False
 #: With full lists, 0.25 leaves out the edges of two faces that share no near face but each
 #: other (docs/people.md: the same figures from 0.2 to 0.35).
 SHARED_MIN = 0.25
-#: Rows of the distance matrix computed at once (bounded memory on 100,000 faces).
-CHUNK = 2048
 #: Two groups of Chinese whispers (of this run, at least ``MIN_PERSON_FACES`` faces each) are
 #: one when more than this share of the faces of each has a kept edge to the other
 #: (``merge_split_groups``). ``None``: off.
@@ -78,27 +77,9 @@ def descriptors_of(blobs: list[bytes]) -> np.ndarray:
 def near_pairs(a: np.ndarray, b: np.ndarray | None = None, threshold: float = THRESHOLD
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(i, j, distance)`` for every row ``i`` of ``a`` and ``j`` of ``b`` (of ``a`` itself
-    when ``None``: each pair once, ``i < j``) nearer than ``threshold``."""
-    same = b is None
-    b = a if b is None else b
-    b_sq = (b.astype(np.float32) ** 2).sum(axis=1)
-    out_i, out_j, out_d = [], [], []
-    for start in range(0, len(a), CHUNK):
-        part = a[start:start + CHUNK].astype(np.float32)
-        d2 = (part ** 2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * part @ b.T.astype(np.float32)
-        np.maximum(d2, 0.0, out=d2)
-        ii, jj = np.nonzero(d2 < threshold * threshold)
-        ii = ii + start
-        if same:
-            keep = ii < jj
-            ii, jj = ii[keep], jj[keep]
-        out_i.append(ii)
-        out_j.append(jj)
-        out_d.append(np.sqrt(d2[ii - start, jj]))
-    if not out_i:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0, dtype=np.float32)
-    return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_d)
+    when ``None``: each pair once, ``i < j``) nearer than ``threshold``: exactly for a few
+    thousand faces, by cells beyond (``neighbours.near_pairs``)."""
+    return neighbours.near_pairs(a, b, threshold)
 
 
 def edge_weights(d: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
@@ -274,6 +255,7 @@ def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult
         if MAJORITY_THRESHOLD is not None:
             result.joined += attach_by_majority(run, MAJORITY_THRESHOLD)
     result.alone = int((persons < 0).sum())
+    run.write()
     s.flush()
     refresh_covers(s)
     return result
@@ -346,6 +328,8 @@ class _Run:
     photos: np.ndarray
     links: dict[int, set[int]]  # face id -> the people the user said it is not
     active: set[int]
+    #: Placements not yet written to the library (``write``).
+    pending: list[dict] = field(default_factory=list)
 
     def taken(self) -> set[tuple[int, int]]:
         """``(person, photo)`` of every placed face."""
@@ -364,8 +348,15 @@ class _Run:
         self.persons[row] = person
         if taken is not None:
             taken.add((person, int(self.photos[row])))
-        self.s.execute(update(Face).where(Face.id == int(self.ids[row]))
-                       .values(person_id=person, source=FaceSource.AUTO, confidence=confidence))
+        self.pending.append({"id": int(self.ids[row]), "person_id": person,
+                             "source": FaceSource.AUTO, "confidence": confidence})
+
+    def write(self) -> None:
+        """Write the placements made since the last call, in one statement (one UPDATE per
+        face cost 0.26 ms of CPU each: 26 s for a first grouping of 100,000 faces)."""
+        if self.pending:
+            self.s.execute(update(Face), self.pending)
+            self.pending = []
 
 
 def _join(run: _Run, threshold: float) -> int:
@@ -402,29 +393,9 @@ def _join(run: _Run, threshold: float) -> int:
 def nearest_faces(vectors: np.ndarray, rows: np.ndarray, k: int = VOTERS
                   ) -> tuple[np.ndarray, np.ndarray]:
     """``(index, distance)``, each ``len(rows) x min(k, n - 1)``: the ``k`` faces of ``vectors``
-    nearest each face of ``rows`` (itself left out), nearest first; in chunks of rows (bounded
-    memory on 100,000 faces)."""
-    n = len(vectors)
-    k = min(k, n - 1)
-    out_i = np.zeros((len(rows), max(k, 0)), dtype=np.int64)
-    out_d = np.zeros((len(rows), max(k, 0)), dtype=np.float32)
-    if k <= 0 or not len(rows):
-        return out_i, out_d
-    b = vectors.astype(np.float32)
-    b_sq = (b ** 2).sum(axis=1)
-    step = max(1, 2**24 // max(1, n))
-    for start in range(0, len(rows), step):
-        part_rows = rows[start:start + step]
-        part = b[part_rows]
-        d2 = (part ** 2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * part @ b.T
-        np.maximum(d2, 0.0, out=d2)
-        d2[np.arange(len(part_rows)), part_rows] = np.inf
-        near = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        dist = np.take_along_axis(d2, near, axis=1)
-        order = np.argsort(dist, axis=1)
-        out_i[start:start + step] = np.take_along_axis(near, order, axis=1)
-        out_d[start:start + step] = np.sqrt(np.take_along_axis(dist, order, axis=1))
-    return out_i, out_d
+    nearest each face of ``rows`` (itself left out), nearest first (``neighbours.nearest_faces``:
+    exactly for a few thousand faces, by cells beyond)."""
+    return neighbours.nearest_faces(vectors, rows, k)
 
 
 def attach_by_majority(run: _Run, threshold: float = 0.6) -> int:
