@@ -30,7 +30,8 @@ q90) through the same decode + detect + describe.
 ``--without alone,merge,lookalikes`` turns off the rules of #28's third pass (a face alone joins
 the person holding most of its nearest faces; two groups of Chinese whispers joined by most of
 their faces become one; no "the same person?" for lookalikes the grouping keeps apart): the
-figures before them, in the same session.
+figures before them, in the same session; ``--without near`` turns off the groups joined by
+their near faces (``grouping.merge_near_groups``, #28's fourth pass).
 
 ``--review-order``: the simulated user answers the review's people questions in the order the
 review asks them (``questions.people_questions``: most expected fixes first, "Are these one
@@ -457,7 +458,8 @@ def main() -> int:
     parser.add_argument("--without", default="", metavar="RULES",
                         help="turn off rules of the grouping and questions (comma-separated: "
                         "alone = attach_by_majority, merge = merge_split_groups, lookalikes = "
-                        "questions.LOOKALIKES_APART): the figures before them")
+                        "questions.LOOKALIKES_APART, near = merge_near_groups): the figures "
+                        "before them")
     parser.add_argument("--review-order", action="store_true",
                         help="answer the review's people questions in the order it asks them "
                         "(people_questions), instead of a third each for pairs, splits, faces")
@@ -478,7 +480,7 @@ def main() -> int:
 
         grouping.SHARED_MIN = args.shared_min
     without = {w for w in args.without.split(",") if w}
-    if without - {"alone", "merge", "lookalikes"}:
+    if without - {"alone", "merge", "lookalikes", "near"}:
         parser.error(f"--without: unknown {sorted(without)}")
     if without:
         from photoclust.core.faces import grouping
@@ -489,6 +491,8 @@ def main() -> int:
             grouping.MERGE_SHARE = None
         if "lookalikes" in without:
             questions.LOOKALIKES_APART = None
+        if "near" in without:
+            grouping.MERGE_NEAR = None
     if args.faces_from:
         return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())

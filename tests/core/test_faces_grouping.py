@@ -295,6 +295,46 @@ def test_chinese_whispers_stopping_with_one_person_in_two_groups_makes_one_perso
     group_faces(library)
     assert len(set(person_of(library, faces))) == 1
     monkeypatch.setattr(grouping, "MERGE_SHARE", None)
+    monkeypatch.setattr(grouping, "MERGE_NEAR", None)
     more = add_faces(library, near(centres(2, seed=3)[1], 8, seed=2, spread=0.1))
     group_faces(library)
-    assert len(set(person_of(library, more))) == 2  # without the rule: two people
+    assert len(set(person_of(library, more))) == 2  # without the rules: two people
+
+
+def _two_looks(centre: np.ndarray, across: float, apart: float, n: int, seed: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Two chains of ``n`` faces each ``apart`` from the next, side by side ``across`` apart:
+    one person in two looks (each face's twin in the other chain is its nearest face there)."""
+    rng = np.random.default_rng(seed)
+    u, w = np.linalg.qr(rng.standard_normal((128, 2)))[0].T
+    first = np.stack([centre + apart * k * u for k in range(n)])
+    return first.astype(np.float32), (first + across * w).astype(np.float32)
+
+
+def test_two_groups_whose_faces_are_each_others_nearest_within_their_spread_become_one(
+        library, monkeypatch):
+    # One person in two looks: two chains of faces 0.35 apart, side by side 0.52 apart, so no
+    # edge under 0.5 joins them and Chinese whispers makes two groups; each face's twin in the
+    # other chain is among its nearest faces (and it among the twin's), nearer than the ends of
+    # either chain: one person. Two tight groups of lookalikes (faces 0.2 apart, each 0.52
+    # from its twin) are near faces of each other too, but further apart than the faces
+    # within either: two people.
+    from photoclust.core.faces import grouping
+
+    c = centres(2, seed=4)
+    one_a, one_b = _two_looks(c[0], across=0.52, apart=0.35, n=4, seed=1)
+    look_a, look_b = _two_looks(c[1], across=0.52, apart=0.2, n=2, seed=2)
+    assert np.linalg.norm(one_a[:, None] - one_b[None], axis=2).min() > grouping.THRESHOLD
+    one = add_faces(library, np.concatenate([one_a, one_b]))
+    looks = add_faces(library, np.concatenate([look_a, look_b]))
+    group_faces(library)
+    assert len(set(person_of(library, one))) == 1
+    assert len(set(person_of(library, looks[:2]))) == 1
+    assert len(set(person_of(library, looks[2:]))) == 1
+    assert person_of(library, looks[:1]) != person_of(library, looks[2:3])
+    # Without the rule the first person stays in two.
+    monkeypatch.setattr(grouping, "MERGE_NEAR", None)
+    again = add_faces(library, np.concatenate(_two_looks(centres(3, seed=5)[2], 0.52, 0.35,
+                                                         4, seed=3)))
+    group_faces(library)
+    assert len(set(person_of(library, again))) == 2
