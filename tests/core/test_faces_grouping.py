@@ -338,3 +338,21 @@ def test_two_groups_whose_faces_are_each_others_nearest_within_their_spread_beco
                                                          4, seed=3)))
     group_faces(library)
     assert len(set(person_of(library, again))) == 2
+
+
+def test_a_face_alone_joins_once_a_face_near_it_has_joined_the_person(library):
+    # Anna's 6 faces; x 0.55 from five of them and y 0.52 from x, 0.76 from Anna's faces. x
+    # joins Anna (most of its nearest faces are hers, the nearest under 0.6); y's nearest faces
+    # are Anna's too, but none under 0.6 until x is hers: y joins in the next round (with one
+    # round, every face voting with the people as they were, y waited alone).
+    c = centres(2, seed=6)
+    rng = np.random.default_rng(8)
+    u, w = np.linalg.qr(rng.standard_normal((128, 2)))[0].T
+    anna_vectors = np.concatenate([near(c[0], 5, seed=1, spread=0.02), (c[0] - 0.3 * u)[None]])
+    anna = add_faces(library, anna_vectors)
+    bob = add_faces(library, near(c[1], 4, seed=2, spread=0.05))
+    x, y = add_faces(library, np.stack([c[0] + 0.55 * u, c[0] + 0.55 * u + 0.52 * w]))
+    group_faces(library)
+    (anna_id,) = set(person_of(library, anna))
+    assert anna_id not in person_of(library, bob)
+    assert person_of(library, [x, y]) == [anna_id, anna_id]

@@ -513,13 +513,25 @@ def attach_by_majority(run: _Run, threshold: float = 0.6) -> int:
     face of its photo, or an inactive one; the faces here are never unsure (they are not
     grouped). ``run.persons`` is updated in place. Measured (docs/people.md, "Faces alone",
     faces_lfw): 24 faces alone -> 15, BCubed F 0.977 -> 0.981 with no answer, better on every
-    half of the people; every face alone there is over 0.5 from all the others."""
+    half of the people; every face alone there is over 0.5 from all the others. In rounds:
+    every face votes with the people as they were before the round, and the faces placed in
+    a round vote in the next, until a round places none (one more face of Lance Armstrong,
+    whose tenth nearest face was placed in the first round: BCubed F 0.9850 -> 0.9854)."""
+    joined = 0
+    while True:
+        placed = _attach_round(run, threshold)
+        joined += placed
+        if not placed:
+            return joined
+
+
+def _attach_round(run: _Run, threshold: float) -> int:
     persons = run.persons
     pool = np.flatnonzero(persons < 0)
     if not len(pool) or not (persons >= 0).any():
         return 0
     taken = run.taken()
-    # Every face votes with the people as they were before this step.
+    # Every face votes with the people as they were before this round.
     near, dist = nearest_faces(run.vectors, pool)
     owners = persons[near]
     voters = near.shape[1]
