@@ -15,8 +15,8 @@ in no person and are neither unsure nor removed (the new ones, and those still a
    ``MERGE_SHARE`` of whose faces each have a kept edge to the other are one:
    ``merge_split_groups``; so are two such groups more than ``MERGE_SHARE`` of whose faces each
    are mutual near faces of the other's, under ``MERGE_NEAR``, nearer than the faces furthest
-   apart in either group: ``merge_near_groups``); a face alone stays in no person and is tried
-   again at the next run;
+   apart in either group, their faces under ``MERGE_NEAR`` apart on average:
+   ``merge_near_groups``); a face alone stays in no person and is tried again at the next run;
 3. a face still alone joins the person holding more than half of its ``VOTERS`` nearest faces
    when the nearest of those is nearer than ``MAJORITY_THRESHOLD`` (dlib's 0.6;
    ``attach_by_majority``), with the same limits as in 1.
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +71,8 @@ MERGE_SHARE: float | None = 0.5
 #: this (dlib's own figure for its model: two faces further apart are not one person): two
 #: groups more than ``MERGE_SHARE`` of whose faces each are among the ``VOTERS`` nearest of a
 #: face of the other that has them among its own, nearer than the faces furthest apart in
-#: either group, are one (``merge_near_groups``). ``None``: off.
+#: either group, and whose faces are nearer than this on average, are one
+#: (``merge_near_groups``). ``None``: off.
 MERGE_NEAR: float | None = 0.6
 #: A face still alone after Chinese whispers joins the person holding most of its ``VOTERS``
 #: nearest faces when the nearest of them is nearer than this (dlib's own figure for its model;
@@ -270,7 +272,8 @@ def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult
         if MERGE_SHARE is not None:
             labels = merge_split_groups(labels, ri[kept], rj[kept], MERGE_SHARE)
         if MERGE_NEAR is not None:
-            labels = merge_near_groups(labels, near, vectors[rest], MERGE_SHARE or 0.5)
+            labels = merge_near_groups(labels, near, vectors[rest], MERGE_SHARE or 0.5,
+                                       MERGE_NEAR)
         ends = np.concatenate([ri, rj])
         degree = np.bincount(ends, minlength=len(rest))
 
@@ -304,7 +307,8 @@ def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult
 
 
 def merge_split_groups(labels: np.ndarray, i: np.ndarray, j: np.ndarray,
-                       share: float = 0.5) -> np.ndarray:
+                       share: float = 0.5,
+                       may_merge: Callable[[int, int], bool] | None = None) -> np.ndarray:
     """``labels`` (of Chinese whispers on the edges ``(i, j)``) where two groups of at least
     ``MIN_PERSON_FACES`` faces become one when more than ``share`` of the faces of each have an
     edge to the other. Chinese whispers can stop with one person in two groups whose faces hold
@@ -313,7 +317,8 @@ def merge_split_groups(labels: np.ndarray, i: np.ndarray, j: np.ndarray,
     them, hold a few edges from a few faces (docs/people.md, "Split identities"). Most of the
     faces, not half: with "at least half", two groups of 2 faces joined by one edge would be
     one, and faces arriving a few at a time lost 0.005 of BCubed F. Only the groups being formed
-    are merged: a person already made (named or not) is never."""
+    are merged: a person already made (named or not) is never. ``may_merge(a, b)``, when given,
+    must also allow the two groups' labels."""
     labels = labels.copy()
     if not len(i):
         return labels
@@ -335,18 +340,21 @@ def merge_split_groups(labels: np.ndarray, i: np.ndarray, j: np.ndarray,
         if min(sizes[la], sizes[lb]) < MIN_PERSON_FACES:
             continue
         on_a = sum(1 for f in faces if labels[f] == la)
-        if on_a > share * sizes[la] and len(faces) - on_a > share * sizes[lb]:
+        if (on_a > share * sizes[la] and len(faces) - on_a > share * sizes[lb]
+                and (may_merge is None or may_merge(la, lb))):
             parent[root(la)] = root(lb)
     return _renumber(np.array([root(int(x)) for x in labels.tolist()], dtype=np.int64))
 
 
 def merge_near_groups(labels: np.ndarray, near: np.ndarray, vectors: np.ndarray,
-                      share: float = 0.5) -> np.ndarray:
+                      share: float = 0.5, limit: float = 0.6) -> np.ndarray:
     """``labels`` where two groups of at least ``MIN_PERSON_FACES`` faces are one when more
     than ``share`` of the faces of each are mutual near faces of a face of the other (each among
     the other's ``near``: its ``k`` nearest, any distance under ``MERGE_NEAR``, ``-1`` for none)
     nearer than the two faces furthest apart in either group (``vectors``: the faces'
-    descriptors): ``merge_split_groups`` with those pairs for edges.
+    descriptors), and their faces are, pair by pair, nearer than ``limit`` on average (dlib's
+    0.6 for one person, the review's test for "Are these the same person?"):
+    ``merge_split_groups`` with those pairs for edges.
 
     One identity photographed in two looks (Andy Roddick in 6 and 8 faces, Lance Armstrong in
     8 and 6) falls in two groups with few edges under ``THRESHOLD`` between them, yet each
@@ -357,8 +365,10 @@ def merge_near_groups(labels: np.ndarray, near: np.ndarray, vectors: np.ndarray,
     apart than the faces within either (Serena and Venus Williams: 0.51 on average, each
     group under 0.49). Measured (docs/people.md, "Groups joined by their near faces",
     faces_lfw): BCubed F 0.982 -> 0.985 with no answer, better or the same on every half of
-    the people and with faces arriving in 5 batches. Only the groups being formed are joined:
-    a person already made (named or not) is never."""
+    the people and with faces arriving in 5 batches; the mean distance keeps apart groups that
+    chain lookalikes when people have 3 to 5 photos each (Dick Cheney's and Rudolph Giuliani's
+    faces 0.67 apart on average). Only the groups being formed are joined: a person already
+    made (named or not) is never."""
     n, k = near.shape
     if not n or not k:
         return labels.copy()
@@ -376,7 +386,25 @@ def merge_near_groups(labels: np.ndarray, near: np.ndarray, vectors: np.ndarray,
         spread[label] = _diameter(vectors[order[starts[label]:starts[label + 1]]])
     apart = np.sqrt(((vectors[rows].astype(np.float64) - vectors[cols]) ** 2).sum(axis=1))
     ok = apart < np.minimum(spread[labels[rows]], spread[labels[cols]])
-    return merge_split_groups(labels, rows[ok], cols[ok], share)
+
+    def one_person(a: int, b: int) -> bool:
+        return _mean_distance(vectors[order[starts[a]:starts[a + 1]]],
+                              vectors[order[starts[b]:starts[b + 1]]]) < limit
+
+    return merge_split_groups(labels, rows[ok], cols[ok], share, one_person)
+
+
+def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The mean distance between the rows of ``a`` and those of ``b``, in blocks of rows."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    b_sq = (b64 ** 2).sum(axis=1)
+    total = 0.0
+    step = max(1, 2**22 // max(1, len(b64)))
+    for start in range(0, len(a64), step):
+        part = a64[start:start + step]
+        d2 = (part ** 2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * part @ b64.T
+        total += float(np.sqrt(np.maximum(d2, 0.0)).sum())
+    return total / max(1, len(a64) * len(b64))
 
 
 def _diameter(vectors: np.ndarray) -> float:
