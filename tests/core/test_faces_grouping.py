@@ -295,6 +295,78 @@ def test_chinese_whispers_stopping_with_one_person_in_two_groups_makes_one_perso
     group_faces(library)
     assert len(set(person_of(library, faces))) == 1
     monkeypatch.setattr(grouping, "MERGE_SHARE", None)
+    monkeypatch.setattr(grouping, "MERGE_NEAR", None)
     more = add_faces(library, near(centres(2, seed=3)[1], 8, seed=2, spread=0.1))
     group_faces(library)
-    assert len(set(person_of(library, more))) == 2  # without the rule: two people
+    assert len(set(person_of(library, more))) == 2  # without the rules: two people
+
+
+def _two_looks(centre: np.ndarray, across: float, seed: int, apart: float = 0.0, n: int = 0,
+               ends: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Two groups of faces side by side ``across`` apart (each face's twin in the other group
+    is its nearest face there): ``n`` faces each ``apart`` from the next, or 4 faces within 0.02
+    of the centre and two at ``ends`` on either side of them."""
+    rng = np.random.default_rng(seed)
+    u, w = np.linalg.qr(rng.standard_normal((128, 2)))[0].T
+    if n:
+        first = np.stack([centre + apart * k * u for k in range(n)])
+    else:
+        first = np.concatenate([near(centre, 4, seed=seed, spread=0.02),
+                                np.stack([centre - ends * u, centre + ends * u])])
+    return first.astype(np.float32), (first + across * w).astype(np.float32)
+
+
+def test_two_groups_whose_faces_are_each_others_nearest_within_their_spread_become_one(
+        library, monkeypatch):
+    # One person in two looks: two groups (4 faces close together and two 0.3 on either side)
+    # side by side 0.52 apart, so no edge under 0.5 joins them and Chinese whispers makes two
+    # groups; each face's twin in the other is among its nearest faces (and it among the
+    # twin's), nearer than the ends of either group (0.6 apart), and their faces are 0.57
+    # apart on average: one person. Two tight groups of lookalikes (faces 0.2 apart, each 0.52
+    # from its twin) are near faces of each other too, but further apart than the faces within
+    # either; two groups like the first, their ends 0.35 on either side, 0.58 apart, are
+    # within each other's spread, but their faces 0.64 apart on average (dlib's "one person"
+    # is under 0.6): two people.
+    from photoclust.core.faces import grouping
+
+    c = centres(3, seed=4)
+    one_a, one_b = _two_looks(c[0], 0.52, seed=1, ends=0.3)
+    look_a, look_b = _two_looks(c[1], 0.52, seed=2, apart=0.2, n=2)
+    far_a, far_b = _two_looks(c[2], 0.58, seed=3, ends=0.35)
+    assert np.linalg.norm(one_a[:, None] - one_b[None], axis=2).min() > grouping.THRESHOLD
+    assert np.linalg.norm(one_a[:, None] - one_b[None], axis=2).mean() < 0.6
+    assert np.linalg.norm(far_a[:, None] - far_b[None], axis=2).mean() > 0.6
+    one = add_faces(library, np.concatenate([one_a, one_b]))
+    looks = add_faces(library, np.concatenate([look_a, look_b]))
+    far = add_faces(library, np.concatenate([far_a, far_b]))
+    group_faces(library)
+    assert len(set(person_of(library, one))) == 1
+    for two in (looks, far):
+        half = len(two) // 2
+        assert len(set(person_of(library, two[:half]))) == 1
+        assert len(set(person_of(library, two[half:]))) == 1
+        assert person_of(library, two[:1]) != person_of(library, two[half:half + 1])
+    # Without the rule the first person stays in two.
+    monkeypatch.setattr(grouping, "MERGE_NEAR", None)
+    again = add_faces(library, np.concatenate(_two_looks(centres(4, seed=5)[3], 0.52, seed=6,
+                                                         ends=0.3)))
+    group_faces(library)
+    assert len(set(person_of(library, again))) == 2
+
+
+def test_a_face_alone_joins_once_a_face_near_it_has_joined_the_person(library):
+    # Anna's 6 faces; x 0.55 from five of them and y 0.52 from x, 0.76 from Anna's faces. x
+    # joins Anna (most of its nearest faces are hers, the nearest under 0.6); y's nearest faces
+    # are Anna's too, but none under 0.6 until x is hers: y joins in the next round (with one
+    # round, every face voting with the people as they were, y waited alone).
+    c = centres(2, seed=6)
+    rng = np.random.default_rng(8)
+    u, w = np.linalg.qr(rng.standard_normal((128, 2)))[0].T
+    anna_vectors = np.concatenate([near(c[0], 5, seed=1, spread=0.02), (c[0] - 0.3 * u)[None]])
+    anna = add_faces(library, anna_vectors)
+    bob = add_faces(library, near(c[1], 4, seed=2, spread=0.05))
+    x, y = add_faces(library, np.stack([c[0] + 0.55 * u, c[0] + 0.55 * u + 0.52 * w]))
+    group_faces(library)
+    (anna_id,) = set(person_of(library, anna))
+    assert anna_id not in person_of(library, bob)
+    assert person_of(library, [x, y]) == [anna_id, anna_id]
