@@ -24,6 +24,14 @@ def near(centre: np.ndarray, n: int, seed: int = 1, spread: float = 0.1) -> np.n
     return (centre[None, :] + noise).astype(np.float32)
 
 
+def step_from(centre: np.ndarray, length: float, rng) -> np.ndarray:
+    """A step of ``length`` from ``centre`` at right angles to it, in a direction drawn from
+    ``rng``: ``centre + step`` is a face ``length`` away."""
+    step = rng.standard_normal(128)
+    step -= (step @ centre) * centre
+    return (step / np.linalg.norm(step) * length).astype(np.float32)
+
+
 def add_faces(library, descriptors, photo_ids=None, unsure=False, size=100) -> list[int]:
     """One face per descriptor, each in a new photo (or in ``photo_ids``); returns face ids."""
     descriptors = np.asarray(descriptors, dtype=np.float32)
@@ -64,9 +72,7 @@ def one_between(library):
 
     c = centres(1)[0]
     rng = np.random.default_rng(7)
-    step = rng.standard_normal(128)
-    step -= (step @ c) * c
-    step = (step / np.linalg.norm(step) * 0.8).astype(np.float32)
+    step = step_from(c, 0.8, rng)
     anna = add_faces(library, near(c, 5, seed=1, spread=0.05))
     bob = add_faces(library, near(c + step, 4, seed=2, spread=0.05))
     (between,) = add_faces(library, (c + step / 2)[None, :])
@@ -87,9 +93,7 @@ def lookalikes(library, add=None):
 
     c = centres(1, seed=3)[0]
     rng = np.random.default_rng(11)
-    step = rng.standard_normal(128)
-    step -= (step @ c) * c
-    step = (step / np.linalg.norm(step) * 0.45).astype(np.float32)
+    step = step_from(c, 0.45, rng)
     add = add or (lambda lib, d, start=0: add_faces(lib, d))
     anna = add(library, near(c, 6, seed=1, spread=0.05))
     bea = add(library, near(c + step, 4, seed=2, spread=0.05), 6)

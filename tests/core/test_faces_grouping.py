@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _face_fixtures import add_faces, centres, near, person_of
+from _face_fixtures import add_faces, centres, near, person_of, step_from
 from photoclust.core.faces import read
 from photoclust.core.faces.editing import faces_not_this_person, move_faces, name_person
 from photoclust.core.faces.grouping import chinese_whispers, group_faces, near_pairs
@@ -139,9 +139,7 @@ def _two_lookalikes(n: int, apart: float = 0.45):
     than the grouping's 0.5 to every face of the other."""
     c = centres(1, seed=3)[0]
     rng = np.random.default_rng(11)
-    step = rng.standard_normal(128)
-    step -= (step @ c) * c
-    step = (step / np.linalg.norm(step) * apart).astype(np.float32)
+    step = step_from(c, apart, rng)
     return near(c, n, seed=1, spread=0.05), near(c + step, n, seed=2, spread=0.05)
 
 
@@ -217,9 +215,7 @@ def test_one_face_per_photo_keeps_the_best_supported_face_of_each_photo():
 
 def _apart(centre: np.ndarray, distance: float, seed: int) -> np.ndarray:
     """A descriptor ``distance`` from ``centre``, in a direction of its own."""
-    step = np.random.default_rng(seed).standard_normal(128)
-    step -= (step @ centre) * centre
-    return (centre + step / np.linalg.norm(step) * distance).astype(np.float32)[None, :]
+    return (centre + step_from(centre, distance, np.random.default_rng(seed)))[None, :]
 
 
 def test_a_face_a_little_apart_joins_the_person_holding_most_of_its_nearest_faces(library):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import update
 
-from _face_fixtures import add_faces, centres, lookalikes, near, people_state, person_of
+from _face_fixtures import add_faces, centres, lookalikes, near, people_state, person_of, step_from
 from photoclust.core.edits import history as edit_history
 from photoclust.core.edits.corrections import ConfirmPerson, read_corrections
 from photoclust.core.faces import questions
@@ -52,9 +52,7 @@ def test_a_single_face_apart_or_a_person_in_one_piece_is_not_asked(library):
     together is one piece at the stricter threshold too."""
     c = centres(2, seed=5)
     rng = np.random.default_rng(11)
-    step = rng.standard_normal(128)
-    step -= (step @ c[0]) * c[0]
-    step = (step / np.linalg.norm(step) * 0.45).astype(np.float32)
+    step = step_from(c[0], 0.45, rng)
     anna = add_faces(library, near(c[0], 6, seed=1, spread=0.05))
     odd = add_faces(library, near(c[0] + step, 1, seed=2, spread=0.05))
     add_faces(library, near(c[1], 10, seed=3, spread=0.1))
@@ -160,14 +158,10 @@ def test_parts_that_share_their_near_faces_are_not_asked_whether_they_are_one(li
     still are."""
     c = centres(2, seed=3)
     rng = np.random.default_rng(11)
-    step = rng.standard_normal(128)
-    step -= (step @ c[0]) * c[0]
-    step = (step / np.linalg.norm(step) * 0.42).astype(np.float32)
+    step = step_from(c[0], 0.42, rng)
     day = add_faces(library, near(c[0], 3, seed=1, spread=0.05))
     rest = add_faces(library, near(c[0] + step, 12, seed=2, spread=0.2))
-    step2 = rng.standard_normal(128)
-    step2 -= (step2 @ c[1]) * c[1]
-    step2 = (step2 / np.linalg.norm(step2) * 0.45).astype(np.float32)
+    step2 = step_from(c[1], 0.45, rng)
     anna = add_faces(library, near(c[1], 12, seed=4, spread=0.05))
     bea = add_faces(library, near(c[1] + step2, 12, seed=5, spread=0.05))
     group_faces(library)

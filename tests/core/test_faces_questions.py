@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _face_fixtures import add_faces, centres, near, one_between, person_of
+from _face_fixtures import add_faces, centres, near, one_between, person_of, step_from
 from photoclust.core.faces import questions
 from photoclust.core.faces.editing import move_faces
 from photoclust.core.faces.grouping import group_faces
@@ -104,9 +104,7 @@ def test_lookalikes_the_grouping_keeps_apart_are_not_asked_whether_they_are_one(
     # by the user (halves sharing near faces), still is.
     c = centres(2)
     rng = np.random.default_rng(9)
-    step = rng.standard_normal(128)
-    step -= (step @ c[0]) * c[0]
-    step = (step / np.linalg.norm(step) * 0.4).astype(np.float32)
+    step = step_from(c[0], 0.4, rng)
     one = add_faces(library, near(c[0], 12, seed=1, spread=0.1))
     other = add_faces(library, near(c[0] + step, 12, seed=2, spread=0.1))
     anna = add_faces(library, near(c[1], 12, seed=3, spread=0.1))
