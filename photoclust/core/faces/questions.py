@@ -556,8 +556,10 @@ class PeopleQuestion:
                     "person?")
         if self.kind == IS_THIS:
             assert self.person_id is not None
-            sure = f" ({self.confidence:.0%} sure)" if self.confidence is not None else ""
-            return f"Is this {display_name(self.person_id, self.person_name)}?{sure}"
+            # No "x % sure": how sure ranks the faces (the near faces' share, the silhouette);
+            # it is not a probability, and right faces of two sisters read 60 % (#27: no number
+            # where none is honest).
+            return f"Is this {display_name(self.person_id, self.person_name)}?"
         return "Who is this?"
 
     def to_json(self) -> dict:
