@@ -362,7 +362,7 @@ def regroupable(s: Session, people: set[int]) -> set[int]:
             named = {c.person_id, c.other_id}
         elif isinstance(c, (NamePerson, MoveFaces, NotThisPerson, ConfirmPerson)):
             named = {c.person_id}
-        out -= named  # type: ignore[arg-type]
+        out -= named
     return out
 
 
