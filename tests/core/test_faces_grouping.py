@@ -437,3 +437,13 @@ def test_a_person_a_face_is_said_not_to_be_is_never_grouped_again(library):
     group_faces(library)
     assert person_of(library, [anna[0]]) != [mixed]
     assert set(person_of(library, anna[1:] + bea + more)) == {mixed}
+
+
+def test_a_person_the_user_confirmed_is_never_grouped_again(library):
+    from photoclust.core.faces.editing import confirm_person
+
+    anna, bea, mixed, a, b = _mixed_then_more(library)
+    confirm_person(library, mixed)  # "Are these one person?" yes
+    more = add_faces(library, a) + add_faces(library, b)
+    group_faces(library)
+    assert set(person_of(library, anna + bea + more)) == {mixed}
