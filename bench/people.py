@@ -33,7 +33,8 @@ their faces become one; no "the same person?" for lookalikes the grouping keeps 
 figures before them, in the same session; ``splitkept,silhouette`` those of #28's answers pass
 (the chance of "Are these one person?" without the shared-neighbour rule; "Is this <person>?"
 from the near faces alone); ``near`` turns off the groups joined by their near faces
-(``grouping.merge_near_groups``, #28's fourth pass).
+(``grouping.merge_near_groups``, #28's fourth pass); ``regroup`` the unnamed people a batch's
+faces join grouped again with them (``grouping.REGROUP``, #28's faces arriving a few at a time).
 
 ``--review-order``: the simulated user answers the review's people questions in the order the
 review asks them (``questions.people_questions``: most expected fixes first, "Are these one
@@ -464,8 +465,8 @@ def main() -> int:
                         help="turn off rules of the grouping and questions (comma-separated: "
                         "alone = attach_by_majority, merge = merge_split_groups, lookalikes = "
                         "questions.LOOKALIKES_APART, splitkept = questions.SPLIT_KEPT, "
-                        "silhouette = questions.SILHOUETTE, near = merge_near_groups): the "
-                        "figures before them")
+                        "silhouette = questions.SILHOUETTE, near = merge_near_groups, regroup = "
+                        "grouping.REGROUP): the figures before them")
     parser.add_argument("--review-order", action="store_true",
                         help="answer the review's people questions in the order it asks them "
                         "(people_questions), instead of a third each for pairs, splits, faces")
@@ -486,7 +487,8 @@ def main() -> int:
 
         grouping.SHARED_MIN = args.shared_min
     without = {w for w in args.without.split(",") if w}
-    if without - {"alone", "merge", "lookalikes", "splitkept", "silhouette", "near"}:
+    if without - {"alone", "merge", "lookalikes", "splitkept", "silhouette", "near",
+                      "regroup"}:
         parser.error(f"--without: unknown {sorted(without)}")
     if without:
         from photoclust.core.faces import grouping
@@ -503,6 +505,8 @@ def main() -> int:
             questions.SILHOUETTE = False
         if "near" in without:
             grouping.MERGE_NEAR = None
+        if "regroup" in without:
+            grouping.REGROUP = False
     if args.faces_from:
         return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())

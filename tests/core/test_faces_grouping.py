@@ -366,3 +366,80 @@ def test_a_face_alone_joins_once_a_face_near_it_has_joined_the_person(library):
     (anna_id,) = set(person_of(library, anna))
     assert anna_id not in person_of(library, bob)
     assert person_of(library, [x, y]) == [anna_id, anna_id]
+
+
+def _mixed_then_more(library, first: int = 2, more: int = 12):
+    """Anna and Bea, two lookalikes (``_two_lookalikes``): ``first`` faces of each arrive and
+    are grouped (one person: with so few faces each, their near faces are each other's), then
+    ``more`` of each arrive. Returns (anna's faces, bea's faces, the mixed person)."""
+    a, b = _two_lookalikes(first + more)
+    anna, bea = add_faces(library, a[:first]), add_faces(library, b[:first])
+    group_faces(library)
+    (mixed,) = set(person_of(library, anna + bea))
+    return anna, bea, mixed, a[first:], b[first:]
+
+
+@pytest.mark.parametrize("regroup", [True, False])
+def test_two_people_mixed_in_an_early_batch_are_separated_once_more_faces_arrive(
+        library, monkeypatch, regroup):
+    from photoclust.core.faces import grouping
+
+    monkeypatch.setattr(grouping, "REGROUP", regroup)
+    anna, bea, mixed, a, b = _mixed_then_more(library)
+    anna += add_faces(library, a)
+    bea += add_faces(library, b)
+    group_faces(library)
+    if not regroup:  # the batch joins the person of the first faces: still one
+        assert set(person_of(library, anna + bea)) == {mixed}
+        return
+    (anna_id,), (bea_id,) = set(person_of(library, anna)), set(person_of(library, bea))
+    assert anna_id != bea_id and mixed in {anna_id, bea_id}  # one of them keeps the id
+    people = read.list_people(library)
+    assert sorted(p.faces for p in people) == [14, 14]
+    for p in people:  # each has one of its own faces as cover
+        assert p.cover_face_id in {f.id for f in read.list_faces(library, person_id=p.id)}
+    # Grouped again with nothing new: nothing moves.
+    group_faces(library)
+    assert set(person_of(library, anna)) == {anna_id} and set(person_of(library, bea)) == {bea_id}
+
+
+def test_a_named_person_is_never_grouped_again(library):
+    anna, bea, mixed, a, b = _mixed_then_more(library)
+    name_person(library, mixed, "Anna")
+    more = add_faces(library, a) + add_faces(library, b)
+    group_faces(library)
+    # The named person keeps its faces (it is the user's to split); the new faces join it.
+    assert set(person_of(library, anna + bea)) == {mixed}
+    assert set(person_of(library, more)) == {mixed}
+    assert [p.name for p in read.list_people(library)] == ["Anna"]
+
+
+def test_a_person_holding_a_face_the_user_placed_is_never_grouped_again(library):
+    anna, bea, mixed, a, b = _mixed_then_more(library)
+    (extra,) = add_faces(library, a[:1])
+    move_faces(library, [extra], mixed)  # the user put this face there
+    more = add_faces(library, a[1:]) + add_faces(library, b)
+    group_faces(library)
+    assert set(person_of(library, anna + bea + [extra])) == {mixed}
+    assert set(person_of(library, more)) == {mixed}
+
+
+def test_a_person_a_face_is_said_not_to_be_is_never_grouped_again(library):
+    # The user said one of the mixed person's faces is not them: the person is left as it is
+    # (a face the user took out never returns to it), the new faces join it.
+    anna, bea, mixed, a, b = _mixed_then_more(library)
+    faces_not_this_person(library, [anna[0]])
+    more = add_faces(library, a) + add_faces(library, b)
+    group_faces(library)
+    assert person_of(library, [anna[0]]) != [mixed]
+    assert set(person_of(library, anna[1:] + bea + more)) == {mixed}
+
+
+def test_a_person_the_user_confirmed_is_never_grouped_again(library):
+    from photoclust.core.faces.editing import confirm_person
+
+    anna, bea, mixed, a, b = _mixed_then_more(library)
+    confirm_person(library, mixed)  # "Are these one person?" yes
+    more = add_faces(library, a) + add_faces(library, b)
+    group_faces(library)
+    assert set(person_of(library, anna + bea + more)) == {mixed}

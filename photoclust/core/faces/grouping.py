@@ -26,8 +26,14 @@ photo are the exceptions, the user's to place): the grouping never puts them in 
 edge is left out of the graph, and of a group holding several faces of one photo only the face
 most of whose near faces are in the group stays in it (the others wait, alone).
 
-Faces already in a person never move here, and two people are never merged automatically:
-merging is the user's (so a person the user named or confirmed is never merged by the grouping).
+With ``REGROUP``, the unnamed people that faces join in 1 are taken apart before 2: their
+faces are grouped again with the faces in no person, as in a first grouping (each group keeps
+the id of the person holding most of its faces, largest first; a person left with none is
+retired), so a person found from 3 or 4 faces of two lookalikes in an early batch is split
+once more of their faces arrive (``regroupable``: never a person the user named, confirmed,
+split, merged, placed a face in or took one out of). Other faces in a person never move here,
+and two people made before are never merged automatically: merging is the user's (so a person
+the user named or confirmed is never merged by the grouping).
 Chinese whispers (Biemann 2006) is dlib's (``dlib.chinese_whispers``) when dlib is there, else
 the same label propagation written here.
 """
@@ -77,6 +83,12 @@ MERGE_NEAR: float | None = 0.6
 #: nearest faces when the nearest of them is nearer than this (dlib's own figure for its model;
 #: ``attach_by_majority``). ``None``: off.
 MAJORITY_THRESHOLD: float | None = 0.6
+#: The unnamed people a run's new faces join in step 1 are grouped again with those faces and the
+#: faces in no person, by the rules of a first grouping (``regroupable``): a person made of a few
+#: faces of two lookalikes in an early batch is split once more of their faces arrive. Never a
+#: person the user named, confirmed, split, merged or placed a face in, or one a "not this
+#: person" points to. ``False``: off.
+REGROUP = True
 
 
 def descriptors_of(blobs: list[bytes]) -> np.ndarray:
@@ -236,9 +248,19 @@ def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult
         links[fid].add(pid)
     active = set(s.scalars(select(Person.id).where(Person.active.is_(True))))
     run = _Run(s, ids, persons, vectors, photos, links, active)
+    arrived = persons < 0  # the faces this run places (new ones, and those still alone)
+    before = persons.copy()
 
-    result.joined = _join(run, threshold)
+    _join(run, threshold)
+    owners: dict[int, int] = {}  # regrouped rows -> the person they were in
+    if REGROUP:
+        again = regroupable(s, {int(p["person_id"]) for p in run.pending.values()})
+        if again:
+            rows_again = np.flatnonzero(np.isin(persons, sorted(again)))
+            owners = {int(r): int(persons[r]) for r in rows_again.tolist()}
+            run.unplace(rows_again)
     rest = np.flatnonzero(persons < 0)
+    created: set[int] = set()
     if len(rest):
         ri, rj, rd = near_pairs(vectors[rest], None, max(threshold, MERGE_NEAR or 0.0))
         if MERGE_NEAR is not None:  # each face's near faces (not of its photo) for the merge
@@ -264,28 +286,108 @@ def group_in_session(s: Session, threshold: float = THRESHOLD) -> GroupingResult
 
         labels = one_face_per_photo(labels, photos[rest], same_label())
         same = same_label()
-        for label in np.unique(labels).tolist():
-            members = np.flatnonzero(labels == label)
-            if len(members) < MIN_PERSON_FACES:
-                continue
-            person = Person(name="", name_source="auto", active=True)
-            s.add(person)
-            s.flush()
-            active.add(person.id)
+        groups = [members for label in np.unique(labels).tolist()
+                  if len(members := np.flatnonzero(labels == label)) >= MIN_PERSON_FACES]
+        keeps = _keep_ids(groups, [[owners.get(int(rest[m]), -1) for m in members.tolist()]
+                                   for members in groups],
+                          [[int(ids[rest[m]]) for m in members.tolist()] for members in groups],
+                          links)
+        for members, keep in zip(groups, keeps):
+            if keep is None:
+                person = Person(name="", name_source="auto", active=True)
+                s.add(person)
+                s.flush()
+                active.add(person.id)
+                created.add(person.id)
+                keep = person.id
+                result.in_new_people += len(members)
             for m in members.tolist():
-                run.place(int(rest[m]), person.id,
+                run.place(int(rest[m]), keep,
                           round(float(same[m]) / max(1, int(degree[m])), 4))
-            result.new_people += 1
-            result.in_new_people += len(members)
         # A face left alone by Chinese whispers may still be near a new person's faces.
-        result.joined += _join(run, threshold)
+        _join(run, threshold)
         if MAJORITY_THRESHOLD is not None:
-            result.joined += attach_by_majority(run, MAJORITY_THRESHOLD)
+            attach_by_majority(run, MAJORITY_THRESHOLD)
+    placed = persons >= 0
+    result.joined = int((arrived & placed & ~np.isin(persons, sorted(created))).sum())
+    result.new_people = len(created)
     result.alone = int((persons < 0).sum())
-    run.write()
+    run.write(before)
     s.flush()
+    emptied = set(owners.values()) - set(persons[placed].tolist())
+    if emptied:  # a person regrouped into none (its faces in others, or alone): retired
+        emptied -= set(s.scalars(select(Face.person_id).where(Face.person_id.in_(sorted(emptied)),
+                                                              Face.removed.is_(False))))
+        s.execute(update(Person).where(Person.id.in_(sorted(emptied))).values(active=False))
     refresh_covers(s)
     return result
+
+
+def regroupable(s: Session, people: set[int]) -> set[int]:
+    """Those of ``people`` the grouping may group again (``REGROUP``): active, unnamed, holding
+    no face the user placed, and in no correction of the user's (named, merged, faces moved to
+    or from, split, "not the same person", "one person") nor pointed to by a "not this person"
+    (a face cannot-link)."""
+    from photoclust.core.edits.corrections import (
+        ConfirmPerson,
+        MergePeople,
+        MoveFaces,
+        NamePerson,
+        NotSamePerson,
+        NotThisPerson,
+        SplitPerson,
+        read_corrections,
+    )
+
+    if not people:
+        return set()
+    wanted = sorted(people)
+    out = set(s.scalars(select(Person.id).where(Person.id.in_(wanted), Person.active.is_(True),
+                                                 Person.name_source != "user")))
+    out -= set(s.scalars(select(Face.person_id).where(Face.person_id.in_(wanted),
+                                                      Face.source != FaceSource.AUTO)))
+    out -= set(s.scalars(select(FaceCannotLink.person_id)
+                         .where(FaceCannotLink.person_id.in_(wanted))))
+    if not out:
+        return out
+    for record in read_corrections(s, [NamePerson, MergePeople, MoveFaces, NotThisPerson,
+                                       SplitPerson, NotSamePerson, ConfirmPerson]):
+        c = record.correction
+        named: set[int | None] = set()
+        if isinstance(c, MergePeople):
+            named = {c.target_id, *c.source_ids}
+        elif isinstance(c, SplitPerson):
+            named = {c.person_id, *(pid for pid, _faces in c.parts)}
+        elif isinstance(c, NotSamePerson):
+            named = {c.person_id, c.other_id}
+        elif isinstance(c, (NamePerson, MoveFaces, NotThisPerson, ConfirmPerson)):
+            named = {c.person_id}
+        out -= named
+    return out
+
+
+def _keep_ids(groups: list[np.ndarray], owners: list[list[int]], face_ids: list[list[int]],
+              links: dict[int, set[int]]) -> list[int | None]:
+    """For each group of a run, the person whose id it keeps (``None``: a new person): of the
+    people its faces were in before the run (``owners``, -1 for none), the one holding most of
+    them, largest overlaps first, each person to one group only, never one a face of the group
+    may not join (``links``, face id -> people)."""
+    pairs = []
+    for g, (mine, faces) in enumerate(zip(owners, face_ids)):
+        counts: dict[int, int] = defaultdict(int)
+        for owner in mine:
+            if owner >= 0:
+                counts[owner] += 1
+        for owner, count in counts.items():
+            if not any(owner in links.get(f, ()) for f in faces):
+                pairs.append((-count, g, owner))
+    keep: list[int | None] = [None] * len(groups)
+    used: set[int] = set()
+    for _count, g, owner in sorted(pairs):
+        if keep[g] is None and owner not in used:
+            keep[g] = owner
+            used.add(owner)
+    return keep
 
 
 def merge_split_groups(labels: np.ndarray, i: np.ndarray, j: np.ndarray,
@@ -435,7 +537,7 @@ class _Run:
     links: dict[int, set[int]]  # face id -> the people the user said it is not
     active: set[int]
     #: Placements not yet written to the library (``write``).
-    pending: list[dict] = field(default_factory=list)
+    pending: dict[int, dict] = field(default_factory=dict)
 
     def taken(self) -> set[tuple[int, int]]:
         """``(person, photo)`` of every placed face."""
@@ -454,15 +556,26 @@ class _Run:
         self.persons[row] = person
         if taken is not None:
             taken.add((person, int(self.photos[row])))
-        self.pending.append({"id": int(self.ids[row]), "person_id": person,
-                             "source": FaceSource.AUTO, "confidence": confidence})
+        self.pending[row] = {"id": int(self.ids[row]), "person_id": person,
+                             "source": FaceSource.AUTO, "confidence": confidence}
 
-    def write(self) -> None:
+    def unplace(self, rows: np.ndarray) -> None:
+        """Take the faces of ``rows`` out of their people, to be grouped again."""
+        self.persons[rows] = -1
+        for row in rows.tolist():
+            self.pending[row] = {"id": int(self.ids[row]), "person_id": None,
+                                 "source": FaceSource.AUTO, "confidence": None}
+
+    def write(self, before: np.ndarray | None = None) -> None:
         """Write the placements made since the last call, in one statement (one UPDATE per
-        face cost 0.26 ms of CPU each: 26 s for a first grouping of 100,000 faces)."""
-        if self.pending:
-            self.s.execute(update(Face), self.pending)
-            self.pending = []
+        face cost 0.26 ms of CPU each: 26 s for a first grouping of 100,000 faces); with
+        ``before`` (each face's person before the run), not those of faces in no person before
+        and after."""
+        rows = [r for r, p in self.pending.items()
+                if before is None or p["person_id"] is not None or before[r] >= 0]
+        if rows:
+            self.s.execute(update(Face), [self.pending[r] for r in rows])
+        self.pending = {}
 
 
 def _join(run: _Run, threshold: float) -> int:
