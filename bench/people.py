@@ -466,7 +466,7 @@ def main() -> int:
                         "alone = attach_by_majority, merge = merge_split_groups, lookalikes = "
                         "questions.LOOKALIKES_APART, splitkept = questions.SPLIT_KEPT, "
                         "silhouette = questions.SILHOUETTE, near = merge_near_groups, regroup = "
-                        "grouping.REGROUP): the figures before them")
+                        "grouping.REGROUP, small = grouping.JOIN_SMALL): the figures before them")
     parser.add_argument("--review-order", action="store_true",
                         help="answer the review's people questions in the order it asks them "
                         "(people_questions), instead of a third each for pairs, splits, faces")
@@ -488,7 +488,7 @@ def main() -> int:
         grouping.SHARED_MIN = args.shared_min
     without = {w for w in args.without.split(",") if w}
     if without - {"alone", "merge", "lookalikes", "splitkept", "silhouette", "near",
-                      "regroup"}:
+                      "regroup", "small"}:
         parser.error(f"--without: unknown {sorted(without)}")
     if without:
         from photoclust.core.faces import grouping
@@ -507,6 +507,8 @@ def main() -> int:
             grouping.MERGE_NEAR = None
         if "regroup" in without:
             grouping.REGROUP = False
+        if "small" in without:
+            grouping.JOIN_SMALL = False
     if args.faces_from:
         return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())

@@ -443,3 +443,46 @@ def test_a_person_the_user_confirmed_is_never_grouped_again(library):
     more = add_faces(library, a) + add_faces(library, b)
     group_faces(library)
     assert set(person_of(library, anna + bea + more)) == {mixed}
+
+
+def _with_a_small_group(centre: np.ndarray, seed: int, away: float = 0.53
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """8 faces within 0.05 of ``centre`` and 2 faces 0.08 apart, ``away`` from ``centre``."""
+    rng = np.random.default_rng(seed)
+    u = step_from(centre, 1.0, rng)
+    w = step_from(centre, 1.0, rng)
+    w = w - (w @ u) * u
+    w = w / np.linalg.norm(w)
+    large = near(centre, 8, seed=seed + 100, spread=0.05)
+    small = np.stack([centre + away * u + 0.04 * w, centre + away * u - 0.04 * w])
+    return large, small.astype(np.float32)
+
+
+def test_a_small_group_whose_faces_are_nearest_a_larger_one_joins_it(library, monkeypatch):
+    # One person as 8 faces close together and 2 faces a little apart (0.53 from them: no edge
+    # under 0.5, and the 8 are nearer each other than the 2, so no merge of near faces): each
+    # of the 2 has its nearest face beyond its group in the 8, and their faces are under 0.6
+    # apart on average: one person. The same with a face of the 2 in a photo of one of the 8:
+    # two people (never two faces of one photo in one person).
+    from _edit_fixtures import add_photos
+    from photoclust.core.faces import grouping
+
+    c = centres(3, seed=7)
+    large, small = _with_a_small_group(c[0], seed=1)
+    assert np.linalg.norm(large[:, None] - small[None], axis=2).min() > grouping.THRESHOLD
+    assert np.linalg.norm(large[:, None] - small[None], axis=2).mean() < 0.6
+    one = add_faces(library, np.concatenate([large, small]))
+    large2, small2 = _with_a_small_group(c[1], seed=2)
+    photos = add_photos(library, 9, prefix="/people/shared")
+    two = add_faces(library, np.concatenate([large2, small2]),
+                    photo_ids=photos[:8] + [photos[0], photos[8]])
+    group_faces(library)
+    assert len(set(person_of(library, one))) == 1 and person_of(library, one)[0] is not None
+    assert len(set(person_of(library, two[:8]))) == 1
+    assert len(set(person_of(library, two))) == 2
+    # Without the rule the first person stays in two.
+    monkeypatch.setattr(grouping, "JOIN_SMALL", False)
+    large3, small3 = _with_a_small_group(c[2], seed=3)
+    again = add_faces(library, np.concatenate([large3, small3]))
+    group_faces(library)
+    assert len(set(person_of(library, again))) == 2
