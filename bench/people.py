@@ -443,6 +443,19 @@ def large_cost(big: Path, n: int, root: Path) -> None:
               f"faces found {sum(counts)}")
 
 
+#: ``--without`` RULE: (module, constant, the value that turns the rule off).
+RULES = {
+    "alone": ("grouping", "MAJORITY_THRESHOLD", None),
+    "merge": ("grouping", "MERGE_SHARE", None),
+    "near": ("grouping", "MERGE_NEAR", None),
+    "regroup": ("grouping", "REGROUP", False),
+    "small": ("grouping", "JOIN_SMALL", False),
+    "lookalikes": ("questions", "LOOKALIKES_APART", None),
+    "splitkept": ("questions", "SPLIT_KEPT", False),
+    "silhouette": ("questions", "SILHOUETTE", False),
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=40, help="first N people (0: all)")
@@ -487,28 +500,15 @@ def main() -> int:
 
         grouping.SHARED_MIN = args.shared_min
     without = {w for w in args.without.split(",") if w}
-    if without - {"alone", "merge", "lookalikes", "splitkept", "silhouette", "near",
-                      "regroup", "small"}:
+    if without - set(RULES):
         parser.error(f"--without: unknown {sorted(without)}")
     if without:
         from photoclust.core.faces import grouping
 
-        if "alone" in without:
-            grouping.MAJORITY_THRESHOLD = None
-        if "merge" in without:
-            grouping.MERGE_SHARE = None
-        if "lookalikes" in without:
-            questions.LOOKALIKES_APART = None
-        if "splitkept" in without:
-            questions.SPLIT_KEPT = False
-        if "silhouette" in without:
-            questions.SILHOUETTE = False
-        if "near" in without:
-            grouping.MERGE_NEAR = None
-        if "regroup" in without:
-            grouping.REGROUP = False
-        if "small" in without:
-            grouping.JOIN_SMALL = False
+        modules = {"grouping": grouping, "questions": questions}
+        for rule in without:
+            module, name, off = RULES[rule]
+            setattr(modules[module], name, off)
     if args.faces_from:
         return from_saved(args)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())
