@@ -41,15 +41,14 @@ review asks them (``questions.people_questions``: most expected fixes first, "Ar
 person?" among them: no splits the second part shown off, ``split_person`` with its faces)
 instead of a third each for pairs, splits and faces.
 
-``--batches N`` lets the saved faces arrive in N batches (random photo order), grouped after each
-(Organize's incremental grouping); ``--weighted`` groups with nearness-weighted Chinese whispers
-(``grouping.WEIGHTED``, not the product's default). ``--shared-min S`` sets
+``--batches N`` lets the saved faces arrive in N batches (random photo order, ``--order-seed S``),
+grouped after each (Organize's incremental grouping); ``--weighted`` groups with nearness-weighted
+Chinese whispers (``grouping.WEIGHTED``, not the product's default). ``--shared-min S`` sets
 ``grouping.SHARED_MIN`` (0: Chinese whispers on every edge under 0.5, the grouping before the
-shared-neighbour rule). ``--half first|last|even|odd`` keeps the saved faces of the photos of
-half of the people (alphabetical: the first or last 67, every other one from the first or the
-second), a second check that no constant fits one set (its face-found rate counts only the
-photos with a face). ``--large`` also times 12 MP photos
-without faces.
+shared-neighbour rule). ``--half first|last|even|odd`` keeps the saved faces of the photos of half
+of the people (alphabetical: the first or last 67, every other one from the first or the second), a
+second check that no constant fits one set (its face-found rate counts only the photos with a
+face). ``--large`` also times 12 MP photos without faces.
 """
 from __future__ import annotations
 
@@ -351,7 +350,7 @@ def from_saved(args) -> int:
                                        "status": "present"} for pid in range(1, n_photos + 1)])
         # --batches N: the photos arrive in N batches in a random order (Organize run after
         # each), so the grouping is incremental: later faces join the people of earlier ones.
-        order = np.random.default_rng(0).permutation(n_photos) + 1
+        order = np.random.default_rng(args.order_seed).permutation(n_photos) + 1
         batch_of = {int(pid): k * args.batches // n_photos for k, pid in enumerate(order)}
         rows = [{"photo_id": int(pid), "left": int(b[0]), "top": int(b[1]), "width": int(b[2]),
                  "height": int(b[3]), "descriptor": d.astype("<f4").tobytes(),
@@ -463,6 +462,9 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=6, help="12 MP photos to time (0: none)")
     parser.add_argument("--save", type=Path, default=None, metavar="FILE.npz",
                         help="also save the faces (descriptor, box, photo, truth) found")
+    parser.add_argument("--order-seed", type=int, default=0, metavar="S",
+                        help="with --batches: the seed of the photos' arrival order (the spread "
+                        "between orders is larger than some rules' effect: judge on several)")
     parser.add_argument("--batches", type=int, default=1, metavar="N",
                         help="with --faces-from: the photos arrive in N batches, grouped after "
                         "each (incremental)")
