@@ -242,10 +242,24 @@ def test_fitting_recovers_a_known_model():
     assert np.allclose(model.coef, coef, atol=0.4) and abs(model.intercept - intercept) < 0.3
 
 
+def _organized_kinds(seed, kinds, spread, per_kind, dtype=None):
+    """A synthetic collection organized as the product does: a random number of kinds (in
+    ``kinds``), each ``per_kind`` photos blurred by a random ``spread`` around its centre, and
+    K-means with the true number. ``(Z, kinds of the photos, cluster labels)``."""
+    from photoclust.core.clustering.algorithms import PhotoKMeans
+
+    rng = np.random.default_rng(seed)
+    k, blur = int(rng.integers(*kinds)), rng.uniform(*spread)
+    y = np.repeat(np.arange(k), per_kind)
+    Z = l2_normalize(rng.normal(size=(k, 16))[y] + blur * rng.normal(size=(y.size, 16)))
+    if dtype is not None:
+        Z = Z.astype(dtype)
+    return Z, y, PhotoKMeans(n_clusters=k, random_state=0).fit(Z).labels_
+
+
 def test_fitted_on_some_collections_it_holds_on_others():
     """Synthetic collections of blurred and clean kinds, organized with K-means: a model fitted
     on some says how right the others' photos are, where a margin alone cannot."""
-    from photoclust.core.clustering.algorithms import PhotoKMeans
     from photoclust.core.clustering.calibration import (
         ConfidenceCalibrator,
         confidence_features,
@@ -253,12 +267,7 @@ def test_fitted_on_some_collections_it_holds_on_others():
     )
 
     def collection(seed):
-        rng = np.random.default_rng(seed)
-        k, spread = int(rng.integers(3, 7)), rng.uniform(0.4, 1.4)
-        centres = rng.normal(size=(k, 16))
-        y = np.repeat(np.arange(k), 60)
-        Z = l2_normalize(centres[y] + spread * rng.normal(size=(y.size, 16)))
-        labels = PhotoKMeans(n_clusters=k, random_state=0).fit(Z).labels_
+        Z, y, labels = _organized_kinds(seed, kinds=(3, 7), spread=(0.4, 1.4), per_kind=60)
         right = np.zeros(y.size, bool)
         for c in np.unique(labels):
             members = labels == c
@@ -398,7 +407,6 @@ def test_the_shift_fitted_on_some_answered_collections_holds_on_others():
     the photos nobody answered are then righter than the structure says (the answers were the
     hard photos, and Learn used them). A shift fitted on some collections' states makes the
     others' mean number meet their share right, where without it the number stays low."""
-    from photoclust.core.clustering.algorithms import PhotoKMeans
     from photoclust.core.clustering.calibration import (
         NO_SHIFT,
         SHIPPED_MODEL,
@@ -409,12 +417,8 @@ def test_the_shift_fitted_on_some_answered_collections_holds_on_others():
     from photoclust.research.simulate import simulate_corrections
 
     def answered(seed):
-        rng = np.random.default_rng(seed)
-        k, spread = int(rng.integers(4, 7)), rng.uniform(0.5, 1.3)
-        y = np.repeat(np.arange(k), 50)
-        Z = l2_normalize(rng.normal(size=(k, 16))[y] + spread * rng.normal(size=(y.size, 16)))
-        Z = Z.astype(np.float32)
-        labels = PhotoKMeans(n_clusters=k, random_state=0).fit(Z).labels_
+        Z, y, labels = _organized_kinds(seed, kinds=(4, 7), spread=(0.5, 1.3), per_kind=50,
+                                        dtype=np.float32)
         result = simulate_corrections(Z, y, labels, (0.05,), max_fraction=0.05)
         state, oracle = result.state, result.oracle
         right = np.array([oracle.cluster_label(state, int(c)) == t
