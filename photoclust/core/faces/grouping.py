@@ -545,13 +545,11 @@ def merge_near_groups(labels: np.ndarray, near: np.ndarray, vectors: np.ndarray,
 def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
     """The mean distance between the rows of ``a`` and those of ``b``, in blocks of rows."""
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    b_sq = (b64 ** 2).sum(axis=1)
+    b_sq = (b64 * b64).sum(axis=1)
     total = 0.0
     step = max(1, 2**22 // max(1, len(b64)))
     for start in range(0, len(a64), step):
-        part = a64[start:start + step]
-        d2 = (part ** 2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * part @ b64.T
-        total += float(np.sqrt(np.maximum(d2, 0.0)).sum())
+        total += float(np.sqrt(neighbours.sq_distances(a64[start:start + step], b64, b_sq)).sum())
     return total / max(1, len(a64) * len(b64))
 
 
@@ -561,13 +559,13 @@ def _diameter(vectors: np.ndarray) -> float:
     if len(vectors) < 2:
         return 0.0
     v = vectors.astype(np.float64)
-    sq = (v ** 2).sum(axis=1)
+    sq = (v * v).sum(axis=1)
     most = 0.0
     step = max(1, 2**22 // len(v))
     for start in range(0, len(v), step):
-        d2 = sq[start:start + step, None] + sq[None, :] - 2.0 * v[start:start + step] @ v.T
-        most = max(most, float(d2.max()))
-    return float(np.sqrt(max(most, 0.0)))
+        most = max(most, float(neighbours.sq_distances(v[start:start + step], v, sq,
+                                            sq[start:start + step]).max()))
+    return float(np.sqrt(most))
 
 
 def one_face_per_photo(labels: np.ndarray, photos: np.ndarray, support: np.ndarray

@@ -101,13 +101,11 @@ def exact_near_pairs(a: np.ndarray, b: np.ndarray | None = None, threshold: floa
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``near_pairs`` comparing every row with every row (blocks of ``CHUNK`` rows)."""
     same = b is None
-    b = a if b is None else b
-    b_sq = (b.astype(np.float32) ** 2).sum(axis=1)
+    b = (a if b is None else b).astype(np.float32)
+    b_sq = (b * b).sum(axis=1)
     out_i, out_j, out_d = [], [], []
     for start in range(0, len(a), CHUNK):
-        part = a[start:start + CHUNK].astype(np.float32)
-        d2 = (part ** 2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * part @ b.T.astype(np.float32)
-        np.maximum(d2, 0.0, out=d2)
+        d2 = sq_distances(a[start:start + CHUNK].astype(np.float32), b, b_sq)
         ii, jj = np.nonzero(d2 < threshold * threshold)
         ii = ii + start
         if same:
@@ -135,9 +133,7 @@ def exact_nearest_faces(vectors: np.ndarray, rows: np.ndarray, k: int
     step = max(1, 2**24 // max(1, n))
     for start in range(0, len(rows), step):
         part_rows = rows[start:start + step]
-        part = b[part_rows]
-        d2 = (part ** 2).sum(axis=1)[:, None] + b_sq[None, :] - 2.0 * part @ b.T
-        np.maximum(d2, 0.0, out=d2)
+        d2 = sq_distances(b[part_rows], b, b_sq)
         d2[np.arange(len(part_rows)), part_rows] = np.inf
         near = np.argpartition(d2, k - 1, axis=1)[:, :k]
         dist = np.take_along_axis(d2, near, axis=1)
@@ -147,8 +143,13 @@ def exact_nearest_faces(vectors: np.ndarray, rows: np.ndarray, k: int
     return out_i, out_d
 
 
-def _sq_distances(x: np.ndarray, y: np.ndarray, y_sq: np.ndarray) -> np.ndarray:
-    d2 = (x * x).sum(axis=1)[:, None] + y_sq[None, :] - 2.0 * (x @ y.T)
+def sq_distances(x: np.ndarray, y: np.ndarray, y_sq: np.ndarray | None = None,
+                 x_sq: np.ndarray | None = None) -> np.ndarray:
+    """The squared distance of every row of ``x`` to every row of ``y`` (``len(x) x len(y)``,
+    never below 0); ``x_sq`` and ``y_sq``: the rows' squared lengths when already known."""
+    x_sq = (x * x).sum(axis=1) if x_sq is None else x_sq
+    y_sq = (y * y).sum(axis=1) if y_sq is None else y_sq
+    d2 = x_sq[:, None] + y_sq[None, :] - 2.0 * (x @ y.T)
     return np.maximum(d2, 0.0, out=d2)
 
 
@@ -178,7 +179,7 @@ def _nearest_cells(x: np.ndarray, centres: np.ndarray, probes: int) -> np.ndarra
     c_sq = (centres * centres).sum(axis=1)
     out = np.empty((len(x), probes), dtype=np.int64)
     for start in range(0, len(x), CHUNK):
-        d2 = _sq_distances(x[start:start + CHUNK], centres, c_sq)
+        d2 = sq_distances(x[start:start + CHUNK], centres, c_sq)
         if probes == 1:
             out[start:start + CHUNK, 0] = d2.argmin(axis=1)
             continue
@@ -225,8 +226,7 @@ def _cell_pairs(a: np.ndarray, b: np.ndarray | None, threshold: float
             step = max(1, BLOCK // max(1, len(rb)))
             for start in range(0, len(ra), step):
                 part = ra[start:start + step]
-                d2 = (a_sq[part][:, None] + b_sq[rb][None, :]) - 2.0 * (xa[part] @ xb[rb].T)
-                np.maximum(d2, 0.0, out=d2)
+                d2 = sq_distances(xa[part], xb[rb], b_sq[rb], a_sq[part])
                 ii, jj = np.nonzero(d2 < limit)
                 i, j, d = part[ii], rb[jj], np.sqrt(d2[ii, jj])
                 if same:
@@ -262,8 +262,7 @@ def _cell_nearest(vectors: np.ndarray, rows: np.ndarray, k: int
         step = max(1, BLOCK // max(1, len(f)))
         for start in range(0, len(q) if len(f) else 0, step):
             part = q[start:start + step]
-            d2 = (x_sq[rows[part]][:, None] + x_sq[f][None, :]) - 2.0 * (x[rows[part]] @ x[f].T)
-            np.maximum(d2, 0.0, out=d2)
+            d2 = sq_distances(x[rows[part]], x[f], x_sq[f], x_sq[rows[part]])
             d2[rows[part][:, None] == f[None, :]] = np.inf
             near = np.argpartition(d2, take - 1, axis=1)[:, :take] if take < len(f) \
                 else np.broadcast_to(np.arange(len(f)), (len(part), len(f)))

@@ -67,6 +67,7 @@ from photoclust.core.faces.grouping import (
     near_pairs,
     nearest_faces,
 )
+from photoclust.core.faces.neighbours import sq_distances
 from photoclust.core.library import Library
 from photoclust.core.library.models import (
     EditEvent,
@@ -174,8 +175,7 @@ def same_person_candidates(library: Library, limit: int = 20, data: PeopleFaces 
             if (pa, pb) in refused:
                 continue
             va, vb = data.vectors[pa][:PAIR_FACES], data.vectors[pb][:PAIR_FACES]
-            cross = np.sqrt(np.maximum(
-                (va * va).sum(1)[:, None] + (vb * vb).sum(1)[None, :] - 2.0 * va @ vb.T, 0.0))
+            cross = _distances(va, vb)
             if float(cross.mean()) >= SAME_BELOW:
                 continue  # clearly two people: not asked
             share = float((cross < SAME_BELOW).mean())
@@ -282,8 +282,7 @@ def separation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :]
-                              - 2.0 * a @ b.T, 0.0))
+    return np.sqrt(sq_distances(a, b))
 
 
 def split_candidates(library: Library, limit: int = 20, data: PeopleFaces | None = None
@@ -481,8 +480,7 @@ def unsure_shares(vectors: np.ndarray, persons: np.ndarray, rows: list[int],
     sq = (vectors * vectors).sum(1)
     for start in range(0, len(rows), block):
         part = np.asarray(rows[start:start + block], dtype=np.int64)
-        d = np.sqrt(np.maximum(sq[part][:, None] + sq[None, :] - 2.0 * vectors[part] @ vectors.T,
-                               0.0))
+        d = np.sqrt(sq_distances(vectors[part], vectors, sq, sq[part]))
         d[np.arange(len(part)), part] = np.inf  # not itself
         for k, row in enumerate(part.tolist()):
             near = np.flatnonzero(d[k] < THRESHOLD)
