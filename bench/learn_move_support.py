@@ -31,6 +31,8 @@ from learn_never_worse import RecordingLearner, run, variant_cases
 
 from machine_info import describe_machine
 from photoclust.core.clustering.calibration import calibrated_confidences
+from photoclust.core.learning.learner import answer_origins
+from photoclust.core.learning.learner import held_out_moves as learner_held_out_moves
 
 
 class Variant(RecordingLearner):
@@ -107,25 +109,10 @@ def cohesive(Z, y_init, out, moved, m):
 
 
 def held_out_moves(Z, y_user, answered, links, k, per_pair):
-    origin = {int(p): int(c) for p, c in links}
-    placed = y_user[answered]
-    was = np.array([origin.get(int(q), int(c)) for q, c in zip(answered, placed)])
-    similarity = Z[answered] @ Z[answered].T
-    np.fill_diagonal(similarity, -np.inf)
-    k = max(1, min(k, answered.size - 1))
-    right: dict = {}
-    wrong: dict = {}
-    if answered.size < 2:
-        return right, wrong
-    nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
-    near = placed[nearest]
-    to = near[:, 0]
-    moves = (to != was) & ~np.any(near == was[:, None], axis=1)
-    for q in np.flatnonzero(moves):
-        key = (int(was[q]), int(to[q])) if per_pair else int(to[q])
-        book = right if to[q] == placed[q] else wrong
-        book[key] = book.get(key, 0) + 1
-    return right, wrong
+    """The learner's held-out check on the answers (``learner.held_out_moves``), per target
+    cluster or per pair of clusters."""
+    return learner_held_out_moves(Z[answered], y_user[answered],
+                                  answer_origins(answered, y_user, links), k, per_pair)
 
 
 def main() -> None:

@@ -216,7 +216,7 @@ class CorrectionLearner(BaseEstimator):
                                              Z[answered], y_user[answered])
         if self.held_out_check:
             right, wrong = held_out_moves(Z[answered], y_user[answered],
-                                          _origins(answered, y_user, cannot_link),
+                                          answer_origins(answered, y_user, cannot_link),
                                           int(self.answer_neighbours))
             supported &= np.array([right.get(int(b), 0) > wrong.get(int(b), 0)
                                    for b in labels[moved]], dtype=bool)
@@ -336,12 +336,14 @@ class CorrectionLearner(BaseEstimator):
         self.confidence_ = np.where(labelled, 1.0, own).astype(np.float32)
 
 
-def held_out_moves(Z_answered, answers, origins, neighbours: int) -> tuple[dict, dict]:
+def held_out_moves(Z_answered, answers, origins, neighbours: int, per_pair: bool = False
+                   ) -> tuple[dict, dict]:
     """Learn's answer check (condition 3 of ``CorrectionLearner._supported_moves``) tried on the
     answers themselves: each answered photo is put back in ``origins`` (where it was before the
     answer) and judged by the other answers; where the check would move it to a cluster B, the
     move counts as right when the user placed it in B and as wrong otherwise. Returns
-    ``(right, wrong)``: counts per cluster B.
+    ``(right, wrong)``: counts per cluster B (``per_pair``: per pair of clusters ``(A, B)``,
+    A its origin; the benchmarks compare the two).
 
     ``Z_answered`` holds unit-length rows; ``answers`` the cluster each was placed in."""
     answers = np.asarray(answers, dtype=np.int64)
@@ -358,12 +360,13 @@ def held_out_moves(Z_answered, answers, origins, neighbours: int) -> tuple[dict,
     to = placed[:, 0]
     moves = (to != origins) & ~np.any(placed == origins[:, None], axis=1)
     for row in np.flatnonzero(moves):
+        key = (int(origins[row]), int(to[row])) if per_pair else int(to[row])
         book = right if to[row] == answers[row] else wrong
-        book[int(to[row])] = book.get(int(to[row]), 0) + 1
+        book[key] = book.get(key, 0) + 1
     return right, wrong
 
 
-def _origins(answered: np.ndarray, y_user: np.ndarray, cannot_link) -> np.ndarray:
+def answer_origins(answered: np.ndarray, y_user: np.ndarray, cannot_link) -> np.ndarray:
     """Where each answered photo was before the answer: the cluster the user took it out of
     (its cannot-link), else the one it was placed in (a confirmation)."""
     taken_out = {int(photo): int(cluster) for photo, cluster in cannot_link}
