@@ -348,8 +348,8 @@ def held_out_moves(Z_answered, answers, origins, neighbours: int, per_pair: bool
     ``Z_answered`` holds unit-length rows; ``answers`` the cluster each was placed in."""
     answers = np.asarray(answers, dtype=np.int64)
     origins = np.asarray(origins, dtype=np.int64)
-    right: dict[int, int] = {}
-    wrong: dict[int, int] = {}
+    right: dict[int | tuple[int, int], int] = {}
+    wrong: dict[int | tuple[int, int], int] = {}
     if answers.size < 2:
         return right, wrong
     similarity = Z_answered @ Z_answered.T
